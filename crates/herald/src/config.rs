@@ -1,0 +1,583 @@
+//! The one typed configuration: built-in defaults, then a TOML file, then `HERALD_*` environment
+//! variables, then command-line flags, each layer overriding the one before.
+//!
+//! Every setting is described once, in [`SETTINGS`]: its TOML path, its environment variable, its
+//! kind and the comment printed by `herald config default`. A test checks that this table and the
+//! [`Config`] struct agree, so the printed defaults cannot drift from the code.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Everything Herald can be told at start-up. Secrets are [`SecretString`]s, so the derived
+/// `Debug` prints `[REDACTED]` in their place.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The address the web app and API listen on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database, the master key and uploaded media live.
+    pub data_dir: PathBuf,
+    /// The master key file; `<data_dir>/master.key` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
+    /// The address people use to reach Herald, e.g. `https://herald.example.com`. When it is
+    /// `https`, Herald sends HSTS and marks cookies `Secure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub jobs: JobsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// A `postgres://` URL; SQLite in the data directory when unset. It may carry a password, so
+    /// it is kept as a secret.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub connect_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub request_timeout_seconds: u64,
+    pub max_body_bytes: usize,
+    pub shutdown_grace_seconds: u64,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub metrics_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// How many jobs one Herald process runs at the same time.
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    /// How long a claimed job stays claimed before another worker may take it over.
+    pub lease_seconds: u64,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `herald=debug,sqlx=warn`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Values given on the command line; they override every other layer.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<SecretString>,
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("unknown environment variable {name}; Herald knows {known}")]
+    UnknownEnv { name: String, known: String },
+    #[error("environment variable {name} must be {expected}, got {value:?}")]
+    BadEnv {
+        name: String,
+        expected: &'static str,
+        value: String,
+    },
+    #[error("cannot read {name} from {path}: {source}")]
+    SecretFile {
+        name: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{name} and {name}_FILE are both set; use one")]
+    BothSecretForms { name: String },
+    #[error("environment variable {name}: {message}")]
+    InvalidEnv { name: String, message: String },
+    #[error("invalid setting: {0}")]
+    Semantic(String),
+}
+
+/// What kind of value a setting holds, which decides how an environment string is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    Text,
+    Integer,
+    Secret,
+}
+
+/// One setting: where it lives in the TOML file, its environment variable, and its documentation.
+#[derive(Debug)]
+pub struct Setting {
+    pub path: &'static [&'static str],
+    pub kind: SettingKind,
+    /// The default as a TOML literal, or `None` when the setting is unset by default (it is then
+    /// printed commented out, with `example` as its value).
+    pub default: Option<&'static str>,
+    pub example: &'static str,
+    pub help: &'static str,
+}
+
+/// Environment variables that belong to Herald's test harness, not to the server.
+const HARNESS_ENV: &[&str] = &["HERALD_REQUIRE_ALL_TESTS", "HERALD_TEST_DATABASE_URL"];
+
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        path: &["listen"],
+        kind: SettingKind::Text,
+        default: Some("\"127.0.0.1:8080\""),
+        example: "",
+        help: "Address and port for the web app and the API.",
+    },
+    Setting {
+        path: &["data_dir"],
+        kind: SettingKind::Text,
+        default: Some("\"./herald-data\""),
+        example: "",
+        help: "Directory for the SQLite database, the master key and uploaded media.\nCreated on first start (mode 0700).",
+    },
+    Setting {
+        path: &["master_key_file"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"/etc/herald/master.key\"",
+        help: "The 256-bit master key that protects the credential vault (mode 0600).\nDefault: master.key inside data_dir, created on first start. Back it up apart from the database.",
+    },
+    Setting {
+        path: &["public_url"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"https://herald.example.com\"",
+        help: "The address people use to reach Herald. With https, Herald sends HSTS\nand marks its cookies Secure.",
+    },
+    Setting {
+        path: &["database", "url"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"postgres://herald@127.0.0.1:5432/herald\"",
+        help: "PostgreSQL connection URL. Unset: SQLite in data_dir (no other service needed).\nMay also be given as HERALD_DATABASE_URL_FILE, a file holding the URL.",
+    },
+    Setting {
+        path: &["database", "max_connections"],
+        kind: SettingKind::Integer,
+        default: Some("10"),
+        example: "",
+        help: "Most database connections this process opens.",
+    },
+    Setting {
+        path: &["database", "connect_timeout_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("5"),
+        example: "",
+        help: "How long to wait for the database before giving up.",
+    },
+    Setting {
+        path: &["http", "request_timeout_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("30"),
+        example: "",
+        help: "A request still running after this long is answered with 408.",
+    },
+    Setting {
+        path: &["http", "max_body_bytes"],
+        kind: SettingKind::Integer,
+        default: Some("1048576"),
+        example: "",
+        help: "Largest request body accepted (bytes); larger ones get 413.",
+    },
+    Setting {
+        path: &["http", "shutdown_grace_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("30"),
+        example: "",
+        help: "On SIGTERM or SIGINT, how long in-flight requests and jobs may take to finish.",
+    },
+    Setting {
+        path: &["http", "metrics_token"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"a-long-random-string\"",
+        help: "When set, GET /metrics requires \"Authorization: Bearer <token>\".\nMay also be given as HERALD_HTTP_METRICS_TOKEN_FILE.",
+    },
+    Setting {
+        path: &["jobs", "concurrency"],
+        kind: SettingKind::Integer,
+        default: Some("4"),
+        example: "",
+        help: "How many background jobs (such as publishing a post) one process runs at once.",
+    },
+    Setting {
+        path: &["jobs", "poll_interval_ms"],
+        kind: SettingKind::Integer,
+        default: Some("500"),
+        example: "",
+        help: "How often an idle worker looks for due jobs (milliseconds).",
+    },
+    Setting {
+        path: &["jobs", "lease_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("120"),
+        example: "",
+        help: "A claimed job whose worker vanished is taken over after this long.",
+    },
+    Setting {
+        path: &["jobs", "max_attempts"],
+        kind: SettingKind::Integer,
+        default: Some("8"),
+        example: "",
+        help: "Attempts before a failing job is given up and marked dead.",
+    },
+    Setting {
+        path: &["log", "format"],
+        kind: SettingKind::Text,
+        default: Some("\"text\""),
+        example: "",
+        help: "\"text\" for people, \"json\" for log collectors.",
+    },
+    Setting {
+        path: &["log", "level"],
+        kind: SettingKind::Text,
+        default: Some("\"info\""),
+        example: "",
+        help: "A tracing filter: \"info\", \"debug\", or per module like \"herald=debug,sqlx=warn\".",
+    },
+];
+
+impl Setting {
+    /// The environment variable for this setting, e.g. `HERALD_DATABASE_URL`.
+    pub fn env_name(&self) -> String {
+        format!("HERALD_{}", self.path.join("_").to_uppercase())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./herald-data"),
+            master_key_file: None,
+            public_url: None,
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            jobs: JobsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            max_connections: 10,
+            connect_timeout_seconds: 5,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            request_timeout_seconds: 30,
+            max_body_bytes: 1024 * 1024,
+            shutdown_grace_seconds: 30,
+            metrics_token: None,
+        }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            concurrency: 4,
+            poll_interval_ms: 500,
+            lease_seconds: 120,
+            max_attempts: 8,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        })
+    }
+}
+
+impl Config {
+    /// Builds the configuration from every layer. `env` is passed in (rather than read here) so
+    /// tests can give each case its own environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => read_file(path)?,
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let mut config = Config::deserialize(toml::Value::Table(table)).map_err(|error| {
+            ConfigError::Invalid {
+                path: file.map(Path::to_path_buf).unwrap_or_default(),
+                message: error.message().to_owned(),
+            }
+        })?;
+        config.apply(overrides);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply(&mut self, overrides: Overrides) {
+        if let Some(listen) = overrides.listen {
+            self.listen = listen;
+        }
+        if let Some(data_dir) = overrides.data_dir {
+            self.data_dir = data_dir;
+        }
+        if let Some(url) = overrides.database_url {
+            self.database.url = Some(url);
+        }
+        if let Some(format) = overrides.log_format {
+            self.log.format = format;
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Semantic(format!(
+                    "public_url must start with https:// or http://, got {url:?}"
+                )));
+            }
+        }
+        if let Some(url) = &self.database.url {
+            let url = url.expose_secret();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::Semantic(
+                    "database.url must be a postgres:// URL; leave it unset to use SQLite in the data directory"
+                        .to_owned(),
+                ));
+            }
+        }
+        if self.jobs.concurrency == 0 {
+            return Err(ConfigError::Semantic(
+                "jobs.concurrency must be at least 1".to_owned(),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Semantic(
+                "database.max_connections must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The master key file, defaulting to `master.key` inside the data directory.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// Whether people reach Herald over TLS (possibly terminated by a proxy in front of it).
+    pub fn served_over_tls(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+/// The text printed by `herald config default`: every setting with its comment and default.
+pub fn default_file() -> String {
+    let mut out = String::from(
+        "# Herald configuration. Every setting is optional; shown here with its default.\n\
+         # Precedence: built-in defaults < this file (--config) < HERALD_* environment < flags.\n\
+         # Each setting's environment variable is named beside it.\n",
+    );
+    let mut section: &[&str] = &[];
+    for setting in SETTINGS {
+        let (parents, key) = setting.path.split_at(setting.path.len() - 1);
+        if parents != section {
+            out.push_str(&format!("\n[{}]\n", parents.join(".")));
+            section = parents;
+        }
+        out.push('\n');
+        for line in setting.help.lines() {
+            out.push_str(&format!("# {line}\n"));
+        }
+        out.push_str(&format!("# Environment: {}\n", setting.env_name()));
+        match setting.default {
+            Some(value) => out.push_str(&format!("{} = {value}\n", key[0])),
+            None => out.push_str(&format!("# {} = {}\n", key[0], setting.example)),
+        }
+    }
+    out
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.parse::<toml::Table>()
+        .map_err(|error| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: describe_toml_error(&text, &error),
+        })
+}
+
+/// Turns a TOML parse error into one line with the line and column it points at.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end_matches('\n');
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let mut env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("HERALD_") && !HARNESS_ENV.contains(&name.as_str()))
+        .collect();
+    // Sorted so that which error is reported first does not depend on the environment's order.
+    env.sort();
+    for (name, value) in &env {
+        let (setting, from_file) = find_setting(name)?;
+        if from_file && env.iter().any(|(other, _)| *other == setting.env_name()) {
+            return Err(ConfigError::BothSecretForms {
+                name: setting.env_name(),
+            });
+        }
+        let value = if from_file {
+            read_secret_file(name, Path::new(value))?
+        } else {
+            value.clone()
+        };
+        set_path(table, setting.path, env_value(name, setting.kind, value)?).map_err(
+            |message| ConfigError::InvalidEnv {
+                name: name.clone(),
+                message,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Finds the setting an environment variable names; `true` when it is the `_FILE` form of a secret.
+fn find_setting(name: &str) -> Result<(&'static Setting, bool), ConfigError> {
+    if let Some(setting) = SETTINGS.iter().find(|s| s.env_name() == name) {
+        return Ok((setting, false));
+    }
+    if let Some(base) = name.strip_suffix("_FILE") {
+        if let Some(setting) = SETTINGS
+            .iter()
+            .find(|s| s.kind == SettingKind::Secret && s.env_name() == base)
+        {
+            return Ok((setting, true));
+        }
+    }
+    let known: Vec<String> = SETTINGS.iter().map(Setting::env_name).collect();
+    Err(ConfigError::UnknownEnv {
+        name: name.to_owned(),
+        known: known.join(", "),
+    })
+}
+
+fn read_secret_file(name: &str, path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+        name: name.to_owned(),
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // Files written by editors and `echo` end in a newline that is not part of the secret.
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn env_value(name: &str, kind: SettingKind, value: String) -> Result<toml::Value, ConfigError> {
+    match kind {
+        SettingKind::Text | SettingKind::Secret => Ok(toml::Value::String(value)),
+        SettingKind::Integer => value
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| ConfigError::BadEnv {
+                name: name.to_owned(),
+                expected: "a whole number",
+                value,
+            }),
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty setting path")?;
+    let mut current = table;
+    for parent in parents {
+        let entry = current
+            .entry((*parent).to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("[{parent}] in the config file is not a table"))?;
+    }
+    current.insert((*last).to_owned(), value);
+    Ok(())
+}
+
+/// Secrets are serialized only to compare configurations in tests; the value is never written out.
+fn serialize_secret<S: serde::Serializer>(
+    _secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("[REDACTED]")
+}

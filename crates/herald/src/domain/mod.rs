@@ -1,0 +1,4 @@
+//! Pure types and rules: no IO, no async, no database or HTTP imports. Functions that depend on
+//! time take `now` as an argument.
+
+pub mod jobs;

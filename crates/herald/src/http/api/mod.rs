@@ -1,0 +1,56 @@
+//! The JSON API under `/api/v1`, and the OpenAPI 3.1 document generated from the same route
+//! registrations, so the document cannot list a route that does not exist or miss one that does.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AppState, health};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Herald API",
+        description = "Everything Herald's web app does, as JSON. Errors are application/problem+json (RFC 9457)."
+    ),
+    tags((name = "system", description = "Health and metrics")),
+    components(schemas(super::Problem))
+)]
+struct ApiDoc;
+
+/// The API routes, plus `GET /api/v1/openapi.json` describing them.
+pub fn router(_state: AppState) -> Router<AppState> {
+    let (router, document) = routes_and_document();
+    let json: Arc<str> = Arc::from(document.to_pretty_json().unwrap_or_default());
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    json.to_string(),
+                )
+                    .into_response()
+            }
+        }),
+    )
+}
+
+/// The OpenAPI document, as `herald openapi` prints it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    routes_and_document().1
+}
+
+fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::metrics))
+        .split_for_parts()
+}

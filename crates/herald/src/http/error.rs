@@ -1,0 +1,138 @@
+//! Errors become HTTP here and nowhere else. API paths answer `application/problem+json`
+//! (RFC 9457) with a specific `detail`; pages answer a calm HTML page. Internal errors are an
+//! opaque 500 whose cause is logged, never shown.
+
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::pages;
+
+/// A problem details object (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`; `code` says which problem this is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The HTTP status phrase.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong with this request, in a sentence meant for people.
+    pub detail: String,
+    /// A stable, machine-readable name for the problem, such as `not_found`.
+    pub code: &'static str,
+}
+
+/// Every way an API request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ApiError {
+        ApiError::Internal(Box::new(error))
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code) = self.status_and_code();
+        let detail = match self {
+            ApiError::Internal(_) => {
+                "Something went wrong on our side; it has been logged. Please try again.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(source) = &self {
+            tracing::error!(error = %error_chain(source.as_ref()), "internal error");
+        }
+        let problem = self.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_string(&problem).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// The fallback for paths no route matches.
+pub async fn not_found(method: Method, uri: Uri) -> Response {
+    let detail = format!("There is no page at {}.", uri.path());
+    if is_api(&uri) {
+        return ApiError::NotFound(format!("no API route {method} {}", uri.path())).into_response();
+    }
+    error_page(StatusCode::NOT_FOUND, "Page not found", &detail)
+}
+
+/// The fallback for a known path asked with the wrong method.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let detail = format!("{} does not accept {method} requests.", uri.path());
+    if is_api(&uri) {
+        return ApiError::MethodNotAllowed(detail).into_response();
+    }
+    error_page(StatusCode::METHOD_NOT_ALLOWED, "Not allowed", &detail)
+}
+
+fn is_api(uri: &Uri) -> bool {
+    uri.path() == "/api" || uri.path().starts_with("/api/")
+}
+
+fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
+    match pages::render_error(status, title, detail) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "error page failed to render");
+            (status, detail.to_owned()).into_response()
+        }
+    }
+}
+
+/// "outer: inner: innermost", so one log line carries the whole cause.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,101 @@
+//! `GET /healthz` for load balancers and `GET /metrics` for Prometheus.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Json, Response};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{ApiError, AppState};
+
+/// Herald is up and its database answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+}
+
+/// Whether Herald and its database answer.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "system",
+    responses(
+        (status = 200, description = "Herald and its database answer", body = Health),
+        (status = 503, description = "The database does not answer", body = super::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.store.ping().await.map_err(|error| {
+        tracing::warn!(error = %error, "health check: database not answering");
+        ApiError::Unavailable("the database is not answering".to_owned())
+    })?;
+    Ok(Json(Health {
+        status: "ok",
+        database: state.store.backend_name(),
+    }))
+}
+
+/// Metrics in the Prometheus text format. When `http.metrics_token` is set, the request must
+/// carry it as a bearer token.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 401, description = "A metrics token is configured and was not given", body = super::Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("metrics_token" = []))
+)]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = &state.config.http.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
+            return Err(ApiError::Unauthorized(
+                "metrics need the configured bearer token".to_owned(),
+            ));
+        }
+    }
+    let jobs = state.store.job_counts().await.map_err(ApiError::internal)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(jobs),
+    )
+        .into_response())
+}
+
+/// Compares secrets without returning early on the first difference, so the time taken does
+/// not reveal how much of a guess was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_matches_only_identical_bytes() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret!"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

@@ -1,0 +1,64 @@
+//! The web app and JSON API: one axum router, with the layers every response passes through.
+//!
+//! Handlers are thin: they extract, call the store or domain, and render. `pages/` renders HTML,
+//! `api/` answers JSON under `/api/v1`; both call the same code underneath.
+
+pub mod api;
+mod assets;
+mod csp_report;
+mod error;
+mod health;
+mod observe;
+pub mod pages;
+mod security;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub use error::{ApiError, Problem};
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The whole application router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.http.request_timeout_seconds);
+    let api = api::router(state.clone());
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/csp-report", post(csp_report::receive))
+        .route("/assets/{file}", get(assets::serve))
+        .merge(api)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::requests,
+        ))
+        .with_state(state)
+}

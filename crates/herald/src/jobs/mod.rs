@@ -1,0 +1,239 @@
+//! The background job runner. Jobs are rows (see `store/jobs.rs`); a runner claims due ones
+//! with a lease, runs each kind's handler, and records the outcome: done, retried later with
+//! backoff, or dead. [`Runner::run_once`] is one step, so tests drive the runner by hand.
+
+mod prune;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::clock::Clock;
+use crate::config::JobsConfig;
+use crate::domain::jobs::{Job, retry_at};
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+
+pub use prune::{PRUNE_KIND, PruneJobs, enqueue_daily_prune};
+
+/// The future a handler returns.
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
+
+/// Runs one kind of job. Handlers must be idempotent: a job may run again after a crash
+/// between the work and the record of its outcome.
+pub trait JobHandler: Send + Sync + 'static {
+    fn run<'a>(&'a self, job: &'a Job) -> JobFuture<'a>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth trying again, no earlier than `not_before` if given.
+    #[error("{reason}")]
+    Retry {
+        reason: String,
+        not_before: Option<Timestamp>,
+    },
+    /// Trying again would not help.
+    #[error("{reason}")]
+    Permanent { reason: String },
+}
+
+/// What one [`Runner::run_once`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub done: usize,
+    pub retried: usize,
+    pub dead: usize,
+    /// Jobs whose outcome could not be recorded because another worker had taken them over.
+    pub lease_lost: usize,
+}
+
+/// Claims and runs jobs for one process.
+pub struct Runner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    worker: String,
+    lease: SignedDuration,
+    batch: u32,
+    poll_interval: Duration,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("worker", &self.worker)
+            .field("kinds", &self.handlers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner with Herald's own job kinds registered.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        config: &JobsConfig,
+    ) -> Runner {
+        let mut runner = Runner {
+            worker: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            lease: SignedDuration::from_secs(i64::try_from(config.lease_seconds).unwrap_or(120)),
+            batch: u32::try_from(config.concurrency).unwrap_or(u32::MAX),
+            poll_interval: Duration::from_millis(config.poll_interval_ms),
+            handlers: HashMap::new(),
+            store: store.clone(),
+            clock: clock.clone(),
+            metrics,
+        };
+        runner.register(PRUNE_KIND, PruneJobs::new(store, clock));
+        runner
+    }
+
+    pub fn register(&mut self, kind: &str, handler: impl JobHandler) {
+        self.handlers.insert(kind.to_owned(), Arc::new(handler));
+    }
+
+    /// This runner's name in the `locked_by` column.
+    pub fn worker_id(&self) -> &str {
+        &self.worker
+    }
+
+    /// Claims the jobs due now (up to the configured concurrency), runs them side by side and
+    /// records each outcome.
+    pub async fn run_once(&self) -> Result<RunSummary, StoreError> {
+        let now = self.clock.now();
+        let jobs = self
+            .store
+            .claim_jobs(&self.worker, now, self.lease, self.batch)
+            .await?;
+        let mut running = JoinSet::new();
+        for job in jobs {
+            let handler = self.handlers.get(&job.kind).cloned();
+            running.spawn(async move {
+                let result = run_handler(handler, &job).await;
+                (job, result)
+            });
+        }
+        let mut summary = RunSummary::default();
+        while let Some(joined) = running.join_next().await {
+            match joined {
+                Ok((job, result)) => self.settle(&job, result, &mut summary).await?,
+                // The job stays claimed; when its lease runs out it is claimed again, and its
+                // attempt count keeps a crashing job from running forever.
+                Err(panic) => tracing::error!(error = %panic, "job handler panicked"),
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Runs jobs until `shutdown` turns true, then returns after the current batch finishes.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.worker, "job runner started");
+        while !*shutdown.borrow() {
+            let idle = match self.run_once().await {
+                Ok(summary) => summary == RunSummary::default(),
+                Err(error) => {
+                    tracing::error!(error = %error, "job runner could not reach the database");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        tracing::info!(worker = %self.worker, "job runner stopped");
+    }
+
+    async fn settle(
+        &self,
+        job: &Job,
+        result: Result<(), JobError>,
+        summary: &mut RunSummary,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let (outcome, recorded) = match result {
+            Ok(()) => (
+                Outcome::Done,
+                self.store.complete_job(job.id, &self.worker, now).await,
+            ),
+            Err(JobError::Retry { reason, not_before }) if job.attempts < job.max_attempts => {
+                let again = retry_at(now, job.attempts, not_before);
+                tracing::warn!(job.id = %job.id, job.kind = %job.kind, attempts = job.attempts, error = %reason, retry_at = %again, "job failed; will retry");
+                let recorded = self
+                    .store
+                    .retry_job(job.id, &self.worker, again, &reason, now)
+                    .await;
+                (Outcome::Retried, recorded)
+            }
+            Err(error) => {
+                tracing::error!(job.id = %job.id, job.kind = %job.kind, attempts = job.attempts, error = %error, "job failed for good");
+                let reason = format!("gave up after {} attempts: {error}", job.attempts);
+                let recorded = self
+                    .store
+                    .bury_job(job.id, &self.worker, &reason, now)
+                    .await;
+                (Outcome::Dead, recorded)
+            }
+        };
+        let outcome = match recorded {
+            Ok(()) => outcome,
+            Err(StoreError::LeaseLost) => {
+                tracing::warn!(job.id = %job.id, job.kind = %job.kind, "job outcome not recorded: its lease was taken over");
+                Outcome::LeaseLost
+            }
+            Err(error) => return Err(error),
+        };
+        self.metrics.record_job(&job.kind, outcome.as_str());
+        *match outcome {
+            Outcome::Done => &mut summary.done,
+            Outcome::Retried => &mut summary.retried,
+            Outcome::Dead => &mut summary.dead,
+            Outcome::LeaseLost => &mut summary.lease_lost,
+        } += 1;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Done,
+    Retried,
+    Dead,
+    LeaseLost,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Retried => "retried",
+            Outcome::Dead => "dead",
+            Outcome::LeaseLost => "lease_lost",
+        }
+    }
+}
+
+async fn run_handler(handler: Option<Arc<dyn JobHandler>>, job: &Job) -> Result<(), JobError> {
+    if job.attempts > job.max_attempts {
+        return Err(JobError::Permanent {
+            reason: "its worker stopped responding on every attempt".to_owned(),
+        });
+    }
+    match handler {
+        Some(handler) => handler.run(job).await,
+        None => Err(JobError::Permanent {
+            reason: format!("no handler for job kind {:?}", job.kind),
+        }),
+    }
+}

@@ -1,0 +1,68 @@
+//! Herald's own housekeeping job: once a day, delete finished jobs older than a week, then
+//! enqueue tomorrow's run. Dead jobs are kept so that someone can see what failed.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{JobError, JobFuture, JobHandler};
+use crate::clock::Clock;
+use crate::domain::jobs::{Job, NewJob};
+use crate::store::{Store, StoreError};
+
+pub const PRUNE_KIND: &str = "jobs.prune";
+
+const KEEP_DONE_FOR: SignedDuration = SignedDuration::from_hours(24 * 7);
+const EVERY: SignedDuration = SignedDuration::from_hours(24);
+
+#[derive(Debug)]
+pub struct PruneJobs {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl PruneJobs {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> PruneJobs {
+        PruneJobs { store, clock }
+    }
+}
+
+impl JobHandler for PruneJobs {
+    fn run<'a>(&'a self, _job: &'a Job) -> JobFuture<'a> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            let cutoff = now.saturating_sub(KEEP_DONE_FOR).unwrap_or(now);
+            let deleted = self.store.prune_done_jobs(cutoff).await.map_err(retry)?;
+            tracing::info!(deleted, "pruned finished jobs");
+            let tomorrow = now.saturating_add(EVERY).unwrap_or(now);
+            enqueue_daily_prune(&self.store, tomorrow, now)
+                .await
+                .map_err(retry)
+        })
+    }
+}
+
+/// Enqueues the prune for the day of `run_at`; enqueuing it again for the same day is a no-op,
+/// so every process may call this at start.
+pub async fn enqueue_daily_prune(
+    store: &Store,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let day = run_at.strftime("%Y-%m-%d");
+    let job = NewJob {
+        kind: PRUNE_KIND.to_owned(),
+        payload: serde_json::json!({}),
+        run_at,
+        dedupe_key: Some(format!("{PRUNE_KIND}:{day}")),
+        max_attempts: 3,
+    };
+    store.enqueue_job(&job, now).await.map(|_| ())
+}
+
+fn retry(error: StoreError) -> JobError {
+    JobError::Retry {
+        reason: error.to_string(),
+        not_before: None,
+    }
+}

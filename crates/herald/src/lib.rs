@@ -1,0 +1,15 @@
+//! Herald: a self-hosted, security-first social media console for small businesses.
+//!
+//! `main.rs` is only the command line; everything it runs is here. See ARCHITECTURE.md for the
+//! map of modules and the rules between them.
+
+pub mod clock;
+pub mod config;
+pub mod data_dir;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod server;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,206 @@
+//! The `herald` command line. It parses arguments and calls the library; nothing else lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use herald::clock::SystemClock;
+use herald::config::{self, Config, LogFormat, Overrides};
+use herald::server::App;
+use herald::store::Store;
+use herald::{data_dir, http, telemetry};
+use secrecy::SecretString;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Herald: a safe social media console for small businesses"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web app, the JSON API and the scheduler.
+    Serve(ServeArgs),
+    /// Create or update the database schema, then exit.
+    Migrate(ConfigArgs),
+    /// Show configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the OpenAPI 3.1 document of the JSON API.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print every setting with its default and its environment variable.
+    Default,
+    /// Print the configuration in effect after the file, environment and flags (secrets hidden).
+    Show(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Log format [default: text]
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// A TOML config file (see `herald config default`)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./herald-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL; SQLite in the data directory when not given. Prefer
+    /// HERALD_DATABASE_URL_FILE: command lines are visible to other users of the machine.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line naming the problem, the whole chain of causes; never a backtrace.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("herald: error: {error:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let overrides = Overrides {
+                listen: args.listen,
+                log_format: args.log_format,
+                ..args.config.overrides()
+            };
+            let config = args.config.load(overrides)?;
+            telemetry::init(&config.log)?;
+            runtime()?.block_on(serve(config))
+        }
+        Command::Migrate(args) => {
+            let config = args.load(args.overrides())?;
+            telemetry::init(&config.log)?;
+            runtime()?.block_on(migrate(config))
+        }
+        Command::Config(ConfigCommand::Default) => print(&config::default_file()),
+        Command::Config(ConfigCommand::Show(args)) => {
+            let config = args.load(args.overrides())?;
+            print(&toml::to_string_pretty(&config).context("cannot show the configuration")?)
+        }
+        Command::Openapi => print(
+            &http::api::document()
+                .to_pretty_json()
+                .context("cannot render the OpenAPI document")?,
+        ),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let backend = if config.database.url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let data_dir = config.data_dir.clone();
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let addr = app.local_addr().unwrap_or(listen);
+    tracing::info!(%addr, database = backend, data_dir = %data_dir.display(), "Herald is ready at http://{addr}/");
+    app.run(shutdown_signal()).await.context("server failed")
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    data_dir::prepare(&config.data_dir)?;
+    let store = Store::open(&config).await?;
+    store.migrate().await?;
+    tracing::info!(
+        database = store.backend_name(),
+        "database schema is up to date"
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// The environment, skipping variables that are not UTF-8 (`std::env::vars` would panic on them).
+fn utf8_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| {
+            if text.ends_with('\n') {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .context("cannot write to standard output")
+}
+
+impl ConfigArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone().map(SecretString::from),
+            ..Overrides::default()
+        }
+    }
+
+    fn load(&self, overrides: Overrides) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref(), utf8_env(), overrides)?)
+    }
+}

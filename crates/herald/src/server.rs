@@ -1,0 +1,132 @@
+//! Start-up and shutdown: prepare the data directory and key, open and migrate the database,
+//! bind the port, then serve HTTP and run jobs until told to stop.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::data_dir::{self, DataDirError, MasterKey};
+use crate::http::{self, AppState};
+use crate::jobs::{Runner, enqueue_daily_prune};
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+
+/// Why Herald could not start. Each message names the thing to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+}
+
+/// A Herald that has done all of its start-up work and holds its port, ready to [`App::run`].
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    runner: Runner,
+    master_key: MasterKey,
+}
+
+impl App {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+        data_dir::prepare(&config.data_dir)?;
+        let master_key = data_dir::load_or_create_master_key(&config.master_key_path())?;
+        let store = Store::open(&config).await?;
+        store.migrate().await?;
+        let listener = bind(config.listen).await?;
+        let metrics = Arc::new(Metrics::new());
+        let runner = Runner::new(store.clone(), clock.clone(), metrics.clone(), &config.jobs);
+        let now = clock.now();
+        enqueue_daily_prune(&store, now, now).await?;
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            metrics,
+            clock,
+        };
+        Ok(App {
+            listener,
+            state,
+            runner,
+            master_key,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests and the current batch of
+    /// jobs finish, for at most `http.shutdown_grace_seconds`.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let grace = Duration::from_secs(self.state.config.http.shutdown_grace_seconds);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let runner = tokio::spawn(self.runner.run(stop_rx.clone()));
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stop_tx.send(true);
+        });
+        let router = http::router(self.state.clone());
+        let mut stopped = stop_rx.clone();
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        });
+        let mut deadline = stop_rx;
+        let over_time = async move {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = serve => served?,
+            () = over_time => tracing::warn!("shutdown grace period over; dropping unfinished requests"),
+        }
+        if tokio::time::timeout(grace, runner).await.is_err() {
+            tracing::warn!(
+                "shutdown grace period over; a job was still running and will be retried"
+            );
+        }
+        self.state.store.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|error| {
+        let reason = match error.kind() {
+            io::ErrorKind::AddrInUse => {
+                "the address is already in use; is Herald already running? Choose another with --listen".to_owned()
+            }
+            io::ErrorKind::PermissionDenied => {
+                "permission denied; ports below 1024 need extra privileges, choose another with --listen".to_owned()
+            }
+            _ => error.to_string(),
+        };
+        StartError::Bind { addr, reason }
+    })
+}

@@ -1,0 +1,127 @@
+//! One storage API over two backends: SQLite (the embedded default) and PostgreSQL (scale-out).
+//!
+//! Queries are written once, with `$1`-style placeholders that both backends understand, and run
+//! against whichever pool is open through [`with_pool!`]. Only where the SQL must differ (row
+//! locking, connection set-up) does a query live in `sqlite.rs` or `postgres.rs`. Each feature's
+//! queries sit in their own file (`jobs.rs`, …) beside the functions that use them.
+
+mod jobs;
+mod postgres;
+mod sqlite;
+
+use std::path::Path;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::config::Config;
+
+pub use jobs::JobCounts;
+
+/// The handle every part of Herald uses to reach the database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error("the job's lease was lost: another worker has taken it over")]
+    LeaseLost,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Runs `$body` with `$pool` bound to whichever backend's pool the store holds. The body is
+/// compiled once per backend, so it may use any sqlx API that both support.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Store {
+    /// Opens the database the configuration names: PostgreSQL when `database.url` is set,
+    /// otherwise SQLite inside the data directory.
+    pub async fn open(config: &Config) -> Result<Store, StoreError> {
+        let timeout = Duration::from_secs(config.database.connect_timeout_seconds);
+        let max = config.database.max_connections;
+        match &config.database.url {
+            Some(url) => Store::open_postgres(url, max, timeout).await,
+            None => Store::open_sqlite(&config.data_dir.join("herald.db"), max, timeout).await,
+        }
+    }
+
+    pub async fn open_sqlite(
+        path: &Path,
+        max_connections: u32,
+        timeout: Duration,
+    ) -> Result<Store, StoreError> {
+        let pool = sqlite::connect(path, max_connections, timeout).await?;
+        Ok(Store {
+            backend: Backend::Sqlite(pool),
+        })
+    }
+
+    pub async fn open_postgres(
+        url: &SecretString,
+        max_connections: u32,
+        timeout: Duration,
+    ) -> Result<Store, StoreError> {
+        let pool = postgres::connect(url.expose_secret(), max_connections, timeout).await?;
+        Ok(Store {
+            backend: Backend::Postgres(pool),
+        })
+    }
+
+    /// Brings the schema up to date. Safe to run at every start and from several processes.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Answers when the database answers; used by `/healthz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`, for the status page and logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+}

@@ -1,0 +1,52 @@
+//! PostgreSQL specifics: connecting without ever echoing the URL's password, and the SQL only
+//! PostgreSQL speaks.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::StoreError;
+
+pub(super) async fn connect(
+    url: &str,
+    max_connections: u32,
+    timeout: Duration,
+) -> Result<PgPool, StoreError> {
+    // The parse error of a URL could quote the URL, password and all, so it is not passed on.
+    let options = PgConnectOptions::from_str(url).map_err(|_| {
+        StoreError::BadUrl("expected postgres://user[:password]@host[:port]/database".to_owned())
+    })?;
+    let target = describe(&options);
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect { target, source })
+}
+
+/// "PostgreSQL database herald at db.example.com:5432", never the user or password.
+fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "PostgreSQL database {} at {}:{}",
+        options.get_database().unwrap_or("(default)"),
+        options.get_host(),
+        options.get_port()
+    )
+}
+
+/// Claims due jobs. `FOR UPDATE SKIP LOCKED` lets several Herald processes claim at once: each
+/// skips the rows another is claiming instead of waiting for them or taking them twice.
+pub(super) const CLAIM_JOBS: &str = "
+    UPDATE jobs
+       SET state = 'running', locked_by = $1, locked_until = $2,
+           attempts = attempts + 1, updated_at = $3
+     WHERE id IN (SELECT id FROM jobs
+                   WHERE (state = 'queued' AND run_at <= $3)
+                      OR (state = 'running' AND locked_until <= $3)
+                   ORDER BY run_at, id
+                   LIMIT $4
+                   FOR UPDATE SKIP LOCKED)
+ RETURNING id, kind, payload, state, run_at, attempts, max_attempts, last_error";

@@ -1,0 +1,57 @@
+//! SQLite specifics: how the embedded database file is opened, and the SQL only SQLite speaks.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::StoreError;
+
+/// Opens (creating if needed) the database file in WAL mode, so readers never wait for the
+/// writer, with foreign keys enforced and a busy timeout instead of instant "database is locked".
+pub(super) async fn connect(
+    path: &Path,
+    max_connections: u32,
+    timeout: Duration,
+) -> Result<SqlitePool, StoreError> {
+    let target = format!("SQLite database {}", path.display());
+    let options = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(|error| StoreError::BadUrl(error.to_string()))?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect { target, source })?;
+    // SQLite creates the file with the process umask, and its -wal and -shm files copy that
+    // mode. The database will hold sealed credentials and the audit log: owner only.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|error| {
+        StoreError::BadUrl(format!(
+            "cannot restrict permissions of {}: {error}",
+            path.display()
+        ))
+    })?;
+    Ok(pool)
+}
+
+/// Claims due jobs. SQLite runs one writer at a time, so a single `UPDATE … RETURNING` is
+/// already atomic: two workers can never claim the same row.
+pub(super) const CLAIM_JOBS: &str = "
+    UPDATE jobs
+       SET state = 'running', locked_by = $1, locked_until = $2,
+           attempts = attempts + 1, updated_at = $3
+     WHERE id IN (SELECT id FROM jobs
+                   WHERE (state = 'queued' AND run_at <= $3)
+                      OR (state = 'running' AND locked_until <= $3)
+                   ORDER BY run_at, id
+                   LIMIT $4)
+ RETURNING id, kind, payload, state, run_at, attempts, max_attempts, last_error";
