@@ -385,12 +385,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError::Semantic(format!(
-                    "public_url must start with https:// or http://, got {url:?}"
-                )));
-            }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::Semantic(format!(
+                "public_url must start with https:// or http://, got {url:?}"
+            )));
         }
         if let Some(url) = &self.database.url {
             let url = url.expose_secret();
@@ -470,7 +470,7 @@ fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
 
 /// Turns a TOML parse error into one line with the line and column it points at.
 fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim_end_matches('\n');
+    let message = error.message().trim_end().replace('\n', "; ");
     match error.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -519,13 +519,12 @@ fn find_setting(name: &str) -> Result<(&'static Setting, bool), ConfigError> {
     if let Some(setting) = SETTINGS.iter().find(|s| s.env_name() == name) {
         return Ok((setting, false));
     }
-    if let Some(base) = name.strip_suffix("_FILE") {
-        if let Some(setting) = SETTINGS
+    if let Some(base) = name.strip_suffix("_FILE")
+        && let Some(setting) = SETTINGS
             .iter()
             .find(|s| s.kind == SettingKind::Secret && s.env_name() == base)
-        {
-            return Ok((setting, true));
-        }
+    {
+        return Ok((setting, true));
     }
     let known: Vec<String> = SETTINGS.iter().map(Setting::env_name).collect();
     Err(ConfigError::UnknownEnv {

@@ -1,5 +1,6 @@
 //! The `herald` command line. It parses arguments and calls the library; nothing else lives here.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -126,9 +127,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let data_dir = config.data_dir.clone();
     let app = App::build(config, Arc::new(SystemClock)).await?;
+    let shutdown = shutdown_signal()?;
     let addr = app.local_addr().unwrap_or(listen);
     tracing::info!(%addr, database = backend, data_dir = %data_dir.display(), "Herald is ready at http://{addr}/");
-    app.run(shutdown_signal()).await.context("server failed")
+    app.run(shutdown).await.context("server failed")
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
@@ -143,25 +145,19 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM (what service managers send).
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM (what service managers send). The
+/// handlers are installed before this returns, so a signal that arrives as soon as Herald says
+/// it is ready is not lost.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+    })
 }
 
 /// The environment, skipping variables that are not UTF-8 (`std::env::vars` would panic on them).

@@ -43,6 +43,11 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL: {0}")]
     BadUrl(String),
+    #[error("cannot make {path} readable by its owner only: {source}")]
+    FileMode {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("the job's lease was lost: another worker has taken it over")]
     LeaseLost,
     #[error("stored data is corrupt: {0}")]

@@ -34,11 +34,11 @@ pub(super) async fn connect(
         .map_err(|source| StoreError::Connect { target, source })?;
     // SQLite creates the file with the process umask, and its -wal and -shm files copy that
     // mode. The database will hold sealed credentials and the audit log: owner only.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|error| {
-        StoreError::BadUrl(format!(
-            "cannot restrict permissions of {}: {error}",
-            path.display()
-        ))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+        StoreError::FileMode {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     Ok(pool)
 }

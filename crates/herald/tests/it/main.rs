@@ -1,1 +1,14 @@
-fn main() {}
+//! Herald's one integration-test binary. `helpers.rs` starts real servers; each other file
+//! tests one feature the way a user would reach it: HTTP, the command line, or a browser.
+
+mod browser;
+mod config_cli;
+mod health_and_metrics;
+mod helpers;
+mod jobs;
+mod openapi;
+mod security_headers;
+mod shutdown;
+mod startup;
+mod store_contract;
+mod webdriver;

@@ -1,0 +1,250 @@
+//! `/healthz`, `/metrics`, error answers and the CSP report endpoint, over real HTTP.
+
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn healthz_answers_ok_while_the_database_answers() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("JSON body");
+    assert_eq!(
+        body,
+        serde_json::json!({ "status": "ok", "database": "sqlite" })
+    );
+}
+
+#[tokio::test]
+async fn healthz_answers_503_with_a_problem_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.store.close().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = response.json().await.expect("JSON body");
+    assert_eq!(problem["detail"], "the database is not answering");
+    assert_eq!(problem["status"], 503);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_and_report_jobs() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        app.get("/healthz").await;
+    }
+    app.get("/no/such/page").await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.expect("body");
+    assert!(
+        text.contains(
+            r#"herald_http_requests_total{method="GET",route="/healthz",status="200"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"herald_http_requests_total{method="GET",route="unmatched",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE herald_http_request_duration_seconds histogram"),
+        "{text}"
+    );
+    assert!(text.contains(r#"herald_jobs{state="queued"}"#), "{text}");
+    assert!(
+        !text.contains("/no/such/page"),
+        "raw paths never become labels"
+    );
+}
+
+#[tokio::test]
+async fn metrics_need_the_bearer_token_when_one_is_configured() {
+    let app = spawn_app_with(|config| {
+        config.http.metrics_token = Some(SecretString::from("scrape-me-please"));
+    })
+    .await;
+    let denied = app.get("/metrics").await;
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+    let problem = denied.text().await.expect("body");
+    assert!(!problem.contains("scrape-me-please"));
+
+    let wrong = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me-pleasE")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let allowed = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me-please")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_api_routes_and_wrong_methods_answer_problem_json() {
+    let app = spawn_app().await;
+    let missing = app.get("/api/v1/nothing-here").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = missing.json().await.expect("JSON");
+    assert_eq!(problem["detail"], "no API route GET /api/v1/nothing-here");
+    assert_eq!(problem["code"], "not_found");
+
+    let wrong = app
+        .client
+        .delete(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let wrong_api = app
+        .client
+        .post(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong_api.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let problem: serde_json::Value = wrong_api.json().await.expect("JSON");
+    assert_eq!(
+        problem["detail"],
+        "/api/v1/openapi.json does not accept POST requests."
+    );
+}
+
+#[tokio::test]
+async fn unknown_pages_answer_a_readable_html_404() {
+    let app = spawn_app().await;
+    let response = app.get("/settings/nowhere").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Page not found"));
+    assert!(html.contains("There is no page at /settings/nowhere."));
+}
+
+#[tokio::test]
+async fn html_in_a_path_is_escaped_on_the_404_page() {
+    let app = spawn_app().await;
+    let html = app
+        .get("/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+}
+
+#[tokio::test]
+async fn browsers_can_report_csp_violations_which_are_counted() {
+    let app = spawn_app().await;
+    let report = serde_json::json!({ "csp-report": {
+        "document-uri": "http://herald.local/",
+        "violated-directive": "script-src",
+        "blocked-uri": "https://evil.example/x.js?token=abc",
+    }});
+    let response = app
+        .client
+        .post(app.url("/csp-report"))
+        .header("content-type", "application/csp-report")
+        .body(report.to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let metrics = app.get("/metrics").await.text().await.expect("body");
+    assert!(
+        metrics.contains("herald_csp_violations_total 1"),
+        "{metrics}"
+    );
+
+    let wrong_type = app
+        .client
+        .post(app.url("/csp-report"))
+        .body("x")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let garbage = app
+        .client
+        .post(app.url("/csp-report"))
+        .header("content-type", "application/csp-report")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_request_body_over_the_limit_is_refused() {
+    let app = spawn_app_with(|config| config.http.max_body_bytes = 1024).await;
+    let response = app
+        .client
+        .post(app.url("/csp-report"))
+        .header("content-type", "application/csp-report")
+        .body(vec![b' '; 4096])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_from_the_binary_with_a_cache_validator() {
+    let app = spawn_app().await;
+    let html = app.get("/").await.text().await.expect("body");
+    let href = html
+        .split("href=\"")
+        .find_map(|part| {
+            part.split('"')
+                .next()
+                .filter(|href| href.starts_with("/assets/herald.css"))
+        })
+        .expect("the page links its stylesheet");
+    let css = app.get(href).await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let etag = css.headers()["etag"].clone();
+    assert!(css.text().await.expect("body").contains(":root"));
+    let again = app
+        .client
+        .get(app.url(href))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        app.get("/assets/nope.js").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

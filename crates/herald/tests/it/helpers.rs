@@ -1,0 +1,216 @@
+//! Test harness: a real Herald server on a free port with a fresh data directory, the `herald`
+//! binary with a clean environment, and PostgreSQL when the machine has it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use herald::clock::{Clock, SystemClock};
+use herald::config::Config;
+use herald::server::App;
+use herald::store::Store;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running Herald. Dropping it stops the server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub data_dir: PathBuf,
+    _temp: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the test server")
+    }
+
+    /// Stops the server the way SIGTERM would, and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task does not panic")
+                .expect("server stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A server with the default configuration on SQLite.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose configuration `adjust` may change first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_clock(adjust, Arc::new(SystemClock)).await
+}
+
+pub async fn spawn_app_with_clock(
+    adjust: impl FnOnce(&mut Config),
+    clock: Arc<dyn Clock>,
+) -> TestApp {
+    let temp = TempDir::new().expect("temporary directory");
+    let mut config = test_config(temp.path());
+    adjust(&mut config);
+    let data_dir = config.data_dir.clone();
+    let app = App::build(config, clock).await.expect("test server starts");
+    let addr = app.local_addr().expect("bound address");
+    let store = app.store().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client"),
+        store,
+        data_dir,
+        _temp: temp,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// Defaults, but on a free port, in a fresh data directory inside `root`, with quick polling.
+pub fn test_config(root: &Path) -> Config {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().expect("loopback address"),
+        data_dir: root.join("data"),
+        ..Config::default()
+    };
+    config.jobs.poll_interval_ms = 20;
+    config.http.shutdown_grace_seconds = 5;
+    config
+}
+
+/// The `herald` binary with an environment cleared of any `HERALD_*` settings of the machine.
+pub fn herald() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HERALD_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("NO_COLOR", "1");
+    command
+}
+
+/// Runs a finished command and returns its output, with stdout and stderr as text.
+pub fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().expect("herald binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// Whether tests that need PostgreSQL or Chromium must run (CI) rather than skip.
+pub fn all_tests_required() -> bool {
+    std::env::var("HERALD_REQUIRE_ALL_TESTS").is_ok_and(|value| value == "1")
+}
+
+/// Skips the calling test with a printed reason, or fails it under `HERALD_REQUIRE_ALL_TESTS=1`.
+pub fn skip_or_fail(reason: &str) {
+    assert!(
+        !all_tests_required(),
+        "HERALD_REQUIRE_ALL_TESTS=1 but this test cannot run: {reason}"
+    );
+    #[allow(clippy::print_stderr)] // The reason must reach the person running the tests.
+    {
+        eprintln!("SKIPPED: {reason}");
+    }
+}
+
+/// A fresh, empty PostgreSQL schema of its own for one test, or `None` (after skipping) when
+/// `HERALD_TEST_DATABASE_URL` is not set.
+pub async fn postgres_url() -> Option<String> {
+    let Ok(base) = std::env::var("HERALD_TEST_DATABASE_URL") else {
+        skip_or_fail("HERALD_TEST_DATABASE_URL is not set, so PostgreSQL is not tested");
+        return None;
+    };
+    let schema = format!("herald_test_{:016x}", rand::random::<u64>());
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("HERALD_TEST_DATABASE_URL answers");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create test schema");
+    admin.close().await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+/// Opens a migrated store of the named backend: `"sqlite"` in `dir`, or `"postgres"` in a fresh
+/// schema. `None` when PostgreSQL is not available here (the test has then been skipped).
+pub async fn open_store(backend: &str, dir: &Path) -> Option<Store> {
+    let timeout = std::time::Duration::from_secs(5);
+    let store = match backend {
+        "sqlite" => Store::open_sqlite(&dir.join("herald.db"), 5, timeout)
+            .await
+            .expect("SQLite opens"),
+        _ => {
+            let url = postgres_url().await?;
+            Store::open_postgres(&url.into(), 5, timeout)
+                .await
+                .expect("PostgreSQL opens")
+        }
+    };
+    store.migrate().await.expect("migrations run");
+    Some(store)
+}
+
+/// Defines one test per backend from one body: `name::sqlite` and `name::postgres`.
+macro_rules! contract_test {
+    ($name:ident, |$store:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn check($store: herald::store::Store) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::TempDir::new().expect("temporary directory");
+                let store = $crate::helpers::open_store("sqlite", dir.path()).await;
+                check(store.expect("SQLite is always available")).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let dir = tempfile::TempDir::new().expect("temporary directory");
+                if let Some(store) = $crate::helpers::open_store("postgres", dir.path()).await {
+                    check(store).await;
+                }
+            }
+        }
+    };
+}
+pub(crate) use contract_test;

@@ -1,0 +1,228 @@
+//! A small W3C WebDriver client for driving real headless Chromium through chromedriver.
+//!
+//! Browser tests call [`Browser::launch`]; where chromedriver or Chromium is missing it returns
+//! `None` after printing why (or fails the test under `HERALD_REQUIRE_ALL_TESTS=1`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::helpers::skip_or_fail;
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One browser session, with its own chromedriver and profile directory.
+pub struct Browser {
+    http: reqwest::Client,
+    session_url: String,
+    driver: Child,
+    _profile: TempDir,
+}
+
+/// A handle to an element on the current page.
+pub struct Element {
+    id: String,
+}
+
+fn find_program(env_name: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env_name) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+impl Browser {
+    pub async fn launch() -> Option<Browser> {
+        let Some(driver_path) = find_program("CHROMEDRIVER", &["chromedriver"]) else {
+            skip_or_fail(
+                "chromedriver is not installed (apt-get install chromium chromium-driver)",
+            );
+            return None;
+        };
+        let Some(chromium) = find_program(
+            "CHROME_BIN",
+            &["chromium", "chromium-browser", "google-chrome"],
+        ) else {
+            skip_or_fail("Chromium is not installed (apt-get install chromium chromium-driver)");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        wait_until_ready(&http, &base).await;
+        let profile = TempDir::new().expect("profile directory");
+        let session_url = new_session(&http, &base, &chromium, profile.path()).await;
+        Some(Browser {
+            http,
+            session_url,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.command("POST", "/url", json!({ "url": url })).await;
+    }
+
+    pub async fn title(&self) -> String {
+        self.command("GET", "/title", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        let found = self
+            .command(
+                "POST",
+                "/element",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        Element {
+            id: found[ELEMENT_KEY]
+                .as_str()
+                .unwrap_or_else(|| panic!("no element matches {css}"))
+                .to_owned(),
+        }
+    }
+
+    pub async fn text(&self, element: &Element) -> String {
+        let path = format!("/element/{}/text", element.id);
+        self.command("GET", &path, Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Runs `script` in the page and returns what it returns.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.command(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+        .await
+    }
+
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.command(
+            "POST",
+            "/window/rect",
+            json!({ "width": width, "height": height }),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the viewport as `target/screenshots/<name>.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine;
+        let encoded = self.command("GET", "/screenshot", Value::Null).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().expect("screenshot as text"))
+            .expect("screenshot in base64");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png).expect("write screenshot");
+        path
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.http.delete(&self.session_url).send().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    async fn command(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.session_url);
+        let request = match method {
+            "GET" => self.http.get(&url),
+            _ => self.http.post(&url).json(&body),
+        };
+        let response: Value = request
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("chromedriver answers JSON");
+        if let Some(error) = response["value"]["error"].as_str() {
+            panic!(
+                "WebDriver {method} {path} failed: {error}: {}",
+                response["value"]["message"]
+            );
+        }
+        response["value"].clone()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+async fn wait_until_ready(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(response) = http.get(format!("{base}/status")).send().await
+            && let Ok(status) = response.json::<Value>().await
+            && status["value"]["ready"] == true
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("chromedriver did not become ready");
+}
+
+async fn new_session(
+    http: &reqwest::Client,
+    base: &str,
+    chromium: &Path,
+    profile: &Path,
+) -> String {
+    let capabilities = json!({ "capabilities": { "alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    }}});
+    let response: Value = http
+        .post(format!("{base}/session"))
+        .json(&capabilities)
+        .send()
+        .await
+        .expect("chromedriver answers")
+        .json()
+        .await
+        .expect("JSON");
+    let id = response["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("Chromium did not start: {response}"));
+    format!("{base}/session/{id}")
+}
