@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use herald::clock::SystemClock;
+use herald::clock::{Clock, SystemClock};
 use herald::config::{self, Config, LogFormat, Overrides};
 use herald::server::App;
 use herald::store::Store;
-use herald::{data_dir, http, telemetry};
+use herald::{audit, data_dir, http, telemetry};
 use secrecy::SecretString;
 
 #[derive(Debug, Parser)]
@@ -37,6 +37,18 @@ enum Command {
     Config(ConfigCommand),
     /// Print the OpenAPI 3.1 document of the JSON API.
     Openapi,
+    /// Check or checkpoint the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and check every signed checkpoint; exit 1 naming the first bad
+    /// entry if anything was changed, deleted or reordered.
+    Verify(ConfigArgs),
+    /// Sign a checkpoint of the log as it is now (Herald also does this every hour).
+    Checkpoint(ConfigArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +122,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = args.load(args.overrides())?;
             print(&toml::to_string_pretty(&config).context("cannot show the configuration")?)
         }
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let config = args.load(args.overrides())?;
+            runtime()?.block_on(audit_verify(config))
+        }
+        Command::Audit(AuditCommand::Checkpoint(args)) => {
+            let config = args.load(args.overrides())?;
+            runtime()?.block_on(audit_checkpoint(config))
+        }
         Command::Openapi => print(
             &http::api::document()
                 .to_pretty_json()
@@ -143,6 +163,39 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     );
     store.close().await;
     Ok(())
+}
+
+/// Opens an existing installation's database and master key, creating nothing.
+async fn open_existing(config: &Config) -> anyhow::Result<(Store, data_dir::MasterKey)> {
+    let master_key = data_dir::load_master_key(&config.master_key_path())?;
+    let store = Store::open_existing(config).await?;
+    Ok((store, master_key))
+}
+
+async fn audit_verify(config: Config) -> anyhow::Result<()> {
+    let (store, master_key) = open_existing(&config).await?;
+    let key = audit::signing_key(&master_key).verifying_key();
+    let verified = audit::verify(&store, &key)
+        .await
+        .context("audit log verification failed")?;
+    let last = verified
+        .last_checkpoint
+        .map_or_else(|| "none yet".to_owned(), |size| format!("at entry {size}"));
+    print(&format!(
+        "audit log intact: {} entries, head {}, {} signed checkpoints (last {last})",
+        verified.entries,
+        hex::encode(verified.head_hash),
+        verified.checkpoints,
+    ))
+}
+
+async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {
+    let (store, master_key) = open_existing(&config).await?;
+    let now = SystemClock.now();
+    match audit::checkpoint(&store, &audit::signing_key(&master_key), now).await? {
+        Some(checkpoint) => print(&format!("signed a checkpoint at entry {}", checkpoint.size)),
+        None => print("the newest checkpoint already covers the whole log"),
+    }
 }
 
 /// A future that completes on SIGINT (Ctrl-C) or SIGTERM (what service managers send). The

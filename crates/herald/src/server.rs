@@ -10,11 +10,15 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::audit;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
-use crate::jobs::{Runner, enqueue_daily_prune};
+use crate::jobs::{
+    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, Runner, enqueue_daily_prune,
+    schedule_recurring,
+};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -46,9 +50,16 @@ impl App {
         store.migrate().await?;
         let listener = bind(config.listen).await?;
         let metrics = Arc::new(Metrics::new());
-        let runner = Runner::new(store.clone(), clock.clone(), metrics.clone(), &config.jobs);
+        let mut runner = Runner::new(store.clone(), clock.clone(), metrics.clone(), &config.jobs);
+        let checkpoints = AuditCheckpoint::new(
+            store.clone(),
+            clock.clone(),
+            audit::signing_key(&master_key),
+        );
+        runner.register(CHECKPOINT_KIND, checkpoints);
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
+        schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
         let state = AppState {
             store,
             config: Arc::new(config),

@@ -2,7 +2,9 @@
 //! with a lease, runs each kind's handler, and records the outcome: done, retried later with
 //! backoff, or dead. [`Runner::run_once`] is one step, so tests drive the runner by hand.
 
+mod audit_checkpoint;
 mod prune;
+mod recurring;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,7 +22,9 @@ use crate::domain::jobs::{Job, retry_at};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
+pub use audit_checkpoint::{AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD};
 pub use prune::{PRUNE_KIND, PruneJobs, enqueue_daily_prune};
+pub use recurring::schedule as schedule_recurring;
 
 /// The future a handler returns.
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
@@ -42,6 +46,16 @@ pub enum JobError {
     /// Trying again would not help.
     #[error("{reason}")]
     Permanent { reason: String },
+}
+
+/// A database error in a handler is worth retrying: the database may be back soon.
+impl From<StoreError> for JobError {
+    fn from(error: StoreError) -> JobError {
+        JobError::Retry {
+            reason: error.to_string(),
+            not_before: None,
+        }
+    }
 }
 
 /// What one [`Runner::run_once`] did.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::recurring;
 use super::{JobError, JobFuture, JobHandler};
 use crate::clock::Clock;
-use crate::domain::jobs::{Job, NewJob};
+use crate::domain::jobs::Job;
 use crate::store::{Store, StoreError};
 
 pub const PRUNE_KIND: &str = "jobs.prune";
@@ -32,12 +33,12 @@ impl JobHandler for PruneJobs {
         Box::pin(async move {
             let now = self.clock.now();
             let cutoff = now.saturating_sub(KEEP_DONE_FOR).unwrap_or(now);
-            let deleted = self.store.prune_done_jobs(cutoff).await.map_err(retry)?;
+            let deleted = self.store.prune_done_jobs(cutoff).await?;
             tracing::info!(deleted, "pruned finished jobs");
             let tomorrow = now.saturating_add(EVERY).unwrap_or(now);
             enqueue_daily_prune(&self.store, tomorrow, now)
                 .await
-                .map_err(retry)
+                .map_err(JobError::from)
         })
     }
 }
@@ -49,20 +50,5 @@ pub async fn enqueue_daily_prune(
     run_at: Timestamp,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let day = run_at.strftime("%Y-%m-%d");
-    let job = NewJob {
-        kind: PRUNE_KIND.to_owned(),
-        payload: serde_json::json!({}),
-        run_at,
-        dedupe_key: Some(format!("{PRUNE_KIND}:{day}")),
-        max_attempts: 3,
-    };
-    store.enqueue_job(&job, now).await.map(|_| ())
-}
-
-fn retry(error: StoreError) -> JobError {
-    JobError::Retry {
-        reason: error.to_string(),
-        not_before: None,
-    }
+    recurring::schedule(store, PRUNE_KIND, "%Y-%m-%d", run_at, now).await
 }

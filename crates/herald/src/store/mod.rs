@@ -5,6 +5,7 @@
 //! locking, connection set-up) does a query live in `sqlite.rs` or `postgres.rs`. Each feature's
 //! queries sit in their own file (`jobs.rs`, …) beside the functions that use them.
 
+mod audit;
 mod jobs;
 mod postgres;
 mod sqlite;
@@ -17,6 +18,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::Config;
 
+pub use audit::AuditFilter;
 pub use jobs::JobCounts;
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.
@@ -41,6 +43,10 @@ pub enum StoreError {
     },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "there is no Herald database at {0}; check --data-dir, or start `herald serve` once to create it"
+    )]
+    NoDatabase(std::path::PathBuf),
     #[error("invalid database URL: {0}")]
     BadUrl(String),
     #[error("cannot make {path} readable by its owner only: {source}")]
@@ -78,6 +84,16 @@ impl Store {
             Some(url) => Store::open_postgres(url, max, timeout).await,
             None => Store::open_sqlite(&config.data_dir.join("herald.db"), max, timeout).await,
         }
+    }
+
+    /// Like [`Store::open`], but refuses to create a new SQLite file: for commands that inspect
+    /// an existing installation.
+    pub async fn open_existing(config: &Config) -> Result<Store, StoreError> {
+        let path = config.data_dir.join("herald.db");
+        if config.database.url.is_none() && !path.exists() {
+            return Err(StoreError::NoDatabase(path));
+        }
+        Store::open(config).await
     }
 
     pub async fn open_sqlite(

@@ -1,0 +1,70 @@
+//! Recording, checkpointing and verifying the audit log, tying the pure rules in
+//! `domain/audit.rs` to the store and to the checkpoint signing key.
+//!
+//! The signing key is derived from the master key file, so it lives outside the database like
+//! the master key itself: whoever can rewrite the database cannot also forge checkpoints.
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jiff::Timestamp;
+
+use crate::data_dir::MasterKey;
+use crate::domain::audit::{ChainError, ChainVerifier, Checkpoint, VerifiedChain, sign_checkpoint};
+use crate::store::{AuditFilter, Store, StoreError};
+
+/// How many entries verification reads at a time.
+const PAGE: i64 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+}
+
+/// The key that signs checkpoints, derived from the master key for this purpose only.
+pub fn signing_key(master: &MasterKey) -> SigningKey {
+    SigningKey::from_bytes(&master.derive("audit checkpoint signing"))
+}
+
+/// Signs a checkpoint of the current head, unless the newest checkpoint already covers it.
+pub async fn checkpoint(
+    store: &Store,
+    key: &SigningKey,
+    now: Timestamp,
+) -> Result<Option<Checkpoint>, StoreError> {
+    let (size, head_hash) = store.audit_head().await?;
+    let covered = store
+        .audit_checkpoints()
+        .await?
+        .last()
+        .is_some_and(|last| last.size >= size);
+    if covered {
+        return Ok(None);
+    }
+    let checkpoint = sign_checkpoint(key, size, head_hash, now);
+    store.add_audit_checkpoint(&checkpoint).await?;
+    Ok(Some(checkpoint))
+}
+
+/// Recomputes the whole chain and checks every checkpoint, reading a page at a time.
+pub async fn verify(store: &Store, key: &VerifyingKey) -> Result<VerifiedChain, VerifyError> {
+    let mut verifier = ChainVerifier::new(store.audit_checkpoints().await?);
+    let mut filter = AuditFilter {
+        limit: PAGE,
+        ..AuditFilter::default()
+    };
+    loop {
+        let page = store.audit_entries(&filter).await?;
+        for entry in &page {
+            verifier.push(entry)?;
+        }
+        match page.last() {
+            Some(last) if page.len() == usize::try_from(PAGE).unwrap_or(usize::MAX) => {
+                filter.after_seq = last.seq;
+            }
+            _ => break,
+        }
+    }
+    Ok(verifier.finish(key)?)
+}

@@ -1,0 +1,171 @@
+//! Audit log queries. Appending happens in one transaction that first bumps `audit_head`, so
+//! two appends can never chain onto the same previous entry.
+
+use jiff::Timestamp;
+use sqlx::FromRow;
+
+use super::{Store, StoreError, with_pool};
+use crate::domain::audit::{AuditEntry, Checkpoint, NewAuditEntry, canonical, chain_hash};
+
+#[derive(FromRow)]
+struct EntryRow {
+    seq: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    target: Option<String>,
+    ip: Option<String>,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
+
+#[derive(FromRow)]
+struct CheckpointRow {
+    size: i64,
+    head_hash: String,
+    signature: String,
+    at: i64,
+}
+
+/// Filters for reading the log; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action_prefix: Option<String>,
+    pub actor: Option<String>,
+    pub after_seq: i64,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Appends an entry to the chain and returns its sequence number.
+    pub async fn append_audit(
+        &self,
+        entry: &NewAuditEntry,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let actor = entry.actor.as_text();
+        let details = entry.details.to_string();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (seq, prev_hex): (i64, String) = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *tx)
+                .await?;
+            let prev_hash = decode_hash(&prev_hex, "audit head")?;
+            let text = canonical(seq, now, &actor, &entry.action, entry.target.as_deref(), entry.ip.as_deref(), &details);
+            let hash = hex::encode(chain_hash(&prev_hash, &text));
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, action, target, ip, details, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(seq)
+                .bind(now.as_millisecond())
+                .bind(&actor)
+                .bind(&entry.action)
+                .bind(&entry.target)
+                .bind(&entry.ip)
+                .bind(&details)
+                .bind(&prev_hex)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(seq)
+        })
+    }
+
+    /// Entries in sequence order, filtered; pages with `after_seq`.
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows: Vec<EntryRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT seq, at, actor, action, target, ip, details, prev_hash, hash FROM audit_log
+              WHERE seq > $1
+                AND ($2 IS NULL OR action LIKE $2 || '%')
+                AND ($3 IS NULL OR actor = $3)
+              ORDER BY seq
+              LIMIT $4")
+            .bind(filter.after_seq)
+            .bind(&filter.action_prefix)
+            .bind(&filter.actor)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    /// The newest entry's sequence number and hash (0 and the genesis hash when empty).
+    pub async fn audit_head(&self) -> Result<(i64, [u8; 32]), StoreError> {
+        let (seq, hash): (i64, String) = with_pool!(self, pool => sqlx::query_as(
+            "SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(pool)
+            .await)?;
+        Ok((seq, decode_hash(&hash, "audit head")?))
+    }
+
+    pub async fn add_audit_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO audit_checkpoints (size, head_hash, signature, at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (size) DO NOTHING")
+            .bind(checkpoint.size)
+            .bind(hex::encode(checkpoint.head_hash))
+            .bind(hex::encode(checkpoint.signature))
+            .bind(checkpoint.at.as_millisecond())
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows: Vec<CheckpointRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT size, head_hash, signature, at FROM audit_checkpoints ORDER BY size")
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|row| {
+                let mut signature = [0u8; 64];
+                hex::decode_to_slice(&row.signature, &mut signature).map_err(|_| {
+                    StoreError::Corrupt(format!("checkpoint {} signature", row.size))
+                })?;
+                Ok(Checkpoint {
+                    size: row.size,
+                    head_hash: decode_hash(&row.head_hash, "checkpoint")?,
+                    signature,
+                    at: millis(row.at)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn decode_hash(text: &str, what: &str) -> Result<[u8; 32], StoreError> {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(text, &mut hash)
+        .map_err(|_| StoreError::Corrupt(format!("{what} hash is not 64 hex digits")))?;
+    Ok(hash)
+}
+
+fn millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|_| StoreError::Corrupt(format!("time {ms}")))
+}
+
+impl TryFrom<EntryRow> for AuditEntry {
+    type Error = StoreError;
+
+    fn try_from(row: EntryRow) -> Result<AuditEntry, StoreError> {
+        Ok(AuditEntry {
+            seq: row.seq,
+            at: millis(row.at)?,
+            prev_hash: decode_hash(&row.prev_hash, "entry")?,
+            hash: decode_hash(&row.hash, "entry")?,
+            actor: row.actor,
+            action: row.action,
+            target: row.target,
+            ip: row.ip,
+            details: row.details,
+        })
+    }
+}
