@@ -218,3 +218,62 @@ async fn herald_audit_verify_refuses_a_missing_installation() {
     assert!(!ok);
     assert!(stderr.contains("cannot read master key file"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_hourly_job_signs_a_checkpoint_that_herald_audit_verify_accepts() {
+    use herald::clock::ManualClock;
+    use herald::jobs::{
+        AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, Runner, schedule_recurring,
+    };
+
+    let root = TempDir::new().expect("temporary directory");
+    let config = test_config(root.path());
+    let clock = ManualClock::new(now());
+    let app = herald::server::App::build(config.clone(), std::sync::Arc::new(clock.clone()))
+        .await
+        .expect("start");
+    let store = app.store().clone();
+    append(&store, 4).await;
+    let mut runner = Runner::new(
+        store.clone(),
+        std::sync::Arc::new(clock.clone()),
+        std::sync::Arc::new(herald::metrics::Metrics::new()),
+        &config.jobs,
+    );
+    runner.register(
+        CHECKPOINT_KIND,
+        AuditCheckpoint::new(
+            store.clone(),
+            std::sync::Arc::new(clock.clone()),
+            audit::signing_key(app.master_key()),
+        ),
+    );
+    schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now(), now())
+        .await
+        .expect("schedule");
+    let summary = runner.run_once().await.expect("run due jobs");
+    assert!(summary.done >= 1, "{summary:?}");
+
+    let checkpoints = store.audit_checkpoints().await.expect("checkpoints");
+    assert_eq!(checkpoints.iter().map(|c| c.size).collect::<Vec<_>>(), [4]);
+    // The next run is scheduled an hour later, and not before.
+    assert_eq!(
+        runner.run_once().await.expect("step"),
+        herald::jobs::RunSummary::default()
+    );
+    append(&store, 1).await;
+    clock.advance(jiff::SignedDuration::from_hours(1));
+    runner.run_once().await.expect("step");
+    assert_eq!(
+        store.audit_checkpoints().await.expect("checkpoints").len(),
+        2
+    );
+    store.close().await;
+
+    let (ok, stdout, stderr) = verify(&root);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("5 entries") && stdout.contains("2 signed checkpoints (last at entry 5)"),
+        "{stdout}"
+    );
+}

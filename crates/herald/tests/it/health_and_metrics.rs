@@ -248,3 +248,22 @@ async fn the_stylesheet_is_served_from_the_binary_with_a_cache_validator() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn herald_serves_from_postgresql_when_given_a_database_url() {
+    let Some(url) = crate::helpers::postgres_url().await else {
+        return;
+    };
+    let app = spawn_app_with(|config| config.database.url = Some(SecretString::from(url))).await;
+    let body: serde_json::Value = app.get("/healthz").await.json().await.expect("JSON body");
+    assert_eq!(
+        body,
+        serde_json::json!({ "status": "ok", "database": "postgres" })
+    );
+    assert!(
+        !app.data_dir.join("herald.db").exists(),
+        "no SQLite file when PostgreSQL is used"
+    );
+    let html = app.get("/").await.text().await.expect("page");
+    assert!(html.contains("PostgreSQL"));
+}
