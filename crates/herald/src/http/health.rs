@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{ApiError, AppState};
+use crate::domain::constant_time_eq;
 
 /// Herald is up and its database answers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,26 +77,4 @@ pub async fn metrics(
         state.metrics.render(jobs),
     )
         .into_response())
-}
-
-/// Compares secrets without returning early on the first difference, so the time taken does
-/// not reveal how much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn constant_time_eq_matches_only_identical_bytes() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret!"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
 }

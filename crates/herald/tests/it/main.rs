@@ -12,4 +12,5 @@ mod security_headers;
 mod shutdown;
 mod startup;
 mod store_contract;
+mod totp;
 mod webdriver;
