@@ -28,10 +28,34 @@ pub struct Config {
     /// `https`, Herald sends HSTS and marks cookies `Secure`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Allow first-run setup from another machine (by default only from this machine).
+    pub allow_remote_setup: bool,
     pub database: DatabaseConfig,
     pub http: HttpConfig,
+    pub sessions: SessionsConfig,
+    pub passwords: PasswordsConfig,
     pub jobs: JobsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// A session unused for this long ends.
+    pub idle_minutes: u64,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_hours: u64,
+    /// How long an invitation link stays valid.
+    pub invitation_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordsConfig {
+    /// Argon2id memory cost in KiB (OWASP minimum 19456).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_lanes: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -95,6 +119,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<SecretString>,
     pub log_format: Option<LogFormat>,
+    pub allow_remote_setup: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +158,7 @@ pub enum ConfigError {
 pub enum SettingKind {
     Text,
     Integer,
+    Boolean,
     Secret,
 }
 
@@ -179,6 +205,13 @@ pub const SETTINGS: &[Setting] = &[
         default: None,
         example: "\"https://herald.example.com\"",
         help: "The address people use to reach Herald. With https, Herald sends HSTS\nand marks its cookies Secure.",
+    },
+    Setting {
+        path: &["allow_remote_setup"],
+        kind: SettingKind::Boolean,
+        default: Some("false"),
+        example: "",
+        help: "First-run setup is only offered to a browser on this machine unless this is true\n(or --allow-remote-setup is given). Behind a reverse proxy every request looks local:\nfinish setup before exposing Herald.",
     },
     Setting {
         path: &["database", "url"],
@@ -228,6 +261,48 @@ pub const SETTINGS: &[Setting] = &[
         default: None,
         example: "\"a-long-random-string\"",
         help: "When set, GET /metrics requires \"Authorization: Bearer <token>\".\nMay also be given as HERALD_HTTP_METRICS_TOKEN_FILE.",
+    },
+    Setting {
+        path: &["sessions", "idle_minutes"],
+        kind: SettingKind::Integer,
+        default: Some("120"),
+        example: "",
+        help: "A signed-in session unused for this many minutes ends.",
+    },
+    Setting {
+        path: &["sessions", "absolute_hours"],
+        kind: SettingKind::Integer,
+        default: Some("12"),
+        example: "",
+        help: "A session ends this many hours after sign-in, however busy.",
+    },
+    Setting {
+        path: &["sessions", "invitation_hours"],
+        kind: SettingKind::Integer,
+        default: Some("72"),
+        example: "",
+        help: "How many hours an invitation link stays valid.",
+    },
+    Setting {
+        path: &["passwords", "argon2_memory_kib"],
+        kind: SettingKind::Integer,
+        default: Some("19456"),
+        example: "",
+        help: "Argon2id memory cost for login passwords, in KiB (OWASP minimum 19456).\nRaising it re-hashes each password at its next sign-in.",
+    },
+    Setting {
+        path: &["passwords", "argon2_iterations"],
+        kind: SettingKind::Integer,
+        default: Some("2"),
+        example: "",
+        help: "Argon2id iterations (OWASP minimum 2 at 19 MiB).",
+    },
+    Setting {
+        path: &["passwords", "argon2_lanes"],
+        kind: SettingKind::Integer,
+        default: Some("1"),
+        example: "",
+        help: "Argon2id parallelism.",
     },
     Setting {
         path: &["jobs", "concurrency"],
@@ -287,8 +362,11 @@ impl Default for Config {
             data_dir: PathBuf::from("./herald-data"),
             master_key_file: None,
             public_url: None,
+            allow_remote_setup: false,
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
+            sessions: SessionsConfig::default(),
+            passwords: PasswordsConfig::default(),
             jobs: JobsConfig::default(),
             log: LogConfig::default(),
         }
@@ -312,6 +390,26 @@ impl Default for HttpConfig {
             max_body_bytes: 1024 * 1024,
             shutdown_grace_seconds: 30,
             metrics_token: None,
+        }
+    }
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            idle_minutes: 120,
+            absolute_hours: 12,
+            invitation_hours: 72,
+        }
+    }
+}
+
+impl Default for PasswordsConfig {
+    fn default() -> Self {
+        PasswordsConfig {
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_lanes: 1,
         }
     }
 }
@@ -382,6 +480,9 @@ impl Config {
         if let Some(format) = overrides.log_format {
             self.log.format = format;
         }
+        if overrides.allow_remote_setup {
+            self.allow_remote_setup = true;
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -404,6 +505,14 @@ impl Config {
         if self.jobs.concurrency == 0 {
             return Err(ConfigError::Semantic(
                 "jobs.concurrency must be at least 1".to_owned(),
+            ));
+        }
+        if self.passwords.argon2_memory_kib < 19 * 1024
+            || self.passwords.argon2_iterations < 2
+            || self.passwords.argon2_lanes < 1
+        {
+            return Err(ConfigError::Semantic(
+                "passwords: Argon2id needs at least argon2_memory_kib = 19456, argon2_iterations = 2 and argon2_lanes = 1 (OWASP minimum)".to_owned(),
             ));
         }
         if self.database.max_connections == 0 {
@@ -546,6 +655,15 @@ fn read_secret_file(name: &str, path: &Path) -> Result<String, ConfigError> {
 fn env_value(name: &str, kind: SettingKind, value: String) -> Result<toml::Value, ConfigError> {
     match kind {
         SettingKind::Text | SettingKind::Secret => Ok(toml::Value::String(value)),
+        SettingKind::Boolean => match value.trim() {
+            "true" | "1" | "yes" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),
+            _ => Err(ConfigError::BadEnv {
+                name: name.to_owned(),
+                expected: "true or false",
+                value,
+            }),
+        },
         SettingKind::Integer => value
             .trim()
             .parse::<i64>()

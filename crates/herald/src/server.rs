@@ -19,6 +19,7 @@ use crate::jobs::{
     AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, Runner, enqueue_daily_prune,
     schedule_recurring,
 };
+use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -65,6 +66,7 @@ impl App {
             config: Arc::new(config),
             metrics,
             clock,
+            keys: Arc::new(Keys::derive(&master_key)),
         };
         Ok(App {
             listener,

@@ -1,9 +1,12 @@
 //! Pure types and rules: no IO, no async, no database or HTTP imports. Functions that depend on
 //! time take `now` as an argument.
 
+pub mod access;
 pub mod audit;
 pub mod jobs;
 pub mod password;
+pub mod people;
+pub mod throttle;
 pub mod totp;
 
 /// Compares secrets without returning early on the first difference, so the time taken does

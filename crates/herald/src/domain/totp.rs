@@ -51,6 +51,14 @@ impl TotpSecret {
         Ok(TotpSecret(bytes))
     }
 
+    /// Reads a secret as authenticator apps show it (base32).
+    pub fn from_base32(text: &str) -> Result<TotpSecret, TotpError> {
+        let bytes = Secret::Encoded(text.trim().to_uppercase())
+            .to_bytes()
+            .map_err(|_| TotpError::BadSecret)?;
+        TotpSecret::from_bytes(bytes)
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }

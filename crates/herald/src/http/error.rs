@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::pages;
+use crate::people::PeopleError;
 
 /// A problem details object (RFC 9457).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -22,6 +23,9 @@ pub struct Problem {
     pub detail: String,
     /// A stable, machine-readable name for the problem, such as `not_found`.
     pub code: &'static str,
+    /// For invalid input: the request field the problem is with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
 }
 
 /// Every way an API request can fail.
@@ -36,7 +40,26 @@ pub enum ApiError {
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gone(String),
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_seconds: i64,
+    },
+    #[error("{0}")]
     Unavailable(String),
+    /// A request body axum could not read (wrong content type, malformed JSON, too large).
+    #[error("{1}")]
+    Rejected(StatusCode, String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -52,7 +75,15 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Gone(_) => (StatusCode::GONE, "gone"),
+            ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Rejected(status, _) => (*status, "bad_request_body"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -71,6 +102,10 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             code,
+            field: match self {
+                ApiError::Invalid { field, .. } => Some(field),
+                _ => None,
+            },
         }
     }
 }
@@ -84,12 +119,46 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_string(&problem).unwrap_or_default();
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+            ..
+        } = self
+            && let Ok(value) = header::HeaderValue::from_str(&retry_after_seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<PeopleError> for ApiError {
+    fn from(error: PeopleError) -> ApiError {
+        match error {
+            PeopleError::AlreadySetUp | PeopleError::Conflict(_) => {
+                ApiError::Conflict(error.to_string())
+            }
+            PeopleError::SetupNotLocal | PeopleError::Denied(_) => {
+                ApiError::Forbidden(error.to_string())
+            }
+            PeopleError::Invalid { field, message } => ApiError::Invalid { field, message },
+            PeopleError::WrongCredentials => ApiError::Unauthorized(error.to_string()),
+            PeopleError::Throttled {
+                retry_after_seconds,
+            } => ApiError::TooManyRequests {
+                message: error.to_string(),
+                retry_after_seconds,
+            },
+            PeopleError::InvitationGone => ApiError::Gone(error.to_string()),
+            PeopleError::NotFound(message) => ApiError::NotFound(message),
+            PeopleError::Store(store) => ApiError::internal(store),
+            PeopleError::Internal(message) => ApiError::internal(PeopleError::Internal(message)),
+        }
     }
 }
 

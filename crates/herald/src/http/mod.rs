@@ -5,8 +5,10 @@
 
 pub mod api;
 mod assets;
+pub mod auth;
 mod csp_report;
 mod error;
+mod extract;
 mod health;
 mod observe;
 pub mod pages;
@@ -22,6 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -34,6 +37,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    pub keys: Arc<Keys>,
 }
 
 /// The whole application router with its middleware.
@@ -42,6 +46,31 @@ pub fn router(state: AppState) -> Router {
     let api = api::router(state.clone());
     Router::new()
         .route("/", get(pages::home))
+        .route(
+            "/login",
+            get(pages::people::login_page).post(pages::people::login_submit),
+        )
+        .route("/logout", post(pages::people::logout))
+        .route(
+            "/setup",
+            get(pages::people::setup_page).post(pages::people::setup_submit),
+        )
+        .route(
+            "/invite/{token}",
+            get(pages::people::invite_page).post(pages::people::invite_submit),
+        )
+        .route("/members", get(pages::people::members_page))
+        .route("/members/invite", post(pages::people::invite_member))
+        .route(
+            "/members/{id}/deactivate",
+            post(pages::people::deactivate_member),
+        )
+        .route("/audit", get(pages::people::audit_page))
+        .route("/account", get(pages::people::account_page))
+        .route(
+            "/account/logout-everywhere",
+            post(pages::people::logout_everywhere),
+        )
         .route("/csp-report", post(csp_report::receive))
         .route("/assets/{file}", get(assets::serve))
         .merge(api)
@@ -51,6 +80,10 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::same_origin,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -6,11 +6,12 @@
 //! which batches reports for up to a minute, and a blocked injection should be seen at once.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
 
-use super::AppState;
+use super::{ApiError, AppState};
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
@@ -54,4 +55,45 @@ pub async fn headers(State(state): State<AppState>, request: Request, next: Next
         );
     }
     response
+}
+
+/// Refuses state-changing requests that a browser says come from another site. Browsers send
+/// `Origin` with every cross-site POST; together with SameSite=Strict cookies and CSRF tokens
+/// this also covers forms used before signing in (setup, sign-in, invitations).
+pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    if let (true, Some(origin)) = (unsafe_method, origin)
+        && origin != "null"
+        && !same_site(
+            origin,
+            request.headers().get(header::HOST),
+            state.config.public_url.as_deref(),
+        )
+    {
+        let error = ApiError::Forbidden(format!(
+            "this request came from another site ({origin}); Herald only accepts changes from its own pages"
+        ));
+        return error.into_response();
+    }
+    next.run(request).await
+}
+
+fn same_site(origin: &str, host: Option<&HeaderValue>, public_url: Option<&str>) -> bool {
+    if let Some(public) = public_url
+        && origin == public.trim_end_matches('/')
+    {
+        return true;
+    }
+    let host = host.and_then(|value| value.to_str().ok()).unwrap_or("");
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        == Some(host)
 }

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use sqlx::FromRow;
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, millis, with_pool};
 use crate::domain::audit::{AuditEntry, Checkpoint, NewAuditEntry, canonical, chain_hash};
 
 #[derive(FromRow)]
@@ -146,10 +146,6 @@ fn decode_hash(text: &str, what: &str) -> Result<[u8; 32], StoreError> {
     hex::decode_to_slice(text, &mut hash)
         .map_err(|_| StoreError::Corrupt(format!("{what} hash is not 64 hex digits")))?;
     Ok(hash)
-}
-
-fn millis(ms: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(ms).map_err(|_| StoreError::Corrupt(format!("time {ms}")))
 }
 
 impl TryFrom<EntryRow> for AuditEntry {

@@ -7,7 +7,9 @@
 
 mod audit;
 mod jobs;
+mod people;
 mod postgres;
+mod sessions;
 mod sqlite;
 
 use std::path::Path;
@@ -20,6 +22,8 @@ use crate::config::Config;
 
 pub use audit::AuditFilter;
 pub use jobs::JobCounts;
+pub use people::{InvitationRecord, NewUser, UserRecord};
+pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord};
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -54,12 +58,21 @@ pub enum StoreError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the organisation must keep at least one active owner")]
+    LastOwner,
     #[error("the job's lease was lost: another worker has taken it over")]
     LeaseLost,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// Reads a stored Unix-millisecond time.
+fn millis(ms: i64) -> Result<jiff::Timestamp, StoreError> {
+    jiff::Timestamp::from_millisecond(ms).map_err(|_| StoreError::Corrupt(format!("time {ms}")))
 }
 
 /// Runs `$body` with `$pool` bound to whichever backend's pool the store holds. The body is

@@ -221,7 +221,7 @@ async fn a_request_body_over_the_limit_is_refused() {
 #[tokio::test]
 async fn the_stylesheet_is_served_from_the_binary_with_a_cache_validator() {
     let app = spawn_app().await;
-    let html = app.get("/").await.text().await.expect("body");
+    let html = app.get("/setup").await.text().await.expect("body");
     let href = html
         .split("href=\"")
         .find_map(|part| {
@@ -254,7 +254,13 @@ async fn herald_serves_from_postgresql_when_given_a_database_url() {
     let Some(url) = crate::helpers::postgres_url().await else {
         return;
     };
-    let app = spawn_app_with(|config| config.database.url = Some(SecretString::from(url))).await;
+    let clock =
+        herald::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = crate::helpers::spawn_app_with_clock(
+        |config| config.database.url = Some(SecretString::from(url)),
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
     let body: serde_json::Value = app.get("/healthz").await.json().await.expect("JSON body");
     assert_eq!(
         body,
@@ -264,6 +270,14 @@ async fn herald_serves_from_postgresql_when_given_a_database_url() {
         !app.data_dir.join("herald.db").exists(),
         "no SQLite file when PostgreSQL is used"
     );
-    let html = app.get("/").await.text().await.expect("page");
-    assert!(html.contains("PostgreSQL"));
+    // The whole people flow works on PostgreSQL too.
+    let owner = crate::people::set_up(&app, &clock).await;
+    let member =
+        crate::people::invite_and_join(&app, &clock, &owner, "pg@sunny.example", "member").await;
+    let html = owner.get(&app, "/").await.text().await.expect("page");
+    assert!(html.contains("PostgreSQL"), "{html}");
+    assert_eq!(
+        member.get(&app, "/api/v1/me").await.status(),
+        StatusCode::OK
+    );
 }

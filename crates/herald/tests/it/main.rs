@@ -8,6 +8,7 @@ mod health_and_metrics;
 mod helpers;
 mod jobs;
 mod openapi;
+mod people;
 mod security_headers;
 mod shutdown;
 mod startup;

@@ -13,13 +13,20 @@ use utoipa_axum::routes;
 
 use super::{AppState, health};
 
+mod audit;
+pub mod people;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Herald API",
         description = "Everything Herald's web app does, as JSON. Errors are application/problem+json (RFC 9457)."
     ),
-    tags((name = "system", description = "Health and metrics")),
+    tags(
+        (name = "system", description = "Health and metrics"),
+        (name = "people", description = "Setup, sign-in, members, invitations and API tokens"),
+        (name = "audit", description = "The tamper-evident audit log"),
+    ),
     components(schemas(super::Problem))
 )]
 struct ApiDoc;
@@ -52,5 +59,21 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::metrics))
+        .routes(routes!(people::setup_start, people::setup_finish))
+        .routes(routes!(people::login))
+        .routes(routes!(people::logout))
+        .routes(routes!(people::logout_everywhere))
+        .routes(routes!(people::me))
+        .routes(routes!(people::password_strength))
+        .routes(routes!(people::list_members))
+        .routes(routes!(people::change_role))
+        .routes(routes!(people::deactivate))
+        .routes(routes!(people::invite))
+        .routes(routes!(people::open_invitation))
+        .routes(routes!(people::accept_invitation))
+        .routes(routes!(people::list_tokens, people::create_token))
+        .routes(routes!(people::revoke_token))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::export))
         .split_for_parts()
 }

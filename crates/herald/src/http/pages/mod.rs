@@ -1,11 +1,14 @@
 //! Server-rendered HTML pages. Templates live in `templates/` and are compiled into the binary.
 
+pub mod people;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{AppState, assets};
+use super::auth::Caller;
+use super::{ApiError, AppState, assets};
 use crate::store::JobCounts;
 
 /// What every page's layout (`base.html`) needs.
@@ -14,6 +17,45 @@ pub struct Layout {
     pub title: String,
     pub stylesheet: String,
     pub icon: String,
+    /// The navigation, for a signed-in member.
+    pub nav: Option<Nav>,
+}
+
+#[derive(Debug)]
+pub struct Nav {
+    pub name: String,
+    pub csrf: String,
+    pub show_members: bool,
+    pub show_audit: bool,
+}
+
+/// A page that could not be shown: signed-out visitors are sent to sign in, everything else
+/// gets the error page with a specific message.
+#[derive(Debug)]
+pub struct PageError(ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> PageError {
+        PageError(error)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let ApiError::Unauthorized(_) = self.0 {
+            return Redirect::to("/login").into_response();
+        }
+        if let ApiError::Internal(source) = &self.0 {
+            tracing::error!(error = %super::error::error_chain(source.as_ref()), "internal error");
+        }
+        let problem = self.0.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match render_error(status, &problem.title, &problem.detail) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, problem.detail).into_response(),
+        }
+    }
 }
 
 impl Layout {
@@ -22,6 +64,7 @@ impl Layout {
             title: title.to_owned(),
             stylesheet: assets::url("herald.css"),
             icon: assets::url("favicon.svg"),
+            nav: None,
         }
     }
 }
@@ -45,12 +88,21 @@ struct ErrorPage<'a> {
     detail: &'a str,
 }
 
-/// The start page: how Herald itself is doing.
-pub async fn home(State(state): State<AppState>) -> Response {
+/// The start page: setup on first run, sign-in when signed out, otherwise how Herald is doing.
+pub async fn home(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+) -> Result<Response, PageError> {
+    let Some(caller) = caller else {
+        let needs_setup = crate::people::setup::needed(&state.store)
+            .await
+            .map_err(ApiError::from)?;
+        return Ok(Redirect::to(if needs_setup { "/setup" } else { "/login" }).into_response());
+    };
     let database_ok = state.store.ping().await.is_ok();
     let jobs = state.store.job_counts().await.ok();
     let page = HomePage {
-        layout: Layout::new("Herald"),
+        layout: Layout::signed_in("Herald", &caller),
         version: env!("CARGO_PKG_VERSION"),
         database: match state.store.backend_name() {
             "postgres" => "PostgreSQL",
@@ -59,7 +111,7 @@ pub async fn home(State(state): State<AppState>) -> Response {
         database_ok,
         jobs,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// Renders the calm error page used for 404s and the like.
@@ -77,7 +129,7 @@ pub fn render_error(
     .render()
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(error) => {

@@ -1,0 +1,216 @@
+//! Who may do what. Every route asks here, through `http::auth::Caller::require`, and nowhere
+//! else; the route-by-role test in `tests/it/authorization.rs` walks every route with every role.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::people::Role;
+
+/// Something a signed-in person may or may not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ViewOwnAccount,
+    /// Sign out everywhere. Only from a browser session, never with an API token.
+    ManageOwnSessions,
+    /// Create, list and revoke one's own API tokens. Never with an API token: a leaked token
+    /// must not be able to mint more.
+    ManageOwnTokens,
+    ViewMembers,
+    /// Invite, change roles, deactivate.
+    ManageMembers,
+    ViewAuditLog,
+}
+
+/// What an API token may be used for. A token can never do more than its owner's role allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum Scope {
+    #[serde(rename = "account:read")]
+    AccountRead,
+    #[serde(rename = "members:read")]
+    MembersRead,
+    #[serde(rename = "members:write")]
+    MembersWrite,
+    #[serde(rename = "audit:read")]
+    AuditRead,
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    Session,
+    Token(&'a [Scope]),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
+
+impl Permission {
+    fn least_role(self) -> Role {
+        match self {
+            Permission::ViewOwnAccount
+            | Permission::ManageOwnSessions
+            | Permission::ManageOwnTokens => Role::Member,
+            Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
+            Permission::ViewAuditLog => Role::Owner,
+        }
+    }
+
+    /// The scope a token needs, or `None` when no token may do this at all.
+    fn scope(self) -> Option<Scope> {
+        match self {
+            Permission::ViewOwnAccount => Some(Scope::AccountRead),
+            Permission::ViewMembers => Some(Scope::MembersRead),
+            Permission::ManageMembers => Some(Scope::MembersWrite),
+            Permission::ViewAuditLog => Some(Scope::AuditRead),
+            Permission::ManageOwnSessions | Permission::ManageOwnTokens => None,
+        }
+    }
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [
+        Scope::AccountRead,
+        Scope::MembersRead,
+        Scope::MembersWrite,
+        Scope::AuditRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::AccountRead => "account:read",
+            Scope::MembersRead => "members:read",
+            Scope::MembersWrite => "members:write",
+            Scope::AuditRead => "audit:read",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == text)
+    }
+}
+
+/// Decides whether someone with `role`, signed in with `credential`, may do `permission`.
+pub fn check(role: Role, credential: Credential<'_>, permission: Permission) -> Result<(), Denied> {
+    let needed = permission.least_role();
+    if role < needed {
+        return Err(Denied(format!(
+            "this needs the {needed} role; you are {} {role}",
+            article(role)
+        )));
+    }
+    if let Credential::Token(scopes) = credential {
+        match permission.scope() {
+            None => {
+                return Err(Denied(
+                    "API tokens cannot manage sessions or tokens; sign in to the web app"
+                        .to_owned(),
+                ));
+            }
+            Some(scope) if !scopes.contains(&scope) => {
+                return Err(Denied(format!(
+                    "this API token lacks the {} scope",
+                    scope.as_str()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether `actor` may change a member who is `target` (to `new_role`, when changing a role).
+/// Admins manage members and admins; only owners touch owners or make new ones.
+pub fn may_manage(actor: Role, target: Role, new_role: Option<Role>) -> Result<(), Denied> {
+    if actor < Role::Admin {
+        return Err(Denied("only owners and admins manage members".to_owned()));
+    }
+    if actor != Role::Owner && (target == Role::Owner || new_role == Some(Role::Owner)) {
+        return Err(Denied(
+            "only an owner can change an owner or make someone an owner".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn article(role: Role) -> &'static str {
+    match role {
+        Role::Owner | Role::Admin => "an",
+        Role::Member => "a",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_reach_exactly_their_permissions() {
+        let table = [
+            (Permission::ViewOwnAccount, [true, true, true]),
+            (Permission::ManageOwnTokens, [true, true, true]),
+            (Permission::ViewMembers, [false, true, true]),
+            (Permission::ManageMembers, [false, true, true]),
+            (Permission::ViewAuditLog, [false, false, true]),
+        ];
+        for (permission, allowed) in table {
+            for (role, expected) in [Role::Member, Role::Admin, Role::Owner]
+                .into_iter()
+                .zip(allowed)
+            {
+                assert_eq!(
+                    check(role, Credential::Session, permission).is_ok(),
+                    expected,
+                    "{role} {permission:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_needs_the_scope_and_its_owners_role() {
+        let scopes = [Scope::AuditRead];
+        assert!(
+            check(
+                Role::Owner,
+                Credential::Token(&scopes),
+                Permission::ViewAuditLog
+            )
+            .is_ok()
+        );
+        assert!(
+            check(
+                Role::Admin,
+                Credential::Token(&scopes),
+                Permission::ViewAuditLog
+            )
+            .is_err()
+        );
+        let denied = check(
+            Role::Owner,
+            Credential::Token(&scopes),
+            Permission::ViewMembers,
+        )
+        .expect_err("no scope");
+        assert_eq!(denied.0, "this API token lacks the members:read scope");
+        let all = Scope::ALL;
+        assert!(
+            check(
+                Role::Owner,
+                Credential::Token(&all),
+                Permission::ManageOwnTokens
+            )
+            .is_err(),
+            "tokens never mint tokens"
+        );
+    }
+
+    #[test]
+    fn only_owners_touch_owners() {
+        assert!(may_manage(Role::Admin, Role::Member, Some(Role::Admin)).is_ok());
+        assert!(may_manage(Role::Admin, Role::Owner, None).is_err());
+        assert!(may_manage(Role::Admin, Role::Member, Some(Role::Owner)).is_err());
+        assert!(may_manage(Role::Owner, Role::Owner, Some(Role::Member)).is_ok());
+        assert!(may_manage(Role::Member, Role::Member, None).is_err());
+    }
+}

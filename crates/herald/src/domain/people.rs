@@ -1,0 +1,182 @@
+//! People: roles, and the values a person types (email, name, organisation name), each parsed
+//! once into a type that can only hold a valid value.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A member's role in the organisation.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Member,
+    Admin,
+    Owner,
+}
+
+/// An email address, trimmed and lowercased, so one person has one address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+/// A person's or organisation's display name: 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeopleError {
+    #[error("enter an email address like name@example.com")]
+    BadEmail,
+    #[error("{field} cannot be empty")]
+    EmptyName { field: &'static str },
+    #[error("{field} is too long (at most 100 characters)")]
+    LongName { field: &'static str },
+    #[error("{field} cannot contain control characters")]
+    ControlCharacters { field: &'static str },
+    #[error("unknown role {0:?}; use owner, admin or member")]
+    BadRole(String),
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Role, PeopleError> {
+        match text {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            other => Err(PeopleError::BadRole(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Email {
+    /// Accepts `local@domain.tld` with no spaces; deliverability is checked by sending mail,
+    /// not by a regular expression.
+    pub fn parse(text: &str) -> Result<Email, PeopleError> {
+        let email = text.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            });
+        if !valid {
+            return Err(PeopleError::BadEmail);
+        }
+        Ok(Email(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl DisplayName {
+    pub fn parse(text: &str, field: &'static str) -> Result<DisplayName, PeopleError> {
+        let name = text.trim();
+        if name.is_empty() {
+            return Err(PeopleError::EmptyName { field });
+        }
+        if name.chars().count() > 100 {
+            return Err(PeopleError::LongName { field });
+        }
+        if name.chars().any(char::is_control) {
+            return Err(PeopleError::ControlCharacters { field });
+        }
+        Ok(DisplayName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lowercased() {
+        assert_eq!(
+            Email::parse("  Owner@Sunny.Example ")
+                .expect("valid")
+                .as_str(),
+            "owner@sunny.example"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "owner",
+            "owner@",
+            "@sunny.example",
+            "owner@sunny",
+            "own er@sunny.example",
+            "a@b@c.example",
+            "owner@.example",
+            "owner@sunny.example.",
+        ] {
+            assert_eq!(Email::parse(bad), Err(PeopleError::BadEmail), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_must_be_present_short_and_printable() {
+        assert_eq!(
+            DisplayName::parse(" Sunny Café ", "name")
+                .expect("valid")
+                .as_str(),
+            "Sunny Café"
+        );
+        assert_eq!(
+            DisplayName::parse("   ", "name"),
+            Err(PeopleError::EmptyName { field: "name" })
+        );
+        assert_eq!(
+            DisplayName::parse(&"x".repeat(101), "name"),
+            Err(PeopleError::LongName { field: "name" })
+        );
+        assert_eq!(
+            DisplayName::parse("a\u{7}b", "name"),
+            Err(PeopleError::ControlCharacters { field: "name" })
+        );
+    }
+
+    #[test]
+    fn roles_round_trip_and_unknown_ones_are_named() {
+        for role in [Role::Owner, Role::Admin, Role::Member] {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert_eq!(
+            Role::parse("root"),
+            Err(PeopleError::BadRole("root".to_owned()))
+        );
+        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member);
+    }
+}

@@ -1,0 +1,234 @@
+//! Who is calling: a browser session (cookie) or an API token (`Authorization: Bearer`).
+//!
+//! [`Caller`] is the extractor every signed-in route takes. It enforces CSRF protection for
+//! state-changing requests made with a session cookie (the `X-CSRF-Token` header, or the form's
+//! `csrf` field checked by [`CsrfForm`]), and [`Caller::require`] asks `domain::access` whether
+//! the caller may do something. There is no other path to a route's body.
+
+use std::net::SocketAddr;
+
+use axum::extract::{
+    ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use serde::de::DeserializeOwned;
+
+use super::{ApiError, AppState};
+use crate::domain::access::{self, Credential, Permission, Scope};
+use crate::domain::constant_time_eq;
+use crate::people::{PeopleError, login, tokens};
+use crate::store::UserRecord;
+
+pub const SESSION_COOKIE: &str = "herald_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A signed-in member and how they proved it.
+#[derive(Debug)]
+pub struct Caller {
+    pub user: UserRecord,
+    pub via: Via,
+    pub ip: String,
+}
+
+#[derive(Debug)]
+pub enum Via {
+    /// A browser session; `cookie` is the session token, needed to sign out.
+    Session {
+        cookie: String,
+        csrf_token: String,
+    },
+    Token {
+        scopes: Vec<Scope>,
+    },
+}
+
+/// The caller's network address, for throttling and the audit log.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl Caller {
+    /// Fails with 403 unless this caller may do `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        let credential = match &self.via {
+            Via::Session { .. } => Credential::Session,
+            Via::Token { scopes } => Credential::Token(scopes),
+        };
+        access::check(self.user.role, credential, permission)
+            .map_err(|denied| ApiError::Forbidden(denied.0))
+    }
+
+    pub fn csrf_token(&self) -> Option<&str> {
+        match &self.via {
+            Via::Session { csrf_token, .. } => Some(csrf_token),
+            Via::Token { .. } => None,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| ClientIp(addr.ip()))
+            .ok_or_else(|| {
+                ApiError::internal(PeopleError::Internal("no client address".to_owned()))
+            })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let now = state.clock.now();
+        if let Some(bearer) = bearer_token(&parts.headers) {
+            let found = tokens::authenticate(&state.store, bearer, now)
+                .await
+                .map_err(ApiError::from)?;
+            let (user, token) = found.ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "this API token is not valid: it may be revoked, expired or mistyped"
+                        .to_owned(),
+                )
+            })?;
+            let scopes = token
+                .scopes
+                .iter()
+                .filter_map(|scope| Scope::parse(scope))
+                .collect();
+            return Ok(Caller {
+                user,
+                via: Via::Token { scopes },
+                ip: ip.to_string(),
+            });
+        }
+        let cookie = session_cookie(&parts.headers)
+            .ok_or_else(|| ApiError::Unauthorized("sign in first".to_owned()))?;
+        let (user, session) = login::session(&state.store, &state.config, cookie, now)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| {
+                ApiError::Unauthorized("your session has ended; sign in again".to_owned())
+            })?;
+        if is_unsafe(&parts.method) && parts.uri.path().starts_with("/api/") {
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("");
+            if !constant_time_eq(given.as_bytes(), session.csrf_token.as_bytes()) {
+                return Err(ApiError::Forbidden(
+                    "missing or wrong X-CSRF-Token header; send the csrf_token you received at sign-in".to_owned(),
+                ));
+            }
+        }
+        Ok(Caller {
+            user,
+            via: Via::Session {
+                cookie: cookie.to_owned(),
+                csrf_token: session.csrf_token,
+            },
+            ip: ip.to_string(),
+        })
+    }
+}
+
+/// For pages that show something different to signed-out visitors.
+impl OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
+        match <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(caller) => Ok(Some(caller)),
+            Err(ApiError::Unauthorized(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A form posted by a signed-in browser, accepted only with the session's CSRF token in its
+/// `csrf` field.
+#[derive(Debug)]
+pub struct CsrfForm<T> {
+    pub caller: Caller,
+    pub form: T,
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    csrf: String,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let caller =
+            <Caller as FromRequestParts<AppState>>::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
+            .await
+            .map_err(|_| ApiError::BadRequest("the form is too large".to_owned()))?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            ApiError::Forbidden(
+                "the form is missing its security token; reload the page and try again".to_owned(),
+            )
+        })?;
+        let expected = caller.csrf_token().unwrap_or_default();
+        if !constant_time_eq(field.csrf.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::Forbidden(
+                "the form's security token is out of date; reload the page and try again"
+                    .to_owned(),
+            ));
+        }
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|error| ApiError::BadRequest(format!("the form is not complete: {error}")))?;
+        Ok(CsrfForm { caller, form })
+    }
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// The `Set-Cookie` value for a new session. `Secure` when Herald is served over TLS.
+pub fn session_cookie_header(token: &str, secure: bool, max_age_seconds: u64) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}"
+    )
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn cleared_session_cookie(secure: bool) -> String {
+    session_cookie_header("", secure, 0)
+}

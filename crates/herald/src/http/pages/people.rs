@@ -1,0 +1,563 @@
+//! Pages for setup, signing in and out, invitations, members, the audit log and one's account.
+//! They call the same `crate::people` functions as the JSON API; a failed form comes back with
+//! the message beside the field it is about, and what was typed (never a password) kept.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Layout, Nav, PageError, render};
+use crate::domain::access::Permission;
+use crate::domain::audit::AuditEntry;
+use crate::domain::people::Role;
+use crate::http::api::people::{InvitationView, invitation_view};
+use crate::http::assets;
+use crate::http::auth::{
+    Caller, ClientIp, CsrfForm, cleared_session_cookie, session_cookie_header,
+};
+use crate::http::{ApiError, AppState};
+use crate::people::enrolment::{self, Enrolment};
+use crate::people::invitations::{self, AcceptRequest};
+use crate::people::login::{self, LoginRequest, SignedIn};
+use crate::people::setup::{self, SetupRequest, Welcome};
+use crate::people::{PeopleError, members};
+use crate::store::{AuditFilter, UserRecord};
+
+/// A message for the form, beside `field` ("" for the whole form).
+#[derive(Debug, Clone)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    error: Option<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    layout: Layout,
+    organisation: String,
+    name: String,
+    email: String,
+    enrolment: Option<Enrolment>,
+    error: Option<FieldError>,
+    password_script: String,
+}
+
+#[derive(Template)]
+#[template(path = "welcome.html")]
+struct WelcomePage {
+    layout: Layout,
+    name: String,
+    codes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage {
+    layout: Layout,
+    token: String,
+    organisation: String,
+    email: String,
+    role: Role,
+    name: String,
+    enrolment: Enrolment,
+    error: Option<FieldError>,
+    password_script: String,
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    layout: Layout,
+    members: Vec<UserRecord>,
+    me: i64,
+    csrf: String,
+    can_make_owners: bool,
+    invited: Option<InvitationView>,
+    error: Option<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    layout: Layout,
+    entries: Vec<AuditEntry>,
+    action: String,
+    actor: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    layout: Layout,
+    name: String,
+    email: String,
+    role: Role,
+    recovery_codes_left: i64,
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    organisation: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    email: String,
+    role: Role,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    actor: String,
+}
+
+/// An empty form: only its CSRF field matters.
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+impl From<PeopleError> for FieldError {
+    fn from(error: PeopleError) -> FieldError {
+        match error {
+            PeopleError::Invalid { field, message } => FieldError { field, message },
+            other => FieldError {
+                field: "",
+                message: ApiError::from(other).problem().detail,
+            },
+        }
+    }
+}
+
+fn status_of(error: &FieldError) -> StatusCode {
+    if error.field.is_empty() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+pub async fn login_page(State(state): State<AppState>) -> Result<Response, PageError> {
+    if setup::needed(&state.store).await.map_err(ApiError::from)? {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    Ok(render(
+        StatusCode::OK,
+        &LoginPage {
+            layout: Layout::new("Sign in · Herald"),
+            email: String::new(),
+            error: None,
+        },
+    ))
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<LoginRequest>,
+) -> Response {
+    match login::login(
+        &state.store,
+        &state.keys,
+        &state.config,
+        &form,
+        &ip.to_string(),
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(signed_in) => signed_in_redirect(&state, &signed_in, "/"),
+        Err(error) => {
+            let status = ApiError::from(PeopleError::WrongCredentials)
+                .problem()
+                .status;
+            let status = match &error {
+                PeopleError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
+            };
+            let page = LoginPage {
+                layout: Layout::new("Sign in · Herald"),
+                email: form.email.clone(),
+                error: Some(FieldError::from(error)),
+            };
+            render(status, &page)
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    CsrfForm { caller, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    if let crate::http::auth::Via::Session { cookie, .. } = &caller.via {
+        login::logout(&state.store, caller.user.id, cookie, state.clock.now())
+            .await
+            .map_err(ApiError::from)?;
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            cleared_session_cookie(state.config.served_over_tls()),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+pub async fn setup_page(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Query(query): Query<SetupQuery>,
+) -> Result<Response, PageError> {
+    if !setup::needed(&state.store).await.map_err(ApiError::from)? {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    setup::allowed_from(&state.config, ip).map_err(ApiError::from)?;
+    let mut page = SetupPage {
+        layout: Layout::new("Set up Herald"),
+        organisation: query.organisation,
+        name: query.name,
+        email: query.email,
+        enrolment: None,
+        error: None,
+        password_script: assets::url("password.js"),
+    };
+    let submitted =
+        !(page.organisation.is_empty() && page.name.is_empty() && page.email.is_empty());
+    if submitted {
+        match first_step_error(&page) {
+            Some(error) => page.error = Some(error),
+            None => {
+                page.enrolment = Some(enrolment::start(
+                    &state.keys,
+                    "Herald",
+                    &page.email,
+                    state.clock.now(),
+                ))
+            }
+        }
+    }
+    let status = page.error.as_ref().map_or(StatusCode::OK, status_of);
+    Ok(render(status, &page))
+}
+
+fn first_step_error(page: &SetupPage) -> Option<FieldError> {
+    use crate::domain::people::{DisplayName, Email};
+    let checks = [
+        (
+            "organisation",
+            DisplayName::parse(&page.organisation, "organisation name").err(),
+        ),
+        ("name", DisplayName::parse(&page.name, "your name").err()),
+        ("email", Email::parse(&page.email).err()),
+    ];
+    checks.into_iter().find_map(|(field, error)| {
+        error.map(|error| FieldError {
+            field,
+            message: error.to_string(),
+        })
+    })
+}
+
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<SetupRequest>,
+) -> Result<Response, PageError> {
+    let now = state.clock.now();
+    match setup::run(&state.store, &state.keys, &state.config, &form, ip, now).await {
+        Ok(welcome) => Ok(welcome_page(&state, welcome)),
+        Err(error @ (PeopleError::AlreadySetUp | PeopleError::SetupNotLocal)) => {
+            Err(ApiError::from(error).into())
+        }
+        Err(error) => {
+            let error = FieldError::from(error);
+            let page = SetupPage {
+                layout: Layout::new("Set up Herald"),
+                enrolment: Some(resume_enrolment(&state, &form.email, &form.enrolment_token)),
+                organisation: form.organisation,
+                name: form.name,
+                email: form.email,
+                password_script: assets::url("password.js"),
+                error: Some(error),
+            };
+            let status = page.error.as_ref().map_or(StatusCode::OK, status_of);
+            Ok(render(status, &page))
+        }
+    }
+}
+
+/// The enrolment the person already scanned, so a mistyped code does not mean scanning again;
+/// a fresh one if the token is no longer usable.
+fn resume_enrolment(state: &AppState, email: &str, token: &str) -> Enrolment {
+    let now = state.clock.now();
+    enrolment::resume(&state.keys, "Herald", email, token, now)
+        .unwrap_or_else(|| enrolment::start(&state.keys, "Herald", email, now))
+}
+
+pub async fn invite_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let now = state.clock.now();
+    let invitation = invitations::open(&state.store, &token, now)
+        .await
+        .map_err(ApiError::from)?;
+    let page = InvitePage {
+        layout: Layout::new("Join Herald"),
+        organisation: state
+            .store
+            .organisation_name()
+            .await
+            .map_err(ApiError::internal)?
+            .unwrap_or_default(),
+        enrolment: enrolment::start(&state.keys, "Herald", &invitation.email, now),
+        email: invitation.email,
+        role: invitation.role,
+        name: String::new(),
+        token,
+        error: None,
+        password_script: assets::url("password.js"),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn invite_submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(token): Path<String>,
+    Form(form): Form<AcceptRequest>,
+) -> Result<Response, PageError> {
+    let now = state.clock.now();
+    match invitations::accept(
+        &state.store,
+        &state.keys,
+        &state.config,
+        &token,
+        &form,
+        &ip.to_string(),
+        now,
+    )
+    .await
+    {
+        Ok(welcome) => Ok(welcome_page(&state, welcome)),
+        Err(error @ PeopleError::InvitationGone) => Err(ApiError::from(error).into()),
+        Err(error) => {
+            let invitation = invitations::open(&state.store, &token, now)
+                .await
+                .map_err(ApiError::from)?;
+            let page = InvitePage {
+                layout: Layout::new("Join Herald"),
+                organisation: state
+                    .store
+                    .organisation_name()
+                    .await
+                    .map_err(ApiError::internal)?
+                    .unwrap_or_default(),
+                enrolment: resume_enrolment(&state, &invitation.email, &form.enrolment_token),
+                email: invitation.email,
+                role: invitation.role,
+                name: form.name,
+                token,
+                error: Some(FieldError::from(error)),
+                password_script: assets::url("password.js"),
+            };
+            let status = page.error.as_ref().map_or(StatusCode::OK, status_of);
+            Ok(render(status, &page))
+        }
+    }
+}
+
+pub async fn members_page(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ViewMembers)?;
+    members_view(&state, &caller, None, None).await
+}
+
+pub async fn invite_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    CsrfForm { caller, form }: CsrfForm<InviteForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManageMembers)?;
+    match invitations::invite(
+        &state.store,
+        &state.config,
+        &caller.user,
+        &form.email,
+        form.role,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(invited) => {
+            let view = invitation_view(&state, &headers, &invited);
+            members_view(&state, &caller, Some(view), None).await
+        }
+        Err(error) => members_view(&state, &caller, None, Some(FieldError::from(error))).await,
+    }
+}
+
+pub async fn deactivate_member(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManageMembers)?;
+    match members::deactivate(&state.store, &caller.user, id, state.clock.now()).await {
+        Ok(_) => Ok(Redirect::to("/members").into_response()),
+        Err(error) => members_view(&state, &caller, None, Some(FieldError::from(error))).await,
+    }
+}
+
+async fn members_view(
+    state: &AppState,
+    caller: &Caller,
+    invited: Option<InvitationView>,
+    error: Option<FieldError>,
+) -> Result<Response, PageError> {
+    let status = error
+        .as_ref()
+        .map_or(StatusCode::OK, |_| StatusCode::CONFLICT);
+    let page = MembersPage {
+        layout: Layout::signed_in("Members · Herald", caller),
+        members: state.store.list_users().await.map_err(ApiError::internal)?,
+        me: caller.user.id,
+        csrf: caller.csrf_token().unwrap_or_default().to_owned(),
+        can_make_owners: caller.user.role == Role::Owner,
+        invited,
+        error,
+    };
+    Ok(render(status, &page))
+}
+
+pub async fn audit_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ViewAuditLog)?;
+    let filter = AuditFilter {
+        action_prefix: Some(query.action.clone()).filter(|a| !a.is_empty()),
+        actor: Some(query.actor.clone()).filter(|a| !a.is_empty()),
+        after_seq: 0,
+        limit: 500,
+    };
+    let entries = state
+        .store
+        .audit_entries(&filter)
+        .await
+        .map_err(ApiError::internal)?;
+    let page = AuditPage {
+        layout: Layout::signed_in("Audit log · Herald", &caller),
+        entries,
+        action: query.action,
+        actor: query.actor,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn account_page(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ViewOwnAccount)?;
+    let page = AccountPage {
+        layout: Layout::signed_in("Your account · Herald", &caller),
+        name: caller.user.name.clone(),
+        email: caller.user.email.clone(),
+        role: caller.user.role,
+        recovery_codes_left: state
+            .store
+            .recovery_codes_left(caller.user.id)
+            .await
+            .map_err(ApiError::internal)?,
+        csrf: caller.csrf_token().unwrap_or_default().to_owned(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    CsrfForm { caller, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManageOwnSessions)?;
+    login::logout_everywhere(&state.store, caller.user.id, state.clock.now())
+        .await
+        .map_err(ApiError::from)?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            cleared_session_cookie(state.config.served_over_tls()),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+fn welcome_page(state: &AppState, welcome: Welcome) -> Response {
+    let page = WelcomePage {
+        layout: Layout::new("Welcome · Herald"),
+        name: welcome.signed_in.user.name.clone(),
+        codes: welcome
+            .recovery_codes
+            .iter()
+            .map(|code| code.as_str().to_owned())
+            .collect(),
+    };
+    let mut response = render(StatusCode::CREATED, &page);
+    set_session_cookie(state, &welcome.signed_in, &mut response);
+    response
+}
+
+fn signed_in_redirect(state: &AppState, signed_in: &SignedIn, to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    set_session_cookie(state, signed_in, &mut response);
+    response
+}
+
+fn set_session_cookie(state: &AppState, signed_in: &SignedIn, response: &mut Response) {
+    let max_age = state.config.sessions.absolute_hours * 3600;
+    let cookie = session_cookie_header(
+        &signed_in.session_token,
+        state.config.served_over_tls(),
+        max_age,
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+impl Layout {
+    /// The layout of a page for a signed-in member, with the navigation they may use.
+    pub fn signed_in(title: &str, caller: &Caller) -> Layout {
+        let mut layout = Layout::new(title);
+        layout.nav = Some(Nav {
+            name: caller.user.name.clone(),
+            csrf: caller.csrf_token().unwrap_or_default().to_owned(),
+            show_members: caller.require(Permission::ViewMembers).is_ok(),
+            show_audit: caller.require(Permission::ViewAuditLog).is_ok(),
+        });
+        layout
+    }
+}

@@ -1,0 +1,343 @@
+//! Signing in with a password and a second factor, throttling failures, and the sessions that
+//! follow: created at sign-in (so a session id is never reused across a sign-in), ended by
+//! idle and absolute limits, by signing out, or by deactivation.
+
+use std::sync::LazyLock;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{PeopleError, enrolment, random_token, record, token_hash};
+use crate::config::Config;
+use crate::domain::audit::Actor;
+use crate::domain::password::{self, HashCost, Verified};
+use crate::domain::throttle::{FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS, wait_after};
+use crate::domain::totp::{self, TotpSecret, hash_recovery_code};
+use crate::keys::Keys;
+use crate::store::{SessionRecord, Store, UserRecord};
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// The authenticator code, or one of the recovery codes.
+    pub code: String,
+}
+
+/// A fresh session. `session_token` goes into the cookie and nowhere else.
+pub struct SignedIn {
+    pub user: UserRecord,
+    pub session_token: String,
+    pub csrf_token: String,
+}
+
+/// Sessions are not touched more often than this, to spare the database a write per request.
+const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
+
+/// A hash that takes as long to check as a real one, for unknown email addresses, so response
+/// times do not reveal who has an account.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    password::hash("no account has this password", HashCost::default()).unwrap_or_default()
+});
+
+pub async fn login(
+    store: &Store,
+    keys: &Keys,
+    config: &Config,
+    request: &LoginRequest,
+    ip: &str,
+    now: Timestamp,
+) -> Result<SignedIn, PeopleError> {
+    let email = request.email.trim().to_lowercase();
+    let keys_to_throttle = [format!("account:{email}"), format!("address:{ip}")];
+    for key in &keys_to_throttle {
+        if let Some((_, until)) = store.throttle(key).await?
+            && until > now
+        {
+            let retry_after_seconds = now.duration_until(until).as_secs().max(1);
+            return Err(PeopleError::Throttled {
+                retry_after_seconds,
+            });
+        }
+    }
+    let cost = HashCost::from(&config.passwords);
+    let user = store.user_by_email(&email).await?;
+    let stored_hash = user
+        .as_ref()
+        .map_or(DUMMY_HASH.as_str(), |user| user.password_hash.as_str());
+    let verified = password::verify(stored_hash, &request.password, cost);
+    let refused = |reason: &'static str, actor: Actor| Refusal {
+        reason,
+        actor,
+        email: &email,
+        ip,
+        throttle: &keys_to_throttle,
+    };
+    let Some(user) = user else {
+        return refused("unknown email", Actor::Anonymous)
+            .record(store, now)
+            .await;
+    };
+    if verified == Verified::Wrong {
+        return refused("wrong password", Actor::Anonymous)
+            .record(store, now)
+            .await;
+    }
+    if !user.active {
+        return refused("deactivated", Actor::User(user.id))
+            .record(store, now)
+            .await;
+    }
+    if let Err(reason) = check_second_factor(store, keys, &user, &request.code, now).await? {
+        fail(store, &keys_to_throttle, now).await?;
+        // The password was right: worth telling the member (by email, once notifications
+        // exist) that someone may know it.
+        record(
+            store,
+            now,
+            Actor::User(user.id),
+            "auth.login.second_factor_failed",
+            Some(format!("user:{}", user.id)),
+            Some(ip),
+            serde_json::json!({ "reason": reason }),
+        )
+        .await?;
+        tracing::warn!(user.id = user.id, "password right but second factor failed");
+        return Err(PeopleError::WrongCredentials);
+    }
+    for key in &keys_to_throttle {
+        store.clear_throttle(key).await?;
+    }
+    if verified == Verified::RightButRehash {
+        let hash = password::hash(&request.password, cost)
+            .map_err(|error| PeopleError::Internal(error.to_string()))?;
+        store.set_password_hash(user.id, &hash).await?;
+    }
+    record(
+        store,
+        now,
+        Actor::User(user.id),
+        "auth.login.succeeded",
+        Some(format!("user:{}", user.id)),
+        Some(ip),
+        serde_json::json!({}),
+    )
+    .await?;
+    start_session(store, config, user, ip, now).await
+}
+
+/// Checks a TOTP code or recovery code; `Ok(Err(reason))` when it is not right.
+async fn check_second_factor(
+    store: &Store,
+    keys: &Keys,
+    user: &UserRecord,
+    code: &str,
+    now: Timestamp,
+) -> Result<Result<(), &'static str>, PeopleError> {
+    let digits_only = code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .all(|c| c.is_ascii_digit());
+    if !digits_only {
+        let spent = store
+            .spend_recovery_code(user.id, &hash_recovery_code(code), now)
+            .await?;
+        return Ok(if spent {
+            Ok(())
+        } else {
+            Err("wrong recovery code")
+        });
+    }
+    let opened = vault::open(
+        &keys.vault,
+        &enrolment::stored_secret_context(&user.email),
+        &user.totp_secret,
+    )
+    .map_err(|error| {
+        PeopleError::Internal(format!(
+            "cannot open the TOTP secret of user {}: {error}",
+            user.id
+        ))
+    })?;
+    let secret = TotpSecret::from_bytes(opened.expose().to_vec())
+        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+    let last = u64::try_from(user.totp_last_step).unwrap_or(0);
+    match totp::verify(&secret, code, now, last) {
+        Ok(step) => {
+            let fresh = store
+                .spend_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX))
+                .await?;
+            Ok(if fresh { Ok(()) } else { Err("reused code") })
+        }
+        Err(totp::TotpError::Reused) => Ok(Err("reused code")),
+        Err(_) => Ok(Err("wrong code")),
+    }
+}
+
+/// A refused sign-in before the second factor: counted for throttling, audited, and answered
+/// with the same message whatever the reason, so nobody learns which part was wrong.
+struct Refusal<'a> {
+    reason: &'static str,
+    actor: Actor,
+    email: &'a str,
+    ip: &'a str,
+    throttle: &'a [String],
+}
+
+impl Refusal<'_> {
+    async fn record(self, store: &Store, now: Timestamp) -> Result<SignedIn, PeopleError> {
+        fail(store, self.throttle, now).await?;
+        let target = Some(format!("email:{}", self.email));
+        record(
+            store,
+            now,
+            self.actor,
+            "auth.login.failed",
+            target,
+            Some(self.ip),
+            serde_json::json!({ "reason": self.reason }),
+        )
+        .await?;
+        Err(PeopleError::WrongCredentials)
+    }
+}
+
+async fn fail(store: &Store, keys: &[String], now: Timestamp) -> Result<(), PeopleError> {
+    for key in keys {
+        let failures = store
+            .throttle(key)
+            .await?
+            .map_or(0, |(failures, _)| failures)
+            + 1;
+        let free = if key.starts_with("account:") {
+            FREE_FAILURES_PER_ACCOUNT
+        } else {
+            FREE_FAILURES_PER_ADDRESS
+        };
+        let until = now
+            .saturating_add(wait_after(failures, free))
+            .unwrap_or(now);
+        store.set_throttle(key, failures, until).await?;
+    }
+    Ok(())
+}
+
+/// Creates a session for `user`, returning the cookie token and the CSRF token.
+pub async fn start_session(
+    store: &Store,
+    config: &Config,
+    user: UserRecord,
+    _ip: &str,
+    now: Timestamp,
+) -> Result<SignedIn, PeopleError> {
+    let session_token = random_token();
+    let csrf_token = random_token();
+    let lifetime =
+        SignedDuration::from_hours(i64::try_from(config.sessions.absolute_hours).unwrap_or(12));
+    let expires_at = now.saturating_add(lifetime).unwrap_or(now);
+    store
+        .create_session(
+            &token_hash(&session_token),
+            user.id,
+            &csrf_token,
+            now,
+            expires_at,
+        )
+        .await?;
+    Ok(SignedIn {
+        user,
+        session_token,
+        csrf_token,
+    })
+}
+
+/// The member and session behind a session cookie, if it is valid now.
+pub async fn session(
+    store: &Store,
+    config: &Config,
+    cookie_token: &str,
+    now: Timestamp,
+) -> Result<Option<(UserRecord, SessionRecord)>, PeopleError> {
+    let hash = token_hash(cookie_token);
+    let Some(session) = store.session(&hash).await? else {
+        return Ok(None);
+    };
+    let idle =
+        SignedDuration::from_mins(i64::try_from(config.sessions.idle_minutes).unwrap_or(120));
+    let idle_until = session
+        .last_seen_at
+        .saturating_add(idle)
+        .unwrap_or(session.last_seen_at);
+    if now >= session.expires_at || now >= idle_until {
+        store.delete_session(&hash).await?;
+        return Ok(None);
+    }
+    let Some(user) = store
+        .user_by_id(session.user_id)
+        .await?
+        .filter(|user| user.active)
+    else {
+        store.delete_session(&hash).await?;
+        return Ok(None);
+    };
+    if session.last_seen_at.duration_until(now) >= TOUCH_EVERY {
+        store.touch_session(&hash, now).await?;
+    }
+    Ok(Some((user, session)))
+}
+
+pub async fn logout(
+    store: &Store,
+    user_id: i64,
+    cookie_token: &str,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    store.delete_session(&token_hash(cookie_token)).await?;
+    record(
+        store,
+        now,
+        Actor::User(user_id),
+        "auth.logout",
+        Some(format!("user:{user_id}")),
+        None,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+pub async fn logout_everywhere(
+    store: &Store,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<u64, PeopleError> {
+    let ended = store.delete_user_sessions(user_id).await?;
+    record(
+        store,
+        now,
+        Actor::User(user_id),
+        "auth.logout_everywhere",
+        Some(format!("user:{user_id}")),
+        None,
+        serde_json::json!({ "sessions_ended": ended }),
+    )
+    .await?;
+    Ok(ended)
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Passwords and codes are left out.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,75 @@
+//! Managing members: changing roles and deactivating (offboarding). Deactivation ends every
+//! session and revokes every API token of the member at once; the last owner stays.
+
+use jiff::Timestamp;
+
+use super::{PeopleError, record};
+use crate::domain::access;
+use crate::domain::audit::Actor;
+use crate::domain::people::Role;
+use crate::store::{Store, UserRecord};
+
+async fn target(store: &Store, id: i64) -> Result<UserRecord, PeopleError> {
+    store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| PeopleError::NotFound(format!("there is no member {id}")))
+}
+
+pub async fn change_role(
+    store: &Store,
+    actor: &UserRecord,
+    member_id: i64,
+    role: Role,
+    now: Timestamp,
+) -> Result<UserRecord, PeopleError> {
+    let member = target(store, member_id).await?;
+    access::may_manage(actor.role, member.role, Some(role))
+        .map_err(|denied| PeopleError::Denied(denied.0))?;
+    store.set_role(member.id, role).await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "member.role_changed",
+        Some(format!("user:{}", member.id)),
+        None,
+        serde_json::json!({ "from": member.role.as_str(), "to": role.as_str() }),
+    )
+    .await?;
+    target(store, member_id).await
+}
+
+pub async fn deactivate(
+    store: &Store,
+    actor: &UserRecord,
+    member_id: i64,
+    now: Timestamp,
+) -> Result<UserRecord, PeopleError> {
+    let member = target(store, member_id).await?;
+    access::may_manage(actor.role, member.role, None)
+        .map_err(|denied| PeopleError::Denied(denied.0))?;
+    if member.id == actor.id {
+        return Err(PeopleError::Conflict(
+            "you cannot deactivate yourself; ask another owner or admin".to_owned(),
+        ));
+    }
+    if !member.active {
+        return Err(PeopleError::Conflict(format!(
+            "{} is already deactivated",
+            member.email
+        )));
+    }
+    store.deactivate_user(member.id, now).await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "member.deactivated",
+        Some(format!("user:{}", member.id)),
+        None,
+        serde_json::json!({ "email": member.email }),
+    )
+    .await?;
+    target(store, member_id).await
+}

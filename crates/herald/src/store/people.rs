@@ -1,0 +1,386 @@
+//! The organisation, its members and their second factors, and invitations.
+
+use jiff::Timestamp;
+use sqlx::FromRow;
+
+use super::{Store, StoreError, millis, with_pool};
+
+/// Inside a transaction `$tx`: returns [`StoreError::LastOwner`] (rolling the transaction back)
+/// when the change just made leaves no active owner.
+macro_rules! ensure_an_owner_remains {
+    ($tx:ident) => {{
+        let owners: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'owner' AND active")
+                .fetch_one(&mut *$tx)
+                .await?;
+        if owners == 0 {
+            return Err(StoreError::LastOwner);
+        }
+    }};
+}
+use crate::domain::people::Role;
+
+/// A member as stored. `totp_secret` is sealed by the vault; `password_hash` is a PHC string.
+#[derive(Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub totp_secret: Vec<u8>,
+    pub totp_last_step: i64,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+/// A member to create. The password is already hashed and the TOTP secret sealed.
+#[derive(Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub totp_secret: Vec<u8>,
+    pub recovery_code_hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitationRecord {
+    pub email: String,
+    pub role: Role,
+    pub invited_by: i64,
+    pub expires_at: Timestamp,
+    pub accepted: bool,
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    password_hash: String,
+    totp_secret: Vec<u8>,
+    totp_last_step: i64,
+    active: bool,
+    created_at: i64,
+}
+
+const USER_COLUMNS: &str =
+    "id, email, name, role, password_hash, totp_secret, totp_last_step, active, created_at";
+
+impl Store {
+    pub async fn organisation_name(&self) -> Result<Option<String>, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar("SELECT name FROM organisation WHERE id = 1")
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    /// First-run setup: creates the organisation and its first owner together, or fails with
+    /// [`StoreError::Conflict`] if setup has already happened (even in a race).
+    pub async fn create_organisation(
+        &self,
+        name: &str,
+        owner: &NewUser,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES (1, $1, $2)")
+                .bind(name)
+                .bind(now.as_millisecond())
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| conflict(error, "Herald is already set up"))?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO users (email, name, role, password_hash, totp_secret, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                .bind(&owner.email)
+                .bind(&owner.name)
+                .bind(owner.role.as_str())
+                .bind(&owner.password_hash)
+                .bind(&owner.totp_secret)
+                .bind(now.as_millisecond())
+                .fetch_one(&mut *tx)
+                .await?;
+            for hash in &owner.recovery_code_hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub async fn user_count(&self) -> Result<i64, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(pool)
+            .await)?,
+        )
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let query = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let row: Option<UserRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(email)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(UserRecord::try_from).transpose()
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
+        let query = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row: Option<UserRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(UserRecord::try_from).transpose()
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let query = format!("SELECT {USER_COLUMNS} FROM users ORDER BY active DESC, name, id");
+        let rows: Vec<UserRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(UserRecord::try_from).collect()
+    }
+
+    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Records that the TOTP code of `step` was used. Returns false if a code of this step or a
+    /// later one was already used: two logins racing with one code cannot both succeed.
+    pub async fn spend_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+            .bind(step)
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
+    }
+
+    /// Marks a recovery code used; false if it is not one of the member's unused codes.
+    pub async fn spend_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1
+              WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(now.as_millisecond())
+            .bind(user_id)
+            .bind(code_hash)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
+    }
+
+    pub async fn recovery_codes_left(&self, user_id: i64) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    pub async fn create_invitation(
+        &self,
+        token_hash: &str,
+        email: &str,
+        role: Role,
+        invited_by: i64,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO invitations (token_hash, email, role, invited_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(token_hash)
+            .bind(email)
+            .bind(role.as_str())
+            .bind(invited_by)
+            .bind(now.as_millisecond())
+            .bind(expires_at.as_millisecond())
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn invitation(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<InvitationRecord>, StoreError> {
+        let row: Option<(String, String, i64, i64, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT email, role, invited_by, expires_at, accepted_at FROM invitations WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(|(email, role, invited_by, expires_at, accepted_at)| {
+            Ok(InvitationRecord {
+                email,
+                role: parse_role(&role)?,
+                invited_by,
+                expires_at: millis(expires_at)?,
+                accepted: accepted_at.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Accepts an invitation by creating its member, once: a second acceptance, or one after
+    /// expiry, fails with [`StoreError::Conflict`] and creates nothing.
+    pub async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        user: &NewUser,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let claimed = sqlx::query(
+                "UPDATE invitations SET accepted_at = $1
+                  WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1")
+                .bind(now.as_millisecond())
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if claimed != 1 {
+                return Err(StoreError::Conflict("this invitation was already used or has expired".to_owned()));
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO users (email, name, role, password_hash, totp_secret, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                .bind(&user.email)
+                .bind(&user.name)
+                .bind(user.role.as_str())
+                .bind(&user.password_hash)
+                .bind(&user.totp_secret)
+                .bind(now.as_millisecond())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|error| conflict(error, "a member with this email address already exists"))?;
+            for hash in &user.recovery_code_hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Changes a member's role; refuses to leave the organisation without an active owner.
+    pub async fn set_role(&self, user_id: i64, role: Role) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                .bind(role.as_str())
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            ensure_an_owner_remains!(tx);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Offboarding: deactivates a member and, in the same transaction, ends every session and
+    /// revokes every API token of theirs. Refuses to deactivate the last active owner.
+    pub async fn deactivate_user(&self, user_id: i64, now: Timestamp) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET active = FALSE, deactivated_at = $1 WHERE id = $2 AND active")
+                .bind(now.as_millisecond())
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            ensure_an_owner_remains!(tx);
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now.as_millisecond())
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+/// Turns a unique-constraint violation into a [`StoreError::Conflict`] with `message`.
+pub(super) fn conflict(error: sqlx::Error, message: &str) -> StoreError {
+    match &error {
+        sqlx::Error::Database(database) if database.is_unique_violation() => {
+            StoreError::Conflict(message.to_owned())
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+fn parse_role(text: &str) -> Result<Role, StoreError> {
+    Role::parse(text).map_err(|_| StoreError::Corrupt(format!("role {text:?}")))
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<UserRecord, StoreError> {
+        Ok(UserRecord {
+            role: parse_role(&row.role)?,
+            created_at: millis(row.created_at)?,
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            password_hash: row.password_hash,
+            totp_secret: row.totp_secret,
+            totp_last_step: row.totp_last_step,
+            active: row.active,
+        })
+    }
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,253 @@
+//! Browser sessions, API tokens and login throttling. Session and token secrets are stored only
+//! as SHA-256 hashes: a copy of the database lets nobody sign in.
+
+use jiff::Timestamp;
+use sqlx::FromRow;
+
+use super::{Store, StoreError, millis, with_pool};
+
+#[derive(Clone, PartialEq)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiToken<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub scopes: &'a [String],
+    pub expires_at: Timestamp,
+}
+
+#[derive(FromRow)]
+struct TokenRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    scopes: String,
+    created_at: i64,
+    expires_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at";
+
+impl Store {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $4, $5)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(csrf_token)
+            .bind(now.as_millisecond())
+            .bind(expires_at.as_millisecond())
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row: Option<(i64, String, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT user_id, csrf_token, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(
+            |(user_id, csrf_token, created_at, last_seen_at, expires_at)| {
+                Ok(SessionRecord {
+                    user_id,
+                    csrf_token,
+                    created_at: millis(created_at)?,
+                    last_seen_at: millis(last_seen_at)?,
+                    expires_at: millis(expires_at)?,
+                })
+            },
+        )
+        .transpose()
+    }
+
+    pub async fn touch_session(&self, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now.as_millisecond())
+            .bind(token_hash)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Ends every session of a member ("sign out everywhere"); returns how many there were.
+    pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?,
+        )
+    }
+
+    /// Failures so far and the time before which no attempt is allowed, for one throttle key.
+    pub async fn throttle(&self, key: &str) -> Result<Option<(i64, Timestamp)>, StoreError> {
+        let row: Option<(i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT failures, blocked_until FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(|(failures, until)| Ok((failures, millis(until)?)))
+            .transpose()
+    }
+
+    pub async fn set_throttle(
+        &self,
+        key: &str,
+        failures: i64,
+        blocked_until: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO login_throttle (key, failures, blocked_until) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET failures = $2, blocked_until = $3")
+            .bind(key)
+            .bind(failures)
+            .bind(blocked_until.as_millisecond())
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn create_api_token(
+        &self,
+        token: &NewApiToken<'_>,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+            .bind(token.user_id)
+            .bind(token.name)
+            .bind(token.token_hash)
+            .bind(token.scopes.join(" "))
+            .bind(now.as_millisecond())
+            .bind(token.expires_at.as_millisecond())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    /// The token with this hash, marking it used now.
+    pub async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let query = format!(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 RETURNING {TOKEN_COLUMNS}"
+        );
+        let row: Option<TokenRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(now.as_millisecond())
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(ApiTokenRecord::try_from).transpose()
+    }
+
+    pub async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        let query =
+            format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
+        let rows: Vec<TokenRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(ApiTokenRecord::try_from).collect()
+    }
+
+    /// Revokes one of `user_id`'s tokens; false if they have no such unrevoked token.
+    pub async fn revoke_api_token(
+        &self,
+        user_id: i64,
+        token_id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(now.as_millisecond())
+            .bind(token_id)
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
+    }
+}
+
+impl TryFrom<TokenRow> for ApiTokenRecord {
+    type Error = StoreError;
+
+    fn try_from(row: TokenRow) -> Result<ApiTokenRecord, StoreError> {
+        Ok(ApiTokenRecord {
+            id: row.id,
+            user_id: row.user_id,
+            name: row.name,
+            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+            created_at: millis(row.created_at)?,
+            expires_at: millis(row.expires_at)?,
+            last_used_at: row.last_used_at.map(millis).transpose()?,
+            revoked: row.revoked_at.is_some(),
+        })
+    }
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
