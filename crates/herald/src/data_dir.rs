@@ -10,9 +10,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use hkdf::Hkdf;
 use rand::RngCore;
-use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// The master key: 32 random bytes. It never leaves memory except into its own file, and its
@@ -28,11 +26,7 @@ impl MasterKey {
     /// A key for one purpose only, derived with HKDF-SHA256, so that no two uses of the master
     /// key (sealing secrets, signing audit checkpoints, …) ever share key material.
     pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        let mut key = Zeroizing::new([0u8; 32]);
-        let info = [b"herald purpose:".as_slice(), purpose.as_bytes()].concat();
-        // HKDF-SHA256 can produce up to 8160 bytes; 32 always fits.
-        let _ = Hkdf::<Sha256>::new(None, &self.0).expand(&info, key.as_mut_slice());
-        key
+        vault::derive_key(&self.0, purpose)
     }
 }
 

@@ -91,3 +91,159 @@ async fn an_unknown_page_shows_a_friendly_error_in_the_browser() {
     assert_eq!(browser.text(&back).await, "Back to the start page");
     browser.close().await;
 }
+
+/// The whole people journey in real Chromium: an owner sets Herald up and enrols an
+/// authenticator, signs out and back in with a code, invites a member who accepts in a second
+/// browser, and deactivates them, which signs the member out.
+#[tokio::test]
+async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
+    use herald::clock::{Clock, ManualClock};
+    use herald::domain::totp::{TotpSecret, step_at};
+
+    let clock = ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let app =
+        crate::helpers::spawn_app_with_clock(|_| {}, std::sync::Arc::new(clock.clone())).await;
+    let Some(owner) = Browser::launch().await else {
+        return;
+    };
+    let code_for = |secret: &str| {
+        TotpSecret::from_base32(secret)
+            .expect("base32 secret")
+            .code_at_step(step_at(clock.now()))
+    };
+
+    // First run: the organisation and the owner.
+    owner.goto(&app.url("/")).await;
+    assert!(owner.current_url().await.ends_with("/setup"));
+    owner.fill("#organisation", "Sunny Café").await;
+    owner.fill("#name", "Olive Owner").await;
+    owner.fill("#email", "olive@sunny.example").await;
+    owner
+        .click_and_wait(&owner.find("form button[type=submit]").await)
+        .await;
+    let owner_secret = owner.text_of("#totp-secret").await;
+    assert!(
+        owner
+            .execute("return document.querySelector('.qr svg') !== null;")
+            .await
+            == true,
+        "the QR code is shown"
+    );
+
+    // Live strength feedback comes from password.js, running under the CSP.
+    owner.fill("#password", "password").await;
+    assert!(owner.wait_for("return document.getElementById('password-strength').textContent.startsWith('Too short');").await);
+    owner.fill("#password", " kettle harbour marmalade").await;
+    let strong = owner
+        .wait_for(
+            "return /strong/i.test(document.getElementById('password-strength').textContent);",
+        )
+        .await;
+    let shown = owner
+        .execute("return document.getElementById('password-strength').textContent;")
+        .await;
+    assert!(strong, "strength shown: {shown}");
+    owner.fill("#code", &code_for(&owner_secret)).await;
+    owner.screenshot("setup-step-2").await;
+    owner
+        .click_and_wait(&owner.find("form button[type=submit]").await)
+        .await;
+    assert_eq!(owner.text_of("h1").await, "You're in, Olive Owner");
+    let codes = owner
+        .execute("return document.querySelectorAll('#recovery-codes li').length;")
+        .await;
+    assert_eq!(codes, 10);
+    owner.click_and_wait(&owner.find("a.button").await).await;
+    assert_eq!(owner.text_of("h1").await, "Herald is running");
+
+    // Sign out, then back in with the password and the next code.
+    owner
+        .click_and_wait(&owner.find("nav .link-button").await)
+        .await;
+    assert!(owner.current_url().await.ends_with("/login"));
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    owner.fill("#email", "olive@sunny.example").await;
+    owner
+        .fill("#password", "password kettle harbour marmalade")
+        .await;
+    owner.fill("#code", "000000").await;
+    owner
+        .click_and_wait(&owner.find("form button[type=submit]").await)
+        .await;
+    assert_eq!(
+        owner.text_of(".form-error").await,
+        "the email address, password or code is not right"
+    );
+    assert_eq!(
+        owner.property(&owner.find("#email").await, "value").await,
+        "olive@sunny.example",
+        "what was typed is kept"
+    );
+    owner
+        .fill("#password", "password kettle harbour marmalade")
+        .await;
+    owner.fill("#code", &code_for(&owner_secret)).await;
+    owner
+        .click_and_wait(&owner.find("form button[type=submit]").await)
+        .await;
+    assert_eq!(owner.text_of("h1").await, "Herald is running");
+
+    // Invite a member.
+    owner.goto(&app.url("/members")).await;
+    owner.fill("#invite-email", "mia@sunny.example").await;
+    owner
+        .click_and_wait(&owner.find("form.row-form button").await)
+        .await;
+    let link = owner
+        .property(&owner.find("#invitation-link").await, "value")
+        .await;
+    let link = link.as_str().expect("link").to_owned();
+    assert!(link.contains("/invite/"), "{link}");
+    owner.screenshot("members-invitation").await;
+
+    // The member accepts in a browser of their own.
+    let Some(member) = Browser::launch().await else {
+        return;
+    };
+    member.goto(&link).await;
+    assert_eq!(member.text_of("h1").await, "Join Herald");
+    let member_secret = member.text_of("#totp-secret").await;
+    member.fill("#name", "Mia Member").await;
+    member
+        .fill("#password", "violet lanterns over the quay")
+        .await;
+    member.fill("#code", &code_for(&member_secret)).await;
+    member
+        .click_and_wait(&member.find("form button[type=submit]").await)
+        .await;
+    assert_eq!(member.text_of("h1").await, "You're in, Mia Member");
+    member.goto(&app.url("/")).await;
+    assert_eq!(member.text_of("h1").await, "Herald is running");
+    assert_eq!(
+        member
+            .execute("return document.querySelector('nav a[href=\"/members\"]') === null;")
+            .await,
+        true,
+        "members see no Members link"
+    );
+
+    // The owner deactivates the member; the member's session ends at once.
+    owner.goto(&app.url("/members")).await;
+    owner
+        .click_and_wait(
+            &owner
+                .find("tr[data-email='mia@sunny.example'] button")
+                .await,
+        )
+        .await;
+    let row = owner.text_of("tr[data-email='mia@sunny.example']").await;
+    assert!(row.contains("Deactivated"), "{row}");
+    member.goto(&app.url("/")).await;
+    assert!(
+        member.current_url().await.ends_with("/login"),
+        "the member was signed out"
+    );
+
+    member.close().await;
+    owner.close().await;
+}

@@ -2,6 +2,7 @@
 //! tests one feature the way a user would reach it: HTTP, the command line, or a browser.
 
 mod audit;
+mod authorization;
 mod browser;
 mod config_cli;
 mod health_and_metrics;
@@ -9,6 +10,7 @@ mod helpers;
 mod jobs;
 mod openapi;
 mod people;
+mod secrets;
 mod security_headers;
 mod shutdown;
 mod startup;

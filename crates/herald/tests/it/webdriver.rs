@@ -112,6 +112,66 @@ impl Browser {
             .to_owned()
     }
 
+    pub async fn type_into(&self, element: &Element, text: &str) {
+        let path = format!("/element/{}/value", element.id);
+        self.command("POST", &path, json!({ "text": text })).await;
+    }
+
+    pub async fn click(&self, element: &Element) {
+        let path = format!("/element/{}/click", element.id);
+        self.command("POST", &path, json!({})).await;
+    }
+
+    /// Clicks something that loads a new page (a link or a submit button) and waits until the
+    /// new page has loaded, so the next look at the page sees the new one.
+    pub async fn click_and_wait(&self, element: &Element) {
+        self.execute("window.__heraldOldPage = true; return true;")
+            .await;
+        self.click(element).await;
+        let loaded = self
+            .wait_for("return window.__heraldOldPage === undefined && document.readyState === 'complete';")
+            .await;
+        assert!(loaded, "no new page loaded after the click");
+    }
+
+    /// A DOM property of an element, such as an input's `value`.
+    pub async fn property(&self, element: &Element, name: &str) -> Value {
+        let path = format!("/element/{}/property/{name}", element.id);
+        self.command("GET", &path, Value::Null).await
+    }
+
+    pub async fn current_url(&self) -> String {
+        self.command("GET", "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Fills the field `css` with `text`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        self.type_into(&field, text).await;
+    }
+
+    /// The visible text of the first element matching `css`.
+    pub async fn text_of(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.text(&element).await
+    }
+
+    /// Waits up to five seconds for `script` to return true.
+    pub async fn wait_for(&self, script: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.execute(script).await == Value::Bool(true) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     /// Runs `script` in the page and returns what it returns.
     pub async fn execute(&self, script: &str) -> Value {
         self.command(

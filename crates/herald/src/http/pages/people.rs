@@ -31,6 +31,8 @@ use crate::store::{AuditFilter, UserRecord};
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
+    /// The status the page is answered with.
+    pub status: StatusCode,
 }
 
 #[derive(Template)]
@@ -137,22 +139,17 @@ pub struct NoFields {}
 
 impl From<PeopleError> for FieldError {
     fn from(error: PeopleError) -> FieldError {
-        match error {
-            PeopleError::Invalid { field, message } => FieldError { field, message },
-            other => FieldError {
-                field: "",
-                message: ApiError::from(other).problem().detail,
-            },
+        let problem = ApiError::from(error).problem();
+        FieldError {
+            field: problem.field.unwrap_or(""),
+            message: problem.detail,
+            status: StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST),
         }
     }
 }
 
 fn status_of(error: &FieldError) -> StatusCode {
-    if error.field.is_empty() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    }
+    error.status
 }
 
 pub async fn login_page(State(state): State<AppState>) -> Result<Response, PageError> {
@@ -186,17 +183,12 @@ pub async fn login_submit(
     {
         Ok(signed_in) => signed_in_redirect(&state, &signed_in, "/"),
         Err(error) => {
-            let status = ApiError::from(PeopleError::WrongCredentials)
-                .problem()
-                .status;
-            let status = match &error {
-                PeopleError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
-            };
+            let error = FieldError::from(error);
+            let status = error.status;
             let page = LoginPage {
                 layout: Layout::new("Sign in · Herald"),
                 email: form.email.clone(),
-                error: Some(FieldError::from(error)),
+                error: Some(error),
             };
             render(status, &page)
         }
@@ -273,6 +265,7 @@ fn first_step_error(page: &SetupPage) -> Option<FieldError> {
         error.map(|error| FieldError {
             field,
             message: error.to_string(),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
         })
     })
 }

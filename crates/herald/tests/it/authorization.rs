@@ -1,0 +1,339 @@
+//! Every route, walked with every kind of caller: signed out, member, admin, owner, and an
+//! owner's API token with every scope. Each cell of the table says whether the caller must be
+//! let through or turned away; a route missing from the table fails the test.
+
+use std::collections::BTreeSet;
+
+use jiff::SignedDuration;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::people::{Person, app, client, code, invite_and_join, set_up};
+
+/// What a caller must get.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// Let through: anything but 401, 403 or a redirect to sign in.
+    Allow,
+    /// Turned away: 401 or 403 (API), or sent to sign in (pages).
+    Deny,
+}
+
+use Expect::{Allow as A, Deny as D};
+
+/// One route and what each caller must get: signed out, member, admin, owner, owner's token.
+struct Row {
+    method: Method,
+    path: &'static str,
+    body: Option<Value>,
+    form: bool,
+    expect: [Expect; 5],
+}
+
+fn api(method: Method, path: &'static str, body: Option<Value>, expect: [Expect; 5]) -> Row {
+    Row {
+        method,
+        path,
+        body,
+        form: false,
+        expect,
+    }
+}
+
+fn page(method: Method, path: &'static str, expect: [Expect; 5]) -> Row {
+    let form = method != Method::GET;
+    Row {
+        method,
+        path,
+        body: None,
+        form,
+        expect,
+    }
+}
+
+/// Routes whose answer does not depend on who asks (setup, sign-in, invitations by link…).
+const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/metrics"),
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/setup"),
+    ("POST", "/api/v1/setup"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/password-strength"),
+    ("GET", "/api/v1/invitations/{token}"),
+    ("POST", "/api/v1/invitations/{token}/accept"),
+];
+
+fn table(member_id: i64) -> Vec<Row> {
+    let member_path: &'static str =
+        Box::leak(format!("/api/v1/members/{member_id}").into_boxed_str());
+    vec![
+        api(Method::GET, "/api/v1/me", None, [D, A, A, A, A]),
+        api(Method::GET, "/api/v1/members", None, [D, D, A, A, A]),
+        api(
+            Method::PATCH,
+            member_path,
+            Some(json!({ "role": "member" })),
+            [D, D, A, A, A],
+        ),
+        api(
+            Method::POST,
+            "/api/v1/members/999999/deactivate",
+            None,
+            [D, D, A, A, A],
+        ),
+        api(
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({ "role": "member" })),
+            [D, D, A, A, A],
+        ),
+        api(Method::GET, "/api/v1/tokens", None, [D, A, A, A, D]),
+        api(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(json!({ "name": "n", "scopes": ["account:read"], "expires_in_days": 1 })),
+            [D, A, A, A, D],
+        ),
+        api(
+            Method::DELETE,
+            "/api/v1/tokens/999999",
+            None,
+            [D, A, A, A, D],
+        ),
+        api(Method::GET, "/api/v1/audit", None, [D, D, D, A, A]),
+        api(Method::GET, "/api/v1/audit/export", None, [D, D, D, A, A]),
+        page(Method::GET, "/", [D, A, A, A, A]),
+        page(Method::GET, "/members", [D, D, A, A, A]),
+        page(Method::GET, "/audit", [D, D, D, A, A]),
+        page(Method::GET, "/account", [D, A, A, A, A]),
+        page(Method::POST, "/members/invite", [D, D, A, A, D]),
+        page(Method::POST, "/members/999999/deactivate", [D, D, A, A, D]),
+        // These end the caller's session, so they come last and each signed-in caller
+        // uses a fresh session for them.
+        api(
+            Method::POST,
+            "/api/v1/auth/logout-everywhere",
+            None,
+            [D, A, A, A, D],
+        ),
+        api(Method::POST, "/api/v1/auth/logout", None, [D, A, A, A, D]),
+        page(Method::POST, "/account/logout-everywhere", [D, A, A, A, D]),
+        page(Method::POST, "/logout", [D, A, A, A, D]),
+    ]
+}
+
+/// Page routes that need no sign-in (the API ones are in the OpenAPI document).
+const PUBLIC_PAGES: &[(&str, &str)] = &[
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/setup"),
+    ("POST", "/setup"),
+    ("GET", "/invite/{token}"),
+    ("POST", "/invite/{token}"),
+    ("GET", "/assets/{file}"),
+    ("POST", "/csp-report"),
+];
+
+enum Caller<'a> {
+    Anonymous,
+    Session(&'a Person),
+    Token(&'a str),
+}
+
+async fn call(
+    app: &crate::helpers::TestApp,
+    caller: &Caller<'_>,
+    row: &Row,
+    unique: usize,
+) -> reqwest::Response {
+    let http = match caller {
+        Caller::Session(person) => person.client.clone(),
+        _ => client(),
+    };
+    let mut request = http.request(row.method.clone(), app.url(row.path));
+    match caller {
+        Caller::Session(person) if row.form => {
+            request = request.form(&[
+                ("csrf", person.csrf.as_str()),
+                ("email", &format!("form{unique}@x.example")),
+                ("role", "member"),
+            ]);
+        }
+        Caller::Session(person) => request = request.header("x-csrf-token", &person.csrf),
+        Caller::Token(secret) => request = request.bearer_auth(secret),
+        Caller::Anonymous => {}
+    }
+    if let Some(body) = &row.body {
+        let mut body = body.clone();
+        if row.path == "/api/v1/invitations" {
+            body["email"] = json!(format!("invitee{unique}@x.example"));
+        }
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
+fn verdict(response: &reqwest::Response) -> Expect {
+    let status = response.status();
+    // Signing out also ends at the sign-in page, but only it clears the session cookie.
+    let signed_out = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|cookie| {
+            cookie
+                .to_str()
+                .is_ok_and(|cookie| cookie.starts_with("herald_session=;"))
+        });
+    let to_login = !signed_out
+        && status.is_redirection()
+        && response
+            .headers()
+            .get("location")
+            .is_some_and(|location| location == "/login");
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || to_login {
+        Expect::Deny
+    } else {
+        Expect::Allow
+    }
+}
+
+#[tokio::test]
+async fn every_route_lets_through_exactly_the_callers_it_should() {
+    let (app, clock) = app().await;
+    let mut owner = set_up(&app, &clock).await;
+    let mut admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
+    let mut member = invite_and_join(&app, &clock, &owner, "member@sunny.example", "member").await;
+    let token: Value = owner
+        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read"], "expires_in_days": 1 }))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let token = token["secret"].as_str().expect("secret").to_owned();
+
+    let rows = table(member.id);
+    let mut failures = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        if row.path.contains("logout") {
+            for person in [&mut owner, &mut admin, &mut member] {
+                refresh_session(&app, &clock, person).await;
+            }
+        }
+        let callers = [
+            Caller::Anonymous,
+            Caller::Session(&member),
+            Caller::Session(&admin),
+            Caller::Session(&owner),
+            Caller::Token(&token),
+        ];
+        for (column, caller) in callers.iter().enumerate() {
+            let response = call(&app, caller, row, index * 10 + column).await;
+            let status = response.status();
+            let got = verdict(&response);
+            if got != row.expect[column] {
+                let who = ["signed out", "member", "admin", "owner", "owner's token"][column];
+                failures.push(format!(
+                    "{} {} as {who}: expected {:?}, got {status}",
+                    row.method, row.path, row.expect[column]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization mismatches:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Signs `person` in again (a fresh session and CSRF token), as the next TOTP step allows.
+async fn refresh_session(
+    app: &crate::helpers::TestApp,
+    clock: &herald::clock::ManualClock,
+    person: &mut Person,
+) {
+    clock.advance(SignedDuration::from_secs(30));
+    let fresh = client();
+    let response = fresh
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": person.email, "password": person.password, "code": code(&person.secret, clock) }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        response.text().await
+    );
+    let body: Value = response.json().await.expect("JSON");
+    person.csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
+    person.client = fresh;
+}
+
+#[tokio::test]
+async fn the_table_covers_every_route_the_server_has() {
+    let (app, _clock) = app().await;
+    let document: Value = app
+        .get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let mut documented = BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for method in operations.as_object().expect("operations").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut covered: BTreeSet<(String, String)> = table(7)
+        .iter()
+        .map(|row| {
+            (
+                row.method.to_string(),
+                row.path.replace("/999999", "/{id}").replace("/7", "/{id}"),
+            )
+        })
+        .collect();
+    covered.extend(
+        PUBLIC
+            .iter()
+            .chain(PUBLIC_PAGES)
+            .map(|(method, path)| ((*method).to_owned(), (*path).to_owned())),
+    );
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "API routes missing from the authorization table: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn public_routes_answer_everyone_alike() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    for (method, path) in [
+        ("GET", "/api/v1/setup?email=x@y.example"),
+        ("GET", "/api/v1/invitations/not-a-token"),
+        ("GET", "/setup"),
+        ("GET", "/invite/not-a-token"),
+    ] {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let anonymous = client()
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .expect("request")
+            .status();
+        let signed_in = owner
+            .client
+            .request(method, app.url(path))
+            .send()
+            .await
+            .expect("request")
+            .status();
+        assert_eq!(anonymous, signed_in, "{path}");
+    }
+}
