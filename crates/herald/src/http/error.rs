@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use super::pages;
 use crate::people::PeopleError;
+use crate::store::StoreError;
 
 /// A problem details object (RFC 9457).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -134,6 +135,13 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+/// A database failure in a handler is an internal error: logged in full, shown as an opaque 500.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        ApiError::internal(error)
     }
 }
 

@@ -107,7 +107,7 @@ pub async fn accept(
 ) -> Result<Welcome, PeopleError> {
     let invitation = open(store, token, now).await?;
     let name = DisplayName::parse(&request.name, "your name").map_err(parse_error("name"))?;
-    let organisation = store.organisation_name().await?.unwrap_or_default();
+    let organisation = store.organisation_name().await?;
     let password = NewPassword::parse(
         &request.password,
         &[&invitation.email, name.as_str(), &organisation],

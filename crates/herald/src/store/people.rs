@@ -5,6 +5,35 @@ use sqlx::FromRow;
 
 use super::{Store, StoreError, millis, with_pool};
 
+/// Inside a transaction `$tx`: inserts the member `$user` and their recovery codes, and
+/// evaluates to the new id. A duplicate email becomes [`StoreError::Conflict`].
+macro_rules! insert_member {
+    ($tx:ident, $user:expr, $now:expr) => {{
+        let user = $user;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, name, role, password_hash, totp_secret, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(&user.password_hash)
+        .bind(&user.totp_secret)
+        .bind($now.as_millisecond())
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err(|error| conflict(error, "a member with this email address already exists"))?;
+        for hash in &user.recovery_code_hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                .bind(id)
+                .bind(hash)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        id
+    }};
+}
+
 /// Inside a transaction `$tx`: returns [`StoreError::LastOwner`] (rolling the transaction back)
 /// when the change just made leaves no active owner.
 macro_rules! ensure_an_owner_remains {
@@ -71,12 +100,13 @@ const USER_COLUMNS: &str =
     "id, email, name, role, password_hash, totp_secret, totp_last_step, active, created_at";
 
 impl Store {
-    pub async fn organisation_name(&self) -> Result<Option<String>, StoreError> {
-        Ok(
-            with_pool!(self, pool => sqlx::query_scalar("SELECT name FROM organisation WHERE id = 1")
+    /// The organisation's name; empty before first-run setup.
+    pub async fn organisation_name(&self) -> Result<String, StoreError> {
+        let name: Option<String> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT name FROM organisation WHERE id = 1")
             .fetch_optional(pool)
-            .await)?,
-        )
+            .await)?;
+        Ok(name.unwrap_or_default())
     }
 
     /// First-run setup: creates the organisation and its first owner together, or fails with
@@ -95,24 +125,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|error| conflict(error, "Herald is already set up"))?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO users (email, name, role, password_hash, totp_secret, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-                .bind(&owner.email)
-                .bind(&owner.name)
-                .bind(owner.role.as_str())
-                .bind(&owner.password_hash)
-                .bind(&owner.totp_secret)
-                .bind(now.as_millisecond())
-                .fetch_one(&mut *tx)
-                .await?;
-            for hash in &owner.recovery_code_hashes {
-                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(hash)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let id = insert_member!(tx, owner, now);
             tx.commit().await?;
             Ok(id)
         })
@@ -268,25 +281,7 @@ impl Store {
             if claimed != 1 {
                 return Err(StoreError::Conflict("this invitation was already used or has expired".to_owned()));
             }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO users (email, name, role, password_hash, totp_secret, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-                .bind(&user.email)
-                .bind(&user.name)
-                .bind(user.role.as_str())
-                .bind(&user.password_hash)
-                .bind(&user.totp_secret)
-                .bind(now.as_millisecond())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|error| conflict(error, "a member with this email address already exists"))?;
-            for hash in &user.recovery_code_hashes {
-                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(hash)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let id = insert_member!(tx, user, now);
             tx.commit().await?;
             Ok(id)
         })

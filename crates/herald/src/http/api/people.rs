@@ -301,12 +301,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
     caller.require(Permission::ViewOwnAccount)?;
     Ok(Json(MeView {
         user: UserView::from(&caller.user),
-        organisation: state
-            .store
-            .organisation_name()
-            .await
-            .map_err(ApiError::internal)?
-            .unwrap_or_default(),
+        organisation: state.store.organisation_name().await?,
         recovery_codes_left: state
             .store
             .recovery_codes_left(caller.user.id)
@@ -404,12 +399,7 @@ pub async fn open_invitation(
     let invitation = invitations::open(&state.store, &token, now).await?;
     Ok(Json(OpenInvitationView {
         enrolment: enrolment::start(&state.keys, "Herald", &invitation.email, now),
-        organisation: state
-            .store
-            .organisation_name()
-            .await
-            .map_err(ApiError::internal)?
-            .unwrap_or_default(),
+        organisation: state.store.organisation_name().await?,
         email: invitation.email,
         role: invitation.role,
     }))

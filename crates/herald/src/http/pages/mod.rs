@@ -40,6 +40,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl From<crate::store::StoreError> for PageError {
+    fn from(error: crate::store::StoreError) -> PageError {
+        PageError(ApiError::from(error))
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if let ApiError::Unauthorized(_) = self.0 {

@@ -204,14 +204,7 @@ pub async fn logout(
             .await
             .map_err(ApiError::from)?;
     }
-    Ok((
-        [(
-            header::SET_COOKIE,
-            cleared_session_cookie(state.config.served_over_tls()),
-        )],
-        Redirect::to("/login"),
-    )
-        .into_response())
+    Ok(signed_out(&state))
 }
 
 pub async fn setup_page(
@@ -316,12 +309,7 @@ pub async fn invite_page(
         .map_err(ApiError::from)?;
     let page = InvitePage {
         layout: Layout::new("Join Herald"),
-        organisation: state
-            .store
-            .organisation_name()
-            .await
-            .map_err(ApiError::internal)?
-            .unwrap_or_default(),
+        organisation: state.store.organisation_name().await?,
         enrolment: enrolment::start(&state.keys, "Herald", &invitation.email, now),
         email: invitation.email,
         role: invitation.role,
@@ -359,12 +347,7 @@ pub async fn invite_submit(
                 .map_err(ApiError::from)?;
             let page = InvitePage {
                 layout: Layout::new("Join Herald"),
-                organisation: state
-                    .store
-                    .organisation_name()
-                    .await
-                    .map_err(ApiError::internal)?
-                    .unwrap_or_default(),
+                organisation: state.store.organisation_name().await?,
                 enrolment: resume_enrolment(&state, &invitation.email, &form.enrolment_token),
                 email: invitation.email,
                 role: invitation.role,
@@ -498,14 +481,13 @@ pub async fn logout_everywhere(
     login::logout_everywhere(&state.store, caller.user.id, state.clock.now())
         .await
         .map_err(ApiError::from)?;
-    Ok((
-        [(
-            header::SET_COOKIE,
-            cleared_session_cookie(state.config.served_over_tls()),
-        )],
-        Redirect::to("/login"),
-    )
-        .into_response())
+    Ok(signed_out(&state))
+}
+
+/// Back to the sign-in page, with the session cookie removed.
+fn signed_out(state: &AppState) -> Response {
+    let cleared = cleared_session_cookie(state.config.served_over_tls());
+    ([(header::SET_COOKIE, cleared)], Redirect::to("/login")).into_response()
 }
 
 fn welcome_page(state: &AppState, welcome: Welcome) -> Response {
