@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::login::start_session;
 use super::setup::Welcome;
-use super::{PeopleError, enrolment, parse_error, random_token, record, token_hash};
+use super::{PeopleError, enrolment, off_thread, parse_error, random_token, record, token_hash};
 use crate::config::Config;
 use crate::domain::access;
 use crate::domain::audit::Actor;
@@ -119,8 +119,9 @@ pub async fn accept(
         &request.code,
         now,
     )?;
-    let password_hash = password
-        .hash(HashCost::from(&config.passwords))
+    let cost = HashCost::from(&config.passwords);
+    let password_hash = off_thread(move || password.hash(cost))
+        .await?
         .map_err(|error| PeopleError::Internal(error.to_string()))?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
     let member = NewUser {

@@ -8,7 +8,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{PeopleError, enrolment, random_token, record, token_hash};
+use zeroize::Zeroizing;
+
+use super::{PeopleError, enrolment, off_thread, random_token, record, token_hash};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
@@ -65,8 +67,10 @@ pub async fn login(
     let user = store.user_by_email(&email).await?;
     let stored_hash = user
         .as_ref()
-        .map_or(DUMMY_HASH.as_str(), |user| user.password_hash.as_str());
-    let verified = password::verify(stored_hash, &request.password, cost);
+        .map_or(DUMMY_HASH.as_str(), |user| user.password_hash.as_str())
+        .to_owned();
+    let candidate = Zeroizing::new(request.password.clone());
+    let verified = off_thread(move || password::verify(&stored_hash, &candidate, cost)).await?;
     let refused = |reason: &'static str, actor: Actor| Refusal {
         reason,
         actor,
@@ -110,7 +114,9 @@ pub async fn login(
         store.clear_throttle(key).await?;
     }
     if verified == Verified::RightButRehash {
-        let hash = password::hash(&request.password, cost)
+        let text = Zeroizing::new(request.password.clone());
+        let hash = off_thread(move || password::hash(&text, cost))
+            .await?
             .map_err(|error| PeopleError::Internal(error.to_string()))?;
         store.set_password_hash(user.id, &hash).await?;
     }

@@ -92,6 +92,16 @@ impl From<&PasswordsConfig> for HashCost {
     }
 }
 
+/// Runs CPU-heavy work (Argon2id takes tens of milliseconds) on the blocking thread pool, so it
+/// never stalls the async workers that serve everyone else's requests.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PeopleError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| PeopleError::Internal(format!("password hashing task failed: {error}")))
+}
+
 /// A new random secret for a cookie or token: 256 bits, URL-safe base64.
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::login::{SignedIn, start_session};
-use super::{PeopleError, enrolment, parse_error, record};
+use super::{PeopleError, enrolment, off_thread, parse_error, record};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{HashCost, NewPassword};
@@ -77,8 +77,8 @@ pub async fn run(
         now,
     )?;
     let cost = HashCost::from(&config.passwords);
-    let password_hash = password
-        .hash(cost)
+    let password_hash = off_thread(move || password.hash(cost))
+        .await?
         .map_err(|error| PeopleError::Internal(error.to_string()))?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
     let owner = NewUser {
