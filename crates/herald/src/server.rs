@@ -21,6 +21,7 @@ use crate::jobs::{
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
+use crate::people::passkeys;
 use crate::store::{Store, StoreError};
 
 /// Why Herald could not start. Each message names the thing to fix.
@@ -61,12 +62,23 @@ impl App {
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
+        let port = listener
+            .local_addr()
+            .map_or(config.listen.port(), |addr| addr.port());
+        let webauthn = match passkeys::relying_party(&config, port) {
+            Ok(webauthn) => Some(Arc::new(webauthn)),
+            Err(reason) => {
+                tracing::warn!(%reason, "passkeys are turned off");
+                None
+            }
+        };
         let state = AppState {
             store,
             config: Arc::new(config),
             metrics,
             clock,
             keys: Arc::new(Keys::derive(&master_key)),
+            webauthn,
         };
         Ok(App {
             listener,

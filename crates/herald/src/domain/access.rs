@@ -15,6 +15,8 @@ pub enum Permission {
     /// Create, list and revoke one's own API tokens. Never with an API token: a leaked token
     /// must not be able to mint more.
     ManageOwnTokens,
+    /// Add and remove one's own passkeys. Never with an API token.
+    ManageOwnSecondFactors,
     ViewMembers,
     /// Invite, change roles, deactivate.
     ManageMembers,
@@ -50,7 +52,8 @@ impl Permission {
         match self {
             Permission::ViewOwnAccount
             | Permission::ManageOwnSessions
-            | Permission::ManageOwnTokens => Role::Member,
+            | Permission::ManageOwnTokens
+            | Permission::ManageOwnSecondFactors => Role::Member,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
             Permission::ViewAuditLog => Role::Owner,
         }
@@ -63,7 +66,9 @@ impl Permission {
             Permission::ViewMembers => Some(Scope::MembersRead),
             Permission::ManageMembers => Some(Scope::MembersWrite),
             Permission::ViewAuditLog => Some(Scope::AuditRead),
-            Permission::ManageOwnSessions | Permission::ManageOwnTokens => None,
+            Permission::ManageOwnSessions
+            | Permission::ManageOwnTokens
+            | Permission::ManageOwnSecondFactors => None,
         }
     }
 }
@@ -103,7 +108,7 @@ pub fn check(role: Role, credential: Credential<'_>, permission: Permission) -> 
         match permission.scope() {
             None => {
                 return Err(Denied(
-                    "API tokens cannot manage sessions or tokens; sign in to the web app"
+                    "API tokens cannot manage sessions, tokens or second factors; sign in to the web app"
                         .to_owned(),
                 ));
             }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<Keys>,
+    /// `None` when passkeys cannot work here (public_url names an IP address).
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// The whole application router with its middleware.

@@ -51,9 +51,56 @@ pub async fn login(
     ip: &str,
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
-    let email = request.email.trim().to_lowercase();
-    let keys_to_throttle = [format!("account:{email}"), format!("address:{ip}")];
-    for key in &keys_to_throttle {
+    let checked = check_password(store, config, &request.email, &request.password, ip, now).await?;
+    if let Err(reason) = check_second_factor(store, keys, &checked.user, &request.code, now).await?
+    {
+        return Err(second_factor_failed(store, &checked, reason, ip, now).await);
+    }
+    let cost = HashCost::from(&config.passwords);
+    if checked.rehash {
+        let text = Zeroizing::new(request.password.clone());
+        let hash = off_thread(move || password::hash(&text, cost))
+            .await?
+            .map_err(|error| PeopleError::Internal(error.to_string()))?;
+        store.set_password_hash(checked.user.id, &hash).await?;
+    }
+    complete(store, config, checked, "code", ip, now).await
+}
+
+/// A member whose password was right; their second factor is still to be checked.
+pub(super) struct PasswordChecked {
+    pub user: UserRecord,
+    /// The stored hash was made with a lower cost than now configured.
+    pub rehash: bool,
+    throttle: [String; 2],
+}
+
+impl PasswordChecked {
+    /// A member whose password was checked by an earlier request of the same sign-in (the
+    /// passkey ceremony spans two requests).
+    pub(super) fn passed(user: UserRecord, ip: &str) -> PasswordChecked {
+        let throttle = throttle_keys(&user.email, ip);
+        PasswordChecked {
+            user,
+            rehash: false,
+            throttle,
+        }
+    }
+}
+
+/// The first factor: throttling, then the password. Every refusal is counted, audited and
+/// answered alike, so nobody learns which part was wrong.
+pub(super) async fn check_password(
+    store: &Store,
+    config: &Config,
+    email: &str,
+    password_text: &str,
+    ip: &str,
+    now: Timestamp,
+) -> Result<PasswordChecked, PeopleError> {
+    let email = email.trim().to_lowercase();
+    let throttle = throttle_keys(&email, ip);
+    for key in &throttle {
         if let Some((_, until)) = store.throttle(key).await?
             && until > now
         {
@@ -69,68 +116,103 @@ pub async fn login(
         .as_ref()
         .map_or(DUMMY_HASH.as_str(), |user| user.password_hash.as_str())
         .to_owned();
-    let candidate = Zeroizing::new(request.password.clone());
+    let candidate = Zeroizing::new(password_text.to_owned());
     let verified = off_thread(move || password::verify(&stored_hash, &candidate, cost)).await?;
     let refused = |reason: &'static str, actor: Actor| Refusal {
         reason,
         actor,
         email: &email,
         ip,
-        throttle: &keys_to_throttle,
+        throttle: &throttle,
     };
     let Some(user) = user else {
-        return refused("unknown email", Actor::Anonymous)
+        return Err(refused("unknown email", Actor::Anonymous)
             .record(store, now)
-            .await;
+            .await?);
     };
     if verified == Verified::Wrong {
-        return refused("wrong password", Actor::Anonymous)
+        return Err(refused("wrong password", Actor::Anonymous)
             .record(store, now)
-            .await;
+            .await?);
     }
     if !user.active {
-        return refused("deactivated", Actor::User(user.id))
+        return Err(refused("deactivated", Actor::User(user.id))
             .record(store, now)
-            .await;
+            .await?);
     }
-    if let Err(reason) = check_second_factor(store, keys, &user, &request.code, now).await? {
-        fail(store, &keys_to_throttle, now).await?;
+    Ok(PasswordChecked {
+        rehash: verified == Verified::RightButRehash,
+        user,
+        throttle,
+    })
+}
+
+/// Counts and audits a failed second factor after a right password, and returns the one
+/// message every failed sign-in gets.
+pub(super) async fn second_factor_failed(
+    store: &Store,
+    checked: &PasswordChecked,
+    reason: &str,
+    ip: &str,
+    now: Timestamp,
+) -> PeopleError {
+    let recorded = async {
+        fail(store, &checked.throttle, now).await?;
         // The password was right: worth telling the member (by email, once notifications
         // exist) that someone may know it.
+        let target = Some(format!("user:{}", checked.user.id));
+        let details = serde_json::json!({ "reason": reason });
         record(
             store,
             now,
-            Actor::User(user.id),
+            Actor::User(checked.user.id),
             "auth.login.second_factor_failed",
-            Some(format!("user:{}", user.id)),
+            target,
             Some(ip),
-            serde_json::json!({ "reason": reason }),
+            details,
         )
-        .await?;
-        tracing::warn!(user.id = user.id, "password right but second factor failed");
-        return Err(PeopleError::WrongCredentials);
+        .await
+    };
+    if let Err(error) = recorded.await {
+        return error;
     }
-    for key in &keys_to_throttle {
+    tracing::warn!(
+        user.id = checked.user.id,
+        "password right but second factor failed"
+    );
+    PeopleError::WrongCredentials
+}
+
+/// Both factors passed: clears the throttles, audits the sign-in and starts a session.
+pub(super) async fn complete(
+    store: &Store,
+    config: &Config,
+    checked: PasswordChecked,
+    second_factor: &str,
+    ip: &str,
+    now: Timestamp,
+) -> Result<SignedIn, PeopleError> {
+    for key in &checked.throttle {
         store.clear_throttle(key).await?;
     }
-    if verified == Verified::RightButRehash {
-        let text = Zeroizing::new(request.password.clone());
-        let hash = off_thread(move || password::hash(&text, cost))
-            .await?
-            .map_err(|error| PeopleError::Internal(error.to_string()))?;
-        store.set_password_hash(user.id, &hash).await?;
-    }
+    let user = checked.user;
+    let target = Some(format!("user:{}", user.id));
+    let details = serde_json::json!({ "second_factor": second_factor });
     record(
         store,
         now,
         Actor::User(user.id),
         "auth.login.succeeded",
-        Some(format!("user:{}", user.id)),
+        target,
         Some(ip),
-        serde_json::json!({}),
+        details,
     )
     .await?;
     start_session(store, config, user, ip, now).await
+}
+
+fn throttle_keys(email: &str, ip: &str) -> [String; 2] {
+    [format!("account:{email}"), format!("address:{ip}")]
 }
 
 /// Checks a TOTP code or recovery code; `Ok(Err(reason))` when it is not right.
@@ -192,7 +274,8 @@ struct Refusal<'a> {
 }
 
 impl Refusal<'_> {
-    async fn record(self, store: &Store, now: Timestamp) -> Result<SignedIn, PeopleError> {
+    /// Counts and audits the refusal; the error to answer with (or the store's, if that failed).
+    async fn record(self, store: &Store, now: Timestamp) -> Result<PeopleError, PeopleError> {
         fail(store, self.throttle, now).await?;
         let target = Some(format!("email:{}", self.email));
         record(
@@ -205,7 +288,7 @@ impl Refusal<'_> {
             serde_json::json!({ "reason": self.reason }),
         )
         .await?;
-        Err(PeopleError::WrongCredentials)
+        Ok(PeopleError::WrongCredentials)
     }
 }
 

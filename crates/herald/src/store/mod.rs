@@ -7,6 +7,7 @@
 
 mod audit;
 mod jobs;
+mod passkeys;
 mod people;
 mod postgres;
 mod sessions;
@@ -22,6 +23,7 @@ use crate::config::Config;
 
 pub use audit::AuditFilter;
 pub use jobs::JobCounts;
+pub use passkeys::PasskeyRecord;
 pub use people::{InvitationRecord, NewUser, UserRecord};
 pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord};
 

@@ -60,6 +60,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/setup"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/password-strength"),
+    ("POST", "/api/v1/auth/passkey/options"),
+    ("POST", "/api/v1/auth/passkey"),
     ("GET", "/api/v1/invitations/{token}"),
     ("POST", "/api/v1/invitations/{token}/accept"),
 ];
@@ -98,6 +100,29 @@ fn table(member_id: i64) -> Vec<Row> {
         api(
             Method::DELETE,
             "/api/v1/tokens/999999",
+            None,
+            [D, A, A, A, D],
+        ),
+        api(Method::GET, "/api/v1/passkeys", None, [D, A, A, A, D]),
+        api(
+            Method::POST,
+            "/api/v1/passkeys/registration",
+            None,
+            [D, A, A, A, D],
+        ),
+        api(
+            Method::POST,
+            "/api/v1/passkeys",
+            Some(json!({
+                "name": "key", "state": "not-a-state",
+                "credential": { "id": "AA", "rawId": "AA", "type": "public-key", "extensions": {},
+                    "response": { "attestationObject": "AA", "clientDataJSON": "AA" } },
+            })),
+            [D, A, A, A, D],
+        ),
+        api(
+            Method::DELETE,
+            "/api/v1/passkeys/999999",
             None,
             [D, A, A, A, D],
         ),

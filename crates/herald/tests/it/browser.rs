@@ -112,48 +112,7 @@ async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
             .code_at_step(step_at(clock.now()))
     };
 
-    // First run: the organisation and the owner.
-    owner.goto(&app.url("/")).await;
-    assert!(owner.current_url().await.ends_with("/setup"));
-    owner.fill("#organisation", "Sunny Café").await;
-    owner.fill("#name", "Olive Owner").await;
-    owner.fill("#email", "olive@sunny.example").await;
-    owner
-        .click_and_wait(&owner.find("form button[type=submit]").await)
-        .await;
-    let owner_secret = owner.text_of("#totp-secret").await;
-    assert!(
-        owner
-            .execute("return document.querySelector('.qr svg') !== null;")
-            .await
-            == true,
-        "the QR code is shown"
-    );
-
-    // Live strength feedback comes from password.js, running under the CSP.
-    owner.fill("#password", "password").await;
-    assert!(owner.wait_for("return document.getElementById('password-strength').textContent.startsWith('Too short');").await);
-    owner.fill("#password", " kettle harbour marmalade").await;
-    let strong = owner
-        .wait_for(
-            "return /strong/i.test(document.getElementById('password-strength').textContent);",
-        )
-        .await;
-    let shown = owner
-        .execute("return document.getElementById('password-strength').textContent;")
-        .await;
-    assert!(strong, "strength shown: {shown}");
-    owner.fill("#code", &code_for(&owner_secret)).await;
-    owner.screenshot("setup-step-2").await;
-    owner
-        .click_and_wait(&owner.find("form button[type=submit]").await)
-        .await;
-    assert_eq!(owner.text_of("h1").await, "You're in, Olive Owner");
-    let codes = owner
-        .execute("return document.querySelectorAll('#recovery-codes li').length;")
-        .await;
-    assert_eq!(codes, 10);
-    owner.click_and_wait(&owner.find("a.button").await).await;
+    let owner_secret = set_up_in_browser(&owner, &app.url("/"), &code_for).await;
     assert_eq!(owner.text_of("h1").await, "Herald is running");
 
     // Sign out, then back in with the password and the next code.
@@ -245,5 +204,118 @@ async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
     );
 
     member.close().await;
+    owner.close().await;
+}
+
+/// Runs first-run setup in `browser` (starting at `start`) as Olive Owner, with live password
+/// feedback checked on the way, and returns the owner's TOTP secret as the page showed it.
+async fn set_up_in_browser(
+    browser: &Browser,
+    start: &str,
+    code_for: &impl Fn(&str) -> String,
+) -> String {
+    let owner = browser;
+    owner.goto(start).await;
+    assert!(owner.current_url().await.ends_with("/setup"));
+    owner.fill("#organisation", "Sunny Café").await;
+    owner.fill("#name", "Olive Owner").await;
+    owner.fill("#email", "olive@sunny.example").await;
+    owner
+        .click_and_wait(&owner.find("form button[type=submit]").await)
+        .await;
+    let owner_secret = owner.text_of("#totp-secret").await;
+    assert!(
+        owner
+            .execute("return document.querySelector('.qr svg') !== null;")
+            .await
+            == true,
+        "the QR code is shown"
+    );
+
+    // Live strength feedback comes from password.js, running under the CSP.
+    owner.fill("#password", "password").await;
+    assert!(owner.wait_for("return document.getElementById('password-strength').textContent.startsWith('Too short');").await);
+    owner.fill("#password", " kettle harbour marmalade").await;
+    let strong = owner
+        .wait_for(
+            "return /strong/i.test(document.getElementById('password-strength').textContent);",
+        )
+        .await;
+    let shown = owner
+        .execute("return document.getElementById('password-strength').textContent;")
+        .await;
+    assert!(strong, "strength shown: {shown}");
+    owner.fill("#code", &code_for(&owner_secret)).await;
+    owner.screenshot("setup-step-2").await;
+    owner
+        .click_and_wait(&owner.find("form button[type=submit]").await)
+        .await;
+    assert_eq!(owner.text_of("h1").await, "You're in, Olive Owner");
+    let codes = owner
+        .execute("return document.querySelectorAll('#recovery-codes li').length;")
+        .await;
+    assert_eq!(codes, 10);
+    owner.click_and_wait(&owner.find("a.button").await).await;
+
+    owner_secret
+}
+
+/// Passkeys in real Chromium with a virtual authenticator: the owner adds one on the account
+/// page, signs out, and signs back in with password and passkey instead of a code.
+#[tokio::test]
+async fn an_owner_adds_a_passkey_and_signs_in_with_it_instead_of_a_code() {
+    use herald::clock::{Clock, ManualClock};
+    use herald::domain::totp::{TotpSecret, step_at};
+
+    let clock = ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let app =
+        crate::helpers::spawn_app_with_clock(|_| {}, std::sync::Arc::new(clock.clone())).await;
+    let Some(owner) = Browser::launch().await else {
+        return;
+    };
+    owner.add_virtual_authenticator().await;
+    let code_for = |secret: &str| {
+        TotpSecret::from_base32(secret)
+            .expect("base32 secret")
+            .code_at_step(step_at(clock.now()))
+    };
+    set_up_in_browser(&owner, &app.localhost_url("/"), &code_for).await;
+
+    owner.goto(&app.localhost_url("/account")).await;
+    owner.fill("#passkey-name", " (Chromium)").await;
+    owner
+        .click_and_wait(&owner.find("#passkey-add").await)
+        .await;
+    let listed = owner.text_of("#passkeys").await;
+    assert!(listed.contains("This device (Chromium)"), "{listed}");
+    owner.screenshot("account-passkey").await;
+
+    owner
+        .click_and_wait(&owner.find("nav .link-button").await)
+        .await;
+    owner.fill("#email", "olive@sunny.example").await;
+    owner
+        .fill("#password", "password kettle harbour marmalade")
+        .await;
+    owner
+        .click_and_wait(&owner.find("#passkey-signin").await)
+        .await;
+    assert_eq!(owner.text_of("h1").await, "Herald is running");
+
+    let entries = app
+        .store
+        .audit_entries(&herald::store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    let by_passkey = entries
+        .iter()
+        .any(|entry| entry.action == "auth.login.succeeded" && entry.details.contains("passkey"));
+    assert!(
+        by_passkey,
+        "the sign-in was recorded as made with a passkey"
+    );
     owner.close().await;
 }

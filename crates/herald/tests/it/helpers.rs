@@ -30,6 +30,11 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The same address by the name `localhost`, which WebAuthn needs (it refuses IP addresses).
+    pub fn localhost_url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.addr.port())
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

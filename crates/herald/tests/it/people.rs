@@ -794,3 +794,41 @@ async fn malformed_bodies_get_specific_problems_and_change_nothing() {
         "nothing was recorded or changed"
     );
 }
+
+#[tokio::test]
+async fn a_passkey_sign_in_starts_with_the_right_password_and_needs_a_registered_passkey() {
+    let (app, clock) = app().await;
+    set_up(&app, &clock).await;
+    let start = |password: &'static str| {
+        client()
+            .post(app.url("/api/v1/auth/passkey/options"))
+            .json(&json!({ "email": OWNER_EMAIL, "password": password }))
+            .send()
+    };
+    let wrong = start("not the right password").await.expect("request");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let none_yet = start(OWNER_PASSWORD).await.expect("request");
+    assert_eq!(none_yet.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = none_yet.json().await.expect("JSON");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("no passkey is registered"),
+        "{problem}"
+    );
+
+    let forged = client()
+        .post(app.url("/api/v1/auth/passkey"))
+        .json(&json!({ "state": "forged", "credential": {
+            "id": "AA", "rawId": "AA", "type": "public-key", "extensions": {},
+            "response": { "authenticatorData": "AA", "clientDataJSON": "AA", "signature": "AA", "userHandle": null } } }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        forged.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a forged ceremony token is refused"
+    );
+}

@@ -134,6 +134,23 @@ impl Browser {
         assert!(loaded, "no new page loaded after the click");
     }
 
+    /// Gives the browser a virtual platform authenticator (like a laptop's fingerprint reader)
+    /// that always verifies its user, so passkeys can be created and used without a person.
+    pub async fn add_virtual_authenticator(&self) {
+        self.command(
+            "POST",
+            "/webauthn/authenticator",
+            json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserVerified": true,
+            }),
+        )
+        .await;
+    }
+
     /// A DOM property of an element, such as an input's `value`.
     pub async fn property(&self, element: &Element, name: &str) -> Value {
         let path = format!("/element/{}/property/{name}", element.id);

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::{AppState, health};
 
 mod audit;
+mod passkeys;
 pub mod people;
 
 #[derive(OpenApi)]
@@ -73,6 +74,11 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(people::accept_invitation))
         .routes(routes!(people::list_tokens, people::create_token))
         .routes(routes!(people::revoke_token))
+        .routes(routes!(passkeys::list, passkeys::finish_registration))
+        .routes(routes!(passkeys::start_registration))
+        .routes(routes!(passkeys::remove))
+        .routes(routes!(passkeys::start_sign_in))
+        .routes(routes!(passkeys::finish_sign_in))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .split_for_parts()

@@ -156,7 +156,7 @@ impl From<ApiTokenRecord> for TokenView {
 }
 
 /// Answers a fresh sign-in: the session cookie, and the session's view.
-fn signed_in(
+pub(super) fn signed_in(
     state: &AppState,
     status: StatusCode,
     signed_in: SignedIn,

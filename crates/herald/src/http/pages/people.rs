@@ -41,6 +41,7 @@ struct LoginPage {
     layout: Layout,
     email: String,
     error: Option<FieldError>,
+    passkeys_script: String,
 }
 
 #[derive(Template)]
@@ -102,6 +103,9 @@ struct AuditPage {
 #[template(path = "account.html")]
 struct AccountPage {
     layout: Layout,
+    passkeys: Vec<crate::store::PasskeyRecord>,
+    passkeys_available: bool,
+    passkeys_script: String,
     name: String,
     email: String,
     role: Role,
@@ -162,6 +166,7 @@ pub async fn login_page(State(state): State<AppState>) -> Result<Response, PageE
             layout: Layout::new("Sign in · Herald"),
             email: String::new(),
             error: None,
+            passkeys_script: assets::url("passkeys.js"),
         },
     ))
 }
@@ -189,6 +194,7 @@ pub async fn login_submit(
                 layout: Layout::new("Sign in · Herald"),
                 email: form.email.clone(),
                 error: Some(error),
+                passkeys_script: assets::url("passkeys.js"),
             };
             render(status, &page)
         }
@@ -460,6 +466,9 @@ pub async fn account_page(
     caller.require(Permission::ViewOwnAccount)?;
     let page = AccountPage {
         layout: Layout::signed_in("Your account · Herald", &caller),
+        passkeys: state.store.passkeys_of(caller.user.id).await?,
+        passkeys_available: state.webauthn.is_some(),
+        passkeys_script: assets::url("passkeys.js"),
         name: caller.user.name.clone(),
         email: caller.user.email.clone(),
         role: caller.user.role,

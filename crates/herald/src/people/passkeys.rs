@@ -1,0 +1,297 @@
+//! Passkeys (WebAuthn) as a phishing-resistant second factor, instead of an authenticator code.
+//!
+//! Registration and sign-in are two round trips each. Between them the server keeps no state:
+//! the WebAuthn ceremony state travels with the browser as a token sealed by the vault, bound
+//! to its purpose and valid for five minutes. Sign-in with a passkey still starts with the
+//! password, so a passkey replaces the code, never the password.
+
+use base64::Engine;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid,
+    Webauthn, WebauthnBuilder,
+};
+
+use super::login::{self, SignedIn};
+use super::{PeopleError, record};
+use crate::config::Config;
+use crate::domain::audit::Actor;
+use crate::keys::Keys;
+use crate::store::{PasskeyRecord, Store, UserRecord};
+
+const CEREMONY_LASTS: SignedDuration = SignedDuration::from_mins(5);
+
+/// The relying party: who passkeys are created for. WebAuthn needs a domain name, so this is
+/// `public_url`'s host, or `localhost` on the bound port when no public URL is set.
+pub fn relying_party(config: &Config, port: u16) -> Result<Webauthn, String> {
+    let origin = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://localhost:{port}"),
+    };
+    let origin =
+        Url::parse(&origin).map_err(|error| format!("public_url is not a URL: {error}"))?;
+    let id = origin
+        .domain()
+        .ok_or("passkeys need public_url to name a host by domain, not by IP address")?
+        .to_owned();
+    WebauthnBuilder::new(&id, &origin)
+        .and_then(|builder| builder.rp_name("Herald").build())
+        .map_err(|error| format!("passkeys are not available: {error}"))
+}
+
+/// The ceremony state sealed into the token the browser carries between the two steps.
+#[derive(Serialize, Deserialize)]
+struct Ceremony<T> {
+    user_id: i64,
+    expires_ms: i64,
+    state: T,
+}
+
+/// Step one of adding a passkey: options for `navigator.credentials.create`, and the token.
+pub async fn start_registration(
+    store: &Store,
+    keys: &Keys,
+    webauthn: &Webauthn,
+    user: &UserRecord,
+    now: Timestamp,
+) -> Result<(CreationChallengeResponse, String), PeopleError> {
+    let existing = parse_all(&store.passkeys_of(user.id).await?)?;
+    let exclude = existing
+        .iter()
+        .map(|passkey| passkey.cred_id().clone())
+        .collect();
+    let (options, state) = webauthn
+        .start_passkey_registration(user_handle(user.id), &user.email, &user.name, Some(exclude))
+        .map_err(|error| PeopleError::Internal(format!("passkey registration: {error}")))?;
+    let token = seal(
+        keys,
+        "registration",
+        &Ceremony {
+            user_id: user.id,
+            expires_ms: expiry(now),
+            state,
+        },
+    )?;
+    Ok((options, token))
+}
+
+/// Step two: checks the browser's answer and stores the passkey under `name`.
+#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
+pub async fn finish_registration(
+    store: &Store,
+    keys: &Keys,
+    webauthn: &Webauthn,
+    user: &UserRecord,
+    name: &str,
+    token: &str,
+    credential: &RegisterPublicKeyCredential,
+    now: Timestamp,
+) -> Result<i64, PeopleError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(PeopleError::Invalid {
+            field: "name",
+            message: "name the passkey (1 to 100 characters), such as \"work laptop\"".to_owned(),
+        });
+    }
+    let ceremony: Ceremony<PasskeyRegistration> = open(keys, "registration", token, now)?;
+    if ceremony.user_id != user.id {
+        return Err(expired());
+    }
+    let passkey = webauthn
+        .finish_passkey_registration(credential, &ceremony.state)
+        .map_err(|error| PeopleError::Invalid {
+            field: "credential",
+            message: format!("the passkey could not be verified: {error}"),
+        })?;
+    let credential_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(passkey.cred_id());
+    let id = store
+        .add_passkey(user.id, name, &credential_id, &to_json(&passkey)?, now)
+        .await?;
+    record(
+        store,
+        now,
+        Actor::User(user.id),
+        "auth.passkey.added",
+        Some(format!("passkey:{id}")),
+        None,
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Step one of signing in with a passkey: the password first, then options for
+/// `navigator.credentials.get` limited to this member's passkeys, and the token.
+#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
+pub async fn start_sign_in(
+    store: &Store,
+    keys: &Keys,
+    config: &Config,
+    webauthn: &Webauthn,
+    email: &str,
+    password: &str,
+    ip: &str,
+    now: Timestamp,
+) -> Result<(RequestChallengeResponse, String), PeopleError> {
+    let checked = login::check_password(store, config, email, password, ip, now).await?;
+    let passkeys = parse_all(&store.passkeys_of(checked.user.id).await?)?;
+    if passkeys.is_empty() {
+        return Err(PeopleError::Invalid { field: "code", message: "no passkey is registered for this account yet; use the code from your authenticator app".to_owned() });
+    }
+    let (options, state) = webauthn
+        .start_passkey_authentication(&passkeys)
+        .map_err(|error| PeopleError::Internal(format!("passkey sign-in: {error}")))?;
+    let token = seal(
+        keys,
+        "authentication",
+        &Ceremony {
+            user_id: checked.user.id,
+            expires_ms: expiry(now),
+            state,
+        },
+    )?;
+    Ok((options, token))
+}
+
+/// Step two: checks the passkey's signature and starts a session.
+#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
+pub async fn finish_sign_in(
+    store: &Store,
+    keys: &Keys,
+    config: &Config,
+    webauthn: &Webauthn,
+    token: &str,
+    credential: &PublicKeyCredential,
+    ip: &str,
+    now: Timestamp,
+) -> Result<SignedIn, PeopleError> {
+    let ceremony: Ceremony<PasskeyAuthentication> = open(keys, "authentication", token, now)?;
+    let user = store
+        .user_by_id(ceremony.user_id)
+        .await?
+        .filter(|user| user.active)
+        .ok_or(PeopleError::WrongCredentials)?;
+    let checked = login::PasswordChecked::passed(user, ip);
+    let result = match webauthn.finish_passkey_authentication(credential, &ceremony.state) {
+        Ok(result) => result,
+        Err(_) => {
+            return Err(login::second_factor_failed(
+                store,
+                &checked,
+                "passkey not verified",
+                ip,
+                now,
+            )
+            .await);
+        }
+    };
+    for stored in store.passkeys_of(checked.user.id).await? {
+        let mut passkey: Passkey = from_json(&stored.passkey)?;
+        if passkey.update_credential(&result).is_some() {
+            store
+                .passkey_used(stored.id, &to_json(&passkey)?, now)
+                .await?;
+        }
+    }
+    login::complete(store, config, checked, "passkey", ip, now).await
+}
+
+pub async fn remove(
+    store: &Store,
+    user: &UserRecord,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    if !store.delete_passkey(user.id, id).await? {
+        return Err(PeopleError::NotFound(format!("you have no passkey {id}")));
+    }
+    record(
+        store,
+        now,
+        Actor::User(user.id),
+        "auth.passkey.removed",
+        Some(format!("passkey:{id}")),
+        None,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// A stable WebAuthn user handle for a member. Not secret: it only tells an authenticator
+/// which of its passkeys belong to the same account.
+fn user_handle(user_id: i64) -> Uuid {
+    Uuid::from_u64_pair(
+        0x6865_7261_6c64_0000,
+        u64::from_ne_bytes(user_id.to_ne_bytes()),
+    )
+}
+
+fn expiry(now: Timestamp) -> i64 {
+    now.saturating_add(CEREMONY_LASTS)
+        .unwrap_or(now)
+        .as_millisecond()
+}
+
+fn context(purpose: &str) -> vault::Context<'_> {
+    vault::Context {
+        organisation: "herald",
+        record: "passkey-ceremony",
+        field: purpose,
+    }
+}
+
+fn expired() -> PeopleError {
+    PeopleError::Invalid {
+        field: "state",
+        message: "the passkey prompt expired or was not meant for this account; try again"
+            .to_owned(),
+    }
+}
+
+fn seal<T: Serialize>(keys: &Keys, purpose: &str, ceremony: &T) -> Result<String, PeopleError> {
+    let json = to_json(ceremony)?;
+    let sealed = vault::seal(
+        keys.vault.current(),
+        &context(purpose),
+        json.as_bytes(),
+        &mut rand::rngs::OsRng,
+    );
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed))
+}
+
+fn open<T: DeserializeOwned>(
+    keys: &Keys,
+    purpose: &str,
+    token: &str,
+    now: Timestamp,
+) -> Result<Ceremony<T>, PeopleError> {
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .map_err(|_| expired())?;
+    let opened = vault::open(&keys.vault, &context(purpose), &sealed).map_err(|_| expired())?;
+    let ceremony: Ceremony<T> = serde_json::from_slice(opened.expose()).map_err(|_| expired())?;
+    if now.as_millisecond() > ceremony.expires_ms {
+        return Err(expired());
+    }
+    Ok(ceremony)
+}
+
+fn parse_all(records: &[PasskeyRecord]) -> Result<Vec<Passkey>, PeopleError> {
+    records
+        .iter()
+        .map(|record| from_json(&record.passkey))
+        .collect()
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, PeopleError> {
+    serde_json::to_string(value)
+        .map_err(|error| PeopleError::Internal(format!("passkey encoding: {error}")))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, PeopleError> {
+    serde_json::from_str(text)
+        .map_err(|error| PeopleError::Internal(format!("stored passkey is unreadable: {error}")))
+}
