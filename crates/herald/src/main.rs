@@ -69,6 +69,9 @@ struct ServeArgs {
     /// Log format [default: text]
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
+    /// Offer first-run setup to browsers on other machines too (by default only to this one)
+    #[arg(long)]
+    allow_remote_setup: bool,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let overrides = Overrides {
                 listen: args.listen,
                 log_format: args.log_format,
+                allow_remote_setup: args.allow_remote_setup,
                 ..args.config.overrides()
             };
             let config = args.config.load(overrides)?;

@@ -136,3 +136,24 @@ impl std::fmt::Debug for SetupRequest {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_is_offered_only_to_this_machine_unless_allowed() {
+        let mut config = Config::default();
+        let local: IpAddr = "127.0.0.1".parse().expect("address");
+        let local_v6: IpAddr = "::1".parse().expect("address");
+        let remote: IpAddr = "192.0.2.7".parse().expect("address");
+        assert!(allowed_from(&config, local).is_ok());
+        assert!(allowed_from(&config, local_v6).is_ok());
+        assert!(matches!(
+            allowed_from(&config, remote),
+            Err(PeopleError::SetupNotLocal)
+        ));
+        config.allow_remote_setup = true;
+        assert!(allowed_from(&config, remote).is_ok());
+    }
+}

@@ -832,3 +832,46 @@ async fn a_passkey_sign_in_starts_with_the_right_password_and_needs_a_registered
         "a forged ceremony token is refused"
     );
 }
+
+#[tokio::test]
+async fn behind_tls_the_session_cookie_is_secure() {
+    let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = spawn_app_with_clock(
+        |config| config.public_url = Some("https://herald.sunny.example".to_owned()),
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let enrolment: Value = client()
+        .get(app.url("/api/v1/setup?email=a@sunny.example"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    let secret =
+        TotpSecret::from_base32(enrolment["secret"].as_str().expect("secret")).expect("base32");
+    let response = client()
+        .post(app.url("/api/v1/setup"))
+        .json(&json!({ "organisation": "Shop", "name": "Ann", "email": "a@sunny.example", "password": OWNER_PASSWORD,
+                       "enrolment_token": enrolment["enrolment_token"], "code": code(&secret, &clock) }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
+    assert!(
+        cookie.contains("; Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn serve_accepts_the_allow_remote_setup_flag() {
+    let (output, stdout, stderr) =
+        crate::helpers::run(crate::helpers::herald().args(["serve", "--help"]));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("--allow-remote-setup"), "{stdout}");
+}
