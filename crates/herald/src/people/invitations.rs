@@ -5,17 +5,15 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::login::start_session;
+use super::newcomer::{self, Joining};
 use super::setup::Welcome;
-use super::{PeopleError, enrolment, off_thread, parse_error, random_token, record, token_hash};
+use super::{PeopleError, parse_error, random_token, record, token_hash};
 use crate::config::Config;
 use crate::domain::access;
 use crate::domain::audit::Actor;
-use crate::domain::password::{HashCost, NewPassword};
 use crate::domain::people::{DisplayName, Email, Role};
-use crate::domain::totp::generate_recovery_codes;
 use crate::keys::Keys;
-use crate::store::{InvitationRecord, NewUser, Store, UserRecord};
+use crate::store::{InvitationRecord, Store, UserRecord};
 
 #[derive(Deserialize, ToSchema)]
 pub struct AcceptRequest {
@@ -108,37 +106,18 @@ pub async fn accept(
     let invitation = open(store, token, now).await?;
     let name = DisplayName::parse(&request.name, "your name").map_err(parse_error("name"))?;
     let organisation = store.organisation_name().await?;
-    let password = NewPassword::parse(
-        &request.password,
-        &[&invitation.email, name.as_str(), &organisation],
-    )?;
-    let (secret, step) = enrolment::finish(
-        keys,
-        &invitation.email,
-        &request.enrolment_token,
-        &request.code,
-        now,
-    )?;
-    let cost = HashCost::from(&config.passwords);
-    let password_hash = off_thread(move || password.hash(cost))
-        .await?
-        .map_err(|error| PeopleError::Internal(error.to_string()))?;
-    let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
-    let member = NewUser {
-        email: invitation.email.clone(),
-        name: name.as_str().to_owned(),
+    let joining = Joining {
+        email: &invitation.email,
+        name: name.as_str(),
+        organisation: &organisation,
         role: invitation.role,
-        password_hash,
-        totp_secret: vault::seal(
-            keys.vault.current(),
-            &enrolment::stored_secret_context(&invitation.email),
-            secret.as_bytes(),
-            &mut rand::rngs::OsRng,
-        ),
-        recovery_code_hashes: codes.hashes,
+        password: &request.password,
+        enrolment_token: &request.enrolment_token,
+        code: &request.code,
     };
+    let prepared = newcomer::prepare(keys, config, &joining, now).await?;
     let id = store
-        .accept_invitation(&token_hash(token), &member, now)
+        .accept_invitation(&token_hash(token), &prepared.user, now)
         .await
         .map_err(|error| match PeopleError::from(error) {
             PeopleError::Conflict(message) if message.contains("invitation") => {
@@ -146,19 +125,8 @@ pub async fn accept(
             }
             other => other,
         })?;
-    store
-        .spend_totp_step(id, i64::try_from(step).unwrap_or(i64::MAX))
-        .await?;
     record(store, now, Actor::User(id), "member.joined", Some(format!("user:{id}")), Some(ip), serde_json::json!({ "role": invitation.role.as_str(), "invited_by": invitation.invited_by })).await?;
-    let user = store
-        .user_by_id(id)
-        .await?
-        .ok_or_else(|| PeopleError::Internal("the new member vanished".to_owned()))?;
-    let signed_in = start_session(store, config, user, ip, now).await?;
-    Ok(Welcome {
-        signed_in,
-        recovery_codes: codes.codes,
-    })
+    newcomer::welcome(store, config, id, prepared, ip, now).await
 }
 
 /// Passwords and codes are left out.

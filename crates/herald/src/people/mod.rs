@@ -7,6 +7,7 @@ pub mod enrolment;
 pub mod invitations;
 pub mod login;
 pub mod members;
+mod newcomer;
 pub mod passkeys;
 pub mod setup;
 pub mod tokens;

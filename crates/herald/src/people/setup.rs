@@ -8,15 +8,14 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-use super::login::{SignedIn, start_session};
-use super::{PeopleError, enrolment, off_thread, parse_error, record};
+use super::login::SignedIn;
+use super::newcomer::{self, Joining};
+use super::{PeopleError, parse_error, record};
 use crate::config::Config;
 use crate::domain::audit::Actor;
-use crate::domain::password::{HashCost, NewPassword};
 use crate::domain::people::{DisplayName, Email, Role};
-use crate::domain::totp::generate_recovery_codes;
 use crate::keys::Keys;
-use crate::store::{NewUser, Store};
+use crate::store::Store;
 
 #[derive(Deserialize, ToSchema)]
 pub struct SetupRequest {
@@ -65,45 +64,23 @@ pub async fn run(
         .map_err(parse_error("organisation"))?;
     let name = DisplayName::parse(&request.name, "your name").map_err(parse_error("name"))?;
     let email = Email::parse(&request.email).map_err(parse_error("email"))?;
-    let password = NewPassword::parse(
-        &request.password,
-        &[email.as_str(), name.as_str(), organisation.as_str()],
-    )?;
-    let (secret, step) = enrolment::finish(
-        keys,
-        email.as_str(),
-        &request.enrolment_token,
-        &request.code,
-        now,
-    )?;
-    let cost = HashCost::from(&config.passwords);
-    let password_hash = off_thread(move || password.hash(cost))
-        .await?
-        .map_err(|error| PeopleError::Internal(error.to_string()))?;
-    let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
-    let owner = NewUser {
-        email: email.to_string(),
-        name: name.as_str().to_owned(),
+    let joining = Joining {
+        email: email.as_str(),
+        name: name.as_str(),
+        organisation: organisation.as_str(),
         role: Role::Owner,
-        password_hash,
-        totp_secret: vault::seal(
-            keys.vault.current(),
-            &enrolment::stored_secret_context(email.as_str()),
-            secret.as_bytes(),
-            &mut rand::rngs::OsRng,
-        ),
-        recovery_code_hashes: codes.hashes,
+        password: &request.password,
+        enrolment_token: &request.enrolment_token,
+        code: &request.code,
     };
+    let prepared = newcomer::prepare(keys, config, &joining, now).await?;
     let id = store
-        .create_organisation(organisation.as_str(), &owner, now)
+        .create_organisation(organisation.as_str(), &prepared.user, now)
         .await
         .map_err(|error| match PeopleError::from(error) {
             PeopleError::Conflict(_) => PeopleError::AlreadySetUp,
             other => other,
         })?;
-    store
-        .spend_totp_step(id, i64::try_from(step).unwrap_or(i64::MAX))
-        .await?;
     let ip_text = ip.to_string();
     record(
         store,
@@ -115,15 +92,7 @@ pub async fn run(
         serde_json::json!({ "organisation": organisation.as_str(), "email": email.as_str() }),
     )
     .await?;
-    let user = store
-        .user_by_id(id)
-        .await?
-        .ok_or_else(|| PeopleError::Internal("the new owner vanished".to_owned()))?;
-    let signed_in = start_session(store, config, user, &ip_text, now).await?;
-    Ok(Welcome {
-        signed_in,
-        recovery_codes: codes.codes,
-    })
+    newcomer::welcome(store, config, id, prepared, &ip_text, now).await
 }
 
 /// Passwords and codes are left out.

@@ -1,0 +1,100 @@
+//! A new member's credentials, made the same way at first-run setup and when an invitation is
+//! accepted: the password checked and hashed, the authenticator's first code checked, the TOTP
+//! secret sealed, recovery codes generated; and, once the member is stored, their first session.
+
+use jiff::Timestamp;
+use zeroize::Zeroizing;
+
+use super::login::start_session;
+use super::setup::Welcome;
+use super::{PeopleError, enrolment, off_thread};
+use crate::config::Config;
+use crate::domain::password::{HashCost, NewPassword};
+use crate::domain::people::Role;
+use crate::domain::totp::generate_recovery_codes;
+use crate::keys::Keys;
+use crate::store::{NewUser, Store};
+
+/// Who is joining, as they typed it (already parsed where it matters).
+pub(super) struct Joining<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub organisation: &'a str,
+    pub role: Role,
+    pub password: &'a str,
+    pub enrolment_token: &'a str,
+    pub code: &'a str,
+}
+
+/// The member to store, the TOTP step their first code used, and their recovery codes.
+pub(super) struct Prepared {
+    pub user: NewUser,
+    pub first_step: u64,
+    pub recovery_codes: Vec<Zeroizing<String>>,
+}
+
+pub(super) async fn prepare(
+    keys: &Keys,
+    config: &Config,
+    joining: &Joining<'_>,
+    now: Timestamp,
+) -> Result<Prepared, PeopleError> {
+    let password = NewPassword::parse(
+        joining.password,
+        &[joining.email, joining.name, joining.organisation],
+    )?;
+    let (secret, first_step) = enrolment::finish(
+        keys,
+        joining.email,
+        joining.enrolment_token,
+        joining.code,
+        now,
+    )?;
+    let cost = HashCost::from(&config.passwords);
+    let password_hash = off_thread(move || password.hash(cost))
+        .await?
+        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+    let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
+    let totp_secret = vault::seal(
+        keys.vault.current(),
+        &enrolment::stored_secret_context(joining.email),
+        secret.as_bytes(),
+        &mut rand::rngs::OsRng,
+    );
+    let user = NewUser {
+        email: joining.email.to_owned(),
+        name: joining.name.to_owned(),
+        role: joining.role,
+        password_hash,
+        totp_secret,
+        recovery_code_hashes: codes.hashes,
+    };
+    Ok(Prepared {
+        user,
+        first_step,
+        recovery_codes: codes.codes,
+    })
+}
+
+/// After the member `id` was stored: spends their first code and signs them in.
+pub(super) async fn welcome(
+    store: &Store,
+    config: &Config,
+    id: i64,
+    prepared: Prepared,
+    ip: &str,
+    now: Timestamp,
+) -> Result<Welcome, PeopleError> {
+    store
+        .spend_totp_step(id, i64::try_from(prepared.first_step).unwrap_or(i64::MAX))
+        .await?;
+    let user = store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| PeopleError::Internal("the new member vanished".to_owned()))?;
+    let signed_in = start_session(store, config, user, ip, now).await?;
+    Ok(Welcome {
+        signed_in,
+        recovery_codes: prepared.recovery_codes,
+    })
+}
