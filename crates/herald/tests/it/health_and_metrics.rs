@@ -280,4 +280,71 @@ async fn herald_serves_from_postgresql_when_given_a_database_url() {
         member.get(&app, "/api/v1/me").await.status(),
         StatusCode::OK
     );
+
+    // Tokens, offboarding, throttling and the audit chain behave the same on PostgreSQL.
+    let token: serde_json::Value = member
+        .post(
+            &app,
+            "/api/v1/tokens",
+            serde_json::json!({ "name": "t", "scopes": ["account:read"], "expires_in_days": 1 }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let secret = token["secret"].as_str().expect("secret").to_owned();
+    let bearer = || {
+        reqwest::Client::new()
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(&secret)
+            .send()
+    };
+    assert_eq!(bearer().await.expect("request").status(), StatusCode::OK);
+    let deactivated = owner
+        .post(
+            &app,
+            &format!("/api/v1/members/{}/deactivate", member.id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(deactivated.status(), StatusCode::OK);
+    assert_eq!(
+        bearer().await.expect("request").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        member.get(&app, "/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let wrong_login = || {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "email": owner.email, "password": "wrong wrong wrong", "code": "123456" }))
+            .send()
+    };
+    for _ in 0..4 {
+        assert_eq!(
+            wrong_login().await.expect("request").status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        wrong_login().await.expect("request").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let master =
+        herald::data_dir::load_master_key(&app.data_dir.join("master.key")).expect("master key");
+    let key = herald::audit::signing_key(&master);
+    herald::audit::checkpoint(&app.store, &key, clock_now(&clock))
+        .await
+        .expect("checkpoint");
+    let verified = herald::audit::verify(&app.store, &key.verifying_key())
+        .await
+        .expect("chain intact");
+    assert!(verified.entries >= 8, "{verified:?}");
+}
+
+fn clock_now(clock: &herald::clock::ManualClock) -> jiff::Timestamp {
+    use herald::clock::Clock;
+    clock.now()
 }
