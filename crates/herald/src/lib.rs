@@ -3,6 +3,7 @@
 //! `main.rs` is only the command line; everything it runs is here. See ARCHITECTURE.md for the
 //! map of modules and the rules between them.
 
+pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod config;

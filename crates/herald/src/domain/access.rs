@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::accounts::AccountLevel;
 use super::people::Role;
 
 /// Something a signed-in person may or may not do.
@@ -21,6 +22,12 @@ pub enum Permission {
     /// Invite, change roles, deactivate.
     ManageMembers,
     ViewAuditLog,
+    /// See the social accounts one has access to.
+    ViewAccounts,
+    /// Add social accounts and name their gatekeepers.
+    AddAccounts,
+    /// Grant, revoke, and reassign gatekeepers; the account-level rule decides per account.
+    ManageAccountAccess,
 }
 
 /// What an API token may be used for. A token can never do more than its owner's role allows.
@@ -34,6 +41,10 @@ pub enum Scope {
     MembersWrite,
     #[serde(rename = "audit:read")]
     AuditRead,
+    #[serde(rename = "accounts:read")]
+    AccountsRead,
+    #[serde(rename = "accounts:write")]
+    AccountsWrite,
 }
 
 /// How the caller proved who they are.
@@ -53,7 +64,10 @@ impl Permission {
             Permission::ViewOwnAccount
             | Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
-            | Permission::ManageOwnSecondFactors => Role::Member,
+            | Permission::ManageOwnSecondFactors
+            | Permission::ViewAccounts
+            | Permission::ManageAccountAccess => Role::Member,
+            Permission::AddAccounts => Role::Admin,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
             Permission::ViewAuditLog => Role::Owner,
         }
@@ -66,6 +80,8 @@ impl Permission {
             Permission::ViewMembers => Some(Scope::MembersRead),
             Permission::ManageMembers => Some(Scope::MembersWrite),
             Permission::ViewAuditLog => Some(Scope::AuditRead),
+            Permission::ViewAccounts => Some(Scope::AccountsRead),
+            Permission::AddAccounts | Permission::ManageAccountAccess => Some(Scope::AccountsWrite),
             Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors => None,
@@ -74,11 +90,13 @@ impl Permission {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 6] = [
         Scope::AccountRead,
         Scope::MembersRead,
         Scope::MembersWrite,
         Scope::AuditRead,
+        Scope::AccountsRead,
+        Scope::AccountsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +105,8 @@ impl Scope {
             Scope::MembersRead => "members:read",
             Scope::MembersWrite => "members:write",
             Scope::AuditRead => "audit:read",
+            Scope::AccountsRead => "accounts:read",
+            Scope::AccountsWrite => "accounts:write",
         }
     }
 
@@ -122,6 +142,58 @@ pub fn check(role: Role, credential: Credential<'_>, permission: Permission) -> 
         }
     }
     Ok(())
+}
+
+/// Something a member may or may not do with one social account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountAction {
+    /// See the account at all: in lists, calendars, search and the API.
+    View,
+    /// Write drafts and submit them for approval.
+    Draft,
+    /// Publish and approve others' posts.
+    Publish,
+    /// Grant and revoke access to the account.
+    ManageAccess,
+    /// Reveal the account's password, 2FA seed or recovery codes.
+    RevealSecrets,
+}
+
+/// Decides what `role` with `level` on an account (none: no grant) may do with it.
+///
+/// Owners and admins see every account so they can manage them, but reveal nothing. Only the
+/// gatekeeper reveals secrets; the gatekeeper, and owners (audited), manage access.
+pub fn check_account(
+    role: Role,
+    level: Option<AccountLevel>,
+    action: AccountAction,
+) -> Result<(), Denied> {
+    let allowed = match action {
+        AccountAction::View => level.is_some() || role >= Role::Admin,
+        AccountAction::Draft => level >= Some(AccountLevel::Contributor),
+        AccountAction::Publish => level >= Some(AccountLevel::Publisher),
+        AccountAction::ManageAccess => {
+            level == Some(AccountLevel::Gatekeeper) || role == Role::Owner
+        }
+        AccountAction::RevealSecrets => level == Some(AccountLevel::Gatekeeper),
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Denied(
+        match action {
+            AccountAction::View => "you have no access to this account",
+            AccountAction::Draft => "this needs contributor access to the account",
+            AccountAction::Publish => "this needs publisher access to the account",
+            AccountAction::ManageAccess => {
+                "only the account's gatekeeper (or an owner) manages who may use it"
+            }
+            AccountAction::RevealSecrets => {
+                "only the account's gatekeeper can reveal its credentials"
+            }
+        }
+        .to_owned(),
+    ))
 }
 
 /// Whether `actor` may change a member who is `target` (to `new_role`, when changing a role).
@@ -208,6 +280,49 @@ mod tests {
             .is_err(),
             "tokens never mint tokens"
         );
+    }
+
+    #[test]
+    fn account_access_follows_the_level_and_only_the_gatekeeper_reveals() {
+        use AccountAction::*;
+        use AccountLevel::*;
+        let cases = [
+            (Role::Member, None, [false, false, false, false, false]),
+            (
+                Role::Member,
+                Some(Viewer),
+                [true, false, false, false, false],
+            ),
+            (
+                Role::Member,
+                Some(Contributor),
+                [true, true, false, false, false],
+            ),
+            (
+                Role::Member,
+                Some(Publisher),
+                [true, true, true, false, false],
+            ),
+            (
+                Role::Member,
+                Some(Gatekeeper),
+                [true, true, true, true, true],
+            ),
+            (Role::Admin, None, [true, false, false, false, false]),
+            (Role::Owner, None, [true, false, false, true, false]),
+        ];
+        for (role, level, expected) in cases {
+            for (action, allowed) in [View, Draft, Publish, ManageAccess, RevealSecrets]
+                .into_iter()
+                .zip(expected)
+            {
+                assert_eq!(
+                    check_account(role, level, action).is_ok(),
+                    allowed,
+                    "{role} {level:?} {action:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! time take `now` as an argument.
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod jobs;
 pub mod password;

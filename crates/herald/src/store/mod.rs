@@ -5,6 +5,7 @@
 //! locking, connection set-up) does a query live in `sqlite.rs` or `postgres.rs`. Each feature's
 //! queries sit in their own file (`jobs.rs`, …) beside the functions that use them.
 
+mod accounts;
 mod audit;
 mod jobs;
 mod passkeys;
@@ -21,6 +22,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::Config;
 
+pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
 pub use jobs::JobCounts;
 pub use passkeys::PasskeyRecord;

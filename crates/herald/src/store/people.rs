@@ -313,6 +313,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             ensure_an_owner_remains!(tx);
+            // Offboarding: the leaver keeps no access to any social account.
+            sqlx::query("DELETE FROM account_grants WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)

@@ -28,6 +28,9 @@ struct Row {
     body: Option<Value>,
     form: bool,
     expect: [Expect; 5],
+    /// A route about one social account answers 404 to callers who may not see it, so that
+    /// nobody can probe which accounts exist: there, 404 is a denial.
+    hidden_as_not_found: bool,
 }
 
 fn api(method: Method, path: &'static str, body: Option<Value>, expect: [Expect; 5]) -> Row {
@@ -37,6 +40,20 @@ fn api(method: Method, path: &'static str, body: Option<Value>, expect: [Expect;
         body,
         form: false,
         expect,
+        hidden_as_not_found: false,
+    }
+}
+
+/// A route about one account, where 404 means "not visible to you".
+fn account(method: Method, path: String, body: Option<Value>, expect: [Expect; 5]) -> Row {
+    let path: &'static str = Box::leak(path.into_boxed_str());
+    Row {
+        method,
+        path,
+        body,
+        form: false,
+        expect,
+        hidden_as_not_found: true,
     }
 }
 
@@ -48,6 +65,7 @@ fn page(method: Method, path: &'static str, expect: [Expect; 5]) -> Row {
         body: None,
         form,
         expect,
+        hidden_as_not_found: false,
     }
 }
 
@@ -66,10 +84,46 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/invitations/{token}/accept"),
 ];
 
-fn table(member_id: i64) -> Vec<Row> {
+fn table(member_id: i64, account_id: i64) -> Vec<Row> {
     let member_path: &'static str =
         Box::leak(format!("/api/v1/members/{member_id}").into_boxed_str());
+    let new_account = json!({ "network": "x", "display_name": "Shop", "avatar_colour": "#123456", "gatekeeper_id": 1 });
+    let grant_path = format!("/api/v1/accounts/{account_id}/grants/{member_id}");
     vec![
+        api(Method::GET, "/api/v1/accounts", None, [D, A, A, A, A]),
+        api(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(new_account),
+            [D, D, A, A, A],
+        ),
+        // The account is the owner's (its gatekeeper); nobody else has a grant yet.
+        account(
+            Method::GET,
+            format!("/api/v1/accounts/{account_id}"),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::PUT,
+            grant_path.clone(),
+            Some(json!({ "level": "viewer" })),
+            [D, D, D, A, A],
+        ),
+        // Now the member is a viewer: they see the account but may not manage it.
+        account(
+            Method::PUT,
+            format!("/api/v1/accounts/{account_id}/gatekeeper"),
+            Some(json!({ "user_id": 1 })),
+            [D, D, D, A, A],
+        ),
+        // A second revocation finds no grant (404): that is not a denial here.
+        api(
+            Method::DELETE,
+            Box::leak(grant_path.into_boxed_str()),
+            None,
+            [D, D, D, A, A],
+        ),
         api(Method::GET, "/api/v1/me", None, [D, A, A, A, A]),
         api(Method::GET, "/api/v1/members", None, [D, D, A, A, A]),
         api(
@@ -194,13 +248,19 @@ async fn call(
         if row.path == "/api/v1/invitations" {
             body["email"] = json!(format!("invitee{unique}@x.example"));
         }
+        if row.path == "/api/v1/accounts" {
+            body["handle"] = json!(format!("@shop{unique}"));
+        }
         request = request.json(&body);
     }
     request.send().await.expect("request")
 }
 
-fn verdict(response: &reqwest::Response) -> Expect {
+fn verdict(response: &reqwest::Response, row: &Row) -> Expect {
     let status = response.status();
+    if row.hidden_as_not_found && status == StatusCode::NOT_FOUND {
+        return Expect::Deny;
+    }
     // Signing out also ends at the sign-in page, but only it clears the session cookie.
     let signed_out = response
         .headers()
@@ -231,14 +291,19 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
     let mut admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let mut member = invite_and_join(&app, &clock, &owner, "member@sunny.example", "member").await;
     let token: Value = owner
-        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read"], "expires_in_days": 1 }))
+        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write"], "expires_in_days": 1 }))
         .await
         .json()
         .await
         .expect("JSON");
     let token = token["secret"].as_str().expect("secret").to_owned();
 
-    let rows = table(member.id);
+    let created: Value = crate::accounts::add_account(&app, &owner, "@sunnycafe", owner.id)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let rows = table(member.id, created["id"].as_i64().expect("account id"));
     let mut failures = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         if row.path.contains("logout") {
@@ -256,7 +321,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         for (column, caller) in callers.iter().enumerate() {
             let response = call(&app, caller, row, index * 10 + column).await;
             let status = response.status();
-            let got = verdict(&response);
+            let got = verdict(&response, row);
             if got != row.expect[column] {
                 let who = ["signed out", "member", "admin", "owner", "owner's token"][column];
                 failures.push(format!(
@@ -313,13 +378,16 @@ async fn the_table_covers_every_route_the_server_has() {
             documented.insert((method.to_uppercase(), path.clone()));
         }
     }
-    let mut covered: BTreeSet<(String, String)> = table(7)
+    let mut covered: BTreeSet<(String, String)> = table(7, 8)
         .iter()
         .map(|row| {
-            (
-                row.method.to_string(),
-                row.path.replace("/999999", "/{id}").replace("/7", "/{id}"),
-            )
+            let path = row
+                .path
+                .replace("/grants/7", "/grants/{user_id}")
+                .replace("/accounts/8", "/accounts/{id}")
+                .replace("/members/7", "/members/{id}")
+                .replace("/999999", "/{id}");
+            (row.method.to_string(), path)
         })
         .collect();
     covered.extend(

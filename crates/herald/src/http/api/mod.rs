@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use super::{AppState, health};
 
+mod accounts;
 mod audit;
 mod passkeys;
 pub mod people;
@@ -27,6 +28,7 @@ pub mod people;
         (name = "system", description = "Health and metrics"),
         (name = "people", description = "Setup, sign-in, members, invitations and API tokens"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "accounts", description = "Social accounts, gatekeepers and access"),
     ),
     components(schemas(super::Problem))
 )]
@@ -79,6 +81,10 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(passkeys::remove))
         .routes(routes!(passkeys::start_sign_in))
         .routes(routes!(passkeys::finish_sign_in))
+        .routes(routes!(accounts::list, accounts::create))
+        .routes(routes!(accounts::get))
+        .routes(routes!(accounts::grant, accounts::revoke))
+        .routes(routes!(accounts::reassign_gatekeeper))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .split_for_parts()

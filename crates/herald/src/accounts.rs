@@ -1,0 +1,252 @@
+//! Social accounts as the web app and the API both use them: adding an account with its
+//! gatekeeper, seeing only the accounts one may see, granting and revoking access, and
+//! reassigning a gatekeeper. Every change is audited.
+//!
+//! An account a member may not see answers exactly like one that does not exist, so nobody can
+//! probe which accounts the company has.
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::domain::access::{self, AccountAction};
+use crate::domain::accounts::{AccountLevel, AvatarColour, Handle, Network};
+use crate::domain::audit::Actor;
+use crate::domain::people::{DisplayName, Role};
+use crate::people::{PeopleError, record};
+use crate::store::{AccountRecord, NewAccount, Store, UserRecord};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewAccountRequest {
+    pub network: Network,
+    pub handle: String,
+    pub display_name: String,
+    /// `#rrggbb`, shown beside every post so the account is unmistakable.
+    pub avatar_colour: String,
+    /// The member who alone decides who else may use the account.
+    pub gatekeeper_id: i64,
+    /// Ask for explicit confirmation every time something is published to it.
+    #[serde(default)]
+    pub confirm_before_publish: bool,
+}
+
+/// An account together with the caller's own level on it (none: an owner or admin without a
+/// grant, who sees it to manage it).
+#[derive(Debug, Clone)]
+pub struct Visible {
+    pub account: AccountRecord,
+    pub level: Option<AccountLevel>,
+}
+
+/// The level `user_id` holds on `account`: gatekeeper, a grant, or none.
+pub async fn level_of(
+    store: &Store,
+    account: &AccountRecord,
+    user_id: i64,
+) -> Result<Option<AccountLevel>, PeopleError> {
+    if account.gatekeeper_id == user_id {
+        return Ok(Some(AccountLevel::Gatekeeper));
+    }
+    Ok(store.grant(account.id, user_id).await?)
+}
+
+/// Every account `user` may see, with their level on each.
+pub async fn visible(store: &Store, user: &UserRecord) -> Result<Vec<Visible>, PeopleError> {
+    let grants = store.grants_of(user.id).await?;
+    let mut out = Vec::new();
+    for account in store.all_accounts().await? {
+        let level = if account.gatekeeper_id == user.id {
+            Some(AccountLevel::Gatekeeper)
+        } else {
+            grants
+                .iter()
+                .find(|(id, _)| *id == account.id)
+                .map(|(_, level)| *level)
+        };
+        if access::check_account(user.role, level, AccountAction::View).is_ok() {
+            out.push(Visible { account, level });
+        }
+    }
+    Ok(out)
+}
+
+/// The account `id` if `user` may do `action` with it. Accounts they may not see are "not
+/// found", never "forbidden".
+pub async fn open(
+    store: &Store,
+    user: &UserRecord,
+    id: i64,
+    action: AccountAction,
+) -> Result<Visible, PeopleError> {
+    let not_found = || PeopleError::NotFound(format!("there is no account {id}"));
+    let account = store.account(id).await?.ok_or_else(not_found)?;
+    let level = level_of(store, &account, user.id).await?;
+    access::check_account(user.role, level, AccountAction::View).map_err(|_| not_found())?;
+    access::check_account(user.role, level, action)
+        .map_err(|denied| PeopleError::Denied(denied.0))?;
+    Ok(Visible { account, level })
+}
+
+pub async fn create(
+    store: &Store,
+    actor: &UserRecord,
+    request: &NewAccountRequest,
+    now: Timestamp,
+) -> Result<AccountRecord, PeopleError> {
+    if actor.role < Role::Admin {
+        return Err(PeopleError::Denied(
+            "only owners and admins add accounts".to_owned(),
+        ));
+    }
+    let invalid = |field: &'static str| {
+        move |error: crate::domain::accounts::AccountError| PeopleError::Invalid {
+            field,
+            message: error.to_string(),
+        }
+    };
+    let handle = Handle::parse(request.network, &request.handle).map_err(invalid("handle"))?;
+    let colour = AvatarColour::parse(&request.avatar_colour).map_err(invalid("avatar_colour"))?;
+    let display_name =
+        DisplayName::parse(&request.display_name, "display name").map_err(|error| {
+            PeopleError::Invalid {
+                field: "display_name",
+                message: error.to_string(),
+            }
+        })?;
+    let gatekeeper = active_member(store, request.gatekeeper_id, "gatekeeper_id").await?;
+    let new = NewAccount {
+        network: request.network,
+        handle: handle.as_str(),
+        display_name: display_name.as_str(),
+        avatar_colour: colour.as_str(),
+        gatekeeper_id: gatekeeper.id,
+        confirm_before_publish: request.confirm_before_publish,
+    };
+    let id = store.create_account(&new, now).await?;
+    let details = serde_json::json!({ "network": request.network.as_str(), "handle": handle.as_str(), "gatekeeper": gatekeeper.id });
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.created",
+        Some(format!("account:{id}")),
+        None,
+        details,
+    )
+    .await?;
+    store
+        .account(id)
+        .await?
+        .ok_or_else(|| PeopleError::Internal("the new account vanished".to_owned()))
+}
+
+/// Gives `member_id` `level` on an account (replacing any level they had).
+pub async fn grant(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    member_id: i64,
+    level: AccountLevel,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let visible = open(store, actor, account_id, AccountAction::ManageAccess).await?;
+    let member = active_member(store, member_id, "user_id").await?;
+    if visible.account.gatekeeper_id == member.id {
+        return Err(PeopleError::Conflict(format!(
+            "{} is the account's gatekeeper already",
+            member.name
+        )));
+    }
+    if level == AccountLevel::Gatekeeper {
+        return Err(PeopleError::Invalid { field: "level", message: "the gatekeeper is named by an owner, not granted; use publisher, contributor or viewer".to_owned() });
+    }
+    store
+        .set_grant(account_id, member.id, level, actor.id, now)
+        .await?;
+    let details = serde_json::json!({ "member": member.id, "level": level.as_str(), "as_owner": visible.level != Some(AccountLevel::Gatekeeper) });
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.access_granted",
+        Some(format!("account:{account_id}")),
+        None,
+        details,
+    )
+    .await
+}
+
+pub async fn revoke(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    member_id: i64,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let visible = open(store, actor, account_id, AccountAction::ManageAccess).await?;
+    if !store.revoke_grant(account_id, member_id).await? {
+        return Err(PeopleError::NotFound(format!(
+            "member {member_id} has no access to this account"
+        )));
+    }
+    let details = serde_json::json!({ "member": member_id, "as_owner": visible.level != Some(AccountLevel::Gatekeeper) });
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.access_revoked",
+        Some(format!("account:{account_id}")),
+        None,
+        details,
+    )
+    .await
+}
+
+/// Owners only: names a new gatekeeper. Audited; the old and new gatekeepers are told once
+/// notifications exist.
+pub async fn reassign_gatekeeper(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    member_id: i64,
+    now: Timestamp,
+) -> Result<AccountRecord, PeopleError> {
+    let visible = open(store, actor, account_id, AccountAction::View).await?;
+    if actor.role != Role::Owner {
+        return Err(PeopleError::Denied(
+            "only an owner can reassign an account's gatekeeper".to_owned(),
+        ));
+    }
+    let member = active_member(store, member_id, "user_id").await?;
+    store.set_gatekeeper(account_id, member.id).await?;
+    let details = serde_json::json!({ "from": visible.account.gatekeeper_id, "to": member.id });
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.gatekeeper_changed",
+        Some(format!("account:{account_id}")),
+        None,
+        details,
+    )
+    .await?;
+    store
+        .account(account_id)
+        .await?
+        .ok_or_else(|| PeopleError::Internal("the account vanished".to_owned()))
+}
+
+async fn active_member(
+    store: &Store,
+    id: i64,
+    field: &'static str,
+) -> Result<UserRecord, PeopleError> {
+    store
+        .user_by_id(id)
+        .await?
+        .filter(|user| user.active)
+        .ok_or_else(|| PeopleError::Invalid {
+            field,
+            message: format!("there is no active member {id}"),
+        })
+}

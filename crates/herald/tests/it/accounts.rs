@@ -1,0 +1,333 @@
+//! Social accounts and their gatekeepers through the API: who sees an account, who may grant
+//! access to it, and how offboarding and gatekeeper changes take access away.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::people::{Person, app, invite_and_join, set_up};
+
+pub async fn add_account(
+    app: &TestApp,
+    by: &Person,
+    handle: &str,
+    gatekeeper: i64,
+) -> reqwest::Response {
+    by.post(
+        app,
+        "/api/v1/accounts",
+        json!({ "network": "x", "handle": handle, "display_name": "Sunny Café", "avatar_colour": "#1f5f5b", "gatekeeper_id": gatekeeper }),
+    )
+    .await
+}
+
+async fn visible_ids(app: &TestApp, person: &Person) -> Vec<i64> {
+    let list: Value = person
+        .get(app, "/api/v1/accounts")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    list.as_array()
+        .expect("list")
+        .iter()
+        .map(|a| a["id"].as_i64().expect("id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_member_without_a_grant_does_not_see_the_account_at_all() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let gatekeeper = invite_and_join(&app, &clock, &owner, "gk@sunny.example", "member").await;
+    let other = invite_and_join(&app, &clock, &owner, "other@sunny.example", "member").await;
+    let created = add_account(&app, &owner, "@sunnycafe", gatekeeper.id).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let account: Value = created.json().await.expect("JSON");
+    let id = account["id"].as_i64().expect("id");
+    assert_eq!(account["handle"], "@sunnycafe");
+
+    assert_eq!(visible_ids(&app, &other).await, Vec::<i64>::new());
+    let hidden = other.get(&app, &format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let missing = other.get(&app, "/api/v1/accounts/999999").await;
+    let (hidden, missing): (Value, Value) = (
+        hidden.json().await.expect("JSON"),
+        missing.json().await.expect("JSON"),
+    );
+    assert_eq!(
+        hidden["detail"]
+            .as_str()
+            .expect("detail")
+            .replace(&id.to_string(), "N"),
+        missing["detail"]
+            .as_str()
+            .expect("detail")
+            .replace("999999", "N"),
+        "a hidden account looks like a missing one"
+    );
+
+    let seen: Value = gatekeeper
+        .get(&app, &format!("/api/v1/accounts/{id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(seen["your_level"], "gatekeeper");
+    assert_eq!(seen["grants"], json!([]));
+
+    let granted = gatekeeper
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{id}/grants/{}", other.id),
+            Some(json!({ "level": "publisher" })),
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::NO_CONTENT);
+    let seen: Value = other
+        .get(&app, &format!("/api/v1/accounts/{id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(seen["your_level"], "publisher");
+    assert!(
+        seen.get("grants").is_none(),
+        "only the gatekeeper and owners see who else has access"
+    );
+
+    let revoked = gatekeeper
+        .send(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/accounts/{id}/grants/{}", other.id),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_eq!(visible_ids(&app, &other).await, Vec::<i64>::new());
+}
+
+#[tokio::test]
+async fn only_the_gatekeeper_or_an_owner_grants_access_and_owners_are_audited_as_such() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
+    let gatekeeper = invite_and_join(&app, &clock, &owner, "gk@sunny.example", "member").await;
+    let publisher = invite_and_join(&app, &clock, &owner, "pub@sunny.example", "member").await;
+    let account: Value = add_account(&app, &admin, "@sunnycafe", gatekeeper.id)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let id = account["id"].as_i64().expect("id");
+    let grant_path = format!("/api/v1/accounts/{id}/grants/{}", publisher.id);
+
+    let by_admin = admin
+        .send(
+            &app,
+            Method::PUT,
+            &grant_path,
+            Some(json!({ "level": "viewer" })),
+        )
+        .await;
+    assert_eq!(
+        by_admin.status(),
+        StatusCode::FORBIDDEN,
+        "admins add accounts but do not hand out access"
+    );
+    let by_owner = owner
+        .send(
+            &app,
+            Method::PUT,
+            &grant_path,
+            Some(json!({ "level": "publisher" })),
+        )
+        .await;
+    assert_eq!(by_owner.status(), StatusCode::NO_CONTENT);
+    let by_publisher = publisher
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{id}/grants/{}", admin.id),
+            Some(json!({ "level": "viewer" })),
+        )
+        .await;
+    assert_eq!(by_publisher.status(), StatusCode::FORBIDDEN);
+    let as_gatekeeper = owner
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{id}/grants/{}", gatekeeper.id),
+            Some(json!({ "level": "viewer" })),
+        )
+        .await;
+    assert_eq!(
+        as_gatekeeper.status(),
+        StatusCode::CONFLICT,
+        "the gatekeeper needs no grant"
+    );
+
+    let audit: Value = owner
+        .get(&app, "/api/v1/audit?action=account.")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let granted = audit
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["action"] == "account.access_granted")
+        .expect("audited");
+    assert_eq!(granted["details"]["as_owner"], true);
+    assert_eq!(granted["details"]["level"], "publisher");
+}
+
+#[tokio::test]
+async fn an_owner_reassigns_the_gatekeeper_and_the_old_one_loses_the_account() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
+    let old = invite_and_join(&app, &clock, &owner, "old@sunny.example", "member").await;
+    let new = invite_and_join(&app, &clock, &owner, "new@sunny.example", "member").await;
+    let account: Value = add_account(&app, &owner, "@sunnycafe", old.id)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let id = account["id"].as_i64().expect("id");
+    let path = format!("/api/v1/accounts/{id}/gatekeeper");
+
+    let by_admin = admin
+        .send(&app, Method::PUT, &path, Some(json!({ "user_id": new.id })))
+        .await;
+    assert_eq!(by_admin.status(), StatusCode::FORBIDDEN);
+    let by_old = old
+        .send(&app, Method::PUT, &path, Some(json!({ "user_id": new.id })))
+        .await;
+    assert_eq!(
+        by_old.status(),
+        StatusCode::FORBIDDEN,
+        "a gatekeeper cannot hand the role on"
+    );
+    let by_owner = owner
+        .send(&app, Method::PUT, &path, Some(json!({ "user_id": new.id })))
+        .await;
+    assert_eq!(by_owner.status(), StatusCode::OK);
+    assert_eq!(visible_ids(&app, &old).await, Vec::<i64>::new());
+    let seen: Value = new
+        .get(&app, &format!("/api/v1/accounts/{id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(seen["your_level"], "gatekeeper");
+    let audit: Value = owner
+        .get(&app, "/api/v1/audit?action=account.gatekeeper_changed")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(audit[0]["details"], json!({ "from": old.id, "to": new.id }));
+}
+
+#[tokio::test]
+async fn deactivating_a_member_removes_their_account_access() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let leaver = invite_and_join(&app, &clock, &owner, "leaver@sunny.example", "member").await;
+    let account: Value = add_account(&app, &owner, "@sunnycafe", owner.id)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let id = account["id"].as_i64().expect("id");
+    owner
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{id}/grants/{}", leaver.id),
+            Some(json!({ "level": "contributor" })),
+        )
+        .await;
+    assert_eq!(
+        app.store.grants_of(leaver.id).await.expect("grants").len(),
+        1
+    );
+    owner
+        .post(
+            &app,
+            &format!("/api/v1/members/{}/deactivate", leaver.id),
+            json!({}),
+        )
+        .await;
+    assert!(
+        app.store
+            .grants_of(leaver.id)
+            .await
+            .expect("grants")
+            .is_empty()
+    );
+    let detail: Value = owner
+        .get(&app, &format!("/api/v1/accounts/{id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(detail["grants"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_account_details_get_specific_errors_and_add_nothing() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let member = invite_and_join(&app, &clock, &owner, "m@sunny.example", "member").await;
+    let cases = [
+        (
+            json!({ "network": "myspace", "handle": "x", "display_name": "D", "avatar_colour": "#000000", "gatekeeper_id": owner.id }),
+            "network",
+        ),
+        (
+            json!({ "network": "x", "handle": "@has space", "display_name": "D", "avatar_colour": "#000000", "gatekeeper_id": owner.id }),
+            "handle",
+        ),
+        (
+            json!({ "network": "x", "handle": "@ok", "display_name": "D", "avatar_colour": "teal", "gatekeeper_id": owner.id }),
+            "avatar_colour",
+        ),
+        (
+            json!({ "network": "x", "handle": "@ok", "display_name": "D", "avatar_colour": "#000000", "gatekeeper_id": 424242 }),
+            "gatekeeper_id",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = owner.post(&app, "/api/v1/accounts", body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}"
+        );
+        let problem: Value = response.json().await.expect("JSON");
+        let detail = problem["detail"].as_str().expect("detail");
+        assert!(
+            problem["field"] == field || detail.contains(field),
+            "{field}: {problem}"
+        );
+    }
+    assert_eq!(
+        add_account(&app, &member, "@ok", member.id).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        add_account(&app, &owner, "@ok", owner.id).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        add_account(&app, &owner, "ok", owner.id).await.status(),
+        StatusCode::CONFLICT,
+        "same network and handle"
+    );
+    assert_eq!(visible_ids(&app, &owner).await.len(), 1);
+}
