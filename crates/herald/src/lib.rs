@@ -3,6 +3,18 @@
 //! `main.rs` is only the command line; everything it runs is here. See ARCHITECTURE.md for the
 //! map of modules and the rules between them.
 
+/// `Debug` for types that hold a secret (a cookie, a token, a TOTP secret, recovery codes):
+/// their name and nothing else, so no `{:?}` anywhere can leak one.
+macro_rules! debug_without_secrets {
+    ($($type:ident),+ $(,)?) => {$(
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($type), " { .. }"))
+            }
+        }
+    )+};
+}
+
 pub mod accounts;
 pub mod audit;
 pub mod clock;

@@ -24,14 +24,12 @@ pub const SESSION_COOKIE: &str = "herald_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A signed-in member and how they proved it.
-#[derive(Debug)]
 pub struct Caller {
     pub user: UserRecord,
     pub via: Via,
     pub ip: String,
 }
 
-#[derive(Debug)]
 pub enum Via {
     /// A browser session; `cookie` is the session token, needed to sign out.
     Session {
@@ -156,7 +154,6 @@ impl OptionalFromRequestParts<AppState> for Caller {
 
 /// A form posted by a signed-in browser, accepted only with the session's CSRF token in its
 /// `csrf` field.
-#[derive(Debug)]
 pub struct CsrfForm<T> {
     pub caller: Caller,
     pub form: T,
@@ -195,6 +192,13 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// The Host header the request named, if any.
+pub fn host(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+}
+
 fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -231,4 +235,31 @@ pub fn session_cookie_header(token: &str, secure: bool, max_age_seconds: u64) ->
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn cleared_session_cookie(secure: bool) -> String {
     session_cookie_header("", secure, 0)
+}
+
+/// The session cookie and CSRF token never appear in `Debug` output.
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.user.id)
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for CsrfForm<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsrfForm")
+            .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Via::Session { .. } => f.write_str("Session { .. }"),
+            Via::Token { scopes } => f.debug_struct("Token").field("scopes", scopes).finish(),
+        }
+    }
 }

@@ -26,7 +26,10 @@ pub async fn headers(State(state): State<AppState>, request: Request, next: Next
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Same-origin: nothing leaks to other sites, and Herald's own forms carry a real
+        // `Origin` (under `no-referrer` browsers send `Origin: null`, which `same_origin`
+        // must refuse because other sites can produce it too).
+        (header::REFERRER_POLICY, "same-origin"),
         (
             HeaderName::from_static("permissions-policy"),
             "camera=(), microphone=(), geolocation=(), payment=()",
@@ -69,8 +72,8 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         .headers()
         .get(header::ORIGIN)
         .and_then(|value| value.to_str().ok());
+    // `Origin: null` (sandboxed frames, cross-site redirects) is as foreign as any other site.
     if let (true, Some(origin)) = (unsafe_method, origin)
-        && origin != "null"
         && !same_site(
             origin,
             request.headers().get(header::HOST),

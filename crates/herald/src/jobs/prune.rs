@@ -34,7 +34,12 @@ impl JobHandler for PruneJobs {
             let now = self.clock.now();
             let cutoff = now.saturating_sub(KEEP_DONE_FOR).unwrap_or(now);
             let deleted = self.store.prune_done_jobs(cutoff).await?;
-            tracing::info!(deleted, "pruned finished jobs");
+            let expired = self.store.prune_expired_access(now).await?;
+            tracing::info!(
+                deleted,
+                expired,
+                "pruned finished jobs and expired sessions"
+            );
             let tomorrow = now.saturating_add(EVERY).unwrap_or(now);
             enqueue_daily_prune(&self.store, tomorrow, now)
                 .await

@@ -17,7 +17,7 @@ use crate::keys::Keys;
 const VALID_FOR: SignedDuration = SignedDuration::from_mins(30);
 
 /// What a person needs to add Herald to their authenticator app.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct Enrolment {
     /// The secret in base32, for typing in by hand.
     pub secret: String,
@@ -142,3 +142,5 @@ fn qr_svg(uri: &str) -> String {
         Err(_) => String::new(),
     }
 }
+
+debug_without_secrets!(Enrolment);

@@ -25,7 +25,6 @@ pub struct AcceptRequest {
 }
 
 /// A new invitation; `token` is the secret part of the link, shown once.
-#[derive(Debug)]
 pub struct Invited {
     pub email: String,
     pub role: Role,
@@ -88,10 +87,23 @@ pub async fn open(
     token: &str,
     now: Timestamp,
 ) -> Result<InvitationRecord, PeopleError> {
-    match store.invitation(&token_hash(token)).await? {
-        Some(invitation) if !invitation.accepted && invitation.expires_at > now => Ok(invitation),
-        _ => Err(PeopleError::InvitationGone),
+    let invitation = match store.invitation(&token_hash(token)).await? {
+        Some(invitation) if !invitation.accepted && invitation.expires_at > now => invitation,
+        _ => return Err(PeopleError::InvitationGone),
+    };
+    // An invitation is only as good as its inviter: one who has left, or may no longer give
+    // that role, leaves a link that no longer works.
+    let inviter = store
+        .user_by_id(invitation.invited_by)
+        .await?
+        .filter(|inviter| inviter.active);
+    let still_allowed = inviter.is_some_and(|inviter| {
+        access::may_manage(inviter.role, Role::Member, Some(invitation.role)).is_ok()
+    });
+    if !still_allowed {
+        return Err(PeopleError::InvitationGone);
     }
+    Ok(invitation)
 }
 
 pub async fn accept(
@@ -137,3 +149,5 @@ impl std::fmt::Debug for AcceptRequest {
             .finish_non_exhaustive()
     }
 }
+
+debug_without_secrets!(Invited);

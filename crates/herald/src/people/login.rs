@@ -2,7 +2,7 @@
 //! follow: created at sign-in (so a session id is never reused across a sign-in), ended by
 //! idle and absolute limits, by signing out, or by deactivation.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
@@ -37,12 +37,6 @@ pub struct SignedIn {
 /// Sessions are not touched more often than this, to spare the database a write per request.
 const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
-/// A hash that takes as long to check as a real one, for unknown email addresses, so response
-/// times do not reveal who has an account.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    password::hash("no account has this password", HashCost::default()).unwrap_or_default()
-});
-
 pub async fn login(
     store: &Store,
     keys: &Keys,
@@ -73,18 +67,32 @@ pub(super) struct PasswordChecked {
     /// The stored hash was made with a lower cost than now configured.
     pub rehash: bool,
     throttle: [String; 2],
+    /// This account's turn: held until the sign-in succeeds or fails.
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl PasswordChecked {
     /// A member whose password was checked by an earlier request of the same sign-in (the
     /// passkey ceremony spans two requests).
-    pub(super) fn passed(user: UserRecord, ip: &str) -> PasswordChecked {
+    pub(super) async fn passed(user: UserRecord, ip: &str) -> PasswordChecked {
         let throttle = throttle_keys(&user.email, ip);
+        let _turn = take_turn(&user.email).await;
         PasswordChecked {
             user,
             rehash: false,
             throttle,
+            _turn,
         }
+    }
+
+    /// Counts this sign-in as a failure until it completes (which clears the count), so that
+    /// a first step that confirms the password (passkeys) is throttled like any guess.
+    pub(super) async fn count_attempt(
+        &self,
+        store: &Store,
+        now: Timestamp,
+    ) -> Result<(), PeopleError> {
+        fail(store, &self.throttle, now).await
     }
 }
 
@@ -99,6 +107,7 @@ pub(super) async fn check_password(
     now: Timestamp,
 ) -> Result<PasswordChecked, PeopleError> {
     let email = email.trim().to_lowercase();
+    let turn = take_turn(&email).await;
     let throttle = throttle_keys(&email, ip);
     for key in &throttle {
         if let Some((_, until)) = store.throttle(key).await?
@@ -112,12 +121,18 @@ pub(super) async fn check_password(
     }
     let cost = HashCost::from(&config.passwords);
     let user = store.user_by_email(&email).await?;
-    let stored_hash = user
-        .as_ref()
-        .map_or(DUMMY_HASH.as_str(), |user| user.password_hash.as_str())
-        .to_owned();
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let candidate = Zeroizing::new(password_text.to_owned());
-    let verified = off_thread(move || password::verify(&stored_hash, &candidate, cost)).await?;
+    // For an unknown address, hashing the guess with the configured cost takes as long as
+    // checking a real password would, so response times do not reveal who has an account.
+    let verified = off_thread(move || match stored_hash {
+        Some(stored) => password::verify(&stored, &candidate, cost),
+        None => {
+            let _ = password::hash(&candidate, cost);
+            Verified::Wrong
+        }
+    })
+    .await?;
     let refused = |reason: &'static str, actor: Actor| Refusal {
         reason,
         actor,
@@ -144,6 +159,7 @@ pub(super) async fn check_password(
         rehash: verified == Verified::RightButRehash,
         user,
         throttle,
+        _turn: turn,
     })
 }
 
@@ -277,7 +293,12 @@ impl Refusal<'_> {
     /// Counts and audits the refusal; the error to answer with (or the store's, if that failed).
     async fn record(self, store: &Store, now: Timestamp) -> Result<PeopleError, PeopleError> {
         fail(store, self.throttle, now).await?;
-        let target = Some(format!("email:{}", self.email));
+        // What was typed is recorded only if it is an email address: people type passwords
+        // into the wrong box, and the audit log keeps everything for ever.
+        let target = Some(match crate::domain::people::Email::parse(self.email) {
+            Ok(email) => format!("email:{email}"),
+            Err(_) => "email:(not an email address)".to_owned(),
+        });
         record(
             store,
             now,
@@ -294,11 +315,7 @@ impl Refusal<'_> {
 
 async fn fail(store: &Store, keys: &[String], now: Timestamp) -> Result<(), PeopleError> {
     for key in keys {
-        let failures = store
-            .throttle(key)
-            .await?
-            .map_or(0, |(failures, _)| failures)
-            + 1;
+        let failures = store.count_failure(key).await?;
         let free = if key.starts_with("account:") {
             FREE_FAILURES_PER_ACCOUNT
         } else {
@@ -307,9 +324,26 @@ async fn fail(store: &Store, keys: &[String], now: Timestamp) -> Result<(), Peop
         let until = now
             .saturating_add(wait_after(failures, free))
             .unwrap_or(now);
-        store.set_throttle(key, failures, until).await?;
+        store.block_until(key, until).await?;
     }
     Ok(())
+}
+
+/// Sign-in attempts for the same account take turns within this process: without this, a
+/// burst of parallel guesses would all pass the throttle check before the first failure was
+/// counted. Striped over a fixed number of locks, so arbitrary email addresses cannot grow it.
+static SIGN_IN_TURNS: LazyLock<Vec<Arc<tokio::sync::Mutex<()>>>> = LazyLock::new(|| {
+    (0..64)
+        .map(|_| Arc::new(tokio::sync::Mutex::new(())))
+        .collect()
+});
+
+async fn take_turn(email: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    let stripe = email.bytes().fold(0usize, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(usize::from(byte))
+    });
+    let lock = SIGN_IN_TURNS[stripe % SIGN_IN_TURNS.len()].clone();
+    lock.lock_owned().await
 }
 
 /// Creates a session for `user`, returning the cookie token and the CSRF token.

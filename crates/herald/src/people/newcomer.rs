@@ -26,10 +26,9 @@ pub(super) struct Joining<'a> {
     pub code: &'a str,
 }
 
-/// The member to store, the TOTP step their first code used, and their recovery codes.
+/// The member to store (with the TOTP step their first code used) and their recovery codes.
 pub(super) struct Prepared {
     pub user: NewUser,
-    pub first_step: u64,
     pub recovery_codes: Vec<Zeroizing<String>>,
 }
 
@@ -67,16 +66,16 @@ pub(super) async fn prepare(
         role: joining.role,
         password_hash,
         totp_secret,
+        totp_last_step: i64::try_from(first_step).unwrap_or(i64::MAX),
         recovery_code_hashes: codes.hashes,
     };
     Ok(Prepared {
         user,
-        first_step,
         recovery_codes: codes.codes,
     })
 }
 
-/// After the member `id` was stored: spends their first code and signs them in.
+/// After the member `id` was stored (their first code already spent): signs them in.
 pub(super) async fn welcome(
     store: &Store,
     config: &Config,
@@ -85,9 +84,6 @@ pub(super) async fn welcome(
     ip: &str,
     now: Timestamp,
 ) -> Result<Welcome, PeopleError> {
-    store
-        .spend_totp_step(id, i64::try_from(prepared.first_step).unwrap_or(i64::MAX))
-        .await?;
     let user = store
         .user_by_id(id)
         .await?

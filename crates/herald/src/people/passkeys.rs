@@ -44,6 +44,8 @@ pub fn relying_party(config: &Config, port: u16) -> Result<Webauthn, String> {
 /// The ceremony state sealed into the token the browser carries between the two steps.
 #[derive(Serialize, Deserialize)]
 struct Ceremony<T> {
+    /// Random, so each ceremony can be completed once only.
+    id: String,
     user_id: i64,
     expires_ms: i64,
     state: T,
@@ -69,6 +71,7 @@ pub async fn start_registration(
         keys,
         "registration",
         &Ceremony {
+            id: super::random_token(),
             user_id: user.id,
             expires_ms: expiry(now),
             state,
@@ -100,6 +103,7 @@ pub async fn finish_registration(
     if ceremony.user_id != user.id {
         return Err(expired());
     }
+    spend(store, &ceremony).await?;
     let passkey = webauthn
         .finish_passkey_registration(credential, &ceremony.state)
         .map_err(|error| PeopleError::Invalid {
@@ -137,6 +141,9 @@ pub async fn start_sign_in(
     now: Timestamp,
 ) -> Result<(RequestChallengeResponse, String), PeopleError> {
     let checked = login::check_password(store, config, email, password, ip, now).await?;
+    // A challenge confirms the password was right, so issuing one counts as an attempt until
+    // the passkey completes the sign-in.
+    checked.count_attempt(store, now).await?;
     let passkeys = parse_all(&store.passkeys_of(checked.user.id).await?)?;
     if passkeys.is_empty() {
         return Err(PeopleError::Invalid { field: "code", message: "no passkey is registered for this account yet; use the code from your authenticator app".to_owned() });
@@ -148,6 +155,7 @@ pub async fn start_sign_in(
         keys,
         "authentication",
         &Ceremony {
+            id: super::random_token(),
             user_id: checked.user.id,
             expires_ms: expiry(now),
             state,
@@ -169,12 +177,13 @@ pub async fn finish_sign_in(
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
     let ceremony: Ceremony<PasskeyAuthentication> = open(keys, "authentication", token, now)?;
+    spend(store, &ceremony).await?;
     let user = store
         .user_by_id(ceremony.user_id)
         .await?
         .filter(|user| user.active)
         .ok_or(PeopleError::WrongCredentials)?;
-    let checked = login::PasswordChecked::passed(user, ip);
+    let checked = login::PasswordChecked::passed(user, ip).await;
     let result = match webauthn.finish_passkey_authentication(credential, &ceremony.state) {
         Ok(result) => result,
         Err(_) => {
@@ -277,6 +286,15 @@ fn open<T: DeserializeOwned>(
         return Err(expired());
     }
     Ok(ceremony)
+}
+
+/// Completes a ceremony once: a second use of the same token (a replay) is refused.
+async fn spend<T>(store: &Store, ceremony: &Ceremony<T>) -> Result<(), PeopleError> {
+    let expires = Timestamp::from_millisecond(ceremony.expires_ms).map_err(|_| expired())?;
+    if !store.spend_ceremony(&ceremony.id, expires).await? {
+        return Err(expired());
+    }
+    Ok(())
 }
 
 fn parse_all(records: &[PasskeyRecord]) -> Result<Vec<Passkey>, PeopleError> {

@@ -37,8 +37,19 @@ pub struct Welcome {
 }
 
 /// Whether setup may be offered to a request from `ip`.
-pub fn allowed_from(config: &Config, ip: IpAddr) -> Result<(), PeopleError> {
-    if config.allow_remote_setup || ip.is_loopback() {
+/// Whether setup may be offered to a request from `ip` that named `host` in its Host header.
+/// Both must be this machine: checking the host too stops a web page from using DNS rebinding
+/// to reach a local Herald from a browser on the same machine.
+pub fn allowed_from(config: &Config, ip: IpAddr, host: Option<&str>) -> Result<(), PeopleError> {
+    if config.allow_remote_setup {
+        return Ok(());
+    }
+    let host_name = host.map(|host| match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    });
+    let local_name = matches!(host_name, Some("localhost" | "127.0.0.1" | "[::1]"));
+    if ip.is_loopback() && local_name {
         return Ok(());
     }
     Err(PeopleError::SetupNotLocal)
@@ -54,9 +65,10 @@ pub async fn run(
     config: &Config,
     request: &SetupRequest,
     ip: IpAddr,
+    host: Option<&str>,
     now: Timestamp,
 ) -> Result<Welcome, PeopleError> {
-    allowed_from(config, ip)?;
+    allowed_from(config, ip, host)?;
     if !needed(store).await? {
         return Err(PeopleError::AlreadySetUp);
     }
@@ -116,13 +128,25 @@ mod tests {
         let local: IpAddr = "127.0.0.1".parse().expect("address");
         let local_v6: IpAddr = "::1".parse().expect("address");
         let remote: IpAddr = "192.0.2.7".parse().expect("address");
-        assert!(allowed_from(&config, local).is_ok());
-        assert!(allowed_from(&config, local_v6).is_ok());
+        assert!(allowed_from(&config, local, Some("127.0.0.1:8080")).is_ok());
+        assert!(allowed_from(&config, local_v6, Some("[::1]:8080")).is_ok());
+        assert!(allowed_from(&config, local, Some("localhost")).is_ok());
+        assert!(
+            matches!(
+                allowed_from(&config, local, Some("evil.example:8080")),
+                Err(PeopleError::SetupNotLocal)
+            ),
+            "a rebinding page names its own host"
+        );
         assert!(matches!(
-            allowed_from(&config, remote),
+            allowed_from(&config, local, None),
+            Err(PeopleError::SetupNotLocal)
+        ));
+        assert!(matches!(
+            allowed_from(&config, remote, Some("localhost")),
             Err(PeopleError::SetupNotLocal)
         ));
         config.allow_remote_setup = true;
-        assert!(allowed_from(&config, remote).is_ok());
+        assert!(allowed_from(&config, remote, Some("herald.example")).is_ok());
     }
 }

@@ -89,6 +89,46 @@ impl Store {
         Ok(())
     }
 
+    /// Marks a passkey ceremony as completed; false if it already was (a replay).
+    pub async fn spend_ceremony(
+        &self,
+        id: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let inserted = with_pool!(self, pool => sqlx::query(
+            "INSERT INTO spent_ceremonies (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(expires_at.as_millisecond())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(inserted == 1)
+    }
+
+    /// Forgets what no longer matters: ended sessions, spent ceremonies past their expiry, and
+    /// throttle counts idle for a day. Returns how many rows went.
+    pub async fn prune_expired_access(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let day_ago = now
+            .saturating_sub(jiff::SignedDuration::from_hours(24))
+            .unwrap_or(now);
+        let mut removed = 0;
+        for (sql, cutoff) in [
+            ("DELETE FROM sessions WHERE expires_at < $1", now),
+            ("DELETE FROM spent_ceremonies WHERE expires_at < $1", now),
+            (
+                "DELETE FROM login_throttle WHERE blocked_until < $1",
+                day_ago,
+            ),
+        ] {
+            removed += with_pool!(self, pool => sqlx::query(sql)
+                .bind(cutoff.as_millisecond())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))?;
+        }
+        Ok(removed)
+    }
+
     /// Removes one of `user_id`'s passkeys; false if they have no such passkey.
     pub async fn delete_passkey(&self, user_id: i64, id: i64) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, pool => sqlx::query(

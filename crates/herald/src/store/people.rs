@@ -11,14 +11,15 @@ macro_rules! insert_member {
     ($tx:ident, $user:expr, $now:expr) => {{
         let user = $user;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, name, role, password_hash, totp_secret, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO users (email, name, role, password_hash, totp_secret, totp_last_step, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&user.email)
         .bind(&user.name)
         .bind(user.role.as_str())
         .bind(&user.password_hash)
         .bind(&user.totp_secret)
+        .bind(user.totp_last_step)
         .bind($now.as_millisecond())
         .fetch_one(&mut *$tx)
         .await
@@ -36,6 +37,17 @@ macro_rules! insert_member {
 
 /// Inside a transaction `$tx`: returns [`StoreError::LastOwner`] (rolling the transaction back)
 /// when the change just made leaves no active owner.
+/// Inside a transaction `$tx`: takes the organisation row's write lock first, so two changes
+/// to owners (which each check that an owner remains) run one after the other on PostgreSQL
+/// too, where they could otherwise both see "one left" and leave none.
+macro_rules! lock_organisation {
+    ($tx:ident) => {{
+        sqlx::query("UPDATE organisation SET name = name WHERE id = 1")
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
 macro_rules! ensure_an_owner_remains {
     ($tx:ident) => {{
         let owners: i64 =
@@ -71,6 +83,8 @@ pub struct NewUser {
     pub role: Role,
     pub password_hash: String,
     pub totp_secret: Vec<u8>,
+    /// The step of the code used to enrol, so that code is spent the moment the member exists.
+    pub totp_last_step: i64,
     pub recovery_code_hashes: Vec<String>,
 }
 
@@ -291,6 +305,14 @@ impl Store {
     pub async fn set_role(&self, user_id: i64, role: Role) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            lock_organisation!(tx);
+            if role == Role::Member {
+                // Someone who may no longer invite leaves no invitation behind.
+                sqlx::query("DELETE FROM invitations WHERE invited_by = $1 AND accepted_at IS NULL")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
                 .bind(role.as_str())
                 .bind(user_id)
@@ -307,6 +329,11 @@ impl Store {
     pub async fn deactivate_user(&self, user_id: i64, now: Timestamp) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            lock_organisation!(tx);
+            sqlx::query("DELETE FROM invitations WHERE invited_by = $1 AND accepted_at IS NULL")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("UPDATE users SET active = FALSE, deactivated_at = $1 WHERE id = $2 AND active")
                 .bind(now.as_millisecond())
                 .bind(user_id)

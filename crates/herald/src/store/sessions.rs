@@ -135,18 +135,22 @@ impl Store {
             .transpose()
     }
 
-    pub async fn set_throttle(
-        &self,
-        key: &str,
-        failures: i64,
-        blocked_until: Timestamp,
-    ) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO login_throttle (key, failures, blocked_until) VALUES ($1, $2, $3)
-             ON CONFLICT (key) DO UPDATE SET failures = $2, blocked_until = $3")
+    /// Counts one more failure for `key` in a single statement (so concurrent failures are
+    /// never lost) and returns the new count.
+    pub async fn count_failure(&self, key: &str) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO login_throttle (key, failures, blocked_until) VALUES ($1, 1, 0)
+             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1
+             RETURNING failures")
             .bind(key)
-            .bind(failures)
-            .bind(blocked_until.as_millisecond())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    pub async fn block_until(&self, key: &str, until: Timestamp) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
+            .bind(until.as_millisecond())
+            .bind(key)
             .execute(pool)
             .await
             .map(drop))?;
@@ -187,7 +191,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<ApiTokenRecord>, StoreError> {
         let query = format!(
-            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 RETURNING {TOKEN_COLUMNS}"
+            "UPDATE api_tokens SET last_used_at = $1
+              WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1
+          RETURNING {TOKEN_COLUMNS}"
         );
         let row: Option<TokenRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(now.as_millisecond())

@@ -875,3 +875,114 @@ async fn serve_accepts_the_allow_remote_setup_flag() {
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("--allow-remote-setup"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_is_throttled_like_guesses_one_by_one() {
+    let (app, clock) = app().await;
+    set_up(&app, &clock).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let url = app.url("/api/v1/auth/login");
+        guesses.spawn(async move {
+            client()
+                .post(url)
+                .json(&json!({ "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "code": format!("{n:06}") }))
+                .send()
+                .await
+                .expect("request")
+                .status()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = guesses.join_next().await {
+        statuses.push(status.expect("guess"));
+    }
+    let judged = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(
+        judged <= 4,
+        "only the free failures and one more are judged; the rest wait: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_state_change_from_an_opaque_origin_is_refused() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let response = owner
+        .client
+        .post(app.url("/api/v1/auth/logout-everywhere"))
+        .header("x-csrf-token", &owner.csrf)
+        .header("origin", "null")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn setup_refuses_a_page_that_names_another_host() {
+    let (app, _clock) = app().await;
+    let rebinding = client()
+        .get(app.url("/api/v1/setup?email=a@b.example"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(rebinding.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_invitation_stops_working_when_its_inviter_leaves() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let admin = invite_and_join(&app, &clock, &owner, "ad@sunny.example", "admin").await;
+    let invited: Value = admin
+        .post(
+            &app,
+            "/api/v1/invitations",
+            json!({ "email": "friend@elsewhere.example", "role": "admin" }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let token = invited["link"]
+        .as_str()
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("token")
+        .to_owned();
+    assert_eq!(
+        client()
+            .get(app.url(&format!("/api/v1/invitations/{token}")))
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::OK
+    );
+    owner
+        .post(
+            &app,
+            &format!("/api/v1/members/{}/deactivate", admin.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        client()
+            .get(app.url(&format!("/api/v1/invitations/{token}")))
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::GONE
+    );
+}

@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 use crate::domain::access::Permission;
 use crate::domain::password::{self, Strength};
 use crate::domain::people::Role;
-use crate::http::auth::{Caller, ClientIp, Via, cleared_session_cookie, session_cookie_header};
+use crate::http::auth::{
+    Caller, ClientIp, Via, cleared_session_cookie, host, session_cookie_header,
+};
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
 use crate::people::enrolment::{self, Enrolment};
@@ -33,7 +35,7 @@ pub struct UserView {
 }
 
 /// Signed in: the member, and the token to send as `X-CSRF-Token` with state-changing requests.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionView {
     pub user: UserView,
     pub csrf_token: String,
@@ -58,7 +60,7 @@ pub struct SetupQuery {
     pub email: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct StrengthRequest {
     pub password: String,
     /// Words from the person's own details (email, name), which make a password weaker.
@@ -72,7 +74,7 @@ pub struct InviteRequest {
     pub role: Role,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct InvitationView {
     pub email: String,
     pub role: Role,
@@ -83,7 +85,7 @@ pub struct InvitationView {
     pub expires_at: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct OpenInvitationView {
     pub email: String,
     pub role: Role,
@@ -121,7 +123,7 @@ pub struct TokenView {
     pub revoked: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct NewTokenView {
     pub token: TokenView,
     /// The bearer secret. Shown once; Herald keeps only a hash.
@@ -196,9 +198,10 @@ fn welcome(state: &AppState, welcome: Welcome) -> Response {
 pub async fn setup_start(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     Query(query): Query<SetupQuery>,
 ) -> Result<Json<Enrolment>, ApiError> {
-    setup::allowed_from(&state.config, ip)?;
+    setup::allowed_from(&state.config, ip, host(&headers))?;
     if !setup::needed(&state.store).await? {
         return Err(crate::people::PeopleError::AlreadySetUp.into());
     }
@@ -226,6 +229,7 @@ pub async fn setup_start(
 pub async fn setup_finish(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<SetupRequest>,
 ) -> Result<Response, ApiError> {
     let done = setup::run(
@@ -234,6 +238,7 @@ pub async fn setup_finish(
         &state.config,
         &request,
         ip,
+        host(&headers),
         state.clock.now(),
     )
     .await?;
@@ -315,7 +320,13 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
 #[utoipa::path(post, path = "/api/v1/password-strength", tag = "people", request_body = StrengthRequest,
     responses((status = 200, description = "The estimate", body = Strength)))]
 pub async fn password_strength(ApiJson(request): ApiJson<StrengthRequest>) -> Json<Strength> {
-    let personal: Vec<&str> = request.personal.iter().map(String::as_str).collect();
+    // Bounded, so this public endpoint cannot be made to do unbounded work.
+    let personal: Vec<&str> = request
+        .personal
+        .iter()
+        .take(10)
+        .map(|word| word.get(..word.len().min(100)).unwrap_or(""))
+        .collect();
     Json(password::strength(&request.password, &personal))
 }
 
@@ -526,3 +537,11 @@ fn urlencode(text: &str) -> String {
         .trim_start_matches('=')
         .replace('+', "%20")
 }
+
+debug_without_secrets!(
+    SessionView,
+    StrengthRequest,
+    InvitationView,
+    OpenInvitationView,
+    NewTokenView
+);

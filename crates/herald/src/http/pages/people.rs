@@ -16,7 +16,7 @@ use crate::domain::people::Role;
 use crate::http::api::people::{InvitationView, invitation_view};
 use crate::http::assets;
 use crate::http::auth::{
-    Caller, ClientIp, CsrfForm, cleared_session_cookie, session_cookie_header,
+    Caller, ClientIp, CsrfForm, cleared_session_cookie, host, session_cookie_header,
 };
 use crate::http::{ApiError, AppState};
 use crate::people::enrolment::{self, Enrolment};
@@ -216,12 +216,13 @@ pub async fn logout(
 pub async fn setup_page(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Query(query): Query<SetupQuery>,
 ) -> Result<Response, PageError> {
     if !setup::needed(&state.store).await.map_err(ApiError::from)? {
         return Ok(Redirect::to("/login").into_response());
     }
-    setup::allowed_from(&state.config, ip).map_err(ApiError::from)?;
+    setup::allowed_from(&state.config, ip, host(&headers)).map_err(ApiError::from)?;
     let mut page = SetupPage {
         layout: Layout::new("Set up Herald"),
         organisation: query.organisation,
@@ -272,10 +273,21 @@ fn first_step_error(page: &SetupPage) -> Option<FieldError> {
 pub async fn setup_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Form(form): Form<SetupRequest>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    match setup::run(&state.store, &state.keys, &state.config, &form, ip, now).await {
+    match setup::run(
+        &state.store,
+        &state.keys,
+        &state.config,
+        &form,
+        ip,
+        host(&headers),
+        now,
+    )
+    .await
+    {
         Ok(welcome) => Ok(welcome_page(&state, welcome)),
         Err(error @ (PeopleError::AlreadySetUp | PeopleError::SetupNotLocal)) => {
             Err(ApiError::from(error).into())
