@@ -26,7 +26,7 @@ pub async fn change_role(
     let member = target(store, member_id).await?;
     access::may_manage(actor.role, member.role, Some(role))
         .map_err(|denied| PeopleError::Denied(denied.0))?;
-    store.set_role(member.id, role).await?;
+    store.set_role(member.id, member.role, role).await?;
     record(
         store,
         now,

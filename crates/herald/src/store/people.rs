@@ -301,8 +301,10 @@ impl Store {
         })
     }
 
-    /// Changes a member's role; refuses to leave the organisation without an active owner.
-    pub async fn set_role(&self, user_id: i64, role: Role) -> Result<(), StoreError> {
+    /// Changes a member's role from `from` to `role`. Fails with [`StoreError::Conflict`] if their
+    /// role is no longer `from` (someone changed it meanwhile: the decision was made on stale
+    /// facts), and with [`StoreError::LastOwner`] if no active owner would remain.
+    pub async fn set_role(&self, user_id: i64, from: Role, role: Role) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             lock_organisation!(tx);
@@ -313,11 +315,16 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            let changed = sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND role = $3")
                 .bind(role.as_str())
                 .bind(user_id)
+                .bind(from.as_str())
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if changed != 1 {
+                return Err(StoreError::Conflict("this member's role changed meanwhile; reload and try again".to_owned()));
+            }
             ensure_an_owner_remains!(tx);
             tx.commit().await?;
             Ok(())

@@ -518,7 +518,7 @@ pub fn invitation_view(
     );
     let mailto = format!(
         "mailto:{}?subject={}&body={}",
-        invited.email,
+        urlencode(&invited.email).replace("%40", "@"),
         urlencode("Your Herald invitation"),
         urlencode(&body)
     );
