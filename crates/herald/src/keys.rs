@@ -2,6 +2,7 @@
 //! two uses ever share key material.
 
 use ed25519_dalek::SigningKey;
+use zeroize::Zeroizing;
 
 use crate::data_dir::MasterKey;
 
@@ -14,6 +15,8 @@ pub struct Keys {
     pub vault: vault::Keyring,
     /// Signs audit log checkpoints.
     pub audit: SigningKey,
+    /// Keys the fingerprints that show when two accounts share a password.
+    pub fingerprint: Zeroizing<[u8; 32]>,
 }
 
 impl Keys {
@@ -21,6 +24,7 @@ impl Keys {
         Keys {
             vault: vault::Keyring::new(vault::Kek::derive(master.as_bytes(), VAULT_KEY_VERSION)),
             audit: crate::audit::signing_key(master),
+            fingerprint: master.derive("password fingerprint"),
         }
     }
 }

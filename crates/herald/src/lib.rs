@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod data_dir;
 pub mod domain;
 pub mod http;

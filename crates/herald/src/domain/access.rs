@@ -28,6 +28,9 @@ pub enum Permission {
     AddAccounts,
     /// Grant, revoke, and reassign gatekeepers; the account-level rule decides per account.
     ManageAccountAccess,
+    /// Store and reveal accounts' credentials (gatekeepers, per account). Never with an API
+    /// token: a leaked token must not open the vault.
+    UseVault,
 }
 
 /// What an API token may be used for. A token can never do more than its owner's role allows.
@@ -66,7 +69,8 @@ impl Permission {
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
             | Permission::ViewAccounts
-            | Permission::ManageAccountAccess => Role::Member,
+            | Permission::ManageAccountAccess
+            | Permission::UseVault => Role::Member,
             Permission::AddAccounts => Role::Admin,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
             Permission::ViewAuditLog => Role::Owner,
@@ -84,7 +88,8 @@ impl Permission {
             Permission::AddAccounts | Permission::ManageAccountAccess => Some(Scope::AccountsWrite),
             Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
-            | Permission::ManageOwnSecondFactors => None,
+            | Permission::ManageOwnSecondFactors
+            | Permission::UseVault => None,
         }
     }
 }
@@ -128,7 +133,7 @@ pub fn check(role: Role, credential: Credential<'_>, permission: Permission) -> 
         match permission.scope() {
             None => {
                 return Err(Denied(
-                    "API tokens cannot manage sessions, tokens or second factors; sign in to the web app"
+                    "API tokens cannot manage sessions, tokens, second factors or credentials; sign in to the web app"
                         .to_owned(),
                 ));
             }

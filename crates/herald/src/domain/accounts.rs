@@ -32,6 +32,57 @@ pub enum AccountLevel {
     Gatekeeper,
 }
 
+/// What the credential vault keeps for an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretField {
+    LoginUsername,
+    LoginPassword,
+    /// The network's own 2FA (TOTP) seed, in base32.
+    TotpSeed,
+    RecoveryCodes,
+    /// Used by the server to publish; never revealed to anyone.
+    OauthTokens,
+    Notes,
+}
+
+impl SecretField {
+    pub const ALL: [SecretField; 6] = [
+        SecretField::LoginUsername,
+        SecretField::LoginPassword,
+        SecretField::TotpSeed,
+        SecretField::RecoveryCodes,
+        SecretField::OauthTokens,
+        SecretField::Notes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretField::LoginUsername => "login_username",
+            SecretField::LoginPassword => "login_password",
+            SecretField::TotpSeed => "totp_seed",
+            SecretField::RecoveryCodes => "recovery_codes",
+            SecretField::OauthTokens => "oauth_tokens",
+            SecretField::Notes => "notes",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<SecretField, AccountError> {
+        SecretField::ALL
+            .into_iter()
+            .find(|field| field.as_str() == text)
+            .ok_or_else(|| AccountError::UnknownField(text.to_owned()))
+    }
+
+    /// Whether revealing it needs the gatekeeper to enter their own second factor again.
+    pub fn needs_second_factor(self) -> bool {
+        matches!(
+            self,
+            SecretField::LoginPassword | SecretField::TotpSeed | SecretField::RecoveryCodes
+        )
+    }
+}
+
 /// An account's handle as the network writes it, e.g. `@sunnycafe` on X or
 /// `@sunny@mastodon.social` on Mastodon.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +104,10 @@ pub enum AccountError {
     BadColour,
     #[error("unknown access level {0:?}; use publisher, contributor or viewer")]
     UnknownLevel(String),
+    #[error(
+        "unknown credential {0:?}; use login_username, login_password, totp_seed, recovery_codes or notes"
+    )]
+    UnknownField(String),
 }
 
 impl Network {

@@ -32,7 +32,7 @@ pub enum TotpError {
     Wrong,
     #[error("that code was already used; wait for the next one")]
     Reused,
-    #[error("a TOTP secret must be {SECRET_BYTES} bytes")]
+    #[error("not a valid 2FA key: expected the base32 text the network showed when 2FA was set up")]
     BadSecret,
 }
 
@@ -49,6 +49,23 @@ impl TotpSecret {
             return Err(TotpError::BadSecret);
         }
         Ok(TotpSecret(bytes))
+    }
+
+    /// Reads a network's 2FA seed as the network shows it (base32, 80 to 512 bits). Networks
+    /// choose their own lengths, so this is looser than Herald's own secrets.
+    pub fn from_network_seed(text: &str) -> Result<TotpSecret, TotpError> {
+        let cleaned: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
+        let bytes = Secret::Encoded(cleaned.trim_end_matches('=').to_owned())
+            .to_bytes()
+            .map_err(|_| TotpError::BadSecret)?;
+        if !(10..=64).contains(&bytes.len()) {
+            return Err(TotpError::BadSecret);
+        }
+        Ok(TotpSecret(Zeroizing::new(bytes)))
     }
 
     /// Reads a secret as authenticator apps show it (base32).

@@ -232,7 +232,7 @@ fn throttle_keys(email: &str, ip: &str) -> [String; 2] {
 }
 
 /// Checks a TOTP code or recovery code; `Ok(Err(reason))` when it is not right.
-async fn check_second_factor(
+pub(crate) async fn check_second_factor(
     store: &Store,
     keys: &Keys,
     user: &UserRecord,

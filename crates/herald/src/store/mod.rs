@@ -11,6 +11,7 @@ mod jobs;
 mod passkeys;
 mod people;
 mod postgres;
+mod secrets;
 mod sessions;
 mod sqlite;
 
@@ -27,6 +28,7 @@ pub use audit::AuditFilter;
 pub use jobs::JobCounts;
 pub use passkeys::PasskeyRecord;
 pub use people::{InvitationRecord, NewUser, UserRecord};
+pub use secrets::SecretRecord;
 pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord};
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.

@@ -105,6 +105,31 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
             [D, D, A, A, A],
         ),
         account(
+            Method::GET,
+            format!("/api/v1/accounts/{account_id}/credentials"),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::PUT,
+            format!("/api/v1/accounts/{account_id}/credentials/notes"),
+            Some(json!({ "value": "x" })),
+            [D, D, D, A, D],
+        ),
+        account(
+            Method::POST,
+            format!("/api/v1/accounts/{account_id}/credentials/notes/reveal"),
+            Some(json!({ "code": "" })),
+            [D, D, D, A, D],
+        ),
+        // The body's code is replaced by each caller's own current code.
+        account(
+            Method::POST,
+            format!("/api/v1/accounts/{account_id}/network-code"),
+            Some(json!({ "code": "" })),
+            [D, D, D, A, D],
+        ),
+        account(
             Method::PUT,
             grant_path.clone(),
             Some(json!({ "level": "viewer" })),
@@ -222,6 +247,7 @@ enum Caller<'a> {
 
 async fn call(
     app: &crate::helpers::TestApp,
+    clock: &herald::clock::ManualClock,
     caller: &Caller<'_>,
     row: &Row,
     unique: usize,
@@ -247,6 +273,9 @@ async fn call(
         let mut body = body.clone();
         if row.path == "/api/v1/invitations" {
             body["email"] = json!(format!("invitee{unique}@x.example"));
+        }
+        if let (true, Caller::Session(person)) = (row.path.ends_with("/network-code"), caller) {
+            body["code"] = json!(code(&person.secret, clock));
         }
         if row.path == "/api/v1/accounts" {
             body["handle"] = json!(format!("@shop{unique}"));
@@ -303,9 +332,22 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         .json()
         .await
         .expect("JSON");
-    let rows = table(member.id, created["id"].as_i64().expect("account id"));
+    let account_id = created["id"].as_i64().expect("account id");
+    let seed = owner
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{account_id}/credentials/totp_seed"),
+            Some(json!({ "value": "JBSWY3DPEHPK3PXP" })),
+        )
+        .await;
+    assert_eq!(seed.status(), StatusCode::OK);
+    let rows = table(member.id, account_id);
     let mut failures = Vec::new();
     for (index, row) in rows.iter().enumerate() {
+        if row.path.ends_with("/network-code") {
+            clock.advance(SignedDuration::from_secs(30));
+        }
         if row.path.contains("logout") {
             for person in [&mut owner, &mut admin, &mut member] {
                 refresh_session(&app, &clock, person).await;
@@ -319,7 +361,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
             Caller::Token(&token),
         ];
         for (column, caller) in callers.iter().enumerate() {
-            let response = call(&app, caller, row, index * 10 + column).await;
+            let response = call(&app, &clock, caller, row, index * 10 + column).await;
             let status = response.status();
             let got = verdict(&response, row);
             if got != row.expect[column] {
@@ -384,6 +426,7 @@ async fn the_table_covers_every_route_the_server_has() {
             let path = row
                 .path
                 .replace("/grants/7", "/grants/{user_id}")
+                .replace("/credentials/notes", "/credentials/{field}")
                 .replace("/accounts/8", "/accounts/{id}")
                 .replace("/members/7", "/members/{id}")
                 .replace("/999999", "/{id}");

@@ -6,6 +6,7 @@ mod audit;
 mod authorization;
 mod browser;
 mod config_cli;
+mod credentials;
 mod health_and_metrics;
 mod helpers;
 mod jobs;

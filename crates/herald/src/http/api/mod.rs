@@ -15,6 +15,7 @@ use super::{AppState, health};
 
 mod accounts;
 mod audit;
+mod credentials;
 mod passkeys;
 pub mod people;
 
@@ -85,6 +86,10 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::get))
         .routes(routes!(accounts::grant, accounts::revoke))
         .routes(routes!(accounts::reassign_gatekeeper))
+        .routes(routes!(credentials::facts))
+        .routes(routes!(credentials::put))
+        .routes(routes!(credentials::reveal))
+        .routes(routes!(credentials::network_code))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .split_for_parts()

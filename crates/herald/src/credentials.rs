@@ -1,0 +1,299 @@
+//! The credential vault as the web app and the API use it: each social account's network
+//! login, 2FA seed, recovery codes and notes, sealed by the vault and bound to their account
+//! and field.
+//!
+//! Only the account's gatekeeper stores or reveals them, and revealing the password, the 2FA
+//! seed or the recovery codes needs the gatekeeper's own second factor again. OAuth tokens are
+//! for the server's own use and are never revealed to anyone. Every store and reveal is
+//! audited; what is audited is which field, never its value.
+
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::domain::access::AccountAction;
+use crate::domain::accounts::SecretField;
+use crate::domain::audit::Actor;
+use crate::domain::password;
+use crate::domain::totp::{self, TotpSecret};
+use crate::keys::Keys;
+use crate::people::{PeopleError, login, record};
+use crate::store::{SecretRecord, Store, UserRecord};
+
+/// Longest value the vault takes for one field.
+const LONGEST: usize = 4096;
+
+/// What storing a secret found out, for the gatekeeper's eyes: nothing secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// zxcvbn score 0–4, for passwords.
+    pub strength: Option<u8>,
+    /// Other accounts that use the same password (by id).
+    pub shared_with: Vec<i64>,
+}
+
+/// The non-secret facts about one stored field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub field: String,
+    pub updated_at: Timestamp,
+    pub updated_by: i64,
+    pub strength: Option<i64>,
+    pub reused: bool,
+}
+
+pub async fn put(
+    store: &Store,
+    keys: &Keys,
+    actor: &UserRecord,
+    account_id: i64,
+    field: SecretField,
+    value: &str,
+    now: Timestamp,
+) -> Result<Stored, PeopleError> {
+    crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+    let invalid = |message: &str| PeopleError::Invalid {
+        field: "value",
+        message: message.to_owned(),
+    };
+    if field == SecretField::OauthTokens {
+        return Err(invalid(
+            "OAuth tokens are stored by connecting the account, not typed in",
+        ));
+    }
+    if value.trim().is_empty() || value.len() > LONGEST {
+        return Err(invalid("enter a value of 1 to 4096 characters"));
+    }
+    if field == SecretField::TotpSeed {
+        TotpSecret::from_network_seed(value).map_err(|error| invalid(&error.to_string()))?;
+    }
+    let (strength, fingerprint) = match field {
+        SecretField::LoginPassword => {
+            let score = password::strength(value, &[]).score;
+            (Some(score), Some(fingerprint(keys, value)))
+        }
+        _ => (None, None),
+    };
+    let context = context(account_id, field);
+    let sealed = vault::seal(
+        keys.vault.current(),
+        &context.as_vault(),
+        value.as_bytes(),
+        &mut rand::rngs::OsRng,
+    );
+    let record_row = SecretRecord {
+        account_id,
+        field: field.as_str().to_owned(),
+        sealed,
+        key_version: i64::from(keys.vault.current().version()),
+        strength: strength.map(i64::from),
+        fingerprint: fingerprint.clone(),
+        updated_at: now,
+        updated_by: actor.id,
+    };
+    store.put_secret(&record_row).await?;
+    let shared_with = match &fingerprint {
+        Some(fingerprint) => {
+            store
+                .accounts_sharing_password(account_id, fingerprint)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let details = serde_json::json!({ "field": field.as_str(), "reused": !shared_with.is_empty() });
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.credential_stored",
+        Some(format!("account:{account_id}")),
+        None,
+        details,
+    )
+    .await?;
+    Ok(Stored {
+        strength,
+        shared_with,
+    })
+}
+
+/// Reveals one stored value to the gatekeeper. `code` is their own authenticator code (or a
+/// recovery code), needed for the password, 2FA seed and recovery codes.
+pub async fn reveal(
+    store: &Store,
+    keys: &Keys,
+    actor: &UserRecord,
+    account_id: i64,
+    field: SecretField,
+    code: &str,
+    now: Timestamp,
+) -> Result<Zeroizing<String>, PeopleError> {
+    crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+    if field == SecretField::OauthTokens {
+        return Err(PeopleError::Denied(
+            "OAuth tokens never leave the server".to_owned(),
+        ));
+    }
+    if field.needs_second_factor() {
+        confirm_second_factor(store, keys, actor, account_id, field, code, now).await?;
+    }
+    let value = open_value(store, keys, account_id, field).await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.credential_revealed",
+        Some(format!("account:{account_id}")),
+        None,
+        serde_json::json!({ "field": field.as_str() }),
+    )
+    .await?;
+    Ok(value)
+}
+
+/// The current code of the network's own 2FA seed, so the team is not tied to one phone.
+pub async fn network_code(
+    store: &Store,
+    keys: &Keys,
+    actor: &UserRecord,
+    account_id: i64,
+    code: &str,
+    now: Timestamp,
+) -> Result<String, PeopleError> {
+    crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+    confirm_second_factor(
+        store,
+        keys,
+        actor,
+        account_id,
+        SecretField::TotpSeed,
+        code,
+        now,
+    )
+    .await?;
+    let seed = open_value(store, keys, account_id, SecretField::TotpSeed).await?;
+    let secret = TotpSecret::from_network_seed(&seed)
+        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.network_code_shown",
+        Some(format!("account:{account_id}")),
+        None,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(secret.code_at_step(totp::step_at(now)))
+}
+
+/// What is stored for an account, without any value: for anyone who may see the account.
+pub async fn facts(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+) -> Result<Vec<Fact>, PeopleError> {
+    crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    let mut facts = Vec::new();
+    for secret in store.secrets_of(account_id).await? {
+        let reused = match &secret.fingerprint {
+            Some(fingerprint) => !store
+                .accounts_sharing_password(account_id, fingerprint)
+                .await?
+                .is_empty(),
+            None => false,
+        };
+        facts.push(Fact {
+            field: secret.field,
+            updated_at: secret.updated_at,
+            updated_by: secret.updated_by,
+            strength: secret.strength,
+            reused,
+        });
+    }
+    Ok(facts)
+}
+
+async fn confirm_second_factor(
+    store: &Store,
+    keys: &Keys,
+    actor: &UserRecord,
+    account_id: i64,
+    field: SecretField,
+    code: &str,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    if let Err(reason) = login::check_second_factor(store, keys, actor, code, now).await? {
+        let details = serde_json::json!({ "field": field.as_str(), "reason": reason });
+        record(
+            store,
+            now,
+            Actor::User(actor.id),
+            "account.credential_reveal_refused",
+            Some(format!("account:{account_id}")),
+            None,
+            details,
+        )
+        .await?;
+        return Err(PeopleError::Denied(
+            "your code is not right; enter the current code from your authenticator app".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+async fn open_value(
+    store: &Store,
+    keys: &Keys,
+    account_id: i64,
+    field: SecretField,
+) -> Result<Zeroizing<String>, PeopleError> {
+    let stored = store
+        .secret(account_id, field.as_str())
+        .await?
+        .ok_or_else(|| {
+            PeopleError::NotFound(format!("no {} is stored for this account", field.as_str()))
+        })?;
+    let context = context(account_id, field);
+    let opened =
+        vault::open(&keys.vault, &context.as_vault(), &stored.sealed).map_err(|error| {
+            PeopleError::Internal(format!("account {account_id} {}: {error}", field.as_str()))
+        })?;
+    let text = opened
+        .expose_str()
+        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// A keyed fingerprint of a password: equal for equal passwords, useless without the master
+/// key, so reuse shows without revealing anything.
+fn fingerprint(keys: &Keys, value: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(keys.fingerprint.as_slice())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The vault context of one account's field, owning its record name.
+struct FieldContext {
+    record: String,
+    field: SecretField,
+}
+
+fn context(account_id: i64, field: SecretField) -> FieldContext {
+    FieldContext {
+        record: format!("account:{account_id}"),
+        field,
+    }
+}
+
+impl FieldContext {
+    fn as_vault(&self) -> vault::Context<'_> {
+        vault::Context {
+            organisation: "herald",
+            record: &self.record,
+            field: self.field.as_str(),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! `/api/v1/accounts/{id}/credentials`: the account's sealed login, 2FA seed, recovery codes
+//! and notes. Gatekeepers only, from a browser session only (never an API token).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::credentials;
+use crate::domain::access::Permission;
+use crate::domain::accounts::SecretField;
+use crate::http::auth::Caller;
+use crate::http::extract::ApiJson;
+use crate::http::{ApiError, AppState};
+
+#[derive(Deserialize, ToSchema)]
+pub struct StoreRequest {
+    pub value: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RevealRequest {
+    /// The gatekeeper's own current authenticator code (or a recovery code). Needed for
+    /// `login_password`, `totp_seed` and `recovery_codes`.
+    #[serde(default)]
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredView {
+    /// zxcvbn score 0–4, for passwords.
+    pub strength: Option<u8>,
+    /// Other accounts with the same password: rotate one of them.
+    pub shared_with: Vec<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevealedView {
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworkCodeView {
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FactView {
+    pub field: String,
+    pub updated_at: String,
+    pub updated_by: i64,
+    pub strength: Option<i64>,
+    pub reused: bool,
+}
+
+fn field(text: &str) -> Result<SecretField, ApiError> {
+    SecretField::parse(text).map_err(|error| ApiError::NotFound(error.to_string()))
+}
+
+/// What is stored for the account (never the values).
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/credentials", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 200, description = "Stored fields, their age, strength and reuse", body = [FactView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn facts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<FactView>>, ApiError> {
+    caller.require(Permission::ViewAccounts)?;
+    let facts = credentials::facts(&state.store, &caller.user, id).await?;
+    Ok(Json(
+        facts
+            .into_iter()
+            .map(|fact| FactView {
+                field: fact.field,
+                updated_at: fact.updated_at.to_string(),
+                updated_by: fact.updated_by,
+                strength: fact.strength,
+                reused: fact.reused,
+            })
+            .collect(),
+    ))
+}
+
+/// Stores (or replaces) one credential of the account. Gatekeeper only.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/credentials/{field}", tag = "accounts", request_body = StoreRequest, params(("id" = i64, Path), ("field" = String, Path)),
+    responses((status = 200, description = "Stored, sealed", body = StoredView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or field", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an acceptable value", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(i64, String)>,
+    ApiJson(request): ApiJson<StoreRequest>,
+) -> Result<Json<StoredView>, ApiError> {
+    caller.require(Permission::UseVault)?;
+    let stored = credentials::put(
+        &state.store,
+        &state.keys,
+        &caller.user,
+        id,
+        field(&name)?,
+        &request.value,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(StoredView {
+        strength: stored.strength,
+        shared_with: stored.shared_with,
+    }))
+}
+
+/// Reveals one credential to the gatekeeper, after their own second factor. Audited.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/credentials/{field}/reveal", tag = "accounts", request_body = RevealRequest, params(("id" = i64, Path), ("field" = String, Path)),
+    responses((status = 200, description = "The value", body = RevealedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, wrong code, OAuth tokens, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account, field or stored value", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn reveal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(i64, String)>,
+    ApiJson(request): ApiJson<RevealRequest>,
+) -> Result<Json<RevealedView>, ApiError> {
+    caller.require(Permission::UseVault)?;
+    let value = credentials::reveal(
+        &state.store,
+        &state.keys,
+        &caller.user,
+        id,
+        field(&name)?,
+        &request.code,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(RevealedView {
+        value: value.to_string(),
+    }))
+}
+
+/// The current code of the network's own 2FA, from the stored seed (gatekeeper, after their
+/// own second factor). Audited.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/network-code", tag = "accounts", request_body = RevealRequest, params(("id" = i64, Path)),
+    responses((status = 200, description = "The network's current code", body = NetworkCodeView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or wrong code", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or no seed stored", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn network_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<RevealRequest>,
+) -> Result<Json<NetworkCodeView>, ApiError> {
+    caller.require(Permission::UseVault)?;
+    let code = credentials::network_code(
+        &state.store,
+        &state.keys,
+        &caller.user,
+        id,
+        &request.code,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(NetworkCodeView { code }))
+}
+
+/// The revealed value and the request's code never appear in `Debug` output.
+impl std::fmt::Debug for RevealedView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RevealedView { .. }")
+    }
+}

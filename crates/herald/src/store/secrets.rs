@@ -1,0 +1,128 @@
+//! The credential vault's rows: one sealed value per account and field.
+
+use jiff::Timestamp;
+use sqlx::FromRow;
+
+use super::{Store, StoreError, millis, with_pool};
+
+/// A stored secret: sealed bytes plus the non-secret facts kept beside them.
+#[derive(Clone, PartialEq)]
+pub struct SecretRecord {
+    pub account_id: i64,
+    pub field: String,
+    pub sealed: Vec<u8>,
+    pub key_version: i64,
+    pub strength: Option<i64>,
+    pub fingerprint: Option<String>,
+    pub updated_at: Timestamp,
+    pub updated_by: i64,
+}
+
+#[derive(FromRow)]
+struct SecretRow {
+    account_id: i64,
+    field: String,
+    sealed: Vec<u8>,
+    key_version: i64,
+    strength: Option<i64>,
+    fingerprint: Option<String>,
+    updated_at: i64,
+    updated_by: i64,
+}
+
+const SECRET_COLUMNS: &str =
+    "account_id, field, sealed, key_version, strength, fingerprint, updated_at, updated_by";
+
+impl Store {
+    /// Stores (or replaces) one sealed secret.
+    pub async fn put_secret(&self, secret: &SecretRecord) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO account_secrets (account_id, field, sealed, key_version, strength, fingerprint, updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (account_id, field) DO UPDATE SET
+                 sealed = $3, key_version = $4, strength = $5, fingerprint = $6, updated_at = $7, updated_by = $8")
+            .bind(secret.account_id)
+            .bind(&secret.field)
+            .bind(&secret.sealed)
+            .bind(secret.key_version)
+            .bind(secret.strength)
+            .bind(&secret.fingerprint)
+            .bind(secret.updated_at.as_millisecond())
+            .bind(secret.updated_by)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn secret(
+        &self,
+        account_id: i64,
+        field: &str,
+    ) -> Result<Option<SecretRecord>, StoreError> {
+        let query = format!(
+            "SELECT {SECRET_COLUMNS} FROM account_secrets WHERE account_id = $1 AND field = $2"
+        );
+        let row: Option<SecretRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(account_id)
+            .bind(field)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(SecretRecord::try_from).transpose()
+    }
+
+    /// Every stored secret of an account (sealed), for posture and rotation.
+    pub async fn secrets_of(&self, account_id: i64) -> Result<Vec<SecretRecord>, StoreError> {
+        let query = format!(
+            "SELECT {SECRET_COLUMNS} FROM account_secrets WHERE account_id = $1 ORDER BY field"
+        );
+        let rows: Vec<SecretRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(account_id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(SecretRecord::try_from).collect()
+    }
+
+    /// Accounts other than `account_id` whose stored password has this fingerprint.
+    pub async fn accounts_sharing_password(
+        &self,
+        account_id: i64,
+        fingerprint: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT account_id FROM account_secrets
+              WHERE field = 'login_password' AND fingerprint = $1 AND account_id <> $2
+              ORDER BY account_id")
+            .bind(fingerprint)
+            .bind(account_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+}
+
+impl TryFrom<SecretRow> for SecretRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SecretRow) -> Result<SecretRecord, StoreError> {
+        Ok(SecretRecord {
+            updated_at: millis(row.updated_at)?,
+            account_id: row.account_id,
+            field: row.field,
+            sealed: row.sealed,
+            key_version: row.key_version,
+            strength: row.strength,
+            fingerprint: row.fingerprint,
+            updated_by: row.updated_by,
+        })
+    }
+}
+
+impl std::fmt::Debug for SecretRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretRecord")
+            .field("account_id", &self.account_id)
+            .field("field", &self.field)
+            .field("key_version", &self.key_version)
+            .finish_non_exhaustive()
+    }
+}
