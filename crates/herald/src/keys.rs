@@ -34,3 +34,46 @@ impl std::fmt::Debug for Keys {
         f.write_str("Keys([REDACTED])")
     }
 }
+
+/// What the canary holds. Not secret: only whether it opens matters.
+const CANARY: &[u8] = b"herald vault canary";
+
+fn canary_context() -> vault::Context<'static> {
+    vault::Context {
+        organisation: "herald",
+        record: "vault",
+        field: "canary",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyCheckError {
+    #[error(
+        "the master key does not open this database's secrets ({0}); restore the master key file that belongs to this database, or point HERALD_MASTER_KEY_FILE at it"
+    )]
+    WrongKey(vault::VaultError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Proves the master key belongs to this database: the first start seals a canary, every
+/// later start must open it. Serving with a wrong key would seal new secrets that no one
+/// could open with the right one, so Herald stops instead.
+pub async fn check_against(keys: &Keys, store: &crate::store::Store) -> Result<(), KeyCheckError> {
+    match store.vault_canary().await? {
+        Some(sealed) => {
+            vault::open(&keys.vault, &canary_context(), &sealed)
+                .map_err(KeyCheckError::WrongKey)?;
+            Ok(())
+        }
+        None => {
+            let sealed = vault::seal(
+                keys.vault.current(),
+                &canary_context(),
+                CANARY,
+                &mut rand::rngs::OsRng,
+            );
+            Ok(store.set_vault_canary(&sealed).await?)
+        }
+    }
+}

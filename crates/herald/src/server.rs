@@ -31,6 +31,12 @@ pub enum StartError {
     DataDir(#[from] DataDirError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    MasterKey(#[from] crate::keys::KeyCheckError),
+    #[error(
+        "the master key file {0} is missing, but this database holds secrets sealed with a master key; restore the file from your backup (or set HERALD_MASTER_KEY_FILE)"
+    )]
+    MissingMasterKey(std::path::PathBuf),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
 }
@@ -47,9 +53,17 @@ pub struct App {
 impl App {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
         data_dir::prepare(&config.data_dir)?;
-        let master_key = data_dir::load_or_create_master_key(&config.master_key_path())?;
         let store = Store::open(&config).await?;
         store.migrate().await?;
+        let key_path = config.master_key_path();
+        // A database that already holds sealed secrets must get its own key back, never a
+        // fresh one: that would seal new secrets no one could open with the right key.
+        if !key_path.exists() && store.vault_canary().await?.is_some() {
+            return Err(StartError::MissingMasterKey(key_path));
+        }
+        let master_key = data_dir::load_or_create_master_key(&key_path)?;
+        let keys = Keys::derive(&master_key);
+        crate::keys::check_against(&keys, &store).await?;
         let listener = bind(config.listen).await?;
         let metrics = Arc::new(Metrics::new());
         let mut runner = Runner::new(store.clone(), clock.clone(), metrics.clone(), &config.jobs);
@@ -77,7 +91,7 @@ impl App {
             config: Arc::new(config),
             metrics,
             clock,
-            keys: Arc::new(Keys::derive(&master_key)),
+            keys: Arc::new(keys),
             webauthn,
         };
         Ok(App {

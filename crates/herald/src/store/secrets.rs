@@ -100,6 +100,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The sealed canary that proves the master key matches, if one was stored yet.
+    pub async fn vault_canary(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar("SELECT canary FROM vault_meta WHERE id = 1")
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    /// Stores the canary the first time; later calls keep the first one.
+    pub async fn set_vault_canary(&self, sealed: &[u8]) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO vault_meta (id, canary) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+            .bind(sealed)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+}
+
 impl TryFrom<SecretRow> for SecretRecord {
     type Error = StoreError;
 

@@ -204,3 +204,57 @@ async fn a_stopped_server_no_longer_answers() {
         "the port is closed after stopping"
     );
 }
+
+/// Starts Herald once in `dir` (creating its database, key and canary) and stops it.
+async fn first_start(dir: &std::path::Path) {
+    let config = herald::config::Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: dir.to_path_buf(),
+        ..herald::config::Config::default()
+    };
+    let app = herald::server::App::build(config, std::sync::Arc::new(herald::clock::SystemClock))
+        .await
+        .expect("first start");
+    app.store().close().await;
+}
+
+#[tokio::test]
+async fn a_master_key_that_does_not_belong_to_the_database_stops_the_start() {
+    let dir = TempDir::new().expect("temporary directory");
+    first_start(dir.path()).await;
+    let key = dir.path().join("master.key");
+    std::fs::write(&key, format!("{}\n", "cd".repeat(32))).expect("replace key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let line = serve_fails(
+        &["--data-dir", dir.path().to_str().expect("utf-8 path")],
+        &[],
+    );
+    assert!(
+        line.contains("the master key does not open this database's secrets"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&key).expect("key"),
+        format!("{}\n", "cd".repeat(32)),
+        "nothing overwritten"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_master_key_stops_the_start_instead_of_making_a_new_one() {
+    let dir = TempDir::new().expect("temporary directory");
+    first_start(dir.path()).await;
+    std::fs::remove_file(dir.path().join("master.key")).expect("remove key");
+    let line = serve_fails(
+        &["--data-dir", dir.path().to_str().expect("utf-8 path")],
+        &[],
+    );
+    assert!(
+        line.contains("master key file") && line.contains("is missing"),
+        "{line}"
+    );
+    assert!(
+        !dir.path().join("master.key").exists(),
+        "no new key was made"
+    );
+}
