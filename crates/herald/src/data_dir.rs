@@ -13,14 +13,21 @@ use std::path::{Path, PathBuf};
 use rand::RngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-/// The master key: 32 random bytes. It never leaves memory except into its own file, and its
-/// `Debug` output is redacted.
+/// The master key: 32 random bytes, and its version (which `herald vault rekey` raises with
+/// each new key). It never leaves memory except into its own file, and its `Debug` output is
+/// redacted.
+///
+/// The file holds `v<version>:<64 hex digits>`; a file of bare hex digits is version 1.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct MasterKey([u8; 32]);
+pub struct MasterKey([u8; 32], #[zeroize(skip)] u32);
 
 impl MasterKey {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    pub fn version(&self) -> u32 {
+        self.1
     }
 
     /// A key for one purpose only, derived with HKDF-SHA256, so that no two uses of the master
@@ -86,7 +93,7 @@ pub fn prepare(dir: &Path) -> Result<(), DataDirError> {
 pub fn load_or_create_master_key(path: &Path) -> Result<MasterKey, DataDirError> {
     match fs::symlink_metadata(path) {
         Ok(_) => load_master_key(path),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => create_master_key(path),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => create_master_key(path, 1),
         Err(source) => Err(DataDirError::KeyFileRead {
             path: path.to_path_buf(),
             source,
@@ -112,22 +119,35 @@ pub fn load_master_key(path: &Path) -> Result<MasterKey, DataDirError> {
         path: path.to_path_buf(),
         reason,
     };
+    let content = text.trim_end();
+    let (version, hex_digits) = match content.split_once(':') {
+        Some((version, digits)) => (
+            version
+                .strip_prefix('v')
+                .and_then(|v| v.parse::<u32>().ok()),
+            digits,
+        ),
+        None => (Some(1), content),
+    };
     let mut key = [0u8; 32];
-    let decoded = hex::decode_to_slice(text.trim_end(), &mut key);
+    let decoded = hex::decode_to_slice(hex_digits, &mut key);
     text.zeroize();
+    let version = version
+        .filter(|version| *version >= 1)
+        .ok_or_else(|| malformed("the version before ':' must look like v2"))?;
     decoded.map_err(|_| malformed("expected 64 hexadecimal characters (256 bits)"))?;
-    Ok(MasterKey(key))
+    Ok(MasterKey(key, version))
 }
 
-fn create_master_key(path: &Path) -> Result<MasterKey, DataDirError> {
+/// Creates a new random master key of `version` in a new file (never over an existing one).
+pub fn create_master_key(path: &Path, version: u32) -> Result<MasterKey, DataDirError> {
     let create_error = |source| DataDirError::KeyFileCreate {
         path: path.to_path_buf(),
         source,
     };
     let mut key = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
-    let mut text = hex::encode(key);
-    text.push('\n');
+    let mut text = format!("v{version}:{}\n", hex::encode(key));
     // `create_new` refuses to follow or overwrite anything already there, even a file that
     // appeared between our check and now.
     let mut file = OpenOptions::new()
@@ -141,5 +161,5 @@ fn create_master_key(path: &Path) -> Result<MasterKey, DataDirError> {
         .and_then(|()| file.sync_all());
     text.zeroize();
     written.map_err(create_error)?;
-    Ok(MasterKey(key))
+    Ok(MasterKey(key, version))
 }

@@ -6,9 +6,6 @@ use zeroize::Zeroizing;
 
 use crate::data_dir::MasterKey;
 
-/// Version of the vault's key-encryption key; `herald vault rekey` (a later release) bumps it.
-const VAULT_KEY_VERSION: u32 = 1;
-
 /// Everything secret that request handlers and jobs need, derived once.
 pub struct Keys {
     /// Seals secrets stored in the database (TOTP seeds now, network credentials later).
@@ -22,7 +19,7 @@ pub struct Keys {
 impl Keys {
     pub fn derive(master: &MasterKey) -> Keys {
         Keys {
-            vault: vault::Keyring::new(vault::Kek::derive(master.as_bytes(), VAULT_KEY_VERSION)),
+            vault: vault::Keyring::new(vault::Kek::derive(master.as_bytes(), master.version())),
             audit: crate::audit::signing_key(master),
             fingerprint: master.derive("password fingerprint"),
         }
@@ -38,7 +35,7 @@ impl std::fmt::Debug for Keys {
 /// What the canary holds. Not secret: only whether it opens matters.
 const CANARY: &[u8] = b"herald vault canary";
 
-fn canary_context() -> vault::Context<'static> {
+pub(crate) fn canary_context() -> vault::Context<'static> {
     vault::Context {
         organisation: "herald",
         record: "vault",

@@ -27,6 +27,7 @@ pub mod jobs;
 pub mod keys;
 pub mod metrics;
 pub mod people;
+pub mod rekey;
 pub mod server;
 pub mod store;
 pub mod telemetry;

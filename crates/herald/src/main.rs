@@ -37,9 +37,19 @@ enum Command {
     Config(ConfigCommand),
     /// Print the OpenAPI 3.1 document of the JSON API.
     Openapi,
+    /// Manage the credential vault.
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// Check or checkpoint the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum VaultCommand {
+    /// Replace the master key with a new one and re-wrap every secret under it. Safe to
+    /// interrupt and run again. Stop `herald serve` first; back up the new key afterwards.
+    Rekey(ConfigArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +144,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = args.load(args.overrides())?;
             runtime()?.block_on(audit_checkpoint(config))
         }
+        Command::Vault(VaultCommand::Rekey(args)) => {
+            let config = args.load(args.overrides())?;
+            runtime()?.block_on(vault_rekey(config))
+        }
         Command::Openapi => print(
             &http::api::document()
                 .to_pretty_json()
@@ -190,6 +204,33 @@ async fn audit_verify(config: Config) -> anyhow::Result<()> {
         verified.entries,
         hex::encode(verified.head_hash),
         verified.checkpoints,
+    ))
+}
+
+async fn vault_rekey(config: Config) -> anyhow::Result<()> {
+    let store = Store::open_existing(&config).await?;
+    let key_path = config.master_key_path();
+    let done = herald::rekey::rekey(&store, &key_path)
+        .await
+        .context("vault rekey failed")?;
+    store.close().await;
+    print(&format!(
+        "master key replaced (now version {}): {} secrets re-wrapped, {} already done, {} audit checkpoints signed again. \
+         The old key is in {}; back up the new {} and then delete the old one.",
+        done.version,
+        done.rewrapped,
+        done.already_done,
+        done.checkpoints_resigned,
+        key_path
+            .with_file_name(format!(
+                "{}.previous",
+                key_path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ))
+            .display(),
+        key_path.display(),
     ))
 }
 

@@ -37,6 +37,10 @@ pub enum StartError {
         "the master key file {0} is missing, but this database holds secrets sealed with a master key; restore the file from your backup (or set HERALD_MASTER_KEY_FILE)"
     )]
     MissingMasterKey(std::path::PathBuf),
+    #[error(
+        "a `herald vault rekey` was interrupted; run it again to finish before starting Herald"
+    )]
+    RekeyInterrupted,
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
 }
@@ -56,6 +60,9 @@ impl App {
         let store = Store::open(&config).await?;
         store.migrate().await?;
         let key_path = config.master_key_path();
+        if crate::rekey::next_key_path(&key_path).exists() {
+            return Err(StartError::RekeyInterrupted);
+        }
         // A database that already holds sealed secrets must get its own key back, never a
         // fresh one: that would seal new secrets no one could open with the right key.
         if !key_path.exists() && store.vault_canary().await?.is_some() {

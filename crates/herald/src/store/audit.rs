@@ -119,6 +119,21 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a checkpoint's signature (when the signing key is rotated).
+    pub async fn resign_audit_checkpoint(
+        &self,
+        size: i64,
+        signature: [u8; 64],
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("UPDATE audit_checkpoints SET signature = $1 WHERE size = $2")
+            .bind(hex::encode(signature))
+            .bind(size)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
         let rows: Vec<CheckpointRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT size, head_hash, signature, at FROM audit_checkpoints ORDER BY size")

@@ -110,6 +110,64 @@ impl Store {
         )
     }
 
+    /// Every stored account secret, for re-keying.
+    pub async fn all_secrets(&self) -> Result<Vec<SecretRecord>, StoreError> {
+        let query =
+            format!("SELECT {SECRET_COLUMNS} FROM account_secrets ORDER BY account_id, field");
+        let rows: Vec<SecretRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(SecretRecord::try_from).collect()
+    }
+
+    /// Replaces the sealed bytes of one account secret (same value, re-wrapped).
+    pub async fn rewrap_secret(
+        &self,
+        account_id: i64,
+        field: &str,
+        sealed: &[u8],
+        key_version: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "UPDATE account_secrets SET sealed = $1, key_version = $2 WHERE account_id = $3 AND field = $4")
+            .bind(sealed)
+            .bind(key_version)
+            .bind(account_id)
+            .bind(field)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Every member's sealed TOTP secret with the email it is bound to, for re-keying.
+    pub async fn all_totp_secrets(&self) -> Result<Vec<(i64, String, Vec<u8>)>, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query_as("SELECT id, email, totp_secret FROM users ORDER BY id")
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    pub async fn rewrap_totp_secret(&self, user_id: i64, sealed: &[u8]) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn replace_vault_canary(&self, sealed: &[u8]) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("UPDATE vault_meta SET canary = $1 WHERE id = 1")
+            .bind(sealed)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
     /// Stores the canary the first time; later calls keep the first one.
     pub async fn set_vault_canary(&self, sealed: &[u8]) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(

@@ -12,6 +12,7 @@ mod helpers;
 mod jobs;
 mod openapi;
 mod people;
+mod rekey;
 mod secrets;
 mod security_headers;
 mod shutdown;

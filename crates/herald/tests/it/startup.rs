@@ -46,8 +46,9 @@ async fn the_first_start_creates_the_data_directory_database_and_a_private_maste
         .mode();
     assert_eq!(key_mode & 0o777, 0o600);
     let key = std::fs::read_to_string(&key_path).expect("key readable");
-    assert_eq!(key.trim_end().len(), 64, "256 bits in hex");
-    assert!(key.trim_end().chars().all(|c| c.is_ascii_hexdigit()));
+    let digits = key.trim_end().strip_prefix("v1:").expect("version 1 key");
+    assert_eq!(digits.len(), 64, "256 bits in hex");
+    assert!(digits.chars().all(|c| c.is_ascii_hexdigit()));
     let db_mode = std::fs::metadata(app.data_dir.join("herald.db"))
         .expect("db")
         .permissions()

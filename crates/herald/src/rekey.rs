@@ -1,0 +1,217 @@
+//! `herald vault rekey`: replaces the master key with a new one and re-wraps every sealed
+//! secret under it, without ever decrypting a secret's data (only its data key is re-wrapped)
+//! and without losing anything if it is interrupted.
+//!
+//! The new key is written first, as `<key>.next`. Every sealed value is then re-wrapped under
+//! the new key; values already re-wrapped are left alone, so running again after an
+//! interruption simply continues. Audit checkpoints, signed with a key derived from the master
+//! key, are checked with the old key and signed again with the new one. Only then is the old
+//! key moved to `<key>.previous` and the new one put in its place. Herald refuses to start
+//! while a `<key>.next` exists.
+
+use std::path::{Path, PathBuf};
+
+use crate::audit;
+use crate::data_dir::{self, DataDirError, MasterKey};
+use crate::domain::audit::sign_checkpoint;
+use crate::keys;
+use crate::people::enrolment::stored_secret_context;
+use crate::store::{Store, StoreError};
+
+/// What a re-key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rekeyed {
+    pub version: u32,
+    pub rewrapped: usize,
+    pub already_done: usize,
+    pub checkpoints_resigned: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RekeyError {
+    #[error(transparent)]
+    Key(#[from] DataDirError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{what} could not be re-wrapped: {source}")]
+    Seal {
+        what: String,
+        source: vault::VaultError,
+    },
+    #[error(
+        "the audit log does not verify with the current key, so its checkpoints cannot be signed again: {0}"
+    )]
+    Audit(#[from] audit::VerifyError),
+    #[error("cannot put the new master key in place: {0}")]
+    Swap(std::io::Error),
+}
+
+/// The file the next key is written to while a re-key is under way.
+pub fn next_key_path(key_path: &Path) -> PathBuf {
+    with_suffix(key_path, "next")
+}
+
+fn previous_key_path(key_path: &Path) -> PathBuf {
+    with_suffix(key_path, "previous")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    name.push(format!(".{suffix}"));
+    path.with_file_name(name)
+}
+
+pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError> {
+    let next_path = next_key_path(key_path);
+    // Interrupted between the two renames: the old key is already `.previous`.
+    let current_path = if key_path.exists() {
+        key_path.to_path_buf()
+    } else {
+        previous_key_path(key_path)
+    };
+    let old = data_dir::load_master_key(&current_path)?;
+    let new = match data_dir::load_master_key(&next_path) {
+        Ok(key) => key,
+        Err(DataDirError::KeyFileRead { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            data_dir::create_master_key(&next_path, old.version() + 1)?
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let keyring = vault::Keyring::new(vault::Kek::derive(new.as_bytes(), new.version()))
+        .with_previous(vault::Kek::derive(old.as_bytes(), old.version()));
+    let mut report = Rekeyed {
+        version: new.version(),
+        rewrapped: 0,
+        already_done: 0,
+        checkpoints_resigned: 0,
+    };
+
+    for secret in store.all_secrets().await? {
+        let record = format!("account:{}", secret.account_id);
+        let context = vault::Context {
+            organisation: "herald",
+            record: &record,
+            field: &secret.field,
+        };
+        let what = || format!("the {} of account {}", secret.field, secret.account_id);
+        let Some(sealed) = rewrap(&keyring, &context, &secret.sealed, &mut report, what)? else {
+            continue;
+        };
+        store
+            .rewrap_secret(
+                secret.account_id,
+                &secret.field,
+                &sealed,
+                i64::from(new.version()),
+            )
+            .await?;
+    }
+    for (user_id, email, sealed) in store.all_totp_secrets().await? {
+        let what = || format!("the authenticator secret of member {user_id}");
+        let Some(sealed) = rewrap(
+            &keyring,
+            &stored_secret_context(&email),
+            &sealed,
+            &mut report,
+            what,
+        )?
+        else {
+            continue;
+        };
+        store.rewrap_totp_secret(user_id, &sealed).await?;
+    }
+    if let Some(canary) = store.vault_canary().await? {
+        let what = || "the key check value".to_owned();
+        if let Some(sealed) = rewrap(
+            &keyring,
+            &keys::canary_context(),
+            &canary,
+            &mut report,
+            what,
+        )? {
+            store.replace_vault_canary(&sealed).await?;
+        }
+    }
+    report.checkpoints_resigned = resign_checkpoints(store, &old, &new).await?;
+    swap_keys(key_path, &next_path)?;
+    Ok(report)
+}
+
+/// Re-wraps one sealed value; `None` when it is already under the new key.
+fn rewrap(
+    keyring: &vault::Keyring,
+    context: &vault::Context<'_>,
+    sealed: &[u8],
+    report: &mut Rekeyed,
+    what: impl Fn() -> String,
+) -> Result<Option<Vec<u8>>, RekeyError> {
+    let seal_error = |source| RekeyError::Seal {
+        what: what(),
+        source,
+    };
+    if vault::key_version(sealed).map_err(seal_error)? == keyring.current().version() {
+        report.already_done += 1;
+        return Ok(None);
+    }
+    let sealed =
+        vault::rewrap(keyring, context, sealed, &mut rand::rngs::OsRng).map_err(seal_error)?;
+    report.rewrapped += 1;
+    Ok(Some(sealed))
+}
+
+/// Checks the audit chain and its checkpoints with the old key, then signs every checkpoint
+/// again with the new key (checkpoints already signed with the new key are left alone).
+async fn resign_checkpoints(
+    store: &Store,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<usize, RekeyError> {
+    let old_key = audit::signing_key(old);
+    let new_key = audit::signing_key(new);
+    let checkpoints = store.audit_checkpoints().await?;
+    let pending: Vec<_> = checkpoints
+        .iter()
+        .filter(|checkpoint| {
+            sign_checkpoint(
+                &new_key,
+                checkpoint.size,
+                checkpoint.head_hash,
+                checkpoint.at,
+            )
+            .signature
+                != checkpoint.signature
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    // Some checkpoints may already carry the new signature (an interrupted run): the chain is
+    // verified with the old key only when every checkpoint still has an old signature.
+    if pending.len() == checkpoints.len() {
+        audit::verify(store, &old_key.verifying_key()).await?;
+    }
+    for checkpoint in &pending {
+        let signed = sign_checkpoint(
+            &new_key,
+            checkpoint.size,
+            checkpoint.head_hash,
+            checkpoint.at,
+        );
+        store
+            .resign_audit_checkpoint(checkpoint.size, signed.signature)
+            .await?;
+    }
+    Ok(pending.len())
+}
+
+fn swap_keys(key_path: &Path, next_path: &Path) -> Result<(), RekeyError> {
+    if key_path.exists() {
+        std::fs::rename(key_path, previous_key_path(key_path)).map_err(RekeyError::Swap)?;
+    }
+    std::fs::rename(next_path, key_path).map_err(RekeyError::Swap)
+}

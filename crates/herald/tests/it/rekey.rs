@@ -1,0 +1,158 @@
+//! `herald vault rekey`: a new master key, every secret re-wrapped under it, nothing lost,
+//! the audit log's checkpoints signed again, and safe to interrupt and run again.
+
+use std::sync::Arc;
+
+use herald::clock::ManualClock;
+use jiff::{SignedDuration, Timestamp};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::accounts::add_account;
+use crate::helpers::{TestApp, herald, run, spawn_app_with_clock};
+use crate::people::{OWNER_EMAIL, OWNER_PASSWORD, client, code, set_up};
+
+const SECRET_VALUE: &str = "network-password-survives-rekey";
+
+async fn start(dir: &TempDir, clock: &ManualClock) -> TestApp {
+    let data = dir.path().join("data");
+    spawn_app_with_clock(
+        move |config| config.data_dir = data,
+        Arc::new(clock.clone()),
+    )
+    .await
+}
+
+fn cli(dir: &TempDir, args: &[&str]) -> (bool, String, String) {
+    let (output, stdout, stderr) = run(herald()
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir.path().join("data")));
+    (output.status.success(), stdout, stderr)
+}
+
+#[tokio::test]
+async fn rekey_replaces_the_master_key_and_every_secret_still_opens() {
+    let dir = TempDir::new().expect("temporary directory");
+    let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = start(&dir, &clock).await;
+    let owner = set_up(&app, &clock).await;
+    let account: Value = add_account(&app, &owner, "@sunnycafe", owner.id)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let id = account["id"].as_i64().expect("id");
+    let stored = owner
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{id}/credentials/login_password"),
+            Some(json!({ "value": SECRET_VALUE })),
+        )
+        .await;
+    assert_eq!(stored.status(), StatusCode::OK);
+    app.stop().await;
+    let (ok, _, stderr) = cli(&dir, &["audit", "checkpoint"]);
+    assert!(ok, "{stderr}");
+    let key_path = dir.path().join("data/master.key");
+    let old_key = std::fs::read_to_string(&key_path).expect("key");
+
+    let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
+    assert!(ok, "{stderr}");
+    // The owner's authenticator secret, the network password and the key check value.
+    assert!(
+        stdout.contains("now version 2): 3 secrets re-wrapped"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 audit checkpoints signed again"),
+        "the start-up one and ours: {stdout}"
+    );
+    let new_key = std::fs::read_to_string(&key_path).expect("key");
+    assert!(new_key.starts_with("v2:") && new_key != old_key);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("data/master.key.previous")).expect("old key kept"),
+        old_key
+    );
+    let (ok, stdout, stderr) = cli(&dir, &["audit", "verify"]);
+    assert!(
+        ok,
+        "the re-signed checkpoints verify with the new key: {stderr}"
+    );
+    assert!(stdout.starts_with("audit log intact"), "{stdout}");
+
+    // Herald starts with the new key, the owner signs in (their TOTP secret was re-wrapped
+    // too) and the network password reads back unchanged.
+    let app = start(&dir, &clock).await;
+    clock.advance(SignedDuration::from_secs(30));
+    let signed_in = client();
+    let login = signed_in
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "code": code(&owner.secret, &clock) }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(login.status(), StatusCode::OK);
+    let csrf = login.json::<Value>().await.expect("JSON")["csrf_token"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+    clock.advance(SignedDuration::from_secs(30));
+    let revealed: Value = signed_in
+        .post(app.url(&format!(
+            "/api/v1/accounts/{id}/credentials/login_password/reveal"
+        )))
+        .header("x-csrf-token", csrf)
+        .json(&json!({ "code": code(&owner.secret, &clock) }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(revealed["value"], SECRET_VALUE);
+    app.stop().await;
+
+    let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("now version 3"),
+        "a second rotation works too: {stdout}"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_rekey_stops_the_start_and_finishes_when_run_again() {
+    let dir = TempDir::new().expect("temporary directory");
+    let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = start(&dir, &clock).await;
+    set_up(&app, &clock).await;
+    app.stop().await;
+    // As if a re-key had written its new key and stopped there.
+    let next = dir.path().join("data/master.key.next");
+    herald::data_dir::create_master_key(&next, 2).expect("next key");
+
+    let (ok, _, stderr) = serve_once(&dir);
+    assert!(!ok, "Herald must not start mid-rekey");
+    assert!(
+        stderr.contains("herald vault rekey` was interrupted"),
+        "{stderr}"
+    );
+
+    let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("now version 2"), "{stdout}");
+    assert!(!next.exists());
+    let app = start(&dir, &clock).await;
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
+
+/// Runs `herald serve` and returns how it ended (it exits at once when it refuses to start).
+fn serve_once(dir: &TempDir) -> (bool, String, String) {
+    let (output, stdout, stderr) = run(herald()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data")));
+    (output.status.success(), stdout, stderr)
+}
