@@ -102,13 +102,12 @@ pub async fn put(
         None => Vec::new(),
     };
     let details = serde_json::json!({ "field": field.as_str(), "reused": !shared_with.is_empty() });
-    record(
+    audit_account(
         store,
         now,
-        Actor::User(actor.id),
+        actor,
         "account.credential_stored",
-        Some(format!("account:{account_id}")),
-        None,
+        account_id,
         details,
     )
     .await?;
@@ -139,13 +138,12 @@ pub async fn reveal(
         confirm_second_factor(store, keys, actor, account_id, field, code, now).await?;
     }
     let value = open_value(store, keys, account_id, field).await?;
-    record(
+    audit_account(
         store,
         now,
-        Actor::User(actor.id),
+        actor,
         "account.credential_revealed",
-        Some(format!("account:{account_id}")),
-        None,
+        account_id,
         serde_json::json!({ "field": field.as_str() }),
     )
     .await?;
@@ -175,13 +173,12 @@ pub async fn network_code(
     let seed = open_value(store, keys, account_id, SecretField::TotpSeed).await?;
     let secret = TotpSecret::from_network_seed(&seed)
         .map_err(|error| PeopleError::Internal(error.to_string()))?;
-    record(
+    audit_account(
         store,
         now,
-        Actor::User(actor.id),
+        actor,
         "account.network_code_shown",
-        Some(format!("account:{account_id}")),
-        None,
+        account_id,
         serde_json::json!({}),
     )
     .await?;
@@ -226,13 +223,12 @@ async fn confirm_second_factor(
 ) -> Result<(), PeopleError> {
     if let Err(reason) = login::check_second_factor(store, keys, actor, code, now).await? {
         let details = serde_json::json!({ "field": field.as_str(), "reason": reason });
-        record(
+        audit_account(
             store,
             now,
-            Actor::User(actor.id),
+            actor,
             "account.credential_reveal_refused",
-            Some(format!("account:{account_id}")),
-            None,
+            account_id,
             details,
         )
         .await?;
@@ -264,6 +260,28 @@ async fn open_value(
         .expose_str()
         .map_err(|error| PeopleError::Internal(error.to_string()))?;
     Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// Records an action on an account's credentials in the audit log (never a value).
+async fn audit_account(
+    store: &Store,
+    now: Timestamp,
+    actor: &UserRecord,
+    action: &str,
+    account_id: i64,
+    details: serde_json::Value,
+) -> Result<(), PeopleError> {
+    let target = Some(format!("account:{account_id}"));
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        action,
+        target,
+        None,
+        details,
+    )
+    .await
 }
 
 /// A keyed fingerprint of a password: equal for equal passwords, useless without the master

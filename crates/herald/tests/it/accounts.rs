@@ -21,6 +21,16 @@ pub async fn add_account(
     .await
 }
 
+/// Adds an X account and returns its id.
+pub async fn new_account(app: &TestApp, by: &Person, handle: &str, gatekeeper: i64) -> i64 {
+    let account: Value = add_account(app, by, handle, gatekeeper)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    account["id"].as_i64().expect("id")
+}
+
 async fn visible_ids(app: &TestApp, person: &Person) -> Vec<i64> {
     let list: Value = person
         .get(app, "/api/v1/accounts")
@@ -116,12 +126,7 @@ async fn only_the_gatekeeper_or_an_owner_grants_access_and_owners_are_audited_as
     let admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let gatekeeper = invite_and_join(&app, &clock, &owner, "gk@sunny.example", "member").await;
     let publisher = invite_and_join(&app, &clock, &owner, "pub@sunny.example", "member").await;
-    let account: Value = add_account(&app, &admin, "@sunnycafe", gatekeeper.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &admin, "@sunnycafe", gatekeeper.id).await;
     let grant_path = format!("/api/v1/accounts/{id}/grants/{}", publisher.id);
 
     let by_admin = admin
@@ -192,12 +197,7 @@ async fn an_owner_reassigns_the_gatekeeper_and_the_old_one_loses_the_account() {
     let admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let old = invite_and_join(&app, &clock, &owner, "old@sunny.example", "member").await;
     let new = invite_and_join(&app, &clock, &owner, "new@sunny.example", "member").await;
-    let account: Value = add_account(&app, &owner, "@sunnycafe", old.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &owner, "@sunnycafe", old.id).await;
     let path = format!("/api/v1/accounts/{id}/gatekeeper");
 
     let by_admin = admin
@@ -238,12 +238,7 @@ async fn deactivating_a_member_removes_their_account_access() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
     let leaver = invite_and_join(&app, &clock, &owner, "leaver@sunny.example", "member").await;
-    let account: Value = add_account(&app, &owner, "@sunnycafe", owner.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &owner, "@sunnycafe", owner.id).await;
     owner
         .send(
             &app,

@@ -6,7 +6,7 @@ use herald::domain::totp::{TotpSecret, step_at};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::accounts::add_account;
+use crate::accounts::{add_account, new_account};
 use crate::people::{app, code, invite_and_join, set_up};
 
 const NETWORK_PASSWORD: &str = "Tr0ub4dor&3-but-much-longer-and-unique";
@@ -18,12 +18,7 @@ async fn only_the_gatekeeper_stores_and_reveals_and_only_after_their_second_fact
     let admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let gatekeeper = invite_and_join(&app, &clock, &owner, "gk@sunny.example", "member").await;
     let publisher = invite_and_join(&app, &clock, &owner, "pub@sunny.example", "member").await;
-    let account: Value = add_account(&app, &owner, "@sunnycafe", gatekeeper.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &owner, "@sunnycafe", gatekeeper.id).await;
     gatekeeper
         .send(
             &app,
@@ -134,12 +129,7 @@ async fn only_the_gatekeeper_stores_and_reveals_and_only_after_their_second_fact
 async fn oauth_tokens_never_come_out_and_api_tokens_never_open_the_vault() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let account: Value = add_account(&app, &owner, "@sunnycafe", owner.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &owner, "@sunnycafe", owner.id).await;
     let put = owner
         .send(
             &app,
@@ -245,12 +235,7 @@ async fn the_same_password_on_two_accounts_is_flagged_without_revealing_it() {
 async fn the_gatekeeper_sees_the_networks_current_2fa_code_from_the_stored_seed() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let account: Value = add_account(&app, &owner, "@sunnycafe", owner.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &owner, "@sunnycafe", owner.id).await;
     let seed = "JBSW Y3DP EHPK 3PXP";
     let bad = owner
         .send(
@@ -291,12 +276,7 @@ async fn the_gatekeeper_sees_the_networks_current_2fa_code_from_the_stored_seed(
 async fn stored_credentials_are_never_in_the_database_in_the_clear() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let account: Value = add_account(&app, &owner, "@sunnycafe", owner.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &owner, "@sunnycafe", owner.id).await;
     for (field, value) in [
         ("login_username", "sunny-login-name-marker"),
         ("login_password", NETWORK_PASSWORD),

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::accounts::add_account;
+use crate::accounts::new_account;
 use crate::helpers::{TestApp, herald, run, spawn_app_with_clock};
 use crate::people::{OWNER_EMAIL, OWNER_PASSWORD, client, code, set_up};
 
@@ -38,12 +38,7 @@ async fn rekey_replaces_the_master_key_and_every_secret_still_opens() {
     let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
     let app = start(&dir, &clock).await;
     let owner = set_up(&app, &clock).await;
-    let account: Value = add_account(&app, &owner, "@sunnycafe", owner.id)
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let id = account["id"].as_i64().expect("id");
+    let id = new_account(&app, &owner, "@sunnycafe", owner.id).await;
     let stored = owner
         .send(
             &app,
