@@ -93,6 +93,10 @@ pub async fn put(
         updated_by: actor.id,
     };
     store.put_secret(&record_row).await?;
+    if field == SecretField::LoginPassword {
+        // A new password answers every open "rotate now" for the account.
+        store.complete_rotations(account_id, actor.id, now).await?;
+    }
     let shared_with = match &fingerprint {
         Some(fingerprint) => {
             store
@@ -101,6 +105,15 @@ pub async fn put(
         }
         None => Vec::new(),
     };
+    for other in &shared_with {
+        let detail = |with: i64| format!("the same password is used on account {with}");
+        store
+            .request_rotation(account_id, "reused", &detail(*other), now)
+            .await?;
+        store
+            .request_rotation(*other, "reused", &detail(account_id), now)
+            .await?;
+    }
     let details = serde_json::json!({ "field": field.as_str(), "reused": !shared_with.is_empty() });
     audit_account(
         store,
@@ -183,6 +196,44 @@ pub async fn network_code(
     )
     .await?;
     Ok(secret.code_at_step(totp::step_at(now)))
+}
+
+/// The account's "rotate now" requests, open and done, for anyone who may see the account.
+pub async fn rotations(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+) -> Result<Vec<crate::store::RotationRecord>, PeopleError> {
+    crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    Ok(store.rotations_of(account_id).await?)
+}
+
+/// Offboarding: the accounts whose credentials `leaver` could reveal (those they kept as
+/// gatekeeper) are marked "rotate now". Returns their ids.
+pub async fn after_departure(
+    store: &Store,
+    leaver: &UserRecord,
+    now: Timestamp,
+) -> Result<Vec<i64>, PeopleError> {
+    let kept = store.accounts_kept_by(leaver.id).await?;
+    for account_id in &kept {
+        let detail = format!("{} could reveal its credentials and has left", leaver.email);
+        store
+            .request_rotation(*account_id, "member_left", &detail, now)
+            .await?;
+        let details = serde_json::json!({ "reason": "member_left", "member": leaver.id });
+        record(
+            store,
+            now,
+            Actor::System,
+            "account.rotation_requested",
+            Some(format!("account:{account_id}")),
+            None,
+            details,
+        )
+        .await?;
+    }
+    Ok(kept)
 }
 
 /// What is stored for an account, without any value: for anyone who may see the account.

@@ -40,12 +40,19 @@ pub async fn change_role(
     target(store, member_id).await
 }
 
+/// A deactivated member, and the accounts whose credentials must now be rotated.
+#[derive(Debug)]
+pub struct Departed {
+    pub member: UserRecord,
+    pub rotate_now: Vec<i64>,
+}
+
 pub async fn deactivate(
     store: &Store,
     actor: &UserRecord,
     member_id: i64,
     now: Timestamp,
-) -> Result<UserRecord, PeopleError> {
+) -> Result<Departed, PeopleError> {
     let member = target(store, member_id).await?;
     access::may_manage(actor.role, member.role, None)
         .map_err(|denied| PeopleError::Denied(denied.0))?;
@@ -61,6 +68,7 @@ pub async fn deactivate(
         )));
     }
     store.deactivate_user(member.id, now).await?;
+    let rotate_now = crate::credentials::after_departure(store, &member, now).await?;
     record(
         store,
         now,
@@ -68,8 +76,9 @@ pub async fn deactivate(
         "member.deactivated",
         Some(format!("user:{}", member.id)),
         None,
-        serde_json::json!({ "email": member.email }),
+        serde_json::json!({ "email": member.email, "rotate_now": rotate_now }),
     )
     .await?;
-    target(store, member_id).await
+    let member = target(store, member_id).await?;
+    Ok(Departed { member, rotate_now })
 }

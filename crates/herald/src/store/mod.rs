@@ -11,6 +11,7 @@ mod jobs;
 mod passkeys;
 mod people;
 mod postgres;
+mod rotations;
 mod secrets;
 mod sessions;
 mod sqlite;
@@ -28,6 +29,7 @@ pub use audit::AuditFilter;
 pub use jobs::JobCounts;
 pub use passkeys::PasskeyRecord;
 pub use people::{InvitationRecord, NewUser, UserRecord};
+pub use rotations::RotationRecord;
 pub use secrets::SecretRecord;
 pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord};
 

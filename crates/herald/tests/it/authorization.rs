@@ -106,6 +106,12 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
         ),
         account(
             Method::GET,
+            format!("/api/v1/accounts/{account_id}/rotations"),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::GET,
             format!("/api/v1/accounts/{account_id}/credentials"),
             None,
             [D, D, A, A, A],

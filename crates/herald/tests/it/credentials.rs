@@ -311,3 +311,92 @@ async fn stored_credentials_are_never_in_the_database_in_the_clear() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_reused_password_asks_to_rotate_both_accounts_and_a_new_password_answers_it() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let first = new_account(&app, &owner, "@first", owner.id).await;
+    let second = new_account(&app, &owner, "@second", owner.id).await;
+    for id in [first, second] {
+        owner
+            .send(
+                &app,
+                Method::PUT,
+                &format!("/api/v1/accounts/{id}/credentials/login_password"),
+                Some(json!({ "value": NETWORK_PASSWORD })),
+            )
+            .await;
+    }
+    let rotations = |id: i64| {
+        let owner = &owner;
+        let app = &app;
+        async move {
+            owner
+                .get(app, &format!("/api/v1/accounts/{id}/rotations"))
+                .await
+                .json::<Value>()
+                .await
+                .expect("JSON")
+        }
+    };
+    for id in [first, second] {
+        let open = rotations(id).await;
+        assert_eq!(open[0]["reason"], "reused", "{open}");
+        assert!(open[0]["done_at"].is_null());
+    }
+    owner
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{first}/credentials/login_password"),
+            Some(json!({ "value": "a fresh unique password for the first" })),
+        )
+        .await;
+    let done = rotations(first).await;
+    assert_eq!(done[0]["done_by"], owner.id, "who rotated it is recorded");
+    assert!(
+        rotations(second).await[0]["done_at"].is_null(),
+        "the other account still has to change"
+    );
+}
+
+#[tokio::test]
+async fn when_a_gatekeeper_leaves_their_accounts_are_marked_rotate_now() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
+    let kept = new_account(&app, &owner, "@kept", keeper.id).await;
+    let other = new_account(&app, &owner, "@other", owner.id).await;
+    let departed: Value = owner
+        .post(
+            &app,
+            &format!("/api/v1/members/{}/deactivate", keeper.id),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(departed["rotate_now"], json!([kept]));
+    let rotations: Value = owner
+        .get(&app, &format!("/api/v1/accounts/{kept}/rotations"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(rotations[0]["reason"], "member_left");
+    assert!(
+        rotations[0]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("keeper@sunny.example")
+    );
+    let untouched: Value = owner
+        .get(&app, &format!("/api/v1/accounts/{other}/rotations"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(untouched, json!([]));
+}

@@ -161,3 +161,40 @@ impl std::fmt::Debug for RevealedView {
         f.write_str("RevealedView { .. }")
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotationView {
+    pub id: i64,
+    /// `reused`, `breached`, `member_left` or `incident`.
+    pub reason: String,
+    pub detail: String,
+    pub requested_at: String,
+    /// When the password was changed, and by whom; absent while it is still to do.
+    pub done_at: Option<String>,
+    pub done_by: Option<i64>,
+}
+
+/// The account's "rotate now" requests: why, when, and who did it.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/rotations", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 200, description = "Requests, oldest first", body = [RotationView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn rotations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<RotationView>>, ApiError> {
+    caller.require(Permission::ViewAccounts)?;
+    let rotations = credentials::rotations(&state.store, &caller.user, id).await?;
+    Ok(Json(
+        rotations
+            .into_iter()
+            .map(|rotation| RotationView {
+                id: rotation.id,
+                reason: rotation.reason,
+                detail: rotation.detail,
+                requested_at: rotation.requested_at.to_string(),
+                done_at: rotation.done_at.map(|at| at.to_string()),
+                done_by: rotation.done_by,
+            })
+            .collect(),
+    ))
+}

@@ -90,6 +90,7 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(credentials::put))
         .routes(routes!(credentials::reveal))
         .routes(routes!(credentials::network_code))
+        .routes(routes!(credentials::rotations))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .split_for_parts()

@@ -93,6 +93,15 @@ pub struct OpenInvitationView {
     pub enrolment: Enrolment,
 }
 
+/// A deactivated member and the accounts whose credentials to rotate now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartedView {
+    pub member: UserView,
+    /// Accounts this member kept as gatekeeper (and so could reveal): change their passwords,
+    /// and name a new gatekeeper.
+    pub rotate_now: Vec<i64>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoleChange {
     pub role: Role,
@@ -363,17 +372,21 @@ pub async fn change_role(
     Ok(Json(UserView::from(&member)))
 }
 
-/// Offboards a member: ends their sessions and revokes their API tokens at once.
+/// Offboards a member: ends their sessions, revokes their API tokens and account access at
+/// once, and marks "rotate now" every account whose credentials they could reveal.
 #[utoipa::path(post, path = "/api/v1/members/{id}/deactivate", tag = "people", params(("id" = i64, Path)),
-    responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Deactivated", body = UserView), (status = 403, description = "Not allowed", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already deactivated, yourself, or the last owner", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Deactivated", body = DepartedView), (status = 403, description = "Not allowed", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already deactivated, yourself, or the last owner", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> Result<Json<UserView>, ApiError> {
+) -> Result<Json<DepartedView>, ApiError> {
     caller.require(Permission::ManageMembers)?;
-    let member = members::deactivate(&state.store, &caller.user, id, state.clock.now()).await?;
-    Ok(Json(UserView::from(&member)))
+    let departed = members::deactivate(&state.store, &caller.user, id, state.clock.now()).await?;
+    Ok(Json(DepartedView {
+        member: UserView::from(&departed.member),
+        rotate_now: departed.rotate_now,
+    }))
 }
 
 /// Invites someone by a single-use link that expires.
