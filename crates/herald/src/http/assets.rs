@@ -28,6 +28,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/passkeys.js"),
     },
     Asset {
+        name: "colours.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/colours.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_str!("../../assets/favicon.svg"),

@@ -67,6 +67,16 @@ pub fn router(state: AppState) -> Router {
             "/members/{id}/deactivate",
             post(pages::people::deactivate_member),
         )
+        .route(
+            "/accounts",
+            get(pages::accounts::list).post(pages::accounts::add),
+        )
+        .route("/accounts/{id}", get(pages::accounts::show))
+        .route(
+            "/accounts/{id}/credentials",
+            post(pages::accounts::store_credential),
+        )
+        .route("/accounts/{id}/reveal", post(pages::accounts::reveal))
         .route("/audit", get(pages::people::audit_page))
         .route("/account", get(pages::people::account_page))
         .route(

@@ -215,6 +215,7 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
         api(Method::GET, "/api/v1/audit/export", None, [D, D, D, A, A]),
         page(Method::GET, "/", [D, A, A, A, A]),
         page(Method::GET, "/members", [D, D, A, A, A]),
+        page(Method::GET, "/accounts", [D, A, A, A, A]),
         page(Method::GET, "/audit", [D, D, D, A, A]),
         page(Method::GET, "/account", [D, A, A, A, A]),
         page(Method::POST, "/members/invite", [D, D, A, A, D]),

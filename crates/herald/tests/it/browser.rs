@@ -319,3 +319,89 @@ async fn an_owner_adds_a_passkey_and_signs_in_with_it_instead_of_a_code() {
     );
     owner.close().await;
 }
+
+/// Signs `person` in through the sign-in page with their next authenticator code.
+async fn sign_in_in_browser(
+    browser: &Browser,
+    app: &crate::helpers::TestApp,
+    clock: &herald::clock::ManualClock,
+    person: &crate::people::Person,
+) {
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    browser.goto(&app.url("/login")).await;
+    browser.fill("#email", &person.email).await;
+    browser.fill("#password", &person.password).await;
+    browser
+        .fill("#code", &crate::people::code(&person.secret, clock))
+        .await;
+    browser
+        .click_and_wait(&browser.find("form button[type=submit]").await)
+        .await;
+    assert_eq!(browser.text_of("h1").await, "Herald is running");
+}
+
+/// The credential vault in Chromium: the gatekeeper stores the network password and reveals it
+/// with their own code; a publisher of the same account sees the account but never the password.
+#[tokio::test]
+async fn a_gatekeeper_stores_and_reveals_a_password_that_a_publisher_never_sees() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let publisher =
+        crate::people::invite_and_join(&app, &clock, &owner, "pub@sunny.example", "member").await;
+    let id = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let grant = owner
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{id}/grants/{}", publisher.id),
+            Some(serde_json::json!({ "level": "publisher" })),
+        )
+        .await;
+    assert_eq!(grant.status(), reqwest::StatusCode::NO_CONTENT);
+    let password = "kiln-harbour-vellum-2231";
+
+    let Some(gatekeeper) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&gatekeeper, &app, &clock, &owner).await;
+    gatekeeper.goto(&app.url(&format!("/accounts/{id}"))).await;
+    gatekeeper.fill("#value", password).await;
+    gatekeeper
+        .click_and_wait(&gatekeeper.find("form[action$='/credentials'] button").await)
+        .await;
+    let facts = gatekeeper.text_of("#facts").await;
+    assert!(facts.contains("login password"), "{facts}");
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    gatekeeper
+        .fill("#reveal-code", &crate::people::code(&owner.secret, &clock))
+        .await;
+    gatekeeper
+        .click_and_wait(&gatekeeper.find("form[action$='/reveal'] button").await)
+        .await;
+    assert_eq!(
+        gatekeeper
+            .property(&gatekeeper.find("#revealed-value").await, "value")
+            .await,
+        password
+    );
+    gatekeeper.screenshot("account-revealed").await;
+
+    let Some(other) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&other, &app, &clock, &publisher).await;
+    other.goto(&app.url("/accounts")).await;
+    let row = other.text_of("tr[data-handle='@sunnycafe']").await;
+    assert!(row.contains("publisher"), "{row}");
+    other.goto(&app.url(&format!("/accounts/{id}"))).await;
+    assert_eq!(other.execute("return document.getElementById('value') === null && document.getElementById('reveal-code') === null;").await, true);
+    let html = other
+        .execute("return document.documentElement.outerHTML;")
+        .await;
+    assert!(
+        !html.as_str().expect("html").contains(password),
+        "the password never reaches the publisher's browser"
+    );
+    other.close().await;
+    gatekeeper.close().await;
+}

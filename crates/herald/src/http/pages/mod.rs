@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages. Templates live in `templates/` and are compiled into the binary.
 
+pub mod accounts;
 pub mod people;
 
 use askama::Template;
@@ -42,6 +43,12 @@ impl From<ApiError> for PageError {
 
 impl From<crate::store::StoreError> for PageError {
     fn from(error: crate::store::StoreError) -> PageError {
+        PageError(ApiError::from(error))
+    }
+}
+
+impl From<crate::people::PeopleError> for PageError {
+    fn from(error: crate::people::PeopleError) -> PageError {
         PageError(ApiError::from(error))
     }
 }

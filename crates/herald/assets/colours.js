@@ -1,0 +1,9 @@
+// Paints account avatars in their own colour. The colour comes from a data attribute because
+// the content security policy allows no inline styles; without this script avatars are grey.
+"use strict";
+
+for (const avatar of document.querySelectorAll(".avatar[data-colour]")) {
+  if (/^#[0-9a-f]{6}$/i.test(avatar.dataset.colour)) {
+    avatar.style.backgroundColor = avatar.dataset.colour;
+  }
+}
