@@ -1,6 +1,7 @@
 //! No secret reaches a log line or sits in the database in the clear: a real `herald serve`
-//! with debug logging goes through setup, sign-in and token creation, then its logs and its
-//! database file are searched for every secret involved.
+//! with trace logging goes through setup, sign-in, token creation, and storing and revealing
+//! an account's network credentials; then its logs and a dump of its whole database (the
+//! SQLite file, or every table of its PostgreSQL schema) are searched for every secret.
 
 use std::io::Read;
 use std::process::Stdio;
@@ -11,13 +12,72 @@ use herald::domain::totp::{TotpSecret, step_at};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::helpers::herald;
+use crate::helpers::{herald, postgres_url};
 
 const PASSWORD: &str = "granite orchard lullaby 77";
+/// What the gatekeeper stores for the company's social account.
+const NETWORK_SECRETS: [(&str, &str); 5] = [
+    ("login_username", "sunny-login-name-marker"),
+    ("login_password", "network-password-marker-5150"),
+    ("totp_seed", "JBSWY3DPEHPK3PXPJBSWY3DPEH"),
+    ("recovery_codes", "rc-marker-1234 rc-marker-5678"),
+    ("notes", "notes-marker-the-safe-is-behind-the-till"),
+];
 
 #[tokio::test]
-async fn secrets_never_reach_the_logs_or_the_database_in_the_clear() {
+async fn secrets_never_reach_the_logs_or_the_sqlite_database_in_the_clear() {
     let dir = TempDir::new().expect("temporary directory");
+    let (logs, secrets) = exercise(&dir, None).await;
+    let database = std::fs::read(dir.path().join("herald.db")).expect("database");
+    let wal = std::fs::read(dir.path().join("herald.db-wal")).unwrap_or_default();
+    assert_nowhere(&logs, &[database, wal].concat(), &secrets);
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs_or_the_postgresql_database_in_the_clear() {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    let dir = TempDir::new().expect("temporary directory");
+    let (logs, secrets) = exercise(&dir, Some(&url)).await;
+    let dump = dump_postgres(&url).await;
+    assert!(
+        dump.len() > 1000 && contains(&dump, b"account.credential_revealed"),
+        "the dump holds the database"
+    );
+    assert_nowhere(&logs, &dump, &secrets);
+}
+
+/// Every row of every table in the test's schema as PostgreSQL's text form (binary columns
+/// as hex, which `assert_nowhere` also searches for).
+async fn dump_postgres(url: &str) -> Vec<u8> {
+    let pool = sqlx::PgPool::connect(url).await.expect("PostgreSQL");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("tables");
+    assert!(tables.iter().any(|table| table == "account_secrets"));
+    let mut dump = Vec::new();
+    for table in tables {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT CAST(t AS text) FROM \"{table}\" t"))
+                .fetch_all(&pool)
+                .await
+                .expect("rows");
+        for row in rows {
+            dump.extend_from_slice(row.as_bytes());
+            dump.push(b'\n');
+        }
+    }
+    pool.close().await;
+    dump
+}
+
+/// Runs a real `herald serve` through everything that handles a secret; returns its logs and
+/// every secret it saw.
+async fn exercise(dir: &TempDir, database_url: Option<&str>) -> (String, Vec<String>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -31,9 +91,17 @@ async fn secrets_never_reach_the_logs_or_the_database_in_the_clear() {
         ])
         .arg(dir.path())
         .env("HERALD_LOG_LEVEL", "trace")
+        .envs(database_url.map(|url| ("HERALD_DATABASE_URL", url)))
         .stderr(Stdio::piped())
         .spawn()
         .expect("herald starts");
+    // Trace logging fills a pipe's buffer quickly; read it as it comes so the server never
+    // blocks on writing a log line.
+    let mut stderr = server.stderr.take().expect("stderr");
+    let log_reader = std::thread::spawn(move || {
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).map(|_| logs)
+    });
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .cookie_store(true)
@@ -98,44 +166,85 @@ async fn secrets_never_reach_the_logs_or_the_database_in_the_clear() {
         .expect("request");
     assert_eq!(wrong.status(), reqwest::StatusCode::UNAUTHORIZED);
 
+    let me: Value = client
+        .get(format!("{base}/api/v1/me"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    let account: Value = client
+        .post(format!("{base}/api/v1/accounts"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "network": "x", "handle": "@sunnycafe", "display_name": "Sunny", "avatar_colour": "#1f5f5b", "gatekeeper_id": me["user"]["id"] }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    let account_path = format!("{base}/api/v1/accounts/{}", account["id"]);
+    for (field, value) in NETWORK_SECRETS {
+        let stored = client
+            .put(format!("{account_path}/credentials/{field}"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({ "value": value }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(stored.status(), reqwest::StatusCode::OK, "{field}");
+    }
+    let second_recovery = body["recovery_codes"][1].as_str().expect("code").to_owned();
+    let revealed: Value = client
+        .post(format!("{account_path}/credentials/login_password/reveal"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "code": second_recovery }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(revealed["value"], NETWORK_SECRETS[1].1, "the reveal worked");
+
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();
-    let mut logs = String::new();
-    server
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
+    let logs = log_reader
+        .join()
+        .expect("log reader")
+        .expect("logs are text");
     server.wait().expect("exits");
     assert!(logs.contains("request answered"), "logging was on: {logs}");
-
-    let database = std::fs::read(dir.path().join("herald.db")).expect("database");
-    let wal = std::fs::read(dir.path().join("herald.db-wal")).unwrap_or_default();
-    let stored = [database, wal].concat();
-    let secrets = [
-        PASSWORD,
-        "typo granite orchard",
-        &secret_text,
-        &cookie,
-        &recovery,
-        &token_secret,
+    let mut secrets = vec![
+        PASSWORD.to_owned(),
+        "typo granite orchard".to_owned(),
+        secret_text,
+        cookie,
+        recovery,
+        second_recovery,
+        token_secret,
     ];
-    for secret in secrets {
-        assert!(!logs.contains(secret), "a secret reached the logs");
-        assert!(
-            !contains(&stored, secret.as_bytes()),
-            "a secret is stored in the clear"
-        );
-    }
+    secrets.extend(NETWORK_SECRETS.iter().map(|(_, value)| (*value).to_owned()));
     // The CSRF token is stored beside its session (it is useless without the cookie), but it
     // is never logged.
     assert!(!logs.contains(&csrf));
-    assert!(
-        !contains(&stored, secret.as_bytes()),
-        "the raw TOTP secret is stored in the clear"
-    );
+    (logs, secrets)
+}
+
+fn assert_nowhere(logs: &str, stored: &[u8], secrets: &[String]) {
+    for secret in secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
+        assert!(
+            !contains(stored, secret.as_bytes()),
+            "a secret is stored in the clear"
+        );
+        assert!(
+            !contains(stored, hex::encode(secret).as_bytes()),
+            "a secret is stored in the clear, hex-encoded"
+        );
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
