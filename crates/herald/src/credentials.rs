@@ -12,9 +12,11 @@ use jiff::Timestamp;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::breaches::Breaches;
 use crate::domain::access::AccountAction;
 use crate::domain::accounts::SecretField;
 use crate::domain::audit::Actor;
+use crate::domain::generator;
 use crate::domain::password;
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
@@ -23,6 +25,15 @@ use crate::store::{SecretRecord, Store, UserRecord};
 
 /// Longest value the vault takes for one field.
 const LONGEST: usize = 4096;
+/// The detail of a "rotate now" for a breached password.
+const BREACHED: &str = "this password appears in the imported breach data";
+
+/// Which secret: one account's field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub account_id: i64,
+    pub field: SecretField,
+}
 
 /// What storing a secret found out, for the gatekeeper's eyes: nothing secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +42,30 @@ pub struct Stored {
     pub strength: Option<u8>,
     /// Other accounts that use the same password (by id).
     pub shared_with: Vec<i64>,
+    /// Whether the password is in the imported breach data; `None` for other fields and when
+    /// no breach data was imported.
+    pub breached: Option<bool>,
+}
+
+/// An account's security posture: what a gatekeeper should look at, nothing secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posture {
+    /// `None` when no network password is stored.
+    pub password: Option<PasswordPosture>,
+    /// The network's own 2FA seed is in the vault.
+    pub network_2fa_recorded: bool,
+    /// Open "rotate now" requests, by reason.
+    pub rotate_now: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPosture {
+    /// zxcvbn score 0–4.
+    pub strength: Option<i64>,
+    pub age_days: i64,
+    pub reused: bool,
+    /// Found in the imported breach data (an open "breached" rotation).
+    pub breached: bool,
 }
 
 /// The non-secret facts about one stored field.
@@ -46,9 +81,9 @@ pub struct Fact {
 pub async fn put(
     store: &Store,
     keys: &Keys,
+    breaches: &Breaches,
     actor: &UserRecord,
-    account_id: i64,
-    field: SecretField,
+    Slot { account_id, field }: Slot,
     value: &str,
     now: Timestamp,
 ) -> Result<Stored, PeopleError> {
@@ -105,6 +140,15 @@ pub async fn put(
         }
         None => Vec::new(),
     };
+    let breached = match field {
+        SecretField::LoginPassword => is_breached(breaches, value).await?,
+        _ => None,
+    };
+    if breached == Some(true) {
+        store
+            .request_rotation(account_id, "breached", BREACHED, now)
+            .await?;
+    }
     for other in &shared_with {
         let detail = |with: i64| format!("the same password is used on account {with}");
         store
@@ -114,7 +158,11 @@ pub async fn put(
             .request_rotation(*other, "reused", &detail(account_id), now)
             .await?;
     }
-    let details = serde_json::json!({ "field": field.as_str(), "reused": !shared_with.is_empty() });
+    let details = serde_json::json!({
+        "field": field.as_str(),
+        "reused": !shared_with.is_empty(),
+        "breached": breached,
+    });
     audit_account(
         store,
         now,
@@ -127,6 +175,101 @@ pub async fn put(
     Ok(Stored {
         strength,
         shared_with,
+        breached,
+    })
+}
+
+/// A new password for the account's network, to its rules. For the gatekeeper, who will set
+/// it on the network and then store it here.
+pub async fn generate_password(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    length: Option<usize>,
+) -> Result<Zeroizing<String>, PeopleError> {
+    let account =
+        crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+    generator::generate(account.account.network, length, &mut rand::rngs::OsRng).map_err(|error| {
+        PeopleError::Invalid {
+            field: "length",
+            message: error.to_string(),
+        }
+    })
+}
+
+/// After new breach data is imported: checks every stored network password against it and
+/// marks the breached ones "rotate now". Returns their account ids.
+pub async fn recheck_breaches(
+    store: &Store,
+    keys: &Keys,
+    breaches: &Breaches,
+    now: Timestamp,
+) -> Result<Vec<i64>, PeopleError> {
+    let mut found = Vec::new();
+    for secret in store.all_secrets().await? {
+        if secret.field != SecretField::LoginPassword.as_str() {
+            continue;
+        }
+        let password =
+            open_value(store, keys, secret.account_id, SecretField::LoginPassword).await?;
+        if is_breached(breaches, &password).await? != Some(true) {
+            continue;
+        }
+        store
+            .request_rotation(secret.account_id, "breached", BREACHED, now)
+            .await?;
+        let details = serde_json::json!({ "reason": "breached" });
+        record(
+            store,
+            now,
+            Actor::System,
+            "account.rotation_requested",
+            Some(format!("account:{}", secret.account_id)),
+            None,
+            details,
+        )
+        .await?;
+        found.push(secret.account_id);
+    }
+    Ok(found)
+}
+
+/// The account's posture, for anyone who may see the account.
+pub async fn posture(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    now: Timestamp,
+) -> Result<Posture, PeopleError> {
+    crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    let secrets = store.secrets_of(account_id).await?;
+    let rotate_now: Vec<String> = store
+        .rotations_of(account_id)
+        .await?
+        .into_iter()
+        .filter(|rotation| rotation.done_at.is_none())
+        .map(|rotation| rotation.reason)
+        .collect();
+    let stored = |field: SecretField| secrets.iter().find(|secret| secret.field == field.as_str());
+    let password = match stored(SecretField::LoginPassword) {
+        None => None,
+        Some(password) => Some(PasswordPosture {
+            strength: password.strength,
+            age_days: password.updated_at.duration_until(now).as_hours() / 24,
+            reused: match &password.fingerprint {
+                Some(fingerprint) => !store
+                    .accounts_sharing_password(account_id, fingerprint)
+                    .await?
+                    .is_empty(),
+                None => false,
+            },
+            breached: rotate_now.iter().any(|reason| reason == "breached"),
+        }),
+    };
+    Ok(Posture {
+        password,
+        network_2fa_recorded: stored(SecretField::TotpSeed).is_some(),
+        rotate_now,
     })
 }
 
@@ -333,6 +476,16 @@ async fn audit_account(
         details,
     )
     .await
+}
+
+/// Looks the password up in the breach data, off the async threads (it reads a file).
+async fn is_breached(breaches: &Breaches, password: &str) -> Result<Option<bool>, PeopleError> {
+    let breaches = breaches.clone();
+    let password = Zeroizing::new(password.to_owned());
+    tokio::task::spawn_blocking(move || breaches.contains(&password))
+        .await
+        .map_err(|error| PeopleError::Internal(error.to_string()))?
+        .map_err(|error| PeopleError::Internal(error.to_string()))
 }
 
 /// A keyed fingerprint of a password: equal for equal passwords, useless without the master

@@ -17,6 +17,7 @@ macro_rules! debug_without_secrets {
 
 pub mod accounts;
 pub mod audit;
+pub mod breaches;
 pub mod clock;
 pub mod config;
 pub mod credentials;

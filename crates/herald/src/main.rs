@@ -10,9 +10,10 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use herald::clock::{Clock, SystemClock};
 use herald::config::{self, Config, LogFormat, Overrides};
+use herald::keys::Keys;
 use herald::server::App;
 use herald::store::Store;
-use herald::{audit, data_dir, http, telemetry};
+use herald::{audit, breaches, credentials, data_dir, http, telemetry};
 use secrecy::SecretString;
 
 #[derive(Debug, Parser)]
@@ -43,6 +44,26 @@ enum Command {
     /// Check or checkpoint the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Breached-password data (Have I Been Pwned's Pwned Passwords, checked locally).
+    #[command(subcommand)]
+    Breaches(BreachesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BreachesCommand {
+    /// Import the SHA-1 Pwned Passwords data (one file of HASH:COUNT lines, or a folder of
+    /// range files such as 7C4A8.txt), then mark every stored network password found in it
+    /// "rotate now". An earlier import is replaced only once the new one is complete.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The downloaded file, or the folder of range files
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +169,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = args.load(args.overrides())?;
             runtime()?.block_on(vault_rekey(config))
         }
+        Command::Breaches(BreachesCommand::Import(args)) => {
+            let config = args.config.load(args.config.overrides())?;
+            runtime()?.block_on(breaches_import(config, &args.path))
+        }
         Command::Openapi => print(
             &http::api::document()
                 .to_pretty_json()
@@ -231,6 +256,34 @@ async fn vault_rekey(config: Config) -> anyhow::Result<()> {
             ))
             .display(),
         key_path.display(),
+    ))
+}
+
+async fn breaches_import(config: Config, path: &std::path::Path) -> anyhow::Result<()> {
+    let (store, master_key) = open_existing(&config).await?;
+    let keys = Keys::derive(&master_key);
+    herald::keys::check_against(&keys, &store).await?;
+    let imported = breaches::import(path, &config.data_dir)
+        .context("the breach data was not imported; the earlier import, if any, is unchanged")?;
+    let breaches = breaches::Breaches::in_data_dir(&config.data_dir);
+    let found = credentials::recheck_breaches(&store, &keys, &breaches, SystemClock.now())
+        .await
+        .context("the breach data was imported, but checking the stored passwords failed")?;
+    store.close().await;
+    let verdict = match found.len() {
+        0 => "no stored network password is in it".to_owned(),
+        count => format!(
+            "{count} stored network password(s) are in it and marked \"rotate now\" (accounts {})",
+            found
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    print(&format!(
+        "imported {} breached password hashes; {verdict}",
+        imported.hashes
     ))
 }
 

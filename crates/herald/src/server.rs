@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::audit;
+use crate::breaches::Breaches;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::data_dir::{self, DataDirError, MasterKey};
@@ -93,12 +94,14 @@ impl App {
                 None
             }
         };
+        let breaches = Breaches::in_data_dir(&config.data_dir);
         let state = AppState {
             store,
             config: Arc::new(config),
             metrics,
             clock,
             keys: Arc::new(keys),
+            breaches,
             webauthn,
         };
         Ok(App {

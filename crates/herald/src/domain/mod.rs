@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod generator;
 pub mod jobs;
 pub mod password;
 pub mod people;

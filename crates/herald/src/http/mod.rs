@@ -22,6 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
+use crate::breaches::Breaches;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::Keys;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<Keys>,
+    /// The imported breached-password data (possibly none).
+    pub breaches: Breaches,
     /// `None` when passkeys cannot work here (public_url names an IP address).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
@@ -77,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::accounts::store_credential),
         )
         .route("/accounts/{id}/reveal", post(pages::accounts::reveal))
+        .route("/accounts/{id}/generate", post(pages::accounts::generate))
         .route("/audit", get(pages::people::audit_page))
         .route("/account", get(pages::people::account_page))
         .route(

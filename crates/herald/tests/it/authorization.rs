@@ -117,6 +117,18 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
             [D, D, A, A, A],
         ),
         account(
+            Method::GET,
+            format!("/api/v1/accounts/{account_id}/posture"),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::POST,
+            format!("/api/v1/accounts/{account_id}/password-generator"),
+            Some(json!({})),
+            [D, D, D, A, D],
+        ),
+        account(
             Method::PUT,
             format!("/api/v1/accounts/{account_id}/credentials/notes"),
             Some(json!({ "value": "x" })),

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod authorization;
+mod breaches;
 mod browser;
 mod config_cli;
 mod credentials;

@@ -32,6 +32,40 @@ pub struct StoredView {
     pub strength: Option<u8>,
     /// Other accounts with the same password: rotate one of them.
     pub shared_with: Vec<i64>,
+    /// Found in the imported breach data: rotate it. Absent for other fields, and when no
+    /// breach data was imported (`herald breaches import`).
+    pub breached: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct GenerateRequest {
+    /// Characters; default 24 (or the network's limit), at least 16.
+    pub length: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GeneratedView {
+    /// A new random password to the network's rules. Not stored: set it on the network, then
+    /// store it with `PUT …/credentials/login_password`.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostureView {
+    /// Absent when no network password is stored.
+    pub password: Option<PasswordPostureView>,
+    pub network_2fa_recorded: bool,
+    /// Reasons of open "rotate now" requests: `reused`, `breached`, `member_left`, `incident`.
+    pub rotate_now: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordPostureView {
+    /// zxcvbn score 0–4.
+    pub strength: Option<i64>,
+    pub age_days: i64,
+    pub reused: bool,
+    pub breached: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -94,9 +128,12 @@ pub async fn put(
     let stored = credentials::put(
         &state.store,
         &state.keys,
+        &state.breaches,
         &caller.user,
-        id,
-        field(&name)?,
+        credentials::Slot {
+            account_id: id,
+            field: field(&name)?,
+        },
         &request.value,
         state.clock.now(),
     )
@@ -104,6 +141,47 @@ pub async fn put(
     Ok(Json(StoredView {
         strength: stored.strength,
         shared_with: stored.shared_with,
+        breached: stored.breached,
+    }))
+}
+
+/// A new random password to the account's network rules, for its gatekeeper. Not stored.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/password-generator", tag = "accounts", request_body = GenerateRequest, params(("id" = i64, Path)),
+    responses((status = 200, description = "A new password", body = GeneratedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A length the network does not accept", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn generate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<GenerateRequest>,
+) -> Result<Json<GeneratedView>, ApiError> {
+    caller.require(Permission::UseVault)?;
+    let password =
+        credentials::generate_password(&state.store, &caller.user, id, request.length).await?;
+    Ok(Json(GeneratedView {
+        password: password.to_string(),
+    }))
+}
+
+/// The account's security posture: password strength, age, reuse, breach, network 2FA, and
+/// open "rotate now" requests. Nothing secret.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/posture", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 200, description = "The posture", body = PostureView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn posture(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<PostureView>, ApiError> {
+    caller.require(Permission::ViewAccounts)?;
+    let posture = credentials::posture(&state.store, &caller.user, id, state.clock.now()).await?;
+    Ok(Json(PostureView {
+        password: posture.password.map(|password| PasswordPostureView {
+            strength: password.strength,
+            age_days: password.age_days,
+            reused: password.reused,
+            breached: password.breached,
+        }),
+        network_2fa_recorded: posture.network_2fa_recorded,
+        rotate_now: posture.rotate_now,
     }))
 }
 
@@ -155,12 +233,7 @@ pub async fn network_code(
     Ok(Json(NetworkCodeView { code }))
 }
 
-/// The revealed value and the request's code never appear in `Debug` output.
-impl std::fmt::Debug for RevealedView {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RevealedView { .. }")
-    }
-}
+debug_without_secrets!(RevealedView, GeneratedView);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RotationView {

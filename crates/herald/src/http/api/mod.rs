@@ -91,6 +91,8 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(credentials::reveal))
         .routes(routes!(credentials::network_code))
         .routes(routes!(credentials::rotations))
+        .routes(routes!(credentials::generate))
+        .routes(routes!(credentials::posture))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .split_for_parts()

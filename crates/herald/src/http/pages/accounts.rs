@@ -63,15 +63,28 @@ struct AccountPage {
     facts: Vec<String>,
     is_gatekeeper: bool,
     csrf: String,
-    revealed: Option<String>,
+    shown: Option<Shown>,
     error: Option<String>,
     colours_script: String,
+}
+
+/// A value the page shows once: a revealed credential or a newly generated password.
+#[derive(Debug)]
+enum Shown {
+    Revealed(String),
+    Generated(String),
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CredentialForm {
     field: String,
     value: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GenerateForm {
+    #[serde(default)]
+    length: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,9 +130,12 @@ pub async fn store_credential(
     match credentials::put(
         &state.store,
         &state.keys,
+        &state.breaches,
         &caller.user,
-        id,
-        field,
+        credentials::Slot {
+            account_id: id,
+            field,
+        },
         &form.value,
         state.clock.now(),
     )
@@ -157,7 +173,7 @@ pub async fn reveal(
                 &state,
                 &caller,
                 id,
-                Some(value.to_string()),
+                Some(Shown::Revealed(value.to_string())),
                 None,
                 StatusCode::OK,
             )
@@ -166,6 +182,43 @@ pub async fn reveal(
         Err(PeopleError::NotFound(message)) if message.starts_with("there is no account") => {
             Err(ApiError::NotFound(message).into())
         }
+        Err(error) => {
+            let status = status_of(&error);
+            account_view(&state, &caller, id, None, Some(message(error)), status).await
+        }
+    }
+}
+
+pub async fn generate(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<GenerateForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::UseVault)?;
+    let length = match form.length.trim() {
+        "" => None,
+        text => match text.parse::<usize>() {
+            Ok(length) => Some(length),
+            Err(_) => {
+                let error = Some("enter the length as a number of characters".to_owned());
+                return account_view(
+                    &state,
+                    &caller,
+                    id,
+                    None,
+                    error,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        },
+    };
+    match credentials::generate_password(&state.store, &caller.user, id, length).await {
+        Ok(password) => {
+            let shown = Some(Shown::Generated(password.to_string()));
+            account_view(&state, &caller, id, shown, None, StatusCode::OK).await
+        }
+        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => {
             let status = status_of(&error);
             account_view(&state, &caller, id, None, Some(message(error)), status).await
@@ -184,7 +237,7 @@ async fn list_view(
     for Visible { account, level } in accounts::visible(&state.store, &caller.user).await? {
         let gatekeeper = name_of(account.gatekeeper_id);
         rows.push(Row {
-            flags: posture(state, account.id).await?,
+            flags: posture(state, caller, account.id).await?,
             id: account.id,
             name: account.display_name,
             handle: account.handle,
@@ -224,7 +277,7 @@ async fn account_view(
     state: &AppState,
     caller: &Caller,
     id: i64,
-    revealed: Option<String>,
+    shown: Option<Shown>,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
@@ -264,71 +317,54 @@ async fn account_view(
             .collect(),
         is_gatekeeper: visible.level == Some(AccountLevel::Gatekeeper),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-        revealed,
+        shown,
         error,
         colours_script: assets::url("colours.js"),
     };
     Ok(render(status, &page))
 }
 
-/// The posture flags of one account: what is stored, how strong, reused, to rotate.
-async fn posture(state: &AppState, account_id: i64) -> Result<Vec<Flag>, PageError> {
-    let secrets = state.store.secrets_of(account_id).await?;
-    let password = secrets
-        .iter()
-        .find(|secret| secret.field == SecretField::LoginPassword.as_str());
-    let mut flags = Vec::new();
+/// The posture flags of one account: what is stored, how strong, reused, breached, to rotate.
+async fn posture(
+    state: &AppState,
+    caller: &Caller,
+    account_id: i64,
+) -> Result<Vec<Flag>, PageError> {
+    let posture = credentials::posture(&state.store, &caller.user, account_id, state.clock.now())
+        .await
+        .map_err(ApiError::from)?;
     let flag = |label: &str, good: bool| Flag {
         label: label.to_owned(),
         good,
     };
-    match password {
+    let mut flags = Vec::new();
+    match &posture.password {
         None => flags.push(flag("no password stored", false)),
         Some(password) => {
             let strong = password.strength.is_some_and(|score| score >= 3);
-            flags.push(flag(
-                if strong {
-                    "strong password"
-                } else {
-                    "weak password"
-                },
-                strong,
-            ));
-            if let Some(fingerprint) = &password.fingerprint
-                && !state
-                    .store
-                    .accounts_sharing_password(account_id, fingerprint)
-                    .await?
-                    .is_empty()
-            {
+            flags.push(if strong {
+                flag("strong password", true)
+            } else {
+                flag("weak password", false)
+            });
+            if password.reused {
                 flags.push(flag("password reused", false));
             }
-            let age = password
-                .updated_at
-                .duration_until(state.clock.now())
-                .as_hours()
-                / 24;
-            flags.push(flag(&format!("password {age} days old"), true));
+            if password.breached {
+                flags.push(flag("password breached", false));
+            }
+            flags.push(flag(
+                &format!("password {} days old", password.age_days),
+                true,
+            ));
         }
     }
-    let has_seed = secrets
-        .iter()
-        .any(|secret| secret.field == SecretField::TotpSeed.as_str());
-    flags.push(flag(
-        if has_seed {
-            "2FA recorded"
-        } else {
-            "2FA not recorded"
-        },
-        has_seed,
-    ));
-    if state
-        .store
-        .rotations_of(account_id)
-        .await?
-        .iter()
-        .any(|rotation| rotation.done_at.is_none())
-    {
+    flags.push(if posture.network_2fa_recorded {
+        flag("2FA recorded", true)
+    } else {
+        flag("2FA not recorded", false)
+    });
+    if !posture.rotate_now.is_empty() {
         flags.push(flag("rotate now", false));
     }
     Ok(flags)
