@@ -163,7 +163,23 @@ pub async fn grant(
     store
         .set_grant(account_id, member.id, level, actor.id, now)
         .await?;
-    let details = serde_json::json!({ "member": member.id, "level": level.as_str(), "as_owner": visible.level != Some(AccountLevel::Gatekeeper) });
+    let as_owner = visible.level != Some(AccountLevel::Gatekeeper);
+    if as_owner {
+        let body = format!(
+            "{} gave {} {} access to {}. As its gatekeeper you can change this.",
+            actor.name,
+            member.name,
+            level.as_str(),
+            visible.account.display_name
+        );
+        let subject = format!(
+            "An owner changed who may use {}",
+            visible.account.display_name
+        );
+        crate::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
+    }
+    let details =
+        serde_json::json!({ "member": member.id, "level": level.as_str(), "as_owner": as_owner });
     record(
         store,
         now,
@@ -189,7 +205,19 @@ pub async fn revoke(
             "member {member_id} has no access to this account"
         )));
     }
-    let details = serde_json::json!({ "member": member_id, "as_owner": visible.level != Some(AccountLevel::Gatekeeper) });
+    let as_owner = visible.level != Some(AccountLevel::Gatekeeper);
+    if as_owner {
+        let subject = format!(
+            "An owner changed who may use {}",
+            visible.account.display_name
+        );
+        let body = format!(
+            "{} took away member {member_id}'s access to {}.",
+            actor.name, visible.account.display_name
+        );
+        crate::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
+    }
+    let details = serde_json::json!({ "member": member_id, "as_owner": as_owner });
     record(
         store,
         now,
@@ -202,8 +230,7 @@ pub async fn revoke(
     .await
 }
 
-/// Owners only: names a new gatekeeper. Audited; the old and new gatekeepers are told once
-/// notifications exist.
+/// Owners only: names a new gatekeeper. Audited; the old and new gatekeepers are told.
 pub async fn reassign_gatekeeper(
     store: &Store,
     actor: &UserRecord,
@@ -219,6 +246,26 @@ pub async fn reassign_gatekeeper(
     }
     let member = active_member(store, member_id, "user_id").await?;
     store.set_gatekeeper(account_id, member.id).await?;
+    let name = &visible.account.display_name;
+    let subject = format!("You are now the gatekeeper of {name}");
+    let body = format!(
+        "{} made you the gatekeeper of {name}: you decide who may use it and keep its password. Check its security flags.",
+        actor.name
+    );
+    crate::notify::member(store, member.id, &visible.account, &subject, &body, now).await?;
+    if visible.account.gatekeeper_id != member.id {
+        let subject = format!("You are no longer the gatekeeper of {name}");
+        let body = format!("{} made {} its gatekeeper.", actor.name, member.name);
+        crate::notify::member(
+            store,
+            visible.account.gatekeeper_id,
+            &visible.account,
+            &subject,
+            &body,
+            now,
+        )
+        .await?;
+    }
     let details = serde_json::json!({ "from": visible.account.gatekeeper_id, "to": member.id });
     record(
         store,

@@ -145,18 +145,12 @@ pub async fn put(
         _ => None,
     };
     if breached == Some(true) {
-        store
-            .request_rotation(account_id, "breached", BREACHED, now)
-            .await?;
+        ask_rotation(store, account_id, "breached", BREACHED, now).await?;
     }
     for other in &shared_with {
         let detail = |with: i64| format!("the same password is used on account {with}");
-        store
-            .request_rotation(account_id, "reused", &detail(*other), now)
-            .await?;
-        store
-            .request_rotation(*other, "reused", &detail(account_id), now)
-            .await?;
+        ask_rotation(store, account_id, "reused", &detail(*other), now).await?;
+        ask_rotation(store, *other, "reused", &detail(account_id), now).await?;
     }
     let details = serde_json::json!({
         "field": field.as_str(),
@@ -215,20 +209,7 @@ pub async fn recheck_breaches(
         if is_breached(breaches, &password).await? != Some(true) {
             continue;
         }
-        store
-            .request_rotation(secret.account_id, "breached", BREACHED, now)
-            .await?;
-        let details = serde_json::json!({ "reason": "breached" });
-        record(
-            store,
-            now,
-            Actor::System,
-            "account.rotation_requested",
-            Some(format!("account:{}", secret.account_id)),
-            None,
-            details,
-        )
-        .await?;
+        ask_rotation(store, secret.account_id, "breached", BREACHED, now).await?;
         found.push(secret.account_id);
     }
     Ok(found)
@@ -361,20 +342,7 @@ pub async fn after_departure(
     let kept = store.accounts_kept_by(leaver.id).await?;
     for account_id in &kept {
         let detail = format!("{} could reveal its credentials and has left", leaver.email);
-        store
-            .request_rotation(*account_id, "member_left", &detail, now)
-            .await?;
-        let details = serde_json::json!({ "reason": "member_left", "member": leaver.id });
-        record(
-            store,
-            now,
-            Actor::System,
-            "account.rotation_requested",
-            Some(format!("account:{account_id}")),
-            None,
-            details,
-        )
-        .await?;
+        ask_rotation(store, *account_id, "member_left", &detail, now).await?;
     }
     Ok(kept)
 }
@@ -404,6 +372,54 @@ pub async fn facts(
         });
     }
     Ok(facts)
+}
+
+/// Opens a "rotate now" request (unless one for the reason is open), audits it, and tells
+/// whoever must act: the gatekeeper, or the owners when the gatekeeper is the one who left.
+async fn ask_rotation(
+    store: &Store,
+    account_id: i64,
+    reason: &str,
+    detail: &str,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    if !store
+        .request_rotation(account_id, reason, detail, now)
+        .await?
+    {
+        return Ok(());
+    }
+    record(
+        store,
+        now,
+        Actor::System,
+        "account.rotation_requested",
+        Some(format!("account:{account_id}")),
+        None,
+        serde_json::json!({ "reason": reason }),
+    )
+    .await?;
+    let Some(account) = store.account(account_id).await? else {
+        return Ok(());
+    };
+    let (name, network) = (&account.display_name, account.network.label());
+    let subject = format!("Change the password of {name}");
+    if reason == "member_left" {
+        let body = format!(
+            "{detail}. Name a new gatekeeper for {name}; they should set a new password on {network} and store it in Herald."
+        );
+        crate::notify::owners(store, &account, &subject, &body, now).await?;
+    } else {
+        let why = match reason {
+            "breached" => "appears in breached-password data".to_owned(),
+            _ => format!("needs changing: {detail}"),
+        };
+        let body = format!(
+            "The password of {name} on {network} {why}. Set a new one on {network} (Herald can suggest one), then store it in Herald."
+        );
+        crate::notify::gatekeeper(store, &account, &subject, &body, now).await?;
+    }
+    Ok(())
 }
 
 async fn confirm_second_factor(

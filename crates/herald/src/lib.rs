@@ -27,6 +27,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
+pub mod notify;
 pub mod people;
 pub mod rekey;
 pub mod server;

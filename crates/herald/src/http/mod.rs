@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     let api = api::router(state.clone());
     Router::new()
         .route("/", get(pages::home))
+        .route("/notifications/read", post(pages::notifications_read))
         .route(
             "/login",
             get(pages::people::login_page).post(pages::people::login_submit),

@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod jobs;
+mod notifications;
 mod passkeys;
 mod people;
 mod postgres;
@@ -27,6 +28,7 @@ use crate::config::Config;
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
 pub use jobs::JobCounts;
+pub use notifications::NotificationRecord;
 pub use passkeys::PasskeyRecord;
 pub use people::{InvitationRecord, NewUser, UserRecord};
 pub use rotations::RotationRecord;

@@ -18,15 +18,16 @@ pub struct RotationRecord {
 type RotationRow = (i64, i64, String, String, i64, Option<i64>, Option<i64>);
 
 impl Store {
-    /// Opens a rotation request unless one for the same reason is already open.
+    /// Opens a rotation request unless one for the same reason is already open; says whether
+    /// it opened one.
     pub async fn request_rotation(
         &self,
         account_id: i64,
         reason: &str,
         detail: &str,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
+    ) -> Result<bool, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query(
             "INSERT INTO rotations (account_id, reason, detail, requested_at)
              SELECT $1, $2, $3, $4
               WHERE NOT EXISTS (SELECT 1 FROM rotations
@@ -37,8 +38,7 @@ impl Store {
             .bind(now.as_millisecond())
             .execute(pool)
             .await
-            .map(drop))?;
-        Ok(())
+            .map(|done| done.rows_affected() == 1))?)
     }
 
     /// Marks every open request of an account done: its password was just changed.

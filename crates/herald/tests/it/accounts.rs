@@ -188,6 +188,24 @@ async fn only_the_gatekeeper_or_an_owner_grants_access_and_owners_are_audited_as
         .expect("audited");
     assert_eq!(granted["details"]["as_owner"], true);
     assert_eq!(granted["details"]["level"], "publisher");
+    let told = notifications(&app, &gatekeeper).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0]["subject"]
+            .as_str()
+            .expect("subject")
+            .starts_with("An owner changed who may use"),
+        "{told:?}"
+    );
+    assert_eq!(told[0]["link"], format!("/accounts/{id}"));
+}
+
+/// The person's notifications, newest first.
+pub async fn notifications(app: &TestApp, person: &Person) -> Vec<Value> {
+    let response = person.get(app, "/api/v1/notifications").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list: Value = response.json().await.expect("JSON");
+    list.as_array().expect("list").clone()
 }
 
 #[tokio::test]

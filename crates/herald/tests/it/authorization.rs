@@ -168,6 +168,7 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
             [D, D, D, A, A],
         ),
         api(Method::GET, "/api/v1/me", None, [D, A, A, A, A]),
+        api(Method::GET, "/api/v1/notifications", None, [D, A, A, A, A]),
         api(Method::GET, "/api/v1/members", None, [D, D, A, A, A]),
         api(
             Method::PATCH,
@@ -231,6 +232,7 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
         page(Method::GET, "/audit", [D, D, D, A, A]),
         page(Method::GET, "/account", [D, A, A, A, A]),
         page(Method::POST, "/members/invite", [D, D, A, A, D]),
+        page(Method::POST, "/notifications/read", [D, A, A, A, D]),
         page(Method::POST, "/members/999999/deactivate", [D, D, A, A, D]),
         // These end the caller's session, so they come last and each signed-in caller
         // uses a fresh session for them.

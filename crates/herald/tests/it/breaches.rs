@@ -93,6 +93,14 @@ async fn importing_breach_data_marks_stored_breached_passwords_and_checks_new_on
     let cafe_posture = posture(&app, &owner, cafe).await;
     assert_eq!(cafe_posture["password"]["breached"], true, "{cafe_posture}");
     assert_eq!(cafe_posture["rotate_now"], json!(["breached"]));
+    let told = crate::accounts::notifications(&app, &owner).await;
+    assert_eq!(told.len(), 1, "the gatekeeper is told once: {told:?}");
+    assert!(
+        told[0]["body"]
+            .as_str()
+            .expect("body")
+            .contains("appears in breached-password data")
+    );
     let bakery_posture = posture(&app, &owner, bakery).await;
     assert_eq!(bakery_posture["password"]["breached"], false);
     assert_eq!(bakery_posture["rotate_now"], json!([]));

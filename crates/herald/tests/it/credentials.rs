@@ -392,6 +392,14 @@ async fn when_a_gatekeeper_leaves_their_accounts_are_marked_rotate_now() {
             .expect("detail")
             .contains("keeper@sunny.example")
     );
+    let told = crate::accounts::notifications(&app, &owner).await;
+    assert!(
+        told.iter().any(|n| n["body"]
+            .as_str()
+            .is_some_and(|body| body.contains("Name a new gatekeeper"))
+            && n["link"] == format!("/accounts/{kept}")),
+        "owners are told to name a new gatekeeper: {told:?}"
+    );
     let untouched: Value = owner
         .get(&app, &format!("/api/v1/accounts/{other}/rotations"))
         .await

@@ -68,6 +68,7 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(people::logout))
         .routes(routes!(people::logout_everywhere))
         .routes(routes!(people::me))
+        .routes(routes!(people::notifications))
         .routes(routes!(people::password_strength))
         .routes(routes!(people::list_members))
         .routes(routes!(people::change_role))

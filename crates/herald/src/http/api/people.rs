@@ -558,3 +558,39 @@ debug_without_secrets!(
     OpenInvitationView,
     NewTokenView
 );
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: i64,
+    pub created_at: String,
+    pub subject: String,
+    pub body: String,
+    /// The page in Herald where you can act on it.
+    pub link: Option<String>,
+    pub read: bool,
+}
+
+/// Your newest 50 notifications, newest first: passwords to rotate, access changed by an
+/// owner, accounts you now keep.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "people",
+    responses((status = 200, description = "Your notifications", body = [NotificationView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<NotificationView>>, ApiError> {
+    caller.require(Permission::ViewOwnAccount)?;
+    let notifications = state.store.notifications_of(caller.user.id, 50).await?;
+    Ok(Json(
+        notifications
+            .into_iter()
+            .map(|notification| NotificationView {
+                id: notification.id,
+                created_at: notification.created_at.to_string(),
+                subject: notification.subject,
+                body: notification.body,
+                link: notification.link,
+                read: notification.read_at.is_some(),
+            })
+            .collect(),
+    ))
+}

@@ -8,9 +8,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::auth::Caller;
+use super::auth::{Caller, CsrfForm};
 use super::{ApiError, AppState, assets};
-use crate::store::JobCounts;
+use crate::domain::access::Permission;
+use crate::store::{JobCounts, NotificationRecord};
 
 /// What every page's layout (`base.html`) needs.
 #[derive(Debug)]
@@ -90,6 +91,8 @@ struct HomePage {
     database: &'static str,
     database_ok: bool,
     jobs: Option<JobCounts>,
+    notifications: Vec<NotificationRecord>,
+    csrf: String,
 }
 
 #[derive(Template)]
@@ -123,8 +126,31 @@ pub async fn home(
         },
         database_ok,
         jobs,
+        notifications: state
+            .store
+            .notifications_of(caller.user.id, 20)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .filter(|notification| notification.read_at.is_none())
+            .collect(),
+        csrf: caller.csrf_token().unwrap_or_default().to_owned(),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// Marks the caller's notifications read, then back to the home page.
+pub async fn notifications_read(
+    State(state): State<AppState>,
+    CsrfForm { caller, .. }: CsrfForm<people::NoFields>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ViewOwnAccount)?;
+    state
+        .store
+        .mark_notifications_read(caller.user.id, state.clock.now())
+        .await
+        .map_err(ApiError::from)?;
+    Ok(Redirect::to("/").into_response())
 }
 
 /// Renders the calm error page used for 404s and the like.
