@@ -50,6 +50,9 @@ pub struct Stored {
 /// An account's security posture: what a gatekeeper should look at, nothing secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posture {
+    /// The gatekeeper is an active member; `false` once they have left and until an owner
+    /// names a new one.
+    pub gatekeeper_active: bool,
     /// `None` when no network password is stored.
     pub password: Option<PasswordPosture>,
     /// The network's own 2FA seed is in the vault.
@@ -222,7 +225,11 @@ pub async fn posture(
     account_id: i64,
     now: Timestamp,
 ) -> Result<Posture, PeopleError> {
-    crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    let visible = crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    let gatekeeper_active = store
+        .user_by_id(visible.account.gatekeeper_id)
+        .await?
+        .is_some_and(|user| user.active);
     let secrets = store.secrets_of(account_id).await?;
     let rotate_now: Vec<String> = store
         .rotations_of(account_id)
@@ -248,6 +255,7 @@ pub async fn posture(
         }),
     };
     Ok(Posture {
+        gatekeeper_active,
         password,
         network_2fa_recorded: stored(SecretField::TotpSeed).is_some(),
         rotate_now,

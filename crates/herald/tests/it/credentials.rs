@@ -392,6 +392,14 @@ async fn when_a_gatekeeper_leaves_their_accounts_are_marked_rotate_now() {
             .expect("detail")
             .contains("keeper@sunny.example")
     );
+    let posture: Value = owner
+        .get(&app, &format!("/api/v1/accounts/{kept}/posture"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(posture["gatekeeper_active"], false, "{posture}");
+    assert_eq!(posture["rotate_now"], json!(["member_left"]));
     let told = crate::accounts::notifications(&app, &owner).await;
     assert!(
         told.iter().any(|n| n["body"]

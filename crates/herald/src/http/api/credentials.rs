@@ -52,6 +52,8 @@ pub struct GeneratedView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostureView {
+    /// False when the gatekeeper has left: an owner must name a new one.
+    pub gatekeeper_active: bool,
     /// Absent when no network password is stored.
     pub password: Option<PasswordPostureView>,
     pub network_2fa_recorded: bool,
@@ -174,6 +176,7 @@ pub async fn posture(
     caller.require(Permission::ViewAccounts)?;
     let posture = credentials::posture(&state.store, &caller.user, id, state.clock.now()).await?;
     Ok(Json(PostureView {
+        gatekeeper_active: posture.gatekeeper_active,
         password: posture.password.map(|password| PasswordPostureView {
             strength: password.strength,
             age_days: password.age_days,

@@ -337,7 +337,11 @@ async fn posture(
         label: label.to_owned(),
         good,
     };
-    let mut flags = Vec::new();
+    let mut flags = vec![if posture.gatekeeper_active {
+        flag("gatekeeper set", true)
+    } else {
+        flag("needs a new gatekeeper", false)
+    }];
     match &posture.password {
         None => flags.push(flag("no password stored", false)),
         Some(password) => {
