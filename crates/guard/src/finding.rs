@@ -1,0 +1,107 @@
+//! What a scan reports: a [`Finding`] names its rule, how serious it is, what should happen to
+//! the post, where the problem is, a redacted excerpt and a plain-English message.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+/// A rule's dotted name, such as `pii.email` or `custom.order_ref`.
+///
+/// Parsed once: lowercase ASCII letters, digits and `_` in at least two dot-separated parts.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RuleId(Cow<'static, str>);
+
+impl RuleId {
+    /// Parses a rule id, naming what is wrong when it is not one.
+    pub fn parse(text: &str) -> Result<RuleId, String> {
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.len() < 2 {
+            return Err(format!(
+                "rule id `{text}` needs a dotted name such as `custom.{text}`"
+            ));
+        }
+        let valid_part = |part: &&str| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        if !parts.iter().all(valid_part) {
+            return Err(format!(
+                "rule id `{text}` may use only lowercase letters, digits and `_` between its dots"
+            ));
+        }
+        Ok(RuleId(Cow::Owned(text.to_owned())))
+    }
+
+    /// The id as written, such as `pii.email`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) const fn builtin(id: &'static str) -> RuleId {
+        RuleId(Cow::Borrowed(id))
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RuleId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RuleId({})", self.0)
+    }
+}
+
+/// How serious a finding is, from least to most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// What Herald does with a post that has a finding, from mildest to strictest, so the
+/// strictest action of several findings is their `max()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Show the finding; the author may post anyway.
+    Warn,
+    /// Someone else with publish rights must approve the post first.
+    RequireApproval,
+    /// The post cannot be published until the text is changed.
+    Block,
+}
+
+/// One problem found in a text.
+///
+/// It never holds the matched value itself: `excerpt` is already redacted (see the crate's
+/// README for the masking rules), so deriving `Debug` and `Serialize` cannot leak it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: RuleId,
+    pub severity: Severity,
+    pub action: Action,
+    /// Byte offsets into the scanned text, always on UTF-8 character boundaries.
+    pub span: Range<usize>,
+    /// A redacted view of the match, safe to show, store and log.
+    pub excerpt: String,
+    /// What was found and how to fix it, for someone who is not technical.
+    pub message: String,
+}
