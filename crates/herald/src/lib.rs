@@ -29,6 +29,7 @@ pub mod keys;
 pub mod metrics;
 pub mod notify;
 pub mod people;
+pub mod policy;
 pub mod rekey;
 pub mod server;
 pub mod store;

@@ -47,6 +47,28 @@ enum Command {
     /// Breached-password data (Have I Been Pwned's Pwned Passwords, checked locally).
     #[command(subcommand)]
     Breaches(BreachesCommand),
+    /// Check files (or standard input) against a social media policy. Exits 1 when anything
+    /// would be blocked, 2 when the input or the policy cannot be read, 0 otherwise.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    /// A policy rules file (TOML, as exported from Herald); the built-in rules when absent
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    format: ScanFormat,
+    /// Files to check; standard input when none (or `-`)
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ScanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +143,9 @@ struct ConfigArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Scan(args) = &cli.command {
+        return scan::run(args);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -173,6 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = args.config.load(args.config.overrides())?;
             runtime()?.block_on(breaches_import(config, &args.path))
         }
+        Command::Scan(_) => unreachable!("handled in main"),
         Command::Openapi => print(
             &http::api::document()
                 .to_pretty_json()
@@ -293,6 +319,137 @@ async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {
     match audit::checkpoint(&store, &audit::signing_key(&master_key), now).await? {
         Some(checkpoint) => print(&format!("signed a checkpoint at entry {}", checkpoint.size)),
         None => print("the newest checkpoint already covers the whole log"),
+    }
+}
+
+/// `herald scan`: exit codes like grep's (1: something to block, 2: trouble).
+mod scan {
+    use std::io::Read;
+    use std::path::Path;
+    use std::process::ExitCode;
+
+    use anyhow::Context;
+    use guard::{Action, Finding, Location, Policy, Scanner};
+
+    use super::{ScanArgs, ScanFormat};
+
+    pub fn run(args: &ScanArgs) -> ExitCode {
+        match scan(args) {
+            Ok(true) => ExitCode::from(1),
+            Ok(false) => ExitCode::SUCCESS,
+            Err(error) => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("herald: error: {error:#}");
+                }
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    /// Scans every input; says whether anything is at "block".
+    fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
+        let scanner = scanner(args.policy.as_deref())?;
+        let mut inputs = args.files.clone();
+        if inputs.is_empty() {
+            inputs.push("-".into());
+        }
+        let mut blocked = false;
+        let mut report = Vec::new();
+        for input in &inputs {
+            let (name, bytes) = read(input)?;
+            let findings = scanner
+                .scan_bytes(&bytes)
+                .with_context(|| format!("cannot scan {name}"))?;
+            // scan_bytes has checked that the bytes are UTF-8.
+            let text = String::from_utf8_lossy(&bytes);
+            blocked |= findings
+                .iter()
+                .any(|finding| finding.action == Action::Block);
+            for finding in findings {
+                report.push(Line::new(&name, &text, finding));
+            }
+        }
+        let out = match args.format {
+            ScanFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+            ScanFormat::Text => report.iter().map(Line::text).collect(),
+        };
+        if !out.is_empty() {
+            super::print(out.trim_end())?;
+        }
+        Ok(blocked)
+    }
+
+    fn scanner(path: Option<&Path>) -> anyhow::Result<Scanner> {
+        let Some(path) = path else {
+            return Ok(Scanner::default());
+        };
+        let source = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the policy {}", path.display()))?;
+        let (policy, mut problems) = Policy::from_toml_lenient(&source)
+            .with_context(|| format!("the policy {} is not valid", path.display()))?;
+        let (scanner, more) = Scanner::build(&policy);
+        problems.extend(more);
+        for problem in problems {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "herald: warning: {}: {problem}; the other rules still apply",
+                    path.display()
+                );
+            }
+        }
+        Ok(scanner)
+    }
+
+    fn read(input: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+        let mut bytes = Vec::new();
+        if input == Path::new("-") {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            return Ok(("<stdin>".to_owned(), bytes));
+        }
+        let bytes =
+            std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+        Ok((input.display().to_string(), bytes))
+    }
+
+    #[derive(serde::Serialize)]
+    struct Line {
+        file: String,
+        line: usize,
+        column: usize,
+        #[serde(flatten)]
+        finding: Finding,
+    }
+
+    impl Line {
+        fn new(file: &str, text: &str, finding: Finding) -> Line {
+            let Location { line, column } = Location::of(text, finding.span.start);
+            Line {
+                file: file.to_owned(),
+                line,
+                column,
+                finding,
+            }
+        }
+
+        fn text(&self) -> String {
+            let action = serde_json::to_value(self.finding.action)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!(
+                "{}:{}:{}: {action} [{}] {} ({})\n",
+                self.file,
+                self.line,
+                self.column,
+                self.finding.rule.as_str(),
+                self.finding.message,
+                self.finding.excerpt
+            )
+        }
     }
 }
 

@@ -102,6 +102,7 @@ impl App {
             clock,
             keys: Arc::new(keys),
             breaches,
+            policy: Arc::default(),
             webauthn,
         };
         Ok(App {

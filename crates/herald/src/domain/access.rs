@@ -31,6 +31,10 @@ pub enum Permission {
     /// Store and reveal accounts' credentials (gatekeepers, per account). Never with an API
     /// token: a leaked token must not open the vault.
     UseVault,
+    /// Check text against the company's policy, and read the policy's rules.
+    UsePolicy,
+    /// Change the policy's rules. Owners, from a browser session only.
+    ManagePolicy,
 }
 
 /// What an API token may be used for. A token can never do more than its owner's role allows.
@@ -48,6 +52,8 @@ pub enum Scope {
     AccountsRead,
     #[serde(rename = "accounts:write")]
     AccountsWrite,
+    #[serde(rename = "policy:read")]
+    PolicyRead,
 }
 
 /// How the caller proved who they are.
@@ -70,10 +76,11 @@ impl Permission {
             | Permission::ManageOwnSecondFactors
             | Permission::ViewAccounts
             | Permission::ManageAccountAccess
-            | Permission::UseVault => Role::Member,
+            | Permission::UseVault
+            | Permission::UsePolicy => Role::Member,
             Permission::AddAccounts => Role::Admin,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
-            Permission::ViewAuditLog => Role::Owner,
+            Permission::ViewAuditLog | Permission::ManagePolicy => Role::Owner,
         }
     }
 
@@ -86,22 +93,25 @@ impl Permission {
             Permission::ViewAuditLog => Some(Scope::AuditRead),
             Permission::ViewAccounts => Some(Scope::AccountsRead),
             Permission::AddAccounts | Permission::ManageAccountAccess => Some(Scope::AccountsWrite),
+            Permission::UsePolicy => Some(Scope::PolicyRead),
             Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
-            | Permission::UseVault => None,
+            | Permission::UseVault
+            | Permission::ManagePolicy => None,
         }
     }
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::AccountRead,
         Scope::MembersRead,
         Scope::MembersWrite,
         Scope::AuditRead,
         Scope::AccountsRead,
         Scope::AccountsWrite,
+        Scope::PolicyRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +122,7 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::AccountsRead => "accounts:read",
             Scope::AccountsWrite => "accounts:write",
+            Scope::PolicyRead => "policy:read",
         }
     }
 
@@ -234,6 +245,8 @@ mod tests {
             (Permission::ViewMembers, [false, true, true]),
             (Permission::ManageMembers, [false, true, true]),
             (Permission::ViewAuditLog, [false, false, true]),
+            (Permission::UsePolicy, [true, true, true]),
+            (Permission::ManagePolicy, [false, false, true]),
         ];
         for (permission, allowed) in table {
             for (role, expected) in [Role::Member, Role::Admin, Role::Owner]

@@ -33,6 +33,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/colours.js"),
     },
     Asset {
+        name: "policy.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/policy.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_str!("../../assets/favicon.svg"),

@@ -41,6 +41,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// The imported breached-password data (possibly none).
     pub breaches: Breaches,
+    /// The company's policy rules, compiled once per saved version.
+    pub policy: Arc<crate::policy::PolicyGuard>,
     /// `None` when passkeys cannot work here (public_url names an IP address).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
@@ -52,6 +54,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/notifications/read", post(pages::notifications_read))
+        .route("/policy", get(pages::policy::show))
+        .route("/policy/acknowledge", post(pages::policy::acknowledge))
+        .route("/policy/document", post(pages::policy::publish))
+        .route("/policy/rules", post(pages::policy::save_rules))
+        .route("/policy/check", post(pages::policy::check))
         .route(
             "/login",
             get(pages::people::login_page).post(pages::people::login_submit),

@@ -169,6 +169,39 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
         ),
         api(Method::GET, "/api/v1/me", None, [D, A, A, A, A]),
         api(Method::GET, "/api/v1/notifications", None, [D, A, A, A, A]),
+        api(
+            Method::POST,
+            "/api/v1/scan",
+            Some(json!({ "text": "Fresh bread" })),
+            [D, A, A, A, A],
+        ),
+        api(Method::GET, "/api/v1/policy/rules", None, [D, A, A, A, A]),
+        api(Method::GET, "/api/v1/policy", None, [D, A, A, A, A]),
+        api(
+            Method::PUT,
+            "/api/v1/policy",
+            Some(json!({ "markdown": "Be kind." })),
+            [D, D, D, A, D],
+        ),
+        // 409 for a version that is not current is not a denial.
+        api(
+            Method::POST,
+            "/api/v1/policy/acknowledge",
+            Some(json!({ "version": 999 })),
+            [D, A, A, A, D],
+        ),
+        api(
+            Method::GET,
+            "/api/v1/policy/acknowledgements",
+            None,
+            [D, D, A, A, A],
+        ),
+        api(
+            Method::PUT,
+            "/api/v1/policy/rules",
+            Some(json!({ "toml": "" })),
+            [D, D, D, A, D],
+        ),
         api(Method::GET, "/api/v1/members", None, [D, D, A, A, A]),
         api(
             Method::PATCH,
@@ -233,6 +266,11 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
         page(Method::GET, "/account", [D, A, A, A, A]),
         page(Method::POST, "/members/invite", [D, D, A, A, D]),
         page(Method::POST, "/notifications/read", [D, A, A, A, D]),
+        page(Method::GET, "/policy", [D, A, A, A, A]),
+        page(Method::POST, "/policy/check", [D, A, A, A, D]),
+        page(Method::POST, "/policy/acknowledge", [D, A, A, A, D]),
+        page(Method::POST, "/policy/document", [D, D, D, A, D]),
+        page(Method::POST, "/policy/rules", [D, D, D, A, D]),
         page(Method::POST, "/members/999999/deactivate", [D, D, A, A, D]),
         // These end the caller's session, so they come last and each signed-in caller
         // uses a fresh session for them.
@@ -341,7 +379,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
     let mut admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let mut member = invite_and_join(&app, &clock, &owner, "member@sunny.example", "member").await;
     let token: Value = owner
-        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write"], "expires_in_days": 1 }))
+        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write", "policy:read"], "expires_in_days": 1 }))
         .await
         .json()
         .await

@@ -405,3 +405,64 @@ async fn a_gatekeeper_stores_and_reveals_a_password_that_a_publisher_never_sees(
     other.close().await;
     gatekeeper.close().await;
 }
+
+/// The policy in Chromium: an owner publishes it, a member reads and accepts it, and the draft
+/// checker marks what it finds while the member types, before any button is pressed.
+#[tokio::test]
+async fn a_member_accepts_the_policy_and_sees_findings_marked_as_they_type() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let member =
+        crate::people::invite_and_join(&app, &clock, &owner, "mia@sunny.example", "member").await;
+    let published = owner
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            "/api/v1/policy",
+            Some(serde_json::json!({ "markdown": "# How we post\n\nBe kind. **Never** share a customer's details." })),
+        )
+        .await;
+    assert_eq!(published.status(), reqwest::StatusCode::OK);
+
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&browser, &app, &clock, &member).await;
+    browser.goto(&app.url("/policy")).await;
+    assert!(
+        browser
+            .text_of("#policy-document h1")
+            .await
+            .contains("How we post")
+    );
+    browser
+        .click_and_wait(&browser.find("#acknowledge button").await)
+        .await;
+    assert!(
+        browser
+            .text_of("#policy-document")
+            .await
+            .contains("You accepted this version")
+    );
+
+    let draft = browser.find("#draft").await;
+    browser
+        .type_into(&draft, "Thanks to Jo (jo.bloggs@example.com) for the cake!")
+        .await;
+    assert!(
+        browser
+            .wait_for("return document.querySelector('#draft-marked mark.finding-require_approval')?.textContent === 'jo.bloggs@example.com';")
+            .await,
+        "the email address is marked while typing"
+    );
+    let findings = browser.text_of("#findings").await;
+    assert!(
+        findings.contains("pii.email") && findings.contains("needs approval"),
+        "{findings}"
+    );
+    assert!(
+        !findings.contains("jo.bloggs@example.com"),
+        "the list shows a redacted excerpt"
+    );
+    browser.screenshot("policy-live-check").await;
+}

@@ -13,6 +13,7 @@ mod helpers;
 mod jobs;
 mod openapi;
 mod people;
+mod policy;
 mod rekey;
 mod secrets;
 mod security_headers;

@@ -18,6 +18,7 @@ mod audit;
 mod credentials;
 mod passkeys;
 pub mod people;
+mod policy;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +29,7 @@ pub mod people;
     tags(
         (name = "system", description = "Health and metrics"),
         (name = "people", description = "Setup, sign-in, members, invitations and API tokens"),
+        (name = "policy", description = "The company's social media policy: checking drafts, and its rules"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "accounts", description = "Social accounts, gatekeepers and access"),
     ),
@@ -69,6 +71,11 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(people::logout_everywhere))
         .routes(routes!(people::me))
         .routes(routes!(people::notifications))
+        .routes(routes!(policy::scan))
+        .routes(routes!(policy::rules, policy::save_rules))
+        .routes(routes!(policy::document, policy::publish))
+        .routes(routes!(policy::acknowledge))
+        .routes(routes!(policy::acknowledgements))
         .routes(routes!(people::password_strength))
         .routes(routes!(people::list_members))
         .routes(routes!(people::change_role))

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod people;
+pub mod policy;
 
 use askama::Template;
 use axum::extract::State;

@@ -1,0 +1,272 @@
+//! The company's policy rules as Herald uses them: the guard's TOML, saved in versions by
+//! owners, compiled once per version and shared by every scan. `herald scan` and
+//! `POST /api/v1/scan` both end up in [`guard::Scanner::scan`].
+
+use std::sync::{Arc, RwLock};
+
+use guard::{Action, Finding, Policy, Scanner};
+use jiff::Timestamp;
+
+use crate::domain::audit::Actor;
+use crate::people::{PeopleError, record};
+use crate::store::{Store, StoreError, UserRecord};
+
+/// The compiled rules in force, rebuilt when another version is saved (by this process or
+/// another one on the same database).
+#[derive(Debug, Default)]
+pub struct PolicyGuard {
+    compiled: RwLock<Option<Compiled>>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    version: Option<i64>,
+    scanner: Arc<Scanner>,
+}
+
+/// The rules in force as TOML, with their version (`None`: the built-in defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    pub version: Option<i64>,
+    pub source: String,
+}
+
+impl PolicyGuard {
+    /// The scanner for the rules in force.
+    pub async fn scanner(&self, store: &Store) -> Result<Arc<Scanner>, StoreError> {
+        let version = store.policy_version().await?;
+        if let Some(scanner) = self.cached(version) {
+            return Ok(scanner);
+        }
+        let scanner = match store.policy_rules().await? {
+            Some((_, source)) => compile(&source),
+            None => Scanner::default(),
+        };
+        let scanner = Arc::new(scanner);
+        if let Ok(mut compiled) = self.compiled.write() {
+            *compiled = Some(Compiled {
+                version,
+                scanner: scanner.clone(),
+            });
+        }
+        Ok(scanner)
+    }
+
+    fn cached(&self, version: Option<i64>) -> Option<Arc<Scanner>> {
+        let compiled = self.compiled.read().ok()?;
+        compiled
+            .as_ref()
+            .filter(|compiled| compiled.version == version)
+            .map(|compiled| compiled.scanner.clone())
+    }
+}
+
+/// Scans a draft with the rules in force: the findings, and the strictest action among them.
+pub async fn scan(
+    store: &Store,
+    guard: &PolicyGuard,
+    text: &str,
+) -> Result<(Vec<Finding>, Option<Action>), StoreError> {
+    let findings = guard.scanner(store).await?.scan(text);
+    let strictest = findings.iter().map(|finding| finding.action).max();
+    Ok((findings, strictest))
+}
+
+/// The rules in force, as TOML for export or editing.
+pub async fn rules(store: &Store) -> Result<Rules, PeopleError> {
+    match store.policy_rules().await? {
+        Some((version, source)) => Ok(Rules {
+            version: Some(version),
+            source,
+        }),
+        None => Ok(Rules {
+            version: None,
+            source: Policy::default()
+                .to_toml()
+                .map_err(|error| PeopleError::Internal(error.to_string()))?,
+        }),
+    }
+}
+
+/// Saves new rules (owners). A file with a syntax error, an unknown key or an invalid rule is
+/// refused whole, naming the line and column, and the rules in force stay as they were.
+pub async fn save(
+    store: &Store,
+    actor: &UserRecord,
+    source: &str,
+    now: Timestamp,
+) -> Result<i64, PeopleError> {
+    let invalid = |message: String| PeopleError::Invalid {
+        field: "toml",
+        message,
+    };
+    let policy = Policy::from_toml(source).map_err(|error| invalid(error.to_string()))?;
+    Scanner::new(&policy).map_err(|error| invalid(error.to_string()))?;
+    let version = store.save_policy_rules(source, actor.id, now).await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "policy.rules_saved",
+        Some(format!("policy:{version}")),
+        None,
+        serde_json::json!({ "version": version, "rules": policy.rules.len() }),
+    )
+    .await?;
+    Ok(version)
+}
+
+/// Compiles saved rules. They were checked when saved, but a rule that a newer Herald no
+/// longer accepts is skipped (and logged) rather than stopping every other rule.
+fn compile(source: &str) -> Scanner {
+    match Policy::from_toml_lenient(source) {
+        Ok((policy, problems)) => {
+            let (scanner, more) = Scanner::build(&policy);
+            for problem in problems.iter().chain(&more) {
+                tracing::warn!(%problem, "a policy rule is skipped");
+            }
+            scanner
+        }
+        Err(error) => {
+            tracing::error!(%error, "the saved policy cannot be read; the built-in rules apply");
+            Scanner::default()
+        }
+    }
+}
+
+/// The policy's words as a member sees them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub version: i64,
+    pub markdown: String,
+    pub published_at: Timestamp,
+    /// When the caller acknowledged this version, if they did.
+    pub acknowledged_at: Option<Timestamp>,
+}
+
+/// One member's acknowledgement of the current version, for owners and admins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acknowledgement {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub acknowledged_at: Option<Timestamp>,
+}
+
+/// Longest policy text accepted (about 30 printed pages).
+const LONGEST_DOCUMENT: usize = 100_000;
+
+/// The current policy document, or `None` while none was published.
+pub async fn document(store: &Store, user: &UserRecord) -> Result<Option<Document>, PeopleError> {
+    let Some(record) = store.policy_document().await? else {
+        return Ok(None);
+    };
+    let acknowledged_at = store
+        .policy_acknowledgements(record.version)
+        .await?
+        .into_iter()
+        .find(|(user_id, _)| *user_id == user.id)
+        .map(|(_, at)| at);
+    Ok(Some(Document {
+        version: record.version,
+        markdown: record.markdown,
+        published_at: record.created_at,
+        acknowledged_at,
+    }))
+}
+
+/// Publishes a new version (owners). Every active member is asked to acknowledge it.
+pub async fn publish(
+    store: &Store,
+    actor: &UserRecord,
+    markdown: &str,
+    now: Timestamp,
+) -> Result<i64, PeopleError> {
+    if markdown.trim().is_empty() || markdown.len() > LONGEST_DOCUMENT {
+        return Err(PeopleError::Invalid {
+            field: "markdown",
+            message: format!("write the policy in 1 to {LONGEST_DOCUMENT} characters"),
+        });
+    }
+    let version = store
+        .publish_policy_document(markdown, actor.id, now)
+        .await?;
+    // The author has read what they wrote.
+    store.acknowledge_policy(actor.id, version, now).await?;
+    for user in store.list_users().await? {
+        if user.active && user.id != actor.id {
+            store
+                .add_notification(
+                    user.id,
+                    &format!("Please read the social media policy (version {version})"),
+                    "The company's social media policy has changed. Read it and confirm you accept it before you next post.",
+                    Some("/policy"),
+                    now,
+                )
+                .await?;
+        }
+    }
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "policy.document_published",
+        Some(format!("policy_document:{version}")),
+        None,
+        serde_json::json!({ "version": version }),
+    )
+    .await?;
+    Ok(version)
+}
+
+/// Records that `actor` read and accepts `version`, which must be the current one.
+pub async fn acknowledge(
+    store: &Store,
+    actor: &UserRecord,
+    version: i64,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let current = store.policy_document().await?.map(|record| record.version);
+    if current != Some(version) {
+        return Err(PeopleError::Conflict(match current {
+            Some(current) => format!(
+                "version {version} is not the current policy; read version {current} and acknowledge that"
+            ),
+            None => "no policy has been published yet".to_owned(),
+        }));
+    }
+    store.acknowledge_policy(actor.id, version, now).await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "policy.acknowledged",
+        Some(format!("policy_document:{version}")),
+        None,
+        serde_json::json!({ "version": version }),
+    )
+    .await
+}
+
+/// Who has acknowledged the current version: every active member, acknowledged or not.
+pub async fn acknowledgements(store: &Store) -> Result<Vec<Acknowledgement>, PeopleError> {
+    let acknowledged = match store.policy_document().await? {
+        Some(record) => store.policy_acknowledgements(record.version).await?,
+        None => Vec::new(),
+    };
+    Ok(store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|user| user.active)
+        .map(|user| Acknowledgement {
+            acknowledged_at: acknowledged
+                .iter()
+                .find(|(user_id, _)| *user_id == user.id)
+                .map(|(_, at)| *at),
+            user_id: user.id,
+            name: user.name,
+            email: user.email,
+        })
+        .collect())
+}
