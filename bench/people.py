@@ -10,73 +10,19 @@ runs wrk against GET /api/v1/me with the owner's session cookie.
 Usage: bench/people.py [path/to/herald]   (needs wrk: apt-get install wrk)
 Only the Python standard library is used; traffic goes to 127.0.0.1 only.
 """
-import base64, hashlib, hmac, http.cookiejar, json, os, shutil, socket, statistics, struct
-import subprocess, sys, tempfile, threading, time, urllib.request
+import os, shutil, statistics, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_bench import Client, herald_with_owner, totp  # noqa: E402
 
 MEMBERS = 200
 CONCURRENCY = 8
 HERALD = sys.argv[1] if len(sys.argv) > 1 else "target/release/herald"
 
 
-def totp(secret_b32):
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    counter = struct.pack(">Q", int(time.time()) // 30)
-    digest = hmac.new(key, counter, hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
-    return f"{code:06d}"
-
-
-class Client:
-    def __init__(self, base):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.csrf = None
-
-    def call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if self.csrf:
-            request.add_header("X-CSRF-Token", self.csrf)
-        with self.opener.open(request) as response:
-            text = response.read()
-            return json.loads(text) if text else None
-
-    def cookie(self):
-        return next(c.value for c in self.jar if c.name == "herald_session")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
-
-
 def main():
-    work = tempfile.mkdtemp()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
-    env["HERALD_LOG_LEVEL"] = "warn"
-    server = subprocess.Popen([HERALD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", work],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/healthz"); break
-            except OSError:
-                time.sleep(0.05)
-        owner = Client(base)
-        enrolment = owner.call("GET", "/api/v1/setup?email=owner@bench.example")
-        owner_secret = enrolment["secret"]
-        session = owner.call("POST", "/api/v1/setup", {
-            "organisation": "Bench", "name": "Owner", "email": "owner@bench.example",
-            "password": "bench marmalade kettle harbour", "enrolment_token": enrolment["enrolment_token"],
-            "code": totp(owner_secret)})
-        owner.csrf = session["csrf_token"]
-
+    with herald_with_owner(HERALD) as (base, owner, _, _):
         def enrol(n):
             email = f"member{n}@bench.example"
             invited = owner.call("POST", "/api/v1/invitations", {"email": email, "role": "member"})
@@ -122,9 +68,6 @@ def main():
                   + (f" ({status_errors[0].strip()})" if status_errors else ""))
         else:
             print("GET /api/v1/me: wrk is not installed (apt-get install wrk)")
-    finally:
-        server.terminate(); server.wait()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
