@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod notify;
 pub mod people;
 pub mod policy;
+pub mod posts;
 pub mod rekey;
 pub mod server;
 pub mod store;

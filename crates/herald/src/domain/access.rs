@@ -35,6 +35,8 @@ pub enum Permission {
     UsePolicy,
     /// Change the policy's rules. Owners, from a browser session only.
     ManagePolicy,
+    /// Write, submit, approve posts; the account-level rule decides per account.
+    WritePosts,
 }
 
 /// What an API token may be used for. A token can never do more than its owner's role allows.
@@ -54,6 +56,8 @@ pub enum Scope {
     AccountsWrite,
     #[serde(rename = "policy:read")]
     PolicyRead,
+    #[serde(rename = "posts:write")]
+    PostsWrite,
 }
 
 /// How the caller proved who they are.
@@ -77,7 +81,8 @@ impl Permission {
             | Permission::ViewAccounts
             | Permission::ManageAccountAccess
             | Permission::UseVault
-            | Permission::UsePolicy => Role::Member,
+            | Permission::UsePolicy
+            | Permission::WritePosts => Role::Member,
             Permission::AddAccounts => Role::Admin,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
             Permission::ViewAuditLog | Permission::ManagePolicy => Role::Owner,
@@ -94,6 +99,7 @@ impl Permission {
             Permission::ViewAccounts => Some(Scope::AccountsRead),
             Permission::AddAccounts | Permission::ManageAccountAccess => Some(Scope::AccountsWrite),
             Permission::UsePolicy => Some(Scope::PolicyRead),
+            Permission::WritePosts => Some(Scope::PostsWrite),
             Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
@@ -104,7 +110,7 @@ impl Permission {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::AccountRead,
         Scope::MembersRead,
         Scope::MembersWrite,
@@ -112,6 +118,7 @@ impl Scope {
         Scope::AccountsRead,
         Scope::AccountsWrite,
         Scope::PolicyRead,
+        Scope::PostsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +130,7 @@ impl Scope {
             Scope::AccountsRead => "accounts:read",
             Scope::AccountsWrite => "accounts:write",
             Scope::PolicyRead => "policy:read",
+            Scope::PostsWrite => "posts:write",
         }
     }
 

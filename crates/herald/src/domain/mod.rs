@@ -8,6 +8,8 @@ pub mod generator;
 pub mod jobs;
 pub mod password;
 pub mod people;
+pub mod post_text;
+pub mod posts;
 pub mod throttle;
 pub mod totp;
 

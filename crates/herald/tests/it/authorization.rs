@@ -84,7 +84,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/invitations/{token}/accept"),
 ];
 
-fn table(member_id: i64, account_id: i64) -> Vec<Row> {
+fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
     let member_path: &'static str =
         Box::leak(format!("/api/v1/members/{member_id}").into_boxed_str());
     let new_account = json!({ "network": "x", "display_name": "Shop", "avatar_colour": "#123456", "gatekeeper_id": 1 });
@@ -146,6 +146,52 @@ fn table(member_id: i64, account_id: i64) -> Vec<Row> {
             format!("/api/v1/accounts/{account_id}/network-code"),
             Some(json!({ "code": "" })),
             [D, D, D, A, D],
+        ),
+        // Posts on the owner's account: the owner is its gatekeeper and the post's author.
+        account(
+            Method::POST,
+            "/api/v1/posts".to_owned(),
+            Some(json!({ "account_id": account_id, "text": "New menu" })),
+            [D, D, D, A, A],
+        ),
+        account(
+            Method::GET,
+            format!("/api/v1/posts/{post_id}"),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::PATCH,
+            format!("/api/v1/posts/{post_id}"),
+            Some(json!({ "text": "Fresh bread, warm" })),
+            [D, D, D, A, A],
+        ),
+        // The owner's submission approves it at once (they may publish); the token then finds
+        // it no longer a draft (409), which is not a denial.
+        account(
+            Method::POST,
+            format!("/api/v1/posts/{post_id}/submit"),
+            Some(json!({})),
+            [D, D, D, A, A],
+        ),
+        // Nobody approves their own post, and admins have no publish access here.
+        account(
+            Method::POST,
+            format!("/api/v1/posts/{post_id}/approve"),
+            None,
+            [D, D, D, D, D],
+        ),
+        account(
+            Method::POST,
+            format!("/api/v1/posts/{post_id}/send-back"),
+            Some(json!({})),
+            [D, D, D, A, A],
+        ),
+        api(
+            Method::POST,
+            "/api/v1/text-length",
+            Some(json!({ "text": "Hello" })),
+            [D, A, A, A, A],
         ),
         account(
             Method::PUT,
@@ -379,7 +425,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
     let mut admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let mut member = invite_and_join(&app, &clock, &owner, "member@sunny.example", "member").await;
     let token: Value = owner
-        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write", "policy:read"], "expires_in_days": 1 }))
+        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write", "policy:read", "posts:write"], "expires_in_days": 1 }))
         .await
         .json()
         .await
@@ -401,7 +447,17 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         )
         .await;
     assert_eq!(seed.status(), StatusCode::OK);
-    let rows = table(member.id, account_id);
+    let post: Value = owner
+        .post(
+            &app,
+            "/api/v1/posts",
+            json!({ "account_id": account_id, "text": "Fresh bread" }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let rows = table(member.id, account_id, post["id"].as_i64().expect("post id"));
     let mut failures = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         if row.path.ends_with("/network-code") {
@@ -479,7 +535,7 @@ async fn the_table_covers_every_route_the_server_has() {
             documented.insert((method.to_uppercase(), path.clone()));
         }
     }
-    let mut covered: BTreeSet<(String, String)> = table(7, 8)
+    let mut covered: BTreeSet<(String, String)> = table(7, 8, 9)
         .iter()
         .map(|row| {
             let path = row
@@ -487,6 +543,7 @@ async fn the_table_covers_every_route_the_server_has() {
                 .replace("/grants/7", "/grants/{user_id}")
                 .replace("/credentials/notes", "/credentials/{field}")
                 .replace("/accounts/8", "/accounts/{id}")
+                .replace("/posts/9", "/posts/{id}")
                 .replace("/members/7", "/members/{id}")
                 .replace("/999999", "/{id}");
             (row.method.to_string(), path)

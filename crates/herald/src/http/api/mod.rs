@@ -19,6 +19,7 @@ mod credentials;
 mod passkeys;
 pub mod people;
 mod policy;
+mod posts;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +30,7 @@ mod policy;
     tags(
         (name = "system", description = "Health and metrics"),
         (name = "people", description = "Setup, sign-in, members, invitations and API tokens"),
+        (name = "posts", description = "Drafts, submission, approval, and the composer's length counts"),
         (name = "policy", description = "The company's social media policy: checking drafts, and its rules"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "accounts", description = "Social accounts, gatekeepers and access"),
@@ -76,6 +78,12 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(policy::document, policy::publish))
         .routes(routes!(policy::acknowledge))
         .routes(routes!(policy::acknowledgements))
+        .routes(routes!(posts::create))
+        .routes(routes!(posts::show, posts::edit))
+        .routes(routes!(posts::submit))
+        .routes(routes!(posts::approve))
+        .routes(routes!(posts::send_back))
+        .routes(routes!(posts::text_length))
         .routes(routes!(people::password_strength))
         .routes(routes!(people::list_members))
         .routes(routes!(people::change_role))

@@ -1,0 +1,153 @@
+//! A post's life: draft → submitted → approved → scheduled → publishing → published, failed
+//! or unconfirmed (and "expired approval" when approval came after the scheduled time). This
+//! file holds the states and the rule for which step may follow which; who may take a step is
+//! decided in `access.rs` and by [`approval_needed`].
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::accounts::AccountLevel;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PostState {
+    Draft,
+    Submitted,
+    Approved,
+    Scheduled,
+    Publishing,
+    Published,
+    Failed,
+    Unconfirmed,
+    ExpiredApproval,
+}
+
+/// A step someone takes with a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The author asks for it to be published.
+    Submit,
+    /// Someone else with publish rights agrees.
+    Approve,
+    /// A reviewer sends it back to its author to change.
+    SendBack,
+    /// The author changes the text (only while it is a draft, or sent back).
+    Edit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a post that is {state} cannot be {step}")]
+pub struct NotNow {
+    pub state: &'static str,
+    pub step: &'static str,
+}
+
+impl PostState {
+    pub const ALL: [PostState; 9] = [
+        PostState::Draft,
+        PostState::Submitted,
+        PostState::Approved,
+        PostState::Scheduled,
+        PostState::Publishing,
+        PostState::Published,
+        PostState::Failed,
+        PostState::Unconfirmed,
+        PostState::ExpiredApproval,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostState::Draft => "draft",
+            PostState::Submitted => "submitted",
+            PostState::Approved => "approved",
+            PostState::Scheduled => "scheduled",
+            PostState::Publishing => "publishing",
+            PostState::Published => "published",
+            PostState::Failed => "failed",
+            PostState::Unconfirmed => "unconfirmed",
+            PostState::ExpiredApproval => "expired_approval",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PostState> {
+        PostState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+    }
+
+    /// The state after `step`, when `step` is allowed now. Submitting lands in `Submitted`;
+    /// the caller moves a post that needs no approval on to `Approved` with a second step.
+    pub fn after(self, step: Step) -> Result<PostState, NotNow> {
+        let next = match (self, step) {
+            (PostState::Draft, Step::Edit) => Some(PostState::Draft),
+            (PostState::Draft, Step::Submit) => Some(PostState::Submitted),
+            (PostState::Submitted, Step::Approve) => Some(PostState::Approved),
+            (PostState::Submitted | PostState::Approved, Step::SendBack) => Some(PostState::Draft),
+            _ => None,
+        };
+        next.ok_or(NotNow {
+            state: self.as_str(),
+            step: match step {
+                Step::Submit => "submitted",
+                Step::Approve => "approved",
+                Step::SendBack => "sent back",
+                Step::Edit => "edited",
+            },
+        })
+    }
+}
+
+/// Whether a submitted post must wait for someone else's approval: always for contributors,
+/// and for everyone when the policy guard says so. Publishers and gatekeepers otherwise
+/// approve their own posts by submitting them.
+pub fn approval_needed(author_level: Option<AccountLevel>, policy_requires: bool) -> bool {
+    policy_requires || author_level < Some(AccountLevel::Publisher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posts_move_only_along_the_workflow() {
+        assert_eq!(
+            PostState::Draft.after(Step::Submit),
+            Ok(PostState::Submitted)
+        );
+        assert_eq!(
+            PostState::Submitted.after(Step::Approve),
+            Ok(PostState::Approved)
+        );
+        assert_eq!(
+            PostState::Submitted.after(Step::SendBack),
+            Ok(PostState::Draft)
+        );
+        assert_eq!(
+            PostState::Draft
+                .after(Step::Approve)
+                .expect_err("not submitted")
+                .to_string(),
+            "a post that is draft cannot be approved"
+        );
+        assert!(
+            PostState::Submitted.after(Step::Edit).is_err(),
+            "no edits under review"
+        );
+        assert!(PostState::Published.after(Step::SendBack).is_err());
+    }
+
+    #[test]
+    fn contributors_always_need_approval_and_publishers_when_the_policy_says() {
+        assert!(approval_needed(Some(AccountLevel::Contributor), false));
+        assert!(!approval_needed(Some(AccountLevel::Publisher), false));
+        assert!(approval_needed(Some(AccountLevel::Publisher), true));
+        assert!(!approval_needed(Some(AccountLevel::Gatekeeper), false));
+    }
+
+    #[test]
+    fn every_state_round_trips_through_its_name() {
+        for state in PostState::ALL {
+            assert_eq!(PostState::parse(state.as_str()), Some(state));
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! `/api/v1/posts`: drafts, submission (checked against the policy and the network's length
+//! rule), approval and sending back; and `/api/v1/text-length` for the composer's live counts.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::access::Permission;
+use crate::domain::accounts::Network;
+use crate::domain::post_text::{self, Length};
+use crate::domain::posts::PostState;
+use crate::http::auth::Caller;
+use crate::http::extract::ApiJson;
+use crate::http::{ApiError, AppState};
+use crate::posts::{self, PostView};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewPost {
+    pub account_id: i64,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditPost {
+    pub text: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SubmitRequest {
+    /// Owners only: why this post may go out although the policy blocks it. Audited.
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SendBackRequest {
+    /// What the author should change.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostResponse {
+    pub id: i64,
+    pub account_id: i64,
+    pub author_id: i64,
+    pub text: String,
+    pub state: PostState,
+    pub length: Length,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One step in a post's life.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub actor_id: Option<i64>,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub note: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LengthRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworkLength {
+    pub network: Network,
+    pub fits: bool,
+    #[serde(flatten)]
+    pub length: Length,
+}
+
+impl From<PostView> for PostResponse {
+    fn from(view: PostView) -> PostResponse {
+        PostResponse {
+            id: view.post.id,
+            account_id: view.post.account_id,
+            author_id: view.post.author_id,
+            text: view.post.text,
+            state: view.post.state,
+            length: view.length,
+            history: view
+                .history
+                .into_iter()
+                .map(|event| HistoryEntry {
+                    at: event.at.to_string(),
+                    actor_id: event.actor_id,
+                    from_state: event.from_state,
+                    to_state: event.to_state,
+                    note: event.note,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes a draft for one account (contributor access and the current policy accepted).
+#[utoipa::path(post, path = "/api/v1/posts", tag = "posts", request_body = NewPost,
+    responses((status = 201, description = "Drafted", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No contributor access, or the policy not yet accepted", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long for the network", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<NewPost>,
+) -> Result<(StatusCode, Json<PostResponse>), ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    let view = posts::create(
+        &state.store,
+        &caller.user,
+        request.account_id,
+        &request.text,
+        now,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// A post, its length for its network, and its history.
+#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = i64, Path)),
+    responses((status = 200, description = "The post", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<PostResponse>, ApiError> {
+    caller.require(Permission::ViewAccounts)?;
+    Ok(Json(
+        posts::view(&state.store, &caller.user, id).await?.into(),
+    ))
+}
+
+/// Changes a draft's text (its author).
+#[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", request_body = EditPost, params(("id" = i64, Path)),
+    responses((status = 200, description = "Changed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "No longer a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn edit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<EditPost>,
+) -> Result<Json<PostResponse>, ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    Ok(Json(
+        posts::edit(&state.store, &caller.user, id, &request.text, now)
+            .await?
+            .into(),
+    ))
+}
+
+/// Submits a draft: blocked by a "block" finding (unless an owner overrides with a reason),
+/// sent for approval when the author is a contributor or the policy asks, approved otherwise.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/submit", tag = "posts", request_body = SubmitRequest, params(("id" = i64, Path)),
+    responses((status = 200, description = "Submitted (or approved at once)", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author, policy not accepted, or an override by a non-owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Blocked by the policy, or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<SubmitRequest>,
+) -> Result<Json<PostResponse>, ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    let reason = request.override_reason.as_deref();
+    let view = posts::submit(&state.store, &state.policy, &caller.user, id, reason, now).await?;
+    Ok(Json(view.into()))
+}
+
+/// Approves someone else's submitted post (publisher access; never one's own).
+#[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", params(("id" = i64, Path)),
+    responses((status = 200, description = "Approved", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access, or one's own post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<PostResponse>, ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    Ok(Json(
+        posts::approve(&state.store, &caller.user, id, now)
+            .await?
+            .into(),
+    ))
+}
+
+/// Sends a submitted or approved post back to its author as a draft.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/send-back", tag = "posts", request_body = SendBackRequest, params(("id" = i64, Path)),
+    responses((status = 200, description = "A draft again", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted or approved", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn send_back(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<SendBackRequest>,
+) -> Result<Json<PostResponse>, ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    Ok(Json(
+        posts::send_back(&state.store, &caller.user, id, &request.note, now)
+            .await?
+            .into(),
+    ))
+}
+
+/// The text's length as every network counts it, and whether it fits: the composer's counter.
+#[utoipa::path(post, path = "/api/v1/text-length", tag = "posts", request_body = LengthRequest,
+    responses((status = 200, description = "One entry per network", body = [NetworkLength]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn text_length(
+    caller: Caller,
+    ApiJson(request): ApiJson<LengthRequest>,
+) -> Result<Json<Vec<NetworkLength>>, ApiError> {
+    caller.require(Permission::ViewAccounts)?;
+    Ok(Json(
+        Network::ALL
+            .into_iter()
+            .map(|network| {
+                let length = post_text::length(network, &request.text, None);
+                NetworkLength {
+                    network,
+                    fits: length.fits(),
+                    length,
+                }
+            })
+            .collect(),
+    ))
+}

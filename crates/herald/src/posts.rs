@@ -1,0 +1,319 @@
+//! Posts as the composer and the API use them: write a draft for one account, submit it
+//! (checked against the policy guard and the network's length rule), approve it or send it
+//! back. Every step is in the post's history and in the audit log.
+//!
+//! Scheduling and publishing come with the scheduler; an approved post waits here for them.
+
+use guard::Action;
+use jiff::Timestamp;
+
+use crate::accounts::{self, Visible};
+use crate::domain::access::AccountAction;
+use crate::domain::audit::Actor;
+use crate::domain::people::Role;
+use crate::domain::post_text::{self, Length};
+use crate::domain::posts::{PostState, Step, approval_needed};
+use crate::people::{PeopleError, record};
+use crate::policy::{self, PolicyGuard};
+use crate::store::{PostEventRecord, PostRecord, Store, UserRecord};
+
+/// Longest text Herald keeps for any post (Facebook's limit).
+const LONGEST: usize = 63_206;
+
+/// A post with everything the composer shows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostView {
+    pub post: PostRecord,
+    pub length: Length,
+    pub history: Vec<PostEventRecord>,
+}
+
+/// Writes a new draft for an account (contributors and up, once they accepted the policy).
+pub async fn create(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    text: &str,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let visible = accounts::open(store, actor, account_id, AccountAction::Draft).await?;
+    require_policy_accepted(store, actor).await?;
+    check_text(&visible, text)?;
+    let id = store.create_post(account_id, actor.id, text, now).await?;
+    audit(
+        store,
+        now,
+        actor,
+        "post.drafted",
+        id,
+        serde_json::json!({ "account": account_id }),
+    )
+    .await?;
+    view(store, actor, id).await
+}
+
+/// Replaces a draft's text (its author only).
+pub async fn edit(
+    store: &Store,
+    actor: &UserRecord,
+    id: i64,
+    text: &str,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
+    only_author(&post, actor)?;
+    post.state.after(Step::Edit).map_err(not_now)?;
+    check_text(&visible, text)?;
+    if !store.set_post_text(id, text, now).await? {
+        return Err(PeopleError::Conflict(
+            "the post was submitted meanwhile".to_owned(),
+        ));
+    }
+    view(store, actor, id).await
+}
+
+/// Submits a draft. A "block" finding stops it, unless an owner overrides with a reason
+/// (audited with the rule ids, never the text). A "require approval" finding, or an author
+/// below publisher, sends it for approval; otherwise it is approved at once.
+pub async fn submit(
+    store: &Store,
+    guard: &PolicyGuard,
+    actor: &UserRecord,
+    id: i64,
+    override_reason: Option<&str>,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
+    only_author(&post, actor)?;
+    require_policy_accepted(store, actor).await?;
+    let submitted = post.state.after(Step::Submit).map_err(not_now)?;
+    check_text(&visible, &post.text)?;
+    let (findings, strictest) = policy::scan(store, guard, &post.text).await?;
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|finding| finding.rule.as_str())
+        .collect();
+    if strictest == Some(Action::Block) {
+        let blocking: Vec<String> = findings
+            .iter()
+            .filter(|finding| finding.action == Action::Block)
+            .map(|finding| format!("{} ({})", finding.rule.as_str(), finding.message))
+            .collect();
+        let reason = override_reason
+            .map(str::trim)
+            .filter(|reason| !reason.is_empty());
+        match reason {
+            Some(reason) if actor.role == Role::Owner => {
+                let details = serde_json::json!({ "rules": rules, "reason": reason });
+                audit(store, now, actor, "post.policy_overridden", id, details).await?;
+            }
+            Some(_) => {
+                return Err(PeopleError::Denied(
+                    "only an owner can override the policy".to_owned(),
+                ));
+            }
+            None => {
+                return Err(PeopleError::Invalid {
+                    field: "text",
+                    message: format!(
+                        "the policy blocks this post: {}. Change the text, or ask an owner to override with a reason",
+                        blocking.join("; ")
+                    ),
+                });
+            }
+        }
+    }
+    let policy_requires = strictest >= Some(Action::RequireApproval);
+    step(store, &post, submitted, actor, "submitted", now).await?;
+    if !approval_needed(visible.level, policy_requires) {
+        let note = "approved on submission: the author may publish to this account";
+        step(
+            store,
+            &post_in(submitted, &post),
+            PostState::Approved,
+            actor,
+            note,
+            now,
+        )
+        .await?;
+    }
+    let details = serde_json::json!({ "rules": rules, "needs_approval": approval_needed(visible.level, policy_requires) });
+    audit(store, now, actor, "post.submitted", id, details).await?;
+    view(store, actor, id).await
+}
+
+/// Approves someone else's submitted post (publishers and the gatekeeper).
+pub async fn approve(
+    store: &Store,
+    actor: &UserRecord,
+    id: i64,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let (post, _) = open(store, actor, id, AccountAction::Publish).await?;
+    if post.author_id == actor.id {
+        return Err(PeopleError::Denied(
+            "nobody approves their own post; ask another publisher".to_owned(),
+        ));
+    }
+    let approved = post.state.after(Step::Approve).map_err(not_now)?;
+    step(store, &post, approved, actor, "approved", now).await?;
+    audit(
+        store,
+        now,
+        actor,
+        "post.approved",
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
+    view(store, actor, id).await
+}
+
+/// Sends a submitted or approved post back to its author as a draft, with a note.
+pub async fn send_back(
+    store: &Store,
+    actor: &UserRecord,
+    id: i64,
+    note: &str,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let (post, _) = open(store, actor, id, AccountAction::Publish).await?;
+    let draft = post.state.after(Step::SendBack).map_err(not_now)?;
+    let note = match note.trim() {
+        "" => "sent back".to_owned(),
+        note => format!("sent back: {}", note.chars().take(500).collect::<String>()),
+    };
+    step(store, &post, draft, actor, &note, now).await?;
+    audit(
+        store,
+        now,
+        actor,
+        "post.sent_back",
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
+    view(store, actor, id).await
+}
+
+/// The post, its length for its network and its history, for anyone who may see its account.
+pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView, PeopleError> {
+    let (post, visible) = open(store, actor, id, AccountAction::View).await?;
+    Ok(PostView {
+        length: post_text::length(visible.account.network, &post.text, None),
+        history: store.post_history(id).await?,
+        post,
+    })
+}
+
+/// Refuses members who have not accepted the current policy (when one is published).
+async fn require_policy_accepted(store: &Store, actor: &UserRecord) -> Result<(), PeopleError> {
+    match policy::document(store, actor).await? {
+        Some(document) if document.acknowledged_at.is_none() => Err(PeopleError::Denied(format!(
+            "read and accept the social media policy (version {}) before posting",
+            document.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The post and its account, if `actor` may do `action` there; a post on an account they
+/// cannot see does not exist for them.
+async fn open(
+    store: &Store,
+    actor: &UserRecord,
+    id: i64,
+    action: AccountAction,
+) -> Result<(PostRecord, Visible), PeopleError> {
+    let not_found = || PeopleError::NotFound(format!("there is no post {id}"));
+    let post = store.post(id).await?.ok_or_else(not_found)?;
+    let visible = match accounts::open(store, actor, post.account_id, action).await {
+        Err(PeopleError::NotFound(_)) => return Err(not_found()),
+        other => other?,
+    };
+    Ok((post, visible))
+}
+
+fn only_author(post: &PostRecord, actor: &UserRecord) -> Result<(), PeopleError> {
+    if post.author_id == actor.id {
+        return Ok(());
+    }
+    Err(PeopleError::Denied(
+        "only the post's author can change or submit it".to_owned(),
+    ))
+}
+
+fn check_text(visible: &Visible, text: &str) -> Result<(), PeopleError> {
+    let invalid = |message: String| PeopleError::Invalid {
+        field: "text",
+        message,
+    };
+    if text.trim().is_empty() || text.len() > LONGEST {
+        return Err(invalid("write the post: it is empty".to_owned()));
+    }
+    let length = post_text::length(visible.account.network, text, None);
+    if !length.fits() {
+        let network = visible.account.network.label();
+        return Err(invalid(match length.bytes {
+            Some((used, limit)) if used > limit => {
+                format!("{network} allows {limit} bytes; this post has {used}")
+            }
+            _ => format!(
+                "{network} allows {} {}; this post has {}",
+                length.limit, length.unit, length.used
+            ),
+        }));
+    }
+    Ok(())
+}
+
+async fn step(
+    store: &Store,
+    post: &PostRecord,
+    to: PostState,
+    actor: &UserRecord,
+    note: &str,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    if store
+        .step_post(post.id, post.state, to, actor.id, note, now)
+        .await?
+    {
+        return Ok(());
+    }
+    Err(PeopleError::Conflict(
+        "someone else changed this post meanwhile; reload it".to_owned(),
+    ))
+}
+
+/// The same post, now in `state` (after a step this function's caller just took).
+fn post_in(state: PostState, post: &PostRecord) -> PostRecord {
+    PostRecord {
+        state,
+        ..post.clone()
+    }
+}
+
+fn not_now(error: crate::domain::posts::NotNow) -> PeopleError {
+    PeopleError::Conflict(error.to_string())
+}
+
+async fn audit(
+    store: &Store,
+    now: Timestamp,
+    actor: &UserRecord,
+    action: &str,
+    id: i64,
+    details: serde_json::Value,
+) -> Result<(), PeopleError> {
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        action,
+        Some(format!("post:{id}")),
+        None,
+        details,
+    )
+    .await
+}

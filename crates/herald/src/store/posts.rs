@@ -1,0 +1,163 @@
+//! Posts and their history. A step is one transaction: the state changes only if it still is
+//! what the caller saw, and the step is recorded with it.
+
+use jiff::Timestamp;
+
+use super::{Store, StoreError, millis, with_pool};
+use crate::domain::posts::PostState;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostRecord {
+    pub id: i64,
+    pub account_id: i64,
+    pub author_id: i64,
+    pub text: String,
+    pub state: PostState,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostEventRecord {
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub note: String,
+}
+
+type PostRow = (i64, i64, i64, String, String, i64, i64);
+type EventRow = (i64, Option<i64>, Option<String>, String, String);
+
+impl Store {
+    pub async fn create_post(
+        &self,
+        account_id: i64,
+        author_id: i64,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO posts (account_id, author_id, text, state, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'draft', $4, $4) RETURNING id")
+                .bind(account_id)
+                .bind(author_id)
+                .bind(text)
+                .bind(now.as_millisecond())
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                 VALUES ($1, $2, $3, NULL, 'draft', 'drafted')")
+                .bind(id)
+                .bind(now.as_millisecond())
+                .bind(author_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub async fn post(&self, id: i64) -> Result<Option<PostRecord>, StoreError> {
+        let row: Option<PostRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, account_id, author_id, text, state, created_at, updated_at FROM posts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(post_from_row).transpose()
+    }
+
+    /// Replaces the text of a post that is still a draft; false if it no longer is.
+    pub async fn set_post_text(
+        &self,
+        id: i64,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query(
+            "UPDATE posts SET text = $1, updated_at = $2 WHERE id = $3 AND state = 'draft'")
+            .bind(text)
+            .bind(now.as_millisecond())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1))?)
+    }
+
+    /// Moves a post from `from` to `to` and records the step; false (and nothing changed) if
+    /// the post was no longer in `from`.
+    pub async fn step_post(
+        &self,
+        id: i64,
+        from: PostState,
+        to: PostState,
+        actor_id: i64,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE posts SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+                .bind(to.as_str())
+                .bind(now.as_millisecond())
+                .bind(id)
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() == 1;
+            if moved {
+                sqlx::query(
+                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                     VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id)
+                    .bind(now.as_millisecond())
+                    .bind(actor_id)
+                    .bind(from.as_str())
+                    .bind(to.as_str())
+                    .bind(note)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(moved)
+        })
+    }
+
+    pub async fn post_history(&self, id: i64) -> Result<Vec<PostEventRecord>, StoreError> {
+        let rows: Vec<EventRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT at, actor_id, from_state, to_state, note FROM post_events WHERE post_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(at, actor_id, from_state, to_state, note)| {
+                Ok(PostEventRecord {
+                    at: millis(at)?,
+                    actor_id,
+                    from_state,
+                    to_state,
+                    note,
+                })
+            })
+            .collect()
+    }
+}
+
+fn post_from_row(row: PostRow) -> Result<PostRecord, StoreError> {
+    let (id, account_id, author_id, text, state, created_at, updated_at) = row;
+    Ok(PostRecord {
+        id,
+        account_id,
+        author_id,
+        state: PostState::parse(&state).ok_or_else(|| {
+            StoreError::Corrupt(format!("post {id} has an unknown state {state}"))
+        })?,
+        text,
+        created_at: millis(created_at)?,
+        updated_at: millis(updated_at)?,
+    })
+}

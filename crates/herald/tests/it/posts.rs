@@ -1,0 +1,308 @@
+//! Posts through the API: drafts, the approval workflow (nobody approves their own post), the
+//! network's length rule, and the policy guard at submission (block, require approval, owner
+//! override with a reason).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::people::{Person, app, invite_and_join, set_up};
+
+async fn grant(app: &TestApp, gatekeeper: &Person, account: i64, member: &Person, level: &str) {
+    let granted = gatekeeper
+        .send(
+            app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{account}/grants/{}", member.id),
+            Some(json!({ "level": level })),
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::NO_CONTENT);
+}
+
+async fn draft(app: &TestApp, author: &Person, account: i64, text: &str) -> reqwest::Response {
+    author
+        .post(
+            app,
+            "/api/v1/posts",
+            json!({ "account_id": account, "text": text }),
+        )
+        .await
+}
+
+async fn draft_id(app: &TestApp, author: &Person, account: i64, text: &str) -> i64 {
+    let response = draft(app, author, account, text).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id")
+}
+
+async fn act(
+    app: &TestApp,
+    person: &Person,
+    id: i64,
+    step: &str,
+    body: Value,
+) -> reqwest::Response {
+    person
+        .post(app, &format!("/api/v1/posts/{id}/{step}"), body)
+        .await
+}
+
+#[tokio::test]
+async fn a_contributors_post_waits_for_someone_elses_approval_and_keeps_its_history() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
+    let writer = invite_and_join(&app, &clock, &owner, "writer@sunny.example", "member").await;
+    let outsider = invite_and_join(&app, &clock, &owner, "out@sunny.example", "member").await;
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", keeper.id).await;
+    grant(&app, &keeper, account, &writer, "contributor").await;
+
+    let id = draft_id(&app, &writer, account, "Pumpkin soup is back on Monday!").await;
+    let submitted: Value = act(&app, &writer, id, "submit", json!({}))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(submitted["state"], "submitted", "{submitted}");
+    let own = act(&app, &writer, id, "approve", json!({})).await;
+    assert_eq!(
+        own.status(),
+        StatusCode::FORBIDDEN,
+        "contributors do not approve"
+    );
+    let unseen = outsider.get(&app, &format!("/api/v1/posts/{id}")).await;
+    assert_eq!(unseen.status(), StatusCode::NOT_FOUND, "no access, no post");
+    let approved: Value = act(&app, &keeper, id, "approve", json!({}))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(approved["state"], "approved");
+    let steps: Vec<&str> = approved["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|entry| entry["note"].as_str().expect("note"))
+        .collect();
+    assert_eq!(steps, ["drafted", "submitted", "approved"]);
+    assert_eq!(approved["history"][2]["actor_id"], keeper.id);
+
+    // The gatekeeper's own post needs nobody's approval, and they cannot approve it either.
+    let mine = draft_id(&app, &keeper, account, "Open late on Friday.").await;
+    let done: Value = act(&app, &keeper, mine, "submit", json!({}))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(done["state"], "approved");
+    let sent_back: Value = act(
+        &app,
+        &keeper,
+        id,
+        "send-back",
+        json!({ "note": "say which Monday" }),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    assert_eq!(sent_back["state"], "draft");
+    assert_eq!(
+        sent_back["history"][3]["note"],
+        "sent back: say which Monday"
+    );
+    let edited = writer
+        .send(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/posts/{id}"),
+            Some(json!({ "text": "Pumpkin soup is back on Monday 30th!" })),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    let by_other = keeper
+        .send(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/posts/{id}"),
+            Some(json!({ "text": "x" })),
+        )
+        .await;
+    assert_eq!(
+        by_other.status(),
+        StatusCode::FORBIDDEN,
+        "only the author edits"
+    );
+}
+
+#[tokio::test]
+async fn the_policy_blocks_or_routes_posts_to_approval_and_only_an_owner_overrides_with_a_reason() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let publisher = invite_and_join(&app, &clock, &owner, "pub@sunny.example", "member").await;
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    grant(&app, &owner, account, &publisher, "publisher").await;
+    let key = "AKIAIOSFODNN7EXAMPLE";
+
+    let leaky = draft_id(&app, &publisher, account, &format!("Our key: {key}")).await;
+    let blocked = act(&app, &publisher, leaky, "submit", json!({})).await;
+    assert_eq!(blocked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = blocked.json().await.expect("JSON");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("secret.aws_key") && !detail.contains(key),
+        "{detail}"
+    );
+    let not_owner = act(
+        &app,
+        &publisher,
+        leaky,
+        "submit",
+        json!({ "override_reason": "it is fine" }),
+    )
+    .await;
+    assert_eq!(not_owner.status(), StatusCode::FORBIDDEN);
+    let still: Value = publisher
+        .get(&app, &format!("/api/v1/posts/{leaky}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        still["state"], "draft",
+        "a refused submission changes nothing"
+    );
+
+    let personal = draft_id(
+        &app,
+        &publisher,
+        account,
+        "Congratulations jo.bloggs@example.com!",
+    )
+    .await;
+    let routed: Value = act(&app, &publisher, personal, "submit", json!({}))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        routed["state"], "submitted",
+        "the policy asks for approval even from a publisher"
+    );
+
+    let sample = draft_id(
+        &app,
+        &owner,
+        account,
+        &format!("Example key for the workshop: {key}"),
+    )
+    .await;
+    let overridden = act(
+        &app,
+        &owner,
+        sample,
+        "submit",
+        json!({ "override_reason": "AWS's documented example key, not a real one" }),
+    )
+    .await;
+    assert_eq!(overridden.status(), StatusCode::OK);
+    let audit: Value = owner
+        .get(&app, "/api/v1/audit?action=post.policy_overridden")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let entry = &audit[0];
+    assert_eq!(entry["details"]["rules"], json!(["secret.aws_key"]));
+    assert_eq!(
+        entry["details"]["reason"],
+        "AWS's documented example key, not a real one"
+    );
+    assert!(
+        !audit.to_string().contains(key),
+        "the audit log never holds the key"
+    );
+}
+
+#[tokio::test]
+async fn too_long_posts_and_authors_who_have_not_accepted_the_policy_are_refused() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let writer = invite_and_join(&app, &clock, &owner, "writer@sunny.example", "member").await;
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    grant(&app, &owner, account, &writer, "contributor").await;
+
+    let long = draft(&app, &writer, account, &"a".repeat(281)).await;
+    assert_eq!(long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = long.json().await.expect("JSON");
+    assert_eq!(
+        problem["detail"],
+        "X allows 280 weighted characters; this post has 281"
+    );
+    let link = format!(
+        "{} https://example.com/{}",
+        "a".repeat(256),
+        "x".repeat(100)
+    );
+    assert_eq!(
+        draft(&app, &writer, account, &link).await.status(),
+        StatusCode::CREATED,
+        "a link counts 23"
+    );
+
+    let published = owner
+        .send(
+            &app,
+            Method::PUT,
+            "/api/v1/policy",
+            Some(json!({ "markdown": "Be kind." })),
+        )
+        .await;
+    assert_eq!(published.status(), StatusCode::OK);
+    let refused = draft(&app, &writer, account, "Hello!").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let problem: Value = refused.json().await.expect("JSON");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("accept the social media policy")
+    );
+    let accepted = writer
+        .post(&app, "/api/v1/policy/acknowledge", json!({ "version": 1 }))
+        .await;
+    assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        draft(&app, &writer, account, "Hello!").await.status(),
+        StatusCode::CREATED
+    );
+
+    let counts: Value = writer
+        .post(
+            &app,
+            "/api/v1/text-length",
+            json!({ "text": "Cake 🍰 https://example.com/a/long/path" }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let x = counts
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["network"] == "x")
+        .expect("x");
+    assert_eq!(x["used"], 31);
+    assert_eq!(x["fits"], true);
+    let bluesky = counts
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["network"] == "bluesky")
+        .expect("bluesky");
+    assert_eq!(bluesky["unit"], "graphemes");
+}

@@ -1,0 +1,190 @@
+//! The storage API for notifications, policy versions and acknowledgements, and posts, run on
+//! both backends: the same calls must mean the same on SQLite and PostgreSQL.
+
+use herald::domain::accounts::Network;
+use herald::domain::people::Role;
+use herald::domain::posts::PostState;
+use herald::store::{NewAccount, NewUser, Store};
+use jiff::Timestamp;
+
+use crate::helpers::contract_test;
+
+fn at(second: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + second).expect("time")
+}
+
+/// An organisation with its owner, and one account the owner keeps: (owner id, account id).
+async fn owner_and_account(store: &Store) -> (i64, i64) {
+    let owner = NewUser {
+        email: "owner@shop.example".to_owned(),
+        name: "Owner".to_owned(),
+        role: Role::Owner,
+        password_hash: "not-a-real-hash".to_owned(),
+        totp_secret: vec![1, 2, 3],
+        totp_last_step: 0,
+        recovery_code_hashes: Vec::new(),
+    };
+    let owner_id = store
+        .create_organisation("Shop", &owner, at(0))
+        .await
+        .expect("organisation");
+    let account = NewAccount {
+        network: Network::Mastodon,
+        handle: "@shop@social.example",
+        display_name: "Shop",
+        avatar_colour: "#123456",
+        gatekeeper_id: owner_id,
+        confirm_before_publish: false,
+    };
+    let account_id = store
+        .create_account(&account, at(0))
+        .await
+        .expect("account");
+    (owner_id, account_id)
+}
+
+contract_test!(a_post_steps_only_from_the_state_its_caller_saw, |store| {
+    let (owner, account) = owner_and_account(&store).await;
+    let id = store
+        .create_post(account, owner, "Hello", at(1))
+        .await
+        .expect("post");
+    assert!(
+        store
+            .set_post_text(id, "Hello there", at(2))
+            .await
+            .expect("edit")
+    );
+    assert!(
+        store
+            .step_post(
+                id,
+                PostState::Draft,
+                PostState::Submitted,
+                owner,
+                "submitted",
+                at(3)
+            )
+            .await
+            .expect("step")
+    );
+    assert!(
+        !store
+            .step_post(
+                id,
+                PostState::Draft,
+                PostState::Submitted,
+                owner,
+                "again",
+                at(4)
+            )
+            .await
+            .expect("stale step"),
+        "a step from a state the post has left changes nothing"
+    );
+    assert!(
+        !store
+            .set_post_text(id, "too late", at(5))
+            .await
+            .expect("edit"),
+        "only drafts change text"
+    );
+    let post = store.post(id).await.expect("read").expect("post");
+    assert_eq!(
+        (post.state, post.text.as_str()),
+        (PostState::Submitted, "Hello there")
+    );
+    let history = store.post_history(id).await.expect("history");
+    let notes: Vec<&str> = history.iter().map(|event| event.note.as_str()).collect();
+    assert_eq!(notes, ["drafted", "submitted"]);
+    assert_eq!(history[1].from_state.as_deref(), Some("draft"));
+});
+
+contract_test!(
+    policy_versions_count_up_and_acknowledgements_keep_the_first_time,
+    |store| {
+        let (owner, _) = owner_and_account(&store).await;
+        assert_eq!(store.policy_version().await.expect("version"), None);
+        assert_eq!(
+            store
+                .save_policy_rules("[terms]", owner, at(1))
+                .await
+                .expect("save"),
+            1
+        );
+        assert_eq!(
+            store
+                .save_policy_rules("", owner, at(2))
+                .await
+                .expect("save"),
+            2
+        );
+        assert_eq!(
+            store.policy_rules().await.expect("rules"),
+            Some((2, String::new()))
+        );
+        let version = store
+            .publish_policy_document("Be kind.", owner, at(3))
+            .await
+            .expect("publish");
+        store
+            .acknowledge_policy(owner, version, at(4))
+            .await
+            .expect("ack");
+        store
+            .acknowledge_policy(owner, version, at(9))
+            .await
+            .expect("ack again");
+        assert_eq!(
+            store.policy_acknowledgements(version).await.expect("acks"),
+            [(owner, at(4))]
+        );
+        let document = store
+            .policy_document()
+            .await
+            .expect("doc")
+            .expect("published");
+        assert_eq!(
+            (document.version, document.markdown.as_str()),
+            (1, "Be kind.")
+        );
+    }
+);
+
+contract_test!(notifications_and_rotation_requests_are_kept_once, |store| {
+    let (owner, account) = owner_and_account(&store).await;
+    store
+        .add_notification(owner, "Subject", "Body", Some("/accounts/1"), at(1))
+        .await
+        .expect("notify");
+    let unread = store.notifications_of(owner, 10).await.expect("list");
+    assert_eq!(unread.len(), 1);
+    assert!(unread[0].read_at.is_none());
+    assert_eq!(
+        store
+            .mark_notifications_read(owner, at(2))
+            .await
+            .expect("read"),
+        1
+    );
+    assert_eq!(
+        store
+            .mark_notifications_read(owner, at(3))
+            .await
+            .expect("read"),
+        0
+    );
+    assert!(
+        store
+            .request_rotation(account, "breached", "d", at(4))
+            .await
+            .expect("ask")
+    );
+    assert!(
+        !store
+            .request_rotation(account, "breached", "d", at(5))
+            .await
+            .expect("ask again"),
+        "one open request per reason"
+    );
+});
