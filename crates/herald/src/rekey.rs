@@ -64,6 +64,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Secrets re-wrapped per transaction.
+const BATCH: usize = 1000;
+
 pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError> {
     let next_path = next_key_path(key_path);
     // Interrupted between the two renames: the old key is already `.previous`.
@@ -91,6 +94,10 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
         checkpoints_resigned: 0,
     };
 
+    // Written in batches, each one transaction: far fewer commits than one per secret, and an
+    // interrupted run keeps every finished batch (the rest are found by their key version).
+    let version = i64::from(new.version());
+    let mut batch = Vec::with_capacity(BATCH);
     for secret in store.all_secrets().await? {
         let record = format!("account:{}", secret.account_id);
         let context = vault::Context {
@@ -102,15 +109,13 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
         let Some(sealed) = rewrap(&keyring, &context, &secret.sealed, &mut report, what)? else {
             continue;
         };
-        store
-            .rewrap_secret(
-                secret.account_id,
-                &secret.field,
-                &sealed,
-                i64::from(new.version()),
-            )
-            .await?;
+        batch.push((secret.account_id, secret.field.clone(), sealed));
+        if batch.len() == BATCH {
+            store.rewrap_secrets(&batch, version).await?;
+            batch.clear();
+        }
     }
+    store.rewrap_secrets(&batch, version).await?;
     for (user_id, email, sealed) in store.all_totp_secrets().await? {
         let what = || format!("the authenticator secret of member {user_id}");
         let Some(sealed) = rewrap(

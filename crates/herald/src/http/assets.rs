@@ -33,9 +33,9 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/colours.js"),
     },
     Asset {
-        name: "policy.js",
+        name: "draft.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../assets/policy.js"),
+        body: include_str!("../../assets/draft.js"),
     },
     Asset {
         name: "favicon.svg",

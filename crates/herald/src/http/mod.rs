@@ -54,6 +54,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/notifications/read", post(pages::notifications_read))
+        .route(
+            "/compose",
+            get(pages::posts::compose).post(pages::posts::compose_submit),
+        )
+        .route("/posts/{id}", get(pages::posts::show))
+        .route("/posts/{id}/submit", post(pages::posts::submit))
+        .route("/posts/{id}/approve", post(pages::posts::approve))
+        .route("/posts/{id}/send-back", post(pages::posts::send_back))
         .route("/policy", get(pages::policy::show))
         .route("/policy/acknowledge", post(pages::policy::acknowledge))
         .route("/policy/document", post(pages::policy::publish))

@@ -120,23 +120,28 @@ impl Store {
         rows.into_iter().map(SecretRecord::try_from).collect()
     }
 
-    /// Replaces the sealed bytes of one account secret (same value, re-wrapped).
-    pub async fn rewrap_secret(
+    /// Replaces the sealed bytes of account secrets (same values, re-wrapped) in one
+    /// transaction: all of the batch or none of it.
+    pub async fn rewrap_secrets(
         &self,
-        account_id: i64,
-        field: &str,
-        sealed: &[u8],
+        batch: &[(i64, String, Vec<u8>)],
         key_version: i64,
     ) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
-            "UPDATE account_secrets SET sealed = $1, key_version = $2 WHERE account_id = $3 AND field = $4")
-            .bind(sealed)
-            .bind(key_version)
-            .bind(account_id)
-            .bind(field)
-            .execute(pool)
-            .await
-            .map(drop))?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (account_id, field, sealed) in batch {
+                sqlx::query(
+                    "UPDATE account_secrets SET sealed = $1, key_version = $2 WHERE account_id = $3 AND field = $4")
+                    .bind(sealed)
+                    .bind(key_version)
+                    .bind(account_id)
+                    .bind(field)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<(), sqlx::Error>(())
+        })?;
         Ok(())
     }
 

@@ -313,6 +313,8 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::POST, "/members/invite", [D, D, A, A, D]),
         page(Method::POST, "/notifications/read", [D, A, A, A, D]),
         page(Method::GET, "/policy", [D, A, A, A, A]),
+        page(Method::GET, "/compose", [D, A, A, A, A]),
+        page(Method::POST, "/compose", [D, A, A, A, D]),
         page(Method::POST, "/policy/check", [D, A, A, A, D]),
         page(Method::POST, "/policy/acknowledge", [D, A, A, A, D]),
         page(Method::POST, "/policy/document", [D, D, D, A, D]),

@@ -466,3 +466,71 @@ async fn a_member_accepts_the_policy_and_sees_findings_marked_as_they_type() {
     );
     browser.screenshot("policy-live-check").await;
 }
+
+/// The composer in Chromium: a contributor writes a post, sees it counted the way X counts and
+/// checked against the policy as they type, submits it; a publisher approves it.
+#[tokio::test]
+async fn a_contributor_writes_a_post_with_live_counts_and_a_publisher_approves_it() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let writer =
+        crate::people::invite_and_join(&app, &clock, &owner, "writer@sunny.example", "member")
+            .await;
+    let id = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let grant = owner
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{id}/grants/{}", writer.id),
+            Some(serde_json::json!({ "level": "contributor" })),
+        )
+        .await;
+    assert_eq!(grant.status(), reqwest::StatusCode::NO_CONTENT);
+
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&browser, &app, &clock, &writer).await;
+    browser.goto(&app.url("/compose")).await;
+    let draft = browser.find("#draft").await;
+    browser
+        .type_into(
+            &draft,
+            "Cake 🍰 at https://sunnycafe.example/cakes, ask jo@example.com",
+        )
+        .await;
+    assert!(
+        browser
+            .wait_for("return document.getElementById('counter').textContent.startsWith('54 / 280 weighted characters');")
+            .await,
+        "counted as X counts: {}",
+        browser.text_of("#counter").await
+    );
+    assert!(
+        browser
+            .wait_for("return document.querySelector('#draft-marked mark')?.textContent === 'jo@example.com';")
+            .await,
+        "the email address is marked"
+    );
+    browser.screenshot("composer").await;
+    browser
+        .click_and_wait(&browser.find("button[value=submit]").await)
+        .await;
+    assert_eq!(browser.text_of("#post-state").await, "submitted");
+
+    let Some(reviewer) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&reviewer, &app, &clock, &owner).await;
+    let post_url = browser.current_url().await;
+    reviewer.goto(&post_url).await;
+    reviewer
+        .click_and_wait(&reviewer.find("#approve").await)
+        .await;
+    assert_eq!(reviewer.text_of("#post-state").await, "approved");
+    let history = reviewer.text_of("#history").await;
+    assert!(
+        history.contains("drafted") && history.contains("approved"),
+        "{history}"
+    );
+}

@@ -75,6 +75,8 @@ async fn a_contributors_post_waits_for_someone_elses_approval_and_keeps_its_hist
     );
     let unseen = outsider.get(&app, &format!("/api/v1/posts/{id}")).await;
     assert_eq!(unseen.status(), StatusCode::NOT_FOUND, "no access, no post");
+    let unseen_page = outsider.get(&app, &format!("/posts/{id}")).await;
+    assert_eq!(unseen_page.status(), StatusCode::NOT_FOUND, "nor its page");
     let approved: Value = act(&app, &keeper, id, "approve", json!({}))
         .await
         .json()

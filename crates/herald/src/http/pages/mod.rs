@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod people;
 pub mod policy;
+pub mod posts;
 
 use askama::Template;
 use axum::extract::State;

@@ -205,7 +205,7 @@ async fn view(
         draft: shown.draft,
         findings: shown.findings,
         error: shown.error,
-        script: assets::url("policy.js"),
+        script: assets::url("draft.js"),
     };
     Ok(render(status, &page))
 }

@@ -1,11 +1,14 @@
-// Checks the draft against the company's policy as it is typed, and marks what was found.
-// Without JavaScript the "Check" button does the same through the server.
+// Checks a draft as it is typed: marks what the company's policy finds and lists why, and in
+// the composer shows the length the way the chosen account's network counts it. Without
+// JavaScript the forms' buttons do the same checks on the server.
 "use strict";
 
-const form = document.getElementById("check-form");
+const form = document.querySelector("form[data-csrf]");
 const draft = document.getElementById("draft");
 const marked = document.getElementById("draft-marked");
 const findings = document.getElementById("findings");
+const counter = document.getElementById("counter");
+const account = document.getElementById("account_id");
 let timer = null;
 let latest = 0;
 
@@ -18,8 +21,17 @@ function element(tag, className, text) {
 
 const labels = { warn: "warning", require_approval: "needs approval", block: "blocks posting" };
 
+async function api(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-csrf-token": form.dataset.csrf },
+    body: JSON.stringify(body),
+  });
+  return response.ok ? response.json() : null;
+}
+
 // Spans are UTF-8 byte offsets; the text is sliced by bytes so they line up exactly.
-function show(text, result) {
+function showFindings(text, result) {
   const bytes = new TextEncoder().encode(text);
   const decode = (from, to) => new TextDecoder().decode(bytes.slice(from, to));
   marked.replaceChildren();
@@ -46,16 +58,26 @@ function show(text, result) {
   );
 }
 
+function showCount(lengths) {
+  const network = account.selectedOptions[0]?.dataset.network;
+  const length = lengths.find((entry) => entry.network === network);
+  if (!length) return;
+  let text = `${length.used} / ${length.limit} ${length.unit}`;
+  if (length.bytes) text += ` · ${length.bytes[0]} / ${length.bytes[1]} bytes`;
+  counter.textContent = text;
+  counter.className = length.fits ? "counter" : "counter counter-over";
+}
+
 async function check() {
   const text = draft.value;
   const ticket = ++latest;
-  const response = await fetch("/api/v1/scan", {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-csrf-token": form.dataset.csrf },
-    body: JSON.stringify({ text }),
-  });
-  if (!response.ok || ticket !== latest) return;
-  show(text, await response.json());
+  const [scan, lengths] = await Promise.all([
+    api("/api/v1/scan", { text }),
+    counter && account ? api("/api/v1/text-length", { text }) : null,
+  ]);
+  if (ticket !== latest) return;
+  if (scan) showFindings(text, scan);
+  if (lengths) showCount(lengths);
 }
 
 if (form && draft) {
@@ -64,5 +86,6 @@ if (form && draft) {
     clearTimeout(timer);
     timer = setTimeout(check, 150);
   });
+  account?.addEventListener("change", check);
   if (draft.value) check();
 }
