@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Layout, PageError, render};
+use super::{Layout, PageError, message, render, status_of};
 use crate::accounts::{self, NewAccountRequest, Visible};
 use crate::credentials;
 use crate::domain::access::{AccountAction, Permission};
@@ -372,16 +372,4 @@ async fn posture(
         flags.push(flag("rotate now", false));
     }
     Ok(flags)
-}
-
-fn message(error: PeopleError) -> String {
-    ApiError::from(error).problem().detail
-}
-
-fn status_of(error: &PeopleError) -> StatusCode {
-    match error {
-        PeopleError::Denied(_) => StatusCode::FORBIDDEN,
-        PeopleError::NotFound(_) => StatusCode::NOT_FOUND,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
 }

@@ -183,3 +183,19 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
         }
     }
 }
+
+/// The message a page shows for a failed action: the same words the API would answer with.
+pub(crate) fn message(error: crate::people::PeopleError) -> String {
+    ApiError::from(error).problem().detail
+}
+
+/// The status a page answers with when an action failed and the page is shown again.
+pub(crate) fn status_of(error: &crate::people::PeopleError) -> StatusCode {
+    use crate::people::PeopleError;
+    match error {
+        PeopleError::Denied(_) => StatusCode::FORBIDDEN,
+        PeopleError::NotFound(_) => StatusCode::NOT_FOUND,
+        PeopleError::Conflict(_) => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde::Deserialize;
 
-use super::{Layout, PageError, render};
+use super::{Layout, PageError, message, render, status_of};
 use crate::domain::access::Permission;
 use crate::domain::people::Role;
 use crate::http::auth::{Caller, CsrfForm};
@@ -153,12 +153,9 @@ async fn failed(
     error: PeopleError,
     shown: View,
 ) -> Result<Response, PageError> {
-    let status = match &error {
-        PeopleError::Conflict(_) => StatusCode::CONFLICT,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
+    let status = status_of(&error);
     let shown = View {
-        error: Some(ApiError::from(error).problem().detail),
+        error: Some(message(error)),
         ..shown
     };
     view(state, caller, shown, status).await

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Layout, PageError, render};
+use super::{Layout, PageError, message, render, status_of};
 use crate::accounts;
 use crate::domain::access::{AccountAction, Permission, check_account};
 use crate::domain::accounts::AccountLevel;
@@ -81,8 +81,8 @@ pub async fn compose_submit(
         Ok(view) => view,
         // Whatever went wrong, the text comes back in the composer: nothing typed is lost.
         Err(error) => {
-            let message = Some(ApiError::from(error).problem().detail);
-            return compose_view(&state, &caller, form.account_id, form.text, message).await;
+            let shown = Some(message(error));
+            return compose_view(&state, &caller, form.account_id, form.text, shown).await;
         }
     };
     let id = view.post.id;
@@ -167,11 +167,7 @@ async fn after_step(
         Ok(_) => Ok(Redirect::to(&format!("/posts/{id}")).into_response()),
         Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => {
-            let status = match &error {
-                PeopleError::Denied(_) => StatusCode::FORBIDDEN,
-                PeopleError::Conflict(_) => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
+            let status = status_of(&error);
             post_view(state, caller, id, Some(message(error)), status).await
         }
     }
@@ -253,8 +249,4 @@ async fn post_view(
         script: assets::url("colours.js"),
     };
     Ok(render(status, &page))
-}
-
-fn message(error: PeopleError) -> String {
-    ApiError::from(error).problem().detail
 }
