@@ -206,6 +206,26 @@ pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView
     })
 }
 
+/// Submitted posts that `actor` may approve (publisher access, not their own), newest first.
+pub async fn awaiting_review(
+    store: &Store,
+    actor: &UserRecord,
+) -> Result<Vec<PostRecord>, PeopleError> {
+    let mut reviewable = Vec::new();
+    for post in store.posts_in_state(PostState::Submitted, 200).await? {
+        if post.author_id == actor.id {
+            continue;
+        }
+        if accounts::open(store, actor, post.account_id, AccountAction::Publish)
+            .await
+            .is_ok()
+        {
+            reviewable.push(post);
+        }
+    }
+    Ok(reviewable)
+}
+
 /// Refuses members who have not accepted the current policy (when one is published).
 async fn require_policy_accepted(store: &Store, actor: &UserRecord) -> Result<(), PeopleError> {
     match policy::document(store, actor).await? {

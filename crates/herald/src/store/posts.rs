@@ -127,6 +127,38 @@ impl Store {
         })
     }
 
+    /// Posts in `state`, newest first, at most `limit`.
+    pub async fn posts_in_state(
+        &self,
+        state: PostState,
+        limit: i64,
+    ) -> Result<Vec<PostRecord>, StoreError> {
+        let rows: Vec<PostRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, account_id, author_id, text, state, created_at, updated_at FROM posts
+              WHERE state = $1 ORDER BY updated_at DESC, id DESC LIMIT $2")
+            .bind(state.as_str())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(post_from_row).collect()
+    }
+
+    /// A member's own posts, newest first, at most `limit`.
+    pub async fn posts_by(
+        &self,
+        author_id: i64,
+        limit: i64,
+    ) -> Result<Vec<PostRecord>, StoreError> {
+        let rows: Vec<PostRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, account_id, author_id, text, state, created_at, updated_at FROM posts
+              WHERE author_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2")
+            .bind(author_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(post_from_row).collect()
+    }
+
     pub async fn post_history(&self, id: i64) -> Result<Vec<PostEventRecord>, StoreError> {
         let rows: Vec<EventRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT at, actor_id, from_state, to_state, note FROM post_events WHERE post_id = $1 ORDER BY id")

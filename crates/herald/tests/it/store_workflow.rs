@@ -94,6 +94,22 @@ contract_test!(a_post_steps_only_from_the_state_its_caller_saw, |store| {
         (post.state, post.text.as_str()),
         (PostState::Submitted, "Hello there")
     );
+    let submitted = store
+        .posts_in_state(PostState::Submitted, 10)
+        .await
+        .expect("submitted");
+    assert_eq!(
+        submitted.iter().map(|post| post.id).collect::<Vec<_>>(),
+        [id]
+    );
+    assert!(
+        store
+            .posts_in_state(PostState::Draft, 10)
+            .await
+            .expect("drafts")
+            .is_empty()
+    );
+    assert_eq!(store.posts_by(owner, 10).await.expect("mine").len(), 1);
     let history = store.post_history(id).await.expect("history");
     let notes: Vec<&str> = history.iter().map(|event| event.note.as_str()).collect();
     assert_eq!(notes, ["drafted", "submitted"]);

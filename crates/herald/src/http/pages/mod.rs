@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::auth::{Caller, CsrfForm};
 use super::{ApiError, AppState, assets};
 use crate::domain::access::Permission;
-use crate::store::{JobCounts, NotificationRecord};
+use crate::store::{JobCounts, NotificationRecord, PostRecord};
 
 /// What every page's layout (`base.html`) needs.
 #[derive(Debug)]
@@ -95,6 +95,9 @@ struct HomePage {
     jobs: Option<JobCounts>,
     notifications: Vec<NotificationRecord>,
     csrf: String,
+    /// Posts waiting for the caller's approval, and the caller's own latest posts.
+    to_review: Vec<PostRecord>,
+    mine: Vec<PostRecord>,
 }
 
 #[derive(Template)]
@@ -137,6 +140,14 @@ pub async fn home(
             .filter(|notification| notification.read_at.is_none())
             .collect(),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
+        to_review: crate::posts::awaiting_review(&state.store, &caller.user)
+            .await
+            .map_err(ApiError::from)?,
+        mine: state
+            .store
+            .posts_by(caller.user.id, 10)
+            .await
+            .map_err(ApiError::from)?,
     };
     Ok(render(StatusCode::OK, &page))
 }
