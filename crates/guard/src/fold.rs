@@ -13,182 +13,215 @@
 //!   and a skeleton can hold only one of them;
 //! - everything else (spaces, punctuation, symbols) is dropped.
 //!
-//! Terms are folded by the same function, so a term and its disguises meet in the middle.
+//! Terms are folded by the same function, so a term and its disguises meet in the middle. A scan
+//! does not fold the whole text: it folds character by character from the places a term may
+//! start (see `detectors/terms.rs`), with [`fold_ascii_byte`] and [`fold_char`], which read a
+//! token exactly as [`fold`] does; a test in `terms.rs` holds the two to the same results.
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
+/// Receives a skeleton byte by byte, with the byte offset of the original character each came
+/// from.
+pub trait Sink {
+    fn push(&mut self, byte: u8, origin: usize);
+}
+
+/// The skeleton bytes of one character, for which the origin is known.
+impl Sink for Vec<u8> {
+    fn push(&mut self, byte: u8, _origin: usize) {
+        self.push(byte);
+    }
+}
+
 /// A folded text and, for every byte of it, the byte offset of the original character it came
-/// from, relative to `base` (so offsets fit in a `u32` however long the whole text is).
+/// from.
 #[derive(Debug, Default)]
 pub struct Skeleton {
     pub bytes: Vec<u8>,
-    pub origins: Vec<u32>,
-    pub base: usize,
+    pub origins: Vec<usize>,
+}
+
+impl Sink for Skeleton {
+    fn push(&mut self, byte: u8, origin: usize) {
+        self.bytes.push(byte);
+        self.origins.push(origin);
+    }
 }
 
 impl Skeleton {
-    /// Clears the skeleton and folds `text`, which starts at byte `base` of the whole text.
-    /// `text` must be shorter than 4 GiB; the scanner folds windows of a few kilobytes.
-    pub fn fold_into(&mut self, text: &str, base: usize) {
+    /// Clears the skeleton and folds `text` into it.
+    pub fn fold_into(&mut self, text: &str) {
         self.bytes.clear();
         self.origins.clear();
-        self.bytes.reserve(text.len());
-        self.origins.reserve(text.len());
-        self.base = base;
-        if u32::try_from(text.len()).is_err() {
-            return;
-        }
-        let bytes = text.as_bytes();
-        let mut at = 0;
-        while let Some(&byte) = bytes.get(at) {
-            if byte.is_ascii_whitespace() {
-                at += 1;
-                continue;
-            }
-            let start = at;
-            at = self.fold_ascii_token(bytes, start);
-            if bytes.get(at).is_some_and(|b| !b.is_ascii()) {
-                // The token has a non-ASCII character: fold it again, character by character.
-                at = self.fold_unicode_token(text, start);
-            }
-            // Skip a non-ASCII whitespace character ending the token (or starting the text).
-            if let Some(c) = text.get(at..).and_then(|rest| rest.chars().next())
-                && !c.is_ascii()
-                && c.is_whitespace()
-            {
-                at += c.len_utf8();
-            }
-            if at == start {
-                at += 1;
-            }
-        }
+        fold(text, self);
     }
+}
 
-    /// Folds the ASCII token at `start` in one pass, assuming it has no leetspeak, and folds it
-    /// again with leetspeak only when it has both a letter and a leet character. Returns where
-    /// it stopped: at whitespace, the end, or a non-ASCII byte (after undoing its output).
-    fn fold_ascii_token(&mut self, bytes: &[u8], start: usize) -> usize {
-        let undo = self.bytes.len();
-        let mut has_letter = false;
-        let mut has_leet = false;
-        let mut at = start;
-        while let Some(&byte) = bytes.get(at) {
-            let class = ASCII_CLASS
-                .get(usize::from(byte))
-                .copied()
-                .unwrap_or(NON_ASCII);
-            if class & (WHITESPACE | NON_ASCII) != 0 {
-                break;
-            }
-            has_letter |= class & LETTER != 0;
-            has_leet |= class & LEET_CHARACTER != 0;
-            let folded = PLAIN.get(usize::from(byte)).copied().unwrap_or(0);
-            if folded != 0 {
-                self.bytes.push(folded);
-                self.origins.push(at as u32);
-            }
+/// Folds `text` into `sink`, token by token (a token is a whitespace-free run). Terms are
+/// folded this way; a scan folds only the parts of the text it needs, character by character
+/// with [`fold_ascii_byte`] and [`fold_char`], which must agree with this.
+pub fn fold(text: &str, sink: &mut impl Sink) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        if byte.is_ascii_whitespace() {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        at = fold_ascii_token(bytes, start, sink);
+        if bytes.get(at).is_some_and(|b| !b.is_ascii()) {
+            // The token has a non-ASCII character: fold it character by character instead.
+            at = fold_unicode_token(text, start, sink);
+        }
+        // Skip a non-ASCII whitespace character ending the token (or starting the text).
+        if let Some(c) = text.get(at..).and_then(|rest| rest.chars().next())
+            && !c.is_ascii()
+            && c.is_whitespace()
+        {
+            at += c.len_utf8();
+        }
+        if at == start {
             at += 1;
         }
-        if bytes.get(at).is_some_and(|b| !b.is_ascii()) {
-            self.truncate(undo);
-            return at;
-        }
-        if has_letter && has_leet {
-            self.truncate(undo);
-            for (offset, &byte) in bytes.get(start..at).unwrap_or(&[]).iter().enumerate() {
-                let folded = LEET.get(usize::from(byte)).copied().unwrap_or(0);
-                if folded != 0 {
-                    self.bytes.push(folded);
-                    self.origins.push((start + offset) as u32);
-                }
+    }
+}
+
+/// Folds the ASCII token at `start`: one pass classifies it (whether it has a letter, a leet
+/// character, or a non-ASCII byte), a second emits it with the table that fits, since a leet
+/// digit reads as a letter only in a token that also has a real letter. Returns where it
+/// stopped: at whitespace, the end, or a non-ASCII byte, in which case nothing was emitted.
+#[inline]
+fn fold_ascii_token(bytes: &[u8], start: usize, sink: &mut impl Sink) -> usize {
+    let mut classes = 0;
+    let mut at = start;
+    while let Some(&byte) = bytes.get(at) {
+        let class = ASCII_CLASS
+            .get(usize::from(byte))
+            .copied()
+            .unwrap_or(NON_ASCII);
+        if class & (WHITESPACE | NON_ASCII) != 0 {
+            if class & NON_ASCII != 0 {
+                return at;
             }
+            break;
         }
-        at
+        classes |= class;
+        at += 1;
     }
-
-    /// Folds the token at `start` character by character; returns where it ends.
-    fn fold_unicode_token(&mut self, text: &str, start: usize) -> usize {
-        let (end, has_letter) = token_end(text, start);
-        for (offset, c) in text.get(start..end).unwrap_or("").char_indices() {
-            self.push_folded(c, has_letter, (start + offset) as u32);
+    let table = if classes & LETTER != 0 && classes & LEET_CHARACTER != 0 {
+        &LEET
+    } else {
+        &PLAIN
+    };
+    for (offset, &byte) in bytes.get(start..at).unwrap_or(&[]).iter().enumerate() {
+        let folded = table.get(usize::from(byte)).copied().unwrap_or(0);
+        if folded != 0 {
+            sink.push(folded, start + offset);
         }
-        end
     }
+    at
+}
 
-    fn truncate(&mut self, length: usize) {
-        self.bytes.truncate(length);
-        self.origins.truncate(length);
+/// Whether an ASCII byte can fold to a skeleton byte at all (letters, digits, leet symbols).
+#[inline]
+pub fn may_fold(byte: u8) -> bool {
+    ASCII_CLASS.get(usize::from(byte)).copied().unwrap_or(0) & (LETTER | LEET_CHARACTER) != 0
+}
+
+/// Whether an ASCII byte folds differently in a token with a letter (leetspeak).
+#[inline]
+pub fn is_leet(byte: u8) -> bool {
+    ASCII_CLASS.get(usize::from(byte)).copied().unwrap_or(0) & LEET_CHARACTER != 0
+}
+
+/// The skeleton byte of an ASCII byte in a token with (`leet`) or without a letter; 0 if it is
+/// dropped. In a token without leet characters both tables agree, so "has a letter" alone
+/// decides, as [`fold`] decides for the whole token.
+#[inline]
+pub fn fold_ascii_byte(byte: u8, leet: bool) -> u8 {
+    let table = if leet { &LEET } else { &PLAIN };
+    table.get(usize::from(byte)).copied().unwrap_or(0)
+}
+
+/// Appends the skeleton bytes of one character in a token with (`leet`) or without a letter.
+pub fn fold_char(c: char, leet: bool, out: &mut Vec<u8>) {
+    push_folded(out, c, leet, 0);
+}
+
+/// Whether a character ends a token: ASCII whitespace (not vertical tab, which
+/// `u8::is_ascii_whitespace` leaves out) or Unicode whitespace, as [`fold`] splits tokens.
+pub fn is_token_space(c: char) -> bool {
+    if c.is_ascii() {
+        (c as u8).is_ascii_whitespace()
+    } else {
+        c.is_whitespace()
     }
+}
 
-    /// The offset in the whole text of skeleton byte `index`'s original character.
-    pub fn origin(&self, index: usize) -> Option<usize> {
-        self.origins
-            .get(index)
-            .map(|&origin| self.base + origin as usize)
+/// Folds the token at `start` character by character; returns where it ends.
+fn fold_unicode_token(text: &str, start: usize, sink: &mut impl Sink) -> usize {
+    let (end, has_letter) = token_end(text, start);
+    for (offset, c) in text.get(start..end).unwrap_or("").char_indices() {
+        push_folded(sink, c, has_letter, start + offset);
     }
+    end
+}
 
-    fn push_folded(&mut self, c: char, leet: bool, origin: u32) {
-        if c.is_ascii() {
-            if let Some(folded) = fold_ascii(c as u8, leet) {
-                self.bytes.push(folded);
-                self.origins.push(origin);
+fn push_folded(sink: &mut impl Sink, c: char, leet: bool, origin: usize) {
+    if c.is_ascii() {
+        if let Some(folded) = fold_ascii(c as u8, leet) {
+            sink.push(folded, origin);
+        }
+        return;
+    }
+    if let Some(folded) = fold_lookalike(c) {
+        sink.push(folded, origin);
+        return;
+    }
+    if let Some(expansion) = fold_ligature(c) {
+        for &byte in expansion.as_bytes() {
+            sink.push(byte, origin);
+        }
+        return;
+    }
+    // Decompose (é → e + ◌́, ｆ → f) and keep only the base characters.
+    decompose_compatible(c, |part| {
+        if is_combining_mark(part) {
+            return;
+        }
+        if part.is_ascii() {
+            if let Some(folded) = fold_ascii(part as u8, leet) {
+                sink.push(folded, origin);
             }
             return;
         }
-        if let Some(folded) = fold_lookalike(c) {
-            self.bytes.push(folded);
-            self.origins.push(origin);
+        if let Some(folded) = fold_lookalike(part) {
+            sink.push(folded, origin);
             return;
         }
-        if let Some(expansion) = fold_ligature(c) {
-            for &byte in expansion.as_bytes() {
-                self.bytes.push(byte);
-                self.origins.push(origin);
-            }
+        if !part.is_alphanumeric() {
             return;
         }
-        // Decompose (é → e + ◌́, ｆ → f) and keep only the base characters.
-        decompose_compatible(c, |part| {
-            if is_combining_mark(part) {
-                return;
+        // Letters of other scripts stay themselves, lowercased, so terms in those scripts
+        // still match.
+        for lower in part.to_lowercase() {
+            let mut buffer = [0u8; 4];
+            for &byte in lower.encode_utf8(&mut buffer).as_bytes() {
+                sink.push(byte, origin);
             }
-            if part.is_ascii() {
-                if let Some(folded) = fold_ascii(part as u8, leet) {
-                    self.bytes.push(folded);
-                    self.origins.push(origin);
-                }
-                return;
-            }
-            if let Some(folded) = fold_lookalike(part) {
-                self.bytes.push(folded);
-                self.origins.push(origin);
-                return;
-            }
-            if !part.is_alphanumeric() {
-                return;
-            }
-            // Letters of other scripts stay themselves, lowercased, so terms in those scripts
-            // still match.
-            for lower in part.to_lowercase() {
-                let mut buffer = [0u8; 4];
-                for &byte in lower.encode_utf8(&mut buffer).as_bytes() {
-                    self.bytes.push(byte);
-                    self.origins.push(origin);
-                }
-            }
-        });
-    }
+        }
+    });
 }
 
 /// Folds a term the way [`Skeleton`] folds text, returning the folded bytes and, for each, whether
 /// whitespace came before it in the term (a place where the text may have a space too).
 pub fn fold_term(term: &str) -> (Vec<u8>, Vec<bool>) {
     let mut skeleton = Skeleton::default();
-    skeleton.fold_into(term, 0);
+    skeleton.fold_into(term);
     let mut spaced = Vec::with_capacity(skeleton.origins.len());
     let mut previous_end = 0usize;
     for &origin in &skeleton.origins {
-        let origin = origin as usize;
         let gap = term.get(previous_end.min(origin)..origin).unwrap_or("");
         spaced.push(previous_end > 0 && gap.chars().any(char::is_whitespace));
         previous_end = origin
@@ -255,15 +288,16 @@ const fn byte_classes() -> [u8; 256] {
     table
 }
 
-/// ASCII folding tables, for tokens with and without a letter; 0 means "dropped".
-const LEET: [u8; 128] = ascii_table(true);
-const PLAIN: [u8; 128] = ascii_table(false);
+/// ASCII folding tables, for tokens with and without a letter; 0 means "dropped". They have 256
+/// entries so that a lookup by any byte is in bounds and needs no check.
+const LEET: [u8; 256] = ascii_table(true);
+const PLAIN: [u8; 256] = ascii_table(false);
 
 // Indexing is safe here: the loop bound keeps `byte` below 128, and the table is built at
 // compile time, where an out-of-bounds index would fail the build rather than a scan.
 #[allow(clippy::indexing_slicing)]
-const fn ascii_table(leet: bool) -> [u8; 128] {
-    let mut table = [0u8; 128];
+const fn ascii_table(leet: bool) -> [u8; 256] {
+    let mut table = [0u8; 256];
     let mut byte = 0u8;
     while byte < 128 {
         if let Some(folded) = fold_ascii(byte, leet) {
@@ -348,7 +382,7 @@ mod tests {
 
     fn skeleton(text: &str) -> String {
         let mut skeleton = Skeleton::default();
-        skeleton.fold_into(text, 0);
+        skeleton.fold_into(text);
         String::from_utf8(skeleton.bytes).unwrap_or_default()
     }
 
@@ -377,14 +411,9 @@ mod tests {
     fn every_skeleton_byte_maps_to_a_character_start() {
         let text = "Ünïcödé ß P r 0 j";
         let mut folded = Skeleton::default();
-        folded.fold_into(text, 0);
+        folded.fold_into(text);
         assert_eq!(folded.bytes.len(), folded.origins.len());
-        assert!(
-            folded
-                .origins
-                .iter()
-                .all(|&o| text.is_char_boundary(o as usize))
-        );
+        assert!(folded.origins.iter().all(|&o| text.is_char_boundary(o)));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!
 //! A [`Scanner`] is compiled once from a [`Policy`] and shared (`Arc<Scanner>`). A scan is one
 //! pass of a multi-pattern regex that finds candidates for every regex-based rule, validators
-//! for the candidates (Luhn, IBAN mod-97, NINO and SSN rules, entropy), one Aho-Corasick pass
-//! over a folded "skeleton" of the text for the word lists, and one pass for custom rules.
+//! for the candidates (Luhn, IBAN mod-97, NINO and SSN rules, entropy), an Aho-Corasick
+//! automaton over a folded "skeleton" of the text for the word lists (folded lazily, from word
+//! starts only), and one pass for custom rules.
 //! Each [`Finding`] carries a redacted excerpt, never the matched value.
 //!
 //! It is a crate of its own so that the compiler holds it to these rules: it depends on no IO,

@@ -1,9 +1,10 @@
 //! The compiled scanner: built once from a [`Policy`], then shared (it is `Send + Sync`) and
 //! used for every draft.
 //!
-//! A scan makes one pass of the candidate regex (every regex-based built-in rule at once), one
-//! pass of the word-list automaton over the folded text, and one pass of the custom rules'
-//! regex when there are custom rules. Validators only run on candidates.
+//! A scan makes one pass of the candidate regex (every regex-based built-in rule at once, with
+//! long token runs found by a byte scan beside it), one pass over the text for the word lists
+//! (which folds and matches only from word starts that could begin a term), and one pass of the
+//! custom rules' regex when there are custom rules. Validators only run on candidates.
 
 use std::ops::Range;
 
@@ -188,18 +189,21 @@ impl Scanner {
     /// Every finding in `text`, sorted by where it starts. Linear in the text's length; callers
     /// that take text from outside should bound it with [`MAX_INPUT_BYTES`].
     pub fn scan(&self, text: &str) -> Vec<Finding> {
-        let mut hits = Vec::new();
+        // Sized for a finding every few hundred bytes (the corpus has one every ~200), so a
+        // scan rarely grows it; growing a vector of hits was a twentieth of a scan.
+        let mut hits = Vec::with_capacity(text.len() / 256 + 8);
         if let Some(candidates) = self.candidates {
             candidates.for_each(text, |kind, span| {
                 self.candidate(text, kind, span, &mut hits)
             });
         }
         self.terms.scan(text, &mut hits);
-        let mut findings: Vec<Finding> = hits
-            .into_iter()
-            .filter(|hit| is_valid_span(text, &hit.span))
-            .filter_map(|hit| self.finding(hit))
-            .collect();
+        let mut findings: Vec<Finding> = Vec::with_capacity(hits.len());
+        findings.extend(
+            hits.into_iter()
+                .filter(|hit| is_valid_span(text, &hit.span))
+                .filter_map(|hit| self.finding(hit)),
+        );
         if let Some(custom) = &self.custom {
             for (index, span) in custom::matches(&custom.regex, text) {
                 let Some(settings) = custom.settings.get(index) else {
