@@ -5,7 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use guard::{Action, Finding, Policy, Scanner};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::audit::Actor;
 use crate::people::{PeopleError, record};
@@ -22,7 +22,13 @@ pub struct PolicyGuard {
 struct Compiled {
     version: Option<i64>,
     scanner: Arc<Scanner>,
+    /// When the database last confirmed `version` is the newest.
+    checked_at: Timestamp,
 }
+
+/// How long a compiled policy is used without asking the database for a newer version. Saves
+/// in this process apply at once; saves by another process on the same database within this.
+const RECHECK: SignedDuration = SignedDuration::from_secs(1);
 
 /// The rules in force as TOML, with their version (`None`: the built-in defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +39,12 @@ pub struct Rules {
 
 impl PolicyGuard {
     /// The scanner for the rules in force.
-    pub async fn scanner(&self, store: &Store) -> Result<Arc<Scanner>, StoreError> {
+    pub async fn scanner(&self, store: &Store, now: Timestamp) -> Result<Arc<Scanner>, StoreError> {
+        if let Some(scanner) = self.recently_checked(now) {
+            return Ok(scanner);
+        }
         let version = store.policy_version().await?;
-        if let Some(scanner) = self.cached(version) {
+        if let Some(scanner) = self.cached(version, now) {
             return Ok(scanner);
         }
         let scanner = match store.policy_rules().await? {
@@ -47,17 +56,35 @@ impl PolicyGuard {
             *compiled = Some(Compiled {
                 version,
                 scanner: scanner.clone(),
+                checked_at: now,
             });
         }
         Ok(scanner)
     }
 
-    fn cached(&self, version: Option<i64>) -> Option<Arc<Scanner>> {
+    /// Drops the compiled rules, so the next scan compiles the newest ones.
+    pub fn forget(&self) {
+        if let Ok(mut compiled) = self.compiled.write() {
+            *compiled = None;
+        }
+    }
+
+    fn recently_checked(&self, now: Timestamp) -> Option<Arc<Scanner>> {
         let compiled = self.compiled.read().ok()?;
         compiled
             .as_ref()
-            .filter(|compiled| compiled.version == version)
+            .filter(|compiled| compiled.checked_at.duration_until(now) < RECHECK)
             .map(|compiled| compiled.scanner.clone())
+    }
+
+    /// The compiled rules if they are `version`, noting that the database just confirmed it.
+    fn cached(&self, version: Option<i64>, now: Timestamp) -> Option<Arc<Scanner>> {
+        let mut compiled = self.compiled.write().ok()?;
+        let compiled = compiled
+            .as_mut()
+            .filter(|compiled| compiled.version == version)?;
+        compiled.checked_at = now;
+        Some(compiled.scanner.clone())
     }
 }
 
@@ -66,8 +93,9 @@ pub async fn scan(
     store: &Store,
     guard: &PolicyGuard,
     text: &str,
+    now: Timestamp,
 ) -> Result<(Vec<Finding>, Option<Action>), StoreError> {
-    let findings = guard.scanner(store).await?.scan(text);
+    let findings = guard.scanner(store, now).await?.scan(text);
     let strictest = findings.iter().map(|finding| finding.action).max();
     Ok((findings, strictest))
 }
@@ -92,6 +120,7 @@ pub async fn rules(store: &Store) -> Result<Rules, PeopleError> {
 /// refused whole, naming the line and column, and the rules in force stay as they were.
 pub async fn save(
     store: &Store,
+    guard: &PolicyGuard,
     actor: &UserRecord,
     source: &str,
     now: Timestamp,
@@ -103,6 +132,7 @@ pub async fn save(
     let policy = Policy::from_toml(source).map_err(|error| invalid(error.to_string()))?;
     Scanner::new(&policy).map_err(|error| invalid(error.to_string()))?;
     let version = store.save_policy_rules(source, actor.id, now).await?;
+    guard.forget();
     record(
         store,
         now,

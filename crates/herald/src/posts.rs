@@ -88,7 +88,7 @@ pub async fn submit(
     require_policy_accepted(store, actor).await?;
     let submitted = post.state.after(Step::Submit).map_err(not_now)?;
     check_text(&visible, &post.text)?;
-    let (findings, strictest) = policy::scan(store, guard, &post.text).await?;
+    let (findings, strictest) = policy::scan(store, guard, &post.text, now).await?;
     let rules: Vec<&str> = findings
         .iter()
         .map(|finding| finding.rule.as_str())

@@ -67,7 +67,13 @@ pub async fn scan(
     ApiJson(request): ApiJson<ScanRequest>,
 ) -> Result<Json<ScanView>, ApiError> {
     caller.require(Permission::UsePolicy)?;
-    let (findings, strictest) = policy::scan(&state.store, &state.policy, &request.text).await?;
+    let (findings, strictest) = policy::scan(
+        &state.store,
+        &state.policy,
+        &request.text,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(ScanView {
         verdict: strictest.map_or_else(|| "clean".to_owned(), name),
         findings: findings
@@ -110,8 +116,14 @@ pub async fn save_rules(
     ApiJson(request): ApiJson<RulesView>,
 ) -> Result<Json<RulesView>, ApiError> {
     caller.require(Permission::ManagePolicy)?;
-    let version =
-        policy::save(&state.store, &caller.user, &request.toml, state.clock.now()).await?;
+    let version = policy::save(
+        &state.store,
+        &state.policy,
+        &caller.user,
+        &request.toml,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(RulesView {
         version: Some(version),
         toml: request.toml,

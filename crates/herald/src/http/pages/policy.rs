@@ -100,7 +100,7 @@ pub async fn save_rules(
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManagePolicy)?;
     let now = state.clock.now();
-    match policy::save(&state.store, &caller.user, &form.rules, now).await {
+    match policy::save(&state.store, &state.policy, &caller.user, &form.rules, now).await {
         Ok(_) => Ok(Redirect::to("/policy").into_response()),
         Err(error) => {
             // The owner's text stays in the editor so nothing they typed is lost.
@@ -118,7 +118,7 @@ pub async fn check(
     CsrfForm { caller, form }: CsrfForm<CheckForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UsePolicy)?;
-    let (findings, _) = policy::scan(&state.store, &state.policy, &form.draft)
+    let (findings, _) = policy::scan(&state.store, &state.policy, &form.draft, state.clock.now())
         .await
         .map_err(ApiError::from)?;
     let rows = findings
