@@ -89,6 +89,29 @@ pub enum Action {
     Block,
 }
 
+impl Severity {
+    /// The name used in policy files and the API (`low` … `critical`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl Action {
+    /// The name used in policy files and the API (`warn`, `require_approval`, `block`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Warn => "warn",
+            Action::RequireApproval => "require_approval",
+            Action::Block => "block",
+        }
+    }
+}
+
 /// One problem found in a text.
 ///
 /// It never holds the matched value itself: `excerpt` is already redacted (see the crate's
@@ -104,4 +127,26 @@ pub struct Finding {
     pub excerpt: String,
     /// What was found and how to fix it, for someone who is not technical.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Action, Severity};
+
+    #[test]
+    fn names_are_the_ones_serde_reads_and_writes() {
+        for severity in [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ] {
+            let json = serde_json::to_value(severity).unwrap();
+            assert_eq!(json.as_str(), Some(severity.as_str()));
+        }
+        for action in [Action::Warn, Action::RequireApproval, Action::Block] {
+            let json = serde_json::to_value(action).unwrap();
+            assert_eq!(json.as_str(), Some(action.as_str()));
+        }
+    }
 }

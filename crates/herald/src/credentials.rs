@@ -244,13 +244,7 @@ pub async fn posture(
         Some(password) => Some(PasswordPosture {
             strength: password.strength,
             age_days: password.updated_at.duration_until(now).as_hours() / 24,
-            reused: match &password.fingerprint {
-                Some(fingerprint) => !store
-                    .accounts_sharing_password(account_id, fingerprint)
-                    .await?
-                    .is_empty(),
-                None => false,
-            },
+            reused: is_reused(store, password).await?,
             breached: rotate_now.iter().any(|reason| reason == "breached"),
         }),
     };
@@ -364,13 +358,7 @@ pub async fn facts(
     crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
     let mut facts = Vec::new();
     for secret in store.secrets_of(account_id).await? {
-        let reused = match &secret.fingerprint {
-            Some(fingerprint) => !store
-                .accounts_sharing_password(account_id, fingerprint)
-                .await?
-                .is_empty(),
-            None => false,
-        };
+        let reused = is_reused(store, &secret).await?;
         facts.push(Fact {
             field: secret.field,
             updated_at: secret.updated_at,
@@ -500,6 +488,17 @@ async fn audit_account(
         details,
     )
     .await
+}
+
+/// Whether another account stores the same password (by keyed fingerprint).
+async fn is_reused(store: &Store, secret: &SecretRecord) -> Result<bool, PeopleError> {
+    Ok(match &secret.fingerprint {
+        Some(fingerprint) => !store
+            .accounts_sharing_password(secret.account_id, fingerprint)
+            .await?
+            .is_empty(),
+        None => false,
+    })
 }
 
 /// Looks the password up in the breach data, off the async threads (it reads a file).

@@ -436,10 +436,7 @@ mod scan {
         }
 
         fn text(&self) -> String {
-            let action = serde_json::to_value(self.finding.action)
-                .ok()
-                .and_then(|value| value.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let action = self.finding.action.as_str();
             format!(
                 "{}:{}:{}: {action} [{}] {} ({})\n",
                 self.file,

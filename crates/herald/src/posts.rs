@@ -123,21 +123,13 @@ pub async fn submit(
             }
         }
     }
-    let policy_requires = strictest >= Some(Action::RequireApproval);
-    step(store, &post, submitted, actor, "submitted", now).await?;
-    if !approval_needed(visible.level, policy_requires) {
+    let needs_approval = approval_needed(visible.level, strictest >= Some(Action::RequireApproval));
+    step(store, id, post.state, submitted, actor, "submitted", now).await?;
+    if !needs_approval {
         let note = "approved on submission: the author may publish to this account";
-        step(
-            store,
-            &post_in(submitted, &post),
-            PostState::Approved,
-            actor,
-            note,
-            now,
-        )
-        .await?;
+        step(store, id, submitted, PostState::Approved, actor, note, now).await?;
     }
-    let details = serde_json::json!({ "rules": rules, "needs_approval": approval_needed(visible.level, policy_requires) });
+    let details = serde_json::json!({ "rules": rules, "needs_approval": needs_approval });
     audit(store, now, actor, "post.submitted", id, details).await?;
     view(store, actor, id).await
 }
@@ -156,7 +148,7 @@ pub async fn approve(
         ));
     }
     let approved = post.state.after(Step::Approve).map_err(not_now)?;
-    step(store, &post, approved, actor, "approved", now).await?;
+    step(store, id, post.state, approved, actor, "approved", now).await?;
     audit(
         store,
         now,
@@ -183,7 +175,7 @@ pub async fn send_back(
         "" => "sent back".to_owned(),
         note => format!("sent back: {}", note.chars().take(500).collect::<String>()),
     };
-    step(store, &post, draft, actor, &note, now).await?;
+    step(store, id, post.state, draft, actor, &note, now).await?;
     audit(
         store,
         now,
@@ -287,31 +279,22 @@ fn check_text(visible: &Visible, text: &str) -> Result<(), PeopleError> {
     Ok(())
 }
 
+/// Moves post `id` from `from` to `to`, or reports that someone else moved it first.
 async fn step(
     store: &Store,
-    post: &PostRecord,
+    id: i64,
+    from: PostState,
     to: PostState,
     actor: &UserRecord,
     note: &str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
-    if store
-        .step_post(post.id, post.state, to, actor.id, note, now)
-        .await?
-    {
+    if store.step_post(id, from, to, actor.id, note, now).await? {
         return Ok(());
     }
     Err(PeopleError::Conflict(
         "someone else changed this post meanwhile; reload it".to_owned(),
     ))
-}
-
-/// The same post, now in `state` (after a step this function's caller just took).
-fn post_in(state: PostState, post: &PostRecord) -> PostRecord {
-    PostRecord {
-        state,
-        ..post.clone()
-    }
 }
 
 fn not_now(error: crate::domain::posts::NotNow) -> PeopleError {

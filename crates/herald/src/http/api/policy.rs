@@ -50,13 +50,6 @@ pub struct RulesView {
     pub toml: String,
 }
 
-fn name<T: Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Checks a draft against the company's policy: personal data, secrets, confidential terms,
 /// risky links, tone and profanity.
 #[utoipa::path(post, path = "/api/v1/scan", tag = "policy", request_body = ScanRequest,
@@ -75,13 +68,13 @@ pub async fn scan(
     )
     .await?;
     Ok(Json(ScanView {
-        verdict: strictest.map_or_else(|| "clean".to_owned(), name),
+        verdict: strictest.map_or("clean", guard::Action::as_str).to_owned(),
         findings: findings
             .into_iter()
             .map(|finding| FindingView {
                 rule: finding.rule.as_str().to_owned(),
-                severity: name(finding.severity),
-                action: name(finding.action),
+                severity: finding.severity.as_str().to_owned(),
+                action: finding.action.as_str().to_owned(),
                 start: finding.span.start,
                 end: finding.span.end,
                 excerpt: finding.excerpt,
