@@ -1,0 +1,1 @@
+//! The bluesky adapter: not written yet.

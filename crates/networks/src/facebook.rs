@@ -1,0 +1,1 @@
+//! The facebook adapter: not written yet.

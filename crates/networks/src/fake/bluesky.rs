@@ -1,0 +1,1 @@
+//! The fake bluesky: not written yet.

@@ -1,0 +1,1 @@
+//! The fake facebook: not written yet.

@@ -1,0 +1,1 @@
+//! The fake instagram: not written yet.

@@ -1,0 +1,1 @@
+//! The fake linkedin: not written yet.

@@ -1,0 +1,1 @@
+//! The fake mastodon: not written yet.

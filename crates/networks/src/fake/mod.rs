@@ -1,0 +1,241 @@
+//! Local fake servers that speak each network's documented wire format, for Herald's tests
+//! and load scripts (feature `fake`). Each network's fake is a module here with a
+//! `router(state)`; they share [`FakeState`] (the posts the fake holds, the token it accepts)
+//! and [`Faults`], which makes a fake fail the way real networks do, at random: unavailable,
+//! rate-limited with the network's own headers, an answer lost before or after the post was
+//! made, garbage after the post was made, or a revoked token.
+
+pub mod bluesky;
+pub mod facebook;
+pub mod instagram;
+pub mod linkedin;
+pub mod mastodon;
+pub mod threads;
+pub mod x;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A fake network listening on loopback. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeServer {
+    pub addr: SocketAddr,
+    pub state: Arc<FakeState>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl FakeServer {
+    /// Serves `router` (already holding `state`) on a free loopback port.
+    pub async fn start(router: Router, state: Arc<FakeState>) -> std::io::Result<FakeServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        FakeServer::serve(listener, router, state)
+    }
+
+    /// Serves `router` on a listener the caller bound (a fixed port for load scripts).
+    pub fn serve(
+        listener: TcpListener,
+        router: Router,
+        state: Arc<FakeState>,
+    ) -> std::io::Result<FakeServer> {
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(error) = served.await {
+                tracing::warn!(%error, "fake network stopped");
+            }
+        });
+        Ok(FakeServer {
+            addr,
+            state,
+            stop: Some(stop),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL to configure the adapter with.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// How often, out of 1.0, each kind of failure happens to a write request.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// 503 before anything is posted.
+    pub unavailable: f64,
+    /// 429 with the network's rate-limit headers; nothing is posted.
+    pub rate_limited: f64,
+    /// No answer before the client gives up; nothing is posted.
+    pub lost_before: f64,
+    /// The post is made, then no answer before the client gives up.
+    pub lost_after: f64,
+    /// The post is made, then a 200 whose body is not the network's format.
+    pub garbage_after: f64,
+    /// 401: the token was revoked.
+    pub unauthorized: f64,
+    /// How long a lost answer hangs (longer than the client's time-out).
+    pub hang: Duration,
+}
+
+/// The fault drawn for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    Unavailable,
+    RateLimited,
+    LostBefore,
+    LostAfter,
+    GarbageAfter,
+    Unauthorized,
+}
+
+/// A post the fake holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePost {
+    pub id: String,
+    pub text: String,
+    /// The idempotency key or record key it was made with, where the network has one.
+    pub key: Option<String>,
+    /// Alt text and media type of each attached image.
+    pub media: Vec<(String, String)>,
+    /// Anything else the network received with it (facets, a container id, …), as JSON.
+    pub extra: serde_json::Value,
+}
+
+/// What a fake network knows: the token it accepts, its posts, its faults.
+#[derive(Debug)]
+pub struct FakeState {
+    /// The access token the fake accepts (`Authorization: Bearer …`).
+    pub token: String,
+    posts: Mutex<Vec<FakePost>>,
+    faults: Mutex<Faults>,
+    rng: Mutex<StdRng>,
+    next_id: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl FakeState {
+    /// A fake with no posts and no faults that accepts `token`; `seed` makes faults repeatable.
+    pub fn new(token: &str, seed: u64) -> Arc<FakeState> {
+        Arc::new(FakeState {
+            token: token.to_owned(),
+            posts: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            next_id: AtomicU64::new(1),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.faults) = faults;
+    }
+
+    pub fn faults(&self) -> Faults {
+        *lock(&self.faults)
+    }
+
+    /// Draws the fault for one write request, and counts the request.
+    pub fn draw(&self) -> Fault {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let faults = self.faults();
+        let roll: f64 = lock(&self.rng).r#gen();
+        let table = [
+            (faults.unavailable, Fault::Unavailable),
+            (faults.rate_limited, Fault::RateLimited),
+            (faults.lost_before, Fault::LostBefore),
+            (faults.lost_after, Fault::LostAfter),
+            (faults.garbage_after, Fault::GarbageAfter),
+            (faults.unauthorized, Fault::Unauthorized),
+        ];
+        let mut edge = 0.0;
+        for (chance, fault) in table {
+            edge += chance;
+            if roll < edge {
+                return fault;
+            }
+        }
+        Fault::None
+    }
+
+    /// How many write requests the fake has seen.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// A fresh numeric id, as a string.
+    pub fn next_id(&self) -> String {
+        self.next_id.fetch_add(1, Ordering::Relaxed).to_string()
+    }
+
+    /// Makes a post, unless one with the same `key` exists: then that one is returned and
+    /// `false`, as a network honouring idempotency keys would.
+    pub fn record(&self, mut post: FakePost) -> (FakePost, bool) {
+        let mut posts = lock(&self.posts);
+        if let Some(key) = &post.key
+            && let Some(existing) = posts.iter().find(|held| held.key.as_ref() == Some(key))
+        {
+            return (existing.clone(), false);
+        }
+        if post.id.is_empty() {
+            post.id = self.next_id();
+        }
+        posts.push(post.clone());
+        (post, true)
+    }
+
+    pub fn posts(&self) -> Vec<FakePost> {
+        lock(&self.posts).clone()
+    }
+
+    pub fn post(&self, id: &str) -> Option<FakePost> {
+        lock(&self.posts).iter().find(|post| post.id == id).cloned()
+    }
+
+    /// Removes a post; false if there was none with that id.
+    pub fn remove(&self, id: &str) -> bool {
+        let mut posts = lock(&self.posts);
+        let before = posts.len();
+        posts.retain(|post| post.id != id);
+        posts.len() < before
+    }
+
+    /// Whether the request carries `Authorization: Bearer <token>`.
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|token| token == self.token)
+    }
+
+    /// Sleeps as long as a lost answer hangs.
+    pub async fn hang(&self) {
+        tokio::time::sleep(self.faults().hang).await;
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,1 @@
+//! The fake threads: not written yet.

@@ -1,0 +1,1 @@
+//! The fake x: not written yet.

@@ -1,0 +1,246 @@
+//! The HTTP every adapter shares: one client per endpoint with timeouts, sending a request
+//! and sorting what comes back into [`NetworkError`]s, and the standard rate-limit headers.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, StatusCode};
+use secrecy::SecretString;
+
+use crate::{NetworkError, RetryAfter};
+
+/// Where a network's API is, and the client Herald talks to it with.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Without a trailing slash, e.g. `https://api.x.com`.
+    pub base_url: String,
+    pub client: reqwest::Client,
+    /// Herald's registered OAuth application at this network, where it needs one.
+    pub oauth: Option<OAuthClient>,
+}
+
+/// An OAuth client registered at a network.
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub id: String,
+    pub secret: Option<SecretString>,
+}
+
+/// A network's answer: status, headers and the whole body.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// How long a whole request may take, and how long connecting may.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Network messages are quoted to people at most this long.
+const LONGEST_MESSAGE: usize = 300;
+
+impl Endpoint {
+    /// An endpoint at `base_url` whose requests time out after `timeout`.
+    pub fn new(base_url: &str, timeout: Duration, oauth: Option<OAuthClient>) -> Endpoint {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Endpoint {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client,
+            oauth,
+        }
+    }
+
+    /// `base_url` + `path`, or `server` + `path` when the tokens name their own server.
+    pub(crate) fn url(&self, server: Option<&str>, path: &str) -> String {
+        let base = server.map_or(self.base_url.as_str(), |server| {
+            server.trim_end_matches('/')
+        });
+        format!("{base}{path}")
+    }
+}
+
+/// Sends a request. A failure to connect means nothing reached the network; a timeout or
+/// broken connection after that leaves the outcome unknown.
+pub(crate) async fn send(request: RequestBuilder) -> Result<Answer, NetworkError> {
+    let response = request.send().await.map_err(transport)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(transport)?.to_vec();
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn transport(error: reqwest::Error) -> NetworkError {
+    let (connect, timeout) = (error.is_connect() || error.is_builder(), error.is_timeout());
+    // Without the URL, a message cannot hold a token that a network put in a query string.
+    let reason = error.without_url().to_string();
+    if connect {
+        NetworkError::Unavailable(format!("could not connect: {reason}"))
+    } else if timeout {
+        NetworkError::Unknown("no answer before the time-out".to_owned())
+    } else {
+        NetworkError::Unknown(format!("the connection broke: {reason}"))
+    }
+}
+
+impl Answer {
+    pub(crate) fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The body as JSON of type `T`; a success that cannot be read leaves the outcome unknown.
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, NetworkError> {
+        serde_json::from_slice(&self.body).map_err(|error| {
+            NetworkError::Unknown(format!(
+                "the network answered {} with a body Herald cannot read ({error})",
+                self.status
+            ))
+        })
+    }
+
+    /// The error this answer means, with the network's own `message` (already extracted from
+    /// the body by the adapter) and the rate-limit reset the adapter read from the headers.
+    pub(crate) fn error(&self, message: &str, retry_after: Option<RetryAfter>) -> NetworkError {
+        let status = self.status;
+        let message = quote(status, message);
+        match status {
+            StatusCode::UNAUTHORIZED => NetworkError::Unauthorized(message),
+            StatusCode::TOO_MANY_REQUESTS => NetworkError::RateLimited {
+                retry_after: retry_after.or_else(|| standard_retry_after(&self.headers)),
+                message,
+            },
+            // A server error or gateway time-out may come after the post was made.
+            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::GATEWAY_TIMEOUT => {
+                NetworkError::Unknown(message)
+            }
+            status if status.is_server_error() => NetworkError::Unavailable(message),
+            _ => NetworkError::Rejected(message),
+        }
+    }
+}
+
+/// `"403 Forbidden: message"`, the message cut short and stripped of control characters.
+fn quote(status: StatusCode, message: &str) -> String {
+    let clean: String = message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(LONGEST_MESSAGE)
+        .collect();
+    match clean.trim() {
+        "" => status.to_string(),
+        text => format!("{status}: {text}"),
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3).
+pub(crate) fn standard_retry_after(headers: &HeaderMap) -> Option<RetryAfter> {
+    let value = header(headers, "retry-after")?;
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(RetryAfter::Delay(Duration::from_secs(seconds)));
+    }
+    let date = jiff::fmt::rfc2822::parse(value).ok()?;
+    Some(RetryAfter::At(date.timestamp()))
+}
+
+/// A header that holds a Unix time in seconds (`x-rate-limit-reset`, Bluesky's
+/// `RateLimit-Reset`).
+pub(crate) fn epoch_seconds_header(headers: &HeaderMap, name: &str) -> Option<RetryAfter> {
+    let seconds = header(headers, name)?.parse::<i64>().ok()?;
+    Timestamp::from_second(seconds).ok().map(RetryAfter::At)
+}
+
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name)?.to_str().ok().map(str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    fn answer(status: u16, headers: &[(&'static str, &str)]) -> Answer {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, HeaderValue::from_str(value).expect("header"));
+        }
+        Answer {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: map,
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn statuses_sort_into_what_herald_does_next() {
+        assert!(
+            matches!(answer(401, &[]).error("bad token", None), NetworkError::Unauthorized(m) if m == "401 Unauthorized: bad token")
+        );
+        assert!(matches!(
+            answer(422, &[]).error("too long", None),
+            NetworkError::Rejected(_)
+        ));
+        assert!(
+            matches!(answer(503, &[]).error("", None), NetworkError::Unavailable(m) if m == "503 Service Unavailable")
+        );
+        assert!(matches!(
+            answer(502, &[]).error("", None),
+            NetworkError::Unavailable(_)
+        ));
+        assert!(
+            matches!(answer(500, &[]).error("", None), NetworkError::Unknown(_)),
+            "a 500 may come after the post was made"
+        );
+        assert!(matches!(
+            answer(504, &[]).error("", None),
+            NetworkError::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn rate_limits_carry_the_time_to_wait() {
+        let seconds = answer(429, &[("retry-after", "120")]).error("slow down", None);
+        assert_eq!(
+            seconds,
+            NetworkError::RateLimited {
+                retry_after: Some(RetryAfter::Delay(Duration::from_secs(120))),
+                message: "429 Too Many Requests: slow down".to_owned()
+            }
+        );
+        let date = answer(429, &[("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT")]).error("", None);
+        let at: Timestamp = "2026-10-21T07:28:00Z".parse().expect("time");
+        assert!(
+            matches!(date, NetworkError::RateLimited { retry_after: Some(RetryAfter::At(t)), .. } if t == at)
+        );
+        let reset = epoch_seconds_header(
+            &answer(429, &[("x-rate-limit-reset", "1800000000")]).headers,
+            "x-rate-limit-reset",
+        );
+        assert_eq!(
+            reset,
+            Some(RetryAfter::At(
+                Timestamp::from_second(1_800_000_000).expect("time")
+            ))
+        );
+    }
+
+    #[test]
+    fn quoted_messages_are_short_and_have_no_control_characters() {
+        let long = format!("line\none\u{7}{}", "x".repeat(1000));
+        let NetworkError::Rejected(message) = answer(400, &[]).error(&long, None) else {
+            panic!("a 400 is a rejection");
+        };
+        assert!(message.len() < 330, "{}", message.len());
+        assert!(!message.contains('\n') && !message.contains('\u{7}'));
+    }
+}

@@ -1,0 +1,1 @@
+//! The instagram adapter: not written yet.

@@ -1,0 +1,1 @@
+//! The mastodon adapter: not written yet.

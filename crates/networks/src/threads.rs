@@ -1,0 +1,1 @@
+//! The threads adapter: not written yet.

@@ -1,0 +1,1 @@
+//! The x adapter: not written yet.

@@ -1,0 +1,1 @@
+//! The instagram adapter against its fake: not written yet.

@@ -1,0 +1,1 @@
+//! The linkedin adapter against its fake: not written yet.

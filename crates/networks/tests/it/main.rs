@@ -1,0 +1,10 @@
+//! The adapters' one integration-test binary: each adapter against its network's local fake
+//! (the documented wire format, errors and rate-limit headers), and Bluesky against a real PDS.
+
+mod bluesky;
+mod facebook;
+mod instagram;
+mod linkedin;
+mod mastodon;
+mod threads;
+mod x;

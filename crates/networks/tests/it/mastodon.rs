@@ -1,0 +1,1 @@
+//! The mastodon adapter against its fake: not written yet.

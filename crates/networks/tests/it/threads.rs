@@ -1,0 +1,1 @@
+//! The threads adapter against its fake: not written yet.

@@ -1,0 +1,1 @@
+//! The x adapter against its fake: not written yet.
