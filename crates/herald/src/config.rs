@@ -35,7 +35,27 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub passwords: PasswordsConfig,
     pub jobs: JobsConfig,
+    pub networks: NetworksConfig,
     pub log: LogConfig,
+}
+
+/// Where each network's API is (tests point these at local fakes) and how long Herald waits.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworksConfig {
+    /// A request to a network that has not answered after this long has an unknown outcome.
+    /// Keep it well under `jobs.lease_seconds`, so no other worker takes over a publish in
+    /// flight.
+    pub request_timeout_seconds: u64,
+    pub x_api_url: String,
+    pub linkedin_api_url: String,
+    /// Facebook Pages and Instagram.
+    pub graph_api_url: String,
+    pub threads_api_url: String,
+    /// The PDS for Bluesky accounts that do not name their own.
+    pub bluesky_service_url: String,
+    /// The Mastodon instance for accounts that do not name their own.
+    pub mastodon_instance_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -333,6 +353,55 @@ pub const SETTINGS: &[Setting] = &[
         help: "Attempts before a failing job is given up and marked dead.",
     },
     Setting {
+        path: &["networks", "request_timeout_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("20"),
+        example: "",
+        help: "How long Herald waits for a social network's answer. A post whose answer does not\ncome in time is checked before it is tried again, never sent twice. Keep it well under\njobs.lease_seconds.",
+    },
+    Setting {
+        path: &["networks", "x_api_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://api.x.com\""),
+        example: "",
+        help: "X's API.",
+    },
+    Setting {
+        path: &["networks", "linkedin_api_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://api.linkedin.com\""),
+        example: "",
+        help: "LinkedIn's API.",
+    },
+    Setting {
+        path: &["networks", "graph_api_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://graph.facebook.com\""),
+        example: "",
+        help: "Meta's Graph API, for Facebook Pages and Instagram.",
+    },
+    Setting {
+        path: &["networks", "threads_api_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://graph.threads.net\""),
+        example: "",
+        help: "The Threads API.",
+    },
+    Setting {
+        path: &["networks", "bluesky_service_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://bsky.social\""),
+        example: "",
+        help: "The Bluesky PDS for accounts that do not name their own.",
+    },
+    Setting {
+        path: &["networks", "mastodon_instance_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://mastodon.social\""),
+        example: "",
+        help: "The Mastodon instance for accounts that do not name their own.",
+    },
+    Setting {
         path: &["log", "format"],
         kind: SettingKind::Text,
         default: Some("\"text\""),
@@ -368,7 +437,22 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             passwords: PasswordsConfig::default(),
             jobs: JobsConfig::default(),
+            networks: NetworksConfig::default(),
             log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for NetworksConfig {
+    fn default() -> Self {
+        NetworksConfig {
+            request_timeout_seconds: 20,
+            x_api_url: "https://api.x.com".to_owned(),
+            linkedin_api_url: "https://api.linkedin.com".to_owned(),
+            graph_api_url: "https://graph.facebook.com".to_owned(),
+            threads_api_url: "https://graph.threads.net".to_owned(),
+            bluesky_service_url: "https://bsky.social".to_owned(),
+            mastodon_instance_url: "https://mastodon.social".to_owned(),
         }
     }
 }
@@ -500,6 +584,32 @@ impl Config {
                     "database.url must be a postgres:// URL; leave it unset to use SQLite in the data directory"
                         .to_owned(),
                 ));
+            }
+        }
+        if self.networks.request_timeout_seconds == 0
+            || self.networks.request_timeout_seconds * 2 > self.jobs.lease_seconds
+        {
+            return Err(ConfigError::Semantic(format!(
+                "networks.request_timeout_seconds must be at least 1 and at most half of jobs.lease_seconds ({}), so no other worker takes over a post while its network is still answering",
+                self.jobs.lease_seconds
+            )));
+        }
+        let network_urls = [
+            ("x_api_url", &self.networks.x_api_url),
+            ("linkedin_api_url", &self.networks.linkedin_api_url),
+            ("graph_api_url", &self.networks.graph_api_url),
+            ("threads_api_url", &self.networks.threads_api_url),
+            ("bluesky_service_url", &self.networks.bluesky_service_url),
+            (
+                "mastodon_instance_url",
+                &self.networks.mastodon_instance_url,
+            ),
+        ];
+        for (name, url) in network_urls {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Semantic(format!(
+                    "networks.{name} must start with https:// or http://, got {url:?}"
+                )));
             }
         }
         if self.jobs.concurrency == 0 {

@@ -445,6 +445,52 @@ async fn confirm_second_factor(
     Ok(())
 }
 
+/// Seals a connected account's network tokens (the server's own use only; never revealed).
+/// `by` is the member who connected the account.
+pub(crate) async fn seal_tokens(
+    store: &Store,
+    keys: &Keys,
+    account_id: i64,
+    json: &str,
+    by: i64,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let field = SecretField::OauthTokens;
+    let context = context(account_id, field);
+    let sealed = vault::seal(
+        keys.vault.current(),
+        &context.as_vault(),
+        json.as_bytes(),
+        &mut rand::rngs::OsRng,
+    );
+    let row = SecretRecord {
+        account_id,
+        field: field.as_str().to_owned(),
+        sealed,
+        key_version: i64::from(keys.vault.current().version()),
+        strength: None,
+        fingerprint: None,
+        updated_at: now,
+        updated_by: by,
+    };
+    Ok(store.put_secret(&row).await?)
+}
+
+/// Opens a connected account's network tokens, with who stored them; `None` when the
+/// account was never connected.
+pub(crate) async fn open_tokens(
+    store: &Store,
+    keys: &Keys,
+    account_id: i64,
+) -> Result<Option<(Zeroizing<String>, i64)>, PeopleError> {
+    let field = SecretField::OauthTokens;
+    let Some(stored) = store.secret(account_id, field.as_str()).await? else {
+        return Ok(None);
+    };
+    let value = open_sealed(keys, account_id, field, &stored.sealed)?;
+    Ok(Some((value, stored.updated_by)))
+}
+
 async fn open_value(
     store: &Store,
     keys: &Keys,
@@ -457,11 +503,19 @@ async fn open_value(
         .ok_or_else(|| {
             PeopleError::NotFound(format!("no {} is stored for this account", field.as_str()))
         })?;
+    open_sealed(keys, account_id, field, &stored.sealed)
+}
+
+fn open_sealed(
+    keys: &Keys,
+    account_id: i64,
+    field: SecretField,
+    sealed: &[u8],
+) -> Result<Zeroizing<String>, PeopleError> {
     let context = context(account_id, field);
-    let opened =
-        vault::open(&keys.vault, &context.as_vault(), &stored.sealed).map_err(|error| {
-            PeopleError::Internal(format!("account {account_id} {}: {error}", field.as_str()))
-        })?;
+    let opened = vault::open(&keys.vault, &context.as_vault(), sealed).map_err(|error| {
+        PeopleError::Internal(format!("account {account_id} {}: {error}", field.as_str()))
+    })?;
     let text = opened
         .expose_str()
         .map_err(|error| PeopleError::Internal(error.to_string()))?;

@@ -2,7 +2,8 @@
 //! (checked against the policy guard and the network's length rule), approve it or send it
 //! back. Every step is in the post's history and in the audit log.
 //!
-//! Scheduling and publishing come with the scheduler; an approved post waits here for them.
+//! Giving a post its time is `schedule.rs`; approval here hands a post that already has one
+//! to it.
 
 use guard::Action;
 use jiff::Timestamp;
@@ -15,7 +16,7 @@ use crate::domain::post_text::{self, Length};
 use crate::domain::posts::{PostState, Step, approval_needed};
 use crate::people::{PeopleError, record};
 use crate::policy::{self, PolicyGuard};
-use crate::store::{PostEventRecord, PostRecord, Store, UserRecord};
+use crate::store::{AttemptRecord, PostEventRecord, PostRecord, Store, UserRecord};
 
 /// Longest text Herald keeps for any post (Facebook's limit).
 const LONGEST: usize = 63_206;
@@ -26,6 +27,10 @@ pub struct PostView {
     pub post: PostRecord,
     pub length: Length,
     pub history: Vec<PostEventRecord>,
+    /// Every publishing attempt, oldest first.
+    pub attempts: Vec<AttemptRecord>,
+    /// The account's time zone, for showing the post's times.
+    pub time_zone: String,
 }
 
 /// Writes a new draft for an account (contributors and up, once they accepted the policy).
@@ -81,6 +86,7 @@ pub async fn submit(
     actor: &UserRecord,
     id: i64,
     override_reason: Option<&str>,
+    max_attempts: u32,
     now: Timestamp,
 ) -> Result<PostView, PeopleError> {
     let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
@@ -131,6 +137,10 @@ pub async fn submit(
     }
     let details = serde_json::json!({ "rules": rules, "needs_approval": needs_approval });
     audit(store, now, actor, "post.submitted", id, details).await?;
+    if !needs_approval {
+        crate::schedule::after_approval(store, &post, &visible.account, actor, max_attempts, now)
+            .await?;
+    }
     view(store, actor, id).await
 }
 
@@ -139,9 +149,10 @@ pub async fn approve(
     store: &Store,
     actor: &UserRecord,
     id: i64,
+    max_attempts: u32,
     now: Timestamp,
 ) -> Result<PostView, PeopleError> {
-    let (post, _) = open(store, actor, id, AccountAction::Publish).await?;
+    let (post, visible) = open(store, actor, id, AccountAction::Publish).await?;
     if post.author_id == actor.id {
         return Err(PeopleError::Denied(
             "nobody approves their own post; ask another publisher".to_owned(),
@@ -158,6 +169,8 @@ pub async fn approve(
         serde_json::json!({}),
     )
     .await?;
+    crate::schedule::after_approval(store, &post, &visible.account, actor, max_attempts, now)
+        .await?;
     view(store, actor, id).await
 }
 
@@ -194,6 +207,8 @@ pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView
     Ok(PostView {
         length: post_text::length(visible.account.network, &post.text, None),
         history: store.post_history(id).await?,
+        attempts: store.post_attempts(id).await?,
+        time_zone: visible.account.time_zone.clone(),
         post,
     })
 }
@@ -231,7 +246,7 @@ async fn require_policy_accepted(store: &Store, actor: &UserRecord) -> Result<()
 
 /// The post and its account, if `actor` may do `action` there; a post on an account they
 /// cannot see does not exist for them.
-async fn open(
+pub(crate) async fn open(
     store: &Store,
     actor: &UserRecord,
     id: i64,
@@ -297,7 +312,7 @@ async fn step(
     ))
 }
 
-fn not_now(error: crate::domain::posts::NotNow) -> PeopleError {
+pub(crate) fn not_now(error: crate::domain::posts::NotNow) -> PeopleError {
     PeopleError::Conflict(error.to_string())
 }
 

@@ -14,11 +14,12 @@ use crate::audit;
 use crate::breaches::Breaches;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::connections::Networks;
 use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
 use crate::jobs::{
-    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, Runner, enqueue_daily_prune,
-    schedule_recurring,
+    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, PUBLISH_KIND, PublishPosts, Runner,
+    enqueue_daily_prune, schedule_recurring,
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
@@ -81,6 +82,16 @@ impl App {
             audit::signing_key(&master_key),
         );
         runner.register(CHECKPOINT_KIND, checkpoints);
+        let networks = Networks::from_config(&config.networks);
+        let keys = Arc::new(keys);
+        let publisher = PublishPosts::new(
+            store.clone(),
+            keys.clone(),
+            networks.clone(),
+            clock.clone(),
+            runner.worker_id(),
+        );
+        runner.register(PUBLISH_KIND, publisher);
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
@@ -100,7 +111,8 @@ impl App {
             config: Arc::new(config),
             metrics,
             clock,
-            keys: Arc::new(keys),
+            keys,
+            networks,
             breaches,
             policy: Arc::default(),
             webauthn,

@@ -8,6 +8,7 @@
 //! at the local fakes in [`fake`] (feature `fake`).
 
 mod error;
+mod graph;
 mod http;
 mod tokens;
 
@@ -96,6 +97,8 @@ pub struct Outgoing {
     pub key: String,
     pub text: String,
     pub media: Vec<Media>,
+    /// When Herald sends the post; networks that record a creation time get this one.
+    pub created_at: Timestamp,
 }
 
 /// An image to attach.

@@ -181,6 +181,8 @@ pub enum AccountAction {
     ManageAccess,
     /// Reveal the account's password, 2FA seed or recovery codes.
     RevealSecrets,
+    /// Connect Herald to the account at its network (or disconnect it).
+    Connect,
 }
 
 /// Decides what `role` with `level` on an account (none: no grant) may do with it.
@@ -199,7 +201,9 @@ pub fn check_account(
         AccountAction::ManageAccess => {
             level == Some(AccountLevel::Gatekeeper) || role == Role::Owner
         }
-        AccountAction::RevealSecrets => level == Some(AccountLevel::Gatekeeper),
+        AccountAction::RevealSecrets | AccountAction::Connect => {
+            level == Some(AccountLevel::Gatekeeper)
+        }
     };
     if allowed {
         return Ok(());
@@ -214,6 +218,9 @@ pub fn check_account(
             }
             AccountAction::RevealSecrets => {
                 "only the account's gatekeeper can reveal its credentials"
+            }
+            AccountAction::Connect => {
+                "only the account's gatekeeper connects Herald to the account"
             }
         }
         .to_owned(),

@@ -10,6 +10,7 @@ pub mod password;
 pub mod people;
 pub mod post_text;
 pub mod posts;
+pub mod schedule;
 pub mod throttle;
 pub mod totp;
 

@@ -33,6 +33,24 @@ pub enum Step {
     SendBack,
     /// The author changes the text (only while it is a draft, or sent back).
     Edit,
+    /// Someone with publish rights gives an approved post its time (again, after a failure
+    /// or an expired approval).
+    Schedule,
+    /// Takes a scheduled post off the schedule; it stays approved.
+    Unschedule,
+}
+
+/// How one publishing attempt ended, as the publisher records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The network has the post.
+    Published,
+    /// Nothing was posted (rate limit, outage); it waits for its next attempt.
+    TryLater,
+    /// The network refused it, or Herald may no longer post to the account.
+    Failed,
+    /// It may or may not have been posted; Herald will check before anything else.
+    Unconfirmed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,7 +100,22 @@ impl PostState {
             (PostState::Draft, Step::Edit) => Some(PostState::Draft),
             (PostState::Draft, Step::Submit) => Some(PostState::Submitted),
             (PostState::Submitted, Step::Approve) => Some(PostState::Approved),
-            (PostState::Submitted | PostState::Approved, Step::SendBack) => Some(PostState::Draft),
+            (
+                PostState::Submitted
+                | PostState::Approved
+                | PostState::Scheduled
+                | PostState::ExpiredApproval
+                | PostState::Failed,
+                Step::SendBack,
+            ) => Some(PostState::Draft),
+            (
+                PostState::Approved
+                | PostState::Scheduled
+                | PostState::ExpiredApproval
+                | PostState::Failed,
+                Step::Schedule,
+            ) => Some(PostState::Scheduled),
+            (PostState::Scheduled, Step::Unschedule) => Some(PostState::Approved),
             _ => None,
         };
         next.ok_or(NotNow {
@@ -92,8 +125,40 @@ impl PostState {
                 Step::Approve => "approved",
                 Step::SendBack => "sent back",
                 Step::Edit => "edited",
+                Step::Schedule => "scheduled",
+                Step::Unschedule => "taken off the schedule",
             },
         })
+    }
+
+    /// Where a post in this state goes after a publishing attempt ends with `outcome`, or
+    /// `None` if the publisher must not touch it (someone took it off the schedule).
+    /// Only the publisher moves posts into and out of `Publishing`.
+    pub fn after_attempt(self, outcome: Outcome) -> Option<PostState> {
+        if !matches!(self, PostState::Publishing) {
+            return None;
+        }
+        Some(match outcome {
+            Outcome::Published => PostState::Published,
+            Outcome::TryLater => PostState::Scheduled,
+            Outcome::Failed => PostState::Failed,
+            Outcome::Unconfirmed => PostState::Unconfirmed,
+        })
+    }
+
+    /// Whether the publisher may start an attempt on a post in this state: a scheduled post
+    /// whose time has come, one whose earlier attempt was cut short (`Publishing`), or one
+    /// whose outcome it is still finding out (`Unconfirmed`).
+    pub fn publisher_may_start(self) -> bool {
+        matches!(
+            self,
+            PostState::Scheduled | PostState::Publishing | PostState::Unconfirmed
+        )
+    }
+
+    /// Posts that are finished: nothing further happens to them by itself.
+    pub fn is_settled(self) -> bool {
+        matches!(self, PostState::Published | PostState::Failed)
     }
 }
 
@@ -134,6 +199,41 @@ mod tests {
             "no edits under review"
         );
         assert!(PostState::Published.after(Step::SendBack).is_err());
+        assert_eq!(
+            PostState::ExpiredApproval.after(Step::Schedule),
+            Ok(PostState::Scheduled),
+            "an expired approval can be given a new time"
+        );
+        assert!(
+            PostState::Submitted.after(Step::Schedule).is_err(),
+            "nothing is scheduled before approval"
+        );
+        assert_eq!(
+            PostState::Scheduled.after(Step::Unschedule),
+            Ok(PostState::Approved)
+        );
+        assert!(PostState::Published.after(Step::Schedule).is_err());
+    }
+
+    #[test]
+    fn only_a_post_being_published_takes_an_attempts_outcome() {
+        let publishing = PostState::Publishing;
+        assert_eq!(
+            publishing.after_attempt(Outcome::Published),
+            Some(PostState::Published)
+        );
+        assert_eq!(
+            publishing.after_attempt(Outcome::TryLater),
+            Some(PostState::Scheduled)
+        );
+        assert_eq!(
+            publishing.after_attempt(Outcome::Unconfirmed),
+            Some(PostState::Unconfirmed)
+        );
+        assert_eq!(PostState::Approved.after_attempt(Outcome::Published), None);
+        assert!(PostState::Unconfirmed.publisher_may_start());
+        assert!(!PostState::Approved.publisher_may_start());
+        assert!(!PostState::Published.publisher_may_start());
     }
 
     #[test]

@@ -164,6 +164,7 @@ impl From<PeopleError> for ApiError {
             },
             PeopleError::InvitationGone => ApiError::Gone(error.to_string()),
             PeopleError::NotFound(message) => ApiError::NotFound(message),
+            PeopleError::Unavailable(message) => ApiError::Unavailable(message),
             PeopleError::Store(store) => ApiError::internal(store),
             PeopleError::Internal(message) => ApiError::internal(PeopleError::Internal(message)),
         }

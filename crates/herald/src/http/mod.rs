@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<Keys>,
+    /// One adapter per social network.
+    pub networks: crate::connections::Networks,
     /// The imported breached-password data (possibly none).
     pub breaches: Breaches,
     /// The company's policy rules, compiled once per saved version.

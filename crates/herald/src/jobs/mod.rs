@@ -4,6 +4,7 @@
 
 mod audit_checkpoint;
 mod prune;
+mod publish;
 mod recurring;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use crate::store::{Store, StoreError};
 
 pub use audit_checkpoint::{AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD};
 pub use prune::{PRUNE_KIND, PruneJobs, enqueue_daily_prune};
+pub use publish::{PUBLISH_KIND, PublishPosts, idempotency_key, job as publish_job};
 pub use recurring::schedule as schedule_recurring;
 
 /// The future a handler returns.

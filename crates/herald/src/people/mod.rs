@@ -48,6 +48,9 @@ pub enum PeopleError {
     Denied(String),
     #[error("{0}")]
     NotFound(String),
+    /// Something outside Herald (a social network) did not answer usefully; try later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("{0}")]

@@ -6,6 +6,7 @@ use sqlx::FromRow;
 use super::people::conflict;
 use super::{Store, StoreError, millis, with_pool};
 use crate::domain::accounts::{AccountLevel, Network};
+use crate::domain::schedule::Slot;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountRecord {
@@ -17,6 +18,12 @@ pub struct AccountRecord {
     pub gatekeeper_id: i64,
     pub confirm_before_publish: bool,
     pub created_at: Timestamp,
+    /// IANA name; queue slots are local times here.
+    pub time_zone: String,
+    /// `not_connected`, `connected` or `reconnect_needed`.
+    pub connection: String,
+    /// Who the connection acts as on the network (its handle), once connected.
+    pub connected_as: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,9 +46,12 @@ struct AccountRow {
     gatekeeper_id: i64,
     confirm_before_publish: bool,
     created_at: i64,
+    time_zone: String,
+    connection: String,
+    connected_as: Option<String>,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, network, handle, display_name, avatar_colour, gatekeeper_id, confirm_before_publish, created_at";
+const ACCOUNT_COLUMNS: &str = "id, network, handle, display_name, avatar_colour, gatekeeper_id, confirm_before_publish, created_at, time_zone, connection, connected_as";
 
 impl Store {
     pub async fn create_account(
@@ -177,6 +187,78 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records whether Herald can publish to the account, and as whom.
+    pub async fn set_connection(
+        &self,
+        account_id: i64,
+        connection: &str,
+        connected_as: Option<&str>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "UPDATE social_accounts SET connection = $1, connected_as = COALESCE($2, connected_as) WHERE id = $3")
+            .bind(connection)
+            .bind(connected_as)
+            .bind(account_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// An account's weekly queue slots, by weekday and time.
+    pub async fn queue_slots(&self, account_id: i64) -> Result<Vec<Slot>, StoreError> {
+        let rows: Vec<(i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT weekday, minute FROM queue_slots WHERE account_id = $1 ORDER BY weekday, minute")
+            .bind(account_id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(weekday, minute)| {
+                Ok(Slot {
+                    weekday: i8::try_from(weekday)
+                        .map_err(|_| StoreError::Corrupt(format!("weekday {weekday}")))?,
+                    minute: i16::try_from(minute)
+                        .map_err(|_| StoreError::Corrupt(format!("minute {minute}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces an account's time zone and queue slots in one transaction.
+    pub async fn set_queue(
+        &self,
+        account_id: i64,
+        time_zone: &str,
+        slots: &[Slot],
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE social_accounts SET time_zone = $1 WHERE id = $2")
+                .bind(time_zone)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM queue_slots WHERE account_id = $1")
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+            for slot in slots {
+                sqlx::query(
+                    "INSERT INTO queue_slots (account_id, weekday, minute) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING")
+                    .bind(account_id)
+                    .bind(i64::from(slot.weekday))
+                    .bind(i64::from(slot.minute))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
 fn parse_level(text: &str) -> Result<AccountLevel, StoreError> {
     AccountLevel::parse_grant(text)
         .map_err(|_| StoreError::Corrupt(format!("account level {text:?}")))
@@ -196,6 +278,9 @@ impl TryFrom<AccountRow> for AccountRecord {
             avatar_colour: row.avatar_colour,
             gatekeeper_id: row.gatekeeper_id,
             confirm_before_publish: row.confirm_before_publish,
+            time_zone: row.time_zone,
+            connection: row.connection,
+            connected_as: row.connected_as,
         })
     }
 }

@@ -15,6 +15,40 @@ pub struct PostRecord {
     pub state: PostState,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When it is to go out; chosen at any time before it is published.
+    pub scheduled_at: Option<Timestamp>,
+    pub published_at: Option<Timestamp>,
+    /// The network's id for the published post, and where people see it.
+    pub remote_id: Option<String>,
+    pub remote_url: Option<String>,
+    /// Why it failed or is unconfirmed, for people.
+    pub problem: Option<String>,
+}
+
+/// One publishing attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub id: i64,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub worker: String,
+    pub outcome: Option<String>,
+    pub detail: String,
+}
+
+/// How an attempt ended, to record in one transaction with the post's new state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptEnd<'a> {
+    pub post_id: i64,
+    pub attempt_id: i64,
+    pub to: PostState,
+    /// `published`, `retry`, `failed` or `unconfirmed`.
+    pub outcome: &'a str,
+    /// For the post's history and the attempt: what happened, in words.
+    pub detail: &'a str,
+    pub remote_id: Option<&'a str>,
+    pub remote_url: Option<&'a str>,
+    pub now: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +60,23 @@ pub struct PostEventRecord {
     pub note: String,
 }
 
-type PostRow = (i64, i64, i64, String, String, i64, i64);
+#[derive(sqlx::FromRow)]
+pub(super) struct PostRow {
+    id: i64,
+    account_id: i64,
+    author_id: i64,
+    text: String,
+    state: String,
+    created_at: i64,
+    updated_at: i64,
+    scheduled_at: Option<i64>,
+    published_at: Option<i64>,
+    remote_id: Option<String>,
+    remote_url: Option<String>,
+    problem: Option<String>,
+}
+
+pub(super) const POST_COLUMNS: &str = "id, account_id, author_id, text, state, created_at, updated_at, scheduled_at, published_at, remote_id, remote_url, problem";
 type EventRow = (i64, Option<i64>, Option<String>, String, String);
 
 impl Store {
@@ -62,8 +112,8 @@ impl Store {
     }
 
     pub async fn post(&self, id: i64) -> Result<Option<PostRecord>, StoreError> {
-        let row: Option<PostRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT id, account_id, author_id, text, state, created_at, updated_at FROM posts WHERE id = $1")
+        let query = format!("SELECT {POST_COLUMNS} FROM posts WHERE id = $1");
+        let row: Option<PostRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(id)
             .fetch_optional(pool)
             .await)?;
@@ -133,9 +183,10 @@ impl Store {
         state: PostState,
         limit: i64,
     ) -> Result<Vec<PostRecord>, StoreError> {
-        let rows: Vec<PostRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT id, account_id, author_id, text, state, created_at, updated_at FROM posts
-              WHERE state = $1 ORDER BY updated_at DESC, id DESC LIMIT $2")
+        let query = format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE state = $1 ORDER BY updated_at DESC, id DESC LIMIT $2"
+        );
+        let rows: Vec<PostRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(state.as_str())
             .bind(limit)
             .fetch_all(pool)
@@ -149,9 +200,10 @@ impl Store {
         author_id: i64,
         limit: i64,
     ) -> Result<Vec<PostRecord>, StoreError> {
-        let rows: Vec<PostRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT id, account_id, author_id, text, state, created_at, updated_at FROM posts
-              WHERE author_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2")
+        let query = format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE author_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2"
+        );
+        let rows: Vec<PostRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(author_id)
             .bind(limit)
             .fetch_all(pool)
@@ -179,17 +231,23 @@ impl Store {
     }
 }
 
-fn post_from_row(row: PostRow) -> Result<PostRecord, StoreError> {
-    let (id, account_id, author_id, text, state, created_at, updated_at) = row;
+pub(super) fn post_from_row(row: PostRow) -> Result<PostRecord, StoreError> {
+    let id = row.id;
+    let optional = |ms: Option<i64>| ms.map(millis).transpose();
     Ok(PostRecord {
         id,
-        account_id,
-        author_id,
-        state: PostState::parse(&state).ok_or_else(|| {
-            StoreError::Corrupt(format!("post {id} has an unknown state {state}"))
+        account_id: row.account_id,
+        author_id: row.author_id,
+        state: PostState::parse(&row.state).ok_or_else(|| {
+            StoreError::Corrupt(format!("post {id} has an unknown state {}", row.state))
         })?,
-        text,
-        created_at: millis(created_at)?,
-        updated_at: millis(updated_at)?,
+        text: row.text,
+        created_at: millis(row.created_at)?,
+        updated_at: millis(row.updated_at)?,
+        scheduled_at: optional(row.scheduled_at)?,
+        published_at: optional(row.published_at)?,
+        remote_id: row.remote_id,
+        remote_url: row.remote_url,
+        problem: row.problem,
     })
 }

@@ -1,1 +1,579 @@
-//! The fake bluesky: not written yet.
+//! A fake Bluesky PDS: the XRPC subset the adapter uses, with the reference PDS's shapes
+//! (`{"error", "message"}` bodies, `RateLimit-*` headers, 400 `InvalidToken` for a token it does
+//! not know, 400 `RecordNotFound`, a bare 500 for a record key that is taken) and one account,
+//! [`DID`] / [`HANDLE`], whose app password is [`APP_PASSWORD`].
+//!
+//! The access token it accepts is [`FakeState::token`] (make it with [`access_jwt`] to give it an
+//! expiry the adapter can read); refresh tokens it makes itself, rotating on every refresh.
+//! Faults apply to the repository writes (`createRecord`, `deleteRecord`, `uploadBlob`).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::{FakePost, FakeServer, FakeState, Fault};
+
+/// The fake account's DID.
+pub const DID: &str = "did:plc:heraldfakeaccountxyz2345";
+/// The fake account's handle.
+pub const HANDLE: &str = "herald.test";
+/// Its display name, in its profile record.
+pub const DISPLAY_NAME: &str = "Herald Fake";
+/// The app password the fake accepts.
+pub const APP_PASSWORD: &str = "fake-appp-pass-word";
+/// Another account the fake resolves, to mention.
+pub const FRIEND_HANDLE: &str = "friend.test";
+pub const FRIEND_DID: &str = "did:plc:heraldfakefriendxyz2345";
+
+/// How many requests the fake says are allowed in a rate-limit window.
+const WINDOW_LIMIT: u32 = 5000;
+
+/// An unsigned JWT-shaped token for `sub` that expires at `exp` (Unix seconds), as the
+/// reference PDS issues them (`typ` `at+jwt`, scope `com.atproto.appPass`).
+pub fn access_jwt(sub: &str, exp: i64) -> String {
+    jwt(
+        "at+jwt",
+        &json!({"scope": "com.atproto.appPass", "sub": sub, "exp": exp}),
+    )
+}
+
+fn jwt(typ: &str, claims: &Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(json!({"typ": typ, "alg": "HS256"}).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.fakesignature")
+}
+
+/// The fake PDS's routes.
+pub fn router(state: Arc<FakeState>) -> Router {
+    let fake = Arc::new(Fake {
+        state,
+        session: Mutex::new(SessionState {
+            serial: 1,
+            revoked: false,
+        }),
+        blobs: Mutex::new(HashSet::new()),
+    });
+    Router::new()
+        .route(
+            "/xrpc/com.atproto.server.createSession",
+            post(create_session),
+        )
+        .route(
+            "/xrpc/com.atproto.server.refreshSession",
+            post(refresh_session),
+        )
+        .route(
+            "/xrpc/com.atproto.server.deleteSession",
+            post(delete_session),
+        )
+        .route("/xrpc/com.atproto.server.getSession", get(get_session))
+        .route(
+            "/xrpc/com.atproto.identity.resolveHandle",
+            get(resolve_handle),
+        )
+        .route("/xrpc/com.atproto.repo.uploadBlob", post(upload_blob))
+        .route("/xrpc/com.atproto.repo.createRecord", post(create_record))
+        .route("/xrpc/com.atproto.repo.getRecord", get(get_record))
+        .route("/xrpc/com.atproto.repo.deleteRecord", post(delete_record))
+        .with_state(fake)
+}
+
+/// Starts the fake PDS on a free loopback port.
+pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
+    FakeServer::start(router(state.clone()), state).await
+}
+
+#[derive(Debug)]
+struct Fake {
+    state: Arc<FakeState>,
+    session: Mutex<SessionState>,
+    /// The CIDs of uploaded blobs, which records may refer to.
+    blobs: Mutex<HashSet<String>>,
+}
+
+#[derive(Debug)]
+struct SessionState {
+    /// The refresh token in force is the one made with this serial.
+    serial: u64,
+    /// deleteSession was called: no refresh token works.
+    revoked: bool,
+}
+
+impl Fake {
+    fn refresh_token(&self, serial: u64) -> String {
+        jwt(
+            "refresh+jwt",
+            &json!({"scope": "com.atproto.refresh", "sub": DID, "jti": format!("fake-{serial}")}),
+        )
+    }
+
+    fn session(&self) -> MutexGuard<'_, SessionState> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn session_body(&self, serial: u64) -> Value {
+        json!({
+            "accessJwt": self.state.token,
+            "refreshJwt": self.refresh_token(serial),
+            "handle": HANDLE,
+            "did": DID,
+            "active": true,
+        })
+    }
+
+    /// Whether the request carries the refresh token in force.
+    fn has_refresh_token(&self, headers: &HeaderMap) -> bool {
+        let session = self.session();
+        !session.revoked && bearer(headers) == Some(self.refresh_token(session.serial).as_str())
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn xrpc_error(status: StatusCode, error: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": error, "message": message})),
+    )
+        .into_response()
+}
+
+/// What the reference PDS answers for a token it does not accept: 401 with none, 400
+/// `InvalidToken` for one it cannot verify.
+fn unauthenticated(headers: &HeaderMap) -> Response {
+    if bearer(headers).is_none() {
+        return xrpc_error(
+            StatusCode::UNAUTHORIZED,
+            "AuthMissing",
+            "Authentication Required",
+        );
+    }
+    xrpc_error(
+        StatusCode::BAD_REQUEST,
+        "InvalidToken",
+        "Token could not be verified",
+    )
+}
+
+fn rate_limited() -> Response {
+    let mut response = xrpc_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RateLimitExceeded",
+        "Rate Limit Exceeded",
+    );
+    let reset = network_clock_seconds() + 1;
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(WINDOW_LIMIT));
+    headers.insert("ratelimit-remaining", HeaderValue::from(0));
+    headers.insert("ratelimit-reset", HeaderValue::from(reset));
+    headers.insert("ratelimit-policy", HeaderValue::from_static("5000;w=3600"));
+    response
+}
+
+/// The fake network's own clock, for its `RateLimit-Reset` times: it stands for a server
+/// elsewhere, which has a clock of its own; Herald's code never reads this.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the fake network's clock, not Herald's"
+)]
+fn network_clock_seconds() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn garbage() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html")],
+        "<html><body>upstream connect error</body></html>",
+    )
+        .into_response()
+}
+
+/// The answer to a fault drawn before anything is written, or `None` to go on.
+async fn fault_before(state: &FakeState, fault: Fault) -> Option<Response> {
+    match fault {
+        Fault::Unavailable => Some(xrpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NotEnoughResources",
+            "Service Unavailable",
+        )),
+        Fault::RateLimited => Some(rate_limited()),
+        Fault::Unauthorized => Some(xrpc_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidToken",
+            "Token has been revoked",
+        )),
+        Fault::LostBefore => {
+            state.hang().await;
+            Some(xrpc_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Internal Server Error",
+            ))
+        }
+        Fault::None | Fault::LostAfter | Fault::GarbageAfter => None,
+    }
+}
+
+/// The answer to a fault drawn after the write was made.
+async fn fault_after(state: &FakeState, fault: Fault, answer: Response) -> Response {
+    match fault {
+        Fault::LostAfter => {
+            state.hang().await;
+            answer
+        }
+        Fault::GarbageAfter => garbage(),
+        _ => answer,
+    }
+}
+
+#[derive(Deserialize)]
+struct Login {
+    identifier: String,
+    password: String,
+}
+
+async fn create_session(State(fake): State<Arc<Fake>>, body: Bytes) -> Response {
+    let Ok(login) = serde_json::from_slice::<Login>(&body) else {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Input must have the property \"identifier\"",
+        );
+    };
+    let known = [HANDLE, DID].contains(&login.identifier.to_ascii_lowercase().as_str());
+    if !known || login.password != APP_PASSWORD {
+        return xrpc_error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationRequired",
+            "Invalid identifier or password",
+        );
+    }
+    let serial = {
+        let mut session = fake.session();
+        session.serial += 1;
+        session.revoked = false;
+        session.serial
+    };
+    axum::Json(fake.session_body(serial)).into_response()
+}
+
+async fn refresh_session(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
+    if !fake.has_refresh_token(&headers) {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "ExpiredToken",
+            "Token has been revoked",
+        );
+    }
+    let serial = {
+        let mut session = fake.session();
+        session.serial += 1;
+        session.serial
+    };
+    axum::Json(fake.session_body(serial)).into_response()
+}
+
+async fn delete_session(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
+    if !fake.has_refresh_token(&headers) {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "ExpiredToken",
+            "Token has been revoked",
+        );
+    }
+    fake.session().revoked = true;
+    StatusCode::OK.into_response()
+}
+
+async fn get_session(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
+    if !fake.state.authorized(&headers) {
+        return unauthenticated(&headers);
+    }
+    axum::Json(json!({"did": DID, "handle": HANDLE, "active": true})).into_response()
+}
+
+#[derive(Deserialize)]
+struct HandleQuery {
+    handle: String,
+}
+
+async fn resolve_handle(Query(query): Query<HandleQuery>) -> Response {
+    let did = match query.handle.to_ascii_lowercase().as_str() {
+        HANDLE => DID,
+        FRIEND_HANDLE => FRIEND_DID,
+        _ => {
+            return xrpc_error(
+                StatusCode::BAD_REQUEST,
+                "HandleNotFound",
+                "Unable to resolve handle",
+            );
+        }
+    };
+    axum::Json(json!({"did": did})).into_response()
+}
+
+/// A CID-shaped name for some bytes.
+fn cid(prefix: &str, bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest[..20].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
+async fn upload_blob(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !fake.state.authorized(&headers) {
+        return unauthenticated(&headers);
+    }
+    let fault = fake.state.draw();
+    if let Some(answer) = fault_before(&fake.state, fault).await {
+        return answer;
+    }
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let link = cid("bafkrei", &body);
+    fake.blobs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(link.clone());
+    let answer = axum::Json(json!({"blob": {
+        "$type": "blob",
+        "ref": {"$link": link},
+        "mimeType": mime,
+        "size": body.len(),
+    }}))
+    .into_response();
+    fault_after(&fake.state, fault, answer).await
+}
+
+#[derive(Deserialize)]
+struct CreateRecord {
+    repo: String,
+    collection: String,
+    #[serde(default)]
+    rkey: Option<String>,
+    record: Value,
+}
+
+async fn create_record(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !fake.state.authorized(&headers) {
+        return unauthenticated(&headers);
+    }
+    let fault = fake.state.draw();
+    if let Some(answer) = fault_before(&fake.state, fault).await {
+        return answer;
+    }
+    let Ok(input) = serde_json::from_slice::<CreateRecord>(&body) else {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Input must be a createRecord body",
+        );
+    };
+    if input.repo != DID && input.repo != HANDLE {
+        return xrpc_error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationRequired",
+            "the repo is not this token's account",
+        );
+    }
+    if input.collection != "app.bsky.feed.post" {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "the fake PDS only holds app.bsky.feed.post records",
+        );
+    }
+    let rkey = match input.rkey {
+        Some(rkey) if !is_tid(&rkey) => {
+            return xrpc_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                &format!(
+                    "Invalid record key for app.bsky.feed.post: Invalid TID string (got {rkey:?}) at $"
+                ),
+            );
+        }
+        Some(rkey) => rkey,
+        None => tid_from(&fake.state.next_id()),
+    };
+    let post = match check_post(&fake, &input.record) {
+        Ok(post) => post,
+        Err(problem) => {
+            let message = format!("Invalid app.bsky.feed.post record: {problem}");
+            return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", &message);
+        }
+    };
+    let (held, made) = fake.state.record(FakePost {
+        id: rkey.clone(),
+        key: Some(rkey.clone()),
+        ..post
+    });
+    if !made {
+        // The reference PDS (0.5) fails deep in its repository code when the key is taken.
+        return xrpc_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Internal Server Error",
+        );
+    }
+    let answer = axum::Json(json!({
+        "uri": format!("at://{DID}/app.bsky.feed.post/{}", held.id),
+        "cid": cid("bafyrei", held.extra.to_string().as_bytes()),
+        "commit": {"cid": cid("bafyrei", held.id.as_bytes()), "rev": tid_from(&held.id)},
+        "validationStatus": "valid",
+    }))
+    .into_response();
+    fault_after(&fake.state, fault, answer).await
+}
+
+/// Checks a post record the way the lexicon does (the parts Herald writes) and turns it into
+/// the post the fake holds.
+fn check_post(fake: &Fake, record: &Value) -> Result<FakePost, String> {
+    if record["$type"] != "app.bsky.feed.post" {
+        return Err("Record/$type must be app.bsky.feed.post".to_owned());
+    }
+    let Some(text) = record["text"].as_str() else {
+        return Err("Record must have the property \"text\"".to_owned());
+    };
+    if text.len() > 3000 || text.graphemes(true).count() > 300 {
+        return Err("Record/text must not be longer than 300 graphemes".to_owned());
+    }
+    let created = record["createdAt"].as_str().unwrap_or_default();
+    if created.parse::<jiff::Timestamp>().is_err() {
+        return Err("Record/createdAt must be a valid datetime".to_owned());
+    }
+    for facet in record["facets"].as_array().into_iter().flatten() {
+        let start = facet["index"]["byteStart"].as_u64();
+        let end = facet["index"]["byteEnd"].as_u64();
+        let inside = matches!((start, end), (Some(start), Some(end)) if start <= end && end <= text.len() as u64);
+        if !inside {
+            return Err("Record/facets/index must lie within the text".to_owned());
+        }
+    }
+    let mut media = Vec::new();
+    if let Some(embed) = record.get("embed") {
+        if embed["$type"] != "app.bsky.embed.images" {
+            return Err("the fake PDS only takes app.bsky.embed.images embeds".to_owned());
+        }
+        let blobs = fake.blobs.lock().unwrap_or_else(PoisonError::into_inner);
+        for image in embed["images"].as_array().into_iter().flatten() {
+            let link = image["image"]["ref"]["$link"].as_str().unwrap_or_default();
+            if !blobs.contains(link) {
+                return Err(format!("Could not find blob: {link}"));
+            }
+            let Some(alt) = image["alt"].as_str() else {
+                return Err("Record/embed/images/alt is required".to_owned());
+            };
+            let mime = image["image"]["mimeType"].as_str().unwrap_or_default();
+            media.push((alt.to_owned(), mime.to_owned()));
+        }
+    }
+    Ok(FakePost {
+        id: String::new(),
+        text: text.to_owned(),
+        key: None,
+        media,
+        extra: record.clone(),
+    })
+}
+
+fn is_tid(text: &str) -> bool {
+    const ALPHABET: &str = "234567abcdefghijklmnopqrstuvwxyz";
+    text.len() == 13
+        && text.chars().all(|c| ALPHABET.contains(c))
+        && text.starts_with(|c: char| "234567abcdefghij".contains(c))
+}
+
+/// A TID for a record the client named no key for.
+fn tid_from(seed: &str) -> String {
+    crate::bluesky::Bluesky::record_key(&format!("fake-pds/{seed}"))
+}
+
+#[derive(Deserialize)]
+struct RecordQuery {
+    repo: String,
+    collection: String,
+    rkey: String,
+}
+
+async fn get_record(State(fake): State<Arc<Fake>>, Query(query): Query<RecordQuery>) -> Response {
+    let uri = format!("at://{}/{}/{}", query.repo, query.collection, query.rkey);
+    let ours = query.repo == DID || query.repo == HANDLE;
+    let value = match query.collection.as_str() {
+        "app.bsky.feed.post" if ours => fake.state.post(&query.rkey).map(|post| post.extra),
+        "app.bsky.actor.profile" if ours && query.rkey == "self" => Some(json!({
+            "$type": "app.bsky.actor.profile",
+            "displayName": DISPLAY_NAME,
+        })),
+        _ => None,
+    };
+    let Some(value) = value else {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "RecordNotFound",
+            &format!("Could not locate record: {uri}"),
+        );
+    };
+    let cid = cid("bafyrei", value.to_string().as_bytes());
+    axum::Json(json!({"uri": format!("at://{DID}/{}/{}", query.collection, query.rkey), "cid": cid, "value": value}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct DeleteRecord {
+    repo: String,
+    collection: String,
+    rkey: String,
+}
+
+async fn delete_record(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !fake.state.authorized(&headers) {
+        return unauthenticated(&headers);
+    }
+    let fault = fake.state.draw();
+    if let Some(answer) = fault_before(&fake.state, fault).await {
+        return answer;
+    }
+    let Ok(input) = serde_json::from_slice::<DeleteRecord>(&body) else {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Input must be a deleteRecord body",
+        );
+    };
+    if input.repo != DID && input.repo != HANDLE {
+        return xrpc_error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationRequired",
+            "the repo is not this token's account",
+        );
+    }
+    // Deleting a record that is not there succeeds, as on the reference PDS.
+    if input.collection == "app.bsky.feed.post" {
+        fake.state.remove(&input.rkey);
+    }
+    let answer = axum::Json(json!({"commit": {"cid": cid("bafyrei", input.rkey.as_bytes()), "rev": tid_from(&input.rkey)}}))
+        .into_response();
+    fault_after(&fake.state, fault, answer).await
+}

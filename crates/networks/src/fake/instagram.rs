@@ -1,1 +1,235 @@
-//! The fake instagram: not written yet.
+//! The fake Instagram API (with Instagram Login) for one professional account: containers
+//! (`POST /{ig-user-id}/media`), their `status_code`, `media_publish`, the account's media,
+//! `/me`, and the token endpoints (`/oauth/access_token` on the login host, which the fake
+//! also serves, `/access_token` and `/refresh_access_token`). Writes draw faults; a post
+//! exists only once a container is published.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde_json::{Value, json};
+
+use super::facebook::{
+    Container, Containers, after_write, before_write, graph_error, invalid_token, newest,
+    no_such_object, ok,
+};
+use super::{FakePost, FakeServer, FakeState};
+use crate::facebook::GRAPH_VERSION;
+
+/// The one professional account the fake holds.
+pub const IG_USER_ID: &str = "17841400000000001";
+pub const USERNAME: &str = "herald.bakery";
+pub const NAME: &str = "Herald Bakery";
+
+/// The Instagram Business Use Case throttling code.
+const THROTTLED: i64 = 80002;
+
+#[derive(Debug, Clone)]
+struct Fake {
+    state: Arc<FakeState>,
+    containers: Arc<Containers>,
+}
+
+pub fn router(state: Arc<FakeState>) -> Router {
+    let fake = Fake {
+        state,
+        containers: Arc::default(),
+    };
+    Router::new()
+        .route(&format!("/{GRAPH_VERSION}/{{node}}"), get(read_node))
+        .route(
+            &format!("/{GRAPH_VERSION}/{{node}}/{{edge}}"),
+            get(list_media).post(create),
+        )
+        .route("/oauth/access_token", post(exchange_code))
+        .route("/access_token", get(long_lived))
+        .route("/refresh_access_token", get(refresh))
+        .with_state(fake)
+}
+
+pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
+    FakeServer::start(router(state.clone()), state).await
+}
+
+async fn read_node(
+    State(fake): State<Fake>,
+    Path(node): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !fake.state.authorized(&headers) {
+        return invalid_token();
+    }
+    if node == "me" {
+        // On `/me`, `id` is app-scoped and `user_id` the professional account's id.
+        return ok(
+            json!({"id": "9000000001", "user_id": IG_USER_ID, "username": USERNAME, "name": NAME}),
+        );
+    }
+    if node == IG_USER_ID {
+        return ok(json!({"id": IG_USER_ID, "username": USERNAME, "name": NAME}));
+    }
+    if fake.containers.get(&node).is_some() {
+        return ok(json!({"id": node, "status_code": "FINISHED"}));
+    }
+    match fake.state.post(&node) {
+        Some(post) => {
+            ok(json!({"id": post.id, "caption": post.text, "permalink": permalink(&post.id)}))
+        }
+        None => no_such_object(&node),
+    }
+}
+
+async fn list_media(
+    State(fake): State<Fake>,
+    Path((node, edge)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !fake.state.authorized(&headers) {
+        return invalid_token();
+    }
+    if node != IG_USER_ID || edge != "media" {
+        return no_such_object(&node);
+    }
+    let media: Vec<Value> = newest(&fake.state, &params)
+        .into_iter()
+        .map(|post| json!({"id": post.id, "caption": post.text, "permalink": permalink(&post.id)}))
+        .collect();
+    ok(json!({"data": media, "paging": {}}))
+}
+
+async fn create(
+    State(fake): State<Fake>,
+    Path((node, edge)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(params): Form<HashMap<String, String>>,
+) -> Response {
+    if !fake.state.authorized(&headers) {
+        return invalid_token();
+    }
+    if node != IG_USER_ID {
+        return no_such_object(&node);
+    }
+    match edge.as_str() {
+        "media" => create_container(&fake, &params).await,
+        "media_publish" => publish(&fake, &params).await,
+        _ => no_such_object(&edge),
+    }
+}
+
+async fn create_container(fake: &Fake, params: &HashMap<String, String>) -> Response {
+    let Some(image_url) = params.get("image_url").filter(|url| !url.is_empty()) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "The parameter image_url is required.",
+        );
+    };
+    let fault = match before_write(&fake.state, THROTTLED).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
+    let id = fake.state.next_id();
+    fake.containers.add(
+        &id,
+        Container {
+            text: params.get("caption").cloned().unwrap_or_default(),
+            media_type: "IMAGE".to_owned(),
+            image_url: Some(image_url.clone()),
+            alt: params.get("alt_text").cloned().unwrap_or_default(),
+            published: None,
+        },
+    );
+    after_write(&fake.state, fault, json!({"id": id})).await
+}
+
+async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
+    let creation_id = params.get("creation_id").cloned().unwrap_or_default();
+    let Some(container) = fake.containers.get(&creation_id) else {
+        return graph_error(StatusCode::BAD_REQUEST, 9007, "Media ID is not available");
+    };
+    if container.published.is_some() {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "This media container has already been published",
+        );
+    }
+    let fault = match before_write(&fake.state, THROTTLED).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
+    let (post, _) = fake.state.record(FakePost {
+        id: String::new(),
+        text: container.text.clone(),
+        key: None,
+        media: vec![(container.alt.clone(), "image/jpeg".to_owned())],
+        extra: json!({"container": creation_id, "image_url": container.image_url, "media_type": container.media_type}),
+    });
+    fake.containers.mark_published(&creation_id, &post.id);
+    after_write(&fake.state, fault, json!({"id": post.id})).await
+}
+
+/// `POST /oauth/access_token` on the login host. Its errors have the older shape.
+async fn exchange_code(Form(params): Form<HashMap<String, String>>) -> Response {
+    let complete = ["client_id", "client_secret", "redirect_uri", "code"]
+        .iter()
+        .all(|name| params.get(*name).is_some_and(|value| !value.is_empty()));
+    let code = params.get("code").map(String::as_str).unwrap_or_default();
+    if !complete
+        || params.get("grant_type").map(String::as_str) != Some("authorization_code")
+        || code == "bad-code"
+    {
+        let body = json!({"error_type": "OAuthException", "code": 400,
+            "error_message": "Matching code was not found or was already used"});
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    ok(
+        json!({"data": [{"access_token": format!("short-lived-{code}"), "user_id": IG_USER_ID,
+        "permissions": "instagram_business_basic,instagram_business_content_publish"}]}),
+    )
+}
+
+/// `GET /access_token?grant_type=ig_exchange_token`: a short-lived token becomes the
+/// long-lived one the fake accepts.
+async fn long_lived(
+    State(fake): State<Fake>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let short = params
+        .get("access_token")
+        .is_some_and(|token| token.starts_with("short-lived-"));
+    let secret = params
+        .get("client_secret")
+        .is_some_and(|secret| !secret.is_empty());
+    if params.get("grant_type").map(String::as_str) != Some("ig_exchange_token")
+        || !short
+        || !secret
+    {
+        return invalid_token();
+    }
+    ok(json!({"access_token": fake.state.token, "token_type": "bearer", "expires_in": 5_183_944}))
+}
+
+/// `GET /refresh_access_token?grant_type=ig_refresh_token`: 60 more days.
+async fn refresh(
+    State(fake): State<Fake>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let current = params
+        .get("access_token")
+        .is_some_and(|token| *token == fake.state.token);
+    if params.get("grant_type").map(String::as_str) != Some("ig_refresh_token") || !current {
+        return invalid_token();
+    }
+    ok(json!({"access_token": fake.state.token, "token_type": "bearer", "expires_in": 5_184_000}))
+}
+
+fn permalink(media_id: &str) -> String {
+    format!("https://www.instagram.com/p/{media_id}/")
+}

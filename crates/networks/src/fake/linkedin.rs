@@ -1,1 +1,418 @@
-//! The fake linkedin: not written yet.
+//! A fake LinkedIn: OAuth (`/oauth/v2/accessToken` with the client secret, refresh, revoke),
+//! `/v2/userinfo`, organizations, and the versioned Posts API (create answering with
+//! `x-restli-id`, find by author, delete) — with LinkedIn's `{"status", "serviceErrorCode",
+//! "code", "message"}` bodies and 429 on throttling. Like LinkedIn, it cuts a post's text at
+//! the first reserved character left unescaped, and it has no idempotency key.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde_json::{Value, json};
+
+use super::{FakePost, FakeServer, FakeState, Fault};
+
+/// The member every token of the fake acts as, and the organization it administers.
+pub const MEMBER_ID: &str = "782bbtaQ";
+pub const MEMBER_URN: &str = "urn:li:person:782bbtaQ";
+pub const ORGANIZATION_URN: &str = "urn:li:organization:2414183";
+pub const CLIENT_ID: &str = "fake-client-id";
+pub const CLIENT_SECRET: &str = "fake-client-secret";
+
+/// The characters the little text format reserves.
+const RESERVED: &[char] = &[
+    '\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~',
+];
+
+struct Fake {
+    state: Arc<FakeState>,
+    revoked: AtomicBool,
+    refresh: Mutex<String>,
+    refreshes: AtomicU64,
+}
+
+type Shared = Arc<Fake>;
+
+pub fn router(state: Arc<FakeState>) -> Router {
+    let fake = Arc::new(Fake {
+        state,
+        revoked: AtomicBool::new(false),
+        refresh: Mutex::new("li-refresh-0".to_owned()),
+        refreshes: AtomicU64::new(0),
+    });
+    Router::new()
+        .route("/oauth/v2/accessToken", post(access_token))
+        .route("/oauth/v2/revoke", post(revoke))
+        .route("/v2/userinfo", get(userinfo))
+        .route("/rest/organizations/{id}", get(organization))
+        .route("/rest/posts", post(create_post).get(find_posts))
+        .route("/rest/posts/{urn}", axum::routing::delete(delete_post))
+        .with_state(fake)
+}
+
+pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
+    FakeServer::start(router(state.clone()), state).await
+}
+
+async fn access_token(
+    State(fake): State<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    if field("client_id") != CLIENT_ID || field("client_secret") != CLIENT_SECRET {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    match field("grant_type") {
+        "authorization_code" if !field("code").is_empty() && field("code") != "bad-code" => {}
+        "authorization_code" => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Unable to retrieve access token: appid/redirect uri/code verifier does not \
+                 match authorization code. Or authorization code expired.",
+            );
+        }
+        "refresh_token" if field("refresh_token") == super::lock(&fake.refresh).as_str() => {}
+        "refresh_token" => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The provided refresh token is invalid",
+            );
+        }
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Unsupported grant type",
+            );
+        }
+    }
+    let next = fake.refreshes.fetch_add(1, Ordering::Relaxed) + 1;
+    let refresh = format!("li-refresh-{next}");
+    *super::lock(&fake.refresh) = refresh.clone();
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "access_token": fake.state.token,
+            "expires_in": 5_184_000,
+            "refresh_token": refresh,
+            "refresh_token_expires_in": 31_536_000,
+            "scope": "openid,profile,w_member_social",
+        }),
+    )
+}
+
+async fn revoke(State(fake): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    if field("client_id") != CLIENT_ID || field("client_secret") != CLIENT_SECRET {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    if field("token") == fake.state.token {
+        fake.revoked.store(true, Ordering::Relaxed);
+    }
+    StatusCode::OK.into_response()
+}
+
+async fn userinfo(State(fake): State<Shared>, headers: HeaderMap) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "sub": MEMBER_ID,
+            "name": "Herald Test",
+            "given_name": "Herald",
+            "family_name": "Test",
+            "locale": { "country": "GB", "language": "en" },
+        }),
+    )
+}
+
+async fn organization(
+    State(fake): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    if let Some(refusal) = unversioned(&headers) {
+        return refusal;
+    }
+    if format!("urn:li:organization:{id}") != ORGANIZATION_URN {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Organization not found");
+    }
+    json_answer(
+        StatusCode::OK,
+        json!({ "id": 2414183, "localizedName": "Herald Bakery", "vanityName": "herald-bakery" }),
+    )
+}
+
+async fn create_post(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(refusal) = unversioned(&headers) {
+        return refusal;
+    }
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let author = body["author"].as_str().unwrap_or_default().to_owned();
+    if author != MEMBER_URN && author != ORGANIZATION_URN {
+        return error(
+            StatusCode::FORBIDDEN,
+            "ACCESS_DENIED",
+            &format!("Not enough permissions to create a post as author {author}"),
+        );
+    }
+    let commentary = body["commentary"].as_str().unwrap_or_default().to_owned();
+    let count = fake.state.next_id();
+    let (post, _) = fake.state.record(FakePost {
+        id: format!("urn:li:share:{count}"),
+        text: shown(&commentary),
+        key: None,
+        media: Vec::new(),
+        extra: json!({
+            "author": author,
+            "commentary": commentary,
+            "visibility": body["visibility"],
+            "linkedin_version": header_text(&headers, "linkedin-version"),
+        }),
+    });
+    let mut created = StatusCode::CREATED.into_response();
+    if let Ok(id) = HeaderValue::from_str(&post.id) {
+        created.headers_mut().insert("x-restli-id", id);
+    }
+    fake.after_write(fault, created).await
+}
+
+async fn find_posts(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    if let Some(refusal) = unversioned(&headers) {
+        return refusal;
+    }
+    let (Some("author"), Some(author)) = (query.get("q").map(String::as_str), query.get("author"))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ILLEGAL_ARGUMENT",
+            "Invalid query parameters passed to request",
+        );
+    };
+    let count = query
+        .get("count")
+        .and_then(|count| count.parse::<usize>().ok())
+        .unwrap_or(10);
+    let elements: Vec<Value> = fake
+        .state
+        .posts()
+        .iter()
+        .rev()
+        .filter(|post| post.extra["author"].as_str() == Some(author.as_str()))
+        .take(count)
+        .map(|post| {
+            json!({
+                "id": post.id,
+                "author": post.extra["author"],
+                "commentary": post.extra["commentary"],
+                "visibility": post.extra["visibility"],
+                "lifecycleState": "PUBLISHED",
+                "distribution": { "feedDistribution": "MAIN_FEED" },
+            })
+        })
+        .collect();
+    let total = elements.len();
+    json_answer(
+        StatusCode::OK,
+        json!({ "elements": elements, "paging": { "start": 0, "count": count, "total": total, "links": [] } }),
+    )
+}
+
+async fn delete_post(
+    State(fake): State<Shared>,
+    Path(urn): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refusal) = unversioned(&headers) {
+        return refusal;
+    }
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if !fake.state.remove(&urn) {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Post not found");
+    }
+    fake.after_write(fault, StatusCode::NO_CONTENT.into_response())
+        .await
+}
+
+impl Fake {
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        !self.revoked.load(Ordering::Relaxed) && self.state.authorized(headers)
+    }
+
+    /// The token check and the faults that strike before anything is written.
+    async fn before_write(&self, headers: &HeaderMap) -> Result<Fault, Response> {
+        if !self.authorized(headers) {
+            return Err(unauthorized());
+        }
+        match self.state.draw() {
+            Fault::Unavailable => Err(unavailable()),
+            Fault::RateLimited => Err(error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+                "Resource level throttle APPLICATION DAY limit for calls to this resource is \
+                 reached.",
+            )),
+            Fault::Unauthorized => Err(unauthorized()),
+            Fault::LostBefore => {
+                self.state.hang().await;
+                Err(unavailable())
+            }
+            fault => Ok(fault),
+        }
+    }
+
+    /// The faults that strike after the write was made.
+    async fn after_write(&self, fault: Fault, answer: Response) -> Response {
+        match fault {
+            Fault::LostAfter => {
+                self.state.hang().await;
+                answer
+            }
+            // A success without the `x-restli-id` header and with a body that is no JSON.
+            Fault::GarbageAfter => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>Request timed out</body></html>",
+            )
+                .into_response(),
+            _ => answer,
+        }
+    }
+}
+
+/// The refusal of a request without `LinkedIn-Version` (an active YYYYMM) and the Rest.li
+/// 2.0.0 header, as versioned APIs refuse it.
+fn unversioned(headers: &HeaderMap) -> Option<Response> {
+    let Some(version) = header_text(headers, "linkedin-version") else {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            "VERSION_MISSING",
+            "A version must be present. Please specify a version by adding the \
+             LinkedIn-Version header.",
+        ));
+    };
+    if version.len() != 6 || !version.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Some(error(
+            StatusCode::UPGRADE_REQUIRED,
+            "NONEXISTENT_VERSION",
+            &format!("Requested version {version} is not active"),
+        ));
+    }
+    if header_text(headers, "x-restli-protocol-version").as_deref() != Some("2.0.0") {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            "ILLEGAL_ARGUMENT",
+            "X-Restli-Protocol-Version 2.0.0 is required",
+        ));
+    }
+    None
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The text people see for a little-format commentary: escapes undone, and — as LinkedIn
+/// does — everything from the first unescaped reserved character (bar a hashtag's `#`) cut.
+fn shown(commentary: &str) -> String {
+    let mut text = String::with_capacity(commentary.len());
+    let mut chars = commentary.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next) => text.push(next),
+                None => break,
+            },
+            '#' => text.push(c),
+            c if RESERVED.contains(&c) => break,
+            c => text.push(c),
+        }
+    }
+    text
+}
+
+fn json_answer(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// LinkedIn's error body.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let service_code = match status {
+        StatusCode::UNAUTHORIZED => 65600,
+        StatusCode::TOO_MANY_REQUESTS => 101,
+        StatusCode::FORBIDDEN => 100,
+        _ => 0,
+    };
+    json_answer(
+        status,
+        json!({
+            "status": status.as_u16(),
+            "serviceErrorCode": service_code,
+            "code": code,
+            "message": message,
+        }),
+    )
+}
+
+fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
+    json_answer(
+        status,
+        json!({ "error": code, "error_description": description }),
+    )
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_ACCESS_TOKEN",
+        "Invalid access token",
+    )
+}
+
+fn unavailable() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+        "Service Unavailable",
+    )
+}

@@ -1,1 +1,415 @@
-//! The fake mastodon: not written yet.
+//! A fake Mastodon instance: app registration, OAuth token and revoke, `verify_credentials`,
+//! an account's statuses, `POST /api/v2/media` and `POST /api/v1/statuses` honouring
+//! `Idempotency-Key`, and delete — with Mastodon's `{"error": …}` bodies and its
+//! `X-RateLimit-*` headers (the reset an ISO 8601 time).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Form, Json, Router};
+use serde_json::{Value, json};
+
+use super::{FakePost, FakeServer, FakeState, Fault};
+
+/// The account every token of the fake acts as.
+pub const ACCOUNT_ID: &str = "109000000000000001";
+pub const USERNAME: &str = "herald";
+
+struct Fake {
+    state: Arc<FakeState>,
+    revoked: AtomicBool,
+    /// Uploaded attachments by id: (alt text, media type).
+    media: Mutex<HashMap<String, (String, String)>>,
+}
+
+type Shared = Arc<Fake>;
+
+pub fn router(state: Arc<FakeState>) -> Router {
+    let fake = Arc::new(Fake {
+        state,
+        revoked: AtomicBool::new(false),
+        media: Mutex::new(HashMap::new()),
+    });
+    Router::new()
+        .route("/api/v1/apps", post(register_app))
+        .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+        .route(
+            "/api/v1/accounts/verify_credentials",
+            get(verify_credentials),
+        )
+        .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
+        .route("/api/v2/media", post(upload_media))
+        .route("/api/v1/statuses", post(create_status))
+        .route("/api/v1/statuses/{id}", delete(delete_status))
+        .with_state(fake)
+}
+
+pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
+    FakeServer::start(router(state.clone()), state).await
+}
+
+async fn register_app(Form(form): Form<HashMap<String, String>>) -> Response {
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "id": "1",
+            "name": form.get("client_name"),
+            "redirect_uri": form.get("redirect_uris"),
+            "client_id": "fake-client-id",
+            "client_secret": "fake-client-secret",
+        }),
+    )
+}
+
+async fn token(State(fake): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    if field("grant_type") != "authorization_code" || field("code").is_empty() {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    if field("code") == "bad-code" || field("code_verifier").is_empty() {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "access_token": fake.state.token,
+            "token_type": "Bearer",
+            "scope": field("scope"),
+            "created_at": 1_800_000_000,
+        }),
+    )
+}
+
+async fn revoke(State(fake): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    if form.get("client_id").is_none_or(String::is_empty) {
+        return oauth_error(StatusCode::FORBIDDEN, "unauthorized_client");
+    }
+    if form.get("token") == Some(&fake.state.token) {
+        fake.revoked.store(true, Ordering::Relaxed);
+    }
+    json_answer(StatusCode::OK, json!({}))
+}
+
+async fn verify_credentials(State(fake): State<Shared>, headers: HeaderMap) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    json_answer(StatusCode::OK, account(&headers))
+}
+
+async fn account_statuses(
+    State(fake): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    if id != ACCOUNT_ID {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    }
+    let statuses: Vec<Value> = fake
+        .state
+        .posts()
+        .iter()
+        .rev()
+        .take(40)
+        .map(|post| status(&headers, post))
+        .collect();
+    json_answer(StatusCode::OK, Value::Array(statuses))
+}
+
+async fn upload_media(State(fake): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let parts = multipart_fields(&headers, &body);
+    let Some((_, mime)) = parts.iter().find(|(name, _)| name == "file") else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: File content type is invalid, File is invalid",
+        );
+    };
+    let alt = parts
+        .iter()
+        .find(|(name, _)| name == "description")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    let id = fake.state.next_id();
+    super::lock(&fake.media).insert(id.clone(), (alt.clone(), mime.clone()));
+    let attachment = json!({
+        "id": id,
+        "type": "image",
+        "url": format!("{}/media/{id}", origin(&headers)),
+        "description": alt,
+    });
+    fake.after_write(fault, json_answer(StatusCode::OK, attachment))
+        .await
+}
+
+async fn create_status(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let text = form
+        .iter()
+        .find(|(name, _)| name == "status")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    let media_ids: Vec<String> = form
+        .iter()
+        .filter(|(name, _)| name == "media_ids[]")
+        .map(|(_, value)| value.clone())
+        .collect();
+    if text.trim().is_empty() && media_ids.is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: Text can't be blank",
+        );
+    }
+    let mut media = Vec::with_capacity(media_ids.len());
+    {
+        let held = super::lock(&fake.media);
+        for id in &media_ids {
+            let Some(attachment) = held.get(id) else {
+                return error(StatusCode::UNPROCESSABLE_ENTITY, "Record not found");
+            };
+            media.push(attachment.clone());
+        }
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let (post, _) = fake.state.record(FakePost {
+        id: String::new(),
+        text,
+        key,
+        media,
+        extra: json!({ "media_ids": media_ids }),
+    });
+    fake.after_write(fault, json_answer(StatusCode::OK, status(&headers, &post)))
+        .await
+}
+
+async fn delete_status(
+    State(fake): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let Some(post) = fake.state.post(&id) else {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    };
+    fake.state.remove(&id);
+    let mut deleted = status(&headers, &post);
+    deleted["text"] = json!(post.text);
+    fake.after_write(fault, json_answer(StatusCode::OK, deleted))
+        .await
+}
+
+impl Fake {
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        !self.revoked.load(Ordering::Relaxed) && self.state.authorized(headers)
+    }
+
+    /// The token check and the faults that strike before anything is written.
+    async fn before_write(&self, headers: &HeaderMap) -> Result<Fault, Response> {
+        if !self.authorized(headers) {
+            return Err(unauthorized());
+        }
+        match self.state.draw() {
+            Fault::Unavailable => Err(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+            )),
+            Fault::RateLimited => Err(rate_limited()),
+            Fault::Unauthorized => Err(unauthorized()),
+            Fault::LostBefore => {
+                self.state.hang().await;
+                Err(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                ))
+            }
+            fault => Ok(fault),
+        }
+    }
+
+    /// The faults that strike after the write was made.
+    async fn after_write(&self, fault: Fault, answer: Response) -> Response {
+        match fault {
+            Fault::LostAfter => {
+                self.state.hang().await;
+                answer
+            }
+            Fault::GarbageAfter => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>We're sorry, but something went wrong.</body></html>",
+            )
+                .into_response(),
+            _ => answer,
+        }
+    }
+}
+
+fn account(headers: &HeaderMap) -> Value {
+    json!({
+        "id": ACCOUNT_ID,
+        "username": USERNAME,
+        "acct": USERNAME,
+        "display_name": "Herald Test",
+        "url": format!("{}/@{USERNAME}", origin(headers)),
+    })
+}
+
+fn status(headers: &HeaderMap, post: &FakePost) -> Value {
+    let origin = origin(headers);
+    let attachments: Vec<Value> = post
+        .media
+        .iter()
+        .map(|(alt, _)| json!({ "type": "image", "description": alt }))
+        .collect();
+    json!({
+        "id": post.id,
+        "created_at": "2026-12-01T07:00:00.000Z",
+        "visibility": "public",
+        "uri": format!("{origin}/users/{USERNAME}/statuses/{}", post.id),
+        "url": format!("{origin}/@{USERNAME}/{}", post.id),
+        "content": render(&post.text),
+        "media_attachments": attachments,
+        "account": account(headers),
+    })
+}
+
+/// Plain text as Mastodon renders it: escaped, paragraphs in `<p>`, line breaks `<br />`.
+fn render(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    escaped
+        .split("\n\n")
+        .map(|paragraph| format!("<p>{}</p>", paragraph.replace('\n', "<br />")))
+        .collect()
+}
+
+/// `http://host:port` from the request, for the URLs statuses carry.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// The fields of a `multipart/form-data` body: text fields with their value, file fields
+/// with their part's media type. Enough for the fake; not a general parser.
+fn multipart_fields(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
+    let Some(boundary) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split("boundary=").nth(1))
+        .map(|boundary| format!("--{}", boundary.trim_matches('"')))
+    else {
+        return Vec::new();
+    };
+    let body = String::from_utf8_lossy(body);
+    let mut fields = Vec::new();
+    for part in body.split(boundary.as_str()) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        let content_type = head.lines().find_map(|line| {
+            let (field, value) = line.split_once(':')?;
+            field
+                .eq_ignore_ascii_case("content-type")
+                .then(|| value.trim().to_owned())
+        });
+        let value = match content_type {
+            Some(content_type) if head.contains("filename=") => content_type,
+            _ => value.trim_end_matches("\r\n").to_owned(),
+        };
+        fields.push((name.to_owned(), value));
+    }
+    fields
+}
+
+fn json_answer(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json_answer(status, json!({ "error": message }))
+}
+
+fn oauth_error(status: StatusCode, code: &str) -> Response {
+    json_answer(
+        status,
+        json!({
+            "error": code,
+            "error_description": "The provided authorization grant is invalid, expired, revoked, \
+                                  does not match the redirection URI used in the authorization \
+                                  request, or was issued to another client.",
+        }),
+    )
+}
+
+fn unauthorized() -> Response {
+    error(StatusCode::UNAUTHORIZED, "The access token is invalid")
+}
+
+/// 429 with Mastodon's headers: the limit resets one second from now.
+fn rate_limited() -> Response {
+    let reset = reset_time(1);
+    let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", header::HeaderValue::from_static("300"));
+    headers.insert(
+        "x-ratelimit-remaining",
+        header::HeaderValue::from_static("0"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&reset) {
+        headers.insert("x-ratelimit-reset", value);
+    }
+    response
+}
+
+/// An ISO 8601 time `seconds` from now, with microseconds as Mastodon writes it.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the fake stands in for a network, whose rate-limit window runs on its own clock"
+)]
+fn reset_time(seconds: i64) -> String {
+    let now = jiff::Timestamp::now();
+    let reset = now
+        .checked_add(jiff::SignedDuration::from_secs(seconds))
+        .unwrap_or(now);
+    reset.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

@@ -1,1 +1,461 @@
-//! The fake x: not written yet.
+//! A fake X API v2: OAuth 2.0 token (code with PKCE, rotating refresh tokens, Basic auth for
+//! the confidential client), revoke, `GET /2/users/me`, a user's posts, image upload with alt
+//! text, and create and delete posts — with X's problem bodies and `x-rate-limit-*` headers
+//! (the reset in epoch seconds). Like X it has no idempotency key.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Form, Json, Router};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::{FakePost, FakeServer, FakeState, Fault};
+
+/// The user every token of the fake acts as.
+pub const USER_ID: &str = "2244994945";
+pub const USERNAME: &str = "herald_test";
+/// The confidential client the fake knows; a request without Basic auth is a public client.
+pub const CLIENT_ID: &str = "fake-client-id";
+pub const CLIENT_SECRET: &str = "fake-client-secret";
+
+struct Fake {
+    state: Arc<FakeState>,
+    revoked: AtomicBool,
+    /// The refresh token now valid; X rotates it on every refresh.
+    refresh: Mutex<String>,
+    refreshes: AtomicU64,
+    /// Uploaded images by id: (alt text, media type).
+    media: Mutex<HashMap<String, (String, String)>>,
+}
+
+type Shared = Arc<Fake>;
+
+pub fn router(state: Arc<FakeState>) -> Router {
+    let fake = Arc::new(Fake {
+        state,
+        revoked: AtomicBool::new(false),
+        refresh: Mutex::new("refresh-0".to_owned()),
+        refreshes: AtomicU64::new(0),
+        media: Mutex::new(HashMap::new()),
+    });
+    Router::new()
+        .route("/2/oauth2/token", post(token))
+        .route("/2/oauth2/revoke", post(revoke))
+        .route("/2/users/me", get(me))
+        .route("/2/users/{id}/tweets", get(user_tweets))
+        .route("/2/media/upload", post(upload_media))
+        .route("/2/media/metadata", post(media_metadata))
+        .route("/2/tweets", post(create_tweet))
+        .route("/2/tweets/{id}", delete(delete_tweet))
+        .with_state(fake)
+}
+
+pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
+    FakeServer::start(router(state.clone()), state).await
+}
+
+async fn token(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !client_authenticated(&headers) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "Missing valid authorization header",
+        );
+    }
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    match field("grant_type") {
+        "authorization_code" => {
+            if field("code").is_empty() || field("code") == "bad-code" {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Value passed for the authorization code was invalid.",
+                );
+            }
+            if field("code_verifier").is_empty() {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Missing required parameter [code_verifier].",
+                );
+            }
+        }
+        "refresh_token" => {
+            if field("refresh_token") != super::lock(&fake.refresh).as_str() {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Value passed for the token was invalid.",
+                );
+            }
+        }
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Unsupported grant type.",
+            );
+        }
+    }
+    let next = fake.refreshes.fetch_add(1, Ordering::Relaxed) + 1;
+    let refresh = format!("refresh-{next}");
+    *super::lock(&fake.refresh) = refresh.clone();
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "token_type": "bearer",
+            "expires_in": 7200,
+            "access_token": fake.state.token,
+            "scope": "tweet.read tweet.write users.read media.write offline.access",
+            "refresh_token": refresh,
+        }),
+    )
+}
+
+async fn revoke(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !client_authenticated(&headers) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "Missing valid authorization header",
+        );
+    }
+    if form.get("token") == Some(&fake.state.token) {
+        fake.revoked.store(true, Ordering::Relaxed);
+    }
+    json_answer(StatusCode::OK, json!({ "revoked": true }))
+}
+
+async fn me(State(fake): State<Shared>, headers: HeaderMap) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    json_answer(
+        StatusCode::OK,
+        json!({ "data": { "id": USER_ID, "name": "Herald Test", "username": USERNAME } }),
+    )
+}
+
+async fn user_tweets(
+    State(fake): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    if id != USER_ID {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "One or more parameters to your request was invalid.",
+        );
+    }
+    let tweets: Vec<Value> = fake
+        .state
+        .posts()
+        .iter()
+        .rev()
+        .take(100)
+        .map(|post| {
+            json!({
+                "id": post.id,
+                "text": shown(&post.text),
+                "edit_history_tweet_ids": [post.id],
+            })
+        })
+        .collect();
+    if tweets.is_empty() {
+        // X leaves `data` out when there is nothing to show.
+        return json_answer(StatusCode::OK, json!({ "meta": { "result_count": 0 } }));
+    }
+    let count = tweets.len();
+    json_answer(
+        StatusCode::OK,
+        json!({ "data": tweets, "meta": { "result_count": count } }),
+    )
+}
+
+async fn upload_media(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let decoded = body["media"]
+        .as_str()
+        .and_then(|media| base64::engine::general_purpose::STANDARD.decode(media).ok());
+    let (Some(bytes), Some(mime)) = (decoded, body["media_type"].as_str()) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "One or more parameters to your request was invalid.",
+        );
+    };
+    let id = fake.state.next_id();
+    super::lock(&fake.media).insert(id.clone(), (String::new(), mime.to_owned()));
+    let uploaded = json!({
+        "data": {
+            "id": id,
+            "media_key": format!("3_{id}"),
+            "size": bytes.len(),
+            "expires_after_secs": 86400,
+            "processing_info": { "state": "succeeded" },
+        }
+    });
+    fake.after_write(fault, json_answer(StatusCode::OK, uploaded))
+        .await
+}
+
+async fn media_metadata(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let id = body["id"].as_str().unwrap_or_default().to_owned();
+    let alt = body["metadata"]["alt_text"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    {
+        let mut media = super::lock(&fake.media);
+        let Some(held) = media.get_mut(&id) else {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid Request",
+                "Unknown media id.",
+            );
+        };
+        held.0 = alt.clone();
+    }
+    let answer = json!({
+        "data": { "id": id, "associated_metadata": { "alt_text": { "text": alt } } }
+    });
+    fake.after_write(fault, json_answer(StatusCode::OK, answer))
+        .await
+}
+
+async fn create_tweet(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let text = body["text"].as_str().unwrap_or_default().to_owned();
+    let media_ids: Vec<String> = body["media"]["media_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if text.is_empty() && media_ids.is_empty() {
+        return invalid_request("Post text or media is required.");
+    }
+    let mut media = Vec::with_capacity(media_ids.len());
+    {
+        let held = super::lock(&fake.media);
+        for id in &media_ids {
+            let Some(image) = held.get(id) else {
+                return invalid_request("Your media IDs are invalid.");
+            };
+            media.push(image.clone());
+        }
+    }
+    let (post, _) = fake.state.record(FakePost {
+        id: String::new(),
+        text,
+        key: None,
+        media,
+        extra: json!({ "media_ids": media_ids }),
+    });
+    let created = json!({ "data": { "id": post.id, "text": shown(&post.text) } });
+    fake.after_write(fault, json_answer(StatusCode::CREATED, created))
+        .await
+}
+
+async fn delete_tweet(
+    State(fake): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if !fake.state.remove(&id) {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            &format!("Could not find tweet with id: [{id}]."),
+        );
+    }
+    fake.after_write(
+        fault,
+        json_answer(StatusCode::OK, json!({ "data": { "deleted": true } })),
+    )
+    .await
+}
+
+impl Fake {
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        !self.revoked.load(Ordering::Relaxed) && self.state.authorized(headers)
+    }
+
+    /// The token check and the faults that strike before anything is written.
+    async fn before_write(&self, headers: &HeaderMap) -> Result<Fault, Response> {
+        if !self.authorized(headers) {
+            return Err(unauthorized());
+        }
+        match self.state.draw() {
+            Fault::Unavailable => Err(unavailable()),
+            Fault::RateLimited => Err(rate_limited()),
+            Fault::Unauthorized => Err(unauthorized()),
+            Fault::LostBefore => {
+                self.state.hang().await;
+                Err(unavailable())
+            }
+            fault => Ok(fault),
+        }
+    }
+
+    /// The faults that strike after the write was made.
+    async fn after_write(&self, fault: Fault, answer: Response) -> Response {
+        match fault {
+            Fault::LostAfter => {
+                self.state.hang().await;
+                answer
+            }
+            Fault::GarbageAfter => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>Something went wrong, but don't fret.</body></html>",
+            )
+                .into_response(),
+            _ => answer,
+        }
+    }
+}
+
+/// A confidential client sends Basic auth; a public one sends none. Wrong Basic auth fails.
+fn client_authenticated(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return true;
+    };
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    value.strip_prefix("Basic ") == Some(expected.as_str())
+}
+
+/// Text as X shows it back: `&`, `<` and `>` escaped, every link wrapped in a `t.co` one.
+fn shown(text: &str) -> String {
+    let mut links = 0;
+    let words: Vec<String> = text
+        .split(' ')
+        .map(|word| {
+            if word.starts_with("https://") || word.starts_with("http://") {
+                links += 1;
+                format!("https://t.co/fake{links}")
+            } else {
+                word.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            }
+        })
+        .collect();
+    words.join(" ")
+}
+
+fn json_answer(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// X's RFC 7807 problem body.
+fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    json_answer(
+        status,
+        json!({ "title": title, "detail": detail, "type": "about:blank", "status": status.as_u16() }),
+    )
+}
+
+fn invalid_request(message: &str) -> Response {
+    json_answer(
+        StatusCode::BAD_REQUEST,
+        json!({
+            "errors": [{ "parameters": {}, "message": message }],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        }),
+    )
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_answer(
+        status,
+        json!({ "error": error, "error_description": description }),
+    )
+}
+
+fn unauthorized() -> Response {
+    problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized")
+}
+
+fn unavailable() -> Response {
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service Unavailable",
+        "Service Unavailable",
+    )
+}
+
+/// 429 with X's headers: the window resets at the next second.
+fn rate_limited() -> Response {
+    let mut response = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too Many Requests",
+        "Too Many Requests",
+    );
+    let headers = response.headers_mut();
+    headers.insert("x-rate-limit-limit", HeaderValue::from_static("100"));
+    headers.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
+    headers.insert("x-rate-limit-reset", HeaderValue::from(reset_second(1)));
+    response
+}
+
+/// The Unix time `seconds` from now.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the fake stands in for a network, whose rate-limit window runs on its own clock"
+)]
+fn reset_second(seconds: i64) -> i64 {
+    jiff::Timestamp::now().as_second() + seconds
+}

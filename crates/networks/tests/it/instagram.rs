@@ -1,1 +1,351 @@
-//! The instagram adapter against its fake: not written yet.
+//! The Instagram adapter against its fake: the two-step container publish, posts Instagram
+//! cannot take refused before any request, reconciling by caption, which step's failure is
+//! safe to retry, token exchange and refresh.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use networks::fake::instagram::{self as fake, IG_USER_ID, USERNAME};
+use networks::fake::{FakeServer, FakeState, Fault, Faults};
+use networks::instagram::Instagram;
+use networks::{
+    Adapter, Endpoint, Grant, Media, NetworkError, OAuthClient, Outgoing, RetryAfter, Tokens,
+};
+use secrecy::ExposeSecret;
+
+const TOKEN: &str = "IGAAlong-lived-secret-5678";
+
+async fn server_with_seed(seed: u64) -> FakeServer {
+    fake::start(FakeState::new(TOKEN, seed))
+        .await
+        .expect("fake starts")
+}
+
+fn adapter(server: &FakeServer) -> Instagram {
+    Instagram::new(Endpoint::new(
+        &server.url(),
+        Duration::from_millis(300),
+        None,
+    ))
+}
+
+fn tokens() -> Tokens {
+    Tokens {
+        access: TOKEN.into(),
+        refresh: None,
+        expires_at: Some(Timestamp::from_second(1_800_000_000).expect("time")),
+        subject: IG_USER_ID.to_owned(),
+        server: None,
+    }
+}
+
+fn photo_post(text: &str) -> Outgoing {
+    Outgoing {
+        key: "post-1:account-2".to_owned(),
+        text: text.to_owned(),
+        media: vec![Media {
+            bytes: vec![0xFF, 0xD8],
+            mime: "image/jpeg".to_owned(),
+            alt: "Sourdough loaves on a rack".to_owned(),
+            public_url: Some("https://herald.example/media/s1gn3d.jpg".to_owned()),
+        }],
+        created_at: Timestamp::from_second(1_800_000_000).expect("time"),
+    }
+}
+
+/// A seed whose first draws, under `faults`, are `wanted`: the fake's faults are random but
+/// repeatable, so a test can make the second step of a publish fail and not the first.
+fn seed_drawing(faults: Faults, wanted: &[Fault]) -> u64 {
+    (0..10_000)
+        .find(|seed| {
+            let state = FakeState::new(TOKEN, *seed);
+            state.set_faults(faults);
+            wanted.iter().all(|fault| state.draw() == *fault)
+        })
+        .expect("some seed draws that sequence")
+}
+
+#[tokio::test]
+async fn publishing_makes_a_container_then_publishes_it_with_caption_and_alt_text() {
+    let server = server_with_seed(1).await;
+    let published = adapter(&server)
+        .publish(&tokens(), &photo_post("Sourdough Saturday"))
+        .await
+        .expect("published");
+    let held = server.state.posts();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].text, "Sourdough Saturday");
+    assert_eq!(
+        held[0].media,
+        vec![(
+            "Sourdough loaves on a rack".to_owned(),
+            "image/jpeg".to_owned()
+        )]
+    );
+    assert_eq!(
+        held[0].extra["image_url"],
+        "https://herald.example/media/s1gn3d.jpg"
+    );
+    assert!(held[0].extra["container"].is_string());
+    assert_eq!(published.remote_id, held[0].id);
+    assert_eq!(
+        published.url,
+        Some(format!("https://www.instagram.com/p/{}/", held[0].id))
+    );
+    assert_eq!(server.state.requests(), 2, "one container, one publish");
+}
+
+#[tokio::test]
+async fn a_post_instagram_cannot_take_is_rejected_before_any_request() {
+    let server = server_with_seed(1).await;
+    let instagram = adapter(&server);
+    let mut text_only = photo_post("No picture");
+    text_only.media.clear();
+    let mut no_address = photo_post("Private picture");
+    no_address.media[0].public_url = None;
+    let mut png = photo_post("A PNG");
+    png.media[0].mime = "image/png".to_owned();
+    for outgoing in [text_only, no_address, png] {
+        let error = instagram
+            .publish(&tokens(), &outgoing)
+            .await
+            .expect_err("refused");
+        assert!(matches!(error, NetworkError::Rejected(_)), "{error:?}");
+    }
+    assert_eq!(server.state.requests(), 0);
+    assert!(server.state.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_lost_container_answer_published_nothing_and_is_safe_to_retry() {
+    let server = server_with_seed(1).await;
+    server.state.set_faults(Faults {
+        lost_after: 1.0,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    });
+    let error = adapter(&server)
+        .publish(&tokens(), &photo_post("x"))
+        .await
+        .expect_err("lost");
+    assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
+    assert!(error.is_transient());
+    assert!(server.state.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_lost_publish_answer_is_unknown_and_find_reconciles_it_by_caption() {
+    let faults = Faults {
+        lost_after: 0.5,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    };
+    let seed = seed_drawing(faults, &[Fault::None, Fault::LostAfter]);
+    let server = server_with_seed(seed).await;
+    server.state.set_faults(faults);
+    let instagram = adapter(&server);
+    let outgoing = photo_post("Did the rye go out?");
+    let error = instagram
+        .publish(&tokens(), &outgoing)
+        .await
+        .expect_err("lost");
+    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
+    server.state.set_faults(Faults::default());
+    let found = instagram
+        .find(&tokens(), &outgoing)
+        .await
+        .expect("find")
+        .expect("it was published");
+    assert_eq!(found.remote_id, server.state.posts()[0].id);
+    assert_eq!(
+        instagram
+            .find(&tokens(), &photo_post("Other"))
+            .await
+            .expect("find"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn throttling_and_revoked_tokens_come_back_in_herald_terms() {
+    let server = server_with_seed(1).await;
+    let instagram = adapter(&server);
+    server.state.set_faults(Faults {
+        rate_limited: 1.0,
+        ..Faults::default()
+    });
+    let error = instagram
+        .publish(&tokens(), &photo_post("x"))
+        .await
+        .expect_err("throttled");
+    let regain = Duration::from_secs(networks::fake::facebook::REGAIN_MINUTES * 60);
+    assert!(
+        matches!(error, NetworkError::RateLimited { retry_after: Some(RetryAfter::Delay(delay)), .. } if delay == regain),
+        "{error:?}"
+    );
+    server.state.set_faults(Faults {
+        unauthorized: 1.0,
+        ..Faults::default()
+    });
+    let error = instagram
+        .publish(&tokens(), &photo_post("x"))
+        .await
+        .expect_err("revoked");
+    assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
+    server.state.set_faults(Faults {
+        unavailable: 1.0,
+        ..Faults::default()
+    });
+    let error = instagram
+        .publish(&tokens(), &photo_post("x"))
+        .await
+        .expect_err("down");
+    assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn garbage_after_publishing_is_unknown() {
+    let faults = Faults {
+        garbage_after: 0.5,
+        ..Faults::default()
+    };
+    let seed = seed_drawing(faults, &[Fault::None, Fault::GarbageAfter]);
+    let server = server_with_seed(seed).await;
+    server.state.set_faults(faults);
+    let error = adapter(&server)
+        .publish(&tokens(), &photo_post("x"))
+        .await
+        .expect_err("garbage");
+    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
+    assert_eq!(
+        server.state.posts().len(),
+        1,
+        "the post was made before the garbage"
+    );
+}
+
+#[tokio::test]
+async fn refreshing_gives_sixty_days_from_now() {
+    let server = server_with_seed(1).await;
+    let now = Timestamp::from_second(1_790_000_000).expect("time");
+    let fresh = adapter(&server)
+        .refresh(&tokens(), now)
+        .await
+        .expect("refreshed");
+    assert_eq!(
+        fresh.expires_at,
+        Some(Timestamp::from_second(1_790_000_000 + 5_184_000).expect("time"))
+    );
+    assert_eq!(fresh.subject, IG_USER_ID);
+    let mut unknown_expiry = tokens();
+    unknown_expiry.expires_at = None;
+    let kept = adapter(&server)
+        .refresh(&unknown_expiry, now)
+        .await
+        .expect("kept");
+    assert_eq!(kept.expires_at, None);
+}
+
+#[tokio::test]
+async fn connecting_with_a_login_code_exchanges_it_for_a_long_lived_token() {
+    let server = server_with_seed(1).await;
+    let oauth = OAuthClient {
+        id: "990602627938098".to_owned(),
+        secret: Some("ig-app-secret".into()),
+    };
+    let instagram = Instagram::new(Endpoint::new(
+        &server.url(),
+        Duration::from_secs(2),
+        Some(oauth),
+    ))
+    .with_login_url(&server.url());
+    let grant = Grant::AuthorizationCode {
+        code: "ig-code".into(),
+        verifier: "v".into(),
+        redirect_uri: "https://herald.example/callback".to_owned(),
+    };
+    let now = Timestamp::from_second(1_800_000_000).expect("time");
+    let tokens = instagram.connect(&grant, now).await.expect("connected");
+    assert_eq!(tokens.access.expose_secret(), TOKEN);
+    assert_eq!(
+        tokens.subject, IG_USER_ID,
+        "the professional account id from /me"
+    );
+    assert_eq!(
+        tokens.expires_at,
+        Some(Timestamp::from_second(1_800_000_000 + 5_183_944).expect("time"))
+    );
+    let bad = Grant::AuthorizationCode {
+        code: "bad-code".into(),
+        verifier: "v".into(),
+        redirect_uri: "https://herald.example/callback".to_owned(),
+    };
+    let error = instagram.connect(&bad, now).await.expect_err("bad code");
+    assert!(
+        matches!(error, NetworkError::Rejected(ref m) if m.contains("Matching code")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn connecting_with_a_token_and_account_info_name_the_account() {
+    let server = server_with_seed(1).await;
+    let instagram = adapter(&server);
+    let grant = Grant::AccessToken {
+        token: TOKEN.into(),
+        subject: None,
+        server: None,
+    };
+    let tokens = instagram
+        .connect(&grant, Timestamp::UNIX_EPOCH)
+        .await
+        .expect("connected");
+    assert_eq!(tokens.subject, IG_USER_ID);
+    let info = instagram.account_info(&tokens).await.expect("info");
+    assert_eq!(
+        (info.id.as_str(), info.handle.as_str()),
+        (IG_USER_ID, USERNAME)
+    );
+}
+
+#[tokio::test]
+async fn deleting_and_revoking_say_what_to_do_in_the_app_instead() {
+    let server = server_with_seed(1).await;
+    let instagram = adapter(&server);
+    let delete = instagram
+        .delete(&tokens(), "123")
+        .await
+        .expect_err("no delete API");
+    let revoke = instagram
+        .revoke(&tokens())
+        .await
+        .expect_err("no revoke API");
+    assert!(matches!(delete, NetworkError::Rejected(ref m) if m.contains("Instagram app")));
+    assert!(matches!(revoke, NetworkError::Rejected(ref m) if m.contains("Website permissions")));
+}
+
+#[tokio::test]
+async fn the_token_never_shows_in_errors_or_debug_output() {
+    let server = server_with_seed(1).await;
+    let instagram = adapter(&server);
+    let mut wrong = tokens();
+    wrong.access = "IGAAwrong-secret-4321".into();
+    let errors = [
+        instagram
+            .publish(&wrong, &photo_post("x"))
+            .await
+            .expect_err("refused"),
+        instagram
+            .refresh(&wrong, Timestamp::UNIX_EPOCH)
+            .await
+            .expect_err("refused"),
+    ];
+    for error in errors {
+        assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
+        let shown = format!("{error} {error:?} {instagram:?} {wrong:?}");
+        assert!(
+            !shown.contains("secret-4321") && !shown.contains(TOKEN),
+            "{shown}"
+        );
+    }
+}

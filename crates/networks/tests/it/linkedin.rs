@@ -1,1 +1,432 @@
-//! The linkedin adapter against its fake: not written yet.
+//! The LinkedIn adapter against its fake: posts with the version headers and escaped
+//! commentary, reconciling an unknown outcome from the author's posts, OAuth, and each kind
+//! of failure.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use networks::fake::{FakeServer, FakeState, Faults, linkedin as fake};
+use networks::linkedin::{self, LinkedIn};
+use networks::{
+    Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, OAuthClient, Outgoing, Tokens,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+const TOKEN: &str = "linkedin-token-sekrit-99";
+
+async fn api() -> (FakeServer, LinkedIn, Tokens) {
+    let server = fake::start(FakeState::new(TOKEN, 5))
+        .await
+        .expect("fake starts");
+    let adapter = adapter(&server.url(), Duration::from_secs(5), fake::CLIENT_SECRET);
+    (server, adapter, tokens(fake::MEMBER_URN))
+}
+
+fn adapter(url: &str, timeout: Duration, secret: &str) -> LinkedIn {
+    let oauth = OAuthClient {
+        id: fake::CLIENT_ID.to_owned(),
+        secret: Some(secret.into()),
+    };
+    LinkedIn::new(Endpoint::new(url, timeout, Some(oauth)))
+}
+
+fn tokens(subject: &str) -> Tokens {
+    Tokens {
+        access: TOKEN.into(),
+        refresh: Some("li-refresh-0".into()),
+        expires_at: Some(now()),
+        subject: subject.to_owned(),
+        server: None,
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).expect("time")
+}
+
+fn outgoing(key: &str, text: &str) -> Outgoing {
+    Outgoing {
+        key: key.to_owned(),
+        text: text.to_owned(),
+        media: Vec::new(),
+        created_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn publishing_sends_escaped_commentary_with_the_version_headers_and_keeps_every_word() {
+    let (server, adapter, tokens) = api().await;
+    let text = "Big news (really): 20% off *today* @ our shop #bakery [limited] <3 ~ok~ a_b";
+    let published = adapter
+        .publish(&tokens, &outgoing("post-1:li", text))
+        .await
+        .expect("published");
+    let posts = server.state.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0].text, text,
+        "nothing was cut at a reserved character"
+    );
+    assert_eq!(posts[0].extra["commentary"], linkedin::escape(text));
+    assert_eq!(posts[0].extra["author"], fake::MEMBER_URN);
+    assert_eq!(posts[0].extra["linkedin_version"], linkedin::VERSION);
+    assert_eq!(published.remote_id, posts[0].id);
+    assert!(published.remote_id.starts_with("urn:li:share:"));
+    assert_eq!(
+        published.url,
+        Some(format!(
+            "https://www.linkedin.com/feed/update/{}/",
+            posts[0].id
+        ))
+    );
+    assert!(!adapter.idempotent());
+}
+
+#[tokio::test]
+async fn an_organization_can_be_the_author() {
+    let (server, adapter, _) = api().await;
+    let tokens = tokens(fake::ORGANIZATION_URN);
+    adapter
+        .publish(&tokens, &outgoing("post-2:li", "From the company page"))
+        .await
+        .expect("published");
+    assert_eq!(
+        server.state.posts()[0].extra["author"],
+        fake::ORGANIZATION_URN
+    );
+    let info = adapter.account_info(&tokens).await.expect("info");
+    assert_eq!(info.id, fake::ORGANIZATION_URN);
+    assert_eq!(info.handle, "herald-bakery");
+    assert_eq!(info.display_name.as_deref(), Some("Herald Bakery"));
+}
+
+#[tokio::test]
+async fn a_post_with_an_image_is_refused_before_anything_is_sent() {
+    let (server, adapter, tokens) = api().await;
+    let mut post = outgoing("post-3:li", "Look");
+    post.media.push(Media {
+        bytes: vec![1, 2, 3],
+        mime: "image/png".to_owned(),
+        alt: "alt".to_owned(),
+        public_url: None,
+    });
+    let error = adapter.publish(&tokens, &post).await.expect_err("refused");
+    assert!(matches!(error, NetworkError::Rejected(_)), "{error:?}");
+    assert_eq!(server.state.requests(), 0);
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_posting_is_unknown_and_find_reconciles_it() {
+    let (server, _, tokens) = api().await;
+    let impatient = adapter(
+        &server.url(),
+        Duration::from_millis(300),
+        fake::CLIENT_SECRET,
+    );
+    server.state.set_faults(Faults {
+        lost_after: 1.0,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    });
+    let post = outgoing("post-4:li", "Hiring (two roles) #jobs");
+    let error = impatient
+        .publish(&tokens, &post)
+        .await
+        .expect_err("no answer in time");
+    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
+    server.state.set_faults(Faults::default());
+    let found = impatient
+        .find(&tokens, &post)
+        .await
+        .expect("looked")
+        .expect("the post was made");
+    assert_eq!(found.remote_id, server.state.posts()[0].id);
+    let other = impatient
+        .find(&tokens, &outgoing("post-5:li", "Hiring (two roles)"))
+        .await
+        .expect("looked");
+    assert_eq!(other, None);
+}
+
+#[tokio::test]
+async fn an_answer_lost_before_posting_is_unknown_and_find_says_it_is_not_there() {
+    let (server, _, tokens) = api().await;
+    let impatient = adapter(
+        &server.url(),
+        Duration::from_millis(300),
+        fake::CLIENT_SECRET,
+    );
+    server.state.set_faults(Faults {
+        lost_before: 1.0,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    });
+    let post = outgoing("post-6:li", "Never arrived");
+    let error = impatient
+        .publish(&tokens, &post)
+        .await
+        .expect_err("no answer in time");
+    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
+    server.state.set_faults(Faults::default());
+    assert_eq!(impatient.find(&tokens, &post).await.expect("looked"), None);
+}
+
+#[tokio::test]
+async fn garbage_after_posting_is_unknown_and_the_post_exists() {
+    let (server, adapter, tokens) = api().await;
+    server.state.set_faults(Faults {
+        garbage_after: 1.0,
+        ..Faults::default()
+    });
+    let error = adapter
+        .publish(&tokens, &outgoing("post-7:li", "Hi"))
+        .await
+        .expect_err("garbage");
+    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
+    assert_eq!(server.state.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn throttling_is_rate_limited_and_unavailable_is_unavailable() {
+    let (server, adapter, tokens) = api().await;
+    server.state.set_faults(Faults {
+        rate_limited: 1.0,
+        ..Faults::default()
+    });
+    let error = adapter
+        .publish(&tokens, &outgoing("post-8:li", "Hi"))
+        .await
+        .expect_err("429");
+    let NetworkError::RateLimited { message, .. } = &error else {
+        panic!("expected RateLimited, got {error:?}");
+    };
+    assert!(message.contains("APPLICATION DAY limit"), "{message}");
+    server.state.set_faults(Faults {
+        unavailable: 1.0,
+        ..Faults::default()
+    });
+    let error = adapter
+        .publish(&tokens, &outgoing("post-9:li", "Hi"))
+        .await
+        .expect_err("503");
+    assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
+    assert!(server.state.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_unauthorized_and_the_token_appears_in_no_message() {
+    let (server, adapter, tokens) = api().await;
+    server.state.set_faults(Faults {
+        unauthorized: 1.0,
+        ..Faults::default()
+    });
+    let error = adapter
+        .publish(&tokens, &outgoing("post-10:li", "Hi"))
+        .await
+        .expect_err("401");
+    assert_eq!(
+        error,
+        NetworkError::Unauthorized("401 Unauthorized: Invalid access token".to_owned())
+    );
+    for shown in [
+        error.to_string(),
+        format!("{error:?}"),
+        format!("{adapter:?} {tokens:?}"),
+    ] {
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(!shown.contains(fake::CLIENT_SECRET), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn an_author_herald_may_not_post_as_is_rejected_with_linkedins_message() {
+    let (_server, adapter, _) = api().await;
+    let error = adapter
+        .publish(
+            &tokens("urn:li:organization:1"),
+            &outgoing("post-11:li", "Hi"),
+        )
+        .await
+        .expect_err("403");
+    assert!(
+        matches!(&error, NetworkError::Rejected(m) if m.starts_with("403 Forbidden: Not enough permissions")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn connecting_with_a_code_gets_sixty_day_tokens_for_the_member() {
+    let (server, adapter, _) = api().await;
+    let url = adapter
+        .authorize_url(&AuthorizeRequest {
+            redirect_uri: "https://herald.example/callback",
+            state: "state-3",
+            code_challenge: "unused",
+        })
+        .expect("an app is configured");
+    assert!(
+        url.starts_with(&format!("{}/oauth/v2/authorization?", server.url())),
+        "{url}"
+    );
+    assert!(
+        url.contains("scope=openid+profile+w_member_social"),
+        "{url}"
+    );
+    assert!(url.contains("state=state-3"), "{url}");
+    let grant = Grant::AuthorizationCode {
+        code: "good-code".into(),
+        verifier: "v".into(),
+        redirect_uri: "https://herald.example/callback".to_owned(),
+    };
+    let tokens = adapter.connect(&grant, now()).await.expect("connected");
+    assert_eq!(tokens.access.expose_secret(), TOKEN);
+    assert_eq!(tokens.subject, fake::MEMBER_URN);
+    assert_eq!(
+        tokens.expires_at,
+        Some(
+            now()
+                .checked_add(SignedDuration::from_hours(24 * 60))
+                .expect("time")
+        )
+    );
+    let bad = Grant::AuthorizationCode {
+        code: "bad-code".into(),
+        verifier: "v".into(),
+        redirect_uri: "https://herald.example/callback".to_owned(),
+    };
+    let error = adapter.connect(&bad, now()).await.expect_err("bad code");
+    assert!(
+        matches!(&error, NetworkError::Rejected(m) if m.contains("authorization code expired")),
+        "{error:?}"
+    );
+    let wrong_secret = adapter_for(&server, "nope");
+    let error = wrong_secret
+        .connect(&grant, now())
+        .await
+        .expect_err("secret checked");
+    assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
+}
+
+fn adapter_for(server: &FakeServer, secret: &str) -> LinkedIn {
+    adapter(&server.url(), Duration::from_secs(5), secret)
+}
+
+#[tokio::test]
+async fn the_real_authorize_page_is_on_www_linkedin_com() {
+    let adapter = adapter(linkedin::API, Duration::from_secs(5), "s");
+    let url = adapter
+        .authorize_url(&AuthorizeRequest {
+            redirect_uri: "https://herald.example/callback",
+            state: "s",
+            code_challenge: "c",
+        })
+        .expect("url");
+    assert!(
+        url.starts_with("https://www.linkedin.com/oauth/v2/authorization?"),
+        "{url}"
+    );
+}
+
+#[tokio::test]
+async fn connecting_with_a_token_for_an_organization_keeps_the_organization_as_author() {
+    let (_server, adapter, _) = api().await;
+    let grant = Grant::AccessToken {
+        token: SecretString::from(TOKEN),
+        subject: Some(fake::ORGANIZATION_URN.to_owned()),
+        server: None,
+    };
+    let tokens = adapter.connect(&grant, now()).await.expect("connected");
+    assert_eq!(tokens.subject, fake::ORGANIZATION_URN);
+    let member = Grant::AccessToken {
+        token: SecretString::from(TOKEN),
+        subject: None,
+        server: None,
+    };
+    let tokens = adapter.connect(&member, now()).await.expect("connected");
+    let info = adapter.account_info(&tokens).await.expect("info");
+    assert_eq!(info.id, fake::MEMBER_URN);
+    assert_eq!(info.display_name.as_deref(), Some("Herald Test"));
+}
+
+#[tokio::test]
+async fn refreshing_uses_the_refresh_token_and_without_one_an_expired_token_needs_reconnecting() {
+    let (_server, adapter, mut tokens) = api().await;
+    let later = now()
+        .checked_add(SignedDuration::from_hours(24))
+        .expect("time");
+    let refreshed = adapter.refresh(&tokens, later).await.expect("refreshed");
+    assert_eq!(
+        refreshed.expires_at,
+        Some(
+            later
+                .checked_add(SignedDuration::from_hours(24 * 60))
+                .expect("time")
+        )
+    );
+    assert_eq!(refreshed.subject, fake::MEMBER_URN);
+    assert_ne!(
+        refreshed
+            .refresh
+            .as_ref()
+            .map(|r| r.expose_secret().to_owned()),
+        Some("li-refresh-0".to_owned())
+    );
+    tokens.refresh = None;
+    let error = adapter.refresh(&tokens, later).await.expect_err("expired");
+    assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
+    let earlier = now()
+        .checked_sub(SignedDuration::from_hours(1))
+        .expect("time");
+    let unchanged = adapter
+        .refresh(&tokens, earlier)
+        .await
+        .expect("still valid");
+    assert_eq!(unchanged.expires_at, tokens.expires_at);
+}
+
+#[tokio::test]
+async fn deleting_removes_the_post_and_revoking_makes_the_token_useless() {
+    let (server, adapter, tokens) = api().await;
+    let published = adapter
+        .publish(&tokens, &outgoing("post-12:li", "Short-lived"))
+        .await
+        .expect("published");
+    adapter
+        .delete(&tokens, &published.remote_id)
+        .await
+        .expect("deleted");
+    assert!(server.state.posts().is_empty());
+    adapter
+        .delete(&tokens, &published.remote_id)
+        .await
+        .expect("already gone");
+    adapter.revoke(&tokens).await.expect("revoked");
+    let error = adapter.account_info(&tokens).await.expect_err("refused");
+    assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_server_error_after_sending_is_unknown() {
+    use axum::http::StatusCode;
+    let router = axum::Router::new().route(
+        "/rest/posts",
+        axum::routing::post(|| async {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({"status": 500, "serviceErrorCode": 0, "code": "INTERNAL_SERVER_ERROR", "message": "Internal Server Error"})),
+            )
+        }),
+    );
+    let state = FakeState::new(TOKEN, 1);
+    let server = FakeServer::start(router, std::sync::Arc::clone(&state))
+        .await
+        .expect("starts");
+    let error = adapter_for(&server, fake::CLIENT_SECRET)
+        .publish(&tokens(fake::MEMBER_URN), &outgoing("k", "Hi"))
+        .await
+        .expect_err("500");
+    assert_eq!(
+        error,
+        NetworkError::Unknown("500 Internal Server Error: Internal Server Error".to_owned())
+    );
+}

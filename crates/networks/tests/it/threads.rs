@@ -1,1 +1,353 @@
-//! The threads adapter against its fake: not written yet.
+//! The Threads adapter against its fake: TEXT and IMAGE containers published in two steps,
+//! reconciling by text, errors in Herald's terms, the 60-day token refresh, connecting, and
+//! deleting.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use networks::fake::threads::{self as fake, USER_ID, USERNAME};
+use networks::fake::{FakeServer, FakeState, Fault, Faults};
+use networks::threads::Threads;
+use networks::{
+    Adapter, Endpoint, Grant, Media, NetworkError, OAuthClient, Outgoing, RetryAfter, Tokens,
+};
+use secrecy::ExposeSecret;
+
+const TOKEN: &str = "THAAlong-lived-secret-2468";
+
+async fn server_with_seed(seed: u64) -> FakeServer {
+    fake::start(FakeState::new(TOKEN, seed))
+        .await
+        .expect("fake starts")
+}
+
+fn adapter(server: &FakeServer) -> Threads {
+    Threads::new(Endpoint::new(
+        &server.url(),
+        Duration::from_millis(300),
+        None,
+    ))
+}
+
+fn tokens() -> Tokens {
+    Tokens {
+        access: TOKEN.into(),
+        refresh: None,
+        expires_at: Some(Timestamp::from_second(1_800_000_000).expect("time")),
+        subject: USER_ID.to_owned(),
+        server: None,
+    }
+}
+
+fn post(text: &str) -> Outgoing {
+    Outgoing {
+        key: "post-1:account-3".to_owned(),
+        text: text.to_owned(),
+        media: Vec::new(),
+        created_at: Timestamp::from_second(1_800_000_000).expect("time"),
+    }
+}
+
+/// What a failure must look like.
+type Expected = fn(&NetworkError) -> bool;
+
+fn seed_drawing(faults: Faults, wanted: &[Fault]) -> u64 {
+    (0..10_000)
+        .find(|seed| {
+            let state = FakeState::new(TOKEN, *seed);
+            state.set_faults(faults);
+            wanted.iter().all(|fault| state.draw() == *fault)
+        })
+        .expect("some seed draws that sequence")
+}
+
+#[tokio::test]
+async fn publishing_text_makes_a_text_container_then_publishes_it() {
+    let server = server_with_seed(1).await;
+    let published = adapter(&server)
+        .publish(&tokens(), &post("Ovens on at 6 🥖"))
+        .await
+        .expect("published");
+    let held = server.state.posts();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].text, "Ovens on at 6 🥖");
+    assert_eq!(held[0].extra["media_type"], "TEXT");
+    assert!(held[0].media.is_empty());
+    assert_eq!(published.remote_id, held[0].id);
+    assert_eq!(
+        published.url,
+        Some(format!(
+            "https://www.threads.com/@{USERNAME}/post/{}",
+            held[0].id
+        ))
+    );
+}
+
+#[tokio::test]
+async fn publishing_an_image_sends_its_address_and_alt_text() {
+    let server = server_with_seed(1).await;
+    let mut outgoing = post("New loaf");
+    outgoing.media = vec![Media {
+        bytes: vec![1, 2, 3],
+        mime: "image/png".to_owned(),
+        alt: "A round loaf, scored".to_owned(),
+        public_url: Some("https://herald.example/media/loaf.png".to_owned()),
+    }];
+    adapter(&server)
+        .publish(&tokens(), &outgoing)
+        .await
+        .expect("published");
+    let held = &server.state.posts()[0];
+    assert_eq!(held.extra["media_type"], "IMAGE");
+    assert_eq!(
+        held.extra["image_url"],
+        "https://herald.example/media/loaf.png"
+    );
+    assert_eq!(
+        held.media,
+        vec![("A round loaf, scored".to_owned(), "image/png".to_owned())]
+    );
+    outgoing.media[0].public_url = None;
+    let error = adapter(&server)
+        .publish(&tokens(), &outgoing)
+        .await
+        .expect_err("no address");
+    assert!(matches!(error, NetworkError::Rejected(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_lost_publish_answer_is_unknown_and_find_reconciles_it_by_text() {
+    let faults = Faults {
+        lost_after: 0.5,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    };
+    let seed = seed_drawing(faults, &[Fault::None, Fault::LostAfter]);
+    let server = server_with_seed(seed).await;
+    server.state.set_faults(faults);
+    let threads = adapter(&server);
+    let outgoing = post("Did the thread go out?");
+    let error = threads
+        .publish(&tokens(), &outgoing)
+        .await
+        .expect_err("lost");
+    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
+    server.state.set_faults(Faults::default());
+    let found = threads
+        .find(&tokens(), &outgoing)
+        .await
+        .expect("find")
+        .expect("it exists");
+    assert_eq!(found.remote_id, server.state.posts()[0].id);
+    assert_eq!(
+        threads
+            .find(&tokens(), &post("Never sent"))
+            .await
+            .expect("find"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_lost_container_answer_published_nothing() {
+    let server = server_with_seed(1).await;
+    server.state.set_faults(Faults {
+        lost_before: 1.0,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    });
+    let error = adapter(&server)
+        .publish(&tokens(), &post("x"))
+        .await
+        .expect_err("lost");
+    assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
+    assert!(server.state.posts().is_empty());
+}
+
+#[tokio::test]
+async fn throttling_outages_and_revoked_tokens_come_back_in_herald_terms() {
+    let server = server_with_seed(1).await;
+    let threads = adapter(&server);
+    let regain = Duration::from_secs(networks::fake::facebook::REGAIN_MINUTES * 60);
+    let cases: [(Faults, Expected); 3] = [
+        (
+            Faults {
+                rate_limited: 1.0,
+                ..Faults::default()
+            },
+            |error| {
+                matches!(
+                    error,
+                    NetworkError::RateLimited {
+                        retry_after: Some(RetryAfter::Delay(_)),
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            Faults {
+                unavailable: 1.0,
+                ..Faults::default()
+            },
+            |error| matches!(error, NetworkError::Unavailable(_)),
+        ),
+        (
+            Faults {
+                unauthorized: 1.0,
+                ..Faults::default()
+            },
+            |error| matches!(error, NetworkError::Unauthorized(_)),
+        ),
+    ];
+    for (faults, expected) in cases {
+        server.state.set_faults(faults);
+        let error = threads
+            .publish(&tokens(), &post("x"))
+            .await
+            .expect_err("failed");
+        assert!(expected(&error), "{faults:?} gave {error:?}");
+        if let NetworkError::RateLimited { retry_after, .. } = error {
+            assert_eq!(retry_after, Some(RetryAfter::Delay(regain)));
+        }
+    }
+    assert!(server.state.posts().is_empty());
+}
+
+#[tokio::test]
+async fn refreshing_the_long_lived_token_gives_sixty_days_from_now() {
+    let server = server_with_seed(1).await;
+    let now = Timestamp::from_second(1_795_000_000).expect("time");
+    let fresh = adapter(&server)
+        .refresh(&tokens(), now)
+        .await
+        .expect("refreshed");
+    assert_eq!(
+        fresh.expires_at,
+        Some(Timestamp::from_second(1_795_000_000 + 5_184_000).expect("time"))
+    );
+    assert_eq!(fresh.access.expose_secret(), TOKEN);
+    assert_eq!(fresh.subject, USER_ID);
+}
+
+#[tokio::test]
+async fn connecting_with_a_login_code_exchanges_it_for_a_long_lived_token() {
+    let server = server_with_seed(1).await;
+    let oauth = OAuthClient {
+        id: "990602627938098".to_owned(),
+        secret: Some("threads-app-secret".into()),
+    };
+    let threads = Threads::new(Endpoint::new(
+        &server.url(),
+        Duration::from_secs(2),
+        Some(oauth),
+    ));
+    let grant = Grant::AuthorizationCode {
+        code: "th-code".into(),
+        verifier: "v".into(),
+        redirect_uri: "https://herald.example/callback".to_owned(),
+    };
+    let now = Timestamp::from_second(1_800_000_000).expect("time");
+    let tokens = threads.connect(&grant, now).await.expect("connected");
+    assert_eq!(tokens.access.expose_secret(), TOKEN);
+    assert_eq!(tokens.subject, USER_ID, "the numeric user_id, as text");
+    assert_eq!(
+        tokens.expires_at,
+        Some(Timestamp::from_second(1_800_000_000 + 5_183_944).expect("time"))
+    );
+    let url = threads
+        .authorize_url(&networks::AuthorizeRequest {
+            redirect_uri: "https://herald.example/callback",
+            state: "st",
+            code_challenge: "c",
+        })
+        .expect("an app is configured");
+    assert!(
+        url.starts_with("https://threads.com/oauth/authorize?client_id=990602627938098"),
+        "{url}"
+    );
+    assert!(
+        url.contains("threads_content_publish") && !url.contains("threads-app-secret"),
+        "{url}"
+    );
+}
+
+#[tokio::test]
+async fn connecting_with_a_token_checks_who_it_acts_as() {
+    let server = server_with_seed(1).await;
+    let threads = adapter(&server);
+    let grant = Grant::AccessToken {
+        token: TOKEN.into(),
+        subject: None,
+        server: None,
+    };
+    let tokens = threads
+        .connect(&grant, Timestamp::UNIX_EPOCH)
+        .await
+        .expect("connected");
+    assert_eq!(tokens.subject, USER_ID);
+    let other = Grant::AccessToken {
+        token: TOKEN.into(),
+        subject: Some("999".to_owned()),
+        server: None,
+    };
+    let error = threads
+        .connect(&other, Timestamp::UNIX_EPOCH)
+        .await
+        .expect_err("someone else");
+    assert!(matches!(error, NetworkError::Rejected(_)), "{error:?}");
+    let info = threads.account_info(&tokens).await.expect("info");
+    assert_eq!(
+        (info.id.as_str(), info.handle.as_str()),
+        (USER_ID, USERNAME)
+    );
+}
+
+#[tokio::test]
+async fn deleting_removes_the_thread_and_revoking_is_left_to_the_app() {
+    let server = server_with_seed(1).await;
+    let threads = adapter(&server);
+    let published = threads
+        .publish(&tokens(), &post("Gone soon"))
+        .await
+        .expect("published");
+    threads
+        .delete(&tokens(), &published.remote_id)
+        .await
+        .expect("deleted");
+    assert!(server.state.posts().is_empty());
+    let error = threads
+        .delete(&tokens(), &published.remote_id)
+        .await
+        .expect_err("gone");
+    assert!(matches!(error, NetworkError::Rejected(_)), "{error:?}");
+    let error = threads.revoke(&tokens()).await.expect_err("no revoke API");
+    assert!(matches!(error, NetworkError::Rejected(ref m) if m.contains("Website permissions")));
+}
+
+#[tokio::test]
+async fn the_token_never_shows_in_errors_or_debug_output() {
+    let server = server_with_seed(1).await;
+    let threads = adapter(&server);
+    let mut wrong = tokens();
+    wrong.access = "THAAwrong-secret-1357".into();
+    let errors = [
+        threads
+            .publish(&wrong, &post("x"))
+            .await
+            .expect_err("refused"),
+        threads
+            .refresh(&wrong, Timestamp::UNIX_EPOCH)
+            .await
+            .expect_err("refused"),
+        threads.account_info(&wrong).await.expect_err("refused"),
+    ];
+    for error in errors {
+        assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
+        let shown = format!("{error} {error:?} {threads:?} {wrong:?}");
+        assert!(
+            !shown.contains("secret-1357") && !shown.contains(TOKEN),
+            "{shown}"
+        );
+    }
+}

@@ -15,11 +15,13 @@ use super::{AppState, health};
 
 mod accounts;
 mod audit;
+mod connections;
 mod credentials;
 mod passkeys;
 pub mod people;
 mod policy;
 mod posts;
+mod schedule;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,7 +35,8 @@ mod posts;
         (name = "posts", description = "Drafts, submission, approval, and the composer's length counts"),
         (name = "policy", description = "The company's social media policy: checking drafts, and its rules"),
         (name = "audit", description = "The tamper-evident audit log"),
-        (name = "accounts", description = "Social accounts, gatekeepers and access"),
+        (name = "accounts", description = "Social accounts, gatekeepers, access and connections to the networks"),
+        (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
     ),
     components(schemas(super::Problem))
 )]
@@ -84,6 +87,10 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(posts::approve))
         .routes(routes!(posts::send_back))
         .routes(routes!(posts::text_length))
+        .routes(routes!(schedule::schedule, schedule::unschedule))
+        .routes(routes!(schedule::calendar))
+        .routes(routes!(schedule::queue, schedule::set_queue))
+        .routes(routes!(connections::connect))
         .routes(routes!(people::password_strength))
         .routes(routes!(people::list_members))
         .routes(routes!(people::change_role))

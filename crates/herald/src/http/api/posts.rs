@@ -49,7 +49,28 @@ pub struct PostResponse {
     pub text: String,
     pub state: PostState,
     pub length: Length,
+    /// When it goes (or went) out, RFC 3339 UTC.
+    pub scheduled_at: Option<String>,
+    pub published_at: Option<String>,
+    /// The account's time zone, in which people see these times.
+    pub time_zone: String,
+    /// The network's id for the published post, and where to see it.
+    pub remote_id: Option<String>,
+    pub remote_url: Option<String>,
+    /// Why it failed or is unconfirmed.
+    pub problem: Option<String>,
     pub history: Vec<HistoryEntry>,
+    pub attempts: Vec<AttemptEntry>,
+}
+
+/// One publishing attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptEntry {
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// `published`, `retry`, `failed`, `unconfirmed`; none while under way.
+    pub outcome: Option<String>,
+    pub detail: String,
 }
 
 /// One step in a post's life.
@@ -84,6 +105,22 @@ impl From<PostView> for PostResponse {
             text: view.post.text,
             state: view.post.state,
             length: view.length,
+            scheduled_at: view.post.scheduled_at.map(|at| at.to_string()),
+            published_at: view.post.published_at.map(|at| at.to_string()),
+            time_zone: view.time_zone,
+            remote_id: view.post.remote_id,
+            remote_url: view.post.remote_url,
+            problem: view.post.problem,
+            attempts: view
+                .attempts
+                .into_iter()
+                .map(|attempt| AttemptEntry {
+                    started_at: attempt.started_at.to_string(),
+                    finished_at: attempt.finished_at.map(|at| at.to_string()),
+                    outcome: attempt.outcome,
+                    detail: attempt.detail,
+                })
+                .collect(),
             history: view
                 .history
                 .into_iter()
@@ -165,7 +202,17 @@ pub async fn submit(
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
     let reason = request.override_reason.as_deref();
-    let view = posts::submit(&state.store, &state.policy, &caller.user, id, reason, now).await?;
+    let max_attempts = state.config.jobs.max_attempts;
+    let view = posts::submit(
+        &state.store,
+        &state.policy,
+        &caller.user,
+        id,
+        reason,
+        max_attempts,
+        now,
+    )
+    .await?;
     Ok(Json(view.into()))
 }
 
@@ -180,9 +227,15 @@ pub async fn approve(
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
     Ok(Json(
-        posts::approve(&state.store, &caller.user, id, now)
-            .await?
-            .into(),
+        posts::approve(
+            &state.store,
+            &caller.user,
+            id,
+            state.config.jobs.max_attempts,
+            now,
+        )
+        .await?
+        .into(),
     ))
 }
 

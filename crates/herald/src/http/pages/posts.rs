@@ -87,8 +87,16 @@ pub async fn compose_submit(
     };
     let id = view.post.id;
     if form.intent == "submit"
-        && let Err(error) =
-            posts::submit(&state.store, &state.policy, &caller.user, id, None, now).await
+        && let Err(error) = posts::submit(
+            &state.store,
+            &state.policy,
+            &caller.user,
+            id,
+            None,
+            state.config.jobs.max_attempts,
+            now,
+        )
+        .await
     {
         return post_view(
             &state,
@@ -124,6 +132,7 @@ pub async fn submit(
         &caller.user,
         id,
         reason,
+        state.config.jobs.max_attempts,
         state.clock.now(),
     )
     .await;
@@ -136,7 +145,15 @@ pub async fn approve(
     CsrfForm { caller, .. }: CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
-    let result = posts::approve(&state.store, &caller.user, id, state.clock.now()).await;
+    let max_attempts = state.config.jobs.max_attempts;
+    let result = posts::approve(
+        &state.store,
+        &caller.user,
+        id,
+        max_attempts,
+        state.clock.now(),
+    )
+    .await;
     after_step(&state, &caller, id, result).await
 }
 

@@ -1,0 +1,199 @@
+//! Herald's connections to the networks: one adapter per network, built from the
+//! configuration; connecting an account (its gatekeeper gives Herald a grant, Herald keeps the
+//! tokens sealed in the vault); and the tokens the publisher uses, refreshed before they
+//! expire. Tokens never leave the server: no page or API answer holds one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use networks::{Adapter, Endpoint, Grant, NetworkError, Tokens};
+
+use crate::config::NetworksConfig;
+use crate::credentials;
+use crate::domain::access::AccountAction;
+use crate::domain::accounts::Network;
+use crate::domain::audit::Actor;
+use crate::keys::Keys;
+use crate::people::{PeopleError, record};
+use crate::store::{AccountRecord, Store, UserRecord};
+
+/// Tokens this close to expiry are refreshed before use.
+const REFRESH_MARGIN: SignedDuration = SignedDuration::from_mins(5);
+
+/// One adapter per network.
+#[derive(Debug, Clone)]
+pub struct Networks {
+    adapters: Arc<[(Network, Arc<dyn Adapter>)]>,
+}
+
+impl Networks {
+    pub fn from_config(config: &NetworksConfig) -> Networks {
+        let timeout = Duration::from_secs(config.request_timeout_seconds);
+        let endpoint = |url: &str| Endpoint::new(url, timeout, None);
+        let adapters: Vec<(Network, Arc<dyn Adapter>)> = vec![
+            (
+                Network::X,
+                Arc::new(networks::x::X::new(endpoint(&config.x_api_url))),
+            ),
+            (
+                Network::Linkedin,
+                Arc::new(networks::linkedin::LinkedIn::new(endpoint(
+                    &config.linkedin_api_url,
+                ))),
+            ),
+            (
+                Network::Threads,
+                Arc::new(networks::threads::Threads::new(endpoint(
+                    &config.threads_api_url,
+                ))),
+            ),
+            (
+                Network::Mastodon,
+                Arc::new(networks::mastodon::Mastodon::new(endpoint(
+                    &config.mastodon_instance_url,
+                ))),
+            ),
+            (
+                Network::Facebook,
+                Arc::new(networks::facebook::Facebook::new(endpoint(
+                    &config.graph_api_url,
+                ))),
+            ),
+            (
+                Network::Instagram,
+                Arc::new(networks::instagram::Instagram::new(endpoint(
+                    &config.graph_api_url,
+                ))),
+            ),
+        ];
+        Networks {
+            adapters: adapters.into(),
+        }
+    }
+
+    /// The adapter for `network`, or an error naming it when this build has none.
+    pub fn adapter(&self, network: Network) -> Result<Arc<dyn Adapter>, NetworkError> {
+        self.adapters
+            .iter()
+            .find(|(candidate, _)| *candidate == network)
+            .map(|(_, adapter)| adapter.clone())
+            .ok_or_else(|| {
+                NetworkError::Rejected(format!("Herald cannot publish to {} yet", network.label()))
+            })
+    }
+}
+
+/// Connects an account: the gatekeeper's grant is checked with the network, and the tokens
+/// it gives are sealed in the vault. Returns the handle the connection acts as.
+pub async fn connect(
+    store: &Store,
+    keys: &Keys,
+    networks: &Networks,
+    actor: &UserRecord,
+    account_id: i64,
+    grant: &Grant,
+    now: Timestamp,
+) -> Result<String, PeopleError> {
+    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    let network = visible.account.network;
+    let adapter = networks.adapter(network).map_err(refused(network))?;
+    let tokens = adapter
+        .connect(grant, now)
+        .await
+        .map_err(refused(network))?;
+    let info = adapter
+        .account_info(&tokens)
+        .await
+        .map_err(refused(network))?;
+    credentials::seal_tokens(
+        store,
+        keys,
+        account_id,
+        &tokens.to_vault_json(),
+        actor.id,
+        now,
+    )
+    .await?;
+    store
+        .set_connection(account_id, "connected", Some(&info.handle))
+        .await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.connected",
+        Some(format!("account:{account_id}")),
+        None,
+        serde_json::json!({ "network": network.as_str(), "as": info.handle }),
+    )
+    .await?;
+    Ok(info.handle)
+}
+
+/// Why tokens could not be had for publishing.
+#[derive(Debug, thiserror::Error)]
+pub enum TokensError {
+    #[error(
+        "the account is not connected to {0}; its gatekeeper connects it on the account's page"
+    )]
+    NotConnected(&'static str),
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    #[error(transparent)]
+    People(#[from] PeopleError),
+}
+
+/// The account's tokens for publishing, refreshed (and sealed again) when they are about to
+/// expire.
+pub async fn tokens_for(
+    store: &Store,
+    keys: &Keys,
+    adapter: &dyn Adapter,
+    account: &AccountRecord,
+    now: Timestamp,
+) -> Result<Tokens, TokensError> {
+    let Some((json, stored_by)) = credentials::open_tokens(store, keys, account.id).await? else {
+        return Err(TokensError::NotConnected(account.network.label()));
+    };
+    let tokens = Tokens::from_vault_json(&json).map_err(|error| {
+        PeopleError::Internal(format!("account {} tokens: {error}", account.id))
+    })?;
+    if !tokens.expires_within(now, REFRESH_MARGIN) {
+        return Ok(tokens);
+    }
+    let fresh = adapter.refresh(&tokens, now).await?;
+    credentials::seal_tokens(
+        store,
+        keys,
+        account.id,
+        &fresh.to_vault_json(),
+        stored_by,
+        now,
+    )
+    .await?;
+    tracing::info!(
+        account.id = account.id,
+        "refreshed the account's network tokens"
+    );
+    Ok(fresh)
+}
+
+/// A network's refusal, for the gatekeeper connecting the account.
+fn refused(network: Network) -> impl Fn(NetworkError) -> PeopleError {
+    move |error| match error {
+        NetworkError::Unauthorized(reason) | NetworkError::Rejected(reason) => {
+            PeopleError::Invalid {
+                field: "credentials",
+                message: format!(
+                    "{} did not accept these credentials: {reason}",
+                    network.label()
+                ),
+            }
+        }
+        other => PeopleError::Unavailable(format!(
+            "{} could not be asked just now ({other}); try again in a minute",
+            network.label()
+        )),
+    }
+}

@@ -1,0 +1,413 @@
+//! Publishing a scheduled post: one job per (post, scheduled time). The job moves the post to
+//! `publishing`, sends it through the account's adapter with a key stable per (post, account),
+//! and records how the attempt ended in the same transaction as the post's new state.
+//!
+//! Never twice: where the network honours the key (Mastodon, Bluesky), any attempt may be
+//! repeated. Where it does not (X, LinkedIn, Meta), an attempt whose outcome is unknown leaves
+//! the post `unconfirmed`, and the next attempt first asks the network whether it has the post
+//! ([`networks::Adapter::find`]); only a clear "no" lets it publish again.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use networks::{Adapter, NetworkError, Outgoing, Published};
+
+use super::{JobError, JobFuture, JobHandler};
+use crate::clock::Clock;
+use crate::connections::{self, Networks, TokensError};
+use crate::domain::audit::Actor;
+use crate::domain::jobs::{Job, NewJob, retry_at};
+use crate::domain::posts::{Outcome, PostState};
+use crate::keys::Keys;
+use crate::notify;
+use crate::people::record;
+use crate::store::{AccountRecord, AttemptEnd, PostRecord, Store};
+
+pub const PUBLISH_KIND: &str = "publish_post";
+
+/// An unconfirmed post is looked for no sooner than this after the attempt, so the network
+/// has had time to show it.
+const RECONCILE_DELAY: SignedDuration = SignedDuration::from_secs(15);
+
+/// The job that publishes post `post_id` at `at`. Scheduling again makes a new job (its key
+/// names the time); the old one finds the post's time changed and does nothing.
+pub fn job(post_id: i64, at: Timestamp, max_attempts: u32) -> NewJob {
+    NewJob {
+        kind: PUBLISH_KIND.to_owned(),
+        payload: serde_json::json!({ "post": post_id, "at": at.as_millisecond() }),
+        run_at: at,
+        dedupe_key: Some(format!("publish:{post_id}:{}", at.as_millisecond())),
+        max_attempts,
+    }
+}
+
+/// The key that makes publishing idempotent where the network allows: the same for every
+/// attempt at one post on one account.
+pub fn idempotency_key(post: &PostRecord) -> String {
+    format!("herald-{}-{}", post.account_id, post.id)
+}
+
+/// Publishes due posts.
+pub struct PublishPosts {
+    store: Store,
+    keys: Arc<Keys>,
+    networks: Networks,
+    clock: Arc<dyn Clock>,
+    worker: String,
+}
+
+impl std::fmt::Debug for PublishPosts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishPosts")
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one attempt came to, before it is recorded.
+struct Ending {
+    outcome: Outcome,
+    detail: String,
+    published: Option<Published>,
+    /// `Some` when the job should run again (no earlier than the time given).
+    again: Option<Timestamp>,
+    /// The network no longer accepts the account's tokens.
+    reconnect: bool,
+}
+
+impl PublishPosts {
+    pub fn new(
+        store: Store,
+        keys: Arc<Keys>,
+        networks: Networks,
+        clock: Arc<dyn Clock>,
+        worker: &str,
+    ) -> PublishPosts {
+        PublishPosts {
+            store,
+            keys,
+            networks,
+            clock,
+            worker: worker.to_owned(),
+        }
+    }
+
+    async fn publish(&self, job: &Job) -> Result<(), JobError> {
+        let (post_id, at) = payload(job)?;
+        let Some(post) = self.store.post(post_id).await? else {
+            return Ok(());
+        };
+        // Taken off the schedule, sent back, already published, or given another time (whose
+        // own job will publish it): nothing for this job to do.
+        let rescheduled = post.state == PostState::Scheduled && post.scheduled_at != Some(at);
+        if !post.state.publisher_may_start() || rescheduled {
+            return Ok(());
+        }
+        let account =
+            self.store
+                .account(post.account_id)
+                .await?
+                .ok_or_else(|| JobError::Permanent {
+                    reason: format!("post {post_id}'s account is gone"),
+                })?;
+        let now = self.clock.now();
+        let note = match post.state {
+            PostState::Publishing => "publishing again after an interrupted attempt",
+            PostState::Unconfirmed => "checking whether the earlier attempt was published",
+            _ => "publishing",
+        };
+        let Some(attempt_id) = self
+            .store
+            .start_attempt(post_id, post.state, &self.worker, note, now)
+            .await?
+        else {
+            return Ok(()); // Someone moved the post meanwhile.
+        };
+        let ending = self.attempt(job, &post, &account).await;
+        let now = self.clock.now();
+        let end = AttemptEnd {
+            post_id,
+            attempt_id,
+            to: PostState::Publishing
+                .after_attempt(ending.outcome)
+                .unwrap_or(PostState::Failed),
+            outcome: match ending.outcome {
+                Outcome::Published => "published",
+                Outcome::TryLater => "retry",
+                Outcome::Failed => "failed",
+                Outcome::Unconfirmed => "unconfirmed",
+            },
+            detail: &ending.detail,
+            remote_id: ending
+                .published
+                .as_ref()
+                .map(|done| done.remote_id.as_str()),
+            remote_url: ending
+                .published
+                .as_ref()
+                .and_then(|done| done.url.as_deref()),
+            now,
+        };
+        self.store.finish_attempt(&end).await?;
+        tracing::info!(post.id = post_id, account.id = account.id, outcome = end.outcome, detail = %ending.detail, "publishing attempt ended");
+        self.tell(&post, &account, &ending, job, now).await?;
+        match ending.again {
+            Some(not_before) => Err(JobError::Retry {
+                reason: ending.detail,
+                not_before: Some(not_before),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes one attempt and says how it ended; records nothing.
+    async fn attempt(&self, job: &Job, post: &PostRecord, account: &AccountRecord) -> Ending {
+        let network = account.network.label();
+        let adapter = match self.networks.adapter(account.network) {
+            Ok(adapter) => adapter,
+            Err(error) => return failed(error.to_string()),
+        };
+        let now = self.clock.now();
+        let outgoing = Outgoing {
+            key: idempotency_key(post),
+            text: post.text.clone(),
+            media: Vec::new(),
+            created_at: now,
+        };
+        // Whether the network certainly does not have the post yet. After an interrupted or
+        // unconfirmed attempt that is known only where the network honours the key.
+        let mut absent = post.state == PostState::Scheduled || adapter.idempotent();
+        let last_attempt = job.attempts >= job.max_attempts;
+        let tokens = match connections::tokens_for(
+            &self.store,
+            &self.keys,
+            adapter.as_ref(),
+            account,
+            now,
+        )
+        .await
+        {
+            Ok(tokens) => tokens,
+            Err(TokensError::NotConnected(_)) => {
+                return failed(format!(
+                    "Herald is not connected to this {network} account; its gatekeeper connects it, then reschedule the post"
+                ));
+            }
+            Err(TokensError::Network(error)) => {
+                return self.after_error(error, absent, last_attempt, adapter.as_ref(), now);
+            }
+            Err(TokensError::People(error)) => {
+                return Ending {
+                    again: Some(retry_at(now, job.attempts, None)),
+                    ..unconfirmed_or_later(
+                        absent,
+                        format!("Herald could not open the account's tokens: {error}"),
+                    )
+                };
+            }
+        };
+        if !absent {
+            match adapter.find(&tokens, &outgoing).await {
+                Ok(Some(found)) => {
+                    return Ending {
+                        outcome: Outcome::Published,
+                        detail: format!(
+                            "{network} has the post from the earlier attempt: published once"
+                        ),
+                        published: Some(found),
+                        again: None,
+                        reconnect: false,
+                    };
+                }
+                Ok(None) => absent = true,
+                Err(error) => {
+                    return self.after_error(error, false, last_attempt, adapter.as_ref(), now);
+                }
+            }
+        }
+        match adapter.publish(&tokens, &outgoing).await {
+            Ok(published) => Ending {
+                outcome: Outcome::Published,
+                detail: format!("published to {network}"),
+                published: Some(published),
+                again: None,
+                reconnect: false,
+            },
+            Err(error) => self.after_error(error, absent, last_attempt, adapter.as_ref(), now),
+        }
+    }
+
+    /// What a network error means for the post. `absent`: the network certainly did not have
+    /// the post before this request.
+    fn after_error(
+        &self,
+        error: NetworkError,
+        absent: bool,
+        last_attempt: bool,
+        adapter: &dyn Adapter,
+        now: Timestamp,
+    ) -> Ending {
+        let reason = error.to_string();
+        match error {
+            NetworkError::Unauthorized(_) => Ending {
+                reconnect: true,
+                ..failed(format!(
+                    "{reason}. The gatekeeper must reconnect the account; then reschedule the post"
+                ))
+            },
+            NetworkError::Rejected(_) => failed(reason),
+            NetworkError::RateLimited { .. } | NetworkError::Unavailable(_) if last_attempt => {
+                if absent {
+                    failed(format!("gave up after the last attempt: {reason}"))
+                } else {
+                    unconfirmed(format!(
+                        "could not check whether the post was published: {reason}"
+                    ))
+                }
+            }
+            NetworkError::RateLimited { retry_after, .. } => {
+                let earliest = retry_after.map(|after| after.earliest(now));
+                let again = earliest.unwrap_or(now).max(now);
+                Ending {
+                    again: Some(again),
+                    ..unconfirmed_or_later(absent, reason)
+                }
+            }
+            NetworkError::Unavailable(_) => Ending {
+                again: Some(now),
+                ..unconfirmed_or_later(absent, reason)
+            },
+            // Sent, answer lost: the same key again is safe where the network honours it;
+            // elsewhere the post is unconfirmed until the network is asked.
+            NetworkError::Unknown(_) if adapter.idempotent() && !last_attempt => Ending {
+                again: Some(now),
+                ..unconfirmed_or_later(true, reason)
+            },
+            NetworkError::Unknown(_) if last_attempt => unconfirmed(format!(
+                "{reason}. Check the account on the network, then mark the post published or reschedule it"
+            )),
+            NetworkError::Unknown(_) => Ending {
+                again: now.checked_add(RECONCILE_DELAY).ok(),
+                ..unconfirmed(reason)
+            },
+        }
+    }
+
+    /// Tells people about an attempt that ended for good (or needs them), and audits it.
+    async fn tell(
+        &self,
+        post: &PostRecord,
+        account: &AccountRecord,
+        ending: &Ending,
+        job: &Job,
+        now: Timestamp,
+    ) -> Result<(), JobError> {
+        let settled = ending.again.is_none();
+        let action = match ending.outcome {
+            Outcome::Published => "post.published",
+            Outcome::Failed => "post.publish_failed",
+            Outcome::Unconfirmed if settled => "post.unconfirmed",
+            _ => return Ok(()),
+        };
+        let details = serde_json::json!({
+            "account": account.id,
+            "network": account.network.as_str(),
+            "attempt": job.attempts,
+            "remote_id": ending.published.as_ref().map(|done| done.remote_id.clone()),
+        });
+        record(
+            &self.store,
+            now,
+            Actor::System,
+            action,
+            Some(format!("post:{}", post.id)),
+            None,
+            details,
+        )
+        .await
+        .map_err(|error| JobError::Retry {
+            reason: error.to_string(),
+            not_before: None,
+        })?;
+        if ending.outcome == Outcome::Published {
+            return Ok(());
+        }
+        let subject = match ending.outcome {
+            Outcome::Failed => format!("A post to {} failed", account.display_name),
+            _ => format!("Check a post to {}", account.display_name),
+        };
+        let body = format!("Post {}: {}", post.id, ending.detail);
+        notify::member(&self.store, post.author_id, account, &subject, &body, now).await?;
+        if ending.reconnect {
+            self.store
+                .set_connection(account.id, "reconnect_needed", None)
+                .await?;
+            notify::gatekeeper(
+                &self.store,
+                account,
+                &format!("Reconnect {} to {}", account.display_name, account.network.label()),
+                &format!(
+                    "{} no longer accepts Herald's access to {}. Connect it again on the account's page.",
+                    account.network.label(),
+                    account.handle
+                ),
+                now,
+            )
+            .await?;
+        } else if account.gatekeeper_id != post.author_id {
+            notify::gatekeeper(&self.store, account, &subject, &body, now).await?;
+        }
+        Ok(())
+    }
+}
+
+impl JobHandler for PublishPosts {
+    fn run<'a>(&'a self, job: &'a Job) -> JobFuture<'a> {
+        Box::pin(self.publish(job))
+    }
+}
+
+fn payload(job: &Job) -> Result<(i64, Timestamp), JobError> {
+    let bad = || JobError::Permanent {
+        reason: format!("job {} has an unreadable payload", job.id),
+    };
+    let post = job.payload["post"].as_i64().ok_or_else(bad)?;
+    let at = job.payload["at"].as_i64().ok_or_else(bad)?;
+    Ok((post, Timestamp::from_millisecond(at).map_err(|_| bad())?))
+}
+
+fn failed(detail: String) -> Ending {
+    Ending {
+        outcome: Outcome::Failed,
+        detail,
+        published: None,
+        again: None,
+        reconnect: false,
+    }
+}
+
+fn unconfirmed(detail: String) -> Ending {
+    Ending {
+        outcome: Outcome::Unconfirmed,
+        detail,
+        published: None,
+        again: None,
+        reconnect: false,
+    }
+}
+
+/// Try again later: back to `scheduled` when the network certainly does not have the post,
+/// otherwise `unconfirmed`, so the next attempt asks the network first.
+fn unconfirmed_or_later(absent: bool, detail: String) -> Ending {
+    Ending {
+        outcome: if absent {
+            Outcome::TryLater
+        } else {
+            Outcome::Unconfirmed
+        },
+        detail,
+        published: None,
+        again: None,
+        reconnect: false,
+    }
+}

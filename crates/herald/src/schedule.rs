@@ -1,0 +1,287 @@
+//! Scheduling as the composer, the calendar and the API use it: giving a post its time (an
+//! explicit date and time in the account's time zone, or the account's next free queue slot),
+//! taking it off the schedule, what approval does with a post that already has a time, each
+//! account's weekly queue, and the calendar of what goes out when.
+//!
+//! A scheduled post always has a publish job, written in the same transaction
+//! (`store/publishing.rs`); the publisher (`jobs/publish.rs`) takes it from there.
+
+use jiff::Timestamp;
+
+use crate::accounts::{self, Visible};
+use crate::domain::access::AccountAction;
+use crate::domain::audit::Actor;
+use crate::domain::posts::{PostState, Step};
+use crate::domain::schedule::{self, APPROVAL_GRACE, ScheduleError, Slot, Zone};
+use crate::jobs::publish_job;
+use crate::people::{PeopleError, record};
+use crate::posts::{self, PostView};
+use crate::store::{AccountRecord, PostRecord, Store, UserRecord};
+
+/// When to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum When {
+    /// As typed: `2026-12-24T09:30` in the account's zone, or with an offset.
+    At(String),
+    /// The account's next free queue slot.
+    Queue,
+}
+
+/// Gives a post its time. An approved post (or one whose approval expired, or that failed) is
+/// scheduled: publisher access, and an explicit `confirmed` for accounts that ask for it. A
+/// draft or submitted post keeps the time as its author's wish, used once it is approved.
+pub async fn schedule(
+    store: &Store,
+    actor: &UserRecord,
+    id: i64,
+    when: &When,
+    confirmed: bool,
+    max_attempts: u32,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let (post, visible) = posts::open(store, actor, id, AccountAction::Draft).await?;
+    let zone = zone_of(&visible.account)?;
+    let at = resolve(store, &visible.account, &zone, when, now).await?;
+    if matches!(post.state, PostState::Draft | PostState::Submitted) {
+        if !store.set_post_time(id, Some(at), now).await? {
+            return Err(changed_meanwhile());
+        }
+        return posts::view(store, actor, id).await;
+    }
+    accounts::open(store, actor, post.account_id, AccountAction::Publish).await?;
+    let next = post.state.after(Step::Schedule).map_err(posts::not_now)?;
+    debug_assert_eq!(next, PostState::Scheduled);
+    require_confirmation(&visible, confirmed)?;
+    let note = format!("scheduled for {}", zone.show(at));
+    let job = publish_job(id, at, max_attempts);
+    if !store
+        .schedule_post(id, post.state, at, Some(actor.id), &note, &job, now)
+        .await?
+    {
+        return Err(changed_meanwhile());
+    }
+    let details = serde_json::json!({ "at": at.to_string(), "queue": *when == When::Queue });
+    audit(store, now, actor, "post.scheduled", id, details).await?;
+    posts::view(store, actor, id).await
+}
+
+/// Takes a scheduled post off the schedule; it stays approved, keeping its time as a wish.
+pub async fn unschedule(
+    store: &Store,
+    actor: &UserRecord,
+    id: i64,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let (post, _) = posts::open(store, actor, id, AccountAction::Publish).await?;
+    let approved = post.state.after(Step::Unschedule).map_err(posts::not_now)?;
+    if !store
+        .step_post(
+            id,
+            post.state,
+            approved,
+            actor.id,
+            "taken off the schedule",
+            now,
+        )
+        .await?
+    {
+        return Err(changed_meanwhile());
+    }
+    audit(
+        store,
+        now,
+        actor,
+        "post.unscheduled",
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
+    posts::view(store, actor, id).await
+}
+
+/// What approval does with a post's wished-for time: schedules it while the time is still
+/// ahead (less a minute's grace), or marks the approval expired when it came too late. Posts
+/// to accounts that ask for confirmation stay approved until someone schedules them.
+pub(crate) async fn after_approval(
+    store: &Store,
+    post: &PostRecord,
+    account: &AccountRecord,
+    actor: &UserRecord,
+    max_attempts: u32,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let Some(at) = post.scheduled_at else {
+        return Ok(());
+    };
+    let zone = zone_of(account)?;
+    if at
+        .checked_add(APPROVAL_GRACE)
+        .is_ok_and(|latest| latest <= now)
+    {
+        let note = format!(
+            "approved after its time ({}); choose a new time",
+            zone.show(at)
+        );
+        store
+            .step_post(
+                post.id,
+                PostState::Approved,
+                PostState::ExpiredApproval,
+                actor.id,
+                &note,
+                now,
+            )
+            .await?;
+        return Ok(());
+    }
+    if account.confirm_before_publish {
+        return Ok(());
+    }
+    let at = at.max(now);
+    let note = format!("scheduled for {} on approval", zone.show(at));
+    let job = publish_job(post.id, at, max_attempts);
+    store
+        .schedule_post(
+            post.id,
+            PostState::Approved,
+            at,
+            Some(actor.id),
+            &note,
+            &job,
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// An account's time zone and weekly slots (anyone who can see the account).
+pub async fn queue(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+) -> Result<(Zone, Vec<Slot>), PeopleError> {
+    let visible = accounts::open(store, actor, account_id, AccountAction::View).await?;
+    Ok((
+        zone_of(&visible.account)?,
+        store.queue_slots(account_id).await?,
+    ))
+}
+
+/// Replaces an account's time zone and weekly slots (publisher access). Scheduled posts keep
+/// their times: changing the zone or slots moves nothing already scheduled.
+pub async fn set_queue(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    time_zone: &str,
+    slots: &[Slot],
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    accounts::open(store, actor, account_id, AccountAction::Publish).await?;
+    let zone = Zone::parse(time_zone).map_err(invalid("time_zone"))?;
+    store.set_queue(account_id, zone.name(), slots).await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.queue_changed",
+        Some(format!("account:{account_id}")),
+        None,
+        serde_json::json!({ "time_zone": zone.name(), "slots": slots.len() }),
+    )
+    .await
+}
+
+/// Posts due or published in `[from, to)` on accounts `actor` can see, oldest first.
+pub async fn calendar(
+    store: &Store,
+    actor: &UserRecord,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(PostRecord, Visible)>, PeopleError> {
+    let visible = accounts::visible(store, actor).await?;
+    let mut entries = Vec::new();
+    for post in store.posts_between(from, to, 5_000).await? {
+        if let Some(account) = visible
+            .iter()
+            .find(|seen| seen.account.id == post.account_id)
+        {
+            entries.push((post, account.clone()));
+        }
+    }
+    Ok(entries)
+}
+
+/// The account's time zone; a stored name this build does not know reads as UTC, loudly.
+pub fn zone_of(account: &AccountRecord) -> Result<Zone, PeopleError> {
+    Zone::parse(&account.time_zone)
+        .map_err(|error| PeopleError::Internal(format!("account {}: {error}", account.id)))
+}
+
+async fn resolve(
+    store: &Store,
+    account: &AccountRecord,
+    zone: &Zone,
+    when: &When,
+    now: Timestamp,
+) -> Result<Timestamp, PeopleError> {
+    match when {
+        When::At(text) => {
+            let at = schedule::parse_time(text, zone).map_err(invalid("at"))?;
+            schedule::require_future(at, now, zone).map_err(invalid("at"))?;
+            Ok(at)
+        }
+        When::Queue => {
+            let slots = store.queue_slots(account.id).await?;
+            let taken = store.taken_times(account.id, now).await?;
+            schedule::next_free_slot(&slots, zone, now, &taken).map_err(invalid("at"))
+        }
+    }
+}
+
+fn require_confirmation(visible: &Visible, confirmed: bool) -> Result<(), PeopleError> {
+    if confirmed || !visible.account.confirm_before_publish {
+        return Ok(());
+    }
+    Err(PeopleError::Invalid {
+        field: "confirm",
+        message: format!(
+            "{} ({} on {}) asks for confirmation before every post: confirm that this post goes to {}",
+            visible.account.display_name,
+            visible.account.handle,
+            visible.account.network.label(),
+            visible.account.handle
+        ),
+    })
+}
+
+fn invalid(field: &'static str) -> impl Fn(ScheduleError) -> PeopleError {
+    move |error| PeopleError::Invalid {
+        field,
+        message: error.to_string(),
+    }
+}
+
+fn changed_meanwhile() -> PeopleError {
+    PeopleError::Conflict("someone else changed this post meanwhile; reload it".to_owned())
+}
+
+async fn audit(
+    store: &Store,
+    now: Timestamp,
+    actor: &UserRecord,
+    action: &str,
+    id: i64,
+    details: serde_json::Value,
+) -> Result<(), PeopleError> {
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        action,
+        Some(format!("post:{id}")),
+        None,
+        details,
+    )
+    .await
+}

@@ -1,0 +1,251 @@
+//! Scheduling and publishing queries: a post's time, scheduling it together with its publish
+//! job, and each publishing attempt with the post's state, every one a single transaction
+//! that changes nothing unless the post is still in the state the caller saw.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+
+use super::posts::{AttemptEnd, AttemptRecord};
+use super::{PostRecord, Store, StoreError, millis, with_pool};
+use crate::domain::jobs::NewJob;
+use crate::domain::posts::PostState;
+
+/// States in which a post's time may be changed without scheduling it.
+const TIME_EDITABLE: &str = "('draft', 'submitted', 'approved', 'expired_approval', 'failed')";
+
+impl Store {
+    /// Sets (or clears) the time a post not yet scheduled should go out; false if it is
+    /// scheduled or further along.
+    pub async fn set_post_time(
+        &self,
+        id: i64,
+        at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let query = format!(
+            "UPDATE posts SET scheduled_at = $1, updated_at = $2 WHERE id = $3 AND state IN {TIME_EDITABLE}"
+        );
+        Ok(with_pool!(self, pool => sqlx::query(&query)
+            .bind(at.map(Timestamp::as_millisecond))
+            .bind(now.as_millisecond())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1))?)
+    }
+
+    /// Schedules a post for `at`: its state, its time, its history and its publish job, in
+    /// one transaction. False (nothing changed) if the post was no longer in `from`.
+    #[allow(clippy::too_many_arguments)] // One transaction's worth of facts, each named.
+    pub async fn schedule_post(
+        &self,
+        id: i64,
+        from: PostState,
+        at: Timestamp,
+        actor_id: Option<i64>,
+        note: &str,
+        job: &NewJob,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let payload = job.payload.to_string();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE posts SET state = 'scheduled', scheduled_at = $1, problem = NULL, updated_at = $2
+                  WHERE id = $3 AND state = $4")
+                .bind(at.as_millisecond())
+                .bind(now.as_millisecond())
+                .bind(id)
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() == 1;
+            if !moved {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                 VALUES ($1, $2, $3, $4, 'scheduled', $5)")
+                .bind(id)
+                .bind(now.as_millisecond())
+                .bind(actor_id)
+                .bind(from.as_str())
+                .bind(note)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO jobs (kind, payload, dedupe_key, state, run_at, max_attempts, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)
+                 ON CONFLICT (dedupe_key) DO NOTHING")
+                .bind(&job.kind)
+                .bind(&payload)
+                .bind(&job.dedupe_key)
+                .bind(job.run_at.as_millisecond())
+                .bind(i64::from(job.max_attempts))
+                .bind(now.as_millisecond())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Starts a publishing attempt: the post moves from `from` to `publishing` and the attempt
+    /// is recorded. `None` (nothing changed) if the post is no longer in `from`.
+    pub async fn start_attempt(
+        &self,
+        id: i64,
+        from: PostState,
+        worker: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3")
+                .bind(now.as_millisecond())
+                .bind(id)
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() == 1;
+            if !moved {
+                return Ok(None);
+            }
+            if from != PostState::Publishing {
+                sqlx::query(
+                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                     VALUES ($1, $2, NULL, $3, 'publishing', $4)")
+                    .bind(id)
+                    .bind(now.as_millisecond())
+                    .bind(from.as_str())
+                    .bind(note)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let attempt: i64 = sqlx::query_scalar(
+                "INSERT INTO publish_attempts (post_id, started_at, worker) VALUES ($1, $2, $3) RETURNING id")
+                .bind(id)
+                .bind(now.as_millisecond())
+                .bind(worker)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(attempt))
+        })
+    }
+
+    /// Ends an attempt: the post leaves `publishing` for `end.to`, with the network's id when
+    /// published and the reason otherwise. False if the post was no longer publishing.
+    pub async fn finish_attempt(&self, end: &AttemptEnd<'_>) -> Result<bool, StoreError> {
+        let published = end.to == PostState::Published;
+        let problem = (!published && end.to != PostState::Scheduled).then_some(end.detail);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE posts SET state = $1, problem = $2,
+                        remote_id = COALESCE($3, remote_id), remote_url = COALESCE($4, remote_url),
+                        published_at = CASE WHEN $5 THEN $6 ELSE published_at END, updated_at = $6
+                  WHERE id = $7 AND state = 'publishing'")
+                .bind(end.to.as_str())
+                .bind(problem)
+                .bind(end.remote_id)
+                .bind(end.remote_url)
+                .bind(published)
+                .bind(end.now.as_millisecond())
+                .bind(end.post_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() == 1;
+            sqlx::query(
+                "UPDATE publish_attempts SET finished_at = $1, outcome = $2, detail = $3 WHERE id = $4")
+                .bind(end.now.as_millisecond())
+                .bind(end.outcome)
+                .bind(end.detail)
+                .bind(end.attempt_id)
+                .execute(&mut *tx)
+                .await?;
+            if moved {
+                sqlx::query(
+                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                     VALUES ($1, $2, NULL, 'publishing', $3, $4)")
+                    .bind(end.post_id)
+                    .bind(end.now.as_millisecond())
+                    .bind(end.to.as_str())
+                    .bind(end.detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(moved)
+        })
+    }
+
+    /// Every publishing attempt of a post, oldest first.
+    pub async fn post_attempts(&self, id: i64) -> Result<Vec<AttemptRecord>, StoreError> {
+        let rows: Vec<(i64, i64, Option<i64>, String, Option<String>, String)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, started_at, finished_at, worker, outcome, detail FROM publish_attempts WHERE post_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(id, started_at, finished_at, worker, outcome, detail)| {
+                Ok(AttemptRecord {
+                    id,
+                    started_at: millis(started_at)?,
+                    finished_at: finished_at.map(millis).transpose()?,
+                    worker,
+                    outcome,
+                    detail,
+                })
+            })
+            .collect()
+    }
+
+    /// Posts with a time in `[from, to)` (scheduled or published then), oldest first.
+    pub async fn posts_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<PostRecord>, StoreError> {
+        let query = format!(
+            "SELECT {} FROM posts WHERE COALESCE(published_at, scheduled_at) >= $1 AND COALESCE(published_at, scheduled_at) < $2
+              ORDER BY COALESCE(published_at, scheduled_at), id LIMIT $3",
+            super::posts::POST_COLUMNS
+        );
+        let rows: Vec<super::posts::PostRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(from.as_millisecond())
+            .bind(to.as_millisecond())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(super::posts::post_from_row).collect()
+    }
+
+    /// The times an account's posts hold from `from` on, so the queue skips them.
+    pub async fn taken_times(
+        &self,
+        account_id: i64,
+        from: Timestamp,
+    ) -> Result<BTreeSet<Timestamp>, StoreError> {
+        let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT scheduled_at FROM posts WHERE account_id = $1 AND scheduled_at >= $2
+                AND state NOT IN ('draft', 'failed')")
+            .bind(account_id)
+            .bind(from.as_millisecond())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(millis).collect()
+    }
+
+    /// How many posts are in each state (for load scripts and metrics).
+    pub async fn post_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_as(
+            "SELECT state, COUNT(*) FROM posts GROUP BY state ORDER BY state")
+            .fetch_all(pool)
+            .await)?)
+    }
+}
