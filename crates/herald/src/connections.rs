@@ -49,6 +49,12 @@ impl Networks {
                 ))),
             ),
             (
+                Network::Bluesky,
+                Arc::new(networks::bluesky::Bluesky::new(endpoint(
+                    &config.bluesky_service_url,
+                ))),
+            ),
+            (
                 Network::Mastodon,
                 Arc::new(networks::mastodon::Mastodon::new(endpoint(
                     &config.mastodon_instance_url,
@@ -72,7 +78,8 @@ impl Networks {
         }
     }
 
-    /// The adapter for `network`, or an error naming it when this build has none.
+    /// The adapter for `network`; every network has one, so the error is for a build that
+    /// lists a network before its adapter exists.
     pub fn adapter(&self, network: Network) -> Result<Arc<dyn Adapter>, NetworkError> {
         self.adapters
             .iter()
