@@ -15,6 +15,7 @@ mod openapi;
 mod people;
 mod policy;
 mod posts;
+mod publishing;
 mod rekey;
 mod secrets;
 mod security_headers;

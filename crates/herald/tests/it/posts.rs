@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 use crate::people::{Person, app, invite_and_join, set_up};
 
-async fn grant(app: &TestApp, gatekeeper: &Person, account: i64, member: &Person, level: &str) {
+pub async fn grant(app: &TestApp, gatekeeper: &Person, account: i64, member: &Person, level: &str) {
     let granted = gatekeeper
         .send(
             app,
@@ -30,7 +30,7 @@ async fn draft(app: &TestApp, author: &Person, account: i64, text: &str) -> reqw
         .await
 }
 
-async fn draft_id(app: &TestApp, author: &Person, account: i64, text: &str) -> i64 {
+pub async fn draft_id(app: &TestApp, author: &Person, account: i64, text: &str) -> i64 {
     let response = draft(app, author, account, text).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json::<Value>().await.expect("JSON")["id"]

@@ -1,0 +1,590 @@
+//! Scheduling and publishing through the API, to local fake networks: a post goes out once at
+//! its time; bad times, missing confirmation and missing access are refused with the draft
+//! kept; late approval expires; rate limits, revoked tokens and lost answers end the way the
+//! issue asks — published exactly once, or failed or unconfirmed with a reason.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald::clock::ManualClock;
+use jiff::{SignedDuration, Timestamp};
+use networks::fake::{FakeServer, FakeState, Faults};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app_with_clock};
+use crate::people::{Person, invite_and_join, set_up};
+use crate::posts::{draft_id, grant};
+
+const TOKEN: &str = "fake-mastodon-token-5ec2e7";
+
+/// A Herald whose clock is in the test's hands, an owner, a gatekeeper, and one account on a
+/// fake network, connected.
+pub struct Scene {
+    pub app: TestApp,
+    pub clock: ManualClock,
+    pub fake: FakeServer,
+    pub owner: Person,
+    pub keeper: Person,
+    pub account: i64,
+}
+
+impl Scene {
+    /// A Mastodon account on a fake instance (honours idempotency keys).
+    pub async fn mastodon() -> Scene {
+        let fake = networks::fake::mastodon::start(FakeState::new(TOKEN, 7))
+            .await
+            .expect("fake Mastodon starts");
+        Scene::on(fake, "mastodon", "@sunny@cafe.example", false).await
+    }
+
+    /// An X account on a fake X (no idempotency: lost answers must be reconciled).
+    pub async fn x() -> Scene {
+        let fake = networks::fake::x::start(FakeState::new(TOKEN, 11))
+            .await
+            .expect("fake X starts");
+        Scene::on(fake, "x", "@sunnycafe", false).await
+    }
+
+    pub async fn on(fake: FakeServer, network: &str, handle: &str, confirm: bool) -> Scene {
+        let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+        let url = fake.url();
+        let app = spawn_app_with_clock(
+            |config| {
+                config.networks.mastodon_instance_url = url.clone();
+                config.networks.x_api_url = url.clone();
+                config.networks.request_timeout_seconds = 1;
+                config.jobs.lease_seconds = 10;
+                config.jobs.max_attempts = 4;
+            },
+            Arc::new(clock.clone()),
+        )
+        .await;
+        let owner = set_up(&app, &clock).await;
+        let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
+        let created: Value = owner
+            .post(
+                &app,
+                "/api/v1/accounts",
+                json!({ "network": network, "handle": handle, "display_name": "Sunny Café",
+                        "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id,
+                        "confirm_before_publish": confirm }),
+            )
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        let account = created["id"].as_i64().expect("account id");
+        let connected = keeper
+            .send(
+                &app,
+                reqwest::Method::PUT,
+                &format!("/api/v1/accounts/{account}/connection"),
+                Some(json!({ "method": "access_token", "token": TOKEN, "server": fake.url() })),
+            )
+            .await;
+        assert_eq!(
+            connected.status(),
+            StatusCode::OK,
+            "{:?}",
+            connected.text().await
+        );
+        Scene {
+            app,
+            clock,
+            fake,
+            owner,
+            keeper,
+            account,
+        }
+    }
+
+    /// An approved post by the gatekeeper (publishers' own posts are approved on submission).
+    pub async fn approved(&self, text: &str) -> i64 {
+        let id = draft_id(&self.app, &self.keeper, self.account, text).await;
+        let submitted: Value = self
+            .keeper
+            .post(&self.app, &format!("/api/v1/posts/{id}/submit"), json!({}))
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(submitted["state"], "approved", "{submitted}");
+        id
+    }
+
+    pub async fn schedule(&self, by: &Person, id: i64, body: Value) -> reqwest::Response {
+        by.post(&self.app, &format!("/api/v1/posts/{id}/schedule"), body)
+            .await
+    }
+
+    pub async fn post(&self, id: i64) -> Value {
+        self.keeper
+            .get(&self.app, &format!("/api/v1/posts/{id}"))
+            .await
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// `at`, `minutes` after the test clock's now, as RFC 3339.
+    pub fn in_minutes(&self, minutes: i64) -> String {
+        self.clock
+            .now_plus(SignedDuration::from_mins(minutes))
+            .to_string()
+    }
+
+    /// Waits (in real time, the runner polls every 20 ms) until post `id` is in `state`.
+    pub async fn wait_for(&self, id: i64, state: &str) -> Value {
+        for _ in 0..300 {
+            let post = self.post(id).await;
+            if post["state"] == state {
+                return post;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("post {id} never became {state}: {}", self.post(id).await);
+    }
+}
+
+trait NowPlus {
+    fn now_plus(&self, by: SignedDuration) -> Timestamp;
+}
+
+impl NowPlus for ManualClock {
+    fn now_plus(&self, by: SignedDuration) -> Timestamp {
+        use herald::clock::Clock;
+        self.now().saturating_add(by).expect("time")
+    }
+}
+
+fn history(post: &Value) -> Vec<String> {
+    post["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|entry| entry["to_state"].as_str().expect("state").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_approved_post_goes_out_once_at_its_time_with_every_step_in_its_history() {
+    let scene = Scene::mastodon().await;
+    let id = scene.approved("Pumpkin soup is back on Monday!").await;
+    let scheduled = scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(30) }))
+        .await;
+    assert_eq!(scheduled.status(), StatusCode::OK);
+    let scheduled: Value = scheduled.json().await.expect("JSON");
+    assert_eq!(scheduled["state"], "scheduled");
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        scene.fake.state.posts().is_empty(),
+        "nothing before its time"
+    );
+    scene.clock.advance(SignedDuration::from_mins(31));
+    let published = scene.wait_for(id, "published").await;
+
+    let posts = scene.fake.state.posts();
+    assert_eq!(posts.len(), 1, "exactly one post: {posts:?}");
+    assert_eq!(posts[0].text, "Pumpkin soup is back on Monday!");
+    assert_eq!(
+        posts[0].key.as_deref(),
+        Some(format!("herald-{}-{id}", scene.account).as_str()),
+        "the idempotency key is stable per (post, account)"
+    );
+    assert_eq!(
+        history(&published),
+        [
+            "draft",
+            "submitted",
+            "approved",
+            "scheduled",
+            "publishing",
+            "published"
+        ]
+    );
+    assert!(published["remote_url"].is_string(), "{published}");
+    assert_eq!(published["attempts"].as_array().expect("attempts").len(), 1);
+    assert_eq!(published["attempts"][0]["outcome"], "published");
+    let audit: Value = scene
+        .owner
+        .get(&scene.app, "/api/v1/audit?action=post.published")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert!(audit.to_string().contains(&format!("post:{id}")), "{audit}");
+}
+
+#[tokio::test]
+async fn bad_times_are_refused_where_the_user_is_and_the_post_is_kept() {
+    let scene = Scene::mastodon().await;
+    let id = scene.approved("Open late on Friday.").await;
+    let past = scene
+        .schedule(&scene.keeper, id, json!({ "at": "2020-01-01T09:00" }))
+        .await;
+    assert_eq!(past.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = past.json().await.expect("JSON");
+    assert_eq!(problem["field"], "at");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("is in the past"),
+        "{problem}"
+    );
+    let nonsense = scene
+        .schedule(&scene.keeper, id, json!({ "at": "next tuesday" }))
+        .await;
+    assert_eq!(nonsense.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let empty_queue = scene
+        .schedule(&scene.keeper, id, json!({ "queue": true }))
+        .await;
+    let problem: Value = empty_queue.json().await.expect("JSON");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("no queue slots"),
+        "{problem}"
+    );
+    let kept = scene.post(id).await;
+    assert_eq!(kept["state"], "approved");
+    assert_eq!(kept["text"], "Open late on Friday.");
+}
+
+#[tokio::test]
+async fn the_queue_gives_each_post_the_next_free_slot_in_the_accounts_time_zone() {
+    let scene = Scene::mastodon().await;
+    // The test clock is Friday 2027-01-15 08:00 UTC.
+    let queue = scene
+        .keeper
+        .send(
+            &scene.app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{}/queue", scene.account),
+            Some(json!({ "time_zone": "America/New_York",
+                          "slots": [{ "weekday": 1, "time": "09:00" }, { "weekday": 5, "time": "12:30" }] })),
+        )
+        .await;
+    assert_eq!(queue.status(), StatusCode::OK);
+    let first = scene.approved("Bagels, fresh.").await;
+    let second = scene.approved("Bagels, still fresh.").await;
+    for id in [first, second] {
+        let response = scene
+            .schedule(&scene.keeper, id, json!({ "queue": true }))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    // Friday 12:30 in New York (EST, UTC-5), then Monday 09:00.
+    assert_eq!(
+        scene.post(first).await["scheduled_at"],
+        "2027-01-15T17:30:00Z"
+    );
+    assert_eq!(
+        scene.post(second).await["scheduled_at"],
+        "2027-01-18T14:00:00Z"
+    );
+    let bad_zone = scene
+        .keeper
+        .send(
+            &scene.app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{}/queue", scene.account),
+            Some(json!({ "time_zone": "Atlantis/Capital", "slots": [] })),
+        )
+        .await;
+    assert_eq!(bad_zone.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let kept: Value = scene
+        .keeper
+        .get(
+            &scene.app,
+            &format!("/api/v1/accounts/{}/queue", scene.account),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(kept["time_zone"], "America/New_York", "the old queue stays");
+    assert_eq!(kept["slots"].as_array().expect("slots").len(), 2);
+}
+
+#[tokio::test]
+async fn an_approval_after_the_posts_time_expires_and_a_new_time_revives_it() {
+    let scene = Scene::mastodon().await;
+    let writer = invite_and_join(
+        &scene.app,
+        &scene.clock,
+        &scene.owner,
+        "writer@sunny.example",
+        "member",
+    )
+    .await;
+    grant(
+        &scene.app,
+        &scene.keeper,
+        scene.account,
+        &writer,
+        "contributor",
+    )
+    .await;
+    let id = draft_id(&scene.app, &writer, scene.account, "Quiz night at 8!").await;
+    let wished = scene
+        .schedule(&writer, id, json!({ "at": scene.in_minutes(60) }))
+        .await;
+    assert_eq!(wished.status(), StatusCode::OK, "authors may wish a time");
+    let submitted = writer
+        .post(&scene.app, &format!("/api/v1/posts/{id}/submit"), json!({}))
+        .await;
+    assert_eq!(submitted.status(), StatusCode::OK);
+    let early = scene
+        .schedule(&writer, id, json!({ "at": scene.in_minutes(90) }))
+        .await;
+    assert_eq!(
+        early.status(),
+        StatusCode::OK,
+        "the wish may change while it waits"
+    );
+
+    // Past the wished time, but within the sessions' two idle hours.
+    scene.clock.advance(SignedDuration::from_mins(95));
+    let approved: Value = scene
+        .keeper
+        .post(
+            &scene.app,
+            &format!("/api/v1/posts/{id}/approve"),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(approved["state"], "expired_approval", "{approved}");
+    let refused = scene
+        .schedule(&writer, id, json!({ "at": scene.in_minutes(10) }))
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "contributors do not schedule"
+    );
+    let revived = scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(10) }))
+        .await;
+    assert_eq!(revived.status(), StatusCode::OK);
+    scene.clock.advance(SignedDuration::from_mins(11));
+    scene.wait_for(id, "published").await;
+    assert_eq!(scene.fake.state.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn an_account_that_asks_for_confirmation_gets_it_every_time() {
+    let fake = networks::fake::mastodon::start(FakeState::new(TOKEN, 3))
+        .await
+        .expect("fake Mastodon starts");
+    let scene = Scene::on(fake, "mastodon", "@sunny@cafe.example", true).await;
+    let id = scene.approved("Our new menu is here.").await;
+    let unconfirmed = scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(5) }))
+        .await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = unconfirmed.json().await.expect("JSON");
+    assert_eq!(problem["field"], "confirm");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("@sunny@cafe.example on Mastodon"),
+        "{problem}"
+    );
+    let confirmed = scene
+        .schedule(
+            &scene.keeper,
+            id,
+            json!({ "at": scene.in_minutes(5), "confirm": true }),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn only_publishers_schedule_and_outsiders_do_not_see_the_post() {
+    let scene = Scene::mastodon().await;
+    let viewer = invite_and_join(
+        &scene.app,
+        &scene.clock,
+        &scene.owner,
+        "viewer@sunny.example",
+        "member",
+    )
+    .await;
+    let outsider = invite_and_join(
+        &scene.app,
+        &scene.clock,
+        &scene.owner,
+        "out@sunny.example",
+        "member",
+    )
+    .await;
+    grant(&scene.app, &scene.keeper, scene.account, &viewer, "viewer").await;
+    let id = scene.approved("Staff picks this week.").await;
+    let by_viewer = scene
+        .schedule(&viewer, id, json!({ "at": scene.in_minutes(5) }))
+        .await;
+    assert_eq!(by_viewer.status(), StatusCode::FORBIDDEN);
+    let by_outsider = scene
+        .schedule(&outsider, id, json!({ "at": scene.in_minutes(5) }))
+        .await;
+    assert_eq!(by_outsider.status(), StatusCode::NOT_FOUND);
+    let connect = viewer
+        .send(
+            &scene.app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{}/connection", scene.account),
+            Some(json!({ "method": "access_token", "token": "stolen" })),
+        )
+        .await;
+    assert_eq!(
+        connect.status(),
+        StatusCode::FORBIDDEN,
+        "only the gatekeeper connects"
+    );
+    let calendar: Value = outsider
+        .get(
+            &scene.app,
+            "/api/v1/calendar?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z",
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(calendar, json!([]), "the outsider's calendar is empty");
+    scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(5) }))
+        .await;
+    let calendar: Value = viewer
+        .get(
+            &scene.app,
+            "/api/v1/calendar?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z",
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(calendar[0]["post_id"], id, "{calendar}");
+    assert_eq!(calendar[0]["state"], "scheduled");
+}
+
+#[tokio::test]
+async fn a_revoked_token_fails_the_post_and_asks_the_gatekeeper_to_reconnect() {
+    let scene = Scene::mastodon().await;
+    let id = scene.approved("Happy hour moves to 5pm.").await;
+    scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+        .await;
+    scene.fake.state.set_faults(Faults {
+        unauthorized: 1.0,
+        ..Faults::default()
+    });
+    scene.clock.advance(SignedDuration::from_mins(2));
+    let failed = scene.wait_for(id, "failed").await;
+    assert!(
+        failed["problem"]
+            .as_str()
+            .expect("problem")
+            .contains("reconnect"),
+        "{failed}"
+    );
+    assert!(
+        !failed.to_string().contains(TOKEN),
+        "no token in the answer"
+    );
+    let account: Value = scene
+        .keeper
+        .get(&scene.app, &format!("/api/v1/accounts/{}", scene.account))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let notifications: Value = scene
+        .keeper
+        .get(&scene.app, "/api/v1/notifications")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert!(
+        notifications.to_string().contains("Reconnect Sunny Café"),
+        "{notifications} {account}"
+    );
+    let stored = scene.app.store.account(scene.account).await.expect("store");
+    assert_eq!(stored.expect("account").connection, "reconnect_needed");
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_waits_for_the_networks_reset_and_then_goes_out_once() {
+    let scene = Scene::mastodon().await;
+    let id = scene.approved("Sourdough workshop, Saturday.").await;
+    scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+        .await;
+    scene.fake.state.set_faults(Faults {
+        rate_limited: 1.0,
+        ..Faults::default()
+    });
+    scene.clock.advance(SignedDuration::from_mins(2));
+    for _ in 0..300 {
+        if scene.post(id).await["attempts"][0]["outcome"] == "retry" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waiting = scene.post(id).await;
+    assert_eq!(waiting["state"], "scheduled", "{waiting}");
+    assert!(
+        waiting["attempts"][0]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("rate-limiting"),
+        "{waiting}"
+    );
+    scene.fake.state.set_faults(Faults::default());
+    scene.clock.advance(SignedDuration::from_mins(5));
+    let published = scene.wait_for(id, "published").await;
+    assert_eq!(scene.fake.state.posts().len(), 1);
+    assert_eq!(published["attempts"].as_array().expect("attempts").len(), 2);
+}
+
+#[tokio::test]
+async fn a_lost_answer_from_x_is_reconciled_by_asking_x_and_never_posted_twice() {
+    let scene = Scene::x().await;
+    let id = scene.approved("Pizza Friday is back.").await;
+    scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+        .await;
+    scene.fake.state.set_faults(Faults {
+        lost_after: 1.0,
+        hang: Duration::from_secs(3),
+        ..Faults::default()
+    });
+    scene.clock.advance(SignedDuration::from_mins(2));
+    let unconfirmed = scene.wait_for(id, "unconfirmed").await;
+    assert!(unconfirmed["problem"].is_string(), "{unconfirmed}");
+    assert_eq!(scene.fake.state.posts().len(), 1, "X did get it");
+    scene.fake.state.set_faults(Faults::default());
+    scene.clock.advance(SignedDuration::from_mins(5));
+    let published = scene.wait_for(id, "published").await;
+    assert_eq!(scene.fake.state.posts().len(), 1, "and got it only once");
+    let last = published["attempts"]
+        .as_array()
+        .expect("attempts")
+        .last()
+        .cloned();
+    assert_eq!(last.expect("attempt")["outcome"], "published");
+    assert!(
+        history(&published).contains(&"unconfirmed".to_owned()),
+        "{published}"
+    );
+}
