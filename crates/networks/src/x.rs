@@ -77,7 +77,17 @@ struct Tweet {
 struct Timeline {
     #[serde(default)]
     data: Vec<Tweet>,
+    #[serde(default)]
+    meta: TimelineMeta,
 }
+
+#[derive(Deserialize, Default)]
+struct TimelineMeta {
+    next_token: Option<String>,
+}
+
+/// X returns at most 3,200 of an account's most recent posts, 100 a page.
+const MOST_TIMELINE_PAGES: usize = 32;
 
 #[derive(Deserialize)]
 struct Uploaded {
@@ -316,21 +326,36 @@ impl Adapter for X {
                 .checked_sub(FIND_MARGIN)
                 .unwrap_or(post.created_at);
             let path = format!("/2/users/{}/tweets", tokens.subject);
-            let request = self.authorized(tokens, Method::GET, &path).query(&[
-                ("max_results", "100"),
-                ("exclude", "replies,retweets"),
-                (
-                    "start_time",
-                    &since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                ),
-            ]);
-            let timeline: Timeline = call(request).await?.json()?;
+            let start_time = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
             let wanted = comparable(&post.text);
-            Ok(timeline
-                .data
-                .into_iter()
-                .find(|tweet| comparable(&tweet.text) == wanted)
-                .map(|tweet| published(tweet.id)))
+            let mut page_token: Option<String> = None;
+            // Page back through the timeline from `start_time`: a busy account may have
+            // posted more than a page since the attempt.
+            for _ in 0..MOST_TIMELINE_PAGES {
+                let mut query = vec![
+                    ("max_results", "100"),
+                    ("exclude", "replies,retweets"),
+                    ("start_time", start_time.as_str()),
+                ];
+                if let Some(token) = &page_token {
+                    query.push(("pagination_token", token.as_str()));
+                }
+                let request = self.authorized(tokens, Method::GET, &path).query(&query);
+                let timeline: Timeline = call(request).await?.json()?;
+                if let Some(tweet) = timeline
+                    .data
+                    .into_iter()
+                    .find(|tweet| comparable(&tweet.text) == wanted)
+                {
+                    return Ok(Some(published(tweet.id)));
+                }
+                match timeline.meta.next_token {
+                    Some(next) => page_token = Some(next),
+                    None => return Ok(None),
+                }
+            }
+            // Past X's own limit: not found in every post X will show.
+            Ok(None)
         })
     }
 

@@ -168,11 +168,17 @@ impl PublishPosts {
             Err(error) => return failed(error.to_string()),
         };
         let now = self.clock.now();
+        // After an interrupted or unconfirmed attempt, the post is dated when Herald first
+        // sent it: networks that look a post up by time (X's timeline) search from there.
+        let first_sent = match post.state {
+            PostState::Scheduled => None,
+            _ => self.store.first_attempt_at(post.id).await.ok().flatten(),
+        };
         let outgoing = Outgoing {
             key: idempotency_key(post),
             text: post.text.clone(),
             media: Vec::new(),
-            created_at: now,
+            created_at: first_sent.unwrap_or(now),
         };
         // Whether the network certainly does not have the post yet. After an interrupted or
         // unconfirmed attempt that is known only where the network honours the key.

@@ -151,6 +151,16 @@ impl Store {
         Ok(counts)
     }
 
+    /// How many jobs of `kind` are still to run (queued or running).
+    pub async fn pending_jobs(&self, kind: &str) -> Result<u64, StoreError> {
+        let count: i64 = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state IN ('queued', 'running')")
+            .bind(kind)
+            .fetch_one(pool)
+            .await)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Deletes finished jobs last changed before `before`; dead jobs are kept for inspection.
     pub async fn prune_done_jobs(&self, before: Timestamp) -> Result<u64, StoreError> {
         let result = with_pool!(self, pool => sqlx::query(

@@ -183,6 +183,16 @@ impl Store {
         })
     }
 
+    /// When the first publishing attempt of a post started, if there was one.
+    pub async fn first_attempt_at(&self, id: i64) -> Result<Option<Timestamp>, StoreError> {
+        let first: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT MIN(started_at) FROM publish_attempts WHERE post_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await)?;
+        first.map(millis).transpose()
+    }
+
     /// Every publishing attempt of a post, oldest first.
     pub async fn post_attempts(&self, id: i64) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows: Vec<(i64, i64, Option<i64>, String, Option<String>, String)> = with_pool!(self, pool => sqlx::query_as(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -153,6 +153,7 @@ async fn me(State(fake): State<Shared>, headers: HeaderMap) -> Response {
 async fn user_tweets(
     State(fake): State<Shared>,
     Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     if !fake.authorized(&headers) {
@@ -165,11 +166,16 @@ async fn user_tweets(
             "One or more parameters to your request was invalid.",
         );
     }
-    let tweets: Vec<Value> = fake
-        .state
-        .posts()
+    // Newest first, 100 a page; the page token is the offset of the page's first post.
+    let offset: usize = query
+        .get("pagination_token")
+        .and_then(|token| token.parse().ok())
+        .unwrap_or(0);
+    let posts = fake.state.posts();
+    let tweets: Vec<Value> = posts
         .iter()
         .rev()
+        .skip(offset)
         .take(100)
         .map(|post| {
             json!({
@@ -184,10 +190,11 @@ async fn user_tweets(
         return json_answer(StatusCode::OK, json!({ "meta": { "result_count": 0 } }));
     }
     let count = tweets.len();
-    json_answer(
-        StatusCode::OK,
-        json!({ "data": tweets, "meta": { "result_count": count } }),
-    )
+    let mut meta = json!({ "result_count": count });
+    if offset + count < posts.len() {
+        meta["next_token"] = json!((offset + count).to_string());
+    }
+    json_answer(StatusCode::OK, json!({ "data": tweets, "meta": meta }))
 }
 
 async fn upload_media(
