@@ -1,0 +1,323 @@
+//! The publisher across real `herald serve` processes: a `kill -9` in the middle of
+//! publishing, then a restart, loses nothing and doubles nothing; and two processes sharing one
+//! PostgreSQL database share the work without ever publishing a post twice.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use herald::clock::{Clock, ManualClock, SystemClock};
+use herald::domain::posts::PostState;
+use herald::jobs::PUBLISH_KIND;
+use herald::store::Store;
+use jiff::SignedDuration;
+use networks::fake::{FakeServer, FakeState, Faults};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::helpers::{herald, postgres_url, spawn_app_with_clock};
+use crate::people::{invite_and_join, set_up};
+
+const TOKEN: &str = "fake-x-token-for-processes";
+
+/// `herald serve` on a free port with `env`, once it has said where it listens.
+struct Served {
+    child: Child,
+}
+
+impl Served {
+    fn start(data_dir: &Path, env: &[(&str, String)]) -> Served {
+        let mut command = herald();
+        command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("herald starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if serde_json::from_str::<Value>(&line).is_ok_and(|event| event["addr"].is_string())
+                {
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+        if ready.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("herald serve did not start");
+        }
+        Served { child }
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, whatever was in flight is cut off.
+    fn kill_9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sets up an owner, a gatekeeper and an X account connected to `fake` in `data_dir` (and
+/// `database`, if given), with `count` approved posts scheduled two seconds from now; then
+/// stops that Herald. Returns the post ids and texts.
+async fn prepare(
+    data_dir: &Path,
+    database: Option<&str>,
+    fake: &FakeServer,
+    count: usize,
+) -> HashMap<i64, String> {
+    // Real time, held still while the scene is set (the TOTP codes need a clock to read).
+    let clock = ManualClock::new(SystemClock.now());
+    let (dir, url, database) = (data_dir.to_owned(), fake.url(), database.map(str::to_owned));
+    let app = spawn_app_with_clock(
+        move |config| {
+            config.data_dir = dir;
+            config.networks.x_api_url = url;
+            config.database.url = database.map(Into::into);
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let owner = set_up(&app, &clock).await;
+    let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
+    let created: Value = owner
+        .post(
+            &app,
+            "/api/v1/accounts",
+            json!({ "network": "x", "handle": "@sunnycafe", "display_name": "Sunny Café",
+                    "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let account = created["id"].as_i64().expect("account");
+    let connected = keeper
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{account}/connection"),
+            Some(json!({ "method": "access_token", "token": TOKEN })),
+        )
+        .await;
+    assert_eq!(connected.status(), reqwest::StatusCode::OK);
+    let at = clock
+        .now()
+        .saturating_add(SignedDuration::from_secs(2))
+        .expect("time");
+    let mut posts = HashMap::new();
+    for index in 0..count {
+        let text = format!("Fresh loaves, batch {index}.");
+        let now = clock.now();
+        let id = app
+            .store
+            .create_post(account, keeper.id, &text, now)
+            .await
+            .expect("post");
+        for (from, to) in [
+            (PostState::Draft, PostState::Submitted),
+            (PostState::Submitted, PostState::Approved),
+        ] {
+            assert!(
+                app.store
+                    .step_post(id, from, to, keeper.id, "test", now)
+                    .await
+                    .expect("step")
+            );
+        }
+        let job = herald::jobs::publish_job(id, at, 8);
+        let scheduled = app
+            .store
+            .schedule_post(
+                id,
+                PostState::Approved,
+                at,
+                Some(keeper.id),
+                "scheduled",
+                &job,
+                now,
+            )
+            .await
+            .expect("schedule");
+        assert!(scheduled);
+        posts.insert(id, text);
+    }
+    app.stop().await;
+    posts
+}
+
+fn serve_env(fake: &FakeServer, database: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("HERALD_NETWORKS_X_API_URL", fake.url()),
+        ("HERALD_NETWORKS_REQUEST_TIMEOUT_SECONDS", "1".to_owned()),
+        ("HERALD_JOBS_LEASE_SECONDS", "3".to_owned()),
+        ("HERALD_JOBS_CONCURRENCY", "8".to_owned()),
+        ("HERALD_JOBS_POLL_INTERVAL_MS", "20".to_owned()),
+        ("HERALD_LOG_LEVEL", "info".to_owned()),
+    ];
+    if let Some(url) = database {
+        env.push(("HERALD_DATABASE_URL", url.to_owned()));
+    }
+    env
+}
+
+/// Waits until `done` says so of the store, for at most `within`.
+async fn wait_until<F>(store: &Store, within: Duration, what: &str, done: F)
+where
+    F: Fn(u64, &[(String, i64)]) -> bool,
+{
+    let started = Instant::now();
+    loop {
+        let pending = store.pending_jobs(PUBLISH_KIND).await.expect("jobs");
+        let counts = store.post_counts().await.expect("counts");
+        if done(pending, &counts) {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{what}: {pending} jobs left, posts {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn published(counts: &[(String, i64)]) -> i64 {
+    counts
+        .iter()
+        .find(|(state, _)| state == "published")
+        .map_or(0, |(_, count)| *count)
+}
+
+/// Every post published exactly once on the network, or failed or unconfirmed with a reason.
+async fn check_exactly_once(store: &Store, fake: &FakeServer, posts: &HashMap<i64, String>) {
+    let held = fake.state.posts();
+    for (id, text) in posts {
+        let post = store.post(*id).await.expect("read").expect("post");
+        let copies = held.iter().filter(|post| &post.text == text).count();
+        match post.state {
+            PostState::Published => assert_eq!(copies, 1, "post {id} published {copies} times"),
+            PostState::Failed => {
+                assert_eq!(copies, 0, "failed post {id} is on the network");
+                assert!(post.problem.is_some());
+            }
+            PostState::Unconfirmed => {
+                assert!(copies <= 1, "post {id} is on the network {copies} times");
+                assert!(post.problem.is_some());
+            }
+            other => panic!("post {id} was left {other:?}"),
+        }
+    }
+    assert!(
+        held.len() <= posts.len(),
+        "the network holds more posts than were written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing() {
+    let fake = networks::fake::x::start(FakeState::new(TOKEN, 9))
+        .await
+        .expect("fake X");
+    let temp = TempDir::new().expect("temporary directory");
+    let data_dir = temp.path().join("data");
+    let posts = prepare(&data_dir, None, &fake, 300).await;
+    // Some answers are lost after the post was made, so attempts are in flight and some
+    // posts unconfirmed when the process dies.
+    fake.state.set_faults(Faults {
+        lost_after: 0.05,
+        hang: Duration::from_millis(1500),
+        ..Faults::default()
+    });
+    let store = Store::open_sqlite(&data_dir.join("herald.db"), 2, Duration::from_secs(5))
+        .await
+        .expect("the same database");
+
+    let first = Served::start(&data_dir, &serve_env(&fake, None));
+    wait_until(
+        &store,
+        Duration::from_secs(60),
+        "publishing did not start",
+        |_, counts| published(counts) >= 40,
+    )
+    .await;
+    first.kill_9();
+    let at_kill = store.post_counts().await.expect("counts");
+    assert!(
+        published(&at_kill) < 300,
+        "killed before the end: {at_kill:?}"
+    );
+
+    let _second = Served::start(&data_dir, &serve_env(&fake, None));
+    wait_until(
+        &store,
+        Duration::from_secs(180),
+        "publishing did not finish",
+        |pending, _| pending == 0,
+    )
+    .await;
+    check_exactly_once(&store, &fake, &posts).await;
+    let counts = store.post_counts().await.expect("counts");
+    assert!(
+        published(&counts) >= 290,
+        "{counts:?} (at the kill: {at_kill:?})"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres_share_the_work_and_never_publish_twice() {
+    let Some(database) = postgres_url().await else {
+        return;
+    };
+    let fake = networks::fake::x::start(FakeState::new(TOKEN, 10))
+        .await
+        .expect("fake X");
+    let temp = TempDir::new().expect("temporary directory");
+    let data_dir = temp.path().join("data");
+    let posts = prepare(&data_dir, Some(&database), &fake, 400).await;
+    let store = Store::open_postgres(&database.clone().into(), 2, Duration::from_secs(5))
+        .await
+        .expect("PostgreSQL");
+
+    let env = serve_env(&fake, Some(&database));
+    let _one = Served::start(&data_dir, &env);
+    let _two = Served::start(&data_dir, &env);
+    wait_until(
+        &store,
+        Duration::from_secs(120),
+        "publishing did not finish",
+        |pending, _| pending == 0,
+    )
+    .await;
+    check_exactly_once(&store, &fake, &posts).await;
+    let counts = store.post_counts().await.expect("counts");
+    assert_eq!(published(&counts), 400, "{counts:?}");
+    // Both processes took part: each attempt names its worker.
+    let mut workers = std::collections::BTreeSet::new();
+    for id in posts.keys() {
+        for attempt in store.post_attempts(*id).await.expect("attempts") {
+            workers.insert(attempt.worker);
+        }
+    }
+    assert_eq!(workers.len(), 2, "both processes published: {workers:?}");
+}
