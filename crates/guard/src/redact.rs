@@ -14,7 +14,8 @@ const SECRET_MASK: &str = "••••••••";
 /// A secret: its first four characters (at most a quarter of it) then a fixed mask.
 pub fn secret(value: &str) -> String {
     let keep = (value.chars().count() / 4).min(4);
-    let mut excerpt: String = value.chars().take(keep).collect();
+    let mut excerpt = String::with_capacity(4 * 4 + SECRET_MASK.len());
+    excerpt.extend(value.chars().take(keep));
     excerpt.push_str(SECRET_MASK);
     excerpt
 }
@@ -28,8 +29,11 @@ pub fn labelled_secret(label: &str) -> String {
 pub fn email(value: &str) -> String {
     match value.split_once('@') {
         Some((mailbox, domain)) => {
-            let first: String = mailbox.chars().take(1).collect();
-            format!("{first}{MASK}{MASK}{MASK}@{domain}")
+            let mut excerpt = String::with_capacity(4 + 3 * MASK.len_utf8() + 1 + domain.len());
+            excerpt.extend(mailbox.chars().take(1));
+            excerpt.extend([MASK, MASK, MASK, '@']);
+            excerpt.push_str(domain);
+            excerpt
         }
         None => words(value),
     }
@@ -41,16 +45,15 @@ pub fn digits_keeping_last(value: &str, keep: usize) -> String {
     // Never show more than a quarter of the digits, so a short number is masked whole.
     let keep = keep.min(total / 4);
     let mut seen = 0;
-    value
-        .chars()
-        .map(|c| {
-            if !c.is_ascii_digit() {
-                return c;
-            }
-            seen += 1;
-            if seen > total - keep { c } else { MASK }
-        })
-        .collect()
+    let mut excerpt = String::with_capacity(masked_capacity(value));
+    excerpt.extend(value.chars().map(|c| {
+        if !c.is_ascii_digit() {
+            return c;
+        }
+        seen += 1;
+        if seen > total - keep { c } else { MASK }
+    }));
+    excerpt
 }
 
 /// An identifier such as an IBAN or NINO: its first two characters (a country or prefix code)
@@ -59,28 +62,31 @@ pub fn identifier(value: &str, keep_last: usize) -> String {
     let total = value.chars().filter(char::is_ascii_alphanumeric).count();
     let keep_last = keep_last.min(total / 4);
     let mut seen = 0;
-    value
-        .chars()
-        .map(|c| {
-            if !c.is_ascii_alphanumeric() {
-                return c;
-            }
-            seen += 1;
-            if seen <= 2 || seen > total - keep_last {
-                c
-            } else {
-                MASK
-            }
-        })
-        .collect()
+    let mut excerpt = String::with_capacity(masked_capacity(value));
+    excerpt.extend(value.chars().map(|c| {
+        if !c.is_ascii_alphanumeric() {
+            return c;
+        }
+        seen += 1;
+        if seen <= 2 || seen > total - keep_last {
+            c
+        } else {
+            MASK
+        }
+    }));
+    excerpt
 }
 
 /// Words: the first character of each word kept, the rest of its letters and digits masked.
 /// Used for addresses, confidential terms, profanity and custom rules.
 pub fn words(value: &str) -> String {
-    let mut excerpt = String::with_capacity(value.len() * 2);
+    words_of(value.chars(), masked_capacity(value))
+}
+
+fn words_of(chars: impl Iterator<Item = char>, capacity: usize) -> String {
+    let mut excerpt = String::with_capacity(capacity);
     let mut at_word_start = true;
-    for c in value.chars() {
+    for c in chars {
         if c.is_alphanumeric() {
             excerpt.push(if at_word_start { c } else { MASK });
             at_word_start = false;
@@ -94,11 +100,16 @@ pub fn words(value: &str) -> String {
 
 /// An address: digits masked (house numbers, postcodes), words as [`words`].
 pub fn address(value: &str) -> String {
-    let masked_digits: String = value
+    let masked_digits = value
         .chars()
-        .map(|c| if c.is_ascii_digit() { MASK } else { c })
-        .collect();
-    words(&masked_digits)
+        .map(|c| if c.is_ascii_digit() { MASK } else { c });
+    words_of(masked_digits, masked_capacity(value))
+}
+
+/// Room for `value` with any of its characters masked, so building an excerpt never grows
+/// its string: the mask takes three bytes, and no character takes fewer than one.
+fn masked_capacity(value: &str) -> usize {
+    value.len() * MASK.len_utf8()
 }
 
 #[cfg(test)]

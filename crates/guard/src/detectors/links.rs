@@ -35,6 +35,13 @@ impl fmt::Debug for Link {
     }
 }
 
+/// A link as [`parse`] finds it, borrowing the text: a scan never needs the URL owned.
+struct Parsed<'t> {
+    span: Range<usize>,
+    url: &'t str,
+    host: String,
+}
+
 /// Every link in `text`, in order. Email addresses are not links.
 pub fn extract_links(text: &str) -> Vec<Link> {
     let Some(candidates) = Candidates::shared() else {
@@ -50,7 +57,11 @@ pub fn extract_links(text: &str) -> Vec<Link> {
             return span.end;
         };
         let end = link.span.end;
-        links.push(link);
+        links.push(Link {
+            span: link.span,
+            url: link.url.to_owned(),
+            host: link.host,
+        });
         end
     });
     links
@@ -112,7 +123,6 @@ pub fn check(
     let Some(link) = parse(text, span.clone(), kind) else {
         return span.end;
     };
-    let excerpt = excerpt(&link);
     if kind == Kind::SlackWebhook {
         hits.push(Hit::new(
             Builtin::SlackToken,
@@ -122,8 +132,13 @@ pub fn check(
         return link.span.end;
     }
     let host = link.host.as_str();
-    let mut push = |rule| hits.push(Hit::new(rule, link.span.clone(), excerpt.clone()));
-    if SHORTENERS.iter().any(|short| is_within(host, short)) {
+    // Most links break no rule, so the excerpt is made only for the first finding.
+    let mut excerpt = None;
+    let mut push = |rule| {
+        let excerpt = excerpt.get_or_insert_with(|| self::excerpt(&link)).clone();
+        hits.push(Hit::new(rule, link.span.clone(), excerpt));
+    };
+    if is_shortener(host) {
         push(Builtin::Shortened);
     }
     if is_ip(host) {
@@ -132,34 +147,62 @@ pub fn check(
     if host.split('.').any(|label| label.starts_with("xn--")) {
         push(Builtin::Punycode);
     }
-    if host.split('.').any(mixes_scripts) {
+    // An ASCII label is all Latin: only a host with other letters can mix scripts.
+    if !host.is_ascii() && host.split('.').any(mixes_scripts) {
         push(Builtin::MixedScript);
     }
     if !rules.allow.is_empty() && !rules.allow.iter().any(|allowed| is_within(host, allowed)) {
         push(Builtin::NotAllowed);
     }
-    secrets::in_url(text, &link, hits);
+    secrets::in_url(text, link.span.clone(), hits);
     link.span.end
 }
 
+/// Whether `host` is a shortener or one of its subdomains. Every shortener is a name and a
+/// top-level domain, so that is whether the host's last two labels are one.
+fn is_shortener(host: &str) -> bool {
+    let second_last_dot = host
+        .bytes()
+        .enumerate()
+        .rev()
+        .filter(|&(_, byte)| byte == b'.')
+        .nth(1)
+        .map(|(dot, _)| dot);
+    let last_two = second_last_dot
+        .and_then(|dot| host.get(dot + 1..))
+        .unwrap_or(host);
+    SHORTENERS.contains(&last_two)
+}
+
 /// What a link finding shows: scheme and host only, since paths and queries can hold tokens.
-fn excerpt(link: &Link) -> String {
+fn excerpt(link: &Parsed<'_>) -> String {
     let scheme = link
         .url
         .find("://")
         .and_then(|at| link.url.get(..at + 3))
         .unwrap_or("");
     let more = link.url.len() > scheme.len() + link.host.len();
-    format!("{scheme}{}{}", link.host, if more { "/…" } else { "" })
+    let tail = if more { "/…" } else { "" };
+    let mut excerpt = String::with_capacity(scheme.len() + link.host.len() + tail.len());
+    excerpt.push_str(scheme);
+    excerpt.push_str(&link.host);
+    excerpt.push_str(tail);
+    excerpt
 }
 
-fn secret_excerpt(link: &Link) -> String {
-    format!("https://{}/••••••••", link.host)
+fn secret_excerpt(link: &Parsed<'_>) -> String {
+    const SCHEME: &str = "https://";
+    const MASKED_PATH: &str = "/••••••••";
+    let mut excerpt = String::with_capacity(SCHEME.len() + link.host.len() + MASKED_PATH.len());
+    excerpt.push_str(SCHEME);
+    excerpt.push_str(&link.host);
+    excerpt.push_str(MASKED_PATH);
+    excerpt
 }
 
 /// Parses a candidate into a link: trims trailing punctuation, takes in look-alike letters
 /// just before a bare domain, and finds the host.
-fn parse(text: &str, span: Range<usize>, kind: Kind) -> Option<Link> {
+fn parse(text: &str, span: Range<usize>, kind: Kind) -> Option<Parsed<'_>> {
     let mut start = span.start;
     let mut end = span.end;
     let written = text.get(start..end)?;
@@ -177,12 +220,12 @@ fn parse(text: &str, span: Range<usize>, kind: Kind) -> Option<Link> {
             return None;
         }
     }
-    let url = text.get(start..end)?.to_owned();
-    let host = host_of(&url)?;
+    let url = text.get(start..end)?;
+    let host = host_of(url)?;
     if host.is_empty() {
         return None;
     }
-    Some(Link {
+    Some(Parsed {
         span: start..end,
         url,
         host,
@@ -299,6 +342,26 @@ mod tests {
             ["https://example.com/menu", "www.cafe.example", "bit.ly/abc"]
         );
         assert_eq!(links.first().map(|l| l.host.as_str()), Some("example.com"));
+    }
+
+    #[test]
+    fn every_shortener_is_a_name_and_a_top_level_domain() {
+        for short in SHORTENERS {
+            assert_eq!(short.matches('.').count(), 1, "{short}");
+        }
+        for (host, short) in [
+            ("bit.ly", true),
+            ("go.bit.ly", true),
+            ("a.b.t.co", true),
+            ("xbit.ly", false),
+            ("bit.ly.example", false),
+            ("ly", false),
+            ("[::1]", false),
+        ] {
+            let within = SHORTENERS.iter().any(|s| is_within(host, s));
+            assert_eq!(is_shortener(host), within, "{host}");
+            assert_eq!(within, short, "{host}");
+        }
     }
 
     #[test]

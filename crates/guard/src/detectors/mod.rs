@@ -16,6 +16,7 @@
 pub mod entropy;
 pub mod links;
 pub mod pii;
+mod prefilter;
 pub mod secrets;
 pub mod terms;
 pub mod tone;
@@ -28,7 +29,7 @@ use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
-use regex_automata::{Input, Match};
+use regex_automata::{Anchored, Input, Match, MatchError};
 
 use crate::rules::Builtin;
 
@@ -77,6 +78,12 @@ pub enum Kind {
 const BARE_TLDS: &str = "com|net|org|info|biz|io|co|uk|us|eu|de|fr|es|nl|ie|be|ch|at|se|no|dk|fi|pl|pt|cz|au|nz|ca|in|app|dev|ai|shop|store|online|site|xyz|tv|fm|me|ly|gl|gd|cc|gy|id|it|tt|link|club|example";
 
 /// The candidate patterns, in priority order, each with its kind.
+///
+/// The search skips text by a prefilter (`prefilter.rs`) that relies on every pattern but the
+/// token run having a digit, `@`, `.`, `:`, `-` or a password keyword, with only letters (and
+/// `_ % + (`), a NINO's two letters and space, or a password phrase's leading words before
+/// the first of them. A new pattern must keep to that, or the prefilter must learn about it;
+/// its tests fail otherwise.
 fn patterns() -> Vec<(Kind, String)> {
     let url_char = r#"[^\s<>"'`{}|\\^]"#;
     vec![
@@ -160,8 +167,10 @@ type CacheFn = Box<
 ///
 /// Every pattern but the token run is one regex, searched with the lazy DFA directly rather
 /// than through the meta regex, whose per-search set-up costs a fifth of the search with a
-/// candidate every 150 bytes. The meta regex, built from the same patterns, is the fallback
-/// should the lazy DFA ever give up. The token run (`[A-Za-z0-9_\-+/.]{16,}={0,2}`) is found
+/// candidate every 150 bytes. The forward search is stepped by hand so that it can skip to
+/// the next place a match may start (`prefilter.rs`); a reverse search then finds the start,
+/// as in the regex's own search. The meta regex, built from the same patterns, is the
+/// fallback should the lazy DFA ever give up. The token run (`[A-Za-z0-9_\-+/.]{16,}={0,2}`) is found
 /// by [`next_token`]: in the regex its count of sixteen multiplied the DFA's states, and a
 /// byte scan that skips sixteen bytes at a time finds it for far less. The two are merged as
 /// the one regex would order them: leftmost start first, then pattern priority.
@@ -215,8 +224,13 @@ impl Candidates {
                 .syntax(syntax)
                 .thompson(thompson::Config::new().utf8(false))
                 // Room for every state a text visits, so the cache is not cleared mid-scan (the
-                // corpus needs under 1 MiB forward and reverse).
-                .dfa(hybrid::dfa::Config::new().cache_capacity(8 * 1024 * 1024))
+                // corpus needs under 1 MiB forward and reverse). Start states are tagged so
+                // that the prefiltered search sees when the DFA is back in one.
+                .dfa(
+                    hybrid::dfa::Config::new()
+                        .cache_capacity(8 * 1024 * 1024)
+                        .specialize_start_states(true),
+                )
                 .build_many(&sources)
                 .map_err(|error| error.to_string())?,
         );
@@ -231,14 +245,55 @@ impl Candidates {
         })
     }
 
-    /// The regex's leftmost-first match starting at or after `at`.
+    /// The regex's leftmost-first match starting at or after `at`, found by the prefiltered
+    /// forward search (see `prefilter.rs`) and a reverse search for its start, as the lazy
+    /// DFA regex's own search does.
     fn next_regex_match(&self, haystack: &[u8], at: usize) -> Option<Match> {
+        let mut cache = self.caches.get();
+        match self.prefiltered_search(&mut cache, haystack, at) {
+            Ok(found) => found,
+            // The lazy DFA gave up (it cleared its cache too often): let the meta regex,
+            // which falls back to an NFA, answer instead.
+            Err(_) => self.fallback.search(&Input::new(haystack).range(at..)),
+        }
+    }
+
+    /// [`Candidates::next_regex_match`] by the lazy DFA; an error means it gave up.
+    fn prefiltered_search(
+        &self,
+        cache: &mut hybrid::regex::Cache,
+        haystack: &[u8],
+        at: usize,
+    ) -> Result<Option<Match>, MatchError> {
+        let (forward, reverse) = cache.as_parts_mut();
+        let Some(end) = prefilter::find_end(self.regex.forward(), forward, haystack, at)? else {
+            return Ok(None);
+        };
+        if end.offset() <= at {
+            return Ok(Some(Match::new(end.pattern(), at..at)));
+        }
+        let backwards = Input::new(haystack)
+            .range(at..end.offset())
+            .anchored(Anchored::Yes);
+        let start = self
+            .regex
+            .reverse()
+            .try_search_rev(reverse, &backwards)?
+            .ok_or(MatchError::gave_up(at))?;
+        Ok(Some(Match::new(
+            end.pattern(),
+            start.offset()..end.offset(),
+        )))
+    }
+
+    /// The same as [`Candidates::next_regex_match`] by the lazy DFA regex's own search, which
+    /// reads every byte: what the prefiltered search is tested against.
+    #[cfg(test)]
+    fn next_regex_match_unfiltered(&self, haystack: &[u8], at: usize) -> Option<Match> {
         let input = Input::new(haystack).range(at..);
         let mut cache = self.caches.get();
         match self.regex.try_search(&mut cache, &input) {
             Ok(found) => found,
-            // The lazy DFA gave up (it cleared its cache too often): let the meta regex,
-            // which falls back to an NFA, answer instead.
             Err(_) => self.fallback.search(&input),
         }
     }
@@ -298,7 +353,21 @@ impl Candidates {
 
     /// Calls `visit` with each candidate's kind and span, left to right. `visit` returns where
     /// to resume, so a validator that consumed more (a whole private key block) skips it.
-    pub fn for_each(&self, text: &str, mut visit: impl FnMut(Kind, Range<usize>) -> usize) {
+    pub fn for_each(&self, text: &str, visit: impl FnMut(Kind, Range<usize>) -> usize) {
+        self.for_each_by(
+            text,
+            |haystack, at| self.next_regex_match(haystack, at),
+            visit,
+        );
+    }
+
+    /// [`Candidates::for_each`] with the regex searched by `search`.
+    fn for_each_by(
+        &self,
+        text: &str,
+        search: impl Fn(&[u8], usize) -> Option<Match>,
+        mut visit: impl FnMut(Kind, Range<usize>) -> usize,
+    ) {
         let haystack = text.as_bytes();
         // The next match of each searcher, kept while it starts at or after `at`: no match
         // starts between where it was searched from and its start, so searching again from a
@@ -315,7 +384,7 @@ impl Candidates {
                         .and_then(|n| n.as_ref().map(|n| n.0.start)),
                 )
             {
-                regex_next = Some(self.next_regex_match(haystack, at).and_then(|found| {
+                regex_next = Some(search(haystack, at).and_then(|found| {
                     let &(kind, priority) = self.kinds.get(found.pattern().as_usize())?;
                     Some((found.range(), kind, priority))
                 }));

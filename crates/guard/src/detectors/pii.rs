@@ -104,21 +104,25 @@ pub fn number(text: &str, span: Range<usize>, company: &Company, hits: &mut Vec<
     let Some(run) = bytes.get(span.clone()) else {
         return;
     };
-    // Try the whole run, then each tail that starts a new digit group after a space.
-    let mut starts = vec![0];
-    starts.extend(
-        run.windows(2)
-            .enumerate()
-            .filter(|(_, pair)| {
-                pair.first() == Some(&b' ')
-                    && pair
-                        .get(1)
-                        .is_some_and(|b| b.is_ascii_digit() || *b == b'+' || *b == b'(')
-            })
-            .map(|(index, _)| index + 1)
-            .take(4),
-    );
-    for offset in starts {
+    // Try the whole run, then each of the first four tails that start a new digit group after
+    // a space.
+    let mut starts = [0; 5];
+    let mut count = 1;
+    for (index, pair) in run.windows(2).enumerate() {
+        let new_group = pair.first() == Some(&b' ')
+            && pair
+                .get(1)
+                .is_some_and(|b| b.is_ascii_digit() || *b == b'+' || *b == b'(');
+        if !new_group {
+            continue;
+        }
+        let Some(slot) = starts.get_mut(count) else {
+            break;
+        };
+        *slot = index + 1;
+        count += 1;
+    }
+    for &offset in starts.iter().take(count) {
         let Some(candidate) = run.get(offset..) else {
             continue;
         };
@@ -140,9 +144,11 @@ fn classify_number(
     span: Range<usize>,
     company: &Company,
 ) -> Option<Option<Hit>> {
-    let digits: Vec<u8> = run.iter().copied().filter(u8::is_ascii_digit).collect();
+    // A run of more digits than a card or phone number has is neither.
+    let layout = Layout::of(run)?;
+    let digits = layout.digits();
     let value = text.get(span.clone())?;
-    if is_date_or_time(run) {
+    if is_date_or_time(run, layout.groups()) {
         return None;
     }
     let card_separators = run
@@ -156,7 +162,7 @@ fn classify_number(
         && card_length
         && card_prefix
         && run.first() != Some(&b'+')
-        && validate::luhn(&digits)
+        && validate::luhn(digits)
     {
         return Some(Some(Hit::new(
             Builtin::Card,
@@ -164,7 +170,7 @@ fn classify_number(
             redact::digits_keeping_last(value, 4),
         )));
     }
-    if !is_phone(run, &digits) {
+    if !is_phone(run, digits, layout.groups()) {
         return None;
     }
     if company.owns_phone(run) {
@@ -177,16 +183,63 @@ fn classify_number(
     )))
 }
 
+/// The most digits a card (19) or a phone number (15) has.
+const MAX_DIGITS: usize = 19;
+
+/// A run's digits and the lengths of its digit groups, in order, kept on the stack: a scan
+/// meets a number candidate every few hundred bytes, and four vectors each cost more than
+/// the checks.
+struct Layout {
+    digits: [u8; MAX_DIGITS],
+    digit_count: usize,
+    groups: [usize; MAX_DIGITS],
+    group_count: usize,
+}
+
+impl Layout {
+    /// `None` when the run has more than [`MAX_DIGITS`] digits.
+    fn of(run: &[u8]) -> Option<Layout> {
+        let mut layout = Layout {
+            digits: [0; MAX_DIGITS],
+            digit_count: 0,
+            groups: [0; MAX_DIGITS],
+            group_count: 0,
+        };
+        let mut in_group = false;
+        for &byte in run {
+            if !byte.is_ascii_digit() {
+                in_group = false;
+                continue;
+            }
+            *layout.digits.get_mut(layout.digit_count)? = byte;
+            layout.digit_count += 1;
+            if !in_group {
+                layout.group_count += 1;
+                in_group = true;
+            }
+            *layout.groups.get_mut(layout.group_count - 1)? += 1;
+        }
+        Some(layout)
+    }
+
+    fn digits(&self) -> &[u8] {
+        self.digits.get(..self.digit_count).unwrap_or_default()
+    }
+
+    fn groups(&self) -> &[usize] {
+        self.groups.get(..self.group_count).unwrap_or_default()
+    }
+}
+
 /// Whether a run of digits and separators is laid out like a phone number.
-fn is_phone(run: &[u8], digits: &[u8]) -> bool {
-    let groups = digit_groups(run);
-    let separators: Vec<u8> = run
+fn is_phone(run: &[u8], digits: &[u8], groups: &[usize]) -> bool {
+    let mut separators = run
         .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_digit() && *b != b'+')
-        .collect();
+        .filter(|b| !b.is_ascii_digit() && **b != b'+')
+        .peekable();
+    let has_separators = separators.peek().is_some();
     // Dots only (1.2.3.4) are versions and addresses, unless laid out 3-3-4 like a US number.
-    if !separators.is_empty() && separators.iter().all(|b| *b == b'.') && groups != [3, 3, 4] {
+    if has_separators && separators.all(|b| *b == b'.') && groups != [3, 3, 4] {
         return false;
     }
     // Unbalanced brackets are not a phone layout.
@@ -215,20 +268,11 @@ fn is_phone(run: &[u8], digits: &[u8]) -> bool {
     north_american && digits.first() != Some(&b'0')
 }
 
-/// Lengths of the digit groups in a run, in order.
-fn digit_groups(run: &[u8]) -> Vec<usize> {
-    run.split(|b| !b.is_ascii_digit())
-        .filter(|group| !group.is_empty())
-        .map(<[u8]>::len)
-        .collect()
-}
-
 /// Dates (2026-11-23, 23.11.2026, 23-11-2026) and clock ranges (09.00 - 17.30) are numbers
 /// that look like phone numbers to a careless eye.
-fn is_date_or_time(run: &[u8]) -> bool {
-    let groups = digit_groups(run);
+fn is_date_or_time(run: &[u8], groups: &[usize]) -> bool {
     let date_like = matches!(
-        groups.as_slice(),
+        groups,
         [4, 2, 2]
             | [2, 2, 4]
             | [1, 2, 4]

@@ -14,7 +14,6 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::detectors::Hit;
 use crate::detectors::entropy::looks_random;
-use crate::detectors::links::Link;
 use crate::redact;
 use crate::rules::Builtin;
 
@@ -378,16 +377,16 @@ pub fn token(text: &str, span: Range<usize>, hits: &mut Vec<Hit>) {
 /// Secrets inside a link: provider tokens anywhere after the host, and random values of query
 /// parameters whose names say they are secret (`token=`, `key=`, `password=`). Random path
 /// segments are left alone: file-sharing links are full of them.
-pub fn in_url(text: &str, link: &Link, hits: &mut Vec<Hit>) {
-    let Some(url) = text.get(link.span.clone()) else {
+pub fn in_url(text: &str, link: Range<usize>, hits: &mut Vec<Hit>) {
+    let Some(url) = text.get(link.clone()) else {
         return;
     };
     let Some(query_at) = url.find('?') else {
-        known_prefixes(text, link.span.clone(), hits);
+        known_prefixes(text, link, hits);
         return;
     };
-    known_prefixes(text, link.span.start..link.span.start + query_at, hits);
-    let query_start = link.span.start + query_at + 1;
+    known_prefixes(text, link.start..link.start + query_at, hits);
+    let query_start = link.start + query_at + 1;
     let query = url.get(query_at + 1..).unwrap_or("");
     for (offset, pair) in split_keeping_offsets(query, ['&', ';', '#']) {
         let Some((name, value)) = pair.split_once('=') else {
