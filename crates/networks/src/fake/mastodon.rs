@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -20,12 +20,16 @@ use super::{FakePost, FakeServer, FakeState, Fault};
 /// The account every token of the fake acts as.
 pub const ACCOUNT_ID: &str = "109000000000000001";
 pub const USERNAME: &str = "herald";
+/// The application every registration at the fake gets.
+pub const CLIENT_ID: &str = "fake-client-id";
+pub const CLIENT_SECRET: &str = "fake-client-secret";
 
 struct Fake {
     state: Arc<FakeState>,
     revoked: AtomicBool,
     /// Uploaded attachments by id: (alt text, media type).
     media: Mutex<HashMap<String, (String, String)>>,
+    authorizations: super::authorize::Authorizations,
 }
 
 type Shared = Arc<Fake>;
@@ -35,8 +39,10 @@ pub fn router(state: Arc<FakeState>) -> Router {
         state,
         revoked: AtomicBool::new(false),
         media: Mutex::new(HashMap::new()),
+        authorizations: super::authorize::Authorizations::default(),
     });
     Router::new()
+        .route("/oauth/authorize", get(authorize))
         .route("/api/v1/apps", post(register_app))
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
@@ -62,10 +68,18 @@ async fn register_app(Form(form): Form<HashMap<String, String>>) -> Response {
             "id": "1",
             "name": form.get("client_name"),
             "redirect_uri": form.get("redirect_uris"),
-            "client_id": "fake-client-id",
-            "client_secret": "fake-client-secret",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
         }),
     )
+}
+
+/// The instance's "Authorize" page, approved at once: back with a code (PKCE S256).
+async fn authorize(
+    State(fake): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    fake.authorizations.authorize(&query, CLIENT_ID)
 }
 
 async fn token(State(fake): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
@@ -76,6 +90,13 @@ async fn token(State(fake): State<Shared>, Form(form): Form<HashMap<String, Stri
     if field("code") == "bad-code" || field("code_verifier").is_empty() {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
+    let redeemed =
+        fake.authorizations
+            .redeem(field("code"), field("code_verifier"), field("redirect_uri"));
+    if redeemed == Some(false) {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    fake.state.granted(field("grant_type"));
     json_answer(
         StatusCode::OK,
         json!({

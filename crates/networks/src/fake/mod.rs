@@ -5,6 +5,7 @@
 //! rate-limited with the network's own headers, an answer lost before or after the post was
 //! made, garbage after the post was made, or a revoked token.
 
+mod authorize;
 pub mod bluesky;
 pub mod facebook;
 pub mod instagram;
@@ -126,11 +127,13 @@ pub struct FakePost {
 pub struct FakeState {
     /// The access token the fake accepts (`Authorization: Bearer …`).
     pub token: String,
-    posts: Mutex<Vec<FakePost>>,
+    posts: Mutex<Held>,
     faults: Mutex<Faults>,
     rng: Mutex<StdRng>,
     next_id: AtomicU64,
     requests: AtomicU64,
+    /// The `grant_type` of every token request answered with tokens, in order.
+    grants: Mutex<Vec<String>>,
 }
 
 impl FakeState {
@@ -138,11 +141,12 @@ impl FakeState {
     pub fn new(token: &str, seed: u64) -> Arc<FakeState> {
         Arc::new(FakeState {
             token: token.to_owned(),
-            posts: Mutex::new(Vec::new()),
+            posts: Mutex::new(Held::default()),
             faults: Mutex::new(Faults::default()),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             next_id: AtomicU64::new(1),
             requests: AtomicU64::new(0),
+            grants: Mutex::new(Vec::new()),
         })
     }
 
@@ -177,6 +181,17 @@ impl FakeState {
         Fault::None
     }
 
+    /// The `grant_type` of every token request the fake answered with tokens, in order
+    /// (`authorization_code`, `refresh_token`, …).
+    pub fn grants(&self) -> Vec<String> {
+        lock(&self.grants).clone()
+    }
+
+    /// Notes a token request answered with tokens.
+    pub(crate) fn granted(&self, grant_type: &str) {
+        lock(&self.grants).push(grant_type.to_owned());
+    }
+
     /// How many write requests the fake has seen.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -190,33 +205,56 @@ impl FakeState {
     /// Makes a post, unless one with the same `key` exists: then that one is returned and
     /// `false`, as a network honouring idempotency keys would.
     pub fn record(&self, mut post: FakePost) -> (FakePost, bool) {
-        let mut posts = lock(&self.posts);
+        let mut held = lock(&self.posts);
         if let Some(key) = &post.key
-            && let Some(existing) = posts.iter().find(|held| held.key.as_ref() == Some(key))
+            && let Some(existing) = held.by_key.get(key).and_then(|at| held.posts.get(*at))
         {
             return (existing.clone(), false);
         }
         if post.id.is_empty() {
             post.id = self.next_id();
         }
-        posts.push(post.clone());
+        if let Some(key) = &post.key {
+            let at = held.posts.len();
+            held.by_key.insert(key.clone(), at);
+        }
+        held.posts.push(post.clone());
         (post, true)
     }
 
     pub fn posts(&self) -> Vec<FakePost> {
-        lock(&self.posts).clone()
+        lock(&self.posts).posts.clone()
+    }
+
+    /// How many posts the fake holds.
+    pub fn post_count(&self) -> usize {
+        lock(&self.posts).posts.len()
     }
 
     pub fn post(&self, id: &str) -> Option<FakePost> {
-        lock(&self.posts).iter().find(|post| post.id == id).cloned()
+        lock(&self.posts)
+            .posts
+            .iter()
+            .find(|post| post.id == id)
+            .cloned()
     }
 
     /// Removes a post; false if there was none with that id.
     pub fn remove(&self, id: &str) -> bool {
-        let mut posts = lock(&self.posts);
-        let before = posts.len();
-        posts.retain(|post| post.id != id);
-        posts.len() < before
+        let mut held = lock(&self.posts);
+        let before = held.posts.len();
+        held.posts.retain(|post| post.id != id);
+        let removed = held.posts.len() < before;
+        if removed {
+            let index = held
+                .posts
+                .iter()
+                .enumerate()
+                .filter_map(|(at, post)| post.key.clone().map(|key| (key, at)))
+                .collect();
+            held.by_key = index;
+        }
+        removed
     }
 
     /// Whether the request carries `Authorization: Bearer <token>`.
@@ -232,6 +270,14 @@ impl FakeState {
     pub async fn hang(&self) {
         tokio::time::sleep(self.faults().hang).await;
     }
+}
+
+/// The fake's posts, with an index by key so a repeated key is found at once however many
+/// posts a load script has made.
+#[derive(Debug, Default)]
+struct Held {
+    posts: Vec<FakePost>,
+    by_key: std::collections::HashMap<String, usize>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

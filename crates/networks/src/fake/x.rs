@@ -32,6 +32,7 @@ struct Fake {
     refreshes: AtomicU64,
     /// Uploaded images by id: (alt text, media type).
     media: Mutex<HashMap<String, (String, String)>>,
+    authorizations: super::authorize::Authorizations,
 }
 
 type Shared = Arc<Fake>;
@@ -43,8 +44,10 @@ pub fn router(state: Arc<FakeState>) -> Router {
         refresh: Mutex::new("refresh-0".to_owned()),
         refreshes: AtomicU64::new(0),
         media: Mutex::new(HashMap::new()),
+        authorizations: super::authorize::Authorizations::default(),
     });
     Router::new()
+        .route("/i/oauth2/authorize", get(authorize))
         .route("/2/oauth2/token", post(token))
         .route("/2/oauth2/revoke", post(revoke))
         .route("/2/users/me", get(me))
@@ -58,6 +61,14 @@ pub fn router(state: Arc<FakeState>) -> Router {
 
 pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
     FakeServer::start(router(state.clone()), state).await
+}
+
+/// X's consent page, approved at once: back to the redirect URI with a code (PKCE S256).
+async fn authorize(
+    State(fake): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    fake.authorizations.authorize(&query, CLIENT_ID)
 }
 
 async fn token(
@@ -89,6 +100,18 @@ async fn token(
                     "Missing required parameter [code_verifier].",
                 );
             }
+            let redeemed = fake.authorizations.redeem(
+                field("code"),
+                field("code_verifier"),
+                field("redirect_uri"),
+            );
+            if redeemed == Some(false) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Value passed for the authorization code was invalid.",
+                );
+            }
         }
         "refresh_token" => {
             if field("refresh_token") != super::lock(&fake.refresh).as_str() {
@@ -107,6 +130,7 @@ async fn token(
             );
         }
     }
+    fake.state.granted(field("grant_type"));
     let next = fake.refreshes.fetch_add(1, Ordering::Relaxed) + 1;
     let refresh = format!("refresh-{next}");
     *super::lock(&fake.refresh) = refresh.clone();
