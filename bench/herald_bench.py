@@ -43,23 +43,31 @@ def free_port():
 
 
 
+def start_herald(herald, work, port, extra_env=None):
+    """`herald serve` on 127.0.0.1:port with data in `work`, once /healthz answers."""
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    env["HERALD_LOG_LEVEL"] = "warn"
+    env.update(extra_env or {})
+    server = subprocess.Popen([herald, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", work],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    for _ in range(400):
+        try:
+            urllib.request.urlopen(base + "/healthz"); break
+        except OSError:
+            time.sleep(0.025)
+    return server
+
+
 @contextmanager
-def herald_with_owner(herald):
+def herald_with_owner(herald, extra_env=None):
     """A running Herald and its signed-in owner (a Client with the CSRF token set), with its
     data directory and process (stop it early with server.terminate(); server.wait())."""
     work = tempfile.mkdtemp()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
-    env["HERALD_LOG_LEVEL"] = "warn"
-    server = subprocess.Popen([herald, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", work],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    server = start_herald(herald, work, port, extra_env)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/healthz"); break
-            except OSError:
-                time.sleep(0.05)
         owner = Client(base)
         enrolment = owner.call("GET", "/api/v1/setup?email=owner@bench.example")
         session = owner.call("POST", "/api/v1/setup", {

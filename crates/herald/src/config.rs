@@ -39,13 +39,14 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-/// Where each network's API is (tests point these at local fakes) and how long Herald waits.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+/// Where each network's API is (tests point these at local fakes), how long Herald waits, and
+/// Herald's own OAuth applications at the networks that need one registered in advance
+/// (Mastodon instances register Herald themselves, on first use).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworksConfig {
     /// A request to a network that has not answered after this long has an unknown outcome.
-    /// Keep it well under `jobs.lease_seconds`, so no other worker takes over a publish in
-    /// flight.
+    /// Less than `jobs.lease_seconds` (a running job's lease is renewed every third of it).
     pub request_timeout_seconds: u64,
     pub x_api_url: String,
     pub linkedin_api_url: String,
@@ -56,6 +57,37 @@ pub struct NetworksConfig {
     pub bluesky_service_url: String,
     /// The Mastodon instance for accounts that do not name their own.
     pub mastodon_instance_url: String,
+    /// Herald's OAuth 2.0 client at X (developer portal → the app's "Keys and tokens").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x_client_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub x_client_secret: Option<SecretString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linkedin_client_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub linkedin_client_secret: Option<SecretString>,
+    /// Herald's Meta app, for Facebook Pages and Instagram.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta_app_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub meta_app_secret: Option<SecretString>,
+    /// Threads has app credentials of its own, apart from the Meta app's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_app_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub threads_app_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -357,7 +389,7 @@ pub const SETTINGS: &[Setting] = &[
         kind: SettingKind::Integer,
         default: Some("20"),
         example: "",
-        help: "How long Herald waits for a social network's answer. A post whose answer does not\ncome in time is checked before it is tried again, never sent twice. Keep it well under\njobs.lease_seconds.",
+        help: "How long Herald waits for a social network's answer. A post whose answer does not\ncome in time is checked before it is tried again, never sent twice. Less than\njobs.lease_seconds.",
     },
     Setting {
         path: &["networks", "x_api_url"],
@@ -400,6 +432,62 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("\"https://mastodon.social\""),
         example: "",
         help: "The Mastodon instance for accounts that do not name their own.",
+    },
+    Setting {
+        path: &["networks", "x_client_id"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"your-x-client-id\"",
+        help: "Herald's OAuth 2.0 client id at X, for \"Connect with X\".\nUnset: accounts there cannot be connected from the browser.",
+    },
+    Setting {
+        path: &["networks", "x_client_secret"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-x-client-secret\"",
+        help: "The secret that goes with x_client_id; never shown.\nMay also be given as HERALD_NETWORKS_X_CLIENT_SECRET_FILE.",
+    },
+    Setting {
+        path: &["networks", "linkedin_client_id"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"your-linkedin-client-id\"",
+        help: "Herald's LinkedIn app, for \"Connect with LinkedIn\".\nUnset: accounts there cannot be connected from the browser.",
+    },
+    Setting {
+        path: &["networks", "linkedin_client_secret"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-linkedin-client-secret\"",
+        help: "The secret that goes with linkedin_client_id; never shown.\nMay also be given as HERALD_NETWORKS_LINKEDIN_CLIENT_SECRET_FILE.",
+    },
+    Setting {
+        path: &["networks", "meta_app_id"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"your-meta-app-id\"",
+        help: "Herald's Meta app, for \"Connect with Facebook\" and \"Connect with Instagram\".\nUnset: accounts there cannot be connected from the browser.",
+    },
+    Setting {
+        path: &["networks", "meta_app_secret"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-meta-app-secret\"",
+        help: "The secret that goes with meta_app_id; never shown.\nMay also be given as HERALD_NETWORKS_META_APP_SECRET_FILE.",
+    },
+    Setting {
+        path: &["networks", "threads_app_id"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"your-threads-app-id\"",
+        help: "Herald's Threads app (its own id, apart from the Meta app's).\nUnset: accounts there cannot be connected from the browser.",
+    },
+    Setting {
+        path: &["networks", "threads_app_secret"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-threads-app-secret\"",
+        help: "The secret that goes with threads_app_id; never shown.\nMay also be given as HERALD_NETWORKS_THREADS_APP_SECRET_FILE.",
     },
     Setting {
         path: &["log", "format"],
@@ -453,6 +541,14 @@ impl Default for NetworksConfig {
             threads_api_url: "https://graph.threads.net".to_owned(),
             bluesky_service_url: "https://bsky.social".to_owned(),
             mastodon_instance_url: "https://mastodon.social".to_owned(),
+            x_client_id: None,
+            x_client_secret: None,
+            linkedin_client_id: None,
+            linkedin_client_secret: None,
+            meta_app_id: None,
+            meta_app_secret: None,
+            threads_app_id: None,
+            threads_app_secret: None,
         }
     }
 }
@@ -587,10 +683,10 @@ impl Config {
             }
         }
         if self.networks.request_timeout_seconds == 0
-            || self.networks.request_timeout_seconds * 2 > self.jobs.lease_seconds
+            || self.networks.request_timeout_seconds >= self.jobs.lease_seconds
         {
             return Err(ConfigError::Semantic(format!(
-                "networks.request_timeout_seconds must be at least 1 and at most half of jobs.lease_seconds ({}), so no other worker takes over a post while its network is still answering",
+                "networks.request_timeout_seconds must be at least 1 and less than jobs.lease_seconds ({})",
                 self.jobs.lease_seconds
             )));
         }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use networks::{Adapter, Endpoint, Grant, NetworkError, Tokens};
+use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Tokens};
+use secrecy::SecretString;
 
 use crate::config::NetworksConfig;
 use crate::credentials;
@@ -25,57 +26,77 @@ const REFRESH_MARGIN: SignedDuration = SignedDuration::from_mins(5);
 #[derive(Debug, Clone)]
 pub struct Networks {
     adapters: Arc<[(Network, Arc<dyn Adapter>)]>,
+    timeout: Duration,
 }
 
 impl Networks {
     pub fn from_config(config: &NetworksConfig) -> Networks {
         let timeout = Duration::from_secs(config.request_timeout_seconds);
-        let endpoint = |url: &str| Endpoint::new(url, timeout, None);
+        let endpoint = |url: &str, oauth: Option<OAuthClient>| Endpoint::new(url, timeout, oauth);
+        let x = oauth_client(&config.x_client_id, &config.x_client_secret);
+        let linkedin = oauth_client(&config.linkedin_client_id, &config.linkedin_client_secret);
+        let meta = oauth_client(&config.meta_app_id, &config.meta_app_secret);
+        let threads = oauth_client(&config.threads_app_id, &config.threads_app_secret);
         let adapters: Vec<(Network, Arc<dyn Adapter>)> = vec![
             (
                 Network::X,
-                Arc::new(networks::x::X::new(endpoint(&config.x_api_url))),
+                Arc::new(networks::x::X::new(endpoint(&config.x_api_url, x))),
             ),
             (
                 Network::Linkedin,
                 Arc::new(networks::linkedin::LinkedIn::new(endpoint(
                     &config.linkedin_api_url,
+                    linkedin,
                 ))),
             ),
             (
                 Network::Threads,
                 Arc::new(networks::threads::Threads::new(endpoint(
                     &config.threads_api_url,
+                    threads,
                 ))),
             ),
             (
                 Network::Bluesky,
                 Arc::new(networks::bluesky::Bluesky::new(endpoint(
                     &config.bluesky_service_url,
+                    None,
                 ))),
             ),
+            // Each Mastodon instance registers Herald itself (`crate::oauth`), so the default
+            // instance's adapter carries no client.
             (
                 Network::Mastodon,
                 Arc::new(networks::mastodon::Mastodon::new(endpoint(
                     &config.mastodon_instance_url,
+                    None,
                 ))),
             ),
             (
                 Network::Facebook,
                 Arc::new(networks::facebook::Facebook::new(endpoint(
                     &config.graph_api_url,
+                    meta.clone(),
                 ))),
             ),
             (
                 Network::Instagram,
                 Arc::new(networks::instagram::Instagram::new(endpoint(
                     &config.graph_api_url,
+                    meta,
                 ))),
             ),
         ];
         Networks {
             adapters: adapters.into(),
+            timeout,
         }
+    }
+
+    /// How long a request to a network may take (`networks.request_timeout_seconds`), for
+    /// adapters made on the spot, such as one for a Mastodon instance named by a gatekeeper.
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The adapter for `network`; every network has one, so the error is for a build that
@@ -105,6 +126,47 @@ pub async fn connect(
     let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
     let adapter = networks.adapter(network).map_err(refused(network))?;
+    connect_opened(
+        store,
+        keys,
+        adapter.as_ref(),
+        actor,
+        account_id,
+        network,
+        grant,
+        now,
+    )
+    .await
+}
+
+/// [`connect`] through an adapter made for this connection rather than the configured one
+/// (a Mastodon instance with Herald's application there, for an OAuth code from it).
+#[allow(clippy::too_many_arguments)] // The same inputs as `connect`, with the adapter.
+pub async fn connect_with(
+    store: &Store,
+    keys: &Keys,
+    adapter: &dyn Adapter,
+    actor: &UserRecord,
+    account_id: i64,
+    grant: &Grant,
+    now: Timestamp,
+) -> Result<String, PeopleError> {
+    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    let network = visible.account.network;
+    connect_opened(store, keys, adapter, actor, account_id, network, grant, now).await
+}
+
+#[allow(clippy::too_many_arguments)] // Each is a distinct input of connecting.
+async fn connect_opened(
+    store: &Store,
+    keys: &Keys,
+    adapter: &dyn Adapter,
+    actor: &UserRecord,
+    account_id: i64,
+    network: Network,
+    grant: &Grant,
+    now: Timestamp,
+) -> Result<String, PeopleError> {
     let tokens = adapter
         .connect(grant, now)
         .await
@@ -184,6 +246,15 @@ pub async fn tokens_for(
         "refreshed the account's network tokens"
     );
     Ok(fresh)
+}
+
+/// Herald's OAuth client at a network, when its id is configured.
+fn oauth_client(id: &Option<String>, secret: &Option<SecretString>) -> Option<OAuthClient> {
+    let id = id.as_deref().map(str::trim).filter(|id| !id.is_empty())?;
+    Some(OAuthClient {
+        id: id.to_owned(),
+        secret: secret.clone(),
+    })
 }
 
 /// A network's refusal, for the gatekeeper connecting the account.

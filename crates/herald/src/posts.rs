@@ -94,6 +94,7 @@ pub async fn submit(
     require_policy_accepted(store, actor).await?;
     let submitted = post.state.after(Step::Submit).map_err(not_now)?;
     check_text(&visible, &post.text)?;
+    crate::media::check_post(store, visible.account.network, id).await?;
     let (findings, strictest) = policy::scan(store, guard, &post.text, now).await?;
     let rules: Vec<&str> = findings
         .iter()

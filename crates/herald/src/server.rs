@@ -84,13 +84,15 @@ impl App {
         runner.register(CHECKPOINT_KIND, checkpoints);
         let networks = Networks::from_config(&config.networks);
         let keys = Arc::new(keys);
+        let media = crate::media::Library::new(&config, &master_key);
         let publisher = PublishPosts::new(
             store.clone(),
             keys.clone(),
             networks.clone(),
             clock.clone(),
             runner.worker_id(),
-        );
+        )
+        .with_media(media.clone());
         runner.register(PUBLISH_KIND, publisher);
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
@@ -116,6 +118,7 @@ impl App {
             breaches,
             policy: Arc::default(),
             webauthn,
+            media,
         };
         Ok(App {
             listener,

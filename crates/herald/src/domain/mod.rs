@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod generator;
 pub mod jobs;
+pub mod media;
 pub mod password;
 pub mod people;
 pub mod post_text;

@@ -38,6 +38,16 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/draft.js"),
     },
     Asset {
+        name: "times.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/times.js"),
+    },
+    Asset {
+        name: "calendar.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/calendar.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_str!("../../assets/favicon.svg"),

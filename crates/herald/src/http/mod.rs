@@ -47,6 +47,8 @@ pub struct AppState {
     pub policy: Arc<crate::policy::PolicyGuard>,
     /// `None` when passkeys cannot work here (public_url names an IP address).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Where posts' images are kept, and the key for signed links to them.
+    pub media: crate::media::Library,
 }
 
 /// The whole application router with its middleware.
@@ -64,6 +66,13 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/submit", post(pages::posts::submit))
         .route("/posts/{id}/approve", post(pages::posts::approve))
         .route("/posts/{id}/send-back", post(pages::posts::send_back))
+        .route("/posts/{id}/schedule", post(pages::posts::schedule))
+        .route("/posts/{id}/unschedule", post(pages::posts::unschedule))
+        .route("/calendar", get(pages::calendar::show))
+        .route(
+            "/import",
+            get(pages::import::show).post(pages::import::submit),
+        )
         .route("/policy", get(pages::policy::show))
         .route("/policy/acknowledge", post(pages::policy::acknowledge))
         .route("/policy/document", post(pages::policy::publish))
@@ -99,6 +108,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/accounts/{id}/reveal", post(pages::accounts::reveal))
         .route("/accounts/{id}/generate", post(pages::accounts::generate))
+        .route("/accounts/{id}/queue", post(pages::accounts::save_queue))
+        .route("/accounts/{id}/connect", post(pages::accounts::connect))
+        .route("/accounts/{id}/oauth", post(pages::oauth::start))
+        .route("/oauth/callback", get(pages::oauth::callback))
         .route("/audit", get(pages::people::audit_page))
         .route("/account", get(pages::people::account_page))
         .route(
@@ -107,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/csp-report", post(csp_report::receive))
         .route("/assets/{file}", get(assets::serve))
+        .route("/media/{signed}", get(api::media::signed))
         .merge(api)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -123,52 +123,106 @@ impl Runner {
     }
 
     /// Claims the jobs due now (up to the configured concurrency), runs them side by side and
-    /// records each outcome.
+    /// records each outcome. One step, for tests; [`Runner::run`] keeps the slots full instead.
     pub async fn run_once(&self) -> Result<RunSummary, StoreError> {
-        let now = self.clock.now();
-        let jobs = self
-            .store
-            .claim_jobs(&self.worker, now, self.lease, self.batch)
-            .await?;
         let mut running = JoinSet::new();
-        for job in jobs {
-            let handler = self.handlers.get(&job.kind).cloned();
-            running.spawn(async move {
-                let result = run_handler(handler, &job).await;
-                (job, result)
-            });
-        }
+        self.claim_into(&mut running, self.batch).await?;
         let mut summary = RunSummary::default();
         while let Some(joined) = running.join_next().await {
-            match joined {
-                Ok((job, result)) => self.settle(&job, result, &mut summary).await?,
-                // The job stays claimed; when its lease runs out it is claimed again, and its
-                // attempt count keeps a crashing job from running forever.
-                Err(panic) => tracing::error!(error = %panic, "job handler panicked"),
-            }
+            self.finish(joined, &mut summary).await?;
         }
         Ok(summary)
     }
 
-    /// Runs jobs until `shutdown` turns true, then returns after the current batch finishes.
+    /// Runs jobs until `shutdown` turns true, then lets the jobs under way finish. Up to the
+    /// configured concurrency run at once, and a slot that frees is filled at once, so one slow
+    /// job (a network taking its time) never holds up the others.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.worker, "job runner started");
+        let mut running = JoinSet::new();
+        let mut summary = RunSummary::default();
+        // Claim again once a quarter of the slots are free (or none is busy): one claim
+        // query per few jobs rather than one per job.
+        let refill = (self.batch / 4).max(1);
         while !*shutdown.borrow() {
-            let idle = match self.run_once().await {
-                Ok(summary) => summary == RunSummary::default(),
-                Err(error) => {
-                    tracing::error!(error = %error, "job runner could not reach the database");
-                    true
+            let free = self
+                .batch
+                .saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX));
+            // Whether more jobs may be due right now: then wait for a slot, not for a poll.
+            let more_due = if free >= refill || running.is_empty() {
+                match self.claim_into(&mut running, free).await {
+                    Ok(claimed) => free > 0 && claimed == free,
+                    Err(error) => {
+                        tracing::error!(error = %error, "job runner could not reach the database");
+                        false
+                    }
                 }
+            } else {
+                true
             };
-            if idle {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.poll_interval) => {}
-                    _ = shutdown.changed() => {}
+            tokio::select! {
+                Some(joined) = running.join_next(), if !running.is_empty() => {
+                    if let Err(error) = self.finish(joined, &mut summary).await {
+                        tracing::error!(error = %error, "job runner could not record a job's outcome");
+                    }
                 }
+                _ = tokio::time::sleep(self.poll_interval), if !more_due => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        while let Some(joined) = running.join_next().await {
+            if let Err(error) = self.finish(joined, &mut summary).await {
+                tracing::error!(error = %error, "job runner could not record a job's outcome");
             }
         }
         tracing::info!(worker = %self.worker, "job runner stopped");
+    }
+
+    /// Claims up to `slots` due jobs and starts each; returns how many it claimed.
+    async fn claim_into(
+        &self,
+        running: &mut JoinSet<(Job, Result<(), JobError>)>,
+        slots: u32,
+    ) -> Result<u32, StoreError> {
+        if slots == 0 {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        let jobs = self
+            .store
+            .claim_jobs(&self.worker, now, self.lease, slots)
+            .await?;
+        let claimed = u32::try_from(jobs.len()).unwrap_or(slots);
+        for job in jobs {
+            let handler = self.handlers.get(&job.kind).cloned();
+            let lease = Lease {
+                store: self.store.clone(),
+                clock: self.clock.clone(),
+                worker: self.worker.clone(),
+                length: self.lease,
+            };
+            running.spawn(async move {
+                let result = lease.hold_while(&job, run_handler(handler, &job)).await;
+                (job, result)
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn finish(
+        &self,
+        joined: Result<(Job, Result<(), JobError>), tokio::task::JoinError>,
+        summary: &mut RunSummary,
+    ) -> Result<(), StoreError> {
+        match joined {
+            Ok((job, result)) => self.settle(&job, result, summary).await,
+            // The job stays claimed; when its lease runs out it is claimed again, and its
+            // attempt count keeps a crashing job from running forever.
+            Err(panic) => {
+                tracing::error!(error = %panic, "job handler panicked");
+                Ok(())
+            }
+        }
     }
 
     async fn settle(
@@ -218,6 +272,46 @@ impl Runner {
             Outcome::LeaseLost => &mut summary.lease_lost,
         } += 1;
         Ok(())
+    }
+}
+
+/// Keeps a running job's lease fresh: every third of the lease, while the handler runs, the
+/// lease is extended, so a slow job (a network answering slowly, several uploads) is never
+/// taken over by another worker while it is still under way.
+struct Lease {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    worker: String,
+    length: SignedDuration,
+}
+
+impl Lease {
+    async fn hold_while(
+        &self,
+        job: &Job,
+        work: impl Future<Output = Result<(), JobError>>,
+    ) -> Result<(), JobError> {
+        let every = self
+            .length
+            .checked_div(3)
+            .and_then(|third| Duration::try_from(third).ok())
+            .filter(|third| !third.is_zero())
+            .unwrap_or(Duration::from_secs(1));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = ticks.tick() => {
+                    let until = self.clock.now().saturating_add(self.length).unwrap_or(self.clock.now());
+                    match self.store.extend_lease(job.id, &self.worker, until).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job.id = %job.id, job.kind = %job.kind, "job lease lost while running"),
+                        Err(error) => tracing::warn!(job.id = %job.id, error = %error, "could not extend a job's lease"),
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -15,12 +15,11 @@ use networks::{Adapter, NetworkError, Outgoing, Published};
 use super::{JobError, JobFuture, JobHandler};
 use crate::clock::Clock;
 use crate::connections::{self, Networks, TokensError};
-use crate::domain::audit::Actor;
+use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::jobs::{Job, NewJob, retry_at};
 use crate::domain::posts::{Outcome, PostState};
 use crate::keys::Keys;
 use crate::notify;
-use crate::people::record;
 use crate::store::{AccountRecord, AttemptEnd, PostRecord, Store};
 
 pub const PUBLISH_KIND: &str = "publish_post";
@@ -54,6 +53,8 @@ pub struct PublishPosts {
     networks: Networks,
     clock: Arc<dyn Clock>,
     worker: String,
+    /// Where posts' images are read from; see [`PublishPosts::with_media`].
+    media: Option<crate::media::Library>,
 }
 
 impl std::fmt::Debug for PublishPosts {
@@ -89,6 +90,15 @@ impl PublishPosts {
             networks,
             clock,
             worker: worker.to_owned(),
+            media: None,
+        }
+    }
+
+    /// Publishes posts' images from `library` (a post with images and no library fails).
+    pub fn with_media(self, library: crate::media::Library) -> PublishPosts {
+        PublishPosts {
+            media: Some(library),
+            ..self
         }
     }
 
@@ -125,6 +135,7 @@ impl PublishPosts {
         };
         let ending = self.attempt(job, &post, &account).await;
         let now = self.clock.now();
+        let audit = audit_entry(&post, &account, &ending, job);
         let end = AttemptEnd {
             post_id,
             attempt_id,
@@ -146,11 +157,12 @@ impl PublishPosts {
                 .published
                 .as_ref()
                 .and_then(|done| done.url.as_deref()),
+            audit: audit.as_ref(),
             now,
         };
         self.store.finish_attempt(&end).await?;
         tracing::info!(post.id = post_id, account.id = account.id, outcome = end.outcome, detail = %ending.detail, "publishing attempt ended");
-        self.tell(&post, &account, &ending, job, now).await?;
+        self.tell(&post, &account, &ending, now).await?;
         match ending.again {
             Some(not_before) => Err(JobError::Retry {
                 reason: ending.detail,
@@ -174,10 +186,18 @@ impl PublishPosts {
             PostState::Scheduled => None,
             _ => self.store.first_attempt_at(post.id).await.ok().flatten(),
         };
+        let library = self.media.as_ref();
+        let media =
+            match crate::media::for_publishing(&self.store, library, post, account.network, now)
+                .await
+            {
+                Ok(media) => media,
+                Err(reason) => return failed(reason),
+            };
         let outgoing = Outgoing {
             key: idempotency_key(post),
             text: post.text.clone(),
-            media: Vec::new(),
+            media,
             created_at: first_sent.unwrap_or(now),
         };
         // Whether the network certainly does not have the post yet. After an interrupted or
@@ -299,43 +319,15 @@ impl PublishPosts {
         }
     }
 
-    /// Tells people about an attempt that ended for good (or needs them), and audits it.
+    /// Tells people about an attempt that ended for good (or needs them).
     async fn tell(
         &self,
         post: &PostRecord,
         account: &AccountRecord,
         ending: &Ending,
-        job: &Job,
         now: Timestamp,
     ) -> Result<(), JobError> {
-        let settled = ending.again.is_none();
-        let action = match ending.outcome {
-            Outcome::Published => "post.published",
-            Outcome::Failed => "post.publish_failed",
-            Outcome::Unconfirmed if settled => "post.unconfirmed",
-            _ => return Ok(()),
-        };
-        let details = serde_json::json!({
-            "account": account.id,
-            "network": account.network.as_str(),
-            "attempt": job.attempts,
-            "remote_id": ending.published.as_ref().map(|done| done.remote_id.clone()),
-        });
-        record(
-            &self.store,
-            now,
-            Actor::System,
-            action,
-            Some(format!("post:{}", post.id)),
-            None,
-            details,
-        )
-        .await
-        .map_err(|error| JobError::Retry {
-            reason: error.to_string(),
-            not_before: None,
-        })?;
-        if ending.outcome == Outcome::Published {
+        if ending.again.is_some() || ending.outcome == Outcome::Published {
             return Ok(());
         }
         let subject = match ending.outcome {
@@ -371,6 +363,34 @@ impl JobHandler for PublishPosts {
     fn run<'a>(&'a self, job: &'a Job) -> JobFuture<'a> {
         Box::pin(self.publish(job))
     }
+}
+
+/// The audit entry for an attempt that settles the post (published, failed, or unconfirmed
+/// for good); attempts that will be tried again are in the post's history only.
+fn audit_entry(
+    post: &PostRecord,
+    account: &AccountRecord,
+    ending: &Ending,
+    job: &Job,
+) -> Option<NewAuditEntry> {
+    let action = match ending.outcome {
+        Outcome::Published => "post.published",
+        Outcome::Failed => "post.publish_failed",
+        Outcome::Unconfirmed if ending.again.is_none() => "post.unconfirmed",
+        _ => return None,
+    };
+    Some(NewAuditEntry {
+        actor: Actor::System,
+        action: action.to_owned(),
+        target: Some(format!("post:{}", post.id)),
+        ip: None,
+        details: serde_json::json!({
+            "account": account.id,
+            "network": account.network.as_str(),
+            "attempt": job.attempts,
+            "remote_id": ending.published.as_ref().map(|done| done.remote_id.clone()),
+        }),
+    })
 }
 
 fn payload(job: &Job) -> Result<(i64, Timestamp), JobError> {

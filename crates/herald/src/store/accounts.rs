@@ -170,6 +170,7 @@ impl Store {
     /// gatekeeper includes everything a grant could give.
     pub async fn set_gatekeeper(&self, account_id: i64, user_id: i64) -> Result<(), StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE social_accounts SET gatekeeper_id = $1 WHERE id = $2")
                 .bind(user_id)
@@ -233,6 +234,7 @@ impl Store {
         slots: &[Slot],
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE social_accounts SET time_zone = $1 WHERE id = $2")
                 .bind(time_zone)

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use sqlx::FromRow;
 
 use super::{Store, StoreError, millis, with_pool};
-use crate::domain::audit::{AuditEntry, Checkpoint, NewAuditEntry, canonical, chain_hash};
+use crate::domain::audit::{AuditEntry, Checkpoint, NewAuditEntry};
 
 #[derive(FromRow)]
 struct EntryRow {
@@ -37,6 +37,58 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// Appends `$entry` to the chain inside the caller's open transaction (`&mut *tx`), so an
+/// entry can be written in the same transaction as the change it records. Evaluates to the
+/// entry's sequence number, or the error.
+macro_rules! append_audit_in {
+    ($tx:expr, $entry:expr, $now:expr) => {
+        async {
+            let entry: &$crate::domain::audit::NewAuditEntry = $entry;
+            let now: jiff::Timestamp = $now;
+            let actor = entry.actor.as_text();
+            let details = entry.details.to_string();
+            let (seq, prev_hex): (i64, String) = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+            )
+            .fetch_one(&mut *$tx)
+            .await?;
+            let prev_hash = $crate::store::audit::decode_hash(&prev_hex, "audit head")?;
+            let text = $crate::domain::audit::canonical(
+                seq,
+                now,
+                &actor,
+                &entry.action,
+                entry.target.as_deref(),
+                entry.ip.as_deref(),
+                &details,
+            );
+            let hash = hex::encode($crate::domain::audit::chain_hash(&prev_hash, &text));
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, action, target, ip, details, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(seq)
+            .bind(now.as_millisecond())
+            .bind(&actor)
+            .bind(&entry.action)
+            .bind(&entry.target)
+            .bind(&entry.ip)
+            .bind(&details)
+            .bind(&prev_hex)
+            .bind(&hash)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(&hash)
+                .execute(&mut *$tx)
+                .await?;
+            Ok::<i64, $crate::store::StoreError>(seq)
+        }
+        .await
+    };
+}
+pub(crate) use append_audit_in;
+
 impl Store {
     /// Appends an entry to the chain and returns its sequence number.
     pub async fn append_audit(
@@ -44,35 +96,10 @@ impl Store {
         entry: &NewAuditEntry,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
-        let actor = entry.actor.as_text();
-        let details = entry.details.to_string();
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            let (seq, prev_hex): (i64, String) = sqlx::query_as(
-                "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await?;
-            let prev_hash = decode_hash(&prev_hex, "audit head")?;
-            let text = canonical(seq, now, &actor, &entry.action, entry.target.as_deref(), entry.ip.as_deref(), &details);
-            let hash = hex::encode(chain_hash(&prev_hash, &text));
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor, action, target, ip, details, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                .bind(seq)
-                .bind(now.as_millisecond())
-                .bind(&actor)
-                .bind(&entry.action)
-                .bind(&entry.target)
-                .bind(&entry.ip)
-                .bind(&details)
-                .bind(&prev_hex)
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
+            let seq = append_audit_in!(&mut *tx, entry, now)?;
             tx.commit().await?;
             Ok(seq)
         })
@@ -156,7 +183,7 @@ impl Store {
     }
 }
 
-fn decode_hash(text: &str, what: &str) -> Result<[u8; 32], StoreError> {
+pub(crate) fn decode_hash(text: &str, what: &str) -> Result<[u8; 32], StoreError> {
     let mut hash = [0u8; 32];
     hex::decode_to_slice(text, &mut hash)
         .map_err(|_| StoreError::Corrupt(format!("{what} hash is not 64 hex digits")))?;

@@ -72,6 +72,7 @@ impl Store {
             Backend::Sqlite(_) => sqlite::CLAIM_JOBS,
             Backend::Postgres(_) => postgres::CLAIM_JOBS,
         };
+        let _turn = self.write_turn().await;
         let rows: Vec<JobRow> = with_pool!(self, pool => sqlx::query_as(claim)
             .bind(worker)
             .bind(locked_until)
@@ -85,6 +86,26 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|job| (job.run_at, job.id));
         Ok(jobs)
+    }
+
+    /// Extends the lease of a job `worker` is still running, so a long job is not taken over.
+    /// False when the lease was already lost.
+    pub async fn extend_lease(
+        &self,
+        id: JobId,
+        worker: &str,
+        locked_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let changed = with_pool!(self, pool => sqlx::query(
+            "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'")
+            .bind(locked_until.as_millisecond())
+            .bind(id.0)
+            .bind(worker)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
     }
 
     /// Marks a job done. Fails with [`StoreError::LeaseLost`] if `worker` no longer holds it.
@@ -181,6 +202,7 @@ impl Store {
         error: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let changed = with_pool!(self, pool => sqlx::query(
             "UPDATE jobs
                 SET state = $1, run_at = COALESCE($2, run_at), last_error = $3,

@@ -8,7 +8,9 @@
 mod accounts;
 mod audit;
 mod jobs;
+mod media;
 mod notifications;
+mod oauth_apps;
 mod passkeys;
 mod people;
 mod policy;
@@ -21,6 +23,7 @@ mod sessions;
 mod sqlite;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -31,7 +34,9 @@ use crate::config::Config;
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
 pub use jobs::JobCounts;
+pub use media::{Attached as MediaAttached, MediaRecord, NewMedia};
 pub use notifications::NotificationRecord;
+pub use oauth_apps::OAuthAppRecord;
 pub use passkeys::PasskeyRecord;
 pub use people::{InvitationRecord, NewUser, UserRecord};
 pub use policy::PolicyDocumentRecord;
@@ -44,6 +49,10 @@ pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord};
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
+    /// SQLite has one writer at a time, and a writer that finds the file locked sleeps in
+    /// SQLite's busy handler for milliseconds before trying again. Write transactions in this
+    /// process therefore take turns here, where a waiter is woken the moment the turn is free.
+    writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +141,7 @@ impl Store {
         let pool = sqlite::connect(path, max_connections, timeout).await?;
         Ok(Store {
             backend: Backend::Sqlite(pool),
+            writes: Arc::default(),
         })
     }
 
@@ -143,6 +153,7 @@ impl Store {
         let pool = postgres::connect(url.expose_secret(), max_connections, timeout).await?;
         Ok(Store {
             backend: Backend::Postgres(pool),
+            writes: Arc::default(),
         })
     }
 
@@ -153,6 +164,16 @@ impl Store {
             Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
+    }
+
+    /// This process's turn to write, on SQLite (see [`Store::writes`]); PostgreSQL has row
+    /// locks and needs none. Hold it for the whole write transaction, and never call another
+    /// store function while holding it.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite(_) => Some(self.writes.lock().await),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Answers when the database answers; used by `/healthz`.

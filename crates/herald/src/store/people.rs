@@ -132,6 +132,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES (1, $1, $2)")
                 .bind(name)
@@ -283,6 +284,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let claimed = sqlx::query(
                 "UPDATE invitations SET accepted_at = $1
@@ -306,6 +308,7 @@ impl Store {
     /// facts), and with [`StoreError::LastOwner`] if no active owner would remain.
     pub async fn set_role(&self, user_id: i64, from: Role, role: Role) -> Result<(), StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             lock_organisation!(tx);
             if role == Role::Member {
@@ -335,6 +338,7 @@ impl Store {
     /// revokes every API token of theirs. Refuses to deactivate the last active owner.
     pub async fn deactivate_user(&self, user_id: i64, now: Timestamp) -> Result<(), StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             lock_organisation!(tx);
             sqlx::query("DELETE FROM invitations WHERE invited_by = $1 AND accepted_at IS NULL")

@@ -40,13 +40,18 @@ fn describe(options: &PgConnectOptions) -> String {
 /// Claims due jobs. `FOR UPDATE SKIP LOCKED` lets several Herald processes claim at once: each
 /// skips the rows another is claiming instead of waiting for them or taking them twice.
 pub(super) const CLAIM_JOBS: &str = "
+    WITH expired AS (SELECT id FROM jobs
+                      WHERE state = 'running' AND locked_until <= $3
+                      LIMIT $4
+                      FOR UPDATE SKIP LOCKED),
+         due AS (SELECT id FROM jobs
+                  WHERE state = 'queued' AND run_at <= $3
+                  ORDER BY run_at, id
+                  LIMIT $4
+                  FOR UPDATE SKIP LOCKED)
     UPDATE jobs
        SET state = 'running', locked_by = $1, locked_until = $2,
            attempts = attempts + 1, updated_at = $3
-     WHERE id IN (SELECT id FROM jobs
-                   WHERE (state = 'queued' AND run_at <= $3)
-                      OR (state = 'running' AND locked_until <= $3)
-                   ORDER BY run_at, id
-                   LIMIT $4
-                   FOR UPDATE SKIP LOCKED)
+     WHERE id IN (SELECT id FROM (SELECT id FROM expired UNION ALL SELECT id FROM due) AS claimable
+                  LIMIT $4)
  RETURNING id, kind, payload, state, run_at, attempts, max_attempts, last_error";

@@ -48,6 +48,8 @@ pub struct AttemptEnd<'a> {
     pub detail: &'a str,
     pub remote_id: Option<&'a str>,
     pub remote_url: Option<&'a str>,
+    /// Written to the audit log in the same transaction, when the attempt settles the post.
+    pub audit: Option<&'a crate::domain::audit::NewAuditEntry>,
     pub now: Timestamp,
 }
 
@@ -88,6 +90,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO posts (account_id, author_id, text, state, created_at, updated_at)
@@ -149,6 +152,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let moved = sqlx::query(
                 "UPDATE posts SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")

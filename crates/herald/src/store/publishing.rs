@@ -11,6 +11,9 @@ use super::{PostRecord, Store, StoreError, millis, with_pool};
 use crate::domain::jobs::NewJob;
 use crate::domain::posts::PostState;
 
+/// One row of `publish_attempts`: id, started, finished, worker, outcome, detail.
+type AttemptRow = (i64, i64, Option<i64>, String, Option<String>, String);
+
 /// States in which a post's time may be changed without scheduling it.
 const TIME_EDITABLE: &str = "('draft', 'submitted', 'approved', 'expired_approval', 'failed')";
 
@@ -50,6 +53,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let payload = job.payload.to_string();
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let moved = sqlx::query(
                 "UPDATE posts SET state = 'scheduled', scheduled_at = $1, problem = NULL, updated_at = $2
@@ -102,6 +106,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let moved = sqlx::query(
                 "UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3")
@@ -143,6 +148,7 @@ impl Store {
         let published = end.to == PostState::Published;
         let problem = (!published && end.to != PostState::Scheduled).then_some(end.detail);
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let moved = sqlx::query(
                 "UPDATE posts SET state = $1, problem = $2,
@@ -177,6 +183,9 @@ impl Store {
                     .bind(end.detail)
                     .execute(&mut *tx)
                     .await?;
+                if let Some(entry) = end.audit {
+                    super::audit::append_audit_in!(&mut *tx, entry, end.now)?;
+                }
             }
             tx.commit().await?;
             Ok(moved)
@@ -195,7 +204,7 @@ impl Store {
 
     /// Every publishing attempt of a post, oldest first.
     pub async fn post_attempts(&self, id: i64) -> Result<Vec<AttemptRecord>, StoreError> {
-        let rows: Vec<(i64, i64, Option<i64>, String, Option<String>, String)> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<AttemptRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT id, started_at, finished_at, worker, outcome, detail FROM publish_attempts WHERE post_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(pool)

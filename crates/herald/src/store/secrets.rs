@@ -128,6 +128,7 @@ impl Store {
         key_version: i64,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             for (account_id, field, sealed) in batch {
                 sqlx::query(

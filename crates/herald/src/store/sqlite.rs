@@ -44,14 +44,21 @@ pub(super) async fn connect(
 }
 
 /// Claims due jobs. SQLite runs one writer at a time, so a single `UPDATE … RETURNING` is
-/// already atomic: two workers can never claim the same row.
+/// already atomic: two workers can never claim the same row. Jobs whose lease ran out come
+/// first, then due jobs in order; each half walks an index and stops at the limit, so a claim
+/// costs the same with 100,000 jobs due as with ten.
 pub(super) const CLAIM_JOBS: &str = "
     UPDATE jobs
        SET state = 'running', locked_by = $1, locked_until = $2,
            attempts = attempts + 1, updated_at = $3
-     WHERE id IN (SELECT id FROM jobs
-                   WHERE (state = 'queued' AND run_at <= $3)
-                      OR (state = 'running' AND locked_until <= $3)
-                   ORDER BY run_at, id
-                   LIMIT $4)
+     WHERE id IN (SELECT id FROM (
+                    SELECT id FROM (SELECT id FROM jobs
+                                     WHERE state = 'running' AND locked_until <= $3
+                                     LIMIT $4)
+                    UNION ALL
+                    SELECT id FROM (SELECT id FROM jobs
+                                     WHERE state = 'queued' AND run_at <= $3
+                                     ORDER BY run_at, id
+                                     LIMIT $4))
+                  LIMIT $4)
  RETURNING id, kind, payload, state, run_at, attempts, max_attempts, last_error";

@@ -193,6 +193,102 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "text": "Hello" })),
             [D, A, A, A, A],
         ),
+        // The post is a draft again: its author may wish it a time; admins may not touch it.
+        account(
+            Method::POST,
+            format!("/api/v1/posts/{post_id}/schedule"),
+            Some(json!({ "at": "2099-01-01T09:00:00Z" })),
+            [D, D, D, A, A],
+        ),
+        // Not scheduled (409) is not a denial.
+        account(
+            Method::DELETE,
+            format!("/api/v1/posts/{post_id}/schedule"),
+            None,
+            [D, D, D, A, A],
+        ),
+        api(
+            Method::GET,
+            "/api/v1/calendar?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+            None,
+            [D, A, A, A, A],
+        ),
+        account(
+            Method::GET,
+            format!("/api/v1/accounts/{account_id}/queue"),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::PUT,
+            format!("/api/v1/accounts/{account_id}/queue"),
+            Some(json!({ "time_zone": "Europe/London", "slots": [] })),
+            [D, D, D, A, A],
+        ),
+        // X takes no app password: refused (422) before anything is sent, which for the
+        // gatekeeper is not a denial. Tokens never connect accounts.
+        account(
+            Method::PUT,
+            format!("/api/v1/accounts/{account_id}/connection"),
+            Some(json!({ "method": "app_password", "identifier": "x", "password": "y" })),
+            [D, D, D, A, D],
+        ),
+        // Previews save nothing; an import of a header alone is refused (422), not denied.
+        api(
+            Method::POST,
+            "/api/v1/import/preview",
+            Some(json!({ "csv": "date,time,message,account\n" })),
+            [D, A, A, A, A],
+        ),
+        api(
+            Method::POST,
+            "/api/v1/import",
+            Some(json!({ "csv": "date,time,message,account\n" })),
+            [D, A, A, A, A],
+        ),
+        // The member has no grant yet: the account's schedule does not exist for them.
+        account(
+            Method::GET,
+            format!("/api/v1/accounts/{account_id}/schedule.csv"),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::GET,
+            format!("/api/v1/accounts/{account_id}/schedule.ics"),
+            None,
+            [D, D, A, A, A],
+        ),
+        // Images: only the draft's author attaches (a JSON body is then refused as not a
+        // multipart form, 400, which is not a denial); whoever sees the post lists them.
+        account(
+            Method::POST,
+            format!("/api/v1/posts/{post_id}/media"),
+            Some(json!({})),
+            [D, D, D, A, A],
+        ),
+        account(
+            Method::GET,
+            format!("/api/v1/posts/{post_id}/media"),
+            None,
+            [D, D, A, A, A],
+        ),
+        // No image 999999: 404 to everyone signed in (to the member because the post is
+        // hidden, to the others because the image is missing), so 404 cannot be read as a
+        // denial here; admins may not change the owner's draft. tests/it/media.rs walks
+        // real images with viewers of this and of other accounts.
+        api(
+            Method::GET,
+            Box::leak(format!("/api/v1/posts/{post_id}/media/999999").into_boxed_str()),
+            None,
+            [D, A, A, A, A],
+        ),
+        api(
+            Method::DELETE,
+            Box::leak(format!("/api/v1/posts/{post_id}/media/999999").into_boxed_str()),
+            None,
+            [D, A, D, A, A],
+        ),
         account(
             Method::PUT,
             grant_path.clone(),
@@ -315,11 +411,24 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::GET, "/policy", [D, A, A, A, A]),
         page(Method::GET, "/compose", [D, A, A, A, A]),
         page(Method::POST, "/compose", [D, A, A, A, D]),
+        page(Method::GET, "/import", [D, A, A, A, A]),
+        page(Method::POST, "/import", [D, A, A, A, D]),
         page(Method::POST, "/policy/check", [D, A, A, A, D]),
         page(Method::POST, "/policy/acknowledge", [D, A, A, A, D]),
         page(Method::POST, "/policy/document", [D, D, D, A, D]),
         page(Method::POST, "/policy/rules", [D, D, D, A, D]),
         page(Method::POST, "/members/999999/deactivate", [D, D, A, A, D]),
+        // Only the gatekeeper starts an OAuth connection; this Herald has no X app, which
+        // for the gatekeeper is a refusal (422), not a denial.
+        Row {
+            form: true,
+            hidden_as_not_found: true,
+            ..page(
+                Method::POST,
+                Box::leak(format!("/accounts/{account_id}/oauth").into_boxed_str()),
+                [D, D, D, A, D],
+            )
+        },
         // These end the caller's session, so they come last and each signed-in caller
         // uses a fresh session for them.
         api(
@@ -344,6 +453,10 @@ const PUBLIC_PAGES: &[(&str, &str)] = &[
     ("POST", "/invite/{token}"),
     ("GET", "/assets/{file}"),
     ("POST", "/csp-report"),
+    // The network's redirect back arrives without the SameSite=Strict session cookie: it
+    // answers everyone with a page that reloads it from Herald, and finishes only for the
+    // signed-in member who started (tests/it/oauth.rs).
+    ("GET", "/oauth/callback"),
 ];
 
 enum Caller<'a> {
@@ -542,11 +655,15 @@ async fn the_table_covers_every_route_the_server_has() {
         .map(|row| {
             let path = row
                 .path
+                .split('?')
+                .next()
+                .unwrap_or_default()
                 .replace("/grants/7", "/grants/{user_id}")
                 .replace("/credentials/notes", "/credentials/{field}")
                 .replace("/accounts/8", "/accounts/{id}")
                 .replace("/posts/9", "/posts/{id}")
                 .replace("/members/7", "/members/{id}")
+                .replace("/media/999999", "/media/{media_id}")
                 .replace("/999999", "/{id}");
             (row.method.to_string(), path)
         })

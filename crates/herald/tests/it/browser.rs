@@ -534,3 +534,256 @@ async fn a_contributor_writes_a_post_with_live_counts_and_a_publisher_approves_i
         "{history}"
     );
 }
+
+/// Publishing in Chromium, end to end: a contributor writes and submits a post in the
+/// composer; a publisher approves it and schedules it a few minutes ahead on the post's page
+/// (the time read in the account's zone); the job runner publishes it to a fake Mastodon
+/// exactly once; the calendar then shows it as published, and the post links to it.
+#[tokio::test]
+async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_published() {
+    use networks::fake::{FakeState, mastodon};
+    use reqwest::{Method, StatusCode};
+    use serde_json::{Value, json};
+
+    const TOKEN: &str = "fake-mastodon-token-b40e";
+    let fake = mastodon::start(FakeState::new(TOKEN, 3))
+        .await
+        .expect("fake Mastodon starts");
+    let clock =
+        herald::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let fake_url = fake.url();
+    let app = crate::helpers::spawn_app_with_clock(
+        |config| config.networks.mastodon_instance_url = fake_url.clone(),
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let publisher =
+        crate::people::invite_and_join(&app, &clock, &owner, "pub@sunny.example", "member").await;
+    let writer =
+        crate::people::invite_and_join(&app, &clock, &owner, "writer@sunny.example", "member")
+            .await;
+    let added = owner
+        .post(
+            &app,
+            "/api/v1/accounts",
+            json!({ "network": "mastodon", "handle": "@sunny@cafe.example", "display_name": "Sunny Café", "avatar_colour": "#c2410c", "gatekeeper_id": owner.id }),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let account = added.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id");
+    crate::posts::grant(&app, &owner, account, &publisher, "publisher").await;
+    crate::posts::grant(&app, &owner, account, &writer, "contributor").await;
+    let connected = owner
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{account}/connection"),
+            Some(json!({ "method": "access_token", "token": TOKEN, "server": fake.url() })),
+        )
+        .await;
+    assert_eq!(connected.status(), StatusCode::OK);
+    let queue = owner
+        .send(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/accounts/{account}/queue"),
+            Some(json!({ "time_zone": "Europe/London", "slots": [{ "weekday": 2, "time": "09:30" }] })),
+        )
+        .await;
+    assert_eq!(queue.status(), StatusCode::OK);
+
+    // The contributor writes and submits in the composer.
+    let Some(contributor) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&contributor, &app, &clock, &writer).await;
+    contributor.goto(&app.url("/compose")).await;
+    let text = "Fresh sourdough from 8am tomorrow, come early!";
+    contributor
+        .type_into(&contributor.find("#draft").await, text)
+        .await;
+    contributor
+        .click_and_wait(&contributor.find("button[value=submit]").await)
+        .await;
+    assert_eq!(contributor.text_of("#post-state").await, "submitted");
+    let post_url = contributor.current_url().await;
+    let id: i64 = post_url
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.parse().ok())
+        .expect("the post's page names its id");
+    contributor.close().await;
+
+    // The publisher approves it, then schedules it five minutes ahead, in London time.
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&browser, &app, &clock, &publisher).await;
+    browser.goto(&post_url).await;
+    browser
+        .click_and_wait(&browser.find("#approve").await)
+        .await;
+    assert_eq!(browser.text_of("#post-state").await, "approved");
+    let label = browser.text_of("label[for=at]").await;
+    assert!(label.contains("in Europe/London"), "{label}");
+    let zone = jiff::tz::TimeZone::get("Europe/London").expect("tzdb");
+    let at = jiff::Timestamp::from_second(herald::clock::Clock::now(&clock).as_second() + 300)
+        .expect("time")
+        .to_zoned(zone)
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string();
+    browser
+        .execute(&format!(
+            "document.getElementById('at').value = '{at}'; return true;"
+        ))
+        .await;
+    browser
+        .click_and_wait(&browser.find("#schedule-at").await)
+        .await;
+    assert_eq!(browser.text_of("#post-state").await, "scheduled");
+    assert!(
+        browser
+            .wait_for("return document.getElementById('scheduled-at').dataset.shown === 'local';")
+            .await,
+        "times.js shows the time in the viewer's zone"
+    );
+    let goes_out = browser
+        .execute("return document.getElementById('scheduled-at').title;")
+        .await;
+    assert_eq!(
+        goes_out,
+        format!("{} (Europe/London)", at.replace('T', " ")),
+        "the account's own time stays as the title"
+    );
+    browser.screenshot("post-scheduled").await;
+
+    // Time passes; the runner publishes it once.
+    clock.advance(jiff::SignedDuration::from_mins(6));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let post: Value = publisher
+            .get(&app, &format!("/api/v1/posts/{id}"))
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        if post["state"] == "published" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never published: {post}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let posts = fake.state.posts();
+    assert_eq!(posts.len(), 1, "published exactly once: {posts:?}");
+    assert_eq!(posts.first().map(|post| post.text.as_str()), Some(text));
+
+    // The calendar shows it, published, with its account.
+    browser.goto(&app.url("/calendar")).await;
+    let zone_note = browser.text_of("#calendar-zone").await;
+    assert!(zone_note.contains("Europe/London"), "{zone_note}");
+    let entry = browser
+        .text_of(&format!(".cal-post[data-post-id='{id}']"))
+        .await;
+    assert!(
+        entry.contains("published") && entry.contains("Sunny Café") && entry.contains("Mastodon"),
+        "{entry}"
+    );
+    let painted = browser
+        .execute(&format!(
+            "return getComputedStyle(document.querySelector(\".cal-post[data-post-id='{id}'] .avatar\")).backgroundColor;"
+        ))
+        .await;
+    assert_eq!(painted, "rgb(194, 65, 12)", "the account's own colour");
+    browser.screenshot("calendar-week").await;
+
+    // Dragging another post to the next day moves it there at the same time of day.
+    let other =
+        crate::posts::draft_id(&app, &owner, account, "Closed on Sunday for a staff party.").await;
+    let approved = owner
+        .post(&app, &format!("/api/v1/posts/{other}/submit"), json!({}))
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let scheduled = owner
+        .post(
+            &app,
+            &format!("/api/v1/posts/{other}/schedule"),
+            json!({ "at": "2027-01-16T10:00" }),
+        )
+        .await;
+    assert_eq!(scheduled.status(), StatusCode::OK);
+    browser.goto(&app.url("/calendar")).await;
+    browser
+        .execute(&format!(
+            "const post = document.querySelector(\".cal-post[data-post-id='{other}']\");
+             const day = document.querySelector(\".cal-day[data-date='2027-01-17']\");
+             const data = new DataTransfer();
+             const send = (target, type) => target.dispatchEvent(new DragEvent(type, {{ bubbles: true, cancelable: true, dataTransfer: data }}));
+             send(post, 'dragstart'); send(day, 'dragover'); send(day, 'drop'); send(post, 'dragend');
+             return true;"
+        ))
+        .await;
+    assert!(
+        browser
+            .wait_for(&format!(
+                "return document.querySelector(\".cal-day[data-date='2027-01-17'] .cal-post[data-post-id='{other}']\") !== null;"
+            ))
+            .await,
+        "after the reload the post is on Sunday"
+    );
+    let moved = state_of(&publisher, &app, other).await;
+    assert_eq!(moved["scheduled_at"], "2027-01-17T10:00:00Z", "{moved}");
+    browser.goto(&app.url("/calendar?view=month")).await;
+    assert!(
+        browser
+            .text_of(&format!(".cal-post[data-post-id='{id}']"))
+            .await
+            .contains("published")
+    );
+    browser.screenshot("calendar-month").await;
+
+    // Its page links to it on Mastodon and lists the attempt.
+    browser
+        .click_and_wait(
+            &browser
+                .find(&format!(".cal-post[data-post-id='{id}']"))
+                .await,
+        )
+        .await;
+    assert_eq!(browser.text_of("#post-state").await, "published");
+    let attempts = browser.text_of("#attempts").await;
+    assert!(attempts.contains("published"), "{attempts}");
+    let link = browser
+        .execute("return document.getElementById('remote-url')?.href ?? null;")
+        .await;
+    assert!(link.is_string(), "a link to the published post");
+    browser.screenshot("post-published").await;
+
+    // The account's page says as whom Herald posts, and offers its queue to the publisher.
+    browser
+        .goto(&app.url(&format!("/accounts/{account}")))
+        .await;
+    let connection = browser.text_of("#connection-state").await;
+    assert!(connection.contains("Herald posts as"), "{connection}");
+    assert!(
+        browser.text_of("#slots").await.contains("Tuesday"),
+        "the queue's slot is listed"
+    );
+    browser.screenshot("account-queue").await;
+    browser.close().await;
+}
+
+async fn state_of(
+    person: &crate::people::Person,
+    app: &crate::helpers::TestApp,
+    id: i64,
+) -> serde_json::Value {
+    person
+        .get(app, &format!("/api/v1/posts/{id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON")
+}

@@ -241,7 +241,7 @@ async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing(
         .expect("fake X");
     let temp = TempDir::new().expect("temporary directory");
     let data_dir = temp.path().join("data");
-    let posts = prepare(&data_dir, None, &fake, 300).await;
+    let posts = prepare(&data_dir, None, &fake, 200).await;
     // Some answers are lost after the post was made, so attempts are in flight and some
     // posts unconfirmed when the process dies.
     fake.state.set_faults(Faults {
@@ -256,22 +256,22 @@ async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing(
     let first = Served::start(&data_dir, &serve_env(&fake, None));
     wait_until(
         &store,
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         "publishing did not start",
-        |_, counts| published(counts) >= 40,
+        |_, counts| published(counts) >= 30,
     )
     .await;
     first.kill_9();
     let at_kill = store.post_counts().await.expect("counts");
     assert!(
-        published(&at_kill) < 300,
+        published(&at_kill) < 200,
         "killed before the end: {at_kill:?}"
     );
 
     let _second = Served::start(&data_dir, &serve_env(&fake, None));
     wait_until(
         &store,
-        Duration::from_secs(180),
+        Duration::from_secs(400),
         "publishing did not finish",
         |pending, _| pending == 0,
     )
@@ -279,7 +279,7 @@ async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing(
     check_exactly_once(&store, &fake, &posts).await;
     let counts = store.post_counts().await.expect("counts");
     assert!(
-        published(&counts) >= 290,
+        published(&counts) >= 190,
         "{counts:?} (at the kill: {at_kill:?})"
     );
 }
@@ -304,7 +304,7 @@ async fn two_processes_on_one_postgres_share_the_work_and_never_publish_twice() 
     let _two = Served::start(&data_dir, &env);
     wait_until(
         &store,
-        Duration::from_secs(120),
+        Duration::from_secs(300),
         "publishing did not finish",
         |pending, _| pending == 0,
     )

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use super::{AppState, health};
@@ -17,6 +18,8 @@ mod accounts;
 mod audit;
 mod connections;
 mod credentials;
+mod import;
+pub mod media;
 mod passkeys;
 pub mod people;
 mod policy;
@@ -37,6 +40,7 @@ mod schedule;
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "accounts", description = "Social accounts, gatekeepers, access and connections to the networks"),
         (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
+        (name = "import", description = "Bulk import of posts from CSV, and each account's schedule as CSV and iCalendar"),
     ),
     components(schemas(super::Problem))
 )]
@@ -87,10 +91,20 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(posts::approve))
         .routes(routes!(posts::send_back))
         .routes(routes!(posts::text_length))
+        // Uploads may be larger than every other body: this route only.
+        .routes(
+            routes!(media::upload, media::list)
+                .layer(DefaultBodyLimit::max(media::UPLOAD_BODY_LIMIT)),
+        )
+        .routes(routes!(media::show, media::remove))
         .routes(routes!(schedule::schedule, schedule::unschedule))
         .routes(routes!(schedule::calendar))
         .routes(routes!(schedule::queue, schedule::set_queue))
         .routes(routes!(connections::connect))
+        .routes(routes!(import::preview))
+        .routes(routes!(import::import))
+        .routes(routes!(import::schedule_csv))
+        .routes(routes!(import::schedule_ics))
         .routes(routes!(people::password_strength))
         .routes(routes!(people::list_members))
         .routes(routes!(people::change_role))

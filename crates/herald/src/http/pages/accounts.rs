@@ -1,5 +1,7 @@
 //! Pages for social accounts: the list with each account's security posture, adding an
-//! account, and one account's credentials (stored and revealed by its gatekeeper only).
+//! account, and one account's page: its credentials (stored and revealed by its gatekeeper
+//! only), its weekly queue (publishers), and its connection to the network (the gatekeeper
+//! connects it with a token or an app password, which is sealed and never shown again).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -8,11 +10,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Layout, PageError, message, render, status_of};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::people::FieldError;
 use crate::accounts::{self, NewAccountRequest, Visible};
 use crate::credentials;
-use crate::domain::access::{AccountAction, Permission};
+use crate::domain::access::{AccountAction, Permission, check_account};
 use crate::domain::accounts::{AccountLevel, Network, SecretField};
 use crate::domain::people::Role;
+use crate::domain::schedule::Slot;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
 use crate::people::PeopleError;
@@ -66,7 +72,53 @@ struct AccountPage {
     shown: Option<Shown>,
     error: Option<String>,
     colours_script: String,
+    /// The queue: its zone (as typed, after a refused save) and its slots.
+    time_zone: String,
+    slots: Vec<SlotRow>,
+    may_edit_queue: bool,
+    /// (1 = Monday, "Monday") … for the new slot's weekday.
+    weekdays: Vec<(i8, &'static str)>,
+    /// `not_connected`, `connected` or `reconnect_needed`, and as whom.
+    connection: String,
+    connected_as: Option<String>,
+    /// Bluesky connects with an app password; the others with a token.
+    app_password: bool,
+    may_connect: bool,
+    typed: Typed,
 }
+
+/// One weekly queue slot as the page lists it.
+#[derive(Debug)]
+struct SlotRow {
+    /// `1@09:30`: what the form sends back for it.
+    value: String,
+    weekday: &'static str,
+    time: String,
+}
+
+/// What the queue and connection forms held when a save was refused, and why, so the page
+/// comes back as it was left. Tokens and passwords are never among them.
+#[derive(Debug, Default)]
+struct Typed {
+    time_zone: Option<String>,
+    add_weekday: i8,
+    add_time: String,
+    queue_error: Option<FieldError>,
+    server: String,
+    subject: String,
+    identifier: String,
+    connect_error: Option<String>,
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 /// A value the page shows once: a revealed credential or a newly generated password.
 #[derive(Debug)]
@@ -85,6 +137,22 @@ pub struct CredentialForm {
 pub struct GenerateForm {
     #[serde(default)]
     length: String,
+}
+
+/// The connection form. Which fields count depends on the network: a token (with an optional
+/// server and page or user id), or for Bluesky an identifier and an app password.
+#[derive(Debug, Deserialize)]
+pub struct ConnectForm {
+    #[serde(default)]
+    token: Option<SecretString>,
+    #[serde(default)]
+    password: Option<SecretString>,
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    server: String,
+    #[serde(default)]
+    subject: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +294,129 @@ pub async fn generate(
     }
 }
 
+/// Saves the weekly queue: the time zone, the listed slots less the one whose "Remove" was
+/// pressed, plus the new slot when a time was given. One form, so it works without scripts.
+pub async fn save_queue(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let value = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut typed = Typed {
+        time_zone: Some(value("time_zone")),
+        add_weekday: value("add_weekday").parse().unwrap_or(1),
+        add_time: value("add_time"),
+        ..Typed::default()
+    };
+    let removed = value("remove");
+    let listed = form
+        .iter()
+        .filter(|(key, value)| key == "slot" && *value != removed)
+        .map(|(_, value)| read_slot(value));
+    let added = (!typed.add_time.is_empty()).then(|| Slot::new(typed.add_weekday, &typed.add_time));
+    let slots = listed.chain(added).collect::<Result<Vec<_>, _>>();
+    let saved = match slots {
+        Ok(slots) => {
+            let zone = typed.time_zone.clone().unwrap_or_default();
+            let now = state.clock.now();
+            crate::schedule::set_queue(&state.store, &caller.user, id, &zone, &slots, now).await
+        }
+        Err(error) => Err(PeopleError::Invalid {
+            field: "add_time",
+            message: error.to_string(),
+        }),
+    };
+    match saved {
+        Ok(()) => Ok(Redirect::to(&format!("/accounts/{id}#queue")).into_response()),
+        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error) => {
+            let error = FieldError::from(error);
+            let status = error.status;
+            typed.queue_error = Some(error);
+            account_view_with(&state, &caller, id, None, None, status, typed).await
+        }
+    }
+}
+
+/// Connects the account at its network (its gatekeeper only): the same service as
+/// `PUT /api/v1/accounts/{id}/connection`. What was typed comes back on a refusal, except
+/// the token or password, which is never written into a page.
+pub async fn connect(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<ConnectForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::UseVault)?;
+    let typed = Typed {
+        server: form.server.trim().to_owned(),
+        subject: form.subject.trim().to_owned(),
+        identifier: form.identifier.trim().to_owned(),
+        ..Typed::default()
+    };
+    let optional = |text: &str| Some(text.to_owned()).filter(|text| !text.is_empty());
+    let filled = |secret: Option<SecretString>| {
+        secret.filter(|secret| !secret.expose_secret().trim().is_empty())
+    };
+    let grant = match (filled(form.password), filled(form.token)) {
+        (Some(password), _) if !typed.identifier.is_empty() => Some(networks::Grant::AppPassword {
+            identifier: typed.identifier.clone(),
+            password,
+            server: optional(&typed.server),
+        }),
+        (_, Some(token)) => Some(networks::Grant::AccessToken {
+            token,
+            subject: optional(&typed.subject),
+            server: optional(&typed.server),
+        }),
+        _ => None,
+    };
+    let result = match grant {
+        Some(grant) => {
+            crate::connections::connect(
+                &state.store,
+                &state.keys,
+                &state.networks,
+                &caller.user,
+                id,
+                &grant,
+                state.clock.now(),
+            )
+            .await
+        }
+        None => Err(PeopleError::Invalid {
+            field: "credentials",
+            message: "paste the token (or, for Bluesky, the handle and an app password) made at the network".to_owned(),
+        }),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/accounts/{id}#connection")).into_response()),
+        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error) => {
+            let status = status_of(&error);
+            let typed = Typed {
+                connect_error: Some(message(error)),
+                ..typed
+            };
+            account_view_with(&state, &caller, id, None, None, status, typed).await
+        }
+    }
+}
+
+/// `1@09:30` (as the queue form lists a slot) as a slot.
+fn read_slot(value: &str) -> Result<Slot, crate::domain::schedule::ScheduleError> {
+    let (weekday, time) = value.split_once('@').unwrap_or(("", value));
+    let weekday = weekday
+        .parse()
+        .map_err(|_| crate::domain::schedule::ScheduleError::BadWeekday)?;
+    Slot::new(weekday, time)
+}
+
 async fn list_view(
     state: &AppState,
     caller: &Caller,
@@ -281,12 +472,30 @@ async fn account_view(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
+    account_view_with(state, caller, id, shown, error, status, Typed::default()).await
+}
+
+async fn account_view_with(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    shown: Option<Shown>,
+    error: Option<String>,
+    status: StatusCode,
+    typed: Typed,
+) -> Result<Response, PageError> {
     let visible = accounts::open(&state.store, &caller.user, id, AccountAction::View)
         .await
         .map_err(ApiError::from)?;
     let facts = credentials::facts(&state.store, &caller.user, id)
         .await
         .map_err(ApiError::from)?;
+    let (zone, slots) = crate::schedule::queue(&state.store, &caller.user, id)
+        .await
+        .map_err(ApiError::from)?;
+    let may = |action| check_account(caller.user.role, visible.level, action).is_ok();
+    let may_edit_queue = may(AccountAction::Publish);
+    let may_connect = may(AccountAction::Connect);
     let account = visible.account;
     let page = AccountPage {
         layout: Layout::signed_in(&format!("{} · Herald", account.display_name), caller),
@@ -320,6 +529,29 @@ async fn account_view(
         shown,
         error,
         colours_script: assets::url("colours.js"),
+        time_zone: typed
+            .time_zone
+            .clone()
+            .unwrap_or_else(|| zone.name().to_owned()),
+        slots: slots
+            .into_iter()
+            .map(|slot| SlotRow {
+                value: format!("{}@{}", slot.weekday, slot.time()),
+                weekday: usize::try_from(slot.weekday - 1)
+                    .ok()
+                    .and_then(|index| WEEKDAYS.get(index))
+                    .copied()
+                    .unwrap_or(""),
+                time: slot.time(),
+            })
+            .collect(),
+        may_edit_queue,
+        weekdays: (1..=7).zip(WEEKDAYS).collect(),
+        connection: account.connection,
+        connected_as: account.connected_as,
+        app_password: account.network == Network::Bluesky,
+        may_connect,
+        typed,
     };
     Ok(render(status, &page))
 }

@@ -1,6 +1,9 @@
 //! Server-rendered HTML pages. Templates live in `templates/` and are compiled into the binary.
 
 pub mod accounts;
+pub mod calendar;
+pub mod import;
+pub mod oauth;
 pub mod people;
 pub mod policy;
 pub mod posts;

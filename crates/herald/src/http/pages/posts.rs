@@ -1,6 +1,7 @@
 //! The composer and a post's page: write a post for one account (counted live the way its
-//! network counts, checked live against the policy), save or submit it; see a post's state
-//! and history, and approve or send it back.
+//! network counts, checked live against the policy), save or submit it; see a post's state,
+//! history and publishing attempts, approve or send it back, and give it its time (a date and
+//! time in the account's zone, or the account's next free queue slot).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -8,26 +9,34 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Layout, PageError, message, render, status_of};
+use super::people::FieldError;
+use super::{Layout, PageError, render};
 use crate::accounts;
 use crate::domain::access::{AccountAction, Permission, check_account};
 use crate::domain::accounts::AccountLevel;
+use crate::domain::posts::PostState;
+use crate::domain::schedule::Zone;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
 use crate::people::PeopleError;
 use crate::posts::{self, PostView};
+use crate::schedule::{self, When};
 
 #[derive(Template)]
 #[template(path = "compose.html")]
 struct ComposePage {
     layout: Layout,
     csrf: String,
-    /// (id, name, network id, network label, handle) of accounts the caller may write for.
-    accounts: Vec<(i64, String, &'static str, &'static str, String)>,
+    /// (id, name, network id, network label, handle, time zone) of accounts the caller may
+    /// write for.
+    accounts: Vec<(i64, String, &'static str, &'static str, String, String)>,
     chosen: i64,
     text: String,
+    /// The wished time as typed, `2026-12-24T09:30` in the account's zone.
+    at: String,
     error: Option<String>,
     script: String,
+    times_script: String,
 }
 
 #[derive(Template)]
@@ -42,8 +51,52 @@ struct PostPage {
     colour: String,
     is_author: bool,
     may_review: bool,
+    /// The account's time zone, in which the form's date and time are read.
+    zone: String,
+    scheduled: Option<ShownTime>,
+    published: Option<ShownTime>,
+    attempts: Vec<AttemptRow>,
+    /// What the caller may do with the post's time.
+    offer: TimeOffer,
+    /// "Publish to @sunny@mastodon.social on Mastodon", for accounts that ask every time.
+    confirm: Option<String>,
+    /// The date and time in the form: as typed, or the post's own.
+    at_value: String,
+    /// The earliest time the form accepts (now, in the account's zone).
+    at_min: String,
+    /// A message for the whole page; `field_error` goes beside its field.
     error: Option<String>,
+    field_error: Option<FieldError>,
     script: String,
+    times_script: String,
+}
+
+/// A moment as the page writes it: RFC 3339 in UTC for `<time datetime>` (times.js shows it
+/// in the viewer's zone), and in words in the account's zone for readers without scripts.
+#[derive(Debug)]
+pub struct ShownTime {
+    pub iso: String,
+    pub local: String,
+}
+
+#[derive(Debug)]
+struct AttemptRow {
+    started: ShownTime,
+    outcome: String,
+    detail: String,
+}
+
+/// Which time form the post page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeOffer {
+    /// None: the caller may not change the post's time, or it is past changing.
+    Nothing,
+    /// A draft or submitted post: the time is a wish, used once it is approved.
+    Wish,
+    /// An approved (expired, failed) post: schedule it, at a time or in the queue.
+    Schedule,
+    /// A scheduled post: move it, or take it off the schedule.
+    Reschedule,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +108,22 @@ pub struct ComposeForm {
     /// "save" keeps it a draft; "submit" also submits it.
     #[serde(default)]
     intent: String,
+    /// The wished time, `2026-12-24T09:30` in the account's zone; empty: none yet.
+    #[serde(default)]
+    at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScheduleForm {
+    /// `2026-12-24T09:30` from the `datetime-local` field, in the account's zone.
+    #[serde(default)]
+    at: String,
+    /// "queue" takes the account's next free slot; anything else uses `at`.
+    #[serde(default)]
+    intent: String,
+    /// "yes" when the "publish to …" box was ticked.
+    #[serde(default)]
+    confirm: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +136,7 @@ pub struct StepForm {
 
 pub async fn compose(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
-    compose_view(&state, &caller, 0, String::new(), None).await
+    compose_view(&state, &caller, 0, String::new(), String::new(), None).await
 }
 
 pub async fn compose_submit(
@@ -81,11 +150,32 @@ pub async fn compose_submit(
         Ok(view) => view,
         // Whatever went wrong, the text comes back in the composer: nothing typed is lost.
         Err(error) => {
-            let shown = Some(message(error));
-            return compose_view(&state, &caller, form.account_id, form.text, shown).await;
+            let shown = Some(super::message(error));
+            return compose_view(&state, &caller, form.account_id, form.text, form.at, shown).await;
         }
     };
     let id = view.post.id;
+    let max_attempts = state.config.jobs.max_attempts;
+    // The wished time is kept before submitting, so that an approval on submission (the
+    // account's gatekeeper needs none) schedules the post at once.
+    if !form.at.trim().is_empty() {
+        let when = When::At(form.at.clone());
+        let unconfirmed = false;
+        let wished = schedule::schedule(
+            &state.store,
+            &caller.user,
+            id,
+            &when,
+            unconfirmed,
+            max_attempts,
+            now,
+        )
+        .await;
+        if let Err(error) = wished {
+            let typed = Some(form.at);
+            return post_view(&state, &caller, id, Some(error.into()), typed).await;
+        }
+    }
     if form.intent == "submit"
         && let Err(error) = posts::submit(
             &state.store,
@@ -93,19 +183,14 @@ pub async fn compose_submit(
             &caller.user,
             id,
             None,
-            state.config.jobs.max_attempts,
+            max_attempts,
             now,
         )
         .await
     {
-        return post_view(
-            &state,
-            &caller,
-            id,
-            Some(message(error)),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let mut error = FieldError::from(error);
+        error.status = StatusCode::UNPROCESSABLE_ENTITY;
+        return post_view(&state, &caller, id, Some(error), None).await;
     }
     Ok(Redirect::to(&format!("/posts/{id}")).into_response())
 }
@@ -116,7 +201,7 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ViewAccounts)?;
-    post_view(&state, &caller, id, None, StatusCode::OK).await
+    post_view(&state, &caller, id, None, None).await
 }
 
 pub async fn submit(
@@ -136,7 +221,7 @@ pub async fn submit(
         state.clock.now(),
     )
     .await;
-    after_step(&state, &caller, id, result).await
+    after_step(&state, &caller, id, result, None).await
 }
 
 pub async fn approve(
@@ -154,7 +239,7 @@ pub async fn approve(
         state.clock.now(),
     )
     .await;
-    after_step(&state, &caller, id, result).await
+    after_step(&state, &caller, id, result, None).await
 }
 
 pub async fn send_back(
@@ -171,7 +256,52 @@ pub async fn send_back(
         state.clock.now(),
     )
     .await;
-    after_step(&state, &caller, id, result).await
+    after_step(&state, &caller, id, result, None).await
+}
+
+/// The schedule form: a date and time in the account's zone, or the next free queue slot.
+/// The same service as `POST /api/v1/posts/{id}/schedule`; a refusal shows the page again
+/// with the message beside the field and the typed time kept.
+pub async fn schedule(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<ScheduleForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let typed = Some(form.at.clone());
+    let when = match (form.intent.as_str(), form.at.trim()) {
+        ("queue", _) => When::Queue,
+        (_, "") => {
+            let error = PeopleError::Invalid {
+                field: "at",
+                message: "choose a date and time, or add the post to the queue".to_owned(),
+            };
+            return post_view(&state, &caller, id, Some(error.into()), typed).await;
+        }
+        (_, at) => When::At(at.to_owned()),
+    };
+    let result = schedule::schedule(
+        &state.store,
+        &caller.user,
+        id,
+        &when,
+        form.confirm == "yes",
+        state.config.jobs.max_attempts,
+        state.clock.now(),
+    )
+    .await;
+    after_step(&state, &caller, id, result, typed).await
+}
+
+/// Takes a scheduled post off the schedule; it stays approved.
+pub async fn unschedule(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, .. }: CsrfForm<StepForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let result = schedule::unschedule(&state.store, &caller.user, id, state.clock.now()).await;
+    after_step(&state, &caller, id, result, None).await
 }
 
 async fn after_step(
@@ -179,14 +309,12 @@ async fn after_step(
     caller: &Caller,
     id: i64,
     result: Result<PostView, PeopleError>,
+    typed: Option<String>,
 ) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/posts/{id}")).into_response()),
         Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
-        Err(error) => {
-            let status = status_of(&error);
-            post_view(state, caller, id, Some(message(error)), status).await
-        }
+        Err(error) => post_view(state, caller, id, Some(error.into()), typed).await,
     }
 }
 
@@ -195,6 +323,7 @@ async fn compose_view(
     caller: &Caller,
     chosen: i64,
     text: String,
+    at: String,
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let writable = accounts::visible(&state.store, &caller.user)
@@ -212,6 +341,7 @@ async fn compose_view(
                 account.network.as_str(),
                 account.network.label(),
                 account.handle,
+                account.time_zone,
             )
         })
         .collect();
@@ -226,18 +356,22 @@ async fn compose_view(
         accounts: writable,
         chosen,
         text,
+        at,
         error,
         script: assets::url("draft.js"),
+        times_script: assets::url("times.js"),
     };
     Ok(render(status, &page))
 }
 
+/// The post's page. `error` (with its status) is what the last action ran into; `typed` is
+/// the time the schedule form had, kept so nothing typed is lost.
 async fn post_view(
     state: &AppState,
     caller: &Caller,
     id: i64,
-    error: Option<String>,
-    status: StatusCode,
+    error: Option<FieldError>,
+    typed: Option<String>,
 ) -> Result<Response, PageError> {
     let view = posts::view(&state.store, &caller.user, id)
         .await
@@ -250,11 +384,59 @@ async fn post_view(
     )
     .await
     .map_err(ApiError::from)?;
+    let zone = schedule::zone_of(&visible.account).map_err(ApiError::from)?;
     let is_author = view.post.author_id == caller.user.id;
+    let may = |action| check_account(caller.user.role, visible.level, action).is_ok();
+    let offer = time_offer(
+        view.post.state,
+        may(AccountAction::Draft),
+        may(AccountAction::Publish),
+    );
+    let status = error.as_ref().map_or(StatusCode::OK, |error| error.status);
+    // A message about the time or the confirmation goes beside its field when the form is
+    // there; everything else at the top of the page.
+    let beside_field =
+        |error: &FieldError| offer != TimeOffer::Nothing && matches!(error.field, "at" | "confirm");
+    let (field_error, error) = match error {
+        Some(error) if beside_field(&error) => (Some(error), None),
+        other => (None, other.map(|error| error.message)),
+    };
+    let now = state.clock.now();
+    let shown = |at: jiff::Timestamp| shown_time(&zone, at);
     let account = visible.account;
     let page = PostPage {
         layout: Layout::signed_in("Post · Herald", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
+        zone: zone.name().to_owned(),
+        scheduled: view.post.scheduled_at.map(shown),
+        published: view.post.published_at.map(shown),
+        attempts: view
+            .attempts
+            .iter()
+            .map(|attempt| AttemptRow {
+                started: shown(attempt.started_at),
+                outcome: attempt
+                    .outcome
+                    .clone()
+                    .unwrap_or_else(|| "under way".to_owned()),
+                detail: attempt.detail.clone(),
+            })
+            .collect(),
+        offer,
+        confirm: account.confirm_before_publish.then(|| {
+            format!(
+                "Publish to {} on {}",
+                account.handle,
+                account.network.label()
+            )
+        }),
+        at_value: typed.unwrap_or_else(|| {
+            view.post
+                .scheduled_at
+                .map(|at| local_input(&zone, at))
+                .unwrap_or_default()
+        }),
+        at_min: local_input(&zone, now),
         account_name: account.display_name,
         network: account.network.label(),
         handle: account.handle,
@@ -263,7 +445,34 @@ async fn post_view(
         may_review: !is_author && visible.level >= Some(AccountLevel::Publisher),
         view,
         error,
+        field_error,
         script: assets::url("colours.js"),
+        times_script: assets::url("times.js"),
     };
     Ok(render(status, &page))
+}
+
+/// What the caller may do with the time of a post in `state`.
+fn time_offer(state: PostState, may_draft: bool, may_publish: bool) -> TimeOffer {
+    match state {
+        PostState::Draft | PostState::Submitted if may_draft => TimeOffer::Wish,
+        PostState::Approved | PostState::ExpiredApproval | PostState::Failed if may_publish => {
+            TimeOffer::Schedule
+        }
+        PostState::Scheduled if may_publish => TimeOffer::Reschedule,
+        _ => TimeOffer::Nothing,
+    }
+}
+
+/// `at` for `<time>`: UTC for the attribute, the account's zone in words.
+pub fn shown_time(zone: &Zone, at: jiff::Timestamp) -> ShownTime {
+    ShownTime {
+        iso: at.to_string(),
+        local: zone.show(at),
+    }
+}
+
+/// `at` as a `datetime-local` field holds it: `2026-12-24T09:30`, in `zone`.
+fn local_input(zone: &Zone, at: jiff::Timestamp) -> String {
+    zone.local(at).strftime("%Y-%m-%dT%H:%M").to_string()
 }

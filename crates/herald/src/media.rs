@@ -1,0 +1,508 @@
+//! Images on posts as the composer, the API and the publisher use them: attach one to a
+//! draft (its type sniffed from the bytes, checked against the account's network, alt text
+//! required), list and remove them, read them back for anyone who may see the post, check a
+//! post's images before it is submitted, and hand them to the publisher.
+//!
+//! Files live under `<data_dir>/media/` with random names, mode 0600, written to a temporary
+//! file and renamed so a half-written image is never seen. The database row holds what the
+//! file is and its SHA-256, checked whenever the file is read. Networks that fetch images
+//! themselves (Instagram, Threads) get a signed link that expires (`GET /media/{signed}`).
+
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::config::Config;
+use crate::data_dir::MasterKey;
+use crate::domain::access::AccountAction;
+use crate::domain::accounts::Network;
+use crate::domain::audit::Actor;
+use crate::domain::media::{self, Attached, ImageType, MediaProblem, NewImage};
+use crate::domain::posts::PostState;
+use crate::people::{PeopleError, record};
+use crate::posts;
+use crate::store::{MediaAttached, MediaRecord, NewMedia, PostRecord, Store, UserRecord};
+
+/// How long a signed link to an image works: long enough for a network to fetch it while
+/// Herald publishes, short enough that a leaked link soon stops working.
+pub const SIGNED_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(1);
+
+/// Where images are kept, and the key that signs links to them. Cheap to clone.
+#[derive(Clone)]
+pub struct Library {
+    dir: PathBuf,
+    public_url: Option<String>,
+    link_key: Arc<Zeroizing<[u8; 32]>>,
+}
+
+impl fmt::Debug for Library {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Library")
+            .field("dir", &self.dir)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Library {
+    pub fn new(config: &Config, master: &MasterKey) -> Library {
+        Library {
+            dir: config.data_dir.join("media"),
+            public_url: config.public_url.clone(),
+            link_key: Arc::new(master.derive("media link signing")),
+        }
+    }
+
+    /// A link anyone can fetch image `id` from until `now` + [`SIGNED_LINK_LIFETIME`], or
+    /// `None` when Herald has no public address.
+    pub fn signed_url(&self, id: i64, now: Timestamp) -> Option<String> {
+        let base = self.public_url.as_deref()?.trim_end_matches('/');
+        let expires = now.as_second() + SIGNED_LINK_LIFETIME.as_secs();
+        let signature = URL_SAFE_NO_PAD.encode(self.mac(id, expires)?.finalize().into_bytes());
+        Some(format!("{base}/media/{id}.{expires}.{signature}"))
+    }
+
+    /// The image id a signed link names, if its signature holds and it has not expired.
+    pub fn verify(&self, signed: &str, now: Timestamp) -> Option<i64> {
+        let mut parts = signed.splitn(3, '.');
+        let id: i64 = parts.next()?.parse().ok()?;
+        let expires: i64 = parts.next()?.parse().ok()?;
+        let signature = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+        self.mac(id, expires)?.verify_slice(&signature).ok()?;
+        (now.as_second() < expires).then_some(id)
+    }
+
+    /// HMAC-SHA256 over the id and expiry (HMAC takes keys of any length, so this is
+    /// always `Some`).
+    fn mac(&self, id: i64, expires: i64) -> Option<Hmac<Sha256>> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.link_key.as_slice()).ok()?;
+        mac.update(format!("herald media link\0{id}\0{expires}").as_bytes());
+        Some(mac)
+    }
+
+    async fn write(&self, bytes: Arc<Vec<u8>>) -> io::Result<String> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write_file(&dir, &bytes))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    async fn read(&self, media: &MediaRecord) -> Result<Vec<u8>, PeopleError> {
+        let path = self.path(&media.file_name)?;
+        let bytes = tokio::fs::read(&path).await.map_err(|error| {
+            PeopleError::Internal(format!("cannot read image {}: {error}", media.id))
+        })?;
+        if hex::encode(Sha256::digest(&bytes)) != media.sha256 {
+            return Err(PeopleError::Internal(format!(
+                "image {}'s file does not match its checksum",
+                media.id
+            )));
+        }
+        Ok(bytes)
+    }
+
+    async fn delete(&self, file_name: &str) {
+        let Ok(path) = self.path(file_name) else {
+            return;
+        };
+        if let Err(error) = tokio::fs::remove_file(&path).await {
+            tracing::warn!(%error, file = file_name, "could not delete an image file");
+        }
+    }
+
+    /// The file's path; names are Herald's own random hex, so anything else is refused.
+    fn path(&self, file_name: &str) -> Result<PathBuf, PeopleError> {
+        if file_name.is_empty() || !file_name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(PeopleError::Internal(format!(
+                "an image has an unexpected file name {file_name:?}"
+            )));
+        }
+        Ok(self.dir.join(file_name))
+    }
+}
+
+/// Attaches an image to a draft (its author only). The type comes from the bytes; the
+/// account's network must accept it, and the alt text is required.
+pub async fn attach(
+    store: &Store,
+    library: &Library,
+    actor: &UserRecord,
+    post_id: i64,
+    bytes: Vec<u8>,
+    alt: &str,
+    now: Timestamp,
+) -> Result<MediaRecord, PeopleError> {
+    let (post, visible) = open_draft(store, actor, post_id).await?;
+    let network = visible.account.network;
+    let sniffed = media::sniff(&bytes).map_err(invalid)?;
+    let already = store.post_media(post.id).await?.len();
+    let image = NewImage {
+        kind: sniffed.kind,
+        size: bytes.len(),
+        alt,
+        already,
+        public_url_set: library.public_url.is_some(),
+    };
+    let alt = media::check_new(network, image).map_err(invalid)?;
+    let size = bytes.len();
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let file_name = library
+        .write(Arc::new(bytes))
+        .await
+        .map_err(|error| PeopleError::Internal(format!("cannot store the image: {error}")))?;
+    let new = NewMedia {
+        post_id: post.id,
+        file_name: &file_name,
+        sha256: &sha256,
+        mime: sniffed.kind.mime(),
+        size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+        width: sniffed.width.map(i64::from),
+        height: sniffed.height.map(i64::from),
+        alt,
+    };
+    let most = media::limits(network).most_images;
+    let attached = match store.attach_media(&new, most, now).await {
+        Ok(MediaAttached::Done(record)) => record,
+        other => {
+            library.delete(&file_name).await;
+            return Err(match other {
+                Ok(MediaAttached::Full) => invalid(MediaProblem::TooMany {
+                    network: network.label(),
+                    limit: most,
+                }),
+                Ok(_) => not_a_draft(),
+                Err(error) => error.into(),
+            });
+        }
+    };
+    let details = serde_json::json!({ "media": attached.id, "mime": attached.mime, "size": size });
+    audit(store, now, actor, "post.media_attached", post.id, details).await?;
+    Ok(attached)
+}
+
+/// Whether `actor` may attach images to post `post_id` now: its author, while a draft.
+pub async fn may_attach(
+    store: &Store,
+    actor: &UserRecord,
+    post_id: i64,
+) -> Result<(), PeopleError> {
+    open_draft(store, actor, post_id).await.map(|_| ())
+}
+
+/// A post's images, for anyone who may see the post.
+pub async fn list(
+    store: &Store,
+    actor: &UserRecord,
+    post_id: i64,
+) -> Result<Vec<MediaRecord>, PeopleError> {
+    posts::open(store, actor, post_id, AccountAction::View).await?;
+    Ok(store.post_media(post_id).await?)
+}
+
+/// One image and its bytes, for anyone who may see the post.
+pub async fn read(
+    store: &Store,
+    library: &Library,
+    actor: &UserRecord,
+    post_id: i64,
+    media_id: i64,
+) -> Result<(MediaRecord, Vec<u8>), PeopleError> {
+    posts::open(store, actor, post_id, AccountAction::View).await?;
+    let media = store
+        .media(media_id)
+        .await?
+        .filter(|media| media.post_id == post_id)
+        .ok_or_else(|| no_image(media_id))?;
+    let bytes = library.read(&media).await?;
+    Ok((media, bytes))
+}
+
+/// The image a signed link names, if the link holds. Anything else is simply not there.
+pub async fn read_signed(
+    store: &Store,
+    library: &Library,
+    signed: &str,
+    now: Timestamp,
+) -> Result<(MediaRecord, Vec<u8>), PeopleError> {
+    let gone = || PeopleError::NotFound("there is no such image".to_owned());
+    let id = library.verify(signed, now).ok_or_else(gone)?;
+    let media = store.media(id).await?.ok_or_else(gone)?;
+    let bytes = library.read(&media).await?;
+    Ok((media, bytes))
+}
+
+/// Removes an image from a draft (its author only).
+pub async fn remove(
+    store: &Store,
+    library: &Library,
+    actor: &UserRecord,
+    post_id: i64,
+    media_id: i64,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let (post, _) = open_draft(store, actor, post_id).await?;
+    let removed = match store.remove_media(post.id, media_id, now).await? {
+        None => return Err(no_image(media_id)),
+        Some(None) => return Err(not_a_draft()),
+        Some(Some(removed)) => removed,
+    };
+    library.delete(&removed.file_name).await;
+    let details = serde_json::json!({ "media": media_id });
+    audit(store, now, actor, "post.media_removed", post.id, details).await
+}
+
+/// Refuses a post whose images `network` would not take (none where one is needed, or a
+/// type, size, count or alt text over its limits), naming the image and the limit.
+pub async fn check_post(store: &Store, network: Network, post_id: i64) -> Result<(), PeopleError> {
+    let records = store.post_media(post_id).await?;
+    let images: Vec<Attached<'_>> = records
+        .iter()
+        .map(|record| Attached {
+            kind: ImageType::from_mime(&record.mime).unwrap_or(ImageType::Png),
+            size: usize::try_from(record.size_bytes).unwrap_or(usize::MAX),
+            alt: &record.alt,
+        })
+        .collect();
+    media::check_post(network, &images).map_err(|(which, problem)| {
+        let message = match records.get(which.wrapping_sub(1)) {
+            Some(record) => format!("image {which} ({}): {problem}", short(&record.alt)),
+            None => problem.to_string(),
+        };
+        PeopleError::Invalid {
+            field: "media",
+            message,
+        }
+    })
+}
+
+/// The post's images as the network adapter takes them, in order. Instagram and Threads get
+/// a signed link when Herald has a public address. The error is a reason for the post's
+/// history.
+pub async fn for_publishing(
+    store: &Store,
+    library: Option<&Library>,
+    post: &PostRecord,
+    network: Network,
+    now: Timestamp,
+) -> Result<Vec<networks::Media>, String> {
+    let records = store
+        .post_media(post.id)
+        .await
+        .map_err(|error| format!("Herald could not read the post's images: {error}"))?;
+    let library = match library {
+        Some(library) => library,
+        None if records.is_empty() => return Ok(Vec::new()),
+        None => return Err("this Herald process has no image library to read from".to_owned()),
+    };
+    let by_url = media::limits(network).fetches_by_url;
+    let mut out = Vec::with_capacity(records.len());
+    for (index, record) in records.into_iter().enumerate() {
+        let bytes = library
+            .read(&record)
+            .await
+            .map_err(|error| format!("image {} could not be read: {error}", index + 1))?;
+        let public_url = match by_url {
+            true => library.signed_url(record.id, now),
+            false => None,
+        };
+        out.push(networks::Media {
+            bytes,
+            mime: record.mime,
+            alt: record.alt,
+            public_url,
+        });
+    }
+    Ok(out)
+}
+
+/// The draft and its account, if `actor` wrote it.
+async fn open_draft(
+    store: &Store,
+    actor: &UserRecord,
+    post_id: i64,
+) -> Result<(PostRecord, crate::accounts::Visible), PeopleError> {
+    let (post, visible) = posts::open(store, actor, post_id, AccountAction::Draft).await?;
+    if post.author_id != actor.id {
+        return Err(PeopleError::Denied(
+            "only the post's author can add or remove its images".to_owned(),
+        ));
+    }
+    if post.state != PostState::Draft {
+        return Err(not_a_draft());
+    }
+    Ok((post, visible))
+}
+
+fn write_file(dir: &Path, bytes: &[u8]) -> io::Result<String> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mut raw = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let name = hex::encode(raw);
+    let partial = dir.join(format!(".{name}.partial"));
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&partial, dir.join(&name))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&partial);
+    }
+    written.map(|()| name)
+}
+
+fn invalid(problem: MediaProblem) -> PeopleError {
+    let field = match problem {
+        MediaProblem::AltMissing | MediaProblem::AltTooLong { .. } => "alt",
+        _ => "file",
+    };
+    PeopleError::Invalid {
+        field,
+        message: problem.to_string(),
+    }
+}
+
+fn not_a_draft() -> PeopleError {
+    PeopleError::Conflict(
+        "images can be added or removed only while the post is a draft".to_owned(),
+    )
+}
+
+fn no_image(media_id: i64) -> PeopleError {
+    PeopleError::NotFound(format!("there is no image {media_id} on this post"))
+}
+
+/// The start of an alt text, to name an image by.
+fn short(alt: &str) -> String {
+    let mut words: String = alt.chars().take(40).collect();
+    if alt.chars().count() > 40 {
+        words.push('…');
+    }
+    format!("“{words}”")
+}
+
+async fn audit(
+    store: &Store,
+    now: Timestamp,
+    actor: &UserRecord,
+    action: &str,
+    post_id: i64,
+    details: serde_json::Value,
+) -> Result<(), PeopleError> {
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        action,
+        Some(format!("post:{post_id}")),
+        None,
+        details,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn library(public_url: Option<&str>) -> Library {
+        Library {
+            dir: PathBuf::from("/nonexistent"),
+            public_url: public_url.map(str::to_owned),
+            link_key: Arc::new(Zeroizing::new([7; 32])),
+        }
+    }
+
+    #[test]
+    fn a_signed_link_opens_its_own_image_until_it_expires() {
+        let library = library(Some("https://herald.example/"));
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        let url = library.signed_url(42, now).expect("a public address");
+        let signed = url
+            .strip_prefix("https://herald.example/media/")
+            .expect("under /media/");
+        assert_eq!(library.verify(signed, now), Some(42));
+        let later = now.checked_add(SIGNED_LINK_LIFETIME).expect("time");
+        assert_eq!(library.verify(signed, later), None, "expired");
+    }
+
+    #[test]
+    fn a_changed_id_expiry_or_key_breaks_the_signature() {
+        let library = library(Some("https://herald.example"));
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        let url = library.signed_url(42, now).expect("url");
+        let signed = url.rsplit('/').next().expect("token");
+        let (_, rest) = signed.split_once('.').expect("id");
+        assert_eq!(library.verify(&format!("43.{rest}"), now), None);
+        let (id_and_expiry, signature) = signed.rsplit_once('.').expect("signature");
+        let (id, expiry) = id_and_expiry.split_once('.').expect("expiry");
+        let longer: i64 = expiry.parse::<i64>().expect("number") + 3600;
+        assert_eq!(
+            library.verify(&format!("{id}.{longer}.{signature}"), now),
+            None
+        );
+        let other = Library {
+            link_key: Arc::new(Zeroizing::new([8; 32])),
+            ..library.clone()
+        };
+        assert_eq!(other.verify(signed, now), None);
+        assert_eq!(library.verify("not a link", now), None);
+    }
+
+    #[test]
+    fn without_a_public_address_there_are_no_signed_links() {
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        assert_eq!(library(None).signed_url(1, now), None);
+    }
+
+    #[test]
+    fn file_names_other_than_herald_s_own_are_refused() {
+        let library = library(None);
+        assert!(library.path("../../etc/passwd").is_err());
+        assert!(library.path("").is_err());
+        assert!(library.path("0123abcd").is_ok());
+    }
+
+    #[test]
+    fn an_image_is_written_readable_by_its_owner_only_under_a_random_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::TempDir::new().expect("temporary directory");
+        let media = dir.path().join("media");
+        let first = write_file(&media, b"one").expect("written");
+        let second = write_file(&media, b"two").expect("written");
+        assert_ne!(first, second);
+        let mode = fs::metadata(media.join(&first))
+            .expect("file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(fs::read(media.join(&second)).expect("read"), b"two");
+        let leftovers = fs::read_dir(&media)
+            .expect("dir")
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .is_ok_and(|entry| entry.file_name().to_string_lossy().ends_with(".partial"))
+            })
+            .count();
+        assert_eq!(leftovers, 0, "no temporary file is left behind");
+    }
+}

@@ -1,0 +1,490 @@
+//! Connecting an account from the browser with OAuth 2.0 (authorization code with PKCE, RFC
+//! 7636): the gatekeeper starts on the account's page, the network asks them to let Herald
+//! post, and sends them back with a code that Herald exchanges for tokens sealed in the vault.
+//!
+//! Between the two steps the server keeps no state, as with passkeys: the PKCE verifier, the
+//! account, the member, the network (and Mastodon instance) and the expiry are sealed by the
+//! vault into a cookie the browser carries, bound to a random `state` that makes the round
+//! trip through the network. A state completes once (`spent_ceremonies`, keyed by its
+//! SHA-256), within ten minutes, and only for the member who started it. Each Mastodon
+//! instance registers Herald on first use; its client secret is sealed in `oauth_apps`.
+
+use base64::Engine;
+use jiff::{SignedDuration, Timestamp};
+use networks::mastodon::Mastodon;
+use networks::{Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, OAuthClient};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::connections::{self, Networks};
+use crate::domain::access::AccountAction;
+use crate::domain::accounts::Network;
+use crate::domain::audit::Actor;
+use crate::domain::constant_time_eq;
+use crate::keys::Keys;
+use crate::people::{PeopleError, random_token, record, token_hash};
+use crate::store::{OAuthAppRecord, Store, UserRecord};
+
+/// How long the gatekeeper has to allow Herald at the network.
+pub const CEREMONY_LASTS: SignedDuration = SignedDuration::from_mins(10);
+/// Where networks send the gatekeeper back, below Herald's origin.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+/// The name Herald registers itself under at a Mastodon instance.
+const APP_NAME: &str = "Herald";
+
+/// A started connection: where to send the browser, and the sealed ceremony it must carry
+/// back (as a cookie).
+pub struct Started {
+    pub authorize_url: String,
+    pub sealed: String,
+    pub network: Network,
+}
+
+debug_without_secrets!(Started);
+
+/// What the network sent back to the callback.
+pub struct Callback<'a> {
+    pub state: Option<&'a str>,
+    pub code: Option<SecretString>,
+    /// The network's OAuth error code (`access_denied`, …), when the gatekeeper declined.
+    pub error: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Callback<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Callback { .. }")
+    }
+}
+
+/// A finished connection: which account, and who Herald now posts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    pub account_id: i64,
+    pub handle: String,
+}
+
+/// Why a callback connected nothing. Nothing is stored in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    /// Unknown, tampered, already used, expired, or started by another member.
+    #[error(
+        "this connection was not started here in the last ten minutes by you, or it was already used; nothing was changed. Start again from the account's page."
+    )]
+    State,
+    /// The gatekeeper (or the network) declined.
+    #[error("{network} did not let Herald connect ({reason}); nothing was changed.")]
+    Declined {
+        account_id: i64,
+        network: &'static str,
+        reason: String,
+    },
+    #[error(transparent)]
+    People(#[from] PeopleError),
+}
+
+/// What the browser carries between the two steps, sealed.
+#[derive(Serialize, Deserialize)]
+struct Ceremony {
+    state: String,
+    account_id: i64,
+    user_id: i64,
+    verifier: String,
+    network: String,
+    /// The Mastodon instance's origin.
+    instance: Option<String>,
+    redirect_uri: String,
+    expires_ms: i64,
+}
+
+debug_without_secrets!(Ceremony);
+
+/// Step one (the account's gatekeeper): a PKCE verifier and challenge and a state, sealed;
+/// for Mastodon, Herald's application at `instance` (typed by the gatekeeper; empty means
+/// `default_instance`), registered there first if need be.
+#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
+pub async fn start(
+    store: &Store,
+    keys: &Keys,
+    networks: &Networks,
+    actor: &UserRecord,
+    account_id: i64,
+    instance: &str,
+    default_instance: &str,
+    redirect_uri: &str,
+    now: Timestamp,
+) -> Result<Started, PeopleError> {
+    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    let network = visible.account.network;
+    let (state, verifier) = (random_token(), random_token());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    let request = AuthorizeRequest {
+        redirect_uri,
+        state: &state,
+        code_challenge: &challenge,
+    };
+    let (authorize_url, instance) = if network == Network::Mastodon {
+        let typed = Some(instance.trim()).filter(|typed| !typed.is_empty());
+        let instance = instance_origin(typed.unwrap_or(default_instance))?;
+        let client =
+            mastodon_app(store, keys, networks, actor, &instance, redirect_uri, now).await?;
+        let adapter = mastodon_at(networks, &instance, client);
+        (adapter.authorize_url(&request), Some(instance))
+    } else {
+        let adapter = networks
+            .adapter(network)
+            .map_err(|_| not_offered(network))?;
+        (adapter.authorize_url(&request), None)
+    };
+    let authorize_url = authorize_url.ok_or_else(|| not_offered(network))?;
+    let ceremony = Ceremony {
+        state,
+        account_id,
+        user_id: actor.id,
+        verifier,
+        network: network.as_str().to_owned(),
+        instance,
+        redirect_uri: redirect_uri.to_owned(),
+        expires_ms: now
+            .saturating_add(CEREMONY_LASTS)
+            .unwrap_or(now)
+            .as_millisecond(),
+    };
+    Ok(Started {
+        authorize_url,
+        sealed: seal(keys, &ceremony)?,
+        network,
+    })
+}
+
+/// Step two (the same member, back from the network): checks the state against the sealed
+/// ceremony, spends it, and exchanges the code for tokens through `connections`.
+pub async fn finish(
+    store: &Store,
+    keys: &Keys,
+    networks: &Networks,
+    actor: &UserRecord,
+    sealed: Option<&str>,
+    callback: Callback<'_>,
+    now: Timestamp,
+) -> Result<Connected, CallbackError> {
+    let ceremony = open(keys, sealed.unwrap_or_default(), now)?;
+    let given = callback.state.unwrap_or_default();
+    if !constant_time_eq(given.as_bytes(), ceremony.state.as_bytes())
+        || ceremony.user_id != actor.id
+    {
+        return Err(CallbackError::State);
+    }
+    let expires =
+        Timestamp::from_millisecond(ceremony.expires_ms).map_err(|_| CallbackError::State)?;
+    let spent = format!("oauth:{}", token_hash(&ceremony.state));
+    if !store
+        .spend_ceremony(&spent, expires)
+        .await
+        .map_err(PeopleError::from)?
+    {
+        return Err(CallbackError::State);
+    }
+    let network = Network::parse(&ceremony.network).map_err(|_| CallbackError::State)?;
+    let account_id = ceremony.account_id;
+    let declined = |reason: String| CallbackError::Declined {
+        account_id,
+        network: network.label(),
+        reason,
+    };
+    if let Some(error) = callback.error {
+        return Err(declined(reason(error)));
+    }
+    let code = callback
+        .code
+        .filter(|code| !code.expose_secret().is_empty())
+        .ok_or_else(|| declined("it sent no authorization code".to_owned()))?;
+    let grant = Grant::AuthorizationCode {
+        code,
+        verifier: ceremony.verifier.clone().into(),
+        redirect_uri: ceremony.redirect_uri.clone(),
+    };
+    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    if visible.account.network != network {
+        return Err(CallbackError::State);
+    }
+    let handle = match &ceremony.instance {
+        Some(instance) if network == Network::Mastodon => {
+            let app = store
+                .oauth_app(instance, &ceremony.redirect_uri)
+                .await
+                .map_err(PeopleError::from)?
+                .ok_or(CallbackError::State)?;
+            let client = open_app(keys, &app).map_err(|_| CallbackError::State)?;
+            let adapter = mastodon_at(networks, instance, client);
+            connections::connect_with(store, keys, &adapter, actor, account_id, &grant, now).await?
+        }
+        _ => connections::connect(store, keys, networks, actor, account_id, &grant, now).await?,
+    };
+    Ok(Connected { account_id, handle })
+}
+
+/// A Mastodon instance as typed (`mastodon.social`, `https://mastodon.social/`) as its
+/// origin. Herald sends the instance requests, so only https is accepted, except to this
+/// machine (a local test instance).
+pub fn instance_origin(typed: &str) -> Result<String, PeopleError> {
+    let invalid = |message: &str| PeopleError::Invalid {
+        field: "instance",
+        message: message.to_owned(),
+    };
+    let typed = typed.trim();
+    let with_scheme = if typed.contains("://") {
+        typed.to_owned()
+    } else {
+        format!("https://{typed}")
+    };
+    // webauthn-rs re-exports the `url` crate's parser, which Herald already builds.
+    let url = webauthn_rs::prelude::Url::parse(&with_scheme)
+        .map_err(|_| invalid("type the Mastodon server's address, such as mastodon.social"))?;
+    let host = url.host_str().unwrap_or_default();
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && local);
+    if !scheme_ok || host.is_empty() {
+        return Err(invalid(
+            "the Mastodon server must be reached over https://, such as https://mastodon.social",
+        ));
+    }
+    let bare = url.username().is_empty()
+        && url.password().is_none()
+        && matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !bare {
+        return Err(invalid(
+            "type only the Mastodon server's address (such as mastodon.social), without a path",
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Herald's application at a Mastodon instance, registered there on first use. A stored one
+/// whose secret no longer opens (a master key replaced since) is registered again.
+async fn mastodon_app(
+    store: &Store,
+    keys: &Keys,
+    networks: &Networks,
+    actor: &UserRecord,
+    instance: &str,
+    redirect_uri: &str,
+    now: Timestamp,
+) -> Result<OAuthClient, PeopleError> {
+    if let Some(app) = store.oauth_app(instance, redirect_uri).await? {
+        match open_app(keys, &app) {
+            Ok(client) => return Ok(client),
+            Err(_) => tracing::warn!(
+                server = instance,
+                "Herald's application at this Mastodon instance does not open; registering again"
+            ),
+        }
+    }
+    let registrar = Mastodon::new(Endpoint::new(instance, networks.request_timeout(), None));
+    let client = registrar
+        .register_app(APP_NAME, redirect_uri)
+        .await
+        .map_err(|error| registration_refused(instance, error))?;
+    let secret = client
+        .secret
+        .as_ref()
+        .map(|secret| secret.expose_secret().to_owned())
+        .unwrap_or_default();
+    let sealed_secret = vault::seal(
+        keys.vault.current(),
+        &app_context(instance, redirect_uri),
+        secret.as_bytes(),
+        &mut rand::rngs::OsRng,
+    );
+    store
+        .put_oauth_app(&OAuthAppRecord {
+            server: instance.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            client_id: client.id.clone(),
+            sealed_secret,
+            key_version: i64::from(keys.vault.current().version()),
+            created_at: now,
+        })
+        .await?;
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "network.app_registered",
+        Some(format!("server:{instance}")),
+        None,
+        serde_json::json!({ "network": Network::Mastodon.as_str(), "server": instance }),
+    )
+    .await?;
+    Ok(client)
+}
+
+fn open_app(keys: &Keys, app: &OAuthAppRecord) -> Result<OAuthClient, vault::VaultError> {
+    let opened = vault::open(
+        &keys.vault,
+        &app_context(&app.server, &app.redirect_uri),
+        &app.sealed_secret,
+    )?;
+    let secret = String::from_utf8_lossy(opened.expose()).into_owned();
+    Ok(OAuthClient {
+        id: app.client_id.clone(),
+        secret: Some(secret)
+            .filter(|secret| !secret.is_empty())
+            .map(SecretString::from),
+    })
+}
+
+/// A Mastodon adapter for one instance, with Herald's application there.
+fn mastodon_at(networks: &Networks, instance: &str, client: OAuthClient) -> Mastodon {
+    Mastodon::new(Endpoint::new(
+        instance,
+        networks.request_timeout(),
+        Some(client),
+    ))
+}
+
+/// Why the browser cannot be sent to `network` to connect: how that network connects instead.
+fn not_offered(network: Network) -> PeopleError {
+    let setting = match network {
+        Network::X => "x_client_id",
+        Network::Linkedin => "linkedin_client_id",
+        Network::Facebook | Network::Instagram => "meta_app_id",
+        Network::Threads => "threads_app_id",
+        Network::Bluesky | Network::Mastodon => {
+            return PeopleError::Invalid {
+                field: "oauth",
+                message: format!(
+                    "{} accounts connect with an app password: use the form below",
+                    network.label()
+                ),
+            };
+        }
+    };
+    PeopleError::Invalid {
+        field: "oauth",
+        message: format!(
+            "Herald has no app at {} yet, so it cannot send you there to connect: an administrator sets networks.{setting} and its secret in Herald's configuration. Until then, paste a token made at {} below.",
+            network.label(),
+            network.label()
+        ),
+    }
+}
+
+fn registration_refused(instance: &str, error: NetworkError) -> PeopleError {
+    match error {
+        NetworkError::Unauthorized(reason) | NetworkError::Rejected(reason) => {
+            PeopleError::Invalid {
+                field: "instance",
+                message: format!("{instance} did not let Herald register there: {reason}"),
+            }
+        }
+        other => PeopleError::Unavailable(format!(
+            "{instance} could not be asked just now ({other}); check the address, or try again in a minute"
+        )),
+    }
+}
+
+/// The network's OAuth error code in words. Only the code's letters are quoted: the rest of
+/// what arrives in the callback's address could be anyone's text.
+fn reason(error: &str) -> String {
+    match error {
+        "access_denied" => "Herald was not allowed to post for the account".to_owned(),
+        other => {
+            let code: String = other
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(40)
+                .collect();
+            format!("the network answered \"{code}\"")
+        }
+    }
+}
+
+fn app_context<'a>(instance: &'a str, redirect_uri: &'a str) -> vault::Context<'a> {
+    vault::Context {
+        organisation: "herald",
+        record: instance,
+        field: redirect_uri,
+    }
+}
+
+fn ceremony_context() -> vault::Context<'static> {
+    vault::Context {
+        organisation: "herald",
+        record: "oauth-ceremony",
+        field: "connect",
+    }
+}
+
+fn seal(keys: &Keys, ceremony: &Ceremony) -> Result<String, PeopleError> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_string(ceremony)
+            .map_err(|error| PeopleError::Internal(format!("OAuth ceremony encoding: {error}")))?,
+    );
+    let sealed = vault::seal(
+        keys.vault.current(),
+        &ceremony_context(),
+        json.as_bytes(),
+        &mut rand::rngs::OsRng,
+    );
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed))
+}
+
+fn open(keys: &Keys, sealed: &str, now: Timestamp) -> Result<Ceremony, CallbackError> {
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sealed.trim())
+        .map_err(|_| CallbackError::State)?;
+    let opened =
+        vault::open(&keys.vault, &ceremony_context(), &sealed).map_err(|_| CallbackError::State)?;
+    let ceremony: Ceremony =
+        serde_json::from_slice(opened.expose()).map_err(|_| CallbackError::State)?;
+    if now.as_millisecond() > ceremony.expires_ms {
+        return Err(CallbackError::State);
+    }
+    Ok(ceremony)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instance_is_kept_as_its_origin_and_only_over_https() {
+        assert_eq!(
+            instance_origin(" mastodon.social/ ").expect("bare host"),
+            "https://mastodon.social"
+        );
+        assert_eq!(
+            instance_origin("https://Fosstodon.org").expect("https"),
+            "https://fosstodon.org"
+        );
+        assert_eq!(
+            instance_origin("http://127.0.0.1:3000").expect("local test instance"),
+            "http://127.0.0.1:3000"
+        );
+        for refused in [
+            "http://mastodon.social",
+            "https://mastodon.social/@herald",
+            "https://user:pw@mastodon.social",
+            "ftp://mastodon.social",
+            "",
+        ] {
+            assert!(instance_origin(refused).is_err(), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_oauth_error_code_letters_are_quoted() {
+        assert_eq!(
+            reason("access_denied"),
+            "Herald was not allowed to post for the account"
+        );
+        assert_eq!(
+            reason("<script>alert(1)</script>"),
+            "the network answered \"scriptalert1script\""
+        );
+    }
+}
