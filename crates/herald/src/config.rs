@@ -359,9 +359,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         path: &["jobs", "concurrency"],
         kind: SettingKind::Integer,
-        default: Some("4"),
+        default: Some("32"),
         example: "",
-        help: "How many background jobs (such as publishing a post) one process runs at once.",
+        help: "How many background jobs (such as publishing a post) one process runs at once.\nMost of a publish is waiting for the network, so many can run side by side.",
     },
     Setting {
         path: &["jobs", "poll_interval_ms"],
@@ -597,7 +597,7 @@ impl Default for PasswordsConfig {
 impl Default for JobsConfig {
     fn default() -> Self {
         JobsConfig {
-            concurrency: 4,
+            concurrency: 32,
             poll_interval_ms: 500,
             lease_seconds: 120,
             max_attempts: 8,

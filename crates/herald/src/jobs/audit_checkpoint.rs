@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use jiff::SignedDuration;
 
-use super::{JobError, JobFuture, JobHandler, recurring};
+use super::{Done, JobError, JobFuture, JobHandler, recurring};
 use crate::audit;
 use crate::clock::Clock;
 use crate::domain::jobs::Job;
@@ -41,6 +41,7 @@ impl JobHandler for AuditCheckpoint {
             let next = now.saturating_add(EVERY).unwrap_or(now);
             recurring::schedule(&self.store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, next, now)
                 .await
+                .map(|()| Done::ByRunner)
                 .map_err(JobError::from)
         })
     }

@@ -29,7 +29,17 @@ pub use publish::{PUBLISH_KIND, PublishPosts, idempotency_key, job as publish_jo
 pub use recurring::schedule as schedule_recurring;
 
 /// The future a handler returns.
-pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<Done, JobError>> + Send + 'a>>;
+
+/// A handler's success, and who records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// The runner marks the job done.
+    ByRunner,
+    /// The handler already marked it done, in the transaction that saved its work (one write
+    /// fewer per job where that matters: publishing).
+    InHandler,
+}
 
 /// Runs one kind of job. Handlers must be idempotent: a job may run again after a crash
 /// between the work and the record of its outcome.
@@ -181,7 +191,7 @@ impl Runner {
     /// Claims up to `slots` due jobs and starts each; returns how many it claimed.
     async fn claim_into(
         &self,
-        running: &mut JoinSet<(Job, Result<(), JobError>)>,
+        running: &mut JoinSet<(Job, Result<Done, JobError>)>,
         slots: u32,
     ) -> Result<u32, StoreError> {
         if slots == 0 {
@@ -211,7 +221,7 @@ impl Runner {
 
     async fn finish(
         &self,
-        joined: Result<(Job, Result<(), JobError>), tokio::task::JoinError>,
+        joined: Result<(Job, Result<Done, JobError>), tokio::task::JoinError>,
         summary: &mut RunSummary,
     ) -> Result<(), StoreError> {
         match joined {
@@ -228,15 +238,16 @@ impl Runner {
     async fn settle(
         &self,
         job: &Job,
-        result: Result<(), JobError>,
+        result: Result<Done, JobError>,
         summary: &mut RunSummary,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let (outcome, recorded) = match result {
-            Ok(()) => (
+            Ok(Done::ByRunner) => (
                 Outcome::Done,
                 self.store.complete_job(job.id, &self.worker, now).await,
             ),
+            Ok(Done::InHandler) => (Outcome::Done, Ok(())),
             Err(JobError::Retry { reason, not_before }) if job.attempts < job.max_attempts => {
                 let again = retry_at(now, job.attempts, not_before);
                 tracing::warn!(job.id = %job.id, job.kind = %job.kind, attempts = job.attempts, error = %reason, retry_at = %again, "job failed; will retry");
@@ -289,8 +300,8 @@ impl Lease {
     async fn hold_while(
         &self,
         job: &Job,
-        work: impl Future<Output = Result<(), JobError>>,
-    ) -> Result<(), JobError> {
+        work: impl Future<Output = Result<Done, JobError>>,
+    ) -> Result<Done, JobError> {
         let every = self
             .length
             .checked_div(3)
@@ -334,7 +345,7 @@ impl Outcome {
     }
 }
 
-async fn run_handler(handler: Option<Arc<dyn JobHandler>>, job: &Job) -> Result<(), JobError> {
+async fn run_handler(handler: Option<Arc<dyn JobHandler>>, job: &Job) -> Result<Done, JobError> {
     if job.attempts > job.max_attempts {
         return Err(JobError::Permanent {
             reason: "its worker stopped responding on every attempt".to_owned(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use super::recurring;
-use super::{JobError, JobFuture, JobHandler};
+use super::{Done, JobError, JobFuture, JobHandler};
 use crate::clock::Clock;
 use crate::domain::jobs::Job;
 use crate::store::{Store, StoreError};
@@ -43,6 +43,7 @@ impl JobHandler for PruneJobs {
             let tomorrow = now.saturating_add(EVERY).unwrap_or(now);
             enqueue_daily_prune(&self.store, tomorrow, now)
                 .await
+                .map(|()| Done::ByRunner)
                 .map_err(JobError::from)
         })
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use networks::{Adapter, NetworkError, Outgoing, Published};
 
-use super::{JobError, JobFuture, JobHandler};
+use super::{Done, JobError, JobFuture, JobHandler};
 use crate::clock::Clock;
 use crate::connections::{self, Networks, TokensError};
 use crate::domain::audit::{Actor, NewAuditEntry};
@@ -102,16 +102,16 @@ impl PublishPosts {
         }
     }
 
-    async fn publish(&self, job: &Job) -> Result<(), JobError> {
+    async fn publish(&self, job: &Job) -> Result<Done, JobError> {
         let (post_id, at) = payload(job)?;
         let Some(post) = self.store.post(post_id).await? else {
-            return Ok(());
+            return Ok(Done::ByRunner);
         };
         // Taken off the schedule, sent back, already published, or given another time (whose
         // own job will publish it): nothing for this job to do.
         let rescheduled = post.state == PostState::Scheduled && post.scheduled_at != Some(at);
         if !post.state.publisher_may_start() || rescheduled {
-            return Ok(());
+            return Ok(Done::ByRunner);
         }
         let account =
             self.store
@@ -131,7 +131,7 @@ impl PublishPosts {
             .start_attempt(post_id, post.state, &self.worker, note, now)
             .await?
         else {
-            return Ok(()); // Someone moved the post meanwhile.
+            return Ok(Done::ByRunner); // Someone moved the post meanwhile.
         };
         let ending = self.attempt(job, &post, &account).await;
         let now = self.clock.now();
@@ -158,6 +158,10 @@ impl PublishPosts {
                 .as_ref()
                 .and_then(|done| done.url.as_deref()),
             audit: audit.as_ref(),
+            job_done: ending
+                .again
+                .is_none()
+                .then_some((job.id, self.worker.as_str())),
             now,
         };
         self.store.finish_attempt(&end).await?;
@@ -168,7 +172,7 @@ impl PublishPosts {
                 reason: ending.detail,
                 not_before: Some(not_before),
             }),
-            None => Ok(()),
+            None => Ok(Done::InHandler),
         }
     }
 

@@ -37,49 +37,77 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// An entry ready to append after the head the caller read: its sequence number, hash and the
+/// text forms the log stores.
+pub(crate) struct ChainedEntry {
+    pub seq: i64,
+    pub actor: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl ChainedEntry {
+    /// `entry` as number `seq`, chained onto `prev_hash` (hex, from `audit_head`).
+    pub(crate) fn next(
+        entry: &NewAuditEntry,
+        seq: i64,
+        prev_hash: String,
+        now: Timestamp,
+    ) -> Result<ChainedEntry, StoreError> {
+        let actor = entry.actor.as_text();
+        let details = entry.details.to_string();
+        let prev = decode_hash(&prev_hash, "audit head")?;
+        let text = crate::domain::audit::canonical(
+            seq,
+            now,
+            &actor,
+            &entry.action,
+            entry.target.as_deref(),
+            entry.ip.as_deref(),
+            &details,
+        );
+        let hash = hex::encode(crate::domain::audit::chain_hash(&prev, &text));
+        Ok(ChainedEntry {
+            seq,
+            actor,
+            details,
+            prev_hash,
+            hash,
+        })
+    }
+}
+
 /// Appends `$entry` to the chain inside the caller's open transaction (`&mut *tx`), so an
 /// entry can be written in the same transaction as the change it records. Evaluates to the
 /// entry's sequence number, or the error.
 macro_rules! append_audit_in {
     ($tx:expr, $entry:expr, $now:expr) => {
         async {
-            let entry: &$crate::domain::audit::NewAuditEntry = $entry;
             let now: jiff::Timestamp = $now;
-            let actor = entry.actor.as_text();
-            let details = entry.details.to_string();
-            let (seq, prev_hex): (i64, String) = sqlx::query_as(
+            let (seq, prev_hash): (i64, String) = sqlx::query_as(
                 "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
             )
             .fetch_one(&mut *$tx)
             .await?;
-            let prev_hash = $crate::store::audit::decode_hash(&prev_hex, "audit head")?;
-            let text = $crate::domain::audit::canonical(
-                seq,
-                now,
-                &actor,
-                &entry.action,
-                entry.target.as_deref(),
-                entry.ip.as_deref(),
-                &details,
-            );
-            let hash = hex::encode($crate::domain::audit::chain_hash(&prev_hash, &text));
+            let chained = $crate::store::audit::ChainedEntry::next($entry, seq, prev_hash, now)?;
             sqlx::query(
                 "INSERT INTO audit_log (seq, at, actor, action, target, ip, details, prev_hash, hash)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(seq)
             .bind(now.as_millisecond())
-            .bind(&actor)
-            .bind(&entry.action)
-            .bind(&entry.target)
-            .bind(&entry.ip)
-            .bind(&details)
-            .bind(&prev_hex)
-            .bind(&hash)
+            .bind(&chained.actor)
+            .bind(&$entry.action)
+            .bind(&$entry.target)
+            .bind(&$entry.ip)
+            .bind(&chained.details)
+            .bind(&chained.prev_hash)
+            .bind(&chained.hash)
             .execute(&mut *$tx)
             .await?;
             sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&hash)
+                .bind(&chained.hash)
                 .execute(&mut *$tx)
                 .await?;
             Ok::<i64, $crate::store::StoreError>(seq)

@@ -50,6 +50,9 @@ pub struct AttemptEnd<'a> {
     pub remote_url: Option<&'a str>,
     /// Written to the audit log in the same transaction, when the attempt settles the post.
     pub audit: Option<&'a crate::domain::audit::NewAuditEntry>,
+    /// The publish job and the worker holding its lease, to mark done in the same transaction
+    /// when nothing is left to try.
+    pub job_done: Option<(crate::domain::jobs::JobId, &'a str)>,
     pub now: Timestamp,
 }
 

@@ -7,9 +7,51 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 
 use super::posts::{AttemptEnd, AttemptRecord};
-use super::{PostRecord, Store, StoreError, millis, with_pool};
+use super::audit::ChainedEntry;
+use super::{Backend, PostRecord, Store, StoreError, millis, sqlite, with_pool};
 use crate::domain::jobs::NewJob;
 use crate::domain::posts::PostState;
+
+/// [`Store::finish_attempt`] on SQLite: two round trips, one transaction.
+async fn finish_on_sqlite(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    end: &AttemptEnd<'_>,
+    problem: Option<&str>,
+    published: bool,
+) -> Result<bool, StoreError> {
+    let (seq, prev_hash): (i64, String) = sqlx::query_as(sqlite::BEGIN_WITH_AUDIT_HEAD)
+        .fetch_one(&mut **conn)
+        .await?;
+    let audit = end
+        .audit
+        .map(|entry| ChainedEntry::next(entry, seq + 1, prev_hash, end.now))
+        .transpose()?;
+    let moved: Vec<i64> = sqlx::query_scalar(sqlite::FINISH_ATTEMPT)
+        .bind(end.to.as_str())
+        .bind(problem)
+        .bind(end.remote_id)
+        .bind(end.remote_url)
+        .bind(published)
+        .bind(end.now.as_millisecond())
+        .bind(end.post_id)
+        .bind(end.attempt_id)
+        .bind(end.outcome)
+        .bind(end.detail)
+        .bind(audit.is_some())
+        .bind(audit.as_ref().map(|chained| chained.seq))
+        .bind(audit.as_ref().map(|chained| chained.actor.as_str()))
+        .bind(end.audit.map(|entry| entry.action.as_str()))
+        .bind(end.audit.and_then(|entry| entry.target.as_deref()))
+        .bind(end.audit.and_then(|entry| entry.ip.as_deref()))
+        .bind(audit.as_ref().map(|chained| chained.details.as_str()))
+        .bind(audit.as_ref().map(|chained| chained.prev_hash.as_str()))
+        .bind(audit.as_ref().map(|chained| chained.hash.as_str()))
+        .bind(end.job_done.map(|(job, _)| job.0))
+        .bind(end.job_done.map(|(_, worker)| worker))
+        .fetch_all(&mut **conn)
+        .await?;
+    Ok(!moved.is_empty())
+}
 
 /// One row of `publish_attempts`: id, started, finished, worker, outcome, detail.
 type AttemptRow = (i64, i64, Option<i64>, String, Option<String>, String);
@@ -105,41 +147,68 @@ impl Store {
         note: &str,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let moved = sqlx::query(
-                "UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3")
-                .bind(now.as_millisecond())
-                .bind(id)
-                .bind(from.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() == 1;
-            if !moved {
-                return Ok(None);
-            }
-            if from != PostState::Publishing {
-                sqlx::query(
-                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                     VALUES ($1, $2, NULL, $3, 'publishing', $4)")
-                    .bind(id)
+        let _turn = self.write_turn().await;
+        let pool = match &self.backend {
+            // On SQLite every statement is a round trip to the connection's thread: the
+            // publisher's hot path runs as one script (see `sqlite::START_ATTEMPT`).
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let started = sqlx::query_scalar(sqlite::START_ATTEMPT)
                     .bind(now.as_millisecond())
+                    .bind(id)
                     .bind(from.as_str())
                     .bind(note)
-                    .execute(&mut *tx)
-                    .await?;
+                    .bind(worker)
+                    .bind(from != PostState::Publishing)
+                    .fetch_all(&mut *conn)
+                    .await;
+                let attempt: Vec<i64> = match started {
+                    Ok(attempt) => attempt,
+                    Err(error) => {
+                        sqlite::abandon(&mut conn).await;
+                        return Err(error.into());
+                    }
+                };
+                return Ok(attempt.first().copied());
             }
-            let attempt: i64 = sqlx::query_scalar(
-                "INSERT INTO publish_attempts (post_id, started_at, worker) VALUES ($1, $2, $3) RETURNING id")
-                .bind(id)
-                .bind(now.as_millisecond())
-                .bind(worker)
-                .fetch_one(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(Some(attempt))
-        })
+            Backend::Postgres(pool) => pool,
+        };
+        let mut tx = pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3",
+        )
+        .bind(now.as_millisecond())
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !moved {
+            return Ok(None);
+        }
+        if from != PostState::Publishing {
+            sqlx::query(
+                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                 VALUES ($1, $2, NULL, $3, 'publishing', $4)",
+            )
+            .bind(id)
+            .bind(now.as_millisecond())
+            .bind(from.as_str())
+            .bind(note)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let attempt: i64 = sqlx::query_scalar(
+            "INSERT INTO publish_attempts (post_id, started_at, worker) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(id)
+        .bind(now.as_millisecond())
+        .bind(worker)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(attempt))
     }
 
     /// Ends an attempt: the post leaves `publishing` for `end.to`, with the network's id when
@@ -147,49 +216,73 @@ impl Store {
     pub async fn finish_attempt(&self, end: &AttemptEnd<'_>) -> Result<bool, StoreError> {
         let published = end.to == PostState::Published;
         let problem = (!published && end.to != PostState::Scheduled).then_some(end.detail);
-        with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let moved = sqlx::query(
-                "UPDATE posts SET state = $1, problem = $2,
-                        remote_id = COALESCE($3, remote_id), remote_url = COALESCE($4, remote_url),
-                        published_at = CASE WHEN $5 THEN $6 ELSE published_at END, updated_at = $6
-                  WHERE id = $7 AND state = 'publishing'")
-                .bind(end.to.as_str())
-                .bind(problem)
-                .bind(end.remote_id)
-                .bind(end.remote_url)
-                .bind(published)
-                .bind(end.now.as_millisecond())
-                .bind(end.post_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() == 1;
-            sqlx::query(
-                "UPDATE publish_attempts SET finished_at = $1, outcome = $2, detail = $3 WHERE id = $4")
-                .bind(end.now.as_millisecond())
-                .bind(end.outcome)
-                .bind(end.detail)
-                .bind(end.attempt_id)
-                .execute(&mut *tx)
-                .await?;
-            if moved {
-                sqlx::query(
-                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                     VALUES ($1, $2, NULL, 'publishing', $3, $4)")
-                    .bind(end.post_id)
-                    .bind(end.now.as_millisecond())
-                    .bind(end.to.as_str())
-                    .bind(end.detail)
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(entry) = end.audit {
-                    super::audit::append_audit_in!(&mut *tx, entry, end.now)?;
+        let _turn = self.write_turn().await;
+        let pool = match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let finished = finish_on_sqlite(&mut conn, end, problem, published).await;
+                if finished.is_err() {
+                    sqlite::abandon(&mut conn).await;
                 }
+                return finished;
             }
-            tx.commit().await?;
-            Ok(moved)
-        })
+            Backend::Postgres(pool) => pool,
+        };
+        let mut tx = pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE posts SET state = $1, problem = $2,
+                    remote_id = COALESCE($3, remote_id), remote_url = COALESCE($4, remote_url),
+                    published_at = CASE WHEN $5 THEN $6 ELSE published_at END, updated_at = $6
+              WHERE id = $7 AND state = 'publishing'",
+        )
+        .bind(end.to.as_str())
+        .bind(problem)
+        .bind(end.remote_id)
+        .bind(end.remote_url)
+        .bind(published)
+        .bind(end.now.as_millisecond())
+        .bind(end.post_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        sqlx::query(
+            "UPDATE publish_attempts SET finished_at = $1, outcome = $2, detail = $3 WHERE id = $4",
+        )
+        .bind(end.now.as_millisecond())
+        .bind(end.outcome)
+        .bind(end.detail)
+        .bind(end.attempt_id)
+        .execute(&mut *tx)
+        .await?;
+        if moved {
+            sqlx::query(
+                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                 VALUES ($1, $2, NULL, 'publishing', $3, $4)",
+            )
+            .bind(end.post_id)
+            .bind(end.now.as_millisecond())
+            .bind(end.to.as_str())
+            .bind(end.detail)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(entry) = end.audit {
+                super::audit::append_audit_in!(&mut *tx, entry, end.now)?;
+            }
+        }
+        if let Some((job, worker)) = end.job_done {
+            sqlx::query(
+                "UPDATE jobs SET state = 'done', last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = $1
+                  WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+            )
+            .bind(end.now.as_millisecond())
+            .bind(job.0)
+            .bind(worker)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(moved)
     }
 
     /// When the first publishing attempt of a post started, if there was one.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use herald::clock::ManualClock;
 use herald::config::JobsConfig;
 use herald::domain::jobs::{Job, JobId, JobState, NewJob};
-use herald::jobs::{JobError, JobFuture, JobHandler, RunSummary, Runner};
+use herald::jobs::{Done, JobError, JobFuture, JobHandler, RunSummary, Runner};
 use herald::metrics::Metrics;
 use herald::store::Store;
 use jiff::{SignedDuration, Timestamp};
@@ -46,7 +46,7 @@ impl JobHandler for Scripted {
             *self.runs.lock().expect("lock").entry(job.id).or_default() += 1;
             match self.failures.lock().expect("lock").pop() {
                 Some(failure) => Err(failure),
-                None => Ok(()),
+                None => Ok(Done::ByRunner),
             }
         })
     }

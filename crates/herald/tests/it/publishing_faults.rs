@@ -209,6 +209,14 @@ async fn a_thousand_posts_under_random_faults_each_end_published_once_or_with_a_
             "{name} saw the faults' retries"
         );
     }
+    // Every published post's audit entry was chained in its own transaction: the log holds.
+    let (verified, stdout, stderr) = crate::helpers::run(
+        crate::helpers::herald()
+            .args(["audit", "verify", "--data-dir"])
+            .arg(&app.data_dir),
+    );
+    assert!(verified.status.success(), "{stdout}{stderr}");
+    assert!(stdout.starts_with("audit log intact"), "{stdout}");
     let published = tally.get("published").copied().unwrap_or(0);
     assert!(
         published >= 950,
