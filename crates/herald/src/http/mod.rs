@@ -68,6 +68,16 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/send-back", post(pages::posts::send_back))
         .route("/posts/{id}/schedule", post(pages::posts::schedule))
         .route("/posts/{id}/unschedule", post(pages::posts::unschedule))
+        .route("/posts/{id}/edit", post(pages::posts::edit))
+        .route("/posts/{id}/copy", post(pages::posts::copy))
+        .route(
+            "/posts/{id}/media",
+            post(pages::media::upload).layer(DefaultBodyLimit::max(api::media::UPLOAD_BODY_LIMIT)),
+        )
+        .route(
+            "/posts/{id}/media/{media_id}/remove",
+            post(pages::media::remove),
+        )
         .route("/calendar", get(pages::calendar::show))
         .route(
             "/import",

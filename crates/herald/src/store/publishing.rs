@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::posts::{AttemptEnd, AttemptRecord};
 use super::audit::ChainedEntry;
+use super::posts::{AttemptEnd, AttemptRecord};
 use super::{Backend, PostRecord, Store, StoreError, millis, sqlite, with_pool};
 use crate::domain::jobs::NewJob;
 use crate::domain::posts::PostState;

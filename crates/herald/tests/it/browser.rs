@@ -787,3 +787,136 @@ async fn state_of(
         .await
         .expect("JSON")
 }
+
+/// The composer in Chromium: typing updates the preview as the network shows it (links
+/// highlighted, the cut marked when too long), and choosing another account changes the
+/// identity card (colour, name, handle, network) and the preview's network.
+#[tokio::test]
+async fn the_composers_preview_follows_the_text_and_the_identity_follows_the_account() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let x = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let added = owner
+        .post(
+            &app,
+            "/api/v1/accounts",
+            serde_json::json!({ "network": "mastodon", "handle": "@sunny@mastodon.social", "display_name": "Sunny on Mastodon", "avatar_colour": "#aa3355", "gatekeeper_id": owner.id }),
+        )
+        .await;
+    assert_eq!(added.status(), reqwest::StatusCode::CREATED);
+    let mastodon = added.json::<serde_json::Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id");
+
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&browser, &app, &clock, &owner).await;
+    // Tall enough that the screenshots show the identity card, the text and the preview.
+    browser.set_window_size(1100, 1300).await;
+    browser
+        .goto(&app.url(&format!("/compose?account={x}")))
+        .await;
+    assert_eq!(browser.text_of("#identity-name").await, "Sunny Café");
+    assert_eq!(browser.text_of("#preview-network").await, "X");
+    let painted =
+        "return getComputedStyle(document.getElementById('identity-avatar')).backgroundColor;";
+    assert_eq!(browser.execute(painted).await, "rgb(31, 95, 91)");
+
+    let draft = browser.find("#draft").await;
+    browser
+        .type_into(
+            &draft,
+            "Autumn menu <b>today</b>: https://sunnycafe.example/menu",
+        )
+        .await;
+    assert!(
+        browser
+            .wait_for("return document.querySelector('#preview-text .preview-link')?.textContent === 'https://sunnycafe.example/menu';")
+            .await,
+        "the link is highlighted as typed: {}",
+        browser.text_of("#preview-text").await
+    );
+    let preview = browser.text_of("#preview-text").await;
+    assert!(
+        preview.starts_with("Autumn menu <b>today</b>:"),
+        "shown as text: {preview}"
+    );
+    let bold = "return document.querySelector('#preview-text b') === null;";
+    assert_eq!(browser.execute(bold).await, true, "no markup from the text");
+    assert!(browser.text_of("#preview-links").await.contains("23"));
+    assert!(
+        browser
+            .wait_for("return document.getElementById('counter').textContent !== '';")
+            .await
+    );
+    browser.screenshot("composer-preview").await;
+
+    browser
+        .execute(&format!(
+            "const s = document.getElementById('account_id'); s.value = '{mastodon}'; s.dispatchEvent(new Event('change')); return true;"
+        ))
+        .await;
+    assert_eq!(browser.text_of("#identity-name").await, "Sunny on Mastodon");
+    assert_eq!(
+        browser.text_of("#identity-handle").await,
+        "@sunny@mastodon.social"
+    );
+    assert_eq!(browser.text_of("#identity-network").await, "Mastodon");
+    assert_eq!(browser.text_of("#preview-network").await, "Mastodon");
+    assert_eq!(
+        browser.text_of("#preview-handle").await,
+        "@sunny@mastodon.social"
+    );
+    assert_eq!(browser.execute(painted).await, "rgb(170, 51, 85)");
+
+    // Too long for Mastodon: the preview marks where it would stop.
+    browser
+        .type_into(&draft, &" Leek and potato soup.".repeat(22))
+        .await;
+    assert!(
+        browser
+            .wait_for("return document.querySelector('#preview-text .preview-over') !== null;")
+            .await,
+        "the cut is shown"
+    );
+    assert!(
+        browser
+            .text_of("#preview-cut")
+            .await
+            .contains("Too long for Mastodon")
+    );
+    assert!(
+        browser
+            .wait_for(
+                "return document.getElementById('counter').classList.contains('counter-over');"
+            )
+            .await,
+        "the count agrees: {}",
+        browser.text_of("#counter").await
+    );
+    browser.screenshot("composer-preview-too-long").await;
+
+    // Saved, the draft's page shows the same preview for its account, and the tailor form.
+    browser
+        .execute("document.getElementById('draft').value = ''; return true;")
+        .await;
+    browser
+        .type_into(
+            &draft,
+            "Soup of the day: leek and potato. https://sunnycafe.example/soup",
+        )
+        .await;
+    browser
+        .click_and_wait(&browser.find("button[value=save]").await)
+        .await;
+    assert_eq!(browser.text_of("#post-state").await, "draft");
+    assert_eq!(browser.text_of("#preview-network").await, "Mastodon");
+    assert_eq!(browser.text_of("#preview-name").await, "Sunny on Mastodon");
+    assert_eq!(
+        browser.text_of("#preview-text .preview-link").await,
+        "https://sunnycafe.example/soup"
+    );
+    browser.screenshot("post-page-draft").await;
+    browser.close().await;
+}

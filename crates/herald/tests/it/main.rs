@@ -6,6 +6,7 @@ mod audit;
 mod authorization;
 mod breaches;
 mod browser;
+mod composer_pages;
 mod config_cli;
 mod credentials;
 mod health_and_metrics;

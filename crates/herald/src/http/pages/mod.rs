@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod calendar;
 pub mod import;
+pub mod media;
 pub mod oauth;
 pub mod people;
 pub mod policy;

@@ -1,10 +1,14 @@
-//! The composer and a post's page: write a post for one account (counted live the way its
-//! network counts, checked live against the policy), save or submit it; see a post's state,
-//! history and publishing attempts, approve or send it back, and give it its time (a date and
-//! time in the account's zone, or the account's next free queue slot).
+//! The composer and a post's page: write a post for one account (its identity shown above
+//! the text, counted live the way its network counts, checked live against the policy, and
+//! previewed as the network will show it), save or submit it; see a post's state, history and
+//! publishing attempts, tailor a draft's text, copy it to another account, approve or send it
+//! back, and give it its time (a date and time in the account's zone, or the account's next
+//! free queue slot). Images on a draft are `media.rs`.
+
+mod preview;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,7 +17,7 @@ use super::people::FieldError;
 use super::{Layout, PageError, render};
 use crate::accounts;
 use crate::domain::access::{AccountAction, Permission, check_account};
-use crate::domain::accounts::AccountLevel;
+use crate::domain::accounts::{AccountLevel, Network};
 use crate::domain::posts::PostState;
 use crate::domain::schedule::Zone;
 use crate::http::auth::{Caller, CsrfForm};
@@ -21,22 +25,74 @@ use crate::http::{ApiError, AppState, assets};
 use crate::people::PeopleError;
 use crate::posts::{self, PostView};
 use crate::schedule::{self, When};
+use crate::store::{AccountRecord, MediaRecord};
+
+pub use preview::Preview;
 
 #[derive(Template)]
 #[template(path = "compose.html")]
 struct ComposePage {
     layout: Layout,
     csrf: String,
-    /// (id, name, network id, network label, handle, time zone) of accounts the caller may
-    /// write for.
-    accounts: Vec<(i64, String, &'static str, &'static str, String, String)>,
+    /// The accounts the caller may write for.
+    accounts: Vec<Identity>,
     chosen: i64,
+    /// The chosen account (the first one when none is chosen yet), shown above the text.
+    identity: Option<Identity>,
+    preview: Option<Preview>,
     text: String,
     /// The wished time as typed, `2026-12-24T09:30` in the account's zone.
     at: String,
     error: Option<String>,
     script: String,
     times_script: String,
+    colours_script: String,
+}
+
+/// Who a post goes out as: what the identity card, the preview's header and each `<option>`
+/// of the composer's account list show.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub id: i64,
+    pub name: String,
+    pub network: Network,
+    pub handle: String,
+    pub colour: String,
+    pub zone: String,
+}
+
+impl Identity {
+    fn of(account: AccountRecord) -> Identity {
+        Identity {
+            id: account.id,
+            network: account.network,
+            name: account.display_name,
+            handle: account.handle,
+            colour: account.avatar_colour,
+            zone: account.time_zone,
+        }
+    }
+}
+
+/// What the post page's forms had typed in them when an action was refused, kept so nothing
+/// typed is lost.
+#[derive(Debug, Default)]
+pub struct Typed {
+    /// The schedule form's date and time.
+    pub at: Option<String>,
+    /// The edit form's text.
+    pub text: Option<String>,
+    /// The upload form's alt text.
+    pub alt: Option<String>,
+}
+
+impl Typed {
+    pub fn at(at: String) -> Typed {
+        Typed {
+            at: Some(at),
+            ..Typed::default()
+        }
+    }
 }
 
 #[derive(Template)]
@@ -49,7 +105,24 @@ struct PostPage {
     network: &'static str,
     handle: String,
     colour: String,
+    identity: Identity,
+    preview: Preview,
     is_author: bool,
+    /// The author, while the post is a draft: the text can be edited and images attached.
+    editable: bool,
+    /// The edit form's text: as typed, or the post's own.
+    text_value: String,
+    /// Other accounts the caller may draft for: "Also post to …".
+    also: Vec<Identity>,
+    images: Vec<MediaRecord>,
+    /// The upload form's alt text, kept when an upload was refused.
+    alt_value: String,
+    /// What the network takes: "PNG, JPEG, GIF or WebP, at most 5 MB, up to 4 images".
+    image_rule: String,
+    /// How many images the network takes on one post (none on LinkedIn yet).
+    most_images: usize,
+    /// The upload field's `accept`: the types the network takes.
+    accept: String,
     may_review: bool,
     /// The account's time zone, in which the form's date and time are read.
     zone: String,
@@ -67,8 +140,11 @@ struct PostPage {
     /// A message for the whole page; `field_error` goes beside its field.
     error: Option<String>,
     field_error: Option<FieldError>,
+    /// A text too long for the account "also post to" chose: where to shorten it.
+    shorten_link: Option<String>,
     script: String,
     times_script: String,
+    draft_script: String,
 }
 
 /// A moment as the page writes it: RFC 3339 in UTC for `<time datetime>` (times.js shows it
@@ -113,6 +189,25 @@ pub struct ComposeForm {
     at: String,
 }
 
+/// `/compose?account=3&from=12`: the account to write for, and a post whose text to start from.
+#[derive(Debug, Default, Deserialize)]
+pub struct ComposeQuery {
+    account: Option<i64>,
+    from: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CopyForm {
+    #[serde(default)]
+    account_id: i64,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ScheduleForm {
     /// `2026-12-24T09:30` from the `datetime-local` field, in the account's zone.
@@ -134,9 +229,26 @@ pub struct StepForm {
     override_reason: String,
 }
 
-pub async fn compose(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+pub async fn compose(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ComposeQuery>,
+) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
-    compose_view(&state, &caller, 0, String::new(), String::new(), None).await
+    // Starting from another post's text (a copy too long for its new network) needs only that
+    // the caller may see that post.
+    let text = match query.from {
+        Some(id) => {
+            posts::view(&state.store, &caller.user, id)
+                .await
+                .map_err(ApiError::from)?
+                .post
+                .text
+        }
+        None => String::new(),
+    };
+    let chosen = query.account.unwrap_or_default();
+    compose_view(&state, &caller, chosen, text, String::new(), None).await
 }
 
 pub async fn compose_submit(
@@ -172,7 +284,7 @@ pub async fn compose_submit(
         )
         .await;
         if let Err(error) = wished {
-            let typed = Some(form.at);
+            let typed = Typed::at(form.at);
             return post_view(&state, &caller, id, Some(error.into()), typed).await;
         }
     }
@@ -190,7 +302,7 @@ pub async fn compose_submit(
     {
         let mut error = FieldError::from(error);
         error.status = StatusCode::UNPROCESSABLE_ENTITY;
-        return post_view(&state, &caller, id, Some(error), None).await;
+        return post_view(&state, &caller, id, Some(error), Typed::default()).await;
     }
     Ok(Redirect::to(&format!("/posts/{id}")).into_response())
 }
@@ -201,7 +313,64 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ViewAccounts)?;
-    post_view(&state, &caller, id, None, None).await
+    post_view(&state, &caller, id, None, Typed::default()).await
+}
+
+/// Tailors a draft's text (its author only); a refusal keeps the typed text beside the field.
+pub async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<EditForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let result = posts::edit(
+        &state.store,
+        &caller.user,
+        id,
+        &form.text,
+        state.clock.now(),
+    )
+    .await;
+    let typed = Typed {
+        text: Some(form.text),
+        ..Typed::default()
+    };
+    after_step(&state, &caller, id, result, typed).await
+}
+
+/// "Also post to …": a new draft with this post's text for another account, through the same
+/// service as the composer; then the new draft's page, where the text can be tailored. A text
+/// too long for that network makes no draft: the message goes beside the form, with a link to
+/// the composer to shorten it there, and this post is untouched.
+pub async fn copy(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<CopyForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let source = posts::view(&state.store, &caller.user, id)
+        .await
+        .map_err(ApiError::from)?;
+    let now = state.clock.now();
+    let created = posts::create(
+        &state.store,
+        &caller.user,
+        form.account_id,
+        &source.post.text,
+        now,
+    )
+    .await;
+    match created {
+        Ok(copy) => Ok(Redirect::to(&format!("/posts/{}", copy.post.id)).into_response()),
+        Err(error) => {
+            let too_long = matches!(error, PeopleError::Invalid { field: "text", .. });
+            let mut error = FieldError::from(error);
+            error.field = "also";
+            let shorten =
+                too_long.then(|| format!("/compose?account={}&from={id}", form.account_id));
+            post_page(&state, &caller, id, Some(error), Typed::default(), shorten).await
+        }
+    }
 }
 
 pub async fn submit(
@@ -221,7 +390,7 @@ pub async fn submit(
         state.clock.now(),
     )
     .await;
-    after_step(&state, &caller, id, result, None).await
+    after_step(&state, &caller, id, result, Typed::default()).await
 }
 
 pub async fn approve(
@@ -239,7 +408,7 @@ pub async fn approve(
         state.clock.now(),
     )
     .await;
-    after_step(&state, &caller, id, result, None).await
+    after_step(&state, &caller, id, result, Typed::default()).await
 }
 
 pub async fn send_back(
@@ -256,7 +425,7 @@ pub async fn send_back(
         state.clock.now(),
     )
     .await;
-    after_step(&state, &caller, id, result, None).await
+    after_step(&state, &caller, id, result, Typed::default()).await
 }
 
 /// The schedule form: a date and time in the account's zone, or the next free queue slot.
@@ -268,7 +437,7 @@ pub async fn schedule(
     CsrfForm { caller, form }: CsrfForm<ScheduleForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
-    let typed = Some(form.at.clone());
+    let typed = Typed::at(form.at.clone());
     let when = match (form.intent.as_str(), form.at.trim()) {
         ("queue", _) => When::Queue,
         (_, "") => {
@@ -276,7 +445,7 @@ pub async fn schedule(
                 field: "at",
                 message: "choose a date and time, or add the post to the queue".to_owned(),
             };
-            return post_view(&state, &caller, id, Some(error.into()), typed).await;
+            return post_view(&state, &caller, id, Some(error.into()), Typed::at(form.at)).await;
         }
         (_, at) => When::At(at.to_owned()),
     };
@@ -301,7 +470,7 @@ pub async fn unschedule(
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
     let result = schedule::unschedule(&state.store, &caller.user, id, state.clock.now()).await;
-    after_step(&state, &caller, id, result, None).await
+    after_step(&state, &caller, id, result, Typed::default()).await
 }
 
 async fn after_step(
@@ -309,7 +478,7 @@ async fn after_step(
     caller: &Caller,
     id: i64,
     result: Result<PostView, PeopleError>,
-    typed: Option<String>,
+    typed: Typed,
 ) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/posts/{id}")).into_response()),
@@ -326,25 +495,15 @@ async fn compose_view(
     at: String,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let writable = accounts::visible(&state.store, &caller.user)
-        .await
-        .map_err(ApiError::from)?
-        .into_iter()
-        .filter(|visible| {
-            check_account(caller.user.role, visible.level, AccountAction::Draft).is_ok()
-        })
-        .map(|visible| {
-            let account = visible.account;
-            (
-                account.id,
-                account.display_name,
-                account.network.as_str(),
-                account.network.label(),
-                account.handle,
-                account.time_zone,
-            )
-        })
-        .collect();
+    let writable = draftable(state, caller).await?;
+    let identity = writable
+        .iter()
+        .find(|account| account.id == chosen)
+        .or(writable.first())
+        .cloned();
+    let preview = identity
+        .as_ref()
+        .map(|identity| preview::preview(identity.network, &text));
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -353,25 +512,52 @@ async fn compose_view(
     let page = ComposePage {
         layout: Layout::signed_in("Write a post · Herald", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
+        chosen: identity.as_ref().map_or(chosen, |identity| identity.id),
         accounts: writable,
-        chosen,
+        identity,
+        preview,
         text,
         at,
         error,
         script: assets::url("draft.js"),
         times_script: assets::url("times.js"),
+        colours_script: assets::url("colours.js"),
     };
     Ok(render(status, &page))
 }
 
+/// The accounts the caller may write drafts for.
+async fn draftable(state: &AppState, caller: &Caller) -> Result<Vec<Identity>, PageError> {
+    Ok(accounts::visible(&state.store, &caller.user)
+        .await
+        .map_err(ApiError::from)?
+        .into_iter()
+        .filter(|visible| {
+            check_account(caller.user.role, visible.level, AccountAction::Draft).is_ok()
+        })
+        .map(|visible| Identity::of(visible.account))
+        .collect())
+}
+
 /// The post's page. `error` (with its status) is what the last action ran into; `typed` is
-/// the time the schedule form had, kept so nothing typed is lost.
-async fn post_view(
+/// what the forms had, kept so nothing typed is lost.
+pub(super) async fn post_view(
     state: &AppState,
     caller: &Caller,
     id: i64,
     error: Option<FieldError>,
-    typed: Option<String>,
+    typed: Typed,
+) -> Result<Response, PageError> {
+    post_page(state, caller, id, error, typed, None).await
+}
+
+async fn post_page(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: Option<FieldError>,
+    typed: Typed,
+    shorten_link: Option<String>,
 ) -> Result<Response, PageError> {
     let view = posts::view(&state.store, &caller.user, id)
         .await
@@ -386,17 +572,30 @@ async fn post_view(
     .map_err(ApiError::from)?;
     let zone = schedule::zone_of(&visible.account).map_err(ApiError::from)?;
     let is_author = view.post.author_id == caller.user.id;
+    let editable = is_author && view.post.state == PostState::Draft;
     let may = |action| check_account(caller.user.role, visible.level, action).is_ok();
     let offer = time_offer(
         view.post.state,
         may(AccountAction::Draft),
         may(AccountAction::Publish),
     );
+    let also: Vec<Identity> = draftable(state, caller)
+        .await?
+        .into_iter()
+        .filter(|account| account.id != view.post.account_id)
+        .collect();
+    let images = crate::media::list(&state.store, &caller.user, id)
+        .await
+        .map_err(ApiError::from)?;
     let status = error.as_ref().map_or(StatusCode::OK, |error| error.status);
-    // A message about the time or the confirmation goes beside its field when the form is
-    // there; everything else at the top of the page.
-    let beside_field =
-        |error: &FieldError| offer != TimeOffer::Nothing && matches!(error.field, "at" | "confirm");
+    // A message goes beside its field when the form is on the page; everything else at the
+    // top of the page.
+    let beside_field = |error: &FieldError| match error.field {
+        "at" | "confirm" => offer != TimeOffer::Nothing,
+        "text" | "file" | "alt" => editable,
+        "also" => !also.is_empty(),
+        _ => false,
+    };
     let (field_error, error) = match error {
         Some(error) if beside_field(&error) => (Some(error), None),
         other => (None, other.map(|error| error.message)),
@@ -404,6 +603,8 @@ async fn post_view(
     let now = state.clock.now();
     let shown = |at: jiff::Timestamp| shown_time(&zone, at);
     let account = visible.account;
+    let network = account.network;
+    let limits = crate::domain::media::limits(network);
     let page = PostPage {
         layout: Layout::signed_in("Post · Herald", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
@@ -430,24 +631,41 @@ async fn post_view(
                 account.network.label()
             )
         }),
-        at_value: typed.unwrap_or_else(|| {
+        at_value: typed.at.unwrap_or_else(|| {
             view.post
                 .scheduled_at
                 .map(|at| local_input(&zone, at))
                 .unwrap_or_default()
         }),
         at_min: local_input(&zone, now),
+        preview: preview::preview(network, &view.post.text),
+        text_value: typed.text.unwrap_or_else(|| view.post.text.clone()),
+        alt_value: typed.alt.unwrap_or_default(),
+        image_rule: super::media::rule(network, &limits),
+        most_images: limits.most_images,
+        accept: limits
+            .types
+            .iter()
+            .map(|kind| kind.mime())
+            .collect::<Vec<_>>()
+            .join(","),
+        images,
+        also,
+        identity: Identity::of(account.clone()),
         account_name: account.display_name,
-        network: account.network.label(),
+        network: network.label(),
         handle: account.handle,
         colour: account.avatar_colour,
         is_author,
+        editable,
         may_review: !is_author && visible.level >= Some(AccountLevel::Publisher),
         view,
         error,
         field_error,
+        shorten_link,
         script: assets::url("colours.js"),
         times_script: assets::url("times.js"),
+        draft_script: assets::url("draft.js"),
     };
     Ok(render(status, &page))
 }
