@@ -95,6 +95,32 @@ pub(crate) fn bearer(request: RequestBuilder, tokens: &Tokens) -> RequestBuilder
     request.bearer_auth(tokens.access.expose_secret())
 }
 
+/// Refreshes a long-lived Instagram or Threads token the documented way: the token itself in
+/// the query of `GET /refresh_access_token`, with the network's `grant_type`
+/// (`ig_refresh_token`, `th_refresh_token`). The new expiry counts from `now`.
+pub(crate) async fn refresh_long_lived(
+    endpoint: &Endpoint,
+    tokens: &Tokens,
+    grant_type: &str,
+    now: Timestamp,
+) -> Result<Tokens, NetworkError> {
+    let request = endpoint
+        .client
+        .get(endpoint.url(None, "/refresh_access_token"))
+        .query(&[
+            ("grant_type", grant_type),
+            ("access_token", tokens.access.expose_secret()),
+        ]);
+    let fresh: TokenAnswer = call(request).await?;
+    Ok(Tokens {
+        expires_at: fresh.expires_at(now),
+        access: fresh.access_token,
+        refresh: None,
+        subject: tokens.subject.clone(),
+        server: tokens.server.clone(),
+    })
+}
+
 /// Sends a request and reads a success as `T`; anything else becomes the error it means.
 pub(crate) async fn call<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, NetworkError> {
     let answer = send(request).await?;

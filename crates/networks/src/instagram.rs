@@ -23,7 +23,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::facebook::GRAPH_VERSION;
-use crate::graph::{Created, List, TokenAnswer, app, bearer, call, id_text, node, nothing_posted};
+use crate::graph::{
+    Created, List, TokenAnswer, app, bearer, call, id_text, node, nothing_posted,
+    refresh_long_lived,
+};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     Outgoing, Published, Tokens,
@@ -334,23 +337,7 @@ impl Adapter for Instagram {
             if tokens.expires_at.is_none() {
                 return Ok(tokens.clone());
             }
-            // The documented refresh takes the long-lived token itself in the query.
-            let request = self
-                .endpoint
-                .client
-                .get(self.endpoint.url(None, "/refresh_access_token"))
-                .query(&[
-                    ("grant_type", "ig_refresh_token"),
-                    ("access_token", tokens.access.expose_secret()),
-                ]);
-            let fresh: TokenAnswer = call(request).await?;
-            Ok(Tokens {
-                expires_at: fresh.expires_at(now),
-                access: fresh.access_token,
-                refresh: None,
-                subject: tokens.subject.clone(),
-                server: tokens.server.clone(),
-            })
+            refresh_long_lived(&self.endpoint, tokens, "ig_refresh_token", now).await
         })
     }
 

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::graph::{
     Created, List, Success, TokenAnswer, app, bearer, call, id_text, node, nothing_posted,
+    refresh_long_lived,
 };
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture, Outgoing,
@@ -315,24 +316,9 @@ impl Adapter for Threads {
 
     fn refresh<'a>(&'a self, tokens: &'a Tokens, now: Timestamp) -> NetworkFuture<'a, Tokens> {
         Box::pin(async move {
-            // Threads refreshes the long-lived token itself, passed in the query as documented;
-            // it must be at least a day old and not yet expired.
-            let request = self
-                .endpoint
-                .client
-                .get(self.endpoint.url(None, "/refresh_access_token"))
-                .query(&[
-                    ("grant_type", "th_refresh_token"),
-                    ("access_token", tokens.access.expose_secret()),
-                ]);
-            let fresh: TokenAnswer = call(request).await?;
-            Ok(Tokens {
-                expires_at: fresh.expires_at(now),
-                access: fresh.access_token,
-                refresh: None,
-                subject: tokens.subject.clone(),
-                server: tokens.server.clone(),
-            })
+            // Threads refreshes the long-lived token itself; it must be at least a day old and
+            // not yet expired.
+            refresh_long_lived(&self.endpoint, tokens, "th_refresh_token", now).await
         })
     }
 

@@ -158,6 +158,51 @@ impl NowPlus for ManualClock {
     }
 }
 
+/// Writes an approved post scheduled for `at` straight into the store, with its publish job,
+/// as scheduling through the API does (for the load-sized tests, where the API would only be
+/// slow). Returns its id.
+pub async fn scheduled_in_store(
+    store: &herald::store::Store,
+    account: i64,
+    author: i64,
+    text: &str,
+    at: Timestamp,
+    max_attempts: u32,
+    now: Timestamp,
+) -> i64 {
+    use herald::domain::posts::PostState;
+    let id = store
+        .create_post(account, author, text, now)
+        .await
+        .expect("post");
+    for (from, to) in [
+        (PostState::Draft, PostState::Submitted),
+        (PostState::Submitted, PostState::Approved),
+    ] {
+        assert!(
+            store
+                .step_post(id, from, to, author, "test", now)
+                .await
+                .expect("step")
+        );
+    }
+    let job = herald::jobs::publish_job(id, at, max_attempts);
+    let scheduled = store
+        .schedule_post(
+            id,
+            PostState::Approved,
+            at,
+            Some(author),
+            "scheduled",
+            &job,
+            now,
+        )
+        .await
+        .expect("schedule");
+    assert!(scheduled);
+    id
+}
+
 fn history(post: &Value) -> Vec<String> {
     post["history"]
         .as_array()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use herald::clock::{Clock, ManualClock};
 use herald::domain::posts::PostState;
-use herald::jobs::{PUBLISH_KIND, publish_job};
+use herald::jobs::PUBLISH_KIND;
 use jiff::{SignedDuration, Timestamp};
 use networks::fake::{FakeServer, FakeState, Faults};
 use reqwest::StatusCode;
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::spawn_app_with_clock;
 use crate::people::{Person, invite_and_join, set_up};
+use crate::publishing::scheduled_in_store;
 
 const TOKEN: &str = "fake-token-for-the-fault-test";
 const POSTS_PER_NETWORK: usize = 500;
@@ -82,37 +83,8 @@ async fn a_thousand_posts_under_random_faults_each_end_published_once_or_with_a_
     for index in 0..POSTS_PER_NETWORK * 2 {
         let account = if index % 2 == 0 { on_mastodon } else { on_x };
         let text = format!("Today's special, number {index}.");
-        let id = app
-            .store
-            .create_post(account, keeper.id, &text, now)
-            .await
-            .expect("post");
-        for (from, to) in [
-            (PostState::Draft, PostState::Submitted),
-            (PostState::Submitted, PostState::Approved),
-        ] {
-            assert!(
-                app.store
-                    .step_post(id, from, to, keeper.id, "test", now)
-                    .await
-                    .expect("step")
-            );
-        }
-        let job = publish_job(id, at, MAX_ATTEMPTS);
-        let scheduled = app
-            .store
-            .schedule_post(
-                id,
-                PostState::Approved,
-                at,
-                Some(keeper.id),
-                "scheduled",
-                &job,
-                now,
-            )
-            .await
-            .expect("schedule");
-        assert!(scheduled);
+        let id =
+            scheduled_in_store(&app.store, account, keeper.id, &text, at, MAX_ATTEMPTS, now).await;
         texts.insert(id, (account, text));
     }
     mastodon.state.set_faults(faults());

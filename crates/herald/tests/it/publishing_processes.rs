@@ -20,6 +20,7 @@ use tempfile::TempDir;
 
 use crate::helpers::{herald, postgres_url, spawn_app_with_clock};
 use crate::people::{invite_and_join, set_up};
+use crate::publishing::scheduled_in_store;
 
 const TOKEN: &str = "fake-x-token-for-processes";
 
@@ -130,37 +131,7 @@ async fn prepare(
     for index in 0..count {
         let text = format!("Fresh loaves, batch {index}.");
         let now = clock.now();
-        let id = app
-            .store
-            .create_post(account, keeper.id, &text, now)
-            .await
-            .expect("post");
-        for (from, to) in [
-            (PostState::Draft, PostState::Submitted),
-            (PostState::Submitted, PostState::Approved),
-        ] {
-            assert!(
-                app.store
-                    .step_post(id, from, to, keeper.id, "test", now)
-                    .await
-                    .expect("step")
-            );
-        }
-        let job = herald::jobs::publish_job(id, at, 8);
-        let scheduled = app
-            .store
-            .schedule_post(
-                id,
-                PostState::Approved,
-                at,
-                Some(keeper.id),
-                "scheduled",
-                &job,
-                now,
-            )
-            .await
-            .expect("schedule");
-        assert!(scheduled);
+        let id = scheduled_in_store(&app.store, account, keeper.id, &text, at, 8, now).await;
         posts.insert(id, text);
     }
     app.stop().await;
