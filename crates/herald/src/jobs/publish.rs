@@ -166,7 +166,11 @@ impl PublishPosts {
         };
         self.store.finish_attempt(&end).await?;
         tracing::info!(post.id = post_id, account.id = account.id, outcome = end.outcome, detail = %ending.detail, "publishing attempt ended");
-        self.tell(&post, &account, &ending, now).await?;
+        // The post's outcome is saved (and a settled job marked done) whatever happens here:
+        // a notification that cannot be written is logged, not a reason to publish again.
+        if let Err(error) = self.tell(&post, &account, &ending, now).await {
+            tracing::warn!(post.id = post_id, error = %error, "could not tell people about a publishing attempt");
+        }
         match ending.again {
             Some(not_before) => Err(JobError::Retry {
                 reason: ending.detail,
