@@ -15,7 +15,10 @@
 //!
 //! LinkedIn has no idempotency key, so an unknown outcome is reconciled with
 //! [`Adapter::find`]. [`Tokens::subject`] is the author URN (`urn:li:person:…` or
-//! `urn:li:organization:…`). Images are not attached yet: a post with media is refused.
+//! `urn:li:organization:…`). One image per post, through the Images API
+//! (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api>:
+//! `initializeUpload` for an owner, a `PUT` of the bytes to the `uploadUrl` it answers, then the
+//! image URN with its `altText` as the post's `content.media`).
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder};
@@ -25,7 +28,7 @@ use serde_json::json;
 
 use crate::http::{Answer, header, send};
 use crate::{
-    AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture,
+    AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     OAuthClient, Outgoing, Published, Tokens,
 };
 
@@ -159,6 +162,49 @@ impl LinkedIn {
             .header("X-Restli-Protocol-Version", "2.0.0")
     }
 
+    /// Uploads one image for the post's author and returns its URN with the alt text. Nothing
+    /// is posted yet, so any failure here leaves the post certainly unpublished.
+    async fn upload_image(
+        &self,
+        tokens: &Tokens,
+        image: &Media,
+    ) -> Result<(String, String), NetworkError> {
+        let body = json!({ "initializeUploadRequest": { "owner": tokens.subject } });
+        let request = self
+            .rest(tokens, Method::POST, "/rest/images")
+            .query(&[("action", "initializeUpload")])
+            .json(&body);
+        let started: Started = call(request)
+            .await
+            .and_then(|answer| answer.json())
+            .map_err(nothing_posted)?;
+        // The upload address comes from LinkedIn's answer; the token goes only to LinkedIn (or
+        // to the server Herald was configured with, such as a test's fake).
+        let to_linkedin = started.value.upload_url.starts_with("https://")
+            && host_of(&started.value.upload_url)
+                .is_some_and(|host| host == "linkedin.com" || host.ends_with(".linkedin.com"));
+        if !to_linkedin
+            && !started
+                .value
+                .upload_url
+                .starts_with(&self.endpoint.base_url)
+        {
+            return Err(NetworkError::Rejected(
+                "LinkedIn gave an upload address outside linkedin.com; Herald did not send the image"
+                    .to_owned(),
+            ));
+        }
+        let upload = self
+            .endpoint
+            .client
+            .put(&started.value.upload_url)
+            .bearer_auth(tokens.access.expose_secret())
+            .header(reqwest::header::CONTENT_TYPE, &image.mime)
+            .body(image.bytes.clone());
+        call(upload).await.map_err(nothing_posted)?;
+        Ok((started.value.image, image.alt.clone()))
+    }
+
     async fn userinfo(&self, tokens: &Tokens) -> Result<UserInfo, NetworkError> {
         let request = self
             .endpoint
@@ -279,12 +325,16 @@ impl Adapter for LinkedIn {
         post: &'a Outgoing,
     ) -> NetworkFuture<'a, Published> {
         Box::pin(async move {
-            if !post.media.is_empty() {
-                return Err(NetworkError::Rejected(
-                    "Herald cannot attach images to LinkedIn posts yet".to_owned(),
-                ));
-            }
-            let body = json!({
+            let image = match post.media.as_slice() {
+                [] => None,
+                [image] => Some(self.upload_image(tokens, image).await?),
+                _ => {
+                    return Err(NetworkError::Rejected(
+                        "Herald posts one image per LinkedIn post".to_owned(),
+                    ));
+                }
+            };
+            let mut body = json!({
                 "author": tokens.subject,
                 "commentary": escape(&post.text),
                 "visibility": "PUBLIC",
@@ -296,6 +346,9 @@ impl Adapter for LinkedIn {
                 "lifecycleState": "PUBLISHED",
                 "isReshareDisabledByAuthor": false,
             });
+            if let Some((urn, alt)) = image {
+                body["content"] = json!({ "media": { "id": urn, "altText": alt } });
+            }
             let request = self.rest(tokens, Method::POST, "/rest/posts").json(&body);
             let answer = call(request).await?;
             // The new post's URN comes in a header; a success without it is no answer.
@@ -396,6 +449,38 @@ pub fn escape(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// `initializeUpload`'s answer.
+#[derive(Deserialize)]
+struct Started {
+    value: StartedValue,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartedValue {
+    upload_url: String,
+    image: String,
+}
+
+/// An upload failed before the post was made: whatever the answer, nothing is posted.
+fn nothing_posted(error: NetworkError) -> NetworkError {
+    match error {
+        NetworkError::Unknown(reason) => NetworkError::Unavailable(reason),
+        other => other,
+    }
+}
+
+/// The host of an `https://host[:port]/…` address, lower-cased.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = host.split(':').next()?;
+    Some(host.to_ascii_lowercase())
 }
 
 fn published(urn: String) -> Published {

@@ -167,7 +167,10 @@ pub fn sniff(bytes: &[u8]) -> Result<Sniffed, MediaProblem> {
 ///   (<https://docs.joinmastodon.org/methods/instance/>), and Mastodon refuses media
 ///   descriptions over 1,500 characters (<https://docs.joinmastodon.org/methods/media/>; see
 ///   also elk-zone/elk#1854).
-/// - LinkedIn: Herald's adapter does not upload images yet (`networks::linkedin`), so none.
+/// - LinkedIn: one image per post (`networks::linkedin`, the Images API), JPG, PNG or GIF
+///   (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api>,
+///   which limits pixels, 36,152,320, rather than bytes; Herald keeps 8 MB); no alt-text
+///   length is documented, so 1,000 as for X.
 /// - Facebook Pages: Herald publishes one photo per post (`networks::facebook`). The Graph API
 ///   reference (<https://developers.facebook.com/docs/graph-api/reference/page/photos>) gives
 ///   no size; Herald keeps 4 MB, the limit Facebook's help pages give for photo uploads.
@@ -201,7 +204,9 @@ pub fn limits(network: Network) -> Limits {
             ..base
         },
         Network::Linkedin => Limits {
-            most_images: 0,
+            most_images: 1,
+            largest_bytes: 8 * MB,
+            types: &[ImageType::Jpeg, ImageType::Png, ImageType::Gif],
             ..base
         },
         Network::Facebook => Limits {
@@ -577,7 +582,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fifth_image_is_refused_and_linkedin_takes_none() {
+    fn a_fifth_image_is_refused_and_linkedin_takes_one_but_no_webp() {
         assert_eq!(
             check_new(Network::Mastodon, new(ImageType::Png, 10, "Soup", 4)),
             Err(MediaProblem::TooMany {
@@ -587,10 +592,16 @@ mod tests {
         );
         assert_eq!(
             check_new(Network::Linkedin, new(ImageType::Png, 10, "Soup", 0)),
-            Err(MediaProblem::NoImages {
-                network: "LinkedIn"
+            Ok("Soup")
+        );
+        assert_eq!(
+            check_new(Network::Linkedin, new(ImageType::Png, 10, "Soup", 1)),
+            Err(MediaProblem::TooMany {
+                network: "LinkedIn",
+                limit: 1
             })
         );
+        assert!(check_new(Network::Linkedin, new(ImageType::Webp, 10, "Soup", 0)).is_err());
     }
 
     #[test]

@@ -34,6 +34,8 @@ struct Fake {
     revoked: AtomicBool,
     refresh: Mutex<String>,
     refreshes: AtomicU64,
+    /// Images registered with `initializeUpload`, by URN: the bytes' media type once uploaded.
+    images: Mutex<HashMap<String, Option<String>>>,
 }
 
 type Shared = Arc<Fake>;
@@ -44,6 +46,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
         revoked: AtomicBool::new(false),
         refresh: Mutex::new("li-refresh-0".to_owned()),
         refreshes: AtomicU64::new(0),
+        images: Mutex::new(HashMap::new()),
     });
     Router::new()
         .route("/oauth/v2/accessToken", post(access_token))
@@ -52,6 +55,8 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/rest/organizations/{id}", get(organization))
         .route("/rest/posts", post(create_post).get(find_posts))
         .route("/rest/posts/{urn}", axum::routing::delete(delete_post))
+        .route("/rest/images", post(initialize_upload))
+        .route("/dms-uploads/{id}", axum::routing::put(upload_image))
         .with_state(fake)
 }
 
@@ -184,12 +189,33 @@ async fn create_post(
         );
     }
     let commentary = body["commentary"].as_str().unwrap_or_default().to_owned();
+    let mut media = Vec::new();
+    if let Some(image) = body["content"]["media"]["id"].as_str() {
+        let uploaded = fake
+            .images
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(image)
+            .cloned()
+            .flatten();
+        let Some(mime) = uploaded else {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_CONTENT",
+                &format!("Image {image} has not been uploaded"),
+            );
+        };
+        let alt = body["content"]["media"]["altText"]
+            .as_str()
+            .unwrap_or_default();
+        media.push((alt.to_owned(), mime));
+    }
     let count = fake.state.next_id();
     let (post, _) = fake.state.record(FakePost {
         id: format!("urn:li:share:{count}"),
         text: shown(&commentary),
         key: None,
-        media: Vec::new(),
+        media,
         extra: json!({
             "author": author,
             "commentary": commentary,
@@ -202,6 +228,75 @@ async fn create_post(
         created.headers_mut().insert("x-restli-id", id);
     }
     fake.after_write(fault, created).await
+}
+
+/// `POST /rest/images?action=initializeUpload`: registers an image and answers where to PUT it.
+async fn initialize_upload(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(refusal) = unversioned(&headers) {
+        return refusal;
+    }
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    let owner = body["initializeUploadRequest"]["owner"]
+        .as_str()
+        .unwrap_or_default();
+    if query.get("action").map(String::as_str) != Some("initializeUpload")
+        || (owner != MEMBER_URN && owner != ORGANIZATION_URN)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ILLEGAL_ARGUMENT",
+            "initializeUploadRequest needs an owner the token may act for",
+        );
+    }
+    let id = fake.state.next_id();
+    let urn = format!("urn:li:image:C4E10AQ{id}");
+    fake.images
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(urn.clone(), None);
+    let host = header_text(&headers, "host").unwrap_or_default();
+    json_answer(
+        StatusCode::OK,
+        json!({ "value": {
+            "uploadUrlExpiresAt": 1_900_000_000_000_i64,
+            "uploadUrl": format!("http://{host}/dms-uploads/{id}"),
+            "image": urn,
+        }}),
+    )
+}
+
+/// `PUT` of an image's bytes to the address `initializeUpload` gave.
+async fn upload_image(
+    State(fake): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    let urn = format!("urn:li:image:C4E10AQ{id}");
+    let mut images = fake
+        .images
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(slot) = images.get_mut(&urn) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if body.is_empty() {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let mime = header_text(&headers, "content-type")
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    *slot = Some(mime);
+    StatusCode::CREATED.into_response()
 }
 
 async fn find_posts(

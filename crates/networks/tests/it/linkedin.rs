@@ -100,19 +100,42 @@ async fn an_organization_can_be_the_author() {
     assert_eq!(info.display_name.as_deref(), Some("Herald Bakery"));
 }
 
-#[tokio::test]
-async fn a_post_with_an_image_is_refused_before_anything_is_sent() {
-    let (server, adapter, tokens) = api().await;
-    let mut post = outgoing("post-3:li", "Look");
-    post.media.push(Media {
-        bytes: vec![1, 2, 3],
+fn image(alt: &str) -> Media {
+    Media {
+        bytes: vec![0x89, b'P', b'N', b'G', 1, 2, 3],
         mime: "image/png".to_owned(),
-        alt: "alt".to_owned(),
+        alt: alt.to_owned(),
         public_url: None,
-    });
+    }
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_through_the_images_api_and_posted_with_its_alt_text() {
+    let (server, adapter, tokens) = api().await;
+    let mut post = outgoing("post-3:li", "Our new loaf");
+    post.media.push(image("A sourdough loaf on a board"));
+    adapter.publish(&tokens, &post).await.expect("published");
+    let posts = server.state.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0].media,
+        [(
+            "A sourdough loaf on a board".to_owned(),
+            "image/png".to_owned()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn two_images_are_refused_before_anything_is_sent() {
+    let (server, adapter, tokens) = api().await;
+    let mut post = outgoing("post-4:li", "Look");
+    post.media.push(image("one"));
+    post.media.push(image("two"));
     let error = adapter.publish(&tokens, &post).await.expect_err("refused");
     assert!(matches!(error, NetworkError::Rejected(_)), "{error:?}");
     assert_eq!(server.state.requests(), 0);
+    assert!(server.state.posts().is_empty());
 }
 
 #[tokio::test]
