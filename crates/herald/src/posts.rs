@@ -202,6 +202,35 @@ pub async fn send_back(
     view(store, actor, id).await
 }
 
+/// Settles an unconfirmed post by hand (publisher access): someone looked on the network and
+/// found it there, or not (then it is failed and can be rescheduled). Herald never decides
+/// this alone after its last attempt, because guessing wrong means a post twice or never.
+pub async fn settle_unconfirmed(
+    store: &Store,
+    actor: &UserRecord,
+    id: i64,
+    on_network: bool,
+    now: Timestamp,
+) -> Result<PostView, PeopleError> {
+    let (post, visible) = open(store, actor, id, AccountAction::Publish).await?;
+    let settle = if on_network {
+        Step::ConfirmPublished
+    } else {
+        Step::ConfirmMissing
+    };
+    let settled = post.state.after(settle).map_err(not_now)?;
+    let network = visible.account.network.label();
+    let note = if on_network {
+        format!("marked published: it is on {network}")
+    } else {
+        format!("marked not published: it is not on {network}; reschedule it to try again")
+    };
+    step(store, id, post.state, settled, actor, &note, now).await?;
+    let details = serde_json::json!({ "on_network": on_network });
+    audit(store, now, actor, "post.unconfirmed_settled", id, details).await?;
+    view(store, actor, id).await
+}
+
 /// The post, its length for its network and its history, for anyone who may see its account.
 pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView, PeopleError> {
     let (post, visible) = open(store, actor, id, AccountAction::View).await?;

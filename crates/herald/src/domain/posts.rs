@@ -38,6 +38,11 @@ pub enum Step {
     Schedule,
     /// Takes a scheduled post off the schedule; it stays approved.
     Unschedule,
+    /// Someone looked on the network: an unconfirmed post is there.
+    ConfirmPublished,
+    /// Someone looked on the network: an unconfirmed post is not there (it can be
+    /// rescheduled).
+    ConfirmMissing,
 }
 
 /// How one publishing attempt ended, as the publisher records it.
@@ -116,6 +121,8 @@ impl PostState {
                 Step::Schedule,
             ) => Some(PostState::Scheduled),
             (PostState::Scheduled, Step::Unschedule) => Some(PostState::Approved),
+            (PostState::Unconfirmed, Step::ConfirmPublished) => Some(PostState::Published),
+            (PostState::Unconfirmed, Step::ConfirmMissing) => Some(PostState::Failed),
             _ => None,
         };
         next.ok_or(NotNow {
@@ -127,6 +134,8 @@ impl PostState {
                 Step::Edit => "edited",
                 Step::Schedule => "scheduled",
                 Step::Unschedule => "taken off the schedule",
+                Step::ConfirmPublished => "marked published",
+                Step::ConfirmMissing => "marked not published",
             },
         })
     }
@@ -213,6 +222,18 @@ mod tests {
             Ok(PostState::Approved)
         );
         assert!(PostState::Published.after(Step::Schedule).is_err());
+        assert_eq!(
+            PostState::Unconfirmed.after(Step::ConfirmPublished),
+            Ok(PostState::Published)
+        );
+        assert_eq!(
+            PostState::Unconfirmed.after(Step::ConfirmMissing),
+            Ok(PostState::Failed)
+        );
+        assert!(
+            PostState::Scheduled.after(Step::ConfirmPublished).is_err(),
+            "only an unconfirmed post is settled by hand"
+        );
     }
 
     #[test]

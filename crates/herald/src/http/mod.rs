@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/send-back", post(pages::posts::send_back))
         .route("/posts/{id}/schedule", post(pages::posts::schedule))
         .route("/posts/{id}/unschedule", post(pages::posts::unschedule))
+        .route("/posts/{id}/settle", post(pages::posts::settle))
         .route("/posts/{id}/edit", post(pages::posts::edit))
         .route("/posts/{id}/copy", post(pages::posts::copy))
         .route(

@@ -193,6 +193,13 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "text": "Hello" })),
             [D, A, A, A, A],
         ),
+        // A draft is not unconfirmed (409, not a denial); admins have no publish access.
+        account(
+            Method::POST,
+            format!("/api/v1/posts/{post_id}/settle"),
+            Some(json!({ "on_network": true })),
+            [D, D, D, A, A],
+        ),
         // The post is a draft again: its author may wish it a time; admins may not touch it.
         account(
             Method::POST,

@@ -633,3 +633,89 @@ async fn a_lost_answer_from_x_is_reconciled_by_asking_x_and_never_posted_twice()
         "{published}"
     );
 }
+
+#[tokio::test]
+async fn an_unconfirmed_post_is_settled_by_a_publisher_who_looked_and_never_sent_again() {
+    let scene = Scene::x().await;
+    let viewer = invite_and_join(
+        &scene.app,
+        &scene.clock,
+        &scene.owner,
+        "viewer@sunny.example",
+        "member",
+    )
+    .await;
+    grant(&scene.app, &scene.keeper, scene.account, &viewer, "viewer").await;
+    let id = scene.approved("Board games night, Thursday.").await;
+    scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+        .await;
+    scene.fake.state.set_faults(Faults {
+        lost_after: 1.0,
+        hang: Duration::from_secs(3),
+        ..Faults::default()
+    });
+    scene.clock.advance(SignedDuration::from_mins(2));
+    scene.wait_for(id, "unconfirmed").await;
+
+    // The post page asks a publisher to look, and offers nothing to a viewer.
+    let page = scene
+        .keeper
+        .get(&scene.app, &format!("/posts/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Is it on X?"), "the page asks the publisher");
+    let seen_by_viewer = viewer
+        .get(&scene.app, &format!("/posts/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(!seen_by_viewer.contains("mark it published"));
+    let refused = viewer
+        .post(
+            &scene.app,
+            &format!("/api/v1/posts/{id}/settle"),
+            json!({ "on_network": true }),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let settled = scene
+        .keeper
+        .client
+        .post(scene.app.url(&format!("/posts/{id}/settle")))
+        .form(&[("csrf", scene.keeper.csrf.as_str()), ("on_network", "yes")])
+        .send()
+        .await
+        .expect("request");
+    assert!(settled.status().is_redirection() || settled.status().is_success());
+    let post = scene.post(id).await;
+    assert_eq!(post["state"], "published", "{post}");
+    assert!(
+        history(&post)
+            .last()
+            .is_some_and(|state| state == "published")
+    );
+    // The retry the lost answer had booked finds the post settled and sends nothing.
+    scene.fake.state.set_faults(Faults::default());
+    scene.clock.advance(SignedDuration::from_mins(10));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(scene.fake.state.posts().len(), 1, "X has it once");
+    assert_eq!(scene.post(id).await["state"], "published");
+    let again = scene
+        .keeper
+        .post(
+            &scene.app,
+            &format!("/api/v1/posts/{id}/settle"),
+            json!({ "on_network": false }),
+        )
+        .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::CONFLICT,
+        "only unconfirmed posts are settled"
+    );
+}

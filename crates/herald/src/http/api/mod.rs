@@ -90,6 +90,7 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(posts::submit))
         .routes(routes!(posts::approve))
         .routes(routes!(posts::send_back))
+        .routes(routes!(posts::settle))
         .routes(routes!(posts::text_length))
         // Uploads may be larger than every other body: this route only.
         .routes(

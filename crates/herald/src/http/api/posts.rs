@@ -41,6 +41,12 @@ pub struct SendBackRequest {
     pub note: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SettleRequest {
+    /// Whether the post is on the network.
+    pub on_network: bool,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostResponse {
     pub id: i64,
@@ -255,6 +261,23 @@ pub async fn send_back(
             .await?
             .into(),
     ))
+}
+
+/// Settles an unconfirmed post by hand: it is on the network (published), or it is not
+/// (failed; it can be rescheduled). Publisher access.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/settle", tag = "posts", request_body = SettleRequest, params(("id" = i64, Path)),
+    responses((status = 200, description = "Published or failed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not unconfirmed", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn settle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<SettleRequest>,
+) -> Result<Json<PostResponse>, ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    let view =
+        posts::settle_unconfirmed(&state.store, &caller.user, id, request.on_network, now).await?;
+    Ok(Json(view.into()))
 }
 
 /// The text's length as every network counts it, and whether it fits: the composer's counter.

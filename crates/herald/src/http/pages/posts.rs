@@ -124,6 +124,8 @@ struct PostPage {
     /// The upload field's `accept`: the types the network takes.
     accept: String,
     may_review: bool,
+    /// The post is unconfirmed and the caller may settle it by hand.
+    may_settle: bool,
     /// The account's time zone, in which the form's date and time are read.
     zone: String,
     scheduled: Option<ShownTime>,
@@ -219,6 +221,12 @@ pub struct ScheduleForm {
     /// "yes" when the "publish to …" box was ticked.
     #[serde(default)]
     confirm: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettleForm {
+    /// `yes` when the post is on the network, `no` when it is not.
+    on_network: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -473,6 +481,25 @@ pub async fn unschedule(
     after_step(&state, &caller, id, result, Typed::default()).await
 }
 
+/// Settles an unconfirmed post by hand: it is on the network, or it is not.
+pub async fn settle(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<SettleForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let on_network = form.on_network == "yes";
+    let result = posts::settle_unconfirmed(
+        &state.store,
+        &caller.user,
+        id,
+        on_network,
+        state.clock.now(),
+    )
+    .await;
+    after_step(&state, &caller, id, result, Typed::default()).await
+}
+
 async fn after_step(
     state: &AppState,
     caller: &Caller,
@@ -659,6 +686,7 @@ async fn post_page(
         is_author,
         editable,
         may_review: !is_author && visible.level >= Some(AccountLevel::Publisher),
+        may_settle: view.post.state == PostState::Unconfirmed && may(AccountAction::Publish),
         view,
         error,
         field_error,
