@@ -538,6 +538,27 @@ mod tests {
     }
 
     #[test]
+    fn the_upload_host_is_read_the_way_a_client_connects_to_it() {
+        assert_eq!(
+            host_of("https://www.linkedin.com/dms-uploads/x?a=1").as_deref(),
+            Some("www.linkedin.com")
+        );
+        assert_eq!(
+            host_of("https://evil.example/?next=.linkedin.com").as_deref(),
+            Some("evil.example")
+        );
+        assert_eq!(
+            host_of("https://www.linkedin.com@evil.example/").as_deref(),
+            Some("evil.example"),
+            "user info is not the host"
+        );
+        assert_eq!(
+            host_of("https://linkedin.com.evil.example:443/").as_deref(),
+            Some("linkedin.com.evil.example")
+        );
+    }
+
+    #[test]
     fn a_urn_becomes_one_path_segment() {
         assert_eq!(
             encode("urn:li:share:6844785523593134080"),
