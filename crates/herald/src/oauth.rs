@@ -288,11 +288,13 @@ async fn mastodon_app(
         .register_app(APP_NAME, redirect_uri)
         .await
         .map_err(|error| registration_refused(instance, error))?;
-    let secret = client
-        .secret
-        .as_ref()
-        .map(|secret| secret.expose_secret().to_owned())
-        .unwrap_or_default();
+    let secret = zeroize::Zeroizing::new(
+        client
+            .secret
+            .as_ref()
+            .map(|secret| secret.expose_secret().to_owned())
+            .unwrap_or_default(),
+    );
     let sealed_secret = vault::seal(
         keys.vault.current(),
         &app_context(instance, redirect_uri),
