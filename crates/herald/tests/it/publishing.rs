@@ -127,6 +127,19 @@ impl Scene {
             .expect("JSON")
     }
 
+    /// An approved post scheduled a minute ahead, the network's `faults` set, and the clock
+    /// moved past the post's time, so the publisher takes it up now.
+    pub async fn due_with_faults(&self, text: &str, faults: Faults) -> i64 {
+        let id = self.approved(text).await;
+        let scheduled = self
+            .schedule(&self.keeper, id, json!({ "at": self.in_minutes(1) }))
+            .await;
+        assert_eq!(scheduled.status(), StatusCode::OK);
+        self.fake.state.set_faults(faults);
+        self.clock.advance(SignedDuration::from_mins(2));
+        id
+    }
+
     /// `at`, `minutes` after the test clock's now, as RFC 3339.
     pub fn in_minutes(&self, minutes: i64) -> String {
         self.clock
@@ -525,15 +538,15 @@ async fn only_publishers_schedule_and_outsiders_do_not_see_the_post() {
 #[tokio::test]
 async fn a_revoked_token_fails_the_post_and_asks_the_gatekeeper_to_reconnect() {
     let scene = Scene::mastodon().await;
-    let id = scene.approved("Happy hour moves to 5pm.").await;
-    scene
-        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+    let id = scene
+        .due_with_faults(
+            "Happy hour moves to 5pm.",
+            Faults {
+                unauthorized: 1.0,
+                ..Faults::default()
+            },
+        )
         .await;
-    scene.fake.state.set_faults(Faults {
-        unauthorized: 1.0,
-        ..Faults::default()
-    });
-    scene.clock.advance(SignedDuration::from_mins(2));
     let failed = scene.wait_for(id, "failed").await;
     assert!(
         failed["problem"]
@@ -571,15 +584,15 @@ async fn a_revoked_token_fails_the_post_and_asks_the_gatekeeper_to_reconnect() {
 #[tokio::test]
 async fn a_rate_limited_post_waits_for_the_networks_reset_and_then_goes_out_once() {
     let scene = Scene::mastodon().await;
-    let id = scene.approved("Sourdough workshop, Saturday.").await;
-    scene
-        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+    let id = scene
+        .due_with_faults(
+            "Sourdough workshop, Saturday.",
+            Faults {
+                rate_limited: 1.0,
+                ..Faults::default()
+            },
+        )
         .await;
-    scene.fake.state.set_faults(Faults {
-        rate_limited: 1.0,
-        ..Faults::default()
-    });
-    scene.clock.advance(SignedDuration::from_mins(2));
     for _ in 0..300 {
         if scene.post(id).await["attempts"][0]["outcome"] == "retry" {
             break;
@@ -605,16 +618,16 @@ async fn a_rate_limited_post_waits_for_the_networks_reset_and_then_goes_out_once
 #[tokio::test]
 async fn a_lost_answer_from_x_is_reconciled_by_asking_x_and_never_posted_twice() {
     let scene = Scene::x().await;
-    let id = scene.approved("Pizza Friday is back.").await;
-    scene
-        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+    let id = scene
+        .due_with_faults(
+            "Pizza Friday is back.",
+            Faults {
+                lost_after: 1.0,
+                hang: Duration::from_secs(3),
+                ..Faults::default()
+            },
+        )
         .await;
-    scene.fake.state.set_faults(Faults {
-        lost_after: 1.0,
-        hang: Duration::from_secs(3),
-        ..Faults::default()
-    });
-    scene.clock.advance(SignedDuration::from_mins(2));
     let unconfirmed = scene.wait_for(id, "unconfirmed").await;
     assert!(unconfirmed["problem"].is_string(), "{unconfirmed}");
     assert_eq!(scene.fake.state.posts().len(), 1, "X did get it");
@@ -646,16 +659,16 @@ async fn an_unconfirmed_post_is_settled_by_a_publisher_who_looked_and_never_sent
     )
     .await;
     grant(&scene.app, &scene.keeper, scene.account, &viewer, "viewer").await;
-    let id = scene.approved("Board games night, Thursday.").await;
-    scene
-        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(1) }))
+    let id = scene
+        .due_with_faults(
+            "Board games night, Thursday.",
+            Faults {
+                lost_after: 1.0,
+                hang: Duration::from_secs(3),
+                ..Faults::default()
+            },
+        )
         .await;
-    scene.fake.state.set_faults(Faults {
-        lost_after: 1.0,
-        hang: Duration::from_secs(3),
-        ..Faults::default()
-    });
-    scene.clock.advance(SignedDuration::from_mins(2));
     scene.wait_for(id, "unconfirmed").await;
 
     // The post page asks a publisher to look, and offers nothing to a viewer.
