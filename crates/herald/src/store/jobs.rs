@@ -153,6 +153,20 @@ impl Store {
         row.map(Job::try_from).transpose()
     }
 
+    /// The jobs of `kind` still to run, oldest first, at most `limit` (for diagnostics).
+    pub async fn pending_jobs_of(&self, kind: &str, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let query = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND state IN ('queued', 'running')
+              ORDER BY run_at, id LIMIT $2"
+        );
+        let rows: Vec<JobRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(kind)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
     pub async fn job_counts(&self) -> Result<JobCounts, StoreError> {
         let rows: Vec<(String, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT state, COUNT(*) FROM jobs GROUP BY state")

@@ -27,6 +27,8 @@ const TOKEN: &str = "fake-x-token-for-processes";
 /// `herald serve` on a free port with `env`, once it has said where it listens.
 struct Served {
     child: Child,
+    /// Everything the process wrote to standard error, for the message of a failed test.
+    log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Served {
@@ -49,11 +51,18 @@ impl Served {
         let mut child = command.spawn().expect("herald starts");
         let stderr = child.stderr.take().expect("stderr");
         let (ready_tx, ready) = std::sync::mpsc::channel();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // Read to the end whatever the bytes are, so the process never blocks on a full pipe.
+            for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+                let line = String::from_utf8_lossy(&line).into_owned();
                 if serde_json::from_str::<Value>(&line).is_ok_and(|event| event["addr"].is_string())
                 {
                     let _ = ready_tx.send(());
+                }
+                if let Ok(mut kept) = kept.lock() {
+                    kept.push(line);
                 }
             }
         });
@@ -62,7 +71,26 @@ impl Served {
             let _ = child.wait();
             panic!("herald serve did not start");
         }
-        Served { child }
+        Served { child, log }
+    }
+
+    /// The last `count` lines the process logged at warning level or above.
+    fn complaints(&self, count: usize) -> String {
+        let lines = self
+            .log
+            .lock()
+            .map(|lines| lines.clone())
+            .unwrap_or_default();
+        let worrying: Vec<&String> = lines
+            .iter()
+            .filter(|line| line.contains("\"WARN\"") || line.contains("\"ERROR\""))
+            .collect();
+        let start = worrying.len().saturating_sub(count);
+        worrying[start..]
+            .iter()
+            .map(|line| line.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// SIGKILL: no shutdown, no cleanup, whatever was in flight is cut off.
@@ -154,7 +182,7 @@ fn serve_env(fake: &FakeServer, database: Option<&str>) -> Vec<(&'static str, St
 }
 
 /// Waits until `done` says so of the store, for at most `within`.
-async fn wait_until<F>(store: &Store, within: Duration, what: &str, done: F)
+async fn wait_until<F>(store: &Store, servers: &[&Served], within: Duration, what: &str, done: F)
 where
     F: Fn(u64, &[(String, i64)]) -> bool,
 {
@@ -165,11 +193,20 @@ where
         if done(pending, &counts) {
             return;
         }
-        assert!(
-            started.elapsed() < within,
-            "{what}: {pending} jobs left, posts {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        if started.elapsed() >= within {
+            let complaints: Vec<String> =
+                servers.iter().map(|served| served.complaints(20)).collect();
+            let jobs = store
+                .pending_jobs_of(PUBLISH_KIND, 20)
+                .await
+                .unwrap_or_default();
+            panic!(
+                "{what}: {pending} jobs left, posts {counts:?}; jobs {jobs:?}; the servers said:\n{}",
+                complaints.join("\n---\n")
+            );
+        }
+        // Often enough that the kill lands while most posts are still to go.
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -227,6 +264,7 @@ async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing(
     let first = Served::start(&data_dir, &serve_env(&fake, None));
     wait_until(
         &store,
+        &[&first],
         Duration::from_secs(120),
         "publishing did not start",
         |_, counts| published(counts) >= 30,
@@ -239,9 +277,10 @@ async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing(
         "killed before the end: {at_kill:?}"
     );
 
-    let _second = Served::start(&data_dir, &serve_env(&fake, None));
+    let second = Served::start(&data_dir, &serve_env(&fake, None));
     wait_until(
         &store,
+        &[&second],
         Duration::from_secs(400),
         "publishing did not finish",
         |pending, _| pending == 0,
@@ -271,10 +310,11 @@ async fn two_processes_on_one_postgres_share_the_work_and_never_publish_twice() 
         .expect("PostgreSQL");
 
     let env = serve_env(&fake, Some(&database));
-    let _one = Served::start(&data_dir, &env);
-    let _two = Served::start(&data_dir, &env);
+    let one = Served::start(&data_dir, &env);
+    let two = Served::start(&data_dir, &env);
     wait_until(
         &store,
+        &[&one, &two],
         Duration::from_secs(300),
         "publishing did not finish",
         |pending, _| pending == 0,
