@@ -13,6 +13,10 @@
 //! <https://docs.bsky.app/docs/advanced-guides/post-richtext> (facets) and
 //! <https://docs.bsky.app/docs/advanced-guides/rate-limits> (`RateLimit-Reset`, epoch seconds).
 //!
+//! An account connects with an app password, or with OAuth ([`oauth`]), whose tokens are
+//! DPoP-bound: each request then carries `Authorization: DPoP …` and a fresh proof instead of
+//! a bearer token.
+//!
 //! [`Tokens::subject`] is the account's DID and [`Tokens::server`] its PDS (`None`: the
 //! configured base URL). Access tokens last about two hours; their expiry is read from the JWT's
 //! `exp` claim, decoded without verifying (it is only a hint for when to refresh).
@@ -22,6 +26,10 @@
 //! is there, the post was published (by this attempt or an earlier one).
 
 mod facets;
+mod identity;
+pub mod oauth;
+
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,6 +40,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use self::oauth::{AtprotoClient, Nonces, Pending, Returned, Started};
 use crate::http::{Answer, epoch_seconds_header, header, send};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture, Outgoing,
@@ -54,6 +63,28 @@ const TID_ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
 #[derive(Debug, Clone)]
 pub struct Bluesky {
     endpoint: Endpoint,
+    oauth: Option<OAuthSettings>,
+    nonces: Nonces,
+}
+
+/// How Herald connects accounts with OAuth: its confidential client (when it is reachable
+/// over https), where `did:plc` documents are looked up, and the clock DPoP proofs are dated
+/// by.
+#[derive(Clone)]
+pub struct OAuthSettings {
+    pub confidential: Option<AtprotoClient>,
+    /// `https://plc.directory`, or a local directory in tests.
+    pub plc_url: String,
+    pub now: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+}
+
+impl std::fmt::Debug for OAuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthSettings")
+            .field("confidential", &self.confidential)
+            .field("plc_url", &self.plc_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `createSession` and `refreshSession` answers.
@@ -120,7 +151,109 @@ struct XrpcError {
 
 impl Bluesky {
     pub fn new(endpoint: Endpoint) -> Self {
-        Bluesky { endpoint }
+        Bluesky {
+            endpoint,
+            oauth: None,
+            nonces: Nonces::default(),
+        }
+    }
+
+    /// The adapter with OAuth connections offered.
+    pub fn with_oauth(self, settings: OAuthSettings) -> Self {
+        Bluesky {
+            oauth: Some(settings),
+            ..self
+        }
+    }
+
+    /// Herald's confidential client, whose metadata document it serves, if it has one.
+    pub fn confidential_client(&self) -> Option<&AtprotoClient> {
+        self.oauth.as_ref()?.confidential.as_ref()
+    }
+
+    /// Step one of connecting `handle` with OAuth as `client`: finds its authorization server
+    /// and pushes the request there; the gatekeeper's browser goes to
+    /// [`Started::authorize_url`].
+    pub async fn start_oauth(
+        &self,
+        client: &AtprotoClient,
+        handle: &str,
+        request: &AuthorizeRequest<'_>,
+        now: Timestamp,
+    ) -> Result<Started, NetworkError> {
+        let settings = self.oauth_settings()?;
+        oauth::start(
+            &self.endpoint,
+            &settings.plc_url,
+            client,
+            &self.nonces,
+            handle,
+            request,
+            now,
+        )
+        .await
+    }
+
+    /// Step two: the code the gatekeeper came back with, for DPoP-bound tokens.
+    pub async fn finish_oauth(
+        &self,
+        client: &AtprotoClient,
+        pending: &Pending,
+        returned: &Returned<'_>,
+        now: Timestamp,
+    ) -> Result<Tokens, NetworkError> {
+        self.oauth_settings()?;
+        oauth::redeem(&self.endpoint, client, &self.nonces, pending, returned, now).await
+    }
+
+    /// The client DPoP-bound tokens were issued to: Herald's confidential client if it is the
+    /// one, or the loopback client the tokens name.
+    fn client_for(&self, binding: &crate::DpopBinding) -> Result<AtprotoClient, NetworkError> {
+        let reconnect =
+            |why: &str| NetworkError::Unauthorized(format!("{why}; reconnect the account"));
+        let settings = self
+            .oauth_settings()
+            .map_err(|_| reconnect("this Herald no longer connects Bluesky with OAuth"))?;
+        if let Some(client) = &settings.confidential
+            && client.client_id == binding.client_id
+        {
+            return Ok(client.clone());
+        }
+        AtprotoClient::from_loopback_id(&binding.client_id)
+            .ok_or_else(|| reconnect("Herald's address changed since the account was connected"))
+    }
+
+    fn oauth_settings(&self) -> Result<&OAuthSettings, NetworkError> {
+        self.oauth.as_ref().ok_or_else(|| {
+            NetworkError::Rejected("this Herald does not connect Bluesky with OAuth".to_owned())
+        })
+    }
+
+    /// Sends an XRPC request as the account: a bearer token from an app-password session, or
+    /// the DPoP-bound access token with a proof.
+    async fn send_as(
+        &self,
+        tokens: &Tokens,
+        request: RequestBuilder,
+    ) -> Result<Answer, NetworkError> {
+        let Some(binding) = &tokens.dpop else {
+            return send(request.bearer_auth(tokens.access.expose_secret())).await;
+        };
+        let now = self.oauth_settings().map_err(|_| {
+            NetworkError::Unauthorized(
+                "this Herald no longer connects Bluesky with OAuth; reconnect the account"
+                    .to_owned(),
+            )
+        })?;
+        let key = oauth::binding_key(binding)?;
+        self.nonces
+            .send(
+                request,
+                &key,
+                Some(tokens.access.expose_secret()),
+                (now.now)(),
+            )
+            .await
     }
 
     /// The record key a post is published under: a valid TID (13 characters of the sortable
@@ -150,18 +283,14 @@ impl Bluesky {
         self.endpoint.url(server, &format!("/xrpc/{nsid}"))
     }
 
+    /// A GET to the account's PDS; sent with [`Bluesky::send_as`].
     fn get(&self, tokens: &Tokens, nsid: &str) -> RequestBuilder {
-        self.endpoint
-            .client
-            .get(self.url(Some(tokens), nsid))
-            .bearer_auth(tokens.access.expose_secret())
+        self.endpoint.client.get(self.url(Some(tokens), nsid))
     }
 
+    /// A POST to the account's PDS; sent with [`Bluesky::send_as`].
     fn post(&self, tokens: &Tokens, nsid: &str) -> RequestBuilder {
-        self.endpoint
-            .client
-            .post(self.url(Some(tokens), nsid))
-            .bearer_auth(tokens.access.expose_secret())
+        self.endpoint.client.post(self.url(Some(tokens), nsid))
     }
 
     async fn create_session(
@@ -212,7 +341,7 @@ impl Bluesky {
             ("collection", POST_COLLECTION),
             ("rkey", rkey.as_str()),
         ]);
-        let answer = send(request).await?;
+        let answer = self.send_as(tokens, request).await?;
         if !answer.is_success() && error_body(&answer).error == "RecordNotFound" {
             return Ok(None);
         }
@@ -232,7 +361,11 @@ impl Bluesky {
             let request = self
                 .get(tokens, "com.atproto.identity.resolveHandle")
                 .query(&[("handle", handle)]);
-            match expect_json::<Resolved>(send(request).await.map_err(nothing_posted)?) {
+            match expect_json::<Resolved>(
+                self.send_as(tokens, request)
+                    .await
+                    .map_err(nothing_posted)?,
+            ) {
                 Ok(resolved) => dids.push(((*handle).to_owned(), resolved.did)),
                 Err(NetworkError::Rejected(_)) => {
                     tracing::debug!(handle, "a mentioned handle did not resolve; left as text");
@@ -270,7 +403,10 @@ impl Bluesky {
                 .post(tokens, "com.atproto.repo.uploadBlob")
                 .header(reqwest::header::CONTENT_TYPE, &media.mime)
                 .body(media.bytes.clone());
-            let answer = send(request).await.map_err(nothing_posted)?;
+            let answer = self
+                .send_as(tokens, request)
+                .await
+                .map_err(nothing_posted)?;
             let uploaded: Uploaded = expect_json(answer).map_err(nothing_posted)?;
             images.push(json!({ "alt": media.alt, "image": uploaded.blob }));
         }
@@ -313,7 +449,7 @@ impl Bluesky {
                 "rkey": Bluesky::record_key(&post.key),
                 "record": record,
             }));
-        let failure = match send(request).await {
+        let failure = match self.send_as(tokens, request).await {
             Ok(answer) => match expect_json::<RecordRef>(answer) {
                 Ok(created) => return Ok(published(&created.uri)),
                 Err(failure) => failure,
@@ -362,6 +498,11 @@ impl Adapter for Bluesky {
 
     fn refresh<'a>(&'a self, tokens: &'a Tokens, now: Timestamp) -> NetworkFuture<'a, Tokens> {
         Box::pin(async move {
+            if let Some(binding) = &tokens.dpop {
+                let client = self.client_for(binding)?;
+                return oauth::refresh(&self.endpoint, &client, &self.nonces, tokens, binding, now)
+                    .await;
+            }
             let Some(refresh) = &tokens.refresh else {
                 return Err(NetworkError::Unauthorized(
                     "the connection has no refresh token; reconnect the account".to_owned(),
@@ -403,7 +544,7 @@ impl Adapter for Bluesky {
             let request = self
                 .post(tokens, "com.atproto.repo.deleteRecord")
                 .json(&json!({ "repo": repo, "collection": collection, "rkey": rkey }));
-            let answer = send(request).await?;
+            let answer = self.send_as(tokens, request).await?;
             if !answer.is_success() {
                 return Err(failure(&answer));
             }
@@ -413,6 +554,12 @@ impl Adapter for Bluesky {
 
     fn revoke<'a>(&'a self, tokens: &'a Tokens) -> NetworkFuture<'a, ()> {
         Box::pin(async move {
+            if let (Some(binding), Ok(settings)) = (&tokens.dpop, self.oauth_settings()) {
+                let now = (settings.now)();
+                let client = self.client_for(binding)?;
+                return oauth::revoke(&self.endpoint, &client, &self.nonces, tokens, binding, now)
+                    .await;
+            }
             // deleteSession ends the session the refresh token belongs to. The app password
             // itself can only be revoked by the account, in Bluesky's settings.
             let Some(refresh) = &tokens.refresh else {
@@ -434,14 +581,14 @@ impl Adapter for Bluesky {
     fn account_info<'a>(&'a self, tokens: &'a Tokens) -> NetworkFuture<'a, AccountInfo> {
         Box::pin(async move {
             let request = self.get(tokens, "com.atproto.server.getSession");
-            let session: SessionInfo = expect_json(send(request).await?)?;
+            let session: SessionInfo = expect_json(self.send_as(tokens, request).await?)?;
             // The display name is in the profile record; an account may have none.
             let profile = self.get(tokens, "com.atproto.repo.getRecord").query(&[
                 ("repo", session.did.as_str()),
                 ("collection", "app.bsky.actor.profile"),
                 ("rkey", "self"),
             ]);
-            let display_name = match send(profile).await {
+            let display_name = match self.send_as(tokens, profile).await {
                 Ok(answer) if answer.is_success() => answer
                     .json::<Profile>()
                     .ok()
@@ -479,6 +626,7 @@ fn session_tokens(session: Session, server: Option<String>, now: Timestamp) -> T
         expires_at,
         subject: session.did,
         server,
+        dpop: None,
     }
 }
 

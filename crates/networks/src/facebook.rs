@@ -367,6 +367,7 @@ fn page_tokens(access: SecretString, page_id: String) -> Tokens {
         expires_at: None,
         subject: page_id,
         server: None,
+        dpop: None,
     }
 }
 

@@ -118,6 +118,7 @@ pub(crate) async fn refresh_long_lived(
         refresh: None,
         subject: tokens.subject.clone(),
         server: tokens.server.clone(),
+        dpop: None,
     })
 }
 

@@ -69,7 +69,17 @@ impl Endpoint {
 /// Sends a request. A failure to connect means nothing reached the network; a timeout or
 /// broken connection after that leaves the outcome unknown.
 pub(crate) async fn send(request: RequestBuilder) -> Result<Answer, NetworkError> {
-    let response = request.send().await.map_err(transport)?;
+    let (client, request) = request.build_split();
+    execute(&client, request.map_err(transport)?).await
+}
+
+/// Sends a request already built, as [`send`] does; for callers that must see or change the
+/// request first (a DPoP proof names its method and URL) or send it again.
+pub(crate) async fn execute(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> Result<Answer, NetworkError> {
+    let response = client.execute(request).await.map_err(transport)?;
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.bytes().await.map_err(transport)?.to_vec();
@@ -83,7 +93,16 @@ pub(crate) async fn send(request: RequestBuilder) -> Result<Answer, NetworkError
 fn transport(error: reqwest::Error) -> NetworkError {
     let (connect, timeout) = (error.is_connect() || error.is_builder(), error.is_timeout());
     // Without the URL, a message cannot hold a token that a network put in a query string.
-    let reason = error.without_url().to_string();
+    // The innermost cause says what went wrong ("Connection refused", "dns error").
+    let error = error.without_url();
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        if cause.source().is_none() {
+            reason = format!("{reason} ({cause})");
+        }
+        source = cause.source();
+    }
     if connect {
         NetworkError::Unavailable(format!("could not connect: {reason}"))
     } else if timeout {

@@ -285,6 +285,7 @@ impl Instagram {
             refresh: None,
             subject: account.id,
             server: None,
+            dpop: None,
         })
     }
 }
@@ -319,6 +320,7 @@ impl Adapter for Instagram {
                         expires_at: None,
                         subject: account.id,
                         server: None,
+                        dpop: None,
                     })
                 }
                 Grant::AuthorizationCode {

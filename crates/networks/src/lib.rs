@@ -8,6 +8,7 @@
 //! at the local fakes in [`fake`] (feature `fake`).
 
 mod error;
+pub mod es256;
 mod graph;
 mod http;
 mod tokens;
@@ -30,7 +31,7 @@ use jiff::Timestamp;
 
 pub use error::{NetworkError, RetryAfter};
 pub use http::{Endpoint, OAuthClient};
-pub use tokens::{Grant, Tokens};
+pub use tokens::{DpopBinding, Grant, Tokens};
 
 /// What an adapter's calls return.
 pub type NetworkFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, NetworkError>> + Send + 'a>>;

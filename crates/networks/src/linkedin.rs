@@ -226,6 +226,7 @@ impl LinkedIn {
                 .and_then(|seconds| now.checked_add(SignedDuration::from_secs(seconds)).ok()),
             subject: old.map(|old| old.subject.clone()).unwrap_or_default(),
             server: None,
+            dpop: None,
         }
     }
 }
@@ -278,6 +279,7 @@ impl Adapter for LinkedIn {
                         expires_at: None,
                         subject: String::new(),
                         server: None,
+                        dpop: None,
                     };
                     (tokens, subject.clone())
                 }

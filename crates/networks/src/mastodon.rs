@@ -145,6 +145,7 @@ impl Mastodon {
             expires_at: None,
             subject: String::new(),
             server: Some(server.unwrap_or_else(|| self.endpoint.base_url.clone())),
+            dpop: None,
         };
         tokens.subject = self.verify(&tokens).await?.id;
         Ok(tokens)

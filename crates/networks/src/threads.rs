@@ -257,6 +257,7 @@ impl Threads {
             refresh: None,
             subject,
             server: None,
+            dpop: None,
         })
     }
 }
@@ -301,6 +302,7 @@ impl Adapter for Threads {
                         expires_at: None,
                         subject: profile.id,
                         server: None,
+                        dpop: None,
                     })
                 }
                 Grant::AuthorizationCode {

@@ -19,6 +19,24 @@ pub struct Tokens {
     /// The server they belong to, for networks with many (a Mastodon instance, a Bluesky
     /// PDS); `None` means the adapter's configured base URL.
     pub server: Option<String>,
+    /// For tokens bound to a key (AT Protocol OAuth, RFC 9449): the key and where the tokens
+    /// were issued. `None` for bearer tokens, which work for whoever holds them.
+    pub dpop: Option<DpopBinding>,
+}
+
+/// What DPoP-bound tokens need besides themselves: each request carries a proof signed with
+/// `key`, and refreshing goes back to the authorization server that issued them, as the
+/// same client.
+#[derive(Debug, Clone)]
+pub struct DpopBinding {
+    /// The private key (P-256 scalar, base64url): see [`crate::es256::Es256Key`].
+    pub key: SecretString,
+    /// The authorization server's `issuer`.
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    /// The client id the tokens were issued to.
+    pub client_id: String,
 }
 
 /// What a gatekeeper gives Herald to connect an account.
@@ -55,6 +73,18 @@ struct Stored<'a> {
     subject: &'a str,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     server: Option<&'a str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop: Option<StoredBinding<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredBinding<'a> {
+    key: &'a str,
+    issuer: &'a str,
+    token_endpoint: &'a str,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revocation_endpoint: Option<&'a str>,
+    client_id: &'a str,
 }
 
 impl Tokens {
@@ -66,6 +96,13 @@ impl Tokens {
             expires_at: self.expires_at,
             subject: &self.subject,
             server: self.server.as_deref(),
+            dpop: self.dpop.as_ref().map(|binding| StoredBinding {
+                key: binding.key.expose_secret(),
+                issuer: &binding.issuer,
+                token_endpoint: &binding.token_endpoint,
+                revocation_endpoint: binding.revocation_endpoint.as_deref(),
+                client_id: &binding.client_id,
+            }),
         };
         Zeroizing::new(serde_json::to_string(&stored).unwrap_or_default())
     }
@@ -79,6 +116,13 @@ impl Tokens {
             expires_at: stored.expires_at,
             subject: stored.subject.to_owned(),
             server: stored.server.map(str::to_owned),
+            dpop: stored.dpop.map(|binding| DpopBinding {
+                key: binding.key.into(),
+                issuer: binding.issuer.to_owned(),
+                token_endpoint: binding.token_endpoint.to_owned(),
+                revocation_endpoint: binding.revocation_endpoint.map(str::to_owned),
+                client_id: binding.client_id.to_owned(),
+            }),
         })
     }
 
@@ -101,6 +145,13 @@ mod tests {
             expires_at: Some(Timestamp::from_second(1_800_000_000).expect("time")),
             subject: "did:plc:abc".to_owned(),
             server: Some("http://127.0.0.1:2583".to_owned()),
+            dpop: Some(DpopBinding {
+                key: "dpop-key-secret-789".into(),
+                issuer: "http://127.0.0.1:2583".to_owned(),
+                token_endpoint: "http://127.0.0.1:2583/oauth/token".to_owned(),
+                revocation_endpoint: None,
+                client_id: "http://localhost".to_owned(),
+            }),
         };
         let json = tokens.to_vault_json();
         let back = Tokens::from_vault_json(&json).expect("round trip");
@@ -111,9 +162,14 @@ mod tests {
         );
         assert_eq!(back.expires_at, tokens.expires_at);
         assert_eq!(back.server, tokens.server);
+        let binding = back.dpop.as_ref().expect("the binding survives");
+        assert_eq!(binding.key.expose_secret(), "dpop-key-secret-789");
+        assert_eq!(binding.token_endpoint, "http://127.0.0.1:2583/oauth/token");
         let debug = format!("{back:?}");
         assert!(
-            !debug.contains("secret-123") && !debug.contains("secret-456"),
+            !debug.contains("secret-123")
+                && !debug.contains("secret-456")
+                && !debug.contains("secret-789"),
             "{debug}"
         );
     }
@@ -127,6 +183,7 @@ mod tests {
             expires_at: None,
             subject: "me".to_owned(),
             server: None,
+            dpop: None,
         };
         let five_minutes = jiff::SignedDuration::from_mins(5);
         assert!(

@@ -175,6 +175,7 @@ impl X {
                 .and_then(|seconds| now.checked_add(SignedDuration::from_secs(seconds)).ok()),
             subject: old.map(|old| old.subject.clone()).unwrap_or_default(),
             server: None,
+            dpop: None,
         }
     }
 
@@ -257,6 +258,7 @@ impl Adapter for X {
                     expires_at: None,
                     subject: String::new(),
                     server: None,
+                    dpop: None,
                 },
                 Grant::AppPassword { .. } => {
                     return Err(NetworkError::Rejected(

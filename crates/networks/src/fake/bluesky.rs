@@ -6,6 +6,9 @@
 //! The access token it accepts is [`FakeState::token`] (make it with [`access_jwt`] to give it an
 //! expiry the adapter can read); refresh tokens it makes itself, rotating on every refresh.
 //! Faults apply to the repository writes (`createRecord`, `deleteRecord`, `uploadBlob`).
+//!
+//! It is also the account's OAuth authorization server and PLC directory
+//! ([`super::bluesky_oauth`]): DPoP-bound tokens it issued work wherever the bearer token does.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -57,6 +60,7 @@ fn jwt(typ: &str, claims: &Value) -> String {
 
 /// The fake PDS's routes.
 pub fn router(state: Arc<FakeState>) -> Router {
+    let oauth = super::bluesky_oauth::Server::new(state.clone());
     let fake = Arc::new(Fake {
         state,
         session: Mutex::new(SessionState {
@@ -88,6 +92,11 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/xrpc/com.atproto.repo.getRecord", get(get_record))
         .route("/xrpc/com.atproto.repo.deleteRecord", post(delete_record))
         .with_state(fake)
+        .layer(axum::middleware::from_fn_with_state(
+            oauth.clone(),
+            super::bluesky_oauth::check_dpop,
+        ))
+        .merge(super::bluesky_oauth::routes(oauth))
 }
 
 /// Starts the fake PDS on a free loopback port.

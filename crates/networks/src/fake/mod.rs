@@ -7,6 +7,7 @@
 
 mod authorize;
 pub mod bluesky;
+mod bluesky_oauth;
 pub mod facebook;
 pub mod instagram;
 pub mod linkedin;

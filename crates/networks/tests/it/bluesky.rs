@@ -2,7 +2,7 @@
 //! against small stubs for answers the fake never gives, and against a real PDS from npm.
 
 #[path = "../pds/harness.rs"]
-mod pds;
+pub mod pds;
 
 use std::time::Duration;
 
@@ -48,6 +48,7 @@ fn tokens(access: &str) -> Tokens {
         expires_at: None,
         subject: DID.to_owned(),
         server: None,
+        dpop: None,
     }
 }
 
@@ -554,7 +555,7 @@ async fn no_token_shows_in_errors_or_debug_strings_after_a_failure() {
 // The real PDS, from npm (tests/pds): see install.sh.
 
 /// Makes an account on the real PDS and an app password for it: (handle, DID, app password).
-async fn real_account(pds: &str, name: &str) -> (String, String, String) {
+pub async fn real_account(pds: &str, name: &str) -> (String, String, String) {
     let client = reqwest::Client::new();
     let handle = format!("{name}.test");
     let account: Value = client
@@ -592,7 +593,7 @@ async fn real_account(pds: &str, name: &str) -> (String, String, String) {
 }
 
 /// The account's posts, as `com.atproto.repo.listRecords` lists them.
-async fn real_posts(pds: &str, did: &str) -> Vec<Value> {
+pub async fn real_posts(pds: &str, did: &str) -> Vec<Value> {
     let listed: Value = reqwest::Client::new()
         .get(format!("{pds}/xrpc/com.atproto.repo.listRecords"))
         .query(&[("repo", did), ("collection", "app.bsky.feed.post")])

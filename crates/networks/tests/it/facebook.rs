@@ -36,6 +36,7 @@ fn tokens() -> Tokens {
         expires_at: None,
         subject: PAGE_ID.to_owned(),
         server: None,
+        dpop: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn tokens(subject: &str) -> Tokens {
         expires_at: Some(now()),
         subject: subject.to_owned(),
         server: None,
+        dpop: None,
     }
 }
 

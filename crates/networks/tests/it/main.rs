@@ -2,6 +2,7 @@
 //! (the documented wire format, errors and rate-limit headers), and Bluesky against a real PDS.
 
 mod bluesky;
+mod bluesky_oauth;
 mod facebook;
 mod instagram;
 mod linkedin;

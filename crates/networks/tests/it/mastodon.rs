@@ -42,6 +42,7 @@ fn tokens(server: &str) -> Tokens {
         expires_at: None,
         subject: fake::ACCOUNT_ID.to_owned(),
         server: Some(server.to_owned()),
+        dpop: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn tokens() -> Tokens {
         expires_at: Some(Timestamp::from_second(1_800_000_000).expect("time")),
         subject: USER_ID.to_owned(),
         server: None,
+        dpop: None,
     }
 }
 

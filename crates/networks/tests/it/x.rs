@@ -42,6 +42,7 @@ fn tokens() -> Tokens {
         expires_at: Some(now()),
         subject: fake::USER_ID.to_owned(),
         server: None,
+        dpop: None,
     }
 }
 

@@ -15,6 +15,8 @@ const STARTUP: Duration = Duration::from_secs(90);
 pub struct Pds {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Its PLC directory, `http://127.0.0.1:PORT`.
+    pub plc: String,
     child: Child,
 }
 
@@ -59,6 +61,7 @@ pub async fn start() -> Option<Pds> {
     // From here on the guard kills the process however the test ends.
     let mut pds = Pds {
         url: String::new(),
+        plc: String::new(),
         child,
     };
     let line = tokio::task::spawn_blocking(move || {
@@ -73,6 +76,7 @@ pub async fn start() -> Option<Pds> {
     let ready: serde_json::Value = serde_json::from_str(&line)
         .unwrap_or_else(|error| panic!("the PDS did not start ({error}): {line:?}"));
     pds.url = ready["pds"].as_str().expect("the PDS's URL").to_owned();
+    pds.plc = ready["plc"].as_str().expect("the PLC's URL").to_owned();
     Some(pds)
 }
 
