@@ -1,11 +1,17 @@
 //! Facebook Pages through the Graph API: a post is `POST /{page-id}/feed` with `message`, or
 //! `POST /{page-id}/photos` with the image (`url`, or a multipart `source` upload), its
-//! `caption` and `alt_text_custom`. The Page access token is [`Tokens::access`] and the page id
-//! [`Tokens::subject`]. The Graph API has no idempotency key, so an unknown outcome is
-//! reconciled by reading the page's recent posts ([`Adapter::find`]).
+//! `caption` and `alt_text_custom`. Several images are each uploaded the same way with
+//! `published=false`, which makes a photo but no post, and then attached to one
+//! `POST /{page-id}/feed` as `attached_media[i]={"media_fbid":"…"}`. The Page access token is
+//! [`Tokens::access`] and the page id [`Tokens::subject`]. The Graph API has no idempotency
+//! key, so an unknown outcome is reconciled by reading the page's recent posts
+//! ([`Adapter::find`]), which finds a multi-photo post by its message like any other.
 //!
 //! Followed: <https://developers.facebook.com/documentation/pages-api/posts> (publish, photos,
-//! delete), <https://developers.facebook.com/docs/graph-api/reference/page/feed>,
+//! delete), <https://developers.facebook.com/docs/graph-api/reference/page/feed>
+//! (`attached_media`), <https://developers.facebook.com/docs/graph-api/reference/page/photos>
+//! (`published`), <https://developers.facebook.com/docs/graph-api/photo-uploads> (a
+//! multi-photo post: unpublished photos, then the feed post that attaches them),
 //! <https://developers.facebook.com/docs/graph-api/reference/photo/> (`alt_text_custom`),
 //! <https://developers.facebook.com/documentation/pages-api/getting-started> (`/me/accounts`
 //! for Page tokens), <https://developers.facebook.com/documentation/facebook-login/guides/advanced/manual-flow>
@@ -14,11 +20,13 @@
 //! (`DELETE /me/permissions`). Errors and rate limits: [`crate::graph`].
 
 use jiff::Timestamp;
-use reqwest::multipart;
+use reqwest::{RequestBuilder, multipart};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::graph::{Created, List, Success, TokenAnswer, app, bearer, call, node};
+use crate::graph::{
+    Created, List, Success, TokenAnswer, app, bearer, call, login_base, node, nothing_posted,
+};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     Outgoing, Published, Tokens,
@@ -32,8 +40,13 @@ pub const BASE_URL: &str = "https://graph.facebook.com";
 /// raised deliberately (after reading the changelog), never left to a default.
 pub const GRAPH_VERSION: &str = "v23.0";
 
-/// Where the gatekeeper's browser goes to log in (not an API call; never configurable).
+/// Where the gatekeeper's browser goes to log in, for Meta's own Graph host; an adapter
+/// pointed at another server (a local fake) sends the browser there instead.
 const DIALOG_URL: &str = "https://www.facebook.com";
+
+/// The most photos Herald attaches to one post. Meta documents no maximum for
+/// `attached_media`; Herald keeps Instagram's carousel limit rather than promise more.
+pub const MOST_IMAGES: usize = 10;
 
 /// What Herald asks the gatekeeper for: list their Pages, read them, post as them.
 const SCOPES: &str = "pages_show_list,pages_read_engagement,pages_manage_posts";
@@ -108,36 +121,83 @@ impl Facebook {
         Ok(published(created.id))
     }
 
+    /// One photo, posted with the text as its caption: the photo makes the post.
     async fn publish_photo(
         &self,
         tokens: &Tokens,
         post: &Outgoing,
         media: &Media,
     ) -> Result<Published, NetworkError> {
-        let page = node(&tokens.subject)?;
-        let url = self.url(&format!("/{page}/photos"));
-        let request = match &media.public_url {
-            Some(public_url) => self.endpoint.client.post(url).form(&[
-                ("url", public_url.as_str()),
-                ("caption", post.text.as_str()),
-                ("alt_text_custom", media.alt.as_str()),
-            ]),
-            None => {
-                let source = multipart::Part::bytes(media.bytes.clone())
-                    .file_name(file_name(&media.mime))
-                    .mime_str(&media.mime)
-                    .map_err(|_| {
-                        NetworkError::Rejected(format!("{:?} is not a media type", media.mime))
-                    })?;
-                let form = multipart::Form::new()
-                    .text("caption", post.text.clone())
-                    .text("alt_text_custom", media.alt.clone())
-                    .part("source", source);
-                self.endpoint.client.post(url).multipart(form)
-            }
-        };
+        let request = self.photo_request(tokens, media, &[("caption", post.text.as_str())])?;
         let created: PhotoCreated = call(bearer(request, tokens)).await?;
         Ok(published(created.post_id.unwrap_or(created.id)))
+    }
+
+    /// Several photos: each uploaded unpublished, then one feed post attaching them all.
+    async fn publish_photos(
+        &self,
+        tokens: &Tokens,
+        post: &Outgoing,
+    ) -> Result<Published, NetworkError> {
+        if post.media.len() > MOST_IMAGES {
+            return Err(NetworkError::Rejected(format!(
+                "Herald attaches at most {MOST_IMAGES} photos to a Facebook post; this one has {}",
+                post.media.len()
+            )));
+        }
+        let mut photos = Vec::with_capacity(post.media.len());
+        for media in &post.media {
+            let request = self.photo_request(tokens, media, &[("published", "false")])?;
+            // An unpublished photo is no post: a lost answer here published nothing.
+            let created: Created = call(bearer(request, tokens))
+                .await
+                .map_err(nothing_posted)?;
+            photos.push(created.id);
+        }
+        let mut form = vec![("message".to_owned(), post.text.clone())];
+        for (index, photo) in photos.iter().enumerate() {
+            let attached = serde_json::json!({ "media_fbid": photo }).to_string();
+            form.push((format!("attached_media[{index}]"), attached));
+        }
+        let page = node(&tokens.subject)?;
+        let request = self
+            .endpoint
+            .client
+            .post(self.url(&format!("/{page}/feed")))
+            .form(&form);
+        let created: Created = call(bearer(request, tokens)).await?;
+        Ok(published(created.id))
+    }
+
+    /// `POST /{page-id}/photos` with the image (by its public address, or uploaded as
+    /// `source`), its alt text, and `fields`.
+    fn photo_request(
+        &self,
+        tokens: &Tokens,
+        media: &Media,
+        fields: &[(&str, &str)],
+    ) -> Result<RequestBuilder, NetworkError> {
+        let page = node(&tokens.subject)?;
+        let url = self.url(&format!("/{page}/photos"));
+        let mut text = vec![("alt_text_custom", media.alt.as_str())];
+        text.extend_from_slice(fields);
+        let Some(public_url) = &media.public_url else {
+            let source = multipart::Part::bytes(media.bytes.clone())
+                .file_name(file_name(&media.mime))
+                .mime_str(&media.mime)
+                .map_err(|_| {
+                    NetworkError::Rejected(format!("{:?} is not a media type", media.mime))
+                })?;
+            let form = text
+                .into_iter()
+                .fold(multipart::Form::new(), |form, (name, value)| {
+                    form.text(name.to_owned(), value.to_owned())
+                })
+                .part("source", source);
+            return Ok(self.endpoint.client.post(url).multipart(form));
+        };
+        text.push(("url", public_url.as_str()));
+        Ok(self.endpoint.client.post(url).form(&text))
     }
 
     /// A Page token given by the gatekeeper, checked by reading the page it belongs to.
@@ -265,7 +325,8 @@ impl Adapter for Facebook {
             ("scope", SCOPES),
         ])
         .ok()?;
-        Some(format!("{DIALOG_URL}/{GRAPH_VERSION}/dialog/oauth?{query}"))
+        let dialog = login_base(&self.endpoint, DIALOG_URL);
+        Some(format!("{dialog}/{GRAPH_VERSION}/dialog/oauth?{query}"))
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, _now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -299,9 +360,7 @@ impl Adapter for Facebook {
             match post.media.as_slice() {
                 [] => self.publish_text(tokens, post).await,
                 [media] => self.publish_photo(tokens, post, media).await,
-                _ => Err(NetworkError::Rejected(
-                    "Herald publishes one image per Facebook post".to_owned(),
-                )),
+                _ => self.publish_photos(tokens, post).await,
             }
         })
     }

@@ -6,6 +6,10 @@
 //! and codes) and <https://developers.facebook.com/docs/graph-api/overview/rate-limiting>
 //! (`X-App-Usage`, `X-Page-Usage`, `X-Business-Use-Case-Usage` and their
 //! `estimated_time_to_regain_access`, in minutes).
+//!
+//! Also what Instagram and Threads share when they publish: a container made in one request
+//! is published in another, and a carousel is a container whose `children` are item
+//! containers (`is_carousel_item=true`).
 
 use std::time::Duration;
 
@@ -17,7 +21,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::http::{Answer, header, send, standard_retry_after};
-use crate::{Endpoint, NetworkError, RetryAfter, Tokens};
+use crate::{Endpoint, Media, NetworkError, RetryAfter, Tokens};
 
 /// Graph error codes that mean the access token is expired, revoked or invalid: the
 /// gatekeeper must reconnect, whatever the HTTP status (Meta sends most of them with 400).
@@ -31,6 +35,16 @@ const BUSINESS_USE_CASE_CODES: std::ops::RangeInclusive<i64> = 80001..=80014;
 
 /// The usage headers, each JSON that may carry `estimated_time_to_regain_access` (minutes).
 const USAGE_HEADERS: [&str; 3] = ["x-business-use-case-usage", "x-page-usage", "x-app-usage"];
+
+/// Meta's own API hosts. An adapter pointed at one of them sends the browser to Meta's login
+/// pages; pointed anywhere else (a local fake, a proxy), it takes that server to serve the
+/// login pages and token exchanges too, as the LinkedIn adapter does.
+const META_API_HOSTS: [&str; 4] = [
+    "https://graph.facebook.com",
+    "https://graph.instagram.com",
+    "https://graph.threads.net",
+    "https://graph.threads.com",
+];
 
 /// `{"error": {"message", "type", "code", "error_subcode", "error_user_msg", "fbtrace_id"}}`.
 #[derive(Debug, Deserialize)]
@@ -93,6 +107,69 @@ pub(crate) struct List<T> {
 /// out of URLs (and so out of proxies' logs).
 pub(crate) fn bearer(request: RequestBuilder, tokens: &Tokens) -> RequestBuilder {
     request.bearer_auth(tokens.access.expose_secret())
+}
+
+/// Where the login pages (or code exchange) are for `endpoint`: `meta_host` (such as
+/// `https://www.facebook.com`) when the endpoint is Meta's API, else the endpoint itself.
+pub(crate) fn login_base<'a>(endpoint: &'a Endpoint, meta_host: &'a str) -> &'a str {
+    if META_API_HOSTS.contains(&endpoint.base_url.as_str()) {
+        meta_host
+    } else {
+        &endpoint.base_url
+    }
+}
+
+/// Makes an Instagram or Threads container with `request` (a form post to the account's
+/// media edge). A container is not a post: whatever happens to the answer, nothing was
+/// published, so an unknown outcome is safe to try again.
+pub(crate) async fn make_container(
+    request: RequestBuilder,
+    tokens: &Tokens,
+) -> Result<String, NetworkError> {
+    let created: Created = call(bearer(request, tokens))
+        .await
+        .map_err(nothing_posted)?;
+    Ok(created.id)
+}
+
+/// Instagram's and Threads' containers: made from a form on the account's edge, and checked
+/// ready (the network has fetched the image) before they are used.
+pub(crate) trait Containers: Sync {
+    fn checked_container(
+        &self,
+        tokens: &Tokens,
+        form: &[(&str, &str)],
+    ) -> impl Future<Output = Result<String, NetworkError>> + Send;
+}
+
+/// A carousel as Instagram and Threads both make one: an item container per image, from
+/// `item` (the network's own fields), the image's `image_url` and `alt_text`, and
+/// `is_carousel_item=true`; then a `CAROUSEL` container naming them in order as `children`,
+/// with the post's text in the network's field for it. The carousel's id, ready to publish.
+pub(crate) async fn carousel(
+    network: &impl Containers,
+    tokens: &Tokens,
+    images: &[(&Media, &str)],
+    item: &[(&str, &str)],
+    (text_field, text): (&str, &str),
+) -> Result<String, NetworkError> {
+    let mut children = Vec::with_capacity(images.len());
+    for (media, image_url) in images {
+        let mut form = item.to_vec();
+        form.extend([
+            ("image_url", *image_url),
+            ("alt_text", media.alt.as_str()),
+            ("is_carousel_item", "true"),
+        ]);
+        children.push(network.checked_container(tokens, &form).await?);
+    }
+    let children = children.join(",");
+    let form = [
+        ("media_type", "CAROUSEL"),
+        ("children", children.as_str()),
+        (text_field, text),
+    ];
+    network.checked_container(tokens, &form).await
 }
 
 /// Refreshes a long-lived Instagram or Threads token the documented way: the token itself in
@@ -397,6 +474,21 @@ mod tests {
         assert_eq!(
             message,
             "400 Bad Request: The image format is not supported (OAuthException 100, subcode 2207026)"
+        );
+    }
+
+    #[test]
+    fn login_pages_are_metas_for_metas_hosts_and_the_servers_own_otherwise() {
+        let endpoint = |url: &str| Endpoint::new(url, Duration::from_secs(1), None);
+        let www = "https://www.facebook.com";
+        assert_eq!(
+            login_base(&endpoint("https://graph.facebook.com/"), www),
+            www
+        );
+        assert_eq!(login_base(&endpoint("https://graph.threads.net"), www), www);
+        assert_eq!(
+            login_base(&endpoint("http://127.0.0.1:4000"), www),
+            "http://127.0.0.1:4000"
         );
     }
 

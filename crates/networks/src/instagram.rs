@@ -1,13 +1,19 @@
 //! Instagram professional accounts through the Instagram Platform's content publishing: a
 //! post is two steps, a container (`POST /{ig-user-id}/media` with `image_url`, `caption` and
-//! `alt_text`), then `POST /{ig-user-id}/media_publish` with its `creation_id`. Instagram
-//! fetches the image itself, so every post needs exactly one JPEG with a
-//! [`Media::public_url`]; anything else is refused before any request. There is no
-//! idempotency key: an unknown outcome is reconciled by reading the account's recent media.
+//! `alt_text`), then `POST /{ig-user-id}/media_publish` with its `creation_id`. A carousel (two
+//! to ten images) is three: an item container per image (`is_carousel_item=true`), a
+//! `CAROUSEL` container naming them as `children` with the caption, then `media_publish` of
+//! that. Every container's `status_code` is checked before it is used. Instagram fetches the
+//! images itself, so every post needs one to ten JPEGs, each with a [`Media::public_url`];
+//! anything else is refused before any request. There is no idempotency key: an unknown
+//! outcome is reconciled by reading the account's recent media, which finds a carousel by
+//! its caption like any other post.
 //!
 //! The same paths work on `graph.instagram.com` (Instagram Login, the default here) and
 //! `graph.facebook.com` (Facebook Login): the base URL picks. The token is the Instagram user
-//! token; [`Tokens::subject`] is the Instagram professional account id.
+//! token; [`Tokens::subject`] is the Instagram professional account id. Connecting from the
+//! browser is Instagram Login (www.instagram.com, then api.instagram.com for the code) unless
+//! the base URL is not Meta's, when that server (a local fake) is taken to serve both.
 //!
 //! Followed: <https://developers.facebook.com/documentation/instagram-platform/content-publishing>,
 //! <https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media>,
@@ -24,8 +30,8 @@ use serde::Deserialize;
 
 use crate::facebook::GRAPH_VERSION;
 use crate::graph::{
-    Created, List, TokenAnswer, app, bearer, call, id_text, node, nothing_posted,
-    refresh_long_lived,
+    Containers, Created, List, TokenAnswer, app, bearer, call, carousel, id_text, login_base,
+    make_container, node, nothing_posted, refresh_long_lived,
 };
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
@@ -38,8 +44,11 @@ pub const BASE_URL: &str = "https://graph.instagram.com";
 /// Where authorization codes are exchanged for tokens (a different host from the API).
 pub const LOGIN_URL: &str = "https://api.instagram.com";
 
-/// Where the gatekeeper's browser goes to log in.
-const AUTHORIZE_URL: &str = "https://www.instagram.com/oauth/authorize";
+/// Where the gatekeeper's browser goes to log in (at `/oauth/authorize`).
+const AUTHORIZE_HOST: &str = "https://www.instagram.com";
+
+/// The most images a carousel holds (and the fewest is two).
+pub const MOST_IMAGES: usize = 10;
 
 const SCOPES: &str = "instagram_business_basic,instagram_business_content_publish";
 
@@ -100,11 +109,12 @@ struct ShortToken {
 
 impl Instagram {
     /// The adapter talking to `endpoint` (normally [`BASE_URL`]), exchanging codes at
-    /// [`LOGIN_URL`].
+    /// [`LOGIN_URL`], or at the endpoint itself when it is not Meta's (a local fake).
     pub fn new(endpoint: Endpoint) -> Self {
+        let login_url = login_base(&endpoint, LOGIN_URL).to_owned();
         Instagram {
             endpoint,
-            login_url: LOGIN_URL.to_owned(),
+            login_url,
         }
     }
 
@@ -118,33 +128,29 @@ impl Instagram {
         self.endpoint.url(None, &format!("/{GRAPH_VERSION}{path}"))
     }
 
-    async fn publish_image(
+    async fn publish_images(
         &self,
         tokens: &Tokens,
         post: &Outgoing,
     ) -> Result<Published, NetworkError> {
-        let (media, image_url) = image(post)?;
+        let container = match images(post)?.as_slice() {
+            [(media, image_url)] => {
+                let image = [
+                    ("image_url", *image_url),
+                    ("caption", post.text.as_str()),
+                    ("alt_text", media.alt.as_str()),
+                ];
+                self.checked_container(tokens, &image).await?
+            }
+            // An item's media type is IMAGE by default, and Instagram takes no other field.
+            several => carousel(self, tokens, several, &[], ("caption", &post.text)).await?,
+        };
         let account = node(&tokens.subject)?;
-        // Step one makes a container, not a post: whatever happens to its answer, nothing
-        // was published, so an unknown outcome is safe to try again.
-        let request = self
-            .endpoint
-            .client
-            .post(self.url(&format!("/{account}/media")))
-            .form(&[
-                ("image_url", image_url),
-                ("caption", post.text.as_str()),
-                ("alt_text", media.alt.as_str()),
-            ]);
-        let container: Created = call(bearer(request, tokens))
-            .await
-            .map_err(nothing_posted)?;
-        self.check_ready(tokens, &container.id).await?;
         let request = self
             .endpoint
             .client
             .post(self.url(&format!("/{account}/media_publish")))
-            .form(&[("creation_id", container.id.as_str())]);
+            .form(&[("creation_id", container.as_str())]);
         let published: Created = call(bearer(request, tokens)).await?;
         let url = self.permalink(tokens, &published.id).await;
         Ok(Published {
@@ -290,6 +296,25 @@ impl Instagram {
     }
 }
 
+impl Containers for Instagram {
+    /// Makes one container from `form` and checks that Instagram has processed it.
+    async fn checked_container(
+        &self,
+        tokens: &Tokens,
+        form: &[(&str, &str)],
+    ) -> Result<String, NetworkError> {
+        let account = node(&tokens.subject)?;
+        let request = self
+            .endpoint
+            .client
+            .post(self.url(&format!("/{account}/media")))
+            .form(form);
+        let container = make_container(request, tokens).await?;
+        self.check_ready(tokens, &container).await?;
+        Ok(container)
+    }
+}
+
 impl Adapter for Instagram {
     fn idempotent(&self) -> bool {
         false
@@ -306,7 +331,8 @@ impl Adapter for Instagram {
             ("state", request.state),
         ])
         .ok()?;
-        Some(format!("{AUTHORIZE_URL}?{query}"))
+        let host = login_base(&self.endpoint, AUTHORIZE_HOST);
+        Some(format!("{host}/oauth/authorize?{query}"))
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -348,7 +374,7 @@ impl Adapter for Instagram {
         tokens: &'a Tokens,
         post: &'a Outgoing,
     ) -> NetworkFuture<'a, Published> {
-        Box::pin(self.publish_image(tokens, post))
+        Box::pin(self.publish_images(tokens, post))
     }
 
     fn find<'a>(
@@ -381,21 +407,26 @@ impl Adapter for Instagram {
     }
 }
 
-/// The one JPEG Instagram can fetch, or why this post cannot go to Instagram.
-fn image(post: &Outgoing) -> Result<(&Media, &str), NetworkError> {
-    let media = match post.media.as_slice() {
-        [media] => media,
-        [] => {
+/// The JPEGs Instagram can fetch, with their addresses, or why this post cannot go to
+/// Instagram.
+fn images(post: &Outgoing) -> Result<Vec<(&Media, &str)>, NetworkError> {
+    match post.media.len() {
+        0 => {
             return Err(NetworkError::Rejected(
                 "Instagram posts need an image; this post has none".to_owned(),
             ));
         }
-        _ => {
-            return Err(NetworkError::Rejected(
-                "Herald publishes one image per Instagram post".to_owned(),
-            ));
+        count if count > MOST_IMAGES => {
+            return Err(NetworkError::Rejected(format!(
+                "Instagram takes at most {MOST_IMAGES} images on a carousel; this post has {count}"
+            )));
         }
-    };
+        _ => {}
+    }
+    post.media.iter().map(fetchable).collect()
+}
+
+fn fetchable(media: &Media) -> Result<(&Media, &str), NetworkError> {
     if media.mime != JPEG {
         return Err(NetworkError::Rejected(format!(
             "Instagram takes JPEG images only, not {}",

@@ -15,10 +15,13 @@
 //!
 //! LinkedIn has no idempotency key, so an unknown outcome is reconciled with
 //! [`Adapter::find`]. [`Tokens::subject`] is the author URN (`urn:li:person:…` or
-//! `urn:li:organization:…`). One image per post, through the Images API
+//! `urn:li:organization:…`). Images go through the Images API
 //! (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api>:
-//! `initializeUpload` for an owner, a `PUT` of the bytes to the `uploadUrl` it answers, then the
-//! image URN with its `altText` as the post's `content.media`).
+//! `initializeUpload` for an owner, a `PUT` of the bytes to the `uploadUrl` it answers), each
+//! URN with its `altText`: one image is the post's `content.media`, two to twenty are its
+//! `content.multiImage.images`
+//! (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/multiimage-post-api>).
+//! A multi-image post is found again by its commentary, as any other.
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder};
@@ -46,6 +49,8 @@ pub const VERSION: &str = "202605";
 pub const SCOPES: &str = "openid profile w_member_social";
 /// How many of the author's latest posts [`Adapter::find`] looks through.
 const RECENT_POSTS: &str = "20";
+/// The most images a multi-image post holds (and the fewest is two).
+pub const MOST_IMAGES: usize = 20;
 /// The characters the little text format reserves; each is escaped with a backslash.
 const RESERVED: &[char] = &[
     '\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~',
@@ -327,15 +332,18 @@ impl Adapter for LinkedIn {
         post: &'a Outgoing,
     ) -> NetworkFuture<'a, Published> {
         Box::pin(async move {
-            let image = match post.media.as_slice() {
-                [] => None,
-                [image] => Some(self.upload_image(tokens, image).await?),
-                _ => {
-                    return Err(NetworkError::Rejected(
-                        "Herald posts one image per LinkedIn post".to_owned(),
-                    ));
-                }
-            };
+            if post.media.len() > MOST_IMAGES {
+                return Err(NetworkError::Rejected(format!(
+                    "LinkedIn takes at most {MOST_IMAGES} images on a post; this one has {}",
+                    post.media.len()
+                )));
+            }
+            // Every image is uploaded before the post is made, so a failure on the way
+            // leaves nothing posted.
+            let mut images = Vec::with_capacity(post.media.len());
+            for image in &post.media {
+                images.push(self.upload_image(tokens, image).await?);
+            }
             let mut body = json!({
                 "author": tokens.subject,
                 "commentary": escape(&post.text),
@@ -348,8 +356,8 @@ impl Adapter for LinkedIn {
                 "lifecycleState": "PUBLISHED",
                 "isReshareDisabledByAuthor": false,
             });
-            if let Some((urn, alt)) = image {
-                body["content"] = json!({ "media": { "id": urn, "altText": alt } });
+            if let Some(content) = content(&images) {
+                body["content"] = content;
             }
             let request = self.rest(tokens, Method::POST, "/rest/posts").json(&body);
             let answer = call(request).await?;
@@ -451,6 +459,22 @@ pub fn escape(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// A post's `content` for its uploaded images (URN and alt text each): none, one
+/// `media`, or a `multiImage` of several.
+fn content(images: &[(String, String)]) -> Option<serde_json::Value> {
+    match images {
+        [] => None,
+        [(urn, alt)] => Some(json!({ "media": { "id": urn, "altText": alt } })),
+        several => {
+            let images: Vec<serde_json::Value> = several
+                .iter()
+                .map(|(urn, alt)| json!({ "id": urn, "altText": alt }))
+                .collect();
+            Some(json!({ "multiImage": { "images": images } }))
+        }
+    }
 }
 
 /// `initializeUpload`'s answer.
@@ -557,6 +581,23 @@ mod tests {
         assert_eq!(
             host_of("https://linkedin.com.evil.example:443/").as_deref(),
             Some("linkedin.com.evil.example")
+        );
+    }
+
+    #[test]
+    fn one_image_is_the_posts_media_and_several_are_a_multi_image_in_order() {
+        assert_eq!(content(&[]), None);
+        let image = |n: u8| (format!("urn:li:image:{n}"), format!("alt {n}"));
+        assert_eq!(
+            content(&[image(1)]),
+            Some(json!({ "media": { "id": "urn:li:image:1", "altText": "alt 1" } }))
+        );
+        assert_eq!(
+            content(&[image(1), image(2)]),
+            Some(json!({ "multiImage": { "images": [
+                { "id": "urn:li:image:1", "altText": "alt 1" },
+                { "id": "urn:li:image:2", "altText": "alt 2" },
+            ] } }))
         );
     }
 

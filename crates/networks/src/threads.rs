@@ -1,11 +1,16 @@
 //! Threads through the Threads API at `graph.threads.net`: a post is two steps, a container
 //! (`POST /{threads-user-id}/threads` with `media_type=TEXT` and `text`, or `IMAGE` with
 //! `image_url` and `alt_text`), then `POST /{threads-user-id}/threads_publish` with its
-//! `creation_id`. The token is a long-lived Threads user token (60 days, refreshed with
+//! `creation_id`. A carousel (two to twenty images) is three steps: an `IMAGE` item container
+//! per image (`is_carousel_item=true`), a `CAROUSEL` container naming them as `children` with
+//! the text, then `threads_publish` of that. Every container that holds images has its
+//! `status` checked before it is used. The token is a long-lived Threads user token (60 days, refreshed with
 //! `th_refresh_token`); [`Tokens::subject`] is the Threads user id. There is no idempotency
-//! key: an unknown outcome is reconciled by reading the account's recent threads.
+//! key: an unknown outcome is reconciled by reading the account's recent threads, which finds
+//! a carousel by its text like any other post.
 //!
-//! Followed: <https://developers.facebook.com/documentation/threads/posts>,
+//! Followed: <https://developers.facebook.com/documentation/threads/posts> (single posts and
+//! carousels),
 //! <https://developers.facebook.com/documentation/threads/reference/publishing>,
 //! <https://developers.facebook.com/documentation/threads/troubleshooting> (container
 //! `status`), <https://developers.facebook.com/documentation/threads/posts/delete-posts>,
@@ -20,12 +25,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::graph::{
-    Created, List, Success, TokenAnswer, app, bearer, call, id_text, node, nothing_posted,
-    refresh_long_lived,
+    Containers, Created, List, Success, TokenAnswer, app, bearer, call, carousel, id_text,
+    login_base, make_container, node, nothing_posted, refresh_long_lived,
 };
 use crate::{
-    AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture, Outgoing,
-    Published, Tokens,
+    AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
+    Outgoing, Published, Tokens,
 };
 
 /// The production host.
@@ -34,8 +39,12 @@ pub const BASE_URL: &str = "https://graph.threads.net";
 /// The Threads API version every object path starts with (token paths have none).
 pub const API_VERSION: &str = "v1.0";
 
-/// Where the gatekeeper's browser goes to log in.
-const AUTHORIZE_URL: &str = "https://threads.com/oauth/authorize";
+/// Where the gatekeeper's browser goes to log in (at `/oauth/authorize`); an adapter pointed
+/// at another server than Meta's (a local fake) sends the browser there instead.
+const AUTHORIZE_HOST: &str = "https://threads.com";
+
+/// The most images a carousel holds (and the fewest is two).
+pub const MOST_IMAGES: usize = 20;
 
 const SCOPES: &str = "threads_basic,threads_content_publish,threads_delete";
 
@@ -97,52 +106,53 @@ impl Threads {
         tokens: &Tokens,
         post: &Outgoing,
     ) -> Result<Published, NetworkError> {
-        let user = node(&tokens.subject)?;
-        let mut form = vec![("text", post.text.as_str())];
-        match post.media.as_slice() {
-            [] => form.push(("media_type", "TEXT")),
-            [media] => {
-                let Some(url) = media.public_url.as_deref() else {
-                    return Err(NetworkError::Rejected(
-                        "Threads fetches images from a public address, and this image has none"
-                            .to_owned(),
-                    ));
-                };
-                form.extend([
+        let images = images(post)?;
+        let container = match images.as_slice() {
+            [] => {
+                let text = [("media_type", "TEXT"), ("text", post.text.as_str())];
+                self.container(tokens, &text).await?
+            }
+            [(media, image_url)] => {
+                let image = [
                     ("media_type", "IMAGE"),
-                    ("image_url", url),
-                    ("alt_text", media.alt.as_str()),
-                ]);
+                    ("image_url", image_url),
+                    ("alt_text", &media.alt),
+                    ("text", &post.text),
+                ];
+                self.checked_container(tokens, &image).await?
             }
-            _ => {
-                return Err(NetworkError::Rejected(
-                    "Herald publishes one image per Threads post".to_owned(),
-                ));
+            several => {
+                let item = [("media_type", "IMAGE")];
+                carousel(self, tokens, several, &item, ("text", &post.text)).await?
             }
-        }
-        // A container is not a post: a lost answer here published nothing.
-        let request = self
-            .endpoint
-            .client
-            .post(self.url(&format!("/{user}/threads")))
-            .form(&form);
-        let container: Created = call(bearer(request, tokens))
-            .await
-            .map_err(nothing_posted)?;
-        if !post.media.is_empty() {
-            self.check_ready(tokens, &container.id).await?;
-        }
+        };
+        let user = node(&tokens.subject)?;
         let request = self
             .endpoint
             .client
             .post(self.url(&format!("/{user}/threads_publish")))
-            .form(&[("creation_id", container.id.as_str())]);
+            .form(&[("creation_id", container.as_str())]);
         let published: Created = call(bearer(request, tokens)).await?;
         let url = self.permalink(tokens, &published.id).await;
         Ok(Published {
             remote_id: published.id,
             url,
         })
+    }
+
+    /// Makes one container from `form` on the profile's `threads` edge.
+    async fn container(
+        &self,
+        tokens: &Tokens,
+        form: &[(&str, &str)],
+    ) -> Result<String, NetworkError> {
+        let user = node(&tokens.subject)?;
+        let request = self
+            .endpoint
+            .client
+            .post(self.url(&format!("/{user}/threads")))
+            .form(form);
+        make_container(request, tokens).await
     }
 
     /// Threads downloads the image before the container can be published.
@@ -262,6 +272,19 @@ impl Threads {
     }
 }
 
+impl Containers for Threads {
+    /// Makes one container and checks that Threads has fetched what it holds.
+    async fn checked_container(
+        &self,
+        tokens: &Tokens,
+        form: &[(&str, &str)],
+    ) -> Result<String, NetworkError> {
+        let container = self.container(tokens, form).await?;
+        self.check_ready(tokens, &container).await?;
+        Ok(container)
+    }
+}
+
 impl Adapter for Threads {
     fn idempotent(&self) -> bool {
         false
@@ -279,7 +302,8 @@ impl Adapter for Threads {
             ("state", request.state),
         ])
         .ok()?;
-        Some(format!("{AUTHORIZE_URL}?{query}"))
+        let host = login_base(&self.endpoint, AUTHORIZE_HOST);
+        Some(format!("{host}/oauth/authorize?{query}"))
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -367,4 +391,23 @@ impl Adapter for Threads {
     fn account_info<'a>(&'a self, tokens: &'a Tokens) -> NetworkFuture<'a, AccountInfo> {
         Box::pin(self.profile(&tokens.access))
     }
+}
+
+/// The post's images with the addresses Threads fetches them from, or why it cannot take them.
+fn images(post: &Outgoing) -> Result<Vec<(&Media, &str)>, NetworkError> {
+    if post.media.len() > MOST_IMAGES {
+        return Err(NetworkError::Rejected(format!(
+            "Threads takes at most {MOST_IMAGES} images on a carousel; this post has {}",
+            post.media.len()
+        )));
+    }
+    post.media
+        .iter()
+        .map(|media| match media.public_url.as_deref() {
+            Some(url) => Ok((media, url)),
+            None => Err(NetworkError::Rejected(
+                "Threads fetches images from a public address, and this image has none".to_owned(),
+            )),
+        })
+        .collect()
 }

@@ -29,7 +29,7 @@ pub struct Sniffed {
 }
 
 /// What one network accepts. The limits are the networks' documented ones, or Herald's own
-/// where its adapter does less than the network (one image per post on Meta's networks).
+/// where a network documents none (how many photos a Facebook post may attach).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub most_images: usize,
@@ -167,20 +167,28 @@ pub fn sniff(bytes: &[u8]) -> Result<Sniffed, MediaProblem> {
 ///   (<https://docs.joinmastodon.org/methods/instance/>), and Mastodon refuses media
 ///   descriptions over 1,500 characters (<https://docs.joinmastodon.org/methods/media/>; see
 ///   also elk-zone/elk#1854).
-/// - LinkedIn: one image per post (`networks::linkedin`, the Images API), JPG, PNG or GIF
+/// - LinkedIn: one image, or a multi-image post of 2 to 20
+///   (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/multiimage-post-api>),
+///   each uploaded through the Images API, JPG, PNG or GIF
 ///   (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api>,
 ///   which limits pixels, 36,152,320, rather than bytes; Herald keeps 8 MB); no alt-text
 ///   length is documented, so 1,000 as for X.
-/// - Facebook Pages: Herald publishes one photo per post (`networks::facebook`). The Graph API
-///   reference (<https://developers.facebook.com/docs/graph-api/reference/page/photos>) gives
-///   no size; Herald keeps 4 MB, the limit Facebook's help pages give for photo uploads.
+/// - Facebook Pages: one photo, or several uploaded unpublished and attached to one post
+///   (<https://developers.facebook.com/docs/graph-api/photo-uploads>, `attached_media` in
+///   <https://developers.facebook.com/docs/graph-api/reference/page/feed>). Meta documents no
+///   maximum for `attached_media`, so Herald keeps 10, as many as an Instagram carousel. The
+///   Graph API reference (<https://developers.facebook.com/docs/graph-api/reference/page/photos>)
+///   gives no size; Herald keeps 4 MB, the limit Facebook's help pages give for photo uploads.
 ///   Meta documents no alt-text length, so Herald keeps X's 1,000.
-/// - Instagram: a feed post is one image, JPEG only, at most 8 MB, fetched by Instagram from a
-///   public URL (<https://developers.facebook.com/docs/instagram-platform/content-publishing/>,
-///   "JPEG is the only image format supported"); `alt_text` has no documented length, so 1,000.
+/// - Instagram: a feed post is one image or a carousel of 2 to 10, JPEG only, at most 8 MB,
+///   fetched by Instagram from a public URL
+///   (<https://developers.facebook.com/docs/instagram-platform/content-publishing/>: "JPEG is
+///   the only image format supported", and carousels are limited to 10 images or videos);
+///   `alt_text` has no documented length, so 1,000.
 /// - Threads: JPEG or PNG, at most 8 MB, fetched from a public URL (the Threads API's image
-///   specifications, <https://developers.facebook.com/docs/threads/overview>); Herald
-///   publishes one image per post; no alt-text length is documented, so 1,000 as for X.
+///   specifications, <https://developers.facebook.com/docs/threads/overview>); one image or a
+///   carousel of 2 to 20 (<https://developers.facebook.com/documentation/threads/posts>); no
+///   alt-text length is documented, so 1,000 as for X.
 pub fn limits(network: Network) -> Limits {
     const MB: usize = 1_000_000;
     let base = Limits {
@@ -204,18 +212,18 @@ pub fn limits(network: Network) -> Limits {
             ..base
         },
         Network::Linkedin => Limits {
-            most_images: 1,
+            most_images: 20,
             largest_bytes: 8 * MB,
             types: &[ImageType::Jpeg, ImageType::Png, ImageType::Gif],
             ..base
         },
         Network::Facebook => Limits {
-            most_images: 1,
+            most_images: 10,
             largest_bytes: 4 * MB,
             ..base
         },
         Network::Instagram => Limits {
-            most_images: 1,
+            most_images: 10,
             largest_bytes: 8 * MB,
             types: &[ImageType::Jpeg],
             image_required: true,
@@ -223,7 +231,7 @@ pub fn limits(network: Network) -> Limits {
             ..base
         },
         Network::Threads => Limits {
-            most_images: 1,
+            most_images: 20,
             largest_bytes: 8 * MB,
             types: &[ImageType::Jpeg, ImageType::Png],
             fetches_by_url: true,
@@ -582,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fifth_image_is_refused_and_linkedin_takes_one_but_no_webp() {
+    fn a_fifth_image_is_refused_and_linkedin_takes_twenty_but_no_webp() {
         assert_eq!(
             check_new(Network::Mastodon, new(ImageType::Png, 10, "Soup", 4)),
             Err(MediaProblem::TooMany {
@@ -591,41 +599,61 @@ mod tests {
             })
         );
         assert_eq!(
-            check_new(Network::Linkedin, new(ImageType::Png, 10, "Soup", 0)),
+            check_new(Network::Linkedin, new(ImageType::Png, 10, "Soup", 19)),
             Ok("Soup")
         );
         assert_eq!(
-            check_new(Network::Linkedin, new(ImageType::Png, 10, "Soup", 1)),
+            check_new(Network::Linkedin, new(ImageType::Png, 10, "Soup", 20)),
             Err(MediaProblem::TooMany {
                 network: "LinkedIn",
-                limit: 1
+                limit: 20
             })
         );
         assert!(check_new(Network::Linkedin, new(ImageType::Webp, 10, "Soup", 0)).is_err());
     }
 
     #[test]
+    fn metas_networks_take_as_many_images_as_their_carousels_hold() {
+        for (network, most) in [
+            (Network::Facebook, 10),
+            (Network::Instagram, 10),
+            (Network::Threads, 20),
+        ] {
+            let jpeg = new(ImageType::Jpeg, 10, "Soup", most - 1);
+            assert_eq!(check_new(network, jpeg), Ok("Soup"), "{network:?}");
+            let one_more = new(ImageType::Jpeg, 10, "Soup", most);
+            assert_eq!(
+                check_new(network, one_more),
+                Err(MediaProblem::TooMany {
+                    network: network.label(),
+                    limit: most
+                })
+            );
+        }
+    }
+
+    #[test]
     fn the_post_check_names_which_image_breaks_the_rule() {
-        let images = [
-            Attached {
-                kind: ImageType::Png,
-                size: 10,
-                alt: "Soup",
-            },
-            Attached {
-                kind: ImageType::Gif,
-                size: 10,
-                alt: "Bread",
-            },
-        ];
-        let (which, problem) = check_post(Network::Threads, &images).expect_err("two");
+        let png = Attached {
+            kind: ImageType::Png,
+            size: 10,
+            alt: "Soup",
+        };
+        let gif = Attached {
+            kind: ImageType::Gif,
+            alt: "Bread",
+            ..png.clone()
+        };
+        let too_many = vec![png.clone(); 21];
+        let (which, problem) = check_post(Network::Threads, &too_many).expect_err("21");
         assert_eq!(which, 0);
         assert_eq!(
             problem.to_string(),
-            "Threads takes at most 1 image on a post"
+            "Threads takes at most 20 images on a post"
         );
-        let (which, problem) = check_post(Network::Threads, &images[1..]).expect_err("a GIF");
-        assert_eq!(which, 1);
+        assert_eq!(check_post(Network::Threads, &too_many[1..]), Ok(()));
+        let (which, problem) = check_post(Network::Threads, &[png, gif]).expect_err("a GIF");
+        assert_eq!(which, 2);
         assert_eq!(
             problem.to_string(),
             "Threads takes JPEG or PNG images, not GIF"

@@ -1,13 +1,17 @@
-//! The fake Facebook Graph API for one Page: `/{page-id}/feed`, `/{page-id}/photos` (form
-//! `url` or multipart `source`), `/{page-id}/posts`, `/{post-id}` (read, delete),
-//! `/me/permissions`, `/oauth/access_token` and `/me/accounts`, with Graph error bodies and
-//! Meta's throttling answer (HTTP 400, a throttling code and the usage headers).
+//! The fake Facebook Graph API for one Page: `/{page-id}/feed` (with `message`, and
+//! `attached_media[i]={"media_fbid":…}` naming unpublished photos), `/{page-id}/photos` (form
+//! `url` or multipart `source`; with `published=false` a photo without a post),
+//! `/{page-id}/posts`, `/{post-id}` (read, delete), `/me/permissions`, the login dialog
+//! (`/{version}/dialog/oauth`, on www.facebook.com for real, approved at once),
+//! `/oauth/access_token` (redeeming the dialog's codes only with their redirect URI) and
+//! `/me/accounts`, with Graph error bodies and Meta's throttling answer (HTTP 400, a
+//! throttling code and the usage headers).
 //!
 //! The helpers below the router are shared with the Instagram and Threads fakes, which speak
 //! the same error body and the same faults.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::authorize::Authorizations;
 use super::{FakePost, FakeServer, FakeState, Fault};
 use crate::facebook::GRAPH_VERSION;
 
@@ -24,6 +29,9 @@ use crate::facebook::GRAPH_VERSION;
 pub const PAGE_ID: &str = "1000001";
 pub const PAGE_NAME: &str = "Herald Test Bakery";
 pub const PAGE_USERNAME: &str = "heraldtestbakery";
+/// The Meta app the fake knows.
+pub const APP_ID: &str = "1234567890";
+pub const APP_SECRET: &str = "fake-meta-app-secret";
 
 /// What a throttled answer's usage headers say to wait, in minutes.
 pub const REGAIN_MINUTES: u64 = 7;
@@ -31,7 +39,30 @@ pub const REGAIN_MINUTES: u64 = 7;
 /// The Page throttling code (`There have been too many calls to this Page`, Business Use Case).
 const PAGE_THROTTLED: i64 = 80001;
 
+struct Fake {
+    state: Arc<FakeState>,
+    /// The login dialog binds codes to the app secret, not PKCE.
+    authorizations: Authorizations,
+    /// Photos uploaded with `published=false` and not yet attached to a post, by id.
+    unpublished: Mutex<HashMap<String, Photo>>,
+}
+
+/// An unpublished photo: its alt text, media type, and where it came from.
+#[derive(Debug, Clone)]
+struct Photo {
+    alt: String,
+    mime: String,
+    url: Option<String>,
+}
+
+type Shared = Arc<Fake>;
+
 pub fn router(state: Arc<FakeState>) -> Router {
+    let fake = Arc::new(Fake {
+        state,
+        authorizations: Authorizations::without_pkce(),
+        unpublished: Mutex::new(HashMap::new()),
+    });
     Router::new()
         .route(
             &format!("/{GRAPH_VERSION}/{{node}}"),
@@ -41,7 +72,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
             &format!("/{GRAPH_VERSION}/{{node}}/{{edge}}"),
             get(read_edge).post(create).delete(delete_edge),
         )
-        .with_state(state)
+        .with_state(fake)
 }
 
 pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
@@ -49,17 +80,17 @@ pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
 }
 
 async fn read_node(
-    State(state): State<Arc<FakeState>>,
+    State(fake): State<Shared>,
     Path(node): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !state.authorized(&headers) {
+    if !fake.state.authorized(&headers) {
         return invalid_token();
     }
     if node == "me" || node == PAGE_ID {
         return ok(json!({"id": PAGE_ID, "name": PAGE_NAME, "username": PAGE_USERNAME}));
     }
-    match state.post(&node) {
+    match fake.state.post(&node) {
         Some(post) => {
             ok(json!({"id": post.id, "message": post.text, "permalink_url": permalink(&post.id)}))
         }
@@ -68,25 +99,27 @@ async fn read_node(
 }
 
 async fn read_edge(
-    State(state): State<Arc<FakeState>>,
+    State(fake): State<Shared>,
     Path((node, edge)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     match (node.as_str(), edge.as_str()) {
-        ("oauth", "access_token") => exchange(&params),
+        // The dialog is on www.facebook.com; here it shares the Graph host's paths.
+        ("dialog", "oauth") => fake.authorizations.authorize(&params, APP_ID),
+        ("oauth", "access_token") => fake.exchange(&params),
         ("me", "accounts") => match bearer(&headers) {
             Some(token) if token.starts_with("long-user-") => ok(json!({"data": [{
-                "id": PAGE_ID, "name": PAGE_NAME, "access_token": state.token,
+                "id": PAGE_ID, "name": PAGE_NAME, "access_token": fake.state.token,
                 "category": "Bakery", "tasks": ["CREATE_CONTENT", "MANAGE", "MODERATE"],
             }]})),
             _ => invalid_token(),
         },
         (PAGE_ID, "posts" | "feed") => {
-            if !state.authorized(&headers) {
+            if !fake.state.authorized(&headers) {
                 return invalid_token();
             }
-            let posts: Vec<Value> = newest(&state, &params)
+            let posts: Vec<Value> = newest(&fake.state, &params)
                 .into_iter()
                 .map(|post| json!({"id": post.id, "message": post.text, "permalink_url": permalink(&post.id)}))
                 .collect();
@@ -96,46 +129,63 @@ async fn read_edge(
     }
 }
 
-/// `GET /oauth/access_token`: a code becomes a short-lived user token, and
-/// `grant_type=fb_exchange_token` makes one long-lived.
-fn exchange(params: &HashMap<String, String>) -> Response {
-    let app = ["client_id", "client_secret"]
-        .iter()
-        .all(|name| params.get(*name).is_some_and(|value| !value.is_empty()));
-    if !app {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            101,
-            "Missing client_id or client_secret",
-        );
-    }
-    if params.get("grant_type").map(String::as_str) == Some("fb_exchange_token") {
-        return match params.get("fb_exchange_token") {
-            Some(token) if token.starts_with("user-") => ok(
-                json!({"access_token": format!("long-{token}"), "token_type": "bearer", "expires_in": 5_183_944}),
-            ),
-            _ => invalid_token(),
-        };
-    }
-    match params.get("code").map(String::as_str) {
-        None | Some("") | Some("bad-code") => graph_error(
-            StatusCode::BAD_REQUEST,
-            100,
-            "Invalid verification code format.",
-        ),
-        Some(code) => ok(
+impl Fake {
+    /// `GET /oauth/access_token`: the dialog's code becomes a short-lived user token (only
+    /// with the redirect URI it was issued for), and `grant_type=fb_exchange_token` makes one
+    /// long-lived. Both need the app's id and secret.
+    fn exchange(&self, params: &HashMap<String, String>) -> Response {
+        let field = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+        if field("client_id") != APP_ID || field("client_secret") != APP_SECRET {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                101,
+                "Error validating application. Invalid application ID or secret.",
+            );
+        }
+        if field("grant_type") == "fb_exchange_token" {
+            return match field("fb_exchange_token") {
+                token if token.starts_with("user-") => {
+                    self.state.granted("fb_exchange_token");
+                    ok(
+                        json!({"access_token": format!("long-{token}"), "token_type": "bearer", "expires_in": 5_183_944}),
+                    )
+                }
+                _ => invalid_token(),
+            };
+        }
+        let code = field("code");
+        if code.is_empty() || code == "bad-code" {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                100,
+                "Invalid verification code format.",
+            );
+        }
+        let redeemed = self
+            .authorizations
+            .redeem_without_verifier(code, field("redirect_uri"));
+        if redeemed == Some(false) {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                100,
+                "Error validating verification code. Please make sure your redirect_uri is \
+                 identical to the one you used in the OAuth dialog request",
+            );
+        }
+        self.state.granted("authorization_code");
+        ok(
             json!({"access_token": format!("user-{code}"), "token_type": "bearer", "expires_in": 3600}),
-        ),
+        )
     }
 }
 
 async fn create(
-    State(state): State<Arc<FakeState>>,
+    State(fake): State<Shared>,
     Path((node, edge)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !state.authorized(&headers) {
+    if !fake.state.authorized(&headers) {
         return invalid_token();
     }
     if node != PAGE_ID {
@@ -153,39 +203,52 @@ async fn create(
         );
     };
     match edge.as_str() {
-        "feed" => create_post(&state, &params).await,
-        "photos" => create_photo(&state, &params, &files).await,
+        "feed" => create_post(&fake, &params).await,
+        "photos" => create_photo(&fake, &params, &files).await,
         _ => no_such_object(&edge),
     }
 }
 
-async fn create_post(state: &FakeState, params: &HashMap<String, String>) -> Response {
-    let Some(message) = params.get("message").filter(|message| !message.is_empty()) else {
+async fn create_post(fake: &Fake, params: &HashMap<String, String>) -> Response {
+    let photos = match fake.attached(params) {
+        Ok(photos) => photos,
+        Err(reason) => return graph_error(StatusCode::BAD_REQUEST, 100, &reason),
+    };
+    let message = params.get("message").cloned().unwrap_or_default();
+    if message.is_empty() && photos.is_empty() {
         return graph_error(
             StatusCode::BAD_REQUEST,
             100,
             "(#100) Missing message or attachment",
         );
-    };
-    let fault = match before_write(state, PAGE_THROTTLED).await {
+    }
+    let fault = match before_write(&fake.state, PAGE_THROTTLED).await {
         Ok(fault) => fault,
         Err(answer) => return answer,
     };
-    let (post, _) = state.record(FakePost {
-        id: format!("{PAGE_ID}_{}", state.next_id()),
-        text: message.clone(),
+    // Attached, a photo is the post's and no longer unpublished.
+    let attached: Vec<Photo> = {
+        let mut unpublished = super::lock(&fake.unpublished);
+        photos
+            .iter()
+            .filter_map(|id| unpublished.remove(id))
+            .collect()
+    };
+    let urls: Vec<Option<String>> = attached.iter().map(|photo| photo.url.clone()).collect();
+    let (post, _) = fake.state.record(FakePost {
+        id: format!("{PAGE_ID}_{}", fake.state.next_id()),
+        text: message,
         key: None,
-        media: Vec::new(),
-        extra: json!({}),
+        media: attached
+            .into_iter()
+            .map(|photo| (photo.alt, photo.mime))
+            .collect(),
+        extra: json!({"attached_media": photos, "urls": urls}),
     });
-    after_write(state, fault, json!({"id": post.id})).await
+    after_write(&fake.state, fault, json!({"id": post.id})).await
 }
 
-async fn create_photo(
-    state: &FakeState,
-    params: &HashMap<String, String>,
-    files: &[Upload],
-) -> Response {
+async fn create_photo(fake: &Fake, params: &HashMap<String, String>, files: &[Upload]) -> Response {
     let source = files.iter().find(|file| file.name == "source");
     let url = params.get("url");
     let mime = match (source, url) {
@@ -195,59 +258,96 @@ async fn create_photo(
             return graph_error(StatusCode::BAD_REQUEST, 324, "(#324) Requires upload file");
         }
     };
-    let fault = match before_write(state, PAGE_THROTTLED).await {
+    let fault = match before_write(&fake.state, PAGE_THROTTLED).await {
         Ok(fault) => fault,
         Err(answer) => return answer,
     };
+    let alt = params.get("alt_text_custom").cloned().unwrap_or_default();
+    let photo_id = fake.state.next_id();
+    if params.get("published").map(String::as_str) == Some("false") {
+        let photo = Photo {
+            alt,
+            mime,
+            url: url.cloned(),
+        };
+        super::lock(&fake.unpublished).insert(photo_id.clone(), photo);
+        return after_write(&fake.state, fault, json!({"id": photo_id})).await;
+    }
     // `caption` is the photo's text; `message` is its deprecated name.
     let caption = params.get("caption").or_else(|| params.get("message"));
-    let alt = params.get("alt_text_custom").cloned().unwrap_or_default();
-    let photo_id = state.next_id();
-    let (post, _) = state.record(FakePost {
+    let (post, _) = fake.state.record(FakePost {
         id: format!("{PAGE_ID}_{photo_id}"),
         text: caption.cloned().unwrap_or_default(),
         key: None,
         media: vec![(alt, mime)],
         extra: json!({"photo_id": photo_id, "url": url, "uploaded_bytes": source.map(|file| file.size)}),
     });
-    after_write(state, fault, json!({"id": photo_id, "post_id": post.id})).await
+    after_write(
+        &fake.state,
+        fault,
+        json!({"id": photo_id, "post_id": post.id}),
+    )
+    .await
+}
+
+impl Fake {
+    /// The photo ids of `attached_media[0]`, `attached_media[1]`, …: each JSON
+    /// `{"media_fbid": "…"}` naming an unpublished photo of this Page. Else why not.
+    fn attached(&self, params: &HashMap<String, String>) -> Result<Vec<String>, String> {
+        let unpublished = super::lock(&self.unpublished);
+        (0..)
+            .map_while(|index| {
+                let name = format!("attached_media[{index}]");
+                params.get(&name).map(|value| (name, value))
+            })
+            .map(|(name, value)| {
+                let id = serde_json::from_str::<Value>(value)
+                    .ok()
+                    .and_then(|media| media["media_fbid"].as_str().map(str::to_owned))
+                    .filter(|id| unpublished.contains_key(id));
+                id.ok_or_else(|| {
+                    format!("(#100) {name} must name an unpublished photo of this Page")
+                })
+            })
+            .collect()
+    }
 }
 
 async fn delete_post(
-    State(state): State<Arc<FakeState>>,
+    State(fake): State<Shared>,
     Path(node): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !state.authorized(&headers) {
+    if !fake.state.authorized(&headers) {
         return invalid_token();
     }
-    if state.post(&node).is_none() {
+    if fake.state.post(&node).is_none() {
         return no_such_object(&node);
     }
-    let fault = match before_write(&state, PAGE_THROTTLED).await {
+    let fault = match before_write(&fake.state, PAGE_THROTTLED).await {
         Ok(fault) => fault,
         Err(answer) => return answer,
     };
-    state.remove(&node);
-    after_write(&state, fault, json!({"success": true})).await
+    fake.state.remove(&node);
+    after_write(&fake.state, fault, json!({"success": true})).await
 }
 
 async fn delete_edge(
-    State(state): State<Arc<FakeState>>,
+    State(fake): State<Shared>,
     Path((node, edge)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if !state.authorized(&headers) {
+    if !fake.state.authorized(&headers) {
         return invalid_token();
     }
     if (node.as_str(), edge.as_str()) != ("me", "permissions") {
         return no_such_object(&edge);
     }
-    let fault = match before_write(&state, PAGE_THROTTLED).await {
+    let fault = match before_write(&fake.state, PAGE_THROTTLED).await {
         Ok(fault) => fault,
         Err(answer) => return answer,
     };
-    after_write(&state, fault, json!({"success": true})).await
+    after_write(&fake.state, fault, json!({"success": true})).await
 }
 
 fn permalink(post_id: &str) -> String {
@@ -394,42 +494,6 @@ pub(crate) fn mime_of(url: &str) -> &'static str {
         "image/webp"
     } else {
         "image/jpeg"
-    }
-}
-
-/// An Instagram or Threads container: what step one received, and the post step two made.
-#[derive(Debug, Clone)]
-pub(crate) struct Container {
-    pub text: String,
-    pub media_type: String,
-    pub image_url: Option<String>,
-    pub alt: String,
-    pub published: Option<String>,
-}
-
-/// The containers a fake holds, by id.
-#[derive(Debug, Default)]
-pub(crate) struct Containers {
-    held: Mutex<HashMap<String, Container>>,
-}
-
-impl Containers {
-    pub(crate) fn add(&self, id: &str, container: Container) {
-        self.lock().insert(id.to_owned(), container);
-    }
-
-    pub(crate) fn get(&self, id: &str) -> Option<Container> {
-        self.lock().get(id).cloned()
-    }
-
-    pub(crate) fn mark_published(&self, id: &str, media_id: &str) {
-        if let Some(container) = self.lock().get_mut(id) {
-            container.published = Some(media_id.to_owned());
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Container>> {
-        self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

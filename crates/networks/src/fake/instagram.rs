@@ -1,8 +1,12 @@
 //! The fake Instagram API (with Instagram Login) for one professional account: containers
-//! (`POST /{ig-user-id}/media`), their `status_code`, `media_publish`, the account's media,
-//! `/me`, and the token endpoints (`/oauth/access_token` on the login host, which the fake
-//! also serves, `/access_token` and `/refresh_access_token`). Writes draw faults; a post
-//! exists only once a container is published.
+//! (`POST /{ig-user-id}/media`: an image, a carousel item with `is_carousel_item=true`, or a
+//! `CAROUSEL` of two to ten items named as `children`), their `status_code`,
+//! `media_publish`, the account's media, `/me`, and the login: the authorize page
+//! (`/oauth/authorize`, on www.instagram.com for real, approved at once) and the token
+//! endpoints (`/oauth/access_token` on the login host, which the fake also serves and which
+//! redeems the page's codes only with their redirect URI; `/access_token` and
+//! `/refresh_access_token`). Writes draw faults; a post exists only once a container is
+//! published.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,9 +18,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde_json::{Value, json};
 
+use super::authorize::Authorizations;
+use super::containers::{Container, Containers, invalid_parameter, item_published_alone};
 use super::facebook::{
-    Container, Containers, after_write, before_write, graph_error, invalid_token, newest,
-    no_such_object, ok,
+    after_write, before_write, graph_error, invalid_token, newest, no_such_object, ok,
 };
 use super::{FakePost, FakeServer, FakeState};
 use crate::facebook::GRAPH_VERSION;
@@ -25,22 +30,32 @@ use crate::facebook::GRAPH_VERSION;
 pub const IG_USER_ID: &str = "17841400000000001";
 pub const USERNAME: &str = "herald.bakery";
 pub const NAME: &str = "Herald Bakery";
+/// The Instagram app the fake knows (Instagram Login has its own app id and secret).
+pub const APP_ID: &str = "990602627938098";
+pub const APP_SECRET: &str = "fake-instagram-app-secret";
 
 /// The Instagram Business Use Case throttling code.
 const THROTTLED: i64 = 80002;
+
+/// How many items a carousel holds.
+const CAROUSEL_ITEMS: std::ops::RangeInclusive<usize> = 2..=10;
 
 #[derive(Debug, Clone)]
 struct Fake {
     state: Arc<FakeState>,
     containers: Arc<Containers>,
+    /// Instagram Login binds codes to the app secret, not PKCE.
+    authorizations: Arc<Authorizations>,
 }
 
 pub fn router(state: Arc<FakeState>) -> Router {
     let fake = Fake {
         state,
         containers: Arc::default(),
+        authorizations: Arc::new(Authorizations::without_pkce()),
     };
     Router::new()
+        .route("/oauth/authorize", fake.authorizations.page(APP_ID))
         .route(&format!("/{GRAPH_VERSION}/{{node}}"), get(read_node))
         .route(
             &format!("/{GRAPH_VERSION}/{{node}}/{{edge}}"),
@@ -123,28 +138,33 @@ async fn create(
 }
 
 async fn create_container(fake: &Fake, params: &HashMap<String, String>) -> Response {
-    let Some(image_url) = params.get("image_url").filter(|url| !url.is_empty()) else {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            100,
-            "The parameter image_url is required.",
-        );
+    let caption = params.get("caption").cloned().unwrap_or_default();
+    let container = if params.get("media_type").map(String::as_str) == Some("CAROUSEL") {
+        match fake
+            .containers
+            .carousel(params.get("children"), caption, CAROUSEL_ITEMS)
+        {
+            Ok(carousel) => carousel,
+            Err(reason) => return invalid_parameter(&reason),
+        }
+    } else {
+        let Some(image_url) = params.get("image_url").filter(|url| !url.is_empty()) else {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                100,
+                "The parameter image_url is required.",
+            );
+        };
+        let item = params.get("is_carousel_item").map(String::as_str) == Some("true");
+        let alt = params.get("alt_text").cloned().unwrap_or_default();
+        Container::single("IMAGE", caption, Some(image_url.clone()), alt, item)
     };
     let fault = match before_write(&fake.state, THROTTLED).await {
         Ok(fault) => fault,
         Err(answer) => return answer,
     };
     let id = fake.state.next_id();
-    fake.containers.add(
-        &id,
-        Container {
-            text: params.get("caption").cloned().unwrap_or_default(),
-            media_type: "IMAGE".to_owned(),
-            image_url: Some(image_url.clone()),
-            alt: params.get("alt_text").cloned().unwrap_or_default(),
-            published: None,
-        },
-    );
+    fake.containers.add(&id, container);
     after_write(&fake.state, fault, json!({"id": id})).await
 }
 
@@ -153,6 +173,9 @@ async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
     let Some(container) = fake.containers.get(&creation_id) else {
         return graph_error(StatusCode::BAD_REQUEST, 9007, "Media ID is not available");
     };
+    if container.carousel_item {
+        return item_published_alone();
+    }
     if container.published.is_some() {
         return graph_error(
             StatusCode::BAD_REQUEST,
@@ -168,27 +191,27 @@ async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
         id: String::new(),
         text: container.text.clone(),
         key: None,
-        media: vec![(container.alt.clone(), "image/jpeg".to_owned())],
-        extra: json!({"container": creation_id, "image_url": container.image_url, "media_type": container.media_type}),
+        media: fake.containers.media(&container),
+        extra: json!({"container": creation_id, "image_url": container.image_url,
+            "image_urls": fake.containers.image_urls(&container),
+            "children": container.children, "media_type": container.media_type}),
     });
     fake.containers.mark_published(&creation_id, &post.id);
     after_write(&fake.state, fault, json!({"id": post.id})).await
 }
 
-/// `POST /oauth/access_token` on the login host. Its errors have the older shape.
-async fn exchange_code(Form(params): Form<HashMap<String, String>>) -> Response {
-    let complete = ["client_id", "client_secret", "redirect_uri", "code"]
-        .iter()
-        .all(|name| params.get(*name).is_some_and(|value| !value.is_empty()));
-    let code = params.get("code").map(String::as_str).unwrap_or_default();
-    if !complete
-        || params.get("grant_type").map(String::as_str) != Some("authorization_code")
-        || code == "bad-code"
-    {
+/// `POST /oauth/access_token` on the login host: the app's id and secret, and a code this
+/// fake issued for that redirect URI (or a test's own). Its errors have the older shape.
+async fn exchange_code(
+    State(fake): State<Fake>,
+    Form(params): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(code) = fake.authorizations.exchange(&params, APP_ID, APP_SECRET) else {
         let body = json!({"error_type": "OAuthException", "code": 400,
             "error_message": "Matching code was not found or was already used"});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
-    }
+    };
+    fake.state.granted("authorization_code");
     ok(
         json!({"data": [{"access_token": format!("short-lived-{code}"), "user_id": IG_USER_ID,
         "permissions": "instagram_business_basic,instagram_business_content_publish"}]}),
@@ -204,9 +227,7 @@ async fn long_lived(
     let short = params
         .get("access_token")
         .is_some_and(|token| token.starts_with("short-lived-"));
-    let secret = params
-        .get("client_secret")
-        .is_some_and(|secret| !secret.is_empty());
+    let secret = params.get("client_secret").map(String::as_str) == Some(APP_SECRET);
     if params.get("grant_type").map(String::as_str) != Some("ig_exchange_token")
         || !short
         || !secret

@@ -1,8 +1,11 @@
-//! A fake LinkedIn: OAuth (`/oauth/v2/accessToken` with the client secret, refresh, revoke),
-//! `/v2/userinfo`, organizations, and the versioned Posts API (create answering with
-//! `x-restli-id`, find by author, delete) — with LinkedIn's `{"status", "serviceErrorCode",
-//! "code", "message"}` bodies and 429 on throttling. Like LinkedIn, it cuts a post's text at
-//! the first reserved character left unescaped, and it has no idempotency key.
+//! A fake LinkedIn: OAuth (the `/oauth/v2/authorization` page, approved at once;
+//! `/oauth/v2/accessToken` with the client secret, redeeming its codes only with their
+//! redirect URI; refresh, revoke), `/v2/userinfo`, organizations, the Images API and the
+//! versioned Posts API (create with one image as `content.media` or two to twenty as
+//! `content.multiImage.images`, answering with `x-restli-id`; find by author; delete) — with
+//! LinkedIn's `{"status", "serviceErrorCode", "code", "message"}` bodies and 429 on
+//! throttling. Like LinkedIn, it cuts a post's text at the first reserved character left
+//! unescaped, and it has no idempotency key.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +18,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
 
+use super::authorize::Authorizations;
 use super::{FakePost, FakeServer, FakeState, Fault};
 
 /// The member every token of the fake acts as, and the organization it administers.
@@ -23,6 +27,9 @@ pub const MEMBER_URN: &str = "urn:li:person:782bbtaQ";
 pub const ORGANIZATION_URN: &str = "urn:li:organization:2414183";
 pub const CLIENT_ID: &str = "fake-client-id";
 pub const CLIENT_SECRET: &str = "fake-client-secret";
+
+/// The fewest and most images a multi-image post holds.
+const MULTI_IMAGE: std::ops::RangeInclusive<usize> = 2..=20;
 
 /// The characters the little text format reserves.
 const RESERVED: &[char] = &[
@@ -36,6 +43,8 @@ struct Fake {
     refreshes: AtomicU64,
     /// Images registered with `initializeUpload`, by URN: the bytes' media type once uploaded.
     images: Mutex<HashMap<String, Option<String>>>,
+    /// LinkedIn binds codes to the client secret, not PKCE.
+    authorizations: Arc<Authorizations>,
 }
 
 type Shared = Arc<Fake>;
@@ -47,8 +56,13 @@ pub fn router(state: Arc<FakeState>) -> Router {
         refresh: Mutex::new("li-refresh-0".to_owned()),
         refreshes: AtomicU64::new(0),
         images: Mutex::new(HashMap::new()),
+        authorizations: Arc::new(Authorizations::without_pkce()),
     });
     Router::new()
+        .route(
+            "/oauth/v2/authorization",
+            fake.authorizations.page(CLIENT_ID),
+        )
         .route("/oauth/v2/accessToken", post(access_token))
         .route("/oauth/v2/revoke", post(revoke))
         .route("/v2/userinfo", get(userinfo))
@@ -76,8 +90,15 @@ async fn access_token(
             "Client authentication failed",
         );
     }
+    let redeemed = || {
+        fake.authorizations
+            .redeem_without_verifier(field("code"), field("redirect_uri"))
+    };
     match field("grant_type") {
-        "authorization_code" if !field("code").is_empty() && field("code") != "bad-code" => {}
+        "authorization_code"
+            if !field("code").is_empty()
+                && field("code") != "bad-code"
+                && redeemed() != Some(false) => {}
         "authorization_code" => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -102,6 +123,7 @@ async fn access_token(
             );
         }
     }
+    fake.state.granted(field("grant_type"));
     let next = fake.refreshes.fetch_add(1, Ordering::Relaxed) + 1;
     let refresh = format!("li-refresh-{next}");
     *super::lock(&fake.refresh) = refresh.clone();
@@ -189,27 +211,10 @@ async fn create_post(
         );
     }
     let commentary = body["commentary"].as_str().unwrap_or_default().to_owned();
-    let mut media = Vec::new();
-    if let Some(image) = body["content"]["media"]["id"].as_str() {
-        let uploaded = fake
-            .images
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(image)
-            .cloned()
-            .flatten();
-        let Some(mime) = uploaded else {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "INVALID_CONTENT",
-                &format!("Image {image} has not been uploaded"),
-            );
-        };
-        let alt = body["content"]["media"]["altText"]
-            .as_str()
-            .unwrap_or_default();
-        media.push((alt.to_owned(), mime));
-    }
+    let media = match fake.content_images(&body["content"]) {
+        Ok(media) => media,
+        Err(reason) => return error(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_CONTENT", &reason),
+    };
     let count = fake.state.next_id();
     let (post, _) = fake.state.record(FakePost {
         id: format!("urn:li:share:{count}"),
@@ -220,6 +225,7 @@ async fn create_post(
             "author": author,
             "commentary": commentary,
             "visibility": body["visibility"],
+            "content": body["content"],
             "linkedin_version": header_text(&headers, "linkedin-version"),
         }),
     });
@@ -367,6 +373,37 @@ async fn delete_post(
 }
 
 impl Fake {
+    /// The alt text and media type of each image a post's `content` names (`media`, or
+    /// `multiImage.images` of two to twenty), each of which must have been uploaded. Else
+    /// why the content is invalid.
+    fn content_images(&self, content: &Value) -> Result<Vec<(String, String)>, String> {
+        let named: Vec<&Value> = match (&content["media"], &content["multiImage"]["images"]) {
+            (Value::Null, Value::Null) => Vec::new(),
+            (single, Value::Null) => vec![single],
+            (Value::Null, Value::Array(images)) if MULTI_IMAGE.contains(&images.len()) => {
+                images.iter().collect()
+            }
+            (Value::Null, _) => {
+                return Err(
+                    "/content/multiImage/images must hold between 2 and 20 images".to_owned(),
+                );
+            }
+            _ => return Err("A post's content is one of media or multiImage, not both".to_owned()),
+        };
+        let images = super::lock(&self.images);
+        named
+            .into_iter()
+            .map(|image| {
+                let urn = image["id"].as_str().unwrap_or_default();
+                let Some(Some(mime)) = images.get(urn) else {
+                    return Err(format!("Image {urn} has not been uploaded"));
+                };
+                let alt = image["altText"].as_str().unwrap_or_default();
+                Ok((alt.to_owned(), mime.clone()))
+            })
+            .collect()
+    }
+
     fn authorized(&self, headers: &HeaderMap) -> bool {
         !self.revoked.load(Ordering::Relaxed) && self.state.authorized(headers)
     }

@@ -8,6 +8,7 @@
 mod authorize;
 pub mod bluesky;
 mod bluesky_oauth;
+mod containers;
 pub mod facebook;
 pub mod instagram;
 pub mod linkedin;

@@ -1,8 +1,11 @@
-//! The fake Threads API for one profile: containers (`POST /{threads-user-id}/threads`,
-//! `TEXT` or `IMAGE`), their `status`, `threads_publish`, the profile's threads, `/me`,
-//! `DELETE /{threads-media-id}`, and the token endpoints (`/oauth/access_token`,
-//! `/access_token` with `th_exchange_token`, `/refresh_access_token` with `th_refresh_token`).
-//! Writes draw faults; a post exists only once a container is published.
+//! The fake Threads API for one profile: containers (`POST /{threads-user-id}/threads`:
+//! `TEXT`, `IMAGE`, an `IMAGE` carousel item with `is_carousel_item=true`, or a `CAROUSEL`
+//! of two to twenty items named as `children`), their `status`, `threads_publish`, the
+//! profile's threads, `/me`, `DELETE /{threads-media-id}`, the authorization window
+//! (`/oauth/authorize`, on threads.com for real, approved at once) and the token endpoints
+//! (`/oauth/access_token`, redeeming the window's codes only with their redirect URI;
+//! `/access_token` with `th_exchange_token`, `/refresh_access_token` with
+//! `th_refresh_token`). Writes draw faults; a post exists only once a container is published.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,9 +17,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde_json::{Value, json};
 
+use super::authorize::Authorizations;
+use super::containers::{Container, Containers, invalid_parameter, item_published_alone};
 use super::facebook::{
-    Container, Containers, after_write, before_write, graph_error, invalid_token, mime_of, newest,
-    no_such_object, ok,
+    after_write, before_write, graph_error, invalid_token, newest, no_such_object, ok,
 };
 use super::{FakePost, FakeServer, FakeState};
 use crate::threads::API_VERSION;
@@ -25,22 +29,32 @@ use crate::threads::API_VERSION;
 pub const USER_ID: &str = "25000000000000001";
 pub const USERNAME: &str = "herald.bakery";
 pub const NAME: &str = "Herald Bakery";
+/// The Threads app the fake knows (its own id, apart from the Meta app's).
+pub const APP_ID: &str = "990602627938098";
+pub const APP_SECRET: &str = "fake-threads-app-secret";
 
 /// The app-and-user call count code Threads answers when throttled.
 const THROTTLED: i64 = 4;
+
+/// How many items a carousel holds.
+const CAROUSEL_ITEMS: std::ops::RangeInclusive<usize> = 2..=20;
 
 #[derive(Debug, Clone)]
 struct Fake {
     state: Arc<FakeState>,
     containers: Arc<Containers>,
+    /// The authorization window binds codes to the app secret, not PKCE.
+    authorizations: Arc<Authorizations>,
 }
 
 pub fn router(state: Arc<FakeState>) -> Router {
     let fake = Fake {
         state,
         containers: Arc::default(),
+        authorizations: Arc::new(Authorizations::without_pkce()),
     };
     Router::new()
+        .route("/oauth/authorize", fake.authorizations.page(APP_ID))
         .route(
             &format!("/{API_VERSION}/{{node}}"),
             get(read_node).delete(delete_thread),
@@ -120,26 +134,12 @@ async fn create(
 }
 
 async fn create_container(fake: &Fake, params: &HashMap<String, String>) -> Response {
-    let text = params.get("text").cloned().unwrap_or_default();
-    let image_url = params.get("image_url").filter(|url| !url.is_empty());
-    let media_type = params
-        .get("media_type")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let valid = match media_type {
-        "TEXT" => !text.is_empty(),
-        "IMAGE" => image_url.is_some(),
-        _ => false,
+    let container = match container(fake, params) {
+        Ok(container) => container,
+        Err(reason) => return invalid_parameter(&reason),
     };
-    if !valid {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            100,
-            "Invalid parameter: a TEXT post needs text and an IMAGE post an image_url",
-        );
-    }
     // Threads counts the limit in characters; this fake counts Unicode scalar values.
-    if text.chars().count() > 500 {
+    if container.text.chars().count() > 500 {
         return graph_error(
             StatusCode::BAD_REQUEST,
             100,
@@ -151,17 +151,36 @@ async fn create_container(fake: &Fake, params: &HashMap<String, String>) -> Resp
         Err(answer) => return answer,
     };
     let id = fake.state.next_id();
-    fake.containers.add(
-        &id,
-        Container {
-            text,
-            media_type: media_type.to_owned(),
-            image_url: image_url.cloned(),
-            alt: params.get("alt_text").cloned().unwrap_or_default(),
-            published: None,
-        },
-    );
+    fake.containers.add(&id, container);
     after_write(&fake.state, fault, json!({"id": id})).await
+}
+
+/// The container `params` describe, or why Threads refuses it.
+fn container(fake: &Fake, params: &HashMap<String, String>) -> Result<Container, String> {
+    let text = params.get("text").cloned().unwrap_or_default();
+    let image_url = params.get("image_url").filter(|url| !url.is_empty());
+    let media_type = params
+        .get("media_type")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let item = params.get("is_carousel_item").map(String::as_str) == Some("true");
+    let alt = params.get("alt_text").cloned().unwrap_or_default();
+    match (media_type, image_url) {
+        ("CAROUSEL", _) => fake
+            .containers
+            .carousel(params.get("children"), text, CAROUSEL_ITEMS),
+        ("TEXT", _) if !text.is_empty() && !item => {
+            Ok(Container::single("TEXT", text, None, alt, item))
+        }
+        ("IMAGE", Some(url)) => Ok(Container::single(
+            "IMAGE",
+            text,
+            Some(url.clone()),
+            alt,
+            item,
+        )),
+        _ => Err("a TEXT post needs text and an IMAGE post an image_url".to_owned()),
+    }
 }
 
 async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
@@ -173,6 +192,9 @@ async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
             "The requested resource does not exist",
         );
     };
+    if container.carousel_item {
+        return item_published_alone();
+    }
     if container.published.is_some() {
         return graph_error(
             StatusCode::BAD_REQUEST,
@@ -184,16 +206,14 @@ async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
         Ok(fault) => fault,
         Err(answer) => return answer,
     };
-    let media = match &container.image_url {
-        Some(url) => vec![(container.alt.clone(), mime_of(url).to_owned())],
-        None => Vec::new(),
-    };
     let (post, _) = fake.state.record(FakePost {
         id: String::new(),
         text: container.text.clone(),
         key: None,
-        media,
-        extra: json!({"container": creation_id, "media_type": container.media_type, "image_url": container.image_url}),
+        media: fake.containers.media(&container),
+        extra: json!({"container": creation_id, "media_type": container.media_type,
+            "image_url": container.image_url, "image_urls": fake.containers.image_urls(&container),
+            "children": container.children}),
     });
     fake.containers.mark_published(&creation_id, &post.id);
     after_write(&fake.state, fault, json!({"id": post.id})).await
@@ -223,22 +243,20 @@ async fn delete_thread(
     .await
 }
 
-/// `POST /oauth/access_token`: a code becomes a short-lived token and the user id (a number).
-async fn exchange_code(Form(params): Form<HashMap<String, String>>) -> Response {
-    let complete = ["client_id", "client_secret", "redirect_uri", "code"]
-        .iter()
-        .all(|name| params.get(*name).is_some_and(|value| !value.is_empty()));
-    let code = params.get("code").map(String::as_str).unwrap_or_default();
-    if !complete
-        || params.get("grant_type").map(String::as_str) != Some("authorization_code")
-        || code == "bad-code"
-    {
+/// `POST /oauth/access_token`: the app's id and secret and a code this fake issued for that
+/// redirect URI (or a test's own) become a short-lived token and the user id (a number).
+async fn exchange_code(
+    State(fake): State<Fake>,
+    Form(params): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(code) = fake.authorizations.exchange(&params, APP_ID, APP_SECRET) else {
         return graph_error(
             StatusCode::BAD_REQUEST,
             100,
             "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
         );
-    }
+    };
+    fake.state.granted("authorization_code");
     let user_id: u64 = USER_ID.parse().unwrap_or_default();
     ok(json!({"access_token": format!("short-lived-{code}"), "user_id": user_id}))
 }
@@ -251,9 +269,7 @@ async fn long_lived(
     let short = params
         .get("access_token")
         .is_some_and(|token| token.starts_with("short-lived-"));
-    let secret = params
-        .get("client_secret")
-        .is_some_and(|secret| !secret.is_empty());
+    let secret = params.get("client_secret").map(String::as_str) == Some(APP_SECRET);
     if params.get("grant_type").map(String::as_str) != Some("th_exchange_token")
         || !short
         || !secret

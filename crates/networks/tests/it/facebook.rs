@@ -119,6 +119,102 @@ async fn an_image_without_a_public_address_is_uploaded_as_multipart_source() {
 }
 
 #[tokio::test]
+async fn several_images_are_uploaded_unpublished_then_attached_in_order_to_one_feed_post() {
+    let server = server().await;
+    let mut outgoing = post("Three trays");
+    outgoing.media = vec![
+        image(Some("https://herald.example/media/a.jpg")),
+        image(None),
+        image(Some("https://herald.example/media/c.png")),
+    ];
+    outgoing.media[1].alt = "A tray of brioche".to_owned();
+    let published = adapter(&server)
+        .publish(&tokens(), &outgoing)
+        .await
+        .expect("published");
+    let held = server.state.posts();
+    assert_eq!(held.len(), 1, "one post, not one per photo");
+    assert_eq!(held[0].id, published.remote_id);
+    assert_eq!(held[0].text, "Three trays");
+    assert_eq!(
+        held[0].media,
+        [
+            ("A tray of croissants", "image/jpeg"),
+            ("A tray of brioche", "image/jpeg"),
+            ("A tray of croissants", "image/png"),
+        ]
+        .map(|(alt, mime)| (alt.to_owned(), mime.to_owned()))
+    );
+    assert_eq!(
+        held[0].extra["urls"],
+        serde_json::json!([
+            "https://herald.example/media/a.jpg",
+            null,
+            "https://herald.example/media/c.png"
+        ])
+    );
+    assert_eq!(server.state.requests(), 4, "three uploads and the post");
+}
+
+#[tokio::test]
+async fn more_photos_than_herald_attaches_are_refused_before_any_request() {
+    let server = server().await;
+    let mut outgoing = post("Too many");
+    outgoing.media = vec![image(None); networks::facebook::MOST_IMAGES + 1];
+    crate::checks::refused_before_any_request(&adapter(&server), &server, &tokens(), &[outgoing])
+        .await;
+}
+
+#[tokio::test]
+async fn a_lost_photo_upload_published_nothing_and_a_lost_feed_answer_is_found_by_its_message() {
+    let server = server().await;
+    server.state.set_faults(Faults {
+        lost_after: 1.0,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    });
+    let mut outgoing = post("Two trays, fresh");
+    outgoing.media = vec![image(None), image(None)];
+    let error = adapter(&server)
+        .publish(&tokens(), &outgoing)
+        .await
+        .expect_err("lost");
+    assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
+    assert!(server.state.posts().is_empty());
+
+    let (seed, faults) = crate::checks::losing_write(3);
+    let server = fake::start(FakeState::new(TOKEN, seed))
+        .await
+        .expect("fake starts");
+    server.state.set_faults(faults);
+    crate::checks::found_after_a_lost_answer(&adapter(&server), &server, &tokens(), &outgoing)
+        .await;
+}
+
+#[tokio::test]
+async fn the_fake_refuses_to_attach_a_photo_that_is_not_an_unpublished_one_of_the_page() {
+    let server = server().await;
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/{PAGE_ID}/feed",
+            server.url(),
+            networks::facebook::GRAPH_VERSION
+        ))
+        .bearer_auth(TOKEN)
+        .form(&[
+            ("message", "Look"),
+            ("attached_media[0]", r#"{"media_fbid":"424242"}"#),
+        ])
+        .send()
+        .await
+        .expect("the fake answers");
+    assert_eq!(answer.status(), reqwest::StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], 100);
+    assert!(server.state.posts().is_empty());
+}
+
+#[tokio::test]
 async fn a_lost_answer_is_unknown_and_find_reconciles_it_from_the_page_posts() {
     let server = server().await;
     server.state.set_faults(Faults {
@@ -264,15 +360,7 @@ async fn connecting_with_a_page_token_checks_it_and_keeps_the_page_id() {
 #[tokio::test]
 async fn connecting_with_a_login_code_ends_with_the_page_token() {
     let server = server().await;
-    let oauth = OAuthClient {
-        id: "1234567890".to_owned(),
-        secret: Some("app-secret-value".into()),
-    };
-    let facebook = Facebook::new(Endpoint::new(
-        &server.url(),
-        Duration::from_secs(2),
-        Some(oauth),
-    ));
+    let facebook = with_app(&server);
     let grant = Grant::AuthorizationCode {
         code: "the-code".into(),
         verifier: "unused-verifier".into(),
@@ -296,6 +384,29 @@ async fn connecting_with_a_login_code_ends_with_the_page_token() {
     assert!(
         matches!(error, NetworkError::Rejected(ref m) if m.contains("verification code")),
         "{error:?}"
+    );
+}
+
+/// The adapter with the fake's Meta app, as connecting with the login dialog needs.
+fn with_app(server: &FakeServer) -> Facebook {
+    let app = (fake::APP_ID, fake::APP_SECRET);
+    Facebook::new(crate::consent::with_app(&server.url(), app))
+}
+
+#[tokio::test]
+async fn the_login_dialog_gives_a_code_that_connects_once_with_its_redirect_uri() {
+    let server = server().await;
+    let dialog = format!("/{}/dialog/oauth", networks::facebook::GRAPH_VERSION);
+    crate::consent::codes_connect_once_and_only_with_their_redirect_uri(
+        &with_app(&server),
+        &server,
+        &dialog,
+    )
+    .await;
+    assert_eq!(
+        server.state.grants(),
+        ["authorization_code", "fb_exchange_token"],
+        "the code, then the long-lived user token"
     );
 }
 

@@ -8,9 +8,7 @@ use jiff::Timestamp;
 use networks::fake::instagram::{self as fake, IG_USER_ID, USERNAME};
 use networks::fake::{FakeServer, FakeState, Fault, Faults};
 use networks::instagram::Instagram;
-use networks::{
-    Adapter, Endpoint, Grant, Media, NetworkError, OAuthClient, Outgoing, RetryAfter, Tokens,
-};
+use networks::{Adapter, Endpoint, Grant, Media, NetworkError, Outgoing, RetryAfter, Tokens};
 use secrecy::ExposeSecret;
 
 const TOKEN: &str = "IGAAlong-lived-secret-5678";
@@ -54,18 +52,6 @@ fn photo_post(text: &str) -> Outgoing {
     }
 }
 
-/// A seed whose first draws, under `faults`, are `wanted`: the fake's faults are random but
-/// repeatable, so a test can make the second step of a publish fail and not the first.
-fn seed_drawing(faults: Faults, wanted: &[Fault]) -> u64 {
-    (0..10_000)
-        .find(|seed| {
-            let state = FakeState::new(TOKEN, *seed);
-            state.set_faults(faults);
-            wanted.iter().all(|fault| state.draw() == *fault)
-        })
-        .expect("some seed draws that sequence")
-}
-
 #[tokio::test]
 async fn publishing_makes_a_container_then_publishes_it_with_caption_and_alt_text() {
     let server = server_with_seed(1).await;
@@ -96,6 +82,83 @@ async fn publishing_makes_a_container_then_publishes_it_with_caption_and_alt_tex
     assert_eq!(server.state.requests(), 2, "one container, one publish");
 }
 
+fn carousel_post(text: &str, count: usize) -> Outgoing {
+    let mut post = photo_post(text);
+    post.media = crate::checks::loaves(count, "image/jpeg");
+    post
+}
+
+#[tokio::test]
+async fn several_images_make_item_containers_then_a_carousel_that_is_published() {
+    let server = server_with_seed(1).await;
+    let post = carousel_post("Three loaves", 3);
+    let held = crate::checks::published_as_a_carousel_of_three(
+        &adapter(&server),
+        &server,
+        &tokens(),
+        &post,
+    )
+    .await;
+    assert_eq!(
+        held.extra["image_urls"][2],
+        "https://herald.example/media/3.jpeg"
+    );
+}
+
+#[tokio::test]
+async fn a_carousel_whose_publish_answer_was_lost_is_found_by_its_caption() {
+    // Two items, the carousel, then the publish whose answer is lost.
+    let (seed, faults) = crate::checks::losing_write(4);
+    let server = server_with_seed(seed).await;
+    server.state.set_faults(faults);
+    let outgoing = carousel_post("Did both loaves go out?", 2);
+    crate::checks::found_after_a_lost_answer(&adapter(&server), &server, &tokens(), &outgoing)
+        .await;
+}
+
+#[tokio::test]
+async fn the_fake_refuses_a_carousel_of_one_and_an_item_published_alone() {
+    let server = server_with_seed(1).await;
+    let client = reqwest::Client::new();
+    let edge = |name: &str| {
+        let version = networks::facebook::GRAPH_VERSION;
+        format!("{}/{version}/{IG_USER_ID}/{name}", server.url())
+    };
+    let item: serde_json::Value = client
+        .post(edge("media"))
+        .bearer_auth(TOKEN)
+        .form(&[
+            ("image_url", "https://herald.example/media/1.jpg"),
+            ("is_carousel_item", "true"),
+        ])
+        .send()
+        .await
+        .expect("the fake answers")
+        .json()
+        .await
+        .expect("JSON");
+    let item = item["id"].as_str().expect("an item container");
+    for (name, form) in [
+        (
+            "media",
+            vec![("media_type", "CAROUSEL"), ("children", item)],
+        ),
+        ("media_publish", vec![("creation_id", item)]),
+    ] {
+        let answer = client
+            .post(edge(name))
+            .bearer_auth(TOKEN)
+            .form(&form)
+            .send()
+            .await
+            .expect("the fake answers");
+        assert_eq!(answer.status(), reqwest::StatusCode::BAD_REQUEST, "{name}");
+        let body: serde_json::Value = answer.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], 100, "{body}");
+    }
+    assert!(server.state.posts().is_empty());
+}
+
 #[tokio::test]
 async fn a_post_instagram_cannot_take_is_rejected_before_any_request() {
     let server = server_with_seed(1).await;
@@ -106,7 +169,10 @@ async fn a_post_instagram_cannot_take_is_rejected_before_any_request() {
     no_address.media[0].public_url = None;
     let mut png = photo_post("A PNG");
     png.media[0].mime = "image/png".to_owned();
-    for outgoing in [text_only, no_address, png] {
+    let eleven = carousel_post("Too many", networks::instagram::MOST_IMAGES + 1);
+    let mut one_png_among_jpegs = carousel_post("One PNG", 3);
+    one_png_among_jpegs.media[2].mime = "image/png".to_owned();
+    for outgoing in [text_only, no_address, png, eleven, one_png_among_jpegs] {
         let error = instagram
             .publish(&tokens(), &outgoing)
             .await
@@ -141,7 +207,7 @@ async fn a_lost_publish_answer_is_unknown_and_find_reconciles_it_by_caption() {
         hang: Duration::from_secs(2),
         ..Faults::default()
     };
-    let seed = seed_drawing(faults, &[Fault::None, Fault::LostAfter]);
+    let seed = crate::checks::seed_drawing(faults, &[Fault::None, Fault::LostAfter]);
     let server = server_with_seed(seed).await;
     server.state.set_faults(faults);
     let instagram = adapter(&server);
@@ -210,7 +276,7 @@ async fn garbage_after_publishing_is_unknown() {
         garbage_after: 0.5,
         ..Faults::default()
     };
-    let seed = seed_drawing(faults, &[Fault::None, Fault::GarbageAfter]);
+    let seed = crate::checks::seed_drawing(faults, &[Fault::None, Fault::GarbageAfter]);
     let server = server_with_seed(seed).await;
     server.state.set_faults(faults);
     let error = adapter(&server)
@@ -250,16 +316,7 @@ async fn refreshing_gives_sixty_days_from_now() {
 #[tokio::test]
 async fn connecting_with_a_login_code_exchanges_it_for_a_long_lived_token() {
     let server = server_with_seed(1).await;
-    let oauth = OAuthClient {
-        id: "990602627938098".to_owned(),
-        secret: Some("ig-app-secret".into()),
-    };
-    let instagram = Instagram::new(Endpoint::new(
-        &server.url(),
-        Duration::from_secs(2),
-        Some(oauth),
-    ))
-    .with_login_url(&server.url());
+    let instagram = with_app(&server.url()).with_login_url(&server.url());
     let grant = Grant::AuthorizationCode {
         code: "ig-code".into(),
         verifier: "v".into(),
@@ -286,6 +343,44 @@ async fn connecting_with_a_login_code_exchanges_it_for_a_long_lived_token() {
         matches!(error, NetworkError::Rejected(ref m) if m.contains("Matching code")),
         "{error:?}"
     );
+}
+
+/// The adapter at `url` with the fake's Instagram app, as Instagram Login needs.
+fn with_app(url: &str) -> Instagram {
+    Instagram::new(crate::consent::with_app(
+        url,
+        (fake::APP_ID, fake::APP_SECRET),
+    ))
+}
+
+#[tokio::test]
+async fn the_authorize_page_gives_a_code_that_connects_once_with_its_redirect_uri() {
+    let server = server_with_seed(1).await;
+    let instagram = with_app(&server.url());
+    crate::consent::codes_connect_once_and_only_with_their_redirect_uri(
+        &instagram,
+        &server,
+        "/oauth/authorize",
+    )
+    .await;
+}
+
+#[test]
+fn on_metas_hosts_the_browser_goes_to_instagram_login() {
+    for host in [networks::instagram::BASE_URL, networks::facebook::BASE_URL] {
+        let url = with_app(host)
+            .authorize_url(&networks::AuthorizeRequest {
+                redirect_uri: "https://herald.example/oauth/callback",
+                state: "s",
+                code_challenge: "c",
+            })
+            .expect("an app is configured");
+        assert!(
+            url.starts_with("https://www.instagram.com/oauth/authorize?client_id="),
+            "{url}"
+        );
+        assert!(!url.contains(fake::APP_SECRET), "{url}");
+    }
 }
 
 #[tokio::test]

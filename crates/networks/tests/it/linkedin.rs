@@ -128,30 +128,86 @@ async fn an_image_is_uploaded_through_the_images_api_and_posted_with_its_alt_tex
 }
 
 #[tokio::test]
-async fn two_images_are_refused_before_anything_is_sent() {
+async fn several_images_go_as_one_multi_image_post_in_order_each_with_its_alt_text() {
     let (server, adapter, tokens) = api().await;
-    let mut post = outgoing("post-4:li", "Look");
-    post.media.push(image("one"));
-    post.media.push(image("two"));
-    let error = adapter.publish(&tokens, &post).await.expect_err("refused");
-    assert!(matches!(error, NetworkError::Rejected(_)), "{error:?}");
-    assert_eq!(server.state.requests(), 0);
+    let mut post = outgoing("post-4:li", "Three loaves");
+    post.media = ["rye", "spelt", "sourdough"].map(image).to_vec();
+    adapter.publish(&tokens, &post).await.expect("published");
+    let posts = server.state.posts();
+    assert_eq!(posts.len(), 1);
+    let alts: Vec<&str> = posts[0].media.iter().map(|(alt, _)| alt.as_str()).collect();
+    assert_eq!(alts, ["rye", "spelt", "sourdough"]);
+    let content = &posts[0].extra["content"];
+    assert!(content["media"].is_null(), "{content}");
+    let images = content["multiImage"]["images"]
+        .as_array()
+        .expect("a multiImage");
+    assert_eq!(images.len(), 3);
+    assert!(
+        images.iter().all(|image| image["id"]
+            .as_str()
+            .is_some_and(|urn| urn.starts_with("urn:li:image:"))),
+        "{content}"
+    );
+}
+
+#[tokio::test]
+async fn more_than_twenty_images_are_refused_before_anything_is_sent() {
+    let (server, adapter, tokens) = api().await;
+    let mut post = outgoing("post-5:li", "Look");
+    post.media = vec![image("a loaf"); linkedin::MOST_IMAGES + 1];
+    crate::checks::refused_before_any_request(&adapter, &server, &tokens, &[post]).await;
+}
+
+/// An adapter that gives up after 300 ms, against `server` made to lose the answer to every
+/// post it makes (uploads draw no faults).
+fn losing_answers(server: &FakeServer) -> LinkedIn {
+    server.state.set_faults(Faults {
+        lost_after: 1.0,
+        hang: Duration::from_secs(2),
+        ..Faults::default()
+    });
+    adapter(
+        &server.url(),
+        Duration::from_millis(300),
+        fake::CLIENT_SECRET,
+    )
+}
+
+#[tokio::test]
+async fn a_multi_image_post_whose_answer_was_lost_is_found_by_its_commentary() {
+    let (server, _, tokens) = api().await;
+    let impatient = losing_answers(&server);
+    let mut post = outgoing("post-5b:li", "Two new (seasonal) loaves");
+    post.media = ["pumpkin", "chestnut"].map(image).to_vec();
+    crate::checks::found_after_a_lost_answer(&impatient, &server, &tokens, &post).await;
+}
+
+#[tokio::test]
+async fn the_fake_refuses_a_multi_image_post_of_one_image_as_linkedin_does() {
+    let (server, _, _) = api().await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/rest/posts", server.url()))
+        .bearer_auth(TOKEN)
+        .header("LinkedIn-Version", linkedin::VERSION)
+        .header("X-Restli-Protocol-Version", "2.0.0")
+        .json(&serde_json::json!({
+            "author": fake::MEMBER_URN, "commentary": "One", "visibility": "PUBLIC",
+            "content": { "multiImage": { "images": [{ "id": "urn:li:image:C4E10AQ1", "altText": "a" }] } },
+        }))
+        .send()
+        .await
+        .expect("the fake answers");
+    assert_eq!(answer.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(body["code"], "INVALID_CONTENT");
     assert!(server.state.posts().is_empty());
 }
 
 #[tokio::test]
 async fn an_answer_lost_after_posting_is_unknown_and_find_reconciles_it() {
     let (server, _, tokens) = api().await;
-    let impatient = adapter(
-        &server.url(),
-        Duration::from_millis(300),
-        fake::CLIENT_SECRET,
-    );
-    server.state.set_faults(Faults {
-        lost_after: 1.0,
-        hang: Duration::from_secs(2),
-        ..Faults::default()
-    });
+    let impatient = losing_answers(&server);
     let post = outgoing("post-4:li", "Hiring (two roles) #jobs");
     let error = impatient
         .publish(&tokens, &post)
@@ -329,6 +385,14 @@ async fn connecting_with_a_code_gets_sixty_day_tokens_for_the_member() {
         .await
         .expect_err("secret checked");
     assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_authorize_page_gives_a_code_that_connects_once_with_its_redirect_uri() {
+    let (server, adapter, _) = api().await;
+    let page = "/oauth/v2/authorization";
+    crate::consent::codes_connect_once_and_only_with_their_redirect_uri(&adapter, &server, page)
+        .await;
 }
 
 fn adapter_for(server: &FakeServer, secret: &str) -> LinkedIn {

@@ -3,6 +3,8 @@
 
 mod bluesky;
 mod bluesky_oauth;
+mod checks;
+mod consent;
 mod facebook;
 mod instagram;
 mod linkedin;

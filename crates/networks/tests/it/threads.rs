@@ -8,9 +8,7 @@ use jiff::Timestamp;
 use networks::fake::threads::{self as fake, USER_ID, USERNAME};
 use networks::fake::{FakeServer, FakeState, Fault, Faults};
 use networks::threads::Threads;
-use networks::{
-    Adapter, Endpoint, Grant, Media, NetworkError, OAuthClient, Outgoing, RetryAfter, Tokens,
-};
+use networks::{Adapter, Endpoint, Grant, Media, NetworkError, Outgoing, RetryAfter, Tokens};
 use secrecy::ExposeSecret;
 
 const TOKEN: &str = "THAAlong-lived-secret-2468";
@@ -51,16 +49,6 @@ fn post(text: &str) -> Outgoing {
 
 /// What a failure must look like.
 type Expected = fn(&NetworkError) -> bool;
-
-fn seed_drawing(faults: Faults, wanted: &[Fault]) -> u64 {
-    (0..10_000)
-        .find(|seed| {
-            let state = FakeState::new(TOKEN, *seed);
-            state.set_faults(faults);
-            wanted.iter().all(|fault| state.draw() == *fault)
-        })
-        .expect("some seed draws that sequence")
-}
 
 #[tokio::test]
 async fn publishing_text_makes_a_text_container_then_publishes_it() {
@@ -123,7 +111,7 @@ async fn a_lost_publish_answer_is_unknown_and_find_reconciles_it_by_text() {
         hang: Duration::from_secs(2),
         ..Faults::default()
     };
-    let seed = seed_drawing(faults, &[Fault::None, Fault::LostAfter]);
+    let seed = crate::checks::seed_drawing(faults, &[Fault::None, Fault::LostAfter]);
     let server = server_with_seed(seed).await;
     server.state.set_faults(faults);
     let threads = adapter(&server);
@@ -234,15 +222,7 @@ async fn refreshing_the_long_lived_token_gives_sixty_days_from_now() {
 #[tokio::test]
 async fn connecting_with_a_login_code_exchanges_it_for_a_long_lived_token() {
     let server = server_with_seed(1).await;
-    let oauth = OAuthClient {
-        id: "990602627938098".to_owned(),
-        secret: Some("threads-app-secret".into()),
-    };
-    let threads = Threads::new(Endpoint::new(
-        &server.url(),
-        Duration::from_secs(2),
-        Some(oauth),
-    ));
+    let threads = with_app(&server.url());
     let grant = Grant::AuthorizationCode {
         code: "th-code".into(),
         verifier: "v".into(),
@@ -256,7 +236,31 @@ async fn connecting_with_a_login_code_exchanges_it_for_a_long_lived_token() {
         tokens.expires_at,
         Some(Timestamp::from_second(1_800_000_000 + 5_183_944).expect("time"))
     );
-    let url = threads
+}
+
+/// The adapter at `url` with the fake's Threads app, as the authorization window needs.
+fn with_app(url: &str) -> Threads {
+    Threads::new(crate::consent::with_app(
+        url,
+        (fake::APP_ID, fake::APP_SECRET),
+    ))
+}
+
+#[tokio::test]
+async fn the_authorization_window_gives_a_code_that_connects_once_with_its_redirect_uri() {
+    let server = server_with_seed(1).await;
+    let threads = with_app(&server.url());
+    crate::consent::codes_connect_once_and_only_with_their_redirect_uri(
+        &threads,
+        &server,
+        "/oauth/authorize",
+    )
+    .await;
+}
+
+#[test]
+fn on_metas_host_the_authorization_window_is_on_threads_com_with_no_secret() {
+    let url = with_app(networks::threads::BASE_URL)
         .authorize_url(&networks::AuthorizeRequest {
             redirect_uri: "https://herald.example/callback",
             state: "st",
@@ -264,13 +268,57 @@ async fn connecting_with_a_login_code_exchanges_it_for_a_long_lived_token() {
         })
         .expect("an app is configured");
     assert!(
-        url.starts_with("https://threads.com/oauth/authorize?client_id=990602627938098"),
+        url.starts_with(&format!(
+            "https://threads.com/oauth/authorize?client_id={}",
+            fake::APP_ID
+        )),
         "{url}"
     );
     assert!(
-        url.contains("threads_content_publish") && !url.contains("threads-app-secret"),
+        url.contains("threads_content_publish") && !url.contains(fake::APP_SECRET),
         "{url}"
     );
+}
+
+fn carousel_post(text: &str, count: usize) -> Outgoing {
+    let mut outgoing = post(text);
+    outgoing.media = crate::checks::loaves(count, "image/png");
+    outgoing
+}
+
+#[tokio::test]
+async fn several_images_make_item_containers_then_a_carousel_with_the_text() {
+    let server = server_with_seed(1).await;
+    let outgoing = carousel_post("Three loaves", 3);
+    let held = crate::checks::published_as_a_carousel_of_three(
+        &adapter(&server),
+        &server,
+        &tokens(),
+        &outgoing,
+    )
+    .await;
+    assert!(held.media.iter().all(|(_, mime)| mime == "image/png"));
+}
+
+#[tokio::test]
+async fn a_carousel_threads_cannot_take_is_refused_before_any_request() {
+    let server = server_with_seed(1).await;
+    let too_many = carousel_post("Too many", networks::threads::MOST_IMAGES + 1);
+    let mut one_private = carousel_post("One private", 3);
+    one_private.media[1].public_url = None;
+    let posts = [too_many, one_private];
+    crate::checks::refused_before_any_request(&adapter(&server), &server, &tokens(), &posts).await;
+}
+
+#[tokio::test]
+async fn a_carousel_whose_publish_answer_was_lost_is_found_by_its_text() {
+    // Two items, the carousel, then the publish whose answer is lost.
+    let (seed, faults) = crate::checks::losing_write(4);
+    let server = server_with_seed(seed).await;
+    server.state.set_faults(faults);
+    let outgoing = carousel_post("Did the pair go out?", 2);
+    crate::checks::found_after_a_lost_answer(&adapter(&server), &server, &tokens(), &outgoing)
+        .await;
 }
 
 #[tokio::test]
