@@ -50,11 +50,15 @@ pub struct NetworksConfig {
     pub request_timeout_seconds: u64,
     pub x_api_url: String,
     pub linkedin_api_url: String,
-    /// Facebook Pages and Instagram.
+    /// Facebook Pages.
     pub graph_api_url: String,
+    /// Instagram (Instagram API with Instagram Login).
+    pub instagram_api_url: String,
     pub threads_api_url: String,
     /// The PDS for Bluesky accounts that do not name their own.
     pub bluesky_service_url: String,
+    /// Where `did:plc` identities are looked up when a Bluesky account connects with OAuth.
+    pub bluesky_plc_url: String,
     /// The Mastodon instance for accounts that do not name their own.
     pub mastodon_instance_url: String,
     /// Herald's OAuth 2.0 client at X (developer portal → the app's "Keys and tokens").
@@ -72,7 +76,7 @@ pub struct NetworksConfig {
         serialize_with = "serialize_secret"
     )]
     pub linkedin_client_secret: Option<SecretString>,
-    /// Herald's Meta app, for Facebook Pages and Instagram.
+    /// Herald's Meta app, for Facebook Pages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta_app_id: Option<String>,
     #[serde(
@@ -88,6 +92,14 @@ pub struct NetworksConfig {
         serialize_with = "serialize_secret"
     )]
     pub threads_app_secret: Option<SecretString>,
+    /// Instagram Login has app credentials of its own, apart from the Meta app's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instagram_app_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub instagram_app_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -410,7 +422,14 @@ pub const SETTINGS: &[Setting] = &[
         kind: SettingKind::Text,
         default: Some("\"https://graph.facebook.com\""),
         example: "",
-        help: "Meta's Graph API, for Facebook Pages and Instagram.",
+        help: "Meta's Graph API, for Facebook Pages.",
+    },
+    Setting {
+        path: &["networks", "instagram_api_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://graph.instagram.com\""),
+        example: "",
+        help: "The Instagram API (with Instagram Login), for Instagram professional accounts.",
     },
     Setting {
         path: &["networks", "threads_api_url"],
@@ -425,6 +444,13 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("\"https://bsky.social\""),
         example: "",
         help: "The Bluesky PDS for accounts that do not name their own.",
+    },
+    Setting {
+        path: &["networks", "bluesky_plc_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://plc.directory\""),
+        example: "",
+        help: "The PLC directory where Bluesky identities (did:plc) are looked up when an account connects with OAuth.",
     },
     Setting {
         path: &["networks", "mastodon_instance_url"],
@@ -466,7 +492,7 @@ pub const SETTINGS: &[Setting] = &[
         kind: SettingKind::Text,
         default: None,
         example: "\"your-meta-app-id\"",
-        help: "Herald's Meta app, for \"Connect with Facebook\" and \"Connect with Instagram\".\nUnset: accounts there cannot be connected from the browser.",
+        help: "Herald's Meta app, for \"Connect with Facebook\".\nUnset: Facebook Pages cannot be connected from the browser.",
     },
     Setting {
         path: &["networks", "meta_app_secret"],
@@ -488,6 +514,20 @@ pub const SETTINGS: &[Setting] = &[
         default: None,
         example: "\"your-threads-app-secret\"",
         help: "The secret that goes with threads_app_id; never shown.\nMay also be given as HERALD_NETWORKS_THREADS_APP_SECRET_FILE.",
+    },
+    Setting {
+        path: &["networks", "instagram_app_id"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"your-instagram-app-id\"",
+        help: "Herald's Instagram app (Instagram Login's own id, apart from the Meta app's).\nUnset: Instagram accounts cannot be connected from the browser.",
+    },
+    Setting {
+        path: &["networks", "instagram_app_secret"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-instagram-app-secret\"",
+        help: "The secret that goes with instagram_app_id; never shown.\nMay also be given as HERALD_NETWORKS_INSTAGRAM_APP_SECRET_FILE.",
     },
     Setting {
         path: &["log", "format"],
@@ -538,8 +578,10 @@ impl Default for NetworksConfig {
             x_api_url: "https://api.x.com".to_owned(),
             linkedin_api_url: "https://api.linkedin.com".to_owned(),
             graph_api_url: "https://graph.facebook.com".to_owned(),
+            instagram_api_url: "https://graph.instagram.com".to_owned(),
             threads_api_url: "https://graph.threads.net".to_owned(),
             bluesky_service_url: "https://bsky.social".to_owned(),
+            bluesky_plc_url: "https://plc.directory".to_owned(),
             mastodon_instance_url: "https://mastodon.social".to_owned(),
             x_client_id: None,
             x_client_secret: None,
@@ -549,6 +591,8 @@ impl Default for NetworksConfig {
             meta_app_secret: None,
             threads_app_id: None,
             threads_app_secret: None,
+            instagram_app_id: None,
+            instagram_app_secret: None,
         }
     }
 }
@@ -694,8 +738,10 @@ impl Config {
             ("x_api_url", &self.networks.x_api_url),
             ("linkedin_api_url", &self.networks.linkedin_api_url),
             ("graph_api_url", &self.networks.graph_api_url),
+            ("instagram_api_url", &self.networks.instagram_api_url),
             ("threads_api_url", &self.networks.threads_api_url),
             ("bluesky_service_url", &self.networks.bluesky_service_url),
+            ("bluesky_plc_url", &self.networks.bluesky_plc_url),
             (
                 "mastodon_instance_url",
                 &self.networks.mastodon_instance_url,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+use networks::bluesky::{Bluesky, OAuthSettings};
 use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Tokens};
 use secrecy::SecretString;
 
@@ -26,17 +27,24 @@ const REFRESH_MARGIN: SignedDuration = SignedDuration::from_mins(5);
 #[derive(Debug, Clone)]
 pub struct Networks {
     adapters: Arc<[(Network, Arc<dyn Adapter>)]>,
+    /// The Bluesky adapter again, as itself: connecting by AT Protocol OAuth is its own.
+    bluesky: Arc<Bluesky>,
     timeout: Duration,
 }
 
 impl Networks {
-    pub fn from_config(config: &NetworksConfig) -> Networks {
+    /// The adapters `config` describes; Bluesky's connects by OAuth with `bluesky_oauth`.
+    pub fn from_config(config: &NetworksConfig, bluesky_oauth: OAuthSettings) -> Networks {
         let timeout = Duration::from_secs(config.request_timeout_seconds);
         let endpoint = |url: &str, oauth: Option<OAuthClient>| Endpoint::new(url, timeout, oauth);
         let x = oauth_client(&config.x_client_id, &config.x_client_secret);
         let linkedin = oauth_client(&config.linkedin_client_id, &config.linkedin_client_secret);
         let meta = oauth_client(&config.meta_app_id, &config.meta_app_secret);
+        let instagram = oauth_client(&config.instagram_app_id, &config.instagram_app_secret);
         let threads = oauth_client(&config.threads_app_id, &config.threads_app_secret);
+        let bluesky = Arc::new(
+            Bluesky::new(endpoint(&config.bluesky_service_url, None)).with_oauth(bluesky_oauth),
+        );
         let adapters: Vec<(Network, Arc<dyn Adapter>)> = vec![
             (
                 Network::X,
@@ -56,13 +64,7 @@ impl Networks {
                     threads,
                 ))),
             ),
-            (
-                Network::Bluesky,
-                Arc::new(networks::bluesky::Bluesky::new(endpoint(
-                    &config.bluesky_service_url,
-                    None,
-                ))),
-            ),
+            (Network::Bluesky, bluesky.clone()),
             // Each Mastodon instance registers Herald itself (`crate::oauth`), so the default
             // instance's adapter carries no client.
             (
@@ -76,21 +78,27 @@ impl Networks {
                 Network::Facebook,
                 Arc::new(networks::facebook::Facebook::new(endpoint(
                     &config.graph_api_url,
-                    meta.clone(),
+                    meta,
                 ))),
             ),
             (
                 Network::Instagram,
                 Arc::new(networks::instagram::Instagram::new(endpoint(
-                    &config.graph_api_url,
-                    meta,
+                    &config.instagram_api_url,
+                    instagram,
                 ))),
             ),
         ];
         Networks {
             adapters: adapters.into(),
+            bluesky,
             timeout,
         }
+    }
+
+    /// The Bluesky adapter, for connecting by OAuth.
+    pub fn bluesky(&self) -> &Bluesky {
+        &self.bluesky
     }
 
     /// How long a request to a network may take (`networks.request_timeout_seconds`), for
@@ -126,17 +134,7 @@ pub async fn connect(
     let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
     let adapter = networks.adapter(network).map_err(refused(network))?;
-    connect_opened(
-        store,
-        keys,
-        adapter.as_ref(),
-        actor,
-        account_id,
-        network,
-        grant,
-        now,
-    )
-    .await
+    connect_with(store, keys, adapter.as_ref(), actor, account_id, grant, now).await
 }
 
 /// [`connect`] through an adapter made for this connection rather than the configured one
@@ -153,26 +151,31 @@ pub async fn connect_with(
 ) -> Result<String, PeopleError> {
     let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
-    connect_opened(store, keys, adapter, actor, account_id, network, grant, now).await
+    let tokens = adapter
+        .connect(grant, now)
+        .await
+        .map_err(refused(network))?;
+    save(
+        store, keys, adapter, actor, account_id, network, &tokens, now,
+    )
+    .await
 }
 
+/// Keeps the tokens of a new connection: who they act as is asked of the network, they are
+/// sealed in the vault, and the connection is audited. Returns the handle.
 #[allow(clippy::too_many_arguments)] // Each is a distinct input of connecting.
-async fn connect_opened(
+pub async fn save(
     store: &Store,
     keys: &Keys,
     adapter: &dyn Adapter,
     actor: &UserRecord,
     account_id: i64,
     network: Network,
-    grant: &Grant,
+    tokens: &Tokens,
     now: Timestamp,
 ) -> Result<String, PeopleError> {
-    let tokens = adapter
-        .connect(grant, now)
-        .await
-        .map_err(refused(network))?;
     let info = adapter
-        .account_info(&tokens)
+        .account_info(tokens)
         .await
         .map_err(refused(network))?;
     credentials::seal_tokens(
@@ -258,7 +261,7 @@ fn oauth_client(id: &Option<String>, secret: &Option<SecretString>) -> Option<OA
 }
 
 /// A network's refusal, for the gatekeeper connecting the account.
-fn refused(network: Network) -> impl Fn(NetworkError) -> PeopleError {
+pub(crate) fn refused(network: Network) -> impl Fn(NetworkError) -> PeopleError {
     move |error| match error {
         NetworkError::Unauthorized(reason) | NetworkError::Rejected(reason) => {
             PeopleError::Invalid {

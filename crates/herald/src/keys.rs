@@ -14,6 +14,10 @@ pub struct Keys {
     pub audit: SigningKey,
     /// Keys the fingerprints that show when two accounts share a password.
     pub fingerprint: Zeroizing<[u8; 32]>,
+    /// Herald's key as a confidential AT Protocol OAuth client (its public half is in the
+    /// client metadata Herald serves). A new master key makes a new one, so Bluesky accounts
+    /// connected by OAuth are reconnected after `herald vault rekey`.
+    pub bluesky_client: networks::es256::Es256Key,
 }
 
 impl Keys {
@@ -22,8 +26,20 @@ impl Keys {
             vault: vault::Keyring::new(vault::Kek::derive(master.as_bytes(), master.version())),
             audit: crate::audit::signing_key(master),
             fingerprint: master.derive("password fingerprint"),
+            bluesky_client: bluesky_client_key(master),
         }
     }
+}
+
+/// The first of "bluesky oauth client key 0", "… 1", … whose derived bytes are a valid P-256
+/// scalar (all but about one in four billion are, so in practice the first).
+fn bluesky_client_key(master: &MasterKey) -> networks::es256::Es256Key {
+    (0u32..)
+        .find_map(|attempt| {
+            let bytes = master.derive(&format!("bluesky oauth client key {attempt}"));
+            networks::es256::Es256Key::from_bytes(&bytes)
+        })
+        .unwrap_or_else(networks::es256::Es256Key::generate)
 }
 
 impl std::fmt::Debug for Keys {

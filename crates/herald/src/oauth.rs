@@ -8,15 +8,28 @@
 //! trip through the network. A state completes once (`spent_ceremonies`, keyed by its
 //! SHA-256), within ten minutes, and only for the member who started it. Each Mastodon
 //! instance registers Herald on first use; its client secret is sealed in `oauth_apps`.
+//!
+//! Bluesky uses AT Protocol OAuth (`networks::bluesky::oauth`): the request is pushed to the
+//! account's own authorization server first, and the tokens are bound to a key made for the
+//! connection, which the ceremony carries (sealed) with the verifier. A Herald with an https
+//! `public_url` is a confidential client (its metadata at
+//! [`networks::bluesky::oauth::METADATA_PATH`]); one used on this machine is a loopback
+//! client, reached at `http://127.0.0.1:PORT`.
 
 use base64::Engine;
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
+use networks::bluesky::OAuthSettings;
+use networks::bluesky::oauth::{AtprotoClient, Pending, Returned};
 use networks::mastodon::Mastodon;
 use networks::{Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, OAuthClient};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::connections::{self, Networks};
 use crate::domain::access::AccountAction;
 use crate::domain::accounts::Network;
@@ -49,6 +62,8 @@ pub struct Callback<'a> {
     pub code: Option<SecretString>,
     /// The network's OAuth error code (`access_denied`, …), when the gatekeeper declined.
     pub error: Option<&'a str>,
+    /// The authorization server that answered (RFC 9207), where the network says.
+    pub issuer: Option<&'a str>,
 }
 
 impl std::fmt::Debug for Callback<'_> {
@@ -95,9 +110,44 @@ struct Ceremony {
     instance: Option<String>,
     redirect_uri: String,
     expires_ms: i64,
+    /// Bluesky: the pending AT Protocol authorization (its DPoP key and where to redeem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    atproto: Option<String>,
 }
 
 debug_without_secrets!(Ceremony);
+
+/// How Herald connects Bluesky accounts by OAuth: as a confidential client when it has an
+/// https `public_url`, else as a loopback client made per connection.
+pub fn bluesky_settings(config: &Config, keys: &Keys, clock: Arc<dyn Clock>) -> OAuthSettings {
+    let confidential = config
+        .public_url
+        .as_deref()
+        .filter(|_| config.served_over_tls())
+        .map(|url| AtprotoClient::confidential(url, CALLBACK_PATH, keys.bluesky_client.clone()));
+    OAuthSettings {
+        confidential,
+        plc_url: config.networks.bluesky_plc_url.clone(),
+        now: Arc::new(move || clock.now()),
+    }
+}
+
+/// The AT Protocol client a Bluesky connection to `redirect_uri` is made as.
+fn bluesky_client(networks: &Networks, redirect_uri: &str) -> Result<AtprotoClient, PeopleError> {
+    if let Some(client) = networks.bluesky().confidential_client() {
+        return Ok(client.clone());
+    }
+    let loopback = ["http://127.0.0.1:", "http://[::1]:"]
+        .iter()
+        .any(|prefix| redirect_uri.starts_with(prefix));
+    if !loopback {
+        return Err(PeopleError::Invalid {
+            field: "oauth",
+            message: "Bluesky lets a Herald without an https address connect only when it is opened at http://127.0.0.1 (not localhost): open Herald at that address, or give Herald its https address in public_url. You can also connect with an app password below.".to_owned(),
+        });
+    }
+    Ok(AtprotoClient::loopback(redirect_uri))
+}
 
 /// Step one (the account's gatekeeper): a PKCE verifier and challenge and a state, sealed;
 /// for Mastodon, Herald's application at `instance` (typed by the gatekeeper; empty means
@@ -124,7 +174,17 @@ pub async fn start(
         state: &state,
         code_challenge: &challenge,
     };
-    let (authorize_url, instance) = if network == Network::Mastodon {
+    let mut atproto = None;
+    let (authorize_url, instance) = if network == Network::Bluesky {
+        let client = bluesky_client(networks, redirect_uri)?;
+        let started = networks
+            .bluesky()
+            .start_oauth(&client, &visible.account.handle, &request, now)
+            .await
+            .map_err(connections::refused(network))?;
+        atproto = Some(started.pending.to_json().to_string());
+        (Some(started.authorize_url), None)
+    } else if network == Network::Mastodon {
         let typed = Some(instance.trim()).filter(|typed| !typed.is_empty());
         let instance = instance_origin(typed.unwrap_or(default_instance))?;
         let client =
@@ -150,6 +210,7 @@ pub async fn start(
             .saturating_add(CEREMONY_LASTS)
             .unwrap_or(now)
             .as_millisecond(),
+        atproto,
     };
     Ok(Started {
         authorize_url,
@@ -200,9 +261,10 @@ pub async fn finish(
         .code
         .filter(|code| !code.expose_secret().is_empty())
         .ok_or_else(|| declined("it sent no authorization code".to_owned()))?;
+    let verifier = SecretString::from(ceremony.verifier.clone());
     let grant = Grant::AuthorizationCode {
-        code,
-        verifier: ceremony.verifier.clone().into(),
+        code: code.clone(),
+        verifier: verifier.clone(),
         redirect_uri: ceremony.redirect_uri.clone(),
     };
     let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
@@ -210,6 +272,29 @@ pub async fn finish(
         return Err(CallbackError::State);
     }
     let handle = match &ceremony.instance {
+        _ if network == Network::Bluesky => {
+            let pending = ceremony
+                .atproto
+                .as_deref()
+                .and_then(Pending::from_json)
+                .ok_or(CallbackError::State)?;
+            let client =
+                bluesky_client(networks, &ceremony.redirect_uri).map_err(CallbackError::People)?;
+            let bluesky = networks.bluesky();
+            let returned = Returned {
+                code: &code,
+                verifier: &verifier,
+                issuer: callback.issuer,
+            };
+            let tokens = bluesky
+                .finish_oauth(&client, &pending, &returned, now)
+                .await
+                .map_err(|error| declined(error.to_string()))?;
+            connections::save(
+                store, keys, bluesky, actor, account_id, network, &tokens, now,
+            )
+            .await?
+        }
         Some(instance) if network == Network::Mastodon => {
             let app = store
                 .oauth_app(instance, &ceremony.redirect_uri)
@@ -353,13 +438,14 @@ fn not_offered(network: Network) -> PeopleError {
     let setting = match network {
         Network::X => "x_client_id",
         Network::Linkedin => "linkedin_client_id",
-        Network::Facebook | Network::Instagram => "meta_app_id",
+        Network::Facebook => "meta_app_id",
+        Network::Instagram => "instagram_app_id",
         Network::Threads => "threads_app_id",
         Network::Bluesky | Network::Mastodon => {
             return PeopleError::Invalid {
                 field: "oauth",
                 message: format!(
-                    "{} accounts connect with an app password: use the form below",
+                    "Herald cannot send you to {} to connect just now: use the form below",
                     network.label()
                 ),
             };

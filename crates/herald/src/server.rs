@@ -82,7 +82,10 @@ impl App {
             audit::signing_key(&master_key),
         );
         runner.register(CHECKPOINT_KIND, checkpoints);
-        let networks = Networks::from_config(&config.networks);
+        let networks = Networks::from_config(
+            &config.networks,
+            crate::oauth::bluesky_settings(&config, &keys, clock.clone()),
+        );
         let keys = Arc::new(keys);
         let media = crate::media::Library::new(&config, &master_key);
         let publisher = PublishPosts::new(

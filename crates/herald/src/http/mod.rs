@@ -123,6 +123,10 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts/{id}/connect", post(pages::accounts::connect))
         .route("/accounts/{id}/oauth", post(pages::oauth::start))
         .route("/oauth/callback", get(pages::oauth::callback))
+        .route(
+            networks::bluesky::oauth::METADATA_PATH,
+            get(pages::oauth::bluesky_client_metadata),
+        )
         .route("/audit", get(pages::people::audit_page))
         .route("/account", get(pages::people::account_page))
         .route(

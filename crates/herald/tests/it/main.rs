@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod authorization;
+mod bluesky_oauth;
 mod breaches;
 mod browser;
 mod composer_pages;

@@ -30,7 +30,7 @@ fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
 }
 
 /// A small JPEG: start of image, a JFIF segment, and a start of frame saying 800 × 600.
-fn jpeg() -> Vec<u8> {
+pub fn jpeg() -> Vec<u8> {
     let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x4A, 0x46];
     bytes.extend([0xFF, 0xC0, 0x00, 0x11, 0x08, 0x02, 0x58, 0x03, 0x20, 0x03]);
     bytes.extend([0xFF, 0xD9]);
@@ -38,7 +38,7 @@ fn jpeg() -> Vec<u8> {
 }
 
 /// Uploads `bytes` as the `file` part, named and typed as the browser claims.
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     person: &Person,
     post: i64,
@@ -603,7 +603,7 @@ async fn instagram_fetches_the_jpeg_from_a_signed_link_that_expires() {
     let app = spawn_app_with_clock(
         |config| {
             config.public_url = Some("http://herald.example".to_owned());
-            config.networks.graph_api_url = graph;
+            config.networks.instagram_api_url = graph;
         },
         Arc::new(clock.clone()),
     )

@@ -1,12 +1,14 @@
-//! Connecting an account from the browser by OAuth with PKCE, against the fake X and the fake
-//! Mastodon: the whole round trip as a browser makes it, the publisher posting with the token
-//! it got (and refreshing X's two-hour token before it expires), and every way the callback
-//! must refuse — someone who is not the gatekeeper, a replayed, tampered, expired or someone
-//! else's state, and a gatekeeper who declines at the network.
+//! Connecting an account from the browser by OAuth, against the fakes: X and Mastodon (with
+//! PKCE), and LinkedIn, Facebook, Instagram and Threads (whose codes are bound to Herald's app
+//! secret instead). The whole round trip as a browser makes it, the publisher posting with the
+//! token it got (and refreshing X's two-hour token before it expires), and every way the
+//! callback must refuse — someone who is not the gatekeeper, a replayed, tampered, expired or
+//! someone else's state, and a gatekeeper who declines at the network.
 
 use std::sync::Arc;
 
 use herald::clock::ManualClock;
+use herald::config::NetworksConfig;
 use jiff::{SignedDuration, Timestamp};
 use networks::fake::FakeState;
 use reqwest::StatusCode;
@@ -14,28 +16,43 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
 use crate::helpers::spawn_app_with_clock;
+use crate::media::{jpeg, upload};
 use crate::people::{Person, code, invite_and_join, set_up};
-use crate::posts::grant;
+use crate::posts::{draft_id, grant};
 use crate::publishing::Scene;
 
 const TOKEN: &str = "fake-oauth-token-9d41c0";
 
-/// A Herald with an X client configured (pointed at the fake X) and an account on `network`
+/// Herald's public address in the scenes whose networks fetch images from it. Nothing
+/// answers there: the test takes the network's redirect back to it to the test server, as
+/// DNS would send a browser.
+const PUBLIC: &str = "http://herald.example";
+
+/// A Herald pointed at the fake `network`, with Herald's app there, and an account on it
 /// whose gatekeeper is `keeper`, not yet connected.
-async fn scene(network: &str) -> Scene {
+pub(crate) async fn scene(network: &str) -> Scene {
+    scene_at(network, None).await
+}
+
+/// [`scene`], with Herald at `public_url` when it is given.
+pub(crate) async fn scene_at(network: &str, public_url: Option<&str>) -> Scene {
+    let state = FakeState::new(TOKEN, 3);
     let fake = match network {
-        "x" => networks::fake::x::start(FakeState::new(TOKEN, 3)).await,
-        _ => networks::fake::mastodon::start(FakeState::new(TOKEN, 5)).await,
+        "x" => networks::fake::x::start(state).await,
+        "linkedin" => networks::fake::linkedin::start(state).await,
+        "facebook" => networks::fake::facebook::start(state).await,
+        "instagram" => networks::fake::instagram::start(state).await,
+        "threads" => networks::fake::threads::start(state).await,
+        "bluesky" => networks::fake::bluesky::start(state).await,
+        _ => networks::fake::mastodon::start(state).await,
     }
     .expect("fake network starts");
     let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
     let url = fake.url();
     let app = spawn_app_with_clock(
         |config| {
-            config.networks.x_api_url = url.clone();
-            config.networks.x_client_id = Some(networks::fake::x::CLIENT_ID.to_owned());
-            config.networks.x_client_secret =
-                Some(networks::fake::x::CLIENT_SECRET.to_owned().into());
+            config.public_url = public_url.map(str::to_owned);
+            point_at(&mut config.networks, network, &url);
             // Accounts name their own instance; the default one is nowhere.
             config.networks.mastodon_instance_url = "http://127.0.0.1:9".to_owned();
             config.networks.request_timeout_seconds = 2;
@@ -46,11 +63,17 @@ async fn scene(network: &str) -> Scene {
     .await;
     let owner = set_up(&app, &clock).await;
     let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
+    let handle = match network {
+        "x" => "@sunnycafe",
+        "mastodon" => "@sunny@cafe.example",
+        "bluesky" => networks::fake::bluesky::HANDLE,
+        _ => "sunnycafe",
+    };
     let created: Value = owner
         .post(
             &app,
             "/api/v1/accounts",
-            json!({ "network": network, "handle": if network == "x" { "@sunnycafe" } else { "@sunny@cafe.example" },
+            json!({ "network": network, "handle": handle,
                     "display_name": "Sunny Café", "avatar_colour": "#1f5f5b",
                     "gatekeeper_id": keeper.id }),
         )
@@ -69,16 +92,56 @@ async fn scene(network: &str) -> Scene {
     }
 }
 
+/// Points Herald at the fake at `url` for every network (only `network` has an account), with
+/// the fake's app as Herald's app at `network` only. Mastodon accounts name their own
+/// instance, which registers Herald itself.
+fn point_at(config: &mut NetworksConfig, network: &str, url: &str) {
+    use networks::fake::{facebook, instagram, linkedin, threads, x};
+    for api in [
+        &mut config.x_api_url,
+        &mut config.linkedin_api_url,
+        &mut config.graph_api_url,
+        &mut config.instagram_api_url,
+        &mut config.threads_api_url,
+        &mut config.bluesky_service_url,
+    ] {
+        url.clone_into(api);
+    }
+    // The fake PDS is also its accounts' PLC directory (for Bluesky's OAuth).
+    config.bluesky_plc_url = format!("{url}/plc");
+    let app = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned().into()));
+    match network {
+        "x" => (config.x_client_id, config.x_client_secret) = app((x::CLIENT_ID, x::CLIENT_SECRET)),
+        "linkedin" => {
+            (config.linkedin_client_id, config.linkedin_client_secret) =
+                app((linkedin::CLIENT_ID, linkedin::CLIENT_SECRET));
+        }
+        "facebook" => {
+            (config.meta_app_id, config.meta_app_secret) =
+                app((facebook::APP_ID, facebook::APP_SECRET))
+        }
+        "instagram" => {
+            (config.instagram_app_id, config.instagram_app_secret) =
+                app((instagram::APP_ID, instagram::APP_SECRET))
+        }
+        "threads" => {
+            (config.threads_app_id, config.threads_app_secret) =
+                app((threads::APP_ID, threads::APP_SECRET))
+        }
+        _ => {}
+    }
+}
+
 /// A browser whose cookies the test holds, so it can keep a cookie the server cleared (a
 /// replay) or change one (tampering).
-struct Browser {
-    http: reqwest::Client,
-    session: String,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
+    pub(crate) session: String,
 }
 
 impl Browser {
     /// Signs `person` in again (the next TOTP step) in a browser of the test's own.
-    async fn of(scene: &Scene, person: &Person) -> (Browser, String) {
+    pub(crate) async fn of(scene: &Scene, person: &Person) -> (Browser, String) {
         scene.clock.advance(SignedDuration::from_secs(30));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -100,7 +163,7 @@ impl Browser {
 
     /// Presses "Connect with …": the page that moves on to the network, and the sealed
     /// ceremony cookie it sets.
-    async fn start(
+    pub(crate) async fn start(
         &self,
         scene: &Scene,
         csrf: &str,
@@ -119,7 +182,7 @@ impl Browser {
     }
 
     /// Arrives at the callback with the session and `ceremony` cookies.
-    async fn callback(&self, url: &str, ceremony: &str) -> reqwest::Response {
+    pub(crate) async fn callback(&self, url: &str, ceremony: &str) -> reqwest::Response {
         self.http
             .get(url)
             .header(
@@ -133,7 +196,7 @@ impl Browser {
 }
 
 /// The value a response's `Set-Cookie` gives `name`, if it sets one.
-fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+pub(crate) fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all(SET_COOKIE)
@@ -147,7 +210,7 @@ fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 /// Where a page's `Refresh` header sends the browser on to.
-fn refresh_target(response: &reqwest::Response) -> String {
+pub(crate) fn refresh_target(response: &reqwest::Response) -> String {
     let refresh = response
         .headers()
         .get("refresh")
@@ -161,7 +224,7 @@ fn refresh_target(response: &reqwest::Response) -> String {
 
 /// The network's consent page, which the fakes approve at once: the callback URL it sends
 /// the browser back to.
-async fn consent(authorize_url: &str) -> String {
+pub(crate) async fn consent(authorize_url: &str) -> String {
     let response = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -180,7 +243,7 @@ async fn consent(authorize_url: &str) -> String {
 }
 
 /// `url` with its query parameter `name` set to `value`.
-fn with_param(url: &str, name: &str, value: &str) -> String {
+pub(crate) fn with_param(url: &str, name: &str, value: &str) -> String {
     let mut url = reqwest::Url::parse(url).expect("URL");
     let pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -194,7 +257,7 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     url.to_string()
 }
 
-fn param(url: &str, name: &str) -> String {
+pub(crate) fn param(url: &str, name: &str) -> String {
     reqwest::Url::parse(url)
         .expect("URL")
         .query_pairs()
@@ -213,7 +276,7 @@ async fn connect(scene: &Scene, instance: &str) -> reqwest::Response {
 }
 
 /// The account's connection state as stored: `not_connected`, `connected`, ….
-async fn connection(scene: &Scene) -> String {
+pub(crate) async fn connection(scene: &Scene) -> String {
     scene
         .app
         .store
@@ -299,6 +362,13 @@ async fn a_gatekeeper_connects_x_from_the_browser_and_a_scheduled_post_goes_out_
     assert!(!page.contains(TOKEN) && !page.contains(&param(&back, "code")));
 
     let id = scene.approved("Cinnamon buns, fresh at eight.").await;
+    let posts = published_in_half_an_hour(&scene, id).await;
+    assert_eq!(posts[0].text, "Cinnamon buns, fresh at eight.");
+}
+
+/// Schedules the approved post `id` half an hour ahead and moves the clock past it: the one
+/// post the fake holds once the publisher has been.
+async fn published_in_half_an_hour(scene: &Scene, id: i64) -> Vec<networks::fake::FakePost> {
     let scheduled = scene
         .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(30) }))
         .await;
@@ -307,7 +377,7 @@ async fn a_gatekeeper_connects_x_from_the_browser_and_a_scheduled_post_goes_out_
     scene.wait_for(id, "published").await;
     let posts = scene.fake.state.posts();
     assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].text, "Cinnamon buns, fresh at eight.");
+    posts
 }
 
 #[tokio::test]
@@ -347,6 +417,107 @@ async fn a_gatekeeper_connects_a_mastodon_account_on_the_instance_they_name_whic
     scene.clock.advance(SignedDuration::from_mins(11));
     scene.wait_for(id, "published").await;
     assert_eq!(scene.fake.state.post_count(), 1);
+}
+
+/// The round trip for a network without PKCE, from the gatekeeper's account page: the
+/// button there, the fake's page at `page` on the fake's server (named `label` by Herald),
+/// back to the callback, the account connected; then a post with an image goes out with the
+/// token.
+async fn connects_without_pkce_and_publishes_with_the_token(
+    network: &str,
+    label: &str,
+    page: &str,
+) {
+    let scene = scene_at(network, Some(PUBLIC)).await;
+    let account = account_page(&scene).await;
+    assert!(
+        account.contains(&format!("action=\"/accounts/{}/oauth\"", scene.account))
+            && account.contains(&format!("Connect with {label}")),
+        "the gatekeeper sees the button: {account}"
+    );
+    let (browser, csrf) = Browser::of(&scene, &scene.keeper).await;
+    let (started, ceremony) = browser.start(&scene, &csrf, "").await;
+    assert_eq!(started.status(), StatusCode::OK);
+    let authorize = refresh_target(&started);
+    assert!(
+        authorize.starts_with(&format!("{}{page}?", scene.fake.url())),
+        "{authorize}"
+    );
+    assert_eq!(
+        param(&authorize, "redirect_uri"),
+        format!("{PUBLIC}/oauth/callback")
+    );
+    assert_eq!(
+        param(&authorize, "code_challenge"),
+        "",
+        "{label} takes none"
+    );
+    let back = consent(&authorize).await;
+    let at_herald = back.replacen(PUBLIC, &scene.app.url(""), 1);
+    let finished = browser.callback(&at_herald, &ceremony).await;
+    assert_eq!(finished.status(), StatusCode::SEE_OTHER);
+    assert_eq!(connection(&scene).await, "connected");
+    assert_eq!(
+        scene.fake.state.grants().first().map(String::as_str),
+        Some("authorization_code")
+    );
+
+    let text = "Rye loaves, warm from the oven.";
+    let id = draft_id(&scene.app, &scene.keeper, scene.account, text).await;
+    let attached = upload(
+        &scene.app,
+        &scene.keeper,
+        id,
+        jpeg(),
+        ("rye.jpg", "image/jpeg"),
+        Some("Two rye loaves"),
+    )
+    .await;
+    assert_eq!(attached.status(), StatusCode::CREATED);
+    let submitted = scene
+        .keeper
+        .post(&scene.app, &format!("/api/v1/posts/{id}/submit"), json!({}))
+        .await;
+    assert_eq!(submitted.status(), StatusCode::OK);
+    let posts = published_in_half_an_hour(&scene, id).await;
+    assert_eq!(posts[0].text, text);
+    assert_eq!(
+        posts[0].media,
+        [("Two rye loaves".to_owned(), "image/jpeg".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_gatekeeper_connects_linkedin_from_the_browser_and_a_post_goes_out_with_the_token() {
+    connects_without_pkce_and_publishes_with_the_token(
+        "linkedin",
+        "LinkedIn",
+        "/oauth/v2/authorization",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_gatekeeper_connects_a_facebook_page_from_the_browser_and_a_post_goes_out_with_the_token()
+{
+    let dialog = format!("/{}/dialog/oauth", networks::facebook::GRAPH_VERSION);
+    connects_without_pkce_and_publishes_with_the_token("facebook", "Facebook Page", &dialog).await;
+}
+
+#[tokio::test]
+async fn a_gatekeeper_connects_instagram_from_the_browser_and_a_post_goes_out_with_the_token() {
+    connects_without_pkce_and_publishes_with_the_token(
+        "instagram",
+        "Instagram",
+        "/oauth/authorize",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_gatekeeper_connects_threads_from_the_browser_and_a_post_goes_out_with_the_token() {
+    connects_without_pkce_and_publishes_with_the_token("threads", "Threads", "/oauth/authorize")
+        .await;
 }
 
 #[tokio::test]
@@ -608,13 +779,7 @@ async fn an_expiring_x_token_is_refreshed_before_publishing_and_the_new_one_seal
     let scene = scene("x").await;
     assert_eq!(connect(&scene, "").await.status(), StatusCode::SEE_OTHER);
     // X's access token lasts two hours; a post at 1 h 58 min finds it within the margin.
-    let first = scene.approved("Lunch until three today.").await;
-    let scheduled = scene
-        .schedule(&scene.keeper, first, json!({ "at": scene.in_minutes(118) }))
-        .await;
-    assert_eq!(scheduled.status(), StatusCode::OK);
-    scene.clock.advance(SignedDuration::from_mins(118));
-    scene.wait_for(first, "published").await;
+    scene.published_after("Lunch until three today.", 118).await;
     assert_eq!(
         scene.fake.state.grants(),
         ["authorization_code", "refresh_token"]

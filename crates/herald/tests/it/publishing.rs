@@ -141,6 +141,19 @@ impl Scene {
     }
 
     /// `at`, `minutes` after the test clock's now, as RFC 3339.
+    /// An approved post the keeper schedules `minutes` ahead, published once the clock has
+    /// moved there: its id.
+    pub async fn published_after(&self, text: &str, minutes: i64) -> i64 {
+        let id = self.approved(text).await;
+        let scheduled = self
+            .schedule(&self.keeper, id, json!({ "at": self.in_minutes(minutes) }))
+            .await;
+        assert_eq!(scheduled.status(), StatusCode::OK);
+        self.clock.advance(SignedDuration::from_mins(minutes));
+        self.wait_for(id, "published").await;
+        id
+    }
+
     pub fn in_minutes(&self, minutes: i64) -> String {
         self.clock
             .now_plus(SignedDuration::from_mins(minutes))

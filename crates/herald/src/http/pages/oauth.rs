@@ -41,6 +41,9 @@ pub struct CallbackQuery {
     code: Option<SecretString>,
     #[serde(default)]
     error: Option<String>,
+    /// The authorization server that answered (RFC 9207; Bluesky sends it).
+    #[serde(default)]
+    iss: Option<String>,
     /// Set by Herald's own reload of a callback that arrived without the session cookie.
     #[serde(default)]
     resumed: Option<String>,
@@ -137,6 +140,7 @@ pub async fn callback(
             state: query.state.as_deref(),
             code: query.code,
             error: query.error.as_deref(),
+            issuer: query.iss.as_deref(),
         },
         state.clock.now(),
     )
@@ -182,6 +186,20 @@ pub async fn callback(
     };
     set_ceremony_cookie(&state, &mut response, "", 0);
     Ok(response)
+}
+
+/// Herald's AT Protocol client metadata document, which Bluesky's authorization servers
+/// fetch (its `client_id` is this address): public by design, and holding only the public
+/// half of Herald's client key. Only a Herald with an https `public_url` has one.
+pub async fn bluesky_client_metadata(State(state): State<AppState>) -> Response {
+    match state.networks.bluesky().confidential_client().and_then(|client| client.metadata()) {
+        Some(document) => axum::Json(document).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "This Herald has no https address (public_url), so it connects Bluesky as a loopback client and publishes no client metadata.",
+        )
+            .into_response(),
+    }
 }
 
 /// A callback without the session cookie: once, a page that loads the callback again from
