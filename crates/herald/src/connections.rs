@@ -134,7 +134,8 @@ pub async fn connect(
     let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
     let adapter = networks.adapter(network).map_err(refused(network))?;
-    connect_with(store, keys, adapter.as_ref(), actor, account_id, grant, now).await
+    let adapter = adapter.as_ref();
+    connect_opened(store, keys, adapter, actor, account_id, network, grant, now).await
 }
 
 /// [`connect`] through an adapter made for this connection rather than the configured one
@@ -151,6 +152,21 @@ pub async fn connect_with(
 ) -> Result<String, PeopleError> {
     let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
+    connect_opened(store, keys, adapter, actor, account_id, network, grant, now).await
+}
+
+/// Turns the grant into tokens at the network, for an account already opened, and saves them.
+#[allow(clippy::too_many_arguments)] // Each is a distinct input of connecting.
+async fn connect_opened(
+    store: &Store,
+    keys: &Keys,
+    adapter: &dyn Adapter,
+    actor: &UserRecord,
+    account_id: i64,
+    network: Network,
+    grant: &Grant,
+    now: Timestamp,
+) -> Result<String, PeopleError> {
     let tokens = adapter
         .connect(grant, now)
         .await

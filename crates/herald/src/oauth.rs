@@ -174,28 +174,28 @@ pub async fn start(
         state: &state,
         code_challenge: &challenge,
     };
-    let mut atproto = None;
-    let (authorize_url, instance) = if network == Network::Bluesky {
+    // Where to send the browser, the Mastodon instance, and Bluesky's pending authorization.
+    let (authorize_url, instance, atproto) = if network == Network::Bluesky {
         let client = bluesky_client(networks, redirect_uri)?;
         let started = networks
             .bluesky()
             .start_oauth(&client, &visible.account.handle, &request, now)
             .await
             .map_err(connections::refused(network))?;
-        atproto = Some(started.pending.to_json().to_string());
-        (Some(started.authorize_url), None)
+        let pending = started.pending.to_json().to_string();
+        (Some(started.authorize_url), None, Some(pending))
     } else if network == Network::Mastodon {
         let typed = Some(instance.trim()).filter(|typed| !typed.is_empty());
         let instance = instance_origin(typed.unwrap_or(default_instance))?;
         let client =
             mastodon_app(store, keys, networks, actor, &instance, redirect_uri, now).await?;
         let adapter = mastodon_at(networks, &instance, client);
-        (adapter.authorize_url(&request), Some(instance))
+        (adapter.authorize_url(&request), Some(instance), None)
     } else {
         let adapter = networks
             .adapter(network)
             .map_err(|_| not_offered(network))?;
-        (adapter.authorize_url(&request), None)
+        (adapter.authorize_url(&request), None, None)
     };
     let authorize_url = authorize_url.ok_or_else(|| not_offered(network))?;
     let ceremony = Ceremony {
@@ -271,31 +271,21 @@ pub async fn finish(
     if visible.account.network != network {
         return Err(CallbackError::State);
     }
-    let handle = match &ceremony.instance {
-        _ if network == Network::Bluesky => {
-            let pending = ceremony
-                .atproto
-                .as_deref()
-                .and_then(Pending::from_json)
-                .ok_or(CallbackError::State)?;
-            let client =
-                bluesky_client(networks, &ceremony.redirect_uri).map_err(CallbackError::People)?;
-            let bluesky = networks.bluesky();
+    let handle = match (network, &ceremony.instance) {
+        (Network::Bluesky, _) => {
             let returned = Returned {
                 code: &code,
                 verifier: &verifier,
                 issuer: callback.issuer,
             };
-            let tokens = bluesky
-                .finish_oauth(&client, &pending, &returned, now)
-                .await
-                .map_err(|error| declined(error.to_string()))?;
+            let tokens = bluesky_tokens(networks, &ceremony, &returned, declined, now).await?;
+            let bluesky = networks.bluesky();
             connections::save(
                 store, keys, bluesky, actor, account_id, network, &tokens, now,
             )
             .await?
         }
-        Some(instance) if network == Network::Mastodon => {
+        (Network::Mastodon, Some(instance)) => {
             let app = store
                 .oauth_app(instance, &ceremony.redirect_uri)
                 .await
@@ -308,6 +298,28 @@ pub async fn finish(
         _ => connections::connect(store, keys, networks, actor, account_id, &grant, now).await?,
     };
     Ok(Connected { account_id, handle })
+}
+
+/// Redeems the code of a Bluesky ceremony for DPoP-bound tokens; Bluesky's refusal becomes
+/// `declined`.
+async fn bluesky_tokens(
+    networks: &Networks,
+    ceremony: &Ceremony,
+    returned: &Returned<'_>,
+    declined: impl Fn(String) -> CallbackError,
+    now: Timestamp,
+) -> Result<networks::Tokens, CallbackError> {
+    let pending = ceremony
+        .atproto
+        .as_deref()
+        .and_then(Pending::from_json)
+        .ok_or(CallbackError::State)?;
+    let client = bluesky_client(networks, &ceremony.redirect_uri)?;
+    networks
+        .bluesky()
+        .finish_oauth(&client, &pending, returned, now)
+        .await
+        .map_err(|error| declined(error.to_string()))
 }
 
 /// A Mastodon instance as typed (`mastodon.social`, `https://mastodon.social/`) as its

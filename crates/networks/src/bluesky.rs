@@ -209,18 +209,28 @@ impl Bluesky {
     /// The client DPoP-bound tokens were issued to: Herald's confidential client if it is the
     /// one, or the loopback client the tokens name.
     fn client_for(&self, binding: &crate::DpopBinding) -> Result<AtprotoClient, NetworkError> {
-        let reconnect =
-            |why: &str| NetworkError::Unauthorized(format!("{why}; reconnect the account"));
-        let settings = self
-            .oauth_settings()
-            .map_err(|_| reconnect("this Herald no longer connects Bluesky with OAuth"))?;
-        if let Some(client) = &settings.confidential
+        if let Some(client) = &self.bound_settings()?.confidential
             && client.client_id == binding.client_id
         {
             return Ok(client.clone());
         }
-        AtprotoClient::from_loopback_id(&binding.client_id)
-            .ok_or_else(|| reconnect("Herald's address changed since the account was connected"))
+        AtprotoClient::from_loopback_id(&binding.client_id).ok_or_else(|| {
+            NetworkError::Unauthorized(
+                "Herald's address changed since the account was connected; reconnect the account"
+                    .to_owned(),
+            )
+        })
+    }
+
+    /// The OAuth settings, for tokens an OAuth connection made: without them the tokens are
+    /// of no use, and the account must be connected again.
+    fn bound_settings(&self) -> Result<&OAuthSettings, NetworkError> {
+        self.oauth.as_ref().ok_or_else(|| {
+            NetworkError::Unauthorized(
+                "this Herald no longer connects Bluesky with OAuth; reconnect the account"
+                    .to_owned(),
+            )
+        })
     }
 
     fn oauth_settings(&self) -> Result<&OAuthSettings, NetworkError> {
@@ -239,21 +249,10 @@ impl Bluesky {
         let Some(binding) = &tokens.dpop else {
             return send(request.bearer_auth(tokens.access.expose_secret())).await;
         };
-        let now = self.oauth_settings().map_err(|_| {
-            NetworkError::Unauthorized(
-                "this Herald no longer connects Bluesky with OAuth; reconnect the account"
-                    .to_owned(),
-            )
-        })?;
+        let now = (self.bound_settings()?.now)();
         let key = oauth::binding_key(binding)?;
-        self.nonces
-            .send(
-                request,
-                &key,
-                Some(tokens.access.expose_secret()),
-                (now.now)(),
-            )
-            .await
+        let access = Some(tokens.access.expose_secret());
+        self.nonces.send(request, &key, access, now).await
     }
 
     /// The record key a post is published under: a valid TID (13 characters of the sortable
@@ -554,8 +553,8 @@ impl Adapter for Bluesky {
 
     fn revoke<'a>(&'a self, tokens: &'a Tokens) -> NetworkFuture<'a, ()> {
         Box::pin(async move {
-            if let (Some(binding), Ok(settings)) = (&tokens.dpop, self.oauth_settings()) {
-                let now = (settings.now)();
+            if let Some(binding) = &tokens.dpop {
+                let now = (self.bound_settings()?.now)();
                 let client = self.client_for(binding)?;
                 return oauth::revoke(&self.endpoint, &client, &self.nonces, tokens, binding, now)
                     .await;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::spawn_app_with;
 use crate::oauth::{
-    Browser, connection, consent, param, refresh_target, scene, scene_at, with_param,
+    Browser, connection, consent, param, refresh_target, scene, scene_at, sent_back, with_param,
 };
 
 #[tokio::test]
@@ -96,9 +96,7 @@ async fn a_gatekeeper_connects_bluesky_by_oauth_and_a_post_goes_out_with_dpop_bo
 #[tokio::test]
 async fn a_callback_that_names_another_authorization_server_connects_nothing() {
     let scene = scene("bluesky").await;
-    let (browser, csrf) = Browser::of(&scene, &scene.keeper).await;
-    let (started, ceremony) = browser.start(&scene, &csrf, "").await;
-    let back = consent(&refresh_target(&started)).await;
+    let (browser, ceremony, back) = sent_back(&scene, "").await;
     let forged = with_param(&back, "iss", "https://evil.example");
     let finished = browser.callback(&forged, &ceremony).await;
     assert_eq!(finished.status(), StatusCode::OK);

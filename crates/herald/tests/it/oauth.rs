@@ -268,11 +268,18 @@ pub(crate) fn param(url: &str, name: &str) -> String {
 
 /// The gatekeeper connects the account through the whole round trip; the callback's answer.
 async fn connect(scene: &Scene, instance: &str) -> reqwest::Response {
+    let (browser, ceremony, back) = sent_back(scene, instance).await;
+    browser.callback(&back, &ceremony).await
+}
+
+/// The gatekeeper presses "Connect with …" and the network's consent page sends them back:
+/// their browser, the sealed ceremony cookie, and the callback URL (not yet visited).
+pub(crate) async fn sent_back(scene: &Scene, instance: &str) -> (Browser, String, String) {
     let (browser, csrf) = Browser::of(scene, &scene.keeper).await;
     let (started, ceremony) = browser.start(scene, &csrf, instance).await;
     assert_eq!(started.status(), StatusCode::OK);
     let back = consent(&refresh_target(&started)).await;
-    browser.callback(&back, &ceremony).await
+    (browser, ceremony, back)
 }
 
 /// The account's connection state as stored: `not_connected`, `connected`, ….
@@ -524,9 +531,7 @@ async fn a_gatekeeper_connects_threads_from_the_browser_and_a_post_goes_out_with
 async fn a_callback_that_arrives_without_the_session_cookie_reloads_itself_from_herald_then_finishes()
  {
     let scene = scene("x").await;
-    let (browser, csrf) = Browser::of(&scene, &scene.keeper).await;
-    let (started, ceremony) = browser.start(&scene, &csrf, "").await;
-    let back = consent(&refresh_target(&started)).await;
+    let (browser, ceremony, back) = sent_back(&scene, "").await;
     // A browser leaves SameSite=Strict cookies off a redirect from another site.
     let first = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -630,9 +635,7 @@ async fn only_the_gatekeeper_may_start_connecting_an_account() {
 #[tokio::test]
 async fn a_replayed_state_is_refused_and_nothing_is_exchanged_again() {
     let scene = scene("x").await;
-    let (browser, csrf) = Browser::of(&scene, &scene.keeper).await;
-    let (started, ceremony) = browser.start(&scene, &csrf, "").await;
-    let back = consent(&refresh_target(&started)).await;
+    let (browser, ceremony, back) = sent_back(&scene, "").await;
     let first = browser.callback(&back, &ceremony).await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let replay = browser.callback(&back, &ceremony).await;
@@ -649,9 +652,7 @@ async fn a_replayed_state_is_refused_and_nothing_is_exchanged_again() {
 #[tokio::test]
 async fn a_tampered_state_or_ceremony_is_refused_and_stores_nothing() {
     let scene = scene("x").await;
-    let (browser, csrf) = Browser::of(&scene, &scene.keeper).await;
-    let (started, ceremony) = browser.start(&scene, &csrf, "").await;
-    let back = consent(&refresh_target(&started)).await;
+    let (browser, ceremony, back) = sent_back(&scene, "").await;
     let state = param(&back, "state");
     let mut other = state.clone().into_bytes();
     other[0] = if other[0] == b'A' { b'B' } else { b'A' };
@@ -690,9 +691,7 @@ async fn a_tampered_state_or_ceremony_is_refused_and_stores_nothing() {
 #[tokio::test]
 async fn a_state_older_than_ten_minutes_is_refused() {
     let scene = scene("x").await;
-    let (browser, csrf) = Browser::of(&scene, &scene.keeper).await;
-    let (started, ceremony) = browser.start(&scene, &csrf, "").await;
-    let back = consent(&refresh_target(&started)).await;
+    let (browser, ceremony, back) = sent_back(&scene, "").await;
     scene.clock.advance(SignedDuration::from_mins(11));
     let late = browser.callback(&back, &ceremony).await;
     assert_eq!(late.status(), StatusCode::BAD_REQUEST);
@@ -703,9 +702,7 @@ async fn a_state_older_than_ten_minutes_is_refused() {
 #[tokio::test]
 async fn a_state_started_by_another_member_is_refused_for_whoever_else_brings_it_back() {
     let scene = scene("x").await;
-    let (keeper, csrf) = Browser::of(&scene, &scene.keeper).await;
-    let (started, ceremony) = keeper.start(&scene, &csrf, "").await;
-    let back = consent(&refresh_target(&started)).await;
+    let (_, ceremony, back) = sent_back(&scene, "").await;
     let (owner, _) = Browser::of(&scene, &scene.owner).await;
     let stolen = owner.callback(&back, &ceremony).await;
     assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);

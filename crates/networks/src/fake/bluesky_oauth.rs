@@ -138,15 +138,7 @@ pub(crate) async fn check_dpop(
     let Some(jkt) = super::lock(&server.access).get(&token).cloned() else {
         return dpop_refused(&server, "invalid_token", "unknown access token");
     };
-    let url = format!(
-        "http://{}{}",
-        request
-            .headers()
-            .get(header::HOST)
-            .and_then(|host| host.to_str().ok())
-            .unwrap_or_default(),
-        request.uri().path()
-    );
+    let url = format!("{}{}", origin(request.headers()), request.uri().path());
     let method = request.method().as_str().to_owned();
     match check_proof(&server, request.headers(), &method, &url, Some(&token)) {
         Ok(proven) if proven == jkt => {}
