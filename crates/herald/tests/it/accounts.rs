@@ -32,12 +32,7 @@ pub async fn new_account(app: &TestApp, by: &Person, handle: &str, gatekeeper: i
 }
 
 async fn visible_ids(app: &TestApp, person: &Person) -> Vec<i64> {
-    let list: Value = person
-        .get(app, "/api/v1/accounts")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let list: Value = person.get_json(app, "/api/v1/accounts").await;
     list.as_array()
         .expect("list")
         .iter()
@@ -78,11 +73,8 @@ async fn a_member_without_a_grant_does_not_see_the_account_at_all() {
     );
 
     let seen: Value = gatekeeper
-        .get(&app, &format!("/api/v1/accounts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{id}"))
+        .await;
     assert_eq!(seen["your_level"], "gatekeeper");
     assert_eq!(seen["grants"], json!([]));
 
@@ -96,11 +88,8 @@ async fn a_member_without_a_grant_does_not_see_the_account_at_all() {
         .await;
     assert_eq!(granted.status(), StatusCode::NO_CONTENT);
     let seen: Value = other
-        .get(&app, &format!("/api/v1/accounts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{id}"))
+        .await;
     assert_eq!(seen["your_level"], "publisher");
     assert!(
         seen.get("grants").is_none(),
@@ -174,12 +163,7 @@ async fn only_the_gatekeeper_or_an_owner_grants_access_and_owners_are_audited_as
         "the gatekeeper needs no grant"
     );
 
-    let audit: Value = owner
-        .get(&app, "/api/v1/audit?action=account.")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let audit: Value = owner.get_json(&app, "/api/v1/audit?action=account.").await;
     let granted = audit
         .as_array()
         .expect("list")
@@ -235,19 +219,11 @@ async fn an_owner_reassigns_the_gatekeeper_and_the_old_one_loses_the_account() {
         .await;
     assert_eq!(by_owner.status(), StatusCode::OK);
     assert_eq!(visible_ids(&app, &old).await, Vec::<i64>::new());
-    let seen: Value = new
-        .get(&app, &format!("/api/v1/accounts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let seen: Value = new.get_json(&app, &format!("/api/v1/accounts/{id}")).await;
     assert_eq!(seen["your_level"], "gatekeeper");
     let audit: Value = owner
-        .get(&app, "/api/v1/audit?action=account.gatekeeper_changed")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, "/api/v1/audit?action=account.gatekeeper_changed")
+        .await;
     assert_eq!(audit[0]["details"], json!({ "from": old.id, "to": new.id }));
 }
 
@@ -284,11 +260,8 @@ async fn deactivating_a_member_removes_their_account_access() {
             .is_empty()
     );
     let detail: Value = owner
-        .get(&app, &format!("/api/v1/accounts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{id}"))
+        .await;
     assert_eq!(detail["grants"], json!([]));
 }
 

@@ -80,11 +80,8 @@ async fn a_gatekeeper_connects_bluesky_by_oauth_and_a_post_goes_out_with_dpop_bo
     assert_eq!(posts[0].text, "Sourdough is back on Saturday.");
     let post: Value = scene
         .keeper
-        .get(&scene.app, &format!("/api/v1/posts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&scene.app, &format!("/api/v1/posts/{id}"))
+        .await;
     assert!(
         post["remote_id"]
             .as_str()

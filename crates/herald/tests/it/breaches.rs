@@ -117,11 +117,8 @@ async fn importing_breach_data_marks_stored_breached_passwords_and_checks_new_on
     assert_eq!(stored["breached"], false);
     assert_eq!(posture(&app, &owner, cafe).await["rotate_now"], json!([]));
     let rotations: Value = owner
-        .get(&app, &format!("/api/v1/accounts/{cafe}/rotations"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{cafe}/rotations"))
+        .await;
     assert_eq!(rotations[0]["reason"], "breached");
     assert_eq!(rotations[0]["done_by"], owner.id);
 }

@@ -665,11 +665,8 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let post: Value = publisher
-            .get(&app, &format!("/api/v1/posts/{id}"))
-            .await
-            .json()
-            .await
-            .expect("JSON");
+            .get_json(&app, &format!("/api/v1/posts/{id}"))
+            .await;
         if post["state"] == "published" {
             break;
         }
@@ -780,12 +777,7 @@ async fn state_of(
     app: &crate::helpers::TestApp,
     id: i64,
 ) -> serde_json::Value {
-    person
-        .get(app, &format!("/api/v1/posts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON")
+    person.get_json(app, &format!("/api/v1/posts/{id}")).await
 }
 
 /// The composer in Chromium: typing updates the preview as the network shows it (links

@@ -229,21 +229,11 @@ async fn also_post_to_makes_a_draft_for_another_account_with_the_same_text() {
         .parse()
         .expect("post id");
     assert_ne!(copy, id);
-    let made: Value = owner
-        .get(&app, &format!("/api/v1/posts/{copy}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let made: Value = owner.get_json(&app, &format!("/api/v1/posts/{copy}")).await;
     assert_eq!(made["account_id"], mastodon);
     assert_eq!(made["text"], text);
     assert_eq!(made["state"], "draft");
-    let original: Value = owner
-        .get(&app, &format!("/api/v1/posts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let original: Value = owner.get_json(&app, &format!("/api/v1/posts/{id}")).await;
     assert_eq!(
         (original["account_id"].clone(), original["text"].clone()),
         (json!(x), json!(text))
@@ -261,12 +251,7 @@ async fn also_post_to_makes_a_draft_for_another_account_with_the_same_text() {
     )
     .await;
     assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
-    let after: Value = owner
-        .get(&app, &format!("/api/v1/posts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let after: Value = owner.get_json(&app, &format!("/api/v1/posts/{id}")).await;
     assert_eq!(after["text"], text, "the original keeps its text");
 }
 
@@ -516,12 +501,7 @@ async fn a_refused_upload_shows_why_beside_the_field_and_keeps_the_draft_and_the
     assert!(message.contains("alt text"), "{message}");
 
     assert!(images(&app, &owner, id).await.is_empty());
-    let kept: Value = owner
-        .get(&app, &format!("/api/v1/posts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let kept: Value = owner.get_json(&app, &format!("/api/v1/posts/{id}")).await;
     assert_eq!(
         (kept["text"].clone(), kept["state"].clone()),
         (json!(text), json!("draft"))

@@ -94,11 +94,8 @@ async fn only_the_gatekeeper_stores_and_reveals_and_only_after_their_second_fact
     assert_eq!(revealed["value"], NETWORK_PASSWORD);
 
     let audit: Value = owner
-        .get(&app, "/api/v1/audit?action=account.credential")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, "/api/v1/audit?action=account.credential")
+        .await;
     let actions: Vec<&str> = audit
         .as_array()
         .expect("list")
@@ -221,11 +218,8 @@ async fn the_same_password_on_two_accounts_is_flagged_without_revealing_it() {
         .expect("JSON");
     assert_eq!(again["shared_with"], json!([ids[0]]));
     let facts: Value = owner
-        .get(&app, &format!("/api/v1/accounts/{}/credentials", ids[0]))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{}/credentials", ids[0]))
+        .await;
     assert_eq!(facts[0]["field"], "login_password");
     assert_eq!(facts[0]["reused"], true);
     assert!(!facts.to_string().contains(NETWORK_PASSWORD));
@@ -380,11 +374,8 @@ async fn when_a_gatekeeper_leaves_their_accounts_are_marked_rotate_now() {
         .expect("JSON");
     assert_eq!(departed["rotate_now"], json!([kept]));
     let rotations: Value = owner
-        .get(&app, &format!("/api/v1/accounts/{kept}/rotations"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{kept}/rotations"))
+        .await;
     assert_eq!(rotations[0]["reason"], "member_left");
     assert!(
         rotations[0]["detail"]
@@ -393,11 +384,8 @@ async fn when_a_gatekeeper_leaves_their_accounts_are_marked_rotate_now() {
             .contains("keeper@sunny.example")
     );
     let posture: Value = owner
-        .get(&app, &format!("/api/v1/accounts/{kept}/posture"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{kept}/posture"))
+        .await;
     assert_eq!(posture["gatekeeper_active"], false, "{posture}");
     assert_eq!(posture["rotate_now"], json!(["member_left"]));
     let told = crate::accounts::notifications(&app, &owner).await;
@@ -409,10 +397,7 @@ async fn when_a_gatekeeper_leaves_their_accounts_are_marked_rotate_now() {
         "owners are told to name a new gatekeeper: {told:?}"
     );
     let untouched: Value = owner
-        .get(&app, &format!("/api/v1/accounts/{other}/rotations"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{other}/rotations"))
+        .await;
     assert_eq!(untouched, json!([]));
 }

@@ -133,12 +133,7 @@ async fn a_clean_file_previews_clean_and_imports_at_the_right_utc_times_across_a
         assert_eq!(entry["post"]["author_id"], owner.id);
     }
     let id = imported[1]["post"]["id"].as_i64().expect("id");
-    let post: Value = owner
-        .get(&app, &format!("/api/v1/posts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let post: Value = owner.get_json(&app, &format!("/api/v1/posts/{id}")).await;
     assert_eq!(post["scheduled_at"], "2027-03-29T08:00:00Z");
     assert_eq!(posts_of(&app, &owner).await.len(), 2);
     let audits = imported_audits(&app).await;

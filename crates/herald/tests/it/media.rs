@@ -91,12 +91,7 @@ async fn refused(response: reqwest::Response, status: StatusCode) -> Value {
 
 /// The post is still a draft with its text, and holds `count` images.
 async fn draft_kept(app: &TestApp, person: &Person, post: i64, text: &str, count: usize) {
-    let kept: Value = person
-        .get(app, &format!("/api/v1/posts/{post}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let kept: Value = person.get_json(app, &format!("/api/v1/posts/{post}")).await;
     assert_eq!(kept["state"], "draft");
     assert_eq!(kept["text"], text);
     assert_eq!(images(app, person, post).await.len(), count);
@@ -657,12 +652,7 @@ async fn instagram_fetches_the_jpeg_from_a_signed_link_that_expires() {
     clock.advance(SignedDuration::from_mins(6));
     let mut state = Value::Null;
     for _ in 0..300 {
-        let current: Value = owner
-            .get(&app, &format!("/api/v1/posts/{post}"))
-            .await
-            .json()
-            .await
-            .expect("JSON");
+        let current: Value = owner.get_json(&app, &format!("/api/v1/posts/{post}")).await;
         state = current["state"].clone();
         if state == "published" || state == "failed" {
             break;

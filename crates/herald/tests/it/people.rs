@@ -55,6 +55,11 @@ impl Person {
             .expect("request")
     }
 
+    /// `GET path` as this person, read as JSON.
+    pub async fn get_json(&self, app: &TestApp, path: &str) -> Value {
+        self.get(app, path).await.json().await.expect("JSON")
+    }
+
     pub async fn send(
         &self,
         app: &TestApp,
@@ -209,12 +214,7 @@ async fn setup_creates_the_owner_signs_them_in_and_hands_out_ten_recovery_codes(
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
     assert_eq!(owner.recovery_codes.len(), 10);
-    let me: Value = owner
-        .get(&app, "/api/v1/me")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let me: Value = owner.get_json(&app, "/api/v1/me").await;
     assert_eq!(me["user"]["email"], OWNER_EMAIL);
     assert_eq!(me["user"]["role"], "owner");
     assert_eq!(me["organisation"], "Sunny Café");
@@ -352,12 +352,7 @@ async fn a_recovery_code_signs_in_once() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
-    let me: Value = owner
-        .get(&app, "/api/v1/me")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let me: Value = owner.get_json(&app, "/api/v1/me").await;
     assert_eq!(me["recovery_codes_left"], 9);
 }
 
@@ -456,12 +451,7 @@ async fn an_invitation_link_works_once_and_not_after_it_expires() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
     let member = invite_and_join(&app, &clock, &owner, "mia@sunny.example", "member").await;
-    let me: Value = member
-        .get(&app, "/api/v1/me")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let me: Value = member.get_json(&app, "/api/v1/me").await;
     assert_eq!(me["user"]["role"], "member");
 
     let invited: Value = owner
@@ -582,12 +572,7 @@ async fn the_last_owner_cannot_be_removed_or_demoted() {
         problem["detail"],
         "the organisation must keep at least one active owner"
     );
-    let me: Value = owner
-        .get(&app, "/api/v1/me")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let me: Value = owner.get_json(&app, "/api/v1/me").await;
     assert_eq!(me["user"]["role"], "owner", "nothing changed");
     let admin = invite_and_join(&app, &clock, &owner, "ada@sunny.example", "admin").await;
     let admin_deactivates_owner = admin
@@ -734,12 +719,7 @@ async fn the_audit_log_records_everything_and_never_a_secret() {
         member.get(&app, "/api/v1/audit/export").await.status(),
         StatusCode::FORBIDDEN
     );
-    let filtered: Value = owner
-        .get(&app, "/api/v1/audit?action=member.")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let filtered: Value = owner.get_json(&app, "/api/v1/audit?action=member.").await;
     assert!(
         filtered
             .as_array()

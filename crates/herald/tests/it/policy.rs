@@ -207,12 +207,7 @@ async fn the_api_scans_with_the_rules_an_owner_saved_and_refuses_bad_rules_whole
         detail.contains("custom.bad") && detail.contains("line 6"),
         "{detail}"
     );
-    let in_force: Value = member
-        .get(&app, "/api/v1/policy/rules")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let in_force: Value = member.get_json(&app, "/api/v1/policy/rules").await;
     assert_eq!(in_force["version"], 1, "the refused rules changed nothing");
     assert_eq!(in_force["toml"], toml);
 }
@@ -262,12 +257,7 @@ async fn members_are_asked_to_accept_each_new_policy_version_and_owners_see_who_
         assert_eq!(published["version"], version);
     }
 
-    let current: Value = member
-        .get(&app, "/api/v1/policy")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let current: Value = member.get_json(&app, "/api/v1/policy").await;
     assert_eq!(current["version"], 2);
     assert!(current["acknowledged_at"].is_null());
     let told = crate::accounts::notifications(&app, &member).await;
@@ -289,11 +279,8 @@ async fn members_are_asked_to_accept_each_new_policy_version_and_owners_see_who_
     assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
 
     let list: Value = admin
-        .get(&app, "/api/v1/policy/acknowledgements")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, "/api/v1/policy/acknowledgements")
+        .await;
     let by_email = |email: &str| {
         list.as_array()
             .expect("list")
@@ -311,12 +298,7 @@ async fn members_are_asked_to_accept_each_new_policy_version_and_owners_see_who_
     let by_member = member.get(&app, "/api/v1/policy/acknowledgements").await;
     assert_eq!(by_member.status(), StatusCode::FORBIDDEN);
 
-    let audit: Value = owner
-        .get(&app, "/api/v1/audit?action=policy.")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let audit: Value = owner.get_json(&app, "/api/v1/audit?action=policy.").await;
     let actions: Vec<&str> = audit
         .as_array()
         .expect("entries")

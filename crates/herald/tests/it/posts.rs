@@ -168,11 +168,8 @@ async fn the_policy_blocks_or_routes_posts_to_approval_and_only_an_owner_overrid
     .await;
     assert_eq!(not_owner.status(), StatusCode::FORBIDDEN);
     let still: Value = publisher
-        .get(&app, &format!("/api/v1/posts/{leaky}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/posts/{leaky}"))
+        .await;
     assert_eq!(
         still["state"], "draft",
         "a refused submission changes nothing"
@@ -212,11 +209,8 @@ async fn the_policy_blocks_or_routes_posts_to_approval_and_only_an_owner_overrid
     .await;
     assert_eq!(overridden.status(), StatusCode::OK);
     let audit: Value = owner
-        .get(&app, "/api/v1/audit?action=post.policy_overridden")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, "/api/v1/audit?action=post.policy_overridden")
+        .await;
     let entry = &audit[0];
     assert_eq!(entry["details"]["rules"], json!(["secret.aws_key"]));
     assert_eq!(

@@ -120,11 +120,8 @@ impl Scene {
 
     pub async fn post(&self, id: i64) -> Value {
         self.keeper
-            .get(&self.app, &format!("/api/v1/posts/{id}"))
+            .get_json(&self.app, &format!("/api/v1/posts/{id}"))
             .await
-            .json()
-            .await
-            .expect("JSON")
     }
 
     /// An approved post scheduled a minute ahead, the network's `faults` set, and the clock
@@ -281,11 +278,8 @@ async fn an_approved_post_goes_out_once_at_its_time_with_every_step_in_its_histo
     assert_eq!(published["attempts"][0]["outcome"], "published");
     let audit: Value = scene
         .owner
-        .get(&scene.app, "/api/v1/audit?action=post.published")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&scene.app, "/api/v1/audit?action=post.published")
+        .await;
     assert!(audit.to_string().contains(&format!("post:{id}")), "{audit}");
 }
 
@@ -574,18 +568,12 @@ async fn a_revoked_token_fails_the_post_and_asks_the_gatekeeper_to_reconnect() {
     );
     let account: Value = scene
         .keeper
-        .get(&scene.app, &format!("/api/v1/accounts/{}", scene.account))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&scene.app, &format!("/api/v1/accounts/{}", scene.account))
+        .await;
     let notifications: Value = scene
         .keeper
-        .get(&scene.app, "/api/v1/notifications")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&scene.app, "/api/v1/notifications")
+        .await;
     assert!(
         notifications.to_string().contains("Reconnect Sunny Café"),
         "{notifications} {account}"

@@ -49,12 +49,7 @@ async fn page(app: &TestApp, person: &Person, path: &str) -> String {
 }
 
 async fn state_of(app: &TestApp, person: &Person, id: i64) -> Value {
-    person
-        .get(app, &format!("/api/v1/posts/{id}"))
-        .await
-        .json()
-        .await
-        .expect("JSON")
+    person.get_json(app, &format!("/api/v1/posts/{id}")).await
 }
 
 /// An X account (confirm before publish when asked) whose gatekeeper is the owner, and an
@@ -221,11 +216,8 @@ async fn a_publisher_sets_the_queue_on_the_account_page_and_a_viewer_cannot() {
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
     assert_eq!(added.location, Some(format!("/accounts/{account}#queue")));
     let queue: Value = publisher
-        .get(&app, &format!("/api/v1/accounts/{account}/queue"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{account}/queue"))
+        .await;
     assert_eq!(
         queue,
         json!({ "time_zone": "Europe/London", "slots": [{ "weekday": 2, "time": "09:30" }] })
@@ -268,11 +260,8 @@ async fn a_publisher_sets_the_queue_on_the_account_page_and_a_viewer_cannot() {
     .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     let queue: Value = publisher
-        .get(&app, &format!("/api/v1/accounts/{account}/queue"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{account}/queue"))
+        .await;
     assert_eq!(queue["slots"], json!([]));
 
     let viewers = page(&app, &viewer, &format!("/accounts/{account}")).await;
@@ -290,11 +279,8 @@ async fn a_publisher_sets_the_queue_on_the_account_page_and_a_viewer_cannot() {
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let queue: Value = owner
-        .get(&app, &format!("/api/v1/accounts/{account}/queue"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&app, &format!("/api/v1/accounts/{account}/queue"))
+        .await;
     assert_eq!(queue["time_zone"], "Europe/London", "nothing changed");
 }
 
