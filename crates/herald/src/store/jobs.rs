@@ -69,7 +69,7 @@ impl Store {
     ) -> Result<Vec<Job>, StoreError> {
         let locked_until = now.saturating_add(lease).unwrap_or(now).as_millisecond();
         let claim = match self.backend {
-            Backend::Sqlite(_) => sqlite::CLAIM_JOBS,
+            Backend::Sqlite(..) => sqlite::CLAIM_JOBS,
             Backend::Postgres(_) => postgres::CLAIM_JOBS,
         };
         let _turn = self.write_turn().await;

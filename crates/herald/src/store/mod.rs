@@ -7,6 +7,7 @@
 
 mod accounts;
 mod audit;
+mod group_commit;
 mod jobs;
 mod media;
 mod notifications;
@@ -57,7 +58,8 @@ pub struct Store {
 
 #[derive(Debug, Clone)]
 enum Backend {
-    Sqlite(SqlitePool),
+    /// The pool, and the task that commits the publisher's writes in groups.
+    Sqlite(SqlitePool, group_commit::GroupCommit),
     Postgres(PgPool),
 }
 
@@ -104,7 +106,7 @@ fn millis(ms: i64) -> Result<jiff::Timestamp, StoreError> {
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.backend {
-            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Sqlite($pool, _) => $body,
             $crate::store::Backend::Postgres($pool) => $body,
         }
     };
@@ -138,10 +140,14 @@ impl Store {
         max_connections: u32,
         timeout: Duration,
     ) -> Result<Store, StoreError> {
-        let pool = sqlite::connect(path, max_connections, timeout).await?;
+        let (pool, writer) = sqlite::connect(path, max_connections, timeout).await?;
+        let writes = Arc::<tokio::sync::Mutex<()>>::default();
         Ok(Store {
-            backend: Backend::Sqlite(pool),
-            writes: Arc::default(),
+            backend: Backend::Sqlite(
+                pool,
+                group_commit::GroupCommit::spawn(writer, writes.clone()),
+            ),
+            writes,
         })
     }
 
@@ -160,7 +166,7 @@ impl Store {
     /// Brings the schema up to date. Safe to run at every start and from several processes.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Backend::Sqlite(pool, _) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -171,7 +177,7 @@ impl Store {
     /// store function while holding it.
     pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.backend {
-            Backend::Sqlite(_) => Some(self.writes.lock().await),
+            Backend::Sqlite(..) => Some(self.writes.lock().await),
             Backend::Postgres(_) => None,
         }
     }
@@ -185,13 +191,16 @@ impl Store {
     /// `"sqlite"` or `"postgres"`, for the status page and logs.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite(_) => "sqlite",
+            Backend::Sqlite(..) => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
     }
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
+        if let Backend::Sqlite(_, group) = &self.backend {
+            group.close().await;
+        }
         with_pool!(self, pool => pool.close().await);
     }
 }

@@ -6,51 +6,20 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::audit::ChainedEntry;
 use super::posts::{AttemptEnd, AttemptRecord};
-use super::{Backend, PostRecord, Store, StoreError, millis, sqlite, with_pool};
+use super::{Backend, PostRecord, Store, StoreError, group_commit, millis, with_pool};
 use crate::domain::jobs::NewJob;
 use crate::domain::posts::PostState;
 
-/// [`Store::finish_attempt`] on SQLite: two round trips, one transaction.
-async fn finish_on_sqlite(
-    conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    end: &AttemptEnd<'_>,
-    problem: Option<&str>,
-    published: bool,
-) -> Result<bool, StoreError> {
-    let (seq, prev_hash): (i64, String) = sqlx::query_as(sqlite::BEGIN_WITH_AUDIT_HEAD)
-        .fetch_one(&mut **conn)
-        .await?;
-    let audit = end
-        .audit
-        .map(|entry| ChainedEntry::next(entry, seq + 1, prev_hash, end.now))
-        .transpose()?;
-    let moved: Vec<i64> = sqlx::query_scalar(sqlite::FINISH_ATTEMPT)
-        .bind(end.to.as_str())
-        .bind(problem)
-        .bind(end.remote_id)
-        .bind(end.remote_url)
-        .bind(published)
-        .bind(end.now.as_millisecond())
-        .bind(end.post_id)
-        .bind(end.attempt_id)
-        .bind(end.outcome)
-        .bind(end.detail)
-        .bind(audit.is_some())
-        .bind(audit.as_ref().map(|chained| chained.seq))
-        .bind(audit.as_ref().map(|chained| chained.actor.as_str()))
-        .bind(end.audit.map(|entry| entry.action.as_str()))
-        .bind(end.audit.and_then(|entry| entry.target.as_deref()))
-        .bind(end.audit.and_then(|entry| entry.ip.as_deref()))
-        .bind(audit.as_ref().map(|chained| chained.details.as_str()))
-        .bind(audit.as_ref().map(|chained| chained.prev_hash.as_str()))
-        .bind(audit.as_ref().map(|chained| chained.hash.as_str()))
-        .bind(end.job_done.map(|(job, _)| job.0))
-        .bind(end.job_done.map(|(_, worker)| worker))
-        .fetch_all(&mut **conn)
-        .await?;
-    Ok(!moved.is_empty())
+impl AttemptEnd<'_> {
+    pub(super) fn published(&self) -> bool {
+        self.to == PostState::Published
+    }
+
+    /// Why the post did not go out, for people: none when published or back to `scheduled`.
+    pub(super) fn problem(&self) -> Option<&str> {
+        (!self.published() && self.to != PostState::Scheduled).then_some(self.detail)
+    }
 }
 
 /// One row of `publish_attempts`: id, started, finished, worker, outcome, detail.
@@ -147,31 +116,19 @@ impl Store {
         note: &str,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        let _turn = self.write_turn().await;
         let pool = match &self.backend {
-            // On SQLite every statement is a round trip to the connection's thread: the
-            // publisher's hot path runs as one script (see `sqlite::START_ATTEMPT`).
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let started = sqlx::query_scalar(sqlite::START_ATTEMPT)
-                    .bind(now.as_millisecond())
-                    .bind(id)
-                    .bind(from.as_str())
-                    .bind(note)
-                    .bind(worker)
-                    .bind(from != PostState::Publishing)
-                    .fetch_all(&mut *conn)
-                    .await;
-                let attempt: Vec<i64> = match started {
-                    Ok(attempt) => attempt,
-                    Err(error) => {
-                        sqlite::abandon(&mut conn).await;
-                        return Err(error.into());
-                    }
-                };
-                return Ok(attempt.first().copied());
-            }
             Backend::Postgres(pool) => pool,
+            // SQLite's one writer commits the publisher's writes in groups (`group_commit.rs`).
+            Backend::Sqlite(_, group) => {
+                let start = group_commit::Start {
+                    post_id: id,
+                    from,
+                    worker: worker.to_owned(),
+                    note: note.to_owned(),
+                    now,
+                };
+                return group.start(start).await;
+            }
         };
         let mut tx = pool.begin().await?;
         let moved = sqlx::query(
@@ -214,20 +171,12 @@ impl Store {
     /// Ends an attempt: the post leaves `publishing` for `end.to`, with the network's id when
     /// published and the reason otherwise. False if the post was no longer publishing.
     pub async fn finish_attempt(&self, end: &AttemptEnd<'_>) -> Result<bool, StoreError> {
-        let published = end.to == PostState::Published;
-        let problem = (!published && end.to != PostState::Scheduled).then_some(end.detail);
-        let _turn = self.write_turn().await;
         let pool = match &self.backend {
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let finished = finish_on_sqlite(&mut conn, end, problem, published).await;
-                if finished.is_err() {
-                    sqlite::abandon(&mut conn).await;
-                }
-                return finished;
-            }
             Backend::Postgres(pool) => pool,
+            Backend::Sqlite(_, group) => return group.finish(end.into()).await,
         };
+        let published = end.published();
+        let problem = end.problem();
         let mut tx = pool.begin().await?;
         let moved = sqlx::query(
             "UPDATE posts SET state = $1, problem = $2,

@@ -10,6 +10,7 @@ mod browser;
 mod composer_pages;
 mod config_cli;
 mod credentials;
+mod group_commit;
 mod health_and_metrics;
 mod helpers;
 mod import;
