@@ -104,7 +104,7 @@ impl PublishPosts {
 
     async fn publish(&self, job: &Job) -> Result<Done, JobError> {
         let (post_id, at) = payload(job)?;
-        let Some(post) = self.store.post(post_id).await? else {
+        let Some((post, images)) = self.store.post_to_publish(post_id).await? else {
             return Ok(Done::ByRunner);
         };
         // Taken off the schedule, sent back, already published, or given another time (whose
@@ -133,7 +133,7 @@ impl PublishPosts {
         else {
             return Ok(Done::ByRunner); // Someone moved the post meanwhile.
         };
-        let ending = self.attempt(job, &post, &account).await;
+        let ending = self.attempt(job, &post, images, &account).await;
         let now = self.clock.now();
         let audit = audit_entry(&post, &account, &ending, job);
         let end = AttemptEnd {
@@ -181,7 +181,13 @@ impl PublishPosts {
     }
 
     /// Makes one attempt and says how it ended; records nothing.
-    async fn attempt(&self, job: &Job, post: &PostRecord, account: &AccountRecord) -> Ending {
+    async fn attempt(
+        &self,
+        job: &Job,
+        post: &PostRecord,
+        images: u32,
+        account: &AccountRecord,
+    ) -> Ending {
         let network = account.network.label();
         let adapter = match self.networks.adapter(account.network) {
             Ok(adapter) => adapter,
@@ -195,13 +201,17 @@ impl PublishPosts {
             _ => self.store.first_attempt_at(post.id).await.ok().flatten(),
         };
         let library = self.media.as_ref();
-        let media =
-            match crate::media::for_publishing(&self.store, library, post, account.network, now)
-                .await
-            {
-                Ok(media) => media,
-                Err(reason) => return failed(reason),
-            };
+        let media = match images {
+            0 => Vec::new(),
+            _ => {
+                match crate::media::for_publishing(&self.store, library, post, account.network, now)
+                    .await
+                {
+                    Ok(media) => media,
+                    Err(reason) => return failed(reason),
+                }
+            }
+        };
         let outgoing = Outgoing {
             key: idempotency_key(post),
             text: post.text.clone(),

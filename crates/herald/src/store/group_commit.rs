@@ -360,7 +360,10 @@ const FINISH_ALONE: &str = "
      WHERE id = $20 AND locked_by = $21 AND state = 'running';
     COMMIT;";
 
-async fn commit_finishes(conn: &mut PoolConnection<Sqlite>, mut group: Vec<(Box<Finish>, Reply<bool>)>) {
+async fn commit_finishes(
+    conn: &mut PoolConnection<Sqlite>,
+    mut group: Vec<(Box<Finish>, Reply<bool>)>,
+) {
     let finishes: Vec<&Finish> = group.iter().map(|(finish, _)| &**finish).collect();
     match finish_group(conn, &finishes).await {
         Ok(moved) => {

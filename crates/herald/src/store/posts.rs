@@ -126,6 +126,31 @@ impl Store {
         row.map(post_from_row).transpose()
     }
 
+    /// A post the publisher is about to send, with how many images it carries: one read, and
+    /// a post without images needs no second one.
+    pub async fn post_to_publish(&self, id: i64) -> Result<Option<(PostRecord, u32)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            post: PostRow,
+            images: i64,
+        }
+        let query = format!(
+            "SELECT {POST_COLUMNS}, (SELECT COUNT(*) FROM post_media WHERE post_id = posts.id) AS images
+               FROM posts WHERE id = $1"
+        );
+        let row: Option<Row> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(|row| {
+            let images = u32::try_from(row.images)
+                .map_err(|_| StoreError::Corrupt(format!("post {id}'s image count")))?;
+            Ok((post_from_row(row.post)?, images))
+        })
+        .transpose()
+    }
+
     /// Replaces the text of a post that is still a draft; false if it no longer is.
     pub async fn set_post_text(
         &self,
