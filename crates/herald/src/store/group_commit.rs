@@ -8,11 +8,14 @@
 //! round trips, whatever its size. Each caller hears back once its group is committed, with
 //! exactly the answer it would have had alone.
 //!
-//! A group that fails is rolled back, and its requests are run again one by one, so one bad
-//! request fails by itself. PostgreSQL has row locks and many writers; it needs none of this.
+//! A group that fails is rolled back. When a constraint refused it, its requests are run again
+//! one by one, so one bad request fails by itself; any other failure (the file busy, the disk
+//! full) is every request's error. PostgreSQL has row locks and many writers; it needs none of
+//! this.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -83,11 +86,47 @@ enum Request {
     Finish(Box<Finish>, Reply<bool>),
 }
 
+/// How the group commits went, since the store was opened: for tests and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCounts {
+    /// Groups committed (or tried).
+    pub groups: u64,
+    /// Requests in them.
+    pub requests: u64,
+    /// Requests run again alone after their group was refused.
+    pub alone: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    groups: AtomicU64,
+    requests: AtomicU64,
+    alone: AtomicU64,
+}
+
+impl Counters {
+    fn committed(&self, requests: usize) {
+        self.groups.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(
+            u64::try_from(requests).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn ran_alone(&self, requests: usize) {
+        self.alone.fetch_add(
+            u64::try_from(requests).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+}
+
 /// The queue to the task that commits the publisher's writes. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(super) struct GroupCommit {
     queue: mpsc::UnboundedSender<Request>,
     writer: SqlitePool,
+    counts: Arc<Counters>,
 }
 
 impl GroupCommit {
@@ -96,8 +135,21 @@ impl GroupCommit {
     /// writer in the process. It ends when the last [`GroupCommit`] is dropped.
     pub(super) fn spawn(writer: SqlitePool, turn: Arc<Mutex<()>>) -> GroupCommit {
         let (queue, requests) = mpsc::unbounded_channel();
-        tokio::spawn(run(writer.clone(), turn, requests));
-        GroupCommit { queue, writer }
+        let counts = Arc::<Counters>::default();
+        tokio::spawn(run(writer.clone(), turn, counts.clone(), requests));
+        GroupCommit {
+            queue,
+            writer,
+            counts,
+        }
+    }
+
+    pub(super) fn counts(&self) -> GroupCounts {
+        GroupCounts {
+            groups: self.counts.groups.load(Ordering::Relaxed),
+            requests: self.counts.requests.load(Ordering::Relaxed),
+            alone: self.counts.alone.load(Ordering::Relaxed),
+        }
     }
 
     /// Closes the connection, once the group being committed is; later requests fail.
@@ -131,52 +183,71 @@ fn gone() -> StoreError {
 async fn run(
     writer: SqlitePool,
     turn: Arc<Mutex<()>>,
+    counts: Arc<Counters>,
     mut requests: mpsc::UnboundedReceiver<Request>,
 ) {
     let mut starts = Vec::new();
     let mut finishes = Vec::new();
+    let sort = |request, starts: &mut Vec<_>, finishes: &mut Vec<_>| match request {
+        Request::Start(start, reply) => starts.push((start, reply)),
+        Request::Finish(finish, reply) => finishes.push((*finish, reply)),
+    };
     while let Some(request) = requests.recv().await {
-        let mut sort = |request| match request {
-            Request::Start(start, reply) => starts.push((start, reply)),
-            Request::Finish(finish, reply) => finishes.push((finish, reply)),
-        };
-        sort(request);
-        while let Ok(request) = requests.try_recv() {
-            sort(request);
-        }
-        let _turn = turn.lock().await;
-        let mut conn = match writer.acquire().await {
-            Ok(conn) => conn,
-            Err(error) => {
-                for (_, reply) in starts.drain(..) {
-                    let _ = reply.send(Err(StoreError::Database(again(&error))));
-                }
-                for (_, reply) in finishes.drain(..) {
-                    let _ = reply.send(Err(StoreError::Database(again(&error))));
-                }
-                continue;
+        sort(request, &mut starts, &mut finishes);
+        while !starts.is_empty() || !finishes.is_empty() {
+            // One group per turn: other writers get in between groups.
+            let _turn = turn.lock().await;
+            // Whatever arrived while waiting for the turn joins this group.
+            while let Ok(request) = requests.try_recv() {
+                sort(request, &mut starts, &mut finishes);
             }
-        };
-        // A post appears at most once in a group, so that each request sees the post as the
-        // requests before it left it, as it would alone; a second request waits for the next.
-        while !starts.is_empty() {
-            let group = take_group(&mut starts, |start| start.post_id);
-            commit_starts(&mut conn, group).await;
-        }
-        while !finishes.is_empty() {
-            let group = take_group(&mut finishes, |finish| finish.post_id);
-            commit_finishes(&mut conn, group).await;
+            // A publisher that has gone (stopped at shutdown) no longer wants its attempt.
+            starts.retain(|(_, reply): &(Start, Reply<Option<i64>>)| !reply.is_closed());
+            let mut conn = match writer.acquire().await {
+                Ok(conn) => conn,
+                Err(error) => {
+                    let error = StoreError::Database(error);
+                    for (_, reply) in starts.drain(..) {
+                        let _ = reply.send(Err(told(&error)));
+                    }
+                    for (_, reply) in finishes.drain(..) {
+                        let _ = reply.send(Err(told(&error)));
+                    }
+                    break;
+                }
+            };
+            // Ends first: an end never depends on a start waiting beside it (its own start was
+            // answered before it was sent), while a start after another worker's lapsed lease
+            // must see that worker's end if it is already here.
+            if !finishes.is_empty() {
+                let group = take_group(&mut finishes, |finish| finish.post_id);
+                commit_finishes(&mut conn, group, &counts).await;
+            } else if !starts.is_empty() {
+                let group = take_group(&mut starts, |start| start.post_id);
+                commit_starts(&mut conn, group, &counts).await;
+            }
         }
     }
 }
 
-/// The same error again, for every request of a group that could not even begin.
-fn again(error: &sqlx::Error) -> sqlx::Error {
+/// Whether a group's failure may be one request's doing (a constraint or trigger refused it,
+/// or its audit entry could not be chained), so its requests are worth running alone. A busy,
+/// full or broken database fails them all, at once.
+fn one_requests_doing(error: &StoreError) -> bool {
+    const SQLITE_CONSTRAINT: i32 = 19;
     match error {
-        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
-        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
-        other => sqlx::Error::Protocol(other.to_string()),
+        StoreError::Database(sqlx::Error::Database(error)) => error
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_CONSTRAINT),
+        StoreError::Database(_) | StoreError::Grouped(_) => false,
+        _ => true,
     }
+}
+
+/// How a failed group's error reaches each of its requests.
+fn told(error: &StoreError) -> StoreError {
+    StoreError::Grouped(error.to_string())
 }
 
 /// Takes up to [`MAX_GROUP`] requests from `pending`, no two for the same post, in order.
@@ -192,6 +263,7 @@ fn take_group<T, R>(pending: &mut Vec<(T, R)>, post: impl Fn(&T) -> i64) -> Vec<
 /// Starts every attempt of the group if its post is still in the state its publisher saw:
 /// records the attempt, notes the step in the post's history (unless it was already
 /// publishing) and moves the post to `publishing`. Returns (post, attempt) for those started.
+/// The history is written before the `UPDATE`, while the posts are still in the state seen.
 const START_GROUP: &str = "
     BEGIN IMMEDIATE;
     INSERT INTO publish_attempts (post_id, started_at, worker)
@@ -228,7 +300,8 @@ const START_ALONE: &str = "
 
 async fn commit_starts(
     conn: &mut PoolConnection<Sqlite>,
-    mut group: Vec<(Start, Reply<Option<i64>>)>,
+    group: Vec<(Start, Reply<Option<i64>>)>,
+    counts: &Counters,
 ) {
     let requests: Vec<Value> = group
         .iter()
@@ -247,6 +320,7 @@ async fn commit_starts(
         .bind(Value::Array(requests).to_string())
         .fetch_all(&mut **conn)
         .await;
+    counts.committed(group.len());
     match started {
         Ok(started) => {
             let attempts: HashMap<i64, i64> = started.into_iter().collect();
@@ -254,19 +328,31 @@ async fn commit_starts(
                 let _ = reply.send(Ok(attempts.get(&start.post_id).copied()));
             }
         }
-        Err(error) => {
-            sqlite::abandon(conn).await;
-            if group.len() == 1 {
-                if let Some((_, reply)) = group.pop() {
-                    let _ = reply.send(Err(error.into()));
-                }
-                return;
-            }
-            tracing::warn!(error = %error, requests = group.len(), "a group of publishing starts failed; running each alone");
-            for (start, reply) in group {
-                let _ = reply.send(start_alone(conn, &start).await);
-            }
+        Err(error) => after_failure(conn, group, error.into(), counts, start_alone).await,
+    }
+}
+
+/// After a group failed: rolls it back, then tells every request the error, or, when the
+/// failure may be one request's doing, runs each alone (`alone`) so that one fails by itself.
+async fn after_failure<T, R>(
+    conn: &mut PoolConnection<Sqlite>,
+    group: Vec<(T, Reply<R>)>,
+    error: StoreError,
+    counts: &Counters,
+    alone: impl AsyncFn(&mut PoolConnection<Sqlite>, &T) -> Result<R, StoreError>,
+) {
+    sqlite::abandon(conn).await;
+    if group.len() == 1 || !one_requests_doing(&error) {
+        tracing::warn!(error = %error, requests = group.len(), "a group of the publisher's writes failed");
+        for (_, reply) in group {
+            let _ = reply.send(Err(told(&error)));
         }
+        return;
+    }
+    tracing::warn!(error = %error, requests = group.len(), "a group of the publisher's writes was refused; running each alone");
+    counts.ran_alone(group.len());
+    for (request, reply) in group {
+        let _ = reply.send(alone(conn, &request).await);
     }
 }
 
@@ -362,28 +448,19 @@ const FINISH_ALONE: &str = "
 
 async fn commit_finishes(
     conn: &mut PoolConnection<Sqlite>,
-    mut group: Vec<(Box<Finish>, Reply<bool>)>,
+    group: Vec<(Finish, Reply<bool>)>,
+    counts: &Counters,
 ) {
-    let finishes: Vec<&Finish> = group.iter().map(|(finish, _)| &**finish).collect();
-    match finish_group(conn, &finishes).await {
+    let finishes: Vec<&Finish> = group.iter().map(|(finish, _)| finish).collect();
+    let finished = finish_group(conn, &finishes).await;
+    counts.committed(group.len());
+    match finished {
         Ok(moved) => {
             for (finish, reply) in group {
                 let _ = reply.send(Ok(moved.contains(&finish.post_id)));
             }
         }
-        Err(error) => {
-            sqlite::abandon(conn).await;
-            if group.len() == 1 {
-                if let Some((_, reply)) = group.pop() {
-                    let _ = reply.send(Err(error));
-                }
-                return;
-            }
-            tracing::warn!(error = %error, requests = group.len(), "a group of publishing ends failed; running each alone");
-            for (finish, reply) in group {
-                let _ = reply.send(finish_alone(conn, &finish).await);
-            }
-        }
+        Err(error) => after_failure(conn, group, error, counts, finish_alone).await,
     }
 }
 

@@ -34,6 +34,7 @@ use crate::config::Config;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
+pub use group_commit::GroupCounts;
 pub use jobs::JobCounts;
 pub use media::{Attached as MediaAttached, MediaRecord, NewMedia};
 pub use notifications::NotificationRecord;
@@ -90,6 +91,10 @@ pub enum StoreError {
     LastOwner,
     #[error("the job's lease was lost: another worker has taken it over")]
     LeaseLost,
+    /// A database error that failed a whole group of the publisher's writes
+    /// (`group_commit.rs`), told to each request of the group.
+    #[error("{0}")]
+    Grouped(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -178,6 +183,15 @@ impl Store {
     pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite(..) => Some(self.writes.lock().await),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// How the publisher's writes were grouped on SQLite since the store opened (`None` on
+    /// PostgreSQL, which commits them one by one).
+    pub fn group_commits(&self) -> Option<GroupCounts> {
+        match &self.backend {
+            Backend::Sqlite(_, group) => Some(group.counts()),
             Backend::Postgres(_) => None,
         }
     }

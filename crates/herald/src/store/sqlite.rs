@@ -1,4 +1,5 @@
-//! SQLite specifics: how the embedded database file is opened, and the SQL only SQLite speaks.
+//! SQLite specifics: how the embedded database file is opened, and the SQL only SQLite speaks
+//! (the publisher's grouped writes, also SQLite's alone, are in `group_commit.rs`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

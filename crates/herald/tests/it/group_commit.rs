@@ -5,11 +5,12 @@
 use futures_util::future::join_all;
 use herald::domain::accounts::Network;
 use herald::domain::audit::{Actor, ChainVerifier, NewAuditEntry};
+use herald::domain::jobs::{JobId, JobState};
 use herald::domain::people::Role;
 use herald::domain::posts::PostState;
 use herald::jobs::publish_job;
 use herald::store::{AttemptEnd, AuditFilter, NewAccount, NewUser, Store};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::helpers::{contract_test, open_store};
 
@@ -88,6 +89,17 @@ contract_test!(
             .await
             .expect("draft");
 
+        // The publish jobs, leased as the runner leases them, to be marked done with the ends.
+        let jobs: std::collections::HashMap<i64, JobId> = store
+            .claim_jobs("w1", at(100), SignedDuration::from_secs(60), 100)
+            .await
+            .expect("claim")
+            .into_iter()
+            .map(|job| (job.payload["post"].as_i64().expect("post id"), job.id))
+            .collect();
+        assert_eq!(jobs.len(), posts.len());
+        let before = store.group_commits();
+
         // Every post's attempt at once, the first post twice, and a post not scheduled.
         let mut starts: Vec<_> = posts
             .iter()
@@ -121,10 +133,29 @@ contract_test!(
             let record = store.post(post).await.expect("read").expect("post");
             assert_eq!(record.state, PostState::Publishing, "post {post}");
             assert!(attempt_of(index) > 0);
+            let history = store.post_history(post).await.expect("history");
+            let started = history.last().expect("history");
+            assert_eq!(
+                (started.from_state.as_deref(), started.to_state.as_str()),
+                (Some("scheduled"), "publishing")
+            );
+        }
+        // On SQLite the starts were committed together: one group, and one more for the post
+        // asked twice (a post is in a group at most once).
+        if let (Some(before), Some(after)) = (before, store.group_commits()) {
+            assert_eq!(after.groups - before.groups, 2, "{before:?} -> {after:?}");
+            assert_eq!(after.requests - before.requests, 42);
+            assert_eq!(after.alone, 0);
         }
 
-        // Every end at once: odd posts published (with their audit entry), even posts back to
-        // scheduled, and one end for a post that is not publishing.
+        // Every end at once: a third of the posts published (with their audit entry), a third
+        // failed, a third back to scheduled; and, among them, an end for a post that is not
+        // publishing, whose audit entry must not be chained.
+        let outcome = |index: usize| match index % 3 {
+            0 => (PostState::Scheduled, "retry"),
+            1 => (PostState::Published, "published"),
+            _ => (PostState::Failed, "failed"),
+        };
         let remote: Vec<String> = posts.iter().map(|post| format!("remote-{post}")).collect();
         let details: Vec<String> = posts
             .iter()
@@ -135,44 +166,51 @@ contract_test!(
             .iter()
             .enumerate()
             .map(|(index, &post)| {
-                let publishes = index % 2 == 1;
+                let (to, outcome) = outcome(index);
+                let publishes = to == PostState::Published;
                 AttemptEnd {
                     post_id: post,
                     attempt_id: attempt_of(index),
-                    to: if publishes {
-                        PostState::Published
-                    } else {
-                        PostState::Scheduled
-                    },
-                    outcome: if publishes { "published" } else { "retry" },
+                    to,
+                    outcome,
                     detail: &details[index],
                     remote_id: publishes.then_some(remote[index].as_str()),
-                    remote_url: None,
+                    remote_url: publishes.then_some("https://social.example/@bakery/1"),
                     audit: publishes.then_some(&audits[index]),
-                    job_done: None,
+                    job_done: Some((jobs[&post], "w1")),
                     now: at(101),
                 }
             })
             .collect();
-        ends.push(AttemptEnd {
-            post_id: unscheduled,
-            attempt_id: 0,
-            to: PostState::Published,
-            outcome: "published",
-            detail: "not publishing",
-            remote_id: Some("nowhere"),
-            remote_url: None,
-            audit: Some(&audits[1]),
-            job_done: None,
-            now: at(101),
-        });
+        let middle = posts.len() / 2;
+        ends.insert(
+            middle,
+            AttemptEnd {
+                post_id: unscheduled,
+                attempt_id: 0,
+                to: PostState::Published,
+                outcome: "published",
+                detail: "not publishing",
+                remote_id: Some("nowhere"),
+                remote_url: None,
+                audit: Some(&audits[1]),
+                job_done: None,
+                now: at(101),
+            },
+        );
+        let before = store.group_commits();
         let moved: Vec<bool> = join_all(ends.iter().map(|end| store.finish_attempt(end)))
             .await
             .into_iter()
             .map(|moved| moved.expect("finish"))
             .collect();
-        assert!(moved[..posts.len()].iter().all(|moved| *moved));
-        assert!(!moved[posts.len()], "a draft does not move");
+        let draft_moved = moved[middle];
+        assert!(!draft_moved, "a draft does not move");
+        assert!(moved.iter().filter(|moved| **moved).count() == posts.len());
+        if let (Some(before), Some(after)) = (before, store.group_commits()) {
+            assert_eq!(after.groups - before.groups, 1, "{before:?} -> {after:?}");
+            assert_eq!(after.alone, 0);
+        }
 
         for (index, &post) in posts.iter().enumerate() {
             let record = store.post(post).await.expect("read").expect("post");
@@ -183,15 +221,34 @@ contract_test!(
             assert!(attempts[0].finished_at.is_some());
             let last = history.last().expect("history");
             assert_eq!(last.note, details[index]);
-            if index % 2 == 1 {
-                assert_eq!(record.state, PostState::Published);
-                assert_eq!(record.remote_id.as_deref(), Some(remote[index].as_str()));
-                assert_eq!(record.published_at, Some(at(101)));
-                assert_eq!(record.problem, None);
-            } else {
-                assert_eq!(record.state, PostState::Scheduled);
-                assert_eq!(record.remote_id, None);
+            let (to, outcome) = outcome(index);
+            assert_eq!(record.state, to, "post {post}");
+            assert_eq!(attempts[0].outcome.as_deref(), Some(outcome));
+            match to {
+                PostState::Published => {
+                    assert_eq!(record.remote_id.as_deref(), Some(remote[index].as_str()));
+                    assert_eq!(
+                        record.remote_url.as_deref(),
+                        Some("https://social.example/@bakery/1")
+                    );
+                    assert_eq!(record.published_at, Some(at(101)));
+                    assert_eq!(record.problem, None);
+                }
+                PostState::Failed => {
+                    assert_eq!(record.problem.as_deref(), Some(details[index].as_str()));
+                    assert_eq!(record.published_at, None);
+                }
+                _ => {
+                    assert_eq!(record.problem, None);
+                    assert_eq!(record.remote_id, None);
+                }
             }
+            let job = store
+                .find_job(jobs[&post])
+                .await
+                .expect("job")
+                .expect("exists");
+            assert_eq!(job.state, JobState::Done, "post {post}'s job");
         }
         let draft = store.post(unscheduled).await.expect("read").expect("draft");
         assert_eq!(draft.state, PostState::Draft);
@@ -214,7 +271,13 @@ contract_test!(
             .filter(|entry| entry.action == "post.published")
             .filter_map(|entry| entry.target.as_deref())
             .collect();
-        assert_eq!(published.len(), posts.len() / 2, "{published:?}");
+        let expected: Vec<String> = posts
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % 3 == 1)
+            .map(|(_, post)| format!("post:{post}"))
+            .collect();
+        assert_eq!(published, expected);
         let (head_seq, head_hash) = store.audit_head().await.expect("head");
         let last = entries.last().expect("entries");
         assert_eq!((head_seq, head_hash), (last.seq, last.hash));
@@ -253,6 +316,11 @@ async fn on_sqlite_one_failing_start_in_a_group_fails_alone() {
     assert!(
         refused.to_string().contains("this post is refused"),
         "{refused}"
+    );
+    let counts = store.group_commits().expect("SQLite groups its writes");
+    assert_eq!(
+        counts.alone, 3,
+        "the refused group ran each alone: {counts:?}"
     );
 
     for (index, &post) in posts.iter().enumerate() {
