@@ -195,9 +195,9 @@ async fn run(
     while let Some(request) = requests.recv().await {
         sort(request, &mut starts, &mut finishes);
         while !starts.is_empty() || !finishes.is_empty() {
-            // One group per turn: other writers get in between groups.
+            // One group of each kind per turn: other writers get in between.
             let _turn = turn.lock().await;
-            // Whatever arrived while waiting for the turn joins this group.
+            // Whatever arrived while waiting for the turn joins these groups.
             while let Ok(request) = requests.try_recv() {
                 sort(request, &mut starts, &mut finishes);
             }
@@ -216,15 +216,15 @@ async fn run(
                     break;
                 }
             };
-            // Ends first: an end never depends on a start waiting beside it (its own start was
-            // answered before it was sent), while a start after another worker's lapsed lease
-            // must see that worker's end if it is already here.
+            // Starts first: their publishers are waiting to send. An end never depends on a
+            // start beside it (its own start was answered before it was sent).
+            if !starts.is_empty() {
+                let group = take_group(&mut starts, |start| start.post_id);
+                commit_starts(&mut conn, group, &counts).await;
+            }
             if !finishes.is_empty() {
                 let group = take_group(&mut finishes, |finish| finish.post_id);
                 commit_finishes(&mut conn, group, &counts).await;
-            } else if !starts.is_empty() {
-                let group = take_group(&mut starts, |start| start.post_id);
-                commit_starts(&mut conn, group, &counts).await;
             }
         }
     }
