@@ -10,19 +10,14 @@ use serde_json::{Value, json};
 
 use crate::helpers::spawn_app_with;
 use crate::oauth::{
-    Browser, connection, consent, param, refresh_target, scene, scene_at, sent_back, with_param,
+    Browser, account_page, connection, consent, param, refresh_target, scene, scene_at, sent_back,
+    with_param,
 };
 
 #[tokio::test]
 async fn a_gatekeeper_connects_bluesky_by_oauth_and_a_post_goes_out_with_dpop_bound_tokens() {
     let scene = scene("bluesky").await;
-    let page = scene
-        .keeper
-        .get(&scene.app, &format!("/accounts/{}", scene.account))
-        .await
-        .text()
-        .await
-        .expect("page");
+    let page = account_page(&scene).await;
     assert!(
         page.contains("Connect with Bluesky") && page.contains("app password"),
         "both ways to connect are offered: {page}"

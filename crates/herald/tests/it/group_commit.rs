@@ -3,16 +3,14 @@
 //! answer it would have had alone, and the audit chain must hold.
 
 use futures_util::future::join_all;
-use herald::domain::accounts::Network;
 use herald::domain::audit::{Actor, ChainVerifier, NewAuditEntry};
 use herald::domain::jobs::{JobId, JobState};
-use herald::domain::people::Role;
 use herald::domain::posts::PostState;
 use herald::jobs::publish_job;
-use herald::store::{AttemptEnd, AuditFilter, NewAccount, NewUser, Store};
+use herald::store::{AttemptEnd, AuditFilter, Store};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::helpers::{contract_test, open_store};
+use crate::helpers::{contract_test, open_store, owner_and_account};
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + second).expect("time")
@@ -20,31 +18,7 @@ fn at(second: i64) -> Timestamp {
 
 /// `count` scheduled posts on one account: (their author, their account, their ids).
 async fn scheduled_posts(store: &Store, count: usize) -> (i64, i64, Vec<i64>) {
-    let owner = NewUser {
-        email: "owner@bakery.example".to_owned(),
-        name: "Owner".to_owned(),
-        role: Role::Owner,
-        password_hash: "not-a-real-hash".to_owned(),
-        totp_secret: vec![1, 2, 3],
-        totp_last_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    let owner = store
-        .create_organisation("Bakery", &owner, at(0))
-        .await
-        .expect("organisation");
-    let account = NewAccount {
-        network: Network::Mastodon,
-        handle: "@bakery@social.example",
-        display_name: "Bakery",
-        avatar_colour: "#123456",
-        gatekeeper_id: owner,
-        confirm_before_publish: false,
-    };
-    let account = store
-        .create_account(&account, at(0))
-        .await
-        .expect("account");
+    let (owner, account) = owner_and_account(store, at(0)).await;
     let mut ids = Vec::new();
     for n in 0..count {
         let id = store

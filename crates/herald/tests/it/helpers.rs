@@ -193,6 +193,34 @@ pub async fn open_store(backend: &str, dir: &Path) -> Option<Store> {
     Some(store)
 }
 
+/// An organisation with its owner, and one Mastodon account the owner keeps, made straight in
+/// the store at `now`: (owner id, account id).
+pub async fn owner_and_account(store: &Store, now: jiff::Timestamp) -> (i64, i64) {
+    let owner = herald::store::NewUser {
+        email: "owner@shop.example".to_owned(),
+        name: "Owner".to_owned(),
+        role: herald::domain::people::Role::Owner,
+        password_hash: "not-a-real-hash".to_owned(),
+        totp_secret: vec![1, 2, 3],
+        totp_last_step: 0,
+        recovery_code_hashes: Vec::new(),
+    };
+    let owner_id = store
+        .create_organisation("Shop", &owner, now)
+        .await
+        .expect("organisation");
+    let account = herald::store::NewAccount {
+        network: herald::domain::accounts::Network::Mastodon,
+        handle: "@shop@social.example",
+        display_name: "Shop",
+        avatar_colour: "#123456",
+        gatekeeper_id: owner_id,
+        confirm_before_publish: false,
+    };
+    let account_id = store.create_account(&account, now).await.expect("account");
+    (owner_id, account_id)
+}
+
 /// Defines one test per backend from one body: `name::sqlite` and `name::postgres`.
 macro_rules! contract_test {
     ($name:ident, |$store:ident| $body:block) => {

@@ -789,33 +789,8 @@ fn new_media<'a>(post_id: i64, file_name: &'a str) -> herald::store::NewMedia<'a
 contract_test!(
     images_attach_in_order_up_to_the_limit_and_only_to_drafts,
     |store| {
-        use herald::domain::people::Role;
-        use herald::store::{MediaAttached, NewAccount, NewUser};
-        let owner = NewUser {
-            email: "owner@shop.example".to_owned(),
-            name: "Owner".to_owned(),
-            role: Role::Owner,
-            password_hash: "not-a-real-hash".to_owned(),
-            totp_secret: vec![1, 2, 3],
-            totp_last_step: 0,
-            recovery_code_hashes: Vec::new(),
-        };
-        let owner = store
-            .create_organisation("Shop", &owner, at(0))
-            .await
-            .expect("organisation");
-        let account = NewAccount {
-            network: herald::domain::accounts::Network::Mastodon,
-            handle: "@shop@social.example",
-            display_name: "Shop",
-            avatar_colour: "#123456",
-            gatekeeper_id: owner,
-            confirm_before_publish: false,
-        };
-        let account = store
-            .create_account(&account, at(0))
-            .await
-            .expect("account");
+        use herald::store::MediaAttached;
+        let (owner, account) = crate::helpers::owner_and_account(&store, at(0)).await;
         let post = store
             .create_post(account, owner, "Hello", at(1))
             .await

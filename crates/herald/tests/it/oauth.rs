@@ -294,7 +294,7 @@ pub(crate) async fn connection(scene: &Scene) -> String {
         .connection
 }
 
-async fn account_page(scene: &Scene) -> String {
+pub(crate) async fn account_page(scene: &Scene) -> String {
     scene
         .keeper
         .get(&scene.app, &format!("/accounts/{}", scene.account))

@@ -1,50 +1,17 @@
 //! The storage API for notifications, policy versions and acknowledgements, and posts, run on
 //! both backends: the same calls must mean the same on SQLite and PostgreSQL.
 
-use herald::domain::accounts::Network;
-use herald::domain::people::Role;
 use herald::domain::posts::PostState;
-use herald::store::{NewAccount, NewUser, Store};
 use jiff::Timestamp;
 
-use crate::helpers::contract_test;
+use crate::helpers::{contract_test, owner_and_account};
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + second).expect("time")
 }
 
-/// An organisation with its owner, and one account the owner keeps: (owner id, account id).
-async fn owner_and_account(store: &Store) -> (i64, i64) {
-    let owner = NewUser {
-        email: "owner@shop.example".to_owned(),
-        name: "Owner".to_owned(),
-        role: Role::Owner,
-        password_hash: "not-a-real-hash".to_owned(),
-        totp_secret: vec![1, 2, 3],
-        totp_last_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    let owner_id = store
-        .create_organisation("Shop", &owner, at(0))
-        .await
-        .expect("organisation");
-    let account = NewAccount {
-        network: Network::Mastodon,
-        handle: "@shop@social.example",
-        display_name: "Shop",
-        avatar_colour: "#123456",
-        gatekeeper_id: owner_id,
-        confirm_before_publish: false,
-    };
-    let account_id = store
-        .create_account(&account, at(0))
-        .await
-        .expect("account");
-    (owner_id, account_id)
-}
-
 contract_test!(a_post_steps_only_from_the_state_its_caller_saw, |store| {
-    let (owner, account) = owner_and_account(&store).await;
+    let (owner, account) = owner_and_account(&store, at(0)).await;
     let id = store
         .create_post(account, owner, "Hello", at(1))
         .await
@@ -119,7 +86,7 @@ contract_test!(a_post_steps_only_from_the_state_its_caller_saw, |store| {
 contract_test!(
     policy_versions_count_up_and_acknowledgements_keep_the_first_time,
     |store| {
-        let (owner, _) = owner_and_account(&store).await;
+        let (owner, _) = owner_and_account(&store, at(0)).await;
         assert_eq!(store.policy_version().await.expect("version"), None);
         assert_eq!(
             store
@@ -168,7 +135,7 @@ contract_test!(
 );
 
 contract_test!(notifications_and_rotation_requests_are_kept_once, |store| {
-    let (owner, account) = owner_and_account(&store).await;
+    let (owner, account) = owner_and_account(&store, at(0)).await;
     store
         .add_notification(owner, "Subject", "Body", Some("/accounts/1"), at(1))
         .await
