@@ -32,11 +32,17 @@ use crate::domain::media::{self, Attached, ImageType, MediaProblem, NewImage};
 use crate::domain::posts::PostState;
 use crate::people::{PeopleError, record};
 use crate::posts;
-use crate::store::{MediaAttached, MediaRecord, NewMedia, PostRecord, Store, UserRecord};
+use crate::store::{
+    MediaAttached, MediaRecord, NewMedia, PostRecord, Store, StoreError, UserRecord,
+};
 
 /// How long a signed link to an image works: long enough for a network to fetch it while
 /// Herald publishes, short enough that a leaked link soon stops working.
 pub const SIGNED_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(1);
+
+/// How old a file no row names must be before the sweep deletes it. Attaching writes the file
+/// a moment before its row, so a younger file may be one on its way in.
+pub const ORPHAN_AGE: SignedDuration = SignedDuration::from_hours(1);
 
 /// Where images are kept, and the key that signs links to them. Cheap to clone.
 #[derive(Clone)]
@@ -96,6 +102,37 @@ impl Library {
         tokio::task::spawn_blocking(move || write_file(&dir, &bytes))
             .await
             .map_err(io::Error::other)?
+    }
+
+    /// Deletes image files that no row names once they are older than [`ORPHAN_AGE`]: files
+    /// left by a crash between writing an image and saving its row, by a delete that failed,
+    /// and half-written `.partial` files. Returns how many were deleted. A file that cannot be
+    /// read or deleted is logged and left; only a database error is an error.
+    pub async fn sweep(&self, store: &Store, now: Timestamp) -> Result<usize, StoreError> {
+        let dir = self.dir.clone();
+        let candidates = tokio::task::spawn_blocking(move || old_files(&dir, now))
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "the image sweep stopped");
+                Vec::new()
+            });
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        // Read after listing: a row saved meanwhile is seen, and a file written meanwhile is
+        // too young to be a candidate.
+        let known = store.media_file_names().await?;
+        let mut deleted = 0;
+        for name in candidates.iter().filter(|name| !known.contains(*name)) {
+            match tokio::fs::remove_file(self.dir.join(name)).await {
+                Ok(()) => deleted += 1,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    tracing::warn!(%error, file = %name, "could not delete an orphaned image file");
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     async fn read(&self, media: &MediaRecord) -> Result<Vec<u8>, PeopleError> {
@@ -342,6 +379,38 @@ async fn open_draft(
         return Err(not_a_draft());
     }
     Ok((post, visible))
+}
+
+/// The names in `dir` that Herald wrote (its hex names and their `.partial` forms) and that
+/// were last changed more than [`ORPHAN_AGE`] before `now`. A missing directory has none.
+fn old_files(dir: &Path, now: Timestamp) -> Vec<String> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            if error.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(%error, dir = %dir.display(), "cannot list the image files");
+            }
+            return Vec::new();
+        }
+    };
+    let cutoff = now.saturating_sub(ORPHAN_AGE).unwrap_or(now);
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let bare = name
+                .strip_prefix('.')
+                .and_then(|rest| rest.strip_suffix(".partial"))
+                .unwrap_or(&name);
+            if bare.is_empty() || !bare.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            let changed = entry.metadata().ok()?.modified().ok()?;
+            let changed = Timestamp::try_from(changed).ok()?;
+            (changed < cutoff).then_some(name)
+        })
+        .collect()
 }
 
 fn write_file(dir: &Path, bytes: &[u8]) -> io::Result<String> {

@@ -18,8 +18,8 @@ use crate::connections::Networks;
 use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
 use crate::jobs::{
-    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, PUBLISH_KIND, PublishPosts, Runner,
-    enqueue_daily_prune, schedule_recurring,
+    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, PRUNE_KIND, PUBLISH_KIND, PruneJobs,
+    PublishPosts, Runner, enqueue_daily_prune, schedule_recurring,
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
@@ -97,6 +97,10 @@ impl App {
         )
         .with_media(media.clone());
         runner.register(PUBLISH_KIND, publisher);
+        runner.register(
+            PRUNE_KIND,
+            PruneJobs::new(store.clone(), clock.clone()).with_media(media.clone()),
+        );
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;

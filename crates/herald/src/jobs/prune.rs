@@ -1,5 +1,6 @@
-//! Herald's own housekeeping job: once a day, delete finished jobs older than a week, then
-//! enqueue tomorrow's run. Dead jobs are kept so that someone can see what failed.
+//! Herald's own housekeeping job: once a day, delete finished jobs older than a week, expired
+//! sessions and image files no post holds (`media::Library::sweep`), then enqueue tomorrow's
+//! run. Dead jobs are kept so that someone can see what failed.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use super::recurring;
 use super::{Done, JobError, JobFuture, JobHandler};
 use crate::clock::Clock;
 use crate::domain::jobs::Job;
+use crate::media::Library;
 use crate::store::{Store, StoreError};
 
 pub const PRUNE_KIND: &str = "jobs.prune";
@@ -20,11 +22,22 @@ const EVERY: SignedDuration = SignedDuration::from_hours(24);
 pub struct PruneJobs {
     store: Store,
     clock: Arc<dyn Clock>,
+    media: Option<Library>,
 }
 
 impl PruneJobs {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> PruneJobs {
-        PruneJobs { store, clock }
+        PruneJobs {
+            store,
+            clock,
+            media: None,
+        }
+    }
+
+    /// Also sweeps `media`'s directory of image files no post holds.
+    pub fn with_media(mut self, media: Library) -> PruneJobs {
+        self.media = Some(media);
+        self
     }
 }
 
@@ -35,10 +48,15 @@ impl JobHandler for PruneJobs {
             let cutoff = now.saturating_sub(KEEP_DONE_FOR).unwrap_or(now);
             let deleted = self.store.prune_done_jobs(cutoff).await?;
             let expired = self.store.prune_expired_access(now).await?;
+            let images = match &self.media {
+                Some(media) => media.sweep(&self.store, now).await?,
+                None => 0,
+            };
             tracing::info!(
                 deleted,
                 expired,
-                "pruned finished jobs and expired sessions"
+                images,
+                "pruned finished jobs, expired sessions and orphaned image files"
             );
             let tomorrow = now.saturating_add(EVERY).unwrap_or(now);
             enqueue_daily_prune(&self.store, tomorrow, now)

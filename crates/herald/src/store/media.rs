@@ -141,6 +141,14 @@ impl Store {
         row.map(from_row).transpose()
     }
 
+    /// The file names of every image any post holds (for the sweep of files no row names).
+    pub async fn media_file_names(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let names: Vec<String> = with_pool!(self, pool => sqlx::query_scalar("SELECT file_name FROM post_media")
+                .fetch_all(pool)
+                .await)?;
+        Ok(names.into_iter().collect())
+    }
+
     /// Removes image `id` from post `post_id` while the post is a draft. `None` if there is
     /// no such image on the post; `Some(None)` if the post is no longer a draft.
     pub async fn remove_media(

@@ -7,7 +7,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
-use herald::clock::ManualClock;
+use herald::clock::{Clock, ManualClock};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -189,6 +189,71 @@ async fn a_png_with_alt_text_is_attached_listed_and_served_as_what_its_bytes_say
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert!(images(&app, &owner, post).await.is_empty());
     assert!(stored_files(&app).is_empty(), "the file went with it");
+}
+
+/// A file in the media directory, last changed at `changed` (by the test's clock).
+fn place_file(app: &TestApp, name: &str, changed: Timestamp) -> std::path::PathBuf {
+    let path = app.data_dir.join("media").join(name);
+    std::fs::write(&path, b"not an image anyone holds").expect("write");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    let changed = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(changed.as_second()).expect("after 1970"));
+    file.set_modified(changed).expect("set the file's time");
+    path
+}
+
+#[tokio::test]
+async fn the_daily_housekeeping_deletes_old_image_files_no_post_holds_and_nothing_else() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let account = account(&app, &owner, "mastodon", "@sunny@cafe.example").await;
+    let post = draft_id(&app, &owner, account, "Soup of the day").await;
+    let attached = upload(
+        &app,
+        &owner,
+        post,
+        png(64, 48, 10),
+        ("soup.png", "image/png"),
+        Some("A bowl of soup"),
+    )
+    .await;
+    assert_eq!(attached.status(), StatusCode::CREATED);
+    let held = app.store.post_media(post).await.expect("images");
+    let held = app.data_dir.join("media").join(&held[0].file_name);
+
+    // What a crash leaves: a file whose row was never saved, and a half-written one. Beside
+    // them, a file written moments ago (its row may be on its way) and one Herald did not write.
+    let next_run = clock.now() + SignedDuration::from_hours(25);
+    let hour_before = next_run - SignedDuration::from_hours(1) - SignedDuration::from_secs(1);
+    let orphan = place_file(&app, "0123456789abcdef0123456789abcdef", hour_before);
+    let partial = place_file(
+        &app,
+        ".fedcba9876543210fedcba9876543210.partial",
+        hour_before,
+    );
+    let arriving = place_file(
+        &app,
+        "00112233445566778899aabbccddeeff",
+        next_run - SignedDuration::from_mins(5),
+    );
+    let foreign = place_file(&app, "notes.txt", hour_before);
+    clock.advance(SignedDuration::from_hours(25));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while (orphan.exists() || partial.exists()) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!orphan.exists(), "an image file no row names is deleted");
+    assert!(!partial.exists(), "a half-written image file is deleted");
+    assert!(
+        held.exists(),
+        "the draft's image stays, however old its file"
+    );
+    assert!(arriving.exists(), "a file younger than an hour stays");
+    assert!(foreign.exists(), "a file Herald did not name stays");
 }
 
 #[tokio::test]
@@ -817,6 +882,8 @@ contract_test!(
         );
         let listed = store.post_media(post).await.expect("list");
         assert_eq!(listed, vec![first.clone(), second.clone()]);
+        let names = store.media_file_names().await.expect("names");
+        assert_eq!(names, ["aa", "bb"].map(str::to_owned).into_iter().collect());
         assert_eq!(
             store.media(second.id).await.expect("one"),
             Some(second.clone())
