@@ -20,8 +20,6 @@ use crate::store::{AccountRecord, PostRecord, Store, UserRecord};
 
 /// How far back the export looks for published posts.
 const HISTORY_DAYS: i64 = 366;
-/// The most posts (on all accounts) the export reads for one account's schedule.
-const MOST_POSTS: i64 = 20_000;
 /// The longest line iCalendar allows, in octets, not counting the line break.
 const LINE_OCTETS: usize = 75;
 /// How long each event lasts in a calendar: posts are moments, shown as short events.
@@ -49,10 +47,10 @@ pub async fn schedule(
         .checked_sub(jiff::SignedDuration::from_hours(HISTORY_DAYS * 24))
         .unwrap_or(Timestamp::MIN);
     let posts = store
-        .posts_between(from, Timestamp::MAX, MOST_POSTS)
+        .account_posts_since(account_id, from)
         .await?
         .into_iter()
-        .filter(|post| post.account_id == account_id && on_schedule(post.state))
+        .filter(|post| on_schedule(post.state))
         .collect();
     Ok(Schedule {
         account: visible.account,

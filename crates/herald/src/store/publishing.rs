@@ -286,6 +286,26 @@ impl Store {
         rows.into_iter().map(super::posts::post_from_row).collect()
     }
 
+    /// Every post of `account_id` with a time from `from` on (scheduled or published then),
+    /// oldest first, for the account's exported schedule.
+    pub async fn account_posts_since(
+        &self,
+        account_id: i64,
+        from: Timestamp,
+    ) -> Result<Vec<PostRecord>, StoreError> {
+        let query = format!(
+            "SELECT {} FROM posts WHERE account_id = $1 AND COALESCE(published_at, scheduled_at) >= $2
+              ORDER BY COALESCE(published_at, scheduled_at), id",
+            super::posts::POST_COLUMNS
+        );
+        let rows: Vec<super::posts::PostRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .bind(account_id)
+            .bind(from.as_millisecond())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(super::posts::post_from_row).collect()
+    }
+
     /// The times an account's posts hold from `from` on, so the queue skips them.
     pub async fn taken_times(
         &self,

@@ -171,3 +171,53 @@ contract_test!(notifications_and_rotation_requests_are_kept_once, |store| {
         "one open request per reason"
     );
 });
+
+contract_test!(
+    an_account_s_posts_since_a_time_are_its_own_timed_ones_oldest_first,
+    |store| {
+        let (owner, account) = owner_and_account(&store, at(0)).await;
+        let other = store
+            .create_account(
+                &herald::store::NewAccount {
+                    network: herald::domain::accounts::Network::Bluesky,
+                    handle: "shop.bsky.social",
+                    display_name: "Shop",
+                    avatar_colour: "#654321",
+                    gatekeeper_id: owner,
+                    confirm_before_publish: false,
+                },
+                at(0),
+            )
+            .await
+            .expect("second account");
+        let timed = |account, text: &'static str, time: Option<i64>| {
+            let store = store.clone();
+            async move {
+                let id = store
+                    .create_post(account, owner, text, at(1))
+                    .await
+                    .expect("post");
+                assert!(
+                    store
+                        .set_post_time(id, time.map(at), at(2))
+                        .await
+                        .expect("time")
+                );
+                id
+            }
+        };
+        let later = timed(account, "later", Some(300)).await;
+        let _untimed = timed(account, "no time", None).await;
+        let _before = timed(account, "before", Some(50)).await;
+        let _elsewhere = timed(other, "other account", Some(200)).await;
+        let sooner = timed(account, "sooner", Some(100)).await;
+        let at_from = timed(account, "at the start", Some(60)).await;
+
+        let posts = store
+            .account_posts_since(account, at(60))
+            .await
+            .expect("posts");
+        let ids: Vec<i64> = posts.iter().map(|post| post.id).collect();
+        assert_eq!(ids, vec![at_from, sooner, later]);
+    }
+);
