@@ -1,10 +1,13 @@
 //! The keys Herald derives from the master key at start-up, one for each purpose, so that no
-//! two uses ever share key material.
+//! two uses ever share key material, and the one key it keeps sealed in the database instead
+//! (its Bluesky OAuth client key, which sessions at Bluesky are bound to).
 
 use ed25519_dalek::SigningKey;
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::data_dir::MasterKey;
+use crate::store::Store;
 
 /// Everything secret that request handlers and jobs need, derived once.
 pub struct Keys {
@@ -15,13 +18,42 @@ pub struct Keys {
     /// Keys the fingerprints that show when two accounts share a password.
     pub fingerprint: Zeroizing<[u8; 32]>,
     /// Herald's key as a confidential AT Protocol OAuth client (its public half is in the
-    /// client metadata Herald serves). A new master key makes a new one, so Bluesky accounts
-    /// connected by OAuth are reconnected after `herald vault rekey`.
+    /// client metadata Herald serves). Kept sealed in the database, so `herald vault rekey`
+    /// re-wraps it and connected Bluesky accounts keep working.
     pub bluesky_client: networks::es256::Es256Key,
 }
 
 impl Keys {
-    pub fn derive(master: &MasterKey) -> Keys {
+    /// The keys of the Herald whose database is `store`: derived from `master`, proved to
+    /// belong to the database ([`check_against`]), with the Bluesky client key the database
+    /// keeps. The first start keeps the key derived from `master`, which is the one Herald
+    /// used before it kept one.
+    pub async fn load(master: &MasterKey, store: &Store) -> Result<Keys, KeyCheckError> {
+        let mut keys = Keys::derive(master);
+        check_against(&keys, store).await?;
+        if store.bluesky_client_key().await?.is_none() {
+            let secret = keys.bluesky_client.to_secret();
+            let sealed = vault::seal(
+                keys.vault.current(),
+                &bluesky_client_context(),
+                secret.expose_secret().as_bytes(),
+                &mut rand::rngs::OsRng,
+            );
+            store.keep_bluesky_client_key(&sealed).await?;
+        }
+        let sealed = store
+            .bluesky_client_key()
+            .await?
+            .ok_or(KeyCheckError::ClientKey)?;
+        let opened = vault::open(&keys.vault, &bluesky_client_context(), &sealed)
+            .map_err(KeyCheckError::WrongKey)?;
+        let secret = SecretString::from(String::from_utf8_lossy(opened.expose()).into_owned());
+        keys.bluesky_client =
+            networks::es256::Es256Key::from_secret(&secret).ok_or(KeyCheckError::ClientKey)?;
+        Ok(keys)
+    }
+
+    fn derive(master: &MasterKey) -> Keys {
         Keys {
             vault: vault::Keyring::new(vault::Kek::derive(master.as_bytes(), master.version())),
             audit: crate::audit::signing_key(master),
@@ -59,8 +91,19 @@ pub(crate) fn canary_context() -> vault::Context<'static> {
     }
 }
 
+/// Where the Bluesky client key is sealed.
+pub(crate) fn bluesky_client_context() -> vault::Context<'static> {
+    vault::Context {
+        organisation: "herald",
+        record: "vault",
+        field: "bluesky oauth client key",
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyCheckError {
+    #[error("the database's Bluesky OAuth client key is missing or damaged")]
+    ClientKey,
     #[error(
         "the master key does not open this database's secrets ({0}); restore the master key file that belongs to this database, or point HERALD_MASTER_KEY_FILE at it"
     )]
@@ -72,7 +115,7 @@ pub enum KeyCheckError {
 /// Proves the master key belongs to this database: the first start seals a canary, every
 /// later start must open it. Serving with a wrong key would seal new secrets that no one
 /// could open with the right one, so Herald stops instead.
-pub async fn check_against(keys: &Keys, store: &crate::store::Store) -> Result<(), KeyCheckError> {
+async fn check_against(keys: &Keys, store: &Store) -> Result<(), KeyCheckError> {
     match store.vault_canary().await? {
         Some(sealed) => {
             vault::open(&keys.vault, &canary_context(), &sealed)

@@ -287,8 +287,7 @@ async fn vault_rekey(config: Config) -> anyhow::Result<()> {
 
 async fn breaches_import(config: Config, path: &std::path::Path) -> anyhow::Result<()> {
     let (store, master_key) = open_existing(&config).await?;
-    let keys = Keys::derive(&master_key);
-    herald::keys::check_against(&keys, &store).await?;
+    let keys = Keys::load(&master_key, &store).await?;
     let imported = breaches::import(path, &config.data_dir)
         .context("the breach data was not imported; the earlier import, if any, is unchanged")?;
     let breaches = breaches::Breaches::in_data_dir(&config.data_dir);

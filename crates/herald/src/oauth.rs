@@ -503,7 +503,8 @@ fn reason(error: &str) -> String {
     }
 }
 
-fn app_context<'a>(instance: &'a str, redirect_uri: &'a str) -> vault::Context<'a> {
+/// Where the secret of Herald's application at `instance` is sealed.
+pub(crate) fn app_context<'a>(instance: &'a str, redirect_uri: &'a str) -> vault::Context<'a> {
     vault::Context {
         organisation: "herald",
         record: instance,

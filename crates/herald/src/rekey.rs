@@ -3,8 +3,9 @@
 //! and without losing anything if it is interrupted.
 //!
 //! The new key is written first, as `<key>.next`. Every sealed value is then re-wrapped under
-//! the new key; values already re-wrapped are left alone, so running again after an
-//! interruption simply continues. Audit checkpoints, signed with a key derived from the master
+//! the new key: network credentials, authenticator secrets, the key check value, Herald's
+//! Bluesky client key and its registered Mastodon applications. Values already re-wrapped are
+//! left alone, so running again after an interruption simply continues. Audit checkpoints, signed with a key derived from the master
 //! key, are checked with the old key and signed again with the new one. Only then is the old
 //! key moved to `<key>.previous` and the new one put in its place. Herald refuses to start
 //! while a `<key>.next` exists.
@@ -16,7 +17,7 @@ use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::domain::audit::sign_checkpoint;
 use crate::keys;
 use crate::people::enrolment::stored_secret_context;
-use crate::store::{Store, StoreError};
+use crate::store::{OAuthAppRecord, Store, StoreError};
 
 /// What a re-key did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +141,33 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
             what,
         )? {
             store.replace_vault_canary(&sealed).await?;
+        }
+    }
+    if let Some(client_key) = store.bluesky_client_key().await? {
+        let what = || "Herald's Bluesky client key".to_owned();
+        if let Some(sealed) = rewrap(
+            &keyring,
+            &keys::bluesky_client_context(),
+            &client_key,
+            &mut report,
+            what,
+        )? {
+            store.replace_bluesky_client_key(&sealed).await?;
+        }
+    }
+    for app in store.all_oauth_apps().await? {
+        let what = || format!("Herald's application at {}", app.server);
+        let context = crate::oauth::app_context(&app.server, &app.redirect_uri);
+        if let Some(sealed_secret) =
+            rewrap(&keyring, &context, &app.sealed_secret, &mut report, what)?
+        {
+            store
+                .put_oauth_app(&OAuthAppRecord {
+                    sealed_secret,
+                    key_version: version,
+                    ..app
+                })
+                .await?;
         }
     }
     report.checkpoints_resigned = resign_checkpoints(store, &old, &new).await?;

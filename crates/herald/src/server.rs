@@ -71,8 +71,7 @@ impl App {
             return Err(StartError::MissingMasterKey(key_path));
         }
         let master_key = data_dir::load_or_create_master_key(&key_path)?;
-        let keys = Keys::derive(&master_key);
-        crate::keys::check_against(&keys, &store).await?;
+        let keys = Keys::load(&master_key, &store).await?;
         let listener = bind(config.listen).await?;
         let metrics = Arc::new(Metrics::new());
         let mut runner = Runner::new(store.clone(), clock.clone(), metrics.clone(), &config.jobs);

@@ -29,6 +29,23 @@ struct OAuthAppRow {
     created_at: i64,
 }
 
+const COLUMNS: &str = "server, redirect_uri, client_id, sealed_secret, key_version, created_at";
+
+impl TryFrom<OAuthAppRow> for OAuthAppRecord {
+    type Error = StoreError;
+
+    fn try_from(row: OAuthAppRow) -> Result<OAuthAppRecord, StoreError> {
+        Ok(OAuthAppRecord {
+            server: row.server,
+            redirect_uri: row.redirect_uri,
+            client_id: row.client_id,
+            sealed_secret: row.sealed_secret,
+            key_version: row.key_version,
+            created_at: millis(row.created_at)?,
+        })
+    }
+}
+
 impl Store {
     /// Herald's application at `server` for `redirect_uri`, if it registered one.
     pub async fn oauth_app(
@@ -36,24 +53,23 @@ impl Store {
         server: &str,
         redirect_uri: &str,
     ) -> Result<Option<OAuthAppRecord>, StoreError> {
-        let row: Option<OAuthAppRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT server, redirect_uri, client_id, sealed_secret, key_version, created_at
-             FROM oauth_apps WHERE server = $1 AND redirect_uri = $2")
+        let query =
+            format!("SELECT {COLUMNS} FROM oauth_apps WHERE server = $1 AND redirect_uri = $2");
+        let row: Option<OAuthAppRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(server)
             .bind(redirect_uri)
             .fetch_optional(pool)
             .await)?;
-        row.map(|row| {
-            Ok(OAuthAppRecord {
-                server: row.server,
-                redirect_uri: row.redirect_uri,
-                client_id: row.client_id,
-                sealed_secret: row.sealed_secret,
-                key_version: row.key_version,
-                created_at: millis(row.created_at)?,
-            })
-        })
-        .transpose()
+        row.map(OAuthAppRecord::try_from).transpose()
+    }
+
+    /// Every application Herald registered, for re-keying.
+    pub async fn all_oauth_apps(&self) -> Result<Vec<OAuthAppRecord>, StoreError> {
+        let query = format!("SELECT {COLUMNS} FROM oauth_apps ORDER BY server, redirect_uri");
+        let rows: Vec<OAuthAppRow> = with_pool!(self, pool => sqlx::query_as(&query)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(OAuthAppRecord::try_from).collect()
     }
 
     /// Stores (or replaces, after registering again) Herald's application at a server.

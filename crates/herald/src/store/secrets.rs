@@ -110,6 +110,37 @@ impl Store {
         )
     }
 
+    /// Herald's sealed Bluesky OAuth client key, once a start has kept it.
+    pub async fn bluesky_client_key(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let key: Option<Option<Vec<u8>>> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT bluesky_client_key FROM vault_meta WHERE id = 1")
+            .fetch_optional(pool)
+            .await)?;
+        Ok(key.flatten())
+    }
+
+    /// Keeps the Bluesky client key the first time (the canary's row must exist); later
+    /// calls, such as a second process starting at once, keep the first one.
+    pub async fn keep_bluesky_client_key(&self, sealed: &[u8]) -> Result<(), StoreError> {
+        self.set_bluesky_client_key(sealed, "AND bluesky_client_key IS NULL")
+            .await
+    }
+
+    /// Replaces the Bluesky client key's sealed bytes (the same key, re-wrapped).
+    pub async fn replace_bluesky_client_key(&self, sealed: &[u8]) -> Result<(), StoreError> {
+        self.set_bluesky_client_key(sealed, "").await
+    }
+
+    async fn set_bluesky_client_key(&self, sealed: &[u8], only: &str) -> Result<(), StoreError> {
+        let query = format!("UPDATE vault_meta SET bluesky_client_key = $1 WHERE id = 1 {only}");
+        with_pool!(self, pool => sqlx::query(&query)
+            .bind(sealed)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
     /// Every stored account secret, for re-keying.
     pub async fn all_secrets(&self) -> Result<Vec<SecretRecord>, StoreError> {
         let query =

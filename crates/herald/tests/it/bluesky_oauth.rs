@@ -49,13 +49,7 @@ async fn a_gatekeeper_connects_bluesky_by_oauth_and_a_post_goes_out_with_dpop_bo
     );
     assert_eq!(connection(&scene).await, "connected");
     assert_eq!(scene.fake.state.grants(), ["authorization_code"]);
-    let audit = scene
-        .owner
-        .get(&scene.app, "/api/v1/audit/export")
-        .await
-        .text()
-        .await
-        .expect("audit");
+    let audit = scene.audit().await;
     assert!(
         audit.contains("account.connected") && audit.contains(HANDLE),
         "{audit}"

@@ -5,10 +5,11 @@
 //! callback must refuse — someone who is not the gatekeeper, a replayed, tampered, expired or
 //! someone else's state, and a gatekeeper who declines at the network.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use herald::clock::ManualClock;
-use herald::config::NetworksConfig;
+use herald::config::{Config, NetworksConfig};
 use jiff::{SignedDuration, Timestamp};
 use networks::fake::FakeState;
 use reqwest::StatusCode;
@@ -26,7 +27,7 @@ const TOKEN: &str = "fake-oauth-token-9d41c0";
 /// Herald's public address in the scenes whose networks fetch images from it. Nothing
 /// answers there: the test takes the network's redirect back to it to the test server, as
 /// DNS would send a browser.
-const PUBLIC: &str = "http://herald.example";
+pub(crate) const PUBLIC: &str = "http://herald.example";
 
 /// A Herald pointed at the fake `network`, with Herald's app there, and an account on it
 /// whose gatekeeper is `keeper`, not yet connected.
@@ -36,6 +37,15 @@ pub(crate) async fn scene(network: &str) -> Scene {
 
 /// [`scene`], with Herald at `public_url` when it is given.
 pub(crate) async fn scene_at(network: &str, public_url: Option<&str>) -> Scene {
+    scene_in(network, public_url, None).await
+}
+
+/// [`scene_at`], with Herald's data in `data_dir` when it is given (to start it again there).
+pub(crate) async fn scene_in(
+    network: &str,
+    public_url: Option<&str>,
+    data_dir: Option<PathBuf>,
+) -> Scene {
     let state = FakeState::new(TOKEN, 3);
     let fake = match network {
         "x" => networks::fake::x::start(state).await,
@@ -51,12 +61,10 @@ pub(crate) async fn scene_at(network: &str, public_url: Option<&str>) -> Scene {
     let url = fake.url();
     let app = spawn_app_with_clock(
         |config| {
-            config.public_url = public_url.map(str::to_owned);
-            point_at(&mut config.networks, network, &url);
-            // Accounts name their own instance; the default one is nowhere.
-            config.networks.mastodon_instance_url = "http://127.0.0.1:9".to_owned();
-            config.networks.request_timeout_seconds = 2;
-            config.jobs.lease_seconds = 10;
+            configure(config, network, &url, public_url);
+            if let Some(data_dir) = data_dir {
+                config.data_dir = data_dir;
+            }
         },
         Arc::new(clock.clone()),
     )
@@ -90,6 +98,16 @@ pub(crate) async fn scene_at(network: &str, public_url: Option<&str>) -> Scene {
         keeper,
         account,
     }
+}
+
+/// A scene's Herald: pointed at the fake `network` at `url`, at `public_url` when given.
+pub(crate) fn configure(config: &mut Config, network: &str, url: &str, public_url: Option<&str>) {
+    config.public_url = public_url.map(str::to_owned);
+    point_at(&mut config.networks, network, url);
+    // Accounts name their own instance; the default one is nowhere.
+    config.networks.mastodon_instance_url = "http://127.0.0.1:9".to_owned();
+    config.networks.request_timeout_seconds = 2;
+    config.jobs.lease_seconds = 10;
 }
 
 /// Points Herald at the fake at `url` for every network (only `network` has an account), with
@@ -267,7 +285,7 @@ pub(crate) fn param(url: &str, name: &str) -> String {
 }
 
 /// The gatekeeper connects the account through the whole round trip; the callback's answer.
-async fn connect(scene: &Scene, instance: &str) -> reqwest::Response {
+pub(crate) async fn connect(scene: &Scene, instance: &str) -> reqwest::Response {
     let (browser, ceremony, back) = sent_back(scene, instance).await;
     browser.callback(&back, &ceremony).await
 }
@@ -402,13 +420,7 @@ async fn a_gatekeeper_connects_a_mastodon_account_on_the_instance_they_name_whic
     // Connecting again reuses Herald's application at the instance.
     let again = connect(&scene, &format!("{instance}/")).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
-    let audit = scene
-        .owner
-        .get(&scene.app, "/api/v1/audit/export")
-        .await
-        .text()
-        .await
-        .expect("audit");
+    let audit = scene.audit().await;
     assert_eq!(
         audit.matches("network.app_registered").count(),
         1,

@@ -30,6 +30,29 @@ pub struct Scene {
 }
 
 impl Scene {
+    /// Stops Herald, runs `between` while it is stopped (a command on its data, say), and
+    /// starts it again with `adjust`'s configuration and the same clock, fake and people.
+    pub async fn restarted(
+        self,
+        between: impl FnOnce(),
+        adjust: impl FnOnce(&mut herald::config::Config),
+    ) -> Scene {
+        self.app.stop().await;
+        between();
+        let app = spawn_app_with_clock(adjust, Arc::new(self.clock.clone())).await;
+        Scene { app, ..self }
+    }
+
+    /// The audit log as the owner exports it.
+    pub async fn audit(&self) -> String {
+        self.owner
+            .get(&self.app, "/api/v1/audit/export")
+            .await
+            .text()
+            .await
+            .expect("audit")
+    }
+
     /// A Mastodon account on a fake instance (honours idempotency keys).
     pub async fn mastodon() -> Scene {
         let fake = networks::fake::mastodon::start(FakeState::new(TOKEN, 7))

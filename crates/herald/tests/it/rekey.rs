@@ -11,7 +11,9 @@ use tempfile::TempDir;
 
 use crate::accounts::new_account;
 use crate::helpers::{TestApp, herald, run, spawn_app_with_clock};
+use crate::oauth::{configure, connection, scene_in, sent_back};
 use crate::people::{OWNER_EMAIL, OWNER_PASSWORD, client, code, set_up};
+use crate::publishing::Scene;
 
 const SECRET_VALUE: &str = "network-password-survives-rekey";
 
@@ -56,9 +58,10 @@ async fn rekey_replaces_the_master_key_and_every_secret_still_opens() {
 
     let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
     assert!(ok, "{stderr}");
-    // The owner's authenticator secret, the network password and the key check value.
+    // The owner's authenticator secret, the network password, the key check value and
+    // Herald's Bluesky client key.
     assert!(
-        stdout.contains("now version 2): 3 secrets re-wrapped"),
+        stdout.contains("now version 2): 4 secrets re-wrapped"),
         "{stdout}"
     );
     assert!(
@@ -142,6 +145,72 @@ async fn an_interrupted_rekey_stops_the_start_and_finishes_when_run_again() {
     assert!(!next.exists());
     let app = start(&dir, &clock).await;
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
+
+/// Herald's own keys at the networks survive a re-key: the Mastodon application it registered
+/// opens under the new key (so it is not registered again), and its Bluesky client key, which
+/// sessions at Bluesky are bound to, is the same key.
+#[tokio::test]
+async fn rekey_keeps_herald_s_mastodon_application_and_its_bluesky_client_key() {
+    const PUBLIC: &str = "https://herald.example";
+    let dir = TempDir::new().expect("temporary directory");
+    let data = dir.path().join("data");
+    let scene = scene_in("mastodon", Some(PUBLIC), Some(data.clone())).await;
+    let instance = scene.fake.url();
+    assert_eq!(
+        connect_via(&scene, &instance, PUBLIC).await,
+        StatusCode::SEE_OTHER
+    );
+    let client_key = published_client_key(&scene.app).await;
+    let fake_url = scene.fake.url();
+    let scene = scene
+        .restarted(
+            || {
+                let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
+                assert!(ok, "{stderr}");
+                assert!(stdout.contains("now version 2"), "{stdout}");
+            },
+            |config| {
+                configure(config, "mastodon", &fake_url, Some(PUBLIC));
+                config.data_dir = data;
+            },
+        )
+        .await;
+    let apps = scene.app.store.all_oauth_apps().await.expect("apps");
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0].key_version, 2, "re-wrapped under the new key");
+    assert_eq!(published_client_key(&scene.app).await, client_key);
+
+    assert_eq!(
+        connect_via(&scene, &instance, PUBLIC).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(connection(&scene).await, "connected");
+    let audit = scene.audit().await;
+    assert_eq!(
+        audit.matches("network.app_registered").count(),
+        1,
+        "Herald's application at the instance still opens: {audit}"
+    );
+}
+
+/// The gatekeeper connects the scene's account, the network sending them back to Herald's
+/// public address `public`, which reaches the test server.
+async fn connect_via(scene: &Scene, instance: &str, public: &str) -> StatusCode {
+    let (browser, ceremony, back) = sent_back(scene, instance).await;
+    let at_herald = back.replacen(public, &scene.app.url(""), 1);
+    browser.callback(&at_herald, &ceremony).await.status()
+}
+
+/// The public key in the Bluesky client metadata Herald serves.
+async fn published_client_key(app: &TestApp) -> Value {
+    let metadata: Value = reqwest::get(app.url(networks::bluesky::oauth::METADATA_PATH))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    metadata["jwks"]["keys"][0].clone()
 }
 
 /// Runs `herald serve` and returns how it ended (it exits at once when it refuses to start).
