@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod authorization;
 mod bluesky_oauth;
+mod bluesky_pds;
 mod breaches;
 mod browser;
 mod composer_pages;
@@ -18,6 +19,8 @@ mod jobs;
 mod media;
 mod oauth;
 mod openapi;
+#[path = "../../../networks/tests/pds/harness.rs"]
+mod pds;
 mod people;
 mod policy;
 mod posts;

@@ -42,7 +42,7 @@ pub struct Person {
     pub id: i64,
 }
 
-pub fn code(secret: &TotpSecret, clock: &ManualClock) -> String {
+pub fn code(secret: &TotpSecret, clock: &impl Clock) -> String {
     secret.code_at_step(step_at(clock.now()))
 }
 
@@ -84,7 +84,7 @@ impl Person {
 }
 
 /// Runs first-run setup through the API and returns the signed-in owner.
-pub async fn set_up(app: &TestApp, clock: &ManualClock) -> Person {
+pub async fn set_up(app: &TestApp, clock: &impl Clock) -> Person {
     let client = client();
     let enrolment: Value = client
         .get(app.url(&format!("/api/v1/setup?email={OWNER_EMAIL}")))

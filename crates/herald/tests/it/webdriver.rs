@@ -179,7 +179,12 @@ impl Browser {
 
     /// Waits up to five seconds for `script` to return true.
     pub async fn wait_for(&self, script: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        self.wait_up_to(Duration::from_secs(5), script).await
+    }
+
+    /// Waits up to `limit` for `script` to return true (for pages of a slower server).
+    pub async fn wait_up_to(&self, limit: Duration, script: &str) -> bool {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if self.execute(script).await == Value::Bool(true) {
                 return true;

@@ -4,6 +4,7 @@
 #[path = "../pds/harness.rs"]
 pub mod pds;
 
+use pds::{real_account, real_posts};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,7 +21,7 @@ use networks::{
     Adapter, Endpoint, Grant, Media, NetworkError, Outgoing, Published, RetryAfter, Tokens,
 };
 use secrecy::ExposeSecret;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// When the fake's access token expires.
 const EXPIRES: i64 = 1_800_000_000;
@@ -553,60 +554,6 @@ async fn no_token_shows_in_errors_or_debug_strings_after_a_failure() {
 }
 
 // The real PDS, from npm (tests/pds): see install.sh.
-
-/// Makes an account on the real PDS and an app password for it: (handle, DID, app password).
-pub async fn real_account(pds: &str, name: &str) -> (String, String, String) {
-    let client = reqwest::Client::new();
-    let handle = format!("{name}.test");
-    let account: Value = client
-        .post(format!("{pds}/xrpc/com.atproto.server.createAccount"))
-        .json(&json!({"handle": handle, "email": format!("{name}@example.com"), "password": "a-long-account-password"}))
-        .send()
-        .await
-        .expect("createAccount")
-        .error_for_status()
-        .expect("account made")
-        .json()
-        .await
-        .expect("account");
-    let access = account["accessJwt"].as_str().expect("accessJwt");
-    let app_password: Value = client
-        .post(format!("{pds}/xrpc/com.atproto.server.createAppPassword"))
-        .bearer_auth(access)
-        .json(&json!({"name": "herald"}))
-        .send()
-        .await
-        .expect("createAppPassword")
-        .error_for_status()
-        .expect("app password made")
-        .json()
-        .await
-        .expect("app password");
-    (
-        handle,
-        account["did"].as_str().expect("did").to_owned(),
-        app_password["password"]
-            .as_str()
-            .expect("password")
-            .to_owned(),
-    )
-}
-
-/// The account's posts, as `com.atproto.repo.listRecords` lists them.
-pub async fn real_posts(pds: &str, did: &str) -> Vec<Value> {
-    let listed: Value = reqwest::Client::new()
-        .get(format!("{pds}/xrpc/com.atproto.repo.listRecords"))
-        .query(&[("repo", did), ("collection", "app.bsky.feed.post")])
-        .send()
-        .await
-        .expect("listRecords")
-        .error_for_status()
-        .expect("listed")
-        .json()
-        .await
-        .expect("records");
-    listed["records"].as_array().cloned().unwrap_or_default()
-}
 
 async fn real_connection(pds: &str, name: &str) -> (Bluesky, Tokens, String, String) {
     let (handle, did, password) = real_account(pds, name).await;

@@ -18,7 +18,7 @@ use networks::{Adapter, AuthorizeRequest, Endpoint, NetworkError, Outgoing, Toke
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::bluesky::{pds, real_account};
+use crate::bluesky::pds::{self, real_account};
 
 const REDIRECT: &str = "http://127.0.0.1:8080/oauth/callback";
 const VERIFIER: &str = "a-pkce-verifier-of-enough-length-0123456789abcdef";
