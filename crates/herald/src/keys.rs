@@ -31,16 +31,7 @@ impl Keys {
     pub async fn load(master: &MasterKey, store: &Store) -> Result<Keys, KeyCheckError> {
         let mut keys = Keys::derive(master);
         check_against(&keys, store).await?;
-        if store.bluesky_client_key().await?.is_none() {
-            let secret = keys.bluesky_client.to_secret();
-            let sealed = vault::seal(
-                keys.vault.current(),
-                &bluesky_client_context(),
-                secret.expose_secret().as_bytes(),
-                &mut rand::rngs::OsRng,
-            );
-            store.keep_bluesky_client_key(&sealed).await?;
-        }
+        keep_bluesky_client_key(store, master, keys.vault.current()).await?;
         let sealed = store
             .bluesky_client_key()
             .await?
@@ -89,6 +80,27 @@ pub(crate) fn canary_context() -> vault::Context<'static> {
         record: "vault",
         field: "canary",
     }
+}
+
+/// Keeps the Bluesky client key derived from `master`, sealed under `kek`, unless the database
+/// already keeps one (this is how Herald's first start, or a re-key before it, keeps the key
+/// Herald derived before it kept one).
+pub(crate) async fn keep_bluesky_client_key(
+    store: &Store,
+    master: &MasterKey,
+    kek: &vault::Kek,
+) -> Result<(), crate::store::StoreError> {
+    if store.bluesky_client_key().await?.is_some() {
+        return Ok(());
+    }
+    let secret = bluesky_client_key(master).to_secret();
+    let sealed = vault::seal(
+        kek,
+        &bluesky_client_context(),
+        secret.expose_secret().as_bytes(),
+        &mut rand::rngs::OsRng,
+    );
+    store.keep_bluesky_client_key(&sealed).await
 }
 
 /// Where the Bluesky client key is sealed.

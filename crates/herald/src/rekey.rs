@@ -143,6 +143,9 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
             store.replace_vault_canary(&sealed).await?;
         }
     }
+    // A database re-keyed before any start of this version keeps the key Herald derived from
+    // the old master key, so that connected accounts keep working.
+    keys::keep_bluesky_client_key(store, &old, keyring.current()).await?;
     if let Some(client_key) = store.bluesky_client_key().await? {
         let what = || "Herald's Bluesky client key".to_owned();
         if let Some(sealed) = rewrap(

@@ -194,6 +194,44 @@ async fn rekey_keeps_herald_s_mastodon_application_and_its_bluesky_client_key() 
     );
 }
 
+/// A database from before Herald kept its Bluesky client key, re-keyed before this version
+/// ever started on it, keeps the key derived from its old master key: the one Bluesky knows.
+#[tokio::test]
+async fn a_database_re_keyed_before_herald_kept_its_bluesky_key_keeps_the_old_one() {
+    const PUBLIC: &str = "https://herald.example";
+    let dir = TempDir::new().expect("temporary directory");
+    let data = dir.path().join("data");
+    let start = |data: std::path::PathBuf| {
+        spawn_app_with_clock(
+            move |config| {
+                config.public_url = Some(PUBLIC.to_owned());
+                config.data_dir = data;
+            },
+            Arc::new(ManualClock::new(
+                Timestamp::from_second(1_800_000_000).expect("time"),
+            )),
+        )
+    };
+    let app = start(data.clone()).await;
+    let derived = published_client_key(&app).await;
+    app.stop().await;
+    // As the database was before migration 0018: no key kept.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("herald.db").display()))
+        .await
+        .expect("open database directly");
+    sqlx::query("UPDATE vault_meta SET bluesky_client_key = NULL")
+        .execute(&pool)
+        .await
+        .expect("forget the kept key");
+    pool.close().await;
+
+    let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("now version 2"), "{stdout}");
+    let app = start(data).await;
+    assert_eq!(published_client_key(&app).await, derived);
+}
+
 /// The gatekeeper connects the scene's account, the network sending them back to Herald's
 /// public address `public`, which reaches the test server.
 async fn connect_via(scene: &Scene, instance: &str, public: &str) -> StatusCode {
