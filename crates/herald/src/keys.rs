@@ -32,15 +32,17 @@ impl Keys {
         let mut keys = Keys::derive(master);
         check_against(&keys, store).await?;
         keep_bluesky_client_key(store, master, keys.vault.current()).await?;
+        let damaged = |why: &str| KeyCheckError::ClientKey(why.to_owned());
         let sealed = store
             .bluesky_client_key()
             .await?
-            .ok_or(KeyCheckError::ClientKey)?;
+            .ok_or_else(|| damaged("it is missing"))?;
+        // The canary opened, so the master key is right: only this value is damaged.
         let opened = vault::open(&keys.vault, &bluesky_client_context(), &sealed)
-            .map_err(KeyCheckError::WrongKey)?;
+            .map_err(|error| damaged(&error.to_string()))?;
         let secret = SecretString::from(String::from_utf8_lossy(opened.expose()).into_owned());
-        keys.bluesky_client =
-            networks::es256::Es256Key::from_secret(&secret).ok_or(KeyCheckError::ClientKey)?;
+        keys.bluesky_client = networks::es256::Es256Key::from_secret(&secret)
+            .ok_or_else(|| damaged("it is not a P-256 key"))?;
         Ok(keys)
     }
 
@@ -114,8 +116,10 @@ pub(crate) fn bluesky_client_context() -> vault::Context<'static> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyCheckError {
-    #[error("the database's Bluesky OAuth client key is missing or damaged")]
-    ClientKey,
+    #[error(
+        "the Bluesky OAuth client key kept in the database cannot be used ({0}); restore the database from its backup"
+    )]
+    ClientKey(String),
     #[error(
         "the master key does not open this database's secrets ({0}); restore the master key file that belongs to this database, or point HERALD_MASTER_KEY_FILE at it"
     )]

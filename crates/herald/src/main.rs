@@ -260,13 +260,22 @@ async fn audit_verify(config: Config) -> anyhow::Result<()> {
 
 async fn vault_rekey(config: Config) -> anyhow::Result<()> {
     let store = Store::open_existing(&config).await?;
+    // A database from an older Herald gets the newer schema first, as `serve` would give it.
+    store.migrate().await?;
     let key_path = config.master_key_path();
     let done = herald::rekey::rekey(&store, &key_path)
         .await
         .context("vault rekey failed")?;
     store.close().await;
+    let forgotten = match done.apps_forgotten {
+        0 => String::new(),
+        n => format!(
+            " {n} of Herald's applications at Mastodon servers did not open and were forgotten; \
+             Herald registers again when an account there is next connected."
+        ),
+    };
     print(&format!(
-        "master key replaced (now version {}): {} secrets re-wrapped, {} already done, {} audit checkpoints signed again. \
+        "master key replaced (now version {}): {} secrets re-wrapped, {} already done, {} audit checkpoints signed again.{forgotten} \
          The old key is in {}; back up the new {} and then delete the old one.",
         done.version,
         done.rewrapped,

@@ -17,7 +17,7 @@ use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::domain::audit::sign_checkpoint;
 use crate::keys;
 use crate::people::enrolment::stored_secret_context;
-use crate::store::{OAuthAppRecord, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// What a re-key did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct Rekeyed {
     pub rewrapped: usize,
     pub already_done: usize,
     pub checkpoints_resigned: usize,
+    /// Herald's applications at Mastodon servers that did not open and were forgotten.
+    pub apps_forgotten: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +95,7 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
         rewrapped: 0,
         already_done: 0,
         checkpoints_resigned: 0,
+        apps_forgotten: 0,
     };
 
     // Written in batches, each one transaction: far fewer commits than one per secret, and an
@@ -158,19 +161,23 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
             store.replace_bluesky_client_key(&sealed).await?;
         }
     }
+    // Herald's applications at Mastodon servers can be registered again, so one that does not
+    // open (sealed under a key an earlier re-key did not re-wrap) is forgotten, not fatal.
     for app in store.all_oauth_apps().await? {
         let what = || format!("Herald's application at {}", app.server);
         let context = crate::oauth::app_context(&app.server, &app.redirect_uri);
-        if let Some(sealed_secret) =
-            rewrap(&keyring, &context, &app.sealed_secret, &mut report, what)?
-        {
-            store
-                .put_oauth_app(&OAuthAppRecord {
-                    sealed_secret,
-                    key_version: version,
-                    ..app
-                })
-                .await?;
+        match rewrap(&keyring, &context, &app.sealed_secret, &mut report, what) {
+            Ok(None) => {}
+            Ok(Some(sealed)) => {
+                store
+                    .settle_oauth_app(&app, Some((&sealed, version)))
+                    .await?
+            }
+            Err(error) => {
+                tracing::warn!(%error, server = %app.server, "forgetting Herald's application there; it is registered again on the next connection");
+                store.settle_oauth_app(&app, None).await?;
+                report.apps_forgotten += 1;
+            }
         }
     }
     report.checkpoints_resigned = resign_checkpoints(store, &old, &new).await?;

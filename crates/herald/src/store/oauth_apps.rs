@@ -72,6 +72,36 @@ impl Store {
         rows.into_iter().map(OAuthAppRecord::try_from).collect()
     }
 
+    /// After a re-key: `app`'s secret re-wrapped (`Some((sealed, key_version))`), or `app`
+    /// forgotten (`None`) so that Herald registers again. Nothing changes if the application
+    /// was registered again since `app` was read.
+    pub async fn settle_oauth_app(
+        &self,
+        app: &OAuthAppRecord,
+        rewrapped: Option<(&[u8], i64)>,
+    ) -> Result<(), StoreError> {
+        const UNCHANGED: &str =
+            "server = $1 AND redirect_uri = $2 AND client_id = $3 AND sealed_secret = $4";
+        let query = match rewrapped {
+            Some(_) => format!(
+                "UPDATE oauth_apps SET sealed_secret = $5, key_version = $6 WHERE {UNCHANGED}"
+            ),
+            None => format!("DELETE FROM oauth_apps WHERE {UNCHANGED}"),
+        };
+        with_pool!(self, pool => {
+            let mut statement = sqlx::query(&query)
+                .bind(&app.server)
+                .bind(&app.redirect_uri)
+                .bind(&app.client_id)
+                .bind(&app.sealed_secret);
+            if let Some((sealed, key_version)) = rewrapped {
+                statement = statement.bind(sealed).bind(key_version);
+            }
+            statement.execute(pool).await.map(drop)
+        })?;
+        Ok(())
+    }
+
     /// Stores (or replaces, after registering again) Herald's application at a server.
     pub async fn put_oauth_app(&self, app: &OAuthAppRecord) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use herald::clock::ManualClock;
+use herald::clock::{Clock, ManualClock};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::accounts::new_account;
-use crate::helpers::{TestApp, herald, run, spawn_app_with_clock};
+use crate::helpers::{TestApp, contract_test, herald, run, spawn_app_with_clock};
 use crate::oauth::{configure, connection, scene_in, sent_back};
 use crate::people::{OWNER_EMAIL, OWNER_PASSWORD, client, code, set_up};
 use crate::publishing::Scene;
@@ -195,7 +195,8 @@ async fn rekey_keeps_herald_s_mastodon_application_and_its_bluesky_client_key() 
 }
 
 /// A database from before Herald kept its Bluesky client key, re-keyed before this version
-/// ever started on it, keeps the key derived from its old master key: the one Bluesky knows.
+/// ever started on it (so not yet migrated), keeps the key derived from its old master key:
+/// the one Bluesky knows.
 #[tokio::test]
 async fn a_database_re_keyed_before_herald_kept_its_bluesky_key_keeps_the_old_one() {
     const PUBLIC: &str = "https://herald.example";
@@ -215,21 +216,146 @@ async fn a_database_re_keyed_before_herald_kept_its_bluesky_key_keeps_the_old_on
     let app = start(data.clone()).await;
     let derived = published_client_key(&app).await;
     app.stop().await;
-    // As the database was before migration 0018: no key kept.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("herald.db").display()))
-        .await
-        .expect("open database directly");
-    sqlx::query("UPDATE vault_meta SET bluesky_client_key = NULL")
-        .execute(&pool)
-        .await
-        .expect("forget the kept key");
-    pool.close().await;
+    // As the database was before migration 0018: no column for the key, and rekey the first
+    // command of the new version to open it.
+    raw_sql(
+        &data,
+        "ALTER TABLE vault_meta DROP COLUMN bluesky_client_key;
+         DELETE FROM _sqlx_migrations WHERE version = 18;",
+    )
+    .await;
 
     let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("now version 2"), "{stdout}");
     let app = start(data).await;
     assert_eq!(published_client_key(&app).await, derived);
+}
+
+/// An application at a Mastodon server sealed under a key no re-key re-wrapped (earlier
+/// versions left them) is forgotten, to be registered again; the re-key itself goes through.
+#[tokio::test]
+async fn an_application_that_no_longer_opens_is_forgotten_and_the_rekey_goes_through() {
+    let dir = TempDir::new().expect("temporary directory");
+    let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = start(&dir, &clock).await;
+    set_up(&app, &clock).await;
+    let unrelated = vault::Kek::derive(&[7; 32], 1);
+    let context = vault::Context {
+        organisation: "herald",
+        record: "https://social.example",
+        field: "http://127.0.0.1:8080/oauth/callback",
+    };
+    let sealed = vault::seal(&unrelated, &context, b"app secret", &mut rand::rngs::OsRng);
+    app.store
+        .put_oauth_app(&herald::store::OAuthAppRecord {
+            server: "https://social.example".to_owned(),
+            redirect_uri: "http://127.0.0.1:8080/oauth/callback".to_owned(),
+            client_id: "client-1".to_owned(),
+            sealed_secret: sealed,
+            key_version: 1,
+            created_at: clock.now(),
+        })
+        .await
+        .expect("an application");
+    app.stop().await;
+
+    let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(
+            "1 of Herald's applications at Mastodon servers did not open and were forgotten"
+        ),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("data/master.key.next").exists());
+    let app = start(&dir, &clock).await;
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    assert!(app.store.all_oauth_apps().await.expect("apps").is_empty());
+}
+
+contract_test!(
+    herald_s_own_keys_are_kept_once_and_re_wrapped_only_while_unchanged,
+    |store| {
+        use herald::store::OAuthAppRecord;
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        store.set_vault_canary(b"canary").await.expect("canary");
+        assert_eq!(store.bluesky_client_key().await.expect("read"), None);
+        store.keep_bluesky_client_key(b"first").await.expect("keep");
+        store
+            .keep_bluesky_client_key(b"second")
+            .await
+            .expect("keep again");
+        assert_eq!(
+            store.bluesky_client_key().await.expect("read"),
+            Some(b"first".to_vec()),
+            "a second start keeps the first key"
+        );
+        store
+            .replace_bluesky_client_key(b"re-wrapped")
+            .await
+            .expect("replace");
+        assert_eq!(
+            store.bluesky_client_key().await.expect("read"),
+            Some(b"re-wrapped".to_vec())
+        );
+
+        let app = |server: &str, client: &str| OAuthAppRecord {
+            server: server.to_owned(),
+            redirect_uri: "http://127.0.0.1:8080/oauth/callback".to_owned(),
+            client_id: client.to_owned(),
+            sealed_secret: client.as_bytes().to_vec(),
+            key_version: 1,
+            created_at: now,
+        };
+        for registered in [
+            app("https://b.example", "b1"),
+            app("https://a.example", "a1"),
+        ] {
+            store.put_oauth_app(&registered).await.expect("register");
+        }
+        let read = store.all_oauth_apps().await.expect("apps");
+        let servers: Vec<&str> = read.iter().map(|app| app.server.as_str()).collect();
+        assert_eq!(servers, ["https://a.example", "https://b.example"]);
+
+        store
+            .settle_oauth_app(&read[0], Some((b"a1 re-wrapped", 2)))
+            .await
+            .expect("re-wrap");
+        // Registered again after it was read: neither re-wrapped nor forgotten.
+        store
+            .put_oauth_app(&app("https://b.example", "b2"))
+            .await
+            .expect("register again");
+        store
+            .settle_oauth_app(&read[1], Some((b"b1 re-wrapped", 2)))
+            .await
+            .expect("re-wrap");
+        store
+            .settle_oauth_app(&read[1], None)
+            .await
+            .expect("forget");
+        let now_stored = store.all_oauth_apps().await.expect("apps");
+        assert_eq!(now_stored[0].sealed_secret, b"a1 re-wrapped");
+        assert_eq!(now_stored[0].key_version, 2);
+        assert_eq!(now_stored[1].client_id, "b2");
+        assert_eq!(now_stored[1].sealed_secret, b"b2");
+
+        store
+            .settle_oauth_app(&now_stored[1], None)
+            .await
+            .expect("forget");
+        assert_eq!(store.all_oauth_apps().await.expect("apps").len(), 1);
+    }
+);
+
+/// Runs `sql` on the SQLite database in `data`, as an older version (or a tamperer) left it.
+async fn raw_sql(data: &std::path::Path, sql: &str) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("herald.db").display()))
+        .await
+        .expect("open database directly");
+    sqlx::raw_sql(sql).execute(&pool).await.expect("raw SQL");
+    pool.close().await;
 }
 
 /// The gatekeeper connects the scene's account, the network sending them back to Herald's
