@@ -4,7 +4,9 @@
 //! post's images before it is submitted, and hand them to the publisher.
 //!
 //! Files live under `<data_dir>/media/` with random names, mode 0600, written to a temporary
-//! file and renamed so a half-written image is never seen. The database row holds what the
+//! file and renamed so a half-written image is never seen. The database names a file as
+//! pending before it is written and while it is being deleted, so the daily sweep can finish
+//! what a crash interrupted without ever touching a file the database does not know of. The database row holds what the
 //! file is and its SHA-256, checked whenever the file is read. Networks that fetch images
 //! themselves (Instagram, Threads) get a signed link that expires (`GET /media/{signed}`).
 
@@ -40,9 +42,12 @@ use crate::store::{
 /// Herald publishes, short enough that a leaked link soon stops working.
 pub const SIGNED_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(1);
 
-/// How old a file no row names must be before the sweep deletes it. Attaching writes the file
-/// a moment before its row, so a younger file may be one on its way in.
+/// How long a file stays pending before the sweep deletes it. Attaching writes the file a
+/// moment before its row, so a younger pending file may be one on its way in.
 pub const ORPHAN_AGE: SignedDuration = SignedDuration::from_hours(1);
+
+/// The length of Herald's image file names, in hex digits (128 random bits).
+const NAME_HEX: usize = 32;
 
 /// Where images are kept, and the key that signs links to them. Cheap to clone.
 #[derive(Clone)]
@@ -97,42 +102,28 @@ impl Library {
         Some(mac)
     }
 
-    async fn write(&self, bytes: Arc<Vec<u8>>) -> io::Result<String> {
+    async fn write(&self, name: String, bytes: Arc<Vec<u8>>) -> io::Result<()> {
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || write_file(&dir, &bytes))
+        tokio::task::spawn_blocking(move || write_file(&dir, &name, &bytes))
             .await
             .map_err(io::Error::other)?
     }
 
-    /// Deletes image files that no row names once they are older than [`ORPHAN_AGE`]: files
+    /// Deletes the image files the database still has pending after [`ORPHAN_AGE`]: files
     /// left by a crash between writing an image and saving its row, by a delete that failed,
-    /// and half-written `.partial` files. Returns how many were deleted. A file that cannot be
-    /// read or deleted is logged and left; only a database error is an error.
+    /// and their half-written `.partial` forms. Files the database does not name are never
+    /// touched. Returns how many pending files were settled. A file that cannot be deleted is
+    /// logged and stays pending.
     pub async fn sweep(&self, store: &Store, now: Timestamp) -> Result<usize, StoreError> {
-        let dir = self.dir.clone();
-        let candidates = tokio::task::spawn_blocking(move || old_files(&dir, now))
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!(%error, "the image sweep stopped");
-                Vec::new()
-            });
-        if candidates.is_empty() {
-            return Ok(0);
-        }
-        // Read after listing: a row saved meanwhile is seen, and a file written meanwhile is
-        // too young to be a candidate.
-        let known = store.media_file_names().await?;
-        let mut deleted = 0;
-        for name in candidates.iter().filter(|name| !known.contains(*name)) {
-            match tokio::fs::remove_file(self.dir.join(name)).await {
-                Ok(()) => deleted += 1,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                Err(error) => {
-                    tracing::warn!(%error, file = %name, "could not delete an orphaned image file");
-                }
+        let before = now.saturating_sub(ORPHAN_AGE).unwrap_or(now);
+        let mut settled = 0;
+        for name in store.media_files_pending_since(before).await? {
+            if self.delete(&name).await && self.delete(&format!(".{name}.partial")).await {
+                store.media_file_settled(&name).await?;
+                settled += 1;
             }
         }
-        Ok(deleted)
+        Ok(settled)
     }
 
     async fn read(&self, media: &MediaRecord) -> Result<Vec<u8>, PeopleError> {
@@ -149,18 +140,41 @@ impl Library {
         Ok(bytes)
     }
 
-    async fn delete(&self, file_name: &str) {
-        let Ok(path) = self.path(file_name) else {
-            return;
+    /// Deletes image file `file_name` (or its `.partial` form); true once it is gone, whether
+    /// now or before.
+    async fn delete(&self, file_name: &str) -> bool {
+        let bare = file_name
+            .strip_prefix('.')
+            .and_then(|name| name.strip_suffix(".partial"))
+            .unwrap_or(file_name);
+        let Ok(path) = self.path(bare).map(|path| path.with_file_name(file_name)) else {
+            return false;
         };
-        if let Err(error) = tokio::fs::remove_file(&path).await {
-            tracing::warn!(%error, file = file_name, "could not delete an image file");
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => true,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => true,
+            Err(error) => {
+                tracing::warn!(%error, file = file_name, "could not delete an image file");
+                false
+            }
         }
+    }
+
+    /// Deletes a file Herald no longer holds; if that fails, the sweep tries again later.
+    async fn discard(&self, store: &Store, file_name: &str) -> Result<(), StoreError> {
+        if self.delete(file_name).await {
+            store.media_file_settled(file_name).await?;
+        }
+        Ok(())
     }
 
     /// The file's path; names are Herald's own random hex, so anything else is refused.
     fn path(&self, file_name: &str) -> Result<PathBuf, PeopleError> {
-        if file_name.is_empty() || !file_name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if file_name.len() != NAME_HEX
+            || !file_name
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(PeopleError::Internal(format!(
                 "an image has an unexpected file name {file_name:?}"
             )));
@@ -194,10 +208,14 @@ pub async fn attach(
     let alt = media::check_new(network, image).map_err(invalid)?;
     let size = bytes.len();
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let file_name = library
-        .write(Arc::new(bytes))
-        .await
-        .map_err(|error| PeopleError::Internal(format!("cannot store the image: {error}")))?;
+    let file_name = new_file_name();
+    store.media_file_pending(&file_name, now).await?;
+    if let Err(error) = library.write(file_name.clone(), Arc::new(bytes)).await {
+        library.discard(store, &file_name).await?;
+        return Err(PeopleError::Internal(format!(
+            "cannot store the image: {error}"
+        )));
+    }
     let new = NewMedia {
         post_id: post.id,
         file_name: &file_name,
@@ -212,7 +230,7 @@ pub async fn attach(
     let attached = match store.attach_media(&new, most, now).await {
         Ok(MediaAttached::Done(record)) => record,
         other => {
-            library.delete(&file_name).await;
+            library.discard(store, &file_name).await?;
             return Err(match other {
                 Ok(MediaAttached::Full) => invalid(MediaProblem::TooMany {
                     network: network.label(),
@@ -294,7 +312,7 @@ pub async fn remove(
         Some(None) => return Err(not_a_draft()),
         Some(Some(removed)) => removed,
     };
-    library.delete(&removed.file_name).await;
+    library.discard(store, &removed.file_name).await?;
     let details = serde_json::json!({ "media": media_id });
     audit(store, now, actor, "post.media_removed", post.id, details).await
 }
@@ -381,46 +399,18 @@ async fn open_draft(
     Ok((post, visible))
 }
 
-/// The names in `dir` that Herald wrote (its hex names and their `.partial` forms) and that
-/// were last changed more than [`ORPHAN_AGE`] before `now`. A missing directory has none.
-fn old_files(dir: &Path, now: Timestamp) -> Vec<String> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) => {
-            if error.kind() != io::ErrorKind::NotFound {
-                tracing::warn!(%error, dir = %dir.display(), "cannot list the image files");
-            }
-            return Vec::new();
-        }
-    };
-    let cutoff = now.saturating_sub(ORPHAN_AGE).unwrap_or(now);
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let bare = name
-                .strip_prefix('.')
-                .and_then(|rest| rest.strip_suffix(".partial"))
-                .unwrap_or(&name);
-            if bare.is_empty() || !bare.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            let changed = entry.metadata().ok()?.modified().ok()?;
-            let changed = Timestamp::try_from(changed).ok()?;
-            (changed < cutoff).then_some(name)
-        })
-        .collect()
+/// A new random file name: [`NAME_HEX`] lowercase hex digits.
+fn new_file_name() -> String {
+    let mut raw = [0u8; NAME_HEX / 2];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    hex::encode(raw)
 }
 
-fn write_file(dir: &Path, bytes: &[u8]) -> io::Result<String> {
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let mut raw = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    let name = hex::encode(raw);
     let partial = dir.join(format!(".{name}.partial"));
     let written = (|| {
         let mut file = OpenOptions::new()
@@ -430,12 +420,12 @@ fn write_file(dir: &Path, bytes: &[u8]) -> io::Result<String> {
             .open(&partial)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&partial, dir.join(&name))
+        fs::rename(&partial, dir.join(name))
     })();
     if written.is_err() {
         let _ = fs::remove_file(&partial);
     }
-    written.map(|()| name)
+    written
 }
 
 fn invalid(problem: MediaProblem) -> PeopleError {
@@ -547,7 +537,12 @@ mod tests {
         let library = library(None);
         assert!(library.path("../../etc/passwd").is_err());
         assert!(library.path("").is_err());
-        assert!(library.path("0123abcd").is_ok());
+        assert!(library.path("0123abcd").is_err(), "too short");
+        assert!(
+            library.path("0123456789ABCDEF0123456789ABCDEF").is_err(),
+            "upper case"
+        );
+        assert!(library.path(&new_file_name()).is_ok());
     }
 
     #[test]
@@ -555,9 +550,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::TempDir::new().expect("temporary directory");
         let media = dir.path().join("media");
-        let first = write_file(&media, b"one").expect("written");
-        let second = write_file(&media, b"two").expect("written");
+        let (first, second) = (new_file_name(), new_file_name());
         assert_ne!(first, second);
+        assert_eq!(first.len(), NAME_HEX);
+        write_file(&media, &first, b"one").expect("written");
+        write_file(&media, &second, b"two").expect("written");
         let mode = fs::metadata(media.join(&first))
             .expect("file")
             .permissions()

@@ -115,6 +115,10 @@ impl Store {
                 .bind(now.as_millisecond())
                 .fetch_one(&mut *tx)
                 .await?;
+            sqlx::query("DELETE FROM media_files_pending WHERE file_name = $1")
+                .bind(media.file_name)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(Attached::Done(from_row(row)?))
         })
@@ -141,12 +145,45 @@ impl Store {
         row.map(from_row).transpose()
     }
 
-    /// The file names of every image any post holds (for the sweep of files no row names).
-    pub async fn media_file_names(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let names: Vec<String> = with_pool!(self, pool => sqlx::query_scalar("SELECT file_name FROM post_media")
-                .fetch_all(pool)
-                .await)?;
-        Ok(names.into_iter().collect())
+    /// Records that Herald is about to write image file `file_name`, before it does: until
+    /// [`Store::attach_media`] saves the file's row (or [`Store::media_file_settled`] says the
+    /// file is gone), the sweep may delete it.
+    pub async fn media_file_pending(
+        &self,
+        file_name: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO media_files_pending (file_name, since) VALUES ($1, $2)")
+            .bind(file_name)
+            .bind(now.as_millisecond())
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// The file `file_name` is gone (or held by a row): nothing is left to sweep.
+    pub async fn media_file_settled(&self, file_name: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("DELETE FROM media_files_pending WHERE file_name = $1")
+            .bind(file_name)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// The files still pending since before `before`, oldest first: left by a crash between
+    /// writing a file and saving its row, or by a delete that failed.
+    pub async fn media_files_pending_since(
+        &self,
+        before: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT file_name FROM media_files_pending WHERE since < $1 ORDER BY since, file_name")
+            .bind(before.as_millisecond())
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// Removes image `id` from post `post_id` while the post is a draft. `None` if there is
@@ -179,6 +216,16 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected() == 1;
+            if removed {
+                // The file is deleted next; should that fail, the sweep finds it here.
+                sqlx::query(
+                    "INSERT INTO media_files_pending (file_name, since) VALUES ($1, $2)
+                     ON CONFLICT (file_name) DO NOTHING")
+                    .bind(&media.file_name)
+                    .bind(now.as_millisecond())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(if removed { Some(Some(media)) } else { None })
         })

@@ -189,24 +189,22 @@ async fn a_png_with_alt_text_is_attached_listed_and_served_as_what_its_bytes_say
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert!(images(&app, &owner, post).await.is_empty());
     assert!(stored_files(&app).is_empty(), "the file went with it");
+    let pending = app.store.media_files_pending_since(Timestamp::MAX).await;
+    assert!(
+        pending.expect("pending").is_empty(),
+        "nothing is left to sweep"
+    );
 }
 
-/// A file in the media directory, last changed at `changed` (by the test's clock).
-fn place_file(app: &TestApp, name: &str, changed: Timestamp) -> std::path::PathBuf {
+/// A file in the media directory, as a crash left it.
+fn place_file(app: &TestApp, name: &str) -> std::path::PathBuf {
     let path = app.data_dir.join("media").join(name);
-    std::fs::write(&path, b"not an image anyone holds").expect("write");
-    let file = std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .expect("open");
-    let changed = std::time::UNIX_EPOCH
-        + std::time::Duration::from_secs(u64::try_from(changed.as_second()).expect("after 1970"));
-    file.set_modified(changed).expect("set the file's time");
+    std::fs::write(&path, b"an image nobody holds").expect("write");
     path
 }
 
 #[tokio::test]
-async fn the_daily_housekeeping_deletes_old_image_files_no_post_holds_and_nothing_else() {
+async fn the_daily_housekeeping_deletes_image_files_left_pending_and_no_file_it_does_not_know() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
     let account = account(&app, &owner, "mastodon", "@sunny@cafe.example").await;
@@ -223,37 +221,55 @@ async fn the_daily_housekeeping_deletes_old_image_files_no_post_holds_and_nothin
     assert_eq!(attached.status(), StatusCode::CREATED);
     let held = app.store.post_media(post).await.expect("images");
     let held = app.data_dir.join("media").join(&held[0].file_name);
+    let unheld = app
+        .data_dir
+        .join("media")
+        .join("0123456789abcdef0123456789abcdef");
+    std::fs::write(&unheld, b"an older installation's image").expect("write");
 
-    // What a crash leaves: a file whose row was never saved, and a half-written one. Beside
-    // them, a file written moments ago (its row may be on its way) and one Herald did not write.
+    // What a crash between writing an image and saving its row leaves: the file (whole, or
+    // half-written), pending in the database. Beside them, one written a moment before the
+    // sweep, whose row may be on its way.
+    let crashed = |name: &str, at: Timestamp| {
+        let store = app.store.clone();
+        let name = name.to_owned();
+        async move { store.media_file_pending(&name, at).await.expect("pending") }
+    };
     let next_run = clock.now() + SignedDuration::from_hours(25);
     let hour_before = next_run - SignedDuration::from_hours(1) - SignedDuration::from_secs(1);
-    let orphan = place_file(&app, "0123456789abcdef0123456789abcdef", hour_before);
-    let partial = place_file(
-        &app,
-        ".fedcba9876543210fedcba9876543210.partial",
-        hour_before,
-    );
-    let arriving = place_file(
-        &app,
+    let whole = place_file(&app, "fedcba9876543210fedcba9876543210");
+    crashed("fedcba9876543210fedcba9876543210", hour_before).await;
+    let partial = place_file(&app, ".aaaabbbbccccddddeeeeffff00001111.partial");
+    crashed("aaaabbbbccccddddeeeeffff00001111", hour_before).await;
+    let arriving = place_file(&app, "00112233445566778899aabbccddeeff");
+    crashed(
         "00112233445566778899aabbccddeeff",
         next_run - SignedDuration::from_mins(5),
-    );
-    let foreign = place_file(&app, "notes.txt", hour_before);
+    )
+    .await;
     clock.advance(SignedDuration::from_hours(25));
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while (orphan.exists() || partial.exists()) && std::time::Instant::now() < deadline {
+    while (whole.exists() || partial.exists()) && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(!orphan.exists(), "an image file no row names is deleted");
-    assert!(!partial.exists(), "a half-written image file is deleted");
+    assert!(!whole.exists(), "an image file left pending is deleted");
+    assert!(!partial.exists(), "a half-written one too");
+    assert!(held.exists(), "the draft's image stays");
     assert!(
-        held.exists(),
-        "the draft's image stays, however old its file"
+        arriving.exists(),
+        "a file pending for less than an hour stays"
     );
-    assert!(arriving.exists(), "a file younger than an hour stays");
-    assert!(foreign.exists(), "a file Herald did not name stays");
+    assert!(
+        unheld.exists(),
+        "a file the database does not know of stays"
+    );
+    let pending = app
+        .store
+        .media_files_pending_since(clock.now())
+        .await
+        .expect("pending");
+    assert_eq!(pending, ["00112233445566778899aabbccddeeff"]);
 }
 
 #[tokio::test]
@@ -288,6 +304,11 @@ async fn html_named_png_missing_alt_text_and_a_fifth_image_are_refused_with_the_
     );
     draft_kept(&app, &owner, post, text, 0).await;
     assert!(stored_files(&app).is_empty(), "nothing refused is kept");
+    let pending = app.store.media_files_pending_since(Timestamp::MAX).await;
+    assert!(
+        pending.expect("pending").is_empty(),
+        "nothing is left to sweep"
+    );
 
     for alt in [None, Some("   ")] {
         let problem = refused(
@@ -860,6 +881,18 @@ contract_test!(
             .create_post(account, owner, "Hello", at(1))
             .await
             .expect("post");
+        for name in ["aa", "bb", "cc"] {
+            store
+                .media_file_pending(name, at(2))
+                .await
+                .expect("pending");
+        }
+        let pending = || async {
+            store
+                .media_files_pending_since(at(100))
+                .await
+                .expect("pending")
+        };
 
         let Ok(MediaAttached::Done(first)) =
             store.attach_media(&new_media(post, "aa"), 2, at(2)).await
@@ -880,10 +913,13 @@ contract_test!(
                 .expect("store"),
             MediaAttached::Full
         );
+        assert_eq!(
+            pending().await,
+            ["cc"],
+            "a saved image's file is no longer pending"
+        );
         let listed = store.post_media(post).await.expect("list");
         assert_eq!(listed, vec![first.clone(), second.clone()]);
-        let names = store.media_file_names().await.expect("names");
-        assert_eq!(names, ["aa", "bb"].map(str::to_owned).into_iter().collect());
         assert_eq!(
             store.media(second.id).await.expect("one"),
             Some(second.clone())
@@ -907,6 +943,22 @@ contract_test!(
             store.post_media(post).await.expect("list"),
             vec![second.clone()]
         );
+        assert_eq!(
+            pending().await,
+            ["cc", "aa"],
+            "a removed image's file is pending"
+        );
+        assert_eq!(
+            store
+                .media_files_pending_since(at(5))
+                .await
+                .expect("pending"),
+            ["cc"],
+            "only files pending since before the time asked"
+        );
+        store.media_file_settled("aa").await.expect("settled");
+        store.media_file_settled("cc").await.expect("settled");
+        assert!(pending().await.is_empty());
 
         assert!(
             store
