@@ -47,11 +47,8 @@ pub async fn schedule(
         .checked_sub(jiff::SignedDuration::from_hours(HISTORY_DAYS * 24))
         .unwrap_or(Timestamp::MIN);
     let posts = store
-        .account_posts_since(account_id, from)
-        .await?
-        .into_iter()
-        .filter(|post| on_schedule(post.state))
-        .collect();
+        .account_posts_since(account_id, from, ON_SCHEDULE)
+        .await?;
     Ok(Schedule {
         account: visible.account,
         zone,
@@ -157,17 +154,14 @@ pub fn file_name(account: &AccountRecord, extension: &str) -> String {
 }
 
 /// Posts that are, or were, on the schedule: not drafts, not failed, not expired.
-fn on_schedule(state: PostState) -> bool {
-    matches!(
-        state,
-        PostState::Submitted
-            | PostState::Approved
-            | PostState::Scheduled
-            | PostState::Publishing
-            | PostState::Published
-            | PostState::Unconfirmed
-    )
-}
+const ON_SCHEDULE: &[PostState] = &[
+    PostState::Submitted,
+    PostState::Approved,
+    PostState::Scheduled,
+    PostState::Publishing,
+    PostState::Published,
+    PostState::Unconfirmed,
+];
 
 fn time_of(post: &PostRecord) -> Option<Timestamp> {
     post.published_at.or(post.scheduled_at)

@@ -286,17 +286,24 @@ impl Store {
         rows.into_iter().map(super::posts::post_from_row).collect()
     }
 
-    /// Every post of `account_id` with a time from `from` on (scheduled or published then),
-    /// oldest first, for the account's exported schedule.
+    /// Every post of `account_id` in one of `states` with a time from `from` on (scheduled or
+    /// published then), oldest first, for the account's exported schedule.
     pub async fn account_posts_since(
         &self,
         account_id: i64,
         from: Timestamp,
+        states: &[PostState],
     ) -> Result<Vec<PostRecord>, StoreError> {
+        let states: Vec<String> = states
+            .iter()
+            .map(|state| format!("'{}'", state.as_str()))
+            .collect();
         let query = format!(
             "SELECT {} FROM posts WHERE account_id = $1 AND COALESCE(published_at, scheduled_at) >= $2
+                AND state IN ({})
               ORDER BY COALESCE(published_at, scheduled_at), id",
-            super::posts::POST_COLUMNS
+            super::posts::POST_COLUMNS,
+            states.join(", ")
         );
         let rows: Vec<super::posts::PostRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(account_id)

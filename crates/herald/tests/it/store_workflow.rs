@@ -173,7 +173,7 @@ contract_test!(notifications_and_rotation_requests_are_kept_once, |store| {
 });
 
 contract_test!(
-    an_account_s_posts_since_a_time_are_its_own_timed_ones_oldest_first,
+    an_account_s_posts_since_a_time_are_its_own_timed_ones_in_the_states_asked_oldest_first,
     |store| {
         let (owner, account) = owner_and_account(&store, at(0)).await;
         let other = store
@@ -213,11 +213,29 @@ contract_test!(
         let sooner = timed(account, "sooner", Some(100)).await;
         let at_from = timed(account, "at the start", Some(60)).await;
 
-        let posts = store
-            .account_posts_since(account, at(60))
-            .await
-            .expect("posts");
-        let ids: Vec<i64> = posts.iter().map(|post| post.id).collect();
-        assert_eq!(ids, vec![at_from, sooner, later]);
+        for id in [sooner, later] {
+            assert!(
+                store
+                    .step_post(id, PostState::Draft, PostState::Submitted, owner, "", at(3))
+                    .await
+                    .expect("submit")
+            );
+        }
+
+        let ids = |states: &'static [PostState]| {
+            let store = store.clone();
+            async move {
+                let posts = store
+                    .account_posts_since(account, at(60), states)
+                    .await
+                    .expect("posts");
+                posts.iter().map(|post| post.id).collect::<Vec<i64>>()
+            }
+        };
+        assert_eq!(
+            ids(&[PostState::Draft, PostState::Submitted]).await,
+            vec![at_from, sooner, later]
+        );
+        assert_eq!(ids(&[PostState::Submitted]).await, vec![sooner, later]);
     }
 );
