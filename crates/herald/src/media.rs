@@ -116,14 +116,24 @@ impl Library {
     /// logged and stays pending.
     pub async fn sweep(&self, store: &Store, now: Timestamp) -> Result<usize, StoreError> {
         let before = now.saturating_sub(ORPHAN_AGE).unwrap_or(now);
-        let mut settled = 0;
+        let mut swept = 0;
         for name in store.media_files_pending_since(before).await? {
+            // Claimed first: an attach whose row was not yet saved now fails instead of
+            // saving a row for a file about to go; a name a row holds is only settled.
+            if !store.claim_pending_media_file(&name, before).await? {
+                continue;
+            }
+            if self.path(&name).is_err() {
+                tracing::warn!(file = %name, "a pending image file name Herald never writes; forgotten");
+                continue;
+            }
             if self.delete(&name).await && self.delete(&format!(".{name}.partial")).await {
-                store.media_file_settled(&name).await?;
-                settled += 1;
+                swept += 1;
+            } else {
+                store.media_file_pending(&name, now).await?;
             }
         }
-        Ok(settled)
+        Ok(swept)
     }
 
     async fn read(&self, media: &MediaRecord) -> Result<Vec<u8>, PeopleError> {
@@ -160,12 +170,14 @@ impl Library {
         }
     }
 
-    /// Deletes a file Herald no longer holds; if that fails, the sweep tries again later.
-    async fn discard(&self, store: &Store, file_name: &str) -> Result<(), StoreError> {
-        if self.delete(file_name).await {
-            store.media_file_settled(file_name).await?;
+    /// Deletes a file Herald no longer holds. Whatever fails here (the delete, or recording
+    /// that it is done) leaves the file pending, and the sweep finishes the job later.
+    async fn discard(&self, store: &Store, file_name: &str) {
+        if self.delete(file_name).await
+            && let Err(error) = store.media_file_settled(file_name).await
+        {
+            tracing::warn!(%error, file = file_name, "an image file stays pending for the sweep");
         }
-        Ok(())
     }
 
     /// The file's path; names are Herald's own random hex, so anything else is refused.
@@ -211,7 +223,7 @@ pub async fn attach(
     let file_name = new_file_name();
     store.media_file_pending(&file_name, now).await?;
     if let Err(error) = library.write(file_name.clone(), Arc::new(bytes)).await {
-        library.discard(store, &file_name).await?;
+        library.discard(store, &file_name).await;
         return Err(PeopleError::Internal(format!(
             "cannot store the image: {error}"
         )));
@@ -227,18 +239,28 @@ pub async fn attach(
         alt,
     };
     let most = media::limits(network).most_images;
-    let attached = match store.attach_media(&new, most, now).await {
-        Ok(MediaAttached::Done(record)) => record,
-        other => {
-            library.discard(store, &file_name).await?;
-            return Err(match other {
-                Ok(MediaAttached::Full) => invalid(MediaProblem::TooMany {
-                    network: network.label(),
-                    limit: most,
-                }),
-                Ok(_) => not_a_draft(),
-                Err(error) => error.into(),
-            });
+    let refused = match store.attach_media(&new, most, now).await {
+        Ok(MediaAttached::Done(record)) => Ok(record),
+        Ok(MediaAttached::Full) => Err(invalid(MediaProblem::TooMany {
+            network: network.label(),
+            limit: most,
+        })),
+        Ok(MediaAttached::NotDraft) => Err(not_a_draft()),
+        // The sweep took the file first (it was pending for over an hour).
+        Ok(MediaAttached::Swept) => {
+            return Err(PeopleError::Conflict(
+                "the upload took too long and was discarded; attach the image again".to_owned(),
+            ));
+        }
+        // The row may have been saved all the same (an answer lost after the commit): the
+        // file stays pending, and the sweep deletes it only if no row holds it.
+        Err(error) => return Err(error.into()),
+    };
+    let attached = match refused {
+        Ok(record) => record,
+        Err(refused) => {
+            library.discard(store, &file_name).await;
+            return Err(refused);
         }
     };
     let details = serde_json::json!({ "media": attached.id, "mime": attached.mime, "size": size });
@@ -312,7 +334,7 @@ pub async fn remove(
         Some(None) => return Err(not_a_draft()),
         Some(Some(removed)) => removed,
     };
-    library.discard(store, &removed.file_name).await?;
+    library.discard(store, &removed.file_name).await;
     let details = serde_json::json!({ "media": media_id });
     audit(store, now, actor, "post.media_removed", post.id, details).await
 }

@@ -45,6 +45,8 @@ pub enum Attached {
     NotDraft,
     /// The post already has `most` images.
     Full,
+    /// The file was pending so long that the sweep took it first.
+    Swept,
 }
 
 #[derive(sqlx::FromRow)]
@@ -115,12 +117,17 @@ impl Store {
                 .bind(now.as_millisecond())
                 .fetch_one(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM media_files_pending WHERE file_name = $1")
+            let still_pending = sqlx::query("DELETE FROM media_files_pending WHERE file_name = $1")
                 .bind(media.file_name)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected() == 1;
+            if !still_pending {
+                return Ok(Attached::Swept);
+            }
+            let record = from_row(row)?;
             tx.commit().await?;
-            Ok(Attached::Done(from_row(row)?))
+            Ok(Attached::Done(record))
         })
     }
 
@@ -171,6 +178,34 @@ impl Store {
             .await
             .map(drop))?;
         Ok(())
+    }
+
+    /// Takes file `file_name` off the pending list for the sweep to delete, if it is still
+    /// pending since before `before` and no image row holds it (a held one is only taken off).
+    /// False if someone else settled it first, or a row holds it.
+    pub async fn claim_pending_media_file(
+        &self,
+        file_name: &str,
+        before: Timestamp,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let claimed = sqlx::query(
+                "DELETE FROM media_files_pending WHERE file_name = $1 AND since < $2")
+                .bind(file_name)
+                .bind(before.as_millisecond())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() == 1;
+            let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM post_media WHERE file_name = $1")
+                .bind(file_name)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<bool, sqlx::Error>(claimed && held == 0)
+        })
+        .map_err(StoreError::from)
     }
 
     /// The files still pending since before `before`, oldest first: left by a crash between

@@ -294,6 +294,9 @@ impl Store {
         from: Timestamp,
         states: &[PostState],
     ) -> Result<Vec<PostRecord>, StoreError> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
         let states: Vec<String> = states
             .iter()
             .map(|state| format!("'{}'", state.as_str()))

@@ -247,6 +247,13 @@ async fn the_daily_housekeeping_deletes_image_files_left_pending_and_no_file_it_
         next_run - SignedDuration::from_mins(5),
     )
     .await;
+    // The draft's image as if the answer to its saving had been lost after the commit.
+    let held_name = held
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    crashed(&held_name, hour_before).await;
     clock.advance(SignedDuration::from_hours(25));
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -255,7 +262,7 @@ async fn the_daily_housekeeping_deletes_image_files_left_pending_and_no_file_it_
     }
     assert!(!whole.exists(), "an image file left pending is deleted");
     assert!(!partial.exists(), "a half-written one too");
-    assert!(held.exists(), "the draft's image stays");
+    assert!(held.exists(), "the draft's image stays, even left pending");
     assert!(
         arriving.exists(),
         "a file pending for less than an hour stays"
@@ -918,6 +925,48 @@ contract_test!(
             ["cc"],
             "a saved image's file is no longer pending"
         );
+        // The sweep takes a file before its attach saves the row: the attach fails.
+        store
+            .media_file_pending("ee", at(2))
+            .await
+            .expect("pending");
+        assert!(
+            store
+                .claim_pending_media_file("ee", at(3))
+                .await
+                .expect("claim")
+        );
+        let post_two = store
+            .create_post(account, owner, "Another", at(4))
+            .await
+            .expect("post");
+        assert_eq!(
+            store
+                .attach_media(&new_media(post_two, "ee"), 2, at(4))
+                .await
+                .expect("store"),
+            MediaAttached::Swept
+        );
+        assert!(store.post_media(post_two).await.expect("list").is_empty());
+        // A pending name that a row holds is taken off the list, not given to the sweep.
+        store
+            .media_file_pending("aa", at(2))
+            .await
+            .expect("pending");
+        assert!(
+            !store
+                .claim_pending_media_file("aa", at(3))
+                .await
+                .expect("claim")
+        );
+        assert!(
+            !store
+                .claim_pending_media_file("cc", at(2))
+                .await
+                .expect("claim"),
+            "not pending since before the time given"
+        );
+        assert_eq!(pending().await, ["cc"]);
         let listed = store.post_media(post).await.expect("list");
         assert_eq!(listed, vec![first.clone(), second.clone()]);
         assert_eq!(

@@ -237,5 +237,6 @@ contract_test!(
             vec![at_from, sooner, later]
         );
         assert_eq!(ids(&[PostState::Submitted]).await, vec![sooner, later]);
+        assert!(ids(&[]).await.is_empty());
     }
 );
