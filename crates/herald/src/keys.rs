@@ -29,30 +29,24 @@ impl Keys {
     /// keeps. The first start keeps the key derived from `master`, which is the one Herald
     /// used before it kept one.
     pub async fn load(master: &MasterKey, store: &Store) -> Result<Keys, KeyCheckError> {
-        let mut keys = Keys::derive(master);
-        check_against(&keys, store).await?;
-        keep_bluesky_client_key(store, master, keys.vault.current()).await?;
+        let vault = vault::Keyring::new(vault::Kek::derive(master.as_bytes(), master.version()));
+        check_against(&vault, store).await?;
         let damaged = |why: &str| KeyCheckError::ClientKey(why.to_owned());
-        let sealed = store
-            .bluesky_client_key()
+        let sealed = keep_bluesky_client_key(store, master, vault.current())
             .await?
             .ok_or_else(|| damaged("it is missing"))?;
         // The canary opened, so the master key is right: only this value is damaged.
-        let opened = vault::open(&keys.vault, &bluesky_client_context(), &sealed)
+        let opened = vault::open(&vault, &bluesky_client_context(), &sealed)
             .map_err(|error| damaged(&error.to_string()))?;
         let secret = SecretString::from(String::from_utf8_lossy(opened.expose()).into_owned());
-        keys.bluesky_client = networks::es256::Es256Key::from_secret(&secret)
+        let bluesky_client = networks::es256::Es256Key::from_secret(&secret)
             .ok_or_else(|| damaged("it is not a P-256 key"))?;
-        Ok(keys)
-    }
-
-    fn derive(master: &MasterKey) -> Keys {
-        Keys {
-            vault: vault::Keyring::new(vault::Kek::derive(master.as_bytes(), master.version())),
+        Ok(Keys {
+            vault,
             audit: crate::audit::signing_key(master),
             fingerprint: master.derive("password fingerprint"),
-            bluesky_client: bluesky_client_key(master),
-        }
+            bluesky_client,
+        })
     }
 }
 
@@ -84,16 +78,17 @@ pub(crate) fn canary_context() -> vault::Context<'static> {
     }
 }
 
-/// Keeps the Bluesky client key derived from `master`, sealed under `kek`, unless the database
-/// already keeps one (this is how Herald's first start, or a re-key before it, keeps the key
-/// Herald derived before it kept one).
+/// The Bluesky client key the database keeps, sealed. If it keeps none yet, it first keeps the
+/// key derived from `master`, sealed under `kek`: this is how Herald's first start (or a
+/// re-key before it) keeps the key Herald derived before it kept one. `None` only if the
+/// database could not keep it (it has no canary row).
 pub(crate) async fn keep_bluesky_client_key(
     store: &Store,
     master: &MasterKey,
     kek: &vault::Kek,
-) -> Result<(), crate::store::StoreError> {
-    if store.bluesky_client_key().await?.is_some() {
-        return Ok(());
+) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+    if let Some(kept) = store.bluesky_client_key().await? {
+        return Ok(Some(kept));
     }
     let secret = bluesky_client_key(master).to_secret();
     let sealed = vault::seal(
@@ -102,7 +97,9 @@ pub(crate) async fn keep_bluesky_client_key(
         secret.expose_secret().as_bytes(),
         &mut rand::rngs::OsRng,
     );
-    store.keep_bluesky_client_key(&sealed).await
+    store.keep_bluesky_client_key(&sealed).await?;
+    // Another process starting at once may have kept its own first: read the winner.
+    store.bluesky_client_key().await
 }
 
 /// Where the Bluesky client key is sealed.
@@ -131,16 +128,15 @@ pub enum KeyCheckError {
 /// Proves the master key belongs to this database: the first start seals a canary, every
 /// later start must open it. Serving with a wrong key would seal new secrets that no one
 /// could open with the right one, so Herald stops instead.
-async fn check_against(keys: &Keys, store: &Store) -> Result<(), KeyCheckError> {
+async fn check_against(vault: &vault::Keyring, store: &Store) -> Result<(), KeyCheckError> {
     match store.vault_canary().await? {
         Some(sealed) => {
-            vault::open(&keys.vault, &canary_context(), &sealed)
-                .map_err(KeyCheckError::WrongKey)?;
+            vault::open(vault, &canary_context(), &sealed).map_err(KeyCheckError::WrongKey)?;
             Ok(())
         }
         None => {
             let sealed = vault::seal(
-                keys.vault.current(),
+                vault.current(),
                 &canary_context(),
                 CANARY,
                 &mut rand::rngs::OsRng,

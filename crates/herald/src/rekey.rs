@@ -5,10 +5,10 @@
 //! The new key is written first, as `<key>.next`. Every sealed value is then re-wrapped under
 //! the new key: network credentials, authenticator secrets, the key check value, Herald's
 //! Bluesky client key and its registered Mastodon applications. Values already re-wrapped are
-//! left alone, so running again after an interruption simply continues. Audit checkpoints, signed with a key derived from the master
-//! key, are checked with the old key and signed again with the new one. Only then is the old
-//! key moved to `<key>.previous` and the new one put in its place. Herald refuses to start
-//! while a `<key>.next` exists.
+//! left alone, so running again after an interruption simply continues. Audit checkpoints,
+//! signed with a key derived from the master key, are checked with the old key and signed
+//! again with the new one. Only then is the old key moved to `<key>.previous` and the new one
+//! put in its place. Herald refuses to start while a `<key>.next` exists.
 
 use std::path::{Path, PathBuf};
 
@@ -148,8 +148,7 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
     }
     // A database re-keyed before any start of this version keeps the key Herald derived from
     // the old master key, so that connected accounts keep working.
-    keys::keep_bluesky_client_key(store, &old, keyring.current()).await?;
-    if let Some(client_key) = store.bluesky_client_key().await? {
+    if let Some(client_key) = keys::keep_bluesky_client_key(store, &old, keyring.current()).await? {
         let what = || "Herald's Bluesky client key".to_owned();
         if let Some(sealed) = rewrap(
             &keyring,
