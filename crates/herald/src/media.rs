@@ -4,11 +4,12 @@
 //! post's images before it is submitted, and hand them to the publisher.
 //!
 //! Files live under `<data_dir>/media/` with random names, mode 0600, written to a temporary
-//! file and renamed so a half-written image is never seen. The database names a file as
-//! pending before it is written and while it is being deleted, so the daily sweep can finish
-//! what a crash interrupted without ever touching a file the database does not know of. The database row holds what the
-//! file is and its SHA-256, checked whenever the file is read. Networks that fetch images
-//! themselves (Instagram, Threads) get a signed link that expires (`GET /media/{signed}`).
+//! file and renamed so a half-written image is never seen. The database row holds what the
+//! file is and its SHA-256, checked whenever the file is read. The database also names a file
+//! as pending before it is written and while it is being deleted, so the daily sweep can
+//! finish what a crash interrupted without ever touching a file the database does not know
+//! of. Networks that fetch images themselves (Instagram, Threads) get a signed link that
+//! expires (`GET /media/{signed}`).
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -123,11 +124,11 @@ impl Library {
             if !store.claim_pending_media_file(&name, before).await? {
                 continue;
             }
-            if self.path(&name).is_err() {
+            let Ok(path) = self.path(&name) else {
                 tracing::warn!(file = %name, "a pending image file name Herald never writes; forgotten");
                 continue;
-            }
-            if self.delete(&name).await && self.delete(&format!(".{name}.partial")).await {
+            };
+            if delete_file(&path).await && delete_file(&partial_path(&self.dir, &name)).await {
                 swept += 1;
             } else {
                 store.media_file_pending(&name, now).await?;
@@ -150,30 +151,13 @@ impl Library {
         Ok(bytes)
     }
 
-    /// Deletes image file `file_name` (or its `.partial` form); true once it is gone, whether
-    /// now or before.
-    async fn delete(&self, file_name: &str) -> bool {
-        let bare = file_name
-            .strip_prefix('.')
-            .and_then(|name| name.strip_suffix(".partial"))
-            .unwrap_or(file_name);
-        let Ok(path) = self.path(bare).map(|path| path.with_file_name(file_name)) else {
-            return false;
-        };
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => true,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => true,
-            Err(error) => {
-                tracing::warn!(%error, file = file_name, "could not delete an image file");
-                false
-            }
-        }
-    }
-
     /// Deletes a file Herald no longer holds. Whatever fails here (the delete, or recording
     /// that it is done) leaves the file pending, and the sweep finishes the job later.
     async fn discard(&self, store: &Store, file_name: &str) {
-        if self.delete(file_name).await
+        let Ok(path) = self.path(file_name) else {
+            return;
+        };
+        if delete_file(&path).await
             && let Err(error) = store.media_file_settled(file_name).await
         {
             tracing::warn!(%error, file = file_name, "an image file stays pending for the sweep");
@@ -239,13 +223,8 @@ pub async fn attach(
         alt,
     };
     let most = media::limits(network).most_images;
-    let refused = match store.attach_media(&new, most, now).await {
-        Ok(MediaAttached::Done(record)) => Ok(record),
-        Ok(MediaAttached::Full) => Err(invalid(MediaProblem::TooMany {
-            network: network.label(),
-            limit: most,
-        })),
-        Ok(MediaAttached::NotDraft) => Err(not_a_draft()),
+    let attached = match store.attach_media(&new, most, now).await {
+        Ok(MediaAttached::Done(record)) => record,
         // The sweep took the file first (it was pending for over an hour).
         Ok(MediaAttached::Swept) => {
             return Err(PeopleError::Conflict(
@@ -255,12 +234,15 @@ pub async fn attach(
         // The row may have been saved all the same (an answer lost after the commit): the
         // file stays pending, and the sweep deletes it only if no row holds it.
         Err(error) => return Err(error.into()),
-    };
-    let attached = match refused {
-        Ok(record) => record,
-        Err(refused) => {
+        Ok(refused) => {
             library.discard(store, &file_name).await;
-            return Err(refused);
+            return Err(match refused {
+                MediaAttached::Full => invalid(MediaProblem::TooMany {
+                    network: network.label(),
+                    limit: most,
+                }),
+                _ => not_a_draft(),
+            });
         }
     };
     let details = serde_json::json!({ "media": attached.id, "mime": attached.mime, "size": size });
@@ -421,6 +403,23 @@ async fn open_draft(
     Ok((post, visible))
 }
 
+/// Deletes the file at `path`; true once it is gone, whether now or before.
+async fn delete_file(path: &Path) -> bool {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => true,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => true,
+        Err(error) => {
+            tracing::warn!(%error, file = %path.display(), "could not delete an image file");
+            false
+        }
+    }
+}
+
+/// Where image `name` is written before it is complete.
+fn partial_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.partial"))
+}
+
 /// A new random file name: [`NAME_HEX`] lowercase hex digits.
 fn new_file_name() -> String {
     let mut raw = [0u8; NAME_HEX / 2];
@@ -433,7 +432,7 @@ fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let partial = dir.join(format!(".{name}.partial"));
+    let partial = partial_path(dir, name);
     let written = (|| {
         let mut file = OpenOptions::new()
             .write(true)
