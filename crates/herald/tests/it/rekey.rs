@@ -17,10 +17,24 @@ use crate::publishing::Scene;
 
 const SECRET_VALUE: &str = "network-password-survives-rekey";
 
+/// Herald's address in the tests that read its Bluesky client metadata (served only on https).
+const PUBLIC: &str = "https://herald.example";
+
 async fn start(dir: &TempDir, clock: &ManualClock) -> TestApp {
+    start_with(dir, clock, |_| {}).await
+}
+
+async fn start_with(
+    dir: &TempDir,
+    clock: &ManualClock,
+    adjust: impl FnOnce(&mut herald::config::Config),
+) -> TestApp {
     let data = dir.path().join("data");
     spawn_app_with_clock(
-        move |config| config.data_dir = data,
+        move |config| {
+            config.data_dir = data;
+            adjust(config);
+        },
         Arc::new(clock.clone()),
     )
     .await
@@ -152,7 +166,6 @@ async fn an_interrupted_rekey_stops_the_start_and_finishes_when_run_again() {
 /// sessions at Bluesky are bound to, is the same key.
 #[tokio::test]
 async fn rekey_keeps_herald_s_mastodon_application_and_its_bluesky_client_key() {
-    const PUBLIC: &str = "https://herald.example";
     let dir = TempDir::new().expect("temporary directory");
     let data = dir.path().join("data");
     let scene = scene_in("mastodon", Some(PUBLIC), Some(data.clone())).await;
@@ -162,7 +175,6 @@ async fn rekey_keeps_herald_s_mastodon_application_and_its_bluesky_client_key() 
         StatusCode::SEE_OTHER
     );
     let client_key = published_client_key(&scene.app).await;
-    let fake_url = scene.fake.url();
     let scene = scene
         .restarted(
             || {
@@ -171,7 +183,7 @@ async fn rekey_keeps_herald_s_mastodon_application_and_its_bluesky_client_key() 
                 assert!(stdout.contains("now version 2"), "{stdout}");
             },
             |config| {
-                configure(config, "mastodon", &fake_url, Some(PUBLIC));
+                configure(config, "mastodon", &instance, Some(PUBLIC));
                 config.data_dir = data;
             },
         )
@@ -199,21 +211,11 @@ async fn rekey_keeps_herald_s_mastodon_application_and_its_bluesky_client_key() 
 /// the one Bluesky knows.
 #[tokio::test]
 async fn a_database_re_keyed_before_herald_kept_its_bluesky_key_keeps_the_old_one() {
-    const PUBLIC: &str = "https://herald.example";
     let dir = TempDir::new().expect("temporary directory");
     let data = dir.path().join("data");
-    let start = |data: std::path::PathBuf| {
-        spawn_app_with_clock(
-            move |config| {
-                config.public_url = Some(PUBLIC.to_owned());
-                config.data_dir = data;
-            },
-            Arc::new(ManualClock::new(
-                Timestamp::from_second(1_800_000_000).expect("time"),
-            )),
-        )
-    };
-    let app = start(data.clone()).await;
+    let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+    let public = |config: &mut herald::config::Config| config.public_url = Some(PUBLIC.to_owned());
+    let app = start_with(&dir, &clock, public).await;
     let derived = published_client_key(&app).await;
     app.stop().await;
     // As the database was before migration 0018: no column for the key, and rekey the first
@@ -228,7 +230,7 @@ async fn a_database_re_keyed_before_herald_kept_its_bluesky_key_keeps_the_old_on
     let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("now version 2"), "{stdout}");
-    let app = start(data).await;
+    let app = start_with(&dir, &clock, public).await;
     assert_eq!(published_client_key(&app).await, derived);
 }
 
