@@ -15,9 +15,10 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::browser::sign_in_with_code;
 use crate::helpers::spawn_app_with_clock;
 use crate::pds;
-use crate::people::{OWNER_PASSWORD, set_up};
+use crate::people::set_up;
 use crate::posts::draft_id;
 use crate::webdriver::Browser;
 
@@ -58,15 +59,8 @@ async fn a_gatekeeper_connects_bluesky_on_a_real_pds_in_chromium_and_a_post_land
         .expect("id");
 
     // Signed in with the next step's code: setup used this step's.
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#email", &owner.email).await;
-    browser.fill("#password", OWNER_PASSWORD).await;
     let next = owner.secret.code_at_step(step_at(SystemClock.now()) + 1);
-    browser.fill("#code", &next).await;
-    browser
-        .click_and_wait(&browser.find("form button[type=submit]").await)
-        .await;
-    assert_eq!(browser.text_of("h1").await, "Herald is running");
+    sign_in_with_code(&browser, &app, &owner, &next).await;
 
     browser
         .goto(&app.url(&format!("/accounts/{account}")))

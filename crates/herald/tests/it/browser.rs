@@ -328,12 +328,21 @@ async fn sign_in_in_browser(
     person: &crate::people::Person,
 ) {
     clock.advance(jiff::SignedDuration::from_secs(30));
+    let code = crate::people::code(&person.secret, clock);
+    sign_in_with_code(browser, app, person, &code).await;
+}
+
+/// Signs `person` in through the sign-in page with authenticator code `code`.
+pub async fn sign_in_with_code(
+    browser: &Browser,
+    app: &crate::helpers::TestApp,
+    person: &crate::people::Person,
+    code: &str,
+) {
     browser.goto(&app.url("/login")).await;
     browser.fill("#email", &person.email).await;
     browser.fill("#password", &person.password).await;
-    browser
-        .fill("#code", &crate::people::code(&person.secret, clock))
-        .await;
+    browser.fill("#code", code).await;
     browser
         .click_and_wait(&browser.find("form button[type=submit]").await)
         .await;
