@@ -181,6 +181,13 @@ impl App {
                 "shutdown grace period over; a job was still running and will be retried"
             );
         }
+        // The entries of the last minutes are covered by a signed checkpoint before Herald
+        // stops, so nothing appended while it ran is left unprotected until the next start.
+        let now = self.state.clock.now();
+        let key = audit::signing_key(&self.master_key);
+        if let Err(error) = audit::checkpoint(&self.state.store, &key, now).await {
+            tracing::warn!(error = %error, "could not sign the audit checkpoint at shutdown");
+        }
         self.state.store.close().await;
         tracing::info!("shutdown complete");
         Ok(())

@@ -220,7 +220,7 @@ async fn herald_audit_verify_refuses_a_missing_installation() {
 }
 
 #[tokio::test]
-async fn the_hourly_job_signs_a_checkpoint_that_herald_audit_verify_accepts() {
+async fn the_checkpoint_job_signs_every_five_minutes_and_herald_audit_verify_accepts_it() {
     use herald::clock::ManualClock;
     use herald::jobs::{
         AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, Runner, schedule_recurring,
@@ -256,13 +256,20 @@ async fn the_hourly_job_signs_a_checkpoint_that_herald_audit_verify_accepts() {
 
     let checkpoints = store.audit_checkpoints().await.expect("checkpoints");
     assert_eq!(checkpoints.iter().map(|c| c.size).collect::<Vec<_>>(), [4]);
-    // The next run is scheduled an hour later, and not before.
+    // The next run is scheduled at the next five-minute boundary, and not before: a tamperer
+    // can rewrite at most the last five minutes' entries unseen.
     assert_eq!(
         runner.run_once().await.expect("step"),
         herald::jobs::RunSummary::default()
     );
     append(&store, 1).await;
-    clock.advance(jiff::SignedDuration::from_hours(1));
+    clock.advance(jiff::SignedDuration::from_mins(4));
+    assert_eq!(
+        runner.run_once().await.expect("step"),
+        herald::jobs::RunSummary::default(),
+        "not yet: four minutes on is before the boundary"
+    );
+    clock.advance(jiff::SignedDuration::from_mins(1));
     runner.run_once().await.expect("step");
     assert_eq!(
         store.audit_checkpoints().await.expect("checkpoints").len(),
@@ -276,4 +283,33 @@ async fn the_hourly_job_signs_a_checkpoint_that_herald_audit_verify_accepts() {
         stdout.contains("5 entries") && stdout.contains("2 signed checkpoints (last at entry 5)"),
         "{stdout}"
     );
+}
+
+#[tokio::test]
+async fn stopping_herald_signs_a_checkpoint_of_the_entries_added_since_the_last_one() {
+    let root = TempDir::new().expect("temporary directory");
+    let mut config = test_config(root.path());
+    // No job runs, so only the shutdown itself can sign the checkpoint.
+    config.jobs.concurrency = 0;
+    let app = herald::server::App::build(config, std::sync::Arc::new(herald::clock::SystemClock))
+        .await
+        .expect("start");
+    let store = app.store().clone();
+    append(&store, 3).await;
+    let covered_before = store
+        .audit_checkpoints()
+        .await
+        .expect("checkpoints")
+        .last()
+        .map_or(0, |checkpoint| checkpoint.size);
+    assert!(
+        covered_before < 3,
+        "no checkpoint covers the new entries yet"
+    );
+    // Stopped at once, as SIGTERM would.
+    app.run(async {}).await.expect("stops cleanly");
+
+    let (ok, stdout, stderr) = verify(&root);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("(last at entry 3)"), "{stdout}");
 }
