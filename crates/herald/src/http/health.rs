@@ -41,14 +41,15 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiE
 }
 
 /// Metrics in the Prometheus text format. When `http.metrics_token` is set, the request must
-/// carry it as a bearer token.
+/// carry it as a bearer token; without one, metrics are served only while Herald listens on a
+/// loopback address, where only this machine can ask.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "system",
     responses(
         (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
-        (status = 401, description = "A metrics token is configured and was not given", body = super::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The metrics token was not given, or none is configured while Herald listens beyond loopback", body = super::Problem, content_type = "application/problem+json"),
     ),
     security((), ("metrics_token" = []))
 )]
@@ -56,17 +57,25 @@ pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(token) = &state.config.http.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
+    match &state.config.http.metrics_token {
+        Some(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
+                return Err(ApiError::Unauthorized(
+                    "metrics need the configured bearer token".to_owned(),
+                ));
+            }
+        }
+        None if !state.config.listen.ip().is_loopback() => {
             return Err(ApiError::Unauthorized(
-                "metrics need the configured bearer token".to_owned(),
+                "metrics are off: Herald listens beyond this machine and no http.metrics_token is set; set one and send it as a bearer token".to_owned(),
             ));
         }
+        None => {}
     }
     let jobs = state.store.job_counts().await.map_err(ApiError::internal)?;
     Ok((

@@ -101,6 +101,36 @@ async fn metrics_need_the_bearer_token_when_one_is_configured() {
 }
 
 #[tokio::test]
+async fn metrics_are_off_without_a_token_when_herald_listens_beyond_loopback() {
+    let open = spawn_app_with(|config| {
+        config.listen = "0.0.0.0:0".parse().expect("address");
+    })
+    .await;
+    let local = format!("http://127.0.0.1:{}/metrics", open.addr.port());
+    let denied = open.client.get(&local).send().await.expect("request");
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+    let problem = denied.text().await.expect("body");
+    assert!(problem.contains("http.metrics_token"), "{problem}");
+
+    let with_token = spawn_app_with(|config| {
+        config.listen = "0.0.0.0:0".parse().expect("address");
+        config.http.metrics_token = Some(SecretString::from("scrape-me-please"));
+    })
+    .await;
+    let allowed = with_token
+        .client
+        .get(format!(
+            "http://127.0.0.1:{}/metrics",
+            with_token.addr.port()
+        ))
+        .bearer_auth("scrape-me-please")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn unknown_api_routes_and_wrong_methods_answer_problem_json() {
     let app = spawn_app().await;
     let missing = app.get("/api/v1/nothing-here").await;
