@@ -324,14 +324,14 @@ pub const SETTINGS: &[Setting] = &[
         kind: SettingKind::Secret,
         default: None,
         example: "\"a-long-random-string\"",
-        help: "When set, GET /metrics requires \"Authorization: Bearer <token>\".\nMay also be given as HERALD_HTTP_METRICS_TOKEN_FILE.",
+        help: "When set, GET /metrics requires \"Authorization: Bearer <token>\". Unset, /metrics answers\nonly while Herald listens on a loopback address (127.0.0.1, ::1), and never to anyone else.\nMay also be given as HERALD_HTTP_METRICS_TOKEN_FILE.",
     },
     Setting {
         path: &["sessions", "idle_minutes"],
         kind: SettingKind::Integer,
-        default: Some("120"),
+        default: Some("60"),
         example: "",
-        help: "A signed-in session unused for this many minutes ends.",
+        help: "A signed-in session unused for this many minutes ends (NIST SP 800-63B-4 recommends\nat most an hour at this assurance level).",
     },
     Setting {
         path: &["sessions", "absolute_hours"],
@@ -621,7 +621,7 @@ impl Default for HttpConfig {
 impl Default for SessionsConfig {
     fn default() -> Self {
         SessionsConfig {
-            idle_minutes: 120,
+            idle_minutes: 60,
             absolute_hours: 12,
             invitation_hours: 72,
         }

@@ -20,7 +20,11 @@ use crate::domain::constant_time_eq;
 use crate::people::{PeopleError, login, tokens};
 use crate::store::UserRecord;
 
+/// The session cookie's name over plain HTTP (a machine's own loopback, or tests).
 pub const SESSION_COOKIE: &str = "herald_session";
+/// Its name behind TLS: browsers accept a `__Host-` cookie only when it is `Secure`, has
+/// `Path=/` and no `Domain`, so a neighbouring subdomain can neither set nor shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-herald_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A signed-in member and how they proved it.
@@ -61,6 +65,30 @@ impl Caller {
             Via::Session { csrf_token, .. } => Some(csrf_token),
             Via::Token { .. } => None,
         }
+    }
+
+    /// The one check of a page form's CSRF token (`given`: the form's `csrf` field, if it had
+    /// one). Page forms are for browser sessions only: an API token is refused rather than
+    /// passing with an empty value.
+    pub fn check_form_csrf(&self, given: Option<&str>) -> Result<(), ApiError> {
+        let expected = self.csrf_token().ok_or_else(|| {
+            ApiError::Forbidden(
+                "forms are for signed-in browsers; API tokens use the JSON API under /api/v1"
+                    .to_owned(),
+            )
+        })?;
+        let given = given.ok_or_else(|| {
+            ApiError::Forbidden(
+                "the form is missing its security token; reload the page and try again".to_owned(),
+            )
+        })?;
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::Forbidden(
+                "the form's security token is out of date; reload the page and try again"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -105,21 +133,23 @@ impl FromRequestParts<AppState> for Caller {
                 ip: ip.to_string(),
             });
         }
-        let cookie = session_cookie(&parts.headers)
+        let secure = state.config.served_over_tls();
+        let cookie = session_cookie(&parts.headers, secure)
             .ok_or_else(|| ApiError::Unauthorized("sign in first".to_owned()))?;
-        let (user, session) = login::session(&state.store, &state.config, cookie, now)
+        let (user, _session) = login::session(&state.store, &state.config, cookie, now)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| {
                 ApiError::Unauthorized("your session has ended; sign in again".to_owned())
             })?;
+        let csrf_token = login::csrf_token_for(cookie);
         if is_unsafe(&parts.method) && parts.uri.path().starts_with("/api/") {
             let given = parts
                 .headers
                 .get(CSRF_HEADER)
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or("");
-            if !constant_time_eq(given.as_bytes(), session.csrf_token.as_bytes()) {
+            if !constant_time_eq(given.as_bytes(), csrf_token.as_bytes()) {
                 return Err(ApiError::Forbidden(
                     "missing or wrong X-CSRF-Token header; send the csrf_token you received at sign-in".to_owned(),
                 ));
@@ -129,7 +159,7 @@ impl FromRequestParts<AppState> for Caller {
             user,
             via: Via::Session {
                 cookie: cookie.to_owned(),
-                csrf_token: session.csrf_token,
+                csrf_token,
             },
             ip: ip.to_string(),
         })
@@ -152,7 +182,8 @@ impl OptionalFromRequestParts<AppState> for Caller {
     }
 }
 
-/// A form posted by a signed-in browser, accepted only with the session's CSRF token in its
+/// A form posted by a signed-in browser, accepted only from a browser session (never an API
+/// token, which carries no CSRF token to compare) and only with the session's CSRF token in its
 /// `csrf` field.
 pub struct CsrfForm<T> {
     pub caller: Caller,
@@ -174,18 +205,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
             .await
             .map_err(|_| ApiError::BadRequest("the form is too large".to_owned()))?;
-        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
-            ApiError::Forbidden(
-                "the form is missing its security token; reload the page and try again".to_owned(),
-            )
-        })?;
-        let expected = caller.csrf_token().unwrap_or_default();
-        if !constant_time_eq(field.csrf.as_bytes(), expected.as_bytes()) {
-            return Err(ApiError::Forbidden(
-                "the form's security token is out of date; reload the page and try again"
-                    .to_owned(),
-            ));
-        }
+        let field: Option<CsrfField> = serde_urlencoded::from_bytes(&bytes).ok();
+        caller.check_form_csrf(field.as_ref().map(|field| field.csrf.as_str()))?;
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|error| ApiError::BadRequest(format!("the form is not complete: {error}")))?;
         Ok(CsrfForm { caller, form })
@@ -212,24 +233,33 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The session cookie's value, if the request carries one.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The name the session cookie has when Herald is (or is not) served over TLS.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The session cookie's value, if the request carries one under the name this Herald uses.
+pub fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    let wanted = session_cookie_name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value)
 }
 
 /// The `Set-Cookie` value for a new session. `Secure` when Herald is served over TLS.
 pub fn session_cookie_header(token: &str, secure: bool, max_age_seconds: u64) -> String {
+    let name = session_cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}"
-    )
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}")
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

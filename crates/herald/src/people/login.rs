@@ -355,24 +355,34 @@ pub async fn start_session(
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
     let session_token = random_token();
-    let csrf_token = random_token();
+    let csrf_token = csrf_token_for(&session_token);
     let lifetime =
         SignedDuration::from_hours(i64::try_from(config.sessions.absolute_hours).unwrap_or(12));
     let expires_at = now.saturating_add(lifetime).unwrap_or(now);
     store
-        .create_session(
-            &token_hash(&session_token),
-            user.id,
-            &csrf_token,
-            now,
-            expires_at,
-        )
+        .create_session(&token_hash(&session_token), user.id, now, expires_at)
         .await?;
     Ok(SignedIn {
         user,
         session_token,
         csrf_token,
     })
+}
+
+/// A session's CSRF token, derived from its cookie token (HMAC-SHA-256 keyed by it). It is
+/// stored nowhere: the database holds only the cookie token's hash, so a copy of the database
+/// yields neither. A cross-site page cannot read the cookie, so it cannot compute the token.
+pub fn csrf_token_for(session_token: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(session_token.as_bytes()) else {
+        // HMAC takes keys of any length; this arm is never taken.
+        return String::new();
+    };
+    mac.update(b"herald csrf token v1");
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        mac.finalize().into_bytes(),
+    )
 }
 
 /// The member and session behind a session cookie, if it is valid now.
@@ -386,8 +396,7 @@ pub async fn session(
     let Some(session) = store.session(&hash).await? else {
         return Ok(None);
     };
-    let idle =
-        SignedDuration::from_mins(i64::try_from(config.sessions.idle_minutes).unwrap_or(120));
+    let idle = SignedDuration::from_mins(i64::try_from(config.sessions.idle_minutes).unwrap_or(60));
     let idle_until = session
         .last_seen_at
         .saturating_add(idle)

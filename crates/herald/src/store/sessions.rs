@@ -9,7 +9,6 @@ use super::{Store, StoreError, millis, with_pool};
 #[derive(Clone, PartialEq)]
 pub struct SessionRecord {
     pub user_id: i64,
-    pub csrf_token: String,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
@@ -59,16 +58,14 @@ impl Store {
         &self,
         token_hash: &str,
         user_id: i64,
-        csrf_token: &str,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $4, $4, $5)")
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
-            .bind(csrf_token)
             .bind(now.as_millisecond())
             .bind(expires_at.as_millisecond())
             .execute(pool)
@@ -78,22 +75,19 @@ impl Store {
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let row: Option<(i64, String, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT user_id, csrf_token, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = $1")
+        let row: Option<(i64, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT user_id, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(pool)
             .await)?;
-        row.map(
-            |(user_id, csrf_token, created_at, last_seen_at, expires_at)| {
-                Ok(SessionRecord {
-                    user_id,
-                    csrf_token,
-                    created_at: millis(created_at)?,
-                    last_seen_at: millis(last_seen_at)?,
-                    expires_at: millis(expires_at)?,
-                })
-            },
-        )
+        row.map(|(user_id, created_at, last_seen_at, expires_at)| {
+            Ok(SessionRecord {
+                user_id,
+                created_at: millis(created_at)?,
+                last_seen_at: millis(last_seen_at)?,
+                expires_at: millis(expires_at)?,
+            })
+        })
         .transpose()
     }
 

@@ -62,6 +62,9 @@ pub(crate) async fn scene_in(
     let app = spawn_app_with_clock(
         |config| {
             configure(config, network, &url, public_url);
+            // These scenes move the clock on by hours to reach token expiry; the members'
+            // sessions must outlast that.
+            config.sessions.idle_minutes = 240;
             if let Some(data_dir) = data_dir {
                 config.data_dir = data_dir;
             }

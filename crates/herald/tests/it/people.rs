@@ -434,12 +434,12 @@ async fn state_changing_api_calls_need_the_csrf_token_and_the_same_origin() {
 }
 
 #[tokio::test]
-async fn sessions_end_after_the_idle_limit() {
+async fn sessions_end_after_an_idle_hour() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    clock.advance(SignedDuration::from_mins(119));
+    clock.advance(SignedDuration::from_mins(59));
     assert_eq!(owner.get(&app, "/api/v1/me").await.status(), StatusCode::OK);
-    clock.advance(SignedDuration::from_mins(121));
+    clock.advance(SignedDuration::from_mins(61));
     assert_eq!(
         owner.get(&app, "/api/v1/me").await.status(),
         StatusCode::UNAUTHORIZED
@@ -839,12 +839,44 @@ async fn behind_tls_the_session_cookie_is_secure() {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
-    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(
         cookie.contains("; Secure")
             && cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Strict"),
         "{cookie}"
+    );
+    // The __Host- prefix: browsers keep it only Secure, with Path=/ and no Domain, so no
+    // neighbouring subdomain can plant or shadow it.
+    assert!(
+        cookie.starts_with("__Host-herald_session=")
+            && cookie.contains("; Path=/;")
+            && !cookie.to_lowercase().contains("domain="),
+        "{cookie}"
+    );
+    let value = cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, value)| value.to_owned())
+        .expect("cookie value");
+    let me = |name: &str| {
+        client()
+            .get(app.url("/api/v1/me"))
+            .header("cookie", format!("{name}={value}"))
+            .send()
+    };
+    assert_eq!(
+        me("__Host-herald_session").await.expect("request").status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        me("herald_session").await.expect("request").status(),
+        StatusCode::UNAUTHORIZED,
+        "behind TLS only the prefixed cookie counts"
     );
 }
 

@@ -420,7 +420,7 @@ async fn an_approval_after_the_posts_time_expires_and_a_new_time_revives_it() {
     .await;
     let id = draft_id(&scene.app, &writer, scene.account, "Quiz night at 8!").await;
     let wished = scene
-        .schedule(&writer, id, json!({ "at": scene.in_minutes(60) }))
+        .schedule(&writer, id, json!({ "at": scene.in_minutes(20) }))
         .await;
     assert_eq!(wished.status(), StatusCode::OK, "authors may wish a time");
     let submitted = writer
@@ -428,7 +428,7 @@ async fn an_approval_after_the_posts_time_expires_and_a_new_time_revives_it() {
         .await;
     assert_eq!(submitted.status(), StatusCode::OK);
     let early = scene
-        .schedule(&writer, id, json!({ "at": scene.in_minutes(90) }))
+        .schedule(&writer, id, json!({ "at": scene.in_minutes(40) }))
         .await;
     assert_eq!(
         early.status(),
@@ -436,8 +436,8 @@ async fn an_approval_after_the_posts_time_expires_and_a_new_time_revives_it() {
         "the wish may change while it waits"
     );
 
-    // Past the wished time, but within the sessions' two idle hours.
-    scene.clock.advance(SignedDuration::from_mins(95));
+    // Past the wished time, but within the sessions' idle hour.
+    scene.clock.advance(SignedDuration::from_mins(45));
     let approved: Value = scene
         .keeper
         .post(

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::{Layout, PageError, message, render};
 use crate::domain::access::Permission;
-use crate::domain::constant_time_eq;
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
 use crate::import::{self, Choice, Preview, Report};
@@ -198,15 +197,7 @@ async fn read_form(
         form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|error| ApiError::BadRequest(format!("the form is not complete: {error}")))?;
     }
-    let expected = caller.csrf_token().ok_or_else(|| {
-        ApiError::Forbidden("this page is for a browser session, not an API token".to_owned())
-    })?;
-    if !constant_time_eq(form.csrf.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::Forbidden(
-            "the form's security token is out of date; reload the page and try again".to_owned(),
-        )
-        .into());
-    }
+    caller.check_form_csrf(Some(&form.csrf))?;
     if let Some(bytes) = file {
         match String::from_utf8(bytes) {
             Ok(text) => form.csv = text,

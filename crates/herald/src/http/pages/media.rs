@@ -13,7 +13,6 @@ use super::people::{FieldError, NoFields};
 use super::posts::{Typed, post_view};
 use crate::domain::access::Permission;
 use crate::domain::accounts::Network;
-use crate::domain::constant_time_eq;
 use crate::domain::media::{LARGEST_UPLOAD, Limits};
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState};
@@ -49,17 +48,8 @@ pub async fn upload(
         )
     })?;
     let upload = read(form).await;
-    // CsrfForm cannot read a multipart body, so the token is compared here, the same
-    // constant-time way.
-    let expected = caller.csrf_token().unwrap_or_default();
-    let given = upload.csrf.as_deref().unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::Forbidden(
-            "the form's security token is missing or out of date; reload the page and try again"
-                .to_owned(),
-        )
-        .into());
-    }
+    // CsrfForm cannot read a multipart body, so the token is checked here, by the same check.
+    caller.check_form_csrf(upload.csrf.as_deref())?;
     let typed = Typed {
         alt: Some(upload.alt.clone()),
         ..Typed::default()
