@@ -1,9 +1,11 @@
 //! Request-body extractors whose failures are problem+json with a specific detail, instead of
-//! axum's plain-text rejections.
+//! axum's plain-text rejections. Text that a database cannot store (a NUL character: PostgreSQL
+//! refuses it, SQLite would keep it) is refused here, naming the field, the same on both.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
@@ -16,10 +18,56 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(describe(rejection)),
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state)
+            .await
+            .map_err(describe)?;
+        if let Some(field) = field_with_nul(&value) {
+            return Err(nul_refused(&field));
         }
+        serde_json::from_value(value).map(ApiJson).map_err(|error| {
+            ApiError::Rejected(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the JSON does not have the expected fields: {error}"),
+            )
+        })
+    }
+}
+
+/// The refusal of a field holding a NUL character.
+pub fn nul_refused(field: &str) -> ApiError {
+    ApiError::Rejected(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!(
+            "`{}` holds a NUL character (U+0000), which Herald does not store; remove it",
+            field.replace('\0', "\\u0000")
+        ),
+    )
+}
+
+/// The path (`email`, `rows[2].text`) of the first string or key in `value` that holds a NUL.
+fn field_with_nul(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => Some(String::new()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
+            field_with_nul(item).map(|inner| format!("[{index}]{}", dotted(&inner)))
+        }),
+        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
+            if name.contains('\0') {
+                return Some(name.replace('\0', "\\u0000"));
+            }
+            field_with_nul(item).map(|inner| format!("{name}{}", dotted(&inner)))
+        }),
+        _ => None,
+    }
+}
+
+/// `inner` as it follows a name: `.name`, `[2]`, or nothing.
+fn dotted(inner: &str) -> String {
+    match inner.chars().next() {
+        None => String::new(),
+        Some('[') => inner.to_owned(),
+        Some(_) => format!(".{inner}"),
     }
 }
 
@@ -38,4 +86,25 @@ fn describe(rejection: JsonRejection) -> ApiError {
         _ => rejection.body_text(),
     };
     ApiError::Rejected(rejection.status(), detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_field_holding_a_nul_is_named_however_deep() {
+        assert_eq!(
+            field_with_nul(&json!({ "email": "a\u{0}b" })),
+            Some("email".to_owned())
+        );
+        assert_eq!(
+            field_with_nul(&json!({ "rows": [{ "text": "ok" }, { "text": "x\u{0}" }] })),
+            Some("rows[1].text".to_owned())
+        );
+        assert_eq!(field_with_nul(&json!(["\u{0}"])), Some("[0]".to_owned()));
+        assert_eq!(field_with_nul(&json!({ "text": "fine", "n": 3 })), None);
+    }
 }

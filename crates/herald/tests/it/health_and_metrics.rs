@@ -101,6 +101,53 @@ async fn metrics_need_the_bearer_token_when_one_is_configured() {
 }
 
 #[tokio::test]
+async fn odd_methods_and_unknown_paths_never_grow_the_metrics_label_sets() {
+    let app = spawn_app().await;
+    let series = |metrics: &str| {
+        metrics
+            .lines()
+            .filter(|line| line.starts_with("herald_http_requests_total{"))
+            .count()
+    };
+    // Sends odd and standard methods to a known route and to unknown paths, `prefix`-named.
+    let odd_requests = |prefix: &'static str| {
+        let app = &app;
+        async move {
+            for n in 0..40 {
+                let method = reqwest::Method::from_bytes(format!("{prefix}{n}").as_bytes())
+                    .expect("a method token");
+                for path in ["/healthz".to_owned(), format!("/no/such/page/{prefix}/{n}")] {
+                    let _ = app
+                        .client
+                        .request(method.clone(), app.url(&path))
+                        .send()
+                        .await
+                        .expect("request");
+                }
+                let _ = app.get(&format!("/no/such/page/{prefix}/{n}")).await;
+            }
+            app.get("/metrics").await.text().await.expect("body")
+        }
+    };
+    // A scrape is counted after it is answered: one first, so both counts below include it.
+    let _ = app.get("/metrics").await;
+    let first = odd_requests("FOO").await;
+    let second = odd_requests("BAR").await;
+    for metrics in [&first, &second] {
+        assert!(
+            !metrics.contains("FOO") && !metrics.contains("BAR"),
+            "a method became a label: {metrics}"
+        );
+        assert!(!metrics.contains("/no/such"), "a raw path became a label");
+    }
+    assert_eq!(series(&first), series(&second), "{second}");
+    assert!(
+        second.contains(r#"method="other",route="/healthz",status="405"} 80"#),
+        "{second}"
+    );
+}
+
+#[tokio::test]
 async fn metrics_are_off_without_a_token_when_herald_listens_beyond_loopback() {
     let open = spawn_app_with(|config| {
         config.listen = "0.0.0.0:0".parse().expect("address");
@@ -377,4 +424,39 @@ async fn herald_serves_from_postgresql_when_given_a_database_url() {
 fn clock_now(clock: &herald::clock::ManualClock) -> jiff::Timestamp {
     use herald::clock::Clock;
     clock.now()
+}
+
+/// Signs in with a NUL character in the e-mail, signed out, and expects a 422 naming the field.
+async fn a_nul_character_is_refused_naming_the_field(app: &crate::helpers::TestApp) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(
+            &serde_json::json!({ "email": "a\u{0}b@x.example", "password": "p", "code": "123456" }),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = response.json().await.expect("JSON");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("`email`") && detail.contains("NUL")),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_nul_character_in_any_text_is_refused_alike_on_sqlite_and_postgresql() {
+    a_nul_character_is_refused_naming_the_field(&spawn_app().await).await;
+    let Some(url) = crate::helpers::postgres_url().await else {
+        return;
+    };
+    let app = spawn_app_with(|config| config.database.url = Some(SecretString::from(url))).await;
+    a_nul_character_is_refused_naming_the_field(&app).await;
 }
