@@ -26,6 +26,50 @@ impl Location {
     }
 }
 
+/// The locations of many offsets in one source, found in one pass over it: the time is linear
+/// in the source's length however many offsets there are (asking [`Location::of`] for each
+/// would read the source from its start every time).
+#[derive(Debug)]
+pub struct Locator<'s> {
+    source: &'s str,
+    /// Where the last answer was, and what it was.
+    offset: usize,
+    location: Location,
+}
+
+impl<'s> Locator<'s> {
+    pub fn new(source: &'s str) -> Locator<'s> {
+        Locator {
+            source,
+            offset: 0,
+            location: Location { line: 1, column: 1 },
+        }
+    }
+
+    /// The location of `offset`. Cheapest when offsets come in increasing order (a scan's
+    /// findings do); an offset before the last one starts again from the top.
+    pub fn locate(&mut self, offset: usize) -> Location {
+        let offset = offset.min(self.source.len());
+        if offset < self.offset {
+            *self = Locator::new(self.source);
+        }
+        let Some(between) = self.source.get(self.offset..offset) else {
+            // Not on a character boundary: answer as Location::of does.
+            return Location::of(self.source, offset);
+        };
+        for character in between.chars() {
+            if character == '\n' {
+                self.location.line += 1;
+                self.location.column = 1;
+            } else {
+                self.location.column += 1;
+            }
+        }
+        self.offset = offset;
+        self.location
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}, column {}", self.line, self.column)
@@ -85,5 +129,22 @@ mod tests {
         assert_eq!(Location::of(source, 6), Location { line: 2, column: 1 });
         // "bé" is three bytes but two characters, so the space after it is column 3.
         assert_eq!(Location::of(source, 9), Location { line: 2, column: 3 });
+    }
+
+    #[test]
+    fn the_locator_agrees_with_location_of_in_any_order() {
+        let source = "a = 1\nbé = 2\n\nlast line, no newline";
+        let offsets: Vec<usize> = (0..=source.len())
+            .filter(|offset| source.is_char_boundary(*offset))
+            .collect();
+        let mut locator = Locator::new(source);
+        for offset in offsets.iter().chain(offsets.iter().rev()).copied() {
+            assert_eq!(
+                locator.locate(offset),
+                Location::of(source, offset),
+                "offset {offset}"
+            );
+        }
+        assert_eq!(locator.locate(4), Location::of(source, 4));
     }
 }

@@ -44,7 +44,7 @@ mod scanner;
 mod validate;
 
 pub use detectors::links::{Link, extract_links};
-pub use error::{Location, PolicyError, RuleProblem, ScanError};
+pub use error::{Location, Locator, PolicyError, RuleProblem, ScanError};
 pub use finding::{Action, Finding, RuleId, Severity};
 pub use policy::{CompanyContacts, LinkSettings, Policy, ProfanityList, RuleSetting, TermLists};
 pub use scanner::{MAX_INPUT_BYTES, Scanner};

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use herald::clock::{Clock, SystemClock};
 use herald::config::{self, Config, LogFormat, Overrides};
 use herald::keys::Keys;
-use herald::server::App;
+use herald::server::{App, IfDatabaseIsEmpty};
 use herald::store::Store;
 use herald::{audit, breaches, credentials, data_dir, http, telemetry};
 use secrecy::SecretString;
@@ -125,6 +125,10 @@ struct ServeArgs {
     /// Offer first-run setup to browsers on other machines too (by default only to this one)
     #[arg(long)]
     allow_remote_setup: bool,
+    /// Start with an empty database although the data directory's master key belongs to an
+    /// installation (only after a database was lost and there is no backup to restore)
+    #[arg(long)]
+    new_database: bool,
 }
 
 #[derive(Debug, Args)]
@@ -170,7 +174,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let config = args.config.load(overrides)?;
             telemetry::init(&config.log)?;
-            runtime()?.block_on(serve(config))
+            let if_empty = if args.new_database {
+                IfDatabaseIsEmpty::StartAfresh
+            } else {
+                IfDatabaseIsEmpty::Refuse
+            };
+            runtime()?.block_on(serve(config, if_empty))
         }
         Command::Migrate(args) => {
             let config = args.load(args.overrides())?;
@@ -207,7 +216,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, if_empty: IfDatabaseIsEmpty) -> anyhow::Result<()> {
     let listen = config.listen;
     let backend = if config.database.url.is_some() {
         "PostgreSQL"
@@ -215,7 +224,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "SQLite"
     };
     let data_dir = config.data_dir.clone();
-    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let app = App::build_with(config, Arc::new(SystemClock), if_empty).await?;
     let shutdown = shutdown_signal()?;
     let addr = app.local_addr().unwrap_or(listen);
     tracing::info!(%addr, database = backend, data_dir = %data_dir.display(), "Herald is ready at http://{addr}/");
@@ -337,7 +346,7 @@ mod scan {
     use std::process::ExitCode;
 
     use anyhow::Context;
-    use guard::{Action, Finding, Location, Policy, Scanner};
+    use guard::{Action, Finding, Location, Locator, Policy, Scanner};
 
     use super::{ScanArgs, ScanFormat};
 
@@ -374,8 +383,12 @@ mod scan {
             blocked |= findings
                 .iter()
                 .any(|finding| finding.action == Action::Block);
+            // One pass over the text for all findings: each from the start of the file made
+            // the command quadratic in the number of findings.
+            let mut locator = Locator::new(&text);
             for finding in findings {
-                report.push(Line::new(&name, &text, finding));
+                let location = locator.locate(finding.span.start);
+                report.push(Line::new(&name, location, finding));
             }
         }
         let out = match args.format {
@@ -433,8 +446,7 @@ mod scan {
     }
 
     impl Line {
-        fn new(file: &str, text: &str, finding: Finding) -> Line {
-            let Location { line, column } = Location::of(text, finding.span.start);
+        fn new(file: &str, Location { line, column }: Location, finding: Finding) -> Line {
             Line {
                 file: file.to_owned(),
                 line,

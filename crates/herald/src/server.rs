@@ -43,6 +43,13 @@ pub enum StartError {
         "a `herald vault rekey` was interrupted; run it again to finish before starting Herald"
     )]
     RekeyInterrupted,
+    #[error(
+        "the master key {key} belongs to an installation, but {database} holds no Herald data: it was deleted or emptied, or Herald is pointed at the wrong database. Restore the database from your backup; to start an empty Herald with this key instead, run `herald serve --new-database`"
+    )]
+    DatabaseMissing {
+        key: std::path::PathBuf,
+        database: String,
+    },
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
 }
@@ -56,8 +63,26 @@ pub struct App {
     master_key: MasterKey,
 }
 
+/// What start-up does when the master key file is there but the database holds nothing: a
+/// database that was lost must not silently become a fresh install (with setup offered to
+/// whoever comes first), so that takes the operator's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfDatabaseIsEmpty {
+    Refuse,
+    StartAfresh,
+}
+
 impl App {
+    /// Start-up for an installation, refusing an empty database beside an existing key.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+        App::build_with(config, clock, IfDatabaseIsEmpty::Refuse).await
+    }
+
+    pub async fn build_with(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        if_empty: IfDatabaseIsEmpty,
+    ) -> Result<App, StartError> {
         data_dir::prepare(&config.data_dir)?;
         let store = Store::open(&config).await?;
         store.migrate().await?;
@@ -67,10 +92,24 @@ impl App {
         }
         // A database that already holds sealed secrets must get its own key back, never a
         // fresh one: that would seal new secrets no one could open with the right key.
-        if !key_path.exists() && store.vault_canary().await?.is_some() {
+        let canary = store.vault_canary().await?;
+        let key_existed = key_path.exists();
+        if !key_existed && canary.is_some() {
             return Err(StartError::MissingMasterKey(key_path));
         }
         let master_key = data_dir::load_or_create_master_key(&key_path)?;
+        // The first start seals the canary right after creating the key, so a key without a
+        // canary means the database it went with is gone.
+        if key_existed && canary.is_none() && if_empty == IfDatabaseIsEmpty::Refuse {
+            let database = match config.database.url {
+                Some(_) => "the PostgreSQL database".to_owned(),
+                None => config.data_dir.join("herald.db").display().to_string(),
+            };
+            return Err(StartError::DatabaseMissing {
+                key: key_path,
+                database,
+            });
+        }
         let keys = Keys::load(&master_key, &store).await?;
         let listener = bind(config.listen).await?;
         let metrics = Arc::new(Metrics::new());

@@ -259,3 +259,51 @@ async fn a_missing_master_key_stops_the_start_instead_of_making_a_new_one() {
         "no new key was made"
     );
 }
+
+#[tokio::test]
+async fn a_lost_database_beside_its_master_key_stops_the_start_instead_of_offering_setup() {
+    let dir = TempDir::new().expect("temporary directory");
+    first_start(dir.path()).await;
+    let database = dir.path().join("herald.db");
+    let data_dir = dir.path().to_str().expect("utf-8 path");
+    for lose in ["deleted", "emptied"] {
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("herald.db{suffix}")));
+        }
+        match lose {
+            "deleted" => std::fs::remove_file(&database).expect("delete the database"),
+            _ => std::fs::write(&database, b"").expect("truncate the database"),
+        }
+        let line = serve_fails(&["--data-dir", data_dir], &[]);
+        assert!(
+            line.contains("holds no Herald data")
+                && line.contains("herald.db")
+                && line.contains("--new-database"),
+            "{lose}: {line}"
+        );
+    }
+
+    // The operator's word starts an empty Herald with the same key, and later starts are normal.
+    let config = herald::config::Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: dir.path().to_path_buf(),
+        ..herald::config::Config::default()
+    };
+    let clock = std::sync::Arc::new(herald::clock::SystemClock);
+    let app = herald::server::App::build_with(
+        config.clone(),
+        clock.clone(),
+        herald::server::IfDatabaseIsEmpty::StartAfresh,
+    )
+    .await
+    .expect("a new database on request");
+    app.store().close().await;
+    let again = herald::server::App::build(config, clock)
+        .await
+        .expect("the new database now goes with the key");
+    again.store().close().await;
+
+    let (output, stdout, _) = run(herald().args(["serve", "--help"]));
+    assert!(output.status.success());
+    assert!(stdout.contains("--new-database"), "{stdout}");
+}
