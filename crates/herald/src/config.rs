@@ -142,6 +142,11 @@ pub struct HttpConfig {
     pub request_timeout_seconds: u64,
     pub max_body_bytes: usize,
     pub shutdown_grace_seconds: u64,
+    /// A connection must send a request's headers within this long (also how long an idle
+    /// kept-alive connection may wait for its next request).
+    pub header_read_timeout_seconds: u64,
+    /// Connections open at once; more wait in the kernel's queue until one closes.
+    pub max_connections: usize,
     /// When set, `GET /metrics` requires `Authorization: Bearer <token>`.
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -318,6 +323,20 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("30"),
         example: "",
         help: "On SIGTERM or SIGINT, how long in-flight requests and jobs may take to finish.",
+    },
+    Setting {
+        path: &["http", "header_read_timeout_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("10"),
+        example: "",
+        help: "A connection that has not sent a request's headers after this long is closed (also\nan idle kept-alive connection), so slow or stalled clients cannot hold connections open.",
+    },
+    Setting {
+        path: &["http", "max_connections"],
+        kind: SettingKind::Integer,
+        default: Some("10000"),
+        example: "",
+        help: "How many connections may be open at once; Herald raises its open-file limit to fit\nwhere the system allows.",
     },
     Setting {
         path: &["http", "metrics_token"],
@@ -613,6 +632,8 @@ impl Default for HttpConfig {
             request_timeout_seconds: 30,
             max_body_bytes: 1024 * 1024,
             shutdown_grace_seconds: 30,
+            header_read_timeout_seconds: 10,
+            max_connections: 10_000,
             metrics_token: None,
         }
     }
@@ -753,6 +774,12 @@ impl Config {
                     "networks.{name} must start with https:// or http://, got {url:?}"
                 )));
             }
+        }
+        if self.http.max_connections == 0 || self.http.header_read_timeout_seconds == 0 {
+            return Err(ConfigError::Semantic(
+                "http.max_connections and http.header_read_timeout_seconds must be at least 1"
+                    .to_owned(),
+            ));
         }
         if self.jobs.concurrency == 0 {
             return Err(ConfigError::Semantic(

@@ -111,6 +111,7 @@ impl App {
             });
         }
         let keys = Keys::load(&master_key, &store).await?;
+        raise_open_file_limit(config.http.max_connections);
         let listener = bind(config.listen).await?;
         let metrics = Arc::new(Metrics::new());
         let mut runner = Runner::new(store.clone(), clock.clone(), metrics.clone(), &config.jobs);
@@ -198,21 +199,19 @@ impl App {
             let _ = stop_tx.send(true);
         });
         let router = http::router(self.state.clone());
-        let mut stopped = stop_rx.clone();
-        let serve = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        });
+        let http = &self.state.config.http;
+        let limits = http::serve::Limits {
+            max_connections: http.max_connections,
+            header_read_timeout: Duration::from_secs(http.header_read_timeout_seconds),
+        };
+        let serve = http::serve::serve(self.listener, router, limits, stop_rx.clone());
         let mut deadline = stop_rx;
         let over_time = async move {
             let _ = deadline.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            served = serve => served?,
+            () = serve => {},
             () = over_time => tracing::warn!("shutdown grace period over; dropping unfinished requests"),
         }
         if tokio::time::timeout(grace, runner).await.is_err() {
@@ -230,6 +229,26 @@ impl App {
         self.state.store.close().await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// Files the database, media and logs may hold open beside the connections.
+const FILES_BESIDE_CONNECTIONS: u64 = 256;
+
+/// Raises the soft open-file limit toward what `max_connections` needs, up to the hard limit
+/// (the most an unprivileged process may), and says so when that is less.
+fn raise_open_file_limit(max_connections: usize) {
+    let wanted = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(FILES_BESIDE_CONNECTIONS);
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(limit) if limit < wanted => tracing::warn!(
+            limit,
+            wanted,
+            "the open-file limit is below http.max_connections; raise the hard limit (LimitNOFILE= in a systemd unit) or lower the setting"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(error = %error, "could not raise the open-file limit"),
     }
 }
 

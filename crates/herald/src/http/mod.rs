@@ -13,6 +13,7 @@ mod health;
 mod observe;
 pub mod pages;
 mod security;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Herald's one integration-test binary. `helpers.rs` starts real servers; each other file
 //! tests one feature the way a user would reach it: HTTP, the command line, or a browser.
 
+mod abuse;
 mod accounts;
 mod audit;
 mod authorization;
