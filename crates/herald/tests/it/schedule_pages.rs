@@ -67,7 +67,7 @@ async fn approved_post(app: &TestApp, owner: &Person, confirm: bool) -> (i64, i6
         .as_i64()
         .expect("id");
     let id = draft_id(app, owner, account, "Soup of the day: leek and potato.").await;
-    let submitted = crate::posts::act(app, &owner, id, "submit", json!({})).await;
+    let submitted = crate::posts::act(app, owner, id, "submit", json!({})).await;
     assert_eq!(submitted.status(), StatusCode::OK);
     assert_eq!(state_of(app, owner, id).await["state"], "approved");
     (account, id)
