@@ -243,8 +243,8 @@ id = "custom.falcon_code"
 pattern = "FALCON-[0-9]+"
 action = "warn"
 "#;
-    let policy = guard::Policy::from_toml(source).expect("valid");
-    let rules = guard::Scanner::new(&policy).expect("compiles").rules();
+    let policy = Policy::from_toml(source).expect("valid");
+    let rules = Scanner::new(&policy).expect("compiles").rules();
     let ids: Vec<&str> = rules.iter().map(|rule| rule.id.as_str()).collect();
     assert!(ids.contains(&"term.confidential"), "{ids:?}");
     assert!(!ids.contains(&"pii.phone"), "turned off: {ids:?}");
@@ -253,7 +253,7 @@ action = "warn"
     let email = email.expect("listed");
     assert_eq!(
         (email.action, email.message.as_str()),
-        (guard::Action::Block, "No addresses.")
+        (Action::Block, "No addresses.")
     );
     let shown = format!("{rules:?}");
     assert!(
