@@ -5,7 +5,7 @@
 //! Giving a post its time is `schedule.rs`; approval here hands a post that already has one
 //! to it.
 
-use guard::Action;
+use guard::{Action, Finding};
 use jiff::Timestamp;
 
 use crate::accounts::{self, Visible};
@@ -114,49 +114,7 @@ pub async fn submit(
         .collect();
     let mut entries = Vec::new();
     if strictest == Some(Action::Block) {
-        let blocking: Vec<&_> = findings
-            .iter()
-            .filter(|finding| finding.action == Action::Block)
-            .collect();
-        let reason = override_reason
-            .map(str::trim)
-            .filter(|reason| !reason.is_empty());
-        let refusal = match reason {
-            Some(reason) if actor.role == Role::Owner => {
-                let details = serde_json::json!({ "rules": rules, "reason": reason });
-                entries.push(entry(actor, "post.policy_overridden", id, details));
-                None
-            }
-            Some(_) => Some(PeopleError::Denied(
-                "only an owner can override the policy".to_owned(),
-            )),
-            None => {
-                let named: Vec<String> = blocking
-                    .iter()
-                    .map(|finding| format!("{} ({})", finding.rule.as_str(), finding.message))
-                    .collect();
-                Some(PeopleError::Invalid {
-                    field: "text",
-                    message: format!(
-                        "the policy blocks this post: {}. Change the text, or ask an owner to override with a reason",
-                        named.join("; ")
-                    ),
-                })
-            }
-        };
-        if let Some(refusal) = refusal {
-            let blocking: Vec<&str> = blocking
-                .iter()
-                .map(|finding| finding.rule.as_str())
-                .collect();
-            let details = serde_json::json!({
-                "rules": blocking,
-                "version": post.version,
-                "override_refused": reason.is_some(),
-            });
-            audit(store, now, actor, "post.submit_blocked", id, details).await?;
-            return Err(refusal);
-        }
+        entries.push(blocked(store, actor, &post, &findings, override_reason, now).await?);
     }
     let needs_approval = approval_needed(visible.level, strictest >= Some(Action::RequireApproval));
     let mut steps = vec![(post.state, submitted, "submitted")];
@@ -207,6 +165,61 @@ pub async fn approve(
     crate::schedule::after_approval(store, &post, &visible.account, actor, max_attempts, now)
         .await?;
     view(store, actor, id).await
+}
+
+/// What a "block" finding means for a submission: an owner's override with a reason (its
+/// audit entry, written with the step), or a refusal, audited at once with the blocking rule
+/// ids (never the text).
+async fn blocked(
+    store: &Store,
+    actor: &UserRecord,
+    post: &PostRecord,
+    findings: &[Finding],
+    override_reason: Option<&str>,
+    now: Timestamp,
+) -> Result<NewAuditEntry, PeopleError> {
+    let blocking: Vec<&Finding> = findings
+        .iter()
+        .filter(|finding| finding.action == Action::Block)
+        .collect();
+    let reason = override_reason
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty());
+    let refusal = match reason {
+        Some(reason) if actor.role == Role::Owner => {
+            let rules: Vec<&str> = findings
+                .iter()
+                .map(|finding| finding.rule.as_str())
+                .collect();
+            let details = serde_json::json!({ "rules": rules, "reason": reason });
+            return Ok(entry(actor, "post.policy_overridden", post.id, details));
+        }
+        Some(_) => PeopleError::Denied("only an owner can override the policy".to_owned()),
+        None => {
+            let named: Vec<String> = blocking
+                .iter()
+                .map(|finding| format!("{} ({})", finding.rule.as_str(), finding.message))
+                .collect();
+            PeopleError::Invalid {
+                field: "text",
+                message: format!(
+                    "the policy blocks this post: {}. Change the text, or ask an owner to override with a reason",
+                    named.join("; ")
+                ),
+            }
+        }
+    };
+    let rules: Vec<&str> = blocking
+        .iter()
+        .map(|finding| finding.rule.as_str())
+        .collect();
+    let details = serde_json::json!({
+        "rules": rules,
+        "version": post.version,
+        "override_refused": reason.is_some(),
+    });
+    audit(store, now, actor, "post.submit_blocked", post.id, details).await?;
+    Err(refusal)
 }
 
 /// The SHA-256 of a post's text, in hex: what the audit log keeps of the text submitted or
