@@ -47,7 +47,7 @@ pub use detectors::links::{Link, extract_links};
 pub use error::{Location, Locator, PolicyError, RuleProblem, ScanError};
 pub use finding::{Action, Finding, RuleId, Severity};
 pub use policy::{CompanyContacts, LinkSettings, Policy, ProfanityList, RuleSetting, TermLists};
-pub use scanner::{MAX_INPUT_BYTES, Scanner};
+pub use scanner::{MAX_INPUT_BYTES, RuleSummary, Scanner};
 
 /// The ids of every built-in rule, for documentation and policy editors.
 pub fn builtin_rule_ids() -> Vec<RuleId> {

@@ -39,6 +39,17 @@ pub struct Scanner {
     candidates: Option<&'static Candidates>,
 }
 
+/// A rule in force as anyone in the company may read it: its id, how serious it is, what it
+/// does and its message. Never the company's word lists or a custom rule's pattern, which
+/// can name what is confidential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSummary {
+    pub id: RuleId,
+    pub severity: Severity,
+    pub action: Action,
+    pub message: String,
+}
+
 /// A rule's effective settings after the policy's overrides.
 #[derive(Debug, Clone)]
 struct Settings {
@@ -184,6 +195,23 @@ impl Scanner {
             candidates,
         };
         (scanner, problems)
+    }
+
+    /// The rules in force (those turned off left out): the built-in ones, then the custom ones
+    /// in the policy's order.
+    pub fn rules(&self) -> Vec<RuleSummary> {
+        let custom = self.custom.iter().flat_map(|custom| &custom.settings);
+        self.settings
+            .iter()
+            .chain(custom)
+            .filter(|settings| settings.enabled)
+            .map(|settings| RuleSummary {
+                id: settings.id.clone(),
+                severity: settings.severity,
+                action: settings.action,
+                message: settings.message.clone(),
+            })
+            .collect()
     }
 
     /// Every finding in `text`, sorted by where it starts. Linear in the text's length; callers

@@ -230,7 +230,8 @@ pub async fn revoke(
     .await
 }
 
-/// Owners only: names a new gatekeeper. Audited; the old and new gatekeepers are told.
+/// Owners only: names a new gatekeeper. Audited; the old and new gatekeepers are told, and
+/// the account's password is marked "rotate now" (the old gatekeeper could reveal it).
 pub async fn reassign_gatekeeper(
     store: &Store,
     actor: &UserRecord,
@@ -277,6 +278,13 @@ pub async fn reassign_gatekeeper(
         details,
     )
     .await?;
+    // The former gatekeeper could reveal the password: it is to be changed, as when a member
+    // leaves.
+    if visible.account.gatekeeper_id != member.id
+        && let Some(former) = store.user_by_id(visible.account.gatekeeper_id).await?
+    {
+        crate::credentials::after_gatekeeper_change(store, account_id, &former, now).await?;
+    }
     store
         .account(account_id)
         .await?

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use crate::config::NetworksConfig;
 use crate::credentials;
 use crate::domain::access::AccountAction;
-use crate::domain::accounts::Network;
+use crate::domain::accounts::{Handle, Network};
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
 use crate::people::{PeopleError, record};
@@ -194,6 +194,7 @@ pub async fn save(
         .account_info(tokens)
         .await
         .map_err(refused(network))?;
+    require_registered_account(store, actor, account_id, network, &info.handle, now).await?;
     credentials::seal_tokens(
         store,
         keys,
@@ -217,6 +218,54 @@ pub async fn save(
     )
     .await?;
     Ok(info.handle)
+}
+
+/// Refuses tokens that act as another network account than the one registered (`@walkcafe`
+/// connected as `@herald`): publishing would go to the wrong account. Audited. A handle the
+/// network gives that is not one by the network's rules (a LinkedIn member's name) cannot be
+/// compared and is accepted.
+async fn require_registered_account(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    network: Network,
+    reported: &str,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let account = store
+        .account(account_id)
+        .await?
+        .ok_or_else(|| PeopleError::NotFound(format!("there is no account {account_id}")))?;
+    let Ok(reported) = Handle::parse(network, reported) else {
+        return Ok(());
+    };
+    let registered = account.handle.as_str();
+    if reported.as_str().eq_ignore_ascii_case(registered) {
+        return Ok(());
+    }
+    let reported = reported.as_str();
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        "account.connection_refused",
+        Some(format!("account:{account_id}")),
+        None,
+        serde_json::json!({
+            "network": network.as_str(),
+            "registered": registered,
+            "reported": reported,
+        }),
+    )
+    .await?;
+    Err(PeopleError::Invalid {
+        field: "credentials",
+        message: format!(
+            "these credentials are for {reported} on {}, but this account is {registered}: sign in to {} as {registered} and connect again, or add {reported} as an account of its own",
+            network.label(),
+            network.label()
+        ),
+    })
 }
 
 /// Why tokens could not be had for publishing.

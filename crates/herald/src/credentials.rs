@@ -267,7 +267,7 @@ pub async fn reveal(
     code: &str,
     now: Timestamp,
 ) -> Result<Zeroizing<String>, PeopleError> {
-    crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+    open_to_reveal(store, actor, account_id, field.as_str(), now).await?;
     if field == SecretField::OauthTokens {
         return Err(PeopleError::Denied(
             "OAuth tokens never leave the server".to_owned(),
@@ -298,7 +298,7 @@ pub async fn network_code(
     code: &str,
     now: Timestamp,
 ) -> Result<String, PeopleError> {
-    crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+    open_to_reveal(store, actor, account_id, "network_code", now).await?;
     confirm_second_factor(
         store,
         keys,
@@ -347,6 +347,52 @@ pub async fn after_departure(
         ask_rotation(store, *account_id, "member_left", &detail, now).await?;
     }
     Ok(kept)
+}
+
+/// A new gatekeeper: the one before could reveal the account's credentials, so they are
+/// marked "rotate now" and the new gatekeeper is asked to change the password.
+pub async fn after_gatekeeper_change(
+    store: &Store,
+    account_id: i64,
+    former: &UserRecord,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let detail = format!(
+        "{} could reveal its credentials and is no longer its gatekeeper",
+        former.email
+    );
+    ask_rotation(store, account_id, "gatekeeper_changed", &detail, now).await
+}
+
+/// Opens the account for revealing `what`: its gatekeeper only. A refusal (a member who is not
+/// the gatekeeper, or cannot see the account at all) is audited, as a gatekeeper's wrong code
+/// is; it still answers as before, so an account one cannot see stays unseen.
+async fn open_to_reveal(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+    what: &str,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let opened =
+        crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await;
+    let reason = match &opened {
+        Ok(_) => return Ok(()),
+        Err(PeopleError::Denied(_)) => "not_gatekeeper",
+        Err(PeopleError::NotFound(_)) => "no_access",
+        Err(_) => return opened.map(drop),
+    };
+    let details = serde_json::json!({ "field": what, "reason": reason });
+    audit_account(
+        store,
+        now,
+        actor,
+        "account.credential_reveal_refused",
+        account_id,
+        details,
+    )
+    .await?;
+    opened.map(drop)
 }
 
 /// What is stored for an account, without any value: for anyone who may see the account.

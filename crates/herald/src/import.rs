@@ -409,7 +409,11 @@ async fn import_row(
     schedule::schedule(store, actor, id, &when, false, max_attempts, now)
         .await
         .map_err(|error| (Some(id), error))?;
-    posts::submit(store, guard, actor, id, None, max_attempts, now)
+    let seen = posts::Seen {
+        id,
+        version: draft.post.version,
+    };
+    posts::submit(store, guard, actor, seen, None, max_attempts, now)
         .await
         .map_err(|error| (Some(id), error))
 }

@@ -8,6 +8,7 @@ use guard::{Action, Finding, Policy, Scanner};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::audit::Actor;
+use crate::domain::people::Role;
 use crate::people::{PeopleError, record};
 use crate::store::{Store, StoreError, UserRecord};
 
@@ -114,6 +115,34 @@ pub async fn rules(store: &Store) -> Result<Rules, PeopleError> {
                 .map_err(|error| PeopleError::Internal(error.to_string()))?,
         }),
     }
+}
+
+/// The rules in force as one member may read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesRead {
+    pub version: Option<i64>,
+    /// The TOML, for owners and admins only: it names the confidential terms, the company's
+    /// contact details and custom rules' patterns.
+    pub toml: Option<String>,
+    /// Every rule in force: its id, action and message (what everyone may know).
+    pub rules: Vec<guard::RuleSummary>,
+}
+
+/// The rules in force for `actor`: their names and messages for every member, and the TOML
+/// too for owners and admins.
+pub async fn rules_for(
+    store: &Store,
+    guard: &PolicyGuard,
+    actor: &UserRecord,
+    now: Timestamp,
+) -> Result<RulesRead, PeopleError> {
+    let in_force = rules(store).await?;
+    let scanner = guard.scanner(store, now).await?;
+    Ok(RulesRead {
+        version: in_force.version,
+        toml: (actor.role >= Role::Admin).then_some(in_force.source),
+        rules: scanner.rules(),
+    })
 }
 
 /// Saves new rules (owners). A file with a syntax error, an unknown key or an invalid rule is

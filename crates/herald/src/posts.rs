@@ -5,18 +5,18 @@
 //! Giving a post its time is `schedule.rs`; approval here hands a post that already has one
 //! to it.
 
-use guard::Action;
+use guard::{Action, Finding};
 use jiff::Timestamp;
 
 use crate::accounts::{self, Visible};
 use crate::domain::access::AccountAction;
-use crate::domain::audit::Actor;
+use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::people::Role;
 use crate::domain::post_text::{self, Length};
 use crate::domain::posts::{PostState, Step, approval_needed};
 use crate::people::{PeopleError, record};
 use crate::policy::{self, PolicyGuard};
-use crate::store::{AttemptRecord, PostEventRecord, PostRecord, Store, UserRecord};
+use crate::store::{AttemptRecord, CheckedSteps, PostEventRecord, PostRecord, Store, UserRecord};
 
 /// Longest text Herald keeps for any post (Facebook's limit).
 const LONGEST: usize = 63_206;
@@ -77,21 +77,33 @@ pub async fn edit(
     view(store, actor, id).await
 }
 
-/// Submits a draft. A "block" finding stops it, unless an owner overrides with a reason
-/// (audited with the rule ids, never the text). A "require approval" finding, or an author
-/// below publisher, sends it for approval; otherwise it is approved at once.
+/// Which text a submit or approve is about: the post, and the version of its text the caller
+/// was shown. The step happens only while the post is still at that version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    pub id: i64,
+    pub version: i64,
+}
+
+/// Submits a draft. A "block" finding stops it (audited with the rule ids, never the text),
+/// unless an owner overrides with a reason. A "require approval" finding, or an author below
+/// publisher, sends it for approval; otherwise it is approved at once. The text scanned is the
+/// text submitted: the step is a compare-and-set on the version the caller named, which is
+/// also the version scanned here.
 pub async fn submit(
     store: &Store,
     guard: &PolicyGuard,
     actor: &UserRecord,
-    id: i64,
+    seen: Seen,
     override_reason: Option<&str>,
     max_attempts: u32,
     now: Timestamp,
 ) -> Result<PostView, PeopleError> {
+    let id = seen.id;
     let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
     only_author(&post, actor)?;
     require_policy_accepted(store, actor).await?;
+    require_version(&post, seen)?;
     let submitted = post.state.after(Step::Submit).map_err(not_now)?;
     check_text(&visible, &post.text)?;
     crate::media::check_post(store, visible.account.network, id).await?;
@@ -100,44 +112,24 @@ pub async fn submit(
         .iter()
         .map(|finding| finding.rule.as_str())
         .collect();
+    let mut entries = Vec::new();
     if strictest == Some(Action::Block) {
-        let blocking: Vec<String> = findings
-            .iter()
-            .filter(|finding| finding.action == Action::Block)
-            .map(|finding| format!("{} ({})", finding.rule.as_str(), finding.message))
-            .collect();
-        let reason = override_reason
-            .map(str::trim)
-            .filter(|reason| !reason.is_empty());
-        match reason {
-            Some(reason) if actor.role == Role::Owner => {
-                let details = serde_json::json!({ "rules": rules, "reason": reason });
-                audit(store, now, actor, "post.policy_overridden", id, details).await?;
-            }
-            Some(_) => {
-                return Err(PeopleError::Denied(
-                    "only an owner can override the policy".to_owned(),
-                ));
-            }
-            None => {
-                return Err(PeopleError::Invalid {
-                    field: "text",
-                    message: format!(
-                        "the policy blocks this post: {}. Change the text, or ask an owner to override with a reason",
-                        blocking.join("; ")
-                    ),
-                });
-            }
-        }
+        entries.push(blocked(store, actor, &post, &findings, override_reason, now).await?);
     }
     let needs_approval = approval_needed(visible.level, strictest >= Some(Action::RequireApproval));
-    step(store, id, post.state, submitted, actor, "submitted", now).await?;
+    let mut steps = vec![(post.state, submitted, "submitted")];
     if !needs_approval {
         let note = "approved on submission: the author may publish to this account";
-        step(store, id, submitted, PostState::Approved, actor, note, now).await?;
+        steps.push((submitted, PostState::Approved, note));
     }
-    let details = serde_json::json!({ "rules": rules, "needs_approval": needs_approval });
-    audit(store, now, actor, "post.submitted", id, details).await?;
+    let details = serde_json::json!({
+        "rules": rules,
+        "needs_approval": needs_approval,
+        "version": post.version,
+        "text_sha256": text_sha256(&post.text),
+    });
+    entries.push(entry(actor, "post.submitted", id, details));
+    step_checked(store, &post, &steps, actor, &entries, now).await?;
     if !needs_approval {
         crate::schedule::after_approval(store, &post, &visible.account, actor, max_attempts, now)
             .await?;
@@ -145,34 +137,96 @@ pub async fn submit(
     view(store, actor, id).await
 }
 
-/// Approves someone else's submitted post (publishers and the gatekeeper).
+/// Approves someone else's submitted post (publishers and the gatekeeper), at the version of
+/// its text the approver was shown.
 pub async fn approve(
     store: &Store,
     actor: &UserRecord,
-    id: i64,
+    seen: Seen,
     max_attempts: u32,
     now: Timestamp,
 ) -> Result<PostView, PeopleError> {
+    let id = seen.id;
     let (post, visible) = open(store, actor, id, AccountAction::Publish).await?;
     if post.author_id == actor.id {
         return Err(PeopleError::Denied(
             "nobody approves their own post; ask another publisher".to_owned(),
         ));
     }
+    require_version(&post, seen)?;
     let approved = post.state.after(Step::Approve).map_err(not_now)?;
-    step(store, id, post.state, approved, actor, "approved", now).await?;
-    audit(
-        store,
-        now,
-        actor,
-        "post.approved",
-        id,
-        serde_json::json!({}),
-    )
-    .await?;
+    let details = serde_json::json!({
+        "version": post.version,
+        "text_sha256": text_sha256(&post.text),
+    });
+    let entries = [entry(actor, "post.approved", id, details)];
+    let steps = [(post.state, approved, "approved")];
+    step_checked(store, &post, &steps, actor, &entries, now).await?;
     crate::schedule::after_approval(store, &post, &visible.account, actor, max_attempts, now)
         .await?;
     view(store, actor, id).await
+}
+
+/// What a "block" finding means for a submission: an owner's override with a reason (its
+/// audit entry, written with the step), or a refusal, audited at once with the blocking rule
+/// ids (never the text).
+async fn blocked(
+    store: &Store,
+    actor: &UserRecord,
+    post: &PostRecord,
+    findings: &[Finding],
+    override_reason: Option<&str>,
+    now: Timestamp,
+) -> Result<NewAuditEntry, PeopleError> {
+    let blocking: Vec<&Finding> = findings
+        .iter()
+        .filter(|finding| finding.action == Action::Block)
+        .collect();
+    let reason = override_reason
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty());
+    let refusal = match reason {
+        Some(reason) if actor.role == Role::Owner => {
+            let rules: Vec<&str> = findings
+                .iter()
+                .map(|finding| finding.rule.as_str())
+                .collect();
+            let details = serde_json::json!({ "rules": rules, "reason": reason });
+            return Ok(entry(actor, "post.policy_overridden", post.id, details));
+        }
+        Some(_) => PeopleError::Denied("only an owner can override the policy".to_owned()),
+        None => {
+            let named: Vec<String> = blocking
+                .iter()
+                .map(|finding| format!("{} ({})", finding.rule.as_str(), finding.message))
+                .collect();
+            PeopleError::Invalid {
+                field: "text",
+                message: format!(
+                    "the policy blocks this post: {}. Change the text, or ask an owner to override with a reason",
+                    named.join("; ")
+                ),
+            }
+        }
+    };
+    let rules: Vec<&str> = blocking
+        .iter()
+        .map(|finding| finding.rule.as_str())
+        .collect();
+    let details = serde_json::json!({
+        "rules": rules,
+        "version": post.version,
+        "override_refused": reason.is_some(),
+    });
+    audit(store, now, actor, "post.submit_blocked", post.id, details).await?;
+    Err(refusal)
+}
+
+/// The SHA-256 of a post's text, in hex: what the audit log keeps of the text submitted or
+/// approved (never the text itself), so the entry can be matched to the text later.
+pub fn text_sha256(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// Sends a submitted or approved post back to its author as a draft, with a note.
@@ -342,8 +396,53 @@ async fn step(
     ))
 }
 
+/// Takes `steps` (with their audit entries) only while the post is still at the version
+/// `post` was read at, or reports that it changed.
+async fn step_checked(
+    store: &Store,
+    post: &PostRecord,
+    steps: &[(PostState, PostState, &str)],
+    actor: &UserRecord,
+    audit: &[NewAuditEntry],
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let checked = CheckedSteps {
+        id: post.id,
+        version: post.version,
+        steps,
+        actor_id: actor.id,
+        audit,
+        now,
+    };
+    if store.step_post_checked(&checked).await? {
+        return Ok(());
+    }
+    Err(changed_since_read())
+}
+
+fn require_version(post: &PostRecord, seen: Seen) -> Result<(), PeopleError> {
+    if post.version == seen.version {
+        return Ok(());
+    }
+    Err(changed_since_read())
+}
+
+fn changed_since_read() -> PeopleError {
+    PeopleError::Conflict("the post changed since you read it: read it again".to_owned())
+}
+
 pub(crate) fn not_now(error: crate::domain::posts::NotNow) -> PeopleError {
     PeopleError::Conflict(error.to_string())
+}
+
+fn entry(actor: &UserRecord, action: &str, id: i64, details: serde_json::Value) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: Actor::User(actor.id),
+        action: action.to_owned(),
+        target: Some(format!("post:{id}")),
+        ip: None,
+        details,
+    }
 }
 
 async fn audit(

@@ -10,13 +10,13 @@ use jiff::Timestamp;
 
 use crate::accounts::{self, Visible};
 use crate::domain::access::{AccountAction, check_account};
-use crate::domain::audit::Actor;
+use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::posts::{PostState, Step};
 use crate::domain::schedule::{self, APPROVAL_GRACE, ScheduleError, Slot, Zone};
 use crate::jobs::publish_job;
 use crate::people::{PeopleError, record};
 use crate::posts::{self, PostView};
-use crate::store::{AccountRecord, PostRecord, Store, UserRecord};
+use crate::store::{AccountRecord, PostRecord, Store, TimeChange, UserRecord};
 
 /// When to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,8 @@ pub enum When {
 
 /// Gives a post its time. An approved post (or one whose approval expired, or that failed) is
 /// scheduled: publisher access, and an explicit `confirmed` for accounts that ask for it. A
-/// draft or submitted post keeps the time as its author's wish, used once it is approved.
+/// draft or submitted post keeps the time as a wish, used once it is approved: its author or a
+/// publisher of the account may change it, and each change is in its history and the audit log.
 pub async fn schedule(
     store: &Store,
     actor: &UserRecord,
@@ -43,7 +44,37 @@ pub async fn schedule(
     let zone = zone_of(&visible.account)?;
     let at = resolve(store, &visible.account, &zone, when, now).await?;
     if matches!(post.state, PostState::Draft | PostState::Submitted) {
-        if !store.set_post_time(id, Some(at), now).await? {
+        if post.author_id != actor.id {
+            check_account(actor.role, visible.level, AccountAction::Publish).map_err(|_| {
+                PeopleError::Denied(
+                    "only the post's author or a publisher of this account can change its time"
+                        .to_owned(),
+                )
+            })?;
+        }
+        let note = format!("time wished: {}", zone.show(at));
+        let details = serde_json::json!({
+            "at": at.to_string(),
+            "from": post.scheduled_at.map(|at| at.to_string()),
+            "queue": *when == When::Queue,
+        });
+        let audit = NewAuditEntry {
+            actor: Actor::User(actor.id),
+            action: "post.time_wished".to_owned(),
+            target: Some(format!("post:{id}")),
+            ip: None,
+            details,
+        };
+        let change = TimeChange {
+            id,
+            state: post.state,
+            at: Some(at),
+            actor_id: actor.id,
+            note: &note,
+            audit: &audit,
+            now,
+        };
+        if !store.set_post_time(&change).await? {
             return Err(changed_meanwhile());
         }
         return posts::view(store, actor, id).await;

@@ -225,3 +225,39 @@ fn profanity_words_can_replace_the_default_list() {
         ["tone.profanity"]
     );
 }
+
+#[test]
+fn the_rules_in_force_name_each_rule_and_its_message_but_never_a_term_or_a_pattern() {
+    let source = r#"
+[terms]
+confidential = ["Project Falcon"]
+[[rule]]
+id = "pii.phone"
+enabled = false
+[[rule]]
+id = "pii.email"
+action = "block"
+message = "No addresses."
+[[rule]]
+id = "custom.falcon_code"
+pattern = "FALCON-[0-9]+"
+action = "warn"
+"#;
+    let policy = Policy::from_toml(source).expect("valid");
+    let rules = Scanner::new(&policy).expect("compiles").rules();
+    let ids: Vec<&str> = rules.iter().map(|rule| rule.id.as_str()).collect();
+    assert!(ids.contains(&"term.confidential"), "{ids:?}");
+    assert!(!ids.contains(&"pii.phone"), "turned off: {ids:?}");
+    assert_eq!(ids.last(), Some(&"custom.falcon_code"));
+    let email = rules.iter().find(|rule| rule.id.as_str() == "pii.email");
+    let email = email.expect("listed");
+    assert_eq!(
+        (email.action, email.message.as_str()),
+        (Action::Block, "No addresses.")
+    );
+    let shown = format!("{rules:?}");
+    assert!(
+        !shown.contains("Falcon") && !shown.contains("FALCON-"),
+        "{shown}"
+    );
+}

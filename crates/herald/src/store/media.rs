@@ -89,7 +89,7 @@ impl Store {
             // Touching the post takes its row lock (PostgreSQL) or the write lock (SQLite):
             // concurrent uploads to one draft take turns from here to the commit.
             let draft = sqlx::query(
-                "UPDATE posts SET updated_at = $1 WHERE id = $2 AND state = 'draft'")
+                "UPDATE posts SET version = version + 1, updated_at = $1 WHERE id = $2 AND state = 'draft'")
                 .bind(now.as_millisecond())
                 .bind(media.post_id)
                 .execute(&mut *tx)
@@ -236,7 +236,7 @@ impl Store {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let draft = sqlx::query(
-                "UPDATE posts SET updated_at = $1 WHERE id = $2 AND state = 'draft'")
+                "UPDATE posts SET version = version + 1, updated_at = $1 WHERE id = $2 AND state = 'draft'")
                 .bind(now.as_millisecond())
                 .bind(post_id)
                 .execute(&mut *tx)

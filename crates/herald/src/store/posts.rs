@@ -12,6 +12,9 @@ pub struct PostRecord {
     pub account_id: i64,
     pub author_id: i64,
     pub text: String,
+    /// Raised by every change to the text or images: submit and approve name the version they
+    /// were shown, and step the post only while it is still that version.
+    pub version: i64,
     pub state: PostState,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -56,6 +59,21 @@ pub struct AttemptEnd<'a> {
     pub now: Timestamp,
 }
 
+/// Steps that must see the text their caller checked (submit, approve): each moves the post
+/// only while it is in the step's `from` state *and* still at `version`, all in one
+/// transaction with their history and the audit entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedSteps<'a> {
+    pub id: i64,
+    pub version: i64,
+    /// Taken in order: (from, to, note for the history).
+    pub steps: &'a [(PostState, PostState, &'a str)],
+    pub actor_id: i64,
+    /// Written in the same transaction, in order.
+    pub audit: &'a [crate::domain::audit::NewAuditEntry],
+    pub now: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostEventRecord {
     pub at: Timestamp,
@@ -71,6 +89,7 @@ pub(super) struct PostRow {
     account_id: i64,
     author_id: i64,
     text: String,
+    version: i64,
     state: String,
     created_at: i64,
     updated_at: i64,
@@ -81,7 +100,7 @@ pub(super) struct PostRow {
     problem: Option<String>,
 }
 
-pub(super) const POST_COLUMNS: &str = "id, account_id, author_id, text, state, created_at, updated_at, scheduled_at, published_at, remote_id, remote_url, problem";
+pub(super) const POST_COLUMNS: &str = "id, account_id, author_id, text, version, state, created_at, updated_at, scheduled_at, published_at, remote_id, remote_url, problem";
 type EventRow = (i64, Option<i64>, Option<String>, String, String);
 
 impl Store {
@@ -151,7 +170,8 @@ impl Store {
         .transpose()
     }
 
-    /// Replaces the text of a post that is still a draft; false if it no longer is.
+    /// Replaces the text of a post that is still a draft, raising its version; false if it no
+    /// longer is a draft.
     pub async fn set_post_text(
         &self,
         id: i64,
@@ -159,7 +179,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query(
-            "UPDATE posts SET text = $1, updated_at = $2 WHERE id = $3 AND state = 'draft'")
+            "UPDATE posts SET text = $1, version = version + 1, updated_at = $2
+              WHERE id = $3 AND state = 'draft'")
             .bind(text)
             .bind(now.as_millisecond())
             .bind(id)
@@ -206,6 +227,48 @@ impl Store {
             }
             tx.commit().await?;
             Ok(moved)
+        })
+    }
+
+    /// Takes `checked`'s steps and writes its audit entry, in one transaction; false (and
+    /// nothing changed) if the post left a step's `from` state or its text changed meanwhile.
+    pub async fn step_post_checked(&self, checked: &CheckedSteps<'_>) -> Result<bool, StoreError> {
+        let now = checked.now;
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            for (from, to, note) in checked.steps {
+                let moved = sqlx::query(
+                    "UPDATE posts SET state = $1, updated_at = $2
+                      WHERE id = $3 AND state = $4 AND version = $5")
+                    .bind(to.as_str())
+                    .bind(now.as_millisecond())
+                    .bind(checked.id)
+                    .bind(from.as_str())
+                    .bind(checked.version)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected() == 1;
+                if !moved {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                     VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(checked.id)
+                    .bind(now.as_millisecond())
+                    .bind(checked.actor_id)
+                    .bind(from.as_str())
+                    .bind(to.as_str())
+                    .bind(*note)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for entry in checked.audit {
+                super::audit::append_audit_in!(&mut *tx, entry, now)?;
+            }
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -274,6 +337,7 @@ pub(super) fn post_from_row(row: PostRow) -> Result<PostRecord, StoreError> {
             StoreError::Corrupt(format!("post {id} has an unknown state {}", row.state))
         })?,
         text: row.text,
+        version: row.version,
         created_at: millis(row.created_at)?,
         updated_at: millis(row.updated_at)?,
         scheduled_at: optional(row.scheduled_at)?,

@@ -26,27 +26,68 @@ impl AttemptEnd<'_> {
 type AttemptRow = (i64, i64, Option<i64>, String, Option<String>, String);
 
 /// States in which a post's time may be changed without scheduling it.
-const TIME_EDITABLE: &str = "('draft', 'submitted', 'approved', 'expired_approval', 'failed')";
+const TIME_EDITABLE: [&str; 5] = [
+    "draft",
+    "submitted",
+    "approved",
+    "expired_approval",
+    "failed",
+];
+
+/// A change of a post's wished time: the post stays in `state` (the state its caller saw),
+/// and the change is in its history and the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeChange<'a> {
+    pub id: i64,
+    pub state: PostState,
+    /// The new time; `None` clears it.
+    pub at: Option<Timestamp>,
+    pub actor_id: i64,
+    /// For the post's history: what changed, in words.
+    pub note: &'a str,
+    pub audit: &'a crate::domain::audit::NewAuditEntry,
+    pub now: Timestamp,
+}
 
 impl Store {
-    /// Sets (or clears) the time a post not yet scheduled should go out; false if it is
-    /// scheduled or further along.
-    pub async fn set_post_time(
-        &self,
-        id: i64,
-        at: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let query = format!(
-            "UPDATE posts SET scheduled_at = $1, updated_at = $2 WHERE id = $3 AND state IN {TIME_EDITABLE}"
-        );
-        Ok(with_pool!(self, pool => sqlx::query(&query)
-            .bind(at.map(Timestamp::as_millisecond))
-            .bind(now.as_millisecond())
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected() == 1))?)
+    /// Sets (or clears) the time a post not yet scheduled should go out, with a line in its
+    /// history and the audit entry, in one transaction; false (nothing changed) if the post is
+    /// no longer in the state the caller saw, or that state keeps no wished time.
+    pub async fn set_post_time(&self, change: &TimeChange<'_>) -> Result<bool, StoreError> {
+        let state = change.state.as_str();
+        if !TIME_EDITABLE.contains(&state) {
+            return Ok(false);
+        }
+        let now = change.now;
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE posts SET scheduled_at = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+                .bind(change.at.map(Timestamp::as_millisecond))
+                .bind(now.as_millisecond())
+                .bind(change.id)
+                .bind(state)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() == 1;
+            if !changed {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+                 VALUES ($1, $2, $3, $4, $4, $5)")
+                .bind(change.id)
+                .bind(now.as_millisecond())
+                .bind(change.actor_id)
+                .bind(state)
+                .bind(change.note)
+                .execute(&mut *tx)
+                .await?;
+            super::audit::append_audit_in!(&mut *tx, change.audit, now)?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Schedules a post for `at`: its state, its time, its history and its publish job, in

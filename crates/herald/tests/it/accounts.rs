@@ -214,6 +214,9 @@ async fn an_owner_reassigns_the_gatekeeper_and_the_old_one_loses_the_account() {
         StatusCode::FORBIDDEN,
         "a gatekeeper cannot hand the role on"
     );
+    let rotations_path = format!("/api/v1/accounts/{id}/rotations");
+    let none: Value = owner.get_json(&app, &rotations_path).await;
+    assert_eq!(none, json!([]), "refused reassignments ask for nothing");
     let by_owner = owner
         .send(&app, Method::PUT, &path, Some(json!({ "user_id": new.id })))
         .await;
@@ -225,6 +228,32 @@ async fn an_owner_reassigns_the_gatekeeper_and_the_old_one_loses_the_account() {
         .get_json(&app, "/api/v1/audit?action=account.gatekeeper_changed")
         .await;
     assert_eq!(audit[0]["details"], json!({ "from": old.id, "to": new.id }));
+
+    // The old gatekeeper could reveal the password: it is to be changed, and the new one is told.
+    let rotations: Value = new.get_json(&app, &rotations_path).await;
+    assert_eq!(rotations.as_array().expect("list").len(), 1, "{rotations}");
+    assert_eq!(rotations[0]["reason"], "gatekeeper_changed");
+    assert!(
+        rotations[0]["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("old@sunny.example")),
+        "{rotations}"
+    );
+    let posture: Value = new
+        .get_json(&app, &format!("/api/v1/accounts/{id}/posture"))
+        .await;
+    assert_eq!(posture["rotate_now"], json!(["gatekeeper_changed"]));
+    let requested: Value = owner
+        .get_json(&app, "/api/v1/audit?action=account.rotation_requested")
+        .await;
+    assert_eq!(requested[0]["target"], format!("account:{id}"));
+    assert_eq!(requested[0]["details"]["reason"], "gatekeeper_changed");
+    let told: Value = new.get_json(&app, "/api/v1/notifications").await;
+    assert!(
+        told.to_string()
+            .contains("Change the password of Sunny Café"),
+        "{told}"
+    );
 }
 
 #[tokio::test]
@@ -316,4 +345,56 @@ async fn bad_account_details_get_specific_errors_and_add_nothing() {
         "same network and handle"
     );
     assert_eq!(visible_ids(&app, &owner).await.len(), 1);
+}
+
+#[tokio::test]
+async fn tokens_for_another_network_account_than_the_one_registered_are_refused_naming_both() {
+    let fake = networks::fake::x::start(networks::fake::FakeState::new("x-token", 5))
+        .await
+        .expect("fake X starts");
+    let url = fake.url();
+    let clock =
+        herald::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = crate::helpers::spawn_app_with_clock(
+        |config| config.networks.x_api_url = url,
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let owner = set_up(&app, &clock).await;
+    // The fake answers as @herald_test, whoever asks.
+    let walkcafe = new_account(&app, &owner, "@walkcafe", owner.id).await;
+    let connect = async |id: i64| {
+        owner
+            .send(
+                &app,
+                Method::PUT,
+                &format!("/api/v1/accounts/{id}/connection"),
+                Some(json!({ "method": "access_token", "token": "x-token" })),
+            )
+            .await
+    };
+    let refused = connect(walkcafe).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = refused.json().await.expect("JSON");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("@herald_test") && detail.contains("@walkcafe"),
+        "{detail}"
+    );
+    assert!(!detail.contains("x-token"), "{detail}");
+    // Refused and audited; nothing connected (no `account.connected` entry).
+    let audit: Value = owner
+        .get_json(&app, "/api/v1/audit?action=account.connect")
+        .await;
+    assert_eq!(audit.as_array().expect("entries").len(), 1, "{audit}");
+    assert_eq!(audit[0]["action"], "account.connection_refused");
+    assert_eq!(audit[0]["target"], format!("account:{walkcafe}"));
+    assert_eq!(
+        audit[0]["details"],
+        json!({ "network": "x", "registered": "@walkcafe", "reported": "@herald_test" })
+    );
+
+    // The account the tokens are for connects (the handle compared without regard to case).
+    let herald = new_account(&app, &owner, "@Herald_Test", owner.id).await;
+    assert_eq!(connect(herald).await.status(), StatusCode::OK);
 }

@@ -166,19 +166,20 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "text": "Fresh bread, warm" })),
             [D, D, D, A, A],
         ),
-        // The owner's submission approves it at once (they may publish); the token then finds
-        // it no longer a draft (409), which is not a denial.
+        // The owner's submission (of version 3: the two edits above each made a new one)
+        // approves it at once (they may publish); the token then finds it no longer a draft
+        // (409), which is not a denial.
         account(
             Method::POST,
             format!("/api/v1/posts/{post_id}/submit"),
-            Some(json!({})),
+            Some(json!({ "version": 3 })),
             [D, D, D, A, A],
         ),
         // Nobody approves their own post, and admins have no publish access here.
         account(
             Method::POST,
             format!("/api/v1/posts/{post_id}/approve"),
-            None,
+            Some(json!({ "version": 3 })),
             [D, D, D, D, D],
         ),
         account(

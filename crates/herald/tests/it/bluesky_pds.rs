@@ -131,8 +131,7 @@ async fn a_gatekeeper_connects_bluesky_on_a_real_pds_in_chromium_and_a_post_land
     // A post the gatekeeper schedules a few seconds ahead lands in the account's repository.
     let text = "Soup of the day, straight from Herald to a real PDS.";
     let id = draft_id(&app, &owner, account, text).await;
-    let submitted = owner
-        .post(&app, &format!("/api/v1/posts/{id}/submit"), json!({}))
+    let submitted = crate::posts::act(&app, &owner, id, "submit", json!({}))
         .await
         .json::<Value>()
         .await

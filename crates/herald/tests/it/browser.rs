@@ -576,7 +576,7 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
         .post(
             &app,
             "/api/v1/accounts",
-            json!({ "network": "mastodon", "handle": "@sunny@cafe.example", "display_name": "Sunny Café", "avatar_colour": "#c2410c", "gatekeeper_id": owner.id }),
+            json!({ "network": "mastodon", "handle": "@herald@127.0.0.1", "display_name": "Sunny Café", "avatar_colour": "#c2410c", "gatekeeper_id": owner.id }),
         )
         .await;
     assert_eq!(added.status(), StatusCode::CREATED);
@@ -708,9 +708,7 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
     // Dragging another post to the next day moves it there at the same time of day.
     let other =
         crate::posts::draft_id(&app, &owner, account, "Closed on Sunday for a staff party.").await;
-    let approved = owner
-        .post(&app, &format!("/api/v1/posts/{other}/submit"), json!({}))
-        .await;
+    let approved = crate::posts::act(&app, &owner, other, "submit", json!({})).await;
     assert_eq!(approved.status(), StatusCode::OK);
     let scheduled = owner
         .post(

@@ -107,9 +107,35 @@ async fn only_the_gatekeeper_stores_and_reveals_and_only_after_their_second_fact
         [
             "account.credential_stored",
             "account.credential_reveal_refused",
+            "account.credential_reveal_refused",
+            "account.credential_reveal_refused",
+            "account.credential_reveal_refused",
             "account.credential_revealed"
         ]
     );
+    // The refusals of members who are not the gatekeeper are audited too, each as its own.
+    let refused: Vec<(&str, &str)> = audit
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|e| e["action"] == "account.credential_reveal_refused")
+        .map(|e| {
+            (
+                e["actor"].as_str().expect("actor"),
+                e["details"]["reason"].as_str().expect("reason"),
+            )
+        })
+        .collect();
+    let user = |person: &crate::people::Person| format!("user:{}", person.id);
+    assert_eq!(
+        refused[..3],
+        [
+            (user(&publisher).as_str(), "not_gatekeeper"),
+            (user(&admin).as_str(), "not_gatekeeper"),
+            (user(&owner).as_str(), "not_gatekeeper"),
+        ]
+    );
+    assert_eq!(refused[3].0, user(&gatekeeper));
     let export = owner
         .get(&app, "/api/v1/audit/export")
         .await

@@ -340,8 +340,7 @@ async fn a_contributors_imported_rows_wait_for_approval_at_their_wished_time() {
         "kept as its wish"
     );
     let id = post["id"].as_i64().expect("id");
-    let approved: Value = keeper
-        .post(&app, &format!("/api/v1/posts/{id}/approve"), json!({}))
+    let approved: Value = crate::posts::act(&app, &keeper, id, "approve", json!({}))
         .await
         .json()
         .await

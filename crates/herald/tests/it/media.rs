@@ -453,9 +453,7 @@ async fn instagram_takes_one_jpeg_and_a_post_without_one_is_not_submitted() {
     let post = draft_id(&app, &owner, account, text).await;
 
     let problem = refused(
-        owner
-            .post(&app, &format!("/api/v1/posts/{post}/submit"), json!({}))
-            .await,
+        crate::posts::act(&app, &owner, post, "submit", json!({})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
@@ -495,9 +493,7 @@ async fn instagram_takes_one_jpeg_and_a_post_without_one_is_not_submitted() {
     )
     .await;
     assert_eq!(attached.status(), StatusCode::CREATED);
-    let submitted = owner
-        .post(&app, &format!("/api/v1/posts/{post}/submit"), json!({}))
-        .await;
+    let submitted = crate::posts::act(&app, &owner, post, "submit", json!({})).await;
     assert_eq!(submitted.status(), StatusCode::OK);
     let submitted: Value = submitted.json().await.expect("JSON");
     assert_eq!(submitted["state"], "approved");
@@ -654,9 +650,7 @@ async fn a_published_post_carries_its_image_and_alt_text_to_mastodon() {
     )
     .await;
     assert_eq!(attached.status(), StatusCode::CREATED);
-    let submitted: Value = scene
-        .keeper
-        .post(&scene.app, &format!("/api/v1/posts/{id}/submit"), json!({}))
+    let submitted: Value = crate::posts::act(&scene.app, &scene.keeper, id, "submit", json!({}))
         .await
         .json()
         .await
@@ -724,9 +718,7 @@ async fn instagram_fetches_the_jpeg_from_a_signed_link_that_expires() {
     )
     .await;
     assert_eq!(attached.status(), StatusCode::CREATED);
-    let submitted = owner
-        .post(&app, &format!("/api/v1/posts/{post}/submit"), json!({}))
-        .await;
+    let submitted = crate::posts::act(&app, &owner, post, "submit", json!({})).await;
     assert_eq!(submitted.status(), StatusCode::OK);
     let at = (clock_now(&clock) + SignedDuration::from_mins(5)).to_string();
     let scheduled = owner

@@ -75,10 +75,13 @@ pub(crate) async fn scene_in(
     let owner = set_up(&app, &clock).await;
     let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
     let handle = match network {
-        "x" => "@sunnycafe",
-        "mastodon" => "@sunny@cafe.example",
+        // The handles the fakes answer with: tokens for another account are refused.
+        "x" => "@herald_test",
+        "mastodon" => "@herald@127.0.0.1",
         "bluesky" => networks::fake::bluesky::HANDLE,
-        _ => "sunnycafe",
+        "linkedin" => "herald-bakery",
+        "facebook" => networks::fake::facebook::PAGE_USERNAME,
+        _ => networks::fake::instagram::USERNAME,
     };
     let created: Value = owner
         .post(
@@ -496,10 +499,7 @@ async fn connects_without_pkce_and_publishes_with_the_token(
     )
     .await;
     assert_eq!(attached.status(), StatusCode::CREATED);
-    let submitted = scene
-        .keeper
-        .post(&scene.app, &format!("/api/v1/posts/{id}/submit"), json!({}))
-        .await;
+    let submitted = crate::posts::act(&scene.app, &scene.keeper, id, "submit", json!({})).await;
     assert_eq!(submitted.status(), StatusCode::OK);
     let posts = published_in_half_an_hour(&scene, id).await;
     assert_eq!(posts[0].text, text);

@@ -207,9 +207,32 @@ async fn the_api_scans_with_the_rules_an_owner_saved_and_refuses_bad_rules_whole
         detail.contains("custom.bad") && detail.contains("line 6"),
         "{detail}"
     );
-    let in_force: Value = member.get_json(&app, "/api/v1/policy/rules").await;
+    let in_force: Value = admin.get_json(&app, "/api/v1/policy/rules").await;
     assert_eq!(in_force["version"], 1, "the refused rules changed nothing");
-    assert_eq!(in_force["toml"], toml);
+    assert_eq!(in_force["toml"], toml, "owners and admins read the TOML");
+
+    // Members read what each rule is called and says, never the confidential terms.
+    let for_member = member.get(&app, "/api/v1/policy/rules").await;
+    assert_eq!(for_member.status(), StatusCode::OK);
+    let for_member: Value = for_member.json().await.expect("JSON");
+    assert_eq!(for_member["version"], 1);
+    assert!(for_member.get("toml").is_none(), "{for_member}");
+    let confidential = for_member["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .find(|rule| rule["id"] == "term.confidential")
+        .unwrap_or_else(|| panic!("the rule is listed: {for_member}"));
+    assert!(
+        confidential["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert!(confidential["action"].is_string());
+    assert!(
+        !for_member.to_string().contains("Falcon"),
+        "a member never reads the confidential terms: {for_member}"
+    );
 }
 
 #[tokio::test]

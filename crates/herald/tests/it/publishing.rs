@@ -58,7 +58,7 @@ impl Scene {
         let fake = networks::fake::mastodon::start(FakeState::new(TOKEN, 7))
             .await
             .expect("fake Mastodon starts");
-        Scene::on(fake, "mastodon", "@sunny@cafe.example", false).await
+        Scene::on(fake, "mastodon", "@herald@127.0.0.1", false).await
     }
 
     /// An X account on a fake X (no idempotency: lost answers must be reconciled).
@@ -66,7 +66,7 @@ impl Scene {
         let fake = networks::fake::x::start(FakeState::new(TOKEN, 11))
             .await
             .expect("fake X starts");
-        Scene::on(fake, "x", "@sunnycafe", false).await
+        Scene::on(fake, "x", "@herald_test", false).await
     }
 
     pub async fn on(fake: FakeServer, network: &str, handle: &str, confirm: bool) -> Scene {
@@ -125,9 +125,7 @@ impl Scene {
     /// An approved post by the gatekeeper (publishers' own posts are approved on submission).
     pub async fn approved(&self, text: &str) -> i64 {
         let id = draft_id(&self.app, &self.keeper, self.account, text).await;
-        let submitted: Value = self
-            .keeper
-            .post(&self.app, &format!("/api/v1/posts/{id}/submit"), json!({}))
+        let submitted: Value = crate::posts::act(&self.app, &self.keeper, id, "submit", json!({}))
             .await
             .json()
             .await
@@ -423,9 +421,7 @@ async fn an_approval_after_the_posts_time_expires_and_a_new_time_revives_it() {
         .schedule(&writer, id, json!({ "at": scene.in_minutes(20) }))
         .await;
     assert_eq!(wished.status(), StatusCode::OK, "authors may wish a time");
-    let submitted = writer
-        .post(&scene.app, &format!("/api/v1/posts/{id}/submit"), json!({}))
-        .await;
+    let submitted = crate::posts::act(&scene.app, &writer, id, "submit", json!({})).await;
     assert_eq!(submitted.status(), StatusCode::OK);
     let early = scene
         .schedule(&writer, id, json!({ "at": scene.in_minutes(40) }))
@@ -438,13 +434,7 @@ async fn an_approval_after_the_posts_time_expires_and_a_new_time_revives_it() {
 
     // Past the wished time, but within the sessions' idle hour.
     scene.clock.advance(SignedDuration::from_mins(45));
-    let approved: Value = scene
-        .keeper
-        .post(
-            &scene.app,
-            &format!("/api/v1/posts/{id}/approve"),
-            json!({}),
-        )
+    let approved: Value = crate::posts::act(&scene.app, &scene.keeper, id, "approve", json!({}))
         .await
         .json()
         .await
@@ -472,7 +462,7 @@ async fn an_account_that_asks_for_confirmation_gets_it_every_time() {
     let fake = networks::fake::mastodon::start(FakeState::new(TOKEN, 3))
         .await
         .expect("fake Mastodon starts");
-    let scene = Scene::on(fake, "mastodon", "@sunny@cafe.example", true).await;
+    let scene = Scene::on(fake, "mastodon", "@herald@127.0.0.1", true).await;
     let id = scene.approved("Our new menu is here.").await;
     let unconfirmed = scene
         .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(5) }))
@@ -484,7 +474,7 @@ async fn an_account_that_asks_for_confirmation_gets_it_every_time() {
         problem["detail"]
             .as_str()
             .expect("detail")
-            .contains("@sunny@cafe.example on Mastodon"),
+            .contains("@herald@127.0.0.1 on Mastodon"),
         "{problem}"
     );
     let confirmed = scene
@@ -755,4 +745,82 @@ async fn an_unconfirmed_post_is_settled_by_a_publisher_who_looked_and_never_sent
         StatusCode::CONFLICT,
         "only unconfirmed posts are settled"
     );
+}
+
+#[tokio::test]
+async fn only_the_author_or_a_publisher_changes_a_wished_time_and_each_change_is_recorded() {
+    let scene = Scene::mastodon().await;
+    let join = |email: &'static str| {
+        invite_and_join(&scene.app, &scene.clock, &scene.owner, email, "member")
+    };
+    let writer = join("writer@sunny.example").await;
+    let other = join("other@sunny.example").await;
+    for person in [&writer, &other] {
+        grant(
+            &scene.app,
+            &scene.keeper,
+            scene.account,
+            person,
+            "contributor",
+        )
+        .await;
+    }
+    let id = draft_id(&scene.app, &writer, scene.account, "Quiz night at 8!").await;
+    let wished = scene
+        .schedule(&writer, id, json!({ "at": scene.in_minutes(60) }))
+        .await;
+    assert_eq!(wished.status(), StatusCode::OK, "the author wishes a time");
+    let first = scene.post(id).await["scheduled_at"].clone();
+
+    let by_other = scene
+        .schedule(&other, id, json!({ "at": scene.in_minutes(120) }))
+        .await;
+    assert_eq!(
+        by_other.status(),
+        StatusCode::FORBIDDEN,
+        "another contributor may not move someone else's post"
+    );
+    assert_eq!(scene.post(id).await["scheduled_at"], first, "unchanged");
+
+    let by_keeper = scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(90) }))
+        .await;
+    assert_eq!(by_keeper.status(), StatusCode::OK, "a publisher may");
+
+    let post = scene.post(id).await;
+    let wishes: Vec<(i64, String)> = post["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|event| {
+            event["note"]
+                .as_str()
+                .is_some_and(|note| note.starts_with("time wished"))
+        })
+        .map(|event| {
+            (
+                event["actor_id"].as_i64().expect("actor"),
+                event["to_state"].as_str().expect("state").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        wishes,
+        [
+            (writer.id, "draft".to_owned()),
+            (scene.keeper.id, "draft".to_owned())
+        ],
+        "{post}"
+    );
+    let audit: Value = scene
+        .owner
+        .get_json(&scene.app, "/api/v1/audit?action=post.time_wished")
+        .await;
+    let entries = audit.as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert_eq!(entries[0]["actor"], format!("user:{}", writer.id));
+    assert_eq!(entries[1]["actor"], format!("user:{}", scene.keeper.id));
+    assert_eq!(entries[1]["target"], format!("post:{id}"));
+    assert_eq!(entries[1]["details"]["from"], first);
+    assert_eq!(entries[1]["details"]["at"], post["scheduled_at"]);
 }

@@ -67,11 +67,11 @@ async fn a_thousand_posts_under_random_faults_each_end_published_once_or_with_a_
         &owner,
         &keeper,
         "mastodon",
-        "@sunny@cafe.example",
+        "@herald@127.0.0.1",
         &mastodon,
     )
     .await;
-    let on_x = connected(&app, &owner, &keeper, "x", "@sunnycafe", &x).await;
+    let on_x = connected(&app, &owner, &keeper, "x", "@herald_test", &x).await;
 
     // The posts are written straight into the store, already approved and scheduled a minute
     // from now, as the scheduling tests show the API does.

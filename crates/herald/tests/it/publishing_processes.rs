@@ -134,7 +134,7 @@ async fn prepare(
         .post(
             &app,
             "/api/v1/accounts",
-            json!({ "network": "x", "handle": "@sunnycafe", "display_name": "Sunny Café",
+            json!({ "network": "x", "handle": "@herald_test", "display_name": "Sunny Café",
                     "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id }),
         )
         .await

@@ -67,9 +67,7 @@ async fn approved_post(app: &TestApp, owner: &Person, confirm: bool) -> (i64, i6
         .as_i64()
         .expect("id");
     let id = draft_id(app, owner, account, "Soup of the day: leek and potato.").await;
-    let submitted = owner
-        .post(app, &format!("/api/v1/posts/{id}/submit"), json!({}))
-        .await;
+    let submitted = crate::posts::act(app, owner, id, "submit", json!({})).await;
     assert_eq!(submitted.status(), StatusCode::OK);
     assert_eq!(state_of(app, owner, id).await["state"], "approved");
     (account, id)
@@ -305,7 +303,7 @@ async fn only_the_gatekeeper_connects_the_account_and_the_token_is_never_shown()
         .post(
             &app,
             "/api/v1/accounts",
-            json!({ "network": "mastodon", "handle": "@sunny@cafe.example", "display_name": "Sunny Café", "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id }),
+            json!({ "network": "mastodon", "handle": "@herald@127.0.0.1", "display_name": "Sunny Café", "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id }),
         )
         .await;
     let account = added.json::<Value>().await.expect("JSON")["id"]

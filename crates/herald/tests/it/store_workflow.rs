@@ -197,12 +197,23 @@ contract_test!(
                     .create_post(account, owner, text, at(1))
                     .await
                     .expect("post");
-                assert!(
-                    store
-                        .set_post_time(id, time.map(at), at(2))
-                        .await
-                        .expect("time")
-                );
+                let audit = herald::domain::audit::NewAuditEntry {
+                    actor: herald::domain::audit::Actor::User(owner),
+                    action: "post.time_wished".to_owned(),
+                    target: Some(format!("post:{id}")),
+                    ip: None,
+                    details: serde_json::json!({}),
+                };
+                let change = herald::store::TimeChange {
+                    id,
+                    state: PostState::Draft,
+                    at: time.map(at),
+                    actor_id: owner,
+                    note: "time wished",
+                    audit: &audit,
+                    now: at(2),
+                };
+                assert!(store.set_post_time(&change).await.expect("time"));
                 id
             }
         };
@@ -238,5 +249,72 @@ contract_test!(
         );
         assert_eq!(ids(&[PostState::Submitted]).await, vec![sooner, later]);
         assert!(ids(&[]).await.is_empty());
+    }
+);
+
+contract_test!(
+    a_checked_step_moves_a_post_only_at_the_version_its_caller_read,
+    |store| {
+        let (owner, account) = owner_and_account(&store, at(0)).await;
+        let id = store
+            .create_post(account, owner, "Hello", at(1))
+            .await
+            .expect("post");
+        let read = store.post(id).await.expect("read").expect("post");
+        assert_eq!(read.version, 1);
+        assert!(
+            store
+                .set_post_text(id, "Hello there", at(2))
+                .await
+                .expect("edit")
+        );
+        let audit = [herald::domain::audit::NewAuditEntry {
+            actor: herald::domain::audit::Actor::User(owner),
+            action: "post.submitted".to_owned(),
+            target: Some(format!("post:{id}")),
+            ip: None,
+            details: serde_json::json!({ "version": 1 }),
+        }];
+        let steps = [
+            (PostState::Draft, PostState::Submitted, "submitted"),
+            (PostState::Submitted, PostState::Approved, "approved"),
+        ];
+        let checked = |version| herald::store::CheckedSteps {
+            id,
+            version,
+            steps: &steps,
+            actor_id: owner,
+            audit: &audit,
+            now: at(3),
+        };
+        assert!(
+            !store.step_post_checked(&checked(1)).await.expect("stale"),
+            "the text changed since version 1"
+        );
+        let post = store.post(id).await.expect("read").expect("post");
+        assert_eq!((post.state, post.version), (PostState::Draft, 2));
+        let logged = |store: herald::store::Store| async move {
+            let filter = herald::store::AuditFilter {
+                action_prefix: Some("post.".to_owned()),
+                limit: 10,
+                ..Default::default()
+            };
+            store.audit_entries(&filter).await.expect("audit").len()
+        };
+        assert_eq!(logged(store.clone()).await, 0, "nothing audited");
+
+        assert!(store.step_post_checked(&checked(2)).await.expect("step"));
+        let post = store.post(id).await.expect("read").expect("post");
+        assert_eq!(post.state, PostState::Approved);
+        let history = store.post_history(id).await.expect("history");
+        let notes: Vec<&str> = history.iter().map(|event| event.note.as_str()).collect();
+        assert_eq!(notes, ["drafted", "submitted", "approved"]);
+        assert_eq!(logged(store.clone()).await, 1, "audited with the step");
+        assert!(
+            store
+                .request_rotation(account, "gatekeeper_changed", "d", at(4))
+                .await
+                .expect("a rotation for a reassigned gatekeeper")
+        );
     }
 );

@@ -57,7 +57,8 @@ pub struct PostureView {
     /// Absent when no network password is stored.
     pub password: Option<PasswordPostureView>,
     pub network_2fa_recorded: bool,
-    /// Reasons of open "rotate now" requests: `reused`, `breached`, `member_left`, `incident`.
+    /// Reasons of open "rotate now" requests: `reused`, `breached`, `member_left`,
+    /// `gatekeeper_changed`, `incident`.
     pub rotate_now: Vec<String>,
 }
 
@@ -241,7 +242,7 @@ debug_without_secrets!(RevealedView, GeneratedView);
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RotationView {
     pub id: i64,
-    /// `reused`, `breached`, `member_left` or `incident`.
+    /// `reused`, `breached`, `member_left`, `gatekeeper_changed` or `incident`.
     pub reason: String,
     pub detail: String,
     pub requested_at: String,

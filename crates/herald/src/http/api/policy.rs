@@ -50,6 +50,31 @@ pub struct RulesView {
     pub toml: String,
 }
 
+/// The rules in force as the caller may read them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesReadView {
+    /// The saved version in force; absent while the built-in defaults apply.
+    pub version: Option<i64>,
+    /// The rules as TOML (see `crates/guard/README.md` for the format): owners and admins
+    /// only, since it names the confidential terms; absent for members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toml: Option<String>,
+    /// Every rule in force, as every member may know it.
+    pub rules: Vec<RuleView>,
+}
+
+/// One rule in force: what it is called, what it does and what it tells the writer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleView {
+    /// Dotted rule id, such as `pii.email` or `term.confidential`.
+    pub id: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// `warn`, `require_approval` or `block`.
+    pub action: String,
+    pub message: String,
+}
+
 /// Checks a draft against the company's policy: personal data, secrets, confidential terms,
 /// risky links, tone and profanity.
 #[utoipa::path(post, path = "/api/v1/scan", tag = "policy", request_body = ScanRequest,
@@ -84,18 +109,30 @@ pub async fn scan(
     }))
 }
 
-/// The policy's rules in force, as TOML.
+/// The policy's rules in force: every rule's id, action and message; the TOML too for owners
+/// and admins (members never see it: it names the confidential terms).
 #[utoipa::path(get, path = "/api/v1/policy/rules", tag = "policy",
-    responses((status = 200, description = "The rules", body = RulesView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The rules", body = RulesReadView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "A token without policy:read", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn rules(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<RulesView>, ApiError> {
+) -> Result<Json<RulesReadView>, ApiError> {
     caller.require(Permission::UsePolicy)?;
-    let rules = policy::rules(&state.store).await?;
-    Ok(Json(RulesView {
-        version: rules.version,
-        toml: rules.source,
+    let now = state.clock.now();
+    let read = policy::rules_for(&state.store, &state.policy, &caller.user, now).await?;
+    Ok(Json(RulesReadView {
+        version: read.version,
+        toml: read.toml,
+        rules: read
+            .rules
+            .into_iter()
+            .map(|rule| RuleView {
+                id: rule.id.as_str().to_owned(),
+                severity: rule.severity.as_str().to_owned(),
+                action: rule.action.as_str().to_owned(),
+                message: rule.message,
+            })
+            .collect(),
     }))
 }
 

@@ -27,11 +27,21 @@ pub struct EditPost {
     pub text: String,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SubmitRequest {
+    /// The version of the text being submitted, from the post as last read (`version`).
+    /// Required: a post whose text changed since answers 409 and stays a draft.
+    pub version: i64,
     /// Owners only: why this post may go out although the policy blocks it. Audited.
     #[serde(default)]
     pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApproveRequest {
+    /// The version of the text the approver read (`version` of the post). Required: a post
+    /// whose text changed since answers 409 and is not approved.
+    pub version: i64,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -53,6 +63,9 @@ pub struct PostResponse {
     pub account_id: i64,
     pub author_id: i64,
     pub text: String,
+    /// The version of the text, raised by every change to the text or images; submit and
+    /// approve must name it.
+    pub version: i64,
     pub state: PostState,
     pub length: Length,
     /// When it goes (or went) out, RFC 3339 UTC.
@@ -109,6 +122,7 @@ impl From<PostView> for PostResponse {
             account_id: view.post.account_id,
             author_id: view.post.author_id,
             text: view.post.text,
+            version: view.post.version,
             state: view.post.state,
             length: view.length,
             scheduled_at: view.post.scheduled_at.map(|at| at.to_string()),
@@ -198,7 +212,7 @@ pub async fn edit(
 /// Submits a draft: blocked by a "block" finding (unless an owner overrides with a reason),
 /// sent for approval when the author is a contributor or the policy asks, approved otherwise.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/submit", tag = "posts", request_body = SubmitRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "Submitted (or approved at once)", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author, policy not accepted, or an override by a non-owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Blocked by the policy, or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Submitted (or approved at once)", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author, policy not accepted, or an override by a non-owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Blocked by the policy, or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -209,11 +223,15 @@ pub async fn submit(
     let now = state.clock.now();
     let reason = request.override_reason.as_deref();
     let max_attempts = state.config.jobs.max_attempts;
+    let seen = posts::Seen {
+        id,
+        version: request.version,
+    };
     let view = posts::submit(
         &state.store,
         &state.policy,
         &caller.user,
-        id,
+        seen,
         reason,
         max_attempts,
         now,
@@ -222,21 +240,27 @@ pub async fn submit(
     Ok(Json(view.into()))
 }
 
-/// Approves someone else's submitted post (publisher access; never one's own).
-#[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", params(("id" = i64, Path)),
-    responses((status = 200, description = "Approved", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access, or one's own post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted", body = crate::http::Problem, content_type = "application/problem+json")))]
+/// Approves someone else's submitted post (publisher access; never one's own), at the version
+/// of its text the approver read.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", request_body = ApproveRequest, params(("id" = i64, Path)),
+    responses((status = 200, description = "Approved", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access, or one's own post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "No version named", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    ApiJson(request): ApiJson<ApproveRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
+    let seen = posts::Seen {
+        id,
+        version: request.version,
+    };
     Ok(Json(
         posts::approve(
             &state.store,
             &caller.user,
-            id,
+            seen,
             state.config.jobs.max_attempts,
             now,
         )

@@ -235,6 +235,21 @@ pub struct StepForm {
     note: String,
     #[serde(default)]
     override_reason: String,
+    /// The version of the text the page showed (a hidden field): submit and approve act only
+    /// on that text.
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+impl StepForm {
+    /// The post and the version of its text the page showed; a form without one (an old page)
+    /// is asked to read the post again.
+    fn seen(&self, id: i64) -> Result<posts::Seen, PeopleError> {
+        let version = self.version.ok_or_else(|| {
+            PeopleError::Conflict("the post changed since you read it: read it again".to_owned())
+        })?;
+        Ok(posts::Seen { id, version })
+    }
 }
 
 pub async fn compose(
@@ -275,6 +290,10 @@ pub async fn compose_submit(
         }
     };
     let id = view.post.id;
+    let seen = posts::Seen {
+        id,
+        version: view.post.version,
+    };
     let max_attempts = state.config.jobs.max_attempts;
     // The wished time is kept before submitting, so that an approval on submission (the
     // account's gatekeeper needs none) schedules the post at once.
@@ -301,7 +320,7 @@ pub async fn compose_submit(
             &state.store,
             &state.policy,
             &caller.user,
-            id,
+            seen,
             None,
             max_attempts,
             now,
@@ -388,34 +407,38 @@ pub async fn submit(
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
     let reason = Some(form.override_reason.as_str()).filter(|reason| !reason.trim().is_empty());
-    let result = posts::submit(
-        &state.store,
-        &state.policy,
-        &caller.user,
-        id,
-        reason,
-        state.config.jobs.max_attempts,
-        state.clock.now(),
-    )
-    .await;
+    let result = match form.seen(id) {
+        Ok(seen) => {
+            posts::submit(
+                &state.store,
+                &state.policy,
+                &caller.user,
+                seen,
+                reason,
+                state.config.jobs.max_attempts,
+                state.clock.now(),
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
     after_step(&state, &caller, id, result, Typed::default()).await
 }
 
 pub async fn approve(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    CsrfForm { caller, .. }: CsrfForm<StepForm>,
+    CsrfForm { caller, form }: CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
     let max_attempts = state.config.jobs.max_attempts;
-    let result = posts::approve(
-        &state.store,
-        &caller.user,
-        id,
-        max_attempts,
-        state.clock.now(),
-    )
-    .await;
+    let result = match form.seen(id) {
+        Ok(seen) => {
+            let now = state.clock.now();
+            posts::approve(&state.store, &caller.user, seen, max_attempts, now).await
+        }
+        Err(error) => Err(error),
+    };
     after_step(&state, &caller, id, result, Typed::default()).await
 }
 
