@@ -19,6 +19,7 @@ mod jobs;
 mod media;
 mod oauth;
 mod openapi;
+mod outbound;
 #[path = "../../../networks/tests/pds/harness.rs"]
 mod pds;
 mod people;
