@@ -125,7 +125,7 @@ impl Outbound {
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
             .build()
             // Building fails only when the TLS back end cannot start; a client without the
-            // resolver would be unsafe, so one that can send nothing stands in.
+            // checks would be unsafe, so one whose every lookup is refused stands in.
             .unwrap_or_else(|_| unusable_client())
     }
 
@@ -214,19 +214,29 @@ fn literal_address(url: &Url) -> Option<IpAddr> {
         .ok()
 }
 
-/// A client whose every request fails (no resolver answers and no proxy is used).
+/// A client whose every lookup is refused. If even it cannot be built, neither can reqwest's
+/// default client, whose constructor then panics: never a client without the checks.
 fn unusable_client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .dns_resolver(Arc::new(CheckedResolver {
-            allow_private_addresses: false,
-        }))
+        .redirect(Policy::none())
+        .dns_resolver(Arc::new(RefuseAll))
         .build()
         .unwrap_or_default()
 }
 
+/// A resolver that refuses every name.
+#[derive(Debug)]
+struct RefuseAll;
+
+impl Resolve for RefuseAll {
+    fn resolve(&self, _name: Name) -> Resolving {
+        Box::pin(async { Err(Box::new(Refused) as Box<dyn StdError + Send + Sync>) })
+    }
+}
+
 /// Whether `error` (or anything it was caused by) is an address Herald refused.
-pub(crate) fn is_refused(error: &(dyn StdError + 'static)) -> bool {
+pub fn is_refused(error: &(dyn StdError + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(error) = next {
         if error.is::<Refused>() || error.to_string() == REFUSED_ADDRESS {

@@ -210,3 +210,44 @@ async fn a_redirect_to_another_address_is_not_followed() {
         "the redirect was not followed"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_follows_redirects_checks_every_hop() {
+    let target = listen(Reply::Bytes(
+        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+    ))
+    .await;
+    let redirect = |location: String| -> &'static str {
+        Box::leak(
+            format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n")
+                .into_boxed_str(),
+        )
+    };
+    let port = target.port;
+    let allowed = crate::local(Duration::from_secs(5));
+
+    // A hop the check refuses (here: a password in it) is not taken.
+    let refused_hop = listen(Reply::Bytes(redirect(format!(
+        "http://user:pw@127.0.0.1:{port}/"
+    ))))
+    .await;
+    let error = allowed
+        .client_following(3)
+        .get(format!("http://127.0.0.1:{}/", refused_hop.port))
+        .send()
+        .await
+        .expect_err("the hop is refused");
+    assert!(networks::outbound::is_refused(&error), "{error:?}");
+    assert_eq!(target.connections.load(Ordering::SeqCst), 0);
+
+    // A hop that passes is taken.
+    let fine_hop = listen(Reply::Bytes(redirect(format!("http://127.0.0.1:{port}/")))).await;
+    let answer = allowed
+        .client_following(3)
+        .get(format!("http://127.0.0.1:{}/", fine_hop.port))
+        .send()
+        .await
+        .expect("followed");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(target.connections.load(Ordering::SeqCst), 1);
+}
