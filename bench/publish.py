@@ -70,7 +70,9 @@ def main():
     fake_proc = subprocess.Popen([FAKE, "mastodon", TOKEN], stdout=subprocess.PIPE, text=True)
     servers = []
     fake = fake_proc.stdout.readline().strip()
-    env = {"HERALD_NETWORKS_MASTODON_INSTANCE_URL": fake}
+    # The fake listens on this machine, which Herald refuses unless told otherwise.
+    env = {"HERALD_NETWORKS_MASTODON_INSTANCE_URL": fake,
+           "HERALD_NETWORKS_ALLOW_PRIVATE_ADDRESSES": "true"}
     if "CONCURRENCY" in os.environ:
         env["HERALD_JOBS_CONCURRENCY"] = os.environ["CONCURRENCY"]
     try:

@@ -61,6 +61,9 @@ pub struct NetworksConfig {
     pub bluesky_plc_url: String,
     /// The Mastodon instance for accounts that do not name their own.
     pub mastodon_instance_url: String,
+    /// Whether Herald may send requests to private, local and other non-public addresses
+    /// (tests, an intranet Mastodon); by default it refuses them for every server.
+    pub allow_private_addresses: bool,
     /// Herald's OAuth 2.0 client at X (developer portal → the app's "Keys and tokens").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x_client_id: Option<String>,
@@ -479,6 +482,13 @@ pub const SETTINGS: &[Setting] = &[
         help: "The Mastodon instance for accounts that do not name their own.",
     },
     Setting {
+        path: &["networks", "allow_private_addresses"],
+        kind: SettingKind::Boolean,
+        default: Some("false"),
+        example: "",
+        help: "Let Herald send requests to private, local and other non-public addresses (this\nmachine, 10.x, 192.168.x, link-local and cloud metadata addresses, …). Off: a server\ntyped by a gatekeeper, found from a Bluesky handle or configured here is refused\nthere. On only for tests or a Mastodon server on your own network (which may then\nalso be reached over http:// at a private address).",
+    },
+    Setting {
         path: &["networks", "x_client_id"],
         kind: SettingKind::Text,
         default: None,
@@ -602,6 +612,7 @@ impl Default for NetworksConfig {
             bluesky_service_url: "https://bsky.social".to_owned(),
             bluesky_plc_url: "https://plc.directory".to_owned(),
             mastodon_instance_url: "https://mastodon.social".to_owned(),
+            allow_private_addresses: false,
             x_client_id: None,
             x_client_secret: None,
             linkedin_client_id: None,

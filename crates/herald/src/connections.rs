@@ -2,13 +2,19 @@
 //! configuration; connecting an account (its gatekeeper gives Herald a grant, Herald keeps the
 //! tokens sealed in the vault); and the tokens the publisher uses, refreshed before they
 //! expire. Tokens never leave the server: no page or API answer holds one.
+//!
+//! Every request goes out through the hardened client (`networks::outbound`): a server a
+//! gatekeeper names is kept as its origin, and refused when it is a private or local address
+//! (unless `networks.allow_private_addresses`); what such a server answers is never quoted
+//! back ([`refused_at`]), so the form cannot be used to find out what listens where.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use networks::bluesky::{Bluesky, OAuthSettings};
-use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Tokens};
+use networks::outbound::{OriginError, REFUSED_ADDRESS};
+use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Outbound, Tokens};
 use secrecy::SecretString;
 
 use crate::config::NetworksConfig;
@@ -29,14 +35,16 @@ pub struct Networks {
     adapters: Arc<[(Network, Arc<dyn Adapter>)]>,
     /// The Bluesky adapter again, as itself: connecting by AT Protocol OAuth is its own.
     bluesky: Arc<Bluesky>,
-    timeout: Duration,
+    outbound: Outbound,
 }
 
 impl Networks {
     /// The adapters `config` describes; Bluesky's connects by OAuth with `bluesky_oauth`.
     pub fn from_config(config: &NetworksConfig, bluesky_oauth: OAuthSettings) -> Networks {
         let timeout = Duration::from_secs(config.request_timeout_seconds);
-        let endpoint = |url: &str, oauth: Option<OAuthClient>| Endpoint::new(url, timeout, oauth);
+        let outbound =
+            Outbound::new(timeout).allow_private_addresses(config.allow_private_addresses);
+        let endpoint = |url: &str, oauth: Option<OAuthClient>| Endpoint::new(url, outbound, oauth);
         let x = oauth_client(&config.x_client_id, &config.x_client_secret);
         let linkedin = oauth_client(&config.linkedin_client_id, &config.linkedin_client_secret);
         let meta = oauth_client(&config.meta_app_id, &config.meta_app_secret);
@@ -92,7 +100,7 @@ impl Networks {
         Networks {
             adapters: adapters.into(),
             bluesky,
-            timeout,
+            outbound,
         }
     }
 
@@ -101,10 +109,32 @@ impl Networks {
         &self.bluesky
     }
 
-    /// How long a request to a network may take (`networks.request_timeout_seconds`), for
-    /// adapters made on the spot, such as one for a Mastodon instance named by a gatekeeper.
-    pub fn request_timeout(&self) -> Duration {
-        self.timeout
+    /// How requests go out (`networks.request_timeout_seconds`,
+    /// `networks.allow_private_addresses`), for adapters made on the spot, such as one for a
+    /// Mastodon instance named by a gatekeeper.
+    pub fn outbound(&self) -> Outbound {
+        self.outbound
+    }
+
+    /// A server as the gatekeeper typed it, as its origin, if Herald may send it requests;
+    /// the refusal names `field`.
+    pub fn server_origin(&self, typed: &str, field: &'static str) -> Result<String, PeopleError> {
+        let invalid = |message: &str| PeopleError::Invalid {
+            field,
+            message: message.to_owned(),
+        };
+        self.outbound.origin(typed).map_err(|error| match error {
+            OriginError::Refused => invalid(REFUSED_ADDRESS),
+            OriginError::Unreadable => {
+                invalid("type the server's address, such as mastodon.social")
+            }
+            OriginError::NotBare => {
+                invalid("type only the server's address (such as mastodon.social), without a path")
+            }
+            OriginError::Insecure => {
+                invalid("the server must be reached over https://, such as https://mastodon.social")
+            }
+        })
     }
 
     /// The adapter for `network`; every network has one, so the error is for a build that
@@ -135,16 +165,43 @@ pub async fn connect(
     let network = visible.account.network;
     let adapter = networks.adapter(network).map_err(refused(network))?;
     let adapter = adapter.as_ref();
-    connect_opened(store, keys, adapter, actor, account_id, network, grant, now).await
+    let grant = with_checked_server(networks, grant)?;
+    connect_opened(
+        store, keys, adapter, actor, account_id, network, &grant, now,
+    )
+    .await
+}
+
+/// The grant with the server it names (if any) as that server's origin, or why Herald will
+/// not send it requests. Without this, `http://169.254.169.254/latest#` would become the base
+/// of every request, its path and fragment swallowing Herald's own.
+fn with_checked_server(networks: &Networks, grant: &Grant) -> Result<Grant, PeopleError> {
+    let mut grant = grant.clone();
+    if let Grant::AccessToken { server, .. } | Grant::AppPassword { server, .. } = &mut grant
+        && let Some(typed) = server.as_deref()
+    {
+        *server = Some(networks.server_origin(typed, "server")?);
+    }
+    Ok(grant)
+}
+
+/// The server a grant names, where the gatekeeper typed one.
+fn named_server(grant: &Grant) -> Option<&str> {
+    match grant {
+        Grant::AccessToken { server, .. } | Grant::AppPassword { server, .. } => server.as_deref(),
+        Grant::AuthorizationCode { .. } => None,
+    }
 }
 
 /// [`connect`] through an adapter made for this connection rather than the configured one
-/// (a Mastodon instance with Herald's application there, for an OAuth code from it).
+/// (a Mastodon instance with Herald's application there, for an OAuth code from it): the
+/// instance's answers are not quoted; `server` names it in messages.
 #[allow(clippy::too_many_arguments)] // The same inputs as `connect`, with the adapter.
 pub async fn connect_with(
     store: &Store,
     keys: &Keys,
     adapter: &dyn Adapter,
+    server: &str,
     actor: &UserRecord,
     account_id: i64,
     grant: &Grant,
@@ -152,7 +209,14 @@ pub async fn connect_with(
 ) -> Result<String, PeopleError> {
     let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
-    connect_opened(store, keys, adapter, actor, account_id, network, grant, now).await
+    let tokens = adapter
+        .connect(grant, now)
+        .await
+        .map_err(refused_at(network, server))?;
+    save(
+        store, keys, adapter, actor, account_id, network, &tokens, now,
+    )
+    .await
 }
 
 /// Turns the grant into tokens at the network, for an account already opened, and saves them.
@@ -167,10 +231,16 @@ async fn connect_opened(
     grant: &Grant,
     now: Timestamp,
 ) -> Result<String, PeopleError> {
-    let tokens = adapter
-        .connect(grant, now)
-        .await
-        .map_err(refused(network))?;
+    let tokens = match named_server(grant) {
+        Some(server) => adapter
+            .connect(grant, now)
+            .await
+            .map_err(refused_at(network, server))?,
+        None => adapter
+            .connect(grant, now)
+            .await
+            .map_err(refused(network))?,
+    };
     save(
         store, keys, adapter, actor, account_id, network, &tokens, now,
     )
@@ -190,10 +260,17 @@ pub async fn save(
     tokens: &Tokens,
     now: Timestamp,
 ) -> Result<String, PeopleError> {
-    let info = adapter
-        .account_info(tokens)
-        .await
-        .map_err(refused(network))?;
+    let info = match &tokens.server {
+        // A server the gatekeeper named, or a PDS found from the account's handle.
+        Some(server) => adapter
+            .account_info(tokens)
+            .await
+            .map_err(refused_at(network, server))?,
+        None => adapter
+            .account_info(tokens)
+            .await
+            .map_err(refused(network))?,
+    };
     require_registered_account(store, actor, account_id, network, &info.handle, now).await?;
     credentials::seal_tokens(
         store,
@@ -342,4 +419,51 @@ pub(crate) fn refused(network: Network) -> impl Fn(NetworkError) -> PeopleError 
             network.label()
         )),
     }
+}
+
+/// A refusal from a server the gatekeeper named or Herald found from what they typed (a
+/// Mastodon instance, a Bluesky PDS or authorization server), called `server` in the message.
+/// A refused address says so; whatever else went wrong there (no connection, a closed one, a
+/// status, an answer that is not what was asked for) is one message, so the form cannot tell
+/// anyone what listens at an address. Herald's own reasons (an app password's format, a
+/// handle the DID document does not claim) are kept; the server's own words are not.
+pub(crate) fn refused_at(
+    network: Network,
+    server: &str,
+) -> impl Fn(NetworkError) -> PeopleError + '_ {
+    move |error| {
+        tracing::debug!(network = network.as_str(), %error, "a named server refused or failed");
+        match error {
+            NetworkError::Rejected(reason) if reason == REFUSED_ADDRESS => PeopleError::Invalid {
+                field: "server",
+                message: format!("{REFUSED_ADDRESS}, and {server} is one"),
+            },
+            NetworkError::Unauthorized(_) => PeopleError::Invalid {
+                field: "credentials",
+                message: format!("{server} did not accept these credentials"),
+            },
+            NetworkError::Rejected(reason) if !quotes_an_answer(&reason) => PeopleError::Invalid {
+                field: "credentials",
+                message: format!(
+                    "{} did not accept these credentials: {reason}",
+                    network.label()
+                ),
+            },
+            _ => unreachable_server(server),
+        }
+    }
+}
+
+/// The one message for a named server Herald could not use.
+pub(crate) fn unreachable_server(server: &str) -> PeopleError {
+    PeopleError::Unavailable(format!(
+        "Herald could not get an answer it understands from {server}; check the address, or try again in a minute"
+    ))
+}
+
+/// Whether a refusal's reason quotes a server's answer: those start with its status
+/// (`403 Forbidden: …`, as `networks` words them).
+pub(crate) fn quotes_an_answer(reason: &str) -> bool {
+    let digits = reason.bytes().take_while(u8::is_ascii_digit).count();
+    digits == 3 && matches!(reason.as_bytes().get(3), None | Some(b' '))
 }

@@ -181,12 +181,15 @@ pub async fn start(
             .bluesky()
             .start_oauth(&client, &visible.account.handle, &request, now)
             .await
-            .map_err(connections::refused(network))?;
+            .map_err(connections::refused_at(
+                network,
+                "the account's Bluesky server",
+            ))?;
         let pending = started.pending.to_json().to_string();
         (Some(started.authorize_url), None, Some(pending))
     } else if network == Network::Mastodon {
         let typed = Some(instance.trim()).filter(|typed| !typed.is_empty());
-        let instance = instance_origin(typed.unwrap_or(default_instance))?;
+        let instance = instance_origin(networks, typed.unwrap_or(default_instance))?;
         let client =
             mastodon_app(store, keys, networks, actor, &instance, redirect_uri, now).await?;
         let adapter = mastodon_at(networks, &instance, client);
@@ -293,7 +296,10 @@ pub async fn finish(
                 .ok_or(CallbackError::State)?;
             let client = open_app(keys, &app).map_err(|_| CallbackError::State)?;
             let adapter = mastodon_at(networks, instance, client);
-            connections::connect_with(store, keys, &adapter, actor, account_id, &grant, now).await?
+            connections::connect_with(
+                store, keys, &adapter, instance, actor, account_id, &grant, now,
+            )
+            .await?
         }
         _ => connections::connect(store, keys, networks, actor, account_id, &grant, now).await?,
     };
@@ -319,45 +325,28 @@ async fn bluesky_tokens(
         .bluesky()
         .finish_oauth(&client, &pending, returned, now)
         .await
-        .map_err(|error| declined(error.to_string()))
+        .map_err(|error| match error {
+            // Herald's own checks (the `iss`, the account the tokens are for) in its words.
+            NetworkError::Rejected(reason) if !connections::quotes_an_answer(&reason) => {
+                declined(reason)
+            }
+            // The server's refusal (a code already used, …), never in its words.
+            NetworkError::Unauthorized(_) | NetworkError::Rejected(_) => {
+                tracing::debug!(%error, "the Bluesky authorization server refused the code");
+                declined("the account's Bluesky server did not accept the authorization".to_owned())
+            }
+            _ => CallbackError::People(connections::unreachable_server(
+                "the account's Bluesky server",
+            )),
+        })
 }
 
 /// A Mastodon instance as typed (`mastodon.social`, `https://mastodon.social/`) as its
-/// origin. Herald sends the instance requests, so only https is accepted, except to this
-/// machine (a local test instance).
-pub fn instance_origin(typed: &str) -> Result<String, PeopleError> {
-    let invalid = |message: &str| PeopleError::Invalid {
-        field: "instance",
-        message: message.to_owned(),
-    };
-    let typed = typed.trim();
-    let with_scheme = if typed.contains("://") {
-        typed.to_owned()
-    } else {
-        format!("https://{typed}")
-    };
-    // webauthn-rs re-exports the `url` crate's parser, which Herald already builds.
-    let url = webauthn_rs::prelude::Url::parse(&with_scheme)
-        .map_err(|_| invalid("type the Mastodon server's address, such as mastodon.social"))?;
-    let host = url.host_str().unwrap_or_default();
-    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && local);
-    if !scheme_ok || host.is_empty() {
-        return Err(invalid(
-            "the Mastodon server must be reached over https://, such as https://mastodon.social",
-        ));
-    }
-    let bare = url.username().is_empty()
-        && url.password().is_none()
-        && matches!(url.path(), "" | "/")
-        && url.query().is_none()
-        && url.fragment().is_none();
-    if !bare {
-        return Err(invalid(
-            "type only the Mastodon server's address (such as mastodon.social), without a path",
-        ));
-    }
-    Ok(url.origin().ascii_serialization())
+/// origin. Herald sends the instance requests, so only https is accepted, and never to a
+/// private or local address unless `networks.allow_private_addresses` (which also lets such an
+/// address be reached over http).
+pub fn instance_origin(networks: &Networks, typed: &str) -> Result<String, PeopleError> {
+    networks.server_origin(typed, "instance")
 }
 
 /// Herald's application at a Mastodon instance, registered there on first use. A stored one
@@ -380,7 +369,7 @@ async fn mastodon_app(
             ),
         }
     }
-    let registrar = Mastodon::new(Endpoint::new(instance, networks.request_timeout(), None));
+    let registrar = Mastodon::new(Endpoint::new(instance, networks.outbound(), None));
     let client = registrar
         .register_app(APP_NAME, redirect_uri)
         .await
@@ -438,11 +427,7 @@ fn open_app(keys: &Keys, app: &OAuthAppRecord) -> Result<OAuthClient, vault::Vau
 
 /// A Mastodon adapter for one instance, with Herald's application there.
 fn mastodon_at(networks: &Networks, instance: &str, client: OAuthClient) -> Mastodon {
-    Mastodon::new(Endpoint::new(
-        instance,
-        networks.request_timeout(),
-        Some(client),
-    ))
+    Mastodon::new(Endpoint::new(instance, networks.outbound(), Some(client)))
 }
 
 /// Why the browser cannot be sent to `network` to connect: how that network connects instead.
@@ -473,17 +458,18 @@ fn not_offered(network: Network) -> PeopleError {
     }
 }
 
+/// Why Herald could not register at `instance`: a refused address says so; anything else the
+/// instance did (or did not) answer is one message, never its own words.
 fn registration_refused(instance: &str, error: NetworkError) -> PeopleError {
-    match error {
-        NetworkError::Unauthorized(reason) | NetworkError::Rejected(reason) => {
-            PeopleError::Invalid {
-                field: "instance",
-                message: format!("{instance} did not let Herald register there: {reason}"),
-            }
-        }
-        other => PeopleError::Unavailable(format!(
-            "{instance} could not be asked just now ({other}); check the address, or try again in a minute"
-        )),
+    match connections::refused_at(Network::Mastodon, instance)(error) {
+        PeopleError::Invalid {
+            field: "server",
+            message,
+        } => PeopleError::Invalid {
+            field: "instance",
+            message,
+        },
+        _ => connections::unreachable_server(instance),
     }
 }
 
@@ -551,31 +537,6 @@ fn open(keys: &Keys, sealed: &str, now: Timestamp) -> Result<Ceremony, CallbackE
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_instance_is_kept_as_its_origin_and_only_over_https() {
-        assert_eq!(
-            instance_origin(" mastodon.social/ ").expect("bare host"),
-            "https://mastodon.social"
-        );
-        assert_eq!(
-            instance_origin("https://Fosstodon.org").expect("https"),
-            "https://fosstodon.org"
-        );
-        assert_eq!(
-            instance_origin("http://127.0.0.1:3000").expect("local test instance"),
-            "http://127.0.0.1:3000"
-        );
-        for refused in [
-            "http://mastodon.social",
-            "https://mastodon.social/@herald",
-            "https://user:pw@mastodon.social",
-            "ftp://mastodon.social",
-            "",
-        ] {
-            assert!(instance_origin(refused).is_err(), "{refused:?}");
-        }
-    }
 
     #[test]
     fn only_the_oauth_error_code_letters_are_quoted() {

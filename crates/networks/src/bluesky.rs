@@ -41,7 +41,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use self::oauth::{AtprotoClient, Nonces, Pending, Returned, Started};
-use crate::http::{Answer, epoch_seconds_header, header, send};
+use crate::http::{Answer, epoch_seconds_header, header};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture, Outgoing,
     Published, Tokens,
@@ -247,12 +247,17 @@ impl Bluesky {
         request: RequestBuilder,
     ) -> Result<Answer, NetworkError> {
         let Some(binding) = &tokens.dpop else {
-            return send(request.bearer_auth(tokens.access.expose_secret())).await;
+            return self
+                .endpoint
+                .send(request.bearer_auth(tokens.access.expose_secret()))
+                .await;
         };
         let now = (self.bound_settings()?.now)();
         let key = oauth::binding_key(binding)?;
         let access = Some(tokens.access.expose_secret());
-        self.nonces.send(request, &key, access, now).await
+        self.nonces
+            .send(&self.endpoint.outbound, request, &key, access, now)
+            .await
     }
 
     /// The record key a post is published under: a valid TID (13 characters of the sortable
@@ -313,7 +318,7 @@ impl Bluesky {
             "identifier": identifier,
             "password": password.expose_secret(),
         }));
-        let session: Session = expect_json(send(request).await?)?;
+        let session: Session = expect_json(self.endpoint.send(request).await?)?;
         let tokens = session_tokens(session, server.map(str::to_owned), now);
         let scope = claims(tokens.access.expose_secret()).and_then(|claims| claims.scope);
         if scope.as_deref() == Some("com.atproto.access") {
@@ -512,7 +517,7 @@ impl Adapter for Bluesky {
                 .client
                 .post(self.url(Some(tokens), "com.atproto.server.refreshSession"))
                 .bearer_auth(refresh.expose_secret());
-            let session: Session = expect_json(send(request).await?)?;
+            let session: Session = expect_json(self.endpoint.send(request).await?)?;
             Ok(session_tokens(session, tokens.server.clone(), now))
         })
     }
@@ -569,7 +574,7 @@ impl Adapter for Bluesky {
                 .client
                 .post(self.url(Some(tokens), "com.atproto.server.deleteSession"))
                 .bearer_auth(refresh.expose_secret());
-            let answer = send(request).await?;
+            let answer = self.endpoint.send(request).await?;
             match failure_of(&answer) {
                 None | Some(NetworkError::Unauthorized(_)) => Ok(()),
                 Some(error) => Err(error),

@@ -117,7 +117,7 @@ impl Facebook {
             .client
             .post(self.url(&format!("/{page}/feed")))
             .form(&[("message", post.text.as_str())]);
-        let created: Created = call(bearer(request, tokens)).await?;
+        let created: Created = call(&self.endpoint, bearer(request, tokens)).await?;
         Ok(published(created.id))
     }
 
@@ -129,7 +129,7 @@ impl Facebook {
         media: &Media,
     ) -> Result<Published, NetworkError> {
         let request = self.photo_request(tokens, media, &[("caption", post.text.as_str())])?;
-        let created: PhotoCreated = call(bearer(request, tokens)).await?;
+        let created: PhotoCreated = call(&self.endpoint, bearer(request, tokens)).await?;
         Ok(published(created.post_id.unwrap_or(created.id)))
     }
 
@@ -149,7 +149,7 @@ impl Facebook {
         for media in &post.media {
             let request = self.photo_request(tokens, media, &[("published", "false")])?;
             // An unpublished photo is no post: a lost answer here published nothing.
-            let created: Created = call(bearer(request, tokens))
+            let created: Created = call(&self.endpoint, bearer(request, tokens))
                 .await
                 .map_err(nothing_posted)?;
             photos.push(created.id);
@@ -165,7 +165,7 @@ impl Facebook {
             .client
             .post(self.url(&format!("/{page}/feed")))
             .form(&form);
-        let created: Created = call(bearer(request, tokens)).await?;
+        let created: Created = call(&self.endpoint, bearer(request, tokens)).await?;
         Ok(published(created.id))
     }
 
@@ -213,7 +213,7 @@ impl Facebook {
             .get(self.url(&format!("/{page}")))
             .query(&[("fields", "id,name")])
             .bearer_auth(token.expose_secret());
-        let page: Page = call(request).await?;
+        let page: Page = call(&self.endpoint, request).await?;
         Ok(page_tokens(token.clone(), page.id))
     }
 
@@ -226,6 +226,7 @@ impl Facebook {
     ) -> Result<Tokens, NetworkError> {
         let (client_id, secret) = app(&self.endpoint)?;
         let short: TokenAnswer = call(
+            &self.endpoint,
             self.endpoint
                 .client
                 .get(self.url("/oauth/access_token"))
@@ -238,6 +239,7 @@ impl Facebook {
         )
         .await?;
         let long: TokenAnswer = call(
+            &self.endpoint,
             self.endpoint
                 .client
                 .get(self.url("/oauth/access_token"))
@@ -255,7 +257,7 @@ impl Facebook {
             .get(self.url("/me/accounts"))
             .query(&[("fields", "id,name,access_token")])
             .bearer_auth(long.access_token.expose_secret());
-        let pages: List<ManagedPage> = call(request).await?;
+        let pages: List<ManagedPage> = call(&self.endpoint, request).await?;
         let mut pages = pages.data;
         match pages.len() {
             1 => {
@@ -294,7 +296,7 @@ impl Facebook {
                 ("fields", "id,message,permalink_url"),
                 ("limit", RECENT_POSTS),
             ]);
-        let posts: List<PagePost> = call(bearer(request, tokens)).await?;
+        let posts: List<PagePost> = call(&self.endpoint, bearer(request, tokens)).await?;
         Ok(posts
             .data
             .into_iter()
@@ -377,7 +379,7 @@ impl Adapter for Facebook {
         Box::pin(async move {
             let post = node(remote_id)?;
             let request = self.endpoint.client.delete(self.url(&format!("/{post}")));
-            let answer: Success = call(bearer(request, tokens)).await?;
+            let answer: Success = call(&self.endpoint, bearer(request, tokens)).await?;
             succeeded(answer, "delete the post")
         })
     }
@@ -385,7 +387,7 @@ impl Adapter for Facebook {
     fn revoke<'a>(&'a self, tokens: &'a Tokens) -> NetworkFuture<'a, ()> {
         Box::pin(async move {
             let request = self.endpoint.client.delete(self.url("/me/permissions"));
-            let answer: Success = call(bearer(request, tokens)).await?;
+            let answer: Success = call(&self.endpoint, bearer(request, tokens)).await?;
             succeeded(answer, "revoke Herald's permissions")
         })
     }
@@ -398,7 +400,7 @@ impl Adapter for Facebook {
                 .client
                 .get(self.url(&format!("/{page}")))
                 .query(&[("fields", "id,name,username")]);
-            let page: Page = call(bearer(request, tokens)).await?;
+            let page: Page = call(&self.endpoint, bearer(request, tokens)).await?;
             Ok(AccountInfo {
                 handle: page
                     .username

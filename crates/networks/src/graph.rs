@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::http::{Answer, header, send, standard_retry_after};
+use crate::http::{Answer, header, standard_retry_after};
 use crate::{Endpoint, Media, NetworkError, RetryAfter, Tokens};
 
 /// Graph error codes that mean the access token is expired, revoked or invalid: the
@@ -123,10 +123,11 @@ pub(crate) fn login_base<'a>(endpoint: &'a Endpoint, meta_host: &'a str) -> &'a 
 /// media edge). A container is not a post: whatever happens to the answer, nothing was
 /// published, so an unknown outcome is safe to try again.
 pub(crate) async fn make_container(
+    endpoint: &Endpoint,
     request: RequestBuilder,
     tokens: &Tokens,
 ) -> Result<String, NetworkError> {
-    let created: Created = call(bearer(request, tokens))
+    let created: Created = call(endpoint, bearer(request, tokens))
         .await
         .map_err(nothing_posted)?;
     Ok(created.id)
@@ -188,7 +189,7 @@ pub(crate) async fn refresh_long_lived(
             ("grant_type", grant_type),
             ("access_token", tokens.access.expose_secret()),
         ]);
-    let fresh: TokenAnswer = call(request).await?;
+    let fresh: TokenAnswer = call(endpoint, request).await?;
     Ok(Tokens {
         expires_at: fresh.expires_at(now),
         access: fresh.access_token,
@@ -200,8 +201,11 @@ pub(crate) async fn refresh_long_lived(
 }
 
 /// Sends a request and reads a success as `T`; anything else becomes the error it means.
-pub(crate) async fn call<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, NetworkError> {
-    let answer = send(request).await?;
+pub(crate) async fn call<T: DeserializeOwned>(
+    endpoint: &Endpoint,
+    request: RequestBuilder,
+) -> Result<T, NetworkError> {
+    let answer = endpoint.send(request).await?;
     if !answer.is_success() {
         return Err(failure(&answer));
     }
@@ -479,7 +483,8 @@ mod tests {
 
     #[test]
     fn login_pages_are_metas_for_metas_hosts_and_the_servers_own_otherwise() {
-        let endpoint = |url: &str| Endpoint::new(url, Duration::from_secs(1), None);
+        let endpoint =
+            |url: &str| Endpoint::new(url, crate::Outbound::new(Duration::from_secs(1)), None);
         let www = "https://www.facebook.com";
         assert_eq!(
             login_base(&endpoint("https://graph.facebook.com/"), www),

@@ -1,4 +1,5 @@
-//! The HTTP every adapter shares: one client per endpoint with timeouts, sending a request
+//! The HTTP every adapter shares: one client per endpoint (the hardened client of
+//! [`crate::outbound`]), sending a request (its address checked, its answer read up to a cap)
 //! and sorting what comes back into [`NetworkError`]s, and the standard rate-limit headers.
 
 use std::time::Duration;
@@ -8,6 +9,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::SecretString;
 
+use crate::outbound::{Outbound, is_refused};
 use crate::{NetworkError, RetryAfter};
 
 /// Where a network's API is, and the client Herald talks to it with.
@@ -15,7 +17,9 @@ use crate::{NetworkError, RetryAfter};
 pub struct Endpoint {
     /// Without a trailing slash, e.g. `https://api.x.com`.
     pub base_url: String,
+    /// Built from `outbound`: requests sent with it go through [`send`] or [`execute`].
     pub client: reqwest::Client,
+    pub outbound: Outbound,
     /// Herald's registered OAuth application at this network, where it needs one.
     pub oauth: Option<OAuthClient>,
 }
@@ -35,26 +39,23 @@ pub(crate) struct Answer {
     pub body: Vec<u8>,
 }
 
-/// How long a whole request may take, and how long connecting may.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Network messages are quoted to people at most this long.
 const LONGEST_MESSAGE: usize = 300;
 
 impl Endpoint {
-    /// An endpoint at `base_url` whose requests time out after `timeout`.
-    pub fn new(base_url: &str, timeout: Duration, oauth: Option<OAuthClient>) -> Endpoint {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+    /// An endpoint at `base_url` whose requests go out as `outbound` allows.
+    pub fn new(base_url: &str, outbound: Outbound, oauth: Option<OAuthClient>) -> Endpoint {
         Endpoint {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            client,
+            client: outbound.client(),
+            outbound,
             oauth,
         }
+    }
+
+    /// Sends a request made with [`Endpoint::client`]; see [`send`].
+    pub(crate) async fn send(&self, request: RequestBuilder) -> Result<Answer, NetworkError> {
+        send(&self.outbound, request).await
     }
 
     /// `base_url` + `path`, or `server` + `path` when the tokens name their own server.
@@ -66,23 +67,51 @@ impl Endpoint {
     }
 }
 
-/// Sends a request. A failure to connect means nothing reached the network; a timeout or
-/// broken connection after that leaves the outcome unknown.
-pub(crate) async fn send(request: RequestBuilder) -> Result<Answer, NetworkError> {
+/// Sends a request, if `outbound` lets its address be reached. A failure to connect means
+/// nothing reached the network; a timeout or broken connection after that leaves the outcome
+/// unknown.
+pub(crate) async fn send(
+    outbound: &Outbound,
+    request: RequestBuilder,
+) -> Result<Answer, NetworkError> {
     let (client, request) = request.build_split();
-    execute(&client, request.map_err(transport)?).await
+    execute(outbound, &client, request.map_err(transport)?).await
 }
 
 /// Sends a request already built, as [`send`] does; for callers that must see or change the
-/// request first (a DPoP proof names its method and URL) or send it again.
+/// request first (a DPoP proof names its method and URL) or send it again. An address written
+/// in the URL is checked here (names are checked by the client's resolver), and the answer is
+/// read chunk by chunk, refused past `outbound.max_body_bytes`.
 pub(crate) async fn execute(
+    outbound: &Outbound,
     client: &reqwest::Client,
     request: reqwest::Request,
 ) -> Result<Answer, NetworkError> {
-    let response = client.execute(request).await.map_err(transport)?;
+    outbound.check_url(request.url())?;
+    let mut response = client.execute(request).await.map_err(transport)?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(transport)?.to_vec();
+    let too_large = || {
+        tracing::debug!(
+            limit = outbound.max_body_bytes,
+            "refused an answer larger than Herald reads"
+        );
+        NetworkError::Unknown("the answer was larger than Herald reads".to_owned())
+    };
+    let cap = outbound.max_body_bytes;
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(Answer {
         status,
         headers,
@@ -90,25 +119,22 @@ pub(crate) async fn execute(
     })
 }
 
+/// What a failed request means, in words that say nothing of what answered (or did not) at the
+/// address: the cause goes to the debug log only, without the URL (a query string can hold a
+/// token).
 fn transport(error: reqwest::Error) -> NetworkError {
-    let (connect, timeout) = (error.is_connect() || error.is_builder(), error.is_timeout());
-    // Without the URL, a message cannot hold a token that a network put in a query string.
-    // The innermost cause says what went wrong ("Connection refused", "dns error").
-    let error = error.without_url();
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        if cause.source().is_none() {
-            reason = format!("{reason} ({cause})");
-        }
-        source = cause.source();
+    if is_refused(&error) {
+        return NetworkError::Rejected(crate::outbound::REFUSED_ADDRESS.to_owned());
     }
+    let (connect, timeout) = (error.is_connect() || error.is_builder(), error.is_timeout());
+    let error = error.without_url();
+    tracing::debug!(error = %error, cause = ?std::error::Error::source(&error), "a request to a network failed");
     if connect {
-        NetworkError::Unavailable(format!("could not connect: {reason}"))
+        NetworkError::Unavailable("could not connect".to_owned())
     } else if timeout {
         NetworkError::Unknown("no answer before the time-out".to_owned())
     } else {
-        NetworkError::Unknown(format!("the connection broke: {reason}"))
+        NetworkError::Unknown("the connection broke".to_owned())
     }
 }
 
@@ -120,8 +146,9 @@ impl Answer {
     /// The body as JSON of type `T`; a success that cannot be read leaves the outcome unknown.
     pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, NetworkError> {
         serde_json::from_slice(&self.body).map_err(|error| {
+            tracing::debug!(status = %self.status, error = %error, "an answer Herald cannot read");
             NetworkError::Unknown(format!(
-                "the network answered {} with a body Herald cannot read ({error})",
+                "the network answered {} with a body Herald cannot read",
                 self.status
             ))
         })

@@ -151,7 +151,7 @@ impl Instagram {
             .client
             .post(self.url(&format!("/{account}/media_publish")))
             .form(&[("creation_id", container.as_str())]);
-        let published: Created = call(bearer(request, tokens)).await?;
+        let published: Created = call(&self.endpoint, bearer(request, tokens)).await?;
         let url = self.permalink(tokens, &published.id).await;
         Ok(Published {
             remote_id: published.id,
@@ -167,7 +167,7 @@ impl Instagram {
             .client
             .get(self.url(&format!("/{container}")))
             .query(&[("fields", "status_code")]);
-        let status: Container = call(bearer(request, tokens))
+        let status: Container = call(&self.endpoint, bearer(request, tokens))
             .await
             .map_err(nothing_posted)?;
         match status.status_code.as_deref() {
@@ -190,7 +190,7 @@ impl Instagram {
             .client
             .get(self.url(&format!("/{media}")))
             .query(&[("fields", "permalink")]);
-        let item: MediaItem = call(bearer(request, tokens)).await.ok()?;
+        let item: MediaItem = call(&self.endpoint, bearer(request, tokens)).await.ok()?;
         item.permalink
     }
 
@@ -205,7 +205,7 @@ impl Instagram {
             .client
             .get(self.url(&format!("/{account}/media")))
             .query(&[("fields", "id,caption,permalink"), ("limit", RECENT_MEDIA)]);
-        let media: List<MediaItem> = call(bearer(request, tokens)).await?;
+        let media: List<MediaItem> = call(&self.endpoint, bearer(request, tokens)).await?;
         Ok(media
             .data
             .into_iter()
@@ -232,7 +232,7 @@ impl Instagram {
             .get(self.url(&path))
             .query(&[("fields", fields)])
             .bearer_auth(token.expose_secret());
-        let account: Account = call(request).await?;
+        let account: Account = call(&self.endpoint, request).await?;
         let id = account
             .user_id
             .as_ref()
@@ -265,7 +265,7 @@ impl Instagram {
                 ("redirect_uri", redirect_uri),
                 ("code", code.expose_secret()),
             ]);
-        let short = match call::<CodeAnswer>(request).await? {
+        let short = match call::<CodeAnswer>(&self.endpoint, request).await? {
             CodeAnswer::Plain(token) => token,
             CodeAnswer::Wrapped { mut data } if !data.is_empty() => data.remove(0),
             CodeAnswer::Wrapped { .. } => {
@@ -283,7 +283,7 @@ impl Instagram {
                 ("client_secret", secret),
                 ("access_token", short.access_token.expose_secret()),
             ]);
-        let long: TokenAnswer = call(request).await?;
+        let long: TokenAnswer = call(&self.endpoint, request).await?;
         let account = self.account(&long.access_token, None).await?;
         Ok(Tokens {
             expires_at: long.expires_at(now),
@@ -309,7 +309,7 @@ impl Containers for Instagram {
             .client
             .post(self.url(&format!("/{account}/media")))
             .form(form);
-        let container = make_container(request, tokens).await?;
+        let container = make_container(&self.endpoint, request, tokens).await?;
         self.check_ready(tokens, &container).await?;
         Ok(container)
     }

@@ -11,6 +11,7 @@ mod error;
 pub mod es256;
 mod graph;
 mod http;
+pub mod outbound;
 mod tokens;
 
 pub mod bluesky;
@@ -31,6 +32,7 @@ use jiff::Timestamp;
 
 pub use error::{NetworkError, RetryAfter};
 pub use http::{Endpoint, OAuthClient};
+pub use outbound::Outbound;
 pub use tokens::{DpopBinding, Grant, Tokens};
 
 /// What an adapter's calls return.

@@ -29,7 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{Answer, header, send};
+use crate::http::{Answer, header};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     OAuthClient, Outgoing, Published, Tokens,
@@ -179,7 +179,7 @@ impl LinkedIn {
             .rest(tokens, Method::POST, "/rest/images")
             .query(&[("action", "initializeUpload")])
             .json(&body);
-        let started: Started = call(request)
+        let started: Started = call(&self.endpoint, request)
             .await
             .and_then(|answer| answer.json())
             .map_err(nothing_posted)?;
@@ -206,7 +206,7 @@ impl LinkedIn {
             .bearer_auth(tokens.access.expose_secret())
             .header(reqwest::header::CONTENT_TYPE, &image.mime)
             .body(image.bytes.clone());
-        call(upload).await.map_err(nothing_posted)?;
+        call(&self.endpoint, upload).await.map_err(nothing_posted)?;
         Ok((started.value.image, image.alt.clone()))
     }
 
@@ -216,7 +216,7 @@ impl LinkedIn {
             .client
             .get(self.endpoint.url(None, "/v2/userinfo"))
             .bearer_auth(tokens.access.expose_secret());
-        call(request).await?.json()
+        call(&self.endpoint, request).await?.json()
     }
 
     fn tokens_from(&self, token: Token, now: Timestamp, old: Option<&Tokens>) -> Tokens {
@@ -274,7 +274,7 @@ impl Adapter for LinkedIn {
                             ("redirect_uri", redirect_uri),
                         ],
                     )?;
-                    let token: Token = call(request).await?.json()?;
+                    let token: Token = call(&self.endpoint, request).await?.json()?;
                     (self.tokens_from(token, now, None), None)
                 }
                 Grant::AccessToken { token, subject, .. } => {
@@ -321,7 +321,7 @@ impl Adapter for LinkedIn {
                     ("refresh_token", refresh.expose_secret()),
                 ],
             )?;
-            let token: Token = call(request).await?.json()?;
+            let token: Token = call(&self.endpoint, request).await?.json()?;
             Ok(self.tokens_from(token, now, Some(tokens)))
         })
     }
@@ -360,7 +360,7 @@ impl Adapter for LinkedIn {
                 body["content"] = content;
             }
             let request = self.rest(tokens, Method::POST, "/rest/posts").json(&body);
-            let answer = call(request).await?;
+            let answer = call(&self.endpoint, request).await?;
             // The new post's URN comes in a header; a success without it is no answer.
             let Some(urn) = header(&answer.headers, "x-restli-id").filter(|urn| !urn.is_empty())
             else {
@@ -388,7 +388,7 @@ impl Adapter for LinkedIn {
                     ("count", RECENT_POSTS),
                     ("sortBy", "LAST_MODIFIED"),
                 ]);
-            let posts: Posts = call(request).await?.json()?;
+            let posts: Posts = call(&self.endpoint, request).await?.json()?;
             let wanted = escape(&post.text);
             Ok(posts
                 .elements
@@ -404,7 +404,7 @@ impl Adapter for LinkedIn {
             let request = self
                 .rest(tokens, Method::DELETE, &path)
                 .header("X-RestLi-Method", "DELETE");
-            let answer = send(request).await?;
+            let answer = self.endpoint.send(request).await?;
             if answer.is_success() || answer.status == reqwest::StatusCode::NOT_FOUND {
                 return Ok(());
             }
@@ -418,7 +418,7 @@ impl Adapter for LinkedIn {
                 "/oauth/v2/revoke",
                 &[("token", tokens.access.expose_secret())],
             )?;
-            call(request).await.map(drop)
+            call(&self.endpoint, request).await.map(drop)
         })
     }
 
@@ -426,8 +426,9 @@ impl Adapter for LinkedIn {
         Box::pin(async move {
             if let Some(id) = tokens.subject.strip_prefix("urn:li:organization:") {
                 let path = format!("/rest/organizations/{id}");
-                let org: Organization =
-                    call(self.rest(tokens, Method::GET, &path)).await?.json()?;
+                let org: Organization = call(&self.endpoint, self.rest(tokens, Method::GET, &path))
+                    .await?
+                    .json()?;
                 return Ok(AccountInfo {
                     id: tokens.subject.clone(),
                     handle: org
@@ -530,8 +531,8 @@ fn encode(segment: &str) -> String {
 }
 
 /// Sends a request and turns any answer but a success into its error.
-async fn call(request: RequestBuilder) -> Result<Answer, NetworkError> {
-    let answer = send(request).await?;
+async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
+    let answer = endpoint.send(request).await?;
     if answer.is_success() {
         return Ok(answer);
     }

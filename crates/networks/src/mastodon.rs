@@ -18,7 +18,7 @@ use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::http::{Answer, header, send};
+use crate::http::{Answer, header};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture,
     OAuthClient, Outgoing, Published, RetryAfter, Tokens,
@@ -102,7 +102,7 @@ impl Mastodon {
             .client
             .post(self.endpoint.url(None, "/api/v1/apps"))
             .form(&form);
-        let app: Application = call(request).await?.json()?;
+        let app: Application = call(&self.endpoint, request).await?.json()?;
         Ok(OAuthClient {
             id: app.client_id,
             secret: Some(SecretString::from(app.client_secret)),
@@ -130,7 +130,7 @@ impl Mastodon {
             reqwest::Method::GET,
             "/api/v1/accounts/verify_credentials",
         );
-        call(request).await?.json()
+        call(&self.endpoint, request).await?.json()
     }
 
     /// Turns a token into tokens for the account it acts as, on `server`.
@@ -171,7 +171,7 @@ impl Mastodon {
             .multipart(form);
         // 200 when processed, 202 while the full size is still processing; images are
         // processed synchronously since Mastodon 4.0, so either id can be attached.
-        let attachment: Attachment = call(request).await?.json()?;
+        let attachment: Attachment = call(&self.endpoint, request).await?.json()?;
         Ok(attachment.id)
     }
 }
@@ -227,7 +227,7 @@ impl Adapter for Mastodon {
                         .client
                         .post(self.endpoint.url(None, "/oauth/token"))
                         .form(&form);
-                    let token: Token = call(request).await?.json()?;
+                    let token: Token = call(&self.endpoint, request).await?.json()?;
                     self.tokens_for(token.access_token.into(), None).await
                 }
                 Grant::AccessToken { token, server, .. } => {
@@ -262,7 +262,7 @@ impl Adapter for Mastodon {
                 .authorized(tokens, reqwest::Method::POST, "/api/v1/statuses")
                 .header("Idempotency-Key", &post.key)
                 .form(&form);
-            let status: Status = call(request).await?.json()?;
+            let status: Status = call(&self.endpoint, request).await?.json()?;
             Ok(Published {
                 remote_id: status.id,
                 url: status.url,
@@ -284,7 +284,7 @@ impl Adapter for Mastodon {
                     ("exclude_replies", "true"),
                     ("exclude_reblogs", "true"),
                 ]);
-            let statuses: Vec<Status> = call(request).await?.json()?;
+            let statuses: Vec<Status> = call(&self.endpoint, request).await?.json()?;
             let wanted = squeeze(&post.text);
             Ok(statuses
                 .into_iter()
@@ -299,7 +299,10 @@ impl Adapter for Mastodon {
     fn delete<'a>(&'a self, tokens: &'a Tokens, remote_id: &'a str) -> NetworkFuture<'a, ()> {
         Box::pin(async move {
             let path = format!("/api/v1/statuses/{remote_id}");
-            let answer = send(self.authorized(tokens, reqwest::Method::DELETE, &path)).await?;
+            let answer = self
+                .endpoint
+                .send(self.authorized(tokens, reqwest::Method::DELETE, &path))
+                .await?;
             // A status that is already gone is what deleting it wanted.
             if answer.is_success() || answer.status == reqwest::StatusCode::NOT_FOUND {
                 return Ok(());
@@ -323,7 +326,7 @@ impl Adapter for Mastodon {
                 .client
                 .post(self.endpoint.url(tokens.server.as_deref(), "/oauth/revoke"))
                 .form(&form);
-            call(request).await.map(drop)
+            call(&self.endpoint, request).await.map(drop)
         })
     }
 
@@ -345,8 +348,8 @@ impl Adapter for Mastodon {
 }
 
 /// Sends a request and turns any answer but a success into its error.
-async fn call(request: RequestBuilder) -> Result<Answer, NetworkError> {
-    let answer = send(request).await?;
+async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
+    let answer = endpoint.send(request).await?;
     if answer.is_success() {
         return Ok(answer);
     }

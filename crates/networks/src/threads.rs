@@ -132,7 +132,7 @@ impl Threads {
             .client
             .post(self.url(&format!("/{user}/threads_publish")))
             .form(&[("creation_id", container.as_str())]);
-        let published: Created = call(bearer(request, tokens)).await?;
+        let published: Created = call(&self.endpoint, bearer(request, tokens)).await?;
         let url = self.permalink(tokens, &published.id).await;
         Ok(Published {
             remote_id: published.id,
@@ -152,7 +152,7 @@ impl Threads {
             .client
             .post(self.url(&format!("/{user}/threads")))
             .form(form);
-        make_container(request, tokens).await
+        make_container(&self.endpoint, request, tokens).await
     }
 
     /// Threads downloads the image before the container can be published.
@@ -163,7 +163,7 @@ impl Threads {
             .client
             .get(self.url(&format!("/{container}")))
             .query(&[("fields", "status,error_message")]);
-        let status: Container = call(bearer(request, tokens))
+        let status: Container = call(&self.endpoint, bearer(request, tokens))
             .await
             .map_err(nothing_posted)?;
         match status.status.as_deref() {
@@ -186,7 +186,7 @@ impl Threads {
             .client
             .get(self.url(&format!("/{media}")))
             .query(&[("fields", "permalink")]);
-        let thread: Thread = call(bearer(request, tokens)).await.ok()?;
+        let thread: Thread = call(&self.endpoint, bearer(request, tokens)).await.ok()?;
         thread.permalink
     }
 
@@ -201,7 +201,7 @@ impl Threads {
             .client
             .get(self.url(&format!("/{user}/threads")))
             .query(&[("fields", "id,text,permalink"), ("limit", RECENT_THREADS)]);
-        let threads: List<Thread> = call(bearer(request, tokens)).await?;
+        let threads: List<Thread> = call(&self.endpoint, bearer(request, tokens)).await?;
         Ok(threads
             .data
             .into_iter()
@@ -219,7 +219,7 @@ impl Threads {
             .get(self.url("/me"))
             .query(&[("fields", "id,username,name")])
             .bearer_auth(token.expose_secret());
-        let profile: Profile = call(request).await?;
+        let profile: Profile = call(&self.endpoint, request).await?;
         let id = id_text(&profile.id)
             .ok_or_else(|| NetworkError::Unknown("Threads named no user id".to_owned()))?;
         Ok(AccountInfo {
@@ -248,7 +248,7 @@ impl Threads {
                 ("grant_type", "authorization_code"),
                 ("redirect_uri", redirect_uri),
             ]);
-        let short: CodeAnswer = call(request).await?;
+        let short: CodeAnswer = call(&self.endpoint, request).await?;
         let subject = id_text(&short.user_id)
             .ok_or_else(|| NetworkError::Unknown("Threads named no user id".to_owned()))?;
         let request = self
@@ -260,7 +260,7 @@ impl Threads {
                 ("client_secret", secret),
                 ("access_token", short.access_token.expose_secret()),
             ]);
-        let long: TokenAnswer = call(request).await?;
+        let long: TokenAnswer = call(&self.endpoint, request).await?;
         Ok(Tokens {
             expires_at: long.expires_at(now),
             access: long.access_token,
@@ -368,7 +368,7 @@ impl Adapter for Threads {
         Box::pin(async move {
             let media = node(remote_id)?;
             let request = self.endpoint.client.delete(self.url(&format!("/{media}")));
-            let answer: Success = call(bearer(request, tokens)).await?;
+            let answer: Success = call(&self.endpoint, bearer(request, tokens)).await?;
             if answer.success {
                 Ok(())
             } else {

@@ -23,7 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{Answer, epoch_seconds_header, send};
+use crate::http::{Answer, epoch_seconds_header};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     OAuthClient, Outgoing, Published, Tokens,
@@ -158,7 +158,7 @@ impl X {
 
     async fn me(&self, tokens: &Tokens) -> Result<User, NetworkError> {
         let request = self.authorized(tokens, Method::GET, "/2/users/me");
-        let user: Data<User> = call(request).await?.json()?;
+        let user: Data<User> = call(&self.endpoint, request).await?.json()?;
         Ok(user.data)
     }
 
@@ -188,14 +188,14 @@ impl X {
         let request = self
             .authorized(tokens, Method::POST, "/2/media/upload")
             .json(&body);
-        let uploaded: Data<Uploaded> = call(request).await?.json()?;
+        let uploaded: Data<Uploaded> = call(&self.endpoint, request).await?.json()?;
         let id = uploaded.data.id;
         if !media.alt.is_empty() {
             let metadata = json!({ "id": id, "metadata": { "alt_text": { "text": media.alt } } });
             let request = self
                 .authorized(tokens, Method::POST, "/2/media/metadata")
                 .json(&metadata);
-            call(request).await?;
+            call(&self.endpoint, request).await?;
         }
         Ok(id)
     }
@@ -249,7 +249,7 @@ impl Adapter for X {
                             ("code_verifier", verifier.expose_secret()),
                         ],
                     )?;
-                    let token: Token = call(request).await?.json()?;
+                    let token: Token = call(&self.endpoint, request).await?.json()?;
                     self.tokens_from(token, now, None)
                 }
                 Grant::AccessToken { token, .. } => Tokens {
@@ -290,7 +290,7 @@ impl Adapter for X {
                     ("refresh_token", refresh.expose_secret()),
                 ],
             )?;
-            let token: Token = call(request).await?.json()?;
+            let token: Token = call(&self.endpoint, request).await?.json()?;
             Ok(self.tokens_from(token, now, Some(tokens)))
         })
     }
@@ -312,7 +312,7 @@ impl Adapter for X {
             let request = self
                 .authorized(tokens, Method::POST, "/2/tweets")
                 .json(&body);
-            let tweet: Data<Tweet> = call(request).await?.json()?;
+            let tweet: Data<Tweet> = call(&self.endpoint, request).await?.json()?;
             Ok(published(tweet.data.id))
         })
     }
@@ -343,7 +343,7 @@ impl Adapter for X {
                     query.push(("pagination_token", token.as_str()));
                 }
                 let request = self.authorized(tokens, Method::GET, &path).query(&query);
-                let timeline: Timeline = call(request).await?.json()?;
+                let timeline: Timeline = call(&self.endpoint, request).await?.json()?;
                 if let Some(tweet) = timeline
                     .data
                     .into_iter()
@@ -364,7 +364,10 @@ impl Adapter for X {
     fn delete<'a>(&'a self, tokens: &'a Tokens, remote_id: &'a str) -> NetworkFuture<'a, ()> {
         Box::pin(async move {
             let path = format!("/2/tweets/{remote_id}");
-            let answer = send(self.authorized(tokens, Method::DELETE, &path)).await?;
+            let answer = self
+                .endpoint
+                .send(self.authorized(tokens, Method::DELETE, &path))
+                .await?;
             if answer.is_success() || answer.status == reqwest::StatusCode::NOT_FOUND {
                 return Ok(());
             }
@@ -381,7 +384,7 @@ impl Adapter for X {
                     ("token_type_hint", "access_token"),
                 ],
             )?;
-            call(access).await?;
+            call(&self.endpoint, access).await?;
             if let Some(refresh) = &tokens.refresh {
                 let request = self.oauth_post(
                     "/2/oauth2/revoke",
@@ -390,7 +393,7 @@ impl Adapter for X {
                         ("token_type_hint", "refresh_token"),
                     ],
                 )?;
-                call(request).await?;
+                call(&self.endpoint, request).await?;
             }
             Ok(())
         })
@@ -416,8 +419,8 @@ fn published(id: String) -> Published {
 }
 
 /// Sends a request and turns any answer but a success into its error.
-async fn call(request: RequestBuilder) -> Result<Answer, NetworkError> {
-    let answer = send(request).await?;
+async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
+    let answer = endpoint.send(request).await?;
     if answer.is_success() {
         return Ok(answer);
     }

@@ -112,6 +112,8 @@ pub fn test_config(root: &Path) -> Config {
     };
     config.jobs.poll_interval_ms = 20;
     config.http.shutdown_grace_seconds = 5;
+    // The fake networks listen on this machine (tests/it/outbound.rs turns this off again).
+    config.networks.allow_private_addresses = true;
     config
 }
 

@@ -20,6 +20,7 @@ mod jobs;
 mod media;
 mod oauth;
 mod openapi;
+mod outbound;
 mod page_forms;
 #[path = "../../../networks/tests/pds/harness.rs"]
 mod pds;

@@ -170,6 +170,7 @@ fn serve_env(fake: &FakeServer, database: Option<&str>) -> Vec<(&'static str, St
     let mut env = vec![
         ("HERALD_NETWORKS_X_API_URL", fake.url()),
         ("HERALD_NETWORKS_REQUEST_TIMEOUT_SECONDS", "1".to_owned()),
+        ("HERALD_NETWORKS_ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
         ("HERALD_JOBS_LEASE_SECONDS", "3".to_owned()),
         ("HERALD_JOBS_CONCURRENCY", "8".to_owned()),
         ("HERALD_JOBS_POLL_INTERVAL_MS", "20".to_owned()),

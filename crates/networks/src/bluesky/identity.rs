@@ -6,9 +6,11 @@
 //!
 //! Every step checks what the last one claimed: the DID document must name the handle back
 //! (`alsoKnownAs`), and the authorization server's `issuer` must be the address its metadata
-//! was read from. Addresses found this way are used only over https, or over http to this
-//! machine when Herald itself is configured against this machine (tests, a local PDS), so a
-//! hostile DID document cannot point Herald at other services on its network.
+//! was read from. Addresses found this way are used only over https (http only to this
+//! machine or its private network, where `networks.allow_private_addresses` allows those), and
+//! every request goes through the hardened client ([`crate::outbound`]), so a hostile DID
+//! document cannot point Herald at services on its network. What those servers answer is never
+//! quoted: a step that fails says only which address could not be read.
 //!
 //! Followed: <https://atproto.com/specs/handle>, <https://atproto.com/specs/did> (DID
 //! documents, `alsoKnownAs`, the `#atproto_pds` service),
@@ -19,7 +21,8 @@
 
 use serde::Deserialize;
 
-use crate::http::{Answer, send};
+use crate::http::Answer;
+use crate::outbound::{OriginError, REFUSED_ADDRESS};
 use crate::{Endpoint, NetworkError};
 
 /// Where an account lives.
@@ -86,7 +89,7 @@ pub async fn resolve(
         .client
         .get(service.url(None, "/xrpc/com.atproto.identity.resolveHandle"))
         .query(&[("handle", handle.as_str())]);
-    let answer = send(request).await.map_err(unreachable)?;
+    let answer = service.send(request).await.map_err(unreachable)?;
     if !answer.is_success() {
         return Err(NetworkError::Rejected(format!(
             "Bluesky does not know the handle @{handle} ({}); check the account's handle",
@@ -194,19 +197,34 @@ async fn did_document(
     )))
 }
 
+/// Reads the JSON at `url`. Whatever went wrong (no connection, a status, a body that is not
+/// what was asked for) is one message naming only the origin, so these steps cannot be used to
+/// learn what listens where; the cause goes to the debug log.
 async fn fetch<T: serde::de::DeserializeOwned>(
     service: &Endpoint,
     url: &str,
 ) -> Result<T, NetworkError> {
-    checked_url(url, service)?;
-    let answer: Answer = send(service.client.get(url)).await.map_err(unreachable)?;
+    let parsed = checked_url(url, service)?;
+    let origin = parsed.origin().ascii_serialization();
+    let unreadable = |cause: &dyn std::fmt::Display| {
+        tracing::debug!(%origin, %cause, "a Bluesky discovery step failed");
+        NetworkError::Unavailable(format!(
+            "Herald could not read what {origin} should answer for a Bluesky account"
+        ))
+    };
+    let answer: Answer = match service.send(service.client.get(parsed)).await {
+        Ok(answer) => answer,
+        Err(error) if refused_address(&error) => return Err(error),
+        Err(error) => return Err(unreadable(&error)),
+    };
     if !answer.is_success() {
-        return Err(NetworkError::Unavailable(format!(
-            "{url} answered {}",
-            answer.status
-        )));
+        return Err(unreadable(&answer.status));
     }
-    answer.json().map_err(unreachable)
+    answer.json().map_err(|error| unreadable(&error))
+}
+
+fn refused_address(error: &NetworkError) -> bool {
+    matches!(error, NetworkError::Rejected(message) if message == REFUSED_ADDRESS)
 }
 
 /// `url` as an origin (`scheme://host[:port]`) if Herald may use it.
@@ -215,22 +233,23 @@ fn checked_origin(url: &str, service: &Endpoint) -> Result<String, NetworkError>
     Ok(parsed.origin().ascii_serialization())
 }
 
-/// `url` parsed, if it is https, or http to this machine while Herald's own Bluesky service is
-/// on this machine.
+/// `url` parsed, if Herald may send it requests: https (http only to this machine or its
+/// private network, where those are allowed), no user name or password, and no address the
+/// hardened client refuses.
 fn checked_url(url: &str, service: &Endpoint) -> Result<reqwest::Url, NetworkError> {
     let refused = || NetworkError::Rejected(format!("Herald does not follow the address {url:?}"));
     let parsed = reqwest::Url::parse(url).map_err(|_| refused())?;
-    let local =
-        |url: &reqwest::Url| matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    let service_is_local = reqwest::Url::parse(&service.base_url).is_ok_and(|base| local(&base));
-    let allowed = match parsed.scheme() {
-        "https" => !local(&parsed) || service_is_local,
-        "http" => local(&parsed) && service_is_local,
-        _ => false,
-    };
-    if !allowed || !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(refused());
+    match service
+        .outbound
+        .origin(&parsed.origin().ascii_serialization())
+    {
+        Ok(_) => {}
+        Err(OriginError::Refused) => {
+            return Err(NetworkError::Rejected(REFUSED_ADDRESS.to_owned()));
+        }
+        Err(_) => return Err(refused()),
     }
+    service.outbound.check_url(&parsed).map_err(|_| refused())?;
     Ok(parsed)
 }
 
@@ -246,25 +265,32 @@ fn unreachable(error: NetworkError) -> NetworkError {
 mod tests {
     use super::*;
 
-    fn service(url: &str) -> Endpoint {
-        Endpoint::new(url, std::time::Duration::from_secs(1), None)
+    fn service(url: &str, allow_private: bool) -> Endpoint {
+        let outbound = crate::Outbound::new(std::time::Duration::from_secs(1))
+            .allow_private_addresses(allow_private);
+        Endpoint::new(url, outbound, None)
     }
 
     #[test]
-    fn discovered_addresses_must_be_https_unless_herald_itself_is_local() {
-        let public = service("https://bsky.social");
+    fn discovered_addresses_must_be_https_and_public_unless_private_ones_are_allowed() {
+        let public = service("https://bsky.social", false);
         assert!(checked_url("https://pds.example/x", &public).is_ok());
         for refused in [
             "http://pds.example",
             "http://127.0.0.1:5432",
-            "https://localhost:8080",
+            "https://10.0.0.8/oauth/token",
+            "https://[::ffff:169.254.169.254]/x",
             "https://user:pw@pds.example",
             "file:///etc/passwd",
             "not a url",
         ] {
             assert!(checked_url(refused, &public).is_err(), "{refused}");
         }
-        let local = service("http://127.0.0.1:2583");
+        assert_eq!(
+            checked_url("https://192.168.1.20/x", &public).expect_err("private"),
+            NetworkError::Rejected(REFUSED_ADDRESS.to_owned())
+        );
+        let local = service("http://127.0.0.1:2583", true);
         assert!(checked_url("http://localhost:2583/oauth/token", &local).is_ok());
         assert!(checked_url("http://pds.example", &local).is_err());
         assert_eq!(

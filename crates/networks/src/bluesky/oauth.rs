@@ -33,6 +33,7 @@ use serde_json::{Value, json};
 use super::identity::{self, ServerMetadata};
 use crate::es256::{Es256Key, ProofFor};
 use crate::http::{Answer, execute, header};
+use crate::outbound::Outbound;
 use crate::{AuthorizeRequest, DpopBinding, Endpoint, NetworkError, Tokens};
 
 /// What Herald asks for: the atproto identity and the general repository and API access of
@@ -258,7 +259,9 @@ pub(crate) async fn start(
         .client
         .post(&server.pushed_authorization_request_endpoint)
         .form(&form);
-    let answer = nonces.send(pushed, &key, None, now).await?;
+    let answer = nonces
+        .send(&service.outbound, pushed, &key, None, now)
+        .await?;
     let request_uri = match oauth_failure(&answer) {
         Some(error) => return Err(error),
         None => answer.json::<Value>()?["request_uri"]
@@ -322,7 +325,9 @@ pub(crate) async fn redeem(
         client_id: client.client_id.clone(),
     };
     let request = service.client.post(&pending.token_endpoint).form(&form);
-    let answer = nonces.send(request, &key, None, now).await?;
+    let answer = nonces
+        .send(&service.outbound, request, &key, None, now)
+        .await?;
     tokens_from(&answer, binding, &pending.did, &pending.pds, now)
 }
 
@@ -347,7 +352,9 @@ pub(crate) async fn refresh(
         ("refresh_token", refresh.expose_secret().to_owned()),
     ]);
     let request = service.client.post(&binding.token_endpoint).form(&form);
-    let answer = nonces.send(request, &key, None, now).await?;
+    let answer = nonces
+        .send(&service.outbound, request, &key, None, now)
+        .await?;
     let pds = tokens.server.clone().unwrap_or_default();
     tokens_from(&answer, binding.clone(), &tokens.subject, &pds, now)
 }
@@ -368,7 +375,9 @@ pub(crate) async fn revoke(
     let mut form = client.authentication(&binding.issuer, now);
     form.push(("token", refresh.expose_secret().to_owned()));
     let request = service.client.post(endpoint).form(&form);
-    let answer = nonces.send(request, &key, None, now).await?;
+    let answer = nonces
+        .send(&service.outbound, request, &key, None, now)
+        .await?;
     match oauth_failure(&answer) {
         None | Some(NetworkError::Unauthorized(_)) => Ok(()),
         Some(error) => Err(error),
@@ -449,6 +458,7 @@ impl Nonces {
     /// it.
     pub(crate) async fn send(
         &self,
+        outbound: &Outbound,
         request: RequestBuilder,
         key: &Es256Key,
         access_token: Option<&str>,
@@ -485,7 +495,7 @@ impl Nonces {
                     header_value(&format!("DPoP {token}"))?,
                 );
             }
-            let got = execute(&client, attempt).await?;
+            let got = execute(outbound, &client, attempt).await?;
             let fresh = header(&got.headers, "dpop-nonce").map(str::to_owned);
             if let Some(fresh) = &fresh {
                 self.set(&origin, fresh);

@@ -31,7 +31,7 @@ fn now() -> Timestamp {
 }
 
 fn adapter(url: &str, timeout: Duration) -> Bluesky {
-    Bluesky::new(Endpoint::new(url, timeout, None))
+    Bluesky::new(Endpoint::new(url, crate::local(timeout), None))
 }
 
 async fn fake() -> (FakeServer, Bluesky, Tokens) {

@@ -39,13 +39,16 @@ struct Herald {
 
 fn adapter(service: &str, plc_url: &str, client: AtprotoClient) -> Herald {
     let confidential = client.metadata().is_some().then(|| client.clone());
-    let adapter = Bluesky::new(Endpoint::new(service, Duration::from_secs(20), None)).with_oauth(
-        OAuthSettings {
-            confidential,
-            plc_url: plc_url.to_owned(),
-            now: Arc::new(now),
-        },
-    );
+    let adapter = Bluesky::new(Endpoint::new(
+        service,
+        crate::local(Duration::from_secs(20)),
+        None,
+    ))
+    .with_oauth(OAuthSettings {
+        confidential,
+        plc_url: plc_url.to_owned(),
+        now: Arc::new(now),
+    });
     Herald { adapter, client }
 }
 
@@ -349,13 +352,16 @@ async fn a_real_pds_takes_heralds_pushed_request_with_its_dpop_proof() {
         reason = "the real PDS checks proofs against its own clock"
     )]
     let clock = Arc::new(Timestamp::now);
-    let adapter = Bluesky::new(Endpoint::new(&pds.url, Duration::from_secs(20), None)).with_oauth(
-        OAuthSettings {
-            confidential: None,
-            plc_url: pds.plc.clone(),
-            now: clock.clone(),
-        },
-    );
+    let adapter = Bluesky::new(Endpoint::new(
+        &pds.url,
+        crate::local(Duration::from_secs(20)),
+        None,
+    ))
+    .with_oauth(OAuthSettings {
+        confidential: None,
+        plc_url: pds.plc.clone(),
+        now: clock.clone(),
+    });
     let challenge = challenge(VERIFIER);
     let request = AuthorizeRequest {
         redirect_uri: REDIRECT,

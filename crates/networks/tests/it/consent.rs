@@ -17,7 +17,7 @@ pub fn with_app(url: &str, (id, secret): (&str, &str)) -> Endpoint {
         id: id.to_owned(),
         secret: Some(secret.into()),
     };
-    Endpoint::new(url, Duration::from_secs(2), Some(oauth))
+    Endpoint::new(url, crate::local(Duration::from_secs(2)), Some(oauth))
 }
 
 /// Checks the whole round trip through `adapter` against `server`, whose page is at `page`:

@@ -24,7 +24,7 @@ async fn server() -> FakeServer {
 fn adapter(server: &FakeServer) -> Facebook {
     Facebook::new(Endpoint::new(
         &server.url(),
-        Duration::from_millis(300),
+        crate::local(Duration::from_millis(300)),
         None,
     ))
 }
@@ -439,7 +439,7 @@ fn the_login_dialog_address_names_the_app_state_and_scopes_but_no_secret() {
     };
     let facebook = Facebook::new(Endpoint::new(
         networks::facebook::BASE_URL,
-        Duration::from_secs(5),
+        crate::local(Duration::from_secs(5)),
         Some(oauth),
     ));
     let url = facebook

@@ -27,7 +27,7 @@ fn adapter(url: &str, timeout: Duration, secret: &str) -> LinkedIn {
         id: fake::CLIENT_ID.to_owned(),
         secret: Some(secret.into()),
     };
-    LinkedIn::new(Endpoint::new(url, timeout, Some(oauth)))
+    LinkedIn::new(Endpoint::new(url, crate::local(timeout), Some(oauth)))
 }
 
 fn tokens(subject: &str) -> Tokens {

@@ -9,5 +9,11 @@ mod facebook;
 mod instagram;
 mod linkedin;
 mod mastodon;
+mod outbound;
 mod threads;
 mod x;
+
+/// How the adapters under test reach the fakes, which listen on this machine.
+pub fn local(timeout: std::time::Duration) -> networks::Outbound {
+    networks::Outbound::new(timeout).allow_private_addresses(true)
+}

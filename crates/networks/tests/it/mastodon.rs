@@ -32,7 +32,7 @@ fn adapter(url: &str, timeout: Duration) -> Mastodon {
         id: "fake-client-id".to_owned(),
         secret: Some("fake-client-secret".into()),
     };
-    Mastodon::new(Endpoint::new(url, timeout, Some(oauth)))
+    Mastodon::new(Endpoint::new(url, crate::local(timeout), Some(oauth)))
 }
 
 fn tokens(server: &str) -> Tokens {

@@ -22,7 +22,7 @@ async fn server_with_seed(seed: u64) -> FakeServer {
 fn adapter(server: &FakeServer) -> Threads {
     Threads::new(Endpoint::new(
         &server.url(),
-        Duration::from_millis(300),
+        crate::local(Duration::from_millis(300)),
         None,
     ))
 }

@@ -32,7 +32,7 @@ fn adapter(url: &str, timeout: Duration, secret: &str) -> X {
         id: fake::CLIENT_ID.to_owned(),
         secret: Some(secret.into()),
     };
-    X::new(Endpoint::new(url, timeout, Some(oauth)))
+    X::new(Endpoint::new(url, crate::local(timeout), Some(oauth)))
 }
 
 fn tokens() -> Tokens {
