@@ -141,9 +141,42 @@ impl Store {
                 .await
                 .map_err(|error| conflict(error, "Herald is already set up"))?;
             let id = insert_member!(tx, owner, now);
+            // The setup code is spent with the setup it allowed.
+            sqlx::query("DELETE FROM setup_code").execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(id)
         })
+    }
+
+    /// The nonce the setup code is derived from: the one kept, or `fresh` kept now if there
+    /// is none (the first of several processes starting at once wins).
+    pub async fn setup_code_nonce(
+        &self,
+        fresh: &str,
+        now: Timestamp,
+    ) -> Result<String, StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO setup_code (id, nonce, created_at) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(fresh)
+            .bind(now.as_millisecond())
+            .execute(pool)
+            .await?;
+            Ok(sqlx::query_scalar("SELECT nonce FROM setup_code WHERE id = 1")
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// The kept nonce, if setup is still to be done and a code was ever made.
+    pub async fn kept_setup_code_nonce(&self) -> Result<Option<String>, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar("SELECT nonce FROM setup_code WHERE id = 1")
+            .fetch_optional(pool)
+            .await)?,
+        )
     }
 
     pub async fn user_count(&self) -> Result<i64, StoreError> {
