@@ -156,6 +156,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<String, StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO setup_code (id, nonce, created_at) VALUES (1, $1, $2)
                  ON CONFLICT (id) DO NOTHING",
@@ -168,15 +169,6 @@ impl Store {
                 .fetch_one(pool)
                 .await?)
         })
-    }
-
-    /// The kept nonce, if setup is still to be done and a code was ever made.
-    pub async fn kept_setup_code_nonce(&self) -> Result<Option<String>, StoreError> {
-        Ok(
-            with_pool!(self, pool => sqlx::query_scalar("SELECT nonce FROM setup_code WHERE id = 1")
-            .fetch_optional(pool)
-            .await)?,
-        )
     }
 
     pub async fn user_count(&self) -> Result<i64, StoreError> {

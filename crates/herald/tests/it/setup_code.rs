@@ -9,7 +9,9 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, herald, run, setup_code_in, setup_link_in, spawn_app_with_clock};
+use crate::helpers::{
+    TestApp, contract_test, herald, run, setup_code_in, setup_link_in, spawn_app_with_clock,
+};
 use crate::people::{OWNER_PASSWORD, client, code};
 
 async fn app() -> (TestApp, ManualClock) {
@@ -181,7 +183,7 @@ async fn the_setup_page_takes_the_code_from_the_link_and_shows_a_wrong_one_besid
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("body");
     assert!(
-        html.contains(&format!(r#"name="code" required"#))
+        html.contains(r#"name="code" required"#)
             && html.contains(&format!(r#"value="{}""#, app.setup_code())),
         "the link's code is filled in: {html}"
     );
@@ -290,3 +292,25 @@ async fn serve_still_accepts_the_retired_allow_remote_setup_flag() {
     assert!(output.status.success(), "{stderr}");
     assert!(!stdout.contains("--allow-remote-setup"), "hidden: {stdout}");
 }
+
+contract_test!(
+    the_setup_code_nonce_is_kept_until_the_organisation_is_created,
+    |store| {
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        assert_eq!(
+            store.setup_code_nonce("first", now).await.expect("nonce"),
+            "first"
+        );
+        assert_eq!(
+            store.setup_code_nonce("second", now).await.expect("nonce"),
+            "first",
+            "the first nonce kept wins"
+        );
+        crate::helpers::owner_and_account(&store, now).await;
+        assert_eq!(
+            store.setup_code_nonce("third", now).await.expect("nonce"),
+            "third",
+            "the nonce was spent with the setup"
+        );
+    }
+);

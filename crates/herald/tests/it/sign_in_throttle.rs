@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app_with_clock};
+use crate::helpers::{TestApp, contract_test, spawn_app_with_clock};
 use crate::people::{OWNER_EMAIL, OWNER_PASSWORD, Person, client, code, set_up};
 
 /// A Herald behind a (pretend) proxy on 127.0.0.1, with a hand-moved clock, and its owner.
@@ -302,3 +302,41 @@ async fn sign_in_sets_a_signed_http_only_device_cookie() {
     );
     assert!(!device.contains("Secure"), "not over plain HTTP");
 }
+
+contract_test!(
+    failures_are_counted_within_their_window_or_until_cleared,
+    |store| {
+        let start = Timestamp::from_second(1_800_000_000).expect("time");
+        let hour = Some(SignedDuration::from_hours(1));
+        let at = |minutes: i64| start + SignedDuration::from_mins(minutes);
+        let mut counts = Vec::new();
+        for minutes in [0, 10, 59, 60, 61] {
+            counts.push(
+                store
+                    .count_failure_in_window("address:192.0.2.1", at(minutes), hour)
+                    .await
+                    .expect("count"),
+            );
+        }
+        assert_eq!(
+            counts,
+            [1, 2, 3, 1, 2],
+            "a new window starts an hour after the first"
+        );
+        for minutes in [0, 120, 600] {
+            store
+                .count_failure_in_window("account-address:a@b.example 192.0.2.1", at(minutes), None)
+                .await
+                .expect("count");
+        }
+        let (failures, _) = store
+            .throttle("account-address:a@b.example 192.0.2.1")
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(
+            failures, 3,
+            "without a window, failures count until cleared"
+        );
+    }
+);
