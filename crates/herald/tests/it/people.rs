@@ -816,7 +816,7 @@ async fn a_passkey_sign_in_starts_with_the_right_password_and_needs_a_registered
 }
 
 #[tokio::test]
-async fn behind_tls_the_session_cookie_is_secure() {
+async fn behind_tls_the_session_and_device_cookies_are_secure() {
     let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
     let app = spawn_app_with_clock(
         |config| config.public_url = Some("https://herald.sunny.example".to_owned()),
@@ -841,13 +841,21 @@ async fn behind_tls_the_session_cookie_is_secure() {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
-    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
-    assert!(
-        cookie.contains("; Secure")
-            && cookie.contains("HttpOnly")
-            && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().expect("ascii"))
+        .collect();
+    assert_eq!(cookies.len(), 2, "the session and the device cookie");
+    for cookie in cookies {
+        assert!(
+            cookie.contains("; Secure")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -128,11 +128,13 @@ async fn exercise(dir: &TempDir, database_url: Option<&str>) -> (String, Vec<Str
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let setup_code = crate::helpers::setup_code_in(
-        &link_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("herald prints the setup link"),
-    );
+    let setup_link = link_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("herald prints the setup link");
+    let setup_code = crate::helpers::setup_code_in(&setup_link);
+    // The owner opens the link first, as they would: its code must not reach the logs either.
+    let page = client.get(&setup_link).send().await.expect("request");
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
     let enrolment: Value = client
         .get(format!("{base}/api/v1/setup?email=sam@shop.example"))
         .send()

@@ -260,7 +260,7 @@ pub async fn setup_finish(
 /// Signs in with email, password and an authenticator or recovery code.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "people", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in (session cookie set)", body = SessionView),
+        (status = 200, description = "Signed in (session cookie set, and a device cookie that exempts this browser from other people's failed sign-ins)", body = SessionView),
         (status = 401, description = "Email, password or code not right", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failures; see Retry-After", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]

@@ -116,7 +116,7 @@ struct AccountPage {
     csrf: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct SetupQuery {
     /// The setup code: the setup link carries it, and the first step's form sends it on.
     #[serde(default)]
@@ -127,6 +127,17 @@ pub struct SetupQuery {
     name: String,
     #[serde(default)]
     email: String,
+}
+
+/// The setup code is left out.
+impl std::fmt::Debug for SetupQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupQuery")
+            .field("organisation", &self.organisation)
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]
