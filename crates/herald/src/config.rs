@@ -28,8 +28,11 @@ pub struct Config {
     /// `https`, Herald sends HSTS and marks cookies `Secure`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
-    /// Allow first-run setup from another machine (by default only from this machine).
+    /// No longer used: first-run setup needs the one-time setup code from any address. Kept
+    /// so that existing config files and command lines still start Herald (with a warning).
     pub allow_remote_setup: bool,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<crate::domain::client_address::AddressBlock>,
     pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub sessions: SessionsConfig,
@@ -232,6 +235,8 @@ pub enum SettingKind {
     Integer,
     Boolean,
     Secret,
+    /// A list of strings; comma-separated in the environment.
+    List,
 }
 
 /// One setting: where it lives in the TOML file, its environment variable, and its documentation.
@@ -283,7 +288,14 @@ pub const SETTINGS: &[Setting] = &[
         kind: SettingKind::Boolean,
         default: Some("false"),
         example: "",
-        help: "First-run setup is only offered to a browser on this machine unless this is true\n(or --allow-remote-setup is given). Behind a reverse proxy every request looks local:\nfinish setup before exposing Herald.",
+        help: "No longer needed: first-run setup asks for the one-time setup code that Herald\nprints at first start (and `herald setup-code` prints again), from any address.\nAccepted so that older config files still load.",
+    },
+    Setting {
+        path: &["trusted_proxies"],
+        kind: SettingKind::List,
+        default: Some("[]"),
+        example: "",
+        help: "Reverse proxies in front of Herald (addresses or blocks such as \"10.0.0.0/8\").\nOnly for requests from these is X-Forwarded-For (or, without it, Forwarded) read:\nthe right-most address in it that is not itself a trusted proxy is the client, for\nsign-in throttling, sessions and the audit log. Empty: the connecting address is the\nclient. Behind nginx on this machine: [\"127.0.0.1\", \"::1\"], with\n`proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`.\nIn the environment: comma-separated.",
     },
     Setting {
         path: &["database", "url"],
@@ -589,6 +601,7 @@ impl Default for Config {
             master_key_file: None,
             public_url: None,
             allow_remote_setup: false,
+            trusted_proxies: Vec::new(),
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             sessions: SessionsConfig::default(),
@@ -945,6 +958,14 @@ fn read_secret_file(name: &str, path: &Path) -> Result<String, ConfigError> {
 fn env_value(name: &str, kind: SettingKind, value: String) -> Result<toml::Value, ConfigError> {
     match kind {
         SettingKind::Text | SettingKind::Secret => Ok(toml::Value::String(value)),
+        SettingKind::List => Ok(toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| toml::Value::String(item.to_owned()))
+                .collect(),
+        )),
         SettingKind::Boolean => match value.trim() {
             "true" | "1" | "yes" => Ok(toml::Value::Boolean(true)),
             "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),

@@ -17,6 +17,11 @@ pub struct Keys {
     pub audit: SigningKey,
     /// Keys the fingerprints that show when two accounts share a password.
     pub fingerprint: Zeroizing<[u8; 32]>,
+    /// Derives the one-time setup code from the nonce the database keeps until setup is done.
+    pub setup_code: Zeroizing<[u8; 32]>,
+    /// Signs the device cookies that exempt a browser that signed in before from the sign-in
+    /// throttles other people's failures trip.
+    pub device: Zeroizing<[u8; 32]>,
     /// Herald's key as a confidential AT Protocol OAuth client (its public half is in the
     /// client metadata Herald serves). Kept sealed in the database, so `herald vault rekey`
     /// re-wraps it and connected Bluesky accounts keep working.
@@ -45,6 +50,8 @@ impl Keys {
             vault,
             audit: crate::audit::signing_key(master),
             fingerprint: master.derive("password fingerprint"),
+            setup_code: master.derive("setup code"),
+            device: master.derive("sign-in device cookie"),
             bluesky_client,
         })
     }

@@ -47,6 +47,9 @@ enum Command {
     /// Breached-password data (Have I Been Pwned's Pwned Passwords, checked locally).
     #[command(subcommand)]
     Breaches(BreachesCommand),
+    /// Print the first-run setup link and its one-time setup code again (while nobody has set
+    /// Herald up). Exits 1 once Herald is set up.
+    SetupCode(ConfigArgs),
     /// Check files (or standard input) against a social media policy. Exits 1 when anything
     /// would be blocked, 2 when the input or the policy cannot be read, 0 otherwise.
     Scan(ScanArgs),
@@ -122,8 +125,8 @@ struct ServeArgs {
     /// Log format [default: text]
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
-    /// Offer first-run setup to browsers on other machines too (by default only to this one)
-    #[arg(long)]
+    /// No longer needed: setup asks for the one-time setup code from any address
+    #[arg(long, hide = true)]
     allow_remote_setup: bool,
     /// Start with an empty database although the data directory's master key belongs to an
     /// installation (only after a database was lost and there is no backup to restore)
@@ -174,6 +177,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let config = args.config.load(overrides)?;
             telemetry::init(&config.log)?;
+            if config.allow_remote_setup {
+                tracing::warn!(
+                    "allow_remote_setup (--allow-remote-setup) is no longer needed and does nothing: first-run setup asks for the one-time setup code from any address"
+                );
+            }
             let if_empty = if args.new_database {
                 IfDatabaseIsEmpty::StartAfresh
             } else {
@@ -203,6 +211,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = args.load(args.overrides())?;
             runtime()?.block_on(vault_rekey(config))
         }
+        Command::SetupCode(args) => {
+            let config = args.load(args.overrides())?;
+            runtime()?.block_on(setup_code(config))
+        }
         Command::Breaches(BreachesCommand::Import(args)) => {
             let config = args.config.load(args.config.overrides())?;
             runtime()?.block_on(breaches_import(config, &args.path))
@@ -228,6 +240,13 @@ async fn serve(config: Config, if_empty: IfDatabaseIsEmpty) -> anyhow::Result<()
     let shutdown = shutdown_signal()?;
     let addr = app.local_addr().unwrap_or(listen);
     tracing::info!(%addr, database = backend, data_dir = %data_dir.display(), "Herald is ready at http://{addr}/");
+    // The setup code goes to standard output, never into the log.
+    if let Some(announcement) = app.setup_announcement() {
+        print(&format!("\n{announcement}\n"))?;
+        tracing::info!(
+            "Herald is not set up yet: open the setup link printed on standard output, or run `herald setup-code`"
+        );
+    }
     app.run(shutdown).await.context("server failed")
 }
 
@@ -328,6 +347,21 @@ async fn breaches_import(config: Config, path: &std::path::Path) -> anyhow::Resu
         "imported {} breached password hashes; {verdict}",
         imported.hashes
     ))
+}
+
+async fn setup_code(config: Config) -> anyhow::Result<()> {
+    let (store, master_key) = open_existing(&config).await?;
+    // A database from an older Herald gets the newer schema first, as `serve` would give it.
+    store.migrate().await?;
+    let keys = Keys::load(&master_key, &store).await?;
+    let code = herald::people::setup::code(&store, &keys, SystemClock.now())
+        .await
+        .context("cannot read the setup code")?;
+    store.close().await;
+    let Some(code) = code else {
+        anyhow::bail!("Herald is already set up, so there is no setup code; sign in instead");
+    };
+    print(&code.announcement(&herald::people::setup::base_url(&config, config.listen)))
 }
 
 async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {

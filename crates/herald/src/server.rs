@@ -50,6 +50,8 @@ pub enum StartError {
         key: std::path::PathBuf,
         database: String,
     },
+    #[error("cannot prepare first-run setup: {0}")]
+    Setup(crate::people::PeopleError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
 }
@@ -61,6 +63,8 @@ pub struct App {
     state: AppState,
     runner: Runner,
     master_key: MasterKey,
+    /// While nobody has set Herald up: what to print so that whoever runs it can.
+    setup_announcement: Option<String>,
 }
 
 /// What start-up does when the master key file is there but the database holds nothing: a
@@ -153,6 +157,13 @@ impl App {
                 None
             }
         };
+        let setup_announcement = crate::people::setup::code(&store, &keys, now)
+            .await
+            .map_err(StartError::Setup)?
+            .map(|code| {
+                let listening = SocketAddr::from((config.listen.ip(), port));
+                code.announcement(&crate::people::setup::base_url(&config, listening))
+            });
         let breaches = Breaches::in_data_dir(&config.data_dir);
         let state = AppState {
             store,
@@ -171,7 +182,14 @@ impl App {
             state,
             runner,
             master_key,
+            setup_announcement,
         })
+    }
+
+    /// While Herald is not set up: the setup link and code to show whoever started it (`herald
+    /// serve` prints this on standard output, apart from the log).
+    pub fn setup_announcement(&self) -> Option<&str> {
+        self.setup_announcement.as_deref()
     }
 
     /// The address actually bound (useful with port 0).

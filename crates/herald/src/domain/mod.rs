@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod client_address;
 pub mod generator;
 pub mod jobs;
 pub mod media;

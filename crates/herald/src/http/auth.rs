@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
 use crate::domain::access::{self, Credential, Permission, Scope};
+use crate::domain::client_address::client_address;
 use crate::domain::constant_time_eq;
 use crate::people::{PeopleError, login, tokens};
 use crate::store::UserRecord;
@@ -25,6 +26,7 @@ pub const SESSION_COOKIE: &str = "herald_session";
 /// Its name behind TLS: browsers accept a `__Host-` cookie only when it is `Secure`, has
 /// `Path=/` and no `Domain`, so a neighbouring subdomain can neither set nor shadow it.
 pub const SECURE_SESSION_COOKIE: &str = "__Host-herald_session";
+pub const DEVICE_COOKIE: &str = "herald_device";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A signed-in member and how they proved it.
@@ -45,9 +47,26 @@ pub enum Via {
     },
 }
 
-/// The caller's network address, for throttling and the audit log.
+/// The caller's network address, for throttling, sessions and the audit log: the TCP peer, or
+/// behind a trusted proxy (`trusted_proxies`) the address it forwarded
+/// (`domain::client_address`).
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub std::net::IpAddr);
+
+/// Where a sign-in comes from: the client's address and the device cookie its browser holds.
+pub struct SignInOrigin {
+    pub ip: String,
+    pub device_cookie: Option<String>,
+}
+
+impl SignInOrigin {
+    pub fn from(&self) -> login::SignInFrom<'_> {
+        login::SignInFrom {
+            ip: &self.ip,
+            device_cookie: self.device_cookie.as_deref(),
+        }
+    }
+}
 
 impl Caller {
     /// Fails with 403 unless this caller may do `permission`.
@@ -95,14 +114,40 @@ impl Caller {
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
-        parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| ClientIp(addr.ip()))
+            .map(|ConnectInfo(addr)| addr.ip())
             .ok_or_else(|| {
                 ApiError::internal(PeopleError::Internal("no client address".to_owned()))
-            })
+            })?;
+        let lines = |name: &str| -> Vec<&str> {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .collect()
+        };
+        Ok(ClientIp(client_address(
+            peer,
+            &lines("x-forwarded-for"),
+            &lines("forwarded"),
+            &state.config.trusted_proxies,
+        )))
+    }
+}
+
+impl FromRequestParts<AppState> for SignInOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        Ok(SignInOrigin {
+            ip: ip.to_string(),
+            device_cookie: cookie(&parts.headers, DEVICE_COOKIE).map(str::to_owned),
+        })
     }
 }
 
@@ -251,7 +296,10 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
 
 /// The session cookie's value, if the request carries one under the name this Herald uses.
 pub fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
-    let wanted = session_cookie_name(secure);
+    cookie(headers, session_cookie_name(secure))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, wanted: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -260,6 +308,14 @@ pub fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value)
+}
+
+/// The `Set-Cookie` value for a device cookie (`people::devices`): kept as long as Herald
+/// honours it, sent only to Herald, never readable by scripts.
+pub fn device_cookie_header(value: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    let max_age = crate::people::devices::DEVICE_COOKIE_LASTS.as_secs();
+    format!("{DEVICE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
 /// The `Set-Cookie` value for a new session. `Secure` when Herald is served over TLS.
@@ -288,6 +344,15 @@ impl<T> std::fmt::Debug for CsrfForm<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsrfForm")
             .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The device cookie never appears in `Debug` output.
+impl std::fmt::Debug for SignInOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInOrigin")
+            .field("ip", &self.ip)
             .finish_non_exhaustive()
     }
 }

@@ -151,9 +151,7 @@ impl From<PeopleError> for ApiError {
             PeopleError::AlreadySetUp | PeopleError::Conflict(_) => {
                 ApiError::Conflict(error.to_string())
             }
-            PeopleError::SetupNotLocal | PeopleError::Denied(_) => {
-                ApiError::Forbidden(error.to_string())
-            }
+            PeopleError::Denied(_) => ApiError::Forbidden(error.to_string()),
             PeopleError::Invalid { field, message } => ApiError::Invalid { field, message },
             PeopleError::WrongCredentials => ApiError::Unauthorized(error.to_string()),
             PeopleError::Throttled {

@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 
 use zeroize::Zeroizing;
 
-use super::{PeopleError, enrolment, off_thread, random_token, record, token_hash};
+use super::{PeopleError, devices, enrolment, off_thread, random_token, record, token_hash};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
-use crate::domain::throttle::{FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS, wait_after};
+use crate::domain::throttle::{Throttle, throttles, wait_after};
 use crate::domain::totp::{self, TotpSecret, hash_recovery_code};
 use crate::keys::Keys;
 use crate::store::{SessionRecord, Store, UserRecord};
@@ -32,6 +32,16 @@ pub struct SignedIn {
     pub user: UserRecord,
     pub session_token: String,
     pub csrf_token: String,
+    /// A new device cookie for the browser that signed in ([`devices`]), when it proved both
+    /// factors.
+    pub device_cookie: Option<String>,
+}
+
+/// Where a sign-in comes from: the client's address, and the device cookie its browser sent.
+#[derive(Clone, Copy)]
+pub struct SignInFrom<'a> {
+    pub ip: &'a str,
+    pub device_cookie: Option<&'a str>,
 }
 
 /// Sessions are not touched more often than this, to spare the database a write per request.
@@ -42,10 +52,20 @@ pub async fn login(
     keys: &Keys,
     config: &Config,
     request: &LoginRequest,
-    ip: &str,
+    from: SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
-    let checked = check_password(store, config, &request.email, &request.password, ip, now).await?;
+    let ip = from.ip;
+    let checked = check_password(
+        store,
+        keys,
+        config,
+        &request.email,
+        &request.password,
+        from,
+        now,
+    )
+    .await?;
     if let Err(reason) = check_second_factor(store, keys, &checked.user, &request.code, now).await?
     {
         return Err(second_factor_failed(store, &checked, reason, ip, now).await);
@@ -58,7 +78,7 @@ pub async fn login(
             .map_err(|error| PeopleError::Internal(error.to_string()))?;
         store.set_password_hash(checked.user.id, &hash).await?;
     }
-    complete(store, config, checked, "code", ip, now).await
+    complete(store, keys, config, checked, "code", ip, now).await
 }
 
 /// A member whose password was right; their second factor is still to be checked.
@@ -66,7 +86,7 @@ pub(super) struct PasswordChecked {
     pub user: UserRecord,
     /// The stored hash was made with a lower cost than now configured.
     pub rehash: bool,
-    throttle: [String; 2],
+    throttle: Vec<Throttle>,
     /// This account's turn: held until the sign-in succeeds or fails.
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
@@ -74,8 +94,13 @@ pub(super) struct PasswordChecked {
 impl PasswordChecked {
     /// A member whose password was checked by an earlier request of the same sign-in (the
     /// passkey ceremony spans two requests).
-    pub(super) async fn passed(user: UserRecord, ip: &str) -> PasswordChecked {
-        let throttle = throttle_keys(&user.email, ip);
+    pub(super) async fn passed(
+        keys: &Keys,
+        user: UserRecord,
+        from: SignInFrom<'_>,
+        now: Timestamp,
+    ) -> PasswordChecked {
+        let throttle = throttles_for(keys, &user.email, Some(&user), from, now);
         let _turn = take_turn(&user.email).await;
         PasswordChecked {
             user,
@@ -96,20 +121,23 @@ impl PasswordChecked {
     }
 }
 
-/// The first factor: throttling, then the password. Every refusal is counted, audited and
-/// answered alike, so nobody learns which part was wrong.
+/// The first factor: throttling (see `domain::throttle` for the rule), then the password.
+/// Every refusal is counted, audited and answered alike, so nobody learns which part was wrong.
 pub(super) async fn check_password(
     store: &Store,
+    keys: &Keys,
     config: &Config,
     email: &str,
     password_text: &str,
-    ip: &str,
+    from: SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<PasswordChecked, PeopleError> {
+    let ip = from.ip;
     let email = email.trim().to_lowercase();
     let turn = take_turn(&email).await;
-    let throttle = throttle_keys(&email, ip);
-    for key in &throttle {
+    let user = store.user_by_email(&email).await?;
+    let throttle = throttles_for(keys, &email, user.as_ref(), from, now);
+    for Throttle { key, .. } in &throttle {
         if let Some((_, until)) = store.throttle(key).await?
             && until > now
         {
@@ -120,7 +148,6 @@ pub(super) async fn check_password(
         }
     }
     let cost = HashCost::from(&config.passwords);
-    let user = store.user_by_email(&email).await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let candidate = Zeroizing::new(password_text.to_owned());
     // For an unknown address, hashing the guess with the configured cost takes as long as
@@ -199,17 +226,21 @@ pub(super) async fn second_factor_failed(
     PeopleError::WrongCredentials
 }
 
-/// Both factors passed: clears the throttles, audits the sign-in and starts a session.
+/// Both factors passed: clears this browser's and this address's counts for the account,
+/// audits the sign-in and starts a session, with a device cookie for the browser.
 pub(super) async fn complete(
     store: &Store,
+    keys: &Keys,
     config: &Config,
     checked: PasswordChecked,
     second_factor: &str,
     ip: &str,
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
-    for key in &checked.throttle {
-        store.clear_throttle(key).await?;
+    for throttle in &checked.throttle {
+        if throttle.count.cleared_by_success() {
+            store.clear_throttle(&throttle.key).await?;
+        }
     }
     let user = checked.user;
     let target = Some(format!("user:{}", user.id));
@@ -224,11 +255,24 @@ pub(super) async fn complete(
         details,
     )
     .await?;
-    start_session(store, config, user, ip, now).await
+    let mut signed_in = start_session(store, config, user, ip, now).await?;
+    signed_in.device_cookie = Some(devices::issue(keys, signed_in.user.id, now));
+    Ok(signed_in)
 }
 
-fn throttle_keys(email: &str, ip: &str) -> [String; 2] {
-    [format!("account:{email}"), format!("address:{ip}")]
+/// The counts this sign-in is judged against: only the browser's own when its device cookie
+/// is valid for this account.
+fn throttles_for(
+    keys: &Keys,
+    email: &str,
+    user: Option<&UserRecord>,
+    from: SignInFrom<'_>,
+    now: Timestamp,
+) -> Vec<Throttle> {
+    let device = user
+        .zip(from.device_cookie)
+        .and_then(|(user, cookie)| devices::verify(keys, cookie, user.id, now));
+    throttles(email, from.ip, device.as_deref())
 }
 
 /// Checks a TOTP code or recovery code; `Ok(Err(reason))` when it is not right.
@@ -286,7 +330,7 @@ struct Refusal<'a> {
     actor: Actor,
     email: &'a str,
     ip: &'a str,
-    throttle: &'a [String],
+    throttle: &'a [Throttle],
 }
 
 impl Refusal<'_> {
@@ -313,16 +357,13 @@ impl Refusal<'_> {
     }
 }
 
-async fn fail(store: &Store, keys: &[String], now: Timestamp) -> Result<(), PeopleError> {
-    for key in keys {
-        let failures = store.count_failure(key).await?;
-        let free = if key.starts_with("account:") {
-            FREE_FAILURES_PER_ACCOUNT
-        } else {
-            FREE_FAILURES_PER_ADDRESS
-        };
+async fn fail(store: &Store, throttles: &[Throttle], now: Timestamp) -> Result<(), PeopleError> {
+    for Throttle { count, key } in throttles {
+        let failures = store
+            .count_failure_in_window(key, now, count.window())
+            .await?;
         let until = now
-            .saturating_add(wait_after(failures, free))
+            .saturating_add(wait_after(failures, count.free_failures()))
             .unwrap_or(now);
         store.block_until(key, until).await?;
     }
@@ -366,6 +407,7 @@ pub async fn start_session(
         user,
         session_token,
         csrf_token,
+        device_cookie: None,
     })
 }
 
@@ -455,6 +497,15 @@ pub async fn logout_everywhere(
     )
     .await?;
     Ok(ended)
+}
+
+/// The device cookie never appears in `Debug` output.
+impl std::fmt::Debug for SignInFrom<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInFrom")
+            .field("ip", &self.ip)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for SignedIn {

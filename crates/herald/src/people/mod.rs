@@ -3,6 +3,7 @@
 //! for, records it in the audit log, and returns a [`PeopleError`] that the HTTP edge turns
 //! into a specific message.
 
+pub mod devices;
 pub mod enrolment;
 pub mod invitations;
 pub mod login;
@@ -27,10 +28,6 @@ use crate::store::{Store, StoreError};
 pub enum PeopleError {
     #[error("Herald is already set up; sign in instead")]
     AlreadySetUp,
-    #[error(
-        "first-run setup is only possible from a browser on the machine Herald runs on (or start Herald with --allow-remote-setup)"
-    )]
-    SetupNotLocal,
     #[error("{message}")]
     Invalid {
         field: &'static str,

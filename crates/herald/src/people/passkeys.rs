@@ -137,10 +137,10 @@ pub async fn start_sign_in(
     webauthn: &Webauthn,
     email: &str,
     password: &str,
-    ip: &str,
+    from: login::SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<(RequestChallengeResponse, String), PeopleError> {
-    let checked = login::check_password(store, config, email, password, ip, now).await?;
+    let checked = login::check_password(store, keys, config, email, password, from, now).await?;
     // A challenge confirms the password was right, so issuing one counts as an attempt until
     // the passkey completes the sign-in.
     checked.count_attempt(store, now).await?;
@@ -173,9 +173,10 @@ pub async fn finish_sign_in(
     webauthn: &Webauthn,
     token: &str,
     credential: &PublicKeyCredential,
-    ip: &str,
+    from: login::SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
+    let ip = from.ip;
     let ceremony: Ceremony<PasskeyAuthentication> = open(keys, "authentication", token, now)?;
     spend(store, &ceremony).await?;
     let user = store
@@ -183,7 +184,7 @@ pub async fn finish_sign_in(
         .await?
         .filter(|user| user.active)
         .ok_or(PeopleError::WrongCredentials)?;
-    let checked = login::PasswordChecked::passed(user, ip).await;
+    let checked = login::PasswordChecked::passed(keys, user, from, now).await;
     let result = match webauthn.finish_passkey_authentication(credential, &ceremony.state) {
         Ok(result) => result,
         Err(_) => {
@@ -205,7 +206,7 @@ pub async fn finish_sign_in(
                 .await?;
         }
     }
-    login::complete(store, config, checked, "passkey", ip, now).await
+    login::complete(store, keys, config, checked, "passkey", ip, now).await
 }
 
 pub async fn remove(

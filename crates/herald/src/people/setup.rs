@@ -1,24 +1,29 @@
 //! First run: while nobody exists, create the organisation and its first owner, with a
 //! password, an enrolled authenticator and recovery codes, then sign them in.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::login::SignedIn;
 use super::newcomer::{self, Joining};
-use super::{PeopleError, parse_error, record};
+use super::{PeopleError, devices, parse_error, record};
 use crate::config::Config;
 use crate::domain::audit::Actor;
+use crate::domain::constant_time_eq;
 use crate::domain::people::{DisplayName, Email, Role};
+use crate::domain::throttle::wait_after;
 use crate::keys::Keys;
 use crate::store::Store;
 
 #[derive(Deserialize, ToSchema)]
 pub struct SetupRequest {
+    /// The one-time setup code Herald printed when it first started (`herald setup-code`
+    /// prints it again); the setup link carries it as `?code=`.
+    pub setup_code: String,
     pub organisation: String,
     pub name: String,
     pub email: String,
@@ -36,23 +41,169 @@ pub struct Welcome {
     pub recovery_codes: Vec<Zeroizing<String>>,
 }
 
-/// Whether setup may be offered to a request from `ip`.
-/// Whether setup may be offered to a request from `ip` that named `host` in its Host header.
-/// Both must be this machine: checking the host too stops a web page from using DNS rebinding
-/// to reach a local Herald from a browser on the same machine.
-pub fn allowed_from(config: &Config, ip: IpAddr, host: Option<&str>) -> Result<(), PeopleError> {
-    if config.allow_remote_setup {
+/// The one-time code that lets whoever runs Herald set it up, from any address: 100 random
+/// bits in four groups of five letters and digits. Never in `Debug` output.
+pub struct SetupCode(Zeroizing<String>);
+
+/// Wrong setup codes an address may send in an hour before each further one doubles its wait.
+/// With 100 bits, guessing is hopeless anyway; this keeps the attempts from costing anything.
+const FREE_WRONG_CODES: i64 = 10;
+const WRONG_CODE_WINDOW: SignedDuration = SignedDuration::from_secs(60 * 60);
+
+/// Crockford's base32: no I, L, O or U to misread.
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+impl SetupCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The setup page's address with the code in it, on `base` (such as `http://127.0.0.1:8080`).
+    pub fn link(&self, base: &str) -> String {
+        format!(
+            "{}/setup?code={}",
+            base.trim_end_matches('/'),
+            self.as_str()
+        )
+    }
+
+    /// What Herald prints while nobody has set it up: the link, and the code to type.
+    pub fn announcement(&self, base: &str) -> String {
+        format!(
+            "Herald is not set up yet. To set it up, open this link (it holds the one-time setup code):\n\n    {}\n\nor type the setup code {} into the setup page. `herald setup-code` shows them again.",
+            self.link(base),
+            self.as_str()
+        )
+    }
+}
+
+/// Where people reach this Herald, for the setup link: `public_url`, or the address Herald
+/// listens on (this machine's loopback address when it listens on every address).
+pub fn base_url(config: &Config, listening: SocketAddr) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let mut address = listening;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    format!("http://{address}")
+}
+
+/// The setup code while Herald still needs setting up (made on first asking, then the same
+/// until setup is done); `None` once it is set up. It is derived from a nonce the database keeps
+/// with a key from the master key, so neither alone gives it away.
+pub async fn code(
+    store: &Store,
+    keys: &Keys,
+    now: Timestamp,
+) -> Result<Option<SetupCode>, PeopleError> {
+    if !needed(store).await? {
+        return Ok(None);
+    }
+    let nonce = store.setup_code_nonce(&super::random_token(), now).await?;
+    Ok(Some(derive(keys, &nonce)))
+}
+
+fn derive(keys: &Keys, nonce: &str) -> SetupCode {
+    use hmac::{Hmac, Mac};
+    let digest = <Hmac<sha2::Sha256> as Mac>::new_from_slice(keys.setup_code.as_slice())
+        .map(|mut mac| {
+            mac.update(b"herald setup code\0");
+            mac.update(nonce.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        })
+        .unwrap_or_default();
+    let mut code = Zeroizing::new(String::with_capacity(23));
+    for index in 0..20 {
+        if index > 0 && index % 5 == 0 {
+            code.push('-');
+        }
+        // The 5 bits starting at bit 5 × index of the digest.
+        let bit = index * 5;
+        let pair = u16::from(digest.get(bit / 8).copied().unwrap_or(0)) << 8
+            | u16::from(digest.get(bit / 8 + 1).copied().unwrap_or(0));
+        let value = (pair >> (11 - bit % 8)) & 0x1f;
+        code.push(char::from(ALPHABET[usize::from(value)]));
+    }
+    SetupCode(code)
+}
+
+/// The code as typed: case, spaces and dashes do not matter, and letters that look like digits
+/// are read as those digits.
+fn normalise(typed: &str) -> Zeroizing<String> {
+    Zeroizing::new(
+        typed
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| match c.to_ascii_lowercase() {
+                'i' | 'l' => '1',
+                'o' => '0',
+                other => other,
+            })
+            .collect(),
+    )
+}
+
+/// Checks a setup code sent from `ip`: refused while the address waits after too many wrong
+/// codes; a wrong code is counted and audited (never what was typed).
+pub async fn check_code(
+    store: &Store,
+    keys: &Keys,
+    typed: &str,
+    ip: IpAddr,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let key = format!("setup-address:{ip}");
+    if let Some((_, until)) = store.throttle(&key).await?
+        && until > now
+    {
+        return Err(PeopleError::Throttled {
+            retry_after_seconds: now.duration_until(until).as_secs().max(1),
+        });
+    }
+    let expected = code(store, keys, now)
+        .await?
+        .ok_or(PeopleError::AlreadySetUp)?;
+    let expected = normalise(expected.as_str());
+    let typed = normalise(typed);
+    if constant_time_eq(typed.as_bytes(), expected.as_bytes()) {
         return Ok(());
     }
-    let host_name = host.map(|host| match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-        _ => host,
-    });
-    let local_name = matches!(host_name, Some("localhost" | "127.0.0.1" | "[::1]"));
-    if ip.is_loopback() && local_name {
-        return Ok(());
-    }
-    Err(PeopleError::SetupNotLocal)
+    let failures = store
+        .count_failure_in_window(&key, now, Some(WRONG_CODE_WINDOW))
+        .await?;
+    let until = now
+        .saturating_add(wait_after(failures, FREE_WRONG_CODES))
+        .unwrap_or(now);
+    store.block_until(&key, until).await?;
+    let reason = if typed.is_empty() {
+        "no setup code"
+    } else {
+        "wrong setup code"
+    };
+    record(
+        store,
+        now,
+        Actor::Anonymous,
+        "setup.refused",
+        None,
+        Some(&ip.to_string()),
+        serde_json::json!({ "reason": reason }),
+    )
+    .await?;
+    let message = if typed.is_empty() {
+        "enter the setup code: Herald printed it, in a setup link, when it started; `herald setup-code` on the server shows it again"
+    } else {
+        "this setup code is not right: use the setup link or code Herald printed when it started, or run `herald setup-code` on the server to see it again"
+    };
+    Err(PeopleError::Invalid {
+        field: "setup_code",
+        message: message.to_owned(),
+    })
 }
 
 pub async fn needed(store: &Store) -> Result<bool, PeopleError> {
@@ -65,13 +216,12 @@ pub async fn run(
     config: &Config,
     request: &SetupRequest,
     ip: IpAddr,
-    host: Option<&str>,
     now: Timestamp,
 ) -> Result<Welcome, PeopleError> {
-    allowed_from(config, ip, host)?;
     if !needed(store).await? {
         return Err(PeopleError::AlreadySetUp);
     }
+    check_code(store, keys, &request.setup_code, ip, now).await?;
     let organisation = DisplayName::parse(&request.organisation, "organisation name")
         .map_err(parse_error("organisation"))?;
     let name = DisplayName::parse(&request.name, "your name").map_err(parse_error("name"))?;
@@ -104,10 +254,18 @@ pub async fn run(
         serde_json::json!({ "organisation": organisation.as_str(), "email": email.as_str() }),
     )
     .await?;
-    newcomer::welcome(store, config, id, prepared, &ip_text, now).await
+    let mut welcome = newcomer::welcome(store, config, id, prepared, &ip_text, now).await?;
+    welcome.signed_in.device_cookie = Some(devices::issue(keys, id, now));
+    Ok(welcome)
 }
 
 /// Passwords and codes are left out.
+impl std::fmt::Debug for SetupCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SetupCode([REDACTED])")
+    }
+}
+
 impl std::fmt::Debug for SetupRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SetupRequest")
@@ -123,30 +281,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn setup_is_offered_only_to_this_machine_unless_allowed() {
-        let mut config = Config::default();
-        let local: IpAddr = "127.0.0.1".parse().expect("address");
-        let local_v6: IpAddr = "::1".parse().expect("address");
-        let remote: IpAddr = "192.0.2.7".parse().expect("address");
-        assert!(allowed_from(&config, local, Some("127.0.0.1:8080")).is_ok());
-        assert!(allowed_from(&config, local_v6, Some("[::1]:8080")).is_ok());
-        assert!(allowed_from(&config, local, Some("localhost")).is_ok());
-        assert!(
-            matches!(
-                allowed_from(&config, local, Some("evil.example:8080")),
-                Err(PeopleError::SetupNotLocal)
-            ),
-            "a rebinding page names its own host"
+    fn typed_codes_forgive_case_spaces_dashes_and_lookalike_letters() {
+        assert_eq!(normalise(" AB1O0-il9z ").as_str(), "ab100119z");
+    }
+
+    #[test]
+    fn the_setup_link_carries_the_code_on_the_address_people_use() {
+        let code = SetupCode(Zeroizing::new("abcde-fghjk-mnpqr-stvwx".to_owned()));
+        assert_eq!(
+            code.link("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080/setup?code=abcde-fghjk-mnpqr-stvwx"
         );
-        assert!(matches!(
-            allowed_from(&config, local, None),
-            Err(PeopleError::SetupNotLocal)
-        ));
-        assert!(matches!(
-            allowed_from(&config, remote, Some("localhost")),
-            Err(PeopleError::SetupNotLocal)
-        ));
-        config.allow_remote_setup = true;
-        assert!(allowed_from(&config, remote, Some("herald.example")).is_ok());
+        let mut config = Config::default();
+        let everywhere: SocketAddr = "0.0.0.0:8080".parse().expect("address");
+        assert_eq!(base_url(&config, everywhere), "http://127.0.0.1:8080");
+        config.public_url = Some("https://herald.example/".to_owned());
+        assert_eq!(base_url(&config, everywhere), "https://herald.example");
     }
 }

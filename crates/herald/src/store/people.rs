@@ -141,8 +141,33 @@ impl Store {
                 .await
                 .map_err(|error| conflict(error, "Herald is already set up"))?;
             let id = insert_member!(tx, owner, now);
+            // The setup code is spent with the setup it allowed.
+            sqlx::query("DELETE FROM setup_code").execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(id)
+        })
+    }
+
+    /// The nonce the setup code is derived from: the one kept, or `fresh` kept now if there
+    /// is none (the first of several processes starting at once wins).
+    pub async fn setup_code_nonce(
+        &self,
+        fresh: &str,
+        now: Timestamp,
+    ) -> Result<String, StoreError> {
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "INSERT INTO setup_code (id, nonce, created_at) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(fresh)
+            .bind(now.as_millisecond())
+            .execute(pool)
+            .await?;
+            Ok(sqlx::query_scalar("SELECT nonce FROM setup_code WHERE id = 1")
+                .fetch_one(pool)
+                .await?)
         })
     }
 

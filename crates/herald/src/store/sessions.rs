@@ -144,6 +144,35 @@ impl Store {
             .await)?)
     }
 
+    /// Like [`Store::count_failure`], but counts only the failures since the window began:
+    /// a failure at or after `window_ends` (the window's start plus its length) starts a new
+    /// window at `now` with a count of one. `None` for a count that never starts again.
+    pub async fn count_failure_in_window(
+        &self,
+        key: &str,
+        now: Timestamp,
+        window: Option<jiff::SignedDuration>,
+    ) -> Result<i64, StoreError> {
+        // Windows that began at or before this have ended.
+        let ended_if_started_by = window
+            .and_then(|window| now.checked_sub(window).ok())
+            .map_or(i64::MIN, Timestamp::as_millisecond);
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO login_throttle (key, failures, blocked_until, window_started_at)
+             VALUES ($1, 1, 0, $2)
+             ON CONFLICT (key) DO UPDATE SET
+               failures = CASE WHEN login_throttle.window_started_at <= $3 THEN 1
+                               ELSE login_throttle.failures + 1 END,
+               window_started_at = CASE WHEN login_throttle.window_started_at <= $3 THEN $2
+                                        ELSE login_throttle.window_started_at END
+             RETURNING failures")
+            .bind(key)
+            .bind(now.as_millisecond())
+            .bind(ended_if_started_by)
+            .fetch_one(pool)
+            .await)?)
+    }
+
     pub async fn block_until(&self, key: &str, until: Timestamp) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
             .bind(until.as_millisecond())

@@ -112,7 +112,7 @@ async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
             .code_at_step(step_at(clock.now()))
     };
 
-    let owner_secret = set_up_in_browser(&owner, &app.url("/"), &code_for).await;
+    let owner_secret = set_up_in_browser(&owner, &app.setup_link(), &code_for).await;
     assert_eq!(owner.text_of("h1").await, "Herald is running");
 
     // Sign out, then back in with the password and the next code.
@@ -207,8 +207,9 @@ async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
     owner.close().await;
 }
 
-/// Runs first-run setup in `browser` (starting at `start`) as Olive Owner, with live password
-/// feedback checked on the way, and returns the owner's TOTP secret as the page showed it.
+/// Runs first-run setup in `browser` (starting at `start`, the setup link Herald printed) as
+/// Olive Owner, with live password feedback checked on the way, and returns the owner's TOTP
+/// secret as the page showed it.
 async fn set_up_in_browser(
     browser: &Browser,
     start: &str,
@@ -216,7 +217,15 @@ async fn set_up_in_browser(
 ) -> String {
     let owner = browser;
     owner.goto(start).await;
-    assert!(owner.current_url().await.ends_with("/setup"));
+    assert!(owner.current_url().await.contains("/setup?code="));
+    let prefilled = owner
+        .execute("return document.getElementById('setup_code').value;")
+        .await;
+    assert_eq!(
+        prefilled,
+        crate::helpers::setup_code_in(start),
+        "the link's code is filled in"
+    );
     owner.fill("#organisation", "Sunny Café").await;
     owner.fill("#name", "Olive Owner").await;
     owner.fill("#email", "olive@sunny.example").await;
@@ -279,7 +288,12 @@ async fn an_owner_adds_a_passkey_and_signs_in_with_it_instead_of_a_code() {
             .expect("base32 secret")
             .code_at_step(step_at(clock.now()))
     };
-    set_up_in_browser(&owner, &app.localhost_url("/"), &code_for).await;
+    // WebAuthn needs the name localhost: the printed link, with the host changed.
+    let link = app.setup_link().replace(
+        &app.addr.to_string(),
+        &format!("localhost:{}", app.addr.port()),
+    );
+    set_up_in_browser(&owner, &link, &code_for).await;
 
     owner.goto(&app.localhost_url("/account")).await;
     owner.fill("#passkey-name", " (Chromium)").await;

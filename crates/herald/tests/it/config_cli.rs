@@ -166,6 +166,28 @@ fn an_unknown_herald_environment_variable_is_named() {
 }
 
 #[test]
+fn trusted_proxies_come_from_a_comma_separated_variable_and_a_bad_one_is_named() {
+    let (output, stdout, stderr) = run(herald()
+        .args(["config", "show"])
+        .env("HERALD_TRUSTED_PROXIES", "127.0.0.1, ::1,10.0.0.0/8"));
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(
+            "trusted_proxies = [\n    \"127.0.0.1\",\n    \"::1\",\n    \"10.0.0.0/8\",\n]"
+        ),
+        "{stdout}"
+    );
+    let (output, _, stderr) = run(herald()
+        .args(["config", "show"])
+        .env("HERALD_TRUSTED_PROXIES", "127.0.0.1, proxy.internal"));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains(r#""proxy.internal" is not an IP address or a block such as 10.0.0.0/8"#),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_number_setting_given_text_in_the_environment_is_named() {
     let (output, _, stderr) = run(herald()
         .args(["config", "show"])

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub data_dir: PathBuf,
+    /// What the server printed at start while it was not set up: the setup link and code.
+    pub setup_announcement: Option<String>,
     _temp: TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -41,6 +43,16 @@ impl TestApp {
             .send()
             .await
             .expect("request reaches the test server")
+    }
+
+    /// The setup link the server printed at start, as an owner would copy it.
+    pub fn setup_link(&self) -> String {
+        setup_link_in(self.setup_announcement.as_deref().unwrap_or_default())
+    }
+
+    /// The one-time setup code, read from the printed setup link.
+    pub fn setup_code(&self) -> String {
+        setup_code_in(&self.setup_link())
     }
 
     /// Stops the server the way SIGTERM would, and waits for it to finish.
@@ -85,6 +97,7 @@ pub async fn spawn_app_with_clock(
     let app = App::build(config, clock).await.expect("test server starts");
     let addr = app.local_addr().expect("bound address");
     let store = app.store().clone();
+    let setup_announcement = app.setup_announcement().map(str::to_owned);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run(async move {
         let _ = stopped.await;
@@ -97,10 +110,27 @@ pub async fn spawn_app_with_clock(
             .expect("HTTP client"),
         store,
         data_dir,
+        setup_announcement,
         _temp: temp,
         stop: Some(stop),
         task: Some(task),
     }
+}
+
+/// The setup link in what Herald printed (`herald serve` at first start, `herald setup-code`).
+pub fn setup_link_in(printed: &str) -> String {
+    printed
+        .split_whitespace()
+        .find(|word| word.contains("/setup?code="))
+        .unwrap_or_else(|| panic!("no setup link in {printed:?}"))
+        .to_owned()
+}
+
+/// The setup code a setup link carries.
+pub fn setup_code_in(link: &str) -> String {
+    link.split_once("?code=")
+        .map(|(_, code)| code.to_owned())
+        .unwrap_or_else(|| panic!("no setup code in {link:?}"))
 }
 
 /// Defaults, but on a free port, in a fresh data directory inside `root`, with quick polling.

@@ -93,8 +93,23 @@ async fn exercise(dir: &TempDir, database_url: Option<&str>) -> (String, Vec<Str
         .env("HERALD_LOG_LEVEL", "trace")
         .envs(database_url.map(|url| ("HERALD_DATABASE_URL", url)))
         .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("herald starts");
+    // The setup link is printed on standard output, as an owner would see it.
+    let stdout = server.stdout.take().expect("stdout");
+    let (link_tx, link_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("/setup?code=") {
+                let _ = link_tx.send(crate::helpers::setup_link_in(&line));
+            }
+        }
+    });
     // Trace logging fills a pipe's buffer quickly; read it as it comes so the server never
     // blocks on writing a log line.
     let mut stderr = server.stderr.take().expect("stderr");
@@ -113,6 +128,13 @@ async fn exercise(dir: &TempDir, database_url: Option<&str>) -> (String, Vec<Str
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    let setup_link = link_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("herald prints the setup link");
+    let setup_code = crate::helpers::setup_code_in(&setup_link);
+    // The owner opens the link first, as they would: its code must not reach the logs either.
+    let page = client.get(&setup_link).send().await.expect("request");
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
     let enrolment: Value = client
         .get(format!("{base}/api/v1/setup?email=sam@shop.example"))
         .send()
@@ -126,6 +148,7 @@ async fn exercise(dir: &TempDir, database_url: Option<&str>) -> (String, Vec<Str
     let setup = client
         .post(format!("{base}/api/v1/setup"))
         .json(&json!({
+            "setup_code": setup_code,
             "organisation": "Shop", "name": "Sam", "email": "sam@shop.example", "password": PASSWORD,
             "enrolment_token": enrolment["enrolment_token"],
             "code": secret.code_at_step(step_at(SystemClock.now())),
@@ -225,6 +248,7 @@ async fn exercise(dir: &TempDir, database_url: Option<&str>) -> (String, Vec<Str
         recovery,
         second_recovery,
         token_secret,
+        setup_code,
     ];
     secrets.extend(NETWORK_SECRETS.iter().map(|(_, value)| (*value).to_owned()));
     // The CSRF token is derived from the session cookie, so it is stored nowhere either.

@@ -11,7 +11,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::people::signed_in;
 use crate::domain::access::Permission;
-use crate::http::auth::{Caller, ClientIp};
+use crate::http::auth::{Caller, SignInOrigin};
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
 use crate::people::passkeys;
@@ -157,7 +157,7 @@ pub async fn remove(
     responses((status = 200, description = "Options for navigator.credentials.get", body = Ceremony), (status = 401, description = "Email or password not right", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "No passkey registered", body = crate::http::Problem, content_type = "application/problem+json"), (status = 429, description = "Too many failures", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn start_sign_in(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    origin: SignInOrigin,
     ApiJson(request): ApiJson<PasskeySignInStart>,
 ) -> Result<Json<Ceremony>, ApiError> {
     let (options, token) = passkeys::start_sign_in(
@@ -167,7 +167,7 @@ pub async fn start_sign_in(
         relying_party(&state)?,
         &request.email,
         &request.password,
-        &ip.to_string(),
+        origin.from(),
         state.clock.now(),
     )
     .await?;
@@ -179,7 +179,7 @@ pub async fn start_sign_in(
     responses((status = 200, description = "Signed in (session cookie set)", body = super::people::SessionView), (status = 401, description = "The passkey did not verify", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The prompt expired", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn finish_sign_in(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    origin: SignInOrigin,
     ApiJson(request): ApiJson<PasskeySignInFinish>,
 ) -> Result<Response, ApiError> {
     let done = passkeys::finish_sign_in(
@@ -189,7 +189,7 @@ pub async fn finish_sign_in(
         relying_party(&state)?,
         &request.state,
         &request.credential,
-        &ip.to_string(),
+        origin.from(),
         state.clock.now(),
     )
     .await?;

@@ -12,7 +12,8 @@ use crate::domain::access::Permission;
 use crate::domain::password::{self, Strength};
 use crate::domain::people::Role;
 use crate::http::auth::{
-    Caller, ClientIp, Via, cleared_session_cookie, host, session_cookie_header,
+    Caller, ClientIp, SignInOrigin, Via, cleared_session_cookie, device_cookie_header,
+    session_cookie_header,
 };
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
@@ -179,12 +180,20 @@ pub(super) fn signed_in(
         state.config.served_over_tls(),
         max_age,
     );
+    let device = signed_in
+        .device_cookie
+        .as_deref()
+        .map(|value| device_cookie_header(value, state.config.served_over_tls()));
     let view = SessionView {
         user: UserView::from(&signed_in.user),
         csrf_token: signed_in.csrf_token,
         recovery_codes,
     };
-    (status, [(header::SET_COOKIE, cookie)], Json(view)).into_response()
+    let mut response = (status, [(header::SET_COOKIE, cookie)], Json(view)).into_response();
+    if let Some(device) = device.and_then(|value| header::HeaderValue::from_str(&value).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, device);
+    }
+    response
 }
 
 fn welcome(state: &AppState, welcome: Welcome) -> Response {
@@ -200,17 +209,13 @@ fn welcome(state: &AppState, welcome: Welcome) -> Response {
 #[utoipa::path(get, path = "/api/v1/setup", tag = "people", params(("email" = String, Query, description = "The first owner's email address")),
     responses(
         (status = 200, description = "Setup is needed; add this to an authenticator app", body = Enrolment),
-        (status = 403, description = "Not from the machine Herald runs on", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already set up", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an email address", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn setup_start(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: axum::http::HeaderMap,
     Query(query): Query<SetupQuery>,
 ) -> Result<Json<Enrolment>, ApiError> {
-    setup::allowed_from(&state.config, ip, host(&headers))?;
     if !setup::needed(&state.store).await? {
         return Err(crate::people::PeopleError::AlreadySetUp.into());
     }
@@ -231,14 +236,13 @@ pub async fn setup_start(
 #[utoipa::path(post, path = "/api/v1/setup", tag = "people", request_body = SetupRequest,
     responses(
         (status = 201, description = "Set up; the owner is signed in (session cookie set)", body = SessionView),
-        (status = 403, description = "Not from the machine Herald runs on", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already set up", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable; `field` names it", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable; `field` names it (`setup_code` when the setup code is missing or wrong)", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong setup codes from this address; see Retry-After", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn setup_finish(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<SetupRequest>,
 ) -> Result<Response, ApiError> {
     let done = setup::run(
@@ -247,7 +251,6 @@ pub async fn setup_finish(
         &state.config,
         &request,
         ip,
-        host(&headers),
         state.clock.now(),
     )
     .await?;
@@ -257,13 +260,13 @@ pub async fn setup_finish(
 /// Signs in with email, password and an authenticator or recovery code.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "people", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in (session cookie set)", body = SessionView),
+        (status = 200, description = "Signed in (session cookie set, and a device cookie that exempts this browser from other people's failed sign-ins)", body = SessionView),
         (status = 401, description = "Email, password or code not right", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failures; see Retry-After", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    origin: SignInOrigin,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let done = login::login(
@@ -271,7 +274,7 @@ pub async fn login(
         &state.keys,
         &state.config,
         &request,
-        &ip.to_string(),
+        origin.from(),
         state.clock.now(),
     )
     .await?;

@@ -16,7 +16,8 @@ use crate::domain::people::Role;
 use crate::http::api::people::{InvitationView, invitation_view};
 use crate::http::assets;
 use crate::http::auth::{
-    Caller, ClientIp, CsrfForm, cleared_session_cookie, host, session_cookie_header,
+    Caller, ClientIp, CsrfForm, SignInOrigin, cleared_session_cookie, device_cookie_header,
+    session_cookie_header,
 };
 use crate::http::{ApiError, AppState};
 use crate::people::enrolment::{self, Enrolment};
@@ -48,6 +49,8 @@ struct LoginPage {
 #[template(path = "setup.html")]
 struct SetupPage {
     layout: Layout,
+    /// The setup code, as the link carried it or as typed.
+    setup_code: String,
     organisation: String,
     name: String,
     email: String,
@@ -113,14 +116,28 @@ struct AccountPage {
     csrf: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct SetupQuery {
+    /// The setup code: the setup link carries it, and the first step's form sends it on.
+    #[serde(default)]
+    code: String,
     #[serde(default)]
     organisation: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
     email: String,
+}
+
+/// The setup code is left out.
+impl std::fmt::Debug for SetupQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupQuery")
+            .field("organisation", &self.organisation)
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,7 +190,7 @@ pub async fn login_page(State(state): State<AppState>) -> Result<Response, PageE
 
 pub async fn login_submit(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    origin: SignInOrigin,
     Form(form): Form<LoginRequest>,
 ) -> Response {
     match login::login(
@@ -181,7 +198,7 @@ pub async fn login_submit(
         &state.keys,
         &state.config,
         &form,
-        &ip.to_string(),
+        origin.from(),
         state.clock.now(),
     )
     .await
@@ -216,15 +233,14 @@ pub async fn logout(
 pub async fn setup_page(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Query(query): Query<SetupQuery>,
 ) -> Result<Response, PageError> {
     if !setup::needed(&state.store).await.map_err(ApiError::from)? {
         return Ok(Redirect::to("/login").into_response());
     }
-    setup::allowed_from(&state.config, ip, host(&headers)).map_err(ApiError::from)?;
     let mut page = SetupPage {
         layout: Layout::new("Set up Herald"),
+        setup_code: query.code,
         organisation: query.organisation,
         name: query.name,
         email: query.email,
@@ -235,7 +251,18 @@ pub async fn setup_page(
     let submitted =
         !(page.organisation.is_empty() && page.name.is_empty() && page.email.is_empty());
     if submitted {
-        match first_step_error(&page) {
+        let now = state.clock.now();
+        // The code first, so that nobody without it learns anything more.
+        let code_error = setup::check_code(&state.store, &state.keys, &page.setup_code, ip, now)
+            .await
+            .err();
+        if let Some(error @ PeopleError::AlreadySetUp) = code_error {
+            return Err(ApiError::from(error).into());
+        }
+        match code_error
+            .map(FieldError::from)
+            .or_else(|| first_step_error(&page))
+        {
             Some(error) => page.error = Some(error),
             None => {
                 page.enrolment = Some(enrolment::start(
@@ -249,6 +276,15 @@ pub async fn setup_page(
     }
     let status = page.error.as_ref().map_or(StatusCode::OK, status_of);
     Ok(render(status, &page))
+}
+
+impl SetupPage {
+    /// Whether the setup code was refused: the second step then shows it to be typed again.
+    fn code_refused(&self) -> bool {
+        self.error
+            .as_ref()
+            .is_some_and(|error| error.field == "setup_code")
+    }
 }
 
 fn first_step_error(page: &SetupPage) -> Option<FieldError> {
@@ -273,29 +309,17 @@ fn first_step_error(page: &SetupPage) -> Option<FieldError> {
 pub async fn setup_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Form(form): Form<SetupRequest>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    match setup::run(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &form,
-        ip,
-        host(&headers),
-        now,
-    )
-    .await
-    {
+    match setup::run(&state.store, &state.keys, &state.config, &form, ip, now).await {
         Ok(welcome) => Ok(welcome_page(&state, welcome)),
-        Err(error @ (PeopleError::AlreadySetUp | PeopleError::SetupNotLocal)) => {
-            Err(ApiError::from(error).into())
-        }
+        Err(error @ PeopleError::AlreadySetUp) => Err(ApiError::from(error).into()),
         Err(error) => {
             let error = FieldError::from(error);
             let page = SetupPage {
                 layout: Layout::new("Set up Herald"),
+                setup_code: form.setup_code,
                 enrolment: Some(resume_enrolment(&state, &form.email, &form.enrolment_token)),
                 organisation: form.organisation,
                 name: form.name,
@@ -539,8 +563,14 @@ fn set_session_cookie(state: &AppState, signed_in: &SignedIn, response: &mut Res
         state.config.served_over_tls(),
         max_age,
     );
-    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
+    let device = signed_in
+        .device_cookie
+        .as_deref()
+        .map(|value| device_cookie_header(value, state.config.served_over_tls()));
+    for cookie in std::iter::once(cookie).chain(device) {
+        if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
 }
 

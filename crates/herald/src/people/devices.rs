@@ -1,0 +1,56 @@
+//! Device cookies (OWASP's defence against lock-out): a browser where a member signed in with
+//! both factors gets a cookie naming the member and a random device id, signed with a key from
+//! the master key. Sign-ins from that browser to that account are then judged only by the
+//! browser's own failures, so other people's failures cannot keep the member out.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
+use sha2::Sha256;
+
+use crate::domain::constant_time_eq;
+use crate::keys::Keys;
+
+/// How long a device cookie is honoured after the sign-in that set it.
+pub const DEVICE_COOKIE_LASTS: SignedDuration = SignedDuration::from_hours(180 * 24);
+
+/// A new device cookie value for `user_id`: `v1.<user>.<device>.<issued>.<signature>`.
+pub fn issue(keys: &Keys, user_id: i64, now: Timestamp) -> String {
+    let device = super::random_token();
+    let issued = now.as_second();
+    let signed = format!("v1.{user_id}.{device}.{issued}");
+    let signature = sign(keys, &signed).unwrap_or_default();
+    format!("{signed}.{signature}")
+}
+
+/// The device id of `cookie` when it is Herald's, signed for `user_id`, and not too old.
+pub fn verify(keys: &Keys, cookie: &str, user_id: i64, now: Timestamp) -> Option<String> {
+    let (signed, signature) = cookie.rsplit_once('.')?;
+    if !constant_time_eq(sign(keys, signed)?.as_bytes(), signature.as_bytes()) {
+        return None;
+    }
+    let mut parts = signed.split('.');
+    let (Some("v1"), Some(user), Some(device), Some(issued), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    if user.parse::<i64>().ok()? != user_id {
+        return None;
+    }
+    let issued = Timestamp::from_second(issued.parse().ok()?).ok()?;
+    let expires = issued.checked_add(DEVICE_COOKIE_LASTS).ok()?;
+    (now < expires).then(|| device.to_owned())
+}
+
+/// `None` only if HMAC refused the key, which it never does (it takes keys of any length).
+fn sign(keys: &Keys, signed: &str) -> Option<String> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(keys.device.as_slice()).ok()?;
+    mac.update(b"herald device cookie\0");
+    mac.update(signed.as_bytes());
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
