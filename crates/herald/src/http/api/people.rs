@@ -187,7 +187,7 @@ pub(super) fn signed_in(
     (status, [(header::SET_COOKIE, cookie)], Json(view)).into_response()
 }
 
-fn welcome(state: &AppState, welcome: Welcome) -> Response {
+pub(super) fn welcome(state: &AppState, welcome: Welcome) -> Response {
     let codes = welcome
         .recovery_codes
         .iter()
