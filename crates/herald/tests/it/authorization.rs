@@ -466,6 +466,36 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::POST, "/policy/document", [D, D, D, A, D]),
         page(Method::POST, "/policy/rules", [D, D, D, A, D]),
         page(Method::POST, "/members/999999/deactivate", [D, D, A, A, D]),
+        page(
+            Method::POST,
+            "/members/999999/reset-second-factor",
+            [D, D, A, A, D],
+        ),
+        // The forms' own fields are missing here: refused as incomplete (400) once the caller
+        // was let through, so no wrong code is counted.
+        page(Method::POST, "/account/password", [D, A, A, A, D]),
+        page(Method::POST, "/account/authenticator", [D, A, A, A, D]),
+        page(
+            Method::POST,
+            "/account/authenticator/confirm",
+            [D, A, A, A, D],
+        ),
+        page(Method::POST, "/account/recovery-codes", [D, A, A, A, D]),
+        page(
+            Method::POST,
+            "/account/passkeys/999999/remove",
+            [D, A, A, A, D],
+        ),
+        page(
+            Method::POST,
+            "/account/sessions/no-such-session/end",
+            [D, A, A, A, D],
+        ),
+        page(
+            Method::POST,
+            "/account/sessions/end-others",
+            [D, A, A, A, D],
+        ),
         // Only the gatekeeper starts an OAuth connection; this Herald has no X app, which
         // for the gatekeeper is a refusal (422), not a denial.
         Row {
@@ -501,6 +531,9 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
 const PUBLIC_PAGES: &[(&str, &str)] = &[
     ("GET", "/login"),
     ("POST", "/login"),
+    ("GET", "/login/enrol"),
+    ("POST", "/login/enrol"),
+    ("POST", "/login/enrol/finish"),
     ("GET", "/setup"),
     ("POST", "/setup"),
     ("GET", "/invite/{token}"),

@@ -774,3 +774,237 @@ async fn adding_or_removing_a_passkey_needs_a_fresh_code() {
 fn clock_now(clock: &ManualClock) -> Timestamp {
     herald::clock::Clock::now(clock)
 }
+
+/// Posts a page form as `person` (with their CSRF token); the status and the page.
+async fn post_form(
+    app: &TestApp,
+    person: &Person,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut all = vec![("csrf", person.csrf.as_str())];
+    all.extend_from_slice(fields);
+    let response = person
+        .client
+        .post(app.url(path))
+        .form(&all)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.text().await.expect("page"))
+}
+
+#[tokio::test]
+async fn the_account_page_changes_the_password_and_lists_and_ends_sessions() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let phone = another_device(&app, &clock, &owner).await;
+
+    let page = owner
+        .get(&app, "/account")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Change your password"));
+    assert!(page.contains("Where you are signed in"));
+    assert_eq!(
+        page.matches("/end\"").count(),
+        2,
+        "two sessions listed: {page}"
+    );
+    assert_eq!(
+        page.matches("This browser").count(),
+        1,
+        "the current one is marked"
+    );
+    assert!(page.contains("127.0.0.1"));
+
+    let (status, page) = post_form(
+        &app,
+        &owner,
+        "/account/password",
+        &[
+            ("current_password", "not it at all"),
+            ("code", &fresh(&owner, &clock)),
+            ("new_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("your current password is not right"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(NEW_PASSWORD),
+        "a typed password is never sent back"
+    );
+
+    let (status, page) = post_form(
+        &app,
+        &owner,
+        "/account/password",
+        &[
+            ("current_password", OWNER_PASSWORD),
+            ("code", &fresh(&owner, &clock)),
+            ("new_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Your password is changed. 1 other session(s) ended"),
+        "{page}"
+    );
+    assert_eq!(
+        phone.get(&app, "/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let new = login(&app, OWNER_EMAIL, NEW_PASSWORD, &fresh(&owner, &clock)).await;
+    assert_eq!(new.status(), StatusCode::OK);
+
+    // That sign-in is another session: end it from the page.
+    let sessions: Value = owner.get_json(&app, "/api/v1/me/sessions").await;
+    let other = sessions
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|s| s["current"] == false)
+        .expect("other")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let response = owner
+        .client
+        .post(app.url(&format!("/account/sessions/{other}/end")))
+        .form(&[("csrf", owner.csrf.as_str())])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let left: Value = owner.get_json(&app, "/api/v1/me/sessions").await;
+    assert_eq!(left.as_array().expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn the_account_page_gives_new_recovery_codes_and_a_new_authenticator() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let (status, page) = post_form(
+        &app,
+        &owner,
+        "/account/recovery-codes",
+        &[("code", &fresh(&owner, &clock))],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.matches("<li><code>").count(), 10, "{page}");
+
+    let (status, page) = post_form(
+        &app,
+        &owner,
+        "/account/authenticator",
+        &[
+            ("current_password", OWNER_PASSWORD),
+            ("code", &fresh(&owner, &clock)),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let secret = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("secret on the page");
+    let token = page
+        .split("name=\"enrolment_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("token");
+    let new_secret = TotpSecret::from_base32(secret).expect("base32");
+    clock.advance(SignedDuration::from_secs(30));
+    let (status, page) = post_form(
+        &app,
+        &owner,
+        "/account/authenticator/confirm",
+        &[
+            ("enrolment_token", token),
+            ("code", &code(&new_secret, &clock)),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Your new authenticator app is in use"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn after_a_reset_the_sign_in_pages_lead_the_member_to_a_new_authenticator() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let member = invite_and_join(&app, &clock, &owner, "mo@sunny.example", "member").await;
+    let response = owner
+        .client
+        .post(app.url(&format!("/members/{}/reset-second-factor", member.id)))
+        .form(&[("csrf", owner.csrf.as_str())])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let browser = client();
+    let page = browser
+        .post(app.url("/login/enrol"))
+        .form(&[
+            ("email", member.email.as_str()),
+            ("password", member.password.as_str()),
+        ])
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("page");
+    let secret = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("secret on the page");
+    let token = page
+        .split("name=\"enrolment_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("token")
+        .to_owned();
+    let new_secret = TotpSecret::from_base32(secret).expect("base32");
+    clock.advance(SignedDuration::from_secs(30));
+    let new_code = code(&new_secret, &clock);
+    let finished = browser
+        .post(app.url("/login/enrol/finish"))
+        .form(&[
+            ("email", member.email.as_str()),
+            ("password", member.password.as_str()),
+            ("enrolment_token", token.as_str()),
+            ("code", new_code.as_str()),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(finished.status(), StatusCode::CREATED);
+    let page = finished.text().await.expect("page");
+    assert_eq!(
+        page.matches("<li><code>").count(),
+        10,
+        "new recovery codes shown once"
+    );
+    let me = browser
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(me.status(), StatusCode::OK, "signed in");
+}

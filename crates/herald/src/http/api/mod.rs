@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::{AppState, health};
 
-mod account;
+pub mod account;
 mod accounts;
 mod audit;
 mod connections;
