@@ -59,6 +59,15 @@ struct TokenRow {
     revoked_at: Option<i64>,
 }
 
+#[derive(FromRow)]
+struct SummaryRow {
+    public_id: Option<String>,
+    token_hash: String,
+    created_at: i64,
+    last_seen_at: i64,
+    ip: Option<String>,
+}
+
 /// How precisely a token's "last used" time is kept.
 const LAST_USED_PRECISION_MS: i64 = 60_000;
 
@@ -103,7 +112,7 @@ impl Store {
         now: Timestamp,
         idle_since: Timestamp,
     ) -> Result<Vec<SessionSummary>, StoreError> {
-        let rows: Vec<(Option<String>, String, i64, i64, Option<String>)> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<SummaryRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT public_id, token_hash, created_at, last_seen_at, ip FROM sessions
               WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3
               ORDER BY last_seen_at DESC, created_at DESC")
@@ -113,13 +122,13 @@ impl Store {
             .fetch_all(pool)
             .await)?;
         rows.into_iter()
-            .map(|(public_id, token_hash, created_at, last_seen_at, ip)| {
+            .map(|row| {
                 Ok(SessionSummary {
-                    public_id: public_id.unwrap_or_default(),
-                    token_hash,
-                    created_at: millis(created_at)?,
-                    last_seen_at: millis(last_seen_at)?,
-                    ip,
+                    public_id: row.public_id.unwrap_or_default(),
+                    token_hash: row.token_hash,
+                    created_at: millis(row.created_at)?,
+                    last_seen_at: millis(row.last_seen_at)?,
+                    ip: row.ip,
                 })
             })
             .collect()

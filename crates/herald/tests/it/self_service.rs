@@ -1008,3 +1008,155 @@ async fn after_a_reset_the_sign_in_pages_lead_the_member_to_a_new_authenticator(
         .expect("request");
     assert_eq!(me.status(), StatusCode::OK, "signed in");
 }
+
+fn at(second: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + second).expect("valid test time")
+}
+
+crate::helpers::contract_test!(
+    second_factors_and_sessions_are_kept_alike_on_both_backends,
+    |store| {
+        let (owner, _) = crate::helpers::owner_and_account(&store, at(0)).await;
+        assert_eq!(store.count_step_up_failure(owner).await.expect("count"), 1);
+        assert_eq!(store.count_step_up_failure(owner).await.expect("count"), 2);
+        let user = store.user_by_id(owner).await.expect("read").expect("owner");
+        assert_eq!(user.step_up_failures, 2);
+        store.clear_step_up_failures(owner).await.expect("clear");
+        let user = store.user_by_id(owner).await.expect("read").expect("owner");
+        assert_eq!(user.step_up_failures, 0);
+
+        for (hash, device) in [("a", "one"), ("b", "two"), ("c", "three")] {
+            store
+                .create_session(hash, device, owner, "csrf", "192.0.2.1", at(1), at(3600))
+                .await
+                .expect("session");
+        }
+        let listed = store
+            .sessions_of(owner, at(2), at(0))
+            .await
+            .expect("sessions");
+        assert_eq!(listed.len(), 3);
+        assert!(listed.iter().all(|s| s.ip.as_deref() == Some("192.0.2.1")));
+        assert!(
+            store
+                .sessions_of(owner, at(3600), at(0))
+                .await
+                .expect("sessions")
+                .is_empty(),
+            "expired ones are not listed"
+        );
+        assert!(store.end_session(owner, "two").await.expect("end"));
+        assert!(!store.end_session(owner, "two").await.expect("end"), "once");
+        assert_eq!(
+            store
+                .end_other_sessions(owner, "a")
+                .await
+                .expect("end others"),
+            1
+        );
+        store
+            .create_session("d", "four", owner, "csrf", "192.0.2.2", at(1), at(3600))
+            .await
+            .expect("session");
+        assert_eq!(
+            store
+                .change_password(owner, "new-hash", "a")
+                .await
+                .expect("change"),
+            1
+        );
+        let left = store
+            .sessions_of(owner, at(2), at(0))
+            .await
+            .expect("sessions");
+        assert_eq!(
+            left.iter()
+                .map(|s| s.public_id.as_str())
+                .collect::<Vec<_>>(),
+            ["one"]
+        );
+        assert_eq!(
+            store
+                .user_by_id(owner)
+                .await
+                .expect("read")
+                .expect("owner")
+                .password_hash,
+            "new-hash"
+        );
+
+        store
+            .replace_recovery_codes(owner, &["s1$x$y".to_owned(), "s1$z$w".to_owned()])
+            .await
+            .expect("codes");
+        assert_eq!(
+            store
+                .unused_recovery_codes(owner)
+                .await
+                .expect("codes")
+                .len(),
+            2
+        );
+        assert!(
+            store
+                .spend_recovery_code(owner, "s1$x$y", at(3))
+                .await
+                .expect("spend")
+        );
+        assert_eq!(
+            store.unused_recovery_codes(owner).await.expect("codes"),
+            ["s1$z$w"]
+        );
+        store
+            .replace_authenticator(owner, &[9, 9], 77)
+            .await
+            .expect("authenticator");
+        let user = store.user_by_id(owner).await.expect("read").expect("owner");
+        assert_eq!(
+            (user.totp_secret.as_slice(), user.totp_last_step),
+            (&[9u8, 9][..], 77)
+        );
+
+        assert!(
+            !store
+                .enrol_after_reset(owner, &[1], 1, &[])
+                .await
+                .expect("enrol"),
+            "no reset pending"
+        );
+        assert_eq!(
+            store
+                .reset_second_factor(owner, at(4))
+                .await
+                .expect("reset"),
+            1
+        );
+        let user = store.user_by_id(owner).await.expect("read").expect("owner");
+        assert_eq!(user.second_factor_reset_at, Some(at(4)));
+        assert!(
+            store
+                .unused_recovery_codes(owner)
+                .await
+                .expect("codes")
+                .is_empty()
+        );
+        assert!(
+            store
+                .enrol_after_reset(owner, &[5], 5, &["s1$n$m".to_owned()])
+                .await
+                .expect("enrol")
+        );
+        assert!(
+            !store
+                .enrol_after_reset(owner, &[6], 6, &[])
+                .await
+                .expect("enrol"),
+            "once per reset"
+        );
+        let user = store.user_by_id(owner).await.expect("read").expect("owner");
+        assert_eq!(
+            (user.second_factor_reset_at, user.totp_last_step),
+            (None, 5)
+        );
+    }
+);
