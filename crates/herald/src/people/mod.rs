@@ -48,7 +48,7 @@ pub enum PeopleError {
     SteppedOut,
     /// The right password, but an owner reset this member's second factor.
     #[error(
-        "your two-step sign-in was reset: set up your authenticator app again to sign in (\"Set up my authenticator again\" on the sign-in page)"
+        "an owner reset your two-step sign-in: to sign in, set up your authenticator app again (the link below the sign-in form, or POST /api/v1/auth/enrol)"
     )]
     EnrolAgain,
     #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]

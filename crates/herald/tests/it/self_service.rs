@@ -957,6 +957,24 @@ async fn after_a_reset_the_sign_in_pages_lead_the_member_to_a_new_authenticator(
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     let browser = client();
+    let old_code = fresh(&member, &clock);
+    let told = browser
+        .post(app.url("/login"))
+        .form(&[
+            ("email", member.email.as_str()),
+            ("password", member.password.as_str()),
+            ("code", old_code.as_str()),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(told.status(), StatusCode::CONFLICT);
+    let page = told.text().await.expect("page");
+    assert!(
+        page.contains("set up your authenticator app again"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/login/enrol\""), "{page}");
     let page = browser
         .post(app.url("/login/enrol"))
         .form(&[
