@@ -32,8 +32,9 @@
       show("passkey-error", "");
       const csrf = add.dataset.csrf;
       const name = document.getElementById("passkey-name").value;
+      const code = document.getElementById("passkey-code").value;
       try {
-        const ceremony = await api("/api/v1/passkeys/registration", {}, csrf);
+        const ceremony = await api("/api/v1/passkeys/registration", { code }, csrf);
         const options = ceremony.options.publicKey;
         options.challenge = toBytes(options.challenge);
         options.user.id = toBytes(options.user.id);

@@ -20,7 +20,7 @@ use crate::domain::generator;
 use crate::domain::password;
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
-use crate::people::{PeopleError, login, record};
+use crate::people::{PeopleError, record, step_up};
 use crate::store::{SecretRecord, Store, UserRecord};
 
 /// Longest value the vault takes for one field.
@@ -473,7 +473,8 @@ async fn confirm_second_factor(
     code: &str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
-    if let Err(reason) = login::check_second_factor(store, keys, actor, code, now).await? {
+    let purpose = "reveal an account's credentials";
+    if let Err(reason) = step_up::confirm(store, keys, actor, code, purpose, now).await? {
         let details = serde_json::json!({ "field": field.as_str(), "reason": reason });
         audit_account(
             store,

@@ -50,6 +50,9 @@ enum Command {
     /// Print the first-run setup link and its one-time setup code again (while nobody has set
     /// Herald up). Exits 1 once Herald is set up.
     SetupCode(ConfigArgs),
+    /// Look after members from the server's own shell.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Check files (or standard input) against a social media policy. Exits 1 when anything
     /// would be blocked, 2 when the input or the policy cannot be read, 0 otherwise.
     Scan(ScanArgs),
@@ -87,6 +90,24 @@ struct ImportArgs {
     /// The downloaded file, or the folder of range files
     #[arg(value_name = "PATH")]
     path: PathBuf,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Reset a member's two-step sign-in (for a locked-out last owner: shell access to the
+    /// server is the proof). Their authenticator, recovery codes and passkeys stop working
+    /// and their sessions end; at their next sign-in they set up a new authenticator.
+    #[command(name = "reset-2fa")]
+    Reset2fa(ResetArgs),
+}
+
+#[derive(Debug, Args)]
+struct ResetArgs {
+    /// The member's email address
+    #[arg(value_name = "EMAIL")]
+    email: String,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -218,6 +239,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Breaches(BreachesCommand::Import(args)) => {
             let config = args.config.load(args.config.overrides())?;
             runtime()?.block_on(breaches_import(config, &args.path))
+        }
+        Command::User(UserCommand::Reset2fa(args)) => {
+            let config = args.config.load(args.config.overrides())?;
+            runtime()?.block_on(user_reset_2fa(config, &args.email))
         }
         Command::Scan(_) => unreachable!("handled in main"),
         Command::Openapi => print(
@@ -362,6 +387,26 @@ async fn setup_code(config: Config) -> anyhow::Result<()> {
         anyhow::bail!("Herald is already set up, so there is no setup code; sign in instead");
     };
     print(&code.announcement(&herald::people::setup::base_url(&config, config.listen)))
+}
+
+async fn user_reset_2fa(config: Config, email: &str) -> anyhow::Result<()> {
+    let (store, master_key) = open_existing(&config).await?;
+    // Proves this is the master key of this database before anything changes.
+    Keys::load(&master_key, &store).await?;
+    let member = herald::people::second_factor_reset::reset_from_command_line(
+        &store,
+        email,
+        SystemClock.now(),
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("{error}"))?;
+    store.close().await;
+    print(&format!(
+        "The two-step sign-in of {} ({}) is reset: their authenticator, recovery codes and passkeys no longer work, and their sessions ended.\nWhat they do next: {}",
+        member.name,
+        member.email,
+        herald::people::second_factor_reset::NEXT_STEP
+    ))
 }
 
 async fn audit_checkpoint(config: Config) -> anyhow::Result<()> {

@@ -66,3 +66,36 @@ pub async fn member(
 fn link(account: &AccountRecord) -> String {
     format!("/accounts/{}", account.id)
 }
+
+/// Tells every active owner about something that is not about one social account (a member
+/// signed out after wrong codes, a second factor reset); `link` is where to look.
+pub async fn all_owners(
+    store: &Store,
+    subject: &str,
+    body: &str,
+    link: Option<&str>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for owner in store.list_users().await? {
+        if owner.active && owner.role == Role::Owner {
+            store
+                .add_notification(owner.id, subject, body, link, now)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Tells one member about their own account.
+pub async fn person(
+    store: &Store,
+    user_id: i64,
+    subject: &str,
+    body: &str,
+    link: Option<&str>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    store
+        .add_notification(user_id, subject, body, link, now)
+        .await
+}

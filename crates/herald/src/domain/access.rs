@@ -16,7 +16,8 @@ pub enum Permission {
     /// Create, list and revoke one's own API tokens. Never with an API token: a leaked token
     /// must not be able to mint more.
     ManageOwnTokens,
-    /// Add and remove one's own passkeys. Never with an API token.
+    /// Change one's own password, authenticator app, recovery codes and passkeys. Never with an
+    /// API token.
     ManageOwnSecondFactors,
     ViewMembers,
     /// Invite, change roles, deactivate.

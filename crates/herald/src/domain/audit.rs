@@ -19,6 +19,8 @@ pub enum Actor {
     User(i64),
     System,
     Anonymous,
+    /// Someone with shell access to the server, through the `herald` command.
+    CommandLine,
 }
 
 /// An event to record. `details` is a JSON object; it must never hold a secret.
@@ -93,6 +95,7 @@ impl Actor {
             Actor::User(id) => format!("user:{id}"),
             Actor::System => "system".to_owned(),
             Actor::Anonymous => "anonymous".to_owned(),
+            Actor::CommandLine => "command line".to_owned(),
         }
     }
 }

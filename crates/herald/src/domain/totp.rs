@@ -174,21 +174,68 @@ pub fn generate_recovery_codes(rng: &mut impl RngCore) -> RecoveryCodes {
             .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
             .collect::<Vec<_>>()
             .join("-");
-        hashes.push(hash_recovery_code(&shown));
+        hashes.push(hash_recovery_code(&shown, rng));
         codes.push(Zeroizing::new(shown));
     }
     RecoveryCodes { codes, hashes }
 }
 
-/// The stored form of a recovery code. Codes carry 80 random bits, so a fast hash is enough;
-/// spaces, dashes and case are ignored so people can type them as they like.
-pub fn hash_recovery_code(code: &str) -> String {
-    let normalised: String = code
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    hex::encode(Sha256::digest(normalised.as_bytes()))
+/// Marks the salted form of a stored recovery code; older rows hold a bare SHA-256 in hex.
+const SALTED: &str = "s1$";
+
+/// The stored form of a recovery code: `s1$<salt>$<HMAC-SHA-256 keyed by the salt>`, with a
+/// random 128-bit salt per code. Codes carry 80 random bits, under the 112 bits for which
+/// NIST SP 800-63B (5.1.2.2) accepts an unsalted hash, so each is salted: a stolen table
+/// cannot be attacked once for every member. Spaces, dashes and case are ignored so people
+/// can type codes as they like.
+pub fn hash_recovery_code(code: &str, rng: &mut impl RngCore) -> String {
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut salt);
+    let digest = salted_digest(&salt, &normalise(code));
+    format!("{SALTED}{}${}", hex::encode(salt), hex::encode(digest))
+}
+
+/// Whether `code` is the one `stored` was made from. Reads both the salted form and the bare
+/// SHA-256 that Herald stored before, so codes handed out earlier keep working until they are
+/// used or regenerated (they cannot be rehashed without the code itself).
+pub fn recovery_code_matches(stored: &str, code: &str) -> bool {
+    let normalised = normalise(code);
+    match stored.strip_prefix(SALTED) {
+        Some(rest) => {
+            let Some((salt, digest)) = rest.split_once('$') else {
+                return false;
+            };
+            let (Ok(salt), Ok(digest)) = (hex::decode(salt), hex::decode(digest)) else {
+                return false;
+            };
+            constant_time_eq(&salted_digest(&salt, &normalised), &digest)
+        }
+        None => {
+            let legacy = hex::encode(Sha256::digest(normalised.as_bytes()));
+            constant_time_eq(legacy.as_bytes(), stored.as_bytes())
+        }
+    }
+}
+
+fn normalise(code: &str) -> Zeroizing<String> {
+    Zeroizing::new(
+        code.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect(),
+    )
+}
+
+fn salted_digest(salt: &[u8], normalised: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    match <Hmac<Sha256> as Mac>::new_from_slice(salt) {
+        Ok(mut mac) => {
+            mac.update(normalised.as_bytes());
+            mac.finalize().into_bytes().into()
+        }
+        // HMAC accepts a key of any length; this arm cannot be taken.
+        Err(_) => [0u8; 32],
+    }
 }
 
 #[cfg(test)]
@@ -300,14 +347,34 @@ mod tests {
         assert_eq!(unique.len(), 10);
         let first = generated.codes[0].as_str();
         assert_eq!(first.len(), 19, "{first}");
-        assert_eq!(hash_recovery_code(first), generated.hashes[0]);
-        assert_eq!(
-            hash_recovery_code(&first.to_uppercase().replace('-', " ")),
-            generated.hashes[0]
-        );
-        assert_ne!(
-            hash_recovery_code("aaaa-aaaa-aaaa-aaaa"),
-            generated.hashes[0]
-        );
+        assert!(recovery_code_matches(&generated.hashes[0], first));
+        assert!(recovery_code_matches(
+            &generated.hashes[0],
+            &first.to_uppercase().replace('-', " ")
+        ));
+        assert!(!recovery_code_matches(
+            &generated.hashes[0],
+            "aaaa-aaaa-aaaa-aaaa"
+        ));
+    }
+
+    #[test]
+    fn recovery_codes_are_stored_salted_so_one_code_hashes_differently_each_time() {
+        let mut rng = rand::rngs::OsRng;
+        let first = hash_recovery_code("abcd-efgh-jkmn-pqrs", &mut rng);
+        let second = hash_recovery_code("abcd-efgh-jkmn-pqrs", &mut rng);
+        assert!(first.starts_with("s1$"), "{first}");
+        assert_ne!(first, second);
+        assert!(recovery_code_matches(&first, "ABCD EFGH JKMN PQRS"));
+        assert!(recovery_code_matches(&second, "abcdefghjkmnpqrs"));
+        assert!(!recovery_code_matches(&first, "abcd-efgh-jkmn-pqrt"));
+    }
+
+    #[test]
+    fn codes_stored_as_a_bare_sha256_before_salting_still_match() {
+        let legacy = hex::encode(Sha256::digest(b"abcdefghjkmnpqrs"));
+        assert!(recovery_code_matches(&legacy, "abcd-efgh-jkmn-pqrs"));
+        assert!(!recovery_code_matches(&legacy, "abcd-efgh-jkmn-pqrt"));
+        assert!(!recovery_code_matches("s1$zz$zz", "abcd-efgh-jkmn-pqrs"));
     }
 }

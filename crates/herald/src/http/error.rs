@@ -153,7 +153,10 @@ impl From<PeopleError> for ApiError {
             }
             PeopleError::Denied(_) => ApiError::Forbidden(error.to_string()),
             PeopleError::Invalid { field, message } => ApiError::Invalid { field, message },
-            PeopleError::WrongCredentials => ApiError::Unauthorized(error.to_string()),
+            PeopleError::WrongCredentials | PeopleError::SteppedOut => {
+                ApiError::Unauthorized(error.to_string())
+            }
+            PeopleError::EnrolAgain => ApiError::Conflict(error.to_string()),
             PeopleError::Throttled {
                 retry_after_seconds,
             } => ApiError::TooManyRequests {

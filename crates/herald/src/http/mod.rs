@@ -106,6 +106,15 @@ pub fn router(state: AppState) -> Router {
         .route("/members", get(pages::people::members_page))
         .route("/members/invite", post(pages::people::invite_member))
         .route(
+            "/members/{id}/reset-second-factor",
+            post(pages::people::reset_second_factor),
+        )
+        .route(
+            "/login/enrol",
+            get(pages::people::enrol_page).post(pages::people::enrol_start),
+        )
+        .route("/login/enrol/finish", post(pages::people::enrol_finish))
+        .route(
             "/members/{id}/deactivate",
             post(pages::people::deactivate_member),
         )
@@ -129,7 +138,32 @@ pub fn router(state: AppState) -> Router {
             get(pages::oauth::bluesky_client_metadata),
         )
         .route("/audit", get(pages::people::audit_page))
-        .route("/account", get(pages::people::account_page))
+        .route("/account", get(pages::account::page))
+        .route("/account/password", post(pages::account::change_password))
+        .route(
+            "/account/authenticator",
+            post(pages::account::start_authenticator),
+        )
+        .route(
+            "/account/authenticator/confirm",
+            post(pages::account::confirm_authenticator),
+        )
+        .route(
+            "/account/recovery-codes",
+            post(pages::account::recovery_codes),
+        )
+        .route(
+            "/account/passkeys/{id}/remove",
+            post(pages::account::remove_passkey),
+        )
+        .route(
+            "/account/sessions/{id}/end",
+            post(pages::account::end_session),
+        )
+        .route(
+            "/account/sessions/end-others",
+            post(pages::account::end_other_sessions),
+        )
         .route(
             "/account/logout-everywhere",
             post(pages::people::logout_everywhere),

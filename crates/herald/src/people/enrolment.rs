@@ -30,6 +30,32 @@ pub struct Enrolment {
 }
 
 pub fn start(keys: &Keys, issuer: &str, email: &str, now: Timestamp) -> Enrolment {
+    start_for(keys, issuer, email, JOINING, now)
+}
+
+/// A new authenticator for a member who has one (re-enrolment, or after an owner's reset):
+/// its token is sealed for that purpose, so a token from a joining step cannot be used here
+/// and the other way round.
+pub fn start_replacement(keys: &Keys, issuer: &str, email: &str, now: Timestamp) -> Enrolment {
+    start_for(keys, issuer, email, REPLACING, now)
+}
+
+/// Opens a replacement token for `email` and checks the first code of the new authenticator.
+pub fn finish_replacement(
+    keys: &Keys,
+    email: &str,
+    token: &str,
+    code: &str,
+    now: Timestamp,
+) -> Result<(TotpSecret, u64), PeopleError> {
+    finish_for(keys, email, REPLACING, token, code, now)
+}
+
+/// The vault fields that tell a joining enrolment's token from a replacement's.
+const JOINING: &str = "totp_enrolment";
+const REPLACING: &str = "totp_replacement";
+
+fn start_for(keys: &Keys, issuer: &str, email: &str, field: &str, now: Timestamp) -> Enrolment {
     let secret = TotpSecret::generate(&mut rand::rngs::OsRng);
     let expires = now
         .saturating_add(VALID_FOR)
@@ -39,7 +65,7 @@ pub fn start(keys: &Keys, issuer: &str, email: &str, now: Timestamp) -> Enrolmen
     sealed_input.extend_from_slice(secret.as_bytes());
     let sealed = vault::seal(
         keys.vault.current(),
-        &context(email),
+        &context(email, field),
         &sealed_input,
         &mut rand::rngs::OsRng,
     );
@@ -62,7 +88,29 @@ pub fn resume(
     token: &str,
     now: Timestamp,
 ) -> Option<Enrolment> {
-    let secret = open_token(keys, email, token, now).ok()?;
+    resume_for(keys, JOINING, issuer, email, token, now)
+}
+
+/// [`resume`] for a replacement authenticator.
+pub fn resume_replacement(
+    keys: &Keys,
+    issuer: &str,
+    email: &str,
+    token: &str,
+    now: Timestamp,
+) -> Option<Enrolment> {
+    resume_for(keys, REPLACING, issuer, email, token, now)
+}
+
+fn resume_for(
+    keys: &Keys,
+    field: &str,
+    issuer: &str,
+    email: &str,
+    token: &str,
+    now: Timestamp,
+) -> Option<Enrolment> {
+    let secret = open_token(keys, email, field, token, now).ok()?;
     let otpauth_uri = secret.otpauth_uri(issuer, email);
     Some(Enrolment {
         secret: secret.base32(),
@@ -81,7 +129,18 @@ pub fn finish(
     code: &str,
     now: Timestamp,
 ) -> Result<(TotpSecret, u64), PeopleError> {
-    let secret = open_token(keys, email, token, now)?;
+    finish_for(keys, email, JOINING, token, code, now)
+}
+
+fn finish_for(
+    keys: &Keys,
+    email: &str,
+    field: &str,
+    token: &str,
+    code: &str,
+    now: Timestamp,
+) -> Result<(TotpSecret, u64), PeopleError> {
+    let secret = open_token(keys, email, field, token, now)?;
     let step = totp::verify(&secret, code, now, 0).map_err(|error| PeopleError::Invalid {
         field: "code",
         message: error.to_string(),
@@ -92,6 +151,7 @@ pub fn finish(
 fn open_token(
     keys: &Keys,
     email: &str,
+    field: &str,
     token: &str,
     now: Timestamp,
 ) -> Result<TotpSecret, PeopleError> {
@@ -104,7 +164,8 @@ fn open_token(
     let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.trim())
         .map_err(|_| expired())?;
-    let opened = vault::open(&keys.vault, &context(email), &sealed).map_err(|_| expired())?;
+    let opened =
+        vault::open(&keys.vault, &context(email, field), &sealed).map_err(|_| expired())?;
     let (expires, secret) = opened.expose().split_at_checked(8).ok_or_else(expired)?;
     let expires = i64::from_be_bytes(expires.try_into().map_err(|_| expired())?);
     if now.as_millisecond() > expires {
@@ -122,11 +183,11 @@ pub fn stored_secret_context(email: &str) -> vault::Context<'_> {
     }
 }
 
-fn context(email: &str) -> vault::Context<'_> {
+fn context<'a>(email: &'a str, field: &'a str) -> vault::Context<'a> {
     vault::Context {
         organisation: "herald",
         record: email,
-        field: "totp_enrolment",
+        field,
     }
 }
 

@@ -43,11 +43,16 @@ pub async fn invite(
     access::may_manage(inviter.role, Role::Member, Some(role))
         .map_err(|denied| PeopleError::Denied(denied.0))?;
     let email = Email::parse(email).map_err(parse_error("email"))?;
-    if store.user_by_email(email.as_str()).await?.is_some() {
-        return Err(PeopleError::Conflict(format!(
-            "{email} is already a member"
-        )));
-    }
+    // A deactivated member may be invited again: accepting makes them active once more.
+    let rejoining = match store.user_by_email(email.as_str()).await? {
+        Some(user) if user.active => {
+            return Err(PeopleError::Conflict(format!(
+                "{email} is already a member"
+            )));
+        }
+        Some(_) => true,
+        None => false,
+    };
     let token = random_token();
     let hours = i64::try_from(config.sessions.invitation_hours).unwrap_or(72);
     let expires_at = now
@@ -70,7 +75,7 @@ pub async fn invite(
         "member.invited",
         Some(format!("email:{email}")),
         None,
-        serde_json::json!({ "role": role.as_str(), "expires_at": expires_at.to_string() }),
+        serde_json::json!({ "role": role.as_str(), "expires_at": expires_at.to_string(), "rejoining": rejoining }),
     )
     .await?;
     Ok(Invited {
@@ -128,16 +133,40 @@ pub async fn accept(
         code: &request.code,
     };
     let prepared = newcomer::prepare(keys, config, &joining, now).await?;
-    let id = store
-        .accept_invitation(&token_hash(token), &prepared.user, now)
-        .await
-        .map_err(|error| match PeopleError::from(error) {
-            PeopleError::Conflict(message) if message.contains("invitation") => {
-                PeopleError::InvitationGone
-            }
-            other => other,
-        })?;
-    record(store, now, Actor::User(id), "member.joined", Some(format!("user:{id}")), Some(ip), serde_json::json!({ "role": invitation.role.as_str(), "invited_by": invitation.invited_by })).await?;
+    let gone = |error| match PeopleError::from(error) {
+        PeopleError::Conflict(message) if message.contains("invitation") => {
+            PeopleError::InvitationGone
+        }
+        other => other,
+    };
+    let (id, action) = match store.user_by_email(&invitation.email).await? {
+        // A member who left and was invited again: the same member, active again, with the
+        // new password, authenticator and role.
+        Some(departed) => {
+            store
+                .rejoin(&token_hash(token), departed.id, &prepared.user, now)
+                .await
+                .map_err(gone)?;
+            (departed.id, "member.rejoined")
+        }
+        None => {
+            let id = store
+                .accept_invitation(&token_hash(token), &prepared.user, now)
+                .await
+                .map_err(gone)?;
+            (id, "member.joined")
+        }
+    };
+    record(
+        store,
+        now,
+        Actor::User(id),
+        action,
+        Some(format!("user:{id}")),
+        Some(ip),
+        serde_json::json!({ "role": invitation.role.as_str(), "invited_by": invitation.invited_by }),
+    )
+    .await?;
     newcomer::welcome(store, config, id, prepared, ip, now).await
 }
 

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::throttle::{Throttle, throttles, wait_after};
-use crate::domain::totp::{self, TotpSecret, hash_recovery_code};
+use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
 use crate::store::{SessionRecord, Store, UserRecord};
 
@@ -66,6 +66,9 @@ pub async fn login(
         now,
     )
     .await?;
+    if checked.user.second_factor_reset_at.is_some() {
+        return Err(PeopleError::EnrolAgain);
+    }
     if let Err(reason) = check_second_factor(store, keys, &checked.user, &request.code, now).await?
     {
         return Err(second_factor_failed(store, &checked, reason, ip, now).await);
@@ -243,6 +246,7 @@ pub(super) async fn complete(
         }
     }
     let user = checked.user;
+    store.clear_step_up_failures(user.id).await?;
     let target = Some(format!("user:{}", user.id));
     let details = serde_json::json!({ "second_factor": second_factor });
     record(
@@ -288,9 +292,7 @@ pub(crate) async fn check_second_factor(
         .filter(|c| !c.is_whitespace())
         .all(|c| c.is_ascii_digit());
     if !digits_only {
-        let spent = store
-            .spend_recovery_code(user.id, &hash_recovery_code(code), now)
-            .await?;
+        let spent = super::own_account::spend_recovery_code(store, user.id, code, now).await?;
         return Ok(if spent {
             Ok(())
         } else {
@@ -392,16 +394,24 @@ pub async fn start_session(
     store: &Store,
     config: &Config,
     user: UserRecord,
-    _ip: &str,
+    ip: &str,
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
     let session_token = random_token();
+    let public_id = random_token();
     let csrf_token = csrf_token_for(&session_token);
     let lifetime =
         SignedDuration::from_hours(i64::try_from(config.sessions.absolute_hours).unwrap_or(12));
     let expires_at = now.saturating_add(lifetime).unwrap_or(now);
     store
-        .create_session(&token_hash(&session_token), user.id, now, expires_at)
+        .create_session(
+            &token_hash(&session_token),
+            &public_id,
+            user.id,
+            ip,
+            now,
+            expires_at,
+        )
         .await?;
     Ok(SignedIn {
         user,

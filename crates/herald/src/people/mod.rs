@@ -9,8 +9,11 @@ pub mod invitations;
 pub mod login;
 pub mod members;
 mod newcomer;
+pub mod own_account;
 pub mod passkeys;
+pub mod second_factor_reset;
 pub mod setup;
+pub mod step_up;
 pub mod tokens;
 
 use base64::Engine;
@@ -35,6 +38,16 @@ pub enum PeopleError {
     },
     #[error("the email address, password or code is not right")]
     WrongCredentials,
+    /// Five wrong codes in a row when asked again for one: every session of the member ended.
+    #[error(
+        "too many wrong codes in a row: you have been signed out everywhere and the owners were told; sign in again"
+    )]
+    SteppedOut,
+    /// The right password, but an owner reset this member's second factor.
+    #[error(
+        "an owner reset your two-step sign-in: to sign in, set up your authenticator app again (the link below the sign-in form, or POST /api/v1/auth/enrol)"
+    )]
+    EnrolAgain,
     #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
     Throttled { retry_after_seconds: i64 },
     #[error("this invitation link has expired or was already used; ask for a new one")]

@@ -8,10 +8,11 @@ use zeroize::Zeroizing;
 use super::login::start_session;
 use super::setup::Welcome;
 use super::{PeopleError, enrolment, off_thread};
+use crate::breaches::Breaches;
 use crate::config::Config;
 use crate::domain::password::{HashCost, NewPassword};
 use crate::domain::people::Role;
-use crate::domain::totp::generate_recovery_codes;
+use crate::domain::totp::{TotpSecret, generate_recovery_codes};
 use crate::keys::Keys;
 use crate::store::{NewUser, Store};
 
@@ -38,10 +39,12 @@ pub(super) async fn prepare(
     joining: &Joining<'_>,
     now: Timestamp,
 ) -> Result<Prepared, PeopleError> {
-    let password = NewPassword::parse(
+    let password = new_password(
+        config,
         joining.password,
         &[joining.email, joining.name, joining.organisation],
-    )?;
+    )
+    .await?;
     let (secret, first_step) = enrolment::finish(
         keys,
         joining.email,
@@ -54,12 +57,7 @@ pub(super) async fn prepare(
         .await?
         .map_err(|error| PeopleError::Internal(error.to_string()))?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
-    let totp_secret = vault::seal(
-        keys.vault.current(),
-        &enrolment::stored_secret_context(joining.email),
-        secret.as_bytes(),
-        &mut rand::rngs::OsRng,
-    );
+    let totp_secret = seal_secret(keys, joining.email, &secret);
     let user = NewUser {
         email: joining.email.to_owned(),
         name: joining.name.to_owned(),
@@ -73,6 +71,42 @@ pub(super) async fn prepare(
         user,
         recovery_codes: codes.codes,
     })
+}
+
+/// A member's new password (at setup, invitation or a change), checked by the same rules
+/// everywhere: length, the common-password list, guessability with the member's own details,
+/// and the imported breached-password data.
+pub(super) async fn new_password(
+    config: &Config,
+    text: &str,
+    personal: &[&str],
+) -> Result<NewPassword, PeopleError> {
+    let password = NewPassword::parse(text, personal)?;
+    let breaches = Breaches::in_data_dir(&config.data_dir);
+    let candidate = Zeroizing::new(text.to_owned());
+    match off_thread(move || breaches.contains(&candidate)).await? {
+        Ok(Some(true)) => Err(PeopleError::Invalid {
+            field: "password",
+            message: "this password appears in breached-password data, so attackers try it first; choose another".to_owned(),
+        }),
+        Ok(_) => Ok(password),
+        // A damaged list must not stop people from joining: the other rules still hold, and
+        // the operator sees why in the log.
+        Err(error) => {
+            tracing::warn!(%error, "breached-password data unreadable; new password not checked against it");
+            Ok(password)
+        }
+    }
+}
+
+/// Seals a member's TOTP secret for storing, bound to their email address.
+pub(super) fn seal_secret(keys: &Keys, email: &str, secret: &TotpSecret) -> Vec<u8> {
+    vault::seal(
+        keys.vault.current(),
+        &enrolment::stored_secret_context(email),
+        secret.as_bytes(),
+        &mut rand::rngs::OsRng,
+    )
 }
 
 /// After the member `id` was stored (their first code already spent): signs them in.

@@ -15,7 +15,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::login::{self, SignedIn};
-use super::{PeopleError, record};
+use super::{PeopleError, record, step_up};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
@@ -51,14 +51,18 @@ struct Ceremony<T> {
     state: T,
 }
 
-/// Step one of adding a passkey: options for `navigator.credentials.create`, and the token.
+/// Step one of adding a passkey, after a fresh code from the authenticator app (a stolen
+/// session must not be able to add its own second factor): options for
+/// `navigator.credentials.create`, and the token.
 pub async fn start_registration(
     store: &Store,
     keys: &Keys,
     webauthn: &Webauthn,
     user: &UserRecord,
+    code: &str,
     now: Timestamp,
 ) -> Result<(CreationChallengeResponse, String), PeopleError> {
+    step_up::require(store, keys, user, code, "add a passkey", now).await?;
     let existing = parse_all(&store.passkeys_of(user.id).await?)?;
     let exclude = existing
         .iter()
@@ -127,8 +131,23 @@ pub async fn finish_registration(
     Ok(id)
 }
 
-/// Step one of signing in with a passkey: the password first, then options for
-/// `navigator.credentials.get` limited to this member's passkeys, and the token.
+/// What the sign-in token carries between the two steps.
+#[derive(Serialize, Deserialize)]
+struct SignIn {
+    /// Whether the password given with step one was right. Sealed in the token, never told:
+    /// step one answers alike either way, so it cannot be used to try passwords.
+    password_right: bool,
+    /// `None` for decoy options (no such member, or no passkeys).
+    webauthn: Option<PasskeyAuthentication>,
+}
+
+/// Step one of signing in with a passkey: options for `navigator.credentials.get` and the
+/// token. The options depend on the email address only, never on whether the password is
+/// right: the member's passkeys when they have some, otherwise decoy options (a credential
+/// id derived from the address with a key, so the same address always gets the same id)
+/// that no authenticator answers. The password is checked (and throttled, and a wrong one
+/// audited) here, but its verdict is sealed in the token and told only by step two, together
+/// with the passkey's: "the email address, password or code is not right".
 #[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
 pub async fn start_sign_in(
     store: &Store,
@@ -140,31 +159,96 @@ pub async fn start_sign_in(
     from: login::SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<(RequestChallengeResponse, String), PeopleError> {
-    let checked = login::check_password(store, keys, config, email, password, from, now).await?;
-    // A challenge confirms the password was right, so issuing one counts as an attempt until
-    // the passkey completes the sign-in.
-    checked.count_attempt(store, now).await?;
-    let passkeys = parse_all(&store.passkeys_of(checked.user.id).await?)?;
-    if passkeys.is_empty() {
-        return Err(PeopleError::Invalid { field: "code", message: "no passkey is registered for this account yet; use the code from your authenticator app".to_owned() });
-    }
-    let (options, state) = webauthn
-        .start_passkey_authentication(&passkeys)
-        .map_err(|error| PeopleError::Internal(format!("passkey sign-in: {error}")))?;
+    let email = email.trim().to_lowercase();
+    let checked =
+        match login::check_password(store, keys, config, &email, password, from, now).await {
+            Ok(checked) => {
+                // Right, so it counts as an attempt until the passkey completes the sign-in.
+                checked.count_attempt(store, now).await?;
+                Some(checked)
+            }
+            Err(PeopleError::WrongCredentials) => None,
+            Err(other) => return Err(other),
+        };
+    let member = store
+        .user_by_email(&email)
+        .await?
+        .filter(|user| user.active && user.second_factor_reset_at.is_none());
+    let passkeys = match &member {
+        Some(member) => parse_all(&store.passkeys_of(member.id).await?)?,
+        None => Vec::new(),
+    };
+    let (options, state, user_id) = match (member, passkeys.is_empty()) {
+        (Some(member), false) => {
+            let (options, state) = webauthn
+                .start_passkey_authentication(&passkeys)
+                .map_err(|error| PeopleError::Internal(format!("passkey sign-in: {error}")))?;
+            (options, Some(state), member.id)
+        }
+        _ => (decoy_options(keys, webauthn, &email)?, None, 0),
+    };
     let token = seal(
         keys,
         "authentication",
         &Ceremony {
             id: super::random_token(),
-            user_id: checked.user.id,
+            user_id,
             expires_ms: expiry(now),
-            state,
+            state: SignIn {
+                password_right: checked.is_some(),
+                webauthn: state,
+            },
         },
     )?;
     Ok((options, token))
 }
 
-/// Step two: checks the passkey's signature and starts a session.
+/// Options shaped like real ones for an address with no passkeys (or no member).
+fn decoy_options(
+    keys: &Keys,
+    webauthn: &Webauthn,
+    email: &str,
+) -> Result<RequestChallengeResponse, PeopleError> {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    let mac = |key: &[u8], message: &[u8]| -> Vec<u8> {
+        match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Err(_) => vec![0; 32],
+        }
+    };
+    let decoy_key = mac(keys.fingerprint.as_slice(), b"herald decoy passkey ids");
+    let id = mac(&decoy_key, email.as_bytes());
+    let mut challenge = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut challenge);
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    // The relying party id is the origin's host, as `relying_party` built it.
+    let rp_id = webauthn
+        .get_allowed_origins()
+        .first()
+        .and_then(|origin| origin.domain())
+        .unwrap_or("localhost");
+    let options = serde_json::json!({
+        "publicKey": {
+            "challenge": base64(&challenge),
+            "timeout": DECOY_TIMEOUT_MS,
+            "rpId": rp_id,
+            "allowCredentials": [{ "type": "public-key", "id": base64(&id) }],
+            "userVerification": "required",
+        }
+    });
+    serde_json::from_value(options)
+        .map_err(|error| PeopleError::Internal(format!("decoy passkey options: {error}")))
+}
+
+/// webauthn-rs's default authenticator timeout, so decoy options look like real ones.
+const DECOY_TIMEOUT_MS: u32 = 300_000;
+
+/// Step two: checks the password's verdict from step one and the passkey's signature, and
+/// starts a session. Either one wrong gets the same answer.
 #[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
 pub async fn finish_sign_in(
     store: &Store,
@@ -177,15 +261,19 @@ pub async fn finish_sign_in(
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
     let ip = from.ip;
-    let ceremony: Ceremony<PasskeyAuthentication> = open(keys, "authentication", token, now)?;
+    let ceremony: Ceremony<SignIn> = open(keys, "authentication", token, now)?;
     spend(store, &ceremony).await?;
+    // A wrong password was counted and audited by step one.
+    let (true, Some(state)) = (ceremony.state.password_right, &ceremony.state.webauthn) else {
+        return Err(PeopleError::WrongCredentials);
+    };
     let user = store
         .user_by_id(ceremony.user_id)
         .await?
         .filter(|user| user.active)
         .ok_or(PeopleError::WrongCredentials)?;
     let checked = login::PasswordChecked::passed(keys, user, from, now).await;
-    let result = match webauthn.finish_passkey_authentication(credential, &ceremony.state) {
+    let result = match webauthn.finish_passkey_authentication(credential, state) {
         Ok(result) => result,
         Err(_) => {
             return Err(login::second_factor_failed(
@@ -209,12 +297,24 @@ pub async fn finish_sign_in(
     login::complete(store, keys, config, checked, "passkey", ip, now).await
 }
 
+/// Removes one of the member's passkeys, after a fresh code from the authenticator app.
 pub async fn remove(
     store: &Store,
+    keys: &Keys,
     user: &UserRecord,
     id: i64,
+    code: &str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
+    if !store
+        .passkeys_of(user.id)
+        .await?
+        .iter()
+        .any(|passkey| passkey.id == id)
+    {
+        return Err(PeopleError::NotFound(format!("you have no passkey {id}")));
+    }
+    step_up::require(store, keys, user, code, "remove a passkey", now).await?;
     if !store.delete_passkey(user.id, id).await? {
         return Err(PeopleError::NotFound(format!("you have no passkey {id}")));
     }

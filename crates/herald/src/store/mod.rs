@@ -19,6 +19,7 @@ mod postgres;
 mod posts;
 mod publishing;
 mod rotations;
+mod second_factors;
 mod secrets;
 mod sessions;
 mod sqlite;
@@ -46,7 +47,7 @@ pub use posts::{AttemptEnd, AttemptRecord, CheckedSteps, PostEventRecord, PostRe
 pub use publishing::TimeChange;
 pub use rotations::RotationRecord;
 pub use secrets::SecretRecord;
-pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord};
+pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord, SessionSummary};
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -73,6 +73,10 @@ pub struct UserRecord {
     pub totp_last_step: i64,
     pub active: bool,
     pub created_at: Timestamp,
+    /// Wrong step-up codes in a row (see `people::step_up`).
+    pub step_up_failures: i64,
+    /// Set when an owner reset this member's second factor: they enrol anew at sign-in.
+    pub second_factor_reset_at: Option<Timestamp>,
 }
 
 /// A member to create. The password is already hashed and the TOTP secret sealed.
@@ -108,10 +112,11 @@ struct UserRow {
     totp_last_step: i64,
     active: bool,
     created_at: i64,
+    step_up_failures: i64,
+    second_factor_reset_at: Option<i64>,
 }
 
-const USER_COLUMNS: &str =
-    "id, email, name, role, password_hash, totp_secret, totp_last_step, active, created_at";
+const USER_COLUMNS: &str = "id, email, name, role, password_hash, totp_secret, totp_last_step, active, created_at, step_up_failures, second_factor_reset_at";
 
 impl Store {
     /// The organisation's name; empty before first-run setup.
@@ -424,6 +429,8 @@ impl TryFrom<UserRow> for UserRecord {
             totp_secret: row.totp_secret,
             totp_last_step: row.totp_last_step,
             active: row.active,
+            step_up_failures: row.step_up_failures,
+            second_factor_reset_at: row.second_factor_reset_at.map(millis).transpose()?,
         })
     }
 }

@@ -14,6 +14,17 @@ pub struct SessionRecord {
     pub expires_at: Timestamp,
 }
 
+/// One of a member's sessions as they may see it: never the token or its hash, but an id of
+/// its own. `token_hash` stays inside the server, to tell the current session apart.
+#[derive(Clone, PartialEq)]
+pub struct SessionSummary {
+    pub public_id: String,
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub ip: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiTokenRecord {
     pub id: i64,
@@ -47,6 +58,15 @@ struct TokenRow {
     revoked_at: Option<i64>,
 }
 
+#[derive(FromRow)]
+struct SummaryRow {
+    public_id: Option<String>,
+    token_hash: String,
+    created_at: i64,
+    last_seen_at: i64,
+    ip: Option<String>,
+}
+
 /// How precisely a token's "last used" time is kept.
 const LAST_USED_PRECISION_MS: i64 = 60_000;
 
@@ -54,24 +74,84 @@ const TOKEN_COLUMNS: &str =
     "id, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at";
 
 impl Store {
+    /// Starts a session. `public_id` names it to its member (to end it from another device);
+    /// `ip` is the address it was started from.
+    #[allow(clippy::too_many_arguments)] // Each is a distinct column of the new row.
     pub async fn create_session(
         &self,
         token_hash: &str,
+        public_id: &str,
         user_id: i64,
+        ip: &str,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $3, $4)")
+            "INSERT INTO sessions (token_hash, public_id, user_id, ip, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $5, $6)")
             .bind(token_hash)
+            .bind(public_id)
             .bind(user_id)
+            .bind(ip)
             .bind(now.as_millisecond())
             .bind(expires_at.as_millisecond())
             .execute(pool)
             .await
             .map(drop))?;
         Ok(())
+    }
+
+    /// A member's sessions still valid at `now` (not past `expires_at`, seen since
+    /// `idle_since`), most recently seen first.
+    pub async fn sessions_of(
+        &self,
+        user_id: i64,
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let rows: Vec<SummaryRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT public_id, token_hash, created_at, last_seen_at, ip FROM sessions
+              WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3
+              ORDER BY last_seen_at DESC, created_at DESC")
+            .bind(user_id)
+            .bind(now.as_millisecond())
+            .bind(idle_since.as_millisecond())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(SessionSummary {
+                    public_id: row.public_id.unwrap_or_default(),
+                    token_hash: row.token_hash,
+                    created_at: millis(row.created_at)?,
+                    last_seen_at: millis(row.last_seen_at)?,
+                    ip: row.ip,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends the member's session named `public_id`; false if they have none by that id.
+    pub async fn end_session(&self, user_id: i64, public_id: &str) -> Result<bool, StoreError> {
+        let ended = with_pool!(self, pool => sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND public_id = $2")
+            .bind(user_id)
+            .bind(public_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(ended == 1)
+    }
+
+    /// Ends every session of the member except `keep` (a token hash); returns how many ended.
+    pub async fn end_other_sessions(&self, user_id: i64, keep: &str) -> Result<u64, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?)
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -298,6 +378,15 @@ impl std::fmt::Debug for SessionRecord {
         f.debug_struct("SessionRecord")
             .field("user_id", &self.user_id)
             .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SessionSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSummary")
+            .field("public_id", &self.public_id)
+            .field("last_seen_at", &self.last_seen_at)
             .finish_non_exhaustive()
     }
 }

@@ -293,10 +293,13 @@ async fn an_owner_adds_a_passkey_and_signs_in_with_it_instead_of_a_code() {
         &app.addr.to_string(),
         &format!("localhost:{}", app.addr.port()),
     );
-    set_up_in_browser(&owner, &link, &code_for).await;
+    let owner_secret = set_up_in_browser(&owner, &link, &code_for).await;
 
     owner.goto(&app.localhost_url("/account")).await;
     owner.fill("#passkey-name", " (Chromium)").await;
+    // Adding a passkey needs a fresh code from the authenticator app.
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    owner.fill("#passkey-code", &code_for(&owner_secret)).await;
     owner
         .click_and_wait(&owner.find("#passkey-add").await)
         .await;

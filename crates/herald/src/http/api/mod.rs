@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::{AppState, health};
 
+pub mod account;
 mod accounts;
 mod audit;
 mod connections;
@@ -119,6 +120,16 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(passkeys::start_registration))
         .routes(routes!(passkeys::remove))
         .routes(routes!(passkeys::start_sign_in))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::start_new_authenticator))
+        .routes(routes!(account::confirm_authenticator))
+        .routes(routes!(account::regenerate_recovery_codes))
+        .routes(routes!(account::sessions))
+        .routes(routes!(account::end_session))
+        .routes(routes!(account::end_other_sessions))
+        .routes(routes!(account::reset_second_factor))
+        .routes(routes!(account::start_enrolment))
+        .routes(routes!(account::finish_enrolment))
         .routes(routes!(passkeys::finish_sign_in))
         .routes(routes!(accounts::list, accounts::create))
         .routes(routes!(accounts::get))

@@ -15,6 +15,7 @@ use crate::http::auth::{Caller, SignInOrigin};
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
 use crate::people::passkeys;
+use crate::people::step_up::FreshCode;
 
 /// Options for the browser's WebAuthn call, and the token to send back with its answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,12 +91,13 @@ pub async fn list(
     ))
 }
 
-/// Starts adding a passkey.
-#[utoipa::path(post, path = "/api/v1/passkeys/registration", tag = "people",
-    responses((status = 200, description = "Options for navigator.credentials.create", body = Ceremony), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 503, description = "Passkeys are not available here", body = crate::http::Problem, content_type = "application/problem+json")))]
+/// Starts adding a passkey, after a fresh code from the authenticator app.
+#[utoipa::path(post, path = "/api/v1/passkeys/registration", tag = "people", request_body = FreshCode,
+    responses((status = 200, description = "Options for navigator.credentials.create", body = Ceremony), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code is not right", body = crate::http::Problem, content_type = "application/problem+json"), (status = 503, description = "Passkeys are not available here", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn start_registration(
     State(state): State<AppState>,
     caller: Caller,
+    ApiJson(request): ApiJson<FreshCode>,
 ) -> Result<Json<Ceremony>, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let (options, token) = passkeys::start_registration(
@@ -103,6 +105,7 @@ pub async fn start_registration(
         &state.keys,
         relying_party(&state)?,
         &caller.user,
+        &request.code,
         state.clock.now(),
     )
     .await?;
@@ -139,22 +142,33 @@ pub async fn finish_registration(
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-/// Removes one of the caller's passkeys.
-#[utoipa::path(delete, path = "/api/v1/passkeys/{id}", tag = "people", params(("id" = i64, Path)),
-    responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such passkey of yours", body = crate::http::Problem, content_type = "application/problem+json")))]
+/// Removes one of the caller's passkeys, after a fresh code from the authenticator app.
+#[utoipa::path(delete, path = "/api/v1/passkeys/{id}", tag = "people", params(("id" = i64, Path)), request_body = FreshCode,
+    responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such passkey of yours", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    ApiJson(request): ApiJson<FreshCode>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
-    passkeys::remove(&state.store, &caller.user, id, state.clock.now()).await?;
+    passkeys::remove(
+        &state.store,
+        &state.keys,
+        &caller.user,
+        id,
+        &request.code,
+        state.clock.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Starts signing in with a passkey instead of a code: the password is checked first.
+/// Starts signing in with a passkey instead of a code. The answer is alike whether the
+/// password is right or not (and whether the address has passkeys): the password's verdict
+/// comes with the passkey's, from `POST /api/v1/auth/passkey`.
 #[utoipa::path(post, path = "/api/v1/auth/passkey/options", tag = "people", request_body = PasskeySignInStart,
-    responses((status = 200, description = "Options for navigator.credentials.get", body = Ceremony), (status = 401, description = "Email or password not right", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "No passkey registered", body = crate::http::Problem, content_type = "application/problem+json"), (status = 429, description = "Too many failures", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Options for navigator.credentials.get", body = Ceremony), (status = 429, description = "Too many failures", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn start_sign_in(
     State(state): State<AppState>,
     origin: SignInOrigin,
@@ -176,7 +190,7 @@ pub async fn start_sign_in(
 
 /// Finishes signing in with the passkey's answer.
 #[utoipa::path(post, path = "/api/v1/auth/passkey", tag = "people", request_body = PasskeySignInFinish,
-    responses((status = 200, description = "Signed in (session cookie set)", body = super::people::SessionView), (status = 401, description = "The passkey did not verify", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The prompt expired", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Signed in (session cookie set)", body = super::people::SessionView), (status = 401, description = "The email address, password or passkey is not right", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The prompt expired", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn finish_sign_in(
     State(state): State<AppState>,
     origin: SignInOrigin,

@@ -196,7 +196,7 @@ pub(super) fn signed_in(
     response
 }
 
-fn welcome(state: &AppState, welcome: Welcome) -> Response {
+pub(super) fn welcome(state: &AppState, welcome: Welcome) -> Response {
     let codes = welcome
         .recovery_codes
         .iter()

@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages. Templates live in `templates/` and are compiled into the binary.
 
+pub mod account;
 pub mod accounts;
 pub mod calendar;
 pub mod import;

@@ -23,6 +23,7 @@ use crate::http::{ApiError, AppState};
 use crate::people::enrolment::{self, Enrolment};
 use crate::people::invitations::{self, AcceptRequest};
 use crate::people::login::{self, LoginRequest, SignedIn};
+use crate::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
 use crate::people::setup::{self, SetupRequest, Welcome};
 use crate::people::{PeopleError, members};
 use crate::store::{AuditFilter, UserRecord};
@@ -43,6 +44,15 @@ struct LoginPage {
     email: String,
     error: Option<FieldError>,
     passkeys_script: String,
+}
+
+#[derive(Template)]
+#[template(path = "enrol.html")]
+struct EnrolPage {
+    layout: Layout,
+    email: String,
+    enrolment: Option<Enrolment>,
+    error: Option<FieldError>,
 }
 
 #[derive(Template)]
@@ -100,20 +110,6 @@ struct AuditPage {
     entries: Vec<AuditEntry>,
     action: String,
     actor: String,
-}
-
-#[derive(Template)]
-#[template(path = "account.html")]
-struct AccountPage {
-    layout: Layout,
-    passkeys: Vec<crate::store::PasskeyRecord>,
-    passkeys_available: bool,
-    passkeys_script: String,
-    name: String,
-    email: String,
-    role: Role,
-    recovery_codes_left: i64,
-    csrf: String,
 }
 
 #[derive(Deserialize)]
@@ -214,6 +210,83 @@ pub async fn login_submit(
                 passkeys_script: assets::url("passkeys.js"),
             };
             render(status, &page)
+        }
+    }
+}
+
+/// The first step of enrolling again after an owner reset one's second factor.
+pub async fn enrol_page() -> Response {
+    let page = EnrolPage {
+        layout: Layout::new("Set up your authenticator app again · Herald"),
+        email: String::new(),
+        enrolment: None,
+        error: None,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn enrol_start(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<EnrolStart>,
+) -> Response {
+    let started = second_factor_reset::start_enrolment(
+        &state.store,
+        &state.keys,
+        &state.config,
+        &form,
+        &ip.to_string(),
+        state.clock.now(),
+    )
+    .await;
+    let (status, enrolment, error) = match started {
+        Ok(enrolment) => (StatusCode::OK, Some(enrolment), None),
+        Err(error) => {
+            let error = FieldError::from(error);
+            (error.status, None, Some(error))
+        }
+    };
+    let page = EnrolPage {
+        layout: Layout::new("Set up your authenticator app again · Herald"),
+        email: form.email.clone(),
+        enrolment,
+        error,
+    };
+    render(status, &page)
+}
+
+pub async fn enrol_finish(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<EnrolFinish>,
+) -> Response {
+    let now = state.clock.now();
+    match second_factor_reset::finish_enrolment(
+        &state.store,
+        &state.keys,
+        &state.config,
+        &form,
+        &ip.to_string(),
+        now,
+    )
+    .await
+    {
+        Ok(welcome) => welcome_page(&state, welcome),
+        Err(error) => {
+            let error = FieldError::from(error);
+            let page = EnrolPage {
+                layout: Layout::new("Set up your authenticator app again · Herald"),
+                enrolment: enrolment::resume_replacement(
+                    &state.keys,
+                    "Herald",
+                    &form.email.trim().to_lowercase(),
+                    &form.enrolment_token,
+                    now,
+                ),
+                email: form.email.clone(),
+                error: Some(error.clone()),
+            };
+            render(error.status, &page)
         }
     }
 }
@@ -448,6 +521,26 @@ pub async fn deactivate_member(
     }
 }
 
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManageMembers)?;
+    match second_factor_reset::reset_by(
+        &state.store,
+        &caller.user,
+        id,
+        &caller.ip,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/members").into_response()),
+        Err(error) => members_view(&state, &caller, None, Some(FieldError::from(error))).await,
+    }
+}
+
 async fn members_view(
     state: &AppState,
     caller: &Caller,
@@ -495,29 +588,6 @@ pub async fn audit_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn account_page(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Response, PageError> {
-    caller.require(Permission::ViewOwnAccount)?;
-    let page = AccountPage {
-        layout: Layout::signed_in("Your account · Herald", &caller),
-        passkeys: state.store.passkeys_of(caller.user.id).await?,
-        passkeys_available: state.webauthn.is_some(),
-        passkeys_script: assets::url("passkeys.js"),
-        name: caller.user.name.clone(),
-        email: caller.user.email.clone(),
-        role: caller.user.role,
-        recovery_codes_left: state
-            .store
-            .recovery_codes_left(caller.user.id)
-            .await
-            .map_err(ApiError::internal)?,
-        csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-    };
-    Ok(render(StatusCode::OK, &page))
-}
-
 pub async fn logout_everywhere(
     State(state): State<AppState>,
     CsrfForm { caller, .. }: CsrfForm<NoFields>,
@@ -530,12 +600,12 @@ pub async fn logout_everywhere(
 }
 
 /// Back to the sign-in page, with the session cookie removed.
-fn signed_out(state: &AppState) -> Response {
+pub(super) fn signed_out(state: &AppState) -> Response {
     let cleared = cleared_session_cookie(state.config.served_over_tls());
     ([(header::SET_COOKIE, cleared)], Redirect::to("/login")).into_response()
 }
 
-fn welcome_page(state: &AppState, welcome: Welcome) -> Response {
+pub(super) fn welcome_page(state: &AppState, welcome: Welcome) -> Response {
     let page = WelcomePage {
         layout: Layout::new("Welcome · Herald"),
         name: welcome.signed_in.user.name.clone(),

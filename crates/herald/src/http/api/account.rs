@@ -1,0 +1,298 @@
+//! `/api/v1` routes for looking after one's own account (password, authenticator, recovery
+//! codes, sessions), an owner's reset of a member's second factor, and the enrolment that
+//! follows such a reset at sign-in. Each handler extracts, calls `crate::people`, and answers.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::people::{UserView, welcome};
+use crate::domain::access::Permission;
+use crate::http::auth::{Caller, ClientIp, Via};
+use crate::http::extract::ApiJson;
+use crate::http::{ApiError, AppState};
+use crate::people::enrolment::Enrolment;
+use crate::people::own_account::{
+    self, NewAuthenticatorConfirm, NewAuthenticatorStart, PasswordChange,
+};
+use crate::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
+use crate::people::step_up::FreshCode;
+use crate::people::token_hash;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChanged {
+    /// Your other sessions, all ended; this one stays.
+    pub other_sessions_ended: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewRecoveryCodes {
+    /// Shown once: store them safely. Every earlier code stopped working.
+    pub recovery_codes: Vec<String>,
+}
+
+/// One of your sessions. Never its token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// Names the session for `DELETE /api/v1/me/sessions/{id}`.
+    pub id: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    /// The address it was started from.
+    pub ip: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsEnded {
+    pub sessions_ended: u64,
+}
+
+/// The hash of the caller's session token; `None` for an API token.
+pub(crate) fn current_session(caller: &Caller) -> Option<String> {
+    match &caller.via {
+        Via::Session { cookie, .. } => Some(token_hash(cookie)),
+        Via::Token { .. } => None,
+    }
+}
+
+fn session_only(caller: &Caller) -> Result<String, ApiError> {
+    current_session(caller)
+        .ok_or_else(|| ApiError::Forbidden("only from a signed-in browser session".to_owned()))
+}
+
+/// Changes your password: your current one and a fresh code, then the new one (checked as at
+/// joining, breached-password data included). Your other sessions end.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "people", request_body = PasswordChange,
+    responses((status = 200, description = "Changed", body = PasswordChanged), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The current password or code is not right, or the new password is not acceptable; `field` names which", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<PasswordChange>,
+) -> Result<Json<PasswordChanged>, ApiError> {
+    caller.require(Permission::ManageOwnSecondFactors)?;
+    let current = session_only(&caller)?;
+    let other_sessions_ended = own_account::change_password(
+        &state.store,
+        &state.keys,
+        &state.config,
+        &caller.user,
+        &current,
+        &request,
+        &caller.ip,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(PasswordChanged {
+        other_sessions_ended,
+    }))
+}
+
+/// Starts moving to a new authenticator app: your password and a code from the app you use
+/// now; the answer is the new secret to scan. The old app keeps working until you confirm.
+#[utoipa::path(post, path = "/api/v1/me/authenticator", tag = "people", request_body = NewAuthenticatorStart,
+    responses((status = 200, description = "Scan this, then confirm with a code from it", body = Enrolment), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The password or code is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn start_new_authenticator(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<NewAuthenticatorStart>,
+) -> Result<Json<Enrolment>, ApiError> {
+    caller.require(Permission::ManageOwnSecondFactors)?;
+    Ok(Json(
+        own_account::start_new_authenticator(
+            &state.store,
+            &state.keys,
+            &state.config,
+            &caller.user,
+            &request,
+            state.clock.now(),
+        )
+        .await?,
+    ))
+}
+
+/// Confirms the new authenticator with a code from it; from now on only it works.
+#[utoipa::path(post, path = "/api/v1/me/authenticator/confirm", tag = "people", request_body = NewAuthenticatorConfirm,
+    responses((status = 204, description = "The new authenticator is in use"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code or the setup token is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn confirm_authenticator(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<NewAuthenticatorConfirm>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::ManageOwnSecondFactors)?;
+    own_account::confirm_authenticator(
+        &state.store,
+        &state.keys,
+        &caller.user,
+        &request,
+        &caller.ip,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// New recovery codes after a fresh code; the earlier ones stop working.
+#[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "people", request_body = FreshCode,
+    responses((status = 200, description = "The new codes, shown once", body = NewRecoveryCodes), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<FreshCode>,
+) -> Result<Json<NewRecoveryCodes>, ApiError> {
+    caller.require(Permission::ManageOwnSecondFactors)?;
+    let codes = own_account::regenerate_recovery_codes(
+        &state.store,
+        &state.keys,
+        &caller.user,
+        &request.code,
+        &caller.ip,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(NewRecoveryCodes {
+        recovery_codes: codes.iter().map(|code| code.as_str().to_owned()).collect(),
+    }))
+}
+
+/// Your sessions that are still valid, most recently used first.
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "people",
+    responses((status = 200, description = "Your sessions", body = [SessionInfo]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    caller.require(Permission::ManageOwnSessions)?;
+    let current = current_session(&caller);
+    let sessions = own_account::sessions(
+        &state.store,
+        &state.config,
+        &caller.user,
+        current.as_deref(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|session| SessionInfo {
+                id: session.summary.public_id,
+                created_at: session.summary.created_at.to_string(),
+                last_seen_at: session.summary.last_seen_at.to_string(),
+                ip: session.summary.ip,
+                current: session.current,
+            })
+            .collect(),
+    ))
+}
+
+/// Ends one of your sessions (a lost phone, a shared computer).
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "people", params(("id" = String, Path)),
+    responses((status = 204, description = "Ended"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such session of yours", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::ManageOwnSessions)?;
+    own_account::end_session(
+        &state.store,
+        &caller.user,
+        &id,
+        &caller.ip,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of yours but this one.
+#[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "people",
+    responses((status = 200, description = "Ended", body = SessionsEnded), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<SessionsEnded>, ApiError> {
+    caller.require(Permission::ManageOwnSessions)?;
+    let current = session_only(&caller)?;
+    let sessions_ended = own_account::end_other_sessions(
+        &state.store,
+        &caller.user,
+        &current,
+        &caller.ip,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(SessionsEnded { sessions_ended }))
+}
+
+/// Resets a member's second factor (they lost their phone and recovery codes): their
+/// authenticator, recovery codes and passkeys stop working and their sessions end; at their
+/// next sign-in their password leads them to set up a new authenticator. Not your own.
+#[utoipa::path(post, path = "/api/v1/members/{id}/reset-second-factor", tag = "people", params(("id" = i64, Path)),
+    responses((status = 200, description = "Reset; the member and the owners were told", body = UserView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not allowed for this member", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such member", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Yourself, or a deactivated member", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<UserView>, ApiError> {
+    caller.require(Permission::ManageMembers)?;
+    let member = second_factor_reset::reset_by(
+        &state.store,
+        &caller.user,
+        id,
+        &caller.ip,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(UserView::from(&member)))
+}
+
+/// After an owner reset your second factor: your email and password give a new secret to add
+/// to your authenticator app. Anyone else gets the answer of a failed sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/enrol", tag = "people", request_body = EnrolStart,
+    responses((status = 200, description = "Scan this, then finish with a code from it", body = Enrolment), (status = 401, description = "Email or password not right, or no reset pending", body = crate::http::Problem, content_type = "application/problem+json"), (status = 429, description = "Too many failures; see Retry-After", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn start_enrolment(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(request): ApiJson<EnrolStart>,
+) -> Result<Json<Enrolment>, ApiError> {
+    Ok(Json(
+        second_factor_reset::start_enrolment(
+            &state.store,
+            &state.keys,
+            &state.config,
+            &request,
+            &ip.to_string(),
+            state.clock.now(),
+        )
+        .await?,
+    ))
+}
+
+/// Finishes the enrolment after a reset with a code from the new authenticator: signed in,
+/// with new recovery codes (shown once). Works once per reset.
+#[utoipa::path(post, path = "/api/v1/auth/enrol/finish", tag = "people", request_body = EnrolFinish,
+    responses((status = 201, description = "Enrolled and signed in (session cookie set)", body = super::people::SessionView), (status = 401, description = "Email or password not right, or no reset pending", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code or setup token is not right", body = crate::http::Problem, content_type = "application/problem+json"), (status = 429, description = "Too many failures; see Retry-After", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn finish_enrolment(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(request): ApiJson<EnrolFinish>,
+) -> Result<Response, ApiError> {
+    let done = second_factor_reset::finish_enrolment(
+        &state.store,
+        &state.keys,
+        &state.config,
+        &request,
+        &ip.to_string(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(welcome(&state, done))
+}
+
+debug_without_secrets!(NewRecoveryCodes);

@@ -1,0 +1,248 @@
+//! When a member loses their authenticator and recovery codes: an owner (or an admin, for the
+//! members admins manage) resets the member's second factor, or, for a locked-out last owner,
+//! someone with shell access to the server runs `herald user reset-2fa`. The member's
+//! recovery codes and passkeys are deleted and their sessions end. At their next sign-in the
+//! right password leads to one enrolment step, once: a new authenticator and new recovery
+//! codes. Every reset is audited and the member and the owners are told.
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::enrolment::{self, Enrolment};
+use super::login::{self, PasswordChecked};
+use super::setup::Welcome;
+use super::{PeopleError, newcomer, record};
+use crate::config::Config;
+use crate::domain::access;
+use crate::domain::audit::Actor;
+use crate::domain::totp::generate_recovery_codes;
+use crate::keys::Keys;
+use crate::store::{Store, UserRecord};
+
+/// Step one of enrolling after a reset: who is signing in.
+#[derive(Deserialize, ToSchema)]
+pub struct EnrolStart {
+    pub email: String,
+    pub password: String,
+}
+
+/// Step two: the same, with the new authenticator's token and its first code.
+#[derive(Deserialize, ToSchema)]
+pub struct EnrolFinish {
+    pub email: String,
+    pub password: String,
+    /// From the answer to step one.
+    pub enrolment_token: String,
+    /// A code from the new authenticator.
+    pub code: String,
+}
+
+/// What the member must do next, in words for the person at the keyboard.
+pub const NEXT_STEP: &str = "Sign in with your email address and password as usual; Herald then asks you to set up your authenticator app again (\"Set up my authenticator again\" on the sign-in page) and gives you new recovery codes.";
+
+/// An owner or admin resets `member_id`'s second factor. Not one's own: that is what the
+/// "new authenticator" step of one's account page (or, locked out, the command line) is for.
+pub async fn reset_by(
+    store: &Store,
+    actor: &UserRecord,
+    member_id: i64,
+    ip: &str,
+    now: Timestamp,
+) -> Result<UserRecord, PeopleError> {
+    let member = store
+        .user_by_id(member_id)
+        .await?
+        .ok_or_else(|| PeopleError::NotFound(format!("there is no member {member_id}")))?;
+    access::may_manage(actor.role, member.role, None)
+        .map_err(|denied| PeopleError::Denied(denied.0))?;
+    if member.id == actor.id {
+        return Err(PeopleError::Conflict(
+            "you cannot reset your own two-step sign-in; set up a new authenticator on your account page, or ask another owner".to_owned(),
+        ));
+    }
+    reset(store, &member, Actor::User(actor.id), Some(ip), now).await?;
+    Ok(member)
+}
+
+/// `herald user reset-2fa EMAIL`: shell access to the server is the proof.
+pub async fn reset_from_command_line(
+    store: &Store,
+    email: &str,
+    now: Timestamp,
+) -> Result<UserRecord, PeopleError> {
+    let email = email.trim().to_lowercase();
+    let member = store
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| PeopleError::NotFound(format!("nobody here signs in as {email}")))?;
+    reset(store, &member, Actor::CommandLine, None, now).await?;
+    Ok(member)
+}
+
+/// Step one of the enrolment after a reset: the right password gives a new secret to scan.
+/// For anyone whose second factor was not reset, the answer is the one every failed sign-in
+/// gets (and it is counted like one), so this step tells nothing about a password.
+pub async fn start_enrolment(
+    store: &Store,
+    keys: &Keys,
+    config: &Config,
+    request: &EnrolStart,
+    ip: &str,
+    now: Timestamp,
+) -> Result<Enrolment, PeopleError> {
+    let checked = pending(
+        store,
+        keys,
+        config,
+        (&request.email, &request.password),
+        ip,
+        now,
+    )
+    .await?;
+    Ok(enrolment::start_replacement(
+        keys,
+        "Herald",
+        &checked.user.email,
+        now,
+    ))
+}
+
+/// Step two: a code from the new authenticator saves it, with new recovery codes (shown
+/// once), and signs the member in. Works once per reset.
+pub async fn finish_enrolment(
+    store: &Store,
+    keys: &Keys,
+    config: &Config,
+    request: &EnrolFinish,
+    ip: &str,
+    now: Timestamp,
+) -> Result<Welcome, PeopleError> {
+    let checked = pending(
+        store,
+        keys,
+        config,
+        (&request.email, &request.password),
+        ip,
+        now,
+    )
+    .await?;
+    let user = &checked.user;
+    let (secret, step) = enrolment::finish_replacement(
+        keys,
+        &user.email,
+        &request.enrolment_token,
+        &request.code,
+        now,
+    )?;
+    let sealed = newcomer::seal_secret(keys, &user.email, &secret);
+    let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    if !store
+        .enrol_after_reset(user.id, &sealed, step, &codes.hashes)
+        .await?
+    {
+        return Err(PeopleError::WrongCredentials);
+    }
+    record(
+        store,
+        now,
+        Actor::User(user.id),
+        "auth.second_factor_enrolled",
+        Some(format!("user:{}", user.id)),
+        Some(ip),
+        serde_json::json!({ "after": "reset" }),
+    )
+    .await?;
+    let signed_in =
+        login::complete(store, keys, config, checked, "new authenticator", ip, now).await?;
+    Ok(Welcome {
+        signed_in,
+        recovery_codes: codes.codes,
+    })
+}
+
+/// The right password of a member whose second factor was reset.
+async fn pending(
+    store: &Store,
+    keys: &Keys,
+    config: &Config,
+    (email, password): (&str, &str),
+    ip: &str,
+    now: Timestamp,
+) -> Result<PasswordChecked, PeopleError> {
+    // No device cookie: the enrolment step is throttled like a sign-in from a new browser.
+    let from = login::SignInFrom {
+        ip,
+        device_cookie: None,
+    };
+    let checked = login::check_password(store, keys, config, email, password, from, now).await?;
+    if checked.user.second_factor_reset_at.is_none() {
+        checked.count_attempt(store, now).await?;
+        return Err(PeopleError::WrongCredentials);
+    }
+    Ok(checked)
+}
+
+async fn reset(
+    store: &Store,
+    member: &UserRecord,
+    actor: Actor,
+    ip: Option<&str>,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    if !member.active {
+        return Err(PeopleError::Conflict(format!(
+            "{} is deactivated; invite them again instead",
+            member.email
+        )));
+    }
+    let sessions_ended = store.reset_second_factor(member.id, now).await?;
+    let by = actor.as_text();
+    record(
+        store,
+        now,
+        actor,
+        "member.second_factor_reset",
+        Some(format!("user:{}", member.id)),
+        ip,
+        serde_json::json!({ "email": member.email, "sessions_ended": sessions_ended }),
+    )
+    .await?;
+    let subject = format!("Two-step sign-in of {} was reset", member.name);
+    let body = format!(
+        "The authenticator, recovery codes and passkeys of {} ({}) no longer work, and their sessions ended (reset by {by}). At their next sign-in they set up a new authenticator.",
+        member.name, member.email
+    );
+    crate::notify::all_owners(store, &subject, &body, Some("/members"), now).await?;
+    let own = format!(
+        "Your authenticator, recovery codes and passkeys no longer work (reset by {by}). {NEXT_STEP} If you did not ask for this, tell an owner at once."
+    );
+    crate::notify::person(
+        store,
+        member.id,
+        "Your two-step sign-in was reset",
+        &own,
+        None,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Passwords and codes are left out.
+impl std::fmt::Debug for EnrolStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolStart")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for EnrolFinish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolFinish")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
