@@ -359,8 +359,14 @@ fn check_text(visible: &Visible, text: &str) -> Result<(), PeopleError> {
         field: "text",
         message,
     };
-    if text.trim().is_empty() || text.len() > LONGEST {
+    if text.trim().is_empty() {
         return Err(invalid("write the post: it is empty".to_owned()));
+    }
+    if text.len() > LONGEST {
+        return Err(invalid(format!(
+            "the post is {} bytes long; Herald keeps posts of at most {LONGEST} bytes, and no network takes one this long",
+            text.len()
+        )));
     }
     let length = post_text::length(visible.account.network, text, None);
     if !length.fits() {

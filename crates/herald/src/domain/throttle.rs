@@ -98,6 +98,15 @@ pub fn wait_after(failures: i64, free: i64) -> SignedDuration {
     SignedDuration::from_secs(1 << doublings).min(LONGEST_WAIT)
 }
 
+/// Whole seconds until `until`, rounded up (a `Retry-After` that says 1 while the wait is 1.5 s
+/// sends the client back too early), and at least 1.
+pub fn seconds_until(now: jiff::Timestamp, until: jiff::Timestamp) -> i64 {
+    let millis = now.duration_until(until).as_millis();
+    i64::try_from(millis.div_euclid(1000) + i128::from(millis.rem_euclid(1000) > 0))
+        .unwrap_or(i64::MAX)
+        .max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +145,16 @@ mod tests {
         // One try each time the per-address wait ends, once waits reach 15 minutes: 4 an hour.
         let paced_per_hour = WINDOW.as_secs() / LONGEST_WAIT.as_secs();
         assert!(paced_per_hour <= Count::Account.free_failures());
+    }
+
+    #[test]
+    fn the_seconds_to_wait_are_rounded_up() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).expect("time");
+        let later = |millis: i64| now + SignedDuration::from_millis(millis);
+        assert_eq!(seconds_until(now, later(2000)), 2);
+        assert_eq!(seconds_until(now, later(1999)), 2);
+        assert_eq!(seconds_until(now, later(1001)), 2);
+        assert_eq!(seconds_until(now, later(1)), 1);
+        assert_eq!(seconds_until(now, later(-5)), 1);
     }
 }

@@ -252,13 +252,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
             .map_err(|_| ApiError::BadRequest("the form is too large".to_owned()))?;
         let field: Option<CsrfField> = serde_urlencoded::from_bytes(&bytes).ok();
         caller.check_form_csrf(field.as_ref().map(|field| field.csrf.as_str()))?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-        if let Some((name, _)) = pairs
-            .iter()
-            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
-        {
-            return Err(super::extract::nul_refused(name));
-        }
+        super::extract::refuse_nul_in_form(&bytes)?;
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|error| ApiError::BadRequest(format!("the form is not complete: {error}")))?;
         Ok(CsrfForm { caller, form })

@@ -215,3 +215,40 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// Under `/api/`, turns any error answer that is not yet problem+json (axum's own rejections of
+/// a path or query parameter, a body over the limit, a time-out) into one, keeping its status
+/// and its words as the detail: every API error is RFC 9457, whoever produced it.
+pub async fn api_problems(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if !is_api || is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejection texts are a line; anything longer is not one of them.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let detail = match text.trim() {
+        "" => status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_lowercase(),
+        text => text.to_owned(),
+    };
+    let mut problem = ApiError::Rejected(status, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
+}

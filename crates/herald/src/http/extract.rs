@@ -24,12 +24,46 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if let Some(field) = field_with_nul(&value) {
             return Err(nul_refused(&field));
         }
-        serde_json::from_value(value).map(ApiJson).map_err(|error| {
-            ApiError::Rejected(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the JSON does not have the expected fields: {error}"),
-            )
-        })
+        // The error names the field it is about (`network: unknown variant …`), as axum's does.
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|error| {
+                ApiError::Rejected(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("the JSON does not have the expected fields: {error}"),
+                )
+            })
+    }
+}
+
+/// A form posted by someone not signed in (sign-in, setup, an invitation): read as axum's
+/// `Form` would, but a field holding a NUL character is refused naming it, as everywhere.
+#[derive(Debug)]
+pub struct PlainForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PlainForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::Rejected(rejection.status(), rejection.body_text()))?;
+        refuse_nul_in_form(&bytes)?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(PlainForm)
+            .map_err(|error| ApiError::BadRequest(format!("the form is not complete: {error}")))
+    }
+}
+
+/// Refuses a URL-encoded form one of whose names or values holds a NUL character.
+pub fn refuse_nul_in_form(bytes: &[u8]) -> Result<(), ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).unwrap_or_default();
+    match pairs
+        .iter()
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        Some((name, _)) => Err(nul_refused(name)),
+        None => Ok(()),
     }
 }
 

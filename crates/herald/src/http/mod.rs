@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn(error::api_problems))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::same_origin,

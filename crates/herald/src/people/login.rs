@@ -67,6 +67,7 @@ pub async fn login(
     )
     .await?;
     if checked.user.second_factor_reset_at.is_some() {
+        super::second_factor_reset::enrolment_still_open(&checked.user, config, now)?;
         return Err(PeopleError::EnrolAgain);
     }
     if let Err(reason) = check_second_factor(store, keys, &checked.user, &request.code, now).await?
@@ -144,7 +145,7 @@ pub(super) async fn check_password(
         if let Some((_, until)) = store.throttle(key).await?
             && until > now
         {
-            let retry_after_seconds = now.duration_until(until).as_secs().max(1);
+            let retry_after_seconds = crate::domain::throttle::seconds_until(now, until);
             return Err(PeopleError::Throttled {
                 retry_after_seconds,
             });

@@ -181,6 +181,7 @@ async fn pending(
         checked.count_attempt(store, now).await?;
         return Err(PeopleError::WrongCredentials);
     }
+    enrolment_still_open(&checked.user, config, now)?;
     Ok(checked)
 }
 
@@ -245,4 +246,26 @@ impl std::fmt::Debug for EnrolFinish {
             .field("email", &self.email)
             .finish_non_exhaustive()
     }
+}
+
+/// A reset leaves the member's password as their only proof until they enrol, so that window
+/// closes as an invitation does (`sessions.invitation_hours`); after it an owner resets again.
+pub(super) fn enrolment_still_open(
+    user: &UserRecord,
+    config: &Config,
+    now: Timestamp,
+) -> Result<(), PeopleError> {
+    let Some(reset_at) = user.second_factor_reset_at else {
+        return Ok(());
+    };
+    let hours = i64::try_from(config.sessions.invitation_hours).unwrap_or(72);
+    let closes = reset_at
+        .saturating_add(jiff::SignedDuration::from_hours(hours))
+        .unwrap_or(reset_at);
+    if now >= closes {
+        return Err(PeopleError::Conflict(format!(
+            "your two-step sign-in was reset more than {hours} hours ago and the time to set up a new authenticator has passed; ask an owner to reset it again"
+        )));
+    }
+    Ok(())
 }

@@ -162,7 +162,7 @@ pub async fn check_code(
         && until > now
     {
         return Err(PeopleError::Throttled {
-            retry_after_seconds: now.duration_until(until).as_secs().max(1),
+            retry_after_seconds: crate::domain::throttle::seconds_until(now, until),
         });
     }
     let expected = code(store, keys, now)

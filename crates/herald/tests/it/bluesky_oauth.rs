@@ -110,10 +110,7 @@ async fn herald_opened_at_localhost_is_told_to_use_127_0_0_1_for_bluesky() {
         .http
         .post(scene.app.url(&format!("/accounts/{}/oauth", scene.account)))
         .header(HOST, format!("localhost:{port}"))
-        .header(
-            reqwest::header::COOKIE,
-            format!("herald_session={}", browser.session),
-        )
+        .header(reqwest::header::COOKIE, browser.session.clone())
         .form(&[("csrf", csrf.as_str())])
         .send()
         .await

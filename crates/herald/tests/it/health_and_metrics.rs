@@ -449,6 +449,21 @@ async fn a_nul_character_is_refused_naming_the_field(app: &crate::helpers::TestA
             .is_some_and(|detail| detail.contains("`email`") && detail.contains("NUL")),
         "{problem}"
     );
+    // The sign-in page's form, the same.
+    let page = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "a\u{0}b@x.example"),
+            ("password", "p"),
+            ("code", "123456"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = page.text().await.expect("body");
+    assert!(body.contains("`email`") && body.contains("NUL"), "{body}");
 }
 
 #[tokio::test]
@@ -459,4 +474,30 @@ async fn a_nul_character_in_any_text_is_refused_alike_on_sqlite_and_postgresql()
     };
     let app = spawn_app_with(|config| config.database.url = Some(SecretString::from(url))).await;
     a_nul_character_is_refused_naming_the_field(&app).await;
+}
+
+#[tokio::test]
+async fn a_bad_path_or_query_parameter_is_answered_with_a_problem_naming_it() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    for (path, names) in [
+        ("/api/v1/posts/abc", "abc"),
+        ("/api/v1/calendar?from=2026-12-01T00:00:00Z", "`to`"),
+    ] {
+        let response = owner.get(&app, path).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let problem: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(problem["status"], 400);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains(names)),
+            "{path}: {problem}"
+        );
+    }
 }

@@ -160,6 +160,8 @@ fn point_at(config: &mut NetworksConfig, network: &str, url: &str) {
 /// replay) or change one (tampering).
 pub(crate) struct Browser {
     pub(crate) http: reqwest::Client,
+    /// The session cookie as the browser sends it back, `name=value` (behind an https
+    /// `public_url` its name has the `__Host-` prefix).
     pub(crate) session: String,
 }
 
@@ -179,7 +181,10 @@ impl Browser {
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::OK);
-        let session = cookie(&response, "herald_session").expect("session cookie");
+        let session = ["herald_session", "__Host-herald_session"]
+            .into_iter()
+            .find_map(|name| cookie(&response, name).map(|value| format!("{name}={value}")))
+            .expect("session cookie");
         let body: Value = response.json().await.expect("JSON");
         let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
         (Browser { http, session }, csrf)
@@ -196,7 +201,7 @@ impl Browser {
         let response = self
             .http
             .post(scene.app.url(&format!("/accounts/{}/oauth", scene.account)))
-            .header(COOKIE, format!("herald_session={}", self.session))
+            .header(COOKIE, self.session.clone())
             .form(&[("csrf", csrf), ("instance", instance)])
             .send()
             .await
@@ -209,10 +214,7 @@ impl Browser {
     pub(crate) async fn callback(&self, url: &str, ceremony: &str) -> reqwest::Response {
         self.http
             .get(url)
-            .header(
-                COOKIE,
-                format!("herald_session={}; herald_oauth={ceremony}", self.session),
-            )
+            .header(COOKIE, format!("{}; herald_oauth={ceremony}", self.session))
             .send()
             .await
             .expect("request")
@@ -775,7 +777,7 @@ async fn a_network_without_a_configured_app_says_how_to_connect_instead() {
     let response = browser
         .http
         .post(scene.app.url(&format!("/accounts/{id}/oauth")))
-        .header(COOKIE, format!("herald_session={}", browser.session))
+        .header(COOKIE, browser.session.clone())
         .form(&[("csrf", csrf.as_str())])
         .send()
         .await

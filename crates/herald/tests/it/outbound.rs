@@ -93,7 +93,7 @@ async fn mastodon_account(app: &TestApp, owner: &Person, keeper: &Person) -> i64
         .post(
             app,
             "/api/v1/accounts",
-            json!({ "network": "mastodon", "handle": "@sunny@cafe.example",
+            json!({ "network": "mastodon", "handle": "@herald@127.0.0.1",
                     "display_name": "Sunny Café", "avatar_colour": "#1f5f5b",
                     "gatekeeper_id": keeper.id }),
         )

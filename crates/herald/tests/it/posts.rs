@@ -268,6 +268,15 @@ async fn too_long_posts_and_authors_who_have_not_accepted_the_policy_are_refused
         problem["detail"],
         "X allows 280 weighted characters; this post has 281"
     );
+    // Past what any network takes: said as too long, never as empty.
+    let huge = draft(&app, &writer, account, &"a".repeat(100_001)).await;
+    assert_eq!(huge.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = huge.json().await.expect("JSON");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("100001 bytes long") && !detail.contains("empty"),
+        "{detail}"
+    );
     let link = format!(
         "{} https://example.com/{}",
         "a".repeat(256),

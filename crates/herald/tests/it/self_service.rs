@@ -658,6 +658,37 @@ async fn inviting_a_departed_member_again_makes_them_active_with_the_new_role() 
 }
 
 #[tokio::test]
+async fn a_second_factor_reset_left_unused_for_seventy_two_hours_no_longer_lets_the_password_enrol()
+{
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let member = invite_and_join(&app, &clock, &owner, "mo@sunny.example", "member").await;
+    let done = owner
+        .post(
+            &app,
+            &format!("/api/v1/members/{}/reset-second-factor", member.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    clock.advance(SignedDuration::from_hours(73));
+    let enrol = client()
+        .post(app.url("/api/v1/auth/enrol"))
+        .json(&json!({ "email": member.email, "password": member.password }))
+        .send()
+        .await
+        .expect("request");
+    let (status, body) = problem(enrol).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("ask an owner to reset it again")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn the_command_line_resets_a_locked_out_owners_second_factor() {
     let dir = TempDir::new().expect("temporary directory");
     let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));

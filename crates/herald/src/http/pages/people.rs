@@ -2,8 +2,8 @@
 //! They call the same `crate::people` functions as the JSON API; a failed form comes back with
 //! the message beside the field it is about, and what was typed (never a password) kept.
 
+use crate::http::extract::PlainForm;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -187,7 +187,7 @@ pub async fn login_page(State(state): State<AppState>) -> Result<Response, PageE
 pub async fn login_submit(
     State(state): State<AppState>,
     origin: SignInOrigin,
-    Form(form): Form<LoginRequest>,
+    PlainForm(form): PlainForm<LoginRequest>,
 ) -> Response {
     match login::login(
         &state.store,
@@ -228,7 +228,7 @@ pub async fn enrol_page() -> Response {
 pub async fn enrol_start(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Form(form): Form<EnrolStart>,
+    PlainForm(form): PlainForm<EnrolStart>,
 ) -> Response {
     let started = second_factor_reset::start_enrolment(
         &state.store,
@@ -258,7 +258,7 @@ pub async fn enrol_start(
 pub async fn enrol_finish(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Form(form): Form<EnrolFinish>,
+    PlainForm(form): PlainForm<EnrolFinish>,
 ) -> Response {
     let now = state.clock.now();
     match second_factor_reset::finish_enrolment(
@@ -382,7 +382,7 @@ fn first_step_error(page: &SetupPage) -> Option<FieldError> {
 pub async fn setup_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Form(form): Form<SetupRequest>,
+    PlainForm(form): PlainForm<SetupRequest>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
     match setup::run(&state.store, &state.keys, &state.config, &form, ip, now).await {
@@ -440,7 +440,7 @@ pub async fn invite_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
-    Form(form): Form<AcceptRequest>,
+    PlainForm(form): PlainForm<AcceptRequest>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
     match invitations::accept(
