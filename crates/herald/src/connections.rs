@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use networks::bluesky::{Bluesky, OAuthSettings};
 use networks::outbound::{OriginError, REFUSED_ADDRESS};
 use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Outbound, Tokens};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::NetworksConfig;
 use crate::credentials;
@@ -165,11 +165,32 @@ pub async fn connect(
     let network = visible.account.network;
     let adapter = networks.adapter(network).map_err(refused(network))?;
     let adapter = adapter.as_ref();
+    refuse_control_characters(grant)?;
     let grant = with_checked_server(networks, grant)?;
     connect_opened(
         store, keys, adapter, actor, account_id, network, &grant, now,
     )
     .await
+}
+
+/// A pasted token or app password with a line break or another control character in it was
+/// pasted wrongly; it can never be sent in a header, so it is refused here, naming the field,
+/// rather than failing later as if the network were down.
+fn refuse_control_characters(grant: &Grant) -> Result<(), PeopleError> {
+    let (field, secret) = match grant {
+        Grant::AccessToken { token, .. } => ("token", token),
+        Grant::AppPassword { password, .. } => ("password", password),
+        Grant::AuthorizationCode { .. } => return Ok(()),
+    };
+    if secret.expose_secret().chars().any(char::is_control) {
+        return Err(PeopleError::Invalid {
+            field,
+            message: format!(
+                "the {field} has a line break or another invisible character in it; copy it again from the network and paste only the {field}"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The grant with the server it names (if any) as that server's origin, or why Herald will

@@ -52,6 +52,14 @@ pub enum DataDirError {
     #[error("data directory {path} is not writable: {source}")]
     NotWritable { path: PathBuf, source: io::Error },
     #[error(
+        "data directory {path} can be entered by other users (mode {mode:04o}) and Herald cannot change that; run `chmod 700 {path}` and start again"
+    )]
+    DirectoryExposed {
+        path: PathBuf,
+        mode: u32,
+        source: io::Error,
+    },
+    #[error(
         "master key file {path} can be read by other users (mode {mode:04o}); run `chmod 600 {path}` and start again"
     )]
     KeyFileExposed { path: PathBuf, mode: u32 },
@@ -86,7 +94,27 @@ pub fn prepare(dir: &Path) -> Result<(), DataDirError> {
     written.map_err(|source| DataDirError::NotWritable {
         path: dir.to_path_buf(),
         source,
-    })
+    })?;
+    // Herald creates the directory 0700; one that other users may enter (made by hand, or
+    // restored with the wrong mode) is closed to them, as the key file must be.
+    let mode = fs::metadata(dir)
+        .map(|metadata| metadata.permissions().mode() & 0o777)
+        .unwrap_or(0o700);
+    if mode & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
+            DataDirError::DirectoryExposed {
+                path: dir.to_path_buf(),
+                mode,
+                source,
+            }
+        })?;
+        tracing::warn!(
+            path = %dir.display(),
+            mode = format!("{mode:04o}"),
+            "the data directory was open to other users; Herald set it to 0700"
+        );
+    }
+    Ok(())
 }
 
 /// Loads the master key, creating it first if the file does not exist yet.

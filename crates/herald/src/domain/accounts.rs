@@ -231,6 +231,12 @@ impl Handle {
                         "names the user and the server, like @sunnycafe@mastodon.social",
                     ));
                 };
+                // Mastodon caps local user names at 30 characters; a server is a domain name.
+                if user.len() > 30 || instance.len() > 253 {
+                    return Err(bad(
+                        "has a user name of at most 30 characters and a server name of at most 253",
+                    ));
+                }
                 if !name_chars(user, "_")
                     || !instance.contains('.')
                     || !name_chars(&instance.replace('.', ""), "-")
@@ -301,6 +307,11 @@ mod tests {
             "@sunny@mastodon.social"
         );
         assert!(Handle::parse(Network::Mastodon, "@sunny").is_err());
+        let long_user = format!("@{}@mastodon.social", "a".repeat(31));
+        assert!(Handle::parse(Network::Mastodon, &long_user).is_err());
+        let long_server = format!("@sunny@{}.social", "a".repeat(500_000));
+        assert!(Handle::parse(Network::Mastodon, &long_server).is_err());
+        assert!(Handle::parse(Network::Mastodon, &format!("@{}@m.social", "a".repeat(30))).is_ok());
         assert_eq!(
             Handle::parse(Network::Instagram, "Sunny.Cafe")
                 .expect("valid")

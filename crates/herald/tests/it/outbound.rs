@@ -337,3 +337,33 @@ async fn a_connection_made_while_private_addresses_were_allowed_publishes_nothin
         "nothing was sent to the instance on this machine"
     );
 }
+
+#[tokio::test]
+async fn a_token_pasted_with_a_line_break_is_refused_naming_the_field_not_blamed_on_the_network() {
+    let setting = setting(true).await;
+    let listener = listen("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
+    let response = setting
+        .keeper
+        .send(
+            &setting.app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{}/connection", setting.account),
+            Some(json!({ "method": "access_token", "token": "abc\ndef",
+                        "server": format!("http://127.0.0.1:{}", listener.port) })),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.expect("problem+json");
+    assert_eq!(problem["field"], "token", "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("line break")),
+        "{problem}"
+    );
+    assert_eq!(
+        listener.connections.load(Ordering::SeqCst),
+        0,
+        "nothing was sent"
+    );
+}

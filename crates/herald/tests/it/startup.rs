@@ -307,3 +307,17 @@ async fn a_lost_database_beside_its_master_key_stops_the_start_instead_of_offeri
     assert!(output.status.success());
     assert!(stdout.contains("--new-database"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_data_directory_open_to_other_users_is_closed_to_them_at_start() {
+    let dir = TempDir::new().expect("temporary directory");
+    first_start(dir.path()).await;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    first_start(dir.path()).await;
+    let mode = std::fs::metadata(dir.path())
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700, "mode {mode:04o}");
+}
