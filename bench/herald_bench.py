@@ -2,7 +2,7 @@
 `herald serve` on loopback in a fresh data directory with its first owner set up.
 Only the Python standard library is used; traffic goes to 127.0.0.1 only.
 """
-import base64, hashlib, hmac, http.cookiejar, json, os, shutil, socket, struct, subprocess
+import base64, hashlib, hmac, http.cookiejar, json, os, re, shutil, socket, struct, subprocess
 import tempfile, time, urllib.request
 from contextlib import contextmanager
 
@@ -59,6 +59,16 @@ def start_herald(herald, work, port, extra_env=None):
     return server
 
 
+def setup_code(herald, work):
+    """The one-time setup code, as `herald setup-code` prints it (None from a Herald older than
+    the setup code, which has no such command)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    done = subprocess.run([herald, "setup-code", "--data-dir", work], capture_output=True,
+                          text=True, env=env, check=False)
+    found = re.search(r"setup code (\S+)", done.stdout)
+    return found.group(1) if found else None
+
+
 @contextmanager
 def herald_with_owner(herald, extra_env=None):
     """A running Herald and its signed-in owner (a Client with the CSRF token set), with its
@@ -70,10 +80,14 @@ def herald_with_owner(herald, extra_env=None):
     try:
         owner = Client(base)
         enrolment = owner.call("GET", "/api/v1/setup?email=owner@bench.example")
-        session = owner.call("POST", "/api/v1/setup", {
+        setup = {
             "organisation": "Bench", "name": "Owner", "email": "owner@bench.example",
             "password": "bench marmalade kettle harbour", "enrolment_token": enrolment["enrolment_token"],
-            "code": totp(enrolment["secret"])})
+            "code": totp(enrolment["secret"])}
+        code = setup_code(herald, work)
+        if code:
+            setup["setup_code"] = code
+        session = owner.call("POST", "/api/v1/setup", setup)
         owner.csrf = session["csrf_token"]
         yield base, owner, work, server
     finally:
