@@ -30,3 +30,48 @@ pub fn init(config: &LogConfig) -> Result<(), BadLogFilter> {
     };
     Ok(())
 }
+
+/// An error and its causes on one line, for a log or the command line. A cause whose words its
+/// parent already quotes (`database error: {0}` over the sqlx error it wraps) is not repeated,
+/// so a database error reads once, not three times.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !text.contains(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("database error: {0}")]
+        Database(#[from] Inner),
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk I/O error")]
+    struct Inner;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot start")]
+    struct Top(#[source] Outer);
+
+    #[test]
+    fn a_cause_its_parent_already_quotes_is_not_repeated() {
+        let error = Top(Outer::from(Inner));
+        assert_eq!(
+            error_chain(&error),
+            "cannot start: database error: disk I/O error"
+        );
+    }
+}

@@ -204,17 +204,8 @@ fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
     }
 }
 
-/// "outer: inner: innermost", so one log line carries the whole cause.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// The error and its causes on one line (see `telemetry::error_chain`).
+pub use crate::telemetry::error_chain;
 
 /// Under `/api/`, turns any error answer that is not yet problem+json (axum's own rejections of
 /// a path or query parameter, a body over the limit, a time-out) into one, keeping its status
