@@ -180,10 +180,7 @@ fn main() -> ExitCode {
             // One line naming the problem, the whole chain of causes; never a backtrace.
             #[allow(clippy::print_stderr)]
             {
-                eprintln!(
-                    "herald: error: {}",
-                    herald::telemetry::error_chain(error.as_ref())
-                );
+                eprintln!("herald: error: {}", telemetry::error_chain(error.as_ref()));
             }
             ExitCode::FAILURE
         }
