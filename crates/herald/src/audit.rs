@@ -35,10 +35,9 @@ pub async fn checkpoint(
 ) -> Result<Option<Checkpoint>, StoreError> {
     let (size, head_hash) = store.audit_head().await?;
     let covered = store
-        .audit_checkpoints()
+        .audit_checkpointed_size()
         .await?
-        .last()
-        .is_some_and(|last| last.size >= size);
+        .is_some_and(|checkpointed| checkpointed >= size);
     if covered {
         return Ok(None);
     }

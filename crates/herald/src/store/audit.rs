@@ -189,6 +189,16 @@ impl Store {
         Ok(())
     }
 
+    /// How many entries the newest checkpoint covers (`None` before the first): read every
+    /// five minutes, so it does not read the whole list of checkpoints.
+    pub async fn audit_checkpointed_size(&self) -> Result<Option<i64>, StoreError> {
+        let size: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT MAX(size) FROM audit_checkpoints")
+            .fetch_one(pool)
+            .await)?;
+        Ok(size)
+    }
+
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
         let rows: Vec<CheckpointRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT size, head_hash, signature, at FROM audit_checkpoints ORDER BY size")
