@@ -49,6 +49,10 @@ pub struct Limits {
 pub enum MediaProblem {
     #[error("the file is not an image (PNG, JPEG, GIF or WebP)")]
     NotAnImage,
+    #[error(
+        "the file starts like a {kind} image, but its header is damaged or cut short; save or export the image again"
+    )]
+    Damaged { kind: &'static str },
     #[error("the file is empty")]
     Empty,
     #[error("{network} takes {accepted} images, not {kind}")]
@@ -133,20 +137,20 @@ pub fn sniff(bytes: &[u8]) -> Result<Sniffed, MediaProblem> {
             (Some(width), Some(height), Some(b"IHDR")) => (Some(width), Some(height)),
             _ => (None, None),
         };
-        return Ok(sniffed(ImageType::Png, width, height));
+        return sniffed(ImageType::Png, width, height);
     }
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         let (width, height) = jpeg_size(bytes).unzip();
-        return Ok(sniffed(ImageType::Jpeg, width, height));
+        return sniffed(ImageType::Jpeg, width, height);
     }
     if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
         let width = le16(bytes, 6).map(u32::from);
         let height = le16(bytes, 8).map(u32::from);
-        return Ok(sniffed(ImageType::Gif, width, height));
+        return sniffed(ImageType::Gif, width, height);
     }
     if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
         let (width, height) = webp_size(bytes).unzip();
-        return Ok(sniffed(ImageType::Webp, width, height));
+        return sniffed(ImageType::Webp, width, height);
     }
     Err(MediaProblem::NotAnImage)
 }
@@ -349,11 +353,20 @@ fn check_alt(network: Network, alt: &str) -> Result<&str, MediaProblem> {
     Ok(alt)
 }
 
-fn sniffed(kind: ImageType, width: Option<u32>, height: Option<u32>) -> Sniffed {
-    Sniffed {
-        kind,
-        width,
-        height,
+/// What was sniffed, once its header gave a real size: the magic number alone, followed by
+/// anything at all, is not an image.
+fn sniffed(
+    kind: ImageType,
+    width: Option<u32>,
+    height: Option<u32>,
+) -> Result<Sniffed, MediaProblem> {
+    match (width, height) {
+        (Some(width), Some(height)) if width > 0 && height > 0 => Ok(Sniffed {
+            kind,
+            width: Some(width),
+            height: Some(height),
+        }),
+        _ => Err(MediaProblem::Damaged { kind: kind.label() }),
     }
 }
 
@@ -507,11 +520,14 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_header_still_sniffs_but_without_a_size() {
-        let sniffed = sniff(b"\x89PNG\r\n\x1a\n").expect("a PNG");
-        assert_eq!((sniffed.width, sniffed.height), (None, None));
-        let sniffed = sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF]).expect("a JPEG");
-        assert_eq!(sniffed.width, None);
+    fn a_magic_number_followed_by_anything_but_a_header_is_not_an_image() {
+        let damaged = |kind| Err(MediaProblem::Damaged { kind });
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n"), damaged("PNG"));
+        let mut random_after_png = b"\x89PNG\r\n\x1a\n".to_vec();
+        random_after_png.extend((0u32..4096).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8));
+        assert_eq!(sniff(&random_after_png), damaged("PNG"));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF]), damaged("JPEG"));
+        assert_eq!(sniff(&png(0, 480)), damaged("PNG"), "a zero width");
     }
 
     fn new(kind: ImageType, size: usize, alt: &str, already: usize) -> NewImage<'_> {

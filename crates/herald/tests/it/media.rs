@@ -309,6 +309,29 @@ async fn html_named_png_missing_alt_text_and_a_fifth_image_are_refused_with_the_
             .contains("not an image (PNG, JPEG, GIF or WebP)"),
         "{problem}"
     );
+    // The PNG signature followed by random bytes: the magic number alone is not an image.
+    let mut fake_png = b"\x89PNG\r\n\x1a\n".to_vec();
+    fake_png.extend((0u32..2048).map(|n| (n.wrapping_mul(2_654_435_761) >> 11) as u8));
+    let problem = refused(
+        upload(
+            &app,
+            &owner,
+            post,
+            fake_png,
+            ("menu.png", "image/png"),
+            Some("The menu"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["field"], "file");
+    assert!(
+        problem["detail"].as_str().is_some_and(
+            |detail| detail.contains("starts like a PNG image, but its header is damaged")
+        ),
+        "{problem}"
+    );
     draft_kept(&app, &owner, post, text, 0).await;
     assert!(stored_files(&app).is_empty(), "nothing refused is kept");
     let pending = app.store.media_files_pending_since(Timestamp::MAX).await;
