@@ -75,6 +75,7 @@ impl Count {
 /// browser's device cookie when it is valid for this account.
 pub fn throttles(email: &str, address: &str, device: Option<&str>) -> Vec<Throttle> {
     let throttle = |count, key: String| Throttle { count, key };
+    let address = network_of(address);
     match device {
         Some(device) => vec![throttle(Count::Device, format!("device:{device}"))],
         None => vec![
@@ -85,6 +86,19 @@ pub fn throttles(email: &str, address: &str, device: Option<&str>) -> Vec<Thrott
             throttle(Count::Address, format!("address:{address}")),
             throttle(Count::Account, format!("account:{email}")),
         ],
+    }
+}
+
+/// The network an address is counted as: an IPv4 address alone, but an IPv6 address by its
+/// /64, since one ordinary IPv6 host holds a whole /64 and could otherwise take a fresh address,
+/// and fresh free failures, for every guess.
+pub fn network_of(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        _ => address.to_owned(),
     }
 }
 
@@ -156,5 +170,24 @@ mod tests {
         assert_eq!(seconds_until(now, later(1001)), 2);
         assert_eq!(seconds_until(now, later(1)), 1);
         assert_eq!(seconds_until(now, later(-5)), 1);
+    }
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_bit_network() {
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            network_of("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            network_of("2001:db8:1:2::7")
+        );
+        assert_ne!(network_of("2001:db8:1:3::1"), network_of("2001:db8:1:2::1"));
+        assert_eq!(network_of("192.0.2.7"), "192.0.2.7");
+        let keys: Vec<String> = throttles("a@b.example", "2001:db8::5", None)
+            .into_iter()
+            .map(|throttle| throttle.key)
+            .collect();
+        assert!(
+            keys.contains(&"address:2001:db8:0:0::/64".to_owned()),
+            "{keys:?}"
+        );
     }
 }

@@ -122,18 +122,26 @@ impl FromRequestParts<AppState> for ClientIp {
             .ok_or_else(|| {
                 ApiError::internal(PeopleError::Internal("no client address".to_owned()))
             })?;
-        let lines = |name: &str| -> Vec<&str> {
+        // Every line is read, bytes that are not text included: a client's junk before the
+        // address a proxy appended to the same line must not make the whole line vanish (and
+        // the client pass as the proxy).
+        let lines = |name: &str| -> Vec<String> {
             parts
                 .headers
                 .get_all(name)
                 .iter()
-                .filter_map(|value| value.to_str().ok())
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
                 .collect()
         };
+        let x_forwarded_for = lines("x-forwarded-for");
+        let forwarded = lines("forwarded");
         Ok(ClientIp(client_address(
             peer,
-            &lines("x-forwarded-for"),
-            &lines("forwarded"),
+            &x_forwarded_for
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            &forwarded.iter().map(String::as_str).collect::<Vec<_>>(),
             &state.config.trusted_proxies,
         )))
     }

@@ -93,6 +93,8 @@ pub(super) struct PasswordChecked {
     throttle: Vec<Throttle>,
     /// This account's turn: held until the sign-in succeeds or fails.
     _turn: tokio::sync::OwnedMutexGuard<()>,
+    /// The address's turn, held as long (not taken again for the second step of a passkey).
+    _address_turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl PasswordChecked {
@@ -111,6 +113,7 @@ impl PasswordChecked {
             rehash: false,
             throttle,
             _turn,
+            _address_turn: None,
         }
     }
 
@@ -121,7 +124,17 @@ impl PasswordChecked {
         store: &Store,
         now: Timestamp,
     ) -> Result<(), PeopleError> {
-        fail(store, &self.throttle, now).await
+        // Only the counts a success clears: were the per-address and per-account counts
+        // charged here, every passkey sign-in from a new browser would stay on them as a
+        // failure, and an office signing in with passkeys would lock itself out. A failed
+        // second step is counted on all of them, as any failure is.
+        let cleared: Vec<Throttle> = self
+            .throttle
+            .iter()
+            .filter(|throttle| throttle.count.cleared_by_success())
+            .cloned()
+            .collect();
+        fail(store, &cleared, now).await
     }
 }
 
@@ -139,6 +152,10 @@ pub(super) async fn check_password(
     let ip = from.ip;
     let email = email.trim().to_lowercase();
     let turn = take_turn(&email).await;
+    // Guesses at different accounts from one address take turns too, so that a burst of them
+    // cannot all pass the per-address count before the first failure is recorded. Always
+    // after the account's turn, so two sign-ins never wait on each other's.
+    let address_turn = take_address_turn(&crate::domain::throttle::network_of(ip)).await;
     let user = store.user_by_email(&email).await?;
     let throttle = throttles_for(keys, &email, user.as_ref(), from, now);
     for Throttle { key, .. } in &throttle {
@@ -191,6 +208,7 @@ pub(super) async fn check_password(
         user,
         throttle,
         _turn: turn,
+        _address_turn: Some(address_turn),
     })
 }
 
@@ -383,11 +401,25 @@ static SIGN_IN_TURNS: LazyLock<Vec<Arc<tokio::sync::Mutex<()>>>> = LazyLock::new
 });
 
 async fn take_turn(email: &str) -> tokio::sync::OwnedMutexGuard<()> {
-    let stripe = email.bytes().fold(0usize, |hash, byte| {
+    stripe_of(&SIGN_IN_TURNS, email).lock_owned().await
+}
+
+/// The turns of sign-ins from one address (an IPv6 /64), striped apart from the accounts'.
+static ADDRESS_TURNS: LazyLock<Vec<Arc<tokio::sync::Mutex<()>>>> = LazyLock::new(|| {
+    (0..64)
+        .map(|_| Arc::new(tokio::sync::Mutex::new(())))
+        .collect()
+});
+
+async fn take_address_turn(network: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    stripe_of(&ADDRESS_TURNS, network).lock_owned().await
+}
+
+fn stripe_of(stripes: &[Arc<tokio::sync::Mutex<()>>], key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let hash = key.bytes().fold(0usize, |hash, byte| {
         hash.wrapping_mul(31).wrapping_add(usize::from(byte))
     });
-    let lock = SIGN_IN_TURNS[stripe % SIGN_IN_TURNS.len()].clone();
-    lock.lock_owned().await
+    stripes[hash % stripes.len()].clone()
 }
 
 /// Creates a session for `user`, returning the cookie token and the CSRF token.

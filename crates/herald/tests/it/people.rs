@@ -965,6 +965,43 @@ async fn a_burst_of_parallel_guesses_is_throttled_like_guesses_one_by_one() {
 }
 
 #[tokio::test]
+async fn a_burst_of_guesses_at_many_accounts_from_one_address_is_throttled_like_one_by_one() {
+    let (app, clock) = app().await;
+    set_up(&app, &clock).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..24 {
+        let url = app.url("/api/v1/auth/login");
+        guesses.spawn(async move {
+            client()
+                .post(url)
+                .json(&json!({ "email": format!("guess{n}@elsewhere.example"),
+                               "password": "spray-one-password", "code": "000000" }))
+                .send()
+                .await
+                .expect("request")
+                .status()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = guesses.join_next().await {
+        statuses.push(status.expect("guess"));
+    }
+    let judged = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::UNAUTHORIZED)
+        .count();
+    // Ten free failures an address, then one more is judged before the waits begin.
+    assert!(
+        judged <= 11,
+        "only the address's free failures are judged; the rest wait: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_state_change_from_an_opaque_origin_is_refused() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;

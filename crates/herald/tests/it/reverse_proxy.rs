@@ -303,3 +303,31 @@ async fn behind_a_trusted_nginx_the_audit_log_records_the_visitors_own_address_n
         "{addresses:?}"
     );
 }
+
+#[tokio::test]
+async fn a_forwarded_line_with_bytes_that_are_not_text_still_names_the_address_the_proxy_added() {
+    // Herald trusts this machine as its proxy; the test plays the proxy, appending the
+    // visitor's address to the junk the visitor sent, on the same line, as nginx does.
+    let app = spawn_app_with(|config| {
+        config.trusted_proxies = vec![AddressBlock::parse("127.0.0.1").expect("block")];
+    })
+    .await;
+    let line = reqwest::header::HeaderValue::from_bytes(b"\xff\xfejunk, 203.0.113.9")
+        .expect("a header value with opaque bytes");
+    let status = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", line)
+        .json(
+            &json!({ "email": "ann@shop.example", "password": "not it at all", "code": "123456" }),
+        )
+        .send()
+        .await
+        .expect("request")
+        .status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        audited_address(&app, "auth.login.failed").await.as_deref(),
+        Some("203.0.113.9"),
+        "the visitor, never the proxy"
+    );
+}
