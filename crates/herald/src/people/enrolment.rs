@@ -41,14 +41,19 @@ pub fn start_replacement(keys: &Keys, issuer: &str, email: &str, now: Timestamp)
 }
 
 /// Opens a replacement token for `email` and checks the first code of the new authenticator.
+///
+/// Returns the new secret sealed for storage and the step its code used, as both callers (a
+/// member's own new authenticator, and enrolment after a reset) store them.
 pub fn finish_replacement(
     keys: &Keys,
     email: &str,
     token: &str,
     code: &str,
     now: Timestamp,
-) -> Result<(TotpSecret, u64), PeopleError> {
-    finish_for(keys, email, REPLACING, token, code, now)
+) -> Result<(Vec<u8>, i64), PeopleError> {
+    let (secret, step) = finish_for(keys, email, REPLACING, token, code, now)?;
+    let sealed = super::newcomer::seal_secret(keys, email, &secret);
+    Ok((sealed, i64::try_from(step).unwrap_or(i64::MAX)))
 }
 
 /// The vault fields that tell a joining enrolment's token from a replacement's.

@@ -159,17 +159,14 @@ pub async fn confirm_authenticator(
     ip: &str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
-    let (secret, step) = enrolment::finish_replacement(
+    let (sealed, step) = enrolment::finish_replacement(
         keys,
         &user.email,
         &request.enrolment_token,
         &request.code,
         now,
     )?;
-    let sealed = newcomer::seal_secret(keys, &user.email, &secret);
-    store
-        .replace_authenticator(user.id, &sealed, i64::try_from(step).unwrap_or(i64::MAX))
-        .await?;
+    store.replace_authenticator(user.id, &sealed, step).await?;
     record(
         store,
         now,

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::enrolment::{self, Enrolment};
 use super::login::{self, PasswordChecked};
 use super::setup::Welcome;
-use super::{PeopleError, newcomer, record};
+use super::{PeopleError, record};
 use crate::config::Config;
 use crate::domain::access;
 use crate::domain::audit::Actor;
@@ -128,16 +128,14 @@ pub async fn finish_enrolment(
     )
     .await?;
     let user = &checked.user;
-    let (secret, step) = enrolment::finish_replacement(
+    let (sealed, step) = enrolment::finish_replacement(
         keys,
         &user.email,
         &request.enrolment_token,
         &request.code,
         now,
     )?;
-    let sealed = newcomer::seal_secret(keys, &user.email, &secret);
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
-    let step = i64::try_from(step).unwrap_or(i64::MAX);
     if !store
         .enrol_after_reset(user.id, &sealed, step, &codes.hashes)
         .await?

@@ -35,6 +35,29 @@ macro_rules! insert_member {
     }};
 }
 
+/// Inside a transaction `$tx`: spends the invitation whose token hashes to `$token_hash`, once
+/// and before it expires; otherwise returns [`StoreError::Conflict`] (rolling back). The one
+/// rule for accepting an invitation, whether it makes a new member or brings one back.
+macro_rules! claim_invitation {
+    ($tx:ident, $token_hash:expr, $now:expr) => {{
+        let claimed = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1
+              WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1",
+        )
+        .bind($now.as_millisecond())
+        .bind($token_hash)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Err(StoreError::Conflict(
+                "this invitation was already used or has expired".to_owned(),
+            ));
+        }
+    }};
+}
+pub(super) use claim_invitation;
+
 /// Inside a transaction `$tx`: returns [`StoreError::LastOwner`] (rolling the transaction back)
 /// when the change just made leaves no active owner.
 /// Inside a transaction `$tx`: takes the organisation row's write lock first, so two changes
@@ -316,17 +339,7 @@ impl Store {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE invitations SET accepted_at = $1
-                  WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1")
-                .bind(now.as_millisecond())
-                .bind(token_hash)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed != 1 {
-                return Err(StoreError::Conflict("this invitation was already used or has expired".to_owned()));
-            }
+            claim_invitation!(tx, token_hash, now);
             let id = insert_member!(tx, user, now);
             tx.commit().await?;
             Ok(id)

@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 
+use super::people::claim_invitation;
 use super::{NewUser, Store, StoreError, with_pool};
 
 /// Inside a transaction `$tx`: replaces every recovery code of `$user_id` with `$hashes`.
@@ -196,17 +197,7 @@ impl Store {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE invitations SET accepted_at = $1
-                  WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1")
-                .bind(now.as_millisecond())
-                .bind(token_hash)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed != 1 {
-                return Err(StoreError::Conflict("this invitation was already used or has expired".to_owned()));
-            }
+            claim_invitation!(tx, token_hash, now);
             let changed = sqlx::query(
                 "UPDATE users SET name = $1, role = $2, password_hash = $3, totp_secret = $4,
                         totp_last_step = $5, active = TRUE, deactivated_at = NULL,
