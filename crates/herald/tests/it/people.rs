@@ -128,6 +128,29 @@ pub async fn set_up(app: &TestApp, clock: &impl Clock) -> Person {
     }
 }
 
+/// `person` signed in again in a client of its own: another device, a second session.
+pub async fn signed_in_again(app: &TestApp, clock: &ManualClock, person: &Person) -> Person {
+    clock.advance(SignedDuration::from_secs(30));
+    let other = client();
+    let response = other
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": person.email, "password": person.password, "code": code(&person.secret, clock) }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("JSON");
+    Person {
+        client: other,
+        csrf: body["csrf_token"].as_str().expect("csrf").to_owned(),
+        secret: person.secret.clone(),
+        email: person.email.clone(),
+        password: person.password.clone(),
+        recovery_codes: Vec::new(),
+        id: person.id,
+    }
+}
+
 /// Invites `email` as `role` (by `inviter`) and accepts the invitation in a fresh client.
 pub async fn invite_and_join(
     app: &TestApp,

@@ -17,6 +17,7 @@ use tempfile::TempDir;
 use crate::helpers::{TestApp, herald, run, spawn_app_with_clock};
 use crate::people::{
     OWNER_EMAIL, OWNER_PASSWORD, Person, app, client, code, invite_and_join, set_up,
+    signed_in_again,
 };
 
 const NEW_PASSWORD: &str = "seven copper lanterns over the quay";
@@ -30,29 +31,6 @@ async fn login(app: &TestApp, email: &str, password: &str, code: &str) -> reqwes
         .send()
         .await
         .expect("request")
-}
-
-/// `person` signed in again in a client of its own (another device).
-async fn another_device(app: &TestApp, clock: &ManualClock, person: &Person) -> Person {
-    clock.advance(SignedDuration::from_secs(30));
-    let other = client();
-    let response = other
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "email": person.email, "password": person.password, "code": code(&person.secret, clock) }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.expect("JSON");
-    Person {
-        client: other,
-        csrf: body["csrf_token"].as_str().expect("csrf").to_owned(),
-        secret: person.secret.clone(),
-        email: person.email.clone(),
-        password: person.password.clone(),
-        recovery_codes: Vec::new(),
-        id: person.id,
-    }
 }
 
 fn fresh(person: &Person, clock: &ManualClock) -> String {
@@ -89,7 +67,7 @@ async fn a_member_changes_their_password_with_the_current_one_and_a_fresh_code()
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
     let member = invite_and_join(&app, &clock, &owner, "mo@sunny.example", "member").await;
-    let laptop = another_device(&app, &clock, &member).await;
+    let laptop = signed_in_again(&app, &clock, &member).await;
     let change = |current: &str, code: String, new: &str| json!({ "current_password": current, "code": code, "new_password": new });
 
     let wrong_current = member
@@ -374,8 +352,8 @@ async fn new_recovery_codes_replace_the_old_ones() {
 async fn a_member_sees_their_sessions_and_ends_one_or_all_the_others() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let phone = another_device(&app, &clock, &owner).await;
-    let tablet = another_device(&app, &clock, &owner).await;
+    let phone = signed_in_again(&app, &clock, &owner).await;
+    let tablet = signed_in_again(&app, &clock, &owner).await;
     let sessions: Value = owner.get_json(&app, "/api/v1/me/sessions").await;
     let sessions = sessions.as_array().expect("list");
     assert_eq!(sessions.len(), 3);
@@ -832,7 +810,7 @@ async fn post_form(
 async fn the_account_page_changes_the_password_and_lists_and_ends_sessions() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let phone = another_device(&app, &clock, &owner).await;
+    let phone = signed_in_again(&app, &clock, &owner).await;
 
     let page = owner
         .get(&app, "/account")

@@ -13,7 +13,7 @@ use tempfile::TempDir;
 
 use crate::accounts::new_account;
 use crate::helpers::{TestApp, spawn_app_with_clock};
-use crate::people::{Person, app, client, code, invite_and_join, set_up};
+use crate::people::{Person, app, code, invite_and_join, set_up, signed_in_again};
 
 const NETWORK_PASSWORD: &str = "Tr0ub4dor&3-but-much-longer-and-unique";
 
@@ -43,29 +43,6 @@ async fn reveal(app: &TestApp, person: &Person, path: &str, code: &str) -> reqwe
     person.post(app, path, json!({ "code": code })).await
 }
 
-/// Signs `person` in again in a new client: a second session of theirs.
-async fn second_session(app: &TestApp, clock: &ManualClock, person: &Person) -> Person {
-    clock.advance(SignedDuration::from_secs(30));
-    let other = client();
-    let response = other
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "email": person.email, "password": person.password, "code": code(&person.secret, clock) }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.expect("JSON");
-    Person {
-        client: other,
-        csrf: body["csrf_token"].as_str().expect("csrf").to_owned(),
-        secret: person.secret.clone(),
-        email: person.email.clone(),
-        password: person.password.clone(),
-        recovery_codes: Vec::new(),
-        id: person.id,
-    }
-}
-
 async fn audit_actions(app: &TestApp) -> Vec<String> {
     let entries = app
         .store
@@ -84,7 +61,7 @@ async fn five_wrong_step_up_codes_end_every_session_of_the_member_and_tell_the_o
     let owner = set_up(&app, &clock).await;
     let keeper = invite_and_join(&app, &clock, &owner, "gk@sunny.example", "member").await;
     let path = vault(&app, &owner, &keeper).await;
-    let elsewhere = second_session(&app, &clock, &keeper).await;
+    let elsewhere = signed_in_again(&app, &clock, &keeper).await;
 
     for attempt in 1..=5 {
         let refused = reveal(&app, &keeper, &path, &wrong_code(&keeper, &clock)).await;
@@ -142,7 +119,7 @@ async fn five_wrong_step_up_codes_end_every_session_of_the_member_and_tell_the_o
     assert!(actions.contains(&"auth.step_up.locked_out".to_owned()));
 
     // Signing in again starts the count afresh, and the right code works.
-    let back = second_session(&app, &clock, &keeper).await;
+    let back = signed_in_again(&app, &clock, &keeper).await;
     clock.advance(SignedDuration::from_secs(30));
     let revealed = reveal(&app, &back, &path, &code(&keeper.secret, &clock)).await;
     assert_eq!(revealed.status(), StatusCode::OK);
