@@ -246,8 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Scan(_) => unreachable!("handled in main"),
         Command::Openapi => print(
-            &http::api::document()
-                .to_pretty_json()
+            &serde_json::to_string_pretty(&http::api::document())
                 .context("cannot render the OpenAPI document")?,
         ),
     }

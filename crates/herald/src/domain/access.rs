@@ -40,11 +40,13 @@ pub enum Permission {
     WritePosts,
 }
 
-/// What an API token may be used for. A token can never do more than its owner's role allows.
+/// What an API token may be used for (each is described in the `token` security scheme). A
+/// token can never do more than its owner's role allows. `me:read` was called `account:read`
+/// until it was renamed so that it could not be taken for `accounts:read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum Scope {
-    #[serde(rename = "account:read")]
-    AccountRead,
+    #[serde(rename = "me:read")]
+    MeRead,
     #[serde(rename = "members:read")]
     MembersRead,
     #[serde(rename = "members:write")]
@@ -93,7 +95,7 @@ impl Permission {
     /// The scope a token needs, or `None` when no token may do this at all.
     fn scope(self) -> Option<Scope> {
         match self {
-            Permission::ViewOwnAccount => Some(Scope::AccountRead),
+            Permission::ViewOwnAccount => Some(Scope::MeRead),
             Permission::ViewMembers => Some(Scope::MembersRead),
             Permission::ManageMembers => Some(Scope::MembersWrite),
             Permission::ViewAuditLog => Some(Scope::AuditRead),
@@ -112,7 +114,7 @@ impl Permission {
 
 impl Scope {
     pub const ALL: [Scope; 8] = [
-        Scope::AccountRead,
+        Scope::MeRead,
         Scope::MembersRead,
         Scope::MembersWrite,
         Scope::AuditRead,
@@ -124,7 +126,7 @@ impl Scope {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Scope::AccountRead => "account:read",
+            Scope::MeRead => "me:read",
             Scope::MembersRead => "members:read",
             Scope::MembersWrite => "members:write",
             Scope::AuditRead => "audit:read",
@@ -132,6 +134,22 @@ impl Scope {
             Scope::AccountsWrite => "accounts:write",
             Scope::PolicyRead => "policy:read",
             Scope::PostsWrite => "posts:write",
+        }
+    }
+
+    /// What the scope allows, in a few words.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::MeRead => "your own member record and notifications",
+            Scope::MembersRead => "list the organisation's members and who acknowledged the policy",
+            Scope::MembersWrite => "invite members, change their roles, deactivate them",
+            Scope::AuditRead => "read and export the audit log",
+            Scope::AccountsRead => {
+                "see the social accounts you have access to, their posts, queues and calendars"
+            }
+            Scope::AccountsWrite => "add social accounts, grant and revoke access to them",
+            Scope::PolicyRead => "check text against the policy and read its rules",
+            Scope::PostsWrite => "write, submit, approve, schedule and import posts; upload media",
         }
     }
 

@@ -24,9 +24,9 @@ pub struct Problem {
     pub detail: String,
     /// A stable, machine-readable name for the problem, such as `not_found`.
     pub code: &'static str,
-    /// For invalid input: the request field the problem is with.
+    /// For invalid input: the body field, or the path or query parameter, the problem is with.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
+    pub field: Option<String>,
 }
 
 /// Every way an API request can fail.
@@ -38,6 +38,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A path or query parameter that is missing or does not parse.
+    #[error("{message}")]
+    BadParameter { parameter: String, message: String },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -51,6 +54,9 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
+    /// A JSON body field of the wrong type or shape (`field` is its path, such as `slots[0].weekday`).
+    #[error("{message}")]
+    InvalidBody { field: String, message: String },
     #[error("{message}")]
     TooManyRequests {
         message: String,
@@ -75,11 +81,14 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::BadParameter { .. } => (StatusCode::BAD_REQUEST, "bad_parameter"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Gone(_) => (StatusCode::GONE, "gone"),
-            ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Invalid { .. } | ApiError::InvalidBody { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            }
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
@@ -95,7 +104,8 @@ impl ApiError {
             ApiError::Internal(_) => {
                 "Something went wrong on our side; it has been logged. Please try again.".to_owned()
             }
-            other => other.to_string(),
+            // A NUL from a path or query parameter is named, not echoed.
+            other => other.to_string().replace('\0', "\\u0000"),
         };
         Problem {
             kind: "about:blank",
@@ -104,7 +114,9 @@ impl ApiError {
             detail,
             code,
             field: match self {
-                ApiError::Invalid { field, .. } => Some(field),
+                ApiError::Invalid { field, .. } => Some((*field).to_owned()),
+                ApiError::BadParameter { parameter, .. } => Some(parameter.clone()),
+                ApiError::InvalidBody { field, .. } => Some(field.clone()),
                 _ => None,
             },
         }

@@ -26,6 +26,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::audit::ChainedEntry;
 use super::posts::AttemptEnd;
+use super::publishing::CUT_OFF;
 use super::{StoreError, sqlite};
 use crate::domain::audit::NewAuditEntry;
 use crate::domain::posts::PostState;
@@ -264,8 +265,15 @@ fn take_group<T, R>(pending: &mut Vec<(T, R)>, post: impl Fn(&T) -> i64) -> Vec<
 /// records the attempt, notes the step in the post's history (unless it was already
 /// publishing) and moves the post to `publishing`. Returns (post, attempt) for those started.
 /// The history is written before the `UPDATE`, while the posts are still in the state seen.
+/// An earlier attempt still without an outcome was cut off (the process died): it is marked
+/// `interrupted`.
 const START_GROUP: &str = "
     BEGIN IMMEDIATE;
+    UPDATE publish_attempts
+       SET finished_at = request.value ->> 'now', outcome = 'interrupted', detail = request.value ->> 'cut_off'
+      FROM json_each($1) AS request
+      JOIN posts ON posts.id = request.value ->> 'post' AND posts.state = request.value ->> 'from'
+     WHERE publish_attempts.post_id = posts.id AND publish_attempts.outcome IS NULL;
     INSERT INTO publish_attempts (post_id, started_at, worker)
          SELECT posts.id, request.value ->> 'now', request.value ->> 'worker'
            FROM json_each($1) AS request
@@ -287,9 +295,13 @@ const START_GROUP: &str = "
 /// One attempt alone, as [`START_GROUP`] does a group: records the attempt if the post is
 /// still in the state the publisher saw ($3), moves it to `publishing`, and notes the step in
 /// its history unless it was already publishing ($6). Returns the attempt's id, or no row when
-/// the post had moved on. `changes()` is the row count of the statement before.
+/// the post had moved on. `changes()` is the row count of the statement before. An earlier
+/// attempt without an outcome is marked `interrupted`, as in [`START_GROUP`].
 const START_ALONE: &str = "
     BEGIN IMMEDIATE;
+    UPDATE publish_attempts SET finished_at = $1, outcome = 'interrupted', detail = $7
+     WHERE post_id = $2 AND outcome IS NULL
+       AND EXISTS (SELECT 1 FROM posts WHERE id = $2 AND state = $3);
     INSERT INTO publish_attempts (post_id, started_at, worker)
          SELECT $2, $1, $5 WHERE EXISTS (SELECT 1 FROM posts WHERE id = $2 AND state = $3)
       RETURNING id;
@@ -313,6 +325,7 @@ async fn commit_starts(
                 "note": start.note,
                 "event": start.from != PostState::Publishing,
                 "now": start.now.as_millisecond(),
+                "cut_off": CUT_OFF,
             })
         })
         .collect();
@@ -367,6 +380,7 @@ async fn start_alone(
         .bind(&start.note)
         .bind(&start.worker)
         .bind(start.from != PostState::Publishing)
+        .bind(CUT_OFF)
         .fetch_all(&mut **conn)
         .await;
     match started {

@@ -22,6 +22,11 @@ impl AttemptEnd<'_> {
     }
 }
 
+/// The detail of an attempt that never ended because its process died: the next attempt of the
+/// same post marks it `interrupted` with this.
+pub(super) const CUT_OFF: &str =
+    "Herald stopped before this attempt ended; the next attempt took over";
+
 /// One row of `publish_attempts`: id, started, finished, worker, outcome, detail.
 type AttemptRow = (i64, i64, Option<i64>, String, Option<String>, String);
 
@@ -185,6 +190,15 @@ impl Store {
         if !moved {
             return Ok(None);
         }
+        sqlx::query(
+            "UPDATE publish_attempts SET finished_at = $1, outcome = 'interrupted', detail = $2
+              WHERE post_id = $3 AND outcome IS NULL",
+        )
+        .bind(now.as_millisecond())
+        .bind(CUT_OFF)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         if from != PostState::Publishing {
             sqlx::query(
                 "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)

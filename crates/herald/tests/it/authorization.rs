@@ -377,7 +377,7 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         api(
             Method::POST,
             "/api/v1/tokens",
-            Some(json!({ "name": "n", "scopes": ["account:read"], "expires_in_days": 1 })),
+            Some(json!({ "name": "n", "scopes": ["me:read"], "expires_in_days": 1 })),
             [D, A, A, A, D],
         ),
         api(
@@ -643,7 +643,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
     let mut admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let mut member = invite_and_join(&app, &clock, &owner, "member@sunny.example", "member").await;
     let token: Value = owner
-        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write", "policy:read", "posts:write"], "expires_in_days": 1 }))
+        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["me:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write", "policy:read", "posts:write"], "expires_in_days": 1 }))
         .await
         .json()
         .await

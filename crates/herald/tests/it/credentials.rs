@@ -180,7 +180,7 @@ async fn oauth_tokens_never_come_out_and_api_tokens_never_open_the_vault() {
         )
         .await;
     let token: Value = owner
-        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["account:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write"], "expires_in_days": 1 }))
+        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["me:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write"], "expires_in_days": 1 }))
         .await
         .json()
         .await

@@ -325,3 +325,35 @@ async fn on_sqlite_one_failing_start_in_a_group_fails_alone() {
         .expect("start");
     assert!(again.is_some());
 }
+
+contract_test!(
+    an_attempt_cut_off_by_a_dead_process_is_marked_interrupted_by_the_next,
+    |store| {
+        let (_, _, posts) = scheduled_posts(&store, 5).await;
+        // The first process starts every attempt, then dies: no attempt gets an outcome.
+        let first = join_all(posts.iter().map(|&post| {
+            store.start_attempt(post, PostState::Scheduled, "w1", "publishing", at(100))
+        }))
+        .await;
+        assert!(first.iter().all(|started| matches!(started, Ok(Some(_)))));
+        // The next process takes the posts over where they were left: publishing.
+        let second =
+            join_all(posts.iter().map(|&post| {
+                store.start_attempt(post, PostState::Publishing, "w2", "again", at(400))
+            }))
+            .await;
+        assert!(second.iter().all(|started| matches!(started, Ok(Some(_)))));
+        for &post in &posts {
+            let attempts = store.post_attempts(post).await.expect("attempts");
+            assert_eq!(attempts.len(), 2, "post {post}: {attempts:#?}");
+            let (cut_off, current) = (&attempts[0], &attempts[1]);
+            assert_eq!(cut_off.outcome.as_deref(), Some("interrupted"));
+            assert_eq!(cut_off.finished_at, Some(at(400)));
+            assert!(cut_off.detail.contains("Herald stopped"), "{cut_off:?}");
+            assert_eq!(
+                (current.worker.as_str(), current.outcome.as_deref()),
+                ("w2", None)
+            );
+        }
+    }
+);

@@ -363,7 +363,7 @@ async fn herald_serves_from_postgresql_when_given_a_database_url() {
         .post(
             &app,
             "/api/v1/tokens",
-            serde_json::json!({ "name": "t", "scopes": ["account:read"], "expires_in_days": 1 }),
+            serde_json::json!({ "name": "t", "scopes": ["me:read"], "expires_in_days": 1 }),
         )
         .await
         .json()

@@ -528,7 +528,7 @@ async fn deactivating_a_member_ends_their_sessions_and_tokens_at_once() {
         .post(
             &app,
             "/api/v1/tokens",
-            json!({ "name": "script", "scopes": ["account:read"], "expires_in_days": 30 }),
+            json!({ "name": "script", "scopes": ["me:read"], "expires_in_days": 30 }),
         )
         .await
         .json()

@@ -288,6 +288,18 @@ async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing(
     )
     .await;
     check_exactly_once(&store, &fake, &posts).await;
+    // The attempts the kill cut off were closed by the attempts that took over from them.
+    let mut interrupted = 0;
+    for id in posts.keys() {
+        for attempt in store.post_attempts(*id).await.expect("attempts") {
+            assert!(
+                attempt.outcome.is_some(),
+                "post {id}: {attempt:?} never ended"
+            );
+            interrupted += usize::from(attempt.outcome.as_deref() == Some("interrupted"));
+        }
+    }
+    eprintln!("{interrupted} attempts were cut off by the kill");
     let counts = store.post_counts().await.expect("counts");
     assert!(
         published(&counts) >= 190,

@@ -173,7 +173,7 @@ async fn exercise(dir: &TempDir, database_url: Option<&str>) -> (String, Vec<Str
     let token: Value = client
         .post(format!("{base}/api/v1/tokens"))
         .header("x-csrf-token", &csrf)
-        .json(&json!({ "name": "t", "scopes": ["account:read"], "expires_in_days": 1 }))
+        .json(&json!({ "name": "t", "scopes": ["me:read"], "expires_in_days": 1 }))
         .send()
         .await
         .expect("request")

@@ -3,7 +3,7 @@
 //! follows such a reset at sign-in. Each handler extracts, calls `crate::people`, and answers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::people::{UserView, welcome};
 use crate::domain::access::Permission;
 use crate::http::auth::{Caller, ClientIp, Via};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 use crate::people::enrolment::Enrolment;
 use crate::people::own_account::{
@@ -67,7 +67,7 @@ fn session_only(caller: &Caller) -> Result<String, ApiError> {
 
 /// Changes your password: your current one and a fresh code, then the new one (checked as at
 /// joining, breached-password data included). Your other sessions end.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "people", request_body = PasswordChange,
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "people", security(("session" = [])), request_body = PasswordChange,
     responses((status = 200, description = "Changed", body = PasswordChanged), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The current password or code is not right, or the new password is not acceptable; `field` names which", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -94,7 +94,7 @@ pub async fn change_password(
 
 /// Starts moving to a new authenticator app: your password and a code from the app you use
 /// now; the answer is the new secret to scan. The old app keeps working until you confirm.
-#[utoipa::path(post, path = "/api/v1/me/authenticator", tag = "people", request_body = NewAuthenticatorStart,
+#[utoipa::path(post, path = "/api/v1/me/authenticator", tag = "people", security(("session" = [])), request_body = NewAuthenticatorStart,
     responses((status = 200, description = "Scan this, then confirm with a code from it", body = Enrolment), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The password or code is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn start_new_authenticator(
     State(state): State<AppState>,
@@ -116,7 +116,7 @@ pub async fn start_new_authenticator(
 }
 
 /// Confirms the new authenticator with a code from it; from now on only it works.
-#[utoipa::path(post, path = "/api/v1/me/authenticator/confirm", tag = "people", request_body = NewAuthenticatorConfirm,
+#[utoipa::path(post, path = "/api/v1/me/authenticator/confirm", tag = "people", security(("session" = [])), request_body = NewAuthenticatorConfirm,
     responses((status = 204, description = "The new authenticator is in use"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code or the setup token is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn confirm_authenticator(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ pub async fn confirm_authenticator(
 }
 
 /// New recovery codes after a fresh code; the earlier ones stop working.
-#[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "people", request_body = FreshCode,
+#[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "people", security(("session" = [])), request_body = FreshCode,
     responses((status = 200, description = "The new codes, shown once", body = NewRecoveryCodes), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn regenerate_recovery_codes(
     State(state): State<AppState>,
@@ -160,7 +160,7 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// Your sessions that are still valid, most recently used first.
-#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "people",
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "people", security(("session" = [])),
     responses((status = 200, description = "Your sessions", body = [SessionInfo]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn sessions(
     State(state): State<AppState>,
@@ -191,12 +191,12 @@ pub async fn sessions(
 }
 
 /// Ends one of your sessions (a lost phone, a shared computer).
-#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "people", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "people", security(("session" = [])), params(("id" = String, Path)),
     responses((status = 204, description = "Ended"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such session of yours", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn end_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageOwnSessions)?;
     own_account::end_session(
@@ -211,7 +211,7 @@ pub async fn end_session(
 }
 
 /// Ends every session of yours but this one.
-#[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "people",
+#[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "people", security(("session" = [])),
     responses((status = 200, description = "Ended", body = SessionsEnded), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn end_other_sessions(
     State(state): State<AppState>,
@@ -233,12 +233,12 @@ pub async fn end_other_sessions(
 /// Resets a member's second factor (they lost their phone and recovery codes): their
 /// authenticator, recovery codes and passkeys stop working and their sessions end; at their
 /// next sign-in their password leads them to set up a new authenticator. Not your own.
-#[utoipa::path(post, path = "/api/v1/members/{id}/reset-second-factor", tag = "people", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/members/{id}/reset-second-factor", tag = "people", security(("token" = ["members:write"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "Reset; the member and the owners were told", body = UserView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not allowed for this member", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such member", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Yourself, or a deactivated member", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn reset_second_factor(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Permission::ManageMembers)?;
     let member = second_factor_reset::reset_by(

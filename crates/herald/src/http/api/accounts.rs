@@ -1,7 +1,7 @@
 //! `/api/v1/accounts`: the company's social accounts, their gatekeepers and who may use them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use crate::accounts::{self, NewAccountRequest, Visible};
 use crate::domain::access::{AccountAction, Permission};
 use crate::domain::accounts::{AccountLevel, Network};
 use crate::http::auth::Caller;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 
 /// A social account as the caller sees it.
@@ -72,7 +72,7 @@ impl From<Visible> for AccountView {
 }
 
 /// The accounts the caller may see. A member without a grant does not see an account at all.
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])),
     responses((status = 200, description = "Accounts", body = [AccountView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Token lacks accounts:read", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
@@ -84,7 +84,7 @@ pub async fn list(
 }
 
 /// Adds an account and names its gatekeeper (owners and admins).
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccountRequest,
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = NewAccountRequest,
     responses((status = 201, description = "Added", body = AccountView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Owners and admins only", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already added", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A field is not acceptable", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -102,12 +102,12 @@ pub async fn create(
 
 /// One account, with its grants for its gatekeeper and owners. Accounts the caller may not see
 /// are 404, like accounts that do not exist.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The account", body = AccountDetail), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account, or not visible to you", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AccountDetail>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let visible = accounts::open(&state.store, &caller.user, id, AccountAction::View).await?;
@@ -135,12 +135,12 @@ pub async fn get(
 }
 
 /// Gives a member access to the account (its gatekeeper, or an owner; audited either way).
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/grants/{user_id}", tag = "accounts", request_body = GrantRequest, params(("id" = i64, Path), ("user_id" = i64, Path)),
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/grants/{user_id}", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = GrantRequest, params(("id" = i64, Path), ("user_id" = i64, Path)),
     responses((status = 204, description = "Granted"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or an owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an active member, or not a level", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn grant(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, user_id)): Path<(i64, i64)>,
+    ApiPath((id, user_id)): ApiPath<(i64, i64)>,
     ApiJson(request): ApiJson<GrantRequest>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
@@ -157,12 +157,12 @@ pub async fn grant(
 }
 
 /// Takes a member's access to the account away.
-#[utoipa::path(delete, path = "/api/v1/accounts/{id}/grants/{user_id}", tag = "accounts", params(("id" = i64, Path), ("user_id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}/grants/{user_id}", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), params(("id" = i64, Path), ("user_id" = i64, Path)),
     responses((status = 204, description = "Revoked"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or an owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or grant", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, user_id)): Path<(i64, i64)>,
+    ApiPath((id, user_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
     accounts::revoke(&state.store, &caller.user, id, user_id, state.clock.now()).await?;
@@ -170,12 +170,12 @@ pub async fn revoke(
 }
 
 /// Names a new gatekeeper (owners only; audited).
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/gatekeeper", tag = "accounts", request_body = GatekeeperRequest, params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/gatekeeper", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = GatekeeperRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Reassigned", body = AccountView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Owners only", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an active member", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn reassign_gatekeeper(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<GatekeeperRequest>,
 ) -> Result<Json<AccountView>, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;

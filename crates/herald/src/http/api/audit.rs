@@ -4,7 +4,7 @@
 #![allow(unused_qualifications)]
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::domain::access::Permission;
 use crate::domain::audit::AuditEntry;
 use crate::http::auth::Caller;
+use crate::http::extract::ApiQuery;
 use crate::http::{ApiError, AppState};
 use crate::store::AuditFilter;
 
@@ -57,12 +58,12 @@ impl From<AuditEntry> for AuditEntryView {
 }
 
 /// Audit entries, oldest first, filtered.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("token" = ["audit:read"]), ("session" = [])), params(AuditQuery),
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Entries", body = [AuditEntryView]), (status = 403, description = "Owners only", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntryView>>, ApiError> {
     caller.require(Permission::ViewAuditLog)?;
     let limit = query.limit.unwrap_or(100);
@@ -89,7 +90,7 @@ pub async fn list(
 }
 
 /// The whole audit log as JSON Lines, one entry per line, for archiving or analysis.
-#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit",
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", security(("token" = ["audit:read"]), ("session" = [])),
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "JSON Lines", body = String, content_type = "application/jsonl"), (status = 403, description = "Owners only", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn export(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAuditLog)?;

@@ -2,7 +2,7 @@
 //! network. The tokens go into the vault; the answer says only as whom Herald now posts.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::connections;
 use crate::domain::access::Permission;
 use crate::http::auth::Caller;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 
 /// How the gatekeeper connects the account.
@@ -48,12 +48,12 @@ pub struct Connection {
 
 /// Connects the account (its gatekeeper, from a browser session): checks the credentials with
 /// the network and keeps the tokens in the vault.
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/connection", tag = "accounts", request_body = ConnectRequest, params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/connection", tag = "accounts", security(("session" = [])), request_body = ConnectRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Connected", body = Connection), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The network refused the credentials", body = crate::http::Problem, content_type = "application/problem+json"), (status = 503, description = "The network could not be asked", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn connect(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<ConnectRequest>,
 ) -> Result<Json<Connection>, ApiError> {
     caller.require(Permission::UseVault)?;

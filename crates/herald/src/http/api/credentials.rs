@@ -2,7 +2,7 @@
 //! and notes. Gatekeepers only, from a browser session only (never an API token).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,7 +10,7 @@ use crate::credentials;
 use crate::domain::access::Permission;
 use crate::domain::accounts::SecretField;
 use crate::http::auth::Caller;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 
 #[derive(Deserialize, ToSchema)]
@@ -95,12 +95,12 @@ fn field(text: &str) -> Result<SecretField, ApiError> {
 }
 
 /// What is stored for the account (never the values).
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/credentials", tag = "accounts", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/credentials", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "Stored fields, their age, strength and reuse", body = [FactView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn facts(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<FactView>>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let facts = credentials::facts(&state.store, &caller.user, id).await?;
@@ -119,12 +119,12 @@ pub async fn facts(
 }
 
 /// Stores (or replaces) one credential of the account. Gatekeeper only.
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/credentials/{field}", tag = "accounts", request_body = StoreRequest, params(("id" = i64, Path), ("field" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/credentials/{field}", tag = "accounts", security(("session" = [])), request_body = StoreRequest, params(("id" = i64, Path), ("field" = String, Path)),
     responses((status = 200, description = "Stored, sealed", body = StoredView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or field", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an acceptable value", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, name)): Path<(i64, String)>,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
     ApiJson(request): ApiJson<StoreRequest>,
 ) -> Result<Json<StoredView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -149,12 +149,12 @@ pub async fn put(
 }
 
 /// A new random password to the account's network rules, for its gatekeeper. Not stored.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/password-generator", tag = "accounts", request_body = GenerateRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/password-generator", tag = "accounts", security(("session" = [])), request_body = GenerateRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "A new password", body = GeneratedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A length the network does not accept", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn generate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<GenerateRequest>,
 ) -> Result<Json<GeneratedView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -167,12 +167,12 @@ pub async fn generate(
 
 /// The account's security posture: password strength, age, reuse, breach, network 2FA, and
 /// open "rotate now" requests. Nothing secret.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/posture", tag = "accounts", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/posture", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The posture", body = PostureView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn posture(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<PostureView>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let posture = credentials::posture(&state.store, &caller.user, id, state.clock.now()).await?;
@@ -190,12 +190,12 @@ pub async fn posture(
 }
 
 /// Reveals one credential to the gatekeeper, after their own second factor. Audited.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/credentials/{field}/reveal", tag = "accounts", request_body = RevealRequest, params(("id" = i64, Path), ("field" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/credentials/{field}/reveal", tag = "accounts", security(("session" = [])), request_body = RevealRequest, params(("id" = i64, Path), ("field" = String, Path)),
     responses((status = 200, description = "The value", body = RevealedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, wrong code, OAuth tokens, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account, field or stored value", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn reveal(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, name)): Path<(i64, String)>,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
     ApiJson(request): ApiJson<RevealRequest>,
 ) -> Result<Json<RevealedView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -216,12 +216,12 @@ pub async fn reveal(
 
 /// The current code of the network's own 2FA, from the stored seed (gatekeeper, after their
 /// own second factor). Audited.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/network-code", tag = "accounts", request_body = RevealRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/network-code", tag = "accounts", security(("session" = [])), request_body = RevealRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "The network's current code", body = NetworkCodeView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or wrong code", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or no seed stored", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn network_code(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<RevealRequest>,
 ) -> Result<Json<NetworkCodeView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -252,12 +252,12 @@ pub struct RotationView {
 }
 
 /// The account's "rotate now" requests: why, when, and who did it.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/rotations", tag = "accounts", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/rotations", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "Requests, oldest first", body = [RotationView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn rotations(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<RotationView>>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let rotations = credentials::rotations(&state.store, &caller.user, id).await?;

@@ -3,7 +3,7 @@
 //! schedule as CSV (which imports again) and as an iCalendar feed.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::domain::access::Permission;
 use crate::domain::accounts::Network;
 use crate::export;
 use crate::http::auth::Caller;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 use crate::import::{self, Choice, Preview, Problem, Row};
 
@@ -134,7 +134,7 @@ impl From<Preview> for PreviewResponse {
 }
 
 /// Reads a CSV of posts and lists every row with its problems. Nothing is saved.
-#[utoipa::path(post, path = "/api/v1/import/preview", tag = "import", request_body = PreviewRequest,
+#[utoipa::path(post, path = "/api/v1/import/preview", tag = "import", security(("token" = ["posts:write"]), ("session" = [])), request_body = PreviewRequest,
     responses((status = 200, description = "Every row with its problems", body = PreviewResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn preview(
     State(state): State<AppState>,
@@ -152,7 +152,7 @@ pub async fn preview(
 /// at its time when the caller may publish, otherwise submitted for approval. Any problem
 /// refuses the whole file unless `only_valid` is set. If a row fails part-way, the answer (409)
 /// names the rows already imported and their posts.
-#[utoipa::path(post, path = "/api/v1/import", tag = "import", request_body = ImportRequest,
+#[utoipa::path(post, path = "/api/v1/import", tag = "import", security(("token" = ["posts:write"]), ("session" = [])), request_body = ImportRequest,
     responses((status = 200, description = "Imported", body = ImportResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Stopped part-way: the detail names the rows imported", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Problems in the file; nothing imported", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn import(
     State(state): State<AppState>,
@@ -194,12 +194,12 @@ pub async fn import(
 }
 
 /// One account's schedule as CSV, in the import's columns plus `state` and `post_id`.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.csv", tag = "import", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.csv", tag = "import", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The schedule", body = String, content_type = "text/csv"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule_csv(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let schedule = export::schedule(&state.store, &caller.user, id, state.clock.now()).await?;
@@ -212,12 +212,12 @@ pub async fn schedule_csv(
 }
 
 /// One account's schedule as an iCalendar feed (RFC 5545): an event per post.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.ics", tag = "import", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.ics", tag = "import", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The feed", body = String, content_type = "text/calendar"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule_ics(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let schedule = export::schedule(&state.store, &caller.user, id, state.clock.now()).await?;

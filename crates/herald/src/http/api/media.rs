@@ -4,8 +4,8 @@
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::domain::access::Permission;
 use crate::domain::media::LARGEST_UPLOAD;
 use crate::http::auth::Caller;
+use crate::http::extract::ApiPath;
 use crate::http::{ApiError, AppState};
 use crate::media;
 use crate::store::MediaRecord;
@@ -69,13 +70,13 @@ impl From<MediaRecord> for MediaResponse {
 
 /// Attaches an image with its alt text to a draft (its author only), checked against the
 /// account's network: type (from the bytes), size, how many images, alt text length.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/media", tag = "posts", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/media", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path)),
     request_body(content = MediaUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "Attached", body = MediaResponse), (status = 400, description = "Not a multipart form", body = crate::http::Problem, content_type = "application/problem+json"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 413, description = "Larger than any network takes", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an image, not one the network takes, or no alt text", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<MediaResponse>), ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -110,12 +111,12 @@ pub async fn upload(
 }
 
 /// A post's images in order, for anyone who may see the post.
-#[utoipa::path(get, path = "/api/v1/posts/{id}/media", tag = "posts", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/posts/{id}/media", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The images", body = Vec<MediaResponse>), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<MediaResponse>>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let images = media::list(&state.store, &caller.user, id).await?;
@@ -123,12 +124,12 @@ pub async fn list(
 }
 
 /// One image's bytes, with the type read from them, for anyone who may see the post.
-#[utoipa::path(get, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", params(("id" = i64, Path), ("media_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
     responses((status = 200, description = "The image", body = Vec<u8>, content_type = "image/*"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, media_id)): Path<(i64, i64)>,
+    ApiPath((id, media_id)): ApiPath<(i64, i64)>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let (media, bytes) =
@@ -137,12 +138,12 @@ pub async fn show(
 }
 
 /// Removes an image from a draft (its author only).
-#[utoipa::path(delete, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", params(("id" = i64, Path), ("media_id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
     responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, media_id)): Path<(i64, i64)>,
+    ApiPath((id, media_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
@@ -154,7 +155,7 @@ pub async fn remove(
 /// the link (Instagram and Threads fetch images this way). Anything else is a 404.
 pub async fn signed(
     State(state): State<AppState>,
-    Path(signed): Path<String>,
+    ApiPath(signed): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let (media, bytes) = media::read_signed(&state.store, &state.media, &signed, now).await?;

@@ -1,7 +1,7 @@
 //! `/api/v1` routes for passkeys: adding and removing one's own, and signing in with one.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use super::people::signed_in;
 use crate::domain::access::Permission;
 use crate::http::auth::{Caller, SignInOrigin};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 use crate::people::passkeys;
 use crate::people::step_up::FreshCode;
@@ -70,7 +70,7 @@ fn ceremony(options: impl Serialize, state: String) -> Result<Json<Ceremony>, Ap
 }
 
 /// The caller's passkeys.
-#[utoipa::path(get, path = "/api/v1/passkeys", tag = "people",
+#[utoipa::path(get, path = "/api/v1/passkeys", tag = "people", security(("session" = [])),
     responses((status = 200, description = "Passkeys", body = [PasskeyView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
@@ -92,7 +92,7 @@ pub async fn list(
 }
 
 /// Starts adding a passkey, after a fresh code from the authenticator app.
-#[utoipa::path(post, path = "/api/v1/passkeys/registration", tag = "people", request_body = FreshCode,
+#[utoipa::path(post, path = "/api/v1/passkeys/registration", tag = "people", security(("session" = [])), request_body = FreshCode,
     responses((status = 200, description = "Options for navigator.credentials.create", body = Ceremony), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code is not right", body = crate::http::Problem, content_type = "application/problem+json"), (status = 503, description = "Passkeys are not available here", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn start_registration(
     State(state): State<AppState>,
@@ -113,7 +113,7 @@ pub async fn start_registration(
 }
 
 /// Finishes adding a passkey with the browser's answer.
-#[utoipa::path(post, path = "/api/v1/passkeys", tag = "people", request_body = NewPasskey,
+#[utoipa::path(post, path = "/api/v1/passkeys", tag = "people", security(("session" = [])), request_body = NewPasskey,
     responses((status = 201, description = "Added", body = PasskeyView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The answer did not verify", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn finish_registration(
     State(state): State<AppState>,
@@ -143,12 +143,12 @@ pub async fn finish_registration(
 }
 
 /// Removes one of the caller's passkeys, after a fresh code from the authenticator app.
-#[utoipa::path(delete, path = "/api/v1/passkeys/{id}", tag = "people", params(("id" = i64, Path)), request_body = FreshCode,
+#[utoipa::path(delete, path = "/api/v1/passkeys/{id}", tag = "people", security(("session" = [])), params(("id" = i64, Path)), request_body = FreshCode,
     responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in, or signed out after 5 wrong codes in a row", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such passkey of yours", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "The code is not right", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<FreshCode>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;

@@ -2,20 +2,20 @@
 //! invitations and API tokens. Each handler extracts, calls `crate::people`, and answers.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::access::Permission;
+use crate::domain::access::{Permission, Scope};
 use crate::domain::password::{self, Strength};
 use crate::domain::people::Role;
 use crate::http::auth::{
     Caller, ClientIp, SignInOrigin, Via, cleared_session_cookie, device_cookie_header,
     session_cookie_header,
 };
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
 use crate::people::enrolment::{self, Enrolment};
 use crate::people::invitations::{self, AcceptRequest};
@@ -116,7 +116,8 @@ pub struct EndedSessions {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewTokenRequest {
     pub name: String,
-    /// Any of `account:read`, `members:read`, `members:write`, `audit:read`.
+    /// What the token may do; see `Scope` for what each allows.
+    #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Vec<String>,
     /// 1 to 366.
     pub expires_in_days: i64,
@@ -214,7 +215,7 @@ pub(super) fn welcome(state: &AppState, welcome: Welcome) -> Response {
     ))]
 pub async fn setup_start(
     State(state): State<AppState>,
-    Query(query): Query<SetupQuery>,
+    ApiQuery(query): ApiQuery<SetupQuery>,
 ) -> Result<Json<Enrolment>, ApiError> {
     if !setup::needed(&state.store).await? {
         return Err(crate::people::PeopleError::AlreadySetUp.into());
@@ -282,7 +283,7 @@ pub async fn login(
 }
 
 /// Signs out of this session.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "people",
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "people", security(("session" = [])),
     responses((status = 204, description = "Signed out"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::ManageOwnSessions)?;
@@ -294,7 +295,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
 }
 
 /// Ends every session of the caller, on every device.
-#[utoipa::path(post, path = "/api/v1/auth/logout-everywhere", tag = "people",
+#[utoipa::path(post, path = "/api/v1/auth/logout-everywhere", tag = "people", security(("session" = [])),
     responses((status = 200, description = "Every session ended", body = EndedSessions), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn logout_everywhere(
     State(state): State<AppState>,
@@ -312,7 +313,7 @@ pub async fn logout_everywhere(
 }
 
 /// The caller's own account.
-#[utoipa::path(get, path = "/api/v1/me", tag = "people",
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("token" = ["me:read"]), ("session" = [])),
     responses((status = 200, description = "Who you are", body = MeView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeView>, ApiError> {
     caller.require(Permission::ViewOwnAccount)?;
@@ -343,7 +344,7 @@ pub async fn password_strength(ApiJson(request): ApiJson<StrengthRequest>) -> Js
 }
 
 /// Every member, active first.
-#[utoipa::path(get, path = "/api/v1/members", tag = "people",
+#[utoipa::path(get, path = "/api/v1/members", tag = "people", security(("token" = ["members:read"]), ("session" = [])),
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Members", body = [UserView]), (status = 403, description = "Needs admin or owner", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list_members(
     State(state): State<AppState>,
@@ -355,12 +356,12 @@ pub async fn list_members(
 }
 
 /// Changes a member's role. Only owners change owners or make new ones; one owner must remain.
-#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "people", request_body = RoleChange, params(("id" = i64, Path)),
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "people", security(("token" = ["members:write"]), ("session" = [])), request_body = RoleChange, params(("id" = i64, Path)),
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Changed", body = UserView), (status = 403, description = "Not allowed", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Would leave no owner", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn change_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(change): ApiJson<RoleChange>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Permission::ManageMembers)?;
@@ -377,12 +378,12 @@ pub async fn change_role(
 
 /// Offboards a member: ends their sessions, revokes their API tokens and account access at
 /// once, and marks "rotate now" every account whose credentials they could reveal.
-#[utoipa::path(post, path = "/api/v1/members/{id}/deactivate", tag = "people", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/members/{id}/deactivate", tag = "people", security(("token" = ["members:write"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Deactivated", body = DepartedView), (status = 403, description = "Not allowed", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already deactivated, yourself, or the last owner", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<DepartedView>, ApiError> {
     caller.require(Permission::ManageMembers)?;
     let departed = members::deactivate(&state.store, &caller.user, id, state.clock.now()).await?;
@@ -393,7 +394,7 @@ pub async fn deactivate(
 }
 
 /// Invites someone by a single-use link that expires.
-#[utoipa::path(post, path = "/api/v1/invitations", tag = "people", request_body = InviteRequest,
+#[utoipa::path(post, path = "/api/v1/invitations", tag = "people", security(("token" = ["members:write"]), ("session" = [])), request_body = InviteRequest,
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 201, description = "Invitation created; give the link to the invitee", body = InvitationView), (status = 403, description = "Not allowed", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already a member", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn invite(
     State(state): State<AppState>,
@@ -420,7 +421,7 @@ pub async fn invite(
     responses((status = 200, description = "The invitation can be accepted", body = OpenInvitationView), (status = 410, description = "Expired or already used", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn open_invitation(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> Result<Json<OpenInvitationView>, ApiError> {
     let now = state.clock.now();
     let invitation = invitations::open(&state.store, &token, now).await?;
@@ -438,7 +439,7 @@ pub async fn open_invitation(
 pub async fn accept_invitation(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ApiJson(request): ApiJson<AcceptRequest>,
 ) -> Result<Response, ApiError> {
     let done = invitations::accept(
@@ -455,7 +456,7 @@ pub async fn accept_invitation(
 }
 
 /// The caller's API tokens.
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "people",
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "people", security(("session" = [])),
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Tokens (never their secrets)", body = [TokenView]), (status = 403, description = "Tokens cannot list tokens", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list_tokens(
     State(state): State<AppState>,
@@ -471,7 +472,7 @@ pub async fn list_tokens(
 }
 
 /// Creates an API token. Its secret is in this answer and nowhere else, ever.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "people", request_body = NewTokenRequest,
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "people", security(("session" = [])), request_body = NewTokenRequest,
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 201, description = "Created", body = NewTokenView), (status = 422, description = "A field is not acceptable", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create_token(
     State(state): State<AppState>,
@@ -499,12 +500,12 @@ pub async fn create_token(
 }
 
 /// Revokes one of the caller's API tokens.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "people", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "people", security(("session" = [])), params(("id" = i64, Path)),
     responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 204, description = "Revoked"), (status = 404, description = "No such active token of yours", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageOwnTokens)?;
     tokens::revoke(&state.store, &caller.user, id, state.clock.now()).await?;
@@ -575,7 +576,7 @@ pub struct NotificationView {
 
 /// Your newest 50 notifications, newest first: passwords to rotate, access changed by an
 /// owner, accounts you now keep.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "people",
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "people", security(("token" = ["me:read"]), ("session" = [])),
     responses((status = 200, description = "Your notifications", body = [NotificationView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn notifications(
     State(state): State<AppState>,

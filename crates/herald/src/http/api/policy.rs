@@ -77,7 +77,7 @@ pub struct RuleView {
 
 /// Checks a draft against the company's policy: personal data, secrets, confidential terms,
 /// risky links, tone and profanity.
-#[utoipa::path(post, path = "/api/v1/scan", tag = "policy", request_body = ScanRequest,
+#[utoipa::path(post, path = "/api/v1/scan", tag = "policy", security(("token" = ["policy:read"]), ("session" = [])), request_body = ScanRequest,
     responses((status = 200, description = "The findings and the verdict", body = ScanView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "A token without policy:read", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not a JSON body with a text", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn scan(
     State(state): State<AppState>,
@@ -111,7 +111,7 @@ pub async fn scan(
 
 /// The policy's rules in force: every rule's id, action and message; the TOML too for owners
 /// and admins (members never see it: it names the confidential terms).
-#[utoipa::path(get, path = "/api/v1/policy/rules", tag = "policy",
+#[utoipa::path(get, path = "/api/v1/policy/rules", tag = "policy", security(("token" = ["policy:read"]), ("session" = [])),
     responses((status = 200, description = "The rules", body = RulesReadView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "A token without policy:read", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn rules(
     State(state): State<AppState>,
@@ -138,7 +138,7 @@ pub async fn rules(
 
 /// Replaces the policy's rules (owners, from a browser session). Refused whole, naming the
 /// line and column, if the TOML or any rule is invalid; the rules in force then stay.
-#[utoipa::path(put, path = "/api/v1/policy/rules", tag = "policy", request_body = RulesView,
+#[utoipa::path(put, path = "/api/v1/policy/rules", tag = "policy", security(("session" = [])), request_body = RulesView,
     responses((status = 200, description = "Saved as a new version", body = RulesView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not an owner, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid TOML or rule", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn save_rules(
     State(state): State<AppState>,
@@ -190,7 +190,7 @@ pub struct AcknowledgementView {
 }
 
 /// The company's social media policy (current version) and whether you acknowledged it.
-#[utoipa::path(get, path = "/api/v1/policy", tag = "policy",
+#[utoipa::path(get, path = "/api/v1/policy", tag = "policy", security(("token" = ["policy:read"]), ("session" = [])),
     responses((status = 200, description = "The policy", body = DocumentView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No policy published yet", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn document(
     State(state): State<AppState>,
@@ -209,7 +209,7 @@ pub async fn document(
 }
 
 /// Publishes a new version of the policy (owners); every member is asked to acknowledge it.
-#[utoipa::path(put, path = "/api/v1/policy", tag = "policy", request_body = PublishRequest,
+#[utoipa::path(put, path = "/api/v1/policy", tag = "policy", security(("session" = [])), request_body = PublishRequest,
     responses((status = 200, description = "Published", body = DocumentView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not an owner, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn publish(
     State(state): State<AppState>,
@@ -228,7 +228,7 @@ pub async fn publish(
 }
 
 /// Acknowledges the current policy: you have read it and accept it. Audited.
-#[utoipa::path(post, path = "/api/v1/policy/acknowledge", tag = "policy", request_body = AcknowledgeRequest,
+#[utoipa::path(post, path = "/api/v1/policy/acknowledge", tag = "policy", security(("session" = [])), request_body = AcknowledgeRequest,
     responses((status = 204, description = "Acknowledged"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "An API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not the current version", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn acknowledge(
     State(state): State<AppState>,
@@ -248,7 +248,7 @@ pub async fn acknowledge(
 }
 
 /// Who has acknowledged the current policy (owners and admins).
-#[utoipa::path(get, path = "/api/v1/policy/acknowledgements", tag = "policy",
+#[utoipa::path(get, path = "/api/v1/policy/acknowledgements", tag = "policy", security(("token" = ["members:read"]), ("session" = [])),
     responses((status = 200, description = "Every active member", body = [AcknowledgementView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not an owner or admin", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn acknowledgements(
     State(state): State<AppState>,

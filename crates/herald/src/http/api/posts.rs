@@ -2,7 +2,7 @@
 //! rule), approval and sending back; and `/api/v1/text-length` for the composer's live counts.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use crate::domain::accounts::Network;
 use crate::domain::post_text::{self, Length};
 use crate::domain::posts::PostState;
 use crate::http::auth::Caller;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 use crate::posts::{self, PostView};
 
@@ -87,7 +87,9 @@ pub struct PostResponse {
 pub struct AttemptEntry {
     pub started_at: String,
     pub finished_at: Option<String>,
-    /// `published`, `retry`, `failed`, `unconfirmed`; none while under way.
+    /// `published`, `retry`, `failed`, `unconfirmed`, or `interrupted` (Herald stopped during
+    /// the attempt and a later one took over); none while under way.
+    #[schema(examples("published"))]
     pub outcome: Option<String>,
     pub detail: String,
 }
@@ -157,7 +159,7 @@ impl From<PostView> for PostResponse {
 }
 
 /// Writes a draft for one account (contributor access and the current policy accepted).
-#[utoipa::path(post, path = "/api/v1/posts", tag = "posts", request_body = NewPost,
+#[utoipa::path(post, path = "/api/v1/posts", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = NewPost,
     responses((status = 201, description = "Drafted", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No contributor access, or the policy not yet accepted", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long for the network", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -178,12 +180,12 @@ pub async fn create(
 }
 
 /// A post, its length for its network, and its history.
-#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The post", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     Ok(Json(
@@ -192,12 +194,12 @@ pub async fn show(
 }
 
 /// Changes a draft's text (its author).
-#[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", request_body = EditPost, params(("id" = i64, Path)),
+#[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = EditPost, params(("id" = i64, Path)),
     responses((status = 200, description = "Changed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "No longer a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn edit(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<EditPost>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -211,12 +213,12 @@ pub async fn edit(
 
 /// Submits a draft: blocked by a "block" finding (unless an owner overrides with a reason),
 /// sent for approval when the author is a contributor or the policy asks, approved otherwise.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/submit", tag = "posts", request_body = SubmitRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/submit", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SubmitRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Submitted (or approved at once)", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author, policy not accepted, or an override by a non-owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Blocked by the policy, or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -242,12 +244,12 @@ pub async fn submit(
 
 /// Approves someone else's submitted post (publisher access; never one's own), at the version
 /// of its text the approver read.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", request_body = ApproveRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = ApproveRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Approved", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access, or one's own post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "No version named", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<ApproveRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -270,12 +272,12 @@ pub async fn approve(
 }
 
 /// Sends a submitted or approved post back to its author as a draft.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/send-back", tag = "posts", request_body = SendBackRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/send-back", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SendBackRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "A draft again", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted or approved", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn send_back(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<SendBackRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -289,12 +291,12 @@ pub async fn send_back(
 
 /// Settles an unconfirmed post by hand: it is on the network (published), or it is not
 /// (failed; it can be rescheduled). Publisher access.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/settle", tag = "posts", request_body = SettleRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/settle", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SettleRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Published or failed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not unconfirmed", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn settle(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<SettleRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -305,7 +307,7 @@ pub async fn settle(
 }
 
 /// The text's length as every network counts it, and whether it fits: the composer's counter.
-#[utoipa::path(post, path = "/api/v1/text-length", tag = "posts", request_body = LengthRequest,
+#[utoipa::path(post, path = "/api/v1/text-length", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), request_body = LengthRequest,
     responses((status = 200, description = "One entry per network", body = [NetworkLength]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn text_length(
     caller: Caller,

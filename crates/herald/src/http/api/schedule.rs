@@ -5,7 +5,7 @@
 #![allow(unused_qualifications)]
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,7 +14,7 @@ use crate::domain::access::Permission;
 use crate::domain::posts::PostState;
 use crate::domain::schedule::Slot;
 use crate::http::auth::Caller;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
 use crate::schedule::{self, When};
 
@@ -69,12 +69,12 @@ pub struct QueueSlot {
 
 /// Gives a post its time. Approved posts are scheduled (publisher access); drafts and
 /// submitted posts keep it for when they are approved.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/schedule", tag = "schedule", request_body = ScheduleRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = ScheduleRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Scheduled, or the time kept", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No access to schedule on this account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already published, or changed meanwhile", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time in the past or not a time, no free slot, or confirmation missing", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<ScheduleRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -104,12 +104,12 @@ pub async fn schedule(
 }
 
 /// Takes a scheduled post off the schedule; it stays approved.
-#[utoipa::path(delete, path = "/api/v1/posts/{id}/schedule", tag = "schedule", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "Approved, not scheduled", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not scheduled", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn unschedule(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
@@ -118,12 +118,12 @@ pub async fn unschedule(
 }
 
 /// What goes out, or went out, between two times, on the accounts the caller can see.
-#[utoipa::path(get, path = "/api/v1/calendar", tag = "schedule", params(CalendarQuery),
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "schedule", security(("token" = ["accounts:read"]), ("session" = [])), params(CalendarQuery),
     responses((status = 200, description = "Oldest first", body = [CalendarEntry]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Times unreadable or too far apart", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn calendar(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<CalendarQuery>,
+    ApiQuery(query): ApiQuery<CalendarQuery>,
 ) -> Result<Json<Vec<CalendarEntry>>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let read = |field: &'static str, text: &str| {
@@ -162,12 +162,12 @@ pub async fn calendar(
 }
 
 /// An account's time zone and weekly queue slots.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/queue", tag = "schedule", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/queue", tag = "schedule", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The queue", body = Queue), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn queue(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Queue>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let (zone, slots) = schedule::queue(&state.store, &caller.user, id).await?;
@@ -185,12 +185,12 @@ pub async fn queue(
 
 /// Replaces an account's time zone and weekly queue slots (publisher access). Posts already
 /// scheduled keep their times.
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/queue", tag = "schedule", request_body = Queue, params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/queue", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = Queue, params(("id" = i64, Path)),
     responses((status = 200, description = "The new queue", body = Queue), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Unknown time zone or a bad slot", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn set_queue(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<Queue>,
 ) -> Result<Json<Queue>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -213,5 +213,5 @@ pub async fn set_queue(
         now,
     )
     .await?;
-    queue(State(state), caller, Path(id)).await
+    queue(State(state), caller, ApiPath(id)).await
 }

@@ -156,9 +156,13 @@ pub struct NoFields {}
 
 impl From<PeopleError> for FieldError {
     fn from(error: PeopleError) -> FieldError {
+        let field = match &error {
+            PeopleError::Invalid { field, .. } => field,
+            _ => "",
+        };
         let problem = ApiError::from(error).problem();
         FieldError {
-            field: problem.field.unwrap_or(""),
+            field,
             message: problem.detail,
             status: StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST),
         }
