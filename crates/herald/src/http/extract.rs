@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -220,13 +219,13 @@ pub fn refuse_nul_in_form(bytes: &[u8]) -> Result<(), ApiError> {
 
 /// The refusal of a field holding a NUL character.
 pub fn nul_refused(field: &str) -> ApiError {
-    ApiError::Rejected(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        format!(
-            "`{}` holds a NUL character (U+0000), which Herald does not store; remove it",
-            field.replace('\0', "\\u0000")
+    let field = field.replace('\0', "\\u0000");
+    ApiError::InvalidBody {
+        message: format!(
+            "`{field}` holds a NUL character (U+0000), which Herald does not store; remove it"
         ),
-    )
+        field,
+    }
 }
 
 /// The path (`email`, `rows[2].text`) of the first string or key in `value` that holds a NUL.

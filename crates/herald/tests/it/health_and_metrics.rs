@@ -449,6 +449,10 @@ async fn a_nul_character_is_refused_naming_the_field(app: &crate::helpers::TestA
             .is_some_and(|detail| detail.contains("`email`") && detail.contains("NUL")),
         "{problem}"
     );
+    assert_eq!(
+        (&problem["code"], &problem["field"]),
+        (&serde_json::json!("invalid"), &serde_json::json!("email"))
+    );
     // The sign-in page's form, the same.
     let page = app
         .client

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod accounts;
+mod api_contract;
 mod audit;
 mod authorization;
 mod bluesky_oauth;

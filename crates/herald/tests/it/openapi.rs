@@ -79,3 +79,55 @@ async fn herald_openapi_prints_the_document_the_server_serves() {
     let printed: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(printed, served);
 }
+
+/// A path or query parameter that does not parse, or is missing, is a 400 problem naming it.
+#[tokio::test]
+async fn a_malformed_or_missing_parameter_is_a_problem_naming_it() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let cases = [
+        ("/api/v1/posts/abc", "id", "`abc`"),
+        (
+            "/api/v1/posts/1/media/99999999999999999999",
+            "media_id",
+            "a whole number",
+        ),
+        ("/api/v1/audit?limit=many", "limit", "limit"),
+        ("/api/v1/calendar", "from", "from"),
+    ];
+    for (path, parameter, words) in cases {
+        let response = owner.get(&app, path).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let problem: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(problem["code"], "bad_parameter", "{path}: {problem}");
+        assert_eq!(problem["field"], parameter, "{path}: {problem}");
+        let detail = problem["detail"].as_str().expect("detail");
+        assert!(
+            detail.contains(&format!("`{parameter}`")) && detail.contains(words),
+            "{path}: {detail}"
+        );
+    }
+}
+
+/// JSON Schema counts 7.0 as the integer 7, and so does Herald; 7.5 is refused naming the field.
+#[tokio::test]
+async fn a_whole_number_written_with_a_decimal_point_is_an_integer() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let token = |days: serde_json::Value| serde_json::json!({ "name": "reports", "scopes": ["me:read"], "expires_in_days": days });
+    let accepted = owner
+        .post(&app, "/api/v1/tokens", token(serde_json::json!(7.0)))
+        .await;
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let refused = owner
+        .post(&app, "/api/v1/tokens", token(serde_json::json!(7.5)))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = refused.json().await.expect("JSON");
+    assert_eq!(problem["field"], "expires_in_days", "{problem}");
+}
