@@ -122,10 +122,11 @@ pub async fn create(
         gatekeeper_id: gatekeeper.id,
         confirm_before_publish: request.confirm_before_publish,
     };
-    let id = store.create_account(&new, now).await?;
+    let work = store.write().await?;
+    let id = work.create_account(&new, now).await?;
     let details = serde_json::json!({ "network": request.network.as_str(), "handle": handle.as_str(), "gatekeeper": gatekeeper.id });
     record(
-        store,
+        &work,
         now,
         Actor::User(actor.id),
         "account.created",
@@ -134,10 +135,12 @@ pub async fn create(
         details,
     )
     .await?;
-    store
+    let account = work
         .account(id)
         .await?
-        .ok_or_else(|| PeopleError::Internal("the new account vanished".to_owned()))
+        .ok_or_else(|| PeopleError::Internal("the new account vanished".to_owned()))?;
+    work.commit().await?;
+    Ok(account)
 }
 
 /// Gives `member_id` `level` on an account (replacing any level they had).
@@ -160,6 +163,8 @@ pub async fn grant(
     if level == AccountLevel::Gatekeeper {
         return Err(PeopleError::Invalid { field: "level", message: "the gatekeeper is named by an owner, not granted; use publisher, contributor or viewer".to_owned() });
     }
+    let work = store.write().await?;
+    let store: &Store = &work;
     store
         .set_grant(account_id, member.id, level, actor.id, now)
         .await?;
@@ -189,7 +194,8 @@ pub async fn grant(
         None,
         details,
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 pub async fn revoke(
@@ -200,6 +206,8 @@ pub async fn revoke(
     now: Timestamp,
 ) -> Result<(), PeopleError> {
     let visible = open(store, actor, account_id, AccountAction::ManageAccess).await?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     if !store.revoke_grant(account_id, member_id).await? {
         return Err(PeopleError::NotFound(format!(
             "member {member_id} has no access to this account"
@@ -227,7 +235,8 @@ pub async fn revoke(
         None,
         details,
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 /// Owners only: names a new gatekeeper. Audited; the old and new gatekeepers are told, and
@@ -246,6 +255,8 @@ pub async fn reassign_gatekeeper(
         ));
     }
     let member = active_member(store, member_id, "user_id").await?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.set_gatekeeper(account_id, member.id).await?;
     let name = &visible.account.display_name;
     let subject = format!("You are now the gatekeeper of {name}");
@@ -285,10 +296,12 @@ pub async fn reassign_gatekeeper(
     {
         crate::credentials::after_gatekeeper_change(store, account_id, &former, now).await?;
     }
-    store
+    let account = store
         .account(account_id)
         .await?
-        .ok_or_else(|| PeopleError::Internal("the account vanished".to_owned()))
+        .ok_or_else(|| PeopleError::Internal("the account vanished".to_owned()))?;
+    work.commit().await?;
+    Ok(account)
 }
 
 async fn active_member(

@@ -293,6 +293,8 @@ pub async fn save(
             .map_err(refused(network))?,
     };
     require_registered_account(store, actor, account_id, network, &info.handle, now).await?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     credentials::seal_tokens(
         store,
         keys,
@@ -315,6 +317,7 @@ pub async fn save(
         serde_json::json!({ "network": network.as_str(), "as": info.handle }),
     )
     .await?;
+    work.commit().await?;
     Ok(info.handle)
 }
 

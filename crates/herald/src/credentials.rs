@@ -130,6 +130,8 @@ pub async fn put(
         updated_at: now,
         updated_by: actor.id,
     };
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.put_secret(&record_row).await?;
     if field == SecretField::LoginPassword {
         // A new password answers every open "rotate now" for the account.
@@ -169,6 +171,7 @@ pub async fn put(
         details,
     )
     .await?;
+    work.commit().await?;
     Ok(Stored {
         strength,
         shared_with,
@@ -425,6 +428,8 @@ async fn ask_rotation(
     detail: &str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
+    let work = store.write().await?;
+    let store: &Store = &work;
     if !store
         .request_rotation(account_id, reason, detail, now)
         .await?
@@ -442,7 +447,7 @@ async fn ask_rotation(
     )
     .await?;
     let Some(account) = store.account(account_id).await? else {
-        return Ok(());
+        return Ok(work.commit().await?);
     };
     let (name, network) = (&account.display_name, account.network.label());
     let subject = format!("Change the password of {name}");
@@ -461,7 +466,7 @@ async fn ask_rotation(
         );
         crate::notify::gatekeeper(store, &account, &subject, &body, now).await?;
     }
-    Ok(())
+    Ok(work.commit().await?)
 }
 
 async fn confirm_second_factor(

@@ -223,7 +223,8 @@ pub async fn attach(
         alt,
     };
     let most = media::limits(network).most_images;
-    let attached = match store.attach_media(&new, most, now).await {
+    let work = store.write().await?;
+    let attached = match work.attach_media(&new, most, now).await {
         Ok(MediaAttached::Done(record)) => record,
         // The sweep took the file first (it was pending for over an hour).
         Ok(MediaAttached::Swept) => {
@@ -235,6 +236,7 @@ pub async fn attach(
         // file stays pending, and the sweep deletes it only if no row holds it.
         Err(error) => return Err(error.into()),
         Ok(refused) => {
+            drop(work);
             library.discard(store, &file_name).await;
             return Err(match refused {
                 MediaAttached::Full => invalid(MediaProblem::TooMany {
@@ -246,7 +248,8 @@ pub async fn attach(
         }
     };
     let details = serde_json::json!({ "media": attached.id, "mime": attached.mime, "size": size });
-    audit(store, now, actor, "post.media_attached", post.id, details).await?;
+    audit(&work, now, actor, "post.media_attached", post.id, details).await?;
+    work.commit().await?;
     Ok(attached)
 }
 
@@ -311,14 +314,18 @@ pub async fn remove(
     now: Timestamp,
 ) -> Result<(), PeopleError> {
     let (post, _) = open_draft(store, actor, post_id).await?;
-    let removed = match store.remove_media(post.id, media_id, now).await? {
+    let work = store.write().await?;
+    let removed = match work.remove_media(post.id, media_id, now).await? {
         None => return Err(no_image(media_id)),
         Some(None) => return Err(not_a_draft()),
         Some(Some(removed)) => removed,
     };
-    library.discard(store, &removed.file_name).await;
     let details = serde_json::json!({ "media": media_id });
-    audit(store, now, actor, "post.media_removed", post.id, details).await
+    audit(&work, now, actor, "post.media_removed", post.id, details).await?;
+    work.commit().await?;
+    // The file goes once no row holds it any more.
+    library.discard(store, &removed.file_name).await;
+    Ok(())
 }
 
 /// Refuses a post whose images `network` would not take (none where one is needed, or a

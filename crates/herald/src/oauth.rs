@@ -387,6 +387,8 @@ async fn mastodon_app(
         secret.as_bytes(),
         &mut rand::rngs::OsRng,
     );
+    let work = store.write().await?;
+    let store: &Store = &work;
     store
         .put_oauth_app(&OAuthAppRecord {
             server: instance.to_owned(),
@@ -407,6 +409,7 @@ async fn mastodon_app(
         serde_json::json!({ "network": Network::Mastodon.as_str(), "server": instance }),
     )
     .await?;
+    work.commit().await?;
     Ok(client)
 }
 

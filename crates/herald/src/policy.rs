@@ -160,10 +160,10 @@ pub async fn save(
     };
     let policy = Policy::from_toml(source).map_err(|error| invalid(error.to_string()))?;
     Scanner::new(&policy).map_err(|error| invalid(error.to_string()))?;
-    let version = store.save_policy_rules(source, actor.id, now).await?;
-    guard.forget();
+    let work = store.write().await?;
+    let version = work.save_policy_rules(source, actor.id, now).await?;
     record(
-        store,
+        &work,
         now,
         Actor::User(actor.id),
         "policy.rules_saved",
@@ -172,6 +172,8 @@ pub async fn save(
         serde_json::json!({ "version": version, "rules": policy.rules.len() }),
     )
     .await?;
+    work.commit().await?;
+    guard.forget();
     Ok(version)
 }
 
@@ -247,6 +249,8 @@ pub async fn publish(
             message: format!("write the policy in 1 to {LONGEST_DOCUMENT} characters"),
         });
     }
+    let work = store.write().await?;
+    let store: &Store = &work;
     let version = store
         .publish_policy_document(markdown, actor.id, now)
         .await?;
@@ -275,6 +279,7 @@ pub async fn publish(
         serde_json::json!({ "version": version }),
     )
     .await?;
+    work.commit().await?;
     Ok(version)
 }
 
@@ -294,6 +299,8 @@ pub async fn acknowledge(
             None => "no policy has been published yet".to_owned(),
         }));
     }
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.acknowledge_policy(actor.id, version, now).await?;
     record(
         store,
@@ -304,7 +311,8 @@ pub async fn acknowledge(
         None,
         serde_json::json!({ "version": version }),
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 /// Who has acknowledged the current version: every active member, acknowledged or not.

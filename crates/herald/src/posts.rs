@@ -44,9 +44,10 @@ pub async fn create(
     let visible = accounts::open(store, actor, account_id, AccountAction::Draft).await?;
     require_policy_accepted(store, actor).await?;
     check_text(&visible, text)?;
-    let id = store.create_post(account_id, actor.id, text, now).await?;
+    let work = store.write().await?;
+    let id = work.create_post(account_id, actor.id, text, now).await?;
     audit(
-        store,
+        &work,
         now,
         actor,
         "post.drafted",
@@ -54,6 +55,7 @@ pub async fn create(
         serde_json::json!({ "account": account_id }),
     )
     .await?;
+    work.commit().await?;
     view(store, actor, id).await
 }
 
@@ -129,11 +131,13 @@ pub async fn submit(
         "text_sha256": text_sha256(&post.text),
     });
     entries.push(entry(actor, "post.submitted", id, details));
-    step_checked(store, &post, &steps, actor, &entries, now).await?;
+    let work = store.write().await?;
+    step_checked(&work, &post, &steps, actor, &entries, now).await?;
     if !needs_approval {
-        crate::schedule::after_approval(store, &post, &visible.account, actor, max_attempts, now)
+        crate::schedule::after_approval(&work, &post, &visible.account, actor, max_attempts, now)
             .await?;
     }
+    work.commit().await?;
     view(store, actor, id).await
 }
 
@@ -161,9 +165,11 @@ pub async fn approve(
     });
     let entries = [entry(actor, "post.approved", id, details)];
     let steps = [(post.state, approved, "approved")];
-    step_checked(store, &post, &steps, actor, &entries, now).await?;
-    crate::schedule::after_approval(store, &post, &visible.account, actor, max_attempts, now)
+    let work = store.write().await?;
+    step_checked(&work, &post, &steps, actor, &entries, now).await?;
+    crate::schedule::after_approval(&work, &post, &visible.account, actor, max_attempts, now)
         .await?;
+    work.commit().await?;
     view(store, actor, id).await
 }
 
@@ -243,9 +249,10 @@ pub async fn send_back(
         "" => "sent back".to_owned(),
         note => format!("sent back: {}", note.chars().take(500).collect::<String>()),
     };
-    step(store, id, post.state, draft, actor, &note, now).await?;
+    let work = store.write().await?;
+    step(&work, id, post.state, draft, actor, &note, now).await?;
     audit(
-        store,
+        &work,
         now,
         actor,
         "post.sent_back",
@@ -253,6 +260,7 @@ pub async fn send_back(
         serde_json::json!({}),
     )
     .await?;
+    work.commit().await?;
     view(store, actor, id).await
 }
 
@@ -279,9 +287,11 @@ pub async fn settle_unconfirmed(
     } else {
         format!("marked not published: it is not on {network}; reschedule it to try again")
     };
-    step(store, id, post.state, settled, actor, &note, now).await?;
+    let work = store.write().await?;
+    step(&work, id, post.state, settled, actor, &note, now).await?;
     let details = serde_json::json!({ "on_network": on_network });
-    audit(store, now, actor, "post.unconfirmed_settled", id, details).await?;
+    audit(&work, now, actor, "post.unconfirmed_settled", id, details).await?;
+    work.commit().await?;
     view(store, actor, id).await
 }
 

@@ -86,14 +86,16 @@ pub async fn schedule(
     require_confirmation(&visible, confirmed)?;
     let note = format!("scheduled for {}", zone.show(at));
     let job = publish_job(id, at, max_attempts);
-    if !store
+    let work = store.write().await?;
+    if !work
         .schedule_post(id, post.state, at, Some(actor.id), &note, &job, now)
         .await?
     {
         return Err(changed_meanwhile());
     }
     let details = serde_json::json!({ "at": at.to_string(), "queue": *when == When::Queue });
-    audit(store, now, actor, "post.scheduled", id, details).await?;
+    audit(&work, now, actor, "post.scheduled", id, details).await?;
+    work.commit().await?;
     posts::view(store, actor, id).await
 }
 
@@ -106,7 +108,8 @@ pub async fn unschedule(
 ) -> Result<PostView, PeopleError> {
     let (post, _) = posts::open(store, actor, id, AccountAction::Publish).await?;
     let approved = post.state.after(Step::Unschedule).map_err(posts::not_now)?;
-    if !store
+    let work = store.write().await?;
+    if !work
         .step_post(
             id,
             post.state,
@@ -120,7 +123,7 @@ pub async fn unschedule(
         return Err(changed_meanwhile());
     }
     audit(
-        store,
+        &work,
         now,
         actor,
         "post.unscheduled",
@@ -128,6 +131,7 @@ pub async fn unschedule(
         serde_json::json!({}),
     )
     .await?;
+    work.commit().await?;
     posts::view(store, actor, id).await
 }
 
@@ -211,9 +215,10 @@ pub async fn set_queue(
 ) -> Result<(), PeopleError> {
     accounts::open(store, actor, account_id, AccountAction::Publish).await?;
     let zone = Zone::parse(time_zone).map_err(invalid("time_zone"))?;
-    store.set_queue(account_id, zone.name(), slots).await?;
+    let work = store.write().await?;
+    work.set_queue(account_id, zone.name(), slots).await?;
     record(
-        store,
+        &work,
         now,
         Actor::User(actor.id),
         "account.queue_changed",
@@ -221,7 +226,8 @@ pub async fn set_queue(
         None,
         serde_json::json!({ "time_zone": zone.name(), "slots": slots.len() }),
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 /// Posts due or published in `[from, to)` on accounts `actor` can see, oldest first.

@@ -58,18 +58,18 @@ pub async fn invite(
     let expires_at = now
         .saturating_add(SignedDuration::from_hours(hours))
         .unwrap_or(now);
-    store
-        .create_invitation(
-            &token_hash(&token),
-            email.as_str(),
-            role,
-            inviter.id,
-            now,
-            expires_at,
-        )
-        .await?;
+    let work = store.write().await?;
+    work.create_invitation(
+        &token_hash(&token),
+        email.as_str(),
+        role,
+        inviter.id,
+        now,
+        expires_at,
+    )
+    .await?;
     record(
-        store,
+        &work,
         now,
         Actor::User(inviter.id),
         "member.invited",
@@ -78,6 +78,7 @@ pub async fn invite(
         serde_json::json!({ "role": role.as_str(), "expires_at": expires_at.to_string(), "rejoining": rejoining }),
     )
     .await?;
+    work.commit().await?;
     Ok(Invited {
         email: email.to_string(),
         role,
@@ -139,6 +140,8 @@ pub async fn accept(
         }
         other => other,
     };
+    let work = store.write().await?;
+    let store: &Store = &work;
     let (id, action) = match store.user_by_email(&invitation.email).await? {
         // A member who left and was invited again: the same member, active again, with the
         // new password, authenticator and role.
@@ -167,7 +170,9 @@ pub async fn accept(
         serde_json::json!({ "role": invitation.role.as_str(), "invited_by": invitation.invited_by }),
     )
     .await?;
-    newcomer::welcome(store, config, id, prepared, ip, now).await
+    let welcome = newcomer::welcome(store, config, id, prepared, ip, now).await?;
+    work.commit().await?;
+    Ok(welcome)
 }
 
 /// Passwords and codes are left out.

@@ -222,6 +222,8 @@ pub(super) async fn second_factor_failed(
     now: Timestamp,
 ) -> PeopleError {
     let recorded = async {
+        let work = store.write().await?;
+        let store: &Store = &work;
         fail(store, &checked.throttle, now).await?;
         // The password was right: worth telling the member (by email, once notifications
         // exist) that someone may know it.
@@ -236,7 +238,8 @@ pub(super) async fn second_factor_failed(
             Some(ip),
             details,
         )
-        .await
+        .await?;
+        Ok::<(), PeopleError>(work.commit().await?)
     };
     if let Err(error) = recorded.await {
         return error;
@@ -259,6 +262,8 @@ pub(super) async fn complete(
     ip: &str,
     now: Timestamp,
 ) -> Result<SignedIn, PeopleError> {
+    let work = store.write().await?;
+    let store: &Store = &work;
     for throttle in &checked.throttle {
         if throttle.count.cleared_by_success() {
             store.clear_throttle(&throttle.key).await?;
@@ -280,6 +285,7 @@ pub(super) async fn complete(
     .await?;
     let mut signed_in = start_session(store, config, user, ip, now).await?;
     signed_in.device_cookie = Some(devices::issue(keys, signed_in.user.id, now));
+    work.commit().await?;
     Ok(signed_in)
 }
 
@@ -357,6 +363,8 @@ struct Refusal<'a> {
 impl Refusal<'_> {
     /// Counts and audits the refusal; the error to answer with (or the store's, if that failed).
     async fn record(self, store: &Store, now: Timestamp) -> Result<PeopleError, PeopleError> {
+        let work = store.write().await?;
+        let store: &Store = &work;
         fail(store, self.throttle, now).await?;
         // What was typed is recorded only if it is an email address: people type passwords
         // into the wrong box, and the audit log keeps everything for ever.
@@ -374,6 +382,7 @@ impl Refusal<'_> {
             serde_json::json!({ "reason": self.reason }),
         )
         .await?;
+        work.commit().await?;
         Ok(PeopleError::WrongCredentials)
     }
 }
@@ -510,6 +519,8 @@ pub async fn logout(
     cookie_token: &str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.delete_session(&token_hash(cookie_token)).await?;
     record(
         store,
@@ -520,7 +531,8 @@ pub async fn logout(
         None,
         serde_json::json!({}),
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 pub async fn logout_everywhere(
@@ -528,6 +540,8 @@ pub async fn logout_everywhere(
     user_id: i64,
     now: Timestamp,
 ) -> Result<u64, PeopleError> {
+    let work = store.write().await?;
+    let store: &Store = &work;
     let ended = store.delete_user_sessions(user_id).await?;
     record(
         store,
@@ -539,6 +553,7 @@ pub async fn logout_everywhere(
         serde_json::json!({ "sessions_ended": ended }),
     )
     .await?;
+    work.commit().await?;
     Ok(ended)
 }
 

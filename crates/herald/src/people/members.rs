@@ -26,6 +26,8 @@ pub async fn change_role(
     let member = target(store, member_id).await?;
     access::may_manage(actor.role, member.role, Some(role))
         .map_err(|denied| PeopleError::Denied(denied.0))?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.set_role(member.id, member.role, role).await?;
     record(
         store,
@@ -37,7 +39,9 @@ pub async fn change_role(
         serde_json::json!({ "from": member.role.as_str(), "to": role.as_str() }),
     )
     .await?;
-    target(store, member_id).await
+    let member = target(store, member_id).await?;
+    work.commit().await?;
+    Ok(member)
 }
 
 /// A deactivated member, and the accounts whose credentials must now be rotated.
@@ -67,6 +71,8 @@ pub async fn deactivate(
             member.email
         )));
     }
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.deactivate_user(member.id, now).await?;
     let rotate_now = crate::credentials::after_departure(store, &member, now).await?;
     record(
@@ -80,5 +86,6 @@ pub async fn deactivate(
     )
     .await?;
     let member = target(store, member_id).await?;
+    work.commit().await?;
     Ok(Departed { member, rotate_now })
 }

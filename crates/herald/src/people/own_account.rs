@@ -113,6 +113,8 @@ pub async fn change_password(
     let hash = off_thread(move || password.hash(cost))
         .await?
         .map_err(|error| PeopleError::Internal(error.to_string()))?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     let ended = store
         .change_password(user.id, &hash, current_session)
         .await?;
@@ -126,6 +128,7 @@ pub async fn change_password(
         serde_json::json!({ "other_sessions_ended": ended }),
     )
     .await?;
+    work.commit().await?;
     Ok(ended)
 }
 
@@ -166,6 +169,8 @@ pub async fn confirm_authenticator(
         &request.code,
         now,
     )?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.replace_authenticator(user.id, &sealed, step).await?;
     record(
         store,
@@ -176,7 +181,8 @@ pub async fn confirm_authenticator(
         Some(ip),
         serde_json::json!({}),
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 /// New recovery codes after a fresh code: every earlier one stops working. The codes are in
@@ -191,6 +197,8 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Vec<Zeroizing<String>>, PeopleError> {
     step_up::require(store, keys, user, code, "get new recovery codes", now).await?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
+    let work = store.write().await?;
+    let store: &Store = &work;
     store.replace_recovery_codes(user.id, &codes.hashes).await?;
     record(
         store,
@@ -202,6 +210,7 @@ pub async fn regenerate_recovery_codes(
         serde_json::json!({ "count": codes.codes.len() }),
     )
     .await?;
+    work.commit().await?;
     Ok(codes.codes)
 }
 
@@ -234,6 +243,8 @@ pub async fn end_session(
     ip: &str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
+    let work = store.write().await?;
+    let store: &Store = &work;
     if !store.end_session(user.id, public_id).await? {
         return Err(PeopleError::NotFound(
             "you have no such session; it may have ended already".to_owned(),
@@ -248,7 +259,8 @@ pub async fn end_session(
         Some(ip),
         serde_json::json!({ "session": public_id }),
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 /// Ends every session of the member but the current one; returns how many ended.
@@ -259,6 +271,8 @@ pub async fn end_other_sessions(
     ip: &str,
     now: Timestamp,
 ) -> Result<u64, PeopleError> {
+    let work = store.write().await?;
+    let store: &Store = &work;
     let ended = store.end_other_sessions(user.id, current_session).await?;
     record(
         store,
@@ -270,6 +284,7 @@ pub async fn end_other_sessions(
         serde_json::json!({ "sessions_ended": ended }),
     )
     .await?;
+    work.commit().await?;
     Ok(ended)
 }
 

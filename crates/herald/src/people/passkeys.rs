@@ -115,6 +115,8 @@ pub async fn finish_registration(
             message: format!("the passkey could not be verified: {error}"),
         })?;
     let credential_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(passkey.cred_id());
+    let work = store.write().await?;
+    let store: &Store = &work;
     let id = store
         .add_passkey(user.id, name, &credential_id, &to_json(&passkey)?, now)
         .await?;
@@ -128,6 +130,7 @@ pub async fn finish_registration(
         serde_json::json!({ "name": name }),
     )
     .await?;
+    work.commit().await?;
     Ok(id)
 }
 
@@ -315,6 +318,8 @@ pub async fn remove(
         return Err(PeopleError::NotFound(format!("you have no passkey {id}")));
     }
     step_up::require(store, keys, user, code, "remove a passkey", now).await?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     if !store.delete_passkey(user.id, id).await? {
         return Err(PeopleError::NotFound(format!("you have no passkey {id}")));
     }
@@ -327,7 +332,8 @@ pub async fn remove(
         None,
         serde_json::json!({}),
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }
 
 /// A stable WebAuthn user handle for a member. Not secret: it only tells an authenticator

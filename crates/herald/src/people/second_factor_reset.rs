@@ -136,6 +136,8 @@ pub async fn finish_enrolment(
         now,
     )?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
+    let work = store.write().await?;
+    let store: &Store = &work;
     if !store
         .enrol_after_reset(user.id, &sealed, step, &codes.hashes)
         .await?
@@ -154,6 +156,7 @@ pub async fn finish_enrolment(
     .await?;
     let signed_in =
         login::complete(store, keys, config, checked, "new authenticator", ip, now).await?;
+    work.commit().await?;
     Ok(Welcome {
         signed_in,
         recovery_codes: codes.codes,
@@ -196,6 +199,8 @@ async fn reset(
             member.email
         )));
     }
+    let work = store.write().await?;
+    let store: &Store = &work;
     let sessions_ended = store.reset_second_factor(member.id, now).await?;
     let by = actor.as_text();
     record(
@@ -226,6 +231,7 @@ async fn reset(
         now,
     )
     .await?;
+    work.commit().await?;
     Ok(())
 }
 

@@ -173,6 +173,8 @@ pub async fn check_code(
     if constant_time_eq(typed.as_bytes(), expected.as_bytes()) {
         return Ok(());
     }
+    let work = store.write().await?;
+    let store: &Store = &work;
     let failures = store
         .count_failure_in_window(&key, now, Some(WRONG_CODE_WINDOW))
         .await?;
@@ -195,6 +197,7 @@ pub async fn check_code(
         serde_json::json!({ "reason": reason }),
     )
     .await?;
+    work.commit().await?;
     let message = if typed.is_empty() {
         "enter the setup code: Herald printed it, in a setup link, when it started; `herald setup-code` on the server shows it again"
     } else {
@@ -236,6 +239,8 @@ pub async fn run(
         code: &request.code,
     };
     let prepared = newcomer::prepare(keys, config, &joining, now).await?;
+    let work = store.write().await?;
+    let store: &Store = &work;
     let id = store
         .create_organisation(organisation.as_str(), &prepared.user, now)
         .await
@@ -256,6 +261,7 @@ pub async fn run(
     .await?;
     let mut welcome = newcomer::welcome(store, config, id, prepared, &ip_text, now).await?;
     welcome.signed_in.device_cookie = Some(devices::issue(keys, id, now));
+    work.commit().await?;
     Ok(welcome)
 }
 

@@ -72,6 +72,10 @@ pub(super) async fn failed(
     reason: &'static str,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
+    // The count, its audit entry and any lock-out are one unit, committed although the
+    // caller's request then fails.
+    let work = store.write().await?;
+    let store: &Store = &work;
     let failures = store.count_step_up_failure(user.id).await?;
     let target = Some(format!("user:{}", user.id));
     record(
@@ -85,7 +89,7 @@ pub(super) async fn failed(
     )
     .await?;
     if failures < WRONG_CODES_ALLOWED {
-        return Ok(());
+        return Ok(work.commit().await?);
     }
     let sessions_ended = store.delete_user_sessions(user.id).await?;
     record(
@@ -115,6 +119,7 @@ pub(super) async fn failed(
         now,
     )
     .await?;
+    work.commit().await?;
     Err(PeopleError::SteppedOut)
 }
 

@@ -55,6 +55,8 @@ pub async fn create(
         .saturating_add(SignedDuration::from_hours(24 * expires_in_days))
         .unwrap_or(now);
     let hash = token_hash(&secret);
+    let work = store.write().await?;
+    let store: &Store = &work;
     let id = store
         .create_api_token(
             &NewApiToken {
@@ -83,6 +85,7 @@ pub async fn create(
         .into_iter()
         .find(|token| token.id == id)
         .ok_or_else(|| PeopleError::Internal("the new token vanished".to_owned()))?;
+    work.commit().await?;
     Ok((token, secret))
 }
 
@@ -114,6 +117,8 @@ pub async fn revoke(
     token_id: i64,
     now: Timestamp,
 ) -> Result<(), PeopleError> {
+    let work = store.write().await?;
+    let store: &Store = &work;
     if !store.revoke_api_token(owner.id, token_id, now).await? {
         return Err(PeopleError::NotFound(format!(
             "you have no active token {token_id}"
@@ -128,5 +133,6 @@ pub async fn revoke(
         None,
         serde_json::json!({}),
     )
-    .await
+    .await?;
+    Ok(work.commit().await?)
 }

@@ -69,8 +69,8 @@ impl Store {
     ) -> Result<Vec<Job>, StoreError> {
         let locked_until = now.saturating_add(lease).unwrap_or(now).as_millisecond();
         let claim = match self.backend {
-            Backend::Sqlite(..) => sqlite::CLAIM_JOBS,
-            Backend::Postgres(_) => postgres::CLAIM_JOBS,
+            Backend::Sqlite(..) | Backend::SqliteWork(_) => sqlite::CLAIM_JOBS,
+            Backend::Postgres(_) | Backend::PostgresWork(_) => postgres::CLAIM_JOBS,
         };
         let _turn = self.write_turn().await;
         let rows: Vec<JobRow> = with_pool!(self, pool => sqlx::query_as(claim)

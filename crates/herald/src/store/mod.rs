@@ -23,6 +23,7 @@ mod second_factors;
 mod secrets;
 mod sessions;
 mod sqlite;
+mod work;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use publishing::TimeChange;
 pub use rotations::RotationRecord;
 pub use secrets::SecretRecord;
 pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord, SessionSummary};
+pub use work::Work;
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -64,6 +66,9 @@ enum Backend {
     /// The pool, and the task that commits the publisher's writes in groups.
     Sqlite(SqlitePool, group_commit::GroupCommit),
     Postgres(PgPool),
+    /// A unit of work ([`Store::write`]): every call runs in its one transaction.
+    SqliteWork(work::Open<sqlx::Sqlite>),
+    PostgresWork(work::Open<sqlx::Postgres>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,13 +113,29 @@ fn millis(ms: i64) -> Result<jiff::Timestamp, StoreError> {
     jiff::Timestamp::from_millisecond(ms).map_err(|_| StoreError::Corrupt(format!("time {ms}")))
 }
 
-/// Runs `$body` with `$pool` bound to whichever backend's pool the store holds. The body is
-/// compiled once per backend, so it may use any sqlx API that both support.
+/// Runs `$body` with `$pool` bound to whichever backend's pool the store holds, or to the
+/// connection of its unit of work ([`Store::write`]). The body is compiled once per backend and
+/// kind, so it may use any sqlx API that pools and connections both support, and use `$pool`
+/// once (as an executor, or to `begin` a transaction: a savepoint inside a unit of work).
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.backend {
             $crate::store::Backend::Sqlite($pool, _) => $body,
             $crate::store::Backend::Postgres($pool) => $body,
+            $crate::store::Backend::SqliteWork(open) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut transaction = open.lock().await;
+                let $pool = &mut **transaction;
+                $body
+            }
+            $crate::store::Backend::PostgresWork(open) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut transaction = open.lock().await;
+                let $pool = &mut **transaction;
+                $body
+            }
         }
     };
 }
@@ -175,17 +196,18 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(pool, _) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Backend::SqliteWork(_) | Backend::PostgresWork(_) => return Err(work::inside()),
         }
         Ok(())
     }
 
     /// This process's turn to write, on SQLite (see [`Store::writes`]); PostgreSQL has row
-    /// locks and needs none. Hold it for the whole write transaction, and never call another
-    /// store function while holding it.
+    /// locks and needs none, and a unit of work already holds it. Hold it for the whole write
+    /// transaction, and never call another store function while holding it.
     pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite(..) => Some(self.writes.lock().await),
-            Backend::Postgres(_) => None,
+            Backend::Postgres(_) | Backend::SqliteWork(_) | Backend::PostgresWork(_) => None,
         }
     }
 
@@ -194,7 +216,7 @@ impl Store {
     pub fn group_commits(&self) -> Option<GroupCounts> {
         match &self.backend {
             Backend::Sqlite(_, group) => Some(group.counts()),
-            Backend::Postgres(_) => None,
+            _ => None,
         }
     }
 
@@ -207,16 +229,21 @@ impl Store {
     /// `"sqlite"` or `"postgres"`, for the status page and logs.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite(..) => "sqlite",
-            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(..) | Backend::SqliteWork(_) => "sqlite",
+            Backend::Postgres(_) | Backend::PostgresWork(_) => "postgres",
         }
     }
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
-        if let Backend::Sqlite(_, group) = &self.backend {
-            group.close().await;
+        match &self.backend {
+            Backend::Sqlite(pool, group) => {
+                group.close().await;
+                pool.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+            // A unit of work ends by committing, or by being dropped (rolled back).
+            Backend::SqliteWork(_) | Backend::PostgresWork(_) => {}
         }
-        with_pool!(self, pool => pool.close().await);
     }
 }

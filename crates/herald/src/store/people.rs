@@ -185,17 +185,20 @@ impl Store {
     ) -> Result<String, StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO setup_code (id, nonce, created_at) VALUES (1, $1, $2)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(fresh)
             .bind(now.as_millisecond())
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(sqlx::query_scalar("SELECT nonce FROM setup_code WHERE id = 1")
-                .fetch_one(pool)
-                .await?)
+            let nonce = sqlx::query_scalar("SELECT nonce FROM setup_code WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(nonce)
         })
     }
 

@@ -175,6 +175,8 @@ impl Store {
                 };
                 return group.start(start).await;
             }
+            // The publisher's writes are units of their own.
+            Backend::SqliteWork(_) | Backend::PostgresWork(_) => return Err(super::work::inside()),
         };
         let mut tx = pool.begin().await?;
         let moved = sqlx::query(
@@ -229,6 +231,7 @@ impl Store {
         let pool = match &self.backend {
             Backend::Postgres(pool) => pool,
             Backend::Sqlite(_, group) => return group.finish(end.into()).await,
+            Backend::SqliteWork(_) | Backend::PostgresWork(_) => return Err(super::work::inside()),
         };
         let published = end.published();
         let problem = end.problem();

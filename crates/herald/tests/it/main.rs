@@ -45,4 +45,5 @@ mod step_up;
 mod store_contract;
 mod store_workflow;
 mod totp;
+mod unit_of_work;
 mod webdriver;
