@@ -243,7 +243,7 @@ pub async fn publish(
     markdown: &str,
     now: Timestamp,
 ) -> Result<i64, PeopleError> {
-    if markdown.trim().is_empty() || markdown.len() > LONGEST_DOCUMENT {
+    if markdown.trim().is_empty() || markdown.chars().count() > LONGEST_DOCUMENT {
         return Err(PeopleError::Invalid {
             field: "markdown",
             message: format!("write the policy in 1 to {LONGEST_DOCUMENT} characters"),

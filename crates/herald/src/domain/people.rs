@@ -101,7 +101,8 @@ impl DisplayName {
         if name.is_empty() {
             return Err(PeopleError::EmptyName { field });
         }
-        if name.chars().count() > 100 {
+        // Counted as sent, so the API's documented maximum of 100 holds before trimming too.
+        if text.chars().count() > 100 {
             return Err(PeopleError::LongName { field });
         }
         if name.chars().any(char::is_control) {
@@ -160,6 +161,10 @@ mod tests {
         );
         assert_eq!(
             DisplayName::parse(&"x".repeat(101), "name"),
+            Err(PeopleError::LongName { field: "name" })
+        );
+        assert_eq!(
+            DisplayName::parse(&format!(" {}", "x".repeat(100)), "name"),
             Err(PeopleError::LongName { field: "name" })
         );
         assert_eq!(

@@ -12,14 +12,27 @@ use crate::domain::constant_time_eq;
 
 /// Herald is up and its database answers.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "database": "sqlite"}))]
 pub struct Health {
     /// Always `ok`.
+    #[schema(value_type = String, pattern = "^ok$")]
     pub status: &'static str,
-    /// `sqlite` or `postgres`.
+    #[schema(schema_with = database_schema)]
     pub database: &'static str,
 }
 
-/// Whether Herald and its database answer.
+fn database_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["sqlite", "postgres"]))
+        .description(Some("The database Herald uses."))
+        .build()
+}
+
+/// Health check
+///
+/// Whether Herald and its database answer, for load balancers and uptime checks. Anyone may
+/// call it; it needs no sign-in and changes nothing.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -40,15 +53,20 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiE
     }))
 }
 
-/// Metrics in the Prometheus text format. When `http.metrics_token` is set, the request must
-/// carry it as a bearer token; without one, metrics are served only while Herald listens on a
-/// loopback address, where only this machine can ask.
+/// Prometheus metrics
+///
+/// Metrics in the Prometheus text format: requests and their durations, background jobs and
+/// Content-Security-Policy reports. When
+/// `http.metrics_token` is set, the request must carry it as a bearer token; without one,
+/// metrics are served only while Herald listens on a loopback address, where only this machine
+/// can ask.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "system",
     responses(
-        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain",
+            example = json!("# TYPE herald_jobs gauge\nherald_jobs{state=\"queued\"} 2\n")),
         (status = 401, description = "The metrics token was not given, or none is configured while Herald listens beyond loopback", body = super::Problem, content_type = "application/problem+json"),
     ),
     security((), ("metrics_token" = []))

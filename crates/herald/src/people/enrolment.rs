@@ -18,6 +18,12 @@ const VALID_FOR: SignedDuration = SignedDuration::from_mins(30);
 
 /// What a person needs to add Herald to their authenticator app.
 #[derive(Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "otpauth_uri": "otpauth://totp/Herald:owner%40sunnycafe.example?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Herald",
+    "qr_svg": "<?xml version=\"1.0\" standalone=\"yes\"?><svg xmlns=\"http://www.w3.org/2000/svg\" …</svg>",
+    "enrolment_token": "SFYBAAAAAcpGjVHAApPsM45u-QoOxYm8RInJHlN8…"
+}))]
 pub struct Enrolment {
     /// The secret in base32, for typing in by hand.
     pub secret: String,
@@ -25,7 +31,7 @@ pub struct Enrolment {
     pub otpauth_uri: String,
     /// The QR code as an SVG image.
     pub qr_svg: String,
-    /// Send this back, unchanged, with the first code.
+    /// Send this back, unchanged, with the first code; valid for 30 minutes.
     pub enrolment_token: String,
 }
 

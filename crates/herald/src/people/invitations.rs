@@ -15,12 +15,29 @@ use crate::domain::people::{DisplayName, Email, Role};
 use crate::keys::Keys;
 use crate::store::{InvitationRecord, Store, UserRecord};
 
+/// What the invitee chooses and proves when accepting (step 3 of joining).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Bea Barista",
+    "password": "espresso tulip harbour 7",
+    "enrolment_token": "SFYBAAAAAcpGjVHAApPsM45u-QoOxYm8RInJHlN8…",
+    "code": "730215"
+}))]
 pub struct AcceptRequest {
+    /// Your name as the team sees it: 1 to 100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// 12 to 128 characters, not weak and not known from a data breach.
+    #[schema(min_length = 12, max_length = 128)]
     pub password: String,
-    /// From `GET /api/v1/invitations/{token}`.
+    /// From `GET /api/v1/invitations/{token}`; valid for 30 minutes.
     pub enrolment_token: String,
+    /// The current 6-digit code from the authenticator app the secret was added to.
     pub code: String,
 }
 

@@ -19,7 +19,14 @@ use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
 use crate::store::{SessionRecord, Store, UserRecord};
 
+/// Email address, password and a second factor.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "owner@sunnycafe.example",
+    "password": "croissant tram lighthouse 42",
+    "code": "492039"
+}))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,

@@ -16,22 +16,37 @@ use crate::domain::totp::{generate_recovery_codes, recovery_code_matches};
 use crate::keys::Keys;
 use crate::store::{SessionSummary, Store, UserRecord};
 
+/// The current password and a fresh code, then the new password.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "current_password": "croissant tram lighthouse 42",
+    "code": "492039",
+    "new_password": "saffron ferry window 19"
+}))]
 pub struct PasswordChange {
     pub current_password: String,
     /// A fresh code from the authenticator app (or a recovery code).
     pub code: String,
+    /// 12 to 128 characters, not weak and not known from a data breach.
+    #[schema(min_length = 12, max_length = 128)]
     pub new_password: String,
 }
 
+/// The current password and a code from the authenticator app in use now.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "croissant tram lighthouse 42", "code": "492039"}))]
 pub struct NewAuthenticatorStart {
     pub current_password: String,
     /// A fresh code from the authenticator app in use now (or a recovery code).
     pub code: String,
 }
 
+/// A code from the new authenticator app, with the token from the first step.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enrolment_token": "SFYBAAAAAcpGjVHAApPsM45u-QoOxYm8RInJHlN8…", "code": "118364"}))]
 pub struct NewAuthenticatorConfirm {
     /// From the answer to the first step.
     pub enrolment_token: String,

@@ -96,13 +96,14 @@ pub async fn finish_registration(
     credential: &RegisterPublicKeyCredential,
     now: Timestamp,
 ) -> Result<i64, PeopleError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    // The length counts the name as sent, so the documented 100 holds before trimming too.
+    if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(PeopleError::Invalid {
             field: "name",
             message: "name the passkey (1 to 100 characters), such as \"work laptop\"".to_owned(),
         });
     }
+    let name = name.trim();
     let ceremony: Ceremony<PasskeyRegistration> = open(keys, "registration", token, now)?;
     if ceremony.user_id != user.id {
         return Err(expired());

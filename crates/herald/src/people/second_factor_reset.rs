@@ -22,6 +22,8 @@ use crate::store::{Store, UserRecord};
 
 /// Step one of enrolling after a reset: who is signing in.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "barista@sunnycafe.example", "password": "espresso tulip harbour 7"}))]
 pub struct EnrolStart {
     pub email: String,
     pub password: String,
@@ -29,10 +31,17 @@ pub struct EnrolStart {
 
 /// Step two: the same, with the new authenticator's token and its first code.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "barista@sunnycafe.example",
+    "password": "espresso tulip harbour 7",
+    "enrolment_token": "SFYBAAAAAcpGjVHAApPsM45u-QoOxYm8RInJHlN8…",
+    "code": "118364"
+}))]
 pub struct EnrolFinish {
     pub email: String,
     pub password: String,
-    /// From the answer to step one.
+    /// From the answer to step one; valid for 30 minutes.
     pub enrolment_token: String,
     /// A code from the new authenticator.
     pub code: String,

@@ -19,18 +19,46 @@ use crate::domain::throttle::wait_after;
 use crate::keys::Keys;
 use crate::store::Store;
 
+/// Everything first-run setup needs (step 4 of the setup flow).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "setup_code": "4k7qm-x2d9p-hw3nc-8rtvb",
+    "organisation": "Sunny Café",
+    "name": "Olive Owner",
+    "email": "owner@sunnycafe.example",
+    "password": "croissant tram lighthouse 42",
+    "enrolment_token": "SFYBAAAAAcpGjVHAApPsM45u-QoOxYm8RInJHlN8…",
+    "code": "492039"
+}))]
 pub struct SetupRequest {
     /// The one-time setup code Herald printed when it first started (`herald setup-code`
     /// prints it again); the setup link carries it as `?code=`.
     pub setup_code: String,
+    /// The organisation's name: 1 to 100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub organisation: String,
+    /// The first owner's name: 1 to 100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// The first owner's email address, the one given to `GET /api/v1/setup`.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// 12 to 128 characters, not weak (a score of 3 from `POST /api/v1/password-strength`) and
+    /// not known from a data breach.
+    #[schema(min_length = 12, max_length = 128)]
     pub password: String,
-    /// From `GET /api/v1/setup`.
+    /// From `GET /api/v1/setup`; valid for 30 minutes.
     pub enrolment_token: String,
-    /// The current code from the authenticator app.
+    /// The current 6-digit code from the authenticator app the secret was added to.
     pub code: String,
 }
 

@@ -18,6 +18,8 @@ use crate::store::{Store, UserRecord};
 
 /// A fresh code, asked before a sensitive change.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "492039"}))]
 pub struct FreshCode {
     /// The current code from the authenticator app (or one of the recovery codes).
     pub code: String,

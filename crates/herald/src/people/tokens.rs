@@ -20,8 +20,8 @@ pub async fn create(
     expires_in_days: i64,
     now: Timestamp,
 ) -> Result<(ApiTokenRecord, String), PeopleError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    // The length counts the name as sent, so the documented 100 holds before trimming too.
+    if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(PeopleError::Invalid {
             field: "name",
             message: "give the token a name of 1 to 100 characters, such as \"reporting script\""
@@ -50,6 +50,7 @@ pub async fn create(
             message: format!("a token must expire within 1 to {LONGEST_DAYS} days"),
         });
     }
+    let name = name.trim();
     let secret = format!("{PREFIX}{}", random_token());
     let expires_at = now
         .saturating_add(SignedDuration::from_hours(24 * expires_in_days))

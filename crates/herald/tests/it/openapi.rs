@@ -131,3 +131,29 @@ async fn a_whole_number_written_with_a_decimal_point_is_an_integer() {
     let problem: serde_json::Value = refused.json().await.expect("JSON");
     assert_eq!(problem["field"], "expires_in_days", "{problem}");
 }
+
+#[tokio::test]
+async fn the_audit_filters_are_documented_as_query_parameters_with_their_limits() {
+    let app = spawn_app().await;
+    let document: serde_json::Value = app
+        .get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let parameters = document["paths"]["/api/v1/audit"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    assert!(
+        parameters
+            .iter()
+            .all(|parameter| parameter["in"] == "query")
+    );
+    let limit = parameters
+        .iter()
+        .find(|parameter| parameter["name"] == "limit")
+        .expect("limit");
+    assert_eq!(limit["required"], false);
+    assert_eq!(limit["schema"]["minimum"], 1);
+    assert_eq!(limit["schema"]["maximum"], 500);
+}

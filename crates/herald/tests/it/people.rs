@@ -1077,3 +1077,55 @@ async fn an_invitation_stops_working_when_its_inviter_leaves() {
         StatusCode::GONE
     );
 }
+
+#[tokio::test]
+async fn an_api_body_with_an_unknown_field_is_refused_naming_it() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let response = owner
+        .post(
+            &app,
+            "/api/v1/tokens",
+            json!({ "name": "menu script", "scopes": ["me:read"], "expires_in_days": 30, "colour": "teal" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.expect("JSON");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("colour"),
+        "{problem}"
+    );
+    let tokens = owner.get_json(&app, "/api/v1/tokens").await;
+    assert_eq!(tokens, json!([]), "no token was made");
+}
+
+#[tokio::test]
+async fn a_token_name_is_at_most_100_characters_as_sent_and_is_stored_trimmed() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let padded = format!(" {}", "a".repeat(100));
+    let too_long = owner
+        .post(
+            &app,
+            "/api/v1/tokens",
+            json!({ "name": padded, "scopes": ["me:read"], "expires_in_days": 30 }),
+        )
+        .await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = too_long.json().await.expect("JSON");
+    assert_eq!(problem["field"], "name");
+    let made: Value = owner
+        .post(
+            &app,
+            "/api/v1/tokens",
+            json!({ "name": "  menu script  ", "scopes": ["me:read"], "expires_in_days": 366 }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(made["token"]["name"], "menu script");
+}

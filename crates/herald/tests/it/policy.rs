@@ -333,3 +333,28 @@ async fn members_are_asked_to_accept_each_new_policy_version_and_owners_see_who_
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn the_policy_may_be_100_000_characters_long_however_many_bytes_they_take() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let longest = "é".repeat(100_000);
+    let published = owner
+        .send(
+            &app,
+            Method::PUT,
+            "/api/v1/policy",
+            Some(json!({ "markdown": longest })),
+        )
+        .await;
+    assert_eq!(published.status(), StatusCode::OK);
+    let too_long = owner
+        .send(
+            &app,
+            Method::PUT,
+            "/api/v1/policy",
+            Some(json!({ "markdown": format!("{longest}é") })),
+        )
+        .await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -18,27 +18,53 @@ use crate::http::{ApiError, AppState};
 use crate::store::AuditFilter;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only actions starting with this, e.g. `auth.` or `member.`.
+    /// Only actions starting with this, e.g. `auth.` or `member.`; empty means any.
+    #[param(example = "member.")]
     pub action: Option<String>,
-    /// Only this actor, e.g. `user:3`.
+    /// Only this actor, e.g. `user:3`; empty means any.
+    #[param(example = "user:1")]
     pub actor: Option<String>,
-    /// Entries after this sequence number (for paging).
+    /// Entries after this sequence number (for paging: the last `seq` of the previous page).
     #[serde(default)]
+    #[param(default = 0, example = 100)]
     pub after: i64,
-    /// At most this many (1–500, default 100).
+    /// At most this many.
+    #[param(minimum = 1, maximum = 500, default = 100, example = 100)]
     pub limit: Option<i64>,
 }
 
+/// One entry of the audit log: who did what, when, from where. Never a secret.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "seq": 42,
+    "at": "2026-03-02T09:15:00.120Z",
+    "actor": "user:1",
+    "action": "member.invited",
+    "target": "email:barista@sunnycafe.example",
+    "ip": null,
+    "details": {"role": "member", "expires_at": "2026-03-05T09:15:00.120Z", "rejoining": false},
+    "hash": "e71e95c6ffce223116fb8c6d7e3df3d577d657fb550554d9f09e09847e5762d2"
+}))]
 pub struct AuditEntryView {
+    /// The entry's place in the log, from 1, without gaps.
     pub seq: i64,
+    #[schema(format = DateTime)]
     pub at: String,
+    /// Who: `user:<id>`, `system`, `anonymous` (a failed sign-in) or `command line`.
     pub actor: String,
+    /// What, as a dotted name such as `auth.login.succeeded` or `member.deactivated`.
     pub action: String,
+    /// What it was done to, such as `user:3` or `account:4`.
     pub target: Option<String>,
+    /// The address the request came from, when there was one.
     pub ip: Option<String>,
+    /// More about it, as a JSON object; never a secret.
     pub details: serde_json::Value,
+    /// SHA-256 over this entry and the previous entry's hash, in hex: the chain that makes the
+    /// log tamper-evident (`herald audit verify` checks it).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
 }
 
@@ -57,9 +83,18 @@ impl From<AuditEntry> for AuditEntryView {
     }
 }
 
-/// Audit entries, oldest first, filtered.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("token" = ["audit:read"]), ("session" = [])), params(AuditQuery),
-    responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "Entries", body = [AuditEntryView]), (status = 403, description = "Owners only", body = crate::http::Problem, content_type = "application/problem+json")))]
+/// Reads the audit log
+///
+/// Audit entries, oldest first, a page at a time (`after` and `limit`), optionally only those
+/// whose action starts with `action` or whose actor is `actor`. Owners only (a session, or a
+/// token with `audit:read`); reading changes nothing.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit_entries", security(("token" = ["audit:read"]), ("session" = [])), params(AuditQuery),
+    responses(
+        (status = 200, description = "Entries, oldest first", body = [AuditEntryView]),
+        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Owners only, or a token without `audit:read`", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` is not between 1 and 500", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,9 +124,18 @@ pub async fn list(
     ))
 }
 
-/// The whole audit log as JSON Lines, one entry per line, for archiving or analysis.
-#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", security(("token" = ["audit:read"]), ("session" = [])),
-    responses((status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 200, description = "JSON Lines", body = String, content_type = "application/jsonl"), (status = 403, description = "Owners only", body = crate::http::Problem, content_type = "application/problem+json")))]
+/// Exports the audit log
+///
+/// The whole audit log as JSON Lines, one entry (as in `GET /api/v1/audit`) per line, oldest
+/// first, as a file to download for archiving or analysis. Owners only (a session, or a token
+/// with `audit:read`).
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", operation_id = "export_audit_log", security(("token" = ["audit:read"]), ("session" = [])),
+    responses(
+        (status = 200, description = "JSON Lines, one entry per line", body = String, content_type = "application/jsonl",
+            example = json!("{\"seq\":1,\"at\":\"2026-03-01T08:00:00.000Z\",\"actor\":\"user:1\",\"action\":\"setup.completed\",\"target\":\"user:1\",\"ip\":\"203.0.113.24\",\"details\":{\"email\":\"owner@sunnycafe.example\",\"organisation\":\"Sunny Café\"},\"hash\":\"e71e95c6ffce223116fb8c6d7e3df3d577d657fb550554d9f09e09847e5762d2\"}\n")),
+        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Owners only, or a token without `audit:read`", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn export(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAuditLog)?;
     let mut out = String::new();

@@ -51,6 +51,21 @@ pub struct CodeForm {
 
 debug_without_secrets!(CodeForm);
 
+/// A form's own fields, without the `csrf` field `CsrfForm` has checked: the API's body structs
+/// refuse fields they do not know, so the page reads only theirs out of the form.
+#[derive(Deserialize)]
+pub struct FormFields<T> {
+    #[serde(flatten)]
+    fields: T,
+}
+
+/// The fields hold passwords and codes: left out.
+impl<T> std::fmt::Debug for FormFields<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FormFields { .. }")
+    }
+}
+
 /// What the page shows besides the member's details.
 #[derive(Default)]
 struct Extras {
@@ -67,7 +82,7 @@ pub async fn page(State(state): State<AppState>, caller: Caller) -> Result<Respo
 
 pub async fn change_password(
     State(state): State<AppState>,
-    CsrfForm { caller, form }: CsrfForm<PasswordChange>,
+    CsrfForm { caller, form }: CsrfForm<FormFields<PasswordChange>>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let current = current_session(&caller).unwrap_or_default();
@@ -77,7 +92,7 @@ pub async fn change_password(
         &state.config,
         &caller.user,
         &current,
-        &form,
+        &form.fields,
         &caller.ip,
         state.clock.now(),
     )
@@ -96,7 +111,7 @@ pub async fn change_password(
 
 pub async fn start_authenticator(
     State(state): State<AppState>,
-    CsrfForm { caller, form }: CsrfForm<NewAuthenticatorStart>,
+    CsrfForm { caller, form }: CsrfForm<FormFields<NewAuthenticatorStart>>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let started = own_account::start_new_authenticator(
@@ -104,7 +119,7 @@ pub async fn start_authenticator(
         &state.keys,
         &state.config,
         &caller.user,
-        &form,
+        &form.fields,
         state.clock.now(),
     )
     .await;
@@ -120,7 +135,7 @@ pub async fn start_authenticator(
 
 pub async fn confirm_authenticator(
     State(state): State<AppState>,
-    CsrfForm { caller, form }: CsrfForm<NewAuthenticatorConfirm>,
+    CsrfForm { caller, form }: CsrfForm<FormFields<NewAuthenticatorConfirm>>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let now = state.clock.now();
@@ -128,7 +143,7 @@ pub async fn confirm_authenticator(
         &state.store,
         &state.keys,
         &caller.user,
-        &form,
+        &form.fields,
         &caller.ip,
         now,
     )
@@ -146,7 +161,7 @@ pub async fn confirm_authenticator(
                 &state.keys,
                 "Herald",
                 &caller.user.email,
-                &form.enrolment_token,
+                &form.fields.enrolment_token,
                 now,
             ),
             ..failed(error)?
