@@ -37,6 +37,40 @@ pub struct ScheduleRequest {
     pub confirm: bool,
 }
 
+/// [`ScheduleRequest`] as the document shows it, with its rule that `at` or `queue: true` is
+/// given: a readable `anyOf` the derived schema cannot say.
+#[derive(Debug)]
+pub struct ScheduleBody;
+
+impl utoipa::PartialSchema for ScheduleBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Type};
+        let a_time = ObjectBuilder::new()
+            .title(Some("at a time"))
+            .property("at", ObjectBuilder::new().schema_type(Type::String))
+            .required("at");
+        let next_slot = ObjectBuilder::new()
+            .title(Some("in the next queue slot"))
+            .property(
+                "queue",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .enum_values(Some([true])),
+            )
+            .required("queue");
+        AllOfBuilder::new()
+            .item(<ScheduleRequest as utoipa::PartialSchema>::schema())
+            .item(AnyOfBuilder::new().item(a_time).item(next_slot))
+            .into()
+    }
+}
+
+impl ToSchema for ScheduleBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        ScheduleRequest::name()
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
@@ -100,7 +134,7 @@ pub struct QueueSlot {
 /// Gives a post a time: `at`, or with `queue: true` the account's next free queue slot. An approved
 /// post becomes scheduled (publisher access); a draft or submitted post keeps the time for when it
 /// is approved. Accounts marked "confirm before publish" need `confirm: true`.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = ScheduleRequest, params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = ScheduleBody, params(("id" = i64, Path)),
     responses((status = 200, description = "Scheduled, or the time kept", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No access to schedule on this account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already published, or changed meanwhile", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Neither `at` nor `queue: true`; a time in the past or not a time; no free queue slot; or `confirm` missing for an account that asks for it", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule(
     State(state): State<AppState>,
