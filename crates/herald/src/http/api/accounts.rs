@@ -103,6 +103,11 @@ impl utoipa::PartialSchema for NewAccountByNetwork {
                  letters, digits or underscores) and the server; LinkedIn and Facebook the \
                  page's name in its web address. A leading `@` is optional.",
             ))
+            .examples([serde_json::json!({
+                "network": "mastodon", "handle": "@cafelune@social.example",
+                "display_name": "Café Lune", "avatar_colour": "#1f5f5b", "gatekeeper_id": 1,
+                "confirm_before_publish": false
+            })])
             .item(utoipa::openapi::Ref::from_schema_name(NewAccount::name()))
             .item(per_network)
             .into()

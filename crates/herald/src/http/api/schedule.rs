@@ -59,6 +59,7 @@ impl utoipa::PartialSchema for ScheduleBody {
             )
             .required("queue");
         AllOfBuilder::new()
+            .examples([serde_json::json!({ "at": "2026-12-24T08:00", "confirm": false })])
             .item(<ScheduleRequest as utoipa::PartialSchema>::schema())
             .item(AnyOfBuilder::new().item(a_time).item(next_slot))
             .into()
