@@ -46,8 +46,10 @@ pub struct SubmitRequest {
     /// The version of the text being submitted, from the post as last read (`version`).
     /// Required: a post whose text changed since answers 409 and stays a draft.
     pub version: i64,
-    /// Owners only: why this post may go out although the policy blocks it. Audited.
+    /// Owners only: why this post may go out although the policy blocks it. Kept in the
+    /// audit log; at most 1,000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub override_reason: Option<String>,
 }
 
@@ -64,7 +66,8 @@ pub struct ApproveRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"note": "Please name the bakery on Market Street, not just \"our bakery\"."}))]
 pub struct SendBackRequest {
-    /// What the author should change; may be empty.
+    /// What the author should change; may be empty. The post's history keeps its first 500
+    /// characters.
     #[serde(default)]
     pub note: String,
 }
