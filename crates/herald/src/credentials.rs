@@ -23,7 +23,8 @@ use crate::keys::Keys;
 use crate::people::{PeopleError, record, step_up};
 use crate::store::{SecretRecord, Store, UserRecord};
 
-/// Longest value the vault takes for one field.
+/// Longest value the vault takes for one field, in characters (as the API document and the
+/// error message say).
 const LONGEST: usize = 4096;
 /// The detail of a "rotate now" for a breached password.
 const BREACHED: &str = "this password appears in the imported breach data";
@@ -100,7 +101,7 @@ pub async fn put(
             "OAuth tokens are stored by connecting the account, not typed in",
         ));
     }
-    if value.trim().is_empty() || value.len() > LONGEST {
+    if value.trim().is_empty() || value.chars().count() > LONGEST {
         return Err(invalid("enter a value of 1 to 4096 characters"));
     }
     if field == SecretField::TotpSeed {

@@ -21,6 +21,10 @@ use crate::store::{AttemptRecord, CheckedSteps, PostEventRecord, PostRecord, Sto
 /// Longest text Herald keeps for any post (Facebook's limit).
 const LONGEST: usize = 63_206;
 
+/// Longest reason an owner may give for overriding the policy, in characters: it is kept in
+/// the audit log for good, where a sentence or two says why.
+const LONGEST_OVERRIDE_REASON: usize = 1000;
+
 /// A post with everything the composer shows about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostView {
@@ -106,6 +110,7 @@ pub async fn submit(
     only_author(&post, actor)?;
     require_policy_accepted(store, actor).await?;
     require_version(&post, seen)?;
+    check_override_reason(override_reason)?;
     let submitted = post.state.after(Step::Submit).map_err(not_now)?;
     check_text(&visible, &post.text)?;
     crate::media::check_post(store, visible.account.network, id).await?;
@@ -362,6 +367,22 @@ fn only_author(post: &PostRecord, actor: &UserRecord) -> Result<(), PeopleError>
     Err(PeopleError::Denied(
         "only the post's author can change or submit it".to_owned(),
     ))
+}
+
+/// Refuses an override reason too long for the audit log, whether or not the policy blocks
+/// the post, so the same request is not accepted for one text and refused for another.
+fn check_override_reason(override_reason: Option<&str>) -> Result<(), PeopleError> {
+    let too_long = override_reason
+        .is_some_and(|reason| reason.trim().chars().count() > LONGEST_OVERRIDE_REASON);
+    if !too_long {
+        return Ok(());
+    }
+    Err(PeopleError::Invalid {
+        field: "override_reason",
+        message: format!(
+            "say why in at most {LONGEST_OVERRIDE_REASON} characters; the reason is kept in the audit log"
+        ),
+    })
 }
 
 fn check_text(visible: &Visible, text: &str) -> Result<(), PeopleError> {

@@ -316,6 +316,11 @@ async fn bad_account_details_get_specific_errors_and_add_nothing() {
             json!({ "network": "x", "handle": "@ok", "display_name": "D", "avatar_colour": "#000000", "gatekeeper_id": 424242 }),
             "gatekeeper_id",
         ),
+        // A field the API does not know is refused, not ignored.
+        (
+            json!({ "network": "x", "handle": "@ok", "display_name": "D", "avatar_colour": "#000000", "gatekeeper_id": owner.id, "owner_email": "o@sunny.example" }),
+            "owner_email",
+        ),
     ];
     for (body, field) in cases {
         let response = owner.post(&app, "/api/v1/accounts", body).await;

@@ -149,6 +149,25 @@ async fn only_the_gatekeeper_stores_and_reveals_and_only_after_their_second_fact
 }
 
 #[tokio::test]
+async fn a_value_of_4096_characters_is_stored_whatever_their_bytes_and_one_more_is_refused() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let id = new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let notes = format!("/api/v1/accounts/{id}/credentials/notes");
+    // "é" is two bytes: the limit the document and the message state is in characters.
+    for (length, status) in [
+        (4096, StatusCode::OK),
+        (4097, StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let value = "é".repeat(length);
+        let response = owner
+            .send(&app, Method::PUT, &notes, Some(json!({ "value": value })))
+            .await;
+        assert_eq!(response.status(), status, "{length} characters");
+    }
+}
+
+#[tokio::test]
 async fn oauth_tokens_never_come_out_and_api_tokens_never_open_the_vault() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;

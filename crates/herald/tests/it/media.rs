@@ -418,6 +418,34 @@ async fn html_named_png_missing_alt_text_and_a_fifth_image_are_refused_with_the_
 }
 
 #[tokio::test]
+async fn an_upload_with_a_part_other_than_file_and_alt_is_refused_naming_the_part() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let account = account(&app, &owner, "mastodon", "@sunny@cafe.example").await;
+    let text = "Cake of the day";
+    let post = draft_id(&app, &owner, account, text).await;
+    let part = reqwest::multipart::Part::bytes(png(640, 480, 10))
+        .file_name("cake.png")
+        .mime_str("image/png")
+        .expect("media type");
+    // A misspelt `alt` must not pass for an image without alt text, nor be dropped silently.
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("alt_text", "A slice of carrot cake");
+    let response = owner
+        .client
+        .post(app.url(&format!("/api/v1/posts/{post}/media")))
+        .header("x-csrf-token", &owner.csrf)
+        .multipart(form)
+        .send()
+        .await
+        .expect("request");
+    let problem = refused(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["field"], "alt_text", "{problem}");
+    draft_kept(&app, &owner, post, text, 0).await;
+}
+
+#[tokio::test]
 async fn an_image_too_large_for_bluesky_is_refused_naming_bluesky_s_limit() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;

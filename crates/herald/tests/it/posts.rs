@@ -229,6 +229,18 @@ async fn the_policy_blocks_or_routes_posts_to_approval_and_only_an_owner_overrid
         &format!("Example key for the workshop: {key}"),
     )
     .await;
+    // The reason goes into the audit log: an essay is refused, and the post stays a draft.
+    let essay = act(
+        &app,
+        &owner,
+        sample,
+        "submit",
+        json!({ "override_reason": "é".repeat(1001) }),
+    )
+    .await;
+    assert_eq!(essay.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = essay.json().await.expect("problem+json");
+    assert_eq!(problem["field"], "override_reason", "{problem}");
     let overridden = act(
         &app,
         &owner,

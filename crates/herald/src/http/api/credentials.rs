@@ -13,20 +13,41 @@ use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 
+/// A credential's new value.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"value": "Harbour-Lantern-Oat-27!"}))]
 pub struct StoreRequest {
+    /// Not blank, at most 4,096 characters. A `totp_seed` is the network's base32 seed.
+    #[schema(min_length = 1, max_length = 4096)]
     pub value: String,
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "492817"}))]
 pub struct RevealRequest {
     /// The gatekeeper's own current authenticator code (or a recovery code). Needed for
-    /// `login_password`, `totp_seed` and `recovery_codes`.
+    /// `login_password`, `totp_seed` and `recovery_codes`, and for the network's code.
     #[serde(default)]
     pub code: String,
 }
 
+/// The credentials a gatekeeper may type in: every field but `oauth_tokens`, which only
+/// connecting the account stores (`PUT …/connection`).
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Documents the path parameter; the handler parses it as a `SecretField`.
+pub enum TypedField {
+    LoginUsername,
+    LoginPassword,
+    TotpSeed,
+    RecoveryCodes,
+    Notes,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"strength": 4, "shared_with": [], "breached": false}))]
 pub struct StoredView {
     /// zxcvbn score 0–4, for passwords.
     pub strength: Option<u8>,
@@ -38,12 +59,19 @@ pub struct StoredView {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"length": 24}))]
 pub struct GenerateRequest {
-    /// Characters; default 24 (or the network's limit), at least 16.
+    /// Characters; default 24 (or the network's limit). At least 16, and at most what the
+    /// network takes: 72 on Mastodon, 128 on X, LinkedIn, Facebook, Instagram and Threads,
+    /// 256 on Bluesky.
+    #[serde(default)]
+    #[schema(minimum = 16, maximum = 256)]
     pub length: Option<usize>,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"password": "hT7#qWm9vK2$xRb4nZp8Lc3&"}))]
 pub struct GeneratedView {
     /// A new random password to the network's rules. Not stored: set it on the network, then
     /// store it with `PUT …/credentials/login_password`.
@@ -51,6 +79,11 @@ pub struct GeneratedView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "gatekeeper_active": true,
+    "password": {"strength": 4, "age_days": 41, "reused": false, "breached": false},
+    "network_2fa_recorded": true, "rotate_now": []
+}))]
 pub struct PostureView {
     /// False when the gatekeeper has left: an owner must name a new one.
     pub gatekeeper_active: bool,
@@ -72,18 +105,24 @@ pub struct PasswordPostureView {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"value": "Harbour-Lantern-Oat-27!"}))]
 pub struct RevealedView {
     pub value: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "305716"}))]
 pub struct NetworkCodeView {
     pub code: String,
 }
 
+/// What is stored for one credential, without its value.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"field": "login_password", "updated_at": "2026-11-02T14:05:00Z", "updated_by": 1, "strength": 4, "reused": false}))]
 pub struct FactView {
+    #[schema(value_type = SecretField)]
     pub field: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub updated_by: i64,
     pub strength: Option<i64>,
@@ -94,7 +133,10 @@ fn field(text: &str) -> Result<SecretField, ApiError> {
     SecretField::parse(text).map_err(|error| ApiError::NotFound(error.to_string()))
 }
 
-/// What is stored for the account (never the values).
+/// Lists an account's stored credentials
+///
+/// Which credentials are stored for the account, when and by whom they were last changed, and a
+/// password's strength and reuse; never the values. Anyone who may see the account may ask.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/credentials", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "Stored fields, their age, strength and reuse", body = [FactView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn facts(
@@ -118,8 +160,12 @@ pub async fn facts(
     ))
 }
 
-/// Stores (or replaces) one credential of the account. Gatekeeper only.
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/credentials/{field}", tag = "accounts", security(("session" = [])), request_body = StoreRequest, params(("id" = i64, Path), ("field" = String, Path)),
+/// Stores a credential
+///
+/// Stores or replaces one credential of the account, sealed in the vault. The account's
+/// gatekeeper only, from a browser session (never an API token); audited. A new password answers
+/// the account's open "rotate now" requests.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/credentials/{field}", tag = "accounts", security(("session" = [])), request_body = StoreRequest, params(("id" = i64, Path), ("field" = inline(TypedField), Path, description = "Which credential")),
     responses((status = 200, description = "Stored, sealed", body = StoredView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or field", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an acceptable value", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn put(
     State(state): State<AppState>,
@@ -148,7 +194,10 @@ pub async fn put(
     }))
 }
 
-/// A new random password to the account's network rules, for its gatekeeper. Not stored.
+/// Generates a password
+///
+/// A new random password to the account's network rules, for its gatekeeper from a browser
+/// session. Nothing is stored: set it on the network, then store it as `login_password`.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/password-generator", tag = "accounts", security(("session" = [])), request_body = GenerateRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "A new password", body = GeneratedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A length the network does not accept", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn generate(
@@ -165,8 +214,11 @@ pub async fn generate(
     }))
 }
 
-/// The account's security posture: password strength, age, reuse, breach, network 2FA, and
-/// open "rotate now" requests. Nothing secret.
+/// Reads an account's security posture
+///
+/// The account's password strength, age, reuse and breach status, whether the network's own 2FA
+/// is recorded, and its open "rotate now" requests. Nothing secret; anyone who may see the
+/// account may ask.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/posture", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The posture", body = PostureView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn posture(
@@ -189,8 +241,12 @@ pub async fn posture(
     }))
 }
 
-/// Reveals one credential to the gatekeeper, after their own second factor. Audited.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/credentials/{field}/reveal", tag = "accounts", security(("session" = [])), request_body = RevealRequest, params(("id" = i64, Path), ("field" = String, Path)),
+/// Reveals a credential
+///
+/// Shows one stored credential to the account's gatekeeper, from a browser session. Passwords,
+/// 2FA seeds and recovery codes need the gatekeeper's own current second-factor code; every
+/// reveal is audited.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/credentials/{field}/reveal", tag = "accounts", security(("session" = [])), request_body = RevealRequest, params(("id" = i64, Path), ("field" = SecretField, Path, description = "Which credential; `oauth_tokens` is never revealed (403)")),
     responses((status = 200, description = "The value", body = RevealedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, wrong code, OAuth tokens, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account, field or stored value", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn reveal(
     State(state): State<AppState>,
@@ -214,8 +270,10 @@ pub async fn reveal(
     }))
 }
 
-/// The current code of the network's own 2FA, from the stored seed (gatekeeper, after their
-/// own second factor). Audited.
+/// Reads the network's current 2FA code
+///
+/// The current code of the network's own 2FA, computed from the stored seed, for the account's
+/// gatekeeper from a browser session after their own second-factor code. Audited.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/network-code", tag = "accounts", security(("session" = [])), request_body = RevealRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "The network's current code", body = NetworkCodeView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or wrong code", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or no seed stored", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn network_code(
@@ -240,18 +298,27 @@ pub async fn network_code(
 debug_without_secrets!(RevealedView, GeneratedView);
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 3, "reason": "member_left", "detail": "Sam Barista left the organisation",
+    "requested_at": "2026-11-20T09:00:00Z", "done_at": null, "done_by": null
+}))]
 pub struct RotationView {
     pub id: i64,
     /// `reused`, `breached`, `member_left`, `gatekeeper_changed` or `incident`.
     pub reason: String,
     pub detail: String,
+    #[schema(format = DateTime)]
     pub requested_at: String,
     /// When the password was changed, and by whom; absent while it is still to do.
+    #[schema(format = DateTime)]
     pub done_at: Option<String>,
     pub done_by: Option<i64>,
 }
 
-/// The account's "rotate now" requests: why, when, and who did it.
+/// Lists an account's "rotate now" requests
+///
+/// The account's requests to change its password: why, when, and when and by whom it was done.
+/// Anyone who may see the account may ask.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/rotations", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "Requests, oldest first", body = [RotationView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn rotations(

@@ -18,14 +18,23 @@ use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 use crate::import::{self, Choice, Preview, Problem, Row};
 
+/// A CSV file to check.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"csv": "date,time,message,link,account\n2026-12-24,08:00,Mince pies are back at the counter,,@cafelune@social.example\n2026-12-27,10:30,Open viewing at 12 Harbour Row this Saturday,https://estate.example/12-harbour-row,@harbourhomes@social.example\n"}))]
 pub struct PreviewRequest {
-    /// The file's text: a header row (`date,time,message,link,account`), then one row per post.
+    /// The file's text: a header row naming the columns `date`, `time`, `message`, `account`
+    /// and optionally `link` (separated by `,` or `;`), then one row per post, at most 500.
     pub csv: String,
 }
 
+/// A CSV file to import.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"csv": "date,time,message,link,account\n2026-12-24,08:00,Mince pies are back at the counter,,@cafelune@social.example\n2026-12-27,10:30,Open viewing at 12 Harbour Row this Saturday,https://estate.example/12-harbour-row,@harbourhomes@social.example\n", "only_valid": false}))]
 pub struct ImportRequest {
+    /// The file's text, as for the preview. An empty file, a header without the required
+    /// columns, or more than 500 rows is a problem with the whole file (422).
     pub csv: String,
     /// Import the rows without problems and skip the others; otherwise any problem refuses
     /// the whole file.
@@ -33,7 +42,24 @@ pub struct ImportRequest {
     pub only_valid: bool,
 }
 
+/// Every row of the file as Herald reads it, with its problems.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "separator": ",", "columns": ["date", "time", "message", "link", "account"],
+    "clean": false, "valid_rows": 1, "file_problems": [],
+    "rows": [
+        {"row": 2, "account": "@cafelune@social.example", "account_id": 1, "network": "mastodon",
+         "at": "2026-12-24T08:00:00Z", "local_time": "2026-12-24 08:00 (Europe/London)",
+         "text": "Mince pies are back at the counter", "valid": true, "problems": [],
+         "notes": ["waits for approval by a publisher of the account"]},
+        {"row": 3, "account": "@harbourhomes@social.example", "account_id": null, "network": null,
+         "at": "2026-12-27T10:30:00Z", "local_time": null,
+         "text": "Open viewing at 12 Harbour Row this Saturday https://estate.example/12-harbour-row",
+         "valid": false,
+         "problems": [{"row": 3, "column": "account", "message": "no account @harbourhomes@social.example that you can write for"}],
+         "notes": []}
+    ]
+}))]
 pub struct PreviewResponse {
     /// `,` or `;`, as the header uses.
     pub separator: String,
@@ -64,6 +90,7 @@ pub struct RowEntry {
     pub account_id: Option<i64>,
     pub network: Option<Network>,
     /// When it goes out: RFC 3339 UTC, and as the account's time zone shows it.
+    #[schema(format = DateTime)]
     pub at: Option<String>,
     pub local_time: Option<String>,
     /// The post's text: the message, and the link after a space; anything the policy blocks
@@ -75,7 +102,19 @@ pub struct RowEntry {
     pub notes: Vec<String>,
 }
 
+/// What the import did.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "imported": [{"row": 2, "post": {
+        "id": 12, "account_id": 1, "author_id": 3, "text": "Mince pies are back at the counter",
+        "version": 1, "state": "scheduled",
+        "length": {"used": 34, "limit": 500, "unit": "characters", "bytes": null},
+        "scheduled_at": "2026-12-24T08:00:00Z", "published_at": null,
+        "time_zone": "Europe/London", "remote_id": null, "remote_url": null, "problem": null,
+        "history": [], "attempts": []
+    }}],
+    "skipped": []
+}))]
 pub struct ImportResponse {
     pub imported: Vec<ImportedEntry>,
     /// Rows left out for their problems (only with `only_valid`).
@@ -133,7 +172,10 @@ impl From<Preview> for PreviewResponse {
     }
 }
 
-/// Reads a CSV of posts and lists every row with its problems. Nothing is saved.
+/// Checks a CSV of posts
+///
+/// Reads a CSV of posts and lists every row as Herald reads it, with its problems and what will
+/// happen to it; problems are in the answer, not an error. Needs posts:write; nothing is saved.
 #[utoipa::path(post, path = "/api/v1/import/preview", tag = "import", security(("token" = ["posts:write"]), ("session" = [])), request_body = PreviewRequest,
     responses((status = 200, description = "Every row with its problems", body = PreviewResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn preview(
@@ -148,10 +190,12 @@ pub async fn preview(
     Ok(Json(preview.into()))
 }
 
-/// Imports a CSV of posts, each a post by the caller through the usual workflow: scheduled
-/// at its time when the caller may publish, otherwise submitted for approval. Any problem
-/// refuses the whole file unless `only_valid` is set. If a row fails part-way, the answer (409)
-/// names the rows already imported and their posts.
+/// Imports a CSV of posts
+///
+/// Imports a CSV of posts, each a post by the caller through the usual workflow: scheduled at its
+/// time on accounts the caller may publish to, otherwise submitted for approval. Any problem
+/// refuses the whole file (422) unless `only_valid` is set; a row failing part-way answers 409
+/// naming the rows already imported.
 #[utoipa::path(post, path = "/api/v1/import", tag = "import", security(("token" = ["posts:write"]), ("session" = [])), request_body = ImportRequest,
     responses((status = 200, description = "Imported", body = ImportResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Stopped part-way: the detail names the rows imported", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Problems in the file; nothing imported", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn import(
@@ -193,9 +237,12 @@ pub async fn import(
     }))
 }
 
-/// One account's schedule as CSV, in the import's columns plus `state` and `post_id`.
+/// Exports an account's schedule as CSV
+///
+/// The account's scheduled and published posts as CSV, in the import's columns plus `state` and
+/// `post_id`, so the file imports again. Anyone who may see the account may download it.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.csv", tag = "import", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The schedule", body = String, content_type = "text/csv"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The schedule, as an attachment", body = String, content_type = "text/csv", example = "date,time,message,link,account,state,post_id\n2026-12-24,08:00,Mince pies are back at the counter,,@cafelune@social.example,scheduled,12\n"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -211,9 +258,12 @@ pub async fn schedule_csv(
     ))
 }
 
-/// One account's schedule as an iCalendar feed (RFC 5545): an event per post.
+/// Exports an account's schedule as iCalendar
+///
+/// The account's schedule as an iCalendar feed (RFC 5545), one event per post, for a calendar app
+/// to subscribe to. Anyone who may see the account may fetch it.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.ics", tag = "import", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The feed", body = String, content_type = "text/calendar"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The feed, as an attachment", body = String, content_type = "text/calendar", example = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Herald//Herald 0.1.0//EN\r\nBEGIN:VEVENT\r\nUID:post-12@herald.example.com\r\nDTSTART:20261224T080000Z\r\nSUMMARY:Mince pies are back at the counter\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule_ics(
     State(state): State<AppState>,
     caller: Caller,

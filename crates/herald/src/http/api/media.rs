@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::access::Permission;
@@ -24,18 +24,37 @@ use crate::store::MediaRecord;
 /// route keeps `http.max_body_bytes`.
 pub const UPLOAD_BODY_LIMIT: usize = LARGEST_UPLOAD + 64 * 1024;
 
-/// The multipart form an upload sends.
+/// An image's bytes, as `GET …/media/{media_id}` answers them.
 #[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // Documents the answer; the handler sends the stored bytes.
+pub struct ImageBytes(Vec<u8>);
+
+/// The multipart form an upload sends: these two parts and no others.
+// `Deserialize` only so that `deny_unknown_fields` tells utoipa the form has no other parts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"file": "(the image's bytes)", "alt": "A flat white with a fern drawn in the foam, on the café's oak counter"}))]
 #[allow(dead_code)] // Documents the form; the handler reads the parts as they stream in.
 pub struct MediaUpload {
     /// The image (PNG, JPEG, GIF or WebP; its type is read from its bytes).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// What the image shows, for people who cannot see it. Required.
+    /// What the image shows, for people who cannot see it. Required, not blank; at most
+    /// 1,000 characters on X, LinkedIn, Facebook, Instagram and Threads, 1,500 on Mastodon,
+    /// 2,000 on Bluesky.
+    #[schema(min_length = 1, max_length = 2000)]
     alt: String,
 }
 
+/// An image attached to a post.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 4, "post_id": 7, "mime": "image/jpeg", "size_bytes": 348211, "width": 1600,
+    "height": 1200, "alt": "A flat white with a fern drawn in the foam, on the café's oak counter",
+    "position": 0, "sha256": "9f2c1d0e4b7a8c3f5e6d7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d",
+    "url": "/api/v1/posts/7/media/4"
+}))]
 pub struct MediaResponse {
     pub id: i64,
     pub post_id: i64,
@@ -68,8 +87,11 @@ impl From<MediaRecord> for MediaResponse {
     }
 }
 
-/// Attaches an image with its alt text to a draft (its author only), checked against the
-/// account's network: type (from the bytes), size, how many images, alt text length.
+/// Attaches an image to a draft
+///
+/// Uploads one image with its alt text to a draft, as `multipart/form-data`; only the post's author
+/// may, while it is a draft. The image is checked against the account's network: its type (read from
+/// its bytes), its size, how many images a post may carry, and how long the alt text may be.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/media", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path)),
     request_body(content = MediaUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "Attached", body = MediaResponse), (status = 400, description = "Not a multipart form", body = crate::http::Problem, content_type = "application/problem+json"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 413, description = "Larger than any network takes", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an image, not one the network takes, or no alt text", body = crate::http::Problem, content_type = "application/problem+json")))]
@@ -110,7 +132,10 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(attached.into())))
 }
 
-/// A post's images in order, for anyone who may see the post.
+/// Lists a post's images
+///
+/// The post's images in order, with their alt text and where to fetch each. Anyone who may see the
+/// post may list them.
 #[utoipa::path(get, path = "/api/v1/posts/{id}/media", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The images", body = Vec<MediaResponse>), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -123,9 +148,12 @@ pub async fn list(
     Ok(Json(images.into_iter().map(MediaResponse::from).collect()))
 }
 
-/// One image's bytes, with the type read from them, for anyone who may see the post.
+/// Fetches one image
+///
+/// The image's bytes, typed as read from them when it was uploaded (PNG, JPEG, GIF or WebP). Anyone
+/// who may see the post may fetch it.
 #[utoipa::path(get, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
-    responses((status = 200, description = "The image", body = Vec<u8>, content_type = "image/*"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The image, typed as read from its bytes", content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -137,7 +165,10 @@ pub async fn show(
     Ok(image(&media, bytes))
 }
 
-/// Removes an image from a draft (its author only).
+/// Removes an image from a draft
+///
+/// Removes one image from a draft and deletes its file; only the post's author may, while it is a
+/// draft. The post's `version` goes up.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
     responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn remove(
@@ -180,14 +211,23 @@ fn image(media: &MediaRecord, bytes: Vec<u8>) -> Response {
     response
 }
 
-/// The `file` and `alt` parts of an upload; other parts are ignored.
+/// The `file` and `alt` parts of an upload. Any other part is refused naming it, as a JSON
+/// body's unknown field is, so a misspelt `alt` is not taken for a missing one.
 async fn read_form(mut form: Multipart) -> Result<(Option<Vec<u8>>, Option<String>), ApiError> {
     let (mut file, mut alt) = (None, None);
     while let Some(field) = form.next_field().await.map_err(unreadable)? {
         match field.name() {
             Some("file") => file = Some(field.bytes().await.map_err(unreadable)?.to_vec()),
             Some("alt") => alt = Some(field.text().await.map_err(unreadable)?),
-            _ => {}
+            other => {
+                let name = other.unwrap_or_default().to_owned();
+                return Err(ApiError::InvalidBody {
+                    message: format!(
+                        "an upload has a `file` part and an `alt` part only, not {name:?}"
+                    ),
+                    field: name,
+                });
+            }
         }
     }
     Ok((file, alt))

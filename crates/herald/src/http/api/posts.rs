@@ -16,28 +16,46 @@ use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
 use crate::posts::{self, PostView};
 
+/// A new draft.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"account_id": 1, "text": "Fresh cinnamon buns from 8 tomorrow, while they last!"}))]
 pub struct NewPost {
+    /// The social account it is for.
     pub account_id: i64,
+    /// The post's text: not blank, and no longer than the account's network allows (see
+    /// `POST /api/v1/text-length`); at most 63,206 bytes on any network.
+    #[schema(min_length = 1)]
     pub text: String,
 }
 
+/// A draft's new text.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Fresh cinnamon buns from 8 tomorrow, and oat milk is back!"}))]
 pub struct EditPost {
+    /// Not blank, and no longer than the account's network allows.
+    #[schema(min_length = 1)]
     pub text: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": 2}))]
 pub struct SubmitRequest {
     /// The version of the text being submitted, from the post as last read (`version`).
     /// Required: a post whose text changed since answers 409 and stays a draft.
     pub version: i64,
-    /// Owners only: why this post may go out although the policy blocks it. Audited.
+    /// Owners only: why this post may go out although the policy blocks it. Kept in the
+    /// audit log; at most 1,000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub override_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": 2}))]
 pub struct ApproveRequest {
     /// The version of the text the approver read (`version` of the post). Required: a post
     /// whose text changed since answers 409 and is not approved.
@@ -45,19 +63,39 @@ pub struct ApproveRequest {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "Please name the bakery on Market Street, not just \"our bakery\"."}))]
 pub struct SendBackRequest {
-    /// What the author should change.
+    /// What the author should change; may be empty. The post's history keeps its first 500
+    /// characters.
     #[serde(default)]
     pub note: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"on_network": true}))]
 pub struct SettleRequest {
     /// Whether the post is on the network.
     pub on_network: bool,
 }
 
+/// A post as Herald keeps it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 7, "account_id": 1, "author_id": 3,
+    "text": "Fresh cinnamon buns from 8 tomorrow, while they last!",
+    "version": 2, "state": "scheduled",
+    "length": {"used": 53, "limit": 500, "unit": "characters", "bytes": null},
+    "scheduled_at": "2026-12-24T08:00:00Z", "published_at": null, "time_zone": "Europe/London",
+    "remote_id": null, "remote_url": null, "problem": null,
+    "history": [
+        {"at": "2026-12-20T10:12:00Z", "actor_id": 3, "from_state": null, "to_state": "draft", "note": ""},
+        {"at": "2026-12-20T10:20:00Z", "actor_id": 3, "from_state": "draft", "to_state": "submitted", "note": ""},
+        {"at": "2026-12-20T11:02:00Z", "actor_id": 1, "from_state": "submitted", "to_state": "scheduled", "note": ""}
+    ],
+    "attempts": []
+}))]
 pub struct PostResponse {
     pub id: i64,
     pub account_id: i64,
@@ -69,7 +107,10 @@ pub struct PostResponse {
     pub state: PostState,
     pub length: Length,
     /// When it goes (or went) out, RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub scheduled_at: Option<String>,
+    /// When the network took it, RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub published_at: Option<String>,
     /// The account's time zone, in which people see these times.
     pub time_zone: String,
@@ -85,7 +126,9 @@ pub struct PostResponse {
 /// One publishing attempt.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttemptEntry {
+    #[schema(format = DateTime)]
     pub started_at: String,
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
     /// `published`, `retry`, `failed`, `unconfirmed`, or `interrupted` (Herald stopped during
     /// the attempt and a later one took over); none while under way.
@@ -97,6 +140,7 @@ pub struct AttemptEntry {
 /// One step in a post's life.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
+    #[schema(format = DateTime)]
     pub at: String,
     pub actor_id: Option<i64>,
     pub from_state: Option<String>,
@@ -104,12 +148,17 @@ pub struct HistoryEntry {
     pub note: String,
 }
 
+/// A text to count.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Our new flat white is here ☕ https://cafe.example/menu"}))]
 pub struct LengthRequest {
     pub text: String,
 }
 
+/// One network's count of the text.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"network": "x", "fits": true, "used": 50, "limit": 280, "unit": "weighted characters", "bytes": null}))]
 pub struct NetworkLength {
     pub network: Network,
     pub fits: bool,
@@ -158,7 +207,10 @@ impl From<PostView> for PostResponse {
     }
 }
 
-/// Writes a draft for one account (contributor access and the current policy accepted).
+/// Writes a draft
+///
+/// Writes a new draft for one social account. The caller needs contributor access (or more) to
+/// the account and must have accepted the current policy; the text must fit the account's network.
 #[utoipa::path(post, path = "/api/v1/posts", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = NewPost,
     responses((status = 201, description = "Drafted", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No contributor access, or the policy not yet accepted", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long for the network", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create(
@@ -179,7 +231,10 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
-/// A post, its length for its network, and its history.
+/// Reads a post
+///
+/// The post, its length as its network counts it, its history and its publishing attempts. Anyone
+/// who may see the post's account may read it; a post on an account the caller cannot see is 404.
 #[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The post", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
@@ -193,7 +248,10 @@ pub async fn show(
     ))
 }
 
-/// Changes a draft's text (its author).
+/// Changes a draft's text
+///
+/// Replaces the text of a draft; only its author may, and only while it is a draft. The post's
+/// `version` goes up, so a submit or approval naming the old version is refused.
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = EditPost, params(("id" = i64, Path)),
     responses((status = 200, description = "Changed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "No longer a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn edit(
@@ -211,8 +269,11 @@ pub async fn edit(
     ))
 }
 
-/// Submits a draft: blocked by a "block" finding (unless an owner overrides with a reason),
-/// sent for approval when the author is a contributor or the policy asks, approved otherwise.
+/// Submits a draft
+///
+/// Submits the author's draft at the `version` they read. A "block" finding of the policy stops it,
+/// unless an owner overrides with a reason (audited). It then waits for approval when the author is
+/// a contributor or the policy asks, and is approved at once otherwise.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/submit", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SubmitRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Submitted (or approved at once)", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author, policy not accepted, or an override by a non-owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Blocked by the policy, or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn submit(
@@ -242,8 +303,10 @@ pub async fn submit(
     Ok(Json(view.into()))
 }
 
-/// Approves someone else's submitted post (publisher access; never one's own), at the version
-/// of its text the approver read.
+/// Approves a submitted post
+///
+/// Approves someone else's submitted post at the `version` the approver read; needs publisher
+/// access to the account, and no one approves their own post. A post with a time is scheduled.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = ApproveRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Approved", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access, or one's own post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "No version named", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn approve(
@@ -271,7 +334,10 @@ pub async fn approve(
     ))
 }
 
-/// Sends a submitted or approved post back to its author as a draft.
+/// Sends a post back to its author
+///
+/// Turns a submitted or approved post back into a draft, with a note for the author saying what to
+/// change. Needs publisher access to the account.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/send-back", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SendBackRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "A draft again", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted or approved", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn send_back(
@@ -289,8 +355,11 @@ pub async fn send_back(
     ))
 }
 
-/// Settles an unconfirmed post by hand: it is on the network (published), or it is not
-/// (failed; it can be rescheduled). Publisher access.
+/// Settles an unconfirmed post
+///
+/// For a post whose publishing could not be confirmed: says by hand whether it is on the network
+/// (it becomes published) or not (it becomes failed and can be rescheduled). Needs publisher
+/// access to the account.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/settle", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SettleRequest, params(("id" = i64, Path)),
     responses((status = 200, description = "Published or failed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not unconfirmed", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn settle(
@@ -306,7 +375,10 @@ pub async fn settle(
     Ok(Json(view.into()))
 }
 
-/// The text's length as every network counts it, and whether it fits: the composer's counter.
+/// Counts a text for every network
+///
+/// The text's length as each network counts it, and whether it fits: the composer's live counter.
+/// Any signed-in member may ask; nothing is saved.
 #[utoipa::path(post, path = "/api/v1/text-length", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), request_body = LengthRequest,
     responses((status = 200, description = "One entry per network", body = [NetworkLength]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn text_length(

@@ -18,10 +18,16 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
 use crate::schedule::{self, When};
 
+/// When a post goes out: a time (`at`), or the account's next free queue slot
+/// (`queue: true`). One of the two is required; `queue: true` wins over `at`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"at": "2026-12-24T08:00", "confirm": false}))]
 pub struct ScheduleRequest {
-    /// `2026-12-24T09:30` (in the account's time zone) or an RFC 3339 time with an offset.
+    /// A time in the future: `2026-12-24T08:00` (local time in the account's time zone) or
+    /// an RFC 3339 time with an offset, `2026-12-24T08:00:00Z`. Required unless `queue` is true.
     #[serde(default)]
+    #[schema(examples("2026-12-24T08:00", "2026-12-24T08:00:00+01:00"))]
     pub at: Option<String>,
     /// Take the account's next free queue slot instead of `at`.
     #[serde(default)]
@@ -31,15 +37,59 @@ pub struct ScheduleRequest {
     pub confirm: bool,
 }
 
+/// [`ScheduleRequest`] as the document shows it, with its rule that `at` or `queue: true` is
+/// given: a readable `anyOf` the derived schema cannot say.
+#[derive(Debug)]
+pub struct ScheduleBody;
+
+impl utoipa::PartialSchema for ScheduleBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Type};
+        let a_time = ObjectBuilder::new()
+            .title(Some("at a time"))
+            .property("at", ObjectBuilder::new().schema_type(Type::String))
+            .required("at");
+        let next_slot = ObjectBuilder::new()
+            .title(Some("in the next queue slot"))
+            .property(
+                "queue",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .enum_values(Some([true])),
+            )
+            .required("queue");
+        AllOfBuilder::new()
+            .examples([serde_json::json!({ "at": "2026-12-24T08:00", "confirm": false })])
+            .item(<ScheduleRequest as utoipa::PartialSchema>::schema())
+            .item(AnyOfBuilder::new().item(a_time).item(next_slot))
+            .into()
+    }
+}
+
+impl ToSchema for ScheduleBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        ScheduleRequest::name()
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
-    /// Start, RFC 3339 (inclusive).
+    /// Start, an RFC 3339 time (inclusive).
+    #[param(format = DateTime, example = "2026-12-01T00:00:00Z")]
     pub from: String,
-    /// End, RFC 3339 (exclusive); at most 62 days after `from`.
+    /// End, an RFC 3339 time (exclusive); after `from`, and at most 62 days later.
+    #[param(format = DateTime, example = "2027-01-01T00:00:00Z")]
     pub to: String,
 }
 
+/// One post on the calendar.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "post_id": 7, "account_id": 1, "account_name": "Café Lune", "network": "mastodon",
+    "state": "scheduled", "at": "2026-12-24T08:00:00Z",
+    "excerpt": "Fresh cinnamon buns from 8 tomorrow, while they last!"
+}))]
 pub struct CalendarEntry {
     pub post_id: i64,
     pub account_id: i64,
@@ -47,30 +97,46 @@ pub struct CalendarEntry {
     pub network: crate::domain::accounts::Network,
     pub state: PostState,
     /// RFC 3339 UTC: when it was published, or is due.
+    #[schema(format = DateTime)]
     pub at: String,
     /// The first 80 characters of the text.
     pub excerpt: String,
 }
 
+/// An account's time zone and its weekly queue: the local times a queued post may take.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "time_zone": "Europe/London",
+    "slots": [{"weekday": 1, "time": "08:00"}, {"weekday": 3, "time": "12:30"}, {"weekday": 6, "time": "09:15"}]
+}))]
 pub struct Queue {
-    /// IANA time zone name, e.g. `Europe/London`; slots are local times there.
+    /// An IANA time zone name from the server's time zone database, such as `Europe/London`
+    /// or `America/New_York` (matched ignoring case); slots are local times there.
+    #[schema(example = "Europe/London", pattern = r"^[A-Za-z][A-Za-z0-9_+/-]*$")]
     pub time_zone: String,
     pub slots: Vec<QueueSlot>,
 }
 
+/// One weekly slot.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QueueSlot {
-    /// 1 = Monday … 7 = Sunday.
+    /// ISO weekday: 1 = Monday … 7 = Sunday.
+    #[schema(minimum = 1, maximum = 7, example = 1)]
     pub weekday: i8,
-    /// Local time, `09:30`.
+    /// Local time of day, `HH:MM` on the 24-hour clock, `00:00` to `23:59`.
+    #[schema(example = "08:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub time: String,
 }
 
-/// Gives a post its time. Approved posts are scheduled (publisher access); drafts and
-/// submitted posts keep it for when they are approved.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = ScheduleRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "Scheduled, or the time kept", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No access to schedule on this account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already published, or changed meanwhile", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time in the past or not a time, no free slot, or confirmation missing", body = crate::http::Problem, content_type = "application/problem+json")))]
+/// Gives a post its time
+///
+/// Gives a post a time: `at`, or with `queue: true` the account's next free queue slot. An approved
+/// post becomes scheduled (publisher access); a draft or submitted post keeps the time for when it
+/// is approved. Accounts marked "confirm before publish" need `confirm: true`.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = ScheduleBody, params(("id" = i64, Path)),
+    responses((status = 200, description = "Scheduled, or the time kept", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No access to schedule on this account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already published, or changed meanwhile", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Neither `at` nor `queue: true`; a time in the past or not a time; no free queue slot; or `confirm` missing for an account that asks for it", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,7 +169,10 @@ pub async fn schedule(
     Ok(Json(view.into()))
 }
 
-/// Takes a scheduled post off the schedule; it stays approved.
+/// Takes a post off the schedule
+///
+/// Takes a scheduled post off the schedule; it stays approved and keeps no time. Needs publisher
+/// access to the account.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "Approved, not scheduled", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not scheduled", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn unschedule(
@@ -117,9 +186,12 @@ pub async fn unschedule(
     Ok(Json(view.into()))
 }
 
-/// What goes out, or went out, between two times, on the accounts the caller can see.
+/// Lists what goes out when
+///
+/// The posts due or published between `from` and `to` (at most 62 days apart) on the accounts the
+/// caller can see, oldest first. Both times are required.
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "schedule", security(("token" = ["accounts:read"]), ("session" = [])), params(CalendarQuery),
-    responses((status = 200, description = "Oldest first", body = [CalendarEntry]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Times unreadable or too far apart", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Oldest first", body = [CalendarEntry]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time that is not RFC 3339, or `to` not after `from` or more than 62 days later", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn calendar(
     State(state): State<AppState>,
     caller: Caller,
@@ -161,7 +233,9 @@ pub async fn calendar(
     ))
 }
 
-/// An account's time zone and weekly queue slots.
+/// Reads an account's queue
+///
+/// The account's time zone and weekly queue slots, for anyone who may see the account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/queue", tag = "schedule", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The queue", body = Queue), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn queue(
@@ -183,10 +257,12 @@ pub async fn queue(
     }))
 }
 
-/// Replaces an account's time zone and weekly queue slots (publisher access). Posts already
-/// scheduled keep their times.
+/// Replaces an account's queue
+///
+/// Replaces the account's time zone and weekly queue slots; needs publisher access to the account.
+/// Posts already scheduled keep their times.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/queue", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = Queue, params(("id" = i64, Path)),
-    responses((status = 200, description = "The new queue", body = Queue), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Unknown time zone or a bad slot", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The new queue", body = Queue), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time zone the server does not know, or a slot outside the week or the day", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn set_queue(
     State(state): State<AppState>,
     caller: Caller,
