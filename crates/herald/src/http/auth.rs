@@ -165,7 +165,14 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         let now = state.clock.now();
-        if let Some(bearer) = bearer_token(&parts.headers) {
+        // An `Authorization` header is the credential, whatever cookie comes with it: one that
+        // is not a valid bearer token is refused, never passed over for the session.
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let bearer = bearer_token(&parts.headers).ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "send an API token as `Authorization: Bearer <token>`".to_owned(),
+                )
+            })?;
             let found = tokens::authenticate(&state.store, bearer, now)
                 .await
                 .map_err(ApiError::from)?;
@@ -279,12 +286,11 @@ fn is_unsafe(method: &Method) -> bool {
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The name the session cookie has when Herald is (or is not) served over TLS.

@@ -812,3 +812,27 @@ async fn public_routes_answer_everyone_alike() {
         assert_eq!(anonymous, signed_in, "{path}");
     }
 }
+
+/// A request that names a credential in `Authorization` is judged by it alone: a wrong or
+/// unreadable one is refused even beside a valid session cookie.
+#[tokio::test]
+async fn a_wrong_authorization_header_is_refused_even_with_a_valid_session() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let me = |authorization: Option<&'static str>| {
+        let mut request = owner.client.get(app.url("/api/v1/me"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send()
+    };
+    assert_eq!(me(None).await.expect("request").status(), StatusCode::OK);
+    for wrong in [
+        "Bearer hrld_not-a-token",
+        "Basic b3duZXI6cGFzc3dvcmQ=",
+        "hrld_bare",
+    ] {
+        let response = me(Some(wrong)).await.expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{wrong}");
+    }
+}

@@ -299,7 +299,10 @@ async fn a_kill_9_in_the_middle_of_publishing_loses_nothing_and_doubles_nothing(
             interrupted += usize::from(attempt.outcome.as_deref() == Some("interrupted"));
         }
     }
-    eprintln!("{interrupted} attempts were cut off by the kill");
+    #[allow(clippy::print_stderr)] // The figure belongs in the test log.
+    {
+        eprintln!("{interrupted} attempts were cut off by the kill");
+    }
     let counts = store.post_counts().await.expect("counts");
     assert!(
         published(&counts) >= 190,

@@ -233,7 +233,7 @@ impl From<Visible> for AccountView {
 ///
 /// The social accounts the caller may see, each with the caller's own level on it. Owners and
 /// admins see every account; other members only those they hold a grant on or keep the gate of.
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])),
+#[utoipa::path(get, path = "/api/v1/accounts", operation_id = "list_accounts", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])),
     responses((status = 200, description = "Accounts", body = [AccountView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Token lacks accounts:read", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
@@ -248,7 +248,7 @@ pub async fn list(
 ///
 /// Adds a social account and names its gatekeeper, the active member who alone decides who else
 /// may use it. Owners and admins only; audited. The handle must follow the network's own rule.
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = NewAccountByNetwork,
+#[utoipa::path(post, path = "/api/v1/accounts", operation_id = "create_account", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = NewAccountByNetwork,
     responses((status = 201, description = "Added", body = AccountView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Owners and admins only", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already added", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A field is not acceptable", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,

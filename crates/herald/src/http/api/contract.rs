@@ -29,7 +29,13 @@ pub fn complete(document: &mut Value) {
         .as_object_mut()
         .map(|document| document.entry("components").or_insert_with(|| json!({})));
     if let Some(components) = components.and_then(Value::as_object_mut) {
-        components.insert("securitySchemes".to_owned(), security_schemes());
+        let schemes = components
+            .entry("securitySchemes")
+            .or_insert_with(|| json!({}));
+        if let (Some(schemes), Value::Object(ours)) = (schemes.as_object_mut(), security_schemes())
+        {
+            schemes.extend(ours);
+        }
     }
 }
 
@@ -61,10 +67,16 @@ fn refuse_nul_in_text(value: &mut Value) {
 }
 
 fn add_shared_responses(operation: &mut Value) {
+    // Operations for members (a token or a session); `/metrics` has a scheme of its own and
+    // documents its own answers.
     let secured = operation
         .get("security")
         .and_then(Value::as_array)
-        .is_some_and(|requirements| !requirements.is_empty());
+        .is_some_and(|requirements| {
+            requirements.iter().any(|requirement| {
+                requirement.get("token").is_some() || requirement.get("session").is_some()
+            })
+        });
     let takes_parameters = operation
         .get("parameters")
         .and_then(Value::as_array)

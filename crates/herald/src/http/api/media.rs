@@ -136,7 +136,7 @@ pub async fn upload(
 ///
 /// The post's images in order, with their alt text and where to fetch each. Anyone who may see the
 /// post may list them.
-#[utoipa::path(get, path = "/api/v1/posts/{id}/media", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/posts/{id}/media", operation_id = "list_media", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The images", body = Vec<MediaResponse>), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
@@ -152,7 +152,7 @@ pub async fn list(
 ///
 /// The image's bytes, typed as read from them when it was uploaded (PNG, JPEG, GIF or WebP). Anyone
 /// who may see the post may fetch it.
-#[utoipa::path(get, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/posts/{id}/media/{media_id}", operation_id = "show_media", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
     responses((status = 200, description = "The image, typed as read from its bytes", content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,

@@ -36,7 +36,16 @@ mod schedule;
     ),
     tags(
         (name = "system", description = "Health and metrics"),
-        (name = "people", description = "Setup, sign-in, members, invitations and API tokens"),
+        (name = "people", description = "Setup, sign-in and sessions, members, invitations, API tokens, second factors and passkeys.\n\n\
+**First-run setup**: (1) read the one-time setup code Herald printed when it first started (`herald setup-code` prints it again); \
+(2) `GET /api/v1/setup?email=` answers an authenticator secret and an `enrolment_token`; (3) add the secret to an authenticator app; \
+(4) `POST /api/v1/setup` with `setup_code`, `organisation`, `name`, `email`, `password`, `enrolment_token` and the app's current 6-digit `code`: \
+201, the owner is signed in and the recovery codes are shown once.\n\n\
+**Joining by invitation**: an owner or admin calls `POST /api/v1/invitations` and gives the invitee the answer's single-use `link`; \
+the invitee calls `GET /api/v1/invitations/{token}` (the link's last segment) for an authenticator secret, adds it to an app, \
+then `POST /api/v1/invitations/{token}/accept` with `name`, `password`, `enrolment_token` and `code`: 201, a member, signed in, recovery codes shown once.\n\n\
+**After an owner resets a member's second factor**: `POST /api/v1/auth/enrol`, then `POST /api/v1/auth/enrol/finish`. \
+Each operation's description gives the details."),
         (name = "posts", description = "Drafts, submission, approval, and the composer's length counts"),
         (name = "policy", description = "The company's social media policy: checking drafts, and its rules"),
         (name = "audit", description = "The tamper-evident audit log"),

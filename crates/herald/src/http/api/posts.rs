@@ -211,7 +211,7 @@ impl From<PostView> for PostResponse {
 ///
 /// Writes a new draft for one social account. The caller needs contributor access (or more) to
 /// the account and must have accepted the current policy; the text must fit the account's network.
-#[utoipa::path(post, path = "/api/v1/posts", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = NewPost,
+#[utoipa::path(post, path = "/api/v1/posts", operation_id = "create_post", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = NewPost,
     responses((status = 201, description = "Drafted", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No contributor access, or the policy not yet accepted", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long for the network", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -235,7 +235,7 @@ pub async fn create(
 ///
 /// The post, its length as its network counts it, its history and its publishing attempts. Anyone
 /// who may see the post's account may read it; a post on an account the caller cannot see is 404.
-#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/posts/{id}", operation_id = "show_post", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The post", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
