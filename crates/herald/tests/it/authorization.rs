@@ -817,8 +817,8 @@ async fn public_routes_answer_everyone_alike() {
 /// unreadable one is refused even beside a valid session cookie.
 #[tokio::test]
 async fn a_wrong_authorization_header_is_refused_even_with_a_valid_session() {
-    let (app, clock) = crate::people::app().await;
-    let owner = crate::people::set_up(&app, &clock).await;
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
     let me = |authorization: Option<&'static str>| {
         let mut request = owner.client.get(app.url("/api/v1/me"));
         if let Some(value) = authorization {
