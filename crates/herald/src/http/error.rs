@@ -157,6 +157,24 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The status of each service error: the one table the API ([`ApiError`]'s `From`) and the
+/// pages (`pages::status_of`) share. A store failure is a 500 everywhere.
+pub fn status_for(error: &PeopleError) -> StatusCode {
+    match error {
+        PeopleError::AlreadySetUp | PeopleError::Conflict(_) | PeopleError::EnrolAgain => {
+            StatusCode::CONFLICT
+        }
+        PeopleError::Denied(_) => StatusCode::FORBIDDEN,
+        PeopleError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        PeopleError::WrongCredentials | PeopleError::SteppedOut => StatusCode::UNAUTHORIZED,
+        PeopleError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        PeopleError::InvitationGone => StatusCode::GONE,
+        PeopleError::NotFound(_) => StatusCode::NOT_FOUND,
+        PeopleError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PeopleError::Store(_) | PeopleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<PeopleError> for ApiError {
     fn from(error: PeopleError) -> ApiError {
         match error {
@@ -254,4 +272,40 @@ pub async fn api_problems(
         }
     }
     problem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_and_the_pages_give_each_service_error_the_same_status() {
+        let errors = || {
+            vec![
+                PeopleError::AlreadySetUp,
+                PeopleError::Invalid {
+                    field: "email",
+                    message: "no".to_owned(),
+                },
+                PeopleError::WrongCredentials,
+                PeopleError::SteppedOut,
+                PeopleError::EnrolAgain,
+                PeopleError::Throttled {
+                    retry_after_seconds: 2,
+                },
+                PeopleError::InvitationGone,
+                PeopleError::Conflict("c".to_owned()),
+                PeopleError::Denied("d".to_owned()),
+                PeopleError::NotFound("n".to_owned()),
+                PeopleError::Unavailable("u".to_owned()),
+                PeopleError::Store(StoreError::LeaseLost),
+                PeopleError::Internal("i".to_owned()),
+            ]
+        };
+        for (error, copy) in errors().into_iter().zip(errors()) {
+            let table = status_for(&error);
+            let api = ApiError::from(copy).problem().status;
+            assert_eq!(api, table.as_u16(), "{error:?}");
+        }
+    }
 }

@@ -44,6 +44,7 @@ mod startup;
 mod step_up;
 mod store_contract;
 mod store_workflow;
+mod tidy;
 mod totp;
 mod unit_of_work;
 mod webdriver;

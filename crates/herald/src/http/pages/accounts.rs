@@ -247,9 +247,7 @@ pub async fn reveal(
             )
             .await
         }
-        Err(PeopleError::NotFound(message)) if message.starts_with("there is no account") => {
-            Err(ApiError::NotFound(message).into())
-        }
+        // An account that does not exist (or is hidden) fails account_view itself: a 404 page.
         Err(error) => {
             let status = status_of(&error);
             account_view(&state, &caller, id, None, Some(message(error)), status).await

@@ -207,11 +207,5 @@ pub(crate) fn message(error: crate::people::PeopleError) -> String {
 
 /// The status a page answers with when an action failed and the page is shown again.
 pub(crate) fn status_of(error: &crate::people::PeopleError) -> StatusCode {
-    use crate::people::PeopleError;
-    match error {
-        PeopleError::Denied(_) => StatusCode::FORBIDDEN,
-        PeopleError::NotFound(_) => StatusCode::NOT_FOUND,
-        PeopleError::Conflict(_) => StatusCode::CONFLICT,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
+    super::error::status_for(error)
 }

@@ -1,0 +1,159 @@
+//! The house rules of ARCHITECTURE.md, checked on the source: where a kind of code may live,
+//! that the map names every file, and that no service writes an audit entry outside a unit of
+//! work. Each failure names the file and the rule.
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, with its path relative to `dir`.
+fn sources(dir: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, found: &mut Vec<(String, String)>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("source folder")
+            .map(|entry| entry.expect("entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(root, &path, found);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let relative = path
+                    .strip_prefix(root)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .into_owned();
+                let text = std::fs::read_to_string(&path).expect("source");
+                found.push((relative, text));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(dir, dir, &mut found);
+    found
+}
+
+fn herald_sources() -> Vec<(String, String)> {
+    sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+}
+
+/// The code of a file without its comments, so that prose may name anything.
+fn code_of(text: &str) -> String {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn only_the_store_speaks_sql() {
+    let offenders: Vec<String> = herald_sources()
+        .into_iter()
+        .filter(|(path, text)| !path.starts_with("store/") && code_of(text).contains("sqlx::"))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "sqlx is used outside src/store/ in {offenders:?}; add a store function instead"
+    );
+}
+
+#[test]
+fn only_http_speaks_http_statuses() {
+    let offenders: Vec<String> = herald_sources()
+        .into_iter()
+        .filter(|(path, text)| !path.starts_with("http/") && code_of(text).contains("StatusCode"))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "HTTP statuses are chosen outside src/http/ in {offenders:?}; return a service error and map it in http/error.rs"
+    );
+}
+
+#[test]
+fn the_code_map_names_every_source_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    // A map line starts with a path: `src/config.rs`, `api/people.rs`, or `audit.rs` under
+    // its folder's line.
+    let entries: Vec<&str> = map
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|first| first.ends_with(".rs"))
+        .collect();
+    let named = |path: &str| {
+        let parts: Vec<&str> = path.split('/').collect();
+        (0..parts.len()).any(|skip| {
+            let tail = parts[skip..].join("/");
+            entries.iter().any(|entry| {
+                *entry == tail
+                    || *entry == format!("src/{tail}")
+                    || entry.ends_with(&format!("/{tail}"))
+            })
+        })
+    };
+    let missing: Vec<String> = herald_sources()
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| !named(path))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name {missing:?}"
+    );
+}
+
+/// Functions that append to the audit log without opening a unit of work, each for a reason:
+/// helpers their callers call inside a unit, and audits that are the whole change.
+const AUDITS_ALONE: &[(&str, &str)] = &[
+    // Helpers: every caller holds a unit of work.
+    ("posts.rs", "audit"),
+    ("schedule.rs", "audit"),
+    ("media.rs", "audit"),
+    ("credentials.rs", "audit_account"),
+    // A refusal, recorded alone: nothing else changes.
+    ("connections.rs", "require_registered_account"),
+    // The import's summary: each row was its own unit, kept whatever the rows after it do.
+    ("import.rs", "import"),
+];
+
+#[test]
+fn no_service_writes_an_audit_entry_outside_a_unit_of_work() {
+    let mut offenders = Vec::new();
+    for (path, text) in herald_sources() {
+        if path.starts_with("http/") || path.starts_with("store/") || path == "people/mod.rs" {
+            continue;
+        }
+        let code = code_of(&text);
+        let mut function = String::new();
+        let mut opened = false;
+        for line in code.lines() {
+            let trimmed = line.trim_start();
+            if let Some(rest) = trimmed
+                .split_once("fn ")
+                .filter(|(before, _)| before.is_empty() || before.ends_with(' '))
+                .map(|(_, rest)| rest)
+            {
+                function = rest
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                opened = false;
+            }
+            opened |= trimmed.contains(".write().await");
+            let appends = !trimmed.contains("fn record(")
+                && (trimmed.starts_with("record(") || trimmed.contains(" record("));
+            let allowed = AUDITS_ALONE
+                .iter()
+                .any(|(file, name)| path.ends_with(file) && *name == function);
+            if appends && !opened && !allowed {
+                offenders.push(format!("{path}: {function}"));
+            }
+        }
+    }
+    offenders.dedup();
+    assert!(
+        offenders.is_empty(),
+        "these append to the audit log outside a unit of work (store.write()): {offenders:?}"
+    );
+}
