@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::accounts::new_account;
-use crate::helpers::{TestApp, herald, run, spawn_app_with_clock};
+use crate::helpers::{TestApp, herald_for, run, spawn_app_with_clock};
 use crate::people::{Person, invite_and_join, set_up};
 
 /// In the sample (a line of Pwned Passwords' SHA-1 format).
@@ -33,7 +33,7 @@ async fn start(dir: &TempDir, clock: &ManualClock) -> TestApp {
 }
 
 fn import(dir: &TempDir, source: &Path) -> (bool, String, String) {
-    let (output, stdout, stderr) = run(herald()
+    let (output, stdout, stderr) = run(herald_for(&dir.path().join("data"))
         .args(["breaches", "import"])
         .arg(source)
         .arg("--data-dir")

@@ -313,7 +313,12 @@ async fn the_gatekeeper_sees_the_networks_current_2fa_code_from_the_stored_seed(
 
 #[tokio::test]
 async fn stored_credentials_are_never_in_the_database_in_the_clear() {
-    let (app, clock) = app().await;
+    // Read as the file SQLite keeps: this test is about what lies on the disk.
+    let clock =
+        herald::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let app =
+        crate::helpers::spawn_sqlite_app_with_clock(|_| {}, std::sync::Arc::new(clock.clone()))
+            .await;
     let owner = set_up(&app, &clock).await;
     let id = new_account(&app, &owner, "@sunnycafe", owner.id).await;
     for (field, value) in [

@@ -13,7 +13,7 @@ async fn healthz_answers_ok_while_the_database_answers() {
     let body: serde_json::Value = response.json().await.expect("JSON body");
     assert_eq!(
         body,
-        serde_json::json!({ "status": "ok", "database": "sqlite" })
+        serde_json::json!({ "status": "ok", "database": app.store.backend_name() })
     );
 }
 

@@ -86,13 +86,35 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_with_clock(adjust, Arc::new(SystemClock)).await
 }
 
+/// A server on the database `HERALD_TEST_BACKEND` names (SQLite unless it says `postgres`),
+/// unless `adjust` names one itself. A server started again on the same data directory finds
+/// the same PostgreSQL schema.
 pub async fn spawn_app_with_clock(
     adjust: impl FnOnce(&mut Config),
     clock: Arc<dyn Clock>,
 ) -> TestApp {
+    start(adjust, clock, true).await
+}
+
+/// A server on SQLite whatever `HERALD_TEST_BACKEND` says: for tests about SQLite's own file.
+pub async fn spawn_sqlite_app_with_clock(
+    adjust: impl FnOnce(&mut Config),
+    clock: Arc<dyn Clock>,
+) -> TestApp {
+    start(adjust, clock, false).await
+}
+
+async fn start(
+    adjust: impl FnOnce(&mut Config),
+    clock: Arc<dyn Clock>,
+    follow_environment: bool,
+) -> TestApp {
     let temp = TempDir::new().expect("temporary directory");
     let mut config = test_config(temp.path());
     adjust(&mut config);
+    if follow_environment && config.database.url.is_none() {
+        config.database.url = database_for(&config.data_dir).await.map(Into::into);
+    }
     let data_dir = config.data_dir.clone();
     let app = App::build(config, clock).await.expect("test server starts");
     let addr = app.local_addr().expect("bound address");
@@ -115,6 +137,26 @@ pub async fn spawn_app_with_clock(
         stop: Some(stop),
         task: Some(task),
     }
+}
+
+/// `HERALD_TEST_BACKEND=postgres` runs every test server on PostgreSQL, so the whole suite can
+/// run on either database; unset or `sqlite`, on SQLite. Each data directory gets a schema of
+/// its own, remembered beside it (`data.database-url`) for a server started again on it.
+pub async fn database_for(data_dir: &Path) -> Option<String> {
+    match std::env::var("HERALD_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {}
+        Ok("sqlite") | Err(_) => return None,
+        Ok(other) => panic!("HERALD_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
+    }
+    let remembered = data_dir.with_extension("database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return Some(url);
+    }
+    let url = postgres_url()
+        .await
+        .expect("HERALD_TEST_BACKEND=postgres needs HERALD_TEST_DATABASE_URL");
+    std::fs::write(&remembered, &url).expect("remember the test database");
+    Some(url)
 }
 
 /// The setup link in what Herald printed (`herald serve` at first start, `herald setup-code`).
@@ -156,6 +198,16 @@ pub fn herald() -> Command {
         }
     }
     command.env("NO_COLOR", "1");
+    command
+}
+
+/// The `herald` binary for the installation in `data_dir`, on the database its test server
+/// used (see [`database_for`]).
+pub fn herald_for(data_dir: &Path) -> Command {
+    let mut command = herald();
+    if let Ok(url) = std::fs::read_to_string(data_dir.with_extension("database-url")) {
+        command.env("HERALD_DATABASE_URL", url);
+    }
     command
 }
 

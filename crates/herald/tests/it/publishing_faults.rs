@@ -183,7 +183,7 @@ async fn a_thousand_posts_under_random_faults_each_end_published_once_or_with_a_
     }
     // Every published post's audit entry was chained in its own transaction: the log holds.
     let (verified, stdout, stderr) = crate::helpers::run(
-        crate::helpers::herald()
+        crate::helpers::herald_for(&app.data_dir)
             .args(["audit", "verify", "--data-dir"])
             .arg(&app.data_dir),
     );

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::accounts::new_account;
-use crate::helpers::{TestApp, contract_test, herald, run, spawn_app_with_clock};
+use crate::helpers::{
+    TestApp, contract_test, herald_for, run, spawn_app_with_clock, spawn_sqlite_app_with_clock,
+};
 use crate::oauth::{configure, connection, scene_in, sent_back};
 use crate::people::{OWNER_EMAIL, OWNER_PASSWORD, client, code, set_up};
 use crate::publishing::Scene;
@@ -40,8 +42,26 @@ async fn start_with(
     .await
 }
 
+/// As [`start_with`], always on SQLite: for the tests that change its file as an older
+/// version left it.
+async fn start_on_sqlite_with(
+    dir: &TempDir,
+    clock: &ManualClock,
+    adjust: impl FnOnce(&mut herald::config::Config),
+) -> TestApp {
+    let data = dir.path().join("data");
+    spawn_sqlite_app_with_clock(
+        move |config| {
+            config.data_dir = data;
+            adjust(config);
+        },
+        Arc::new(clock.clone()),
+    )
+    .await
+}
+
 fn cli(dir: &TempDir, args: &[&str]) -> (bool, String, String) {
-    let (output, stdout, stderr) = run(herald()
+    let (output, stdout, stderr) = run(herald_for(&dir.path().join("data"))
         .args(args)
         .arg("--data-dir")
         .arg(dir.path().join("data")));
@@ -215,7 +235,7 @@ async fn a_database_re_keyed_before_herald_kept_its_bluesky_key_keeps_the_old_on
     let data = dir.path().join("data");
     let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
     let public = |config: &mut herald::config::Config| config.public_url = Some(PUBLIC.to_owned());
-    let app = start_with(&dir, &clock, public).await;
+    let app = start_on_sqlite_with(&dir, &clock, public).await;
     let derived = published_client_key(&app).await;
     app.stop().await;
     // As the database was before migration 0018: no column for the key, and rekey the first
@@ -230,7 +250,7 @@ async fn a_database_re_keyed_before_herald_kept_its_bluesky_key_keeps_the_old_on
     let (ok, stdout, stderr) = cli(&dir, &["vault", "rekey"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("now version 2"), "{stdout}");
-    let app = start_with(&dir, &clock, public).await;
+    let app = start_on_sqlite_with(&dir, &clock, public).await;
     assert_eq!(published_client_key(&app).await, derived);
 }
 
@@ -381,7 +401,7 @@ async fn published_client_key(app: &TestApp) -> Value {
 
 /// Runs `herald serve` and returns how it ended (it exits at once when it refuses to start).
 fn serve_once(dir: &TempDir) -> (bool, String, String) {
-    let (output, stdout, stderr) = run(herald()
+    let (output, stdout, stderr) = run(herald_for(&dir.path().join("data"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data")));
     (output.status.success(), stdout, stderr)

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use tempfile::TempDir;
 
-use crate::helpers::{TestApp, herald, run, spawn_app_with_clock};
+use crate::helpers::{TestApp, herald_for, run, spawn_app_with_clock};
 use crate::people::{
     OWNER_EMAIL, OWNER_PASSWORD, Person, app, client, code, invite_and_join, set_up,
     signed_in_again,
@@ -145,7 +145,7 @@ fn import_breaches(dir: &TempDir) {
     let hash = hex::encode_upper(Sha1::digest(BREACHED.as_bytes()));
     let source = dir.path().join("breaches.txt");
     std::fs::write(&source, format!("{hash}:12\n")).expect("write");
-    let (output, _, stderr) = run(herald()
+    let (output, _, stderr) = run(herald_for(&dir.path().join("data"))
         .args(["breaches", "import"])
         .arg(&source)
         .arg("--data-dir")
@@ -680,12 +680,12 @@ async fn the_command_line_resets_a_locked_out_owners_second_factor() {
     .await;
     let owner = set_up(&app, &clock).await;
 
-    let (output, stdout, stderr) = run(herald()
+    let (output, stdout, stderr) = run(herald_for(&dir.path().join("data"))
         .args(["user", "reset-2fa", "nobody@sunny.example", "--data-dir"])
         .arg(dir.path().join("data")));
     assert!(!output.status.success(), "an unknown address is refused");
     assert!(stderr.contains("nobody@sunny.example"), "{stderr}");
-    let (output, stdout2, stderr) = run(herald()
+    let (output, stdout2, stderr) = run(herald_for(&dir.path().join("data"))
         .args(["user", "reset-2fa", OWNER_EMAIL, "--data-dir"])
         .arg(dir.path().join("data")));
     assert!(output.status.success(), "{stdout}{stderr}");

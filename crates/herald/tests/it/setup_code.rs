@@ -10,7 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, contract_test, herald, run, setup_code_in, setup_link_in, spawn_app_with_clock,
+    TestApp, contract_test, herald, herald_for, run, setup_code_in, setup_link_in,
+    spawn_app_with_clock,
 };
 use crate::people::{OWNER_PASSWORD, client, code};
 
@@ -249,7 +250,7 @@ async fn herald_setup_code_prints_the_code_again_until_setup_is_done() {
     let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
     let app = spawn_app_with_clock(|_| {}, Arc::new(clock.clone())).await;
     let setup_code = || {
-        let mut command = herald();
+        let mut command = herald_for(&app.data_dir);
         command
             .arg("setup-code")
             .arg("--data-dir")

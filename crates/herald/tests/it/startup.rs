@@ -33,7 +33,11 @@ fn serve_fails(args: &[&str], env: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn the_first_start_creates_the_data_directory_database_and_a_private_master_key() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_sqlite_app_with_clock(
+        |_| {},
+        std::sync::Arc::new(herald::clock::SystemClock),
+    )
+    .await;
     let dir_mode = std::fs::metadata(&app.data_dir)
         .expect("data dir")
         .permissions()
