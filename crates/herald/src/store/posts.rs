@@ -4,7 +4,28 @@
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
+
+/// Writes one step of a post's history (`post_events`) in the transaction `$tx` of the change it
+/// records: the one place outside the publisher's grouped SQL (`group_commit.rs`) that does.
+/// `$actor` and `$from` are options (the publisher has no actor; a new draft no earlier state).
+macro_rules! post_event_in {
+    ($tx:expr, $post:expr, $at:expr, $actor:expr, $from:expr, $to:expr, $note:expr) => {
+        sqlx::query(
+            "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($post)
+        .bind(jiff::Timestamp::as_millisecond($at))
+        .bind($actor)
+        .bind($from)
+        .bind($to)
+        .bind($note)
+        .execute($tx)
+        .await
+    };
+}
 use crate::domain::posts::PostState;
+pub(crate) use post_event_in;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostRecord {
@@ -123,14 +144,7 @@ impl Store {
                 .bind(now.as_millisecond())
                 .fetch_one(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                 VALUES ($1, $2, $3, NULL, 'draft', 'drafted')")
-                .bind(id)
-                .bind(now.as_millisecond())
-                .bind(author_id)
-                .execute(&mut *tx)
-                .await?;
+            post_event_in!(&mut *tx, id, now, Some(author_id), None::<&str>, "draft", "drafted")?;
             tx.commit().await?;
             Ok(id)
         })
@@ -213,17 +227,7 @@ impl Store {
                 .await?
                 .rows_affected() == 1;
             if moved {
-                sqlx::query(
-                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                     VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id)
-                    .bind(now.as_millisecond())
-                    .bind(actor_id)
-                    .bind(from.as_str())
-                    .bind(to.as_str())
-                    .bind(note)
-                    .execute(&mut *tx)
-                    .await?;
+                post_event_in!(&mut *tx, id, now, Some(actor_id), Some(from.as_str()), to.as_str(), note)?;
             }
             tx.commit().await?;
             Ok(moved)
@@ -252,17 +256,15 @@ impl Store {
                 if !moved {
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                     VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(checked.id)
-                    .bind(now.as_millisecond())
-                    .bind(checked.actor_id)
-                    .bind(from.as_str())
-                    .bind(to.as_str())
-                    .bind(*note)
-                    .execute(&mut *tx)
-                    .await?;
+                post_event_in!(
+                    &mut *tx,
+                    checked.id,
+                    now,
+                    Some(checked.actor_id),
+                    Some(from.as_str()),
+                    to.as_str(),
+                    *note
+                )?;
             }
             for entry in checked.audit {
                 super::audit::append_audit_in!(&mut *tx, entry, now)?;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::posts::{AttemptEnd, AttemptRecord};
+use super::posts::{AttemptEnd, AttemptRecord, post_event_in};
 use super::{Backend, PostRecord, Store, StoreError, group_commit, millis, with_pool};
 use crate::domain::jobs::NewJob;
 use crate::domain::posts::PostState;
@@ -79,16 +79,7 @@ impl Store {
             if !changed {
                 return Ok(false);
             }
-            sqlx::query(
-                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                 VALUES ($1, $2, $3, $4, $4, $5)")
-                .bind(change.id)
-                .bind(now.as_millisecond())
-                .bind(change.actor_id)
-                .bind(state)
-                .bind(change.note)
-                .execute(&mut *tx)
-                .await?;
+            post_event_in!(&mut *tx, change.id, now, Some(change.actor_id), Some(state), state, change.note)?;
             super::audit::append_audit_in!(&mut *tx, change.audit, now)?;
             tx.commit().await?;
             Ok(true)
@@ -125,16 +116,7 @@ impl Store {
             if !moved {
                 return Ok(false);
             }
-            sqlx::query(
-                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                 VALUES ($1, $2, $3, $4, 'scheduled', $5)")
-                .bind(id)
-                .bind(now.as_millisecond())
-                .bind(actor_id)
-                .bind(from.as_str())
-                .bind(note)
-                .execute(&mut *tx)
-                .await?;
+            post_event_in!(&mut *tx, id, now, actor_id, Some(from.as_str()), "scheduled", note)?;
             sqlx::query(
                 "INSERT INTO jobs (kind, payload, dedupe_key, state, run_at, max_attempts, created_at, updated_at)
                  VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)
@@ -202,16 +184,15 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if from != PostState::Publishing {
-            sqlx::query(
-                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                 VALUES ($1, $2, NULL, $3, 'publishing', $4)",
-            )
-            .bind(id)
-            .bind(now.as_millisecond())
-            .bind(from.as_str())
-            .bind(note)
-            .execute(&mut *tx)
-            .await?;
+            post_event_in!(
+                &mut *tx,
+                id,
+                now,
+                None::<i64>,
+                Some(from.as_str()),
+                "publishing",
+                note
+            )?;
         }
         let attempt: i64 = sqlx::query_scalar(
             "INSERT INTO publish_attempts (post_id, started_at, worker) VALUES ($1, $2, $3) RETURNING id",
@@ -263,16 +244,15 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if moved {
-            sqlx::query(
-                "INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
-                 VALUES ($1, $2, NULL, 'publishing', $3, $4)",
-            )
-            .bind(end.post_id)
-            .bind(end.now.as_millisecond())
-            .bind(end.to.as_str())
-            .bind(end.detail)
-            .execute(&mut *tx)
-            .await?;
+            post_event_in!(
+                &mut *tx,
+                end.post_id,
+                end.now,
+                None::<i64>,
+                Some("publishing"),
+                end.to.as_str(),
+                end.detail
+            )?;
             if let Some(entry) = end.audit {
                 super::audit::append_audit_in!(&mut *tx, entry, end.now)?;
             }
