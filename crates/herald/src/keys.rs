@@ -48,7 +48,7 @@ impl Keys {
             .ok_or_else(|| damaged("it is not a P-256 key"))?;
         Ok(Keys {
             vault,
-            audit: crate::audit::signing_key(master),
+            audit: crate::services::audit::signing_key(master),
             fingerprint: master.derive("password fingerprint"),
             setup_code: master.derive("setup code"),
             device: master.derive("sign-in device cookie"),

@@ -15,29 +15,17 @@ macro_rules! debug_without_secrets {
     )+};
 }
 
-pub mod accounts;
-pub mod audit;
 pub mod breaches;
 pub mod clock;
 pub mod config;
-pub mod connections;
-pub mod credentials;
 pub mod data_dir;
 pub mod domain;
-pub mod export;
 pub mod http;
-pub mod import;
 pub mod jobs;
 pub mod keys;
-pub mod media;
 pub mod metrics;
-pub mod notify;
-pub mod oauth;
-pub mod people;
-pub mod policy;
-pub mod posts;
 pub mod rekey;
-pub mod schedule;
 pub mod server;
+pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -12,8 +12,9 @@ use herald::clock::{Clock, SystemClock};
 use herald::config::{self, Config, LogFormat, Overrides};
 use herald::keys::Keys;
 use herald::server::{App, IfDatabaseIsEmpty};
+use herald::services::{audit, credentials};
 use herald::store::Store;
-use herald::{audit, breaches, credentials, data_dir, http, telemetry};
+use herald::{breaches, data_dir, http, telemetry};
 use secrecy::SecretString;
 
 #[derive(Debug, Parser)]
@@ -378,21 +379,26 @@ async fn setup_code(config: Config) -> anyhow::Result<()> {
     // A database from an older Herald gets the newer schema first, as `serve` would give it.
     store.migrate().await?;
     let keys = Keys::load(&master_key, &store).await?;
-    let code = herald::people::setup::code(&store, &keys, SystemClock.now())
+    let code = herald::services::people::setup::code(&store, &keys, SystemClock.now())
         .await
         .context("cannot read the setup code")?;
     store.close().await;
     let Some(code) = code else {
         anyhow::bail!("Herald is already set up, so there is no setup code; sign in instead");
     };
-    print(&code.announcement(&herald::people::setup::base_url(&config, config.listen)))
+    print(
+        &code.announcement(&herald::services::people::setup::base_url(
+            &config,
+            config.listen,
+        )),
+    )
 }
 
 async fn user_reset_2fa(config: Config, email: &str) -> anyhow::Result<()> {
     let (store, master_key) = open_existing(&config).await?;
     // Proves this is the master key of this database before anything changes.
     Keys::load(&master_key, &store).await?;
-    let member = herald::people::second_factor_reset::reset_from_command_line(
+    let member = herald::services::people::second_factor_reset::reset_from_command_line(
         &store,
         email,
         SystemClock.now(),
@@ -404,7 +410,7 @@ async fn user_reset_2fa(config: Config, email: &str) -> anyhow::Result<()> {
         "The two-step sign-in of {} ({}) is reset: their authenticator, recovery codes and passkeys no longer work, and their sessions ended.\nWhat they do next: {}",
         member.name,
         member.email,
-        herald::people::second_factor_reset::NEXT_STEP
+        herald::services::people::second_factor_reset::NEXT_STEP
     ))
 }
 

@@ -12,11 +12,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::audit;
 use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::domain::audit::sign_checkpoint;
 use crate::keys;
-use crate::people::enrolment::stored_secret_context;
+use crate::services::audit;
+use crate::services::people::enrolment::stored_secret_context;
 use crate::store::{Store, StoreError};
 
 /// What a re-key did.
@@ -164,7 +164,7 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
     // open (sealed under a key an earlier re-key did not re-wrap) is forgotten, not fatal.
     for app in store.all_oauth_apps().await? {
         let what = || format!("Herald's application at {}", app.server);
-        let context = crate::oauth::app_context(&app.server, &app.redirect_uri);
+        let context = crate::services::oauth::app_context(&app.server, &app.redirect_uri);
         match rewrap(&keyring, &context, &app.sealed_secret, &mut report, what) {
             Ok(None) => {}
             Ok(Some(sealed)) => {

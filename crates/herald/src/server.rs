@@ -10,11 +10,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::audit;
 use crate::breaches::Breaches;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::connections::Networks;
 use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
 use crate::jobs::{
@@ -23,7 +21,9 @@ use crate::jobs::{
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
-use crate::people::passkeys;
+use crate::services::audit;
+use crate::services::connections::Networks;
+use crate::services::people::passkeys;
 use crate::store::{Store, StoreError};
 
 /// Why Herald could not start. Each message names the thing to fix.
@@ -51,7 +51,7 @@ pub enum StartError {
         database: String,
     },
     #[error("cannot prepare first-run setup: {0}")]
-    Setup(crate::people::PeopleError),
+    Setup(crate::services::people::PeopleError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
 }
@@ -127,10 +127,10 @@ impl App {
         runner.register(CHECKPOINT_KIND, checkpoints);
         let networks = Networks::from_config(
             &config.networks,
-            crate::oauth::bluesky_settings(&config, &keys, clock.clone()),
+            crate::services::oauth::bluesky_settings(&config, &keys, clock.clone()),
         );
         let keys = Arc::new(keys);
-        let media = crate::media::Library::new(&config, &master_key);
+        let media = crate::services::media::Library::new(&config, &master_key);
         let publisher = PublishPosts::new(
             store.clone(),
             keys.clone(),
@@ -157,12 +157,14 @@ impl App {
                 None
             }
         };
-        let setup_announcement = crate::people::setup::code(&store, &keys, now)
+        let setup_announcement = crate::services::people::setup::code(&store, &keys, now)
             .await
             .map_err(StartError::Setup)?
             .map(|code| {
                 let listening = SocketAddr::from((config.listen.ip(), port));
-                code.announcement(&crate::people::setup::base_url(&config, listening))
+                code.announcement(&crate::services::people::setup::base_url(
+                    &config, listening,
+                ))
             });
         let breaches = Breaches::in_data_dir(&config.data_dir);
         let state = AppState {

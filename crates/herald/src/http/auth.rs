@@ -18,7 +18,7 @@ use super::{ApiError, AppState};
 use crate::domain::access::{self, Credential, Permission, Scope};
 use crate::domain::client_address::client_address;
 use crate::domain::constant_time_eq;
-use crate::people::{PeopleError, login, tokens};
+use crate::services::people::{PeopleError, login, tokens};
 use crate::store::UserRecord;
 
 /// The session cookie's name over plain HTTP (a machine's own loopback, or tests).
@@ -322,7 +322,7 @@ fn cookie<'a>(headers: &'a HeaderMap, wanted: &str) -> Option<&'a str> {
 /// honours it, sent only to Herald, never readable by scripts.
 pub fn device_cookie_header(value: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    let max_age = crate::people::devices::DEVICE_COOKIE_LASTS.as_secs();
+    let max_age = crate::services::people::devices::DEVICE_COOKIE_LASTS.as_secs();
     format!("{DEVICE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::pages;
-use crate::people::PeopleError;
+use crate::services::people::PeopleError;
 use crate::store::StoreError;
 
 /// A problem details object (RFC 9457).

@@ -41,15 +41,15 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<Keys>,
     /// One adapter per social network.
-    pub networks: crate::connections::Networks,
+    pub networks: crate::services::connections::Networks,
     /// The imported breached-password data (possibly none).
     pub breaches: Breaches,
     /// The company's policy rules, compiled once per saved version.
-    pub policy: Arc<crate::policy::PolicyGuard>,
+    pub policy: Arc<crate::services::policy::PolicyGuard>,
     /// `None` when passkeys cannot work here (public_url names an IP address).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// Where posts' images are kept, and the key for signed links to them.
-    pub media: crate::media::Library,
+    pub media: crate::services::media::Library,
 }
 
 /// The whole application router with its middleware.

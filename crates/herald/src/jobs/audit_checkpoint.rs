@@ -8,9 +8,9 @@ use ed25519_dalek::SigningKey;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Done, JobError, JobFuture, JobHandler, recurring};
-use crate::audit;
 use crate::clock::Clock;
 use crate::domain::jobs::Job;
+use crate::services::audit;
 use crate::store::Store;
 
 pub const CHECKPOINT_KIND: &str = "audit.checkpoint";

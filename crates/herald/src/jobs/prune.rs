@@ -10,7 +10,7 @@ use super::recurring;
 use super::{Done, JobError, JobFuture, JobHandler};
 use crate::clock::Clock;
 use crate::domain::jobs::Job;
-use crate::media::Library;
+use crate::services::media::Library;
 use crate::store::{Store, StoreError};
 
 pub const PRUNE_KIND: &str = "jobs.prune";

@@ -14,12 +14,12 @@ use networks::{Adapter, NetworkError, Outgoing, Published};
 
 use super::{Done, JobError, JobFuture, JobHandler};
 use crate::clock::Clock;
-use crate::connections::{self, Networks, TokensError};
 use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::jobs::{Job, NewJob, retry_at};
 use crate::domain::posts::{Outcome, PostState};
 use crate::keys::Keys;
-use crate::notify;
+use crate::services::connections::{self, Networks, TokensError};
+use crate::services::notify;
 use crate::store::{AccountRecord, AttemptEnd, PostRecord, Store};
 
 pub const PUBLISH_KIND: &str = "publish_post";
@@ -54,7 +54,7 @@ pub struct PublishPosts {
     clock: Arc<dyn Clock>,
     worker: String,
     /// Where posts' images are read from; see [`PublishPosts::with_media`].
-    media: Option<crate::media::Library>,
+    media: Option<crate::services::media::Library>,
 }
 
 impl std::fmt::Debug for PublishPosts {
@@ -95,7 +95,7 @@ impl PublishPosts {
     }
 
     /// Publishes posts' images from `library` (a post with images and no library fails).
-    pub fn with_media(self, library: crate::media::Library) -> PublishPosts {
+    pub fn with_media(self, library: crate::services::media::Library) -> PublishPosts {
         PublishPosts {
             media: Some(library),
             ..self
@@ -204,8 +204,14 @@ impl PublishPosts {
         let media = match images {
             0 => Vec::new(),
             _ => {
-                match crate::media::for_publishing(&self.store, library, post, account.network, now)
-                    .await
+                match crate::services::media::for_publishing(
+                    &self.store,
+                    library,
+                    post,
+                    account.network,
+                    now,
+                )
+                .await
                 {
                     Ok(media) => media,
                     Err(reason) => return failed(reason),

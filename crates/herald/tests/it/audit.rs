@@ -3,8 +3,8 @@
 //! deleted or reordered.
 
 use ed25519_dalek::SigningKey;
-use herald::audit;
 use herald::domain::audit::{Actor, ChainError, NewAuditEntry};
+use herald::services::audit;
 use herald::store::Store;
 use jiff::Timestamp;
 use tempfile::TempDir;

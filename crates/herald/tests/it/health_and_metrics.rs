@@ -411,11 +411,11 @@ async fn herald_serves_from_postgresql_when_given_a_database_url() {
     );
     let master =
         herald::data_dir::load_master_key(&app.data_dir.join("master.key")).expect("master key");
-    let key = herald::audit::signing_key(&master);
-    herald::audit::checkpoint(&app.store, &key, clock_now(&clock))
+    let key = herald::services::audit::signing_key(&master);
+    herald::services::audit::checkpoint(&app.store, &key, clock_now(&clock))
         .await
         .expect("checkpoint");
-    let verified = herald::audit::verify(&app.store, &key.verifying_key())
+    let verified = herald::services::audit::verify(&app.store, &key.verifying_key())
         .await
         .expect("chain intact");
     assert!(verified.entries >= 8, "{verified:?}");

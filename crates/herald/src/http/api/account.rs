@@ -1,6 +1,6 @@
 //! `/api/v1` routes for looking after one's own account (password, authenticator, recovery
 //! codes, sessions), an owner's reset of a member's second factor, and the enrolment that
-//! follows such a reset at sign-in. Each handler extracts, calls `crate::people`, and answers.
+//! follows such a reset at sign-in. Each handler extracts, calls `crate::services::people`, and answers.
 
 use axum::Json;
 use axum::extract::State;
@@ -14,13 +14,13 @@ use crate::domain::access::Permission;
 use crate::http::auth::{Caller, ClientIp, Via};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
-use crate::people::enrolment::Enrolment;
-use crate::people::own_account::{
+use crate::services::people::enrolment::Enrolment;
+use crate::services::people::own_account::{
     self, NewAuthenticatorConfirm, NewAuthenticatorStart, PasswordChange,
 };
-use crate::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
-use crate::people::step_up::FreshCode;
-use crate::people::token_hash;
+use crate::services::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
+use crate::services::people::step_up::FreshCode;
+use crate::services::people::token_hash;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"other_sessions_ended": 2}))]

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::{self, NewAccountRequest, Visible};
 use crate::domain::access::{AccountAction, Permission};
 use crate::domain::accounts::{AccountLevel, Network};
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
+use crate::services::accounts::{self, NewAccountRequest, Visible};
 
 /// A social account to add. The web form's `NewAccountRequest` carries its `csrf` field
 /// too, so the API has its own body that refuses fields it does not know.

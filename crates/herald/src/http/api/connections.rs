@@ -7,11 +7,11 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::connections;
 use crate::domain::access::Permission;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
+use crate::services::connections;
 
 /// How the gatekeeper connects the account: `method` says which fields follow.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,12 +6,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::credentials;
 use crate::domain::access::Permission;
 use crate::domain::accounts::SecretField;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
+use crate::services::credentials;
 
 /// A credential's new value.
 #[derive(Deserialize, ToSchema)]

@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 use super::posts::PostResponse;
 use crate::domain::access::Permission;
 use crate::domain::accounts::Network;
-use crate::export;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
-use crate::import::{self, Choice, Preview, Problem, Row};
+use crate::services::export;
+use crate::services::import::{self, Choice, Preview, Problem, Row};
 
 /// A CSV file to check.
 #[derive(Debug, Deserialize, ToSchema)]

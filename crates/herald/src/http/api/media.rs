@@ -16,7 +16,7 @@ use crate::domain::media::LARGEST_UPLOAD;
 use crate::http::auth::Caller;
 use crate::http::extract::ApiPath;
 use crate::http::{ApiError, AppState};
-use crate::media;
+use crate::services::media;
 use crate::store::MediaRecord;
 
 /// How large an upload's body may be: the largest image any network takes, plus room for

@@ -14,8 +14,8 @@ use crate::domain::access::Permission;
 use crate::http::auth::{Caller, SignInOrigin};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
-use crate::people::passkeys;
-use crate::people::step_up::FreshCode;
+use crate::services::people::passkeys;
+use crate::services::people::step_up::FreshCode;
 
 /// Options for the browser's WebAuthn call, and the token to send back with its answer.
 #[derive(Debug, Serialize, ToSchema)]

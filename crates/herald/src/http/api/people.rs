@@ -1,5 +1,5 @@
 //! `/api/v1` routes for setup, signing in and out, the caller's own account, members,
-//! invitations and API tokens. Each handler extracts, calls `crate::people`, and answers.
+//! invitations and API tokens. Each handler extracts, calls `crate::services::people`, and answers.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,11 +17,11 @@ use crate::http::auth::{
 };
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
-use crate::people::enrolment::{self, Enrolment};
-use crate::people::invitations::{self, AcceptRequest};
-use crate::people::login::{self, LoginRequest, SignedIn};
-use crate::people::setup::{self, SetupRequest, Welcome};
-use crate::people::{members, tokens};
+use crate::services::people::enrolment::{self, Enrolment};
+use crate::services::people::invitations::{self, AcceptRequest};
+use crate::services::people::login::{self, LoginRequest, SignedIn};
+use crate::services::people::setup::{self, SetupRequest, Welcome};
+use crate::services::people::{members, tokens};
 use crate::store::{ApiTokenRecord, UserRecord};
 
 /// A member, as anyone allowed to see members sees them.
@@ -325,7 +325,7 @@ pub async fn setup_start(
     ApiQuery(query): ApiQuery<SetupQuery>,
 ) -> Result<Json<Enrolment>, ApiError> {
     if !setup::needed(&state.store).await? {
-        return Err(crate::people::PeopleError::AlreadySetUp.into());
+        return Err(crate::services::people::PeopleError::AlreadySetUp.into());
     }
     let email =
         crate::domain::people::Email::parse(&query.email).map_err(|error| ApiError::Invalid {

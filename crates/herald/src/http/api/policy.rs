@@ -10,7 +10,7 @@ use crate::domain::access::Permission;
 use crate::http::auth::Caller;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
-use crate::policy;
+use crate::services::policy;
 
 /// A draft to check.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -14,7 +14,7 @@ use crate::domain::posts::PostState;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState};
-use crate::posts::{self, PostView};
+use crate::services::posts::{self, PostView};
 
 /// A new draft.
 #[derive(Debug, Deserialize, ToSchema)]

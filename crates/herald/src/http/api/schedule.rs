@@ -16,7 +16,7 @@ use crate::domain::schedule::Slot;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
-use crate::schedule::{self, When};
+use crate::services::schedule::{self, When};
 
 /// When a post goes out: a time (`at`), or the account's next free queue slot
 /// (`queue: true`). One of the two is required; `queue: true` wins over `at`.

@@ -1,5 +1,5 @@
 //! The "Your account" page: who you are, your password, your authenticator app and recovery
-//! codes, your passkeys and your sessions. Its forms call the same `crate::people` functions as
+//! codes, your passkeys and your sessions. Its forms call the same `crate::services::people` functions as
 //! the JSON API; a failed form comes back with the message beside its field.
 
 use askama::Template;
@@ -16,11 +16,11 @@ use crate::http::api::account::current_session;
 use crate::http::assets;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState};
-use crate::people::enrolment::{self, Enrolment};
-use crate::people::own_account::{
+use crate::services::people::enrolment::{self, Enrolment};
+use crate::services::people::own_account::{
     self, NewAuthenticatorConfirm, NewAuthenticatorStart, OwnSession, PasswordChange,
 };
-use crate::people::{PeopleError, passkeys};
+use crate::services::people::{PeopleError, passkeys};
 
 #[derive(Template)]
 #[template(path = "account.html")]

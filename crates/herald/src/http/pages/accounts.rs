@@ -13,15 +13,15 @@ use super::{Layout, PageError, message, render, status_of};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::people::FieldError;
-use crate::accounts::{self, NewAccountRequest, Visible};
-use crate::credentials;
 use crate::domain::access::{AccountAction, Permission, check_account};
 use crate::domain::accounts::{AccountLevel, Network, SecretField};
 use crate::domain::people::Role;
 use crate::domain::schedule::Slot;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
-use crate::people::PeopleError;
+use crate::services::accounts::{self, NewAccountRequest, Visible};
+use crate::services::credentials;
+use crate::services::people::PeopleError;
 
 /// One posture flag: a short label, good or needing attention.
 #[derive(Debug, Clone)]
@@ -323,7 +323,8 @@ pub async fn save_queue(
         Ok(slots) => {
             let zone = typed.time_zone.clone().unwrap_or_default();
             let now = state.clock.now();
-            crate::schedule::set_queue(&state.store, &caller.user, id, &zone, &slots, now).await
+            crate::services::schedule::set_queue(&state.store, &caller.user, id, &zone, &slots, now)
+                .await
         }
         Err(error) => Err(PeopleError::Invalid {
             field: "add_time",
@@ -376,7 +377,7 @@ pub async fn connect(
     };
     let result = match grant {
         Some(grant) => {
-            crate::connections::connect(
+            crate::services::connections::connect(
                 &state.store,
                 &state.keys,
                 &state.networks,
@@ -488,7 +489,7 @@ async fn account_view_with(
     let facts = credentials::facts(&state.store, &caller.user, id)
         .await
         .map_err(ApiError::from)?;
-    let (zone, slots) = crate::schedule::queue(&state.store, &caller.user, id)
+    let (zone, slots) = crate::services::schedule::queue(&state.store, &caller.user, id)
         .await
         .map_err(ApiError::from)?;
     let may = |action| check_account(caller.user.role, visible.level, action).is_ok();

@@ -12,13 +12,13 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use super::{Layout, PageError, render};
-use crate::accounts::{self, Visible};
 use crate::domain::access::{AccountAction, Permission, check_account};
 use crate::domain::posts::PostState;
 use crate::domain::schedule::Zone;
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState, assets};
-use crate::schedule;
+use crate::services::accounts::{self, Visible};
+use crate::services::schedule;
 use crate::store::PostRecord;
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -342,7 +342,7 @@ fn midnight(zone: &Zone, date: Date) -> Result<jiff::Timestamp, PageError> {
 }
 
 fn internal(error: jiff::Error) -> PageError {
-    PageError::from(ApiError::from(crate::people::PeopleError::Internal(
-        format!("calendar dates: {error}"),
-    )))
+    PageError::from(ApiError::from(
+        crate::services::people::PeopleError::Internal(format!("calendar dates: {error}")),
+    ))
 }

@@ -13,7 +13,7 @@ use super::{Layout, PageError, message, render};
 use crate::domain::access::Permission;
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
-use crate::import::{self, Choice, Preview, Report};
+use crate::services::import::{self, Choice, Preview, Report};
 
 #[derive(Template)]
 #[template(path = "import.html")]

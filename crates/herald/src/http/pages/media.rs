@@ -16,8 +16,8 @@ use crate::domain::accounts::Network;
 use crate::domain::media::{LARGEST_UPLOAD, Limits};
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState};
-use crate::media;
-use crate::people::PeopleError;
+use crate::services::media;
+use crate::services::people::PeopleError;
 
 /// What the upload form sent.
 #[derive(Debug, Default)]

@@ -55,8 +55,8 @@ impl From<crate::store::StoreError> for PageError {
     }
 }
 
-impl From<crate::people::PeopleError> for PageError {
-    fn from(error: crate::people::PeopleError) -> PageError {
+impl From<crate::services::people::PeopleError> for PageError {
+    fn from(error: crate::services::people::PeopleError) -> PageError {
         PageError(ApiError::from(error))
     }
 }
@@ -120,7 +120,7 @@ pub async fn home(
     caller: Option<Caller>,
 ) -> Result<Response, PageError> {
     let Some(caller) = caller else {
-        let needs_setup = crate::people::setup::needed(&state.store)
+        let needs_setup = crate::services::people::setup::needed(&state.store)
             .await
             .map_err(ApiError::from)?;
         return Ok(Redirect::to(if needs_setup { "/setup" } else { "/login" }).into_response());
@@ -145,7 +145,7 @@ pub async fn home(
             .filter(|notification| notification.read_at.is_none())
             .collect(),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-        to_review: crate::posts::awaiting_review(&state.store, &caller.user)
+        to_review: crate::services::posts::awaiting_review(&state.store, &caller.user)
             .await
             .map_err(ApiError::from)?,
         mine: state
@@ -201,11 +201,11 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// The message a page shows for a failed action: the same words the API would answer with.
-pub(crate) fn message(error: crate::people::PeopleError) -> String {
+pub(crate) fn message(error: crate::services::people::PeopleError) -> String {
     ApiError::from(error).problem().detail
 }
 
 /// The status a page answers with when an action failed and the page is shown again.
-pub(crate) fn status_of(error: &crate::people::PeopleError) -> StatusCode {
+pub(crate) fn status_of(error: &crate::services::people::PeopleError) -> StatusCode {
     super::error::status_for(error)
 }

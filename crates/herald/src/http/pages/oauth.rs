@@ -19,8 +19,8 @@ use super::{Layout, PageError, message, render, status_of};
 use crate::domain::access::Permission;
 use crate::http::auth::{self, Caller, CsrfForm};
 use crate::http::{ApiError, AppState};
-use crate::oauth::{self, CALLBACK_PATH, CEREMONY_LASTS, Callback, CallbackError};
-use crate::people::PeopleError;
+use crate::services::oauth::{self, CALLBACK_PATH, CEREMONY_LASTS, Callback, CallbackError};
+use crate::services::people::PeopleError;
 
 /// The cookie that carries the sealed ceremony from the button to the callback.
 const CEREMONY_COOKIE: &str = "herald_oauth";

@@ -1,5 +1,5 @@
 //! Pages for setup, signing in and out, invitations, members, the audit log and one's account.
-//! They call the same `crate::people` functions as the JSON API; a failed form comes back with
+//! They call the same `crate::services::people` functions as the JSON API; a failed form comes back with
 //! the message beside the field it is about, and what was typed (never a password) kept.
 
 use crate::http::extract::PlainForm;
@@ -20,12 +20,12 @@ use crate::http::auth::{
     session_cookie_header,
 };
 use crate::http::{ApiError, AppState};
-use crate::people::enrolment::{self, Enrolment};
-use crate::people::invitations::{self, AcceptRequest};
-use crate::people::login::{self, LoginRequest, SignedIn};
-use crate::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
-use crate::people::setup::{self, SetupRequest, Welcome};
-use crate::people::{PeopleError, members};
+use crate::services::people::enrolment::{self, Enrolment};
+use crate::services::people::invitations::{self, AcceptRequest};
+use crate::services::people::login::{self, LoginRequest, SignedIn};
+use crate::services::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
+use crate::services::people::setup::{self, SetupRequest, Welcome};
+use crate::services::people::{PeopleError, members};
 use crate::store::{AuditFilter, UserRecord};
 
 /// A message for the form, beside `field` ("" for the whole form).

@@ -14,8 +14,8 @@ use crate::domain::access::Permission;
 use crate::domain::people::Role;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
-use crate::people::PeopleError;
-use crate::policy::{self, Acknowledgement, Document};
+use crate::services::people::PeopleError;
+use crate::services::policy::{self, Acknowledgement, Document};
 
 #[derive(Template)]
 #[template(path = "policy.html")]

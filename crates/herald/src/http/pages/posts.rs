@@ -15,16 +15,16 @@ use serde::Deserialize;
 
 use super::people::FieldError;
 use super::{Layout, PageError, render};
-use crate::accounts;
 use crate::domain::access::{AccountAction, Permission, check_account};
 use crate::domain::accounts::{AccountLevel, Network};
 use crate::domain::posts::PostState;
 use crate::domain::schedule::Zone;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
-use crate::people::PeopleError;
-use crate::posts::{self, PostView};
-use crate::schedule::{self, When};
+use crate::services::accounts;
+use crate::services::people::PeopleError;
+use crate::services::posts::{self, PostView};
+use crate::services::schedule::{self, When};
 use crate::store::{AccountRecord, MediaRecord};
 
 pub use preview::Preview;
@@ -634,7 +634,7 @@ async fn post_page(
         .into_iter()
         .filter(|account| account.id != view.post.account_id)
         .collect();
-    let images = crate::media::list(&state.store, &caller.user, id)
+    let images = crate::services::media::list(&state.store, &caller.user, id)
         .await
         .map_err(ApiError::from)?;
     let status = error.as_ref().map_or(StatusCode::OK, |error| error.status);

@@ -7,12 +7,13 @@ use utoipa::ToSchema;
 
 use super::newcomer::{self, Joining};
 use super::setup::Welcome;
-use super::{PeopleError, parse_error, random_token, record, token_hash};
+use super::{PeopleError, parse_error, random_token, token_hash};
 use crate::config::Config;
 use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::people::{DisplayName, Email, Role};
 use crate::keys::Keys;
+use crate::services::audit::record;
 use crate::store::{InvitationRecord, Store, UserRecord};
 
 /// What the invitee chooses and proves when accepting (step 3 of joining).

@@ -4,9 +4,10 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{PeopleError, random_token, record, token_hash};
+use super::{PeopleError, random_token, token_hash};
 use crate::domain::access::Scope;
 use crate::domain::audit::Actor;
+use crate::services::audit::record;
 use crate::store::{ApiTokenRecord, NewApiToken, Store, UserRecord};
 
 pub const PREFIX: &str = "herald_pat_";

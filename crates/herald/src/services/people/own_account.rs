@@ -8,12 +8,13 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::enrolment::{self, Enrolment};
-use super::{PeopleError, newcomer, off_thread, record, step_up};
+use super::{PeopleError, newcomer, off_thread, step_up};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::totp::{generate_recovery_codes, recovery_code_matches};
 use crate::keys::Keys;
+use crate::services::audit::record;
 use crate::store::{SessionSummary, Store, UserRecord};
 
 /// The current password and a fresh code, then the new password.

@@ -33,8 +33,9 @@ use crate::domain::accounts::Network;
 use crate::domain::audit::Actor;
 use crate::domain::media::{self, Attached, ImageType, MediaProblem, NewImage};
 use crate::domain::posts::PostState;
-use crate::people::{PeopleError, record};
-use crate::posts;
+use crate::services::audit::record;
+use crate::services::people::PeopleError;
+use crate::services::posts;
 use crate::store::{
     MediaAttached, MediaRecord, NewMedia, PostRecord, Store, StoreError, UserRecord,
 };
@@ -397,7 +398,7 @@ async fn open_draft(
     store: &Store,
     actor: &UserRecord,
     post_id: i64,
-) -> Result<(PostRecord, crate::accounts::Visible), PeopleError> {
+) -> Result<(PostRecord, crate::services::accounts::Visible), PeopleError> {
     let (post, visible) = posts::open(store, actor, post_id, AccountAction::Draft).await?;
     if post.author_id != actor.id {
         return Err(PeopleError::Denied(

@@ -17,15 +17,13 @@ pub mod step_up;
 pub mod tokens;
 
 use base64::Engine;
-use jiff::Timestamp;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::config::PasswordsConfig;
-use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::password::{HashCost, PasswordError};
 use crate::domain::people::PeopleError as ParseError;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PeopleError {
@@ -127,25 +125,4 @@ pub(crate) fn random_token() -> String {
 /// How session, invitation and API-token secrets are stored: never as they are.
 pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Appends to the audit log. The details must never hold a secret.
-pub(crate) async fn record(
-    store: &Store,
-    now: Timestamp,
-    actor: Actor,
-    action: &str,
-    target: Option<String>,
-    ip: Option<&str>,
-    details: serde_json::Value,
-) -> Result<(), PeopleError> {
-    let entry = NewAuditEntry {
-        actor,
-        action: action.to_owned(),
-        target,
-        ip: ip.map(str::to_owned),
-        details,
-    };
-    store.append_audit(&entry, now).await?;
-    Ok(())
 }

@@ -28,16 +28,17 @@ use std::sync::Arc;
 use guard::Action;
 use jiff::Timestamp;
 
-use crate::accounts;
 use crate::domain::access::{AccountAction, check_account};
 use crate::domain::accounts::AccountLevel;
 use crate::domain::audit::Actor;
 use crate::domain::post_text;
 use crate::domain::schedule as rules;
-use crate::people::{PeopleError, record};
-use crate::policy::{self, PolicyGuard};
-use crate::posts::{self, PostView};
-use crate::schedule::{self, When};
+use crate::services::accounts;
+use crate::services::audit::record;
+use crate::services::people::PeopleError;
+use crate::services::policy::{self, PolicyGuard};
+use crate::services::posts::{self, PostView};
+use crate::services::schedule::{self, When};
 use crate::store::{AccountRecord, Store, UserRecord};
 
 mod file;

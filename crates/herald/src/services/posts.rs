@@ -8,14 +8,15 @@
 use guard::{Action, Finding};
 use jiff::Timestamp;
 
-use crate::accounts::{self, Visible};
 use crate::domain::access::AccountAction;
 use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::people::Role;
 use crate::domain::post_text::{self, Length};
 use crate::domain::posts::{PostState, Step, approval_needed};
-use crate::people::{PeopleError, record};
-use crate::policy::{self, PolicyGuard};
+use crate::services::accounts::{self, Visible};
+use crate::services::audit::record;
+use crate::services::people::PeopleError;
+use crate::services::policy::{self, PolicyGuard};
 use crate::store::{AttemptRecord, CheckedSteps, PostEventRecord, PostRecord, Store, UserRecord};
 
 /// Longest text Herald keeps for any post (Facebook's limit).
@@ -113,7 +114,7 @@ pub async fn submit(
     check_override_reason(override_reason)?;
     let submitted = post.state.after(Step::Submit).map_err(not_now)?;
     check_text(&visible, &post.text)?;
-    crate::media::check_post(store, visible.account.network, id).await?;
+    crate::services::media::check_post(store, visible.account.network, id).await?;
     let (findings, strictest) = policy::scan(store, guard, &post.text, now).await?;
     let rules: Vec<&str> = findings
         .iter()
@@ -139,8 +140,15 @@ pub async fn submit(
     let work = store.write().await?;
     step_checked(&work, &post, &steps, actor, &entries, now).await?;
     if !needs_approval {
-        crate::schedule::after_approval(&work, &post, &visible.account, actor, max_attempts, now)
-            .await?;
+        crate::services::schedule::after_approval(
+            &work,
+            &post,
+            &visible.account,
+            actor,
+            max_attempts,
+            now,
+        )
+        .await?;
     }
     work.commit().await?;
     view(store, actor, id).await
@@ -172,8 +180,15 @@ pub async fn approve(
     let steps = [(post.state, approved, "approved")];
     let work = store.write().await?;
     step_checked(&work, &post, &steps, actor, &entries, now).await?;
-    crate::schedule::after_approval(&work, &post, &visible.account, actor, max_attempts, now)
-        .await?;
+    crate::services::schedule::after_approval(
+        &work,
+        &post,
+        &visible.account,
+        actor,
+        max_attempts,
+        now,
+    )
+    .await?;
     work.commit().await?;
     view(store, actor, id).await
 }

@@ -9,7 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::audit::Actor;
 use crate::domain::people::Role;
-use crate::people::{PeopleError, record};
+use crate::services::audit::record;
+use crate::services::people::PeopleError;
 use crate::store::{Store, StoreError, UserRecord};
 
 /// The compiled rules in force, rebuilt when another version is saved (by this process or

@@ -8,7 +8,10 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use jiff::Timestamp;
 
 use crate::data_dir::MasterKey;
-use crate::domain::audit::{ChainError, ChainVerifier, Checkpoint, VerifiedChain, sign_checkpoint};
+use crate::domain::audit::{
+    Actor, ChainError, ChainVerifier, Checkpoint, NewAuditEntry, VerifiedChain, sign_checkpoint,
+};
+use crate::services::people::PeopleError;
 use crate::store::{AuditFilter, Store, StoreError};
 
 /// How many entries verification reads at a time.
@@ -66,4 +69,25 @@ pub async fn verify(store: &Store, key: &VerifyingKey) -> Result<VerifiedChain, 
         }
     }
     Ok(verifier.finish(key)?)
+}
+
+/// Appends to the audit log. The details must never hold a secret.
+pub(crate) async fn record(
+    store: &Store,
+    now: Timestamp,
+    actor: Actor,
+    action: &str,
+    target: Option<String>,
+    ip: Option<&str>,
+    details: serde_json::Value,
+) -> Result<(), PeopleError> {
+    let entry = NewAuditEntry {
+        actor,
+        action: action.to_owned(),
+        target,
+        ip: ip.map(str::to_owned),
+        details,
+    };
+    store.append_audit(&entry, now).await?;
+    Ok(())
 }

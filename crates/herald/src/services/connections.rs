@@ -18,12 +18,13 @@ use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Outbound, To
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::NetworksConfig;
-use crate::credentials;
 use crate::domain::access::AccountAction;
 use crate::domain::accounts::{Handle, Network};
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
-use crate::people::{PeopleError, record};
+use crate::services::audit::record;
+use crate::services::credentials;
+use crate::services::people::PeopleError;
 use crate::store::{AccountRecord, Store, UserRecord};
 
 /// Tokens this close to expiry are refreshed before use.
@@ -73,7 +74,7 @@ impl Networks {
                 ))),
             ),
             (Network::Bluesky, bluesky.clone()),
-            // Each Mastodon instance registers Herald itself (`crate::oauth`), so the default
+            // Each Mastodon instance registers Herald itself (`crate::services::oauth`), so the default
             // instance's adapter carries no client.
             (
                 Network::Mastodon,
@@ -161,7 +162,8 @@ pub async fn connect(
     grant: &Grant,
     now: Timestamp,
 ) -> Result<String, PeopleError> {
-    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    let visible =
+        crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
     let adapter = networks.adapter(network).map_err(refused(network))?;
     let adapter = adapter.as_ref();
@@ -228,7 +230,8 @@ pub async fn connect_with(
     grant: &Grant,
     now: Timestamp,
 ) -> Result<String, PeopleError> {
-    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    let visible =
+        crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
     let tokens = adapter
         .connect(grant, now)

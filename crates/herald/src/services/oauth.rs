@@ -30,13 +30,14 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::connections::{self, Networks};
 use crate::domain::access::AccountAction;
 use crate::domain::accounts::Network;
 use crate::domain::audit::Actor;
 use crate::domain::constant_time_eq;
 use crate::keys::Keys;
-use crate::people::{PeopleError, random_token, record, token_hash};
+use crate::services::audit::record;
+use crate::services::connections::{self, Networks};
+use crate::services::people::{PeopleError, random_token, token_hash};
 use crate::store::{OAuthAppRecord, Store, UserRecord};
 
 /// How long the gatekeeper has to allow Herald at the network.
@@ -164,7 +165,8 @@ pub async fn start(
     redirect_uri: &str,
     now: Timestamp,
 ) -> Result<Started, PeopleError> {
-    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    let visible =
+        crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
     let (state, verifier) = (random_token(), random_token());
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -270,7 +272,8 @@ pub async fn finish(
         verifier: verifier.clone(),
         redirect_uri: ceremony.redirect_uri.clone(),
     };
-    let visible = crate::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
+    let visible =
+        crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     if visible.account.network != network {
         return Err(CallbackError::State);
     }

@@ -8,14 +8,15 @@
 
 use jiff::Timestamp;
 
-use crate::accounts::{self, Visible};
 use crate::domain::access::{AccountAction, check_account};
 use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::posts::{PostState, Step};
 use crate::domain::schedule::{self, APPROVAL_GRACE, ScheduleError, Slot, Zone};
 use crate::jobs::publish_job;
-use crate::people::{PeopleError, record};
-use crate::posts::{self, PostView};
+use crate::services::accounts::{self, Visible};
+use crate::services::audit::record;
+use crate::services::people::PeopleError;
+use crate::services::posts::{self, PostView};
 use crate::store::{AccountRecord, PostRecord, Store, TimeChange, UserRecord};
 
 /// When to publish.

@@ -9,15 +9,16 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::PeopleError;
 use super::enrolment::{self, Enrolment};
 use super::login::{self, PasswordChecked};
 use super::setup::Welcome;
-use super::{PeopleError, record};
 use crate::config::Config;
 use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::totp::generate_recovery_codes;
 use crate::keys::Keys;
+use crate::services::audit::record;
 use crate::store::{Store, UserRecord};
 
 /// Step one of enrolling after a reset: who is signing in.
@@ -227,11 +228,11 @@ async fn reset(
         "The authenticator, recovery codes and passkeys of {} ({}) no longer work, and their sessions ended (reset by {by}). At their next sign-in they set up a new authenticator.",
         member.name, member.email
     );
-    crate::notify::all_owners(store, &subject, &body, Some("/members"), now).await?;
+    crate::services::notify::all_owners(store, &subject, &body, Some("/members"), now).await?;
     let own = format!(
         "Your authenticator, recovery codes and passkeys no longer work (reset by {by}). {NEXT_STEP} If you did not ask for this, tell an owner at once."
     );
-    crate::notify::person(
+    crate::services::notify::person(
         store,
         member.id,
         "Your two-step sign-in was reset",

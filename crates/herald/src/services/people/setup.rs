@@ -10,13 +10,14 @@ use zeroize::Zeroizing;
 
 use super::login::SignedIn;
 use super::newcomer::{self, Joining};
-use super::{PeopleError, devices, parse_error, record};
+use super::{PeopleError, devices, parse_error};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::constant_time_eq;
 use crate::domain::people::{DisplayName, Email, Role};
 use crate::domain::throttle::wait_after;
 use crate::keys::Keys;
+use crate::services::audit::record;
 use crate::store::Store;
 
 /// Everything first-run setup needs (step 4 of the setup flow).

@@ -20,7 +20,8 @@ use crate::domain::generator;
 use crate::domain::password;
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
-use crate::people::{PeopleError, record, step_up};
+use crate::services::audit::record;
+use crate::services::people::{PeopleError, step_up};
 use crate::store::{SecretRecord, Store, UserRecord};
 
 /// Longest value the vault takes for one field, in characters (as the API document and the
@@ -91,7 +92,7 @@ pub async fn put(
     value: &str,
     now: Timestamp,
 ) -> Result<Stored, PeopleError> {
-    crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+    crate::services::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
     let invalid = |message: &str| PeopleError::Invalid {
         field: "value",
         message: message.to_owned(),
@@ -189,7 +190,8 @@ pub async fn generate_password(
     length: Option<usize>,
 ) -> Result<Zeroizing<String>, PeopleError> {
     let account =
-        crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
+        crate::services::accounts::open(store, actor, account_id, AccountAction::RevealSecrets)
+            .await?;
     generator::generate(account.account.network, length, &mut rand::rngs::OsRng).map_err(|error| {
         PeopleError::Invalid {
             field: "length",
@@ -229,7 +231,8 @@ pub async fn posture(
     account_id: i64,
     now: Timestamp,
 ) -> Result<Posture, PeopleError> {
-    let visible = crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    let visible =
+        crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     let gatekeeper_active = store
         .user_by_id(visible.account.gatekeeper_id)
         .await?
@@ -334,7 +337,7 @@ pub async fn rotations(
     actor: &UserRecord,
     account_id: i64,
 ) -> Result<Vec<crate::store::RotationRecord>, PeopleError> {
-    crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     Ok(store.rotations_of(account_id).await?)
 }
 
@@ -379,7 +382,8 @@ async fn open_to_reveal(
     now: Timestamp,
 ) -> Result<(), PeopleError> {
     let opened =
-        crate::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await;
+        crate::services::accounts::open(store, actor, account_id, AccountAction::RevealSecrets)
+            .await;
     let reason = match &opened {
         Ok(_) => return Ok(()),
         Err(PeopleError::Denied(_)) => "not_gatekeeper",
@@ -405,7 +409,7 @@ pub async fn facts(
     actor: &UserRecord,
     account_id: i64,
 ) -> Result<Vec<Fact>, PeopleError> {
-    crate::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     let mut facts = Vec::new();
     for secret in store.secrets_of(account_id).await? {
         let reused = is_reused(store, &secret).await?;
@@ -456,7 +460,7 @@ async fn ask_rotation(
         let body = format!(
             "{detail}. Name a new gatekeeper for {name}; they should set a new password on {network} and store it in Herald."
         );
-        crate::notify::owners(store, &account, &subject, &body, now).await?;
+        crate::services::notify::owners(store, &account, &subject, &body, now).await?;
     } else {
         let why = match reason {
             "breached" => "appears in breached-password data".to_owned(),
@@ -465,7 +469,7 @@ async fn ask_rotation(
         let body = format!(
             "The password of {name} on {network} {why}. Set a new one on {network} (Herald can suggest one), then store it in Herald."
         );
-        crate::notify::gatekeeper(store, &account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(store, &account, &subject, &body, now).await?;
     }
     Ok(work.commit().await?)
 }

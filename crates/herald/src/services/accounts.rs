@@ -13,7 +13,8 @@ use crate::domain::access::{self, AccountAction};
 use crate::domain::accounts::{AccountLevel, AvatarColour, Handle, Network};
 use crate::domain::audit::Actor;
 use crate::domain::people::{DisplayName, Role};
-use crate::people::{PeopleError, record};
+use crate::services::audit::record;
+use crate::services::people::PeopleError;
 use crate::store::{AccountRecord, NewAccount, Store, UserRecord};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -181,7 +182,7 @@ pub async fn grant(
             "An owner changed who may use {}",
             visible.account.display_name
         );
-        crate::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
     }
     let details =
         serde_json::json!({ "member": member.id, "level": level.as_str(), "as_owner": as_owner });
@@ -223,7 +224,7 @@ pub async fn revoke(
             "{} took away member {member_id}'s access to {}.",
             actor.name, visible.account.display_name
         );
-        crate::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
     }
     let details = serde_json::json!({ "member": member_id, "as_owner": as_owner });
     record(
@@ -264,11 +265,12 @@ pub async fn reassign_gatekeeper(
         "{} made you the gatekeeper of {name}: you decide who may use it and keep its password. Check its security flags.",
         actor.name
     );
-    crate::notify::member(store, member.id, &visible.account, &subject, &body, now).await?;
+    crate::services::notify::member(store, member.id, &visible.account, &subject, &body, now)
+        .await?;
     if visible.account.gatekeeper_id != member.id {
         let subject = format!("You are no longer the gatekeeper of {name}");
         let body = format!("{} made {} its gatekeeper.", actor.name, member.name);
-        crate::notify::member(
+        crate::services::notify::member(
             store,
             visible.account.gatekeeper_id,
             &visible.account,
@@ -294,7 +296,8 @@ pub async fn reassign_gatekeeper(
     if visible.account.gatekeeper_id != member.id
         && let Some(former) = store.user_by_id(visible.account.gatekeeper_id).await?
     {
-        crate::credentials::after_gatekeeper_change(store, account_id, &former, now).await?;
+        crate::services::credentials::after_gatekeeper_change(store, account_id, &former, now)
+            .await?;
     }
     let account = store
         .account(account_id)

@@ -3,10 +3,11 @@
 
 use jiff::Timestamp;
 
-use super::{PeopleError, record};
+use super::PeopleError;
 use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::people::Role;
+use crate::services::audit::record;
 use crate::store::{Store, UserRecord};
 
 async fn target(store: &Store, id: i64) -> Result<UserRecord, PeopleError> {
@@ -74,7 +75,7 @@ pub async fn deactivate(
     let work = store.write().await?;
     let store: &Store = &work;
     store.deactivate_user(member.id, now).await?;
-    let rotate_now = crate::credentials::after_departure(store, &member, now).await?;
+    let rotate_now = crate::services::credentials::after_departure(store, &member, now).await?;
     record(
         store,
         now,

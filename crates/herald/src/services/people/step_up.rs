@@ -11,9 +11,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{PeopleError, login, record};
+use super::{PeopleError, login};
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
+use crate::services::audit::record;
 use crate::store::{Store, UserRecord};
 
 /// A fresh code, asked before a sensitive change.
@@ -113,7 +114,7 @@ pub(super) async fn failed(
         "Someone signed in as {} ({}) entered {failures} wrong codes in a row when Herald asked for the code again (to {purpose}). Herald ended all their sessions. If it was not them, their password may be known to someone else: ask them to change it, and check the audit log.",
         user.name, user.email
     );
-    crate::notify::all_owners(
+    crate::services::notify::all_owners(
         store,
         &subject,
         &body,

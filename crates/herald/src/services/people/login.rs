@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 
 use zeroize::Zeroizing;
 
-use super::{PeopleError, devices, enrolment, off_thread, random_token, record, token_hash};
+use super::{PeopleError, devices, enrolment, off_thread, random_token, token_hash};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::throttle::{Throttle, throttles, wait_after};
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
+use crate::services::audit::record;
 use crate::store::{SessionRecord, Store, UserRecord};
 
 /// Email address, password and a second factor.

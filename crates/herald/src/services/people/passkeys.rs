@@ -15,10 +15,11 @@ use webauthn_rs::prelude::{
 };
 
 use super::login::{self, SignedIn};
-use super::{PeopleError, record, step_up};
+use super::{PeopleError, step_up};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
+use crate::services::audit::record;
 use crate::store::{PasskeyRecord, Store, UserRecord};
 
 const CEREMONY_LASTS: SignedDuration = SignedDuration::from_mins(5);

@@ -9,13 +9,13 @@
 
 use jiff::Timestamp;
 
-use crate::accounts;
 use crate::domain::access::AccountAction;
 use crate::domain::posts::PostState;
 use crate::domain::schedule::Zone;
-use crate::import::FORMULA_STARTS;
-use crate::people::PeopleError;
-use crate::schedule::zone_of;
+use crate::services::accounts;
+use crate::services::import::FORMULA_STARTS;
+use crate::services::people::PeopleError;
+use crate::services::schedule::zone_of;
 use crate::store::{AccountRecord, PostRecord, Store, UserRecord};
 
 /// How far back the export looks for published posts.
@@ -304,7 +304,11 @@ mod tests {
         assert_eq!(protect("Soup today"), "Soup today");
         assert_eq!(protect("'=quoted"), "''=quoted");
         for text in ["=1+1", "'=1+1", "''@x", "'plain", "plain"] {
-            assert_eq!(crate::import::unprotect(&protect(text)), text, "{text}");
+            assert_eq!(
+                crate::services::import::unprotect(&protect(text)),
+                text,
+                "{text}"
+            );
         }
     }
 
