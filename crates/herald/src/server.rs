@@ -51,7 +51,7 @@ pub enum StartError {
         database: String,
     },
     #[error("cannot prepare first-run setup: {0}")]
-    Setup(crate::services::people::PeopleError),
+    Setup(crate::services::AppError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
 }

@@ -26,7 +26,7 @@ pub struct Email(String);
 pub struct DisplayName(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PeopleError {
+pub enum ParseError {
     #[error("enter an email address like name@example.com")]
     BadEmail,
     #[error("{field} cannot be empty")]
@@ -48,12 +48,12 @@ impl Role {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Role, PeopleError> {
+    pub fn parse(text: &str) -> Result<Role, ParseError> {
         match text {
             "owner" => Ok(Role::Owner),
             "admin" => Ok(Role::Admin),
             "member" => Ok(Role::Member),
-            other => Err(PeopleError::BadRole(other.to_owned())),
+            other => Err(ParseError::BadRole(other.to_owned())),
         }
     }
 }
@@ -67,7 +67,7 @@ impl fmt::Display for Role {
 impl Email {
     /// Accepts `local@domain.tld` with no spaces; deliverability is checked by sending mail,
     /// not by a regular expression.
-    pub fn parse(text: &str) -> Result<Email, PeopleError> {
+    pub fn parse(text: &str) -> Result<Email, ParseError> {
         let email = text.trim().to_lowercase();
         let valid = email.len() <= 254
             && !email.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -79,7 +79,7 @@ impl Email {
                     && !domain.ends_with('.')
             });
         if !valid {
-            return Err(PeopleError::BadEmail);
+            return Err(ParseError::BadEmail);
         }
         Ok(Email(email))
     }
@@ -96,17 +96,17 @@ impl fmt::Display for Email {
 }
 
 impl DisplayName {
-    pub fn parse(text: &str, field: &'static str) -> Result<DisplayName, PeopleError> {
+    pub fn parse(text: &str, field: &'static str) -> Result<DisplayName, ParseError> {
         let name = text.trim();
         if name.is_empty() {
-            return Err(PeopleError::EmptyName { field });
+            return Err(ParseError::EmptyName { field });
         }
         // Counted as sent, so the API's documented maximum of 100 holds before trimming too.
         if text.chars().count() > 100 {
-            return Err(PeopleError::LongName { field });
+            return Err(ParseError::LongName { field });
         }
         if name.chars().any(char::is_control) {
-            return Err(PeopleError::ControlCharacters { field });
+            return Err(ParseError::ControlCharacters { field });
         }
         Ok(DisplayName(name.to_owned()))
     }
@@ -143,7 +143,7 @@ mod tests {
             "owner@.example",
             "owner@sunny.example.",
         ] {
-            assert_eq!(Email::parse(bad), Err(PeopleError::BadEmail), "{bad:?}");
+            assert_eq!(Email::parse(bad), Err(ParseError::BadEmail), "{bad:?}");
         }
     }
 
@@ -157,19 +157,19 @@ mod tests {
         );
         assert_eq!(
             DisplayName::parse("   ", "name"),
-            Err(PeopleError::EmptyName { field: "name" })
+            Err(ParseError::EmptyName { field: "name" })
         );
         assert_eq!(
             DisplayName::parse(&"x".repeat(101), "name"),
-            Err(PeopleError::LongName { field: "name" })
+            Err(ParseError::LongName { field: "name" })
         );
         assert_eq!(
             DisplayName::parse(&format!(" {}", "x".repeat(100)), "name"),
-            Err(PeopleError::LongName { field: "name" })
+            Err(ParseError::LongName { field: "name" })
         );
         assert_eq!(
             DisplayName::parse("a\u{7}b", "name"),
-            Err(PeopleError::ControlCharacters { field: "name" })
+            Err(ParseError::ControlCharacters { field: "name" })
         );
     }
 
@@ -180,7 +180,7 @@ mod tests {
         }
         assert_eq!(
             Role::parse("root"),
-            Err(PeopleError::BadRole("root".to_owned()))
+            Err(ParseError::BadRole("root".to_owned()))
         );
         assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member);
     }

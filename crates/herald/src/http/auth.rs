@@ -18,7 +18,8 @@ use super::{ApiError, AppState};
 use crate::domain::access::{self, Credential, Permission, Scope};
 use crate::domain::client_address::client_address;
 use crate::domain::constant_time_eq;
-use crate::services::people::{PeopleError, login, tokens};
+use crate::services::AppError;
+use crate::services::people::{login, tokens};
 use crate::store::UserRecord;
 
 /// The session cookie's name over plain HTTP (a machine's own loopback, or tests).
@@ -120,7 +121,7 @@ impl FromRequestParts<AppState> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .ok_or_else(|| {
-                ApiError::internal(PeopleError::Internal("no client address".to_owned()))
+                ApiError::internal(AppError::Internal("no client address".to_owned()))
             })?;
         // Every line is read, bytes that are not text included: a client's junk before the
         // address a proxy appended to the same line must not make the whole line vanish (and

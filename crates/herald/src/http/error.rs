@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::pages;
-use crate::services::people::PeopleError;
+use crate::services::AppError;
 use crate::store::StoreError;
 
 /// A problem details object (RFC 9457).
@@ -159,45 +159,43 @@ impl From<StoreError> for ApiError {
 
 /// The status of each service error: the one table the API ([`ApiError`]'s `From`) and the
 /// pages (`pages::status_of`) share. A store failure is a 500 everywhere.
-pub fn status_for(error: &PeopleError) -> StatusCode {
+pub fn status_for(error: &AppError) -> StatusCode {
     match error {
-        PeopleError::AlreadySetUp | PeopleError::Conflict(_) | PeopleError::EnrolAgain => {
+        AppError::AlreadySetUp | AppError::Conflict(_) | AppError::EnrolAgain => {
             StatusCode::CONFLICT
         }
-        PeopleError::Denied(_) => StatusCode::FORBIDDEN,
-        PeopleError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        PeopleError::WrongCredentials | PeopleError::SteppedOut => StatusCode::UNAUTHORIZED,
-        PeopleError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        PeopleError::InvitationGone => StatusCode::GONE,
-        PeopleError::NotFound(_) => StatusCode::NOT_FOUND,
-        PeopleError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        PeopleError::Store(_) | PeopleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Denied(_) => StatusCode::FORBIDDEN,
+        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::WrongCredentials | AppError::SteppedOut => StatusCode::UNAUTHORIZED,
+        AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::InvitationGone => StatusCode::GONE,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-impl From<PeopleError> for ApiError {
-    fn from(error: PeopleError) -> ApiError {
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> ApiError {
         match error {
-            PeopleError::AlreadySetUp | PeopleError::Conflict(_) => {
-                ApiError::Conflict(error.to_string())
-            }
-            PeopleError::Denied(_) => ApiError::Forbidden(error.to_string()),
-            PeopleError::Invalid { field, message } => ApiError::Invalid { field, message },
-            PeopleError::WrongCredentials | PeopleError::SteppedOut => {
+            AppError::AlreadySetUp | AppError::Conflict(_) => ApiError::Conflict(error.to_string()),
+            AppError::Denied(_) => ApiError::Forbidden(error.to_string()),
+            AppError::Invalid { field, message } => ApiError::Invalid { field, message },
+            AppError::WrongCredentials | AppError::SteppedOut => {
                 ApiError::Unauthorized(error.to_string())
             }
-            PeopleError::EnrolAgain => ApiError::Conflict(error.to_string()),
-            PeopleError::Throttled {
+            AppError::EnrolAgain => ApiError::Conflict(error.to_string()),
+            AppError::Throttled {
                 retry_after_seconds,
             } => ApiError::TooManyRequests {
                 message: error.to_string(),
                 retry_after_seconds,
             },
-            PeopleError::InvitationGone => ApiError::Gone(error.to_string()),
-            PeopleError::NotFound(message) => ApiError::NotFound(message),
-            PeopleError::Unavailable(message) => ApiError::Unavailable(message),
-            PeopleError::Store(store) => ApiError::internal(store),
-            PeopleError::Internal(message) => ApiError::internal(PeopleError::Internal(message)),
+            AppError::InvitationGone => ApiError::Gone(error.to_string()),
+            AppError::NotFound(message) => ApiError::NotFound(message),
+            AppError::Unavailable(message) => ApiError::Unavailable(message),
+            AppError::Store(store) => ApiError::internal(store),
+            AppError::Internal(message) => ApiError::internal(AppError::Internal(message)),
         }
     }
 }
@@ -282,24 +280,24 @@ mod tests {
     fn the_api_and_the_pages_give_each_service_error_the_same_status() {
         let errors = || {
             vec![
-                PeopleError::AlreadySetUp,
-                PeopleError::Invalid {
+                AppError::AlreadySetUp,
+                AppError::Invalid {
                     field: "email",
                     message: "no".to_owned(),
                 },
-                PeopleError::WrongCredentials,
-                PeopleError::SteppedOut,
-                PeopleError::EnrolAgain,
-                PeopleError::Throttled {
+                AppError::WrongCredentials,
+                AppError::SteppedOut,
+                AppError::EnrolAgain,
+                AppError::Throttled {
                     retry_after_seconds: 2,
                 },
-                PeopleError::InvitationGone,
-                PeopleError::Conflict("c".to_owned()),
-                PeopleError::Denied("d".to_owned()),
-                PeopleError::NotFound("n".to_owned()),
-                PeopleError::Unavailable("u".to_owned()),
-                PeopleError::Store(StoreError::LeaseLost),
-                PeopleError::Internal("i".to_owned()),
+                AppError::InvitationGone,
+                AppError::Conflict("c".to_owned()),
+                AppError::Denied("d".to_owned()),
+                AppError::NotFound("n".to_owned()),
+                AppError::Unavailable("u".to_owned()),
+                AppError::Store(StoreError::LeaseLost),
+                AppError::Internal("i".to_owned()),
             ]
         };
         for (error, copy) in errors().into_iter().zip(errors()) {

@@ -13,8 +13,8 @@ use crate::domain::access::{self, AccountAction};
 use crate::domain::accounts::{AccountLevel, AvatarColour, Handle, Network};
 use crate::domain::audit::Actor;
 use crate::domain::people::{DisplayName, Role};
+use crate::services::AppError;
 use crate::services::audit::record;
-use crate::services::people::PeopleError;
 use crate::store::{AccountRecord, NewAccount, Store, UserRecord};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,7 +44,7 @@ pub async fn level_of(
     store: &Store,
     account: &AccountRecord,
     user_id: i64,
-) -> Result<Option<AccountLevel>, PeopleError> {
+) -> Result<Option<AccountLevel>, AppError> {
     if account.gatekeeper_id == user_id {
         return Ok(Some(AccountLevel::Gatekeeper));
     }
@@ -52,7 +52,7 @@ pub async fn level_of(
 }
 
 /// Every account `user` may see, with their level on each.
-pub async fn visible(store: &Store, user: &UserRecord) -> Result<Vec<Visible>, PeopleError> {
+pub async fn visible(store: &Store, user: &UserRecord) -> Result<Vec<Visible>, AppError> {
     let grants = store.grants_of(user.id).await?;
     let mut out = Vec::new();
     for account in store.all_accounts().await? {
@@ -78,13 +78,12 @@ pub async fn open(
     user: &UserRecord,
     id: i64,
     action: AccountAction,
-) -> Result<Visible, PeopleError> {
-    let not_found = || PeopleError::NotFound(format!("there is no account {id}"));
+) -> Result<Visible, AppError> {
+    let not_found = || AppError::NotFound(format!("there is no account {id}"));
     let account = store.account(id).await?.ok_or_else(not_found)?;
     let level = level_of(store, &account, user.id).await?;
     access::check_account(user.role, level, AccountAction::View).map_err(|_| not_found())?;
-    access::check_account(user.role, level, action)
-        .map_err(|denied| PeopleError::Denied(denied.0))?;
+    access::check_account(user.role, level, action).map_err(|denied| AppError::Denied(denied.0))?;
     Ok(Visible { account, level })
 }
 
@@ -93,14 +92,14 @@ pub async fn create(
     actor: &UserRecord,
     request: &NewAccountRequest,
     now: Timestamp,
-) -> Result<AccountRecord, PeopleError> {
+) -> Result<AccountRecord, AppError> {
     if actor.role < Role::Admin {
-        return Err(PeopleError::Denied(
+        return Err(AppError::Denied(
             "only owners and admins add accounts".to_owned(),
         ));
     }
     let invalid = |field: &'static str| {
-        move |error: crate::domain::accounts::AccountError| PeopleError::Invalid {
+        move |error: crate::domain::accounts::AccountError| AppError::Invalid {
             field,
             message: error.to_string(),
         }
@@ -109,7 +108,7 @@ pub async fn create(
     let colour = AvatarColour::parse(&request.avatar_colour).map_err(invalid("avatar_colour"))?;
     let display_name =
         DisplayName::parse(&request.display_name, "display name").map_err(|error| {
-            PeopleError::Invalid {
+            AppError::Invalid {
                 field: "display_name",
                 message: error.to_string(),
             }
@@ -139,7 +138,7 @@ pub async fn create(
     let account = work
         .account(id)
         .await?
-        .ok_or_else(|| PeopleError::Internal("the new account vanished".to_owned()))?;
+        .ok_or_else(|| AppError::Internal("the new account vanished".to_owned()))?;
     work.commit().await?;
     Ok(account)
 }
@@ -152,17 +151,17 @@ pub async fn grant(
     member_id: i64,
     level: AccountLevel,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let visible = open(store, actor, account_id, AccountAction::ManageAccess).await?;
     let member = active_member(store, member_id, "user_id").await?;
     if visible.account.gatekeeper_id == member.id {
-        return Err(PeopleError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "{} is the account's gatekeeper already",
             member.name
         )));
     }
     if level == AccountLevel::Gatekeeper {
-        return Err(PeopleError::Invalid { field: "level", message: "the gatekeeper is named by an owner, not granted; use publisher, contributor or viewer".to_owned() });
+        return Err(AppError::Invalid { field: "level", message: "the gatekeeper is named by an owner, not granted; use publisher, contributor or viewer".to_owned() });
     }
     let work = store.write().await?;
     let store: &Store = &work;
@@ -205,12 +204,12 @@ pub async fn revoke(
     account_id: i64,
     member_id: i64,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let visible = open(store, actor, account_id, AccountAction::ManageAccess).await?;
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.revoke_grant(account_id, member_id).await? {
-        return Err(PeopleError::NotFound(format!(
+        return Err(AppError::NotFound(format!(
             "member {member_id} has no access to this account"
         )));
     }
@@ -248,10 +247,10 @@ pub async fn reassign_gatekeeper(
     account_id: i64,
     member_id: i64,
     now: Timestamp,
-) -> Result<AccountRecord, PeopleError> {
+) -> Result<AccountRecord, AppError> {
     let visible = open(store, actor, account_id, AccountAction::View).await?;
     if actor.role != Role::Owner {
-        return Err(PeopleError::Denied(
+        return Err(AppError::Denied(
             "only an owner can reassign an account's gatekeeper".to_owned(),
         ));
     }
@@ -302,7 +301,7 @@ pub async fn reassign_gatekeeper(
     let account = store
         .account(account_id)
         .await?
-        .ok_or_else(|| PeopleError::Internal("the account vanished".to_owned()))?;
+        .ok_or_else(|| AppError::Internal("the account vanished".to_owned()))?;
     work.commit().await?;
     Ok(account)
 }
@@ -311,12 +310,12 @@ async fn active_member(
     store: &Store,
     id: i64,
     field: &'static str,
-) -> Result<UserRecord, PeopleError> {
+) -> Result<UserRecord, AppError> {
     store
         .user_by_id(id)
         .await?
         .filter(|user| user.active)
-        .ok_or_else(|| PeopleError::Invalid {
+        .ok_or_else(|| AppError::Invalid {
             field,
             message: format!("there is no active member {id}"),
         })

@@ -11,7 +11,7 @@ use crate::data_dir::MasterKey;
 use crate::domain::audit::{
     Actor, ChainError, ChainVerifier, Checkpoint, NewAuditEntry, VerifiedChain, sign_checkpoint,
 };
-use crate::services::people::PeopleError;
+use crate::services::AppError;
 use crate::store::{AuditFilter, Store, StoreError};
 
 /// How many entries verification reads at a time.
@@ -80,7 +80,7 @@ pub(crate) async fn record(
     target: Option<String>,
     ip: Option<&str>,
     details: serde_json::Value,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let entry = NewAuditEntry {
         actor,
         action: action.to_owned(),

@@ -22,9 +22,9 @@ use crate::domain::access::AccountAction;
 use crate::domain::accounts::{Handle, Network};
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::services::credentials;
-use crate::services::people::PeopleError;
 use crate::store::{AccountRecord, Store, UserRecord};
 
 /// Tokens this close to expiry are refreshed before use.
@@ -119,8 +119,8 @@ impl Networks {
 
     /// A server as the gatekeeper typed it, as its origin, if Herald may send it requests;
     /// the refusal names `field`.
-    pub fn server_origin(&self, typed: &str, field: &'static str) -> Result<String, PeopleError> {
-        let invalid = |message: &str| PeopleError::Invalid {
+    pub fn server_origin(&self, typed: &str, field: &'static str) -> Result<String, AppError> {
+        let invalid = |message: &str| AppError::Invalid {
             field,
             message: message.to_owned(),
         };
@@ -161,7 +161,7 @@ pub async fn connect(
     account_id: i64,
     grant: &Grant,
     now: Timestamp,
-) -> Result<String, PeopleError> {
+) -> Result<String, AppError> {
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
@@ -178,14 +178,14 @@ pub async fn connect(
 /// A pasted token or app password with a line break or another control character in it was
 /// pasted wrongly; it can never be sent in a header, so it is refused here, naming the field,
 /// rather than failing later as if the network were down.
-fn refuse_control_characters(grant: &Grant) -> Result<(), PeopleError> {
+fn refuse_control_characters(grant: &Grant) -> Result<(), AppError> {
     let (field, secret) = match grant {
         Grant::AccessToken { token, .. } => ("token", token),
         Grant::AppPassword { password, .. } => ("password", password),
         Grant::AuthorizationCode { .. } => return Ok(()),
     };
     if secret.expose_secret().chars().any(char::is_control) {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field,
             message: format!(
                 "the {field} has a line break or another invisible character in it; copy it again from the network and paste only the {field}"
@@ -198,7 +198,7 @@ fn refuse_control_characters(grant: &Grant) -> Result<(), PeopleError> {
 /// The grant with the server it names (if any) as that server's origin, or why Herald will
 /// not send it requests. Without this, `http://169.254.169.254/latest#` would become the base
 /// of every request, its path and fragment swallowing Herald's own.
-fn with_checked_server(networks: &Networks, grant: &Grant) -> Result<Grant, PeopleError> {
+fn with_checked_server(networks: &Networks, grant: &Grant) -> Result<Grant, AppError> {
     let mut grant = grant.clone();
     if let Grant::AccessToken { server, .. } | Grant::AppPassword { server, .. } = &mut grant
         && let Some(typed) = server.as_deref()
@@ -229,7 +229,7 @@ pub async fn connect_with(
     account_id: i64,
     grant: &Grant,
     now: Timestamp,
-) -> Result<String, PeopleError> {
+) -> Result<String, AppError> {
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
@@ -254,7 +254,7 @@ async fn connect_opened(
     network: Network,
     grant: &Grant,
     now: Timestamp,
-) -> Result<String, PeopleError> {
+) -> Result<String, AppError> {
     let tokens = match named_server(grant) {
         Some(server) => adapter
             .connect(grant, now)
@@ -283,7 +283,7 @@ pub async fn save(
     network: Network,
     tokens: &Tokens,
     now: Timestamp,
-) -> Result<String, PeopleError> {
+) -> Result<String, AppError> {
     let info = match &tokens.server {
         // A server the gatekeeper named, or a PDS found from the account's handle.
         Some(server) => adapter
@@ -335,11 +335,11 @@ async fn require_registered_account(
     network: Network,
     reported: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let account = store
         .account(account_id)
         .await?
-        .ok_or_else(|| PeopleError::NotFound(format!("there is no account {account_id}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("there is no account {account_id}")))?;
     let Ok(reported) = Handle::parse(network, reported) else {
         return Ok(());
     };
@@ -362,7 +362,7 @@ async fn require_registered_account(
         }),
     )
     .await?;
-    Err(PeopleError::Invalid {
+    Err(AppError::Invalid {
         field: "credentials",
         message: format!(
             "these credentials are for {reported} on {}, but this account is {registered}: sign in to {} as {registered} and connect again, or add {reported} as an account of its own",
@@ -382,7 +382,7 @@ pub enum TokensError {
     #[error(transparent)]
     Network(#[from] NetworkError),
     #[error(transparent)]
-    People(#[from] PeopleError),
+    People(#[from] AppError),
 }
 
 /// The account's tokens for publishing, refreshed (and sealed again) when they are about to
@@ -397,9 +397,8 @@ pub async fn tokens_for(
     let Some((json, stored_by)) = credentials::open_tokens(store, keys, account.id).await? else {
         return Err(TokensError::NotConnected(account.network.label()));
     };
-    let tokens = Tokens::from_vault_json(&json).map_err(|error| {
-        PeopleError::Internal(format!("account {} tokens: {error}", account.id))
-    })?;
+    let tokens = Tokens::from_vault_json(&json)
+        .map_err(|error| AppError::Internal(format!("account {} tokens: {error}", account.id)))?;
     if !tokens.expires_within(now, REFRESH_MARGIN) {
         return Ok(tokens);
     }
@@ -430,18 +429,16 @@ fn oauth_client(id: &Option<String>, secret: &Option<SecretString>) -> Option<OA
 }
 
 /// A network's refusal, for the gatekeeper connecting the account.
-pub(crate) fn refused(network: Network) -> impl Fn(NetworkError) -> PeopleError {
+pub(crate) fn refused(network: Network) -> impl Fn(NetworkError) -> AppError {
     move |error| match error {
-        NetworkError::Unauthorized(reason) | NetworkError::Rejected(reason) => {
-            PeopleError::Invalid {
-                field: "credentials",
-                message: format!(
-                    "{} did not accept these credentials: {reason}",
-                    network.label()
-                ),
-            }
-        }
-        other => PeopleError::Unavailable(format!(
+        NetworkError::Unauthorized(reason) | NetworkError::Rejected(reason) => AppError::Invalid {
+            field: "credentials",
+            message: format!(
+                "{} did not accept these credentials: {reason}",
+                network.label()
+            ),
+        },
+        other => AppError::Unavailable(format!(
             "{} could not be asked just now ({other}); try again in a minute",
             network.label()
         )),
@@ -454,22 +451,19 @@ pub(crate) fn refused(network: Network) -> impl Fn(NetworkError) -> PeopleError 
 /// status, an answer that is not what was asked for) is one message, so the form cannot tell
 /// anyone what listens at an address. Herald's own reasons (an app password's format, a
 /// handle the DID document does not claim) are kept; the server's own words are not.
-pub(crate) fn refused_at(
-    network: Network,
-    server: &str,
-) -> impl Fn(NetworkError) -> PeopleError + '_ {
+pub(crate) fn refused_at(network: Network, server: &str) -> impl Fn(NetworkError) -> AppError + '_ {
     move |error| {
         tracing::debug!(network = network.as_str(), %error, "a named server refused or failed");
         match error {
-            NetworkError::Rejected(reason) if reason == REFUSED_ADDRESS => PeopleError::Invalid {
+            NetworkError::Rejected(reason) if reason == REFUSED_ADDRESS => AppError::Invalid {
                 field: "server",
                 message: format!("{REFUSED_ADDRESS}, and {server} is one"),
             },
-            NetworkError::Unauthorized(_) => PeopleError::Invalid {
+            NetworkError::Unauthorized(_) => AppError::Invalid {
                 field: "credentials",
                 message: format!("{server} did not accept these credentials"),
             },
-            NetworkError::Rejected(reason) if !quotes_an_answer(&reason) => PeopleError::Invalid {
+            NetworkError::Rejected(reason) if !quotes_an_answer(&reason) => AppError::Invalid {
                 field: "credentials",
                 message: format!(
                     "{} did not accept these credentials: {reason}",
@@ -482,8 +476,8 @@ pub(crate) fn refused_at(
 }
 
 /// The one message for a named server Herald could not use.
-pub(crate) fn unreachable_server(server: &str) -> PeopleError {
-    PeopleError::Unavailable(format!(
+pub(crate) fn unreachable_server(server: &str) -> AppError {
+    AppError::Unavailable(format!(
         "Herald could not get an answer it understands from {server}; check the address, or try again in a minute"
     ))
 }

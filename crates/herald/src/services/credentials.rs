@@ -20,8 +20,9 @@ use crate::domain::generator;
 use crate::domain::password;
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
-use crate::services::people::{PeopleError, step_up};
+use crate::services::people::step_up;
 use crate::store::{SecretRecord, Store, UserRecord};
 
 /// Longest value the vault takes for one field, in characters (as the API document and the
@@ -91,9 +92,9 @@ pub async fn put(
     Slot { account_id, field }: Slot,
     value: &str,
     now: Timestamp,
-) -> Result<Stored, PeopleError> {
+) -> Result<Stored, AppError> {
     crate::services::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
-    let invalid = |message: &str| PeopleError::Invalid {
+    let invalid = |message: &str| AppError::Invalid {
         field: "value",
         message: message.to_owned(),
     };
@@ -188,12 +189,12 @@ pub async fn generate_password(
     actor: &UserRecord,
     account_id: i64,
     length: Option<usize>,
-) -> Result<Zeroizing<String>, PeopleError> {
+) -> Result<Zeroizing<String>, AppError> {
     let account =
         crate::services::accounts::open(store, actor, account_id, AccountAction::RevealSecrets)
             .await?;
     generator::generate(account.account.network, length, &mut rand::rngs::OsRng).map_err(|error| {
-        PeopleError::Invalid {
+        AppError::Invalid {
             field: "length",
             message: error.to_string(),
         }
@@ -207,7 +208,7 @@ pub async fn recheck_breaches(
     keys: &Keys,
     breaches: &Breaches,
     now: Timestamp,
-) -> Result<Vec<i64>, PeopleError> {
+) -> Result<Vec<i64>, AppError> {
     let mut found = Vec::new();
     for secret in store.all_secrets().await? {
         if secret.field != SecretField::LoginPassword.as_str() {
@@ -230,7 +231,7 @@ pub async fn posture(
     actor: &UserRecord,
     account_id: i64,
     now: Timestamp,
-) -> Result<Posture, PeopleError> {
+) -> Result<Posture, AppError> {
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     let gatekeeper_active = store
@@ -273,10 +274,10 @@ pub async fn reveal(
     field: SecretField,
     code: &str,
     now: Timestamp,
-) -> Result<Zeroizing<String>, PeopleError> {
+) -> Result<Zeroizing<String>, AppError> {
     open_to_reveal(store, actor, account_id, field.as_str(), now).await?;
     if field == SecretField::OauthTokens {
-        return Err(PeopleError::Denied(
+        return Err(AppError::Denied(
             "OAuth tokens never leave the server".to_owned(),
         ));
     }
@@ -304,7 +305,7 @@ pub async fn network_code(
     account_id: i64,
     code: &str,
     now: Timestamp,
-) -> Result<String, PeopleError> {
+) -> Result<String, AppError> {
     open_to_reveal(store, actor, account_id, "network_code", now).await?;
     confirm_second_factor(
         store,
@@ -318,7 +319,7 @@ pub async fn network_code(
     .await?;
     let seed = open_value(store, keys, account_id, SecretField::TotpSeed).await?;
     let secret = TotpSecret::from_network_seed(&seed)
-        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+        .map_err(|error| AppError::Internal(error.to_string()))?;
     audit_account(
         store,
         now,
@@ -336,7 +337,7 @@ pub async fn rotations(
     store: &Store,
     actor: &UserRecord,
     account_id: i64,
-) -> Result<Vec<crate::store::RotationRecord>, PeopleError> {
+) -> Result<Vec<crate::store::RotationRecord>, AppError> {
     crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     Ok(store.rotations_of(account_id).await?)
 }
@@ -347,7 +348,7 @@ pub async fn after_departure(
     store: &Store,
     leaver: &UserRecord,
     now: Timestamp,
-) -> Result<Vec<i64>, PeopleError> {
+) -> Result<Vec<i64>, AppError> {
     let kept = store.accounts_kept_by(leaver.id).await?;
     for account_id in &kept {
         let detail = format!("{} could reveal its credentials and has left", leaver.email);
@@ -363,7 +364,7 @@ pub async fn after_gatekeeper_change(
     account_id: i64,
     former: &UserRecord,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let detail = format!(
         "{} could reveal its credentials and is no longer its gatekeeper",
         former.email
@@ -380,14 +381,14 @@ async fn open_to_reveal(
     account_id: i64,
     what: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let opened =
         crate::services::accounts::open(store, actor, account_id, AccountAction::RevealSecrets)
             .await;
     let reason = match &opened {
         Ok(_) => return Ok(()),
-        Err(PeopleError::Denied(_)) => "not_gatekeeper",
-        Err(PeopleError::NotFound(_)) => "no_access",
+        Err(AppError::Denied(_)) => "not_gatekeeper",
+        Err(AppError::NotFound(_)) => "no_access",
         Err(_) => return opened.map(drop),
     };
     let details = serde_json::json!({ "field": what, "reason": reason });
@@ -408,7 +409,7 @@ pub async fn facts(
     store: &Store,
     actor: &UserRecord,
     account_id: i64,
-) -> Result<Vec<Fact>, PeopleError> {
+) -> Result<Vec<Fact>, AppError> {
     crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     let mut facts = Vec::new();
     for secret in store.secrets_of(account_id).await? {
@@ -432,7 +433,7 @@ async fn ask_rotation(
     reason: &str,
     detail: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     if !store
@@ -482,7 +483,7 @@ async fn confirm_second_factor(
     field: SecretField,
     code: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let purpose = "reveal an account's credentials";
     if let Err(reason) = step_up::confirm(store, keys, actor, code, purpose, now).await? {
         let details = serde_json::json!({ "field": field.as_str(), "reason": reason });
@@ -495,7 +496,7 @@ async fn confirm_second_factor(
             details,
         )
         .await?;
-        return Err(PeopleError::Denied(
+        return Err(AppError::Denied(
             "your code is not right; enter the current code from your authenticator app".to_owned(),
         ));
     }
@@ -511,7 +512,7 @@ pub(crate) async fn seal_tokens(
     json: &str,
     by: i64,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let field = SecretField::OauthTokens;
     let context = context(account_id, field);
     let sealed = vault::seal(
@@ -539,7 +540,7 @@ pub(crate) async fn open_tokens(
     store: &Store,
     keys: &Keys,
     account_id: i64,
-) -> Result<Option<(Zeroizing<String>, i64)>, PeopleError> {
+) -> Result<Option<(Zeroizing<String>, i64)>, AppError> {
     let field = SecretField::OauthTokens;
     let Some(stored) = store.secret(account_id, field.as_str()).await? else {
         return Ok(None);
@@ -553,12 +554,12 @@ async fn open_value(
     keys: &Keys,
     account_id: i64,
     field: SecretField,
-) -> Result<Zeroizing<String>, PeopleError> {
+) -> Result<Zeroizing<String>, AppError> {
     let stored = store
         .secret(account_id, field.as_str())
         .await?
         .ok_or_else(|| {
-            PeopleError::NotFound(format!("no {} is stored for this account", field.as_str()))
+            AppError::NotFound(format!("no {} is stored for this account", field.as_str()))
         })?;
     open_sealed(keys, account_id, field, &stored.sealed)
 }
@@ -568,14 +569,14 @@ fn open_sealed(
     account_id: i64,
     field: SecretField,
     sealed: &[u8],
-) -> Result<Zeroizing<String>, PeopleError> {
+) -> Result<Zeroizing<String>, AppError> {
     let context = context(account_id, field);
     let opened = vault::open(&keys.vault, &context.as_vault(), sealed).map_err(|error| {
-        PeopleError::Internal(format!("account {account_id} {}: {error}", field.as_str()))
+        AppError::Internal(format!("account {account_id} {}: {error}", field.as_str()))
     })?;
     let text = opened
         .expose_str()
-        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+        .map_err(|error| AppError::Internal(error.to_string()))?;
     Ok(Zeroizing::new(text.to_owned()))
 }
 
@@ -587,7 +588,7 @@ async fn audit_account(
     action: &str,
     account_id: i64,
     details: serde_json::Value,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let target = Some(format!("account:{account_id}"));
     record(
         store,
@@ -602,7 +603,7 @@ async fn audit_account(
 }
 
 /// Whether another account stores the same password (by keyed fingerprint).
-async fn is_reused(store: &Store, secret: &SecretRecord) -> Result<bool, PeopleError> {
+async fn is_reused(store: &Store, secret: &SecretRecord) -> Result<bool, AppError> {
     Ok(match &secret.fingerprint {
         Some(fingerprint) => !store
             .accounts_sharing_password(secret.account_id, fingerprint)
@@ -613,13 +614,13 @@ async fn is_reused(store: &Store, secret: &SecretRecord) -> Result<bool, PeopleE
 }
 
 /// Looks the password up in the breach data, off the async threads (it reads a file).
-async fn is_breached(breaches: &Breaches, password: &str) -> Result<Option<bool>, PeopleError> {
+async fn is_breached(breaches: &Breaches, password: &str) -> Result<Option<bool>, AppError> {
     let breaches = breaches.clone();
     let password = Zeroizing::new(password.to_owned());
     tokio::task::spawn_blocking(move || breaches.contains(&password))
         .await
-        .map_err(|error| PeopleError::Internal(error.to_string()))?
-        .map_err(|error| PeopleError::Internal(error.to_string()))
+        .map_err(|error| AppError::Internal(error.to_string()))?
+        .map_err(|error| AppError::Internal(error.to_string()))
 }
 
 /// A keyed fingerprint of a password: equal for equal passwords, useless without the master

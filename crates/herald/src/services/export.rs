@@ -12,9 +12,9 @@ use jiff::Timestamp;
 use crate::domain::access::AccountAction;
 use crate::domain::posts::PostState;
 use crate::domain::schedule::Zone;
+use crate::services::AppError;
 use crate::services::accounts;
 use crate::services::import::FORMULA_STARTS;
-use crate::services::people::PeopleError;
 use crate::services::schedule::zone_of;
 use crate::store::{AccountRecord, PostRecord, Store, UserRecord};
 
@@ -40,7 +40,7 @@ pub async fn schedule(
     actor: &UserRecord,
     account_id: i64,
     now: Timestamp,
-) -> Result<Schedule, PeopleError> {
+) -> Result<Schedule, AppError> {
     let visible = accounts::open(store, actor, account_id, AccountAction::View).await?;
     let zone = zone_of(&visible.account)?;
     let from = now
@@ -57,11 +57,11 @@ pub async fn schedule(
 }
 
 /// The schedule in the import's columns, then `state` and `post_id`; CRLF line ends.
-pub fn csv(schedule: &Schedule) -> Result<String, PeopleError> {
+pub fn csv(schedule: &Schedule) -> Result<String, AppError> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    let failed = |error: csv::Error| PeopleError::Internal(format!("CSV export: {error}"));
+    let failed = |error: csv::Error| AppError::Internal(format!("CSV export: {error}"));
     writer
         .write_record([
             "date", "time", "message", "link", "account", "state", "post_id",
@@ -84,8 +84,8 @@ pub fn csv(schedule: &Schedule) -> Result<String, PeopleError> {
     }
     let bytes = writer
         .into_inner()
-        .map_err(|error| PeopleError::Internal(format!("CSV export: {error}")))?;
-    String::from_utf8(bytes).map_err(|error| PeopleError::Internal(format!("CSV export: {error}")))
+        .map_err(|error| AppError::Internal(format!("CSV export: {error}")))?;
+    String::from_utf8(bytes).map_err(|error| AppError::Internal(format!("CSV export: {error}")))
 }
 
 /// The schedule as an iCalendar feed: one event per post, its UID `post-<id>@<host>`.

@@ -33,9 +33,9 @@ use crate::domain::accounts::AccountLevel;
 use crate::domain::audit::Actor;
 use crate::domain::post_text;
 use crate::domain::schedule as rules;
+use crate::services::AppError;
 use crate::services::accounts;
 use crate::services::audit::record;
-use crate::services::people::PeopleError;
 use crate::services::policy::{self, PolicyGuard};
 use crate::services::posts::{self, PostView};
 use crate::services::schedule::{self, When};
@@ -131,7 +131,7 @@ pub struct Stopped {
     pub row: usize,
     /// The draft the row had become before it failed, if it got that far.
     pub draft_id: Option<i64>,
-    pub error: PeopleError,
+    pub error: AppError,
 }
 
 impl Preview {
@@ -167,7 +167,7 @@ impl Report {
     pub fn stopped_detail(&self) -> Option<String> {
         let stopped = self.stopped.as_ref()?;
         let reason = match &stopped.error {
-            PeopleError::Store(_) | PeopleError::Internal(_) => {
+            AppError::Store(_) | AppError::Internal(_) => {
                 tracing::error!(error = %stopped.error, row = stopped.row, "import stopped");
                 "an internal error, which has been logged".to_owned()
             }
@@ -228,7 +228,7 @@ pub async fn preview(
     actor: &UserRecord,
     csv: &str,
     now: Timestamp,
-) -> Result<Preview, PeopleError> {
+) -> Result<Preview, AppError> {
     let parsed = parse(csv);
     let mut file_problems = parsed.file_problems;
     if let Some(document) = policy::document(store, actor).await?
@@ -284,12 +284,12 @@ pub async fn import_to_the_end(
     choice: Choice,
     max_attempts: u32,
     now: Timestamp,
-) -> Result<Report, PeopleError> {
+) -> Result<Report, AppError> {
     tokio::spawn(
         async move { import(&store, &guard, &actor, &csv, choice, max_attempts, now).await },
     )
     .await
-    .map_err(|error| PeopleError::Internal(format!("the import task ended early: {error}")))?
+    .map_err(|error| AppError::Internal(format!("the import task ended early: {error}")))?
 }
 
 /// Imports the file: all rows, or (with [`Choice::OnlyValid`]) the valid ones. Refused with
@@ -304,7 +304,7 @@ pub async fn import(
     choice: Choice,
     max_attempts: u32,
     now: Timestamp,
-) -> Result<Report, PeopleError> {
+) -> Result<Report, AppError> {
     let preview = preview(store, guard, actor, csv, now).await?;
     if !preview.file_problems.is_empty() {
         return Err(refused(&preview.file_problems, "the file"));
@@ -395,11 +395,11 @@ async fn import_row(
     row: &Row,
     max_attempts: u32,
     now: Timestamp,
-) -> Result<PostView, (Option<i64>, PeopleError)> {
+) -> Result<PostView, (Option<i64>, AppError)> {
     let (Some(account), Some(at)) = (&row.account, row.at) else {
         return Err((
             None,
-            PeopleError::Internal(format!("row {} was valid without a time", row.row)),
+            AppError::Internal(format!("row {} was valid without a time", row.row)),
         ));
     };
     let draft = posts::create(store, actor, account.id, &row.text, now)
@@ -426,7 +426,7 @@ async fn check_row(
     writable: &[accounts::Visible],
     raw: RawRow,
     now: Timestamp,
-) -> Result<Row, PeopleError> {
+) -> Result<Row, AppError> {
     let mut problems = raw.problems;
     let mut notes = Vec::new();
     let text = match raw.link.as_str() {
@@ -603,7 +603,7 @@ fn too_long(account: &AccountRecord, text: &str) -> Option<String> {
 }
 
 /// "Nothing was imported", naming the first problems.
-fn refused(problems: &[Problem], what: &str) -> PeopleError {
+fn refused(problems: &[Problem], what: &str) -> AppError {
     const SHOWN: usize = 5;
     let mut listed: Vec<String> = problems.iter().take(SHOWN).map(Problem::describe).collect();
     if problems.len() > SHOWN {
@@ -616,8 +616,8 @@ fn refused(problems: &[Problem], what: &str) -> PeopleError {
     ))
 }
 
-fn invalid(message: String) -> PeopleError {
-    PeopleError::Invalid {
+fn invalid(message: String) -> AppError {
+    AppError::Invalid {
         field: "csv",
         message,
     }

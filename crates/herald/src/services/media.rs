@@ -33,8 +33,8 @@ use crate::domain::accounts::Network;
 use crate::domain::audit::Actor;
 use crate::domain::media::{self, Attached, ImageType, MediaProblem, NewImage};
 use crate::domain::posts::PostState;
+use crate::services::AppError;
 use crate::services::audit::record;
-use crate::services::people::PeopleError;
 use crate::services::posts;
 use crate::store::{
     MediaAttached, MediaRecord, NewMedia, PostRecord, Store, StoreError, UserRecord,
@@ -138,13 +138,13 @@ impl Library {
         Ok(swept)
     }
 
-    async fn read(&self, media: &MediaRecord) -> Result<Vec<u8>, PeopleError> {
+    async fn read(&self, media: &MediaRecord) -> Result<Vec<u8>, AppError> {
         let path = self.path(&media.file_name)?;
         let bytes = tokio::fs::read(&path).await.map_err(|error| {
-            PeopleError::Internal(format!("cannot read image {}: {error}", media.id))
+            AppError::Internal(format!("cannot read image {}: {error}", media.id))
         })?;
         if hex::encode(Sha256::digest(&bytes)) != media.sha256 {
-            return Err(PeopleError::Internal(format!(
+            return Err(AppError::Internal(format!(
                 "image {}'s file does not match its checksum",
                 media.id
             )));
@@ -166,13 +166,13 @@ impl Library {
     }
 
     /// The file's path; names are Herald's own random hex, so anything else is refused.
-    fn path(&self, file_name: &str) -> Result<PathBuf, PeopleError> {
+    fn path(&self, file_name: &str) -> Result<PathBuf, AppError> {
         if file_name.len() != NAME_HEX
             || !file_name
                 .bytes()
                 .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         {
-            return Err(PeopleError::Internal(format!(
+            return Err(AppError::Internal(format!(
                 "an image has an unexpected file name {file_name:?}"
             )));
         }
@@ -190,7 +190,7 @@ pub async fn attach(
     bytes: Vec<u8>,
     alt: &str,
     now: Timestamp,
-) -> Result<MediaRecord, PeopleError> {
+) -> Result<MediaRecord, AppError> {
     let (post, visible) = open_draft(store, actor, post_id).await?;
     let network = visible.account.network;
     let sniffed = media::sniff(&bytes).map_err(invalid)?;
@@ -209,7 +209,7 @@ pub async fn attach(
     store.media_file_pending(&file_name, now).await?;
     if let Err(error) = library.write(file_name.clone(), Arc::new(bytes)).await {
         library.discard(store, &file_name).await;
-        return Err(PeopleError::Internal(format!(
+        return Err(AppError::Internal(format!(
             "cannot store the image: {error}"
         )));
     }
@@ -229,7 +229,7 @@ pub async fn attach(
         Ok(MediaAttached::Done(record)) => record,
         // The sweep took the file first (it was pending for over an hour).
         Ok(MediaAttached::Swept) => {
-            return Err(PeopleError::Conflict(
+            return Err(AppError::Conflict(
                 "the upload took too long and was discarded; attach the image again".to_owned(),
             ));
         }
@@ -255,11 +255,7 @@ pub async fn attach(
 }
 
 /// Whether `actor` may attach images to post `post_id` now: its author, while a draft.
-pub async fn may_attach(
-    store: &Store,
-    actor: &UserRecord,
-    post_id: i64,
-) -> Result<(), PeopleError> {
+pub async fn may_attach(store: &Store, actor: &UserRecord, post_id: i64) -> Result<(), AppError> {
     open_draft(store, actor, post_id).await.map(|_| ())
 }
 
@@ -268,7 +264,7 @@ pub async fn list(
     store: &Store,
     actor: &UserRecord,
     post_id: i64,
-) -> Result<Vec<MediaRecord>, PeopleError> {
+) -> Result<Vec<MediaRecord>, AppError> {
     posts::open(store, actor, post_id, AccountAction::View).await?;
     Ok(store.post_media(post_id).await?)
 }
@@ -280,7 +276,7 @@ pub async fn read(
     actor: &UserRecord,
     post_id: i64,
     media_id: i64,
-) -> Result<(MediaRecord, Vec<u8>), PeopleError> {
+) -> Result<(MediaRecord, Vec<u8>), AppError> {
     posts::open(store, actor, post_id, AccountAction::View).await?;
     let media = store
         .media(media_id)
@@ -297,8 +293,8 @@ pub async fn read_signed(
     library: &Library,
     signed: &str,
     now: Timestamp,
-) -> Result<(MediaRecord, Vec<u8>), PeopleError> {
-    let gone = || PeopleError::NotFound("there is no such image".to_owned());
+) -> Result<(MediaRecord, Vec<u8>), AppError> {
+    let gone = || AppError::NotFound("there is no such image".to_owned());
     let id = library.verify(signed, now).ok_or_else(gone)?;
     let media = store.media(id).await?.ok_or_else(gone)?;
     let bytes = library.read(&media).await?;
@@ -313,7 +309,7 @@ pub async fn remove(
     post_id: i64,
     media_id: i64,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let (post, _) = open_draft(store, actor, post_id).await?;
     let work = store.write().await?;
     let removed = match work.remove_media(post.id, media_id, now).await? {
@@ -331,7 +327,7 @@ pub async fn remove(
 
 /// Refuses a post whose images `network` would not take (none where one is needed, or a
 /// type, size, count or alt text over its limits), naming the image and the limit.
-pub async fn check_post(store: &Store, network: Network, post_id: i64) -> Result<(), PeopleError> {
+pub async fn check_post(store: &Store, network: Network, post_id: i64) -> Result<(), AppError> {
     let records = store.post_media(post_id).await?;
     let images: Vec<Attached<'_>> = records
         .iter()
@@ -346,7 +342,7 @@ pub async fn check_post(store: &Store, network: Network, post_id: i64) -> Result
             Some(record) => format!("image {which} ({}): {problem}", short(&record.alt)),
             None => problem.to_string(),
         };
-        PeopleError::Invalid {
+        AppError::Invalid {
             field: "media",
             message,
         }
@@ -398,10 +394,10 @@ async fn open_draft(
     store: &Store,
     actor: &UserRecord,
     post_id: i64,
-) -> Result<(PostRecord, crate::services::accounts::Visible), PeopleError> {
+) -> Result<(PostRecord, crate::services::accounts::Visible), AppError> {
     let (post, visible) = posts::open(store, actor, post_id, AccountAction::Draft).await?;
     if post.author_id != actor.id {
-        return Err(PeopleError::Denied(
+        return Err(AppError::Denied(
             "only the post's author can add or remove its images".to_owned(),
         ));
     }
@@ -457,25 +453,23 @@ fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     written
 }
 
-fn invalid(problem: MediaProblem) -> PeopleError {
+fn invalid(problem: MediaProblem) -> AppError {
     let field = match problem {
         MediaProblem::AltMissing | MediaProblem::AltTooLong { .. } => "alt",
         _ => "file",
     };
-    PeopleError::Invalid {
+    AppError::Invalid {
         field,
         message: problem.to_string(),
     }
 }
 
-fn not_a_draft() -> PeopleError {
-    PeopleError::Conflict(
-        "images can be added or removed only while the post is a draft".to_owned(),
-    )
+fn not_a_draft() -> AppError {
+    AppError::Conflict("images can be added or removed only while the post is a draft".to_owned())
 }
 
-fn no_image(media_id: i64) -> PeopleError {
-    PeopleError::NotFound(format!("there is no image {media_id} on this post"))
+fn no_image(media_id: i64) -> AppError {
+    AppError::NotFound(format!("there is no image {media_id} on this post"))
 }
 
 /// The start of an alt text, to name an image by.
@@ -494,7 +488,7 @@ async fn audit(
     action: &str,
     post_id: i64,
     details: serde_json::Value,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     record(
         store,
         now,

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod connections;
 pub mod credentials;
+mod error;
 pub mod export;
 pub mod import;
 pub mod media;
@@ -19,3 +20,5 @@ pub mod people;
 pub mod policy;
 pub mod posts;
 pub mod schedule;
+
+pub use error::AppError;

@@ -35,9 +35,10 @@ use crate::domain::accounts::Network;
 use crate::domain::audit::Actor;
 use crate::domain::constant_time_eq;
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::services::connections::{self, Networks};
-use crate::services::people::{PeopleError, random_token, token_hash};
+use crate::services::people::{random_token, token_hash};
 use crate::store::{OAuthAppRecord, Store, UserRecord};
 
 /// How long the gatekeeper has to allow Herald at the network.
@@ -96,7 +97,7 @@ pub enum CallbackError {
         reason: String,
     },
     #[error(transparent)]
-    People(#[from] PeopleError),
+    People(#[from] AppError),
 }
 
 /// What the browser carries between the two steps, sealed.
@@ -134,7 +135,7 @@ pub fn bluesky_settings(config: &Config, keys: &Keys, clock: Arc<dyn Clock>) -> 
 }
 
 /// The AT Protocol client a Bluesky connection to `redirect_uri` is made as.
-fn bluesky_client(networks: &Networks, redirect_uri: &str) -> Result<AtprotoClient, PeopleError> {
+fn bluesky_client(networks: &Networks, redirect_uri: &str) -> Result<AtprotoClient, AppError> {
     if let Some(client) = networks.bluesky().confidential_client() {
         return Ok(client.clone());
     }
@@ -142,7 +143,7 @@ fn bluesky_client(networks: &Networks, redirect_uri: &str) -> Result<AtprotoClie
         .iter()
         .any(|prefix| redirect_uri.starts_with(prefix));
     if !loopback {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "oauth",
             message: "Bluesky lets a Herald without an https address connect only when it is opened at http://127.0.0.1 (not localhost): open Herald at that address, or give Herald its https address in public_url. You can also connect with an app password below.".to_owned(),
         });
@@ -164,7 +165,7 @@ pub async fn start(
     default_instance: &str,
     redirect_uri: &str,
     now: Timestamp,
-) -> Result<Started, PeopleError> {
+) -> Result<Started, AppError> {
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
@@ -248,7 +249,7 @@ pub async fn finish(
     if !store
         .spend_ceremony(&spent, expires)
         .await
-        .map_err(PeopleError::from)?
+        .map_err(AppError::from)?
     {
         return Err(CallbackError::State);
     }
@@ -295,7 +296,7 @@ pub async fn finish(
             let app = store
                 .oauth_app(instance, &ceremony.redirect_uri)
                 .await
-                .map_err(PeopleError::from)?
+                .map_err(AppError::from)?
                 .ok_or(CallbackError::State)?;
             let client = open_app(keys, &app).map_err(|_| CallbackError::State)?;
             let adapter = mastodon_at(networks, instance, client);
@@ -348,7 +349,7 @@ async fn bluesky_tokens(
 /// origin. Herald sends the instance requests, so only https is accepted, and never to a
 /// private or local address unless `networks.allow_private_addresses` (which also lets such an
 /// address be reached over http).
-pub fn instance_origin(networks: &Networks, typed: &str) -> Result<String, PeopleError> {
+pub fn instance_origin(networks: &Networks, typed: &str) -> Result<String, AppError> {
     networks.server_origin(typed, "instance")
 }
 
@@ -362,7 +363,7 @@ async fn mastodon_app(
     instance: &str,
     redirect_uri: &str,
     now: Timestamp,
-) -> Result<OAuthClient, PeopleError> {
+) -> Result<OAuthClient, AppError> {
     if let Some(app) = store.oauth_app(instance, redirect_uri).await? {
         match open_app(keys, &app) {
             Ok(client) => return Ok(client),
@@ -437,7 +438,7 @@ fn mastodon_at(networks: &Networks, instance: &str, client: OAuthClient) -> Mast
 }
 
 /// Why the browser cannot be sent to `network` to connect: how that network connects instead.
-fn not_offered(network: Network) -> PeopleError {
+fn not_offered(network: Network) -> AppError {
     let setting = match network {
         Network::X => "x_client_id",
         Network::Linkedin => "linkedin_client_id",
@@ -445,7 +446,7 @@ fn not_offered(network: Network) -> PeopleError {
         Network::Instagram => "instagram_app_id",
         Network::Threads => "threads_app_id",
         Network::Bluesky | Network::Mastodon => {
-            return PeopleError::Invalid {
+            return AppError::Invalid {
                 field: "oauth",
                 message: format!(
                     "Herald cannot send you to {} to connect just now: use the form below",
@@ -454,7 +455,7 @@ fn not_offered(network: Network) -> PeopleError {
             };
         }
     };
-    PeopleError::Invalid {
+    AppError::Invalid {
         field: "oauth",
         message: format!(
             "Herald has no app at {} yet, so it cannot send you there to connect: an administrator sets networks.{setting} and its secret in Herald's configuration. Until then, paste a token made at {} below.",
@@ -466,12 +467,12 @@ fn not_offered(network: Network) -> PeopleError {
 
 /// Why Herald could not register at `instance`: a refused address says so; anything else the
 /// instance did (or did not) answer is one message, never its own words.
-fn registration_refused(instance: &str, error: NetworkError) -> PeopleError {
+fn registration_refused(instance: &str, error: NetworkError) -> AppError {
     match connections::refused_at(Network::Mastodon, instance)(error) {
-        PeopleError::Invalid {
+        AppError::Invalid {
             field: "server",
             message,
-        } => PeopleError::Invalid {
+        } => AppError::Invalid {
             field: "instance",
             message,
         },
@@ -512,10 +513,10 @@ fn ceremony_context() -> vault::Context<'static> {
     }
 }
 
-fn seal(keys: &Keys, ceremony: &Ceremony) -> Result<String, PeopleError> {
+fn seal(keys: &Keys, ceremony: &Ceremony) -> Result<String, AppError> {
     let json = zeroize::Zeroizing::new(
         serde_json::to_string(ceremony)
-            .map_err(|error| PeopleError::Internal(format!("OAuth ceremony encoding: {error}")))?,
+            .map_err(|error| AppError::Internal(format!("OAuth ceremony encoding: {error}")))?,
     );
     let sealed = vault::seal(
         keys.vault.current(),

@@ -9,8 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::audit::Actor;
 use crate::domain::people::Role;
+use crate::services::AppError;
 use crate::services::audit::record;
-use crate::services::people::PeopleError;
 use crate::store::{Store, StoreError, UserRecord};
 
 /// The compiled rules in force, rebuilt when another version is saved (by this process or
@@ -103,7 +103,7 @@ pub async fn scan(
 }
 
 /// The rules in force, as TOML for export or editing.
-pub async fn rules(store: &Store) -> Result<Rules, PeopleError> {
+pub async fn rules(store: &Store) -> Result<Rules, AppError> {
     match store.policy_rules().await? {
         Some((version, source)) => Ok(Rules {
             version: Some(version),
@@ -113,7 +113,7 @@ pub async fn rules(store: &Store) -> Result<Rules, PeopleError> {
             version: None,
             source: Policy::default()
                 .to_toml()
-                .map_err(|error| PeopleError::Internal(error.to_string()))?,
+                .map_err(|error| AppError::Internal(error.to_string()))?,
         }),
     }
 }
@@ -136,7 +136,7 @@ pub async fn rules_for(
     guard: &PolicyGuard,
     actor: &UserRecord,
     now: Timestamp,
-) -> Result<RulesRead, PeopleError> {
+) -> Result<RulesRead, AppError> {
     let in_force = rules(store).await?;
     let scanner = guard.scanner(store, now).await?;
     Ok(RulesRead {
@@ -154,8 +154,8 @@ pub async fn save(
     actor: &UserRecord,
     source: &str,
     now: Timestamp,
-) -> Result<i64, PeopleError> {
-    let invalid = |message: String| PeopleError::Invalid {
+) -> Result<i64, AppError> {
+    let invalid = |message: String| AppError::Invalid {
         field: "toml",
         message,
     };
@@ -219,7 +219,7 @@ pub struct Acknowledgement {
 const LONGEST_DOCUMENT: usize = 100_000;
 
 /// The current policy document, or `None` while none was published.
-pub async fn document(store: &Store, user: &UserRecord) -> Result<Option<Document>, PeopleError> {
+pub async fn document(store: &Store, user: &UserRecord) -> Result<Option<Document>, AppError> {
     let Some(record) = store.policy_document().await? else {
         return Ok(None);
     };
@@ -243,9 +243,9 @@ pub async fn publish(
     actor: &UserRecord,
     markdown: &str,
     now: Timestamp,
-) -> Result<i64, PeopleError> {
+) -> Result<i64, AppError> {
     if markdown.trim().is_empty() || markdown.chars().count() > LONGEST_DOCUMENT {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "markdown",
             message: format!("write the policy in 1 to {LONGEST_DOCUMENT} characters"),
         });
@@ -290,10 +290,10 @@ pub async fn acknowledge(
     actor: &UserRecord,
     version: i64,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let current = store.policy_document().await?.map(|record| record.version);
     if current != Some(version) {
-        return Err(PeopleError::Conflict(match current {
+        return Err(AppError::Conflict(match current {
             Some(current) => format!(
                 "version {version} is not the current policy; read version {current} and acknowledge that"
             ),
@@ -317,7 +317,7 @@ pub async fn acknowledge(
 }
 
 /// Who has acknowledged the current version: every active member, acknowledged or not.
-pub async fn acknowledgements(store: &Store) -> Result<Vec<Acknowledgement>, PeopleError> {
+pub async fn acknowledgements(store: &Store) -> Result<Vec<Acknowledgement>, AppError> {
     let acknowledged = match store.policy_document().await? {
         Some(record) => store.policy_acknowledgements(record.version).await?,
         None => Vec::new(),

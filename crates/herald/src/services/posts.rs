@@ -13,9 +13,9 @@ use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::people::Role;
 use crate::domain::post_text::{self, Length};
 use crate::domain::posts::{PostState, Step, approval_needed};
+use crate::services::AppError;
 use crate::services::accounts::{self, Visible};
 use crate::services::audit::record;
-use crate::services::people::PeopleError;
 use crate::services::policy::{self, PolicyGuard};
 use crate::store::{AttemptRecord, CheckedSteps, PostEventRecord, PostRecord, Store, UserRecord};
 
@@ -45,7 +45,7 @@ pub async fn create(
     account_id: i64,
     text: &str,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let visible = accounts::open(store, actor, account_id, AccountAction::Draft).await?;
     require_policy_accepted(store, actor).await?;
     check_text(&visible, text)?;
@@ -71,13 +71,13 @@ pub async fn edit(
     id: i64,
     text: &str,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
     only_author(&post, actor)?;
     post.state.after(Step::Edit).map_err(not_now)?;
     check_text(&visible, text)?;
     if !store.set_post_text(id, text, now).await? {
-        return Err(PeopleError::Conflict(
+        return Err(AppError::Conflict(
             "the post was submitted meanwhile".to_owned(),
         ));
     }
@@ -105,7 +105,7 @@ pub async fn submit(
     override_reason: Option<&str>,
     max_attempts: u32,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let id = seen.id;
     let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
     only_author(&post, actor)?;
@@ -162,11 +162,11 @@ pub async fn approve(
     seen: Seen,
     max_attempts: u32,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let id = seen.id;
     let (post, visible) = open(store, actor, id, AccountAction::Publish).await?;
     if post.author_id == actor.id {
-        return Err(PeopleError::Denied(
+        return Err(AppError::Denied(
             "nobody approves their own post; ask another publisher".to_owned(),
         ));
     }
@@ -203,7 +203,7 @@ async fn blocked(
     findings: &[Finding],
     override_reason: Option<&str>,
     now: Timestamp,
-) -> Result<NewAuditEntry, PeopleError> {
+) -> Result<NewAuditEntry, AppError> {
     let blocking: Vec<&Finding> = findings
         .iter()
         .filter(|finding| finding.action == Action::Block)
@@ -220,13 +220,13 @@ async fn blocked(
             let details = serde_json::json!({ "rules": rules, "reason": reason });
             return Ok(entry(actor, "post.policy_overridden", post.id, details));
         }
-        Some(_) => PeopleError::Denied("only an owner can override the policy".to_owned()),
+        Some(_) => AppError::Denied("only an owner can override the policy".to_owned()),
         None => {
             let named: Vec<String> = blocking
                 .iter()
                 .map(|finding| format!("{} ({})", finding.rule.as_str(), finding.message))
                 .collect();
-            PeopleError::Invalid {
+            AppError::Invalid {
                 field: "text",
                 message: format!(
                     "the policy blocks this post: {}. Change the text, or ask an owner to override with a reason",
@@ -262,7 +262,7 @@ pub async fn send_back(
     id: i64,
     note: &str,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let (post, _) = open(store, actor, id, AccountAction::Publish).await?;
     let draft = post.state.after(Step::SendBack).map_err(not_now)?;
     let note = match note.trim() {
@@ -293,7 +293,7 @@ pub async fn settle_unconfirmed(
     id: i64,
     on_network: bool,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let (post, visible) = open(store, actor, id, AccountAction::Publish).await?;
     let settle = if on_network {
         Step::ConfirmPublished
@@ -316,7 +316,7 @@ pub async fn settle_unconfirmed(
 }
 
 /// The post, its length for its network and its history, for anyone who may see its account.
-pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView, PeopleError> {
+pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView, AppError> {
     let (post, visible) = open(store, actor, id, AccountAction::View).await?;
     Ok(PostView {
         length: post_text::length(visible.account.network, &post.text, None),
@@ -331,7 +331,7 @@ pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView
 pub async fn awaiting_review(
     store: &Store,
     actor: &UserRecord,
-) -> Result<Vec<PostRecord>, PeopleError> {
+) -> Result<Vec<PostRecord>, AppError> {
     let mut reviewable = Vec::new();
     for post in store.posts_in_state(PostState::Submitted, 200).await? {
         if post.author_id == actor.id {
@@ -348,9 +348,9 @@ pub async fn awaiting_review(
 }
 
 /// Refuses members who have not accepted the current policy (when one is published).
-async fn require_policy_accepted(store: &Store, actor: &UserRecord) -> Result<(), PeopleError> {
+async fn require_policy_accepted(store: &Store, actor: &UserRecord) -> Result<(), AppError> {
     match policy::document(store, actor).await? {
-        Some(document) if document.acknowledged_at.is_none() => Err(PeopleError::Denied(format!(
+        Some(document) if document.acknowledged_at.is_none() => Err(AppError::Denied(format!(
             "read and accept the social media policy (version {}) before posting",
             document.version
         ))),
@@ -365,34 +365,34 @@ pub(crate) async fn open(
     actor: &UserRecord,
     id: i64,
     action: AccountAction,
-) -> Result<(PostRecord, Visible), PeopleError> {
-    let not_found = || PeopleError::NotFound(format!("there is no post {id}"));
+) -> Result<(PostRecord, Visible), AppError> {
+    let not_found = || AppError::NotFound(format!("there is no post {id}"));
     let post = store.post(id).await?.ok_or_else(not_found)?;
     let visible = match accounts::open(store, actor, post.account_id, action).await {
-        Err(PeopleError::NotFound(_)) => return Err(not_found()),
+        Err(AppError::NotFound(_)) => return Err(not_found()),
         other => other?,
     };
     Ok((post, visible))
 }
 
-fn only_author(post: &PostRecord, actor: &UserRecord) -> Result<(), PeopleError> {
+fn only_author(post: &PostRecord, actor: &UserRecord) -> Result<(), AppError> {
     if post.author_id == actor.id {
         return Ok(());
     }
-    Err(PeopleError::Denied(
+    Err(AppError::Denied(
         "only the post's author can change or submit it".to_owned(),
     ))
 }
 
 /// Refuses an override reason too long for the audit log, whether or not the policy blocks
 /// the post, so the same request is not accepted for one text and refused for another.
-fn check_override_reason(override_reason: Option<&str>) -> Result<(), PeopleError> {
+fn check_override_reason(override_reason: Option<&str>) -> Result<(), AppError> {
     let too_long = override_reason
         .is_some_and(|reason| reason.trim().chars().count() > LONGEST_OVERRIDE_REASON);
     if !too_long {
         return Ok(());
     }
-    Err(PeopleError::Invalid {
+    Err(AppError::Invalid {
         field: "override_reason",
         message: format!(
             "say why in at most {LONGEST_OVERRIDE_REASON} characters; the reason is kept in the audit log"
@@ -400,8 +400,8 @@ fn check_override_reason(override_reason: Option<&str>) -> Result<(), PeopleErro
     })
 }
 
-fn check_text(visible: &Visible, text: &str) -> Result<(), PeopleError> {
-    let invalid = |message: String| PeopleError::Invalid {
+fn check_text(visible: &Visible, text: &str) -> Result<(), AppError> {
+    let invalid = |message: String| AppError::Invalid {
         field: "text",
         message,
     };
@@ -439,11 +439,11 @@ async fn step(
     actor: &UserRecord,
     note: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     if store.step_post(id, from, to, actor.id, note, now).await? {
         return Ok(());
     }
-    Err(PeopleError::Conflict(
+    Err(AppError::Conflict(
         "someone else changed this post meanwhile; reload it".to_owned(),
     ))
 }
@@ -457,7 +457,7 @@ async fn step_checked(
     actor: &UserRecord,
     audit: &[NewAuditEntry],
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let checked = CheckedSteps {
         id: post.id,
         version: post.version,
@@ -472,19 +472,19 @@ async fn step_checked(
     Err(changed_since_read())
 }
 
-fn require_version(post: &PostRecord, seen: Seen) -> Result<(), PeopleError> {
+fn require_version(post: &PostRecord, seen: Seen) -> Result<(), AppError> {
     if post.version == seen.version {
         return Ok(());
     }
     Err(changed_since_read())
 }
 
-fn changed_since_read() -> PeopleError {
-    PeopleError::Conflict("the post changed since you read it: read it again".to_owned())
+fn changed_since_read() -> AppError {
+    AppError::Conflict("the post changed since you read it: read it again".to_owned())
 }
 
-pub(crate) fn not_now(error: crate::domain::posts::NotNow) -> PeopleError {
-    PeopleError::Conflict(error.to_string())
+pub(crate) fn not_now(error: crate::domain::posts::NotNow) -> AppError {
+    AppError::Conflict(error.to_string())
 }
 
 fn entry(actor: &UserRecord, action: &str, id: i64, details: serde_json::Value) -> NewAuditEntry {
@@ -504,7 +504,7 @@ async fn audit(
     action: &str,
     id: i64,
     details: serde_json::Value,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     record(
         store,
         now,

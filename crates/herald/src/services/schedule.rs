@@ -13,9 +13,9 @@ use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::posts::{PostState, Step};
 use crate::domain::schedule::{self, APPROVAL_GRACE, ScheduleError, Slot, Zone};
 use crate::jobs::publish_job;
+use crate::services::AppError;
 use crate::services::accounts::{self, Visible};
 use crate::services::audit::record;
-use crate::services::people::PeopleError;
 use crate::services::posts::{self, PostView};
 use crate::store::{AccountRecord, PostRecord, Store, TimeChange, UserRecord};
 
@@ -40,14 +40,14 @@ pub async fn schedule(
     confirmed: bool,
     max_attempts: u32,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let (post, visible) = posts::open(store, actor, id, AccountAction::Draft).await?;
     let zone = zone_of(&visible.account)?;
     let at = resolve(store, &visible.account, &zone, when, now).await?;
     if matches!(post.state, PostState::Draft | PostState::Submitted) {
         if post.author_id != actor.id {
             check_account(actor.role, visible.level, AccountAction::Publish).map_err(|_| {
-                PeopleError::Denied(
+                AppError::Denied(
                     "only the post's author or a publisher of this account can change its time"
                         .to_owned(),
                 )
@@ -82,7 +82,7 @@ pub async fn schedule(
     }
     // The account is already open: only the publish rule is left to check.
     check_account(actor.role, visible.level, AccountAction::Publish)
-        .map_err(|denied| PeopleError::Denied(denied.0))?;
+        .map_err(|denied| AppError::Denied(denied.0))?;
     post.state.after(Step::Schedule).map_err(posts::not_now)?;
     require_confirmation(&visible, confirmed)?;
     let note = format!("scheduled for {}", zone.show(at));
@@ -106,7 +106,7 @@ pub async fn unschedule(
     actor: &UserRecord,
     id: i64,
     now: Timestamp,
-) -> Result<PostView, PeopleError> {
+) -> Result<PostView, AppError> {
     let (post, _) = posts::open(store, actor, id, AccountAction::Publish).await?;
     let approved = post.state.after(Step::Unschedule).map_err(posts::not_now)?;
     let work = store.write().await?;
@@ -146,7 +146,7 @@ pub(crate) async fn after_approval(
     actor: &UserRecord,
     max_attempts: u32,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let Some(at) = post.scheduled_at else {
         return Ok(());
     };
@@ -196,7 +196,7 @@ pub async fn queue(
     store: &Store,
     actor: &UserRecord,
     account_id: i64,
-) -> Result<(Zone, Vec<Slot>), PeopleError> {
+) -> Result<(Zone, Vec<Slot>), AppError> {
     let visible = accounts::open(store, actor, account_id, AccountAction::View).await?;
     Ok((
         zone_of(&visible.account)?,
@@ -213,7 +213,7 @@ pub async fn set_queue(
     time_zone: &str,
     slots: &[Slot],
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     accounts::open(store, actor, account_id, AccountAction::Publish).await?;
     let zone = Zone::parse(time_zone).map_err(invalid("time_zone"))?;
     let work = store.write().await?;
@@ -237,7 +237,7 @@ pub async fn calendar(
     actor: &UserRecord,
     from: Timestamp,
     to: Timestamp,
-) -> Result<Vec<(PostRecord, Visible)>, PeopleError> {
+) -> Result<Vec<(PostRecord, Visible)>, AppError> {
     let visible = accounts::visible(store, actor).await?;
     let mut entries = Vec::new();
     for post in store.posts_between(from, to, 5_000).await? {
@@ -252,9 +252,9 @@ pub async fn calendar(
 }
 
 /// The account's time zone; a stored name this build does not know reads as UTC, loudly.
-pub fn zone_of(account: &AccountRecord) -> Result<Zone, PeopleError> {
+pub fn zone_of(account: &AccountRecord) -> Result<Zone, AppError> {
     Zone::parse(&account.time_zone)
-        .map_err(|error| PeopleError::Internal(format!("account {}: {error}", account.id)))
+        .map_err(|error| AppError::Internal(format!("account {}: {error}", account.id)))
 }
 
 async fn resolve(
@@ -263,7 +263,7 @@ async fn resolve(
     zone: &Zone,
     when: &When,
     now: Timestamp,
-) -> Result<Timestamp, PeopleError> {
+) -> Result<Timestamp, AppError> {
     match when {
         When::At(text) => {
             let at = schedule::parse_time(text, zone).map_err(invalid("at"))?;
@@ -278,11 +278,11 @@ async fn resolve(
     }
 }
 
-fn require_confirmation(visible: &Visible, confirmed: bool) -> Result<(), PeopleError> {
+fn require_confirmation(visible: &Visible, confirmed: bool) -> Result<(), AppError> {
     if confirmed || !visible.account.confirm_before_publish {
         return Ok(());
     }
-    Err(PeopleError::Invalid {
+    Err(AppError::Invalid {
         field: "confirm",
         message: format!(
             "{} ({} on {}) asks for confirmation before every post: confirm that this post goes to {}",
@@ -294,15 +294,15 @@ fn require_confirmation(visible: &Visible, confirmed: bool) -> Result<(), People
     })
 }
 
-fn invalid(field: &'static str) -> impl Fn(ScheduleError) -> PeopleError {
-    move |error| PeopleError::Invalid {
+fn invalid(field: &'static str) -> impl Fn(ScheduleError) -> AppError {
+    move |error| AppError::Invalid {
         field,
         message: error.to_string(),
     }
 }
 
-fn changed_meanwhile() -> PeopleError {
-    PeopleError::Conflict("someone else changed this post meanwhile; reload it".to_owned())
+fn changed_meanwhile() -> AppError {
+    AppError::Conflict("someone else changed this post meanwhile; reload it".to_owned())
 }
 
 async fn audit(
@@ -312,7 +312,7 @@ async fn audit(
     action: &str,
     id: i64,
     details: serde_json::Value,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     record(
         store,
         now,

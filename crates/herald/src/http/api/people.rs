@@ -325,7 +325,7 @@ pub async fn setup_start(
     ApiQuery(query): ApiQuery<SetupQuery>,
 ) -> Result<Json<Enrolment>, ApiError> {
     if !setup::needed(&state.store).await? {
-        return Err(crate::services::people::PeopleError::AlreadySetUp.into());
+        return Err(crate::services::AppError::AlreadySetUp.into());
     }
     let email =
         crate::domain::people::Email::parse(&query.email).map_err(|error| ApiError::Invalid {

@@ -16,11 +16,12 @@ use crate::http::api::account::current_session;
 use crate::http::assets;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState};
+use crate::services::AppError;
 use crate::services::people::enrolment::{self, Enrolment};
 use crate::services::people::own_account::{
     self, NewAuthenticatorConfirm, NewAuthenticatorStart, OwnSession, PasswordChange,
 };
-use crate::services::people::{PeopleError, passkeys};
+use crate::services::people::passkeys;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -274,9 +275,9 @@ pub async fn end_other_sessions(
 
 /// A refusal to show beside its field; signing out everywhere (five wrong codes) and internal
 /// errors are not the form's business.
-fn failed(error: PeopleError) -> Result<Extras, PageError> {
+fn failed(error: AppError) -> Result<Extras, PageError> {
     match error {
-        PeopleError::SteppedOut | PeopleError::Store(_) | PeopleError::Internal(_) => {
+        AppError::SteppedOut | AppError::Store(_) | AppError::Internal(_) => {
             Err(PageError::from(error))
         }
         other => Ok(Extras {

@@ -19,9 +19,9 @@ use crate::domain::people::Role;
 use crate::domain::schedule::Slot;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
+use crate::services::AppError;
 use crate::services::accounts::{self, NewAccountRequest, Visible};
 use crate::services::credentials;
-use crate::services::people::PeopleError;
 
 /// One posture flag: a short label, good or needing attention.
 #[derive(Debug, Clone)]
@@ -284,7 +284,7 @@ pub async fn generate(
             let shown = Some(Shown::Generated(password.to_string()));
             account_view(&state, &caller, id, shown, None, StatusCode::OK).await
         }
-        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => {
             let status = status_of(&error);
             account_view(&state, &caller, id, None, Some(message(error)), status).await
@@ -326,14 +326,14 @@ pub async fn save_queue(
             crate::services::schedule::set_queue(&state.store, &caller.user, id, &zone, &slots, now)
                 .await
         }
-        Err(error) => Err(PeopleError::Invalid {
+        Err(error) => Err(AppError::Invalid {
             field: "add_time",
             message: error.to_string(),
         }),
     };
     match saved {
         Ok(()) => Ok(Redirect::to(&format!("/accounts/{id}#queue")).into_response()),
-        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => {
             let error = FieldError::from(error);
             let status = error.status;
@@ -388,14 +388,14 @@ pub async fn connect(
             )
             .await
         }
-        None => Err(PeopleError::Invalid {
+        None => Err(AppError::Invalid {
             field: "credentials",
             message: "paste the token (or, for Bluesky, the handle and an app password) made at the network".to_owned(),
         }),
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/accounts/{id}#connection")).into_response()),
-        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => {
             let status = status_of(&error);
             let typed = Typed {

@@ -342,7 +342,7 @@ fn midnight(zone: &Zone, date: Date) -> Result<jiff::Timestamp, PageError> {
 }
 
 fn internal(error: jiff::Error) -> PageError {
-    PageError::from(ApiError::from(
-        crate::services::people::PeopleError::Internal(format!("calendar dates: {error}")),
-    ))
+    PageError::from(ApiError::from(crate::services::AppError::Internal(
+        format!("calendar dates: {error}"),
+    )))
 }

@@ -16,8 +16,8 @@ use crate::domain::accounts::Network;
 use crate::domain::media::{LARGEST_UPLOAD, Limits};
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState};
+use crate::services::AppError;
 use crate::services::media;
-use crate::services::people::PeopleError;
 
 /// What the upload form sent.
 #[derive(Debug, Default)]
@@ -58,7 +58,7 @@ pub async fn upload(
         return post_view(&state, &caller, id, Some(error), typed).await;
     }
     let Some(file) = upload.file.filter(|file| !file.is_empty()) else {
-        let error = PeopleError::Invalid {
+        let error = AppError::Invalid {
             field: "file",
             message: "choose an image file to attach".to_owned(),
         };
@@ -76,7 +76,7 @@ pub async fn upload(
     .await;
     match attached {
         Ok(_) => Ok(Redirect::to(&format!("/posts/{id}#images")).into_response()),
-        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => post_view(&state, &caller, id, Some(error.into()), typed).await,
     }
 }
@@ -99,7 +99,7 @@ pub async fn remove(
     .await;
     match removed {
         Ok(()) => Ok(Redirect::to(&format!("/posts/{id}#images")).into_response()),
-        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => post_view(&state, &caller, id, Some(error.into()), Typed::default()).await,
     }
 }

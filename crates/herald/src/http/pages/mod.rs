@@ -55,8 +55,8 @@ impl From<crate::store::StoreError> for PageError {
     }
 }
 
-impl From<crate::services::people::PeopleError> for PageError {
-    fn from(error: crate::services::people::PeopleError) -> PageError {
+impl From<crate::services::AppError> for PageError {
+    fn from(error: crate::services::AppError) -> PageError {
         PageError(ApiError::from(error))
     }
 }
@@ -201,11 +201,11 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// The message a page shows for a failed action: the same words the API would answer with.
-pub(crate) fn message(error: crate::services::people::PeopleError) -> String {
+pub(crate) fn message(error: crate::services::AppError) -> String {
     ApiError::from(error).problem().detail
 }
 
 /// The status a page answers with when an action failed and the page is shown again.
-pub(crate) fn status_of(error: &crate::services::people::PeopleError) -> StatusCode {
+pub(crate) fn status_of(error: &crate::services::AppError) -> StatusCode {
     super::error::status_for(error)
 }

@@ -19,8 +19,8 @@ use super::{Layout, PageError, message, render, status_of};
 use crate::domain::access::Permission;
 use crate::http::auth::{self, Caller, CsrfForm};
 use crate::http::{ApiError, AppState};
+use crate::services::AppError;
 use crate::services::oauth::{self, CALLBACK_PATH, CEREMONY_LASTS, Callback, CallbackError};
-use crate::services::people::PeopleError;
 
 /// The cookie that carries the sealed ceremony from the button to the callback.
 const CEREMONY_COOKIE: &str = "herald_oauth";
@@ -87,7 +87,7 @@ pub async fn start(
     .await;
     let started = match started {
         Ok(started) => started,
-        Err(PeopleError::NotFound(message)) => return Err(ApiError::NotFound(message).into()),
+        Err(AppError::NotFound(message)) => return Err(ApiError::NotFound(message).into()),
         Err(error) => {
             let status = status_of(&error);
             let page = OAuthPage {
@@ -161,7 +161,7 @@ pub async fn callback(
             };
             render(StatusCode::OK, &page)
         }
-        Err(CallbackError::People(PeopleError::NotFound(message))) => {
+        Err(CallbackError::People(AppError::NotFound(message))) => {
             return Err(ApiError::NotFound(message).into());
         }
         Err(CallbackError::People(error)) => {

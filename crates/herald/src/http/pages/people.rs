@@ -20,12 +20,13 @@ use crate::http::auth::{
     session_cookie_header,
 };
 use crate::http::{ApiError, AppState};
+use crate::services::AppError;
 use crate::services::people::enrolment::{self, Enrolment};
 use crate::services::people::invitations::{self, AcceptRequest};
 use crate::services::people::login::{self, LoginRequest, SignedIn};
+use crate::services::people::members;
 use crate::services::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
 use crate::services::people::setup::{self, SetupRequest, Welcome};
-use crate::services::people::{PeopleError, members};
 use crate::store::{AuditFilter, UserRecord};
 
 /// A message for the form, beside `field` ("" for the whole form).
@@ -154,10 +155,10 @@ pub struct AuditQuery {
 #[derive(Debug, Deserialize)]
 pub struct NoFields {}
 
-impl From<PeopleError> for FieldError {
-    fn from(error: PeopleError) -> FieldError {
+impl From<AppError> for FieldError {
+    fn from(error: AppError) -> FieldError {
         let field = match &error {
-            PeopleError::Invalid { field, .. } => field,
+            AppError::Invalid { field, .. } => field,
             _ => "",
         };
         let problem = ApiError::from(error).problem();
@@ -333,7 +334,7 @@ pub async fn setup_page(
         let code_error = setup::check_code(&state.store, &state.keys, &page.setup_code, ip, now)
             .await
             .err();
-        if let Some(error @ PeopleError::AlreadySetUp) = code_error {
+        if let Some(error @ AppError::AlreadySetUp) = code_error {
             return Err(ApiError::from(error).into());
         }
         match code_error
@@ -391,7 +392,7 @@ pub async fn setup_submit(
     let now = state.clock.now();
     match setup::run(&state.store, &state.keys, &state.config, &form, ip, now).await {
         Ok(welcome) => Ok(welcome_page(&state, welcome)),
-        Err(error @ PeopleError::AlreadySetUp) => Err(ApiError::from(error).into()),
+        Err(error @ AppError::AlreadySetUp) => Err(ApiError::from(error).into()),
         Err(error) => {
             let error = FieldError::from(error);
             let page = SetupPage {
@@ -459,7 +460,7 @@ pub async fn invite_submit(
     .await
     {
         Ok(welcome) => Ok(welcome_page(&state, welcome)),
-        Err(error @ PeopleError::InvitationGone) => Err(ApiError::from(error).into()),
+        Err(error @ AppError::InvitationGone) => Err(ApiError::from(error).into()),
         Err(error) => {
             let invitation = invitations::open(&state.store, &token, now)
                 .await

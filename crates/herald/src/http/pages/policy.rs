@@ -14,7 +14,7 @@ use crate::domain::access::Permission;
 use crate::domain::people::Role;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
-use crate::services::people::PeopleError;
+use crate::services::AppError;
 use crate::services::policy::{self, Acknowledgement, Document};
 
 #[derive(Template)]
@@ -150,7 +150,7 @@ struct View {
 async fn failed(
     state: &AppState,
     caller: &Caller,
-    error: PeopleError,
+    error: AppError,
     shown: View,
 ) -> Result<Response, PageError> {
     let status = status_of(&error);

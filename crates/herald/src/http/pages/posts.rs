@@ -21,8 +21,8 @@ use crate::domain::posts::PostState;
 use crate::domain::schedule::Zone;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::http::{ApiError, AppState, assets};
+use crate::services::AppError;
 use crate::services::accounts;
-use crate::services::people::PeopleError;
 use crate::services::posts::{self, PostView};
 use crate::services::schedule::{self, When};
 use crate::store::{AccountRecord, MediaRecord};
@@ -244,9 +244,9 @@ pub struct StepForm {
 impl StepForm {
     /// The post and the version of its text the page showed; a form without one (an old page)
     /// is asked to read the post again.
-    fn seen(&self, id: i64) -> Result<posts::Seen, PeopleError> {
+    fn seen(&self, id: i64) -> Result<posts::Seen, AppError> {
         let version = self.version.ok_or_else(|| {
-            PeopleError::Conflict("the post changed since you read it: read it again".to_owned())
+            AppError::Conflict("the post changed since you read it: read it again".to_owned())
         })?;
         Ok(posts::Seen { id, version })
     }
@@ -390,7 +390,7 @@ pub async fn copy(
     match created {
         Ok(copy) => Ok(Redirect::to(&format!("/posts/{}", copy.post.id)).into_response()),
         Err(error) => {
-            let too_long = matches!(error, PeopleError::Invalid { field: "text", .. });
+            let too_long = matches!(error, AppError::Invalid { field: "text", .. });
             let mut error = FieldError::from(error);
             error.field = "also";
             let shorten =
@@ -472,7 +472,7 @@ pub async fn schedule(
     let when = match (form.intent.as_str(), form.at.trim()) {
         ("queue", _) => When::Queue,
         (_, "") => {
-            let error = PeopleError::Invalid {
+            let error = AppError::Invalid {
                 field: "at",
                 message: "choose a date and time, or add the post to the queue".to_owned(),
             };
@@ -527,12 +527,12 @@ async fn after_step(
     state: &AppState,
     caller: &Caller,
     id: i64,
-    result: Result<PostView, PeopleError>,
+    result: Result<PostView, AppError>,
     typed: Typed,
 ) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/posts/{id}")).into_response()),
-        Err(PeopleError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
         Err(error) => post_view(state, caller, id, Some(error.into()), typed).await,
     }
 }

@@ -10,7 +10,7 @@ use qrcode::render::svg;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::PeopleError;
+use super::AppError;
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
 
@@ -56,7 +56,7 @@ pub fn finish_replacement(
     token: &str,
     code: &str,
     now: Timestamp,
-) -> Result<(Vec<u8>, i64), PeopleError> {
+) -> Result<(Vec<u8>, i64), AppError> {
     let (secret, step) = finish_for(keys, email, REPLACING, token, code, now)?;
     let sealed = super::newcomer::seal_secret(keys, email, &secret);
     Ok((sealed, i64::try_from(step).unwrap_or(i64::MAX)))
@@ -139,7 +139,7 @@ pub fn finish(
     token: &str,
     code: &str,
     now: Timestamp,
-) -> Result<(TotpSecret, u64), PeopleError> {
+) -> Result<(TotpSecret, u64), AppError> {
     finish_for(keys, email, JOINING, token, code, now)
 }
 
@@ -150,9 +150,9 @@ fn finish_for(
     token: &str,
     code: &str,
     now: Timestamp,
-) -> Result<(TotpSecret, u64), PeopleError> {
+) -> Result<(TotpSecret, u64), AppError> {
     let secret = open_token(keys, email, field, token, now)?;
-    let step = totp::verify(&secret, code, now, 0).map_err(|error| PeopleError::Invalid {
+    let step = totp::verify(&secret, code, now, 0).map_err(|error| AppError::Invalid {
         field: "code",
         message: error.to_string(),
     })?;
@@ -165,9 +165,9 @@ fn open_token(
     field: &str,
     token: &str,
     now: Timestamp,
-) -> Result<TotpSecret, PeopleError> {
+) -> Result<TotpSecret, AppError> {
     let expired = || {
-        PeopleError::Invalid {
+        AppError::Invalid {
         field: "enrolment_token",
         message: "the authenticator setup has expired or does not belong to this email address; scan the new QR code".to_owned(),
     }

@@ -7,12 +7,13 @@ use utoipa::ToSchema;
 
 use super::newcomer::{self, Joining};
 use super::setup::Welcome;
-use super::{PeopleError, parse_error, random_token, token_hash};
+use super::{parse_error, random_token, token_hash};
 use crate::config::Config;
 use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::people::{DisplayName, Email, Role};
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::store::{InvitationRecord, Store, UserRecord};
 
@@ -57,16 +58,14 @@ pub async fn invite(
     email: &str,
     role: Role,
     now: Timestamp,
-) -> Result<Invited, PeopleError> {
+) -> Result<Invited, AppError> {
     access::may_manage(inviter.role, Role::Member, Some(role))
-        .map_err(|denied| PeopleError::Denied(denied.0))?;
+        .map_err(|denied| AppError::Denied(denied.0))?;
     let email = Email::parse(email).map_err(parse_error("email"))?;
     // A deactivated member may be invited again: accepting makes them active once more.
     let rejoining = match store.user_by_email(email.as_str()).await? {
         Some(user) if user.active => {
-            return Err(PeopleError::Conflict(format!(
-                "{email} is already a member"
-            )));
+            return Err(AppError::Conflict(format!("{email} is already a member")));
         }
         Some(_) => true,
         None => false,
@@ -110,10 +109,10 @@ pub async fn open(
     store: &Store,
     token: &str,
     now: Timestamp,
-) -> Result<InvitationRecord, PeopleError> {
+) -> Result<InvitationRecord, AppError> {
     let invitation = match store.invitation(&token_hash(token)).await? {
         Some(invitation) if !invitation.accepted && invitation.expires_at > now => invitation,
-        _ => return Err(PeopleError::InvitationGone),
+        _ => return Err(AppError::InvitationGone),
     };
     // An invitation is only as good as its inviter: one who has left, or may no longer give
     // that role, leaves a link that no longer works.
@@ -125,7 +124,7 @@ pub async fn open(
         access::may_manage(inviter.role, Role::Member, Some(invitation.role)).is_ok()
     });
     if !still_allowed {
-        return Err(PeopleError::InvitationGone);
+        return Err(AppError::InvitationGone);
     }
     Ok(invitation)
 }
@@ -138,7 +137,7 @@ pub async fn accept(
     request: &AcceptRequest,
     ip: &str,
     now: Timestamp,
-) -> Result<Welcome, PeopleError> {
+) -> Result<Welcome, AppError> {
     let invitation = open(store, token, now).await?;
     let name = DisplayName::parse(&request.name, "your name").map_err(parse_error("name"))?;
     let organisation = store.organisation_name().await?;
@@ -152,10 +151,8 @@ pub async fn accept(
         code: &request.code,
     };
     let prepared = newcomer::prepare(keys, config, &joining, now).await?;
-    let gone = |error| match PeopleError::from(error) {
-        PeopleError::Conflict(message) if message.contains("invitation") => {
-            PeopleError::InvitationGone
-        }
+    let gone = |error| match AppError::from(error) {
+        AppError::Conflict(message) if message.contains("invitation") => AppError::InvitationGone,
         other => other,
     };
     let work = store.write().await?;

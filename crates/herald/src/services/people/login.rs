@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 
 use zeroize::Zeroizing;
 
-use super::{PeopleError, devices, enrolment, off_thread, random_token, token_hash};
+use super::{devices, enrolment, off_thread, random_token, token_hash};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::throttle::{Throttle, throttles, wait_after};
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::store::{SessionRecord, Store, UserRecord};
 
@@ -62,7 +63,7 @@ pub async fn login(
     request: &LoginRequest,
     from: SignInFrom<'_>,
     now: Timestamp,
-) -> Result<SignedIn, PeopleError> {
+) -> Result<SignedIn, AppError> {
     let ip = from.ip;
     let checked = check_password(
         store,
@@ -76,7 +77,7 @@ pub async fn login(
     .await?;
     if checked.user.second_factor_reset_at.is_some() {
         super::second_factor_reset::enrolment_still_open(&checked.user, config, now)?;
-        return Err(PeopleError::EnrolAgain);
+        return Err(AppError::EnrolAgain);
     }
     if let Err(reason) = check_second_factor(store, keys, &checked.user, &request.code, now).await?
     {
@@ -87,7 +88,7 @@ pub async fn login(
         let text = Zeroizing::new(request.password.clone());
         let hash = off_thread(move || password::hash(&text, cost))
             .await?
-            .map_err(|error| PeopleError::Internal(error.to_string()))?;
+            .map_err(|error| AppError::Internal(error.to_string()))?;
         store.set_password_hash(checked.user.id, &hash).await?;
     }
     complete(store, keys, config, checked, "code", ip, now).await
@@ -131,7 +132,7 @@ impl PasswordChecked {
         &self,
         store: &Store,
         now: Timestamp,
-    ) -> Result<(), PeopleError> {
+    ) -> Result<(), AppError> {
         // Only the counts a success clears: were the per-address and per-account counts
         // charged here, every passkey sign-in from a new browser would stay on them as a
         // failure, and an office signing in with passkeys would lock itself out. A failed
@@ -156,7 +157,7 @@ pub(super) async fn check_password(
     password_text: &str,
     from: SignInFrom<'_>,
     now: Timestamp,
-) -> Result<PasswordChecked, PeopleError> {
+) -> Result<PasswordChecked, AppError> {
     let ip = from.ip;
     let email = email.trim().to_lowercase();
     let turn = take_turn(&email).await;
@@ -171,7 +172,7 @@ pub(super) async fn check_password(
             && until > now
         {
             let retry_after_seconds = crate::domain::throttle::seconds_until(now, until);
-            return Err(PeopleError::Throttled {
+            return Err(AppError::Throttled {
                 retry_after_seconds,
             });
         }
@@ -228,7 +229,7 @@ pub(super) async fn second_factor_failed(
     reason: &str,
     ip: &str,
     now: Timestamp,
-) -> PeopleError {
+) -> AppError {
     let recorded = async {
         let work = store.write().await?;
         let store: &Store = &work;
@@ -247,7 +248,7 @@ pub(super) async fn second_factor_failed(
             details,
         )
         .await?;
-        Ok::<(), PeopleError>(work.commit().await?)
+        Ok::<(), AppError>(work.commit().await?)
     };
     if let Err(error) = recorded.await {
         return error;
@@ -256,7 +257,7 @@ pub(super) async fn second_factor_failed(
         user.id = checked.user.id,
         "password right but second factor failed"
     );
-    PeopleError::WrongCredentials
+    AppError::WrongCredentials
 }
 
 /// Both factors passed: clears this browser's and this address's counts for the account,
@@ -269,7 +270,7 @@ pub(super) async fn complete(
     second_factor: &str,
     ip: &str,
     now: Timestamp,
-) -> Result<SignedIn, PeopleError> {
+) -> Result<SignedIn, AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     for throttle in &checked.throttle {
@@ -319,7 +320,7 @@ pub(crate) async fn check_second_factor(
     user: &UserRecord,
     code: &str,
     now: Timestamp,
-) -> Result<Result<(), &'static str>, PeopleError> {
+) -> Result<Result<(), &'static str>, AppError> {
     let digits_only = code
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -338,13 +339,13 @@ pub(crate) async fn check_second_factor(
         &user.totp_secret,
     )
     .map_err(|error| {
-        PeopleError::Internal(format!(
+        AppError::Internal(format!(
             "cannot open the TOTP secret of user {}: {error}",
             user.id
         ))
     })?;
     let secret = TotpSecret::from_bytes(opened.expose().to_vec())
-        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+        .map_err(|error| AppError::Internal(error.to_string()))?;
     let last = u64::try_from(user.totp_last_step).unwrap_or(0);
     match totp::verify(&secret, code, now, last) {
         Ok(step) => {
@@ -370,7 +371,7 @@ struct Refusal<'a> {
 
 impl Refusal<'_> {
     /// Counts and audits the refusal; the error to answer with (or the store's, if that failed).
-    async fn record(self, store: &Store, now: Timestamp) -> Result<PeopleError, PeopleError> {
+    async fn record(self, store: &Store, now: Timestamp) -> Result<AppError, AppError> {
         let work = store.write().await?;
         let store: &Store = &work;
         fail(store, self.throttle, now).await?;
@@ -391,11 +392,11 @@ impl Refusal<'_> {
         )
         .await?;
         work.commit().await?;
-        Ok(PeopleError::WrongCredentials)
+        Ok(AppError::WrongCredentials)
     }
 }
 
-async fn fail(store: &Store, throttles: &[Throttle], now: Timestamp) -> Result<(), PeopleError> {
+async fn fail(store: &Store, throttles: &[Throttle], now: Timestamp) -> Result<(), AppError> {
     for Throttle { count, key } in throttles {
         let failures = store
             .count_failure_in_window(key, now, count.window())
@@ -446,7 +447,7 @@ pub async fn start_session(
     user: UserRecord,
     ip: &str,
     now: Timestamp,
-) -> Result<SignedIn, PeopleError> {
+) -> Result<SignedIn, AppError> {
     let session_token = random_token();
     let public_id = random_token();
     let csrf_token = csrf_token_for(&session_token);
@@ -493,7 +494,7 @@ pub async fn session(
     config: &Config,
     cookie_token: &str,
     now: Timestamp,
-) -> Result<Option<(UserRecord, SessionRecord)>, PeopleError> {
+) -> Result<Option<(UserRecord, SessionRecord)>, AppError> {
     let hash = token_hash(cookie_token);
     let Some(session) = store.session(&hash).await? else {
         return Ok(None);
@@ -526,7 +527,7 @@ pub async fn logout(
     user_id: i64,
     cookie_token: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     store.delete_session(&token_hash(cookie_token)).await?;
@@ -547,7 +548,7 @@ pub async fn logout_everywhere(
     store: &Store,
     user_id: i64,
     now: Timestamp,
-) -> Result<u64, PeopleError> {
+) -> Result<u64, AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     let ended = store.delete_user_sessions(user_id).await?;

@@ -3,18 +3,18 @@
 
 use jiff::Timestamp;
 
-use super::PeopleError;
+use super::AppError;
 use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::people::Role;
 use crate::services::audit::record;
 use crate::store::{Store, UserRecord};
 
-async fn target(store: &Store, id: i64) -> Result<UserRecord, PeopleError> {
+async fn target(store: &Store, id: i64) -> Result<UserRecord, AppError> {
     store
         .user_by_id(id)
         .await?
-        .ok_or_else(|| PeopleError::NotFound(format!("there is no member {id}")))
+        .ok_or_else(|| AppError::NotFound(format!("there is no member {id}")))
 }
 
 pub async fn change_role(
@@ -23,10 +23,10 @@ pub async fn change_role(
     member_id: i64,
     role: Role,
     now: Timestamp,
-) -> Result<UserRecord, PeopleError> {
+) -> Result<UserRecord, AppError> {
     let member = target(store, member_id).await?;
     access::may_manage(actor.role, member.role, Some(role))
-        .map_err(|denied| PeopleError::Denied(denied.0))?;
+        .map_err(|denied| AppError::Denied(denied.0))?;
     let work = store.write().await?;
     let store: &Store = &work;
     store.set_role(member.id, member.role, role).await?;
@@ -57,17 +57,17 @@ pub async fn deactivate(
     actor: &UserRecord,
     member_id: i64,
     now: Timestamp,
-) -> Result<Departed, PeopleError> {
+) -> Result<Departed, AppError> {
     let member = target(store, member_id).await?;
     access::may_manage(actor.role, member.role, None)
-        .map_err(|denied| PeopleError::Denied(denied.0))?;
+        .map_err(|denied| AppError::Denied(denied.0))?;
     if member.id == actor.id {
-        return Err(PeopleError::Conflict(
+        return Err(AppError::Conflict(
             "you cannot deactivate yourself; ask another owner or admin".to_owned(),
         ));
     }
     if !member.active {
-        return Err(PeopleError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "{} is already deactivated",
             member.email
         )));

@@ -7,13 +7,14 @@ use zeroize::Zeroizing;
 
 use super::login::start_session;
 use super::setup::Welcome;
-use super::{PeopleError, enrolment, off_thread};
+use super::{enrolment, off_thread};
 use crate::breaches::Breaches;
 use crate::config::Config;
 use crate::domain::password::{HashCost, NewPassword};
 use crate::domain::people::Role;
 use crate::domain::totp::{TotpSecret, generate_recovery_codes};
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::store::{NewUser, Store};
 
 /// Who is joining, as they typed it (already parsed where it matters).
@@ -38,7 +39,7 @@ pub(super) async fn prepare(
     config: &Config,
     joining: &Joining<'_>,
     now: Timestamp,
-) -> Result<Prepared, PeopleError> {
+) -> Result<Prepared, AppError> {
     let password = new_password(
         config,
         joining.password,
@@ -55,7 +56,7 @@ pub(super) async fn prepare(
     let cost = HashCost::from(&config.passwords);
     let password_hash = off_thread(move || password.hash(cost))
         .await?
-        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+        .map_err(|error| AppError::Internal(error.to_string()))?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
     let totp_secret = seal_secret(keys, joining.email, &secret);
     let user = NewUser {
@@ -80,12 +81,12 @@ pub(super) async fn new_password(
     config: &Config,
     text: &str,
     personal: &[&str],
-) -> Result<NewPassword, PeopleError> {
+) -> Result<NewPassword, AppError> {
     let password = NewPassword::parse(text, personal)?;
     let breaches = Breaches::in_data_dir(&config.data_dir);
     let candidate = Zeroizing::new(text.to_owned());
     match off_thread(move || breaches.contains(&candidate)).await? {
-        Ok(Some(true)) => Err(PeopleError::Invalid {
+        Ok(Some(true)) => Err(AppError::Invalid {
             field: "password",
             message: "this password appears in breached-password data, so attackers try it first; choose another".to_owned(),
         }),
@@ -117,11 +118,11 @@ pub(super) async fn welcome(
     prepared: Prepared,
     ip: &str,
     now: Timestamp,
-) -> Result<Welcome, PeopleError> {
+) -> Result<Welcome, AppError> {
     let user = store
         .user_by_id(id)
         .await?
-        .ok_or_else(|| PeopleError::Internal("the new member vanished".to_owned()))?;
+        .ok_or_else(|| AppError::Internal("the new member vanished".to_owned()))?;
     let signed_in = start_session(store, config, user, ip, now).await?;
     Ok(Welcome {
         signed_in,

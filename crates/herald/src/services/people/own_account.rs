@@ -8,12 +8,13 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::enrolment::{self, Enrolment};
-use super::{PeopleError, newcomer, off_thread, step_up};
+use super::{newcomer, off_thread, step_up};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::totp::{generate_recovery_codes, recovery_code_matches};
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::store::{SessionSummary, Store, UserRecord};
 
@@ -69,7 +70,7 @@ pub(crate) async fn spend_recovery_code(
     user_id: i64,
     code: &str,
     now: Timestamp,
-) -> Result<bool, PeopleError> {
+) -> Result<bool, AppError> {
     let stored = store.unused_recovery_codes(user_id).await?;
     let code = Zeroizing::new(code.to_owned());
     let found = off_thread(move || {
@@ -97,7 +98,7 @@ pub async fn change_password(
     change: &PasswordChange,
     ip: &str,
     now: Timestamp,
-) -> Result<u64, PeopleError> {
+) -> Result<u64, AppError> {
     const PURPOSE: &str = "change their password";
     current_password_right(store, config, user, &change.current_password, PURPOSE, now).await?;
     step_up::require(store, keys, user, &change.code, PURPOSE, now).await?;
@@ -109,7 +110,7 @@ pub async fn change_password(
     )
     .await
     .map_err(|error| match error {
-        PeopleError::Invalid { message, .. } => PeopleError::Invalid {
+        AppError::Invalid { message, .. } => AppError::Invalid {
             field: "new_password",
             message,
         },
@@ -121,14 +122,14 @@ pub async fn change_password(
     let unchanged =
         off_thread(move || password::verify(&stored, &candidate, cost) != Verified::Wrong).await?;
     if unchanged {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "new_password",
             message: "the new password is the one you have now; choose a different one".to_owned(),
         });
     }
     let hash = off_thread(move || password.hash(cost))
         .await?
-        .map_err(|error| PeopleError::Internal(error.to_string()))?;
+        .map_err(|error| AppError::Internal(error.to_string()))?;
     let work = store.write().await?;
     let store: &Store = &work;
     let ended = store
@@ -157,7 +158,7 @@ pub async fn start_new_authenticator(
     user: &UserRecord,
     request: &NewAuthenticatorStart,
     now: Timestamp,
-) -> Result<Enrolment, PeopleError> {
+) -> Result<Enrolment, AppError> {
     const PURPOSE: &str = "set up a new authenticator";
     current_password_right(store, config, user, &request.current_password, PURPOSE, now).await?;
     step_up::require(store, keys, user, &request.code, PURPOSE, now).await?;
@@ -177,7 +178,7 @@ pub async fn confirm_authenticator(
     request: &NewAuthenticatorConfirm,
     ip: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let (sealed, step) = enrolment::finish_replacement(
         keys,
         &user.email,
@@ -210,7 +211,7 @@ pub async fn regenerate_recovery_codes(
     code: &str,
     ip: &str,
     now: Timestamp,
-) -> Result<Vec<Zeroizing<String>>, PeopleError> {
+) -> Result<Vec<Zeroizing<String>>, AppError> {
     step_up::require(store, keys, user, code, "get new recovery codes", now).await?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
     let work = store.write().await?;
@@ -237,7 +238,7 @@ pub async fn sessions(
     user: &UserRecord,
     current_session: Option<&str>,
     now: Timestamp,
-) -> Result<Vec<OwnSession>, PeopleError> {
+) -> Result<Vec<OwnSession>, AppError> {
     let idle =
         SignedDuration::from_mins(i64::try_from(config.sessions.idle_minutes).unwrap_or(120));
     let idle_since = now.saturating_sub(idle).unwrap_or(now);
@@ -258,11 +259,11 @@ pub async fn end_session(
     public_id: &str,
     ip: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.end_session(user.id, public_id).await? {
-        return Err(PeopleError::NotFound(
+        return Err(AppError::NotFound(
             "you have no such session; it may have ended already".to_owned(),
         ));
     }
@@ -286,7 +287,7 @@ pub async fn end_other_sessions(
     current_session: &str,
     ip: &str,
     now: Timestamp,
-) -> Result<u64, PeopleError> {
+) -> Result<u64, AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     let ended = store.end_other_sessions(user.id, current_session).await?;
@@ -313,7 +314,7 @@ async fn current_password_right(
     candidate: &str,
     purpose: &'static str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let stored = user.password_hash.clone();
     let candidate = Zeroizing::new(candidate.to_owned());
     let cost = HashCost::from(&config.passwords);
@@ -322,7 +323,7 @@ async fn current_password_right(
         return Ok(());
     }
     step_up::failed(store, user, purpose, "wrong current password", now).await?;
-    Err(PeopleError::Invalid {
+    Err(AppError::Invalid {
         field: "current_password",
         message: "your current password is not right".to_owned(),
     })

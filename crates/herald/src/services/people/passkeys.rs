@@ -15,10 +15,11 @@ use webauthn_rs::prelude::{
 };
 
 use super::login::{self, SignedIn};
-use super::{PeopleError, step_up};
+use super::step_up;
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::store::{PasskeyRecord, Store, UserRecord};
 
@@ -62,7 +63,7 @@ pub async fn start_registration(
     user: &UserRecord,
     code: &str,
     now: Timestamp,
-) -> Result<(CreationChallengeResponse, String), PeopleError> {
+) -> Result<(CreationChallengeResponse, String), AppError> {
     step_up::require(store, keys, user, code, "add a passkey", now).await?;
     let existing = parse_all(&store.passkeys_of(user.id).await?)?;
     let exclude = existing
@@ -71,7 +72,7 @@ pub async fn start_registration(
         .collect();
     let (options, state) = webauthn
         .start_passkey_registration(user_handle(user.id), &user.email, &user.name, Some(exclude))
-        .map_err(|error| PeopleError::Internal(format!("passkey registration: {error}")))?;
+        .map_err(|error| AppError::Internal(format!("passkey registration: {error}")))?;
     let token = seal(
         keys,
         "registration",
@@ -96,10 +97,10 @@ pub async fn finish_registration(
     token: &str,
     credential: &RegisterPublicKeyCredential,
     now: Timestamp,
-) -> Result<i64, PeopleError> {
+) -> Result<i64, AppError> {
     // The length counts the name as sent, so the documented 100 holds before trimming too.
     if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "name",
             message: "name the passkey (1 to 100 characters), such as \"work laptop\"".to_owned(),
         });
@@ -112,7 +113,7 @@ pub async fn finish_registration(
     spend(store, &ceremony).await?;
     let passkey = webauthn
         .finish_passkey_registration(credential, &ceremony.state)
-        .map_err(|error| PeopleError::Invalid {
+        .map_err(|error| AppError::Invalid {
             field: "credential",
             message: format!("the passkey could not be verified: {error}"),
         })?;
@@ -163,7 +164,7 @@ pub async fn start_sign_in(
     password: &str,
     from: login::SignInFrom<'_>,
     now: Timestamp,
-) -> Result<(RequestChallengeResponse, String), PeopleError> {
+) -> Result<(RequestChallengeResponse, String), AppError> {
     let email = email.trim().to_lowercase();
     let checked =
         match login::check_password(store, keys, config, &email, password, from, now).await {
@@ -172,7 +173,7 @@ pub async fn start_sign_in(
                 checked.count_attempt(store, now).await?;
                 Some(checked)
             }
-            Err(PeopleError::WrongCredentials) => None,
+            Err(AppError::WrongCredentials) => None,
             Err(other) => return Err(other),
         };
     let member = store
@@ -187,7 +188,7 @@ pub async fn start_sign_in(
         (Some(member), false) => {
             let (options, state) = webauthn
                 .start_passkey_authentication(&passkeys)
-                .map_err(|error| PeopleError::Internal(format!("passkey sign-in: {error}")))?;
+                .map_err(|error| AppError::Internal(format!("passkey sign-in: {error}")))?;
             (options, Some(state), member.id)
         }
         _ => (decoy_options(keys, webauthn, &email)?, None, 0),
@@ -213,7 +214,7 @@ fn decoy_options(
     keys: &Keys,
     webauthn: &Webauthn,
     email: &str,
-) -> Result<RequestChallengeResponse, PeopleError> {
+) -> Result<RequestChallengeResponse, AppError> {
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
     let mac = |key: &[u8], message: &[u8]| -> Vec<u8> {
@@ -246,7 +247,7 @@ fn decoy_options(
         }
     });
     serde_json::from_value(options)
-        .map_err(|error| PeopleError::Internal(format!("decoy passkey options: {error}")))
+        .map_err(|error| AppError::Internal(format!("decoy passkey options: {error}")))
 }
 
 /// webauthn-rs's default authenticator timeout, so decoy options look like real ones.
@@ -264,19 +265,19 @@ pub async fn finish_sign_in(
     credential: &PublicKeyCredential,
     from: login::SignInFrom<'_>,
     now: Timestamp,
-) -> Result<SignedIn, PeopleError> {
+) -> Result<SignedIn, AppError> {
     let ip = from.ip;
     let ceremony: Ceremony<SignIn> = open(keys, "authentication", token, now)?;
     spend(store, &ceremony).await?;
     // A wrong password was counted and audited by step one.
     let (true, Some(state)) = (ceremony.state.password_right, &ceremony.state.webauthn) else {
-        return Err(PeopleError::WrongCredentials);
+        return Err(AppError::WrongCredentials);
     };
     let user = store
         .user_by_id(ceremony.user_id)
         .await?
         .filter(|user| user.active)
-        .ok_or(PeopleError::WrongCredentials)?;
+        .ok_or(AppError::WrongCredentials)?;
     let checked = login::PasswordChecked::passed(keys, user, from, now).await;
     let result = match webauthn.finish_passkey_authentication(credential, state) {
         Ok(result) => result,
@@ -310,20 +311,20 @@ pub async fn remove(
     id: i64,
     code: &str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     if !store
         .passkeys_of(user.id)
         .await?
         .iter()
         .any(|passkey| passkey.id == id)
     {
-        return Err(PeopleError::NotFound(format!("you have no passkey {id}")));
+        return Err(AppError::NotFound(format!("you have no passkey {id}")));
     }
     step_up::require(store, keys, user, code, "remove a passkey", now).await?;
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.delete_passkey(user.id, id).await? {
-        return Err(PeopleError::NotFound(format!("you have no passkey {id}")));
+        return Err(AppError::NotFound(format!("you have no passkey {id}")));
     }
     record(
         store,
@@ -361,15 +362,15 @@ fn context(purpose: &str) -> vault::Context<'_> {
     }
 }
 
-fn expired() -> PeopleError {
-    PeopleError::Invalid {
+fn expired() -> AppError {
+    AppError::Invalid {
         field: "state",
         message: "the passkey prompt expired or was not meant for this account; try again"
             .to_owned(),
     }
 }
 
-fn seal<T: Serialize>(keys: &Keys, purpose: &str, ceremony: &T) -> Result<String, PeopleError> {
+fn seal<T: Serialize>(keys: &Keys, purpose: &str, ceremony: &T) -> Result<String, AppError> {
     let json = to_json(ceremony)?;
     let sealed = vault::seal(
         keys.vault.current(),
@@ -385,7 +386,7 @@ fn open<T: DeserializeOwned>(
     purpose: &str,
     token: &str,
     now: Timestamp,
-) -> Result<Ceremony<T>, PeopleError> {
+) -> Result<Ceremony<T>, AppError> {
     let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.trim())
         .map_err(|_| expired())?;
@@ -398,7 +399,7 @@ fn open<T: DeserializeOwned>(
 }
 
 /// Completes a ceremony once: a second use of the same token (a replay) is refused.
-async fn spend<T>(store: &Store, ceremony: &Ceremony<T>) -> Result<(), PeopleError> {
+async fn spend<T>(store: &Store, ceremony: &Ceremony<T>) -> Result<(), AppError> {
     let expires = Timestamp::from_millisecond(ceremony.expires_ms).map_err(|_| expired())?;
     if !store.spend_ceremony(&ceremony.id, expires).await? {
         return Err(expired());
@@ -406,19 +407,19 @@ async fn spend<T>(store: &Store, ceremony: &Ceremony<T>) -> Result<(), PeopleErr
     Ok(())
 }
 
-fn parse_all(records: &[PasskeyRecord]) -> Result<Vec<Passkey>, PeopleError> {
+fn parse_all(records: &[PasskeyRecord]) -> Result<Vec<Passkey>, AppError> {
     records
         .iter()
         .map(|record| from_json(&record.passkey))
         .collect()
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, PeopleError> {
+fn to_json<T: Serialize>(value: &T) -> Result<String, AppError> {
     serde_json::to_string(value)
-        .map_err(|error| PeopleError::Internal(format!("passkey encoding: {error}")))
+        .map_err(|error| AppError::Internal(format!("passkey encoding: {error}")))
 }
 
-fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, PeopleError> {
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, AppError> {
     serde_json::from_str(text)
-        .map_err(|error| PeopleError::Internal(format!("stored passkey is unreadable: {error}")))
+        .map_err(|error| AppError::Internal(format!("stored passkey is unreadable: {error}")))
 }

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::PeopleError;
+use super::AppError;
 use super::enrolment::{self, Enrolment};
 use super::login::{self, PasswordChecked};
 use super::setup::Welcome;
@@ -59,15 +59,15 @@ pub async fn reset_by(
     member_id: i64,
     ip: &str,
     now: Timestamp,
-) -> Result<UserRecord, PeopleError> {
+) -> Result<UserRecord, AppError> {
     let member = store
         .user_by_id(member_id)
         .await?
-        .ok_or_else(|| PeopleError::NotFound(format!("there is no member {member_id}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("there is no member {member_id}")))?;
     access::may_manage(actor.role, member.role, None)
-        .map_err(|denied| PeopleError::Denied(denied.0))?;
+        .map_err(|denied| AppError::Denied(denied.0))?;
     if member.id == actor.id {
-        return Err(PeopleError::Conflict(
+        return Err(AppError::Conflict(
             "you cannot reset your own two-step sign-in; set up a new authenticator on your account page, or ask another owner".to_owned(),
         ));
     }
@@ -80,12 +80,12 @@ pub async fn reset_from_command_line(
     store: &Store,
     email: &str,
     now: Timestamp,
-) -> Result<UserRecord, PeopleError> {
+) -> Result<UserRecord, AppError> {
     let email = email.trim().to_lowercase();
     let member = store
         .user_by_email(&email)
         .await?
-        .ok_or_else(|| PeopleError::NotFound(format!("nobody here signs in as {email}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("nobody here signs in as {email}")))?;
     reset(store, &member, Actor::CommandLine, None, now).await?;
     Ok(member)
 }
@@ -100,7 +100,7 @@ pub async fn start_enrolment(
     request: &EnrolStart,
     ip: &str,
     now: Timestamp,
-) -> Result<Enrolment, PeopleError> {
+) -> Result<Enrolment, AppError> {
     let checked = pending(
         store,
         keys,
@@ -127,7 +127,7 @@ pub async fn finish_enrolment(
     request: &EnrolFinish,
     ip: &str,
     now: Timestamp,
-) -> Result<Welcome, PeopleError> {
+) -> Result<Welcome, AppError> {
     let checked = pending(
         store,
         keys,
@@ -152,7 +152,7 @@ pub async fn finish_enrolment(
         .enrol_after_reset(user.id, &sealed, step, &codes.hashes)
         .await?
     {
-        return Err(PeopleError::WrongCredentials);
+        return Err(AppError::WrongCredentials);
     }
     record(
         store,
@@ -181,7 +181,7 @@ async fn pending(
     (email, password): (&str, &str),
     ip: &str,
     now: Timestamp,
-) -> Result<PasswordChecked, PeopleError> {
+) -> Result<PasswordChecked, AppError> {
     // No device cookie: the enrolment step is throttled like a sign-in from a new browser.
     let from = login::SignInFrom {
         ip,
@@ -190,7 +190,7 @@ async fn pending(
     let checked = login::check_password(store, keys, config, email, password, from, now).await?;
     if checked.user.second_factor_reset_at.is_none() {
         checked.count_attempt(store, now).await?;
-        return Err(PeopleError::WrongCredentials);
+        return Err(AppError::WrongCredentials);
     }
     enrolment_still_open(&checked.user, config, now)?;
     Ok(checked)
@@ -202,9 +202,9 @@ async fn reset(
     actor: Actor,
     ip: Option<&str>,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     if !member.active {
-        return Err(PeopleError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "{} is deactivated; invite them again instead",
             member.email
         )));
@@ -268,7 +268,7 @@ pub(super) fn enrolment_still_open(
     user: &UserRecord,
     config: &Config,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let Some(reset_at) = user.second_factor_reset_at else {
         return Ok(());
     };
@@ -277,7 +277,7 @@ pub(super) fn enrolment_still_open(
         .saturating_add(jiff::SignedDuration::from_hours(hours))
         .unwrap_or(reset_at);
     if now >= closes {
-        return Err(PeopleError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "your two-step sign-in was reset more than {hours} hours ago and the time to set up a new authenticator has passed; ask an owner to reset it again"
         )));
     }

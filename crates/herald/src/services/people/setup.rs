@@ -10,13 +10,14 @@ use zeroize::Zeroizing;
 
 use super::login::SignedIn;
 use super::newcomer::{self, Joining};
-use super::{PeopleError, devices, parse_error};
+use super::{devices, parse_error};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::constant_time_eq;
 use crate::domain::people::{DisplayName, Email, Role};
 use crate::domain::throttle::wait_after;
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::store::Store;
 
@@ -129,7 +130,7 @@ pub async fn code(
     store: &Store,
     keys: &Keys,
     now: Timestamp,
-) -> Result<Option<SetupCode>, PeopleError> {
+) -> Result<Option<SetupCode>, AppError> {
     if !needed(store).await? {
         return Ok(None);
     }
@@ -185,18 +186,18 @@ pub async fn check_code(
     typed: &str,
     ip: IpAddr,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let key = format!("setup-address:{ip}");
     if let Some((_, until)) = store.throttle(&key).await?
         && until > now
     {
-        return Err(PeopleError::Throttled {
+        return Err(AppError::Throttled {
             retry_after_seconds: crate::domain::throttle::seconds_until(now, until),
         });
     }
     let expected = code(store, keys, now)
         .await?
-        .ok_or(PeopleError::AlreadySetUp)?;
+        .ok_or(AppError::AlreadySetUp)?;
     let expected = normalise(expected.as_str());
     let typed = normalise(typed);
     if constant_time_eq(typed.as_bytes(), expected.as_bytes()) {
@@ -232,13 +233,13 @@ pub async fn check_code(
     } else {
         "this setup code is not right: use the setup link or code Herald printed when it started, or run `herald setup-code` on the server to see it again"
     };
-    Err(PeopleError::Invalid {
+    Err(AppError::Invalid {
         field: "setup_code",
         message: message.to_owned(),
     })
 }
 
-pub async fn needed(store: &Store) -> Result<bool, PeopleError> {
+pub async fn needed(store: &Store) -> Result<bool, AppError> {
     Ok(store.user_count().await? == 0)
 }
 
@@ -249,9 +250,9 @@ pub async fn run(
     request: &SetupRequest,
     ip: IpAddr,
     now: Timestamp,
-) -> Result<Welcome, PeopleError> {
+) -> Result<Welcome, AppError> {
     if !needed(store).await? {
-        return Err(PeopleError::AlreadySetUp);
+        return Err(AppError::AlreadySetUp);
     }
     check_code(store, keys, &request.setup_code, ip, now).await?;
     let organisation = DisplayName::parse(&request.organisation, "organisation name")
@@ -273,8 +274,8 @@ pub async fn run(
     let id = store
         .create_organisation(organisation.as_str(), &prepared.user, now)
         .await
-        .map_err(|error| match PeopleError::from(error) {
-            PeopleError::Conflict(_) => PeopleError::AlreadySetUp,
+        .map_err(|error| match AppError::from(error) {
+            AppError::Conflict(_) => AppError::AlreadySetUp,
             other => other,
         })?;
     let ip_text = ip.to_string();

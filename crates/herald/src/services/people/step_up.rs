@@ -11,9 +11,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{PeopleError, login};
+use super::login;
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::store::{Store, UserRecord};
 
@@ -33,7 +34,7 @@ pub const WRONG_CODES_ALLOWED: i64 = 5;
 
 /// Checks `code` (authenticator or recovery code) for `purpose` (named in the audit log).
 /// `Ok(Err(reason))` for a wrong code under the limit, so the caller can record its own
-/// refusal; `Err(PeopleError::SteppedOut)` once the limit is reached.
+/// refusal; `Err(AppError::SteppedOut)` once the limit is reached.
 pub async fn confirm(
     store: &Store,
     keys: &Keys,
@@ -41,18 +42,18 @@ pub async fn confirm(
     code: &str,
     purpose: &'static str,
     now: Timestamp,
-) -> Result<Result<(), &'static str>, PeopleError> {
+) -> Result<Result<(), &'static str>, AppError> {
     let _turn = take_turn(user.id).await;
     // Read again inside the turn: an earlier request may have counted a failure or spent a
     // code since this request's session was checked.
     let user = store
         .user_by_id(user.id)
         .await?
-        .ok_or_else(|| PeopleError::Internal("the member vanished".to_owned()))?;
+        .ok_or_else(|| AppError::Internal("the member vanished".to_owned()))?;
     if user.step_up_failures >= WRONG_CODES_ALLOWED {
         // A request that started before the lock-out ended its session.
         store.delete_user_sessions(user.id).await?;
-        return Err(PeopleError::SteppedOut);
+        return Err(AppError::SteppedOut);
     }
     let reason = match login::check_second_factor(store, keys, &user, code, now).await? {
         Ok(()) => {
@@ -67,14 +68,14 @@ pub async fn confirm(
 
 /// Counts one wrong step-up answer (a code, or the current password where one is asked too)
 /// and audits it; at the limit, ends every session of the member, tells the owners and
-/// answers [`PeopleError::SteppedOut`].
+/// answers [`AppError::SteppedOut`].
 pub(super) async fn failed(
     store: &Store,
     user: &UserRecord,
     purpose: &'static str,
     reason: &'static str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     // The count, its audit entry and any lock-out are one unit, committed although the
     // caller's request then fails.
     let work = store.write().await?;
@@ -123,7 +124,7 @@ pub(super) async fn failed(
     )
     .await?;
     work.commit().await?;
-    Err(PeopleError::SteppedOut)
+    Err(AppError::SteppedOut)
 }
 
 /// [`confirm`] for callers with nothing of their own to record: a wrong code is refused with
@@ -135,15 +136,15 @@ pub async fn require(
     code: &str,
     purpose: &'static str,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     confirm(store, keys, user, code, purpose, now)
         .await?
         .map_err(|_| wrong_code())
 }
 
 /// The refusal of a wrong step-up code.
-pub fn wrong_code() -> PeopleError {
-    PeopleError::Invalid {
+pub fn wrong_code() -> AppError {
+    AppError::Invalid {
         field: "code",
         message: "your code is not right; enter the current code from your authenticator app"
             .to_owned(),

@@ -4,9 +4,10 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{PeopleError, random_token, token_hash};
+use super::{random_token, token_hash};
 use crate::domain::access::Scope;
 use crate::domain::audit::Actor;
+use crate::services::AppError;
 use crate::services::audit::record;
 use crate::store::{ApiTokenRecord, NewApiToken, Store, UserRecord};
 
@@ -20,24 +21,24 @@ pub async fn create(
     scopes: &[String],
     expires_in_days: i64,
     now: Timestamp,
-) -> Result<(ApiTokenRecord, String), PeopleError> {
+) -> Result<(ApiTokenRecord, String), AppError> {
     // The length counts the name as sent, so the documented 100 holds before trimming too.
     if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "name",
             message: "give the token a name of 1 to 100 characters, such as \"reporting script\""
                 .to_owned(),
         });
     }
     if scopes.is_empty() {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "scopes",
             message: "choose at least one scope".to_owned(),
         });
     }
     if let Some(unknown) = scopes.iter().find(|scope| Scope::parse(scope).is_none()) {
         let known: Vec<&str> = Scope::ALL.iter().map(|scope| scope.as_str()).collect();
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "scopes",
             message: format!(
                 "unknown scope {unknown:?}; known scopes: {}",
@@ -46,7 +47,7 @@ pub async fn create(
         });
     }
     if !(1..=LONGEST_DAYS).contains(&expires_in_days) {
-        return Err(PeopleError::Invalid {
+        return Err(AppError::Invalid {
             field: "expires_in_days",
             message: format!("a token must expire within 1 to {LONGEST_DAYS} days"),
         });
@@ -86,7 +87,7 @@ pub async fn create(
         .await?
         .into_iter()
         .find(|token| token.id == id)
-        .ok_or_else(|| PeopleError::Internal("the new token vanished".to_owned()))?;
+        .ok_or_else(|| AppError::Internal("the new token vanished".to_owned()))?;
     work.commit().await?;
     Ok((token, secret))
 }
@@ -96,7 +97,7 @@ pub async fn authenticate(
     store: &Store,
     bearer: &str,
     now: Timestamp,
-) -> Result<Option<(UserRecord, ApiTokenRecord)>, PeopleError> {
+) -> Result<Option<(UserRecord, ApiTokenRecord)>, AppError> {
     if !bearer.starts_with(PREFIX) {
         return Ok(None);
     }
@@ -118,11 +119,11 @@ pub async fn revoke(
     owner: &UserRecord,
     token_id: i64,
     now: Timestamp,
-) -> Result<(), PeopleError> {
+) -> Result<(), AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.revoke_api_token(owner.id, token_id, now).await? {
-        return Err(PeopleError::NotFound(format!(
+        return Err(AppError::NotFound(format!(
             "you have no active token {token_id}"
         )));
     }
