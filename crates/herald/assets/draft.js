@@ -6,255 +6,259 @@
 // same identity and preview, and the forms' buttons do the same checks.
 //
 // The preview is built from DOM nodes with textContent only: the text is never HTML.
-"use strict";
+// In a function of its own: scripts share one global scope, and two pages' scripts once
+// declared the same name, which stopped the second.
+(function () {
+  "use strict";
 
-const form = document.querySelector("form[data-csrf]");
-const draft = document.getElementById("draft");
-const marked = document.getElementById("draft-marked");
-const findings = document.getElementById("findings");
-const counter = document.getElementById("counter");
-const account = document.getElementById("account_id");
-const preview = document.getElementById("preview");
-let timer = null;
-let latest = 0;
+  const form = document.querySelector("form[data-csrf]");
+  const draft = document.getElementById("draft");
+  const marked = document.getElementById("draft-marked");
+  const findings = document.getElementById("findings");
+  const counter = document.getElementById("counter");
+  const account = document.getElementById("account_id");
+  const preview = document.getElementById("preview");
+  let timer = null;
+  let latest = 0;
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const labels = { warn: "warning", require_approval: "needs approval", block: "blocks posting" };
-
-async function api(path, body) {
-  const response = await fetch(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-csrf-token": form.dataset.csrf },
-    body: JSON.stringify(body),
-  });
-  return response.ok ? response.json() : null;
-}
-
-// The account the post goes out as: the chosen option in the composer, or the post's own
-// account (on the preview block) on a post's page.
-function current() {
-  const chosen = account?.selectedOptions[0];
-  return chosen ? chosen.dataset : preview?.dataset;
-}
-
-// Spans are UTF-8 byte offsets; the text is sliced by bytes so they line up exactly.
-function showFindings(text, result) {
-  if (!marked || !findings) return;
-  const bytes = new TextEncoder().encode(text);
-  const decode = (from, to) => new TextDecoder().decode(bytes.slice(from, to));
-  marked.replaceChildren();
-  let at = 0;
-  for (const finding of result.findings) {
-    if (finding.start < at) continue;
-    marked.append(decode(at, finding.start));
-    const mark = element("mark", "finding-" + finding.action, decode(finding.start, finding.end));
-    mark.title = finding.message;
-    marked.append(mark);
-    at = finding.end;
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
   }
-  marked.append(decode(at, bytes.length));
-  const list = element("ul", "plain-list");
-  for (const finding of result.findings) {
-    const item = element("li", "finding");
-    item.append(element("span", "badge badge-bad", labels[finding.action] || finding.action), " ");
-    item.append(element("code", "", finding.rule), " " + finding.message + " ");
-    item.append(element("span", "hint", "(" + finding.excerpt + ")"));
-    list.append(item);
+
+  const labels = { warn: "warning", require_approval: "needs approval", block: "blocks posting" };
+
+  async function api(path, body) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": form.dataset.csrf },
+      body: JSON.stringify(body),
+    });
+    return response.ok ? response.json() : null;
   }
-  findings.replaceChildren(
-    result.findings.length ? list : element("p", "badge badge-ok", "Nothing found"),
-  );
-}
 
-function showCount(lengths) {
-  const network = current()?.network;
-  const length = lengths.find((entry) => entry.network === network);
-  if (!length || !counter) return;
-  let text = `${length.used} / ${length.limit} ${length.unit}`;
-  if (length.bytes) text += ` · ${length.bytes[0]} / ${length.bytes[1]} bytes`;
-  counter.textContent = text;
-  counter.className = length.fits ? "counter" : "counter counter-over";
-}
-
-async function check() {
-  const text = draft.value;
-  const ticket = ++latest;
-  const [scan, lengths] = await Promise.all([
-    api("/api/v1/scan", { text }),
-    counter ? api("/api/v1/text-length", { text }) : null,
-  ]);
-  if (ticket !== latest) return;
-  if (scan) showFindings(text, scan);
-  if (lengths) showCount(lengths);
-}
-
-// --- Who the post goes out as -------------------------------------------------------------
-
-function paint(avatar, colour) {
-  if (avatar && /^#[0-9a-f]{6}$/i.test(colour || "")) avatar.style.backgroundColor = colour;
-}
-
-function setText(id, text) {
-  const node = document.getElementById(id);
-  if (node) node.textContent = text;
-}
-
-function showIdentity() {
-  const who = current();
-  if (!who || !account) return;
-  paint(document.getElementById("identity-avatar"), who.colour);
-  paint(document.getElementById("preview-avatar"), who.colour);
-  setText("identity-name", who.name);
-  setText("identity-handle", who.handle);
-  setText("identity-network", who.label);
-  setText("preview-name", who.name);
-  setText("preview-handle", who.handle);
-  setText("preview-network", who.label);
-  const post = document.getElementById("preview-post");
-  if (post) post.className = "preview-post preview-" + who.network;
-}
-
-// --- The preview: each network's own count, as `domain/post_text.rs` counts ---------------
-
-const LINK = 23;
-const limits = {
-  x: 280, bluesky: 300, mastodon: 500, threads: 500, instagram: 2200, linkedin: 3000,
-  facebook: 63206,
-};
-const segmenter = typeof Intl.Segmenter === "function" ? new Intl.Segmenter() : null;
-const graphemes = (text) =>
-  segmenter ? Array.from(segmenter.segment(text), (part) => part.segment) : Array.from(text);
-const bytes = (text) => new TextEncoder().encode(text).length;
-
-// Links as networks highlight them: with a scheme or www., or a bare domain with a common
-// ending; the sentence's closing punctuation is not part of the link.
-const linkPattern =
-  /(?:https?:\/\/|www\.)[^\s<>"]+|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|org|net|io|co|uk|de|fr|eu|info|biz|app|dev|social|shop|cafe|example)\b(?:\/[^\s<>"]*)?/gi;
-
-function links(text) {
-  const found = [];
-  for (const match of text.matchAll(linkPattern)) {
-    const before = text[match.index - 1];
-    if (before === "@" || before === ".") continue;
-    const written = match[0].replace(/[.,;:!?)\]'"]+$/, "");
-    if (written) found.push([match.index, match.index + written.length]);
+  // The account the post goes out as: the chosen option in the composer, or the post's own
+  // account (on the preview block) on a post's page.
+  function current() {
+    const chosen = account?.selectedOptions[0];
+    return chosen ? chosen.dataset : preview?.dataset;
   }
-  return found;
-}
 
-function xWeight(grapheme) {
-  const points = Array.from(grapheme, (c) => c.codePointAt(0));
-  if (points.some((p) => (p >= 0x1f000 && p <= 0x1faff) || (p >= 0x2600 && p <= 0x27bf))) {
-    return 2;
-  }
-  const one = (p) =>
-    p <= 4351 || (p >= 8192 && p <= 8205) || (p >= 8208 && p <= 8223) || (p >= 8242 && p <= 8247);
-  return points.reduce((sum, p) => sum + (one(p) ? 1 : 2), 0);
-}
-
-function fits(network, text) {
-  const limit = limits[network] ?? 63206;
-  const linked = (count) => {
-    let total = 0;
+  // Spans are UTF-8 byte offsets; the text is sliced by bytes so they line up exactly.
+  function showFindings(text, result) {
+    if (!marked || !findings) return;
+    const bytes = new TextEncoder().encode(text);
+    const decode = (from, to) => new TextDecoder().decode(bytes.slice(from, to));
+    marked.replaceChildren();
     let at = 0;
-    for (const [start, end] of links(text)) {
-      total += count(text.slice(at, start)) + LINK;
+    for (const finding of result.findings) {
+      if (finding.start < at) continue;
+      marked.append(decode(at, finding.start));
+      const mark = element("mark", "finding-" + finding.action, decode(finding.start, finding.end));
+      mark.title = finding.message;
+      marked.append(mark);
+      at = finding.end;
+    }
+    marked.append(decode(at, bytes.length));
+    const list = element("ul", "plain-list");
+    for (const finding of result.findings) {
+      const item = element("li", "finding");
+      item.append(element("span", "badge badge-bad", labels[finding.action] || finding.action), " ");
+      item.append(element("code", "", finding.rule), " " + finding.message + " ");
+      item.append(element("span", "hint", "(" + finding.excerpt + ")"));
+      list.append(item);
+    }
+    findings.replaceChildren(
+      result.findings.length ? list : element("p", "badge badge-ok", "Nothing found"),
+    );
+  }
+
+  function showCount(lengths) {
+    const network = current()?.network;
+    const length = lengths.find((entry) => entry.network === network);
+    if (!length || !counter) return;
+    let text = `${length.used} / ${length.limit} ${length.unit}`;
+    if (length.bytes) text += ` · ${length.bytes[0]} / ${length.bytes[1]} bytes`;
+    counter.textContent = text;
+    counter.className = length.fits ? "counter" : "counter counter-over";
+  }
+
+  async function check() {
+    const text = draft.value;
+    const ticket = ++latest;
+    const [scan, lengths] = await Promise.all([
+      api("/api/v1/scan", { text }),
+      counter ? api("/api/v1/text-length", { text }) : null,
+    ]);
+    if (ticket !== latest) return;
+    if (scan) showFindings(text, scan);
+    if (lengths) showCount(lengths);
+  }
+
+  // --- Who the post goes out as -------------------------------------------------------------
+
+  function paint(avatar, colour) {
+    if (avatar && /^#[0-9a-f]{6}$/i.test(colour || "")) avatar.style.backgroundColor = colour;
+  }
+
+  function setText(id, text) {
+    const node = document.getElementById(id);
+    if (node) node.textContent = text;
+  }
+
+  function showIdentity() {
+    const who = current();
+    if (!who || !account) return;
+    paint(document.getElementById("identity-avatar"), who.colour);
+    paint(document.getElementById("preview-avatar"), who.colour);
+    setText("identity-name", who.name);
+    setText("identity-handle", who.handle);
+    setText("identity-network", who.label);
+    setText("preview-name", who.name);
+    setText("preview-handle", who.handle);
+    setText("preview-network", who.label);
+    const post = document.getElementById("preview-post");
+    if (post) post.className = "preview-post preview-" + who.network;
+  }
+
+  // --- The preview: each network's own count, as `domain/post_text.rs` counts ---------------
+
+  const LINK = 23;
+  const limits = {
+    x: 280, bluesky: 300, mastodon: 500, threads: 500, instagram: 2200, linkedin: 3000,
+    facebook: 63206,
+  };
+  const segmenter = typeof Intl.Segmenter === "function" ? new Intl.Segmenter() : null;
+  const graphemes = (text) =>
+    segmenter ? Array.from(segmenter.segment(text), (part) => part.segment) : Array.from(text);
+  const bytes = (text) => new TextEncoder().encode(text).length;
+
+  // Links as networks highlight them: with a scheme or www., or a bare domain with a common
+  // ending; the sentence's closing punctuation is not part of the link.
+  const linkPattern =
+    /(?:https?:\/\/|www\.)[^\s<>"]+|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|org|net|io|co|uk|de|fr|eu|info|biz|app|dev|social|shop|cafe|example)\b(?:\/[^\s<>"]*)?/gi;
+
+  function links(text) {
+    const found = [];
+    for (const match of text.matchAll(linkPattern)) {
+      const before = text[match.index - 1];
+      if (before === "@" || before === ".") continue;
+      const written = match[0].replace(/[.,;:!?)\]'"]+$/, "");
+      if (written) found.push([match.index, match.index + written.length]);
+    }
+    return found;
+  }
+
+  function xWeight(grapheme) {
+    const points = Array.from(grapheme, (c) => c.codePointAt(0));
+    if (points.some((p) => (p >= 0x1f000 && p <= 0x1faff) || (p >= 0x2600 && p <= 0x27bf))) {
+      return 2;
+    }
+    const one = (p) =>
+      p <= 4351 || (p >= 8192 && p <= 8205) || (p >= 8208 && p <= 8223) || (p >= 8242 && p <= 8247);
+    return points.reduce((sum, p) => sum + (one(p) ? 1 : 2), 0);
+  }
+
+  function fits(network, text) {
+    const limit = limits[network] ?? 63206;
+    const linked = (count) => {
+      let total = 0;
+      let at = 0;
+      for (const [start, end] of links(text)) {
+        total += count(text.slice(at, start)) + LINK;
+        at = end;
+      }
+      return total + count(text.slice(at));
+    };
+    switch (network) {
+      case "x":
+        return linked((part) => graphemes(part).reduce((sum, g) => sum + xWeight(g), 0)) <= limit;
+      case "bluesky":
+        return graphemes(text).length <= limit && bytes(text) <= 3000;
+      case "mastodon":
+        return linked((part) => Array.from(part).length) <= limit;
+      default:
+        return Array.from(text).length <= limit;
+    }
+  }
+
+  // Where the network stops: the longest start of the text, between graphemes, that fits.
+  function cutAt(network, text) {
+    if (fits(network, text)) return null;
+    const ends = [];
+    let at = 0;
+    for (const grapheme of graphemes(text)) ends.push((at += grapheme.length));
+    let low = 0;
+    let high = ends.length;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if (fits(network, text.slice(0, ends[middle - 1]))) low = middle;
+      else high = middle - 1;
+    }
+    return low === 0 ? 0 : ends[low - 1];
+  }
+
+  function showPreview() {
+    const who = current();
+    const shown = document.getElementById("preview-text");
+    if (!who || !shown || !draft) return;
+    const text = draft.value;
+    const cut = cutAt(who.network, text);
+    const found = links(text);
+    const pieces = [];
+    const push = (from, to, kind) => {
+      const split = cut === null ? to : Math.min(Math.max(cut, from), to);
+      for (const [start, end, over] of [[from, split, false], [split, to, true]]) {
+        if (end > start) {
+          const className = "preview-" + kind + (over ? " preview-over" : "");
+          pieces.push(element("span", className, text.slice(start, end)));
+        }
+      }
+    };
+    let at = 0;
+    for (const [start, end] of found) {
+      push(at, start, "text");
+      push(start, end, "link");
       at = end;
     }
-    return total + count(text.slice(at));
-  };
-  switch (network) {
-    case "x":
-      return linked((part) => graphemes(part).reduce((sum, g) => sum + xWeight(g), 0)) <= limit;
-    case "bluesky":
-      return graphemes(text).length <= limit && bytes(text) <= 3000;
-    case "mastodon":
-      return linked((part) => Array.from(part).length) <= limit;
-    default:
-      return Array.from(text).length <= limit;
-  }
-}
-
-// Where the network stops: the longest start of the text, between graphemes, that fits.
-function cutAt(network, text) {
-  if (fits(network, text)) return null;
-  const ends = [];
-  let at = 0;
-  for (const grapheme of graphemes(text)) ends.push((at += grapheme.length));
-  let low = 0;
-  let high = ends.length;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (fits(network, text.slice(0, ends[middle - 1]))) low = middle;
-    else high = middle - 1;
-  }
-  return low === 0 ? 0 : ends[low - 1];
-}
-
-function showPreview() {
-  const who = current();
-  const shown = document.getElementById("preview-text");
-  if (!who || !shown || !draft) return;
-  const text = draft.value;
-  const cut = cutAt(who.network, text);
-  const found = links(text);
-  const pieces = [];
-  const push = (from, to, kind) => {
-    const split = cut === null ? to : Math.min(Math.max(cut, from), to);
-    for (const [start, end, over] of [[from, split, false], [split, to, true]]) {
-      if (end > start) {
-        const className = "preview-" + kind + (over ? " preview-over" : "");
-        pieces.push(element("span", className, text.slice(start, end)));
-      }
+    push(at, text.length, "text");
+    shown.replaceChildren(...pieces);
+    const notes = {
+      x: "X shortens every link to 23 characters.",
+      mastodon: "Mastodon counts every link as 23 characters.",
+    };
+    setText("preview-links", found.length ? notes[who.network] || "" : "");
+    let cutNote = "";
+    if (cut !== null) {
+      const overBytes = who.network === "bluesky" && bytes(text) > 3000;
+      const limit = overBytes ? "3000 bytes" : `${limits[who.network]} ${unitOf(who.network)}`;
+      cutNote = `Too long for ${who.label}: it would stop where the struck-through text begins (${limit} at most).`;
     }
-  };
-  let at = 0;
-  for (const [start, end] of found) {
-    push(at, start, "text");
-    push(start, end, "link");
-    at = end;
+    setText("preview-cut", cutNote);
   }
-  push(at, text.length, "text");
-  shown.replaceChildren(...pieces);
-  const notes = {
-    x: "X shortens every link to 23 characters.",
-    mastodon: "Mastodon counts every link as 23 characters.",
-  };
-  setText("preview-links", found.length ? notes[who.network] || "" : "");
-  let cutNote = "";
-  if (cut !== null) {
-    const overBytes = who.network === "bluesky" && bytes(text) > 3000;
-    const limit = overBytes ? "3000 bytes" : `${limits[who.network]} ${unitOf(who.network)}`;
-    cutNote = `Too long for ${who.label}: it would stop where the struck-through text begins (${limit} at most).`;
+
+  function unitOf(network) {
+    return { x: "weighted characters", bluesky: "graphemes" }[network] || "characters";
   }
-  setText("preview-cut", cutNote);
-}
 
-function unitOf(network) {
-  return { x: "weighted characters", bluesky: "graphemes" }[network] || "characters";
-}
-
-if (form && draft) {
-  form.classList.add("live");
-  draft.addEventListener("input", () => {
-    showPreview();
-    clearTimeout(timer);
-    timer = setTimeout(check, 150);
-  });
-  account?.addEventListener("change", () => {
+  if (form && draft) {
+    form.classList.add("live");
+    draft.addEventListener("input", () => {
+      showPreview();
+      clearTimeout(timer);
+      timer = setTimeout(check, 150);
+    });
+    account?.addEventListener("change", () => {
+      showIdentity();
+      showPreview();
+      check();
+    });
     showIdentity();
-    showPreview();
-    check();
-  });
-  showIdentity();
-  if (draft.value) {
-    showPreview();
-    check();
+    if (draft.value) {
+      showPreview();
+      check();
+    }
   }
-}
+})();

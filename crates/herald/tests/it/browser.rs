@@ -936,3 +936,34 @@ async fn the_composers_preview_follows_the_text_and_the_identity_follows_the_acc
     browser.screenshot("post-page-draft").await;
     browser.close().await;
 }
+
+/// A draft's own page loads times.js and draft.js together: both must run (they once both
+/// declared a global `account`, and the second script stopped with a SyntaxError), so the live
+/// count and the marked findings work there as in the composer.
+#[tokio::test]
+async fn a_drafts_own_page_counts_and_marks_as_the_author_types() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let post = crate::posts::draft_id(&app, &owner, account, "Soup of the day").await;
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&browser, &app, &clock, &owner).await;
+    browser.goto(&app.url(&format!("/posts/{post}"))).await;
+    let draft = browser.find("#draft").await;
+    browser.type_into(&draft, ", ask jo@example.com").await;
+    assert!(
+        browser
+            .wait_for("return document.getElementById('counter').textContent.includes('/ 280');")
+            .await,
+        "the count runs on the draft's page: {:?}",
+        browser.text_of("#counter").await
+    );
+    assert!(
+        browser
+            .wait_for("return document.querySelector('#draft-marked mark')?.textContent === 'jo@example.com';")
+            .await,
+        "the email address is marked on the draft's page"
+    );
+}
