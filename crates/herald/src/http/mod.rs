@@ -131,6 +131,11 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts/{id}/generate", post(pages::accounts::generate))
         .route("/accounts/{id}/queue", post(pages::accounts::save_queue))
         .route("/accounts/{id}/connect", post(pages::accounts::connect))
+        .route("/accounts/{id}/access", post(pages::accounts::access))
+        .route(
+            "/accounts/{id}/gatekeeper",
+            post(pages::accounts::gatekeeper),
+        )
         .route("/accounts/{id}/oauth", post(pages::oauth::start))
         .route("/oauth/callback", get(pages::oauth::callback))
         .route(

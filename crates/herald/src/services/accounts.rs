@@ -87,6 +87,53 @@ pub async fn open(
     Ok(Visible { account, level })
 }
 
+/// Who may use an account, as its page shows it to anyone who can see it.
+#[derive(Debug, Clone)]
+pub struct People {
+    pub gatekeeper: UserRecord,
+    /// Members with a grant, highest level first, then by name.
+    pub granted: Vec<(UserRecord, AccountLevel)>,
+    /// Active members with no access yet (not the gatekeeper): whom access can be given to.
+    pub others: Vec<UserRecord>,
+}
+
+/// The account's gatekeeper, the members with a grant, and the active members without one.
+pub async fn people(
+    store: &Store,
+    actor: &UserRecord,
+    account_id: i64,
+) -> Result<People, AppError> {
+    let visible = open(store, actor, account_id, AccountAction::View).await?;
+    let members = store.list_users().await?;
+    let grants = store.grants(account_id).await?;
+    let gatekeeper = members
+        .iter()
+        .find(|member| member.id == visible.account.gatekeeper_id)
+        .cloned()
+        .ok_or_else(|| AppError::Internal("the account's gatekeeper is missing".to_owned()))?;
+    let mut granted: Vec<(UserRecord, AccountLevel)> = grants
+        .iter()
+        .filter_map(|(id, level)| {
+            let member = members.iter().find(|member| member.id == *id)?;
+            Some((member.clone(), *level))
+        })
+        .collect();
+    granted.sort_by(|(a, a_level), (b, b_level)| b_level.cmp(a_level).then(a.name.cmp(&b.name)));
+    let others = members
+        .into_iter()
+        .filter(|member| {
+            member.active
+                && member.id != gatekeeper.id
+                && !grants.iter().any(|(id, _)| *id == member.id)
+        })
+        .collect();
+    Ok(People {
+        gatekeeper,
+        granted,
+        others,
+    })
+}
+
 pub async fn create(
     store: &Store,
     actor: &UserRecord,

@@ -403,3 +403,92 @@ async fn tokens_for_another_network_account_than_the_one_registered_are_refused_
     let herald = new_account(&app, &owner, "@Herald_Test", owner.id).await;
     assert_eq!(connect(herald).await.status(), StatusCode::OK);
 }
+
+/// The account page's access forms refuse whoever may not change access: a contributor on the
+/// account (403), a member who cannot see it (404, as if it did not exist), and an admin who
+/// is not an owner naming a gatekeeper (403). Nothing changes.
+#[tokio::test]
+async fn the_account_pages_access_forms_refuse_whoever_may_not_change_access() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let writer = invite_and_join(&app, &clock, &owner, "writer@sunny.example", "member").await;
+    let outsider = invite_and_join(&app, &clock, &owner, "out@sunny.example", "member").await;
+    let admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
+    let account = new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    crate::posts::grant(&app, &owner, account, &writer, "contributor").await;
+    let post_form = |person: &Person, path: String, fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", person.csrf.clone())];
+        form.extend(fields);
+        person.client.post(app.url(&path)).form(&form).send()
+    };
+    let give_outsider = |level: &str| {
+        vec![
+            ("member_id", outsider.id.to_string()),
+            ("level", level.to_owned()),
+        ]
+    };
+    let refused = post_form(
+        &writer,
+        format!("/accounts/{account}/access"),
+        give_outsider("publisher"),
+    )
+    .await
+    .expect("request");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let hidden = post_form(
+        &outsider,
+        format!("/accounts/{account}/access"),
+        give_outsider("publisher"),
+    )
+    .await
+    .expect("request");
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let not_owner = post_form(
+        &admin,
+        format!("/accounts/{account}/gatekeeper"),
+        vec![("member_id", admin.id.to_string())],
+    )
+    .await
+    .expect("request");
+    assert_eq!(not_owner.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.store.grant(account, outsider.id).await.expect("grant"),
+        None
+    );
+    let record = app
+        .store
+        .account(account)
+        .await
+        .expect("read")
+        .expect("account");
+    assert_eq!(record.gatekeeper_id, owner.id);
+
+    // The gatekeeper may: the same form gives access, and `none` takes it away again.
+    let given = post_form(
+        &owner,
+        format!("/accounts/{account}/access"),
+        give_outsider("viewer"),
+    )
+    .await
+    .expect("request");
+    assert!(given.status().is_redirection(), "{}", given.status());
+    assert!(
+        app.store
+            .grant(account, outsider.id)
+            .await
+            .expect("grant")
+            .is_some()
+    );
+    let taken = post_form(
+        &owner,
+        format!("/accounts/{account}/access"),
+        give_outsider("none"),
+    )
+    .await
+    .expect("request");
+    assert!(taken.status().is_redirection(), "{}", taken.status());
+    assert_eq!(
+        app.store.grant(account, outsider.id).await.expect("grant"),
+        None
+    );
+}

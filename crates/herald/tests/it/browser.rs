@@ -967,3 +967,91 @@ async fn a_drafts_own_page_counts_and_marks_as_the_author_types() {
         "the email address is marked on the draft's page"
     );
 }
+
+/// The account page is where access is given: the gatekeeper (here the owner) gives a colleague
+/// contributor access, raises it to publisher, and as owner names the colleague gatekeeper,
+/// all from the page's own forms.
+#[tokio::test]
+async fn an_owner_gives_a_colleague_access_and_names_them_gatekeeper_on_the_account_page() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let sam =
+        crate::people::invite_and_join(&app, &clock, &owner, "sam@sunny.example", "member").await;
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&browser, &app, &clock, &owner).await;
+    browser
+        .goto(&app.url(&format!("/accounts/{account}")))
+        .await;
+    assert!(
+        browser
+            .text_of("#access")
+            .await
+            .contains("Nobody else has access yet")
+    );
+
+    browser
+        .click(
+            &browser
+                .find(&format!("#grant-member option[value='{}']", sam.id))
+                .await,
+        )
+        .await;
+    browser
+        .click_and_wait(&browser.find("#grant-form button").await)
+        .await;
+    let table = browser.text_of("#access-table").await;
+    assert!(table.contains("Person sam@sunny.example"), "{table}");
+    let level = browser
+        .execute(&format!(
+            "return document.getElementById('level-{}').value;",
+            sam.id
+        ))
+        .await;
+    assert_eq!(level, "contributor");
+
+    browser
+        .click(
+            &browser
+                .find(&format!("#level-{} option[value=publisher]", sam.id))
+                .await,
+        )
+        .await;
+    browser
+        .click_and_wait(
+            &browser
+                .find(&format!("tr[data-member='{}'] button", sam.id))
+                .await,
+        )
+        .await;
+    let granted = app.store.grant(account, sam.id).await.expect("grant");
+    assert_eq!(
+        granted,
+        Some(herald::domain::accounts::AccountLevel::Publisher)
+    );
+
+    browser
+        .click(
+            &browser
+                .find(&format!("#new-gatekeeper option[value='{}']", sam.id))
+                .await,
+        )
+        .await;
+    browser
+        .click_and_wait(&browser.find("#gatekeeper-form button").await)
+        .await;
+    assert_eq!(
+        browser.text_of("#gatekeeper-name").await,
+        "Person sam@sunny.example"
+    );
+    let record = app
+        .store
+        .account(account)
+        .await
+        .expect("read")
+        .expect("account");
+    assert_eq!(record.gatekeeper_id, sam.id);
+    browser.screenshot("account-access").await;
+}

@@ -85,7 +85,39 @@ struct AccountPage {
     app_password: bool,
     may_connect: bool,
     typed: Typed,
+    access: Access,
+    levels: [(&'static str, &'static str); 3],
 }
+
+/// The account's people as its page lists them, and what the viewer may change.
+#[derive(Debug)]
+struct Access {
+    gatekeeper: String,
+    /// (member id, name, level) for each member with a grant.
+    granted: Vec<(i64, String, &'static str)>,
+    /// Active members without access: (id, name).
+    others: Vec<(i64, String)>,
+    /// The gatekeeper, or an owner: grant, change and revoke.
+    may_manage: bool,
+    /// Owners name the gatekeeper: every active member but the present one.
+    gatekeeper_choices: Option<Vec<(i64, String)>>,
+}
+
+/// The levels a grant may have, with what each may do, in people's words.
+const LEVELS: [(&str, &str); 3] = [
+    (
+        "publisher",
+        "Publisher: writes, approves and schedules posts, their own and others'",
+    ),
+    (
+        "contributor",
+        "Contributor: writes drafts and submits them; a publisher approves them",
+    ),
+    (
+        "viewer",
+        "Viewer: sees the account and its posts, changes nothing",
+    ),
+];
 
 /// One weekly queue slot as the page lists it.
 #[derive(Debug)]
@@ -125,6 +157,20 @@ const WEEKDAYS: [&str; 7] = [
 enum Shown {
     Revealed(String),
     Generated(String),
+}
+
+/// Giving, changing or taking away a member's access: `level` is publisher, contributor,
+/// viewer, or `none`.
+#[derive(Debug, Deserialize)]
+pub struct AccessForm {
+    member_id: i64,
+    level: String,
+}
+
+/// Naming a new gatekeeper (owners).
+#[derive(Debug, Deserialize)]
+pub struct GatekeeperForm {
+    member_id: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -407,6 +453,61 @@ pub async fn connect(
     }
 }
 
+/// Gives a member access to the account at a level, changes it, or (`none`) takes it away:
+/// the same services as `PUT`/`DELETE /api/v1/accounts/{id}/grants/{user_id}`.
+pub async fn access(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<AccessForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManageAccountAccess)?;
+    let now = state.clock.now();
+    let (store, user) = (&state.store, &caller.user);
+    let result = match form.level.as_str() {
+        "none" => accounts::revoke(store, user, id, form.member_id, now).await,
+        level => match AccountLevel::parse_grant(level) {
+            Ok(level) => accounts::grant(store, user, id, form.member_id, level, now).await,
+            Err(_) => Err(AppError::Invalid {
+                field: "level",
+                message: "Choose publisher, contributor, viewer or no access.".to_owned(),
+            }),
+        },
+    };
+    after_change(&state, &caller, id, result.map(drop), "access").await
+}
+
+/// Names a new gatekeeper (owners only): the same service as
+/// `PUT /api/v1/accounts/{id}/gatekeeper`; the former one is told, and the password is marked
+/// "rotate now".
+pub async fn gatekeeper(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<GatekeeperForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManageAccountAccess)?;
+    let now = state.clock.now();
+    let result =
+        accounts::reassign_gatekeeper(&state.store, &caller.user, id, form.member_id, now).await;
+    after_change(&state, &caller, id, result.map(drop), "access").await
+}
+
+/// Back to the account's section after a change, or the page again with the refusal.
+async fn after_change(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    result: Result<(), AppError>,
+    section: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/accounts/{id}#{section}")).into_response()),
+        Err(error) => {
+            let status = status_of(&error);
+            account_view(state, caller, id, None, Some(message(error)), status).await
+        }
+    }
+}
+
 /// `1@09:30` (as the queue form lists a slot) as a slot.
 fn read_slot(value: &str) -> Result<Slot, crate::domain::schedule::ScheduleError> {
     let (weekday, time) = value.split_once('@').unwrap_or(("", value));
@@ -495,6 +596,33 @@ async fn account_view_with(
     let may = |action| check_account(caller.user.role, visible.level, action).is_ok();
     let may_edit_queue = may(AccountAction::Publish);
     let may_connect = may(AccountAction::Connect);
+    let people = accounts::people(&state.store, &caller.user, id)
+        .await
+        .map_err(ApiError::from)?;
+    let access = Access {
+        gatekeeper: people.gatekeeper.name.clone(),
+        granted: people
+            .granted
+            .iter()
+            .map(|(member, level)| (member.id, member.name.clone(), level.as_str()))
+            .collect(),
+        others: people
+            .others
+            .iter()
+            .map(|member| (member.id, member.name.clone()))
+            .collect(),
+        may_manage: may(AccountAction::ManageAccess),
+        gatekeeper_choices: (caller.user.role == Role::Owner).then(|| {
+            people
+                .granted
+                .iter()
+                .map(|(member, _)| member)
+                .filter(|member| member.active)
+                .chain(&people.others)
+                .map(|member| (member.id, member.name.clone()))
+                .collect()
+        }),
+    };
     let account = visible.account;
     let page = AccountPage {
         layout: Layout::signed_in(&format!("{} · Herald", account.display_name), caller),
@@ -551,6 +679,8 @@ async fn account_view_with(
         app_password: account.network == Network::Bluesky,
         may_connect,
         typed,
+        access,
+        levels: LEVELS,
     };
     Ok(render(status, &page))
 }
