@@ -583,10 +583,19 @@ async fn a_revoked_token_fails_the_post_and_asks_the_gatekeeper_to_reconnect() {
         .keeper
         .get_json(&scene.app, &format!("/api/v1/accounts/{}", scene.account))
         .await;
-    let notifications: Value = scene
-        .keeper
-        .get_json(&scene.app, "/api/v1/notifications")
-        .await;
+    // People are told just after the post's outcome is saved (a notification that cannot be
+    // written never undoes the outcome), so the notice may follow the state by a moment.
+    let mut notifications = Value::Null;
+    for _ in 0..100 {
+        notifications = scene
+            .keeper
+            .get_json(&scene.app, "/api/v1/notifications")
+            .await;
+        if notifications.to_string().contains("Reconnect Sunny Café") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         notifications.to_string().contains("Reconnect Sunny Café"),
         "{notifications} {account}"

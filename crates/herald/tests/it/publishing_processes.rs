@@ -18,7 +18,7 @@ use networks::fake::{FakeServer, FakeState, Faults};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::helpers::{herald, postgres_url, spawn_app_with_clock};
+use crate::helpers::{herald, postgres_url, spawn_app_with_clock, spawn_sqlite_app_with_clock};
 use crate::people::{invite_and_join, set_up};
 use crate::publishing::scheduled_in_store;
 
@@ -118,16 +118,20 @@ async fn prepare(
 ) -> HashMap<i64, String> {
     // Real time, held still while the scene is set (the TOTP codes need a clock to read).
     let clock = ManualClock::new(SystemClock.now());
-    let (dir, url, database) = (data_dir.to_owned(), fake.url(), database.map(str::to_owned));
-    let app = spawn_app_with_clock(
-        move |config| {
-            config.data_dir = dir;
-            config.networks.x_api_url = url;
-            config.database.url = database.map(Into::into);
-        },
-        Arc::new(clock.clone()),
-    )
-    .await;
+    let (dir, url, on_postgres) = (data_dir.to_owned(), fake.url(), database.map(str::to_owned));
+    let sqlite = on_postgres.is_none();
+    let adjust = move |config: &mut herald::config::Config| {
+        config.data_dir = dir;
+        config.networks.x_api_url = url;
+        config.database.url = on_postgres.map(Into::into);
+    };
+    // The processes started later are told the database explicitly: SQLite in the data
+    // directory unless a PostgreSQL URL is given, whatever HERALD_TEST_BACKEND says.
+    let app = if sqlite {
+        spawn_sqlite_app_with_clock(adjust, Arc::new(clock.clone())).await
+    } else {
+        spawn_app_with_clock(adjust, Arc::new(clock.clone())).await
+    };
     let owner = set_up(&app, &clock).await;
     let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
     let created: Value = owner

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, postgres_url, spawn_app_with_clock};
+use crate::helpers::{TestApp, postgres_url, spawn_app_with_clock, spawn_sqlite_app_with_clock};
 use crate::people::{Person, set_up};
 
 #[tokio::test]
@@ -106,11 +106,17 @@ struct Change {
 async fn changes_without_their_audit_entry_are_not_kept(url: Option<String>) {
     let clock =
         herald::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
-    let app = spawn_app_with_clock(
-        |config| config.database.url = url.clone().map(SecretString::from),
-        std::sync::Arc::new(clock.clone()),
-    )
-    .await;
+    let app = match &url {
+        Some(url) => {
+            let url = SecretString::from(url.clone());
+            spawn_app_with_clock(
+                |config| config.database.url = Some(url),
+                std::sync::Arc::new(clock.clone()),
+            )
+            .await
+        }
+        None => spawn_sqlite_app_with_clock(|_| {}, std::sync::Arc::new(clock.clone())).await,
+    };
     let owner = set_up(&app, &clock).await;
     let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
     let draft = crate::posts::draft_id(&app, &owner, account, "Soup of the day: leek.").await;
