@@ -91,3 +91,24 @@ pub(crate) async fn record(
     store.append_audit(&entry, now).await?;
     Ok(())
 }
+
+/// [`record`] for a step a member took on a post: the member is the actor, the post the target.
+pub(crate) async fn record_for_post(
+    store: &Store,
+    now: Timestamp,
+    actor: &crate::store::UserRecord,
+    action: &str,
+    post_id: i64,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    record(
+        store,
+        now,
+        Actor::User(actor.id),
+        action,
+        Some(format!("post:{post_id}")),
+        None,
+        details,
+    )
+    .await
+}

@@ -30,11 +30,10 @@ use crate::config::Config;
 use crate::data_dir::MasterKey;
 use crate::domain::access::AccountAction;
 use crate::domain::accounts::Network;
-use crate::domain::audit::Actor;
 use crate::domain::media::{self, Attached, ImageType, MediaProblem, NewImage};
 use crate::domain::posts::PostState;
 use crate::services::AppError;
-use crate::services::audit::record;
+use crate::services::audit::record_for_post;
 use crate::services::posts;
 use crate::store::{
     MediaAttached, MediaRecord, NewMedia, PostRecord, Store, StoreError, UserRecord,
@@ -249,7 +248,7 @@ pub async fn attach(
         }
     };
     let details = serde_json::json!({ "media": attached.id, "mime": attached.mime, "size": size });
-    audit(&work, now, actor, "post.media_attached", post.id, details).await?;
+    record_for_post(&work, now, actor, "post.media_attached", post.id, details).await?;
     work.commit().await?;
     Ok(attached)
 }
@@ -318,7 +317,7 @@ pub async fn remove(
         Some(Some(removed)) => removed,
     };
     let details = serde_json::json!({ "media": media_id });
-    audit(&work, now, actor, "post.media_removed", post.id, details).await?;
+    record_for_post(&work, now, actor, "post.media_removed", post.id, details).await?;
     work.commit().await?;
     // The file goes once no row holds it any more.
     library.discard(store, &removed.file_name).await;
@@ -479,26 +478,6 @@ fn short(alt: &str) -> String {
         words.push('…');
     }
     format!("“{words}”")
-}
-
-async fn audit(
-    store: &Store,
-    now: Timestamp,
-    actor: &UserRecord,
-    action: &str,
-    post_id: i64,
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    record(
-        store,
-        now,
-        Actor::User(actor.id),
-        action,
-        Some(format!("post:{post_id}")),
-        None,
-        details,
-    )
-    .await
 }
 
 #[cfg(test)]

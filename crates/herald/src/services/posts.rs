@@ -15,7 +15,7 @@ use crate::domain::post_text::{self, Length};
 use crate::domain::posts::{PostState, Step, approval_needed};
 use crate::services::AppError;
 use crate::services::accounts::{self, Visible};
-use crate::services::audit::record;
+use crate::services::audit::record_for_post;
 use crate::services::policy::{self, PolicyGuard};
 use crate::store::{AttemptRecord, CheckedSteps, PostEventRecord, PostRecord, Store, UserRecord};
 
@@ -51,7 +51,7 @@ pub async fn create(
     check_text(&visible, text)?;
     let work = store.write().await?;
     let id = work.create_post(account_id, actor.id, text, now).await?;
-    audit(
+    record_for_post(
         &work,
         now,
         actor,
@@ -244,7 +244,7 @@ async fn blocked(
         "version": post.version,
         "override_refused": reason.is_some(),
     });
-    audit(store, now, actor, "post.submit_blocked", post.id, details).await?;
+    record_for_post(store, now, actor, "post.submit_blocked", post.id, details).await?;
     Err(refusal)
 }
 
@@ -271,7 +271,7 @@ pub async fn send_back(
     };
     let work = store.write().await?;
     step(&work, id, post.state, draft, actor, &note, now).await?;
-    audit(
+    record_for_post(
         &work,
         now,
         actor,
@@ -310,7 +310,7 @@ pub async fn settle_unconfirmed(
     let work = store.write().await?;
     step(&work, id, post.state, settled, actor, &note, now).await?;
     let details = serde_json::json!({ "on_network": on_network });
-    audit(&work, now, actor, "post.unconfirmed_settled", id, details).await?;
+    record_for_post(&work, now, actor, "post.unconfirmed_settled", id, details).await?;
     work.commit().await?;
     view(store, actor, id).await
 }
@@ -495,24 +495,4 @@ fn entry(actor: &UserRecord, action: &str, id: i64, details: serde_json::Value) 
         ip: None,
         details,
     }
-}
-
-async fn audit(
-    store: &Store,
-    now: Timestamp,
-    actor: &UserRecord,
-    action: &str,
-    id: i64,
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    record(
-        store,
-        now,
-        Actor::User(actor.id),
-        action,
-        Some(format!("post:{id}")),
-        None,
-        details,
-    )
-    .await
 }

@@ -15,7 +15,7 @@ use crate::domain::schedule::{self, APPROVAL_GRACE, ScheduleError, Slot, Zone};
 use crate::jobs::publish_job;
 use crate::services::AppError;
 use crate::services::accounts::{self, Visible};
-use crate::services::audit::record;
+use crate::services::audit::{record, record_for_post};
 use crate::services::posts::{self, PostView};
 use crate::store::{AccountRecord, PostRecord, Store, TimeChange, UserRecord};
 
@@ -95,7 +95,7 @@ pub async fn schedule(
         return Err(changed_meanwhile());
     }
     let details = serde_json::json!({ "at": at.to_string(), "queue": *when == When::Queue });
-    audit(&work, now, actor, "post.scheduled", id, details).await?;
+    record_for_post(&work, now, actor, "post.scheduled", id, details).await?;
     work.commit().await?;
     posts::view(store, actor, id).await
 }
@@ -123,7 +123,7 @@ pub async fn unschedule(
     {
         return Err(changed_meanwhile());
     }
-    audit(
+    record_for_post(
         &work,
         now,
         actor,
@@ -303,24 +303,4 @@ fn invalid(field: &'static str) -> impl Fn(ScheduleError) -> AppError {
 
 fn changed_meanwhile() -> AppError {
     AppError::Conflict("someone else changed this post meanwhile; reload it".to_owned())
-}
-
-async fn audit(
-    store: &Store,
-    now: Timestamp,
-    actor: &UserRecord,
-    action: &str,
-    id: i64,
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    record(
-        store,
-        now,
-        Actor::User(actor.id),
-        action,
-        Some(format!("post:{id}")),
-        None,
-        details,
-    )
-    .await
 }
