@@ -5,6 +5,15 @@ use reqwest::StatusCode;
 
 use crate::helpers::{herald, run, spawn_app};
 
+/// The document as the server serves it.
+async fn served_document(app: &crate::helpers::TestApp) -> serde_json::Value {
+    app.get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("the OpenAPI document is JSON")
+}
+
 #[tokio::test]
 async fn the_openapi_document_is_served_and_is_openapi_3_1() {
     let app = spawn_app().await;
@@ -25,12 +34,7 @@ async fn the_openapi_document_is_served_and_is_openapi_3_1() {
 #[tokio::test]
 async fn every_documented_operation_answers_with_a_documented_status() {
     let app = spawn_app().await;
-    let document: serde_json::Value = app
-        .get("/api/v1/openapi.json")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let document = served_document(&app).await;
     let paths = document["paths"].as_object().expect("paths");
     assert!(paths.contains_key("/healthz") && paths.contains_key("/metrics"));
     let mut called = 0;
@@ -68,12 +72,7 @@ async fn every_documented_operation_answers_with_a_documented_status() {
 #[tokio::test]
 async fn herald_openapi_prints_the_document_the_server_serves() {
     let app = spawn_app().await;
-    let served: serde_json::Value = app
-        .get("/api/v1/openapi.json")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let served = served_document(&app).await;
     let (output, stdout, _) = run(herald().arg("openapi"));
     assert!(output.status.success());
     let printed: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
@@ -135,12 +134,7 @@ async fn a_whole_number_written_with_a_decimal_point_is_an_integer() {
 #[tokio::test]
 async fn the_audit_filters_are_documented_as_query_parameters_with_their_limits() {
     let app = spawn_app().await;
-    let document: serde_json::Value = app
-        .get("/api/v1/openapi.json")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let document = served_document(&app).await;
     let parameters = document["paths"]["/api/v1/audit"]["get"]["parameters"]
         .as_array()
         .expect("parameters");
