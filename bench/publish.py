@@ -79,7 +79,7 @@ def main():
         with herald_with_owner(HERALD, env) as (base, owner, work, server):
             me = owner.call("GET", "/api/v1/me")["user"]["id"]
             account = owner.call("POST", "/api/v1/accounts", {
-                "network": "mastodon", "handle": "@bench@fake.example", "display_name": "Bench",
+                "network": "mastodon", "handle": "@herald@127.0.0.1", "display_name": "Bench",
                 "avatar_colour": "#1f5f5b", "gatekeeper_id": me})["id"]
             owner.call("PUT", f"/api/v1/accounts/{account}/connection",
                        {"method": "access_token", "token": TOKEN, "server": fake})
