@@ -82,7 +82,9 @@ impl NewPassword {
         if length > MAX_LENGTH {
             return Err(PasswordError::TooLong);
         }
-        let entropy = zxcvbn::zxcvbn(text, personal);
+        let personal = personal_words(personal);
+        let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
+        let entropy = zxcvbn::zxcvbn(text, &personal);
         if is_common(&entropy, text) {
             return Err(PasswordError::Common);
         }
@@ -101,6 +103,34 @@ impl NewPassword {
     }
 }
 
+/// A person's details (email, name, organisation) as the guessability check should know them:
+/// every word on its own and each detail's words run together, lowercase, with and without
+/// accents. "Sunny Café" gives sunny, café, cafe, sunnycafé and sunnycafe, so that
+/// "sunnycafe2024" counts as the café's own name with a year.
+fn personal_words(details: &[&str]) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let mut words = Vec::new();
+    for detail in details {
+        let lower = detail.to_lowercase();
+        let parts: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|part| !part.is_empty())
+            .collect();
+        words.extend(parts.iter().map(|part| (*part).to_owned()));
+        words.push(parts.concat());
+    }
+    let folded: Vec<String> = words
+        .iter()
+        .map(|word| word.nfd().filter(|c| !is_combining_mark(*c)).collect())
+        .collect();
+    words.extend(folded);
+    words.retain(|word| !word.is_empty());
+    words.sort();
+    words.dedup();
+    words
+}
+
 /// Strength feedback for any text, whether or not it would be accepted.
 pub fn strength(text: &str, personal: &[&str]) -> Strength {
     if text.chars().count() > MAX_LENGTH {
@@ -109,7 +139,9 @@ pub fn strength(text: &str, personal: &[&str]) -> Strength {
             warning: Some(PasswordError::TooLong.to_string()),
         };
     }
-    let entropy = zxcvbn::zxcvbn(text, personal);
+    let personal = personal_words(personal);
+    let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
+    let entropy = zxcvbn::zxcvbn(text, &personal);
     Strength {
         score: entropy.score() as u8,
         warning: entropy
@@ -266,6 +298,22 @@ mod tests {
         assert!(cost.memory_kib >= 19 * 1024 && cost.iterations >= 2 && cost.lanes >= 1);
         let stored = hash("correct horse battery staple", cost).expect("hash");
         assert!(stored.contains("m=19456,t=2,p=1"), "{stored}");
+    }
+
+    #[test]
+    fn the_organisations_and_the_persons_own_names_count_against_a_password() {
+        let details = ["owner@sunny.example", "Olive Owner", "Sunny Café"];
+        assert!(matches!(
+            NewPassword::parse("sunnycafe2024", &details),
+            Err(PasswordError::Guessable { .. } | PasswordError::Common)
+        ));
+        assert!(strength("sunnycafe2024", &details).score < 2);
+        assert!(strength("sunnycafe2024", &[]).score >= strength("sunnycafe2024", &details).score);
+        assert_eq!(
+            personal_words(&["Sunny Café"]),
+            ["cafe", "café", "sunny", "sunnycafe", "sunnycafé"]
+        );
+        assert!(NewPassword::parse("marmalade kettle harbour 42", &details).is_ok());
     }
 
     #[test]
