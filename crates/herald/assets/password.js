@@ -4,6 +4,14 @@
 
 (function () {
   const labels = ["Very weak", "Weak", "Fair", "Strong", "Very strong"];
+  // The person's own details: the page's, and the organisation's name where the form holds it
+  // (at setup), since a password made of them is easy to guess.
+  function personal(input) {
+    const words = input.dataset.personal.split(" ");
+    const organisation = input.form && input.form.elements.namedItem("organisation");
+    if (organisation && organisation.value) words.push(organisation.value);
+    return words;
+  }
   for (const input of document.querySelectorAll("input[type=password][data-personal]")) {
     const output = document.getElementById(input.id + "-strength");
     if (!output) continue;
@@ -20,7 +28,7 @@
         const response = await fetch("/api/v1/password-strength", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ password: input.value, personal: input.dataset.personal.split(" ") }),
+          body: JSON.stringify({ password: input.value, personal: personal(input) }),
         });
         if (!response.ok) return;
         const strength = await response.json();

@@ -241,7 +241,19 @@ async fn set_up_in_browser(
         "the QR code is shown"
     );
 
-    // Live strength feedback comes from password.js, running under the CSP.
+    // Live strength feedback comes from password.js, running under the CSP. The
+    // organisation's own name counts against a password.
+    owner.fill("#password", "sunnycafe2024").await;
+    let refused = owner
+        .wait_for("return document.getElementById('password-strength').textContent.includes('will not accept');")
+        .await;
+    let shown = owner
+        .execute("return document.getElementById('password-strength').textContent;")
+        .await;
+    assert!(refused, "the café's own name is weak: {shown}");
+    owner
+        .execute("document.getElementById('password').value = ''; return null;")
+        .await;
     owner.fill("#password", "password").await;
     assert!(owner.wait_for("return document.getElementById('password-strength').textContent.startsWith('Too short');").await);
     owner.fill("#password", " kettle harbour marmalade").await;
