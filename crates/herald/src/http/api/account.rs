@@ -156,7 +156,6 @@ pub async fn start_new_authenticator(
 #[utoipa::path(post, path = "/api/v1/me/authenticator/confirm", tag = "people", security(("session" = [])), request_body = NewAuthenticatorConfirm,
     responses(
         (status = 204, description = "The new authenticator is in use"),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not with an API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The code or the enrolment token is not right, or the token expired", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -217,7 +216,6 @@ pub async fn regenerate_recovery_codes(
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "people", security(("session" = [])),
     responses(
         (status = 200, description = "Your sessions", body = [SessionInfo]),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn sessions(
@@ -256,7 +254,6 @@ pub async fn sessions(
     params(("id" = String, Path, description = "The session's `id` from `GET /api/v1/me/sessions`", example = "_0Mv9yTN8CZ_wGfRL5npJiW5BuX_SjfzRjHbKEfU5QY")),
     responses(
         (status = 204, description = "Ended"),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not with an API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "You have no session with this id", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -284,7 +281,6 @@ pub async fn end_session(
 #[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "people", security(("session" = [])),
     responses(
         (status = 200, description = "Ended", body = SessionsEnded),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not with an API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn end_other_sessions(
@@ -314,7 +310,6 @@ pub async fn end_other_sessions(
     params(("id" = i64, Path, description = "The member's id", example = 2)),
     responses(
         (status = 200, description = "Reset; the member and the owners were told", body = UserView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed for this member, or a token without `members:write`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No member has this id", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Yourself, or a deactivated member", body = crate::http::Problem, content_type = "application/problem+json"),

@@ -234,7 +234,7 @@ impl From<Visible> for AccountView {
 /// The social accounts the caller may see, each with the caller's own level on it. Owners and
 /// admins see every account; other members only those they hold a grant on or keep the gate of.
 #[utoipa::path(get, path = "/api/v1/accounts", operation_id = "list_accounts", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])),
-    responses((status = 200, description = "Accounts", body = [AccountView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Token lacks accounts:read", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Accounts", body = [AccountView]), (status = 403, description = "Token lacks accounts:read", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -249,7 +249,7 @@ pub async fn list(
 /// Adds a social account and names its gatekeeper, the active member who alone decides who else
 /// may use it. Owners and admins only; audited. The handle must follow the network's own rule.
 #[utoipa::path(post, path = "/api/v1/accounts", operation_id = "create_account", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = NewAccountByNetwork,
-    responses((status = 201, description = "Added", body = AccountView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Owners and admins only", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already added", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A field is not acceptable", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Added", body = AccountView), (status = 403, description = "Owners and admins only", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already added", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A field is not acceptable", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -270,7 +270,7 @@ pub async fn create(
 /// One account; its gatekeeper and owners also see its grants. An account the caller may not see
 /// answers 404, like one that does not exist.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The account", body = AccountDetail), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account, or not visible to you", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The account", body = AccountDetail), (status = 404, description = "No such account, or not visible to you", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,7 +306,7 @@ pub async fn get(
 /// Gives an active member publisher, contributor or viewer access to the account, or changes it.
 /// The account's gatekeeper or an owner may; audited either way.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/grants/{user_id}", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = GrantRequest, params(("id" = i64, Path), ("user_id" = i64, Path)),
-    responses((status = 204, description = "Granted"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or an owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "The member is the account's gatekeeper already", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an active member, or not a level that can be granted", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Granted"), (status = 403, description = "Not the gatekeeper or an owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "The member is the account's gatekeeper already", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an active member, or not a level that can be granted", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -330,7 +330,7 @@ pub async fn grant(
 ///
 /// Takes a member's grant on the account away. The account's gatekeeper or an owner may; audited.
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/grants/{user_id}", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), params(("id" = i64, Path), ("user_id" = i64, Path)),
-    responses((status = 204, description = "Revoked"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or an owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or grant", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Revoked"), (status = 403, description = "Not the gatekeeper or an owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or grant", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -345,7 +345,7 @@ pub async fn revoke(
 ///
 /// Makes another active member the account's gatekeeper. Owners only; audited.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/gatekeeper", tag = "accounts", security(("token" = ["accounts:write"]), ("session" = [])), request_body = GatekeeperRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "Reassigned", body = AccountView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Owners only", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an active member", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Reassigned", body = AccountView), (status = 403, description = "Owners only", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an active member", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn reassign_gatekeeper(
     State(state): State<AppState>,
     caller: Caller,

@@ -91,7 +91,6 @@ impl From<AuditEntry> for AuditEntryView {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit_entries", security(("token" = ["audit:read"]), ("session" = [])), params(AuditQuery),
     responses(
         (status = 200, description = "Entries, oldest first", body = [AuditEntryView]),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Owners only, or a token without `audit:read`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`limit` is not between 1 and 500", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -133,7 +132,6 @@ pub async fn list(
     responses(
         (status = 200, description = "JSON Lines, one entry per line", body = String, content_type = "application/jsonl",
             example = json!("{\"seq\":1,\"at\":\"2026-03-01T08:00:00.000Z\",\"actor\":\"user:1\",\"action\":\"setup.completed\",\"target\":\"user:1\",\"ip\":\"203.0.113.24\",\"details\":{\"email\":\"owner@sunnycafe.example\",\"organisation\":\"Sunny Café\"},\"hash\":\"e71e95c6ffce223116fb8c6d7e3df3d577d657fb550554d9f09e09847e5762d2\"}\n")),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Owners only, or a token without `audit:read`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {

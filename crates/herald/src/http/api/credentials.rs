@@ -138,7 +138,7 @@ fn field(text: &str) -> Result<SecretField, ApiError> {
 /// Which credentials are stored for the account, when and by whom they were last changed, and a
 /// password's strength and reuse; never the values. Anyone who may see the account may ask.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/credentials", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "Stored fields, their age, strength and reuse", body = [FactView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Stored fields, their age, strength and reuse", body = [FactView]), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn facts(
     State(state): State<AppState>,
     caller: Caller,
@@ -166,7 +166,7 @@ pub async fn facts(
 /// gatekeeper only, from a browser session (never an API token); audited. A new password answers
 /// the account's open "rotate now" requests.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/credentials/{field}", tag = "accounts", security(("session" = [])), request_body = StoreRequest, params(("id" = i64, Path), ("field" = inline(TypedField), Path, description = "Which credential")),
-    responses((status = 200, description = "Stored, sealed", body = StoredView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or field", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an acceptable value", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Stored, sealed", body = StoredView), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or field", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an acceptable value", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
@@ -199,7 +199,7 @@ pub async fn put(
 /// A new random password to the account's network rules, for its gatekeeper from a browser
 /// session. Nothing is stored: set it on the network, then store it as `login_password`.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/password-generator", tag = "accounts", security(("session" = [])), request_body = GenerateRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "A new password", body = GeneratedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A length the network does not accept", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "A new password", body = GeneratedView), (status = 403, description = "Not the gatekeeper, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A length the network does not accept", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn generate(
     State(state): State<AppState>,
     caller: Caller,
@@ -220,7 +220,7 @@ pub async fn generate(
 /// is recorded, and its open "rotate now" requests. Nothing secret; anyone who may see the
 /// account may ask.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/posture", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The posture", body = PostureView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The posture", body = PostureView), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn posture(
     State(state): State<AppState>,
     caller: Caller,
@@ -247,7 +247,7 @@ pub async fn posture(
 /// 2FA seeds and recovery codes need the gatekeeper's own current second-factor code; every
 /// reveal is audited.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/credentials/{field}/reveal", tag = "accounts", security(("session" = [])), request_body = RevealRequest, params(("id" = i64, Path), ("field" = SecretField, Path, description = "Which credential; `oauth_tokens` is never revealed (403)")),
-    responses((status = 200, description = "The value", body = RevealedView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper, wrong code, OAuth tokens, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account, field or stored value", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The value", body = RevealedView), (status = 403, description = "Not the gatekeeper, wrong code, OAuth tokens, or an API token", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account, field or stored value", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn reveal(
     State(state): State<AppState>,
     caller: Caller,
@@ -275,7 +275,7 @@ pub async fn reveal(
 /// The current code of the network's own 2FA, computed from the stored seed, for the account's
 /// gatekeeper from a browser session after their own second-factor code. Audited.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/network-code", tag = "accounts", security(("session" = [])), request_body = RevealRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "The network's current code", body = NetworkCodeView), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the gatekeeper or wrong code", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or no seed stored", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The network's current code", body = NetworkCodeView), (status = 403, description = "Not the gatekeeper or wrong code", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account or no seed stored", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn network_code(
     State(state): State<AppState>,
     caller: Caller,
@@ -320,7 +320,7 @@ pub struct RotationView {
 /// The account's requests to change its password: why, when, and when and by whom it was done.
 /// Anyone who may see the account may ask.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/rotations", tag = "accounts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "Requests, oldest first", body = [RotationView]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Requests, oldest first", body = [RotationView]), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn rotations(
     State(state): State<AppState>,
     caller: Caller,

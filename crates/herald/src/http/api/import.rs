@@ -177,7 +177,7 @@ impl From<Preview> for PreviewResponse {
 /// Reads a CSV of posts and lists every row as Herald reads it, with its problems and what will
 /// happen to it; problems are in the answer, not an error. Needs posts:write; nothing is saved.
 #[utoipa::path(post, path = "/api/v1/import/preview", tag = "import", security(("token" = ["posts:write"]), ("session" = [])), request_body = PreviewRequest,
-    responses((status = 200, description = "Every row with its problems", body = PreviewResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Every row with its problems", body = PreviewResponse), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn preview(
     State(state): State<AppState>,
     caller: Caller,
@@ -197,7 +197,7 @@ pub async fn preview(
 /// refuses the whole file (422) unless `only_valid` is set; a row failing part-way answers 409
 /// naming the rows already imported.
 #[utoipa::path(post, path = "/api/v1/import", tag = "import", security(("token" = ["posts:write"]), ("session" = [])), request_body = ImportRequest,
-    responses((status = 200, description = "Imported", body = ImportResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Stopped part-way: the detail names the rows imported", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Problems in the file; nothing imported", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Imported", body = ImportResponse), (status = 403, description = "Cannot write posts", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Stopped part-way: the detail names the rows imported", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Problems in the file; nothing imported", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,7 +242,7 @@ pub async fn import(
 /// The account's scheduled and published posts as CSV, in the import's columns plus `state` and
 /// `post_id`, so the file imports again. Anyone who may see the account may download it.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.csv", tag = "import", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The schedule, as an attachment", body = String, content_type = "text/csv", example = "date,time,message,link,account,state,post_id\n2026-12-24,08:00,Mince pies are back at the counter,,@cafelune@social.example,scheduled,12\n"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The schedule, as an attachment", body = String, content_type = "text/csv", example = "date,time,message,link,account,state,post_id\n2026-12-24,08:00,Mince pies are back at the counter,,@cafelune@social.example,scheduled,12\n"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -263,7 +263,7 @@ pub async fn schedule_csv(
 /// The account's schedule as an iCalendar feed (RFC 5545), one event per post, for a calendar app
 /// to subscribe to. Anyone who may see the account may fetch it.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/schedule.ics", tag = "import", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The feed, as an attachment", body = String, content_type = "text/calendar", example = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Herald//Herald 0.1.0//EN\r\nBEGIN:VEVENT\r\nUID:post-12@herald.example.com\r\nDTSTART:20261224T080000Z\r\nSUMMARY:Mince pies are back at the counter\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The feed, as an attachment", body = String, content_type = "text/calendar", example = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Herald//Herald 0.1.0//EN\r\nBEGIN:VEVENT\r\nUID:post-12@herald.example.com\r\nDTSTART:20261224T080000Z\r\nSUMMARY:Mince pies are back at the counter\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule_ics(
     State(state): State<AppState>,
     caller: Caller,

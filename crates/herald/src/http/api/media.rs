@@ -94,7 +94,7 @@ impl From<MediaRecord> for MediaResponse {
 /// its bytes), its size, how many images a post may carry, and how long the alt text may be.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/media", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path)),
     request_body(content = MediaUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "Attached", body = MediaResponse), (status = 400, description = "Not a multipart form", body = crate::http::Problem, content_type = "application/problem+json"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 413, description = "Larger than any network takes", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an image, not one the network takes, or no alt text", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Attached", body = MediaResponse), (status = 400, description = "Not a multipart form", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 413, description = "Larger than any network takes", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Not an image, not one the network takes, or no alt text", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -137,7 +137,7 @@ pub async fn upload(
 /// The post's images in order, with their alt text and where to fetch each. Anyone who may see the
 /// post may list them.
 #[utoipa::path(get, path = "/api/v1/posts/{id}/media", operation_id = "list_media", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The images", body = Vec<MediaResponse>), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The images", body = Vec<MediaResponse>), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,7 +153,7 @@ pub async fn list(
 /// The image's bytes, typed as read from them when it was uploaded (PNG, JPEG, GIF or WebP). Anyone
 /// who may see the post may fetch it.
 #[utoipa::path(get, path = "/api/v1/posts/{id}/media/{media_id}", operation_id = "show_media", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
-    responses((status = 200, description = "The image, typed as read from its bytes", content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The image, typed as read from its bytes", content((ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"), (ImageBytes = "image/webp"))), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,7 +170,7 @@ pub async fn show(
 /// Removes one image from a draft and deletes its file; only the post's author may, while it is a
 /// draft. The post's `version` goes up.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}/media/{media_id}", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path), ("media_id" = i64, Path)),
-    responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Removed"), (status = 403, description = "Not the post's author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post or image", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,

@@ -129,7 +129,6 @@ fn ceremony(options: impl Serialize, state: String) -> Result<Json<Ceremony>, Ap
 #[utoipa::path(get, path = "/api/v1/passkeys", tag = "people", operation_id = "list_passkeys", security(("session" = [])),
     responses(
         (status = 200, description = "Your passkeys", body = [PasskeyView]),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not with an API token", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
@@ -191,7 +190,6 @@ pub async fn start_registration(
 #[utoipa::path(post, path = "/api/v1/passkeys", tag = "people", security(("session" = [])), request_body = NewPasskey,
     responses(
         (status = 201, description = "Added", body = PasskeyView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not with an API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The name is not acceptable, the prompt expired, or the answer did not verify; `field` names which", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Passkeys are not available: `public_url` does not name Herald's host by domain name", body = crate::http::Problem, content_type = "application/problem+json"),

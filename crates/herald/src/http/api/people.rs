@@ -408,7 +408,6 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "people", security(("session" = [])),
     responses(
         (status = 204, description = "Signed out; the session cookie is cleared"),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "An API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
@@ -427,7 +426,6 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
 #[utoipa::path(post, path = "/api/v1/auth/logout-everywhere", tag = "people", security(("session" = [])),
     responses(
         (status = 200, description = "Every session ended, this one included", body = EndedSessions),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "An API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout_everywhere(
@@ -453,7 +451,6 @@ pub async fn logout_everywhere(
 #[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("token" = ["me:read"]), ("session" = [])),
     responses(
         (status = 200, description = "Who you are", body = MeView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token without `me:read`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeView>, ApiError> {
@@ -497,7 +494,6 @@ pub async fn password_strength(ApiJson(request): ApiJson<StrengthRequest>) -> Js
 #[utoipa::path(get, path = "/api/v1/members", tag = "people", security(("token" = ["members:read"]), ("session" = [])),
     responses(
         (status = 200, description = "Members", body = [UserView]),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs an admin or owner, or a token with `members:read`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_members(
@@ -519,7 +515,6 @@ pub async fn list_members(
     params(("id" = i64, Path, description = "The member's id", example = 2)),
     responses(
         (status = 200, description = "Changed", body = UserView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed: an admin changing an owner or making one, or a token without `members:write`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No member has this id", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "It would leave no owner", body = crate::http::Problem, content_type = "application/problem+json"),
@@ -552,7 +547,6 @@ pub async fn change_role(
     params(("id" = i64, Path, description = "The member's id", example = 3)),
     responses(
         (status = 200, description = "Deactivated; rotate the credentials of the accounts in `rotate_now`", body = DepartedView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed for this member, or a token without `members:write`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No member has this id", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already deactivated, yourself, or the last owner", body = crate::http::Problem, content_type = "application/problem+json"),
@@ -581,7 +575,6 @@ pub async fn deactivate(
     request_body = InviteRequest,
     responses(
         (status = 201, description = "Invitation created; give the link to the invitee. The link is shown this once", body = InvitationView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to give this role, or a token without `members:write`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "This address is already an active member", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`email` is not an email address", body = crate::http::Problem, content_type = "application/problem+json"),
@@ -673,7 +666,6 @@ pub async fn accept_invitation(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "people", security(("session" = [])),
     responses(
         (status = 200, description = "Your tokens (never their secrets)", body = [TokenView]),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "An API token cannot list tokens", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_tokens(
@@ -699,7 +691,6 @@ pub async fn list_tokens(
     request_body = NewTokenRequest,
     responses(
         (status = 201, description = "Created; `secret` is shown this once", body = NewTokenView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "An API token cannot make tokens, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is not acceptable; `field` names it", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -736,7 +727,6 @@ pub async fn create_token(
     params(("id" = i64, Path, description = "The token's id", example = 5)),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "An API token cannot revoke tokens, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "You have no active token with this id", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -830,7 +820,6 @@ pub struct NotificationView {
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "people", security(("token" = ["me:read"]), ("session" = [])),
     responses(
         (status = 200, description = "Your notifications, at most 50", body = [NotificationView]),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token without `me:read`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn notifications(

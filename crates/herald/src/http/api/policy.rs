@@ -114,7 +114,6 @@ pub struct RuleView {
 #[utoipa::path(post, path = "/api/v1/scan", tag = "policy", security(("token" = ["policy:read"]), ("session" = [])), request_body = ScanRequest,
     responses(
         (status = 200, description = "The findings and the verdict", body = ScanView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token without `policy:read`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn scan(
@@ -155,7 +154,6 @@ pub async fn scan(
 #[utoipa::path(get, path = "/api/v1/policy/rules", tag = "policy", security(("token" = ["policy:read"]), ("session" = [])),
     responses(
         (status = 200, description = "The rules", body = RulesReadView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token without `policy:read`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn rules(
@@ -190,7 +188,6 @@ pub async fn rules(
 #[utoipa::path(put, path = "/api/v1/policy/rules", tag = "policy", security(("session" = [])), request_body = RulesView,
     responses(
         (status = 200, description = "Saved as a new version", body = RulesView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an owner, an API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The TOML or a rule is not valid; `detail` names the line and column", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -311,7 +308,6 @@ fn action_schema() -> utoipa::openapi::Object {
 #[utoipa::path(get, path = "/api/v1/policy", tag = "policy", security(("token" = ["policy:read"]), ("session" = [])),
     responses(
         (status = 200, description = "The policy", body = DocumentView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token without `policy:read`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No policy published yet", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -339,7 +335,6 @@ pub async fn document(
 #[utoipa::path(put, path = "/api/v1/policy", tag = "policy", security(("session" = [])), request_body = PublishRequest,
     responses(
         (status = 200, description = "Published", body = DocumentView),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an owner, an API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty or longer than 100,000 characters", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -366,7 +361,6 @@ pub async fn publish(
 #[utoipa::path(post, path = "/api/v1/policy/acknowledge", tag = "policy", security(("session" = [])), request_body = AcknowledgeRequest,
     responses(
         (status = 204, description = "Acknowledged"),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "An API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not the current version, or no policy published yet", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -394,7 +388,6 @@ pub async fn acknowledge(
 #[utoipa::path(get, path = "/api/v1/policy/acknowledgements", tag = "policy", security(("token" = ["members:read"]), ("session" = [])),
     responses(
         (status = 200, description = "Every active member", body = [AcknowledgementView]),
-        (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an owner or admin, or a token without `members:read`", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn acknowledgements(

@@ -212,7 +212,7 @@ impl From<PostView> for PostResponse {
 /// Writes a new draft for one social account. The caller needs contributor access (or more) to
 /// the account and must have accepted the current policy; the text must fit the account's network.
 #[utoipa::path(post, path = "/api/v1/posts", operation_id = "create_post", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = NewPost,
-    responses((status = 201, description = "Drafted", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No contributor access, or the policy not yet accepted", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long for the network", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Drafted", body = PostResponse), (status = 403, description = "No contributor access, or the policy not yet accepted", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long for the network", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -236,7 +236,7 @@ pub async fn create(
 /// The post, its length as its network counts it, its history and its publishing attempts. Anyone
 /// who may see the post's account may read it; a post on an account the caller cannot see is 404.
 #[utoipa::path(get, path = "/api/v1/posts/{id}", operation_id = "show_post", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The post", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The post", body = PostResponse), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -253,7 +253,7 @@ pub async fn show(
 /// Replaces the text of a draft; only its author may, and only while it is a draft. The post's
 /// `version` goes up, so a submit or approval naming the old version is refused.
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = EditPost, params(("id" = i64, Path)),
-    responses((status = 200, description = "Changed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "No longer a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Changed", body = PostResponse), (status = 403, description = "Not the author", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "No longer a draft", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn edit(
     State(state): State<AppState>,
     caller: Caller,
@@ -275,7 +275,7 @@ pub async fn edit(
 /// unless an owner overrides with a reason (audited). It then waits for approval when the author is
 /// a contributor or the policy asks, and is approved at once otherwise.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/submit", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SubmitRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "Submitted (or approved at once)", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "Not the author, policy not accepted, or an override by a non-owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Blocked by the policy, or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Submitted (or approved at once)", body = PostResponse), (status = 403, description = "Not the author, policy not accepted, or an override by a non-owner", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not a draft, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Blocked by the policy, or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -308,7 +308,7 @@ pub async fn submit(
 /// Approves someone else's submitted post at the `version` the approver read; needs publisher
 /// access to the account, and no one approves their own post. A post with a time is scheduled.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = ApproveRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "Approved", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access, or one's own post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "No version named", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Approved", body = PostResponse), (status = 403, description = "No publisher access, or one's own post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted, or the text changed since the version named: read it again", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "No version named", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
@@ -339,7 +339,7 @@ pub async fn approve(
 /// Turns a submitted or approved post back into a draft, with a note for the author saying what to
 /// change. Needs publisher access to the account.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/send-back", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SendBackRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "A draft again", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted or approved", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "A draft again", body = PostResponse), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not submitted or approved", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn send_back(
     State(state): State<AppState>,
     caller: Caller,
@@ -361,7 +361,7 @@ pub async fn send_back(
 /// (it becomes published) or not (it becomes failed and can be rescheduled). Needs publisher
 /// access to the account.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/settle", tag = "posts", security(("token" = ["posts:write"]), ("session" = [])), request_body = SettleRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "Published or failed", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not unconfirmed", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Published or failed", body = PostResponse), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not unconfirmed", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn settle(
     State(state): State<AppState>,
     caller: Caller,
@@ -380,7 +380,7 @@ pub async fn settle(
 /// The text's length as each network counts it, and whether it fits: the composer's live counter.
 /// Any signed-in member may ask; nothing is saved.
 #[utoipa::path(post, path = "/api/v1/text-length", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), request_body = LengthRequest,
-    responses((status = 200, description = "One entry per network", body = [NetworkLength]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "One entry per network", body = [NetworkLength])))]
 pub async fn text_length(
     caller: Caller,
     ApiJson(request): ApiJson<LengthRequest>,

@@ -136,7 +136,7 @@ pub struct QueueSlot {
 /// post becomes scheduled (publisher access); a draft or submitted post keeps the time for when it
 /// is approved. Accounts marked "confirm before publish" need `confirm: true`.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = ScheduleBody, params(("id" = i64, Path)),
-    responses((status = 200, description = "Scheduled, or the time kept", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No access to schedule on this account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already published, or changed meanwhile", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Neither `at` nor `queue: true`; a time in the past or not a time; no free queue slot; or `confirm` missing for an account that asks for it", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Scheduled, or the time kept", body = PostResponse), (status = 403, description = "No access to schedule on this account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Already published, or changed meanwhile", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Neither `at` nor `queue: true`; a time in the past or not a time; no free queue slot; or `confirm` missing for an account that asks for it", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn schedule(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,7 +174,7 @@ pub async fn schedule(
 /// Takes a scheduled post off the schedule; it stays approved and keeps no time. Needs publisher
 /// access to the account.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}/schedule", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "Approved, not scheduled", body = PostResponse), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not scheduled", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Approved, not scheduled", body = PostResponse), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such post", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "Not scheduled", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn unschedule(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,7 +191,7 @@ pub async fn unschedule(
 /// The posts due or published between `from` and `to` (at most 62 days apart) on the accounts the
 /// caller can see, oldest first. Both times are required.
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "schedule", security(("token" = ["accounts:read"]), ("session" = [])), params(CalendarQuery),
-    responses((status = 200, description = "Oldest first", body = [CalendarEntry]), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time that is not RFC 3339, or `to` not after `from` or more than 62 days later", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Oldest first", body = [CalendarEntry]), (status = 422, description = "A time that is not RFC 3339, or `to` not after `from` or more than 62 days later", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn calendar(
     State(state): State<AppState>,
     caller: Caller,
@@ -237,7 +237,7 @@ pub async fn calendar(
 ///
 /// The account's time zone and weekly queue slots, for anyone who may see the account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/queue", tag = "schedule", security(("token" = ["accounts:read"]), ("session" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "The queue", body = Queue), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The queue", body = Queue), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn queue(
     State(state): State<AppState>,
     caller: Caller,
@@ -262,7 +262,7 @@ pub async fn queue(
 /// Replaces the account's time zone and weekly queue slots; needs publisher access to the account.
 /// Posts already scheduled keep their times.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/queue", tag = "schedule", security(("token" = ["posts:write"]), ("session" = [])), request_body = Queue, params(("id" = i64, Path)),
-    responses((status = 200, description = "The new queue", body = Queue), (status = 401, description = "Not signed in", body = crate::http::Problem, content_type = "application/problem+json"), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time zone the server does not know, or a slot outside the week or the day", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The new queue", body = Queue), (status = 403, description = "No publisher access", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time zone the server does not know, or a slot outside the week or the day", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn set_queue(
     State(state): State<AppState>,
     caller: Caller,
