@@ -112,3 +112,25 @@ pub(crate) async fn record_for_post(
     )
     .await
 }
+
+/// [`record`] for a step a member took on their own account (password, authenticator,
+/// sessions): the member is the actor and the target, from the address they came from.
+pub(crate) async fn record_for_member(
+    store: &Store,
+    now: Timestamp,
+    member: &crate::store::UserRecord,
+    action: &str,
+    ip: &str,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    record(
+        store,
+        now,
+        Actor::User(member.id),
+        action,
+        Some(format!("user:{}", member.id)),
+        Some(ip),
+        details,
+    )
+    .await
+}

@@ -10,12 +10,11 @@ use zeroize::Zeroizing;
 use super::enrolment::{self, Enrolment};
 use super::{newcomer, off_thread, step_up};
 use crate::config::Config;
-use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::totp::{generate_recovery_codes, recovery_code_matches};
 use crate::keys::Keys;
 use crate::services::AppError;
-use crate::services::audit::record;
+use crate::services::audit::record_for_member;
 use crate::store::{SessionSummary, Store, UserRecord};
 
 /// The current password and a fresh code, then the new password.
@@ -135,13 +134,12 @@ pub async fn change_password(
     let ended = store
         .change_password(user.id, &hash, current_session)
         .await?;
-    record(
+    record_for_member(
         store,
         now,
-        Actor::User(user.id),
+        user,
         "auth.password_changed",
-        Some(format!("user:{}", user.id)),
-        Some(ip),
+        ip,
         serde_json::json!({ "other_sessions_ended": ended }),
     )
     .await?;
@@ -189,13 +187,12 @@ pub async fn confirm_authenticator(
     let work = store.write().await?;
     let store: &Store = &work;
     store.replace_authenticator(user.id, &sealed, step).await?;
-    record(
+    record_for_member(
         store,
         now,
-        Actor::User(user.id),
+        user,
         "auth.authenticator_replaced",
-        Some(format!("user:{}", user.id)),
-        Some(ip),
+        ip,
         serde_json::json!({}),
     )
     .await?;
@@ -217,13 +214,12 @@ pub async fn regenerate_recovery_codes(
     let work = store.write().await?;
     let store: &Store = &work;
     store.replace_recovery_codes(user.id, &codes.hashes).await?;
-    record(
+    record_for_member(
         store,
         now,
-        Actor::User(user.id),
+        user,
         "auth.recovery_codes_regenerated",
-        Some(format!("user:{}", user.id)),
-        Some(ip),
+        ip,
         serde_json::json!({ "count": codes.codes.len() }),
     )
     .await?;
@@ -267,13 +263,12 @@ pub async fn end_session(
             "you have no such session; it may have ended already".to_owned(),
         ));
     }
-    record(
+    record_for_member(
         store,
         now,
-        Actor::User(user.id),
+        user,
         "auth.session_ended",
-        Some(format!("user:{}", user.id)),
-        Some(ip),
+        ip,
         serde_json::json!({ "session": public_id }),
     )
     .await?;
@@ -291,13 +286,12 @@ pub async fn end_other_sessions(
     let work = store.write().await?;
     let store: &Store = &work;
     let ended = store.end_other_sessions(user.id, current_session).await?;
-    record(
+    record_for_member(
         store,
         now,
-        Actor::User(user.id),
+        user,
         "auth.other_sessions_ended",
-        Some(format!("user:{}", user.id)),
-        Some(ip),
+        ip,
         serde_json::json!({ "sessions_ended": ended }),
     )
     .await?;

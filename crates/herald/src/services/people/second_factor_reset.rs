@@ -18,7 +18,7 @@ use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::totp::generate_recovery_codes;
 use crate::keys::Keys;
-use crate::services::audit::record;
+use crate::services::audit::{record, record_for_member};
 use crate::store::{Store, UserRecord};
 
 /// Step one of enrolling after a reset: who is signing in.
@@ -154,13 +154,12 @@ pub async fn finish_enrolment(
     {
         return Err(AppError::WrongCredentials);
     }
-    record(
+    record_for_member(
         store,
         now,
-        Actor::User(user.id),
+        user,
         "auth.second_factor_enrolled",
-        Some(format!("user:{}", user.id)),
-        Some(ip),
+        ip,
         serde_json::json!({ "after": "reset" }),
     )
     .await?;
