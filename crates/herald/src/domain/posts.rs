@@ -92,6 +92,21 @@ impl PostState {
         }
     }
 
+    /// The state in people's words, as the pages show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PostState::Draft => "Draft",
+            PostState::Submitted => "Waiting for approval",
+            PostState::Approved => "Approved, no time yet",
+            PostState::Scheduled => "Scheduled",
+            PostState::Publishing => "Going out now",
+            PostState::Published => "Published",
+            PostState::Failed => "Failed",
+            PostState::Unconfirmed => "Not sure it went out",
+            PostState::ExpiredApproval => "Approval expired",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<PostState> {
         PostState::ALL
             .into_iter()

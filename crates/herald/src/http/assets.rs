@@ -28,19 +28,14 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/passkeys.js"),
     },
     Asset {
-        name: "colours.js",
+        name: "layout.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../assets/colours.js"),
+        body: include_str!("../../assets/layout.js"),
     },
     Asset {
         name: "draft.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../assets/draft.js"),
-    },
-    Asset {
-        name: "times.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../assets/times.js"),
     },
     Asset {
         name: "calendar.js",

@@ -59,10 +59,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/notifications/read", post(pages::notifications_read))
+        .route("/status", get(pages::status))
         .route(
             "/compose",
             get(pages::posts::compose).post(pages::posts::compose_submit),
         )
+        .route("/posts", get(pages::posts::list::list))
         .route("/posts/{id}", get(pages::posts::show))
         .route("/posts/{id}/submit", post(pages::posts::submit))
         .route("/posts/{id}/approve", post(pages::posts::approve))
@@ -103,11 +105,20 @@ pub fn router(state: AppState) -> Router {
             "/invite/{token}",
             get(pages::people::invite_page).post(pages::people::invite_submit),
         )
-        .route("/members", get(pages::people::members_page))
-        .route("/members/invite", post(pages::people::invite_member))
+        .route("/members", get(pages::members::page))
+        .route("/members/invite", post(pages::members::invite))
+        .route(
+            "/members/invitations/{reference}/renew",
+            post(pages::members::renew),
+        )
+        .route(
+            "/members/invitations/{reference}/withdraw",
+            post(pages::members::withdraw),
+        )
+        .route("/members/{id}/role", post(pages::members::change_role))
         .route(
             "/members/{id}/reset-second-factor",
-            post(pages::people::reset_second_factor),
+            post(pages::members::reset_second_factor),
         )
         .route(
             "/login/enrol",
@@ -116,7 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login/enrol/finish", post(pages::people::enrol_finish))
         .route(
             "/members/{id}/deactivate",
-            post(pages::people::deactivate_member),
+            get(pages::members::confirm_deactivation).post(pages::members::deactivate),
         )
         .route(
             "/accounts",

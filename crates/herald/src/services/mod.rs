@@ -12,6 +12,7 @@ pub mod connections;
 pub mod credentials;
 mod error;
 pub mod export;
+pub mod home;
 pub mod import;
 pub mod media;
 pub mod notify;

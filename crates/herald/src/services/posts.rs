@@ -327,6 +327,82 @@ pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView
     })
 }
 
+/// What a list of posts asks for; every part is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub account_id: Option<i64>,
+    pub state: Option<PostState>,
+    pub author_id: Option<i64>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// One page of a list of posts, with the accounts they belong to.
+#[derive(Debug, Clone)]
+pub struct PostList {
+    pub posts: Vec<(PostRecord, Visible)>,
+    /// How many posts match in all pages.
+    pub total: i64,
+}
+
+/// The most posts one page of a list shows.
+pub const LONGEST_PAGE: i64 = 200;
+
+/// The posts on accounts `actor` may see that match `filter`, newest activity first: `per_page`
+/// of them (1 to [`LONGEST_PAGE`]) from page `page` (1 is the first).
+pub async fn list(
+    store: &Store,
+    actor: &UserRecord,
+    filter: &ListFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<PostList, AppError> {
+    if !(1..=LONGEST_PAGE).contains(&per_page) {
+        return Err(AppError::invalid(
+            "per_page",
+            format!("Ask for 1 to {LONGEST_PAGE} posts a page."),
+        ));
+    }
+    if page < 1 {
+        return Err(AppError::invalid("page", "Pages are numbered from 1."));
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && to <= from
+    {
+        return Err(AppError::invalid(
+            "to",
+            "The end of the period must be after its start.",
+        ));
+    }
+    let mut visible = accounts::visible(store, actor).await?;
+    if let Some(id) = filter.account_id {
+        visible.retain(|seen| seen.account.id == id);
+        if visible.is_empty() {
+            return Err(AppError::NotFound(format!("there is no account {id}")));
+        }
+    }
+    let query = crate::store::PostQuery {
+        accounts: visible.iter().map(|seen| seen.account.id).collect(),
+        state: filter.state,
+        author_id: filter.author_id,
+        from: filter.from,
+        to: filter.to,
+        limit: per_page,
+        offset: page.saturating_sub(1).saturating_mul(per_page),
+    };
+    let (posts, total) = store.posts_matching(&query).await?;
+    let posts = posts
+        .into_iter()
+        .filter_map(|post| {
+            let seen = visible
+                .iter()
+                .find(|seen| seen.account.id == post.account_id)?;
+            Some((post, seen.clone()))
+        })
+        .collect();
+    Ok(PostList { posts, total })
+}
+
 /// Submitted posts that `actor` may approve (publisher access, not their own), newest first.
 pub async fn awaiting_review(
     store: &Store,

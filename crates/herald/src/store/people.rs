@@ -84,6 +84,17 @@ macro_rules! ensure_an_owner_remains {
 }
 use crate::domain::people::Role;
 
+/// An invitation not yet accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingInvitation {
+    pub reference: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// A member as stored. `totp_secret` is sealed by the vault; `password_hash` is a PHC string.
 #[derive(Clone, PartialEq)]
 pub struct UserRecord {
@@ -329,6 +340,55 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Invitations not yet accepted, newest first (expired ones too: the page offers a new
+    /// link for them). `reference` is the first 16 characters of the token's hash: enough to
+    /// name one, and nothing that helps to guess the link.
+    pub async fn pending_invitations(&self) -> Result<Vec<PendingInvitation>, StoreError> {
+        let rows: Vec<(String, String, String, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT substr(token_hash, 1, 16), email, role, invited_by, created_at, expires_at
+             FROM invitations WHERE accepted_at IS NULL ORDER BY created_at DESC")
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(
+                |(reference, email, role, invited_by, created_at, expires_at)| {
+                    Ok(PendingInvitation {
+                        reference,
+                        email,
+                        role: parse_role(&role)?,
+                        invited_by,
+                        created_at: millis(created_at)?,
+                        expires_at: millis(expires_at)?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Withdraws the pending invitation named by `reference` (see
+    /// [`Store::pending_invitations`]); its link stops working. The invitation withdrawn, or
+    /// none when no pending one has that reference.
+    pub async fn cancel_invitation(
+        &self,
+        reference: &str,
+    ) -> Result<Option<PendingInvitation>, StoreError> {
+        let pending = self
+            .pending_invitations()
+            .await?
+            .into_iter()
+            .find(|invitation| invitation.reference == reference);
+        if pending.is_none() {
+            return Ok(None);
+        }
+        let deleted: u64 = with_pool!(self, pool => sqlx::query(
+            "DELETE FROM invitations WHERE substr(token_hash, 1, 16) = $1 AND accepted_at IS NULL")
+            .bind(reference)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(pending.filter(|_| deleted > 0))
     }
 
     /// Accepts an invitation by creating its member, once: a second acceptance, or one after

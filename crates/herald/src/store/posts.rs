@@ -27,6 +27,23 @@ macro_rules! post_event_in {
 use crate::domain::posts::PostState;
 pub(crate) use post_event_in;
 
+/// When a post is listed as happening: published, else due, else last changed.
+const WHEN: &str = "COALESCE(published_at, scheduled_at, updated_at)";
+
+/// Which posts a list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct PostQuery {
+    /// Only posts of these accounts (the ones the reader may see).
+    pub accounts: Vec<i64>,
+    pub state: Option<PostState>,
+    pub author_id: Option<i64>,
+    /// Published, due or last changed from `from` (inclusive) to `to` (exclusive).
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostRecord {
     pub id: i64,
@@ -306,6 +323,73 @@ impl Store {
             .fetch_all(pool)
             .await)?;
         rows.into_iter().map(post_from_row).collect()
+    }
+
+    /// One page of the posts `query` asks for, newest activity first, and how many match in
+    /// all. Only posts of `query.accounts` are considered: the caller narrows that list to the
+    /// accounts the reader may see.
+    pub async fn posts_matching(
+        &self,
+        query: &PostQuery,
+    ) -> Result<(Vec<PostRecord>, i64), StoreError> {
+        if query.accounts.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let mut binds: Vec<i64> = query.accounts.clone();
+        let accounts = (1..=binds.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut conditions = vec![format!("account_id IN ({accounts})")];
+        let mut condition = |sql: &str, value: i64| {
+            binds.push(value);
+            conditions.push(sql.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(author) = query.author_id {
+            condition("author_id = ?", author);
+        }
+        if let Some(from) = query.from {
+            condition(&format!("{WHEN} >= ?"), from.as_millisecond());
+        }
+        if let Some(to) = query.to {
+            condition(&format!("{WHEN} < ?"), to.as_millisecond());
+        }
+        // The state is the one text value; it goes last so the numbers above stay simple.
+        let mut sql_where = conditions.join(" AND ");
+        if query.state.is_some() {
+            sql_where.push_str(&format!(" AND state = ${}", binds.len() + 1));
+        }
+        let state = query.state.map(|state| state.as_str());
+        let count_sql = format!("SELECT COUNT(*) FROM posts WHERE {sql_where}");
+        let page_sql = format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE {sql_where} ORDER BY {WHEN} DESC, id DESC LIMIT {} OFFSET {}",
+            query.limit.max(0),
+            query.offset.max(0)
+        );
+        let (total, rows): (i64, Vec<PostRow>) = with_pool!(self, pool => {
+            let mut count = sqlx::query_scalar(&count_sql);
+            let mut page = sqlx::query_as(&page_sql);
+            for value in &binds {
+                count = count.bind(*value);
+                page = page.bind(*value);
+            }
+            if let Some(state) = state {
+                count = count.bind(state);
+                page = page.bind(state);
+            }
+            // One read transaction, so the count and the page agree.
+            let mut read = pool.begin().await?;
+            let total: i64 = count.fetch_one(&mut *read).await?;
+            let rows: Vec<PostRow> = page.fetch_all(&mut *read).await?;
+            read.commit().await?;
+            Ok::<_, sqlx::Error>((total, rows))
+        })?;
+        Ok((
+            rows.into_iter()
+                .map(post_from_row)
+                .collect::<Result<_, _>>()?,
+            total,
+        ))
     }
 
     pub async fn post_history(&self, id: i64) -> Result<Vec<PostEventRecord>, StoreError> {

@@ -219,6 +219,12 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         ),
         api(
             Method::GET,
+            "/api/v1/posts?state=draft&page=1",
+            None,
+            [D, A, A, A, A],
+        ),
+        api(
+            Method::GET,
             "/api/v1/calendar?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
             None,
             [D, A, A, A, A],
@@ -454,6 +460,8 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::GET, "/members", [D, D, A, A, A]),
         page(Method::GET, "/accounts", [D, A, A, A, A]),
         page(Method::GET, "/audit", [D, D, D, A, A]),
+        page(Method::GET, "/status", [D, D, D, A, A]),
+        page(Method::GET, "/posts", [D, A, A, A, A]),
         page(Method::GET, "/account", [D, A, A, A, A]),
         page(Method::POST, "/members/invite", [D, D, A, A, D]),
         page(Method::POST, "/notifications/read", [D, A, A, A, D]),

@@ -635,7 +635,11 @@ async fn the_import_page_previews_an_uploaded_file_then_imports_only_the_valid_r
     let page = owner.get(&app, "/import").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
-    assert!(html.contains("enctype=\"multipart/form-data\"") && html.contains("href=\"/import\""));
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    assert!(
+        html.contains("<a href=\"/posts\" aria-current=\"page\">Posts</a>"),
+        "the import page is marked as part of Posts in the menu"
+    );
 
     let file = "date,time,message,account\n2027-02-01,09:00,Soup & bread <b>today</b>,@sunnycafe\n2027-02-01,25:00,Bad hour,@sunnycafe\n";
     let (content_type, body) = multipart(&owner.csrf, "preview", file);

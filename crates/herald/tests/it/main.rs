@@ -48,3 +48,4 @@ mod tidy;
 mod totp;
 mod unit_of_work;
 mod webdriver;
+mod work_lists;

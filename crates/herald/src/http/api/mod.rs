@@ -96,7 +96,7 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(policy::document, policy::publish))
         .routes(routes!(policy::acknowledge))
         .routes(routes!(policy::acknowledgements))
-        .routes(routes!(posts::create))
+        .routes(routes!(posts::list, posts::create))
         .routes(routes!(posts::show, posts::edit))
         .routes(routes!(posts::submit))
         .routes(routes!(posts::approve))

@@ -1,18 +1,22 @@
 //! `/api/v1/posts`: drafts, submission (checked against the policy and the network's length
-//! rule), approval and sending back; and `/api/v1/text-length` for the composer's live counts.
+//! rule), approval and sending back, the list of posts; and `/api/v1/text-length` for the
+//! composer's live counts.
+
+// utoipa's expansion of `params(ListQuery)` names the type with a path the lint dislikes.
+#![allow(unused_qualifications)]
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::access::Permission;
 use crate::domain::accounts::Network;
 use crate::domain::post_text::{self, Length};
 use crate::domain::posts::PostState;
 use crate::http::auth::Caller;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
 use crate::services::posts::{self, PostView};
 
@@ -205,6 +209,129 @@ impl From<PostView> for PostResponse {
                 .collect(),
         }
     }
+}
+
+/// Which posts to list; every filter is optional.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this account's posts; an account the caller cannot see is 404.
+    #[param(example = 1)]
+    pub account_id: Option<i64>,
+    /// Only posts in this state.
+    pub state: Option<PostState>,
+    /// Only this member's posts (none for an id no member has).
+    #[param(example = 3)]
+    pub author_id: Option<i64>,
+    /// Published, due or last changed at or after this RFC 3339 time.
+    #[param(format = DateTime, example = "2026-12-01T00:00:00Z")]
+    pub from: Option<String>,
+    /// Published, due or last changed before this RFC 3339 time; after `from`.
+    #[param(format = DateTime, example = "2027-01-01T00:00:00Z")]
+    pub to: Option<String>,
+    /// The page, from 1 (the default).
+    #[param(minimum = 1, example = 1)]
+    pub page: Option<i64>,
+    /// Posts a page, 1 to 200; 50 by default.
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub per_page: Option<i64>,
+}
+
+/// One post in a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 7, "account_id": 1, "account_name": "Café Lune", "network": "mastodon", "author_id": 3,
+    "text": "Fresh cinnamon buns from 8 tomorrow, while they last!", "version": 2,
+    "state": "scheduled", "scheduled_at": "2026-12-24T08:00:00Z", "published_at": null,
+    "updated_at": "2026-12-20T11:02:00Z"
+}))]
+pub struct PostSummary {
+    pub id: i64,
+    pub account_id: i64,
+    pub account_name: String,
+    pub network: Network,
+    pub author_id: i64,
+    pub text: String,
+    pub version: i64,
+    pub state: PostState,
+    /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
+    pub scheduled_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub published_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// One page of posts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostPage {
+    pub posts: Vec<PostSummary>,
+    /// How many posts match, over all pages.
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Lists posts
+///
+/// The posts on the accounts the caller can see, newest activity first (published, due, or last
+/// changed), one page at a time, optionally only one account's, one state's, one author's, or
+/// those between `from` and `to`.
+#[utoipa::path(get, path = "/api/v1/posts", operation_id = "list_posts", tag = "posts", security(("token" = ["accounts:read"]), ("session" = [])), params(ListQuery),
+    responses((status = 200, description = "One page, newest first", body = PostPage), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A time that is not RFC 3339, `to` not after `from`, or a page size out of range", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<PostPage>, ApiError> {
+    caller.require(Permission::ViewAccounts)?;
+    let time = |field: &'static str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| {
+                text.parse::<jiff::Timestamp>()
+                    .map_err(|_| ApiError::Invalid {
+                        field,
+                        message: format!(
+                            "{field} must be an RFC 3339 time such as 2026-12-01T00:00:00Z"
+                        ),
+                    })
+            })
+            .transpose()
+    };
+    let filter = posts::ListFilter {
+        account_id: query.account_id,
+        state: query.state,
+        author_id: query.author_id,
+        from: time("from", &query.from)?,
+        to: time("to", &query.to)?,
+    };
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(50);
+    let list = posts::list(&state.store, &caller.user, &filter, page, per_page).await?;
+    Ok(Json(PostPage {
+        posts: list
+            .posts
+            .into_iter()
+            .map(|(post, seen)| PostSummary {
+                id: post.id,
+                account_id: post.account_id,
+                account_name: seen.account.display_name,
+                network: seen.account.network,
+                author_id: post.author_id,
+                text: post.text,
+                version: post.version,
+                state: post.state,
+                scheduled_at: post.scheduled_at.map(|at| at.to_string()),
+                published_at: post.published_at.map(|at| at.to_string()),
+                updated_at: post.updated_at.to_string(),
+            })
+            .collect(),
+        total: list.total,
+        page,
+        per_page,
+    }))
 }
 
 /// Writes a draft

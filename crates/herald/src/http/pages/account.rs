@@ -295,7 +295,7 @@ async fn show(state: &AppState, caller: &Caller, extras: Extras) -> Result<Respo
         .as_ref()
         .map_or(StatusCode::OK, |error| error.status);
     let page = AccountPage {
-        layout: Layout::signed_in("Your account · Herald", caller),
+        layout: Layout::signed_in("Your account · Herald", "/account", caller),
         passkeys: state.store.passkeys_of(caller.user.id).await?,
         passkeys_available: state.webauthn.is_some(),
         passkeys_script: assets::url("passkeys.js"),

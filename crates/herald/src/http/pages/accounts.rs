@@ -18,7 +18,7 @@ use crate::domain::accounts::{AccountLevel, Network, SecretField};
 use crate::domain::people::Role;
 use crate::domain::schedule::Slot;
 use crate::http::auth::{Caller, CsrfForm};
-use crate::http::{ApiError, AppState, assets};
+use crate::http::{ApiError, AppState};
 use crate::services::AppError;
 use crate::services::accounts::{self, NewAccountRequest, Visible};
 use crate::services::credentials;
@@ -53,7 +53,6 @@ struct AccountsPage {
     networks: Vec<(&'static str, &'static str)>,
     members: Vec<(i64, String)>,
     error: Option<String>,
-    colours_script: String,
 }
 
 #[derive(Template)]
@@ -71,7 +70,6 @@ struct AccountPage {
     csrf: String,
     shown: Option<Shown>,
     error: Option<String>,
-    colours_script: String,
     /// The queue: its zone (as typed, after a refused save) and its slots.
     time_zone: String,
     slots: Vec<SlotRow>,
@@ -545,7 +543,7 @@ async fn list_view(
         StatusCode::OK
     };
     let page = AccountsPage {
-        layout: Layout::signed_in("Social accounts · Herald", caller),
+        layout: Layout::signed_in("Social accounts · Herald", "/accounts", caller),
         rows,
         can_add: caller.user.role >= Role::Admin,
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
@@ -559,7 +557,6 @@ async fn list_view(
             .map(|user| (user.id, user.name.clone()))
             .collect(),
         error,
-        colours_script: assets::url("colours.js"),
     };
     Ok(render(status, &page))
 }
@@ -625,7 +622,11 @@ async fn account_view_with(
     };
     let account = visible.account;
     let page = AccountPage {
-        layout: Layout::signed_in(&format!("{} · Herald", account.display_name), caller),
+        layout: Layout::signed_in(
+            &format!("{} · Herald", account.display_name),
+            "/accounts",
+            caller,
+        ),
         id,
         name: account.display_name,
         network: account.network.label(),
@@ -655,7 +656,6 @@ async fn account_view_with(
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         shown,
         error,
-        colours_script: assets::url("colours.js"),
         time_zone: typed
             .time_zone
             .clone()

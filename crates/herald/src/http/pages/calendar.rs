@@ -59,7 +59,6 @@ struct CalendarPage {
     start: String,
     error: Option<String>,
     empty: bool,
-    colours_script: String,
     calendar_script: String,
 }
 
@@ -181,7 +180,7 @@ pub async fn show(
             .map_err(internal)
     };
     let page = CalendarPage {
-        layout: Layout::signed_in("Calendar · Herald", &caller),
+        layout: Layout::signed_in("Calendar · Herald", "/calendar", &caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         month_view,
         heading: heading(&range),
@@ -198,7 +197,6 @@ pub async fn show(
         start: anchor.to_string(),
         error: (!errors.is_empty()).then(|| errors.join(" ")),
         empty,
-        colours_script: assets::url("colours.js"),
         calendar_script: assets::url("calendar.js"),
     };
     let status = if page.error.is_some() {
@@ -210,7 +208,7 @@ pub async fn show(
 }
 
 /// The zone to draw days in: the one asked for, or the first visible account's, or UTC.
-fn choose_zone(asked: &str, visible: &[Visible]) -> Result<(Zone, String), String> {
+pub(super) fn choose_zone(asked: &str, visible: &[Visible]) -> Result<(Zone, String), String> {
     if !asked.trim().is_empty() {
         let zone = Zone::parse(asked).map_err(|error| format!("{error}."))?;
         return Ok((zone, "chosen".to_owned()));

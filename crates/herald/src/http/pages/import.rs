@@ -274,7 +274,7 @@ fn page(
     status: StatusCode,
 ) -> Response {
     let page = ImportPage {
-        layout: Layout::signed_in("Import posts", caller),
+        layout: Layout::signed_in("Import posts · Herald", "/posts", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         csv,
         error,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod calendar;
 pub mod import;
 pub mod media;
+pub mod members;
 pub mod oauth;
 pub mod people;
 pub mod policy;
@@ -18,7 +19,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::auth::{Caller, CsrfForm};
 use super::{ApiError, AppState, assets};
 use crate::domain::access::Permission;
-use crate::store::{JobCounts, NotificationRecord, PostRecord};
+use crate::domain::schedule::Zone;
+use crate::services::accounts::Visible;
+use crate::services::schedule;
+use crate::store::{JobCounts, PostRecord};
 
 /// What every page's layout (`base.html`) needs.
 #[derive(Debug)]
@@ -26,6 +30,8 @@ pub struct Layout {
     pub title: String,
     pub stylesheet: String,
     pub icon: String,
+    /// layout.js: the phone menu, avatars' colours, times in the viewer's zone.
+    pub script: String,
     /// The navigation, for a signed-in member.
     pub nav: Option<Nav>,
 }
@@ -34,8 +40,17 @@ pub struct Layout {
 pub struct Nav {
     pub name: String,
     pub csrf: String,
-    pub show_members: bool,
-    pub show_audit: bool,
+    /// The main menu's links this member may use.
+    pub items: Vec<NavItem>,
+    /// The link of the page shown, marked as the current one.
+    pub current: &'static str,
+    pub show_status: bool,
+}
+
+#[derive(Debug)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
 }
 
 /// A page that could not be shown: signed-out visitors are sent to sign in, everything else
@@ -85,6 +100,7 @@ impl Layout {
             title: title.to_owned(),
             stylesheet: assets::url("herald.css"),
             icon: assets::url("favicon.svg"),
+            script: assets::url("layout.js"),
             nav: None,
         }
     }
@@ -94,15 +110,57 @@ impl Layout {
 #[template(path = "home.html")]
 struct HomePage {
     layout: Layout,
+    first_name: String,
+    notifications: Vec<Notice>,
+    csrf: String,
+    checklist: Option<Vec<crate::services::home::Step>>,
+    to_review: Vec<PostLine>,
+    drafts: Vec<PostLine>,
+    next_out: Vec<PostLine>,
+    attention: Vec<AttentionLine>,
+    may_write: bool,
+}
+
+/// A notification as the home page lists it.
+#[derive(Debug)]
+struct Notice {
+    subject: String,
+    body: String,
+    link: Option<String>,
+    at: posts::ShownTime,
+}
+
+/// A post in one of the home page's lists: what, on which account, by whom, when.
+#[derive(Debug)]
+struct PostLine {
+    id: i64,
+    excerpt: String,
+    account: String,
+    colour: String,
+    network: &'static str,
+    author: String,
+    at: posts::ShownTime,
+    zone: String,
+    /// A reviewer's note on a sent-back draft.
+    note: Option<String>,
+}
+
+#[derive(Debug)]
+struct AttentionLine {
+    account: String,
+    colour: String,
+    problem: String,
+    href: String,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage {
+    layout: Layout,
     version: &'static str,
     database: &'static str,
     database_ok: bool,
     jobs: Option<JobCounts>,
-    notifications: Vec<NotificationRecord>,
-    csrf: String,
-    /// Posts waiting for the caller's approval, and the caller's own latest posts.
-    to_review: Vec<PostRecord>,
-    mine: Vec<PostRecord>,
 }
 
 #[derive(Template)]
@@ -114,47 +172,122 @@ struct ErrorPage<'a> {
     detail: &'a str,
 }
 
-/// The start page: setup on first run, sign-in when signed out, otherwise how Herald is doing.
+/// The start page: setup on first run, sign-in when signed out, otherwise the member's work:
+/// what to set up, approve, finish, what goes out next and what needs attention.
 pub async fn home(
     State(state): State<AppState>,
     caller: Option<Caller>,
 ) -> Result<Response, PageError> {
     let Some(caller) = caller else {
-        let needs_setup = crate::services::people::setup::needed(&state.store)
-            .await
-            .map_err(ApiError::from)?;
+        let needs_setup = crate::services::people::setup::needed(&state.store).await?;
         return Ok(Redirect::to(if needs_setup { "/setup" } else { "/login" }).into_response());
     };
-    let database_ok = state.store.ping().await.is_ok();
-    let jobs = state.store.job_counts().await.ok();
+    let now = state.clock.now();
+    let overview = crate::services::home::overview(&state.store, &caller.user, now).await?;
+    let users = state.store.list_users().await?;
+    let name_of = |id: i64| {
+        users
+            .iter()
+            .find(|user| user.id == id)
+            .map_or_else(|| "A former member".to_owned(), |user| user.name.clone())
+    };
+    let line = |post: PostRecord, seen: &Visible, note: Option<String>| {
+        let zone = schedule::zone_of(&seen.account).unwrap_or_else(|_| Zone::utc());
+        let at = post
+            .published_at
+            .or(post.scheduled_at)
+            .unwrap_or(post.updated_at);
+        PostLine {
+            id: post.id,
+            excerpt: excerpt(&post.text),
+            account: seen.account.display_name.clone(),
+            colour: seen.account.avatar_colour.clone(),
+            network: seen.account.network.label(),
+            author: name_of(post.author_id),
+            at: posts::shown_time(&zone, at),
+            zone: zone.name().to_owned(),
+            note: note.filter(|note| !note.trim().is_empty()),
+        }
+    };
+    let utc = Zone::utc();
     let page = HomePage {
-        layout: Layout::signed_in("Herald", &caller),
+        layout: Layout::signed_in("Home · Herald", "/", &caller),
+        first_name: caller
+            .user
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        notifications: state
+            .store
+            .notifications_of(caller.user.id, 20)
+            .await?
+            .into_iter()
+            .filter(|notification| notification.read_at.is_none())
+            .map(|notification| Notice {
+                at: posts::shown_time(&utc, notification.created_at),
+                subject: notification.subject,
+                body: notification.body,
+                link: notification.link,
+            })
+            .collect(),
+        csrf: caller.csrf_token().unwrap_or_default().to_owned(),
+        checklist: overview.checklist,
+        to_review: overview
+            .to_review
+            .into_iter()
+            .map(|(post, seen)| line(post, &seen, None))
+            .collect(),
+        drafts: overview
+            .drafts
+            .into_iter()
+            .map(|(post, seen, note)| line(post, &seen, note))
+            .collect(),
+        next_out: overview
+            .next_out
+            .into_iter()
+            .map(|(post, seen)| line(post, &seen, None))
+            .collect(),
+        attention: overview
+            .attention
+            .into_iter()
+            .map(|attention| AttentionLine {
+                account: attention.account.account.display_name,
+                colour: attention.account.account.avatar_colour,
+                problem: attention.problem,
+                href: attention.href,
+            })
+            .collect(),
+        may_write: caller.require(Permission::WritePosts).is_ok(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// How Herald itself is doing (database, background jobs, version): for owners.
+pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+    caller.require(Permission::ViewAuditLog)?;
+    let page = StatusPage {
+        layout: Layout::signed_in("System status · Herald", "/status", &caller),
         version: env!("CARGO_PKG_VERSION"),
         database: match state.store.backend_name() {
             "postgres" => "PostgreSQL",
             _ => "SQLite",
         },
-        database_ok,
-        jobs,
-        notifications: state
-            .store
-            .notifications_of(caller.user.id, 20)
-            .await
-            .map_err(ApiError::from)?
-            .into_iter()
-            .filter(|notification| notification.read_at.is_none())
-            .collect(),
-        csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-        to_review: crate::services::posts::awaiting_review(&state.store, &caller.user)
-            .await
-            .map_err(ApiError::from)?,
-        mine: state
-            .store
-            .posts_by(caller.user.id, 10)
-            .await
-            .map_err(ApiError::from)?,
+        database_ok: state.store.ping().await.is_ok(),
+        jobs: state.store.job_counts().await.ok(),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The first line of a post, at most 90 characters, for lists.
+pub(crate) fn excerpt(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let mut out: String = line.chars().take(90).collect();
+    if out.len() < text.trim_end().len() {
+        out.push('…');
+    }
+    out
 }
 
 /// Marks the caller's notifications read, then back to the home page.

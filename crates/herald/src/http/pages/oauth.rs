@@ -91,7 +91,7 @@ pub async fn start(
         Err(error) => {
             let status = status_of(&error);
             let page = OAuthPage {
-                layout: Layout::signed_in("Not connected · Herald", &caller),
+                layout: Layout::signed_in("Not connected · Herald", "/accounts", &caller),
                 heading: "Herald could not start connecting".to_owned(),
                 detail: message(error),
                 link: Some(back_to_account(id)),
@@ -101,7 +101,11 @@ pub async fn start(
     };
     let network = started.network.label();
     let page = OAuthPage {
-        layout: Layout::signed_in(&format!("Connecting to {network} · Herald"), &caller),
+        layout: Layout::signed_in(
+            &format!("Connecting to {network} · Herald"),
+            "/accounts",
+            &caller,
+        ),
         heading: format!("Taking you to {network}…"),
         detail: format!(
             "{network} will ask you to let Herald post for the account, then send you back here. Nothing is connected until you allow it there."
@@ -145,7 +149,7 @@ pub async fn callback(
         state.clock.now(),
     )
     .await;
-    let layout = |title: &str| Layout::signed_in(title, &caller);
+    let layout = |title: &str| Layout::signed_in(title, "/accounts", &caller);
     let mut response = match finished {
         Ok(connected) => {
             Redirect::to(&format!("/accounts/{}#connection", connected.account_id)).into_response()

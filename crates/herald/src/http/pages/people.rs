@@ -5,15 +5,14 @@
 use crate::http::extract::PlainForm;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Layout, Nav, PageError, render};
+use super::{Layout, Nav, NavItem, PageError, render};
 use crate::domain::access::Permission;
 use crate::domain::audit::AuditEntry;
 use crate::domain::people::Role;
-use crate::http::api::people::{InvitationView, invitation_view};
 use crate::http::assets;
 use crate::http::auth::{
     Caller, ClientIp, CsrfForm, SignInOrigin, cleared_session_cookie, device_cookie_header,
@@ -24,10 +23,9 @@ use crate::services::AppError;
 use crate::services::people::enrolment::{self, Enrolment};
 use crate::services::people::invitations::{self, AcceptRequest};
 use crate::services::people::login::{self, LoginRequest, SignedIn};
-use crate::services::people::members;
 use crate::services::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
 use crate::services::people::setup::{self, SetupRequest, Welcome};
-use crate::store::{AuditFilter, UserRecord};
+use crate::store::AuditFilter;
 
 /// A message for the form, beside `field` ("" for the whole form).
 #[derive(Debug, Clone)]
@@ -93,18 +91,6 @@ struct InvitePage {
 }
 
 #[derive(Template)]
-#[template(path = "members.html")]
-struct MembersPage {
-    layout: Layout,
-    members: Vec<UserRecord>,
-    me: i64,
-    csrf: String,
-    can_make_owners: bool,
-    invited: Option<InvitationView>,
-    error: Option<FieldError>,
-}
-
-#[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
     layout: Layout,
@@ -137,11 +123,6 @@ impl std::fmt::Debug for SetupQuery {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct InviteForm {
-    email: String,
-    role: Role,
-}
 
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
@@ -482,90 +463,6 @@ pub async fn invite_submit(
     }
 }
 
-pub async fn members_page(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Response, PageError> {
-    caller.require(Permission::ViewMembers)?;
-    members_view(&state, &caller, None, None).await
-}
-
-pub async fn invite_member(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    CsrfForm { caller, form }: CsrfForm<InviteForm>,
-) -> Result<Response, PageError> {
-    caller.require(Permission::ManageMembers)?;
-    match invitations::invite(
-        &state.store,
-        &state.config,
-        &caller.user,
-        &form.email,
-        form.role,
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(invited) => {
-            let view = invitation_view(&state, &headers, &invited);
-            members_view(&state, &caller, Some(view), None).await
-        }
-        Err(error) => members_view(&state, &caller, None, Some(FieldError::from(error))).await,
-    }
-}
-
-pub async fn deactivate_member(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    CsrfForm { caller, .. }: CsrfForm<NoFields>,
-) -> Result<Response, PageError> {
-    caller.require(Permission::ManageMembers)?;
-    match members::deactivate(&state.store, &caller.user, id, state.clock.now()).await {
-        Ok(_) => Ok(Redirect::to("/members").into_response()),
-        Err(error) => members_view(&state, &caller, None, Some(FieldError::from(error))).await,
-    }
-}
-
-pub async fn reset_second_factor(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    CsrfForm { caller, .. }: CsrfForm<NoFields>,
-) -> Result<Response, PageError> {
-    caller.require(Permission::ManageMembers)?;
-    match second_factor_reset::reset_by(
-        &state.store,
-        &caller.user,
-        id,
-        &caller.ip,
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(_) => Ok(Redirect::to("/members").into_response()),
-        Err(error) => members_view(&state, &caller, None, Some(FieldError::from(error))).await,
-    }
-}
-
-async fn members_view(
-    state: &AppState,
-    caller: &Caller,
-    invited: Option<InvitationView>,
-    error: Option<FieldError>,
-) -> Result<Response, PageError> {
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::OK, |_| StatusCode::CONFLICT);
-    let page = MembersPage {
-        layout: Layout::signed_in("Members · Herald", caller),
-        members: state.store.list_users().await.map_err(ApiError::internal)?,
-        me: caller.user.id,
-        csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-        can_make_owners: caller.user.role == Role::Owner,
-        invited,
-        error,
-    };
-    Ok(render(status, &page))
-}
 
 pub async fn audit_page(
     State(state): State<AppState>,
@@ -585,7 +482,7 @@ pub async fn audit_page(
         .await
         .map_err(ApiError::internal)?;
     let page = AuditPage {
-        layout: Layout::signed_in("Audit log · Herald", &caller),
+        layout: Layout::signed_in("Audit log · Herald", "/audit", &caller),
         entries,
         action: query.action,
         actor: query.actor,
@@ -650,14 +547,55 @@ fn set_session_cookie(state: &AppState, signed_in: &SignedIn, response: &mut Res
 }
 
 impl Layout {
-    /// The layout of a page for a signed-in member, with the navigation they may use.
-    pub fn signed_in(title: &str, caller: &Caller) -> Layout {
+    /// The layout of a page for a signed-in member, with the navigation they may use and
+    /// `current` (the link of the section the page belongs to) marked.
+    pub fn signed_in(title: &str, current: &'static str, caller: &Caller) -> Layout {
+        let may = |permission| caller.require(permission).is_ok();
+        let mut items = vec![
+            NavItem {
+                href: "/",
+                label: "Home",
+            },
+            NavItem {
+                href: "/compose",
+                label: "Write",
+            },
+            NavItem {
+                href: "/posts",
+                label: "Posts",
+            },
+            NavItem {
+                href: "/calendar",
+                label: "Calendar",
+            },
+            NavItem {
+                href: "/accounts",
+                label: "Accounts",
+            },
+            NavItem {
+                href: "/policy",
+                label: "Policy",
+            },
+        ];
+        if may(Permission::ViewMembers) {
+            items.push(NavItem {
+                href: "/members",
+                label: "Members",
+            });
+        }
+        if may(Permission::ViewAuditLog) {
+            items.push(NavItem {
+                href: "/audit",
+                label: "Audit log",
+            });
+        }
         let mut layout = Layout::new(title);
         layout.nav = Some(Nav {
             name: caller.user.name.clone(),
             csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-            show_members: caller.require(Permission::ViewMembers).is_ok(),
-            show_audit: caller.require(Permission::ViewAuditLog).is_ok(),
+            items,
+            current,
+            show_status: may(Permission::ViewAuditLog),
         });
         layout
     }

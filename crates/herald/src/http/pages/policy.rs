@@ -189,7 +189,7 @@ async fn view(
         Vec::new()
     };
     let page = PolicyPage {
-        layout: Layout::signed_in("Social media policy · Herald", caller),
+        layout: Layout::signed_in("Social media policy · Herald", "/policy", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         document_html: document
             .as_ref()

@@ -5,6 +5,7 @@
 //! back, and give it its time (a date and time in the account's zone, or the account's next
 //! free queue slot). Images on a draft are `media.rs`.
 
+pub mod list;
 mod preview;
 
 use askama::Template;
@@ -45,8 +46,6 @@ struct ComposePage {
     at: String,
     error: Option<String>,
     script: String,
-    times_script: String,
-    colours_script: String,
 }
 
 /// Who a post goes out as: what the identity card, the preview's header and each `<option>`
@@ -144,12 +143,10 @@ struct PostPage {
     field_error: Option<FieldError>,
     /// A text too long for the account "also post to" chose: where to shorten it.
     shorten_link: Option<String>,
-    script: String,
-    times_script: String,
     draft_script: String,
 }
 
-/// A moment as the page writes it: RFC 3339 in UTC for `<time datetime>` (times.js shows it
+/// A moment as the page writes it: RFC 3339 in UTC for `<time datetime>` (layout.js shows it
 /// in the viewer's zone), and in words in the account's zone for readers without scripts.
 #[derive(Debug)]
 pub struct ShownTime {
@@ -560,7 +557,7 @@ async fn compose_view(
         StatusCode::OK
     };
     let page = ComposePage {
-        layout: Layout::signed_in("Write a post · Herald", caller),
+        layout: Layout::signed_in("Write a post · Herald", "/compose", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         chosen: identity.as_ref().map_or(chosen, |identity| identity.id),
         accounts: writable,
@@ -570,8 +567,6 @@ async fn compose_view(
         at,
         error,
         script: assets::url("draft.js"),
-        times_script: assets::url("times.js"),
-        colours_script: assets::url("colours.js"),
     };
     Ok(render(status, &page))
 }
@@ -656,7 +651,7 @@ async fn post_page(
     let network = account.network;
     let limits = crate::domain::media::limits(network);
     let page = PostPage {
-        layout: Layout::signed_in("Post · Herald", caller),
+        layout: Layout::signed_in("Post · Herald", "/posts", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         zone: zone.name().to_owned(),
         scheduled: view.post.scheduled_at.map(shown),
@@ -714,8 +709,6 @@ async fn post_page(
         error,
         field_error,
         shorten_link,
-        script: assets::url("colours.js"),
-        times_script: assets::url("times.js"),
         draft_script: assets::url("draft.js"),
     };
     Ok(render(status, &page))

@@ -15,7 +15,7 @@ use crate::domain::people::{DisplayName, Email, Role};
 use crate::keys::Keys;
 use crate::services::AppError;
 use crate::services::audit::record;
-use crate::store::{InvitationRecord, Store, UserRecord};
+use crate::store::{InvitationRecord, PendingInvitation, Store, UserRecord};
 
 /// What the invitee chooses and proves when accepting (step 3 of joining).
 #[derive(Deserialize, ToSchema)]
@@ -102,6 +102,62 @@ pub async fn invite(
         token,
         expires_at,
     })
+}
+
+/// Invitations not yet accepted, for those who may invite (owners and admins).
+pub async fn pending(store: &Store) -> Result<Vec<PendingInvitation>, AppError> {
+    Ok(store.pending_invitations().await?)
+}
+
+/// Withdraws a pending invitation: its link stops working at once.
+pub async fn cancel(
+    store: &Store,
+    actor: &UserRecord,
+    reference: &str,
+    now: Timestamp,
+) -> Result<PendingInvitation, AppError> {
+    let gone = || {
+        AppError::NotFound(
+            "There is no such invitation waiting: it was accepted or withdrawn already.".to_owned(),
+        )
+    };
+    let invitation = pending(store)
+        .await?
+        .into_iter()
+        .find(|invitation| invitation.reference == reference)
+        .ok_or_else(gone)?;
+    access::may_manage(actor.role, Role::Member, Some(invitation.role))
+        .map_err(|denied| AppError::Denied(denied.0))?;
+    let work = store.write().await?;
+    work.cancel_invitation(reference).await?.ok_or_else(gone)?;
+    record(
+        &work,
+        now,
+        Actor::User(actor.id),
+        "member.invitation_withdrawn",
+        Some(format!("email:{}", invitation.email)),
+        None,
+        serde_json::json!({ "role": invitation.role.as_str() }),
+    )
+    .await?;
+    work.commit().await?;
+    Ok(invitation)
+}
+
+/// A new link for a pending invitation (lost, or expired): the old link stops working, and a
+/// new one for the same person and role is made, in one unit of work.
+pub async fn renew(
+    store: &Store,
+    config: &Config,
+    actor: &UserRecord,
+    reference: &str,
+    now: Timestamp,
+) -> Result<Invited, AppError> {
+    let work = store.write().await?;
+    let old = cancel(&work, actor, reference, now).await?;
+    let invited = invite(&work, config, actor, &old.email, old.role, now).await?;
+    work.commit().await?;
+    Ok(invited)
 }
 
 /// The invitation behind a link, if it can still be accepted.
