@@ -195,14 +195,26 @@ async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
         "members see no Members link"
     );
 
-    // The owner deactivates the member; the member's session ends at once.
+    // The owner deactivates the member, after a page that says what will happen; the
+    // member's session ends at once.
     owner.goto(&app.url("/members")).await;
     owner
         .click_and_wait(
             &owner
-                .find("tr[data-email='mia@sunny.example'] button")
+                .find("tr[data-email='mia@sunny.example'] a.danger")
                 .await,
         )
+        .await;
+    assert_eq!(owner.text_of("h1").await, "Deactivate Mia Member?");
+    let effects = owner.text_of("#deactivate-effects").await;
+    assert!(effects.contains("signed out everywhere"), "{effects}");
+    member.goto(&app.url("/")).await;
+    assert!(
+        member.text_of("h1").await.starts_with("Hello"),
+        "nothing happens before the owner confirms"
+    );
+    owner
+        .click_and_wait(&owner.find("#confirm-deactivate").await)
         .await;
     let row = owner.text_of("tr[data-email='mia@sunny.example']").await;
     assert!(row.contains("Deactivated"), "{row}");

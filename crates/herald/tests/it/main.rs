@@ -19,6 +19,7 @@ mod helpers;
 mod import;
 mod jobs;
 mod media;
+mod members_pages;
 mod oauth;
 mod openapi;
 mod outbound;

@@ -77,6 +77,24 @@ impl Person {
         request.send().await.expect("request")
     }
 
+    /// Sends a page's form as a browser would, with this person's CSRF token; redirects are
+    /// not followed.
+    pub async fn form(
+        &self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(app.url(path))
+            .form(&all)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn post(&self, app: &TestApp, path: &str, body: Value) -> reqwest::Response {
         self.send(app, reqwest::Method::POST, path, Some(body))
             .await

@@ -123,7 +123,6 @@ impl std::fmt::Debug for SetupQuery {
     }
 }
 
-
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
     #[serde(default)]
@@ -462,7 +461,6 @@ pub async fn invite_submit(
         }
     }
 }
-
 
 pub async fn audit_page(
     State(state): State<AppState>,
