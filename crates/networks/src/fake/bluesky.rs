@@ -233,6 +233,10 @@ impl FaultWords for Words {
     }
 
     fn after_hanging(&self) -> Response {
+        self.server_error()
+    }
+
+    fn server_error(&self) -> Response {
         xrpc_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",

@@ -120,6 +120,8 @@ pub enum Fault {
     /// The post is made, then a 200 whose body is JSON of another shape than the network's
     /// answer. Drawn only when injected ([`FakeState::inject`]).
     WrongShapeAfter,
+    /// The post is made, then a 500. Drawn only when injected.
+    ServerErrorAfter,
 }
 
 /// How one network words the failures the fakes inject: its own statuses, bodies and headers.
@@ -136,6 +138,14 @@ pub(crate) trait FaultWords {
     }
     /// The body of a 200 that is no answer of the network's: an error page from a proxy.
     fn garbage(&self) -> &'static str;
+    /// A 500 after the write was made.
+    fn server_error(&self) -> Response {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({ "error": "Internal Server Error" })),
+        )
+            .into_response()
+    }
 }
 
 /// A post the fake holds.
@@ -301,7 +311,7 @@ impl FakeState {
     /// Whether the request carries `Authorization: Bearer <token>`.
     pub fn authorized(&self, headers: &HeaderMap) -> bool {
         headers
-            .get(axum::http::header::AUTHORIZATION)
+            .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .is_some_and(|token| token == self.token)
@@ -329,7 +339,7 @@ impl FakeState {
     }
 
     /// Answers a write that was made, as `fault` says: `answer` after hanging past the
-    /// client's time-out, a 200 that is not JSON, a 200 of JSON in the wrong shape, or
+    /// client's time-out, a 200 that is not JSON, a 200 of JSON in the wrong shape, a 500, or
     /// `answer` itself.
     pub(crate) async fn after_write(
         &self,
@@ -353,6 +363,7 @@ impl FakeState {
                 axum::Json(serde_json::json!({ "result": ["not", "this", "network's", "answer"] })),
             )
                 .into_response(),
+            Fault::ServerErrorAfter => words.server_error(),
             _ => answer,
         }
     }
