@@ -131,6 +131,10 @@ fn held_id(post: &FakePost) -> String {
 }
 
 const META_REGAIN: Duration = Duration::from_secs(fake::facebook::REGAIN_MINUTES * 60);
+/// Meta answers a revoked session with 400 and code 190, which means reconnect all the same.
+const META_REVOKED: &str = "400 Bad Request: Error validating access token: The session has \
+                            been invalidated because the user changed their password. \
+                            (OAuthException 190, subcode 460)";
 
 const NETWORKS: [Network; 7] = [
     Network {
@@ -186,9 +190,7 @@ const NETWORKS: [Network; 7] = [
         writes_before_post: 0,
         idempotent: false,
         reads_back: false,
-        revoked: "400 Bad Request: Error validating access token: The session has been \
-                  invalidated because the user changed their password. (OAuthException 190, \
-                  subcode 460)",
+        revoked: META_REVOKED,
         rate_limit_says: &["too many calls"],
         reset: Reset::After(META_REGAIN),
     },
@@ -209,9 +211,7 @@ const NETWORKS: [Network; 7] = [
         writes_before_post: 1,
         idempotent: false,
         reads_back: false,
-        revoked: "400 Bad Request: Error validating access token: The session has been \
-                  invalidated because the user changed their password. (OAuthException 190, \
-                  subcode 460)",
+        revoked: META_REVOKED,
         rate_limit_says: &["too many calls"],
         reset: Reset::After(META_REGAIN),
     },
@@ -228,9 +228,7 @@ const NETWORKS: [Network; 7] = [
         writes_before_post: 1,
         idempotent: false,
         reads_back: false,
-        revoked: "400 Bad Request: Error validating access token: The session has been \
-                  invalidated because the user changed their password. (OAuthException 190, \
-                  subcode 460)",
+        revoked: META_REVOKED,
         rate_limit_says: &["too many calls"],
         reset: Reset::After(META_REGAIN),
     },
