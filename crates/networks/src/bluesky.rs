@@ -41,6 +41,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use self::oauth::{AtprotoClient, Nonces, Pending, Returned, Started};
+use crate::error::nothing_posted;
 use crate::http::{Answer, epoch_seconds_header, header};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture, Outgoing,
@@ -709,14 +710,6 @@ fn may_exist(failure: &NetworkError) -> bool {
             message.contains("already exist") || message.contains("invalidswap")
         }
         _ => false,
-    }
-}
-
-/// Before the post itself is sent, an unknown outcome still means nothing was posted.
-fn nothing_posted(error: NetworkError) -> NetworkError {
-    match error {
-        NetworkError::Unknown(message) => NetworkError::Unavailable(message),
-        other => other,
     }
 }
 

@@ -61,3 +61,31 @@ impl NetworkError {
         )
     }
 }
+
+/// A step before the post itself (an upload, a container, a mention looked up) whose answer
+/// was lost made no post, so trying again is safe: the unknown outcome becomes "unavailable".
+pub(crate) fn nothing_posted(error: NetworkError) -> NetworkError {
+    match error {
+        NetworkError::Unknown(message) => {
+            NetworkError::Unavailable(format!("{message} (before anything was published)"))
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_answer_before_publishing_is_safe_to_retry() {
+        assert_eq!(
+            nothing_posted(NetworkError::Unknown("no answer".to_owned())),
+            NetworkError::Unavailable("no answer (before anything was published)".to_owned())
+        );
+        assert!(matches!(
+            nothing_posted(NetworkError::Rejected("no".to_owned())),
+            NetworkError::Rejected(_)
+        ));
+    }
+}

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use crate::graph::{
     Created, List, Success, TokenAnswer, app, bearer, call, login_base, node, nothing_posted,
 };
+use crate::oauth::{self, Pkce};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     Outgoing, Published, Tokens,
@@ -319,16 +320,9 @@ impl Adapter for Facebook {
         let oauth = self.endpoint.oauth.as_ref()?;
         // The dialog takes no PKCE challenge outside its OpenID Connect mode; the code is
         // bound to Herald by the app secret at the exchange instead.
-        let query = serde_urlencoded::to_string([
-            ("client_id", oauth.id.as_str()),
-            ("redirect_uri", request.redirect_uri),
-            ("state", request.state),
-            ("response_type", "code"),
-            ("scope", SCOPES),
-        ])
-        .ok()?;
         let dialog = login_base(&self.endpoint, DIALOG_URL);
-        Some(format!("{dialog}/{GRAPH_VERSION}/dialog/oauth?{query}"))
+        let page = format!("{dialog}/{GRAPH_VERSION}/dialog/oauth");
+        oauth::authorize_url(&page, &oauth.id, request, SCOPES, Pkce::NotSent)
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, _now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -421,15 +415,9 @@ fn published(remote_id: String) -> Published {
     Published { remote_id, url }
 }
 
+/// A Page token made from a long-lived user token has no expiry.
 fn page_tokens(access: SecretString, page_id: String) -> Tokens {
-    Tokens {
-        access,
-        refresh: None,
-        expires_at: None,
-        subject: page_id,
-        server: None,
-        dpop: None,
-    }
+    Tokens::bearer(access, page_id)
 }
 
 fn succeeded(answer: Success, what: &str) -> Result<(), NetworkError> {

@@ -16,11 +16,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 use reqwest::RequestBuilder;
 use reqwest::header::HeaderMap;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub(crate) use crate::error::nothing_posted;
 use crate::http::{Answer, header, standard_retry_after};
+pub(crate) use crate::oauth::TokenAnswer;
 use crate::{Endpoint, Media, NetworkError, RetryAfter, Tokens};
 
 /// Graph error codes that mean the access token is expired, revoked or invalid: the
@@ -64,23 +66,6 @@ struct GraphError {
     error_subcode: Option<i64>,
     #[serde(default)]
     error_user_msg: Option<String>,
-}
-
-/// `{"access_token", "token_type", "expires_in"}`: what every Meta token endpoint answers.
-#[derive(Deserialize)]
-pub(crate) struct TokenAnswer {
-    pub access_token: SecretString,
-    #[serde(default)]
-    pub expires_in: Option<i64>,
-}
-
-impl TokenAnswer {
-    /// When the token stops working, from `expires_in` seconds after `now`.
-    pub(crate) fn expires_at(&self, now: Timestamp) -> Option<Timestamp> {
-        let seconds = self.expires_in.filter(|seconds| *seconds > 0)?;
-        now.checked_add(jiff::SignedDuration::from_secs(seconds))
-            .ok()
-    }
 }
 
 /// `{"success": true}`, what deletes and revocations answer.
@@ -192,11 +177,8 @@ pub(crate) async fn refresh_long_lived(
     let fresh: TokenAnswer = call(endpoint, request).await?;
     Ok(Tokens {
         expires_at: fresh.expires_at(now),
-        access: fresh.access_token,
-        refresh: None,
-        subject: tokens.subject.clone(),
         server: tokens.server.clone(),
-        dpop: None,
+        ..Tokens::bearer(fresh.access_token, tokens.subject.clone())
     })
 }
 
@@ -205,11 +187,7 @@ pub(crate) async fn call<T: DeserializeOwned>(
     endpoint: &Endpoint,
     request: RequestBuilder,
 ) -> Result<T, NetworkError> {
-    let answer = endpoint.send(request).await?;
-    if !answer.is_success() {
-        return Err(failure(&answer));
-    }
-    answer.json()
+    endpoint.call(request, failure).await?.json()
 }
 
 /// The error a failed Graph answer means.
@@ -257,17 +235,6 @@ pub(crate) fn id_text(value: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(text) if !text.is_empty() => Some(text.clone()),
         serde_json::Value::Number(number) => Some(number.to_string()),
         _ => None,
-    }
-}
-
-/// A step before publishing (a container, an upload) whose answer was lost made no post, so
-/// trying again is safe: the unknown outcome becomes "unavailable".
-pub(crate) fn nothing_posted(error: NetworkError) -> NetworkError {
-    match error {
-        NetworkError::Unknown(message) => {
-            NetworkError::Unavailable(format!("{message} (before anything was published)"))
-        }
-        other => other,
     }
 }
 
@@ -506,19 +473,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_answer_before_publishing_is_safe_to_retry() {
-        assert!(matches!(
-            nothing_posted(NetworkError::Unknown("no answer".to_owned())),
-            NetworkError::Unavailable(_)
-        ));
-        assert!(matches!(
-            nothing_posted(NetworkError::Rejected("no".to_owned())),
-            NetworkError::Rejected(_)
-        ));
-    }
-
-    #[test]
-    fn token_answers_expire_from_now() {
+    fn metas_token_answers_expire_from_now() {
         let answer: TokenAnswer = serde_json::from_str(
             r#"{"access_token":"t","token_type":"bearer","expires_in":5184000}"#,
         )

@@ -58,6 +58,20 @@ impl Endpoint {
         send(&self.outbound, request).await
     }
 
+    /// Sends a request and turns any answer but a success into the error `failure` (the
+    /// network's reading of its error bodies) says it means.
+    pub(crate) async fn call(
+        &self,
+        request: RequestBuilder,
+        failure: fn(&Answer) -> NetworkError,
+    ) -> Result<Answer, NetworkError> {
+        let answer = self.send(request).await?;
+        if answer.is_success() {
+            return Ok(answer);
+        }
+        Err(failure(&answer))
+    }
+
     /// `base_url` + `path`, or `server` + `path` when the tokens name their own server.
     pub(crate) fn url(&self, server: Option<&str>, path: &str) -> String {
         let base = server.map_or(self.base_url.as_str(), |server| {
@@ -205,6 +219,13 @@ pub(crate) fn epoch_seconds_header(headers: &HeaderMap, name: &str) -> Option<Re
     Timestamp::from_second(seconds).ok().map(RetryAfter::At)
 }
 
+/// A header that holds an ISO 8601 time (Mastodon's `X-RateLimit-Reset`, e.g.
+/// `2026-12-01T07:25:00.019685Z`).
+pub(crate) fn iso_time_header(headers: &HeaderMap, name: &str) -> Option<RetryAfter> {
+    let value = header(headers, name)?;
+    value.parse::<Timestamp>().ok().map(RetryAfter::At)
+}
+
 pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name)?.to_str().ok().map(str::trim)
 }
@@ -278,6 +299,12 @@ mod tests {
                 Timestamp::from_second(1_800_000_000).expect("time")
             ))
         );
+        let iso = iso_time_header(
+            &answer(429, &[("x-ratelimit-reset", "2026-12-01T07:25:00.019685Z")]).headers,
+            "x-ratelimit-reset",
+        );
+        let at: Timestamp = "2026-12-01T07:25:00.019685Z".parse().expect("time");
+        assert_eq!(iso, Some(RetryAfter::At(at)));
     }
 
     #[test]

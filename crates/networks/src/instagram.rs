@@ -33,6 +33,7 @@ use crate::graph::{
     Containers, Created, List, TokenAnswer, app, bearer, call, carousel, id_text, login_base,
     make_container, node, nothing_posted, refresh_long_lived,
 };
+use crate::oauth::{self, Pkce};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     Outgoing, Published, Tokens,
@@ -287,11 +288,7 @@ impl Instagram {
         let account = self.account(&long.access_token, None).await?;
         Ok(Tokens {
             expires_at: long.expires_at(now),
-            access: long.access_token,
-            refresh: None,
-            subject: account.id,
-            server: None,
-            dpop: None,
+            ..Tokens::bearer(long.access_token, account.id)
         })
     }
 }
@@ -323,16 +320,9 @@ impl Adapter for Instagram {
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Option<String> {
         let oauth = self.endpoint.oauth.as_ref()?;
         // Business Login for Instagram takes no PKCE challenge; the app secret binds the code.
-        let query = serde_urlencoded::to_string([
-            ("client_id", oauth.id.as_str()),
-            ("redirect_uri", request.redirect_uri),
-            ("response_type", "code"),
-            ("scope", SCOPES),
-            ("state", request.state),
-        ])
-        .ok()?;
         let host = login_base(&self.endpoint, AUTHORIZE_HOST);
-        Some(format!("{host}/oauth/authorize?{query}"))
+        let page = format!("{host}/oauth/authorize");
+        oauth::authorize_url(&page, &oauth.id, request, SCOPES, Pkce::NotSent)
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -340,14 +330,7 @@ impl Adapter for Instagram {
             match grant {
                 Grant::AccessToken { token, subject, .. } => {
                     let account = self.account(token, subject.as_deref()).await?;
-                    Ok(Tokens {
-                        access: token.clone(),
-                        refresh: None,
-                        expires_at: None,
-                        subject: account.id,
-                        server: None,
-                        dpop: None,
-                    })
+                    Ok(Tokens::bearer(token.clone(), account.id))
                 }
                 Grant::AuthorizationCode {
                     code, redirect_uri, ..

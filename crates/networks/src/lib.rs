@@ -11,6 +11,7 @@ mod error;
 pub mod es256;
 mod graph;
 mod http;
+mod oauth;
 pub mod outbound;
 mod tokens;
 

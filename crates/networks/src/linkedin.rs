@@ -23,16 +23,18 @@
 //! (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/multiimage-post-api>).
 //! A multi-image post is found again by its commentary, as any other.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use reqwest::{Method, RequestBuilder};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::error::nothing_posted;
 use crate::http::{Answer, header};
+use crate::oauth::{self, ClientAuth, OAuthError, Pkce, TokenAnswer};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
-    OAuthClient, Outgoing, Published, Tokens,
+    Outgoing, Published, Tokens,
 };
 
 /// LinkedIn's API, the default base URL.
@@ -64,15 +66,6 @@ pub struct LinkedIn {
 }
 
 #[derive(Deserialize)]
-struct Token {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<i64>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct UserInfo {
     sub: String,
     #[serde(default)]
@@ -100,15 +93,14 @@ struct Post {
     commentary: String,
 }
 
-/// LinkedIn's API error body; OAuth errors are `error` and `error_description` instead.
+/// LinkedIn's API error body; OAuth errors are the standard `error` and `error_description`
+/// instead.
 #[derive(Deserialize, Default)]
 struct ErrorBody {
     #[serde(default)]
     message: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
+    #[serde(flatten)]
+    oauth: OAuthError,
 }
 
 impl LinkedIn {
@@ -132,29 +124,21 @@ impl LinkedIn {
         self
     }
 
-    fn oauth(&self) -> Result<&OAuthClient, NetworkError> {
-        self.endpoint.oauth.as_ref().ok_or_else(|| {
-            NetworkError::Rejected("Herald has no LinkedIn app configured".to_owned())
-        })
-    }
-
-    /// A form post to LinkedIn's OAuth server with the client's id and secret.
+    /// A form post to LinkedIn's OAuth server with the client's id and secret as fields.
     fn oauth_post(
         &self,
         path: &str,
         form: &[(&str, &str)],
     ) -> Result<RequestBuilder, NetworkError> {
-        let client = self.oauth()?;
-        let mut form = form.to_vec();
-        form.push(("client_id", client.id.as_str()));
-        if let Some(secret) = &client.secret {
-            form.push(("client_secret", secret.expose_secret()));
-        }
-        Ok(self
-            .endpoint
-            .client
-            .post(format!("{}{path}", self.oauth_base))
-            .form(&form))
+        let client = oauth::client(&self.endpoint, "Herald has no LinkedIn app configured")?;
+        let url = format!("{}{path}", self.oauth_base);
+        Ok(oauth::client_post(
+            &self.endpoint,
+            &url,
+            client,
+            ClientAuth::Form,
+            form,
+        ))
     }
 
     /// A Posts API request with the bearer token and LinkedIn's two version headers.
@@ -218,22 +202,6 @@ impl LinkedIn {
             .bearer_auth(tokens.access.expose_secret());
         call(&self.endpoint, request).await?.json()
     }
-
-    fn tokens_from(&self, token: Token, now: Timestamp, old: Option<&Tokens>) -> Tokens {
-        Tokens {
-            access: token.access_token.into(),
-            refresh: token
-                .refresh_token
-                .map(SecretString::from)
-                .or_else(|| old.and_then(|old| old.refresh.clone())),
-            expires_at: token
-                .expires_in
-                .and_then(|seconds| now.checked_add(SignedDuration::from_secs(seconds)).ok()),
-            subject: old.map(|old| old.subject.clone()).unwrap_or_default(),
-            server: None,
-            dpop: None,
-        }
-    }
 }
 
 impl Adapter for LinkedIn {
@@ -246,48 +214,27 @@ impl Adapter for LinkedIn {
         let client = self.endpoint.oauth.as_ref()?;
         // LinkedIn's flow for server-side apps authenticates the client with its secret at
         // the token endpoint rather than with PKCE, so the challenge is not sent.
-        let url = reqwest::Url::parse_with_params(
-            &format!("{}/oauth/v2/authorization", self.oauth_base),
-            [
-                ("response_type", "code"),
-                ("client_id", client.id.as_str()),
-                ("redirect_uri", request.redirect_uri),
-                ("state", request.state),
-                ("scope", SCOPES),
-            ],
-        )
-        .ok()?;
-        Some(url.into())
+        let page = format!("{}/oauth/v2/authorization", self.oauth_base);
+        oauth::authorize_url(&page, &client.id, request, SCOPES, Pkce::NotSent)
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, now: Timestamp) -> NetworkFuture<'a, Tokens> {
         Box::pin(async move {
             let (mut tokens, subject) = match grant {
                 Grant::AuthorizationCode {
-                    code, redirect_uri, ..
+                    code,
+                    verifier,
+                    redirect_uri,
                 } => {
-                    let request = self.oauth_post(
-                        "/oauth/v2/accessToken",
-                        &[
-                            ("grant_type", "authorization_code"),
-                            ("code", code.expose_secret()),
-                            ("redirect_uri", redirect_uri),
-                        ],
-                    )?;
-                    let token: Token = call(&self.endpoint, request).await?.json()?;
-                    (self.tokens_from(token, now, None), None)
+                    let form = oauth::code_form(code, redirect_uri, verifier, Pkce::NotSent);
+                    let request = self.oauth_post("/oauth/v2/accessToken", &form)?;
+                    let token: TokenAnswer = call(&self.endpoint, request).await?.json()?;
+                    (token.into_tokens(now, None), None)
                 }
-                Grant::AccessToken { token, subject, .. } => {
-                    let tokens = Tokens {
-                        access: token.clone(),
-                        refresh: None,
-                        expires_at: None,
-                        subject: String::new(),
-                        server: None,
-                        dpop: None,
-                    };
-                    (tokens, subject.clone())
-                }
+                Grant::AccessToken { token, subject, .. } => (
+                    Tokens::bearer(token.clone(), String::new()),
+                    subject.clone(),
+                ),
                 Grant::AppPassword { .. } => {
                     return Err(NetworkError::Rejected(
                         "LinkedIn connects with OAuth, not an app password".to_owned(),
@@ -306,23 +253,12 @@ impl Adapter for LinkedIn {
             let Some(refresh) = &tokens.refresh else {
                 // Refresh tokens are only for apps LinkedIn has approved for them; otherwise
                 // the 60-day token runs out and the gatekeeper reconnects.
-                if tokens.expires_at.is_some_and(|at| at <= now) {
-                    return Err(NetworkError::Unauthorized(
-                        "the LinkedIn access token expired and there is no refresh token"
-                            .to_owned(),
-                    ));
-                }
-                return Ok(tokens.clone());
+                return oauth::keep_until_expired(tokens, now, "LinkedIn");
             };
-            let request = self.oauth_post(
-                "/oauth/v2/accessToken",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.expose_secret()),
-                ],
-            )?;
-            let token: Token = call(&self.endpoint, request).await?.json()?;
-            Ok(self.tokens_from(token, now, Some(tokens)))
+            let request =
+                self.oauth_post("/oauth/v2/accessToken", &oauth::refresh_form(refresh))?;
+            let token: TokenAnswer = call(&self.endpoint, request).await?.json()?;
+            Ok(token.into_tokens(now, Some(tokens)))
         })
     }
 
@@ -491,14 +427,6 @@ struct StartedValue {
     image: String,
 }
 
-/// An upload failed before the post was made: whatever the answer, nothing is posted.
-fn nothing_posted(error: NetworkError) -> NetworkError {
-    match error {
-        NetworkError::Unknown(reason) => NetworkError::Unavailable(reason),
-        other => other,
-    }
-}
-
 /// The host of an `https://host[:port]/…` address, lower-cased.
 fn host_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
@@ -532,19 +460,14 @@ fn encode(segment: &str) -> String {
 
 /// Sends a request and turns any answer but a success into its error.
 async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
-    let answer = endpoint.send(request).await?;
-    if answer.is_success() {
-        return Ok(answer);
-    }
-    Err(failure(&answer))
+    endpoint.call(request, failure).await
 }
 
 fn failure(answer: &Answer) -> NetworkError {
     let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
     let message = body
         .message
-        .or(body.error_description)
-        .or(body.error)
+        .or_else(|| body.oauth.message())
         .unwrap_or_default();
     // LinkedIn documents no reset header for its daily quotas; `Retry-After`, if sent, is
     // read by `Answer::error`.

@@ -18,10 +18,11 @@ use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::http::{Answer, header};
+use crate::http::{Answer, iso_time_header};
+use crate::oauth::{self, ClientAuth, OAuthError, Pkce, TokenAnswer};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, NetworkError, NetworkFuture,
-    OAuthClient, Outgoing, Published, RetryAfter, Tokens,
+    OAuthClient, Outgoing, Published, Tokens,
 };
 
 /// The scopes Herald asks for: who the account is, its statuses (to reconcile), posting and
@@ -36,11 +37,6 @@ const RECENT_STATUSES: &str = "40";
 #[derive(Debug, Clone)]
 pub struct Mastodon {
     endpoint: Endpoint,
-}
-
-#[derive(Deserialize)]
-struct Token {
-    access_token: String,
 }
 
 #[derive(Deserialize)]
@@ -71,14 +67,9 @@ struct Application {
     client_secret: String,
 }
 
-/// Mastodon's error body: `{"error": "…"}`, with `error_description` on OAuth errors.
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
-}
+/// Mastodon's error body: `{"error": "…"}`, with `error_description` on OAuth errors: the
+/// standard OAuth error body, on every endpoint.
+type ErrorBody = OAuthError;
 
 impl Mastodon {
     pub fn new(endpoint: Endpoint) -> Self {
@@ -110,11 +101,10 @@ impl Mastodon {
     }
 
     fn oauth(&self) -> Result<&OAuthClient, NetworkError> {
-        self.endpoint.oauth.as_ref().ok_or_else(|| {
-            NetworkError::Rejected(
-                "Herald has no application registered at this Mastodon instance".to_owned(),
-            )
-        })
+        oauth::client(
+            &self.endpoint,
+            "Herald has no application registered at this Mastodon instance",
+        )
     }
 
     fn authorized(&self, tokens: &Tokens, method: reqwest::Method, path: &str) -> RequestBuilder {
@@ -140,12 +130,8 @@ impl Mastodon {
         server: Option<String>,
     ) -> Result<Tokens, NetworkError> {
         let mut tokens = Tokens {
-            access,
-            refresh: None,
-            expires_at: None,
-            subject: String::new(),
             server: Some(server.unwrap_or_else(|| self.endpoint.base_url.clone())),
-            dpop: None,
+            ..Tokens::bearer(access, String::new())
         };
         tokens.subject = self.verify(&tokens).await?.id;
         Ok(tokens)
@@ -185,20 +171,9 @@ impl Adapter for Mastodon {
 
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Option<String> {
         let client = self.endpoint.oauth.as_ref()?;
-        let url = reqwest::Url::parse_with_params(
-            &self.endpoint.url(None, "/oauth/authorize"),
-            [
-                ("response_type", "code"),
-                ("client_id", client.id.as_str()),
-                ("redirect_uri", request.redirect_uri),
-                ("scope", SCOPES),
-                ("state", request.state),
-                ("code_challenge", request.code_challenge),
-                ("code_challenge_method", "S256"),
-            ],
-        )
-        .ok()?;
-        Some(url.into())
+        // PKCE since Mastodon 4.3; older instances ignore the challenge.
+        let page = self.endpoint.url(None, "/oauth/authorize");
+        oauth::authorize_url(&page, &client.id, request, SCOPES, Pkce::S256)
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, _now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -210,25 +185,13 @@ impl Adapter for Mastodon {
                     redirect_uri,
                 } => {
                     let client = self.oauth()?;
-                    let secret = client.secret.as_ref().map(ExposeSecret::expose_secret);
-                    let mut form = vec![
-                        ("grant_type", "authorization_code"),
-                        ("code", code.expose_secret()),
-                        ("client_id", client.id.as_str()),
-                        ("redirect_uri", redirect_uri.as_str()),
-                        ("code_verifier", verifier.expose_secret()),
-                        ("scope", SCOPES),
-                    ];
-                    if let Some(secret) = secret {
-                        form.push(("client_secret", secret));
-                    }
-                    let request = self
-                        .endpoint
-                        .client
-                        .post(self.endpoint.url(None, "/oauth/token"))
-                        .form(&form);
-                    let token: Token = call(&self.endpoint, request).await?.json()?;
-                    self.tokens_for(token.access_token.into(), None).await
+                    let mut form = oauth::code_form(code, redirect_uri, verifier, Pkce::S256);
+                    form.push(("scope", SCOPES));
+                    let url = self.endpoint.url(None, "/oauth/token");
+                    let request =
+                        oauth::client_post(&self.endpoint, &url, client, ClientAuth::Form, &form);
+                    let token: TokenAnswer = call(&self.endpoint, request).await?.json()?;
+                    self.tokens_for(token.access_token, None).await
                 }
                 Grant::AccessToken { token, server, .. } => {
                     self.tokens_for(token.clone(), server.clone()).await
@@ -314,18 +277,9 @@ impl Adapter for Mastodon {
     fn revoke<'a>(&'a self, tokens: &'a Tokens) -> NetworkFuture<'a, ()> {
         Box::pin(async move {
             let client = self.oauth()?;
-            let mut form = vec![
-                ("client_id", client.id.as_str()),
-                ("token", tokens.access.expose_secret()),
-            ];
-            if let Some(secret) = &client.secret {
-                form.push(("client_secret", secret.expose_secret()));
-            }
-            let request = self
-                .endpoint
-                .client
-                .post(self.endpoint.url(tokens.server.as_deref(), "/oauth/revoke"))
-                .form(&form);
+            let url = self.endpoint.url(tokens.server.as_deref(), "/oauth/revoke");
+            let form = [("token", tokens.access.expose_secret())];
+            let request = oauth::client_post(&self.endpoint, &url, client, ClientAuth::Form, &form);
             call(&self.endpoint, request).await.map(drop)
         })
     }
@@ -349,23 +303,17 @@ impl Adapter for Mastodon {
 
 /// Sends a request and turns any answer but a success into its error.
 async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
-    let answer = endpoint.send(request).await?;
-    if answer.is_success() {
-        return Ok(answer);
-    }
-    Err(failure(&answer))
+    endpoint.call(request, failure).await
 }
 
+/// The error an answer means; a rate limit waits for `X-RateLimit-Reset`, an ISO 8601 time.
 fn failure(answer: &Answer) -> NetworkError {
     let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-    let message = body.error_description.unwrap_or(body.error);
-    answer.error(&message, rate_limit_reset(answer))
-}
-
-/// `X-RateLimit-Reset` is an ISO 8601 time, e.g. `2026-12-01T07:25:00.019685Z`.
-fn rate_limit_reset(answer: &Answer) -> Option<RetryAfter> {
-    let value = header(&answer.headers, "x-ratelimit-reset")?;
-    value.parse::<Timestamp>().ok().map(RetryAfter::At)
+    let message = body.message().unwrap_or_default();
+    answer.error(
+        &message,
+        iso_time_header(&answer.headers, "x-ratelimit-reset"),
+    )
 }
 
 fn extension(mime: &str) -> &str {

@@ -28,6 +28,7 @@ use crate::graph::{
     Containers, Created, List, Success, TokenAnswer, app, bearer, call, carousel, id_text,
     login_base, make_container, node, nothing_posted, refresh_long_lived,
 };
+use crate::oauth::{self, Pkce};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
     Outgoing, Published, Tokens,
@@ -263,11 +264,7 @@ impl Threads {
         let long: TokenAnswer = call(&self.endpoint, request).await?;
         Ok(Tokens {
             expires_at: long.expires_at(now),
-            access: long.access_token,
-            refresh: None,
-            subject,
-            server: None,
-            dpop: None,
+            ..Tokens::bearer(long.access_token, subject)
         })
     }
 }
@@ -294,16 +291,9 @@ impl Adapter for Threads {
         let oauth = self.endpoint.oauth.as_ref()?;
         // The Threads authorization window takes no PKCE challenge; the app secret binds the
         // code to Herald at the exchange.
-        let query = serde_urlencoded::to_string([
-            ("client_id", oauth.id.as_str()),
-            ("redirect_uri", request.redirect_uri),
-            ("scope", SCOPES),
-            ("response_type", "code"),
-            ("state", request.state),
-        ])
-        .ok()?;
         let host = login_base(&self.endpoint, AUTHORIZE_HOST);
-        Some(format!("{host}/oauth/authorize?{query}"))
+        let page = format!("{host}/oauth/authorize");
+        oauth::authorize_url(&page, &oauth.id, request, SCOPES, Pkce::NotSent)
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -320,14 +310,7 @@ impl Adapter for Threads {
                             profile.id
                         )));
                     }
-                    Ok(Tokens {
-                        access: token.clone(),
-                        refresh: None,
-                        expires_at: None,
-                        subject: profile.id,
-                        server: None,
-                        dpop: None,
-                    })
+                    Ok(Tokens::bearer(token.clone(), profile.id))
                 }
                 Grant::AuthorizationCode {
                     code, redirect_uri, ..

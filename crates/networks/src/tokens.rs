@@ -88,6 +88,19 @@ struct StoredBinding<'a> {
 }
 
 impl Tokens {
+    /// Bearer tokens for `subject` with no refresh token and no expiry Herald knows, on the
+    /// adapter's configured server: what a pasted token, or a token that never expires, makes.
+    pub fn bearer(access: SecretString, subject: String) -> Tokens {
+        Tokens {
+            access,
+            refresh: None,
+            expires_at: None,
+            subject,
+            server: None,
+            dpop: None,
+        }
+    }
+
     /// The tokens as JSON, for the vault to seal; zeroized when dropped.
     pub fn to_vault_json(&self) -> Zeroizing<String> {
         let stored = Stored {

@@ -19,14 +19,15 @@
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::http::{Answer, epoch_seconds_header};
+use crate::oauth::{self, ClientAuth, OAuthError, Pkce, TokenAnswer};
 use crate::{
     AccountInfo, Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, NetworkFuture,
-    OAuthClient, Outgoing, Published, Tokens,
+    Outgoing, Published, Tokens,
 };
 
 /// X's API, the default base URL.
@@ -42,15 +43,6 @@ const FIND_MARGIN: SignedDuration = SignedDuration::from_mins(10);
 #[derive(Debug, Clone)]
 pub struct X {
     endpoint: Endpoint,
-}
-
-#[derive(Deserialize)]
-struct Token {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -95,7 +87,7 @@ struct Uploaded {
 }
 
 /// X's error bodies: an RFC 7807 problem (`title`, `detail`, `type`, `status`), often with
-/// `errors: [{"message": …}]`; OAuth errors are `error` and `error_description`.
+/// `errors: [{"message": …}]`; OAuth errors are the standard `error` and `error_description`.
 #[derive(Deserialize, Default)]
 struct ErrorBody {
     #[serde(default)]
@@ -104,10 +96,8 @@ struct ErrorBody {
     detail: Option<String>,
     #[serde(default)]
     errors: Vec<ErrorItem>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
+    #[serde(flatten)]
+    oauth: OAuthError,
 }
 
 #[derive(Deserialize)]
@@ -123,12 +113,6 @@ impl X {
         X { endpoint }
     }
 
-    fn oauth(&self) -> Result<&OAuthClient, NetworkError> {
-        self.endpoint.oauth.as_ref().ok_or_else(|| {
-            NetworkError::Rejected("Herald has no OAuth client configured for X".to_owned())
-        })
-    }
-
     fn authorized(&self, tokens: &Tokens, method: Method, path: &str) -> RequestBuilder {
         self.endpoint
             .client
@@ -142,41 +126,24 @@ impl X {
         path: &str,
         form: &[(&str, &str)],
     ) -> Result<RequestBuilder, NetworkError> {
-        let client = self.oauth()?;
-        let mut form = form.to_vec();
-        form.push(("client_id", client.id.as_str()));
-        let mut request = self
-            .endpoint
-            .client
-            .post(self.endpoint.url(None, path))
-            .form(&form);
-        if let Some(secret) = &client.secret {
-            request = request.basic_auth(&client.id, Some(secret.expose_secret()));
-        }
-        Ok(request)
+        let client = oauth::client(
+            &self.endpoint,
+            "Herald has no OAuth client configured for X",
+        )?;
+        let url = self.endpoint.url(None, path);
+        Ok(oauth::client_post(
+            &self.endpoint,
+            &url,
+            client,
+            ClientAuth::Basic,
+            form,
+        ))
     }
 
     async fn me(&self, tokens: &Tokens) -> Result<User, NetworkError> {
         let request = self.authorized(tokens, Method::GET, "/2/users/me");
         let user: Data<User> = call(&self.endpoint, request).await?.json()?;
         Ok(user.data)
-    }
-
-    fn tokens_from(&self, token: Token, now: Timestamp, old: Option<&Tokens>) -> Tokens {
-        Tokens {
-            access: token.access_token.into(),
-            // X rotates refresh tokens; keep the old one only if no new one came.
-            refresh: token
-                .refresh_token
-                .map(SecretString::from)
-                .or_else(|| old.and_then(|old| old.refresh.clone())),
-            expires_at: token
-                .expires_in
-                .and_then(|seconds| now.checked_add(SignedDuration::from_secs(seconds)).ok()),
-            subject: old.map(|old| old.subject.clone()).unwrap_or_default(),
-            server: None,
-            dpop: None,
-        }
     }
 
     async fn upload(&self, tokens: &Tokens, media: &Media) -> Result<String, NetworkError> {
@@ -216,20 +183,7 @@ impl Adapter for X {
         } else {
             self.endpoint.url(None, "/i/oauth2/authorize")
         };
-        let url = reqwest::Url::parse_with_params(
-            &authorize,
-            [
-                ("response_type", "code"),
-                ("client_id", client.id.as_str()),
-                ("redirect_uri", request.redirect_uri),
-                ("scope", SCOPES),
-                ("state", request.state),
-                ("code_challenge", request.code_challenge),
-                ("code_challenge_method", "S256"),
-            ],
-        )
-        .ok()?;
-        Some(url.into())
+        oauth::authorize_url(&authorize, &client.id, request, SCOPES, Pkce::S256)
     }
 
     fn connect<'a>(&'a self, grant: &'a Grant, now: Timestamp) -> NetworkFuture<'a, Tokens> {
@@ -240,26 +194,12 @@ impl Adapter for X {
                     verifier,
                     redirect_uri,
                 } => {
-                    let request = self.oauth_post(
-                        "/2/oauth2/token",
-                        &[
-                            ("grant_type", "authorization_code"),
-                            ("code", code.expose_secret()),
-                            ("redirect_uri", redirect_uri),
-                            ("code_verifier", verifier.expose_secret()),
-                        ],
-                    )?;
-                    let token: Token = call(&self.endpoint, request).await?.json()?;
-                    self.tokens_from(token, now, None)
+                    let form = oauth::code_form(code, redirect_uri, verifier, Pkce::S256);
+                    let request = self.oauth_post("/2/oauth2/token", &form)?;
+                    let token: TokenAnswer = call(&self.endpoint, request).await?.json()?;
+                    token.into_tokens(now, None)
                 }
-                Grant::AccessToken { token, .. } => Tokens {
-                    access: token.clone(),
-                    refresh: None,
-                    expires_at: None,
-                    subject: String::new(),
-                    server: None,
-                    dpop: None,
-                },
+                Grant::AccessToken { token, .. } => Tokens::bearer(token.clone(), String::new()),
                 Grant::AppPassword { .. } => {
                     return Err(NetworkError::Rejected(
                         "X connects with OAuth, not an app password".to_owned(),
@@ -276,22 +216,12 @@ impl Adapter for X {
             let Some(refresh) = &tokens.refresh else {
                 // Without `offline.access` X gives no refresh token and the access token
                 // dies after two hours: only reconnecting helps then.
-                if tokens.expires_at.is_some_and(|at| at <= now) {
-                    return Err(NetworkError::Unauthorized(
-                        "the X access token expired and there is no refresh token".to_owned(),
-                    ));
-                }
-                return Ok(tokens.clone());
+                return oauth::keep_until_expired(tokens, now, "X");
             };
-            let request = self.oauth_post(
-                "/2/oauth2/token",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.expose_secret()),
-                ],
-            )?;
-            let token: Token = call(&self.endpoint, request).await?.json()?;
-            Ok(self.tokens_from(token, now, Some(tokens)))
+            let request = self.oauth_post("/2/oauth2/token", &oauth::refresh_form(refresh))?;
+            let token: TokenAnswer = call(&self.endpoint, request).await?.json()?;
+            // X rotates refresh tokens; the old one is kept only if no new one came.
+            Ok(token.into_tokens(now, Some(tokens)))
         })
     }
 
@@ -420,11 +350,7 @@ fn published(id: String) -> Published {
 
 /// Sends a request and turns any answer but a success into its error.
 async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
-    let answer = endpoint.send(request).await?;
-    if answer.is_success() {
-        return Ok(answer);
-    }
-    Err(failure(&answer))
+    endpoint.call(request, failure).await
 }
 
 fn failure(answer: &Answer) -> NetworkError {
@@ -436,9 +362,9 @@ fn failure(answer: &Answer) -> NetworkError {
         .collect();
     let message = if items.is_empty() {
         body.detail
-            .or(body.error_description)
+            .or(body.oauth.error_description)
             .or(body.title)
-            .or(body.error)
+            .or(body.oauth.error)
             .unwrap_or_default()
     } else {
         items.join("; ")

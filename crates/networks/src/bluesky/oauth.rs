@@ -33,6 +33,7 @@ use serde_json::{Value, json};
 use super::identity::{self, ServerMetadata};
 use crate::es256::{Es256Key, ProofFor};
 use crate::http::{Answer, execute, header};
+use crate::oauth::OAuthError;
 use crate::outbound::Outbound;
 use crate::{AuthorizeRequest, DpopBinding, Endpoint, NetworkError, Tokens};
 
@@ -106,28 +107,18 @@ pub struct Returned<'a> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Nonces(Arc<Mutex<HashMap<String, String>>>);
 
-/// The token endpoint's answer.
+/// The token endpoint's answer: the standard one, with what AT Protocol OAuth adds (the
+/// token type must be DPoP, `sub` the account's DID, `scope` include `atproto`).
 #[derive(Deserialize)]
 struct TokenAnswer {
-    access_token: String,
+    #[serde(flatten)]
+    token: crate::oauth::TokenAnswer,
     #[serde(default)]
     token_type: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<i64>,
     #[serde(default)]
     scope: String,
     #[serde(default)]
     sub: String,
-}
-
-#[derive(Deserialize, Default)]
-struct OAuthError {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
 }
 
 impl AtprotoClient {
@@ -419,12 +410,12 @@ fn tokens_from(
         ));
     }
     let expires_at = token
-        .expires_in
-        .and_then(|seconds| now.checked_add(SignedDuration::from_secs(seconds)).ok())
+        .token
+        .expires_at(now)
         .or_else(|| now.checked_add(ACCESS_LIFETIME_GUESS).ok());
     Ok(Tokens {
-        access: token.access_token.into(),
-        refresh: token.refresh_token.map(SecretString::from),
+        access: token.token.access_token,
+        refresh: token.token.refresh_token,
         expires_at,
         subject: did.to_owned(),
         server: Some(pds.to_owned()),
@@ -438,12 +429,13 @@ fn oauth_failure(answer: &Answer) -> Option<NetworkError> {
         return None;
     }
     let body: OAuthError = serde_json::from_slice(&answer.body).unwrap_or_default();
-    let message = match body.error_description.as_str() {
-        "" => body.error.clone(),
-        description => format!("{}: {description}", body.error),
+    let error = body.error.unwrap_or_default();
+    let message = match body.error_description.as_deref().unwrap_or_default() {
+        "" => error.clone(),
+        description => format!("{error}: {description}"),
     };
     // A refused grant means the connection must be made again.
-    if matches!(body.error.as_str(), "invalid_grant" | "invalid_client") {
+    if matches!(error.as_str(), "invalid_grant" | "invalid_client") {
         return Some(NetworkError::Unauthorized(format!(
             "{}: {message}",
             answer.status
@@ -525,7 +517,7 @@ impl Nonces {
 fn asks_for_nonce(answer: &Answer) -> bool {
     let in_body = || {
         serde_json::from_slice::<OAuthError>(&answer.body)
-            .is_ok_and(|body| body.error == "use_dpop_nonce")
+            .is_ok_and(|body| body.error.as_deref() == Some("use_dpop_nonce"))
     };
     let in_header = || {
         header(&answer.headers, "www-authenticate")

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::{FakePost, FakeServer, FakeState, Fault};
+use super::{FakePost, FakeServer, FakeState, FaultWords};
 
 /// The fake account's DID.
 pub const DID: &str = "did:plc:heraldfakeaccountxyz2345";
@@ -207,50 +207,45 @@ fn network_clock_seconds() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-fn garbage() -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/html")],
-        "<html><body>upstream connect error</body></html>",
-    )
-        .into_response()
-}
+/// The PDS's words for the injected faults: XRPC error bodies, `RateLimit-*` (the reset in
+/// epoch seconds) on a 429, and a bare 500 at last for a request that hung.
+struct Words;
 
-/// The answer to a fault drawn before anything is written, or `None` to go on.
-async fn fault_before(state: &FakeState, fault: Fault) -> Option<Response> {
-    match fault {
-        Fault::Unavailable => Some(xrpc_error(
+impl FaultWords for Words {
+    fn unavailable(&self) -> Response {
+        xrpc_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "NotEnoughResources",
             "Service Unavailable",
-        )),
-        Fault::RateLimited => Some(rate_limited()),
-        Fault::Unauthorized => Some(xrpc_error(
+        )
+    }
+
+    fn rate_limited(&self) -> Response {
+        rate_limited()
+    }
+
+    fn revoked(&self) -> Response {
+        xrpc_error(
             StatusCode::UNAUTHORIZED,
             "InvalidToken",
             "Token has been revoked",
-        )),
-        Fault::LostBefore => {
-            state.hang().await;
-            Some(xrpc_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-                "Internal Server Error",
-            ))
-        }
-        Fault::None | Fault::LostAfter | Fault::GarbageAfter => None,
+        )
     }
-}
 
-/// The answer to a fault drawn after the write was made.
-async fn fault_after(state: &FakeState, fault: Fault, answer: Response) -> Response {
-    match fault {
-        Fault::LostAfter => {
-            state.hang().await;
-            answer
-        }
-        Fault::GarbageAfter => garbage(),
-        _ => answer,
+    fn after_hanging(&self) -> Response {
+        self.server_error()
+    }
+
+    fn server_error(&self) -> Response {
+        xrpc_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Internal Server Error",
+        )
+    }
+
+    fn garbage(&self) -> &'static str {
+        "<html><body>upstream connect error</body></html>"
     }
 }
 
@@ -351,10 +346,10 @@ async fn upload_blob(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: By
     if !fake.state.authorized(&headers) {
         return unauthenticated(&headers);
     }
-    let fault = fake.state.draw();
-    if let Some(answer) = fault_before(&fake.state, fault).await {
-        return answer;
-    }
+    let fault = match fake.state.before_write(&Words).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -372,7 +367,7 @@ async fn upload_blob(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: By
         "size": body.len(),
     }}))
     .into_response();
-    fault_after(&fake.state, fault, answer).await
+    fake.state.after_write(fault, &Words, answer).await
 }
 
 #[derive(Deserialize)]
@@ -388,10 +383,10 @@ async fn create_record(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: 
     if !fake.state.authorized(&headers) {
         return unauthenticated(&headers);
     }
-    let fault = fake.state.draw();
-    if let Some(answer) = fault_before(&fake.state, fault).await {
-        return answer;
-    }
+    let fault = match fake.state.before_write(&Words).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
     let Ok(input) = serde_json::from_slice::<CreateRecord>(&body) else {
         return xrpc_error(
             StatusCode::BAD_REQUEST,
@@ -453,7 +448,7 @@ async fn create_record(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: 
         "validationStatus": "valid",
     }))
     .into_response();
-    fault_after(&fake.state, fault, answer).await
+    fake.state.after_write(fault, &Words, answer).await
 }
 
 /// Checks a post record the way the lexicon does (the parts Herald writes) and turns it into
@@ -560,10 +555,10 @@ async fn delete_record(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: 
     if !fake.state.authorized(&headers) {
         return unauthenticated(&headers);
     }
-    let fault = fake.state.draw();
-    if let Some(answer) = fault_before(&fake.state, fault).await {
-        return answer;
-    }
+    let fault = match fake.state.before_write(&Words).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
     let Ok(input) = serde_json::from_slice::<DeleteRecord>(&body) else {
         return xrpc_error(
             StatusCode::BAD_REQUEST,
@@ -584,5 +579,5 @@ async fn delete_record(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: 
     }
     let answer = axum::Json(json!({"commit": {"cid": cid("bafyrei", input.rkey.as_bytes()), "rev": tid_from(&input.rkey)}}))
         .into_response();
-    fault_after(&fake.state, fault, answer).await
+    fake.state.after_write(fault, &Words, answer).await
 }

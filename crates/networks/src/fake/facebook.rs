@@ -22,7 +22,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::authorize::Authorizations;
-use super::{FakePost, FakeServer, FakeState, Fault};
+use super::{FakePost, FakeServer, FakeState, Fault, FaultWords};
 use crate::facebook::GRAPH_VERSION;
 
 /// The one Page the fake holds.
@@ -356,41 +356,45 @@ fn permalink(post_id: &str) -> String {
 
 // Shared with the Instagram and Threads fakes.
 
-/// Draws the fault for a write. The failures that leave nothing written answer at once (or
-/// after hanging, for a lost request); the others come back for [`after_write`].
+/// Draws the fault for a write, as [`FakeState::before_write`] does, in the Graph's words; a
+/// throttled write answers with `throttle_code` (the network's own).
 pub(crate) async fn before_write(state: &FakeState, throttle_code: i64) -> Result<Fault, Response> {
-    match state.draw() {
-        Fault::Unavailable => Err(unavailable()),
-        Fault::RateLimited => Err(throttled(throttle_code)),
-        Fault::LostBefore => {
-            state.hang().await;
-            Err(unavailable())
-        }
-        Fault::Unauthorized => Err(graph_error_with_subcode(
+    state.before_write(&Graph { throttle_code }).await
+}
+
+/// Answers a write that was made, as [`FakeState::after_write`] does, with `answer` as the
+/// Graph's JSON.
+pub(crate) async fn after_write(state: &FakeState, fault: Fault, answer: Value) -> Response {
+    let graph = Graph { throttle_code: 0 };
+    state.after_write(fault, &graph, ok(answer)).await
+}
+
+/// The Graph's words for the injected faults: its error body, a revoked session as 400 with
+/// code 190, and throttling as 400 with the network's code and the usage headers.
+struct Graph {
+    throttle_code: i64,
+}
+
+impl FaultWords for Graph {
+    fn unavailable(&self) -> Response {
+        unavailable()
+    }
+
+    fn rate_limited(&self) -> Response {
+        throttled(self.throttle_code)
+    }
+
+    fn revoked(&self) -> Response {
+        graph_error_with_subcode(
             StatusCode::BAD_REQUEST,
             190,
             460,
             "Error validating access token: The session has been invalidated because the user changed their password.",
-        )),
-        other => Ok(other),
-    }
-}
-
-/// Answers a write that was made, as the drawn fault says: hanging past the client's
-/// time-out, a 200 that is not JSON, or the real answer.
-pub(crate) async fn after_write(state: &FakeState, fault: Fault, answer: Value) -> Response {
-    match fault {
-        Fault::LostAfter => {
-            state.hang().await;
-            ok(answer)
-        }
-        Fault::GarbageAfter => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/html")],
-            "<html><body>Sorry, something went wrong.</body></html>",
         )
-            .into_response(),
-        _ => ok(answer),
+    }
+
+    fn garbage(&self) -> &'static str {
+        "<html><body>Sorry, something went wrong.</body></html>"
     }
 }
 

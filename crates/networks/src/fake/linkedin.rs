@@ -12,14 +12,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
 
 use super::authorize::Authorizations;
-use super::{FakePost, FakeServer, FakeState, Fault};
+use super::{FakePost, FakeServer, FakeState, Fault, FaultWords};
 
 /// The member every token of the fake acts as, and the organization it administers.
 pub const MEMBER_ID: &str = "782bbtaQ";
@@ -413,39 +413,40 @@ impl Fake {
         if !self.authorized(headers) {
             return Err(unauthorized());
         }
-        match self.state.draw() {
-            Fault::Unavailable => Err(unavailable()),
-            Fault::RateLimited => Err(error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
-                "Resource level throttle APPLICATION DAY limit for calls to this resource is \
-                 reached.",
-            )),
-            Fault::Unauthorized => Err(unauthorized()),
-            Fault::LostBefore => {
-                self.state.hang().await;
-                Err(unavailable())
-            }
-            fault => Ok(fault),
-        }
+        self.state.before_write(&Words).await
     }
 
-    /// The faults that strike after the write was made.
+    /// The faults that strike after the write was made. Garbage (or JSON of the wrong shape)
+    /// is a success without the `x-restli-id` header.
     async fn after_write(&self, fault: Fault, answer: Response) -> Response {
-        match fault {
-            Fault::LostAfter => {
-                self.state.hang().await;
-                answer
-            }
-            // A success without the `x-restli-id` header and with a body that is no JSON.
-            Fault::GarbageAfter => (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>Request timed out</body></html>",
-            )
-                .into_response(),
-            _ => answer,
-        }
+        self.state.after_write(fault, &Words, answer).await
+    }
+}
+
+/// LinkedIn's words for the injected faults: its error body, and a 429 with no reset header
+/// (LinkedIn documents none for its daily quotas).
+struct Words;
+
+impl FaultWords for Words {
+    fn unavailable(&self) -> Response {
+        unavailable()
+    }
+
+    fn rate_limited(&self) -> Response {
+        error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_REQUESTS",
+            "Resource level throttle APPLICATION DAY limit for calls to this resource is \
+             reached.",
+        )
+    }
+
+    fn revoked(&self) -> Response {
+        unauthorized()
+    }
+
+    fn garbage(&self) -> &'static str {
+        "<html><body>Request timed out</body></html>"
     }
 }
 

@@ -15,7 +15,7 @@ use axum::routing::{delete, get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
 
-use super::{FakePost, FakeServer, FakeState, Fault};
+use super::{FakePost, FakeServer, FakeState, Fault, FaultWords};
 
 /// The account every token of the fake acts as.
 pub const ACCOUNT_ID: &str = "109000000000000001";
@@ -255,39 +255,34 @@ impl Fake {
         if !self.authorized(headers) {
             return Err(unauthorized());
         }
-        match self.state.draw() {
-            Fault::Unavailable => Err(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service Unavailable",
-            )),
-            Fault::RateLimited => Err(rate_limited()),
-            Fault::Unauthorized => Err(unauthorized()),
-            Fault::LostBefore => {
-                self.state.hang().await;
-                Err(error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Service Unavailable",
-                ))
-            }
-            fault => Ok(fault),
-        }
+        self.state.before_write(&Words).await
     }
 
     /// The faults that strike after the write was made.
     async fn after_write(&self, fault: Fault, answer: Response) -> Response {
-        match fault {
-            Fault::LostAfter => {
-                self.state.hang().await;
-                answer
-            }
-            Fault::GarbageAfter => (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>We're sorry, but something went wrong.</body></html>",
-            )
-                .into_response(),
-            _ => answer,
-        }
+        self.state.after_write(fault, &Words, answer).await
+    }
+}
+
+/// Mastodon's words for the injected faults: `{"error"}` bodies, and `X-RateLimit-*` (the
+/// reset an ISO 8601 time) on a 429.
+struct Words;
+
+impl FaultWords for Words {
+    fn unavailable(&self) -> Response {
+        error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+    }
+
+    fn rate_limited(&self) -> Response {
+        rate_limited()
+    }
+
+    fn revoked(&self) -> Response {
+        unauthorized()
+    }
+
+    fn garbage(&self) -> &'static str {
+        "<html><body>We're sorry, but something went wrong.</body></html>"
     }
 }
 

@@ -3,7 +3,12 @@
 //! `router(state)`; they share [`FakeState`] (the posts the fake holds, the token it accepts)
 //! and [`Faults`], which makes a fake fail the way real networks do, at random: unavailable,
 //! rate-limited with the network's own headers, an answer lost before or after the post was
-//! made, garbage after the post was made, or a revoked token.
+//! made, garbage after the post was made, or a revoked token. [`FakeState::inject`] makes the
+//! next writes fail in a given order instead, for tests of one failure at one step.
+//!
+//! When each failure strikes is decided here, once for every fake
+//! ([`FakeState::before_write`], [`FakeState::after_write`]); how it reads on the wire (status,
+//! body, rate-limit headers) is each network's own ([`FaultWords`]).
 
 mod authorize;
 pub mod bluesky;
@@ -21,8 +26,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
 use axum::Router;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::net::TcpListener;
@@ -109,6 +117,35 @@ pub enum Fault {
     LostAfter,
     GarbageAfter,
     Unauthorized,
+    /// The post is made, then a 200 whose body is JSON of another shape than the network's
+    /// answer. Drawn only when injected ([`FakeState::inject`]).
+    WrongShapeAfter,
+    /// The post is made, then a 500. Drawn only when injected.
+    ServerErrorAfter,
+}
+
+/// How one network words the failures the fakes inject: its own statuses, bodies and headers.
+pub(crate) trait FaultWords {
+    /// The outage answer (5xx), before anything is written.
+    fn unavailable(&self) -> Response;
+    /// "Too many requests" with the network's rate-limit headers; nothing is written.
+    fn rate_limited(&self) -> Response;
+    /// The answer to a revoked token.
+    fn revoked(&self) -> Response;
+    /// What comes at last after a lost request hung past the client's time-out.
+    fn after_hanging(&self) -> Response {
+        self.unavailable()
+    }
+    /// The body of a 200 that is no answer of the network's: an error page from a proxy.
+    fn garbage(&self) -> &'static str;
+    /// A 500 after the write was made.
+    fn server_error(&self) -> Response {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({ "error": "Internal Server Error" })),
+        )
+            .into_response()
+    }
 }
 
 /// A post the fake holds.
@@ -136,6 +173,8 @@ pub struct FakeState {
     requests: AtomicU64,
     /// The `grant_type` of every token request answered with tokens, in order.
     grants: Mutex<Vec<String>>,
+    /// Faults the next writes draw, in order, before the random ones.
+    injected: Mutex<VecDeque<Fault>>,
 }
 
 impl FakeState {
@@ -149,7 +188,14 @@ impl FakeState {
             next_id: AtomicU64::new(1),
             requests: AtomicU64::new(0),
             grants: Mutex::new(Vec::new()),
+            injected: Mutex::new(VecDeque::new()),
         })
+    }
+
+    /// The next writes draw `faults`, one each in order (`Fault::None` lets one through), and
+    /// then the random faults again.
+    pub fn inject(&self, faults: &[Fault]) {
+        lock(&self.injected).extend(faults.iter().copied());
     }
 
     pub fn set_faults(&self, faults: Faults) {
@@ -163,6 +209,9 @@ impl FakeState {
     /// Draws the fault for one write request, and counts the request.
     pub fn draw(&self) -> Fault {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(fault) = lock(&self.injected).pop_front() {
+            return fault;
+        }
         let faults = self.faults();
         let roll: f64 = lock(&self.rng).r#gen();
         let table = [
@@ -262,7 +311,7 @@ impl FakeState {
     /// Whether the request carries `Authorization: Bearer <token>`.
     pub fn authorized(&self, headers: &HeaderMap) -> bool {
         headers
-            .get(axum::http::header::AUTHORIZATION)
+            .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .is_some_and(|token| token == self.token)
@@ -271,6 +320,52 @@ impl FakeState {
     /// Sleeps as long as a lost answer hangs.
     pub async fn hang(&self) {
         tokio::time::sleep(self.faults().hang).await;
+    }
+
+    /// Draws the fault for a write, and answers the ones that strike before anything is
+    /// written as the network words them (a lost request after hanging); the others come back
+    /// for [`FakeState::after_write`].
+    pub(crate) async fn before_write(&self, words: &impl FaultWords) -> Result<Fault, Response> {
+        match self.draw() {
+            Fault::Unavailable => Err(words.unavailable()),
+            Fault::RateLimited => Err(words.rate_limited()),
+            Fault::Unauthorized => Err(words.revoked()),
+            Fault::LostBefore => {
+                self.hang().await;
+                Err(words.after_hanging())
+            }
+            fault => Ok(fault),
+        }
+    }
+
+    /// Answers a write that was made, as `fault` says: `answer` after hanging past the
+    /// client's time-out, a 200 that is not JSON, a 200 of JSON in the wrong shape, a 500, or
+    /// `answer` itself.
+    pub(crate) async fn after_write(
+        &self,
+        fault: Fault,
+        words: &impl FaultWords,
+        answer: Response,
+    ) -> Response {
+        match fault {
+            Fault::LostAfter => {
+                self.hang().await;
+                answer
+            }
+            Fault::GarbageAfter => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                words.garbage(),
+            )
+                .into_response(),
+            Fault::WrongShapeAfter => (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({ "result": ["not", "this", "network's", "answer"] })),
+            )
+                .into_response(),
+            Fault::ServerErrorAfter => words.server_error(),
+            _ => answer,
+        }
     }
 }
 

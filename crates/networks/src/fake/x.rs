@@ -15,7 +15,7 @@ use axum::{Form, Json, Router};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{FakePost, FakeServer, FakeState, Fault};
+use super::{FakePost, FakeServer, FakeState, Fault, FaultWords};
 
 /// The user every token of the fake acts as.
 pub const USER_ID: &str = "2244994945";
@@ -363,33 +363,33 @@ impl Fake {
         if !self.authorized(headers) {
             return Err(unauthorized());
         }
-        match self.state.draw() {
-            Fault::Unavailable => Err(unavailable()),
-            Fault::RateLimited => Err(rate_limited()),
-            Fault::Unauthorized => Err(unauthorized()),
-            Fault::LostBefore => {
-                self.state.hang().await;
-                Err(unavailable())
-            }
-            fault => Ok(fault),
-        }
+        self.state.before_write(&Words).await
     }
 
     /// The faults that strike after the write was made.
     async fn after_write(&self, fault: Fault, answer: Response) -> Response {
-        match fault {
-            Fault::LostAfter => {
-                self.state.hang().await;
-                answer
-            }
-            Fault::GarbageAfter => (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body>Something went wrong, but don't fret.</body></html>",
-            )
-                .into_response(),
-            _ => answer,
-        }
+        self.state.after_write(fault, &Words, answer).await
+    }
+}
+
+/// X's words for the injected faults: problem bodies, and `x-rate-limit-*` on a 429.
+struct Words;
+
+impl FaultWords for Words {
+    fn unavailable(&self) -> Response {
+        unavailable()
+    }
+
+    fn rate_limited(&self) -> Response {
+        rate_limited()
+    }
+
+    fn revoked(&self) -> Response {
+        unauthorized()
+    }
+
+    fn garbage(&self) -> &'static str {
+        "<html><body>Something went wrong, but don't fret.</body></html>"
     }
 }
 

@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use networks::facebook::Facebook;
-use networks::fake::facebook::{self as fake, PAGE_ID, PAGE_NAME, REGAIN_MINUTES};
+use networks::fake::facebook::{self as fake, PAGE_ID, PAGE_NAME};
 use networks::fake::{FakeServer, FakeState, Faults};
 use networks::{
-    Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, OAuthClient, Outgoing,
-    RetryAfter, Tokens,
+    Adapter, AuthorizeRequest, Endpoint, Grant, Media, NetworkError, OAuthClient, Outgoing, Tokens,
 };
 
 const TOKEN: &str = "EAAGpage-token-secret-1234";
@@ -212,122 +211,6 @@ async fn the_fake_refuses_to_attach_a_photo_that_is_not_an_unpublished_one_of_th
     let body: serde_json::Value = answer.json().await.expect("JSON");
     assert_eq!(body["error"]["code"], 100);
     assert!(server.state.posts().is_empty());
-}
-
-#[tokio::test]
-async fn a_lost_answer_is_unknown_and_find_reconciles_it_from_the_page_posts() {
-    let server = server().await;
-    server.state.set_faults(Faults {
-        lost_after: 1.0,
-        hang: Duration::from_secs(2),
-        ..Faults::default()
-    });
-    let facebook = adapter(&server);
-    let outgoing = post("Did this make it?");
-    let error = facebook
-        .publish(&tokens(), &outgoing)
-        .await
-        .expect_err("lost");
-    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
-    assert!(
-        !facebook.idempotent(),
-        "the Graph API honours no idempotency key"
-    );
-    server.state.set_faults(Faults::default());
-    let found = facebook
-        .find(&tokens(), &outgoing)
-        .await
-        .expect("find")
-        .expect("the post exists");
-    assert_eq!(found.remote_id, server.state.posts()[0].id);
-    let missing = facebook
-        .find(&tokens(), &post("Never sent"))
-        .await
-        .expect("find");
-    assert_eq!(missing, None);
-}
-
-#[tokio::test]
-async fn an_invalidated_session_is_unauthorized_although_meta_answers_400() {
-    let server = server().await;
-    server.state.set_faults(Faults {
-        unauthorized: 1.0,
-        ..Faults::default()
-    });
-    let error = adapter(&server)
-        .publish(&tokens(), &post("x"))
-        .await
-        .expect_err("refused");
-    let NetworkError::Unauthorized(message) = &error else {
-        panic!("code 190 means reconnect: {error:?}");
-    };
-    assert!(message.contains("190"), "{message}");
-    assert!(server.state.posts().is_empty());
-}
-
-#[tokio::test]
-async fn page_throttling_is_a_rate_limit_until_the_time_to_regain_access() {
-    let server = server().await;
-    server.state.set_faults(Faults {
-        rate_limited: 1.0,
-        ..Faults::default()
-    });
-    let error = adapter(&server)
-        .publish(&tokens(), &post("x"))
-        .await
-        .expect_err("throttled");
-    let NetworkError::RateLimited { retry_after, .. } = error else {
-        panic!("code 80001 is a rate limit: {error:?}");
-    };
-    assert_eq!(
-        retry_after,
-        Some(RetryAfter::Delay(Duration::from_secs(REGAIN_MINUTES * 60)))
-    );
-}
-
-#[tokio::test]
-async fn an_outage_is_unavailable_garbage_is_unknown_and_a_lost_request_is_unknown() {
-    let server = server().await;
-    let facebook = adapter(&server);
-    server.state.set_faults(Faults {
-        unavailable: 1.0,
-        ..Faults::default()
-    });
-    let error = facebook
-        .publish(&tokens(), &post("a"))
-        .await
-        .expect_err("down");
-    assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
-    server.state.set_faults(Faults {
-        garbage_after: 1.0,
-        ..Faults::default()
-    });
-    let error = facebook
-        .publish(&tokens(), &post("b"))
-        .await
-        .expect_err("garbage");
-    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
-    server.state.set_faults(Faults {
-        lost_before: 1.0,
-        hang: Duration::from_secs(2),
-        ..Faults::default()
-    });
-    let error = facebook
-        .publish(&tokens(), &post("c"))
-        .await
-        .expect_err("lost");
-    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
-    let texts: Vec<String> = server
-        .state
-        .posts()
-        .into_iter()
-        .map(|post| post.text)
-        .collect();
-    assert_eq!(
-        texts,
-        vec!["b".to_owned()],
-        "only the garbage answer came after a post"
-    );
 }
 
 #[tokio::test]

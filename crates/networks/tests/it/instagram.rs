@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use networks::fake::instagram::{self as fake, IG_USER_ID, USERNAME};
-use networks::fake::{FakeServer, FakeState, Fault, Faults};
+use networks::fake::{FakeServer, FakeState, Faults};
 use networks::instagram::Instagram;
-use networks::{Adapter, Endpoint, Grant, Media, NetworkError, Outgoing, RetryAfter, Tokens};
+use networks::{Adapter, Endpoint, Grant, Media, NetworkError, Outgoing, Tokens};
 use secrecy::ExposeSecret;
 
 const TOKEN: &str = "IGAAlong-lived-secret-5678";
@@ -198,97 +198,6 @@ async fn a_lost_container_answer_published_nothing_and_is_safe_to_retry() {
     assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
     assert!(error.is_transient());
     assert!(server.state.posts().is_empty());
-}
-
-#[tokio::test]
-async fn a_lost_publish_answer_is_unknown_and_find_reconciles_it_by_caption() {
-    let faults = Faults {
-        lost_after: 0.5,
-        hang: Duration::from_secs(2),
-        ..Faults::default()
-    };
-    let seed = crate::checks::seed_drawing(faults, &[Fault::None, Fault::LostAfter]);
-    let server = server_with_seed(seed).await;
-    server.state.set_faults(faults);
-    let instagram = adapter(&server);
-    let outgoing = photo_post("Did the rye go out?");
-    let error = instagram
-        .publish(&tokens(), &outgoing)
-        .await
-        .expect_err("lost");
-    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
-    server.state.set_faults(Faults::default());
-    let found = instagram
-        .find(&tokens(), &outgoing)
-        .await
-        .expect("find")
-        .expect("it was published");
-    assert_eq!(found.remote_id, server.state.posts()[0].id);
-    assert_eq!(
-        instagram
-            .find(&tokens(), &photo_post("Other"))
-            .await
-            .expect("find"),
-        None
-    );
-}
-
-#[tokio::test]
-async fn throttling_and_revoked_tokens_come_back_in_herald_terms() {
-    let server = server_with_seed(1).await;
-    let instagram = adapter(&server);
-    server.state.set_faults(Faults {
-        rate_limited: 1.0,
-        ..Faults::default()
-    });
-    let error = instagram
-        .publish(&tokens(), &photo_post("x"))
-        .await
-        .expect_err("throttled");
-    let regain = Duration::from_secs(networks::fake::facebook::REGAIN_MINUTES * 60);
-    assert!(
-        matches!(error, NetworkError::RateLimited { retry_after: Some(RetryAfter::Delay(delay)), .. } if delay == regain),
-        "{error:?}"
-    );
-    server.state.set_faults(Faults {
-        unauthorized: 1.0,
-        ..Faults::default()
-    });
-    let error = instagram
-        .publish(&tokens(), &photo_post("x"))
-        .await
-        .expect_err("revoked");
-    assert!(matches!(error, NetworkError::Unauthorized(_)), "{error:?}");
-    server.state.set_faults(Faults {
-        unavailable: 1.0,
-        ..Faults::default()
-    });
-    let error = instagram
-        .publish(&tokens(), &photo_post("x"))
-        .await
-        .expect_err("down");
-    assert!(matches!(error, NetworkError::Unavailable(_)), "{error:?}");
-}
-
-#[tokio::test]
-async fn garbage_after_publishing_is_unknown() {
-    let faults = Faults {
-        garbage_after: 0.5,
-        ..Faults::default()
-    };
-    let seed = crate::checks::seed_drawing(faults, &[Fault::None, Fault::GarbageAfter]);
-    let server = server_with_seed(seed).await;
-    server.state.set_faults(faults);
-    let error = adapter(&server)
-        .publish(&tokens(), &photo_post("x"))
-        .await
-        .expect_err("garbage");
-    assert!(matches!(error, NetworkError::Unknown(_)), "{error:?}");
-    assert_eq!(
-        server.state.posts().len(),
-        1,
-        "the post was made before the garbage"
-    );
 }
 
 #[tokio::test]

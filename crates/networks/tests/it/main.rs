@@ -1,11 +1,13 @@
 //! The adapters' one integration-test binary: each adapter against its network's local fake
-//! (the documented wire format, errors and rate-limit headers), and Bluesky against a real PDS.
+//! (the documented wire format, errors and rate-limit headers), Bluesky against a real PDS, and
+//! `faults.rs`, the fault scenarios every adapter must survive, run against all seven fakes.
 
 mod bluesky;
 mod bluesky_oauth;
 mod checks;
 mod consent;
 mod facebook;
+mod faults;
 mod instagram;
 mod linkedin;
 mod mastodon;
