@@ -42,8 +42,59 @@ impl RuleId {
         &self.0
     }
 
+    /// What the rule finds, in people's words, as a finding's headline: "Personal email
+    /// address" for `pii.email`. A company's own rules are headed by their kind.
+    pub fn title(&self) -> &'static str {
+        match self.as_str() {
+            "pii.email" => "Personal email address",
+            "pii.phone" => "Phone number",
+            "pii.address" => "Home address",
+            "pii.card" => "Payment card number",
+            "pii.iban" => "Bank account number (IBAN)",
+            "pii.uk_nino" => "UK National Insurance number",
+            "pii.us_ssn" => "US Social Security number",
+            "secret.password_disclosure" => "A password",
+            "secret.private_key" => "A private key",
+            "secret.high_entropy" => "Something that looks like a secret key",
+            "secret.jwt" => "A sign-in token (JWT)",
+            "term.confidential" => "A confidential term",
+            "tone.profanity" => "Strong language",
+            "tone.personal" => "A personal remark",
+            "link.shortened" => "A shortened link",
+            "link.not_allowed" => "A link to a site not on the allowed list",
+            "link.ip_address" => "A link to a bare IP address",
+            "link.punycode" => "A link with a disguised name (punycode)",
+            "link.mixed_script" => "A link mixing alphabets",
+            "link.malicious" => "A link known to be dangerous",
+            "link.lookalike" => "A link imitating your company's name",
+            "link.redirects_to" => "Where a short link really goes",
+            "link.unreachable" => "A link that could not be checked",
+            other => match other.split('.').next().unwrap_or_default() {
+                "secret" => "A secret key or token",
+                "pii" => "Personal information",
+                "term" => "A term your policy names",
+                "link" => "A risky link",
+                "tone" => "Tone",
+                _ => "Your company's own rule",
+            },
+        }
+    }
+
     pub(crate) const fn builtin(id: &'static str) -> RuleId {
         RuleId(Cow::Borrowed(id))
+    }
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::RuleId;
+
+    #[test]
+    fn every_finding_has_a_headline_in_words() {
+        let title = |id: &str| RuleId::parse(id).map(|rule| rule.title());
+        assert_eq!(title("pii.email"), Ok("Personal email address"));
+        assert_eq!(title("secret.stripe_key"), Ok("A secret key or token"));
+        assert_eq!(title("custom.launch_date"), Ok("Your company's own rule"));
     }
 }
 

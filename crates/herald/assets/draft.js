@@ -65,8 +65,8 @@
     const list = element("ul", "plain-list");
     for (const finding of result.findings) {
       const item = element("li", "finding");
-      item.append(element("span", "badge badge-bad", labels[finding.action] || finding.action), " ");
-      item.append(element("code", "", finding.rule), " " + finding.message + " ");
+      item.append(element("span", finding.action === "block" ? "badge badge-bad" : "badge badge-warn", labels[finding.action] || finding.action), " ");
+      item.append(element("strong", "", finding.title || finding.rule), " " + finding.message + " ");
       item.append(element("span", "hint", "(" + finding.excerpt + ")"));
       list.append(item);
     }

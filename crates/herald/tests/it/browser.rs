@@ -522,7 +522,7 @@ async fn a_member_accepts_the_policy_and_sees_findings_marked_as_they_type() {
     );
     let findings = browser.text_of("#findings").await;
     assert!(
-        findings.contains("pii.email") && findings.contains("needs approval"),
+        findings.contains("Personal email address") && findings.contains("needs approval"),
         "{findings}"
     );
     assert!(
@@ -581,7 +581,7 @@ async fn a_contributor_writes_a_post_with_live_counts_and_a_publisher_approves_i
     browser
         .click_and_wait(&browser.find("button[value=submit]").await)
         .await;
-    assert_eq!(browser.text_of("#post-state").await, "submitted");
+    assert_eq!(browser.text_of("#post-state").await, "Waiting for approval");
 
     let Some(reviewer) = Browser::launch().await else {
         return;
@@ -592,10 +592,13 @@ async fn a_contributor_writes_a_post_with_live_counts_and_a_publisher_approves_i
     reviewer
         .click_and_wait(&reviewer.find("#approve").await)
         .await;
-    assert_eq!(reviewer.text_of("#post-state").await, "approved");
+    assert_eq!(
+        reviewer.text_of("#post-state").await,
+        "Approved, no time yet"
+    );
     let history = reviewer.text_of("#history").await;
     assert!(
-        history.contains("drafted") && history.contains("approved"),
+        history.contains("wrote it") && history.contains("approved it"),
         "{history}"
     );
 }
@@ -673,7 +676,10 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
     contributor
         .click_and_wait(&contributor.find("button[value=submit]").await)
         .await;
-    assert_eq!(contributor.text_of("#post-state").await, "submitted");
+    assert_eq!(
+        contributor.text_of("#post-state").await,
+        "Waiting for approval"
+    );
     let post_url = contributor.current_url().await;
     let id: i64 = post_url
         .rsplit('/')
@@ -691,7 +697,10 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
     browser
         .click_and_wait(&browser.find("#approve").await)
         .await;
-    assert_eq!(browser.text_of("#post-state").await, "approved");
+    assert_eq!(
+        browser.text_of("#post-state").await,
+        "Approved, no time yet"
+    );
     let label = browser.text_of("label[for=at]").await;
     assert!(label.contains("in Europe/London"), "{label}");
     let zone = jiff::tz::TimeZone::get("Europe/London").expect("tzdb");
@@ -708,7 +717,7 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
     browser
         .click_and_wait(&browser.find("#schedule-at").await)
         .await;
-    assert_eq!(browser.text_of("#post-state").await, "scheduled");
+    assert_eq!(browser.text_of("#post-state").await, "Scheduled");
     assert!(
         browser
             .wait_for("return document.getElementById('scheduled-at').dataset.shown === 'local';")
@@ -812,7 +821,7 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
                 .await,
         )
         .await;
-    assert_eq!(browser.text_of("#post-state").await, "published");
+    assert_eq!(browser.text_of("#post-state").await, "Published");
     let attempts = browser.text_of("#attempts").await;
     assert!(attempts.contains("published"), "{attempts}");
     let link = browser
@@ -965,7 +974,7 @@ async fn the_composers_preview_follows_the_text_and_the_identity_follows_the_acc
     browser
         .click_and_wait(&browser.find("button[value=save]").await)
         .await;
-    assert_eq!(browser.text_of("#post-state").await, "draft");
+    assert_eq!(browser.text_of("#post-state").await, "Draft");
     assert_eq!(browser.text_of("#preview-network").await, "Mastodon");
     assert_eq!(browser.text_of("#preview-name").await, "Sunny on Mastodon");
     assert_eq!(

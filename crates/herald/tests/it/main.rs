@@ -34,6 +34,7 @@ mod publishing_faults;
 mod publishing_processes;
 mod rekey;
 mod reverse_proxy;
+mod review_pages;
 mod schedule_pages;
 mod secrets;
 mod security_headers;

@@ -27,7 +27,7 @@ pub struct ScanRequest {
 #[schema(example = json!({
     "verdict": "require_approval",
     "findings": [{
-        "rule": "pii.email", "severity": "medium", "action": "require_approval", "start": 53,
+        "rule": "pii.email", "title": "Personal email address", "severity": "medium", "action": "require_approval", "start": 53,
         "end": 80, "excerpt": "l•••@brightlets.example",
         "message": "This looks like a personal email address. Remove it unless the person agreed to have it posted; use the company's own address instead."
     }]
@@ -44,6 +44,8 @@ pub struct ScanView {
 pub struct FindingView {
     /// Dotted rule id, such as `pii.email`, `secret.aws_key`, `term.confidential`.
     pub rule: String,
+    /// What the rule finds, in words, for a headline: `Personal email address`.
+    pub title: String,
     #[schema(schema_with = severity_schema)]
     pub severity: String,
     #[schema(schema_with = action_schema)]
@@ -135,6 +137,7 @@ pub async fn scan(
             .into_iter()
             .map(|finding| FindingView {
                 rule: finding.rule.as_str().to_owned(),
+                title: finding.rule.title().to_owned(),
                 severity: finding.severity.as_str().to_owned(),
                 action: finding.action.as_str().to_owned(),
                 start: finding.span.start,

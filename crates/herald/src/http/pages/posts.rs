@@ -94,12 +94,38 @@ impl Typed {
     }
 }
 
+/// One policy finding as the post page shows it.
+#[derive(Debug)]
+struct FindingRow {
+    title: &'static str,
+    message: String,
+    excerpt: String,
+    /// "Blocks posting", "Needs approval" or "Warning".
+    action: &'static str,
+    blocks: bool,
+}
+
+/// One step of the post's history, in words: when, who, what.
+#[derive(Debug)]
+struct HistoryRow {
+    at: ShownTime,
+    who: String,
+    what: String,
+}
+
 #[derive(Template)]
 #[template(path = "post.html")]
 struct PostPage {
     layout: Layout,
     csrf: String,
     view: PostView,
+    /// What the policy finds in the text now: shown to the author and to whoever reviews it.
+    findings: Vec<FindingRow>,
+    /// An owner's own draft that the policy blocks: the override form with its reason.
+    may_override: bool,
+    history: Vec<HistoryRow>,
+    /// The account is not connected: a warning beside the time form, since nothing can go out.
+    not_connected: bool,
     account_name: String,
     network: &'static str,
     handle: String,
@@ -647,11 +673,47 @@ async fn post_page(
     };
     let now = state.clock.now();
     let shown = |at: jiff::Timestamp| shown_time(&zone, at);
+    let (found, strictest) =
+        crate::services::policy::scan(&state.store, &state.policy, &view.post.text, now).await?;
+    let findings: Vec<FindingRow> = found
+        .into_iter()
+        .map(|finding| FindingRow {
+            title: finding.rule.title(),
+            message: finding.message,
+            excerpt: finding.excerpt,
+            action: action_words(finding.action),
+            blocks: finding.action == guard::Action::Block,
+        })
+        .collect();
+    let users = state.store.list_users().await?;
+    let history = view
+        .history
+        .iter()
+        .map(|event| HistoryRow {
+            at: shown(event.at),
+            who: event.actor_id.map_or_else(
+                || "Herald".to_owned(),
+                |id| {
+                    users
+                        .iter()
+                        .find(|user| user.id == id)
+                        .map_or_else(|| "A former member".to_owned(), |user| user.name.clone())
+                },
+            ),
+            what: history_words(event),
+        })
+        .collect();
     let account = visible.account;
     let network = account.network;
     let limits = crate::domain::media::limits(network);
     let page = PostPage {
         layout: Layout::signed_in("Post · Herald", "/posts", caller),
+        findings,
+        may_override: editable
+            && caller.user.role == crate::domain::people::Role::Owner
+            && strictest == Some(guard::Action::Block),
+        history,
+        not_connected: account.connection != "connected",
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         zone: zone.name().to_owned(),
         scheduled: view.post.scheduled_at.map(shown),
@@ -723,6 +785,44 @@ fn time_offer(state: PostState, may_draft: bool, may_publish: bool) -> TimeOffer
         }
         PostState::Scheduled if may_publish => TimeOffer::Reschedule,
         _ => TimeOffer::Nothing,
+    }
+}
+
+/// A finding's action as its badge says it.
+fn action_words(action: guard::Action) -> &'static str {
+    match action {
+        guard::Action::Block => "Blocks posting",
+        guard::Action::RequireApproval => "Needs approval",
+        guard::Action::Warn => "Warning",
+    }
+}
+
+/// What a step of the history did, in words; the note (a reviewer's words, or what the
+/// publisher saw) follows.
+fn history_words(event: &crate::store::PostEventRecord) -> String {
+    let to = PostState::parse(&event.to_state);
+    let from = event.from_state.as_deref().and_then(PostState::parse);
+    let what = match (from, to) {
+        (None, Some(PostState::Draft)) => "wrote it",
+        (Some(PostState::Draft), Some(PostState::Draft)) => "changed the text",
+        (Some(PostState::Submitted), Some(PostState::Draft)) => "sent it back",
+        (_, Some(PostState::Submitted)) => "submitted it for approval",
+        (Some(PostState::Submitted), Some(PostState::Approved)) => "approved it",
+        (_, Some(PostState::Approved)) => "made it ready to schedule",
+        (_, Some(PostState::Scheduled)) => "scheduled it",
+        (_, Some(PostState::Publishing)) => "started publishing it",
+        (_, Some(PostState::Published)) => "published it",
+        (_, Some(PostState::Failed)) => "could not publish it",
+        (_, Some(PostState::Unconfirmed)) => "could not confirm it went out",
+        (_, Some(PostState::ExpiredApproval)) => "let the approval expire",
+        _ => "changed it",
+    };
+    // Herald's own one-word notes ("submitted", "drafted") only repeat the step.
+    let note = event.note.trim();
+    if note.is_empty() || !note.contains(char::is_whitespace) {
+        what.to_owned()
+    } else {
+        format!("{what}: {note}")
     }
 }
 
