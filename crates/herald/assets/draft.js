@@ -75,7 +75,38 @@
     );
   }
 
+  // "Also post to": each further account ticked, with the length its network counts. The
+  // main account's own box is hidden: it is posted to already.
+  let lastLengths = null;
+  const alsoBoxes = Array.from(document.querySelectorAll("#also-accounts input[type=checkbox]"));
+  const alsoCounts = document.getElementById("also-counts");
+  function showAlso() {
+    const mainId = account?.value;
+    for (const box of alsoBoxes) {
+      const line = box.closest("label");
+      const isMain = line?.dataset.account === mainId;
+      if (line) line.hidden = isMain;
+      if (isMain) box.checked = false;
+    }
+    if (!alsoCounts || !lastLengths) return;
+    const lines = alsoBoxes.filter((box) => box.checked).map((box) => {
+      const length = lastLengths.find((entry) => entry.network === box.dataset.network);
+      const line = element("li", length && !length.fits ? "counter-over" : "");
+      if (length) {
+        line.textContent = `${box.dataset.name} on ${box.dataset.label}: ${length.used} / ${length.limit} ${length.unit}` +
+          (length.fits ? "" : " (too long for it)");
+      }
+      return line;
+    });
+    alsoCounts.replaceChildren(...lines);
+  }
+  for (const box of alsoBoxes) box.addEventListener("change", showAlso);
+  account?.addEventListener("change", showAlso);
+  showAlso();
+
   function showCount(lengths) {
+    lastLengths = lengths;
+    showAlso();
     const network = current()?.network;
     const length = lengths.find((entry) => entry.network === network);
     if (!length || !counter) return;

@@ -231,7 +231,7 @@ async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
 /// Runs first-run setup in `browser` (starting at `start`, the setup link Herald printed) as
 /// Olive Owner, with live password feedback checked on the way, and returns the owner's TOTP
 /// secret as the page showed it.
-async fn set_up_in_browser(
+pub async fn set_up_in_browser(
     browser: &Browser,
     start: &str,
     code_for: &impl Fn(&str) -> String,

@@ -507,3 +507,86 @@ async fn a_refused_upload_shows_why_beside_the_field_and_keeps_the_draft_and_the
         (json!(text), json!("draft"))
     );
 }
+
+/// The composer writes one post for each account ticked, through the plain form (no script):
+/// the main account and "also post to" boxes; a text too long for any of them makes none and
+/// comes back to shorten.
+#[tokio::test]
+async fn the_composer_writes_one_post_per_account_ticked_or_none_when_one_cannot_take_it() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let x = sunny_on_x(&app, &owner).await;
+    let mastodon = sunny_on_mastodon(&app, &owner).await;
+    let composer = page(&app, &owner, "/compose").await;
+    assert!(
+        composer.contains(&format!("name=\"also_{mastodon}\"")),
+        "each account can be ticked"
+    );
+
+    let long = "Leek and potato soup. ".repeat(18);
+    let refused = form(
+        &app,
+        &owner,
+        "/compose",
+        &[
+            ("account_id", &mastodon.to_string()),
+            (&format!("also_{x}"), "on"),
+            ("text", &long),
+            ("intent", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("Too long for Sunny Café on X"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains(&format!(">{long}</textarea>")),
+        "the text comes back"
+    );
+    assert!(
+        refused
+            .body
+            .contains(&format!("name=\"also_{x}\" value=\"on\""))
+            && refused.body.contains("checked"),
+        "the ticked box stays ticked"
+    );
+    let none: serde_json::Value = owner.get_json(&app, "/api/v1/posts").await;
+    assert_eq!(none["total"], 0, "no post was written for either account");
+
+    let written = form(
+        &app,
+        &owner,
+        "/compose",
+        &[
+            ("account_id", &mastodon.to_string()),
+            (&format!("also_{x}"), "on"),
+            (&format!("also_{mastodon}"), "on"),
+            ("text", "Soup of the day: leek and potato"),
+            ("intent", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(written.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        written.location.as_deref(),
+        Some(format!("/posts?author={}", owner.id).as_str())
+    );
+    let posts: serde_json::Value = owner.get_json(&app, "/api/v1/posts").await;
+    assert_eq!(
+        posts["total"], 2,
+        "one for each account, the main one not twice: {posts}"
+    );
+    let mut accounts: Vec<i64> = posts["posts"]
+        .as_array()
+        .expect("posts")
+        .iter()
+        .map(|post| post["account_id"].as_i64().expect("account"))
+        .collect();
+    accounts.sort_unstable();
+    let mut expected = vec![x, mastodon];
+    expected.sort_unstable();
+    assert_eq!(accounts, expected);
+}

@@ -46,6 +46,7 @@ mod startup;
 mod step_up;
 mod store_contract;
 mod store_workflow;
+mod team_flow;
 mod tidy;
 mod totp;
 mod unit_of_work;

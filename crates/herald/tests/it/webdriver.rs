@@ -27,6 +27,23 @@ pub struct Element {
     id: String,
 }
 
+/// axe-core's script, read once.
+fn axe_source() -> Option<&'static str> {
+    static SOURCE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SOURCE
+        .get_or_init(|| {
+            let path = std::env::var_os("HERALD_AXE_JS").map_or_else(
+                || {
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/axe/node_modules/axe-core/axe.min.js")
+                },
+                PathBuf::from,
+            );
+            std::fs::read_to_string(path).ok()
+        })
+        .as_deref()
+}
+
 fn find_program(env_name: &str, names: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env_name) {
         return Some(PathBuf::from(path));
@@ -213,8 +230,50 @@ impl Browser {
         .await;
     }
 
-    /// Saves a PNG of the viewport as `target/screenshots/<name>.png` and returns its path.
+    /// Runs `script` in the page as an async function: it calls its last argument with the
+    /// answer.
+    pub async fn execute_async(&self, script: &str) -> Value {
+        self.command(
+            "POST",
+            "/execute/async",
+            json!({ "script": script, "args": [] }),
+        )
+        .await
+    }
+
+    /// Checks the page as it is now with axe-core: no serious or critical accessibility
+    /// problem. axe is injected through WebDriver (the page's CSP does not apply to that), from
+    /// `tests/axe/node_modules` (`npm ci --prefix crates/herald/tests/axe`) or `HERALD_AXE_JS`.
+    pub async fn check_accessibility(&self, state: &str) {
+        let Some(axe) = axe_source() else {
+            skip_or_fail(
+                "axe-core is not installed (npm ci --prefix crates/herald/tests/axe): pages not checked for accessibility",
+            );
+            return;
+        };
+        self.execute(&format!("{axe}\n;return typeof axe;")).await;
+        let serious = self
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then((results) => done(results.violations
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                     .map((v) => ({ rule: v.id, impact: v.impact, help: v.help,
+                                    where: v.nodes.slice(0, 4).map((n) => n.target.join(' ')) }))))
+                   .catch((error) => done([{ rule: 'axe-failed', help: String(error) }]));",
+            )
+            .await;
+        assert_eq!(
+            serious,
+            json!([]),
+            "{state}: serious accessibility problems (axe-core)"
+        );
+    }
+
+    /// Saves a PNG of the viewport as `target/screenshots/<name>.png` and returns its path, after
+    /// checking the page's accessibility (every page state a test shows is checked).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        self.check_accessibility(name).await;
         use base64::Engine;
         let encoded = self.command("GET", "/screenshot", Value::Null).await;
         let png = base64::engine::general_purpose::STANDARD

@@ -38,6 +38,8 @@ struct ComposePage {
     /// The accounts the caller may write for.
     accounts: Vec<Identity>,
     chosen: i64,
+    /// The further accounts ticked (kept when the form comes back).
+    also: Vec<i64>,
     /// The chosen account (the first one when none is chosen yet), shown above the text.
     identity: Option<Identity>,
     preview: Option<Preview>,
@@ -46,6 +48,13 @@ struct ComposePage {
     at: String,
     error: Option<String>,
     script: String,
+}
+
+impl ComposePage {
+    /// Whether `id` is ticked under "Also post to".
+    fn is_also(&self, id: &i64) -> bool {
+        self.also.contains(id)
+    }
 }
 
 /// Who a post goes out as: what the identity card, the preview's header and each `<option>`
@@ -202,8 +211,9 @@ enum TimeOffer {
 
 #[derive(Debug, Deserialize)]
 pub struct ComposeForm {
+    /// The main account (its identity, count and preview lead the composer).
     #[serde(default)]
-    account_id: i64,
+    account_id: String,
     #[serde(default)]
     text: String,
     /// "save" keeps it a draft; "submit" also submits it.
@@ -212,6 +222,28 @@ pub struct ComposeForm {
     /// The wished time, `2026-12-24T09:30` in the account's zone; empty: none yet.
     #[serde(default)]
     at: String,
+    /// The other fields: `also_3=on` for each further account ticked (and the CSRF token).
+    /// Every value is text, so a flattened map reads them all.
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, String>,
+}
+
+impl ComposeForm {
+    /// The accounts to write for: the main one first, then each one ticked, once each.
+    fn accounts(&self) -> Vec<i64> {
+        let main = self.account_id.trim().parse::<i64>().ok();
+        let ticked = self
+            .rest
+            .keys()
+            .filter_map(|key| key.strip_prefix("also_")?.parse::<i64>().ok());
+        let mut ids: Vec<i64> = Vec::new();
+        for id in main.into_iter().chain(ticked) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
 }
 
 /// `/compose?account=3&from=12`: the account to write for, and a post whose text to start from.
@@ -294,7 +326,7 @@ pub async fn compose(
         None => String::new(),
     };
     let chosen = query.account.unwrap_or_default();
-    compose_view(&state, &caller, chosen, text, String::new(), None).await
+    compose_view(&state, &caller, chosen, &[], text, String::new(), None).await
 }
 
 pub async fn compose_submit(
@@ -303,58 +335,105 @@ pub async fn compose_submit(
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
-    let created = posts::create(&state.store, &caller.user, form.account_id, &form.text, now).await;
-    let view = match created {
-        Ok(view) => view,
-        // Whatever went wrong, the text comes back in the composer: nothing typed is lost.
-        Err(error) => {
-            let shown = Some(super::message(error));
-            return compose_view(&state, &caller, form.account_id, form.text, form.at, shown).await;
+    let chosen = form.accounts();
+    let main = chosen.first().copied().unwrap_or_default();
+    let also: Vec<i64> = chosen.iter().skip(1).copied().collect();
+    // Before anything is saved: the text must fit every network chosen, so that either every
+    // post is written or none is, and the text comes back in the composer to shorten.
+    let writable = draftable(&state, &caller).await?;
+    for id in &chosen {
+        let Some(account) = writable.iter().find(|account| account.id == *id) else {
+            continue;
+        };
+        let length = crate::domain::post_text::length(account.network, &form.text, None);
+        if !length.fits() {
+            let shown = Some(format!(
+                "Too long for {} on {}: {} of {} {}. Shorten the text, or untick that account and tailor a copy later.",
+                account.name,
+                account.network.label(),
+                length.used,
+                length.limit,
+                length.unit
+            ));
+            return compose_view(&state, &caller, main, &also, form.text, form.at, shown).await;
         }
-    };
-    let id = view.post.id;
-    let seen = posts::Seen {
-        id,
-        version: view.post.version,
-    };
+    }
+    let mut written = Vec::new();
+    for id in &chosen {
+        let created = posts::create(&state.store, &caller.user, *id, &form.text, now).await;
+        match created {
+            Ok(view) => written.push(view.post),
+            // Nothing was written yet (the first account): the text comes back in the composer.
+            Err(error) if written.is_empty() => {
+                let shown = Some(super::message(error));
+                return compose_view(&state, &caller, main, &also, form.text, form.at, shown).await;
+            }
+            Err(error) => {
+                let mut error = FieldError::from(error);
+                error.message = format!(
+                    "The draft for this account is saved; the one for account {id} was not: {}",
+                    error.message
+                );
+                return post_view(
+                    &state,
+                    &caller,
+                    written[0].id,
+                    Some(error),
+                    Typed::default(),
+                )
+                .await;
+            }
+        }
+    }
     let max_attempts = state.config.jobs.max_attempts;
-    // The wished time is kept before submitting, so that an approval on submission (the
-    // account's gatekeeper needs none) schedules the post at once.
-    if !form.at.trim().is_empty() {
-        let when = When::At(form.at.clone());
-        let unconfirmed = false;
-        let wished = schedule::schedule(
-            &state.store,
-            &caller.user,
+    for post in &written {
+        let id = post.id;
+        // The wished time is kept before submitting, so that an approval on submission (the
+        // account's gatekeeper needs none) schedules the post at once.
+        if !form.at.trim().is_empty() {
+            let when = When::At(form.at.clone());
+            let unconfirmed = false;
+            let wished = schedule::schedule(
+                &state.store,
+                &caller.user,
+                id,
+                &when,
+                unconfirmed,
+                max_attempts,
+                now,
+            )
+            .await;
+            if let Err(error) = wished {
+                let typed = Typed::at(form.at);
+                return post_view(&state, &caller, id, Some(error.into()), typed).await;
+            }
+        }
+        let seen = posts::Seen {
             id,
-            &when,
-            unconfirmed,
-            max_attempts,
-            now,
-        )
-        .await;
-        if let Err(error) = wished {
-            let typed = Typed::at(form.at);
-            return post_view(&state, &caller, id, Some(error.into()), typed).await;
+            version: post.version,
+        };
+        if form.intent == "submit"
+            && let Err(error) = posts::submit(
+                &state.store,
+                &state.policy,
+                &caller.user,
+                seen,
+                None,
+                max_attempts,
+                now,
+            )
+            .await
+        {
+            let mut error = FieldError::from(error);
+            error.status = StatusCode::UNPROCESSABLE_ENTITY;
+            return post_view(&state, &caller, id, Some(error), Typed::default()).await;
         }
     }
-    if form.intent == "submit"
-        && let Err(error) = posts::submit(
-            &state.store,
-            &state.policy,
-            &caller.user,
-            seen,
-            None,
-            max_attempts,
-            now,
-        )
-        .await
-    {
-        let mut error = FieldError::from(error);
-        error.status = StatusCode::UNPROCESSABLE_ENTITY;
-        return post_view(&state, &caller, id, Some(error), Typed::default()).await;
+    match written.as_slice() {
+        [one] => Ok(Redirect::to(&format!("/posts/{}", one.id)).into_response()),
+        // Several: the list of the author's posts, the new ones first, each to tailor or follow.
+        _ => Ok(Redirect::to(&format!("/posts?author={}", caller.user.id)).into_response()),
     }
-    Ok(Redirect::to(&format!("/posts/{id}")).into_response())
 }
 
 pub async fn show(
@@ -564,6 +643,7 @@ async fn compose_view(
     state: &AppState,
     caller: &Caller,
     chosen: i64,
+    also: &[i64],
     text: String,
     at: String,
     error: Option<String>,
@@ -586,6 +666,7 @@ async fn compose_view(
         layout: Layout::signed_in("Write a post · Herald", "/compose", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         chosen: identity.as_ref().map_or(chosen, |identity| identity.id),
+        also: also.to_vec(),
         accounts: writable,
         identity,
         preview,
