@@ -553,7 +553,7 @@ async fn the_composer_writes_one_post_per_account_ticked_or_none_when_one_cannot
             && refused.body.contains("checked"),
         "the ticked box stays ticked"
     );
-    let none: serde_json::Value = owner.get_json(&app, "/api/v1/posts").await;
+    let none: Value = owner.get_json(&app, "/api/v1/posts").await;
     assert_eq!(none["total"], 0, "no post was written for either account");
 
     let written = form(
@@ -574,7 +574,7 @@ async fn the_composer_writes_one_post_per_account_ticked_or_none_when_one_cannot
         written.location.as_deref(),
         Some(format!("/posts?author={}", owner.id).as_str())
     );
-    let posts: serde_json::Value = owner.get_json(&app, "/api/v1/posts").await;
+    let posts: Value = owner.get_json(&app, "/api/v1/posts").await;
     assert_eq!(
         posts["total"], 2,
         "one for each account, the main one not twice: {posts}"
