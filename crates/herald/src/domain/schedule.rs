@@ -56,13 +56,35 @@ pub enum ScheduleError {
 }
 
 impl Zone {
+    /// A zone by its IANA name (`Europe/London`, any case), or by its city alone as people
+    /// write it (`London`, `new york`) when exactly one zone ends with that city.
     pub fn parse(name: &str) -> Result<Zone, ScheduleError> {
         let name = name.trim();
-        let zone = TimeZone::get(name).map_err(|_| ScheduleError::UnknownZone(name.to_owned()))?;
-        Ok(Zone {
-            name: name.to_owned(),
-            zone,
-        })
+        if let Ok(zone) = TimeZone::get(name) {
+            return Ok(Zone {
+                name: name.to_owned(),
+                zone,
+            });
+        }
+        let city = name.replace(' ', "_");
+        let unknown = || ScheduleError::UnknownZone(name.to_owned());
+        if city.is_empty() || city.contains('/') {
+            return Err(unknown());
+        }
+        let mut matches = jiff::tz::db().available().filter(|candidate| {
+            candidate
+                .as_str()
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.eq_ignore_ascii_case(&city))
+                && candidate.as_str().contains('/')
+        });
+        let (Some(found), None) = (matches.next(), matches.next()) else {
+            return Err(unknown());
+        };
+        let full = found.as_str().to_owned();
+        let zone = TimeZone::get(&full).map_err(|_| unknown())?;
+        Ok(Zone { name: full, zone })
     }
 
     pub fn utc() -> Zone {
@@ -224,6 +246,26 @@ mod tests {
         ));
         assert!(matches!(
             Zone::parse("Mars/Olympus"),
+            Err(ScheduleError::UnknownZone(_))
+        ));
+    }
+
+    #[test]
+    fn a_city_alone_names_its_zone_when_only_one_zone_has_it() {
+        assert_eq!(
+            Zone::parse("London").map(|zone| zone.name().to_owned()),
+            Ok("Europe/London".to_owned())
+        );
+        assert_eq!(
+            Zone::parse("new york").map(|zone| zone.name().to_owned()),
+            Ok("America/New_York".to_owned())
+        );
+        assert!(matches!(
+            Zone::parse("Atlantis"),
+            Err(ScheduleError::UnknownZone(_))
+        ));
+        assert!(matches!(
+            Zone::parse(""),
             Err(ScheduleError::UnknownZone(_))
         ));
     }

@@ -123,6 +123,17 @@ impl ApiError {
     }
 }
 
+/// A message as people read it on a page: a sentence, starting with a capital. The services'
+/// messages are written to be read inside others ("the policy blocks this post: …"), and the
+/// API keeps them so; a page is where they start a sentence.
+pub(crate) fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) if first.is_lowercase() => first.to_uppercase().chain(chars).collect(),
+        _ => message.to_owned(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(source) = &self {

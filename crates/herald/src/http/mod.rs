@@ -153,7 +153,7 @@ pub fn router(state: AppState) -> Router {
             networks::bluesky::oauth::METADATA_PATH,
             get(pages::oauth::bluesky_client_metadata),
         )
-        .route("/audit", get(pages::people::audit_page))
+        .route("/audit", get(pages::audit::page))
         .route("/account", get(pages::account::page))
         .route("/account/password", post(pages::account::change_password))
         .route(

@@ -134,7 +134,7 @@ async fn an_owner_sets_up_signs_in_invites_a_member_and_deactivates_them() {
         .await;
     assert_eq!(
         owner.text_of(".form-error").await,
-        "the email address, password or code is not right"
+        "The email address, password or code is not right"
     );
     assert_eq!(
         owner.property(&owner.find("#email").await, "value").await,
@@ -1102,4 +1102,69 @@ async fn an_owner_gives_a_colleague_access_and_names_them_gatekeeper_on_the_acco
         .expect("account");
     assert_eq!(record.gatekeeper_id, sam.id);
     browser.screenshot("account-access").await;
+}
+
+/// On a phone the menu folds behind a button that opens it, the current page stays marked, and
+/// a table's rows keep their headings beside each value; at 1366 px the whole menu, "Sign out"
+/// included, stays on the top bar's one line.
+#[tokio::test]
+async fn on_a_phone_the_menu_folds_behind_a_button_and_tables_keep_their_headings() {
+    let (app, clock) = crate::people::app().await;
+    let owner = crate::people::set_up(&app, &clock).await;
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    crate::posts::draft_id(&app, &owner, account, "Soup of the day: leek").await;
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    sign_in_in_browser(&browser, &app, &clock, &owner).await;
+
+    browser.set_window_size(1366, 900).await;
+    browser.goto(&app.url("/posts")).await;
+    let one_line = browser
+        .execute(
+            "const bar = document.querySelector('.topbar-inner').getBoundingClientRect();
+             const out = document.querySelector('.nav-me .link-button').getBoundingClientRect();
+             const brand = document.querySelector('.brand').getBoundingClientRect();
+             return out.top < brand.bottom && bar.height < 80;",
+        )
+        .await;
+    assert_eq!(one_line, true, "Sign out stays beside the logo at 1366 px");
+    assert_eq!(
+        browser
+            .execute("return getComputedStyle(document.getElementById('menu-button')).display;")
+            .await,
+        "none",
+        "no menu button on a wide screen"
+    );
+
+    browser.set_window_size(390, 844).await;
+    browser.goto(&app.url("/posts")).await;
+    let shown = |id: &str| {
+        format!("return getComputedStyle(document.getElementById('{id}')).display !== 'none';")
+    };
+    assert_eq!(browser.execute(&shown("menu-button")).await, true);
+    assert_eq!(browser.execute(&shown("mainnav")).await, false, "folded");
+    browser.screenshot("phone-menu-closed").await;
+    browser.click(&browser.find("#menu-button").await).await;
+    assert_eq!(browser.execute(&shown("mainnav")).await, true, "opened");
+    assert_eq!(
+        browser.text_of("#mainnav a[aria-current=page]").await,
+        "Posts",
+        "the current page is marked"
+    );
+    browser.screenshot("phone-menu-open").await;
+    let heading = browser
+        .execute("return getComputedStyle(document.querySelector('#posts-table td[data-label=State]'), '::before').content;")
+        .await;
+    assert_eq!(
+        heading, "\"State: \"",
+        "each value keeps its column's heading"
+    );
+    let overflow = browser
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        )
+        .await;
+    assert_eq!(overflow, 0, "nothing overflows sideways");
+    browser.close().await;
 }

@@ -288,7 +288,7 @@ async fn also_post_to_refuses_an_account_the_viewer_cannot_draft_for_and_makes_n
     assert!(
         invisible
             .body
-            .contains(&format!("there is no account {hidden}")),
+            .contains(&format!("There is no account {hidden}")),
         "{}",
         invisible.body
     );
@@ -489,7 +489,7 @@ async fn a_refused_upload_shows_why_beside_the_field_and_keeps_the_draft_and_the
     .await;
     assert_eq!(not_image.status, StatusCode::UNPROCESSABLE_ENTITY);
     let message = between(&not_image.body, "id=\"file-error\" role=\"alert\">", "</p>");
-    assert_eq!(message, "the file is not an image (PNG, JPEG, GIF or WebP)");
+    assert_eq!(message, "The file is not an image (PNG, JPEG, GIF or WebP)");
     assert!(
         not_image.body.contains(&format!(">{alt}</textarea>")),
         "alt text kept"

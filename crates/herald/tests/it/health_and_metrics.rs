@@ -351,7 +351,7 @@ async fn herald_serves_from_postgresql_when_given_a_database_url() {
     let owner = crate::people::set_up(&app, &clock).await;
     let member =
         crate::people::invite_and_join(&app, &clock, &owner, "pg@sunny.example", "member").await;
-    let html = owner.get(&app, "/").await.text().await.expect("page");
+    let html = owner.get(&app, "/status").await.text().await.expect("page");
     assert!(html.contains("PostgreSQL"), "{html}");
     assert_eq!(
         member.get(&app, "/api/v1/me").await.status(),

@@ -181,4 +181,22 @@ async fn an_admin_changes_a_role_and_deactivation_first_says_what_will_happen() 
         sam.get(&app, "/api/v1/me").await.status(),
         StatusCode::UNAUTHORIZED
     );
+
+    // The audit log reads as sentences, with names for ids and the details folded away.
+    let audit = owner.get(&app, "/audit?action=member.").await;
+    assert_eq!(audit.status(), StatusCode::OK);
+    let html = audit.text().await.expect("html");
+    let owner_name = owner.get_json(&app, "/api/v1/me").await["user"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    for sentence in [
+        format!("{owner_name} deactivated Person sam@sunny.example."),
+        format!("{owner_name} changed the role of Person sam@sunny.example."),
+        format!("{owner_name} invited sam@sunny.example."),
+    ] {
+        assert!(html.contains(&sentence), "{sentence} in {html}");
+    }
+    assert!(html.contains("<details><summary>Details</summary>"));
+    assert!(!html.contains("signed in."), "filtered to members' entries");
 }

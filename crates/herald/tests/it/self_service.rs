@@ -845,7 +845,7 @@ async fn the_account_page_changes_the_password_and_lists_and_ends_sessions() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        page.contains("your current password is not right"),
+        page.contains("Your current password is not right"),
         "{page}"
     );
     assert!(

@@ -198,7 +198,7 @@ async fn the_setup_page_takes_the_code_from_the_link_and_shows_a_wrong_one_besid
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.expect("body");
     assert!(
-        html.contains(r#"<p class="field-error" id="setup_code-error" role="alert">this setup code is not right"#),
+        html.contains(r#"<p class="field-error" id="setup_code-error" role="alert">This setup code is not right"#),
         "{html}"
     );
     assert!(

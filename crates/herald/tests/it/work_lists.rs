@@ -230,6 +230,23 @@ async fn home_shows_the_checklist_what_waits_for_me_what_goes_out_next_and_what_
         "nothing for Sam to approve"
     );
 
+    // The account's page lists what its queue holds.
+    let account_page = owner
+        .get(&app, &format!("/accounts/{cafe}"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    let queued = section(&account_page, "queue");
+    assert!(
+        queued.contains("id=\"queued\"") && queued.contains("Open late on Friday"),
+        "{queued}"
+    );
+    assert!(
+        !queued.contains("Pumpkin soup"),
+        "only scheduled posts are in the queue"
+    );
+
     // System status moved to its own page, for owners only.
     let status = owner.get(&app, "/status").await;
     assert_eq!(status.status(), StatusCode::OK);

@@ -85,6 +85,16 @@ struct AccountPage {
     typed: Typed,
     access: Access,
     levels: [(&'static str, &'static str); 3],
+    /// The posts scheduled on this account, soonest first: what its queue holds.
+    queued: Vec<Queued>,
+}
+
+/// A scheduled post as the account's page lists it.
+#[derive(Debug)]
+struct Queued {
+    id: i64,
+    excerpt: String,
+    at: super::posts::ShownTime,
 }
 
 /// The account's people as its page lists them, and what the viewer may change.
@@ -620,8 +630,33 @@ async fn account_view_with(
                 .collect()
         }),
     };
+    let upcoming = crate::services::posts::ListFilter {
+        account_id: Some(id),
+        state: Some(crate::domain::posts::PostState::Scheduled),
+        ..crate::services::posts::ListFilter::default()
+    };
+    let mut queued: Vec<Queued> = crate::services::posts::list(
+        &state.store,
+        &caller.user,
+        &upcoming,
+        1,
+        crate::services::posts::LONGEST_PAGE,
+    )
+    .await?
+    .posts
+    .into_iter()
+    .filter_map(|(post, _)| {
+        Some(Queued {
+            id: post.id,
+            excerpt: super::excerpt(&post.text),
+            at: super::posts::shown_time(&zone, post.scheduled_at?),
+        })
+    })
+    .collect();
+    queued.sort_by(|a, b| a.at.iso.cmp(&b.at.iso));
     let account = visible.account;
     let page = AccountPage {
+        queued,
         layout: Layout::signed_in(
             &format!("{} · Herald", account.display_name),
             "/accounts",

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod audit;
 pub mod calendar;
 pub mod import;
 pub mod media;
@@ -87,9 +88,10 @@ impl IntoResponse for PageError {
         let problem = self.0.problem();
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        match render_error(status, &problem.title, &problem.detail) {
+        let detail = super::error::sentence(&problem.detail);
+        match render_error(status, &problem.title, &detail) {
             Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, problem.detail).into_response(),
+            Err(_) => (status, detail).into_response(),
         }
     }
 }
@@ -335,7 +337,7 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
 
 /// The message a page shows for a failed action: the same words the API would answer with.
 pub(crate) fn message(error: crate::services::AppError) -> String {
-    ApiError::from(error).problem().detail
+    super::error::sentence(&ApiError::from(error).problem().detail)
 }
 
 /// The status a page answers with when an action failed and the page is shown again.

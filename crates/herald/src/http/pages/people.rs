@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::{Layout, Nav, NavItem, PageError, render};
 use crate::domain::access::Permission;
-use crate::domain::audit::AuditEntry;
 use crate::domain::people::Role;
 use crate::http::assets;
 use crate::http::auth::{
@@ -25,7 +24,6 @@ use crate::services::people::invitations::{self, AcceptRequest};
 use crate::services::people::login::{self, LoginRequest, SignedIn};
 use crate::services::people::second_factor_reset::{self, EnrolFinish, EnrolStart};
 use crate::services::people::setup::{self, SetupRequest, Welcome};
-use crate::store::AuditFilter;
 
 /// A message for the form, beside `field` ("" for the whole form).
 #[derive(Debug, Clone)]
@@ -90,15 +88,6 @@ struct InvitePage {
     password_script: String,
 }
 
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    layout: Layout,
-    entries: Vec<AuditEntry>,
-    action: String,
-    actor: String,
-}
-
 #[derive(Deserialize)]
 pub struct SetupQuery {
     /// The setup code: the setup link carries it, and the first step's form sends it on.
@@ -123,14 +112,6 @@ impl std::fmt::Debug for SetupQuery {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AuditQuery {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    actor: String,
-}
-
 /// An empty form: only its CSRF field matters.
 #[derive(Debug, Deserialize)]
 pub struct NoFields {}
@@ -144,7 +125,7 @@ impl From<AppError> for FieldError {
         let problem = ApiError::from(error).problem();
         FieldError {
             field,
-            message: problem.detail,
+            message: crate::http::error::sentence(&problem.detail),
             status: StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST),
         }
     }
@@ -460,32 +441,6 @@ pub async fn invite_submit(
             Ok(render(status, &page))
         }
     }
-}
-
-pub async fn audit_page(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(query): Query<AuditQuery>,
-) -> Result<Response, PageError> {
-    caller.require(Permission::ViewAuditLog)?;
-    let filter = AuditFilter {
-        action_prefix: Some(query.action.clone()).filter(|a| !a.is_empty()),
-        actor: Some(query.actor.clone()).filter(|a| !a.is_empty()),
-        after_seq: 0,
-        limit: 500,
-    };
-    let entries = state
-        .store
-        .audit_entries(&filter)
-        .await
-        .map_err(ApiError::internal)?;
-    let page = AuditPage {
-        layout: Layout::signed_in("Audit log · Herald", "/audit", &caller),
-        entries,
-        action: query.action,
-        actor: query.actor,
-    };
-    Ok(render(StatusCode::OK, &page))
 }
 
 pub async fn logout_everywhere(
