@@ -197,6 +197,23 @@ impl Scanner {
         (scanner, problems)
     }
 
+    /// Every built-in rule with its default severity, action and message, in the order the
+    /// scanner knows them: what a policy's `[[rule]]` overrides change.
+    pub fn built_in_rules() -> Vec<RuleSummary> {
+        Builtin::ALL
+            .into_iter()
+            .map(|rule| {
+                let defaults = rule.defaults();
+                RuleSummary {
+                    id: rule.rule_id(),
+                    severity: defaults.severity,
+                    action: defaults.action,
+                    message: defaults.message.to_owned(),
+                }
+            })
+            .collect()
+    }
+
     /// The rules in force (those turned off left out): the built-in ones, then the custom ones
     /// in the policy's order.
     pub fn rules(&self) -> Vec<RuleSummary> {

@@ -474,6 +474,7 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::POST, "/policy/acknowledge", [D, A, A, A, D]),
         page(Method::POST, "/policy/document", [D, D, D, A, D]),
         page(Method::POST, "/policy/rules", [D, D, D, A, D]),
+        page(Method::POST, "/policy/rules/form", [D, D, D, A, D]),
         page(Method::POST, "/members/999999/deactivate", [D, D, A, A, D]),
         page(Method::GET, "/members/999999/deactivate", [D, D, A, A, A]),
         page(Method::POST, "/members/999999/role", [D, D, A, A, D]),

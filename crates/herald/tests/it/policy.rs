@@ -358,3 +358,97 @@ async fn the_policy_may_be_100_000_characters_long_however_many_bytes_they_take(
         .await;
     assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The owner sets the rules from a form: the company's contacts and lists one a line, and each
+/// built-in rule's action from a list; the TOML file reads the same rules back, and a member's
+/// draft is checked by them at once.
+#[tokio::test]
+async fn an_owner_sets_the_rules_from_a_form_and_the_scanner_and_the_toml_follow() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let member = invite_and_join(&app, &clock, &owner, "sam@sunny.example", "member").await;
+    let page = owner.get(&app, "/policy").await.text().await.expect("html");
+    assert!(
+        page.contains("name=\"rule.pii.email\"")
+            && page.contains("<strong>Personal email address</strong>"),
+        "each rule by name, with its action to choose"
+    );
+
+    let saved = owner
+        .form(
+            &app,
+            "/policy/rules/form",
+            &[
+                ("company_emails", "hello@sunnycafe.example\n"),
+                ("confidential", "Project Falcon\n\n  Secret Menu  \n"),
+                ("rule.pii.email", "block"),
+                ("rule.link.shortened", "off"),
+                ("rule.pii.phone", "require_approval"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+
+    let rules: Value = owner.get_json(&app, "/api/v1/policy/rules").await;
+    let toml = rules["toml"].as_str().expect("toml");
+    assert!(
+        toml.contains("Project Falcon") && toml.contains("Secret Menu"),
+        "{toml}"
+    );
+    assert!(toml.contains("hello@sunnycafe.example"), "{toml}");
+    assert!(
+        !toml.contains("pii.phone"),
+        "a rule left at its default writes nothing: {toml}"
+    );
+
+    let scan: Value = member
+        .post(
+            &app,
+            "/api/v1/scan",
+            json!({ "text": "Project Falcon: mail jo@example.com or hello@sunnycafe.example, see bit.ly/x1" }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let found: Vec<(String, String)> = scan["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| {
+            (
+                finding["rule"].as_str().unwrap_or_default().to_owned(),
+                finding["action"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("pii.email".to_owned(), "block".to_owned())),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.iter().filter(|(rule, _)| rule == "pii.email").count(),
+        1,
+        "the company's own address is not flagged: {found:?}"
+    );
+    assert!(
+        found.iter().any(|(rule, _)| rule == "term.confidential"),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|(rule, _)| rule == "link.shortened"),
+        "turned off: {found:?}"
+    );
+
+    // A choice that is not an action is refused and changes nothing.
+    let refused = owner
+        .form(&app, "/policy/rules/form", &[("rule.pii.email", "shout")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let after: Value = owner.get_json(&app, "/api/v1/policy/rules").await;
+    assert_eq!(after["toml"], rules["toml"], "the saved rules are kept");
+    let by_member = member
+        .form(&app, "/policy/rules/form", &[("rule.pii.email", "off")])
+        .await;
+    assert_eq!(by_member.status(), StatusCode::FORBIDDEN);
+}

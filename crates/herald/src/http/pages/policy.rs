@@ -27,11 +27,19 @@ struct PolicyPage {
     document_html: String,
     is_owner: bool,
     rules: String,
+    /// The rules as a form (owners): contacts, lists and each built-in rule's action.
+    form: Option<RulesFormView>,
     acknowledgements: Vec<Acknowledgement>,
     draft: String,
     findings: Option<Vec<FindingRow>>,
     error: Option<String>,
     script: String,
+}
+
+impl PolicyPage {
+    fn actions(&self) -> [(&'static str, &'static str); 4] {
+        RULE_ACTIONS
+    }
 }
 
 struct FindingRow {
@@ -57,6 +65,184 @@ pub struct DocumentForm {
 pub struct RulesForm {
     #[serde(default)]
     rules: String,
+}
+
+/// The rules form: one entry a line in each list, and `rule.<id>` = `off`, `warn`,
+/// `require_approval` or `block` for each built-in rule. Every value is text, so the rule
+/// choices are read from the flattened rest.
+#[derive(Debug, Deserialize)]
+pub struct RuleChoicesForm {
+    #[serde(default)]
+    company_emails: String,
+    #[serde(default)]
+    company_phones: String,
+    #[serde(default)]
+    company_addresses: String,
+    #[serde(default)]
+    links_allow: String,
+    #[serde(default)]
+    confidential: String,
+    #[serde(default)]
+    profanity: String,
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, String>,
+}
+
+/// The rules form as the page fills it in.
+#[derive(Debug, Default)]
+struct RulesFormView {
+    company_emails: String,
+    company_phones: String,
+    company_addresses: String,
+    links_allow: String,
+    confidential: String,
+    profanity: String,
+    rules: Vec<RuleChoice>,
+}
+
+#[derive(Debug)]
+struct RuleChoice {
+    id: String,
+    title: &'static str,
+    message: String,
+    /// `off`, `warn`, `require_approval` or `block`.
+    chosen: String,
+}
+
+/// The actions a rule may take in the form, in people's words.
+const RULE_ACTIONS: [(&str, &str); 4] = [
+    ("block", "Blocks posting"),
+    ("require_approval", "Needs approval"),
+    ("warn", "Warning"),
+    ("off", "Off"),
+];
+
+fn lines(list: &[String]) -> String {
+    list.join("\n")
+}
+
+fn listed(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl RulesFormView {
+    fn of(policy: &guard::Policy) -> RulesFormView {
+        let rules = guard::Scanner::built_in_rules()
+            .into_iter()
+            .map(|rule| {
+                let setting = policy.rules.iter().find(|setting| setting.id == rule.id);
+                let chosen = match setting {
+                    Some(setting) if !setting.enabled => "off",
+                    Some(setting) => setting.action.unwrap_or(rule.action).as_str(),
+                    None => rule.action.as_str(),
+                };
+                RuleChoice {
+                    title: rule.id.title(),
+                    id: rule.id.as_str().to_owned(),
+                    message: rule.message,
+                    chosen: chosen.to_owned(),
+                }
+            })
+            .collect();
+        RulesFormView {
+            company_emails: lines(&policy.company.emails),
+            company_phones: lines(&policy.company.phones),
+            company_addresses: lines(&policy.company.addresses),
+            links_allow: lines(&policy.links.allow),
+            confidential: lines(&policy.terms.confidential),
+            profanity: lines(&policy.terms.profanity.words),
+            rules,
+        }
+    }
+}
+
+/// The form's choices applied to `policy`: its lists replaced, each built-in rule's override
+/// written only where it differs from the rule's default; custom rules kept as they are.
+fn apply(mut policy: guard::Policy, form: &RuleChoicesForm) -> Result<guard::Policy, AppError> {
+    policy.company.emails = listed(&form.company_emails);
+    policy.company.phones = listed(&form.company_phones);
+    policy.company.addresses = listed(&form.company_addresses);
+    policy.links.allow = listed(&form.links_allow);
+    policy.terms.confidential = listed(&form.confidential);
+    policy.terms.profanity.words = listed(&form.profanity);
+    for rule in guard::Scanner::built_in_rules() {
+        let Some(chosen) = form.rest.get(&format!("rule.{}", rule.id.as_str())) else {
+            continue;
+        };
+        let (enabled, action) = match chosen.as_str() {
+            "off" => (false, None),
+            "warn" => (true, Some(guard::Action::Warn)),
+            "require_approval" => (true, Some(guard::Action::RequireApproval)),
+            "block" => (true, Some(guard::Action::Block)),
+            other => {
+                return Err(AppError::invalid(
+                    "rules",
+                    format!(
+                        "\"{other}\" is not an action for {}; choose one from the list",
+                        rule.id
+                    ),
+                ));
+            }
+        };
+        let existing = policy
+            .rules
+            .iter()
+            .position(|setting| setting.id == rule.id);
+        let default = enabled && action == Some(rule.action);
+        match existing {
+            Some(at)
+                if default
+                    && policy.rules[at].severity.is_none()
+                    && policy.rules[at].message.is_none() =>
+            {
+                policy.rules.remove(at);
+            }
+            Some(at) => {
+                policy.rules[at].enabled = enabled;
+                policy.rules[at].action = action;
+            }
+            None if default => {}
+            None => policy.rules.push(guard::RuleSetting {
+                id: rule.id.clone(),
+                enabled,
+                severity: None,
+                action,
+                pattern: None,
+                message: None,
+                location: None,
+            }),
+        }
+    }
+    Ok(policy)
+}
+
+/// Saves the rules form: the same rules as the TOML editor writes, read back the same way.
+pub async fn save_rule_choices(
+    State(state): State<AppState>,
+    CsrfForm { caller, form }: CsrfForm<RuleChoicesForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManagePolicy)?;
+    let now = state.clock.now();
+    let current = policy::rules(&state.store).await?.source;
+    let (policy_now, _) = guard::Policy::from_toml_lenient(&current)
+        .map_err(|error| AppError::Internal(format!("stored policy rules: {error}")))?;
+    let saved = match apply(policy_now, &form) {
+        Ok(changed) => match changed.to_toml() {
+            Ok(source) => {
+                policy::save(&state.store, &state.policy, &caller.user, &source, now).await
+            }
+            Err(error) => Err(AppError::Internal(error.to_string())),
+        },
+        Err(error) => Err(error),
+    };
+    match saved {
+        Ok(_) => Ok(Redirect::to("/policy#rules-form").into_response()),
+        Err(error) => failed(&state, &caller, error, View::default()).await,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +367,14 @@ async fn view(
         }
         None => String::new(),
     };
+    let form = if is_owner {
+        let source = policy::rules(&state.store).await?.source;
+        guard::Policy::from_toml_lenient(&source)
+            .ok()
+            .map(|(policy, _)| RulesFormView::of(&policy))
+    } else {
+        None
+    };
     let acknowledgements = if caller.user.role >= Role::Admin {
         policy::acknowledgements(&state.store)
             .await
@@ -197,6 +391,7 @@ async fn view(
             .unwrap_or_default(),
         document,
         is_owner,
+        form,
         rules,
         acknowledgements,
         draft: shown.draft,
