@@ -131,6 +131,10 @@ impl App {
         );
         let keys = Arc::new(keys);
         let media = crate::services::media::Library::new(&config, &master_key);
+        let links = Arc::new(crate::services::links::LinkSafety::new(&config));
+        let policy = Arc::new(crate::services::policy::PolicyGuard::with_links(
+            links.clone(),
+        ));
         let publisher = PublishPosts::new(
             store.clone(),
             keys.clone(),
@@ -138,7 +142,8 @@ impl App {
             clock.clone(),
             runner.worker_id(),
         )
-        .with_media(media.clone());
+        .with_media(media.clone())
+        .with_links(policy.clone());
         runner.register(PUBLISH_KIND, publisher);
         runner.register(
             PRUNE_KIND,
@@ -175,7 +180,7 @@ impl App {
             keys,
             networks,
             breaches,
-            policy: Arc::default(),
+            policy,
             webauthn,
             media,
         };

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/policy/acknowledge", post(pages::policy::acknowledge))
         .route("/policy/document", post(pages::policy::publish))
         .route("/policy/rules", post(pages::policy::save_rules))
+        .route("/policy/names", post(pages::policy::save_names))
         .route("/policy/check", post(pages::policy::check))
         .route(
             "/login",

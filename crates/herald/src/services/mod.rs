@@ -13,6 +13,7 @@ pub mod credentials;
 mod error;
 pub mod export;
 pub mod import;
+pub mod links;
 pub mod media;
 pub mod notify;
 pub mod oauth;

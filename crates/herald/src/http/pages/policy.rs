@@ -27,6 +27,9 @@ struct PolicyPage {
     document_html: String,
     is_owner: bool,
     rules: String,
+    /// The organisation's domains and handles, one a line, for the owners' editor.
+    domains: String,
+    handles: String,
     acknowledgements: Vec<Acknowledgement>,
     draft: String,
     findings: Option<Vec<FindingRow>>,
@@ -57,6 +60,14 @@ pub struct DocumentForm {
 pub struct RulesForm {
     #[serde(default)]
     rules: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NamesForm {
+    #[serde(default)]
+    domains: String,
+    #[serde(default)]
+    handles: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,14 +124,44 @@ pub async fn save_rules(
     }
 }
 
+/// The organisation's own domains and handles (owners), one a line.
+pub async fn save_names(
+    State(state): State<AppState>,
+    CsrfForm { caller, form }: CsrfForm<NamesForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManagePolicy)?;
+    let lines = |text: &str| text.lines().map(str::to_owned).collect::<Vec<String>>();
+    let (domains, handles) = (lines(&form.domains), lines(&form.handles));
+    let now = state.clock.now();
+    match crate::services::links::save_names(&state.store, &caller.user, &domains, &handles, now)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/policy#names-heading").into_response()),
+        Err(error) => {
+            // What the owner typed stays in the boxes.
+            let kept = View {
+                names: Some((form.domains, form.handles)),
+                ..View::default()
+            };
+            failed(&state, &caller, error, kept).await
+        }
+    }
+}
+
 pub async fn check(
     State(state): State<AppState>,
     CsrfForm { caller, form }: CsrfForm<CheckForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UsePolicy)?;
-    let (findings, _) = policy::scan(&state.store, &state.policy, &form.draft, state.clock.now())
-        .await
-        .map_err(ApiError::from)?;
+    let (findings, _) = policy::scan_reaching(
+        &state.store,
+        &state.policy,
+        &form.draft,
+        state.clock.now(),
+        crate::services::links::Reach::ShortLinksWithin(crate::services::links::LIVE_EXPANSION),
+    )
+    .await
+    .map_err(ApiError::from)?;
     let rows = findings
         .into_iter()
         .map(|finding| FindingRow {
@@ -144,6 +185,8 @@ struct View {
     draft: String,
     findings: Option<Vec<FindingRow>>,
     rules: Option<String>,
+    /// The owner's rejected domains and handles, as typed.
+    names: Option<(String, String)>,
     error: Option<String>,
 }
 
@@ -181,6 +224,16 @@ async fn view(
         }
         None => String::new(),
     };
+    let (domains, handles) = match shown.names {
+        Some(typed) => typed,
+        None if is_owner => {
+            let names = crate::services::links::names(&state.store)
+                .await
+                .map_err(ApiError::from)?;
+            (names.domains.join("\n"), names.handles.join("\n"))
+        }
+        None => (String::new(), String::new()),
+    };
     let acknowledgements = if caller.user.role >= Role::Admin {
         policy::acknowledgements(&state.store)
             .await
@@ -198,6 +251,8 @@ async fn view(
         document,
         is_owner,
         rules,
+        domains,
+        handles,
         acknowledgements,
         draft: shown.draft,
         findings: shown.findings,

@@ -1,0 +1,414 @@
+//! Link safety from outside: `herald feeds import` and `herald links check`, the
+//! organisation's names through the API and the policy page, link findings in the live check,
+//! the import preview and at submission, a short link followed through a local redirect chain,
+//! and a post whose link became malicious after approval held before publishing.
+
+use std::sync::{Arc, Mutex};
+
+use jiff::SignedDuration;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::helpers::{TestApp, herald, herald_for, run};
+use crate::people::{Person, app, invite_and_join, set_up};
+use crate::publishing::Scene;
+
+/// Imports `feed` (named `name`) into the test server's data directory, as an operator would.
+fn import_feed(app: &TestApp, name: &str, feed: &str) {
+    let file = app.data_dir.parent().expect("data dir's parent").join(name);
+    std::fs::write(&file, feed).expect("write feed");
+    let imported = herald::services::links::import_feeds(&app.data_dir, &[file]);
+    assert!(imported.is_ok(), "{imported:?}");
+}
+
+async fn save_names(
+    app: &TestApp,
+    owner: &Person,
+    domains: Value,
+    handles: Value,
+) -> reqwest::Response {
+    owner
+        .send(
+            app,
+            Method::PUT,
+            "/api/v1/links/names",
+            Some(json!({ "domains": domains, "handles": handles })),
+        )
+        .await
+}
+
+async fn scan(app: &TestApp, person: &Person, text: &str) -> Value {
+    let response = person
+        .post(app, "/api/v1/scan", json!({ "text": text }))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("JSON")
+}
+
+fn rules(scanned: &Value) -> Vec<String> {
+    scanned["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| finding["rule"].as_str().expect("rule").to_owned())
+        .collect()
+}
+
+/// A server on loopback whose every path redirects as `hops` says (path → Location), and
+/// answers 200 elsewhere; it remembers the paths asked.
+async fn redirect_server(hops: Vec<(&'static str, String)>) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let socket = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let port = socket.local_addr().expect("address").port();
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = socket.accept().await {
+            let mut buffer = vec![0u8; 4096];
+            let read = stream.read(&mut buffer).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            seen.lock().expect("asked").push(path.clone());
+            let answer = match hops.iter().find(|(from, _)| *from == path) {
+                Some((_, to)) => format!(
+                    "HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                ),
+                None => {
+                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_owned()
+                }
+            };
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (port, asked)
+}
+
+#[test]
+fn herald_feeds_import_refuses_a_malformed_file_naming_the_line_and_keeps_the_last_good_list() {
+    let dir = TempDir::new().expect("temporary directory");
+    let data = dir.path().join("data");
+    let good = dir.path().join("openphish.txt");
+    std::fs::write(
+        &good,
+        "https://phish.example/login\nhttp://other.example/\n",
+    )
+    .expect("write");
+    let (output, stdout, stderr) = run(herald()
+        .args(["feeds", "import", "--data-dir"])
+        .arg(&data)
+        .arg(&good));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), "openphish: 2 entries (openphish)");
+    let list = data.join("feeds/openphish.hashes");
+    let before = std::fs::read(&list).expect("the list is saved");
+
+    std::fs::write(&good, "https://phish.example/login\nhttps://new.example/\n").expect("write");
+    let bad = dir.path().join("urlhaus.csv");
+    std::fs::write(
+        &bad,
+        "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\
+         \"1\",\"2026-12-01 10:00:00\",\"http://198.51.100.7/x86\",\"online\",\"\",\"malware_download\",\"elf\",\"https://urlhaus.abuse.ch/url/1/\",\"r\"\n\
+         \"2\",\"2026-12-01 10:00:01\",\"not a url\",\"online\",\"\",\"malware_download\",\"elf\",\"https://urlhaus.abuse.ch/url/2/\",\"r\"\n",
+    )
+    .expect("write");
+    let (output, _, stderr) = run(herald()
+        .args(["feeds", "import", "--data-dir"])
+        .arg(&data)
+        .arg(&good)
+        .arg(&bad));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("urlhaus.csv is refused, nothing was imported. Line 3:"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&list).expect("the list is still there"),
+        before,
+        "a refused import leaves the last good list in force"
+    );
+    assert!(!data.join("feeds/urlhaus.hashes").exists());
+}
+
+#[tokio::test]
+async fn owners_name_the_organisations_domains_and_handles_and_bad_ones_are_refused() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let member = invite_and_join(&app, &clock, &owner, "mo@sunny.example", "member").await;
+    let saved = save_names(
+        &app,
+        &owner,
+        json!([
+            " sunnycafe.example ",
+            "",
+            "sunnycafe.example",
+            "Sunny-Bakes.co.uk"
+        ]),
+        json!(["@sunnycafe"]),
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let expected = json!({
+        "domains": ["sunnycafe.example", "sunny-bakes.co.uk"],
+        "handles": ["@sunnycafe"]
+    });
+    assert_eq!(saved.json::<Value>().await.expect("JSON"), expected);
+    assert_eq!(member.get_json(&app, "/api/v1/links/names").await, expected);
+
+    let refused = save_names(&app, &owner, json!(["not a domain"]), json!([])).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = refused.json().await.expect("JSON");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("`not a domain` is not a domain name")),
+        "{problem}"
+    );
+    let denied = save_names(&app, &member, json!([]), json!([])).await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        member.get_json(&app, "/api/v1/links/names").await,
+        expected,
+        "nothing changed"
+    );
+
+    // The policy page's section saves the same names (one a line) and shows them again.
+    let form = owner
+        .client
+        .post(app.url("/policy/names"))
+        .header("origin", app.url(""))
+        .form(&[
+            ("csrf", owner.csrf.as_str()),
+            ("domains", "sunnycafe.example\r\nsunnycafe.shop"),
+            ("handles", "@sunnycafe@mastodon.social"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(form.status(), StatusCode::SEE_OTHER);
+    let page = owner.get(&app, "/policy").await.text().await.expect("page");
+    assert!(
+        page.contains("sunnycafe.example\nsunnycafe.shop</textarea>"),
+        "{page}"
+    );
+    let audit: Value = owner
+        .get_json(&app, "/api/v1/audit?action=organisation")
+        .await;
+    assert!(
+        audit.to_string().contains("organisation.names_saved"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn feed_urls_and_look_alikes_are_findings_in_the_live_check_the_import_preview_and_at_submission()
+ {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let saved = save_names(&app, &owner, json!(["sunnycafe.example"]), json!([])).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    import_feed(
+        &app,
+        "openphish.txt",
+        "https://evil.example/\nhttp://198.51.100.7/bins/x86\n",
+    );
+    clock.advance(SignedDuration::from_secs(5));
+
+    let scanned = scan(
+        &app,
+        &owner,
+        "Menu at HTTPS://Login.EVIL.example:443/a/../menu#top and http://3325256711/bins/./x86",
+    )
+    .await;
+    assert_eq!(scanned["verdict"], "block");
+    assert_eq!(rules(&scanned), ["link.malicious", "link.malicious"]);
+    assert_eq!(scanned["findings"][0]["excerpt"], "login.evil.example");
+    assert_eq!(scanned["findings"][0]["start"], 8);
+
+    let lookalike = scan(
+        &app,
+        &owner,
+        "Order at https://sunnycafe-orders.example/today",
+    )
+    .await;
+    assert_eq!(rules(&lookalike), ["link.lookalike"]);
+    assert!(
+        lookalike["findings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("imitates your organisation's sunnycafe.example")),
+        "{lookalike}"
+    );
+    let real = scan(&app, &owner, "Menu: https://www.sunnycafe.example/menu").await;
+    assert_eq!(real["verdict"], "clean", "{real}");
+
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let csv = "account;time;date;message\n@sunnycafe;09:00;2027-03-27;Deals at https://evil.example/deal\n";
+    let preview: Value = owner
+        .post(&app, "/api/v1/import/preview", json!({ "csv": csv }))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert!(
+        preview["rows"][0]["problems"]
+            .to_string()
+            .contains("link.malicious"),
+        "{preview}"
+    );
+
+    let id =
+        crate::posts::draft_id(&app, &owner, account, "Deals at https://evil.example/deal").await;
+    let submitted = crate::posts::act(&app, &owner, id, "submit", json!({})).await;
+    assert_eq!(submitted.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = submitted.json().await.expect("JSON");
+    assert!(
+        problem["detail"].to_string().contains("link.malicious"),
+        "{problem}"
+    );
+    let audit: Value = owner
+        .get_json(&app, "/api/v1/audit?action=post.submit_blocked")
+        .await;
+    assert!(audit.to_string().contains("link.malicious"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_link_is_followed_through_a_local_redirect_chain_to_a_url_in_an_imported_feed() {
+    let (port, asked) = redirect_server(vec![
+        ("/s/abc", "/hop/1".to_owned()),
+        ("/hop/1", "/hop/2".to_owned()),
+        ("/hop/2", "/landing/invoice.zip?id=9".to_owned()),
+        ("/clean", "/arrived".to_owned()),
+    ])
+    .await;
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    import_feed(
+        &app,
+        "urlhaus.txt",
+        &format!("http://127.0.0.1:{port}/landing/invoice.zip?id=9\n"),
+    );
+    clock.advance(SignedDuration::from_secs(5));
+    let response = owner
+        .post(
+            &app,
+            "/api/v1/links/check",
+            json!({ "urls": [
+                format!("http://127.0.0.1:{port}/s/abc"),
+                format!("http://127.0.0.1:{port}/clean"),
+                "javascript:alert(1)",
+            ] }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let checked: Value = response.json().await.expect("JSON");
+    let first = &checked["links"][0];
+    assert_eq!(first["verdict"], "malicious", "{checked}");
+    assert_eq!(
+        first["destination"],
+        format!("http://127.0.0.1:{port}/landing/invoice.zip?id=9")
+    );
+    let first_rules: Vec<&str> = first["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule"))
+        .collect();
+    assert_eq!(first_rules, ["link.malicious", "link.redirects_to"]);
+    assert!(
+        first["findings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("redirects to") && m.contains("(urlhaus)")),
+        "{first}"
+    );
+    let second = &checked["links"][1];
+    assert_eq!(second["verdict"], "clean", "{checked}");
+    assert_eq!(
+        second["destination"],
+        format!("http://127.0.0.1:{port}/arrived")
+    );
+    assert_eq!(checked["links"][2]["verdict"], "unreachable");
+    assert!(
+        !asked
+            .lock()
+            .expect("asked")
+            .iter()
+            .any(|path| path.starts_with("/landing")),
+        "the malicious page itself is never requested"
+    );
+}
+
+#[tokio::test]
+async fn herald_links_check_exits_one_on_a_malicious_or_look_alike_link() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let saved = save_names(&app, &owner, json!(["sunnycafe.example"]), json!([])).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    import_feed(&app, "domains.txt", "evil.example\n");
+    let check = |url: &str| {
+        run(herald_for(&app.data_dir)
+            .args(["links", "check", "--data-dir"])
+            .arg(&app.data_dir)
+            .arg(url))
+    };
+    let (output, stdout, stderr) = check("https://shop.EVIL.example/x");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stdout.starts_with("malicious: https://shop.evil.example/x"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("link.malicious (block)"), "{stdout}");
+    let (output, stdout, _) = check("https://sunnycafe.example.evil.net/login");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout.starts_with("lookalike:"), "{stdout}");
+    // The command follows links with public addresses only: a loopback link is refused (and
+    // so not judged dangerous).
+    let (output, stdout, _) = check("http://127.0.0.1:9/");
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("unreachable: http://127.0.0.1:9/"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("private or local network addresses"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn a_post_whose_link_became_malicious_after_approval_is_held_and_the_gatekeeper_told() {
+    let scene = Scene::mastodon().await;
+    let text = "Our new menu: https://menu.example/autumn";
+    let id = scene.approved(text).await;
+    let scheduled = scene
+        .schedule(&scene.keeper, id, json!({ "at": scene.in_minutes(5) }))
+        .await;
+    assert_eq!(scheduled.status(), StatusCode::OK);
+    import_feed(&scene.app, "openphish.txt", "https://menu.example/\n");
+    scene.clock.advance(SignedDuration::from_mins(6));
+    let post = scene.wait_for(id, "failed").await;
+    assert_eq!(scene.fake.state.post_count(), 0, "nothing was sent");
+    assert!(
+        post.to_string().contains("held before publishing"),
+        "{post}"
+    );
+    let told: Value = scene
+        .keeper
+        .get_json(&scene.app, "/api/v1/notifications")
+        .await;
+    assert!(
+        told.to_string()
+            .contains("was held: a link in it is unsafe"),
+        "{told}"
+    );
+    let audit = scene.audit().await;
+    let held = audit
+        .lines()
+        .find(|line| line.contains("post.publish_held"))
+        .expect("the hold is audited");
+    assert!(held.contains("link.malicious"), "{held}");
+}
