@@ -16,8 +16,9 @@ use crate::config::Config;
 use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
 use crate::jobs::{
-    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, PRUNE_KIND, PUBLISH_KIND, PruneJobs,
-    PublishPosts, Runner, enqueue_daily_prune, schedule_recurring,
+    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, FEEDS_KIND, PRUNE_KIND, PUBLISH_KIND,
+    PruneJobs, PublishPosts, RefreshFeeds, Runner, enqueue_daily_feeds, enqueue_daily_prune,
+    schedule_recurring,
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
@@ -151,6 +152,13 @@ impl App {
         );
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
+        if !config.links.feeds.is_empty() {
+            runner.register(
+                FEEDS_KIND,
+                RefreshFeeds::new(store.clone(), clock.clone(), &config),
+            );
+            enqueue_daily_feeds(&store, now, now).await?;
+        }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
         let port = listener
             .local_addr()

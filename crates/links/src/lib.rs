@@ -1,14 +1,16 @@
 //! Herald's link safety, apart from the application so its rules can be tested and measured
 //! alone: Safe Browsing canonical URLs and lookup expressions ([`canonical`]), threat feed
 //! files ([`feed`]) kept as sorted hash lists ([`lists`]), look-alikes of the organisation's
-//! own domains and handles ([`lookalike`]), and where short links really go ([`expand`]).
+//! own domains and handles ([`lookalike`]), where short links really go ([`expand`]), and
+//! feeds fetched with a conditional GET ([`fetch`]).
 //!
 //! No database and no wall clock: time is passed in. The only IO is reading and writing the
-//! feed lists and, in [`expand`], requests through `networks::Outbound`.
+//! feed lists and, in [`expand`] and [`fetch`], requests through `networks::Outbound`.
 
 pub mod canonical;
 pub mod expand;
 pub mod feed;
+pub mod fetch;
 pub mod lists;
 pub mod lookalike;
 

@@ -571,3 +571,89 @@ pub fn save_list(
         entries: list.len(),
     })
 }
+
+/// The largest feed fetched, in bytes (URLhaus's full dump is well under this).
+const LARGEST_FEED: usize = 512 * 1024 * 1024;
+/// How long fetching one feed may take.
+const FEED_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What a feed's fetch came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refreshed {
+    /// The server said it has not changed since the last fetch (304).
+    Unchanged,
+    /// A new list was saved.
+    Saved(ImportedFeed),
+}
+
+/// The validators a feed's server gave with its last good answer, kept beside its list.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SavedValidators {
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+/// The list name of a configured feed: its host and path.
+pub fn feed_name(url: &str) -> String {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    without_scheme
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Fetches one configured feed through the hardened client with a conditional GET (its last
+/// ETag and Last-Modified), and saves its list when it changed and reads whole; a feed that
+/// does not read is refused naming its line, and its last good list stays in force.
+pub async fn refresh_feed(
+    data_dir: &Path,
+    source: &crate::config::FeedSource,
+    allow_private_addresses: bool,
+) -> Result<Refreshed, String> {
+    let outbound =
+        networks::Outbound::new(FEED_TIMEOUT).allow_private_addresses(allow_private_addresses);
+    let name = feed_name(&source.url);
+    let folder = feeds_folder(data_dir);
+    let list_path = links::lists::list_path(&folder, &name);
+    let validators_path = list_path.with_extension("validators");
+    let known: SavedValidators = if list_path.exists() {
+        std::fs::read(&validators_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    } else {
+        SavedValidators::default()
+    };
+    let known = links::fetch::Validators {
+        etag: known.etag,
+        last_modified: known.last_modified,
+    };
+    let fetched =
+        links::fetch::conditional_get(&outbound, &source.url, &known, LARGEST_FEED).await?;
+    let (body, validators) = match fetched {
+        links::fetch::Fetched::NotModified => return Ok(Refreshed::Unchanged),
+        links::fetch::Fetched::Body { bytes, validators } => (bytes, validators),
+    };
+    let validators = SavedValidators {
+        etag: validators.etag,
+        last_modified: validators.last_modified,
+    };
+    let format = source.format.map(|format| match format {
+        crate::config::FeedFormat::Urlhaus => links::Format::Urlhaus,
+        crate::config::FeedFormat::Phishtank => links::Format::Phishtank,
+        crate::config::FeedFormat::Openphish => links::Format::Openphish,
+        crate::config::FeedFormat::Domains => links::Format::Domains,
+    });
+    let (format, list) = links::import(body.as_slice(), format)
+        .map_err(|error| format!("The feed is refused, its last good list stays. {error}"))?;
+    let saved = save_list(data_dir, &name, format, &list).map_err(|error| error.to_string())?;
+    // The validators go with the list they describe; if they are lost, the next fetch is
+    // simply a full one.
+    if let Ok(json) = serde_json::to_vec(&validators)
+        && let Err(error) = std::fs::write(&validators_path, json)
+    {
+        tracing::warn!(%error, "a feed's validators could not be saved");
+    }
+    Ok(Refreshed::Saved(saved))
+}

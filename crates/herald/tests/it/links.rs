@@ -412,3 +412,147 @@ async fn a_post_whose_link_became_malicious_after_approval_is_held_and_the_gatek
         .expect("the hold is audited");
     assert!(held.contains("link.malicious"), "{held}");
 }
+
+/// A feed server on loopback: answers 304 when the request's If-None-Match is the current
+/// ETag, otherwise the current body with its ETag and Last-Modified; remembers each request's
+/// conditional headers.
+struct FeedServer {
+    url: String,
+    body: Arc<Mutex<(String, String)>>,
+    conditions: Arc<Mutex<Vec<Conditions>>>,
+}
+
+/// A request's If-None-Match and If-Modified-Since.
+type Conditions = (Option<String>, Option<String>);
+
+async fn feed_server(body: &str, etag: &str) -> FeedServer {
+    let socket = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let port = socket.local_addr().expect("address").port();
+    let current = Arc::new(Mutex::new((body.to_owned(), etag.to_owned())));
+    let conditions = Arc::new(Mutex::new(Vec::new()));
+    let (serving, seen) = (current.clone(), conditions.clone());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = socket.accept().await {
+            let mut buffer = vec![0u8; 8192];
+            let read = stream.read(&mut buffer).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buffer[..read]).to_lowercase();
+            let header = |name: &str| {
+                request
+                    .lines()
+                    .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+                    .map(|value| value.trim().to_owned())
+            };
+            let (if_none_match, if_modified) =
+                (header("if-none-match"), header("if-modified-since"));
+            seen.lock()
+                .expect("conditions")
+                .push((if_none_match.clone(), if_modified));
+            let (body, etag) = serving.lock().expect("body").clone();
+            let answer = if if_none_match.as_deref() == Some(etag.as_str()) {
+                "HTTP/1.1 304 Not Modified\r\nconnection: close\r\n\r\n".to_owned()
+            } else {
+                format!(
+                    "HTTP/1.1 200 OK\r\netag: {etag}\r\nlast-modified: Sat, 05 Dec 2026 06:00:00 GMT\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    FeedServer {
+        url: format!("http://127.0.0.1:{port}/feeds/openphish.txt"),
+        body: current,
+        conditions,
+    }
+}
+
+#[tokio::test]
+async fn configured_feeds_are_fetched_with_a_conditional_get_and_a_bad_one_keeps_the_last_good_list()
+ {
+    let server = feed_server("https://phish.example/login\n", "\"v1\"").await;
+    let source = herald::config::FeedSource {
+        url: server.url.clone(),
+        format: Some(herald::config::FeedFormat::Openphish),
+    };
+    let configured = source.clone();
+    let clock =
+        herald::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = crate::helpers::spawn_app_with_clock(
+        move |config| config.links.feeds = vec![configured],
+        Arc::new(clock.clone()),
+    )
+    .await;
+    // The daily job runs at start.
+    let list = links::lists::list_path(
+        &herald::services::links::feeds_folder(&app.data_dir),
+        &herald::services::links::feed_name(&server.url),
+    );
+    for _ in 0..200 {
+        if list.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let first = std::fs::read(&list).expect("the job saved the feed's list");
+    assert_eq!(
+        server.conditions.lock().expect("conditions")[0],
+        (None, None)
+    );
+    let owner = set_up(&app, &clock).await;
+    clock.advance(SignedDuration::from_secs(5));
+    let scanned = scan(&app, &owner, "Log in at https://phish.example/login?next=1").await;
+    assert_eq!(rules(&scanned), ["link.malicious"]);
+
+    let again = herald::services::links::refresh_feed(&app.data_dir, &source, true).await;
+    assert_eq!(again, Ok(herald::services::links::Refreshed::Unchanged));
+    assert_eq!(
+        server.conditions.lock().expect("conditions")[1],
+        (
+            Some("\"v1\"".to_owned()),
+            Some("sat, 05 dec 2026 06:00:00 gmt".to_owned())
+        ),
+        "the second fetch is conditional"
+    );
+
+    *server.body.lock().expect("body") = (
+        "https://phish.example/login\n<html>oops</html>\n".to_owned(),
+        "\"v2\"".to_owned(),
+    );
+    let refused = herald::services::links::refresh_feed(&app.data_dir, &source, true).await;
+    let reason = refused.expect_err("a feed that does not read is refused");
+    assert!(
+        reason.contains("its last good list stays. Line 2:"),
+        "{reason}"
+    );
+    assert_eq!(std::fs::read(&list).expect("list"), first);
+
+    let strict = herald::services::links::refresh_feed(&app.data_dir, &source, false).await;
+    assert_eq!(
+        strict,
+        Err(networks::outbound::REFUSED_ADDRESS.to_owned()),
+        "feeds go through the hardened client"
+    );
+}
+
+#[test]
+fn feeds_come_from_the_environment_as_format_equals_url_and_a_bad_format_is_named() {
+    let (output, stdout, stderr) = run(herald().args(["config", "show"]).env(
+        "HERALD_LINKS_FEEDS",
+        "urlhaus=https://urlhaus.example/csv_recent/, https://lists.example/bad.txt?v=2",
+    ));
+    assert!(output.status.success(), "{stderr}");
+    let shown: toml::Table = stdout.parse().expect("TOML");
+    assert_eq!(
+        shown["links"]["feeds"],
+        toml::Value::Array(vec![
+            toml::Value::Table(toml::toml! { url = "https://urlhaus.example/csv_recent/"
+            format = "urlhaus" }),
+            toml::Value::Table(toml::toml! { url = "https://lists.example/bad.txt?v=2" }),
+        ])
+    );
+    let (output, _, stderr) = run(herald()
+        .args(["config", "show"])
+        .env("HERALD_LINKS_FEEDS", "csv=https://urlhaus.example/"));
+    assert!(!output.status.success());
+    assert!(stderr.contains("unknown variant `csv`"), "{stderr}");
+}
