@@ -65,3 +65,44 @@ pub fn import(
     let (format, _) = feed::read(input, format, |entry| hashes.push(lists::hash(&entry)))?;
     Ok((format, HashList::from_hashes(hashes)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checker() -> Checker {
+        let (_, list) = import("https://evil.example/\n".as_bytes(), None).expect("feed reads");
+        Checker {
+            lists: FeedLists::from_lists(vec![("openphish".to_owned(), list)]),
+            names: OwnNames::new(&["sunnycafe.example".to_owned()], &[]),
+        }
+    }
+
+    fn check(raw: &str) -> Option<Threat> {
+        checker().check(&Canonical::parse(raw).expect("parses"))
+    }
+
+    #[test]
+    fn a_feed_match_comes_before_a_look_alike_and_a_hidden_host_is_its_own_threat() {
+        assert_eq!(
+            check("https://sunnycafe.example.evil.example/"),
+            Some(Threat::Malicious {
+                list: "openphish".to_owned()
+            })
+        );
+        assert!(matches!(
+            check("https://sunnycafe.example.login.test/"),
+            Some(Threat::Lookalike(_))
+        ));
+        assert_eq!(
+            check("https://www.sunnycafe.example@203.0.113.9/pay"),
+            Some(Threat::HiddenHost)
+        );
+        assert_eq!(check("https://www.sunnycafe.example/menu"), None);
+        assert_eq!(
+            check("http://198.51.100.7/"),
+            None,
+            "addresses are not look-alikes"
+        );
+    }
+}

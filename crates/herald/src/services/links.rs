@@ -201,7 +201,7 @@ impl LinkSafety {
                     findings: vec![finding(
                         Kind::Unreachable,
                         String::new(),
-                        format!("This link cannot be checked: {error}."),
+                        format!("This link cannot be checked. {error}."),
                     )],
                 };
             }
