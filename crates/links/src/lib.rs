@@ -2,7 +2,8 @@
 //! alone: Safe Browsing canonical URLs and lookup expressions ([`canonical`]), threat feed
 //! files ([`feed`]) kept as sorted hash lists ([`lists`]), look-alikes of the organisation's
 //! own domains and handles ([`lookalike`]), where short links really go ([`expand`]), and
-//! feeds fetched with a conditional GET ([`fetch`]).
+//! feeds fetched with a conditional GET ([`fetch`]), and Google Safe Browsing's Update API
+//! v4 ([`safe_browsing`]).
 //!
 //! No database and no wall clock: time is passed in. The only IO is reading and writing the
 //! feed lists and, in [`expand`] and [`fetch`], requests through `networks::Outbound`.
@@ -13,6 +14,7 @@ pub mod feed;
 pub mod fetch;
 pub mod lists;
 pub mod lookalike;
+pub mod safe_browsing;
 
 pub use canonical::{Canonical, CanonicalError};
 pub use expand::{Ending, Expander, Expansion};

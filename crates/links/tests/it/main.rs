@@ -2,6 +2,7 @@
 //! several hops, loops, silent and endless servers, and the addresses that are never asked.
 
 mod expand;
+mod safe_browsing;
 
 use std::sync::{Arc, Mutex};
 
