@@ -43,11 +43,30 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-/// Link safety: the threat feeds fetched every day.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+/// Link safety: the threat feeds fetched every day, and Google Safe Browsing.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinksConfig {
     pub feeds: Vec<FeedSource>,
+    /// A Google Safe Browsing API key: links are then also checked with the Update API v4
+    /// (a local hash-prefix list; a full-hash request only on a prefix hit).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub safe_browsing_key: Option<SecretString>,
+    /// Where the Safe Browsing API is (tests point it at a local fake).
+    pub safe_browsing_url: String,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig {
+            feeds: Vec::new(),
+            safe_browsing_key: None,
+            safe_browsing_url: "https://safebrowsing.googleapis.com".to_owned(),
+        }
+    }
 }
 
 /// One threat feed to fetch daily.
@@ -608,6 +627,20 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("[]"),
         example: "",
         help: "Threat feeds Herald fetches every day (conditional GET, through the same hardened\nclient as the networks), each replacing its list only when it reads whole:\n[{ url = \"https://urlhaus.abuse.ch/downloads/csv_recent/\", format = \"urlhaus\" }].\nFormats: urlhaus, phishtank, openphish, domains; told from the content when left out.\nIn the environment: comma-separated, each URL or FORMAT=URL.\n`herald feeds import FILE…` imports files by hand.",
+    },
+    Setting {
+        path: &["links", "safe_browsing_key"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-safe-browsing-api-key\"",
+        help: "A Google Safe Browsing API key: links at submission, before publishing and in explicit\nchecks are then also checked with the Update API v4 (a local hash-prefix list kept up\nto date; only a prefix hit sends a full-hash request). Never shown.\nMay also be given as HERALD_LINKS_SAFE_BROWSING_KEY_FILE.",
+    },
+    Setting {
+        path: &["links", "safe_browsing_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://safebrowsing.googleapis.com\""),
+        example: "",
+        help: "Where the Safe Browsing API is.",
     },
     Setting {
         path: &["log", "format"],

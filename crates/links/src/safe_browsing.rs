@@ -32,14 +32,24 @@ struct List {
     prefixes: Vec<Vec<u8>>,
 }
 
-/// The local Safe Browsing lists and how to reach the API.
-#[derive(Debug, Clone)]
+/// The local Safe Browsing lists and how to reach the API. `Debug` leaves the key out.
+#[derive(Clone)]
 pub struct SafeBrowsing {
     outbound: Outbound,
     /// `https://safebrowsing.googleapis.com` (a local fake in tests).
     base_url: String,
     key: String,
     lists: Vec<List>,
+}
+
+impl std::fmt::Debug for SafeBrowsing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SafeBrowsing")
+            .field("base_url", &self.base_url)
+            .field("key", &"[REDACTED]")
+            .field("prefixes", &self.prefix_count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SafeBrowsing {

@@ -60,7 +60,21 @@ pub struct LinkSafety {
     folder: PathBuf,
     loaded: RwLock<Loaded>,
     expander: Expander,
+    /// Google Safe Browsing, when a key is configured.
+    safe_browsing: Option<tokio::sync::RwLock<SafeBrowsingState>>,
 }
+
+#[derive(Debug)]
+struct SafeBrowsingState {
+    client: links::safe_browsing::SafeBrowsing,
+    updated_at: Option<Timestamp>,
+}
+
+/// How long the Safe Browsing lists are used before they are updated again (Google's usual
+/// minimum wait is a few minutes; half an hour keeps well clear of it).
+const SAFE_BROWSING_REFRESH: SignedDuration = SignedDuration::from_mins(30);
+/// How long one Safe Browsing request may take (a first, full update is a few megabytes).
+const SAFE_BROWSING_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Default)]
 struct Loaded {
@@ -90,10 +104,54 @@ impl LinkSafety {
     pub fn new(config: &Config) -> LinkSafety {
         let outbound = networks::Outbound::new(HOP_TIMEOUT)
             .allow_private_addresses(config.networks.allow_private_addresses);
+        let safe_browsing = config.links.safe_browsing_key.as_ref().map(|key| {
+            use secrecy::ExposeSecret;
+            let client = links::safe_browsing::SafeBrowsing::new(
+                networks::Outbound::new(SAFE_BROWSING_TIMEOUT)
+                    .allow_private_addresses(config.networks.allow_private_addresses),
+                &config.links.safe_browsing_url,
+                key.expose_secret(),
+            );
+            tokio::sync::RwLock::new(SafeBrowsingState {
+                client,
+                updated_at: None,
+            })
+        });
         LinkSafety {
             folder: feeds_folder(&config.data_dir),
             loaded: RwLock::new(Loaded::default()),
             expander: Expander::new(outbound, CHAIN_TIMEOUT, EXPANSION_TTL),
+            safe_browsing,
+        }
+    }
+
+    /// What Google Safe Browsing says of `url`: its lists updated first when stale; a failure
+    /// is logged and judged as no verdict (the feeds and look-alikes still apply).
+    async fn safe_browsing_threat(&self, url: &Canonical, now: Timestamp) -> Option<String> {
+        let state = self.safe_browsing.as_ref()?;
+        let stale = state
+            .read()
+            .await
+            .updated_at
+            .is_none_or(|at| at.duration_until(now) >= SAFE_BROWSING_REFRESH);
+        if stale {
+            let mut writing = state.write().await;
+            let still_stale = writing
+                .updated_at
+                .is_none_or(|at| at.duration_until(now) >= SAFE_BROWSING_REFRESH);
+            if still_stale {
+                if let Err(reason) = writing.client.update().await {
+                    tracing::warn!(%reason, "the Safe Browsing lists could not be updated");
+                }
+                writing.updated_at = Some(now);
+            }
+        }
+        match state.read().await.client.lookup(url).await {
+            Ok(found) => found,
+            Err(reason) => {
+                tracing::warn!(%reason, "a link could not be checked with Safe Browsing");
+                None
+            }
         }
     }
 
@@ -210,6 +268,17 @@ impl LinkSafety {
         let mut findings = Vec::new();
         if let Some(threat) = checker.check(&canonical) {
             findings.push(threat_finding(&threat, &excerpt, None));
+        }
+        let online = !matches!(reach, Reach::Offline | Reach::ShortLinksWithin(_));
+        if findings.is_empty()
+            && online
+            && let Some(threat_type) = self.safe_browsing_threat(&canonical, now).await
+        {
+            let list = format!(
+                "Google Safe Browsing: {}",
+                threat_type.to_lowercase().replace('_', " ")
+            );
+            findings.push(threat_finding(&Threat::Malicious { list }, &excerpt, None));
         }
         let follow = findings.is_empty()
             && match reach {

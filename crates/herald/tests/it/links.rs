@@ -556,3 +556,96 @@ fn feeds_come_from_the_environment_as_format_equals_url_and_a_bad_format_is_name
     assert!(!output.status.success());
     assert!(stderr.contains("unknown variant `csv`"), "{stderr}");
 }
+
+/// A fake of Google Safe Browsing's Update API v4 whose MALWARE list holds `bad`'s hash, and
+/// which counts the full-hash requests it is sent.
+async fn fake_safe_browsing(bad: &str) -> (String, Arc<Mutex<usize>>) {
+    use axum::Json;
+    use axum::routing::post;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use sha2::{Digest, Sha256};
+    let full: Vec<u8> = Sha256::digest(bad.as_bytes()).to_vec();
+    let prefix = full[..4].to_vec();
+    let finds = Arc::new(Mutex::new(0usize));
+    let counted = finds.clone();
+    let update = move |Json(body): Json<Value>| {
+        let prefix = prefix.clone();
+        async move {
+            let responses: Vec<Value> = body["listUpdateRequests"]
+                .as_array()
+                .expect("requests")
+                .iter()
+                .map(|request| {
+                    let malware = request["threatType"] == "MALWARE";
+                    let prefixes: Vec<u8> = if malware { prefix.clone() } else { Vec::new() };
+                    json!({
+                        "threatType": request["threatType"], "responseType": "FULL_UPDATE",
+                        "additions": [{ "compressionType": "RAW", "rawHashes":
+                            { "prefixSize": 4, "rawHashes": STANDARD.encode(&prefixes) } }],
+                        "newClientState": "s1",
+                        "checksum": { "sha256": STANDARD.encode(Sha256::digest(&prefixes)) }
+                    })
+                })
+                .collect();
+            Json(json!({ "listUpdateResponses": responses }))
+        }
+    };
+    let find = move |Json(_): Json<Value>| {
+        let full = full.clone();
+        let counted = counted.clone();
+        async move {
+            *counted.lock().expect("count") += 1;
+            Json(json!({ "matches": [{ "threatType": "SOCIAL_ENGINEERING",
+                "threat": { "hash": STANDARD.encode(&full) } }] }))
+        }
+    };
+    let router = axum::Router::new()
+        .route("/v4/threatListUpdates:fetch", post(update))
+        .route("/v4/fullHashes:find", post(find));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, finds)
+}
+
+#[tokio::test]
+async fn with_a_safe_browsing_key_links_are_checked_against_google_safe_browsing_too() {
+    let (url, finds) = fake_safe_browsing("phish.example/").await;
+    let clock =
+        herald::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = crate::helpers::spawn_app_with_clock(
+        move |config| {
+            config.links.safe_browsing_url = url;
+            config.links.safe_browsing_key = Some("fake-key-for-tests".to_owned().into());
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let owner = set_up(&app, &clock).await;
+    let checked: Value = owner
+        .post(
+            &app,
+            "/api/v1/links/check",
+            json!({ "urls": ["https://login.phish.example/account", "http://127.0.0.1:9/"] }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(checked["links"][0]["verdict"], "malicious", "{checked}");
+    assert!(
+        checked["links"][0]["findings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("(Google Safe Browsing: social engineering)")),
+        "{checked}"
+    );
+    assert_eq!(checked["links"][1]["verdict"], "unreachable");
+    assert_eq!(
+        *finds.lock().expect("count"),
+        1,
+        "only the prefix hit asked for full hashes"
+    );
+    let live = scan(&app, &owner, "See https://login.phish.example/account").await;
+    assert_eq!(live["verdict"], "clean", "the live check stays offline");
+}

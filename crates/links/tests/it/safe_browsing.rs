@@ -238,4 +238,8 @@ async fn the_api_is_reached_only_through_the_hardened_client() {
     let error = strict.update().await.expect_err("refused");
     assert_eq!(error, networks::outbound::REFUSED_ADDRESS);
     assert!(!error.contains(KEY));
+    assert!(
+        !format!("{strict:?}").contains(KEY),
+        "Debug leaves the key out"
+    );
 }
