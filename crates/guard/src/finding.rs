@@ -98,6 +98,21 @@ mod title_tests {
     }
 }
 
+/// Rules found outside the scanner, by Herald's link safety (threat feeds, look-alikes of the
+/// organisation's names, where short links go), in the same namespace as the scanner's.
+pub mod link_safety {
+    use super::RuleId;
+
+    /// A link (or a hop it redirects through) is in a threat feed.
+    pub const MALICIOUS: RuleId = RuleId::builtin("link.malicious");
+    /// A link's address imitates one of the organisation's own domains or handles.
+    pub const LOOKALIKE: RuleId = RuleId::builtin("link.lookalike");
+    /// Where a short link really goes.
+    pub const REDIRECTS_TO: RuleId = RuleId::builtin("link.redirects_to");
+    /// A link that could not be checked or followed.
+    pub const UNREACHABLE: RuleId = RuleId::builtin("link.unreachable");
+}
+
 impl<'de> Deserialize<'de> for RuleId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

@@ -43,9 +43,9 @@ mod rules;
 mod scanner;
 mod validate;
 
-pub use detectors::links::{Link, extract_links};
+pub use detectors::links::{Link, extract_links, is_shortener};
 pub use error::{Location, Locator, PolicyError, RuleProblem, ScanError};
-pub use finding::{Action, Finding, RuleId, Severity};
+pub use finding::{Action, Finding, RuleId, Severity, link_safety};
 pub use policy::{CompanyContacts, LinkSettings, Policy, ProfanityList, RuleSetting, TermLists};
 pub use scanner::{MAX_INPUT_BYTES, RuleSummary, Scanner};
 

@@ -39,7 +39,55 @@ pub struct Config {
     pub passwords: PasswordsConfig,
     pub jobs: JobsConfig,
     pub networks: NetworksConfig,
+    pub links: LinksConfig,
     pub log: LogConfig,
+}
+
+/// Link safety: the threat feeds fetched every day, and Google Safe Browsing.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinksConfig {
+    pub feeds: Vec<FeedSource>,
+    /// A Google Safe Browsing API key: links are then also checked with the Update API v4
+    /// (a local hash-prefix list; a full-hash request only on a prefix hit).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub safe_browsing_key: Option<SecretString>,
+    /// Where the Safe Browsing API is (tests point it at a local fake).
+    pub safe_browsing_url: String,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig {
+            feeds: Vec::new(),
+            safe_browsing_key: None,
+            safe_browsing_url: "https://safebrowsing.googleapis.com".to_owned(),
+        }
+    }
+}
+
+/// One threat feed to fetch daily.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSource {
+    /// Where the feed is (http or https, through the hardened outbound client).
+    pub url: String,
+    /// Its format; told from the content when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<FeedFormat>,
+}
+
+/// The feed formats Herald reads.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    Urlhaus,
+    Phishtank,
+    Openphish,
+    Domains,
 }
 
 /// Where each network's API is (tests point these at local fakes), how long Herald waits, and
@@ -237,6 +285,9 @@ pub enum SettingKind {
     Secret,
     /// A list of strings; comma-separated in the environment.
     List,
+    /// Threat feeds (`[{ url, format }]`); in the environment comma-separated, each `URL` or
+    /// `FORMAT=URL`.
+    Feeds,
 }
 
 /// One setting: where it lives in the TOML file, its environment variable, and its documentation.
@@ -571,6 +622,27 @@ pub const SETTINGS: &[Setting] = &[
         help: "The secret that goes with instagram_app_id; never shown.\nMay also be given as HERALD_NETWORKS_INSTAGRAM_APP_SECRET_FILE.",
     },
     Setting {
+        path: &["links", "feeds"],
+        kind: SettingKind::Feeds,
+        default: Some("[]"),
+        example: "",
+        help: "Threat feeds Herald fetches every day (conditional GET, through the same hardened\nclient as the networks), each replacing its list only when it reads whole:\n[{ url = \"https://urlhaus.abuse.ch/downloads/csv_recent/\", format = \"urlhaus\" }].\nFormats: urlhaus, phishtank, openphish, domains; told from the content when left out.\nIn the environment: comma-separated, each URL or FORMAT=URL.\n`herald feeds import FILE…` imports files by hand.",
+    },
+    Setting {
+        path: &["links", "safe_browsing_key"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-safe-browsing-api-key\"",
+        help: "A Google Safe Browsing API key: links at submission, before publishing and in explicit\nchecks are then also checked with the Update API v4 (a local hash-prefix list kept up\nto date; only a prefix hit sends a full-hash request). Never shown.\nMay also be given as HERALD_LINKS_SAFE_BROWSING_KEY_FILE.",
+    },
+    Setting {
+        path: &["links", "safe_browsing_url"],
+        kind: SettingKind::Text,
+        default: Some("\"https://safebrowsing.googleapis.com\""),
+        example: "",
+        help: "Where the Safe Browsing API is.",
+    },
+    Setting {
         path: &["log", "format"],
         kind: SettingKind::Text,
         default: Some("\"text\""),
@@ -608,6 +680,7 @@ impl Default for Config {
             passwords: PasswordsConfig::default(),
             jobs: JobsConfig::default(),
             networks: NetworksConfig::default(),
+            links: LinksConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -964,6 +1037,26 @@ fn env_value(name: &str, kind: SettingKind, value: String) -> Result<toml::Value
                 .map(str::trim)
                 .filter(|item| !item.is_empty())
                 .map(|item| toml::Value::String(item.to_owned()))
+                .collect(),
+        )),
+        SettingKind::Feeds => Ok(toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| {
+                    let mut feed = toml::Table::new();
+                    let (format, url) = match item.split_once('=') {
+                        Some((format, url)) if !format.contains(':') => (Some(format), url),
+                        _ => (None, item),
+                    };
+                    feed.insert("url".to_owned(), toml::Value::String(url.trim().to_owned()));
+                    if let Some(format) = format {
+                        let format = format.trim().to_owned();
+                        feed.insert("format".to_owned(), toml::Value::String(format));
+                    }
+                    toml::Value::Table(feed)
+                })
                 .collect(),
         )),
         SettingKind::Boolean => match value.trim() {

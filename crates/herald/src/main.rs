@@ -54,6 +54,12 @@ enum Command {
     /// Look after members from the server's own shell.
     #[command(subcommand)]
     User(UserCommand),
+    /// Threat feeds for link safety (URLhaus, PhishTank, OpenPhish, lists of domains).
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
+    /// Link safety: check links against the feeds and the organisation's own names.
+    #[command(subcommand)]
+    Links(LinksCommand),
     /// Check files (or standard input) against a social media policy. Exits 1 when anything
     /// would be blocked, 2 when the input or the policy cannot be read, 0 otherwise.
     Scan(ScanArgs),
@@ -91,6 +97,42 @@ struct ImportArgs {
     /// The downloaded file, or the folder of range files
     #[arg(value_name = "PATH")]
     path: PathBuf,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedsCommand {
+    /// Import threat feed files (the format is told from the content: URLhaus CSV, PhishTank
+    /// CSV, OpenPhish's one URL a line, or one domain a line). Each becomes the list named
+    /// after its file, replacing an earlier import of that name; if any file does not read,
+    /// it is refused naming the line and nothing is imported. A running server sees the new
+    /// lists within seconds.
+    Import(FeedsImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct FeedsImportArgs {
+    /// Feed files
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum LinksCommand {
+    /// Check links against the imported feeds and the organisation's domains and handles,
+    /// following each one's redirects. Exits 1 when any is malicious or a look-alike, 2 when
+    /// the check cannot run, 0 otherwise.
+    Check(LinksCheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct LinksCheckArgs {
+    /// Links to check (at most 20)
+    #[arg(value_name = "URL", required = true)]
+    urls: Vec<String>,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -175,6 +217,9 @@ fn main() -> ExitCode {
     if let Command::Scan(args) = &cli.command {
         return scan::run(args);
     }
+    if let Command::Links(LinksCommand::Check(args)) = &cli.command {
+        return links_check(args);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -245,7 +290,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = args.config.load(args.config.overrides())?;
             runtime()?.block_on(user_reset_2fa(config, &args.email))
         }
-        Command::Scan(_) => unreachable!("handled in main"),
+        Command::Feeds(FeedsCommand::Import(args)) => {
+            let config = args.config.load(args.config.overrides())?;
+            feeds_import(&config, &args.files)
+        }
+        Command::Scan(_) | Command::Links(_) => unreachable!("handled in main"),
         Command::Openapi => print(
             &serde_json::to_string_pretty(&http::api::document())
                 .context("cannot render the OpenAPI document")?,
@@ -273,6 +322,79 @@ async fn serve(config: Config, if_empty: IfDatabaseIsEmpty) -> anyhow::Result<()
         );
     }
     app.run(shutdown).await.context("server failed")
+}
+
+fn feeds_import(config: &Config, files: &[PathBuf]) -> anyhow::Result<()> {
+    data_dir::prepare(&config.data_dir)?;
+    let imported = herald::services::links::import_feeds(&config.data_dir, files)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    for feed in imported {
+        print(&format!(
+            "{}: {} entries ({})",
+            feed.name,
+            feed.entries,
+            feed.format.as_str()
+        ))?;
+    }
+    Ok(())
+}
+
+/// `herald links check`: 1 when a link is malicious or a look-alike, 2 when it cannot run.
+fn links_check(args: &LinksCheckArgs) -> ExitCode {
+    let checked = args
+        .config
+        .load(args.config.overrides())
+        .and_then(|config| runtime()?.block_on(links_reports(config, &args.urls)));
+    let reports = match checked {
+        Ok(reports) => reports,
+        Err(error) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("herald: error: {}", telemetry::error_chain(error.as_ref()));
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let mut dangerous = false;
+    let mut lines = Vec::new();
+    for report in reports {
+        dangerous |= matches!(report.verdict, "malicious" | "lookalike");
+        let shown = report.canonical.as_deref().unwrap_or(&report.url);
+        lines.push(format!("{}: {shown}", report.verdict));
+        if let Some(destination) = &report.destination {
+            lines.push(format!("  goes to {destination}"));
+        }
+        for finding in report.findings {
+            lines.push(format!(
+                "  {} ({}): {}",
+                finding.rule.as_str(),
+                finding.action.as_str(),
+                finding.message
+            ));
+        }
+    }
+    if print(&lines.join("\n")).is_err() {
+        return ExitCode::from(2);
+    }
+    if dangerous {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn links_reports(
+    config: Config,
+    urls: &[String],
+) -> anyhow::Result<Vec<herald::services::links::LinkReport>> {
+    let store = Store::open_existing(&config).await?;
+    let safety = herald::services::links::LinkSafety::new(&config);
+    let reports = safety
+        .check(&store, urls, SystemClock.now())
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"));
+    store.close().await;
+    reports
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

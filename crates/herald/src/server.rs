@@ -16,8 +16,9 @@ use crate::config::Config;
 use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
 use crate::jobs::{
-    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, PRUNE_KIND, PUBLISH_KIND, PruneJobs,
-    PublishPosts, Runner, enqueue_daily_prune, schedule_recurring,
+    AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, FEEDS_KIND, PRUNE_KIND, PUBLISH_KIND,
+    PruneJobs, PublishPosts, RefreshFeeds, Runner, enqueue_daily_feeds, enqueue_daily_prune,
+    schedule_recurring,
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
@@ -131,6 +132,10 @@ impl App {
         );
         let keys = Arc::new(keys);
         let media = crate::services::media::Library::new(&config, &master_key);
+        let links = Arc::new(crate::services::links::LinkSafety::new(&config));
+        let policy = Arc::new(crate::services::policy::PolicyGuard::with_links(
+            links.clone(),
+        ));
         let publisher = PublishPosts::new(
             store.clone(),
             keys.clone(),
@@ -138,7 +143,8 @@ impl App {
             clock.clone(),
             runner.worker_id(),
         )
-        .with_media(media.clone());
+        .with_media(media.clone())
+        .with_links(policy.clone());
         runner.register(PUBLISH_KIND, publisher);
         runner.register(
             PRUNE_KIND,
@@ -146,6 +152,13 @@ impl App {
         );
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
+        if !config.links.feeds.is_empty() {
+            runner.register(
+                FEEDS_KIND,
+                RefreshFeeds::new(store.clone(), clock.clone(), &config),
+            );
+            enqueue_daily_feeds(&store, now, now).await?;
+        }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
         let port = listener
             .local_addr()
@@ -175,7 +188,7 @@ impl App {
             keys,
             networks,
             breaches,
-            policy: Arc::default(),
+            policy,
             webauthn,
             media,
         };

@@ -159,8 +159,9 @@ pub fn check(
 }
 
 /// Whether `host` is a shortener or one of its subdomains. Every shortener is a name and a
-/// top-level domain, so that is whether the host's last two labels are one.
-fn is_shortener(host: &str) -> bool {
+/// top-level domain, so that is whether the host's last two labels are one. Public: link
+/// safety expands these links.
+pub fn is_shortener(host: &str) -> bool {
     let second_last_dot = host
         .bytes()
         .enumerate()

@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/policy/document", post(pages::policy::publish))
         .route("/policy/rules", post(pages::policy::save_rules))
         .route("/policy/rules/form", post(pages::policy::save_rule_choices))
+        .route("/policy/names", post(pages::policy::save_names))
         .route("/policy/check", post(pages::policy::check))
         .route(
             "/login",

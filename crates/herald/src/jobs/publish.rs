@@ -19,7 +19,9 @@ use crate::domain::jobs::{Job, NewJob, retry_at};
 use crate::domain::posts::{Outcome, PostState};
 use crate::keys::Keys;
 use crate::services::connections::{self, Networks, TokensError};
+use crate::services::links::Reach;
 use crate::services::notify;
+use crate::services::policy::PolicyGuard;
 use crate::store::{AccountRecord, AttemptEnd, PostRecord, Store};
 
 pub const PUBLISH_KIND: &str = "publish_post";
@@ -55,6 +57,9 @@ pub struct PublishPosts {
     worker: String,
     /// Where posts' images are read from; see [`PublishPosts::with_media`].
     media: Option<crate::services::media::Library>,
+    /// The guard whose link safety checks a post's links again just before it is published;
+    /// see [`PublishPosts::with_links`].
+    guard: Option<Arc<PolicyGuard>>,
 }
 
 impl std::fmt::Debug for PublishPosts {
@@ -74,6 +79,8 @@ struct Ending {
     again: Option<Timestamp>,
     /// The network no longer accepts the account's tokens.
     reconnect: bool,
+    /// The link rules that held the post back before anything was sent.
+    held: Vec<String>,
 }
 
 impl PublishPosts {
@@ -91,6 +98,54 @@ impl PublishPosts {
             clock,
             worker: worker.to_owned(),
             media: None,
+            guard: None,
+        }
+    }
+
+    /// Checks every post's links again just before publishing it (feeds change between
+    /// approval and publication): a post with a blocking link finding is held, not sent.
+    pub fn with_links(self, guard: Arc<PolicyGuard>) -> PublishPosts {
+        PublishPosts {
+            guard: Some(guard),
+            ..self
+        }
+    }
+
+    /// The post's blocking link findings now, followed to where short links go.
+    async fn links_holding(&self, post: &PostRecord, now: Timestamp) -> Ending {
+        let Some(links) = self.guard.as_ref().and_then(|guard| guard.links()) else {
+            return published_later();
+        };
+        let findings = match links
+            .findings(&self.store, &post.text, now, Reach::ShortLinks)
+            .await
+        {
+            Ok(findings) => findings,
+            Err(error) => {
+                tracing::warn!(post.id = post.id, error = %error, "could not check a post's links before publishing");
+                return published_later();
+            }
+        };
+        let blocking: Vec<_> = findings
+            .iter()
+            .filter(|finding| finding.action == guard::Action::Block)
+            .collect();
+        if blocking.is_empty() {
+            return published_later();
+        }
+        let named: Vec<String> = blocking
+            .iter()
+            .map(|finding| format!("{} ({})", finding.rule.as_str(), finding.message))
+            .collect();
+        Ending {
+            held: blocking
+                .iter()
+                .map(|finding| finding.rule.as_str().to_owned())
+                .collect(),
+            ..failed(format!(
+                "held before publishing, nothing was sent: {}. Change the link, then schedule the post again",
+                named.join("; ")
+            ))
         }
     }
 
@@ -189,6 +244,12 @@ impl PublishPosts {
         account: &AccountRecord,
     ) -> Ending {
         let network = account.network.label();
+        if post.state == PostState::Scheduled {
+            let held = self.links_holding(post, self.clock.now()).await;
+            if !held.held.is_empty() {
+                return held;
+            }
+        }
         let adapter = match self.networks.adapter(account.network) {
             Ok(adapter) => adapter,
             Err(error) => return failed(error.to_string()),
@@ -267,6 +328,7 @@ impl PublishPosts {
                         published: Some(found),
                         again: None,
                         reconnect: false,
+                        held: Vec::new(),
                     };
                 }
                 Ok(None) => absent = true,
@@ -282,6 +344,7 @@ impl PublishPosts {
                 published: Some(published),
                 again: None,
                 reconnect: false,
+                held: Vec::new(),
             },
             Err(error) => self.after_error(error, absent, last_attempt, adapter.as_ref(), now),
         }
@@ -355,6 +418,10 @@ impl PublishPosts {
             return Ok(());
         }
         let subject = match ending.outcome {
+            Outcome::Failed if !ending.held.is_empty() => format!(
+                "A post to {} was held: a link in it is unsafe",
+                account.display_name
+            ),
             Outcome::Failed => format!("A post to {} failed", account.display_name),
             _ => format!("Check a post to {}", account.display_name),
         };
@@ -397,6 +464,19 @@ fn audit_entry(
     ending: &Ending,
     job: &Job,
 ) -> Option<NewAuditEntry> {
+    if !ending.held.is_empty() {
+        return Some(NewAuditEntry {
+            actor: Actor::System,
+            action: "post.publish_held".to_owned(),
+            target: Some(format!("post:{}", post.id)),
+            ip: None,
+            details: serde_json::json!({
+                "account": account.id,
+                "rules": ending.held,
+                "text_sha256": crate::services::posts::text_sha256(&post.text),
+            }),
+        });
+    }
     let action = match ending.outcome {
         Outcome::Published => "post.published",
         Outcome::Failed => "post.publish_failed",
@@ -426,6 +506,18 @@ fn payload(job: &Job) -> Result<(i64, Timestamp), JobError> {
     Ok((post, Timestamp::from_millisecond(at).map_err(|_| bad())?))
 }
 
+/// Nothing holds the post back: the attempt goes on (the outcome is never recorded as such).
+fn published_later() -> Ending {
+    Ending {
+        outcome: Outcome::TryLater,
+        detail: String::new(),
+        published: None,
+        again: None,
+        reconnect: false,
+        held: Vec::new(),
+    }
+}
+
 fn failed(detail: String) -> Ending {
     Ending {
         outcome: Outcome::Failed,
@@ -433,6 +525,7 @@ fn failed(detail: String) -> Ending {
         published: None,
         again: None,
         reconnect: false,
+        held: Vec::new(),
     }
 }
 
@@ -443,6 +536,7 @@ fn unconfirmed(detail: String) -> Ending {
         published: None,
         again: None,
         reconnect: false,
+        held: Vec::new(),
     }
 }
 
@@ -459,5 +553,6 @@ fn unconfirmed_or_later(absent: bool, detail: String) -> Ending {
         published: None,
         again: None,
         reconnect: false,
+        held: Vec::new(),
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::audit::Actor;
 use crate::domain::people::Role;
 use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::links::{LinkSafety, Reach};
 use crate::store::{Store, StoreError, UserRecord};
 
 /// The compiled rules in force, rebuilt when another version is saved (by this process or
@@ -18,6 +19,9 @@ use crate::store::{Store, StoreError, UserRecord};
 #[derive(Debug, Default)]
 pub struct PolicyGuard {
     compiled: RwLock<Option<Compiled>>,
+    /// Link safety, whose findings join the scanner's; `None` checks no links beyond the
+    /// scanner's own rules.
+    links: Option<Arc<LinkSafety>>,
 }
 
 #[derive(Debug)]
@@ -40,6 +44,19 @@ pub struct Rules {
 }
 
 impl PolicyGuard {
+    /// A guard whose scans also judge links with `links`.
+    pub fn with_links(links: Arc<LinkSafety>) -> PolicyGuard {
+        PolicyGuard {
+            compiled: RwLock::default(),
+            links: Some(links),
+        }
+    }
+
+    /// Link safety, when this guard has it.
+    pub fn links(&self) -> Option<&Arc<LinkSafety>> {
+        self.links.as_ref()
+    }
+
     /// The scanner for the rules in force.
     pub async fn scanner(&self, store: &Store, now: Timestamp) -> Result<Arc<Scanner>, StoreError> {
         if let Some(scanner) = self.recently_checked(now) {
@@ -90,14 +107,30 @@ impl PolicyGuard {
     }
 }
 
-/// Scans a draft with the rules in force: the findings, and the strictest action among them.
+/// Scans a draft with the rules in force, links judged offline (feeds, look-alikes, short
+/// links already followed): the findings, and the strictest action among them.
 pub async fn scan(
     store: &Store,
     guard: &PolicyGuard,
     text: &str,
     now: Timestamp,
 ) -> Result<(Vec<Finding>, Option<Action>), StoreError> {
-    let findings = guard.scanner(store, now).await?.scan(text);
+    scan_reaching(store, guard, text, now, Reach::Offline).await
+}
+
+/// The same, with links followed as far as `reach`.
+pub async fn scan_reaching(
+    store: &Store,
+    guard: &PolicyGuard,
+    text: &str,
+    now: Timestamp,
+    reach: Reach,
+) -> Result<(Vec<Finding>, Option<Action>), StoreError> {
+    let mut findings = guard.scanner(store, now).await?.scan(text);
+    if let Some(links) = &guard.links {
+        findings.extend(links.findings(store, text, now, reach).await?);
+        findings.sort_by_key(|finding| (finding.span.start, finding.span.end));
+    }
     let strictest = findings.iter().map(|finding| finding.action).max();
     Ok((findings, strictest))
 }

@@ -115,7 +115,14 @@ pub async fn submit(
     let submitted = post.state.after(Step::Submit).map_err(not_now)?;
     check_text(&visible, &post.text)?;
     crate::services::media::check_post(store, visible.account.network, id).await?;
-    let (findings, strictest) = policy::scan(store, guard, &post.text, now).await?;
+    let (findings, strictest) = policy::scan_reaching(
+        store,
+        guard,
+        &post.text,
+        now,
+        crate::services::links::Reach::ShortLinks,
+    )
+    .await?;
     let rules: Vec<&str> = findings
         .iter()
         .map(|finding| finding.rule.as_str())

@@ -334,6 +334,19 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             [D, A, A, A, A],
         ),
         api(Method::GET, "/api/v1/policy/rules", None, [D, A, A, A, A]),
+        api(
+            Method::POST,
+            "/api/v1/links/check",
+            Some(json!({ "urls": ["http://127.0.0.1:9/"] })),
+            [D, A, A, A, A],
+        ),
+        api(Method::GET, "/api/v1/links/names", None, [D, A, A, A, A]),
+        api(
+            Method::PUT,
+            "/api/v1/links/names",
+            Some(json!({ "domains": [], "handles": [] })),
+            [D, D, D, A, D],
+        ),
         api(Method::GET, "/api/v1/policy", None, [D, A, A, A, A]),
         api(
             Method::PUT,
@@ -475,6 +488,7 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::POST, "/policy/document", [D, D, D, A, D]),
         page(Method::POST, "/policy/rules", [D, D, D, A, D]),
         page(Method::POST, "/policy/rules/form", [D, D, D, A, D]),
+        page(Method::POST, "/policy/names", [D, D, D, A, D]),
         page(Method::POST, "/members/999999/deactivate", [D, D, A, A, D]),
         page(Method::GET, "/members/999999/deactivate", [D, D, A, A, A]),
         page(Method::POST, "/members/999999/role", [D, D, A, A, D]),

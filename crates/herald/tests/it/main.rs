@@ -18,6 +18,7 @@ mod health_and_metrics;
 mod helpers;
 mod import;
 mod jobs;
+mod links;
 mod media;
 mod members_pages;
 mod oauth;

@@ -21,6 +21,7 @@ mod connections;
 mod contract;
 mod credentials;
 mod import;
+mod links;
 pub mod media;
 mod passkeys;
 pub mod people;
@@ -47,7 +48,7 @@ then `POST /api/v1/invitations/{token}/accept` with `name`, `password`, `enrolme
 **After an owner resets a member's second factor**: `POST /api/v1/auth/enrol`, then `POST /api/v1/auth/enrol/finish`. \
 Each operation's description gives the details."),
         (name = "posts", description = "Drafts, submission, approval, and the composer's length counts"),
-        (name = "policy", description = "The company's social media policy: checking drafts, and its rules"),
+        (name = "policy", description = "The company's social media policy: checking drafts and links, its rules, and the organisation's own names that links must not imitate"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "accounts", description = "Social accounts, gatekeepers, access and connections to the networks"),
         (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
@@ -96,6 +97,8 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(policy::document, policy::publish))
         .routes(routes!(policy::acknowledge))
         .routes(routes!(policy::acknowledgements))
+        .routes(routes!(links::check))
+        .routes(routes!(links::names, links::save_names))
         .routes(routes!(posts::list, posts::create))
         .routes(routes!(posts::show, posts::edit))
         .routes(routes!(posts::submit))

@@ -10,6 +10,7 @@ use crate::domain::access::Permission;
 use crate::http::auth::Caller;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiError, AppState};
+use crate::services::links::{LIVE_EXPANSION, Reach};
 use crate::services::policy;
 
 /// A draft to check.
@@ -124,11 +125,13 @@ pub async fn scan(
     ApiJson(request): ApiJson<ScanRequest>,
 ) -> Result<Json<ScanView>, ApiError> {
     caller.require(Permission::UsePolicy)?;
-    let (findings, strictest) = policy::scan(
+    // The live check follows short links for a moment only; submission follows them fully.
+    let (findings, strictest) = policy::scan_reaching(
         &state.store,
         &state.policy,
         &request.text,
         state.clock.now(),
+        Reach::ShortLinksWithin(LIVE_EXPANSION),
     )
     .await?;
     Ok(Json(ScanView {

@@ -29,6 +29,9 @@ struct PolicyPage {
     rules: String,
     /// The rules as a form (owners): contacts, lists and each built-in rule's action.
     form: Option<RulesFormView>,
+    /// The organisation's domains and handles, one a line, for the owners' editor.
+    domains: String,
+    handles: String,
     acknowledgements: Vec<Acknowledgement>,
     draft: String,
     findings: Option<Vec<FindingRow>>,
@@ -246,6 +249,14 @@ pub async fn save_rule_choices(
 }
 
 #[derive(Debug, Deserialize)]
+pub struct NamesForm {
+    #[serde(default)]
+    domains: String,
+    #[serde(default)]
+    handles: String,
+}
+
+#[derive(Debug, Deserialize)]
 pub struct CheckForm {
     #[serde(default)]
     draft: String,
@@ -299,14 +310,44 @@ pub async fn save_rules(
     }
 }
 
+/// The organisation's own domains and handles (owners), one a line.
+pub async fn save_names(
+    State(state): State<AppState>,
+    CsrfForm { caller, form }: CsrfForm<NamesForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManagePolicy)?;
+    let lines = |text: &str| text.lines().map(str::to_owned).collect::<Vec<String>>();
+    let (domains, handles) = (lines(&form.domains), lines(&form.handles));
+    let now = state.clock.now();
+    match crate::services::links::save_names(&state.store, &caller.user, &domains, &handles, now)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/policy#names-heading").into_response()),
+        Err(error) => {
+            // What the owner typed stays in the boxes.
+            let kept = View {
+                names: Some((form.domains, form.handles)),
+                ..View::default()
+            };
+            failed(&state, &caller, error, kept).await
+        }
+    }
+}
+
 pub async fn check(
     State(state): State<AppState>,
     CsrfForm { caller, form }: CsrfForm<CheckForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UsePolicy)?;
-    let (findings, _) = policy::scan(&state.store, &state.policy, &form.draft, state.clock.now())
-        .await
-        .map_err(ApiError::from)?;
+    let (findings, _) = policy::scan_reaching(
+        &state.store,
+        &state.policy,
+        &form.draft,
+        state.clock.now(),
+        crate::services::links::Reach::ShortLinksWithin(crate::services::links::LIVE_EXPANSION),
+    )
+    .await
+    .map_err(ApiError::from)?;
     let rows = findings
         .into_iter()
         .map(|finding| FindingRow {
@@ -330,6 +371,8 @@ struct View {
     draft: String,
     findings: Option<Vec<FindingRow>>,
     rules: Option<String>,
+    /// The owner's rejected domains and handles, as typed.
+    names: Option<(String, String)>,
     error: Option<String>,
 }
 
@@ -375,6 +418,16 @@ async fn view(
     } else {
         None
     };
+    let (domains, handles) = match shown.names {
+        Some(typed) => typed,
+        None if is_owner => {
+            let names = crate::services::links::names(&state.store)
+                .await
+                .map_err(ApiError::from)?;
+            (names.domains.join("\n"), names.handles.join("\n"))
+        }
+        None => (String::new(), String::new()),
+    };
     let acknowledgements = if caller.user.role >= Role::Admin {
         policy::acknowledgements(&state.store)
             .await
@@ -393,6 +446,8 @@ async fn view(
         is_owner,
         form,
         rules,
+        domains,
+        handles,
         acknowledgements,
         draft: shown.draft,
         findings: shown.findings,
