@@ -83,13 +83,19 @@
   function showAlso() {
     const mainId = account?.value;
     for (const box of alsoBoxes) {
-      const line = box.closest("label");
+      const line = box.closest(".also-line");
       const isMain = line?.dataset.account === mainId;
       if (line) line.hidden = isMain;
       if (isMain) box.checked = false;
     }
     if (!alsoCounts || !lastLengths) return;
     const lines = alsoBoxes.filter((box) => box.checked).map((box) => {
+      const own = box.closest(".also-line")?.querySelector("textarea");
+      if (own && own.value.trim()) {
+        const fitsIt = fits(box.dataset.network, own.value);
+        return element("li", fitsIt ? "" : "counter-over",
+          `${box.dataset.name} on ${box.dataset.label}: its own text, ${fitsIt ? "fits" : "too long for it"}`);
+      }
       const length = lastLengths.find((entry) => entry.network === box.dataset.network);
       const line = element("li", length && !length.fits ? "counter-over" : "");
       if (length) {
@@ -101,6 +107,21 @@
     alsoCounts.replaceChildren(...lines);
   }
   for (const box of alsoBoxes) box.addEventListener("change", showAlso);
+  // An adjusted text ticks its account, and says at once whether it fits that network.
+  for (const own of document.querySelectorAll("#also-accounts textarea")) {
+    own.addEventListener("input", () => {
+      const line = own.closest(".also-line");
+      const box = line?.querySelector("input[type=checkbox]");
+      if (box && own.value.trim()) box.checked = true;
+      const fit = line?.querySelector(".tailor-fit");
+      if (fit) {
+        fit.textContent = own.value.trim()
+          ? (fits(own.dataset.network, own.value) ? `Fits ${own.dataset.label}.` : `Too long for ${own.dataset.label}.`)
+          : "";
+      }
+      showAlso();
+    });
+  }
   account?.addEventListener("change", showAlso);
   showAlso();
 

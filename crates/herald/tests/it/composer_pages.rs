@@ -589,4 +589,31 @@ async fn the_composer_writes_one_post_per_account_ticked_or_none_when_one_cannot
     let mut expected = vec![x, mastodon];
     expected.sort_unstable();
     assert_eq!(accounts, expected);
+
+    // The long text goes to Mastodon, and a shorter one written for X goes to X.
+    let tailored = form(
+        &app,
+        &owner,
+        "/compose",
+        &[
+            ("account_id", &mastodon.to_string()),
+            (&format!("also_{x}"), "on"),
+            (&format!("text_{x}"), "Leek and potato soup today."),
+            ("text", &long),
+            ("intent", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(tailored.status, StatusCode::SEE_OTHER, "{}", tailored.body);
+    let on_x: Value = owner
+        .get_json(&app, &format!("/api/v1/posts?account_id={x}&per_page=1"))
+        .await;
+    assert_eq!(on_x["posts"][0]["text"], "Leek and potato soup today.");
+    let on_mastodon: Value = owner
+        .get_json(
+            &app,
+            &format!("/api/v1/posts?account_id={mastodon}&per_page=1"),
+        )
+        .await;
+    assert_eq!(on_mastodon["posts"][0]["text"], long.as_str());
 }

@@ -258,12 +258,7 @@ async fn view(
     let users = state.store.list_users().await?;
     let now = state.clock.now();
     let utc = Zone::utc();
-    let name_of = |id: i64| {
-        users
-            .iter()
-            .find(|user| user.id == id)
-            .map_or_else(|| "a former member".to_owned(), |user| user.name.clone())
-    };
+    let name_of = |id: i64| super::member_name(&users, id);
     let pending = invitations::pending(&state.store)
         .await?
         .into_iter()

@@ -187,12 +187,7 @@ pub async fn home(
     let now = state.clock.now();
     let overview = crate::services::home::overview(&state.store, &caller.user, now).await?;
     let users = state.store.list_users().await?;
-    let name_of = |id: i64| {
-        users
-            .iter()
-            .find(|user| user.id == id)
-            .map_or_else(|| "A former member".to_owned(), |user| user.name.clone())
-    };
+    let name_of = |id: i64| member_name(&users, id);
     let line = |post: PostRecord, seen: &Visible, note: Option<String>| {
         let zone = schedule::zone_of(&seen.account).unwrap_or_else(|_| Zone::utc());
         let at = post
@@ -280,6 +275,14 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Res
         jobs: state.store.job_counts().await.ok(),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// A member's name as the pages show it; an id no member has any more reads "A former member".
+pub(crate) fn member_name(users: &[crate::store::UserRecord], id: i64) -> String {
+    users
+        .iter()
+        .find(|user| user.id == id)
+        .map_or_else(|| "A former member".to_owned(), |user| user.name.clone())
 }
 
 /// The first line of a post, at most 90 characters, for lists.

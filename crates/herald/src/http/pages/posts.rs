@@ -40,6 +40,8 @@ struct ComposePage {
     chosen: i64,
     /// The further accounts ticked (kept when the form comes back).
     also: Vec<i64>,
+    /// The texts adjusted for further accounts, kept when the form comes back.
+    tailored: Vec<(i64, String)>,
     /// The chosen account (the first one when none is chosen yet), shown above the text.
     identity: Option<Identity>,
     preview: Option<Preview>,
@@ -54,6 +56,14 @@ impl ComposePage {
     /// Whether `id` is ticked under "Also post to".
     fn is_also(&self, id: &i64) -> bool {
         self.also.contains(id)
+    }
+
+    /// The text adjusted for account `id`, or nothing (the main text goes out there).
+    fn tailored_text(&self, id: &i64) -> &str {
+        self.tailored
+            .iter()
+            .find(|(account, _)| account == id)
+            .map_or("", |(_, text)| text.as_str())
     }
 }
 
@@ -228,7 +238,45 @@ pub struct ComposeForm {
     rest: std::collections::BTreeMap<String, String>,
 }
 
+/// The accounts the composer writes for, and the texts adjusted for some of them.
+#[derive(Debug, Default)]
+struct Chosen {
+    main: i64,
+    also: Vec<i64>,
+    tailored: Vec<(i64, String)>,
+}
+
 impl ComposeForm {
+    /// The text for `account`: its own (`text_3`, adjusted under "Also post to") when one was
+    /// written, else the main text.
+    fn text_for(&self, account: i64) -> &str {
+        self.rest
+            .get(&format!("text_{account}"))
+            .filter(|own| !own.trim().is_empty())
+            .unwrap_or(&self.text)
+    }
+
+    /// The texts adjusted for further accounts, kept when the form comes back.
+    fn tailored(&self) -> Vec<(i64, String)> {
+        self.rest
+            .iter()
+            .filter_map(|(key, text)| {
+                let id = key.strip_prefix("text_")?.parse::<i64>().ok()?;
+                (!text.trim().is_empty()).then(|| (id, text.clone()))
+            })
+            .collect()
+    }
+
+    /// What the composer had chosen, to show again.
+    fn chosen(&self) -> Chosen {
+        let accounts = self.accounts();
+        Chosen {
+            main: accounts.first().copied().unwrap_or_default(),
+            also: accounts.iter().skip(1).copied().collect(),
+            tailored: self.tailored(),
+        }
+    }
+
     /// The accounts to write for: the main one first, then each one ticked, once each.
     fn accounts(&self) -> Vec<i64> {
         let main = self.account_id.trim().parse::<i64>().ok();
@@ -326,7 +374,11 @@ pub async fn compose(
         None => String::new(),
     };
     let chosen = query.account.unwrap_or_default();
-    compose_view(&state, &caller, chosen, &[], text, String::new(), None).await
+    let chosen = Chosen {
+        main: chosen,
+        ..Chosen::default()
+    };
+    compose_view(&state, &caller, chosen, text, String::new(), None).await
 }
 
 pub async fn compose_submit(
@@ -337,7 +389,6 @@ pub async fn compose_submit(
     let now = state.clock.now();
     let chosen = form.accounts();
     let main = chosen.first().copied().unwrap_or_default();
-    let also: Vec<i64> = chosen.iter().skip(1).copied().collect();
     // Before anything is saved: the text must fit every network chosen, so that either every
     // post is written or none is, and the text comes back in the composer to shorten.
     let writable = draftable(&state, &caller).await?;
@@ -345,7 +396,7 @@ pub async fn compose_submit(
         let Some(account) = writable.iter().find(|account| account.id == *id) else {
             continue;
         };
-        let length = crate::domain::post_text::length(account.network, &form.text, None);
+        let length = crate::domain::post_text::length(account.network, form.text_for(*id), None);
         if !length.fits() {
             let shown = Some(format!(
                 "Too long for {} on {}: {} of {} {}. Shorten the text, or untick that account and tailor a copy later.",
@@ -355,18 +406,25 @@ pub async fn compose_submit(
                 length.limit,
                 length.unit
             ));
-            return compose_view(&state, &caller, main, &also, form.text, form.at, shown).await;
+            let chosen = form.chosen();
+            return compose_view(&state, &caller, chosen, form.text, form.at, shown).await;
         }
     }
     let mut written = Vec::new();
     for id in &chosen {
-        let created = posts::create(&state.store, &caller.user, *id, &form.text, now).await;
+        let text = if *id == main {
+            form.text.as_str()
+        } else {
+            form.text_for(*id)
+        };
+        let created = posts::create(&state.store, &caller.user, *id, text, now).await;
         match created {
             Ok(view) => written.push(view.post),
             // Nothing was written yet (the first account): the text comes back in the composer.
             Err(error) if written.is_empty() => {
                 let shown = Some(super::message(error));
-                return compose_view(&state, &caller, main, &also, form.text, form.at, shown).await;
+                let chosen = form.chosen();
+                return compose_view(&state, &caller, chosen, form.text, form.at, shown).await;
             }
             Err(error) => {
                 let mut error = FieldError::from(error);
@@ -642,8 +700,7 @@ async fn after_step(
 async fn compose_view(
     state: &AppState,
     caller: &Caller,
-    chosen: i64,
-    also: &[i64],
+    chosen: Chosen,
     text: String,
     at: String,
     error: Option<String>,
@@ -651,7 +708,7 @@ async fn compose_view(
     let writable = draftable(state, caller).await?;
     let identity = writable
         .iter()
-        .find(|account| account.id == chosen)
+        .find(|account| account.id == chosen.main)
         .or(writable.first())
         .cloned();
     let preview = identity
@@ -665,8 +722,11 @@ async fn compose_view(
     let page = ComposePage {
         layout: Layout::signed_in("Write a post · Herald", "/compose", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-        chosen: identity.as_ref().map_or(chosen, |identity| identity.id),
-        also: also.to_vec(),
+        chosen: identity
+            .as_ref()
+            .map_or(chosen.main, |identity| identity.id),
+        also: chosen.also,
+        tailored: chosen.tailored,
         accounts: writable,
         identity,
         preview,
@@ -772,15 +832,9 @@ async fn post_page(
         .iter()
         .map(|event| HistoryRow {
             at: shown(event.at),
-            who: event.actor_id.map_or_else(
-                || "Herald".to_owned(),
-                |id| {
-                    users
-                        .iter()
-                        .find(|user| user.id == id)
-                        .map_or_else(|| "A former member".to_owned(), |user| user.name.clone())
-                },
-            ),
+            who: event
+                .actor_id
+                .map_or_else(|| "Herald".to_owned(), |id| super::member_name(&users, id)),
             what: history_words(event),
         })
         .collect();

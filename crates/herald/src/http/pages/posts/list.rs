@@ -122,12 +122,7 @@ pub async fn list(
             }
         }
     };
-    let name_of = |id: i64| {
-        users
-            .iter()
-            .find(|user| user.id == id)
-            .map_or_else(|| "A former member".to_owned(), |user| user.name.clone())
-    };
+    let name_of = |id: i64| crate::http::pages::member_name(&users, id);
     let rows = list
         .posts
         .into_iter()
