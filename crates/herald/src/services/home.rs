@@ -52,17 +52,8 @@ pub async fn overview(
     now: Timestamp,
 ) -> Result<Overview, AppError> {
     let visible = accounts::visible(store, actor).await?;
-    let to_review = posts::awaiting_review(store, actor)
-        .await?
-        .into_iter()
-        .filter_map(|post| {
-            let seen = visible
-                .iter()
-                .find(|seen| seen.account.id == post.account_id)?;
-            Some((post, seen.clone()))
-        })
-        .take(usize::try_from(SHOWN).unwrap_or(8))
-        .collect();
+    let mut to_review = posts::with_accounts(posts::awaiting_review(store, actor).await?, &visible);
+    to_review.truncate(usize::try_from(SHOWN).unwrap_or(8));
     let mine = ListFilter {
         author_id: Some(actor.id),
         state: Some(PostState::Draft),

@@ -398,7 +398,16 @@ pub async fn list(
         offset: page.saturating_sub(1).saturating_mul(per_page),
     };
     let (posts, total) = store.posts_matching(&query).await?;
-    let posts = posts
+    Ok(PostList {
+        posts: with_accounts(posts, &visible),
+        total,
+    })
+}
+
+/// Each post with its account, for the posts whose account is among `visible` (the others
+/// are left out).
+pub fn with_accounts(posts: Vec<PostRecord>, visible: &[Visible]) -> Vec<(PostRecord, Visible)> {
+    posts
         .into_iter()
         .filter_map(|post| {
             let seen = visible
@@ -406,8 +415,7 @@ pub async fn list(
                 .find(|seen| seen.account.id == post.account_id)?;
             Some((post, seen.clone()))
         })
-        .collect();
-    Ok(PostList { posts, total })
+        .collect()
 }
 
 /// Submitted posts that `actor` may approve (publisher access, not their own), newest first.
