@@ -262,3 +262,39 @@ async fn home_shows_the_checklist_what_waits_for_me_what_goes_out_next_and_what_
         StatusCode::FORBIDDEN
     );
 }
+
+/// The audit page starts from the newest entries, a hundred at a time, and "Older entries"
+/// goes back; it once showed the oldest five hundred, so a busy log hid its latest entries.
+#[tokio::test]
+async fn the_audit_page_shows_the_newest_entries_first_and_pages_back() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let cafe = new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let mut ids = Vec::new();
+    for n in 0..120 {
+        ids.push(draft_id(&app, &owner, cafe, &format!("Bread number {n}")).await);
+    }
+    let (first, last) = (ids[0], ids[119]);
+    let newest = owner.get(&app, "/audit").await.text().await.expect("html");
+    assert!(
+        newest.contains(&format!(" wrote post {last}.")),
+        "the newest entry is shown"
+    );
+    assert!(
+        !newest.contains(&format!(" wrote post {first}.")),
+        "a page holds a hundred"
+    );
+    let older = newest
+        .split("id=\"audit-older\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|href| href.split('"').next())
+        .map(|href| href.replace("&#38;", "&").replace("&amp;", "&"))
+        .expect("an Older entries link");
+    let page_two = owner.get(&app, &older).await.text().await.expect("html");
+    assert!(
+        page_two.contains(&format!(" wrote post {first}.")),
+        "{older}: {page_two}"
+    );
+    assert!(!page_two.contains(&format!(" wrote post {last}.")));
+}

@@ -24,12 +24,22 @@ pub struct AuditQuery {
     /// A member's id, or `user:3` as the API writes it; empty for everyone.
     #[serde(default)]
     actor: String,
+    /// Entries before this sequence number (the "Older entries" link); the newest when absent.
+    #[serde(default)]
+    before: Option<i64>,
 }
+
+/// Entries a page shows.
+const SHOWN: usize = 100;
+/// Entries read from the store at a time while looking back for matching ones.
+const WINDOW: i64 = 500;
 
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
     layout: Layout,
+    /// The next page back, when there are older entries.
+    older: Option<String>,
     rows: Vec<Row>,
     action: String,
     members: Vec<(String, String, bool)>,
@@ -56,13 +66,36 @@ pub async fn page(
         Ok(id) => format!("user:{id}"),
         Err(_) => actor.to_owned(),
     };
-    let filter = AuditFilter {
-        action_prefix: Some(query.action.trim().to_owned()).filter(|a| !a.is_empty()),
-        actor: Some(actor.clone()).filter(|a| !a.is_empty()),
-        after_seq: 0,
-        limit: 500,
-    };
-    let entries = state.store.audit_entries(&filter).await?;
+    // Newest first: windows of the log are read backwards from the head (or from `before`)
+    // until a page is full or the log's start is reached.
+    let (head, _) = state.store.audit_head().await?;
+    let mut below = query.before.unwrap_or(head + 1).clamp(1, head + 1);
+    let mut entries = Vec::new();
+    while below > 1 && entries.len() < SHOWN {
+        let from = (below - 1 - WINDOW).max(0);
+        let filter = AuditFilter {
+            action_prefix: Some(query.action.trim().to_owned()).filter(|a| !a.is_empty()),
+            actor: Some(actor.clone()).filter(|a| !a.is_empty()),
+            after_seq: from,
+            limit: below - 1 - from,
+        };
+        let window = state.store.audit_entries(&filter).await?;
+        entries.extend(window.into_iter().rev().take(SHOWN - entries.len()));
+        below = from + 1;
+    }
+    let older = (entries.len() == SHOWN)
+        .then(|| entries.last().map(|entry| entry.seq))
+        .flatten()
+        .filter(|seq| *seq > 1)
+        .map(|seq| {
+            let query = serde_urlencoded::to_string([
+                ("action", query.action.trim()),
+                ("actor", actor.as_str()),
+                ("before", &seq.to_string()),
+            ])
+            .unwrap_or_default();
+            format!("/audit?{query}")
+        });
     let users = state.store.list_users().await?;
     let accounts = state.store.all_accounts().await?;
     let names = Names {
@@ -72,9 +105,9 @@ pub async fn page(
     let utc = Zone::utc();
     let page = AuditPage {
         layout: Layout::signed_in("Audit log · Herald", "/audit", &caller),
+        older,
         rows: entries
             .iter()
-            .rev()
             .map(|entry| Row {
                 seq: entry.seq,
                 at: shown_time(&utc, entry.at),
