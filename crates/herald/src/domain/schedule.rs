@@ -107,6 +107,13 @@ impl Zone {
         at.to_zoned(self.zone.clone()).datetime()
     }
 
+    /// The instant `date` starts here: its midnight, or its first moment on a day a clock
+    /// change skips midnight.
+    pub fn day_start(&self, date: Date) -> Result<Timestamp, jiff::Error> {
+        date.to_zoned(self.zone.clone())
+            .map(|zoned| zoned.timestamp())
+    }
+
     /// `at` written for people: `2026-12-24 09:30 (Europe/London)`.
     pub fn show(&self, at: Timestamp) -> String {
         format!(

@@ -334,9 +334,7 @@ fn link_to(view: &str, start: Date, tz: Option<&str>) -> String {
 
 /// The instant a day starts in `zone` (the first moment of it, on days clocks change).
 fn midnight(zone: &Zone, date: Date) -> Result<jiff::Timestamp, PageError> {
-    date.to_zoned(zone.time_zone().clone())
-        .map(|zoned| zoned.timestamp())
-        .map_err(internal)
+    zone.day_start(date).map_err(internal)
 }
 
 fn internal(error: jiff::Error) -> PageError {

@@ -100,14 +100,12 @@ pub async fn list(
         from: None,
         to: None,
     };
-    match day_start(&form.from, &zone) {
+    match day_start(&form.from, &zone, false) {
         Ok(at) => filter.from = at,
         Err(message) => errors.push(format!("From: {message}")),
     }
-    // "To" names the last day shown, so the period ends at the start of the day after.
-    match day_start(&form.to, &zone)
-        .map(|at| at.map(|at| at + jiff::SignedDuration::from_hours(24)))
-    {
+    // "To" names the last day shown, so the period ends where the day after starts.
+    match day_start(&form.to, &zone, true) {
         Ok(at) => filter.to = at,
         Err(message) => errors.push(format!("To: {message}")),
     }
@@ -221,16 +219,22 @@ pub async fn list(
     Ok(render(status, &page_view))
 }
 
-/// The first moment of `day` (`2026-12-01`) in `zone`; nothing for an empty field.
-fn day_start(day: &str, zone: &Zone) -> Result<Option<jiff::Timestamp>, String> {
+/// The first moment of `day` (`2026-12-01`) in `zone`, or with `after` of the day after it
+/// ("To" names the last day shown); nothing for an empty field.
+fn day_start(day: &str, zone: &Zone, after: bool) -> Result<Option<jiff::Timestamp>, String> {
     let day = day.trim();
     if day.is_empty() {
         return Ok(None);
     }
-    let date: Date = day
+    let mut date: Date = day
         .parse()
         .map_err(|_| format!("\"{day}\" is not a date; pick one, such as 2026-12-01."))?;
-    zone.instant(date.to_datetime(jiff::civil::Time::midnight()))
+    if after {
+        date = date
+            .tomorrow()
+            .map_err(|_| format!("{day} is the last day Herald knows."))?;
+    }
+    zone.day_start(date)
         .map(Some)
-        .ok_or_else(|| format!("{day} has no midnight in {}.", zone.name()))
+        .map_err(|_| format!("{day} cannot be shown in {}.", zone.name()))
 }
