@@ -21,7 +21,7 @@ use crate::http::auth::{Caller, CsrfForm};
 use crate::services::AppError;
 use crate::services::people::invitations::{self, Invited};
 use crate::services::people::{members, second_factor_reset};
-use crate::store::UserRecord;
+use crate::store::{AccountRecord, UserRecord};
 
 #[derive(Template)]
 #[template(path = "members.html")]
@@ -148,47 +148,21 @@ pub async fn confirm_deactivation(
     caller: Caller,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageMembers)?;
-    let member = state
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no member {id}")))?;
-    access::may_manage(caller.user.role, member.role, None)
-        .map_err(|denied| AppError::Denied(denied.0))?;
-    let accounts = state.store.all_accounts().await?;
-    let name = |account_id: i64| {
-        accounts
-            .iter()
-            .find(|account| account.id == account_id)
-            .map(|account| {
-                format!(
-                    "{} ({} {})",
-                    account.display_name,
-                    account.network.label(),
-                    account.handle
-                )
-            })
+    let departure = members::departure(&state.store, &caller.user, id).await?;
+    let name = |account: AccountRecord| {
+        format!(
+            "{} ({} {})",
+            account.display_name,
+            account.network.label(),
+            account.handle
+        )
     };
-    let kept = state
-        .store
-        .accounts_kept_by(member.id)
-        .await?
-        .into_iter()
-        .filter_map(name)
-        .collect();
-    let granted = state
-        .store
-        .grants_of(member.id)
-        .await?
-        .into_iter()
-        .filter_map(|(account_id, _)| name(account_id))
-        .collect();
     let page = DeactivatePage {
         layout: Layout::signed_in("Deactivate a member · Herald", "/members", &caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-        member,
-        kept,
-        granted,
+        member: departure.member,
+        kept: departure.kept.into_iter().map(name).collect(),
+        granted: departure.granted.into_iter().map(name).collect(),
     };
     Ok(render(StatusCode::OK, &page))
 }

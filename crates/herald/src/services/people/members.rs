@@ -8,7 +8,7 @@ use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::people::Role;
 use crate::services::audit::record;
-use crate::store::{Store, UserRecord};
+use crate::store::{AccountRecord, Store, UserRecord};
 
 async fn target(store: &Store, id: i64) -> Result<UserRecord, AppError> {
     store
@@ -43,6 +43,46 @@ pub async fn change_role(
     let member = target(store, member_id).await?;
     work.commit().await?;
     Ok(member)
+}
+
+/// What deactivating a member would do: the accounts they keep as gatekeeper (each needs a new
+/// one, and its credentials rotated) and those they may use through a grant.
+#[derive(Debug)]
+pub struct Departure {
+    pub member: UserRecord,
+    pub kept: Vec<AccountRecord>,
+    pub granted: Vec<AccountRecord>,
+}
+
+/// What deactivating `member_id` would do, for the page that asks to confirm it; refused as
+/// the deactivation itself would be. Changes nothing.
+pub async fn departure(
+    store: &Store,
+    actor: &UserRecord,
+    member_id: i64,
+) -> Result<Departure, AppError> {
+    let member = target(store, member_id).await?;
+    access::may_manage(actor.role, member.role, None)
+        .map_err(|denied| AppError::Denied(denied.0))?;
+    let accounts = store.all_accounts().await?;
+    let find = |id: i64| accounts.iter().find(|account| account.id == id).cloned();
+    let kept = store
+        .accounts_kept_by(member.id)
+        .await?
+        .into_iter()
+        .filter_map(find)
+        .collect();
+    let granted = store
+        .grants_of(member.id)
+        .await?
+        .into_iter()
+        .filter_map(|(id, _)| find(id))
+        .collect();
+    Ok(Departure {
+        member,
+        kept,
+        granted,
+    })
 }
 
 /// A deactivated member, and the accounts whose credentials must now be rotated.
