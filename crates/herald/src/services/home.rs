@@ -60,7 +60,10 @@ pub async fn overview(
         ..ListFilter::default()
     };
     let mut drafts = Vec::new();
-    for (post, seen) in posts::list(store, actor, &mine, 1, SHOWN).await?.posts {
+    for (post, seen) in posts::list_in(store, &visible, &mine, 1, SHOWN)
+        .await?
+        .posts
+    {
         let note = sent_back_note(store, post.id).await?;
         drafts.push((post, seen, note));
     }
@@ -70,7 +73,7 @@ pub async fn overview(
         ..ListFilter::default()
     };
     // The list is newest first; the home page wants the soonest, so it reads a long page.
-    let mut next_out = posts::list(store, actor, &coming, 1, posts::LONGEST_PAGE)
+    let mut next_out = posts::list_in(store, &visible, &coming, 1, posts::LONGEST_PAGE)
         .await?
         .posts;
     next_out.sort_by_key(|(post, _)| (post.scheduled_at, post.id));
@@ -80,7 +83,7 @@ pub async fn overview(
         to_review,
         drafts,
         next_out,
-        attention: attention(store, actor, &visible).await?,
+        attention: attention(store, &visible).await?,
     })
 }
 
@@ -161,11 +164,7 @@ async fn checklist(
 
 /// The accounts the member may see that need someone: not connected, a password to change,
 /// no gatekeeper, posts that failed.
-async fn attention(
-    store: &Store,
-    actor: &UserRecord,
-    visible: &[Visible],
-) -> Result<Vec<Attention>, AppError> {
+async fn attention(store: &Store, visible: &[Visible]) -> Result<Vec<Attention>, AppError> {
     let mut out = Vec::new();
     for seen in visible {
         let id = seen.account.id;
@@ -214,7 +213,7 @@ async fn attention(
                 state: Some(state),
                 ..ListFilter::default()
             };
-            let failed = posts::list(store, actor, &filter, 1, 1).await?.total;
+            let failed = posts::list_in(store, visible, &filter, 1, 1).await?.total;
             if failed > 0 {
                 let what = if state == PostState::Failed {
                     "did not go out"

@@ -364,6 +364,19 @@ pub async fn list(
     page: i64,
     per_page: i64,
 ) -> Result<PostList, AppError> {
+    let visible = accounts::visible(store, actor).await?;
+    list_in(store, &visible, filter, page, per_page).await
+}
+
+/// [`list`] for a caller that already holds the accounts the member may see (`visible`, from
+/// [`accounts::visible`]), so that one page asking for several lists reads them once.
+pub async fn list_in(
+    store: &Store,
+    visible: &[Visible],
+    filter: &ListFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<PostList, AppError> {
     if !(1..=LONGEST_PAGE).contains(&per_page) {
         return Err(AppError::invalid(
             "per_page",
@@ -381,15 +394,15 @@ pub async fn list(
             "The end of the period must be after its start.",
         ));
     }
-    let mut visible = accounts::visible(store, actor).await?;
-    if let Some(id) = filter.account_id {
-        visible.retain(|seen| seen.account.id == id);
-        if visible.is_empty() {
-            return Err(AppError::NotFound(format!("there is no account {id}")));
-        }
+    let listed: Vec<&Visible> = visible
+        .iter()
+        .filter(|seen| filter.account_id.is_none_or(|id| seen.account.id == id))
+        .collect();
+    if let (Some(id), true) = (filter.account_id, listed.is_empty()) {
+        return Err(AppError::NotFound(format!("there is no account {id}")));
     }
     let query = crate::store::PostQuery {
-        accounts: visible.iter().map(|seen| seen.account.id).collect(),
+        accounts: listed.iter().map(|seen| seen.account.id).collect(),
         state: filter.state,
         author_id: filter.author_id,
         from: filter.from,
@@ -399,7 +412,7 @@ pub async fn list(
     };
     let (posts, total) = store.posts_matching(&query).await?;
     Ok(PostList {
-        posts: with_accounts(posts, &visible),
+        posts: with_accounts(posts, visible),
         total,
     })
 }

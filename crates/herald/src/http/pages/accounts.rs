@@ -635,9 +635,9 @@ async fn account_view_with(
         state: Some(crate::domain::posts::PostState::Scheduled),
         ..crate::services::posts::ListFilter::default()
     };
-    let mut queued: Vec<Queued> = crate::services::posts::list(
+    let mut queued: Vec<Queued> = crate::services::posts::list_in(
         &state.store,
-        &caller.user,
+        std::slice::from_ref(&visible),
         &upcoming,
         1,
         crate::services::posts::LONGEST_PAGE,

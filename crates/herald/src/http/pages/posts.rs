@@ -248,8 +248,11 @@ struct Chosen {
 
 impl ComposeForm {
     /// The text for `account`: its own (`text_3`, adjusted under "Also post to") when one was
-    /// written, else the main text.
+    /// written for a further account, else the main text.
     fn text_for(&self, account: i64) -> &str {
+        if self.account_id.trim().parse::<i64>() == Ok(account) {
+            return &self.text;
+        }
         self.rest
             .get(&format!("text_{account}"))
             .filter(|own| !own.trim().is_empty())
@@ -388,7 +391,6 @@ pub async fn compose_submit(
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
     let chosen = form.accounts();
-    let main = chosen.first().copied().unwrap_or_default();
     // Before anything is saved: the text must fit every network chosen, so that either every
     // post is written or none is, and the text comes back in the composer to shorten.
     let writable = draftable(&state, &caller).await?;
@@ -412,12 +414,7 @@ pub async fn compose_submit(
     }
     let mut written = Vec::new();
     for id in &chosen {
-        let text = if *id == main {
-            form.text.as_str()
-        } else {
-            form.text_for(*id)
-        };
-        let created = posts::create(&state.store, &caller.user, *id, text, now).await;
+        let created = posts::create(&state.store, &caller.user, *id, form.text_for(*id), now).await;
         match created {
             Ok(view) => written.push(view.post),
             // Nothing was written yet (the first account): the text comes back in the composer.
