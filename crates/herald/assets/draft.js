@@ -153,8 +153,20 @@
     }
     const text = own.value;
     const ticket = (place.ticket = (place.ticket || 0) + 1);
-    const result = await api("/api/v1/scan", { text });
-    if (result && ticket === place.ticket) place.replaceChildren(findingsList(result));
+    const [result, lengths] = await Promise.all([
+      api("/api/v1/scan", { text }),
+      api("/api/v1/text-length", { text }),
+    ]);
+    if (ticket !== place.ticket) return;
+    if (result) place.replaceChildren(findingsList(result));
+    // Its own counter, as the account's network counts.
+    const length = lengths?.find((entry) => entry.network === own.dataset.network);
+    const fit = line.querySelector(".tailor-fit");
+    if (length && fit && own.value.trim()) {
+      fit.textContent = `${length.used} / ${length.limit} ${length.unit} on ${own.dataset.label}` +
+        (length.fits ? "." : ": too long for it.");
+      fit.classList.toggle("counter-over", !length.fits);
+    }
   }
   const tailorLines = Array.from(document.querySelectorAll("#also-accounts .also-line"));
   for (const line of tailorLines) {
