@@ -157,6 +157,17 @@ impl Store {
 
     /// Like [`Store::open`], but refuses to create a new SQLite file: for commands that inspect
     /// an existing installation.
+    /// The newest migration this database has had.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await)?
+            .unwrap_or(0),
+        )
+    }
+
     pub async fn open_existing(config: &Config) -> Result<Store, StoreError> {
         let path = config.data_dir.join("herald.db");
         if config.database.url.is_none() && !path.exists() {

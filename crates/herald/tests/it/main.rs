@@ -6,6 +6,7 @@ mod accounts;
 mod api_contract;
 mod audit;
 mod authorization;
+mod backup;
 mod bluesky_oauth;
 mod bluesky_pds;
 mod breaches;
