@@ -33,7 +33,7 @@ enum Command {
     /// Run the web app, the JSON API and the scheduler.
     Serve(ServeArgs),
     /// Create or update the database schema, then exit.
-    Migrate(ConfigArgs),
+    Migrate(MigrateArgs),
     /// Show configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -70,6 +70,15 @@ enum Command {
     /// Check files (or standard input) against a social media policy. Exits 1 when anything
     /// would be blocked, 2 when the input or the policy cannot be read, 0 otherwise.
     Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// List the migrations that would run, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, Args)]
@@ -288,8 +297,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(serve(config, if_empty))
         }
         Command::Migrate(args) => {
-            let config = args.load(args.overrides())?;
+            let config = args.config.load(args.config.overrides())?;
             telemetry::init(&config.log)?;
+            if args.dry_run {
+                return runtime()?.block_on(migrate_dry_run(config));
+            }
             runtime()?.block_on(migrate(config))
         }
         Command::Config(ConfigCommand::Default) => print(&config::default_file()),
@@ -468,6 +480,29 @@ async fn restore(config: Config, dir: &Path, key: Option<&Path>) -> anyhow::Resu
         restored.manifest.herald_version,
         restored.audit_entries,
         config.data_dir.display(),
+    ))
+}
+
+async fn migrate_dry_run(config: Config) -> anyhow::Result<()> {
+    let store = Store::open_existing(&config).await?;
+    let checked = async {
+        store.refuse_newer_schema().await?;
+        store.pending_migrations().await
+    }
+    .await;
+    store.close().await;
+    let pending = checked?;
+    if pending.is_empty() {
+        return print("the database schema is up to date: nothing would run");
+    }
+    let lines: Vec<String> = pending
+        .iter()
+        .map(|(version, description)| format!("  {version:04} {description}"))
+        .collect();
+    print(&format!(
+        "{} migration(s) would run (nothing was changed):\n{}",
+        pending.len(),
+        lines.join("\n")
     ))
 }
 

@@ -53,5 +53,6 @@ mod team_flow;
 mod tidy;
 mod totp;
 mod unit_of_work;
+mod upgrades;
 mod webdriver;
 mod work_lists;
