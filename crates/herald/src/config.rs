@@ -40,7 +40,31 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub networks: NetworksConfig,
     pub links: LinksConfig,
+    pub backup: BackupConfig,
     pub log: LogConfig,
+}
+
+/// Backups Herald takes by itself (`herald backup` by hand needs none of this).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Where scheduled backups go, each in a folder of its own; none when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// Hours between scheduled backups.
+    pub every_hours: u64,
+    /// How many scheduled backups are kept; older ones are deleted.
+    pub keep: u32,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: None,
+            every_hours: 24,
+            keep: 7,
+        }
+    }
 }
 
 /// Link safety: the threat feeds fetched every day, and Google Safe Browsing.
@@ -643,6 +667,27 @@ pub const SETTINGS: &[Setting] = &[
         help: "Where the Safe Browsing API is.",
     },
     Setting {
+        path: &["backup", "dir"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"/var/backups/herald\"",
+        help: "Where Herald puts its own scheduled backups (a folder each: the database, the images\nand a manifest of checksums; never the master key). Unset: none are taken; `herald\nbackup DIR` works either way. A failed backup is told to the owners.",
+    },
+    Setting {
+        path: &["backup", "every_hours"],
+        kind: SettingKind::Integer,
+        default: Some("24"),
+        example: "",
+        help: "Hours between scheduled backups.",
+    },
+    Setting {
+        path: &["backup", "keep"],
+        kind: SettingKind::Integer,
+        default: Some("7"),
+        example: "",
+        help: "How many scheduled backups are kept; the oldest beyond these are deleted.",
+    },
+    Setting {
         path: &["log", "format"],
         kind: SettingKind::Text,
         default: Some("\"text\""),
@@ -681,6 +726,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             networks: NetworksConfig::default(),
             links: LinksConfig::default(),
+            backup: BackupConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -894,6 +940,11 @@ impl Config {
         if self.database.max_connections == 0 {
             return Err(ConfigError::Semantic(
                 "database.max_connections must be at least 1".to_owned(),
+            ));
+        }
+        if self.backup.every_hours == 0 || self.backup.keep == 0 {
+            return Err(ConfigError::Semantic(
+                "backup.every_hours and backup.keep must be at least 1".to_owned(),
             ));
         }
         Ok(())

@@ -172,6 +172,12 @@ impl App {
             enqueue_daily_feeds(&store, now, now).await?;
         }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
+        if let Some(backups) =
+            crate::jobs::ScheduledBackups::new(store.clone(), clock.clone(), config.clone())
+        {
+            runner.register(crate::jobs::BACKUP_KIND, backups);
+            crate::jobs::enqueue_backup(&store, now, now).await?;
+        }
         let port = listener
             .local_addr()
             .map_or(config.listen.port(), |addr| addr.port());

@@ -3,6 +3,7 @@
 //! backoff, or dead. [`Runner::run_once`] is one step, so tests drive the runner by hand.
 
 mod audit_checkpoint;
+mod backup;
 mod feeds;
 mod prune;
 mod publish;
@@ -25,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 pub use audit_checkpoint::{AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD};
+pub use backup::{BACKUP_KIND, ScheduledBackups, enqueue_backup};
 pub use feeds::{FEEDS_KIND, RefreshFeeds, enqueue_daily_feeds};
 pub use prune::{PRUNE_KIND, PruneJobs, enqueue_daily_prune};
 pub use publish::{PUBLISH_KIND, PublishPosts, idempotency_key, job as publish_job};

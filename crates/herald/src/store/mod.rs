@@ -236,11 +236,17 @@ impl Store {
 
     /// The migrations this database has not had yet, as (version, description), in order.
     pub async fn pending_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
-        let applied = self.schema_version().await?;
+        let applied: Vec<i64> = match self.schema_version().await? {
+            0 => Vec::new(),
+            _ => with_pool!(self, pool => sqlx::query_scalar(
+                "SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(pool)
+                .await)?,
+        };
         Ok(self
             .migrator()?
             .iter()
-            .filter(|migration| migration.version > applied)
+            .filter(|migration| !applied.contains(&migration.version))
             .map(|migration| (migration.version, migration.description.to_string()))
             .collect())
     }

@@ -220,3 +220,117 @@ async fn a_restore_refuses_a_changed_file_an_occupied_directory_and_the_wrong_ke
     assert!(stderr.contains("media/"), "{stderr}");
     assert!(!elsewhere.join("herald.db").exists());
 }
+
+/// Waits (the runner works on its own) until `ready` holds, for at most ten seconds.
+async fn eventually(mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if ready() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    ready()
+}
+
+fn taken(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.path().join("manifest.json").is_file())
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn scheduled_backups_are_taken_every_period_and_only_the_newest_are_kept() {
+    let dir = TempDir::new().expect("temporary directory");
+    let backups = dir.path().join("backups");
+    let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = spawn_sqlite_app_with_clock(
+        {
+            let backups = backups.clone();
+            move |config| {
+                config.backup.dir = Some(backups);
+                config.backup.every_hours = 1;
+                config.backup.keep = 2;
+            }
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let _owner = set_up(&app, &clock).await;
+    assert!(
+        eventually(|| taken(&backups).len() == 1).await,
+        "the first one at start"
+    );
+    for expected in [2, 2] {
+        let before = taken(&backups);
+        clock.advance(jiff::SignedDuration::from_mins(61));
+        assert!(
+            eventually(|| {
+                let now = taken(&backups);
+                now.len() == expected && now != before
+            })
+            .await,
+            "{:?}",
+            taken(&backups)
+        );
+    }
+    let kept = taken(&backups);
+    assert!(
+        kept.iter().all(|name| name.starts_with("herald-")),
+        "{kept:?}"
+    );
+    assert!(
+        !backups.join(&kept[0]).join("master.key").exists(),
+        "never the key"
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_backup_that_fails_is_told_to_the_owners() {
+    let dir = TempDir::new().expect("temporary directory");
+    // A file where the folder should be: nothing can be written under it.
+    let blocked = dir.path().join("not-a-folder");
+    std::fs::write(&blocked, "x").expect("file");
+    let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
+    let app = spawn_sqlite_app_with_clock(
+        {
+            let blocked = blocked.clone();
+            move |config| config.backup.dir = Some(blocked.join("backups"))
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let owner = set_up(&app, &clock).await;
+    // The first attempt ran at start, before anyone could be told; the next one is told.
+    // (A day on, the owner's session has ended: the store shows what they will read.)
+    clock.advance(jiff::SignedDuration::from_hours(25));
+    let mut told = Vec::new();
+    for _ in 0..200 {
+        told = app
+            .store
+            .notifications_of(owner.id, 10)
+            .await
+            .expect("notifications");
+        if told
+            .iter()
+            .any(|notice| notice.subject == "A scheduled backup failed")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let notice = told
+        .iter()
+        .find(|notice| notice.subject == "A scheduled backup failed")
+        .unwrap_or_else(|| panic!("{told:?}"));
+    assert!(notice.body.contains("herald backup DIR"), "{}", notice.body);
+    assert!(notice.body.contains("not-a-folder"), "{}", notice.body);
+}
