@@ -17,6 +17,7 @@ mod group_commit;
 mod health_and_metrics;
 mod helpers;
 mod import;
+mod incidents;
 mod jobs;
 mod links;
 mod media;
