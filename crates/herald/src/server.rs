@@ -17,8 +17,8 @@ use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
 use crate::jobs::{
     AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, FEEDS_KIND, PRUNE_KIND, PUBLISH_KIND,
-    PruneJobs, PublishPosts, RefreshFeeds, Runner, enqueue_daily_feeds, enqueue_daily_prune,
-    schedule_recurring,
+    PruneJobs, PublishPosts, RefreshFeeds, Runner, WATCH_KIND, WATCH_PERIOD, WatchAccounts,
+    enqueue_daily_feeds, enqueue_daily_prune, schedule_recurring,
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
@@ -147,6 +147,11 @@ impl App {
         .with_links(policy.clone());
         runner.register(PUBLISH_KIND, publisher);
         runner.register(
+            WATCH_KIND,
+            WatchAccounts::new(store.clone(), keys.clone(), networks.clone(), clock.clone())
+                .with_links(policy.clone()),
+        );
+        runner.register(
             PRUNE_KIND,
             PruneJobs::new(store.clone(), clock.clone()).with_media(media.clone()),
         );
@@ -160,6 +165,7 @@ impl App {
             enqueue_daily_feeds(&store, now, now).await?;
         }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
+        schedule_recurring(&store, WATCH_KIND, WATCH_PERIOD, now, now).await?;
         let port = listener
             .local_addr()
             .map_or(config.listen.port(), |addr| addr.port());

@@ -24,5 +24,6 @@ pub mod people;
 pub mod policy;
 pub mod posts;
 pub mod schedule;
+pub mod watch;
 
 pub use error::AppError;

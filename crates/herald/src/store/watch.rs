@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, millis, with_pool};
 
 impl Store {
     /// The profile the watcher saw last (JSON), if it has looked at the account before.
@@ -60,17 +60,22 @@ impl Store {
             .await)?)
     }
 
-    /// The network ids of the posts Herald published (or may have) to the account, with
-    /// whether each is still `published`.
+    /// The posts Herald published (or may have) to the account: id, network id, whether it
+    /// is still `published`, and when it was.
     pub async fn herald_remote_ids(
         &self,
         account_id: i64,
-    ) -> Result<Vec<(i64, String, bool)>, StoreError> {
-        Ok(with_pool!(self, pool => sqlx::query_as(
-            "SELECT id, remote_id, state = 'published' FROM posts
+    ) -> Result<Vec<(i64, String, bool, Option<Timestamp>)>, StoreError> {
+        let rows: Vec<(i64, String, bool, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, remote_id, state = 'published', published_at FROM posts
               WHERE account_id = $1 AND remote_id IS NOT NULL ORDER BY id")
             .bind(account_id)
             .fetch_all(pool)
-            .await)?)
+            .await)?;
+        rows.into_iter()
+            .map(|(id, remote_id, published, at)| {
+                Ok((id, remote_id, published, at.map(millis).transpose()?))
+            })
+            .collect()
     }
 }

@@ -13,6 +13,7 @@ mod browser;
 mod composer_pages;
 mod config_cli;
 mod credentials;
+mod detection;
 mod group_commit;
 mod health_and_metrics;
 mod helpers;
