@@ -8,7 +8,7 @@
 use jiff::Timestamp;
 
 use crate::domain::access::{AccountAction, check_account};
-use crate::domain::accounts::{Network, SecretField};
+use crate::domain::accounts::SecretField;
 use crate::domain::audit::Actor;
 use crate::domain::incidents::{
     LONGEST_TEXT, Outcome, RecoveryStep, fill_template, recovery_steps,
@@ -813,7 +813,13 @@ fn checked_text(field: &'static str, text: &str, required: bool) -> Result<Strin
     Ok(text.to_owned())
 }
 
-/// The network a checklist names, for pages that show it without an incident.
-pub fn checklist_for(network: Network) -> Vec<RecoveryStep> {
-    recovery_steps(network)
+/// A member's name by id, for pages and the report (`None`: Herald itself).
+pub fn member_name(users: &[UserRecord], id: Option<i64>) -> String {
+    match id {
+        None => "Herald".to_owned(),
+        Some(id) => users
+            .iter()
+            .find(|user| user.id == id)
+            .map_or_else(|| format!("member {id}"), |user| user.name.clone()),
+    }
 }

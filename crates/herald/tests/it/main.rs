@@ -18,6 +18,7 @@ mod group_commit;
 mod health_and_metrics;
 mod helpers;
 mod import;
+mod incident_pages;
 mod incidents;
 mod jobs;
 mod links;

@@ -14,7 +14,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState, Problem};
 use crate::services::{incidents, lockdown};
-use crate::store::{IncidentRecord, UserRecord};
+use crate::store::IncidentRecord;
 
 /// What a lockdown should also do.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -439,7 +439,7 @@ pub async fn report_markdown(
     caller.require(Permission::ViewAccounts)?;
     let view = incidents::view(&state.store, &caller.user, id).await?;
     let users = state.store.list_users().await.map_err(ApiError::internal)?;
-    let markdown = incidents::report_markdown(&view, &|id| names(&users, id));
+    let markdown = incidents::report_markdown(&view, &|id| incidents::member_name(&users, id));
     Ok((
         [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
         markdown,
@@ -481,17 +481,6 @@ pub async fn set_template(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A member's name by id, for the report.
-pub fn names(users: &[UserRecord], id: Option<i64>) -> String {
-    match id {
-        None => "Herald".to_owned(),
-        Some(id) => users
-            .iter()
-            .find(|user| user.id == id)
-            .map_or_else(|| format!("member {id}"), |user| user.name.clone()),
-    }
 }
 
 fn summary(incident: IncidentRecord, account_name: &str) -> IncidentSummary {
