@@ -19,6 +19,7 @@ mod health_and_metrics;
 mod helpers;
 mod import;
 mod incident_pages;
+mod incident_store;
 mod incidents;
 mod jobs;
 mod links;
