@@ -945,3 +945,34 @@ async fn a_holding_statement_becomes_drafts_on_the_other_accounts_and_staff_are_
         "{told}"
     );
 }
+
+#[tokio::test]
+async fn a_post_in_flight_when_the_lockdown_begins_is_waited_for_and_shown_as_out_before_it() {
+    let scene = Scene::mastodon().await;
+    let post = scene.approved("Slow network, fresh croissants").await;
+    let scheduled = scene
+        .schedule(&scene.keeper, post, json!({ "at": scene.in_minutes(1) }))
+        .await;
+    assert_eq!(scheduled.status(), StatusCode::OK);
+    // The instance makes the post, then takes 700 ms to answer: the attempt is in flight.
+    scene.fake.state.set_faults(networks::fake::Faults {
+        hang: Duration::from_millis(700),
+        ..networks::fake::Faults::default()
+    });
+    scene.fake.state.inject(&[networks::fake::Fault::LostAfter]);
+    scene.clock.advance(SignedDuration::from_mins(2));
+    scene.wait_for(post, "publishing").await;
+    let incident = locked(&scene, &scene.keeper, json!({})).await;
+    assert_eq!(scene.fake.state.post_count(), 1);
+    assert_eq!(scene.post(post).await["state"], "published");
+    let timeline = incident["timeline"].to_string();
+    assert!(
+        timeline.contains(&format!("Post {post} was already being published when the lockdown began: it went out before the lockdown")),
+        "{timeline}"
+    );
+    assert!(
+        outcome(&incident, "pause_queue")
+            .1
+            .contains("1 already being published")
+    );
+}
