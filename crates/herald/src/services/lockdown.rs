@@ -57,6 +57,13 @@ pub async fn lock_down(
 ) -> Result<incidents::View, AppError> {
     let now = clock.now();
     let visible = accounts::open(store, actor, account_id, AccountAction::LockDown).await?;
+    if request.end_sessions_of.contains(&actor.id) {
+        return Err(AppError::Invalid {
+            field: "end_sessions_of",
+            message: "a lockdown does not end your own sessions; end them on Your account"
+                .to_owned(),
+        });
+    }
     let members = named_members(store, &request.end_sessions_of).await?;
     let account = visible.account;
     let (incident, in_flight) =

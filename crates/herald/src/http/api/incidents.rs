@@ -34,8 +34,12 @@ pub struct LockdownRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"what": "A post about free crypto appeared that none of us wrote"}))]
 pub struct ReportRequest {
-    /// What made the member think so: 1 to 5000 characters.
-    #[schema(min_length = 1, max_length = 5000)]
+    /// What made the member think so: 1 to 5000 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub what: String,
 }
 
@@ -43,7 +47,12 @@ pub struct ReportRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "X support ticket 12345 opened"}))]
 pub struct NoteRequest {
-    #[schema(min_length = 1, max_length = 5000)]
+    /// 1 to 5000 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub text: String,
 }
 
@@ -82,12 +91,45 @@ impl TemplateKind {
     }
 }
 
+/// A step of the recovery checklist (every network has the same seven).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryStepKey {
+    RegainAccess,
+    ChangePassword,
+    #[serde(rename = "reenrol_2fa")]
+    #[schema(rename = "reenrol_2fa")]
+    Reenrol2fa,
+    RemoveSessionsApps,
+    CheckRecoveryContacts,
+    DeleteAttackerPosts,
+    ReconnectHerald,
+}
+
+impl RecoveryStepKey {
+    fn as_str(self) -> &'static str {
+        match self {
+            RecoveryStepKey::RegainAccess => "regain_access",
+            RecoveryStepKey::ChangePassword => "change_password",
+            RecoveryStepKey::Reenrol2fa => "reenrol_2fa",
+            RecoveryStepKey::RemoveSessionsApps => "remove_sessions_apps",
+            RecoveryStepKey::CheckRecoveryContacts => "check_recovery_contacts",
+            RecoveryStepKey::DeleteAttackerPosts => "delete_attacker_posts",
+            RecoveryStepKey::ReconnectHerald => "reconnect_herald",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "Our {account} account on {network} was compromised; ignore messages from it."}))]
 pub struct TemplateBody {
-    /// `{account}` and `{network}` are filled in.
-    #[schema(min_length = 1, max_length = 5000)]
+    /// `{account}` and `{network}` are filled in. 1 to 5000 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub text: String,
 }
 
@@ -180,7 +222,7 @@ pub struct IncidentDetail {
 /// network). Idempotent: a second call while the incident is open answers the same incident.
 /// The gatekeeper or an owner.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/lockdown", tag = "incidents", operation_id = "lock_down_account", security(("token" = ["accounts:write"]), ("session" = [])), request_body = LockdownRequest, params(("id" = i64, Path)),
-    responses((status = 200, description = "The account's incident, locked down", body = IncidentDetail), (status = 403, description = "Not the gatekeeper or an owner", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A member named does not exist", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The account's incident, locked down", body = IncidentDetail), (status = 403, description = "Not the gatekeeper or an owner", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A member named does not exist, or is the caller (end your own sessions on Your account)", body = Problem, content_type = "application/problem+json")))]
 pub async fn lock_down(
     State(state): State<AppState>,
     caller: Caller,
@@ -333,12 +375,12 @@ pub async fn note(
 ///
 /// The steps Herald can check (`change_password`, `reenrol_2fa`, `reconnect_herald`) answer
 /// 409 until it sees them done. The gatekeeper or an owner.
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/steps/{step}", tag = "incidents", operation_id = "tick_recovery_step", security(("token" = ["accounts:write"]), ("session" = [])), params(("id" = i64, Path), ("step" = String, Path)),
-    responses((status = 200, description = "The incident", body = IncidentDetail), (status = 403, description = "Not the gatekeeper or an owner", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Herald does not see it done yet, or the incident is closed", body = Problem, content_type = "application/problem+json"), (status = 422, description = "No such step", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/steps/{step}", tag = "incidents", operation_id = "tick_recovery_step", security(("token" = ["accounts:write"]), ("session" = [])), params(("id" = i64, Path), ("step" = RecoveryStepKey, Path)),
+    responses((status = 200, description = "The incident", body = IncidentDetail), (status = 403, description = "Not the gatekeeper or an owner", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Herald does not see it done yet, or the incident is closed", body = Problem, content_type = "application/problem+json")))]
 pub async fn tick(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, step)): ApiPath<(i64, String)>,
+    ApiPath((id, step)): ApiPath<(i64, RecoveryStepKey)>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
     let view = incidents::tick(
@@ -347,7 +389,7 @@ pub async fn tick(
         &state.networks,
         &caller.user,
         id,
-        &step,
+        step.as_str(),
         state.clock.now(),
     )
     .await?;
