@@ -1,4 +1,4 @@
-//! Watching each connected account for signs that someone else controls it (issue 20): posts
+//! Watching each connected account (Mastodon and Bluesky) for signs that someone else controls it (issue 20): posts
 //! on it that Herald did not publish, a post Herald published that is gone, changes to its
 //! profile, links that link safety calls dangerous in its own posts, and Herald's token
 //! suddenly refused. What it finds becomes a "possible compromise" alert with the evidence
@@ -25,7 +25,7 @@ const FULL_PAGE: usize = 40;
 /// The networks Herald can watch: those whose API shows an account its own posts and profile
 /// with the tokens Herald holds.
 pub fn watchable(network: Network) -> bool {
-    matches!(network, Network::Mastodon)
+    matches!(network, Network::Mastodon | Network::Bluesky)
 }
 
 /// Looks at one account; returns the incident an alert went to, if it found anything.
@@ -50,7 +50,7 @@ pub async fn look(
         }
         Err(_) => return Ok(None),
     };
-    let watcher = watcher(networks, &tokens);
+    let watcher = watcher(networks, account.network, &tokens);
     let posts = match watcher.recent_posts(&tokens).await {
         Ok(posts) => posts,
         Err(NetworkError::Unauthorized(reason)) => {
@@ -86,15 +86,32 @@ pub async fn look(
     ))
 }
 
-/// The watcher for the account's network (only Mastodon's, see [`watchable`]), at the
-/// tokens' server.
-fn watcher(networks: &Networks, tokens: &Tokens) -> Box<dyn Watch> {
+/// The watcher for the account's network (see [`watchable`]): Mastodon's at the tokens'
+/// instance, Bluesky's the configured adapter (it finds the account's PDS in the tokens).
+fn watcher(networks: &Networks, network: Network, tokens: &Tokens) -> Box<dyn Watch + '_> {
+    if network == Network::Bluesky {
+        return Box::new(BlueskyWatch(networks.bluesky()));
+    }
     let server = tokens.server.clone().unwrap_or_default();
     Box::new(networks::mastodon::Mastodon::new(Endpoint::new(
         &server,
         networks.outbound(),
         None,
     )))
+}
+
+/// The shared Bluesky adapter, borrowed as a watcher.
+#[derive(Debug)]
+struct BlueskyWatch<'a>(&'a networks::bluesky::Bluesky);
+
+impl Watch for BlueskyWatch<'_> {
+    fn recent_posts<'a>(&'a self, tokens: &'a Tokens) -> networks::NetworkFuture<'a, Vec<OwnPost>> {
+        self.0.recent_posts(tokens)
+    }
+
+    fn profile<'a>(&'a self, tokens: &'a Tokens) -> networks::NetworkFuture<'a, Profile> {
+        self.0.profile(tokens)
+    }
 }
 
 /// Posts Herald did not publish, each once; with any dangerous link in them named.

@@ -14,12 +14,12 @@ use crate::publishing::Scene;
 const TOKEN: &str = "fake-mastodon-token-5ec2e7";
 
 /// Moves the clock one polling interval on, so the watcher looks again.
-fn one_interval_later(scene: &Scene) {
+pub(crate) fn one_interval_later(scene: &Scene) {
     scene.clock.advance(SignedDuration::from_mins(1));
 }
 
 /// Waits until the watcher has first looked at the account (it remembers the profile).
-async fn wait_for_a_look(scene: &Scene) {
+pub(crate) async fn wait_for_a_look(scene: &Scene) {
     for _ in 0..300 {
         let seen = scene
             .app
@@ -36,7 +36,7 @@ async fn wait_for_a_look(scene: &Scene) {
 }
 
 /// The detection incidents the gatekeeper sees, waiting up to 6 s for one to appear.
-async fn alert(scene: &Scene) -> Option<Value> {
+pub(crate) async fn alert(scene: &Scene) -> Option<Value> {
     for _ in 0..300 {
         let listed = scene.keeper.get_json(&scene.app, "/api/v1/incidents").await;
         if let Some(found) = listed
@@ -69,7 +69,7 @@ fn evidence(incident: &Value) -> Vec<String> {
 }
 
 /// Does to the account at the fake what an attacker with its session would.
-async fn as_attacker(scene: &Scene, method: reqwest::Method, path: &str, form: &[(&str, &str)]) {
+pub(crate) async fn as_attacker(scene: &Scene, method: reqwest::Method, path: &str, form: &[(&str, &str)]) {
     let answer = reqwest::Client::new()
         .request(method, format!("{}{path}", scene.fake.url()))
         .bearer_auth(TOKEN)
@@ -224,4 +224,40 @@ async fn herald_s_token_suddenly_refused_raises_an_alert_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let again = alert(&scene).await.expect("incident");
     assert_eq!(evidence(&again).len(), found.len(), "alerted once");
+}
+
+#[tokio::test]
+async fn a_post_herald_did_not_make_on_a_bluesky_pds_raises_an_alert() {
+    let scene = crate::oauth::scene_in("bluesky", None, None).await;
+    let connected = scene
+        .keeper
+        .send(
+            &scene.app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{}/connection", scene.account),
+            Some(serde_json::json!({ "method": "app_password",
+                "identifier": networks::fake::bluesky::HANDLE,
+                "password": networks::fake::bluesky::APP_PASSWORD })),
+        )
+        .await;
+    assert_eq!(connected.status(), StatusCode::OK, "{:?}", connected.text().await);
+    one_interval_later(&scene);
+    wait_for_a_look(&scene).await;
+    let record = serde_json::json!({
+        "repo": networks::fake::bluesky::DID,
+        "collection": "app.bsky.feed.post",
+        "record": { "$type": "app.bsky.feed.post", "text": "Win a prize: bsky-prize.example", "createdAt": "2027-01-15T08:01:00Z" },
+    });
+    let made = reqwest::Client::new()
+        .post(format!("{}/xrpc/com.atproto.repo.createRecord", scene.fake.url()))
+        .bearer_auth(&scene.fake.state.token)
+        .json(&record)
+        .send()
+        .await
+        .expect("answer");
+    assert!(made.status().is_success(), "{:?}", made.text().await);
+    one_interval_later(&scene);
+    let incident = alert(&scene).await.expect("an alert");
+    let found = evidence(&incident);
+    assert!(found.iter().any(|text| text.contains("did not publish") && text.contains("Win a prize")), "{found:?}");
 }

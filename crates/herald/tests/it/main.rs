@@ -18,6 +18,7 @@ mod group_commit;
 mod health_and_metrics;
 mod helpers;
 mod import;
+mod incident_browser;
 mod incident_pages;
 mod incident_store;
 mod incidents;
