@@ -2,18 +2,11 @@
 //! compromise (`services::watch`), then schedule the next look. One account failing to answer
 //! leaves the others.
 
-use std::sync::Arc;
-
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Done, JobError, JobFuture, JobHandler, recurring};
-use crate::clock::Clock;
 use crate::domain::jobs::Job;
-use crate::keys::Keys;
-use crate::services::connections::Networks;
-use crate::services::policy::PolicyGuard;
-use crate::services::watch;
-use crate::store::Store;
+use crate::services::{Services, watch};
 
 pub const WATCH_KIND: &str = "watch_accounts";
 /// One run per minute at most (the dedupe key's period).
@@ -22,11 +15,7 @@ pub const WATCH_PERIOD: &str = "%Y-%m-%dT%H:%M";
 pub const WATCH_EVERY: SignedDuration = SignedDuration::from_mins(1);
 
 pub struct WatchAccounts {
-    store: Store,
-    keys: Arc<Keys>,
-    networks: Networks,
-    clock: Arc<dyn Clock>,
-    guard: Option<Arc<PolicyGuard>>,
+    services: Services,
 }
 
 impl std::fmt::Debug for WatchAccounts {
@@ -36,43 +25,15 @@ impl std::fmt::Debug for WatchAccounts {
 }
 
 impl WatchAccounts {
-    pub fn new(
-        store: Store,
-        keys: Arc<Keys>,
-        networks: Networks,
-        clock: Arc<dyn Clock>,
-    ) -> WatchAccounts {
-        WatchAccounts {
-            store,
-            keys,
-            networks,
-            clock,
-            guard: None,
-        }
-    }
-
-    /// Judges the links in posts Herald did not make with the policy's link safety.
-    pub fn with_links(self, guard: Arc<PolicyGuard>) -> WatchAccounts {
-        WatchAccounts {
-            guard: Some(guard),
-            ..self
-        }
+    /// The watcher judges links in posts Herald did not make with the policy's link safety.
+    pub fn new(services: Services) -> WatchAccounts {
+        WatchAccounts { services }
     }
 
     async fn look_at_all(&self) -> Result<(), JobError> {
-        let links = self.guard.as_ref().and_then(|guard| guard.links());
-        for account in self.store.all_accounts().await? {
-            let now = self.clock.now();
-            let looked = watch::look(
-                &self.store,
-                &self.keys,
-                &self.networks,
-                links.map(AsRef::as_ref),
-                &account,
-                now,
-            )
-            .await;
-            match looked {
+        for account in self.services.store.all_accounts().await? {
+            let now = self.services.now();
+            match watch::look(&self.services, &account, now).await {
                 Ok(Some(incident)) => {
                     tracing::warn!(
                         account.id = account.id,
@@ -94,11 +55,17 @@ impl JobHandler for WatchAccounts {
     fn run<'a>(&'a self, _job: &'a Job) -> JobFuture<'a> {
         Box::pin(async move {
             self.look_at_all().await?;
-            let now = self.clock.now();
-            recurring::schedule(&self.store, WATCH_KIND, WATCH_PERIOD, next_run(now), now)
-                .await
-                .map(|()| Done::ByRunner)
-                .map_err(JobError::from)
+            let now = self.services.now();
+            recurring::schedule(
+                &self.services.store,
+                WATCH_KIND,
+                WATCH_PERIOD,
+                next_run(now),
+                now,
+            )
+            .await
+            .map(|()| Done::ByRunner)
+            .map_err(JobError::from)
         })
     }
 }

@@ -14,10 +14,9 @@ use crate::domain::incidents::{
     LONGEST_TEXT, Outcome, RecoveryStep, fill_template, recovery_steps,
 };
 use crate::domain::people::Role;
-use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
-use crate::services::connections::{self, Networks};
+use crate::services::connections;
+use crate::services::{AppError, Entity, Services};
 use crate::services::{accounts, notify, posts};
 use crate::store::{
     AccountRecord, IncidentEventRecord, IncidentRecord, NewIncident, StepRecord, Store, UserRecord,
@@ -173,7 +172,7 @@ pub async fn list(
 
 /// One incident, for anyone who may see its account.
 pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<View, AppError> {
-    let not_found = || AppError::NotFound(format!("there is no incident {id}"));
+    let not_found = || AppError::not_found(Entity::Incident, format!("there is no incident {id}"));
     let incident = store.incident(id).await?.ok_or_else(not_found)?;
     let visible = accounts::open(store, actor, incident.account_id, AccountAction::View)
         .await
@@ -225,14 +224,13 @@ pub async fn note(
 /// refused until it sees them done: a new password stored, the 2FA seed stored again, the
 /// connection working again (asked of the network).
 pub async fn tick(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
+    services: &Services,
     actor: &UserRecord,
     id: i64,
     key: &str,
-    now: Timestamp,
 ) -> Result<View, AppError> {
+    let store = &services.store;
+    let now = services.now();
     let (incident, account) = open_to_lead(store, actor, id).await?;
     if incident.closed_at.is_some() {
         return Err(AppError::Conflict("the incident is closed".to_owned()));
@@ -253,7 +251,7 @@ pub async fn tick(
             ),
         })?;
     let detail = if step.verified_by_herald && !incident.drill {
-        verify(store, keys, networks, &account, &incident, key, now).await?
+        verify(services, &account, &incident, key).await?
     } else if step.verified_by_herald {
         "Drill: ticked without Herald checking".to_owned()
     } else {
@@ -302,16 +300,14 @@ pub async fn tick(
 /// Closes the incident (the gatekeeper or an owner): every "rotate now" of the account must be
 /// answered and Herald's connection must work again (asked of the network), except in a
 /// drill. The queue stays paused until someone resumes it ([`resume`]).
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of closing.
 pub async fn close(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
+    services: &Services,
     actor: &UserRecord,
     id: i64,
     lessons: &str,
-    now: Timestamp,
 ) -> Result<View, AppError> {
+    let store = &services.store;
+    let now = services.now();
     let (incident, account) = open_to_lead(store, actor, id).await?;
     if incident.closed_at.is_some() {
         return Err(AppError::Conflict(
@@ -333,7 +329,7 @@ pub async fn close(
                 open.join(", ")
             )));
         }
-        connection_works(store, keys, networks, &account, now).await?;
+        connection_works(services, &account).await?;
     }
     let outer = store;
     let work = store.write().await?;
@@ -405,7 +401,7 @@ pub async fn template(store: &Store, kind: &str) -> Result<String, AppError> {
     store
         .incident_template(template_kind(kind)?)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no template {kind}")))
+        .ok_or_else(|| AppError::Internal(format!("the {kind} template is missing")))
 }
 
 /// Changes a template: owners only.
@@ -713,14 +709,12 @@ async fn alert(
 
 /// Checks what Herald can see of a recovery step; the words for the timeline.
 async fn verify(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
+    services: &Services,
     account: &AccountRecord,
     incident: &IncidentRecord,
     key: &str,
-    now: Timestamp,
 ) -> Result<String, AppError> {
+    let store = &services.store;
     let since = incident.opened_at;
     let stored_since = |field: SecretField| async move {
         Ok::<bool, AppError>(
@@ -751,7 +745,7 @@ async fn verify(
             )
         }
         "reconnect_herald" => {
-            connection_works(store, keys, networks, account, now).await?;
+            connection_works(services, account).await?;
             Ok("Herald's connection works again (the network confirmed who it acts as)".to_owned())
         }
         _ => Ok("Ticked".to_owned()),
@@ -759,17 +753,12 @@ async fn verify(
 }
 
 /// Asks the network who Herald's tokens act as; an error says what to do.
-async fn connection_works(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
-    account: &AccountRecord,
-    now: Timestamp,
-) -> Result<(), AppError> {
-    let adapter = networks
+async fn connection_works(services: &Services, account: &AccountRecord) -> Result<(), AppError> {
+    let adapter = services
+        .networks
         .adapter(account.network)
         .map_err(|error| AppError::Internal(error.to_string()))?;
-    let tokens = connections::tokens_for(store, keys, adapter.as_ref(), account, now)
+    let tokens = connections::tokens_for(services, adapter.as_ref(), account, services.now())
         .await
         .map_err(|_| not_yet("connect Herald to the account again (the account's page) first"))?;
     adapter.account_info(&tokens).await.map_err(|error| {

@@ -21,7 +21,6 @@ use std::time::Duration;
 use jiff::Timestamp;
 use networks::{Adapter, Endpoint, NetworkError, Tokens};
 
-use crate::clock::Clock;
 use crate::domain::access::AccountAction;
 use crate::domain::accounts::Network;
 use crate::domain::audit::Actor;
@@ -30,7 +29,7 @@ use crate::keys::Keys;
 use crate::services::AppError;
 use crate::services::audit::record;
 use crate::services::connections::Networks;
-use crate::services::{accounts, credentials, incidents, notify};
+use crate::services::{Services, accounts, credentials, incidents, notify};
 use crate::store::{AccountRecord, IncidentRecord, NewIncident, StepRecord, Store, UserRecord};
 
 /// How long a lockdown waits for publishing attempts that were already under way.
@@ -47,15 +46,13 @@ pub struct Request {
 
 /// Locks the account down (or finds it locked down already) and answers its incident.
 pub async fn lock_down(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
-    clock: &dyn Clock,
+    services: &Services,
     actor: &UserRecord,
     account_id: i64,
     request: &Request,
 ) -> Result<incidents::View, AppError> {
-    let now = clock.now();
+    let store = &services.store;
+    let now = services.now();
     let visible = accounts::open(store, actor, account_id, AccountAction::LockDown).await?;
     if request.end_sessions_of.contains(&actor.id) {
         return Err(AppError::Invalid {
@@ -75,37 +72,25 @@ pub async fn lock_down(
             }
         };
     wait_for_in_flight(store, &incident, &in_flight).await?;
-    revoke_step(store, keys, networks, clock, actor, &account, &incident).await?;
+    revoke_step(services, actor, &account, &incident).await?;
     incidents::view(store, actor, incident.id).await
 }
 
 /// Every account the caller may lock down, locked down: their incidents.
 pub async fn lock_down_all(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
-    clock: &dyn Clock,
+    services: &Services,
     actor: &UserRecord,
     request: &Request,
 ) -> Result<Vec<incidents::View>, AppError> {
     let mut views = Vec::new();
-    for visible in accounts::visible(store, actor).await? {
+    for visible in accounts::visible(&services.store, actor).await? {
         let allowed = crate::domain::access::check_account(
             actor.role,
             visible.level,
             AccountAction::LockDown,
         );
         if allowed.is_ok() {
-            let view = lock_down(
-                store,
-                keys,
-                networks,
-                clock,
-                actor,
-                visible.account.id,
-                request,
-            )
-            .await?;
+            let view = lock_down(services, actor, visible.account.id, request).await?;
             views.push(view);
         }
     }
@@ -114,13 +99,11 @@ pub async fn lock_down_all(
 
 /// Tries the incident's failed steps again (the network was down, or refused).
 pub async fn retry(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
-    clock: &dyn Clock,
+    services: &Services,
     actor: &UserRecord,
     incident_id: i64,
 ) -> Result<incidents::View, AppError> {
+    let store = &services.store;
     let (incident, account) = incidents::open_to_lead(store, actor, incident_id).await?;
     if incident.closed_at.is_some() {
         return Err(AppError::Conflict("the incident is closed".to_owned()));
@@ -131,7 +114,7 @@ pub async fn retry(
         .into_iter()
         .any(|step| step.step == "revoke_tokens" && step.outcome == Outcome::Failed.as_str());
     if failed {
-        revoke_step(store, keys, networks, clock, actor, &account, &incident).await?;
+        revoke_step(services, actor, &account, &incident).await?;
     }
     incidents::view(store, actor, incident.id).await
 }
@@ -373,17 +356,20 @@ async fn wait_for_in_flight(
 /// Revokes Herald's tokens at the network (where its API allows) and drops them from the
 /// vault, recording the outcome; marks the incident locked down when no step is left failing.
 async fn revoke_step(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
-    clock: &dyn Clock,
+    services: &Services,
     actor: &UserRecord,
     account: &AccountRecord,
     incident: &IncidentRecord,
 ) -> Result<(), AppError> {
+    let Services {
+        store,
+        keys,
+        networks,
+        ..
+    } = services;
     let (outcome, detail, drop) =
         revoke_at_network(store, keys, networks, account, incident.drill).await?;
-    let now = clock.now();
+    let now = services.now();
     let work = store.write().await?;
     let store: &Store = &work;
     if drop {

@@ -11,11 +11,10 @@ use jiff::Timestamp;
 use networks::{Endpoint, NetworkError, OwnPost, Profile, Tokens, Watch};
 
 use crate::domain::accounts::Network;
-use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::connections::{self, Networks, TokensError};
 use crate::services::incidents::{self, Evidence};
 use crate::services::links::{LinkSafety, Reach};
+use crate::services::{AppError, Services};
 use crate::store::{AccountRecord, Store};
 
 /// How many posts a network's first page holds at most (Mastodon's 40): a Herald post missing
@@ -30,20 +29,21 @@ pub fn watchable(network: Network) -> bool {
 
 /// Looks at one account; returns the incident an alert went to, if it found anything.
 pub async fn look(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
-    links: Option<&LinkSafety>,
+    services: &Services,
     account: &AccountRecord,
     now: Timestamp,
 ) -> Result<Option<i64>, AppError> {
+    let Services {
+        store, networks, ..
+    } = services;
+    let links = services.policy.links().map(AsRef::as_ref);
     if !watchable(account.network) || account.connection != "connected" {
         return Ok(None);
     }
     let adapter = networks
         .adapter(account.network)
         .map_err(|error| AppError::Internal(error.to_string()))?;
-    let tokens = match connections::tokens_for(store, keys, adapter.as_ref(), account, now).await {
+    let tokens = match connections::tokens_for(services, adapter.as_ref(), account, now).await {
         Ok(tokens) => tokens,
         Err(TokensError::Network(NetworkError::Unauthorized(reason))) => {
             return refused(store, account, &reason, now).await;
@@ -88,7 +88,7 @@ pub async fn look(
 
 /// The watcher for the account's network (see [`watchable`]): Mastodon's at the tokens'
 /// instance, Bluesky's the configured adapter (it finds the account's PDS in the tokens).
-fn watcher(networks: &Networks, network: Network, tokens: &Tokens) -> Box<dyn Watch + '_> {
+fn watcher<'a>(networks: &'a Networks, network: Network, tokens: &Tokens) -> Box<dyn Watch + 'a> {
     if network == Network::Bluesky {
         return Box::new(BlueskyWatch(networks.bluesky()));
     }

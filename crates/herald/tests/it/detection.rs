@@ -69,7 +69,12 @@ fn evidence(incident: &Value) -> Vec<String> {
 }
 
 /// Does to the account at the fake what an attacker with its session would.
-pub(crate) async fn as_attacker(scene: &Scene, method: reqwest::Method, path: &str, form: &[(&str, &str)]) {
+pub(crate) async fn as_attacker(
+    scene: &Scene,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, &str)],
+) {
     let answer = reqwest::Client::new()
         .request(method, format!("{}{path}", scene.fake.url()))
         .bearer_auth(TOKEN)
@@ -240,7 +245,12 @@ async fn a_post_herald_did_not_make_on_a_bluesky_pds_raises_an_alert() {
                 "password": networks::fake::bluesky::APP_PASSWORD })),
         )
         .await;
-    assert_eq!(connected.status(), StatusCode::OK, "{:?}", connected.text().await);
+    assert_eq!(
+        connected.status(),
+        StatusCode::OK,
+        "{:?}",
+        connected.text().await
+    );
     one_interval_later(&scene);
     wait_for_a_look(&scene).await;
     let record = serde_json::json!({
@@ -249,7 +259,10 @@ async fn a_post_herald_did_not_make_on_a_bluesky_pds_raises_an_alert() {
         "record": { "$type": "app.bsky.feed.post", "text": "Win a prize: bsky-prize.example", "createdAt": "2027-01-15T08:01:00Z" },
     });
     let made = reqwest::Client::new()
-        .post(format!("{}/xrpc/com.atproto.repo.createRecord", scene.fake.url()))
+        .post(format!(
+            "{}/xrpc/com.atproto.repo.createRecord",
+            scene.fake.url()
+        ))
         .bearer_auth(&scene.fake.state.token)
         .json(&record)
         .send()
@@ -259,5 +272,10 @@ async fn a_post_herald_did_not_make_on_a_bluesky_pds_raises_an_alert() {
     one_interval_later(&scene);
     let incident = alert(&scene).await.expect("an alert");
     let found = evidence(&incident);
-    assert!(found.iter().any(|text| text.contains("did not publish") && text.contains("Win a prize")), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|text| text.contains("did not publish") && text.contains("Win a prize")),
+        "{found:?}"
+    );
 }

@@ -29,23 +29,39 @@ async fn from_the_watcher_s_alert_to_the_printed_report_in_a_browser() {
     let Some(keeper) = Browser::launch().await else {
         return;
     };
-    sign_in_with_code(&keeper, &scene.app, &scene.keeper, &next_code(&scene.clock, &scene)).await;
+    sign_in_with_code(
+        &keeper,
+        &scene.app,
+        &scene.keeper,
+        &next_code(&scene.clock, &scene),
+    )
+    .await;
     let home = keeper.text_of("#notifications").await;
     assert!(home.contains("Possible compromise of Sunny Café"), "{home}");
     keeper.screenshot("incident-home-alert").await;
 
-    keeper.goto(&scene.app.url(&format!("/incidents/{id}"))).await;
+    keeper
+        .goto(&scene.app.url(&format!("/incidents/{id}")))
+        .await;
     let timeline = keeper.text_of("#timeline").await;
-    assert!(timeline.contains("Free crypto for every follower"), "{timeline}");
+    assert!(
+        timeline.contains("Free crypto for every follower"),
+        "{timeline}"
+    );
     keeper.screenshot("incident-alerted").await;
     keeper
         .click_and_wait(&keeper.find("#lockdown-steps a").await)
         .await;
     keeper.screenshot("incident-account-page").await;
-    keeper.click_and_wait(&keeper.find("#lock-down").await).await;
+    keeper
+        .click_and_wait(&keeper.find("#lock-down").await)
+        .await;
     assert_eq!(keeper.text_of("#incident-status").await, "locked down");
     let steps = keeper.text_of("#lockdown-steps").await;
-    assert!(steps.contains("pause queue") && steps.contains("not possible"), "{steps}");
+    assert!(
+        steps.contains("pause queue") && steps.contains("not possible"),
+        "{steps}"
+    );
     keeper.screenshot("incident-locked-down").await;
 
     keeper
@@ -58,7 +74,10 @@ async fn from_the_watcher_s_alert_to_the_printed_report_in_a_browser() {
         .goto(&scene.app.url(&format!("/incidents/{id}/report")))
         .await;
     let report = keeper.text_of("#report").await;
-    assert!(report.contains(&format!("Incident {id}: Sunny Café on Mastodon")), "{report}");
+    assert!(
+        report.contains(&format!("Incident {id}: Sunny Café on Mastodon")),
+        "{report}"
+    );
     assert!(report.contains("Free crypto for every follower"));
     assert!(report.contains("Done: Remove unknown sessions and connected apps"));
     keeper.screenshot("incident-report").await;

@@ -234,16 +234,7 @@ pub async fn lock_down(
         end_sessions_of: request.end_sessions_of,
         drill: request.drill,
     };
-    let view = lockdown::lock_down(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        state.clock.as_ref(),
-        &caller.user,
-        id,
-        &request,
-    )
-    .await?;
+    let view = lockdown::lock_down(&state.services, &caller.user, id, &request).await?;
     Ok(Json(detail(view)))
 }
 
@@ -263,15 +254,7 @@ pub async fn lock_down_all(
         end_sessions_of: request.end_sessions_of,
         drill: request.drill,
     };
-    let views = lockdown::lock_down_all(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        state.clock.as_ref(),
-        &caller.user,
-        &request,
-    )
-    .await?;
+    let views = lockdown::lock_down_all(&state.services, &caller.user, &request).await?;
     Ok(Json(views.into_iter().map(detail).collect()))
 }
 
@@ -375,7 +358,7 @@ pub async fn note(
 ///
 /// The steps Herald can check (`change_password`, `reenrol_2fa`, `reconnect_herald`) answer
 /// 409 until it sees them done. The gatekeeper or an owner.
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/steps/{step}", tag = "incidents", operation_id = "tick_recovery_step", security(("token" = ["accounts:write"]), ("session" = [])), params(("id" = i64, Path), ("step" = RecoveryStepKey, Path)),
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/steps/{step}", tag = "incidents", operation_id = "tick_recovery_step", security(("token" = ["accounts:write"]), ("session" = [])), params(("id" = i64, Path), ("step" = inline(RecoveryStepKey), Path)),
     responses((status = 200, description = "The incident", body = IncidentDetail), (status = 403, description = "Not the gatekeeper or an owner", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Herald does not see it done yet, or the incident is closed", body = Problem, content_type = "application/problem+json")))]
 pub async fn tick(
     State(state): State<AppState>,
@@ -383,16 +366,7 @@ pub async fn tick(
     ApiPath((id, step)): ApiPath<(i64, RecoveryStepKey)>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
-    let view = incidents::tick(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        &caller.user,
-        id,
-        step.as_str(),
-        state.clock.now(),
-    )
-    .await?;
+    let view = incidents::tick(&state.services, &caller.user, id, step.as_str()).await?;
     Ok(Json(detail(view)))
 }
 
@@ -405,15 +379,7 @@ pub async fn retry(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
-    let view = lockdown::retry(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        state.clock.as_ref(),
-        &caller.user,
-        id,
-    )
-    .await?;
+    let view = lockdown::retry(&state.services, &caller.user, id).await?;
     Ok(Json(detail(view)))
 }
 
@@ -430,16 +396,7 @@ pub async fn close(
     ApiJson(request): ApiJson<CloseRequest>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
-    let view = incidents::close(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        &caller.user,
-        id,
-        &request.lessons,
-        state.clock.now(),
-    )
-    .await?;
+    let view = incidents::close(&state.services, &caller.user, id, &request.lessons).await?;
     Ok(Json(detail(view)))
 }
 
@@ -490,7 +447,7 @@ pub async fn report_markdown(
 }
 
 /// Reads a holding-statement template
-#[utoipa::path(get, path = "/api/v1/incident-templates/{kind}", tag = "incidents", operation_id = "get_incident_template", security(("token" = ["accounts:read"]), ("session" = [])), params(("kind" = TemplateKind, Path)),
+#[utoipa::path(get, path = "/api/v1/incident-templates/{kind}", tag = "incidents", operation_id = "get_incident_template", security(("token" = ["accounts:read"]), ("session" = [])), params(("kind" = inline(TemplateKind), Path)),
     responses((status = 200, description = "The template", body = TemplateBody)))]
 pub async fn template(
     State(state): State<AppState>,
@@ -505,7 +462,7 @@ pub async fn template(
 /// Changes a holding-statement template
 ///
 /// Owners only.
-#[utoipa::path(put, path = "/api/v1/incident-templates/{kind}", tag = "incidents", operation_id = "set_incident_template", security(("token" = ["accounts:write"]), ("session" = [])), request_body = TemplateBody, params(("kind" = TemplateKind, Path)),
+#[utoipa::path(put, path = "/api/v1/incident-templates/{kind}", tag = "incidents", operation_id = "set_incident_template", security(("token" = ["accounts:write"]), ("session" = [])), request_body = TemplateBody, params(("kind" = inline(TemplateKind), Path)),
     responses((status = 204, description = "Saved"), (status = 403, description = "Owners only", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Write a few words", body = Problem, content_type = "application/problem+json")))]
 pub async fn set_template(
     State(state): State<AppState>,

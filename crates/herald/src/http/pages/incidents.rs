@@ -157,16 +157,7 @@ pub async fn lock_down(
         end_sessions_of: ids(&form, "end_sessions_of"),
         drill: form.iter().any(|(key, _)| key == "drill"),
     };
-    let done = lockdown::lock_down(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        state.clock.as_ref(),
-        &caller.user,
-        id,
-        &request,
-    )
-    .await;
+    let done = lockdown::lock_down(&state.services, &caller.user, id, &request).await;
     match done {
         Ok(view) => Ok(to_incident(view.incident.id)),
         Err(error) => {
@@ -272,15 +263,7 @@ pub async fn retry(
     CsrfForm { caller, form: _ }: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
-    let done = lockdown::retry(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        state.clock.as_ref(),
-        &caller.user,
-        id,
-    )
-    .await;
+    let done = lockdown::retry(&state.services, &caller.user, id).await;
     after(&state, &caller, id, done.map(drop)).await
 }
 
@@ -290,16 +273,7 @@ pub async fn tick(
     CsrfForm { caller, form: _ }: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
-    let done = incidents::tick(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        &caller.user,
-        id,
-        &step,
-        state.clock.now(),
-    )
-    .await;
+    let done = incidents::tick(&state.services, &caller.user, id, &step).await;
     after(&state, &caller, id, done.map(drop)).await
 }
 
@@ -326,16 +300,7 @@ pub async fn close(
     CsrfForm { caller, form }: CsrfForm<CloseForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
-    let done = incidents::close(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        &caller.user,
-        id,
-        &form.lessons,
-        state.clock.now(),
-    )
-    .await;
+    let done = incidents::close(&state.services, &caller.user, id, &form.lessons).await;
     after(&state, &caller, id, done.map(drop)).await
 }
 
