@@ -15,7 +15,7 @@ backends=(sqlite)
 if [[ -n "${HERALD_TEST_DATABASE_URL:-}" ]]; then backends+=(postgres); fi
 for backend in "${backends[@]}"; do
   for test in "${tests[@]}"; do
-    HERALD_TEST_BACKEND="$backend" cargo test -q -p herald --test it "$test" -- --nocapture 2>/dev/null \
+    HERALD_TEST_BACKEND="$backend" cargo test -q -p herald --test it "$test" -- --nocapture 2>&1 \
       | grep '^FIGURE' | sed "s/^/$backend /"
   done
 done

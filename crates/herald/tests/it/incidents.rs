@@ -447,11 +447,14 @@ async fn a_lockdown_with_a_hundred_posts_queued_finishes_within_two_seconds() {
     let started = Instant::now();
     let incident = locked(&scene, &scene.keeper, json!({})).await;
     let took = started.elapsed();
-    println!(
-        "FIGURE lockdown_100_queued_ms={} backend={}",
-        took.as_millis(),
-        scene.app.store.backend_name()
-    );
+    #[allow(clippy::print_stderr)] // The figure belongs in the test log (bench/incident.sh).
+    {
+        eprintln!(
+            "FIGURE lockdown_100_queued_ms={} backend={}",
+            took.as_millis(),
+            scene.app.store.backend_name()
+        );
+    }
     assert_eq!(incident["status"], "locked_down", "{incident}");
     assert!(
         outcome(&incident, "pause_queue")
