@@ -17,8 +17,8 @@ use crate::data_dir::{self, DataDirError, MasterKey};
 use crate::http::{self, AppState};
 use crate::jobs::{
     AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD, FEEDS_KIND, PRUNE_KIND, PUBLISH_KIND,
-    PruneJobs, PublishPosts, RefreshFeeds, Runner, enqueue_daily_feeds, enqueue_daily_prune,
-    schedule_recurring,
+    PruneJobs, PublishPosts, RefreshFeeds, Runner, WATCH_KIND, WATCH_PERIOD, WatchAccounts,
+    enqueue_daily_feeds, enqueue_daily_prune, schedule_recurring,
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
@@ -158,6 +158,7 @@ impl App {
             PUBLISH_KIND,
             PublishPosts::new(services.clone(), runner.worker_id()),
         );
+        runner.register(WATCH_KIND, WatchAccounts::new(services.clone()));
         runner.register(
             PRUNE_KIND,
             PruneJobs::new(store.clone(), clock.clone()).with_media(media.clone()),
@@ -172,6 +173,7 @@ impl App {
             enqueue_daily_feeds(&store, now, now).await?;
         }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
+        schedule_recurring(&store, WATCH_KIND, WATCH_PERIOD, now, now).await?;
         if let Some(backups) =
             crate::jobs::ScheduledBackups::new(store.clone(), clock.clone(), config.clone())
         {

@@ -28,6 +28,7 @@
 mod facets;
 mod identity;
 pub mod oauth;
+mod watch;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ mod http;
 mod oauth;
 pub mod outbound;
 mod tokens;
+pub mod watch;
 
 pub mod bluesky;
 pub mod facebook;
@@ -35,6 +36,7 @@ pub use error::{NetworkError, RetryAfter};
 pub use http::{Endpoint, OAuthClient};
 pub use outbound::Outbound;
 pub use tokens::{DpopBinding, Grant, Tokens};
+pub use watch::{OwnPost, Profile, Watch};
 
 /// What an adapter's calls return.
 pub type NetworkFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, NetworkError>> + Send + 'a>>;

@@ -13,6 +13,8 @@
 //! Accounts live on many instances: [`Tokens::server`] is the instance's base URL and
 //! [`Tokens::subject`] the account id there. Mastodon tokens do not expire.
 
+mod watch;
+
 use jiff::Timestamp;
 use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};

@@ -202,6 +202,8 @@ pub enum AccountAction {
     RevealSecrets,
     /// Connect Herald to the account at its network (or disconnect it).
     Connect,
+    /// Lock the account down, and lead its incident (close it, resume its queue).
+    LockDown,
 }
 
 /// Decides what `role` with `level` on an account (none: no grant) may do with it.
@@ -217,7 +219,7 @@ pub fn check_account(
         AccountAction::View => level.is_some() || role >= Role::Admin,
         AccountAction::Draft => level >= Some(AccountLevel::Contributor),
         AccountAction::Publish => level >= Some(AccountLevel::Publisher),
-        AccountAction::ManageAccess => {
+        AccountAction::ManageAccess | AccountAction::LockDown => {
             level == Some(AccountLevel::Gatekeeper) || role == Role::Owner
         }
         AccountAction::RevealSecrets | AccountAction::Connect => {
@@ -240,6 +242,9 @@ pub fn check_account(
             }
             AccountAction::Connect => {
                 "only the account's gatekeeper connects Herald to the account"
+            }
+            AccountAction::LockDown => {
+                "only the account's gatekeeper (or an owner) locks it down and leads its incident"
             }
         }
         .to_owned(),
@@ -375,6 +380,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_the_gatekeeper_or_an_owner_locks_an_account_down() {
+        use AccountLevel::*;
+        let lock = |role, level| check_account(role, level, AccountAction::LockDown).is_ok();
+        assert!(lock(Role::Member, Some(Gatekeeper)));
+        assert!(lock(Role::Owner, None));
+        assert!(!lock(Role::Admin, None));
+        assert!(!lock(Role::Member, Some(Publisher)));
+        assert!(!lock(Role::Member, Some(Viewer)));
     }
 
     #[test]

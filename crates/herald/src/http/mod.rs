@@ -133,6 +133,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/accounts/{id}", get(pages::accounts::show))
         .route(
+            "/accounts/{id}/incident",
+            get(pages::incidents::account_page),
+        )
+        .route("/accounts/{id}/lockdown", post(pages::incidents::lock_down))
+        .route("/accounts/{id}/report-hack", post(pages::incidents::report))
+        .route("/accounts/{id}/resume", post(pages::incidents::resume))
+        .route("/incidents", get(pages::incidents::list))
+        .route("/incidents/{id}", get(pages::incidents::show))
+        .route("/incidents/{id}/report", get(pages::incidents::report_page))
+        .route("/incidents/{id}/retry", post(pages::incidents::retry))
+        .route("/incidents/{id}/steps/{step}", post(pages::incidents::tick))
+        .route("/incidents/{id}/notes", post(pages::incidents::note))
+        .route("/incidents/{id}/close", post(pages::incidents::close))
+        .route(
+            "/incidents/{id}/statements",
+            post(pages::incidents::statements),
+        )
+        .route(
             "/accounts/{id}/credentials",
             post(pages::accounts::store_credential),
         )

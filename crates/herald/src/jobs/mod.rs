@@ -8,6 +8,7 @@ mod feeds;
 mod prune;
 mod publish;
 mod recurring;
+mod watch_accounts;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,6 +32,7 @@ pub use feeds::{FEEDS_KIND, RefreshFeeds, enqueue_daily_feeds};
 pub use prune::{PRUNE_KIND, PruneJobs, enqueue_daily_prune};
 pub use publish::{PUBLISH_KIND, PublishPosts, idempotency_key, job as publish_job};
 pub use recurring::schedule as schedule_recurring;
+pub use watch_accounts::{WATCH_KIND, WATCH_PERIOD, WatchAccounts};
 
 /// The future a handler returns.
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<Done, JobError>> + Send + 'a>>;

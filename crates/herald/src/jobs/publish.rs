@@ -279,6 +279,22 @@ impl PublishPosts {
                 };
             }
         };
+        // A lockdown that committed after this attempt started: the post is held, never sent
+        // after the lockdown was recorded (the attempt's start already refused a paused queue;
+        // this closes the gap while the tokens were opened).
+        if self
+            .services
+            .store
+            .account_paused(account.id)
+            .await
+            .unwrap_or(true)
+        {
+            let held = "held by the account's lockdown, nothing was sent; reschedule it once the incident is closed";
+            if absent {
+                return failed(held.to_owned());
+            }
+            return unconfirmed(format!("{held}. An earlier attempt may have published it"));
+        }
         if !absent {
             match adapter.find(&tokens, &outgoing).await {
                 Ok(Some(found)) => {

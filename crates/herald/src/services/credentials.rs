@@ -430,7 +430,7 @@ pub async fn facts(
 
 /// Opens a "rotate now" request (unless one for the reason is open), audits it, and tells
 /// whoever must act: the gatekeeper, or the owners when the gatekeeper is the one who left.
-async fn ask_rotation(
+pub(crate) async fn ask_rotation(
     store: &Store,
     account_id: i64,
     reason: &str,

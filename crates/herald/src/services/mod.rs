@@ -14,7 +14,9 @@ mod error;
 pub mod export;
 pub mod home;
 pub mod import;
+pub mod incidents;
 pub mod links;
+pub mod lockdown;
 pub mod media;
 pub mod notify;
 pub mod oauth;
@@ -22,6 +24,7 @@ pub mod people;
 pub mod policy;
 pub mod posts;
 pub mod schedule;
+pub mod watch;
 
 pub use error::{AppError, Entity};
 

@@ -419,6 +419,25 @@ async fn mastodon_app(
     Ok(client)
 }
 
+/// Herald's application at a Mastodon instance, if Herald registered one there (a lockdown
+/// needs it to revoke a token the instance issued to it). The instance's origin as
+/// `Tokens::server` keeps it.
+pub(crate) async fn mastodon_client_at(
+    store: &Store,
+    keys: &Keys,
+    instance: &str,
+) -> Result<Option<OAuthClient>, AppError> {
+    let instance = instance.trim_end_matches('/');
+    for app in store.all_oauth_apps().await? {
+        if app.server.trim_end_matches('/') == instance
+            && let Ok(client) = open_app(keys, &app)
+        {
+            return Ok(Some(client));
+        }
+    }
+    Ok(None)
+}
+
 fn open_app(keys: &Keys, app: &OAuthAppRecord) -> Result<OAuthClient, vault::VaultError> {
     let opened = vault::open(
         &keys.vault,

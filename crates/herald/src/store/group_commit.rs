@@ -261,7 +261,8 @@ fn take_group<T, R>(pending: &mut Vec<(T, R)>, post: impl Fn(&T) -> i64) -> Vec<
     group
 }
 
-/// Starts every attempt of the group if its post is still in the state its publisher saw:
+/// Starts every attempt of the group if its post is still in the state its publisher saw
+/// and its account's queue is not paused by a lockdown (`account_pauses`):
 /// records the attempt, notes the step in the post's history (unless it was already
 /// publishing) and moves the post to `publishing`. Returns (post, attempt) for those started.
 /// The history is written before the `UPDATE`, while the posts are still in the state seen.
@@ -273,12 +274,14 @@ const START_GROUP: &str = "
        SET finished_at = request.value ->> 'now', outcome = 'interrupted', detail = request.value ->> 'cut_off'
       FROM json_each($1) AS request
       JOIN posts ON posts.id = request.value ->> 'post' AND posts.state = request.value ->> 'from'
-     WHERE publish_attempts.post_id = posts.id AND publish_attempts.outcome IS NULL;
+     WHERE publish_attempts.post_id = posts.id AND publish_attempts.outcome IS NULL
+       AND NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id);
     INSERT INTO publish_attempts (post_id, started_at, worker)
          SELECT posts.id, request.value ->> 'now', request.value ->> 'worker'
            FROM json_each($1) AS request
            JOIN posts ON posts.id = request.value ->> 'post'
                      AND posts.state = request.value ->> 'from'
+          WHERE NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id)
       RETURNING post_id, id;
     INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
          SELECT posts.id, request.value ->> 'now', NULL, posts.state, 'publishing',
@@ -286,10 +289,11 @@ const START_GROUP: &str = "
            FROM json_each($1) AS request
            JOIN posts ON posts.id = request.value ->> 'post'
                      AND posts.state = request.value ->> 'from'
-          WHERE request.value ->> 'event';
+          WHERE request.value ->> 'event' AND NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id);
     UPDATE posts SET state = 'publishing', updated_at = request.value ->> 'now'
       FROM json_each($1) AS request
-     WHERE posts.id = request.value ->> 'post' AND posts.state = request.value ->> 'from';
+     WHERE posts.id = request.value ->> 'post' AND posts.state = request.value ->> 'from'
+       AND NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id);
     COMMIT;";
 
 /// One attempt alone, as [`START_GROUP`] does a group: records the attempt if the post is
@@ -301,11 +305,11 @@ const START_ALONE: &str = "
     BEGIN IMMEDIATE;
     UPDATE publish_attempts SET finished_at = $1, outcome = 'interrupted', detail = $7
      WHERE post_id = $2 AND outcome IS NULL
-       AND EXISTS (SELECT 1 FROM posts WHERE id = $2 AND state = $3);
+       AND EXISTS (SELECT 1 FROM posts WHERE id = $2 AND state = $3 AND NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id));
     INSERT INTO publish_attempts (post_id, started_at, worker)
-         SELECT $2, $1, $5 WHERE EXISTS (SELECT 1 FROM posts WHERE id = $2 AND state = $3)
+         SELECT $2, $1, $5 WHERE EXISTS (SELECT 1 FROM posts WHERE id = $2 AND state = $3 AND NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id))
       RETURNING id;
-    UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3;
+    UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3 AND NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id);
     INSERT INTO post_events (post_id, at, actor_id, from_state, to_state, note)
          SELECT $2, $1, NULL, $3, 'publishing', $4 WHERE changes() = 1 AND $6;
     COMMIT;";

@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod group_commit;
+mod incidents;
 mod jobs;
 mod links;
 mod media;
@@ -24,6 +25,7 @@ mod second_factors;
 mod secrets;
 mod sessions;
 mod sqlite;
+mod watch;
 mod work;
 
 use std::path::Path;
@@ -38,6 +40,7 @@ use crate::config::Config;
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
 pub use group_commit::GroupCounts;
+pub use incidents::{IncidentEventRecord, IncidentRecord, NewIncident, StepRecord};
 pub use jobs::JobCounts;
 pub use links::OrganisationNames;
 pub use media::{Attached as MediaAttached, MediaRecord, NewMedia};

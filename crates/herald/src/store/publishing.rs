@@ -135,7 +135,8 @@ impl Store {
     }
 
     /// Starts a publishing attempt: the post moves from `from` to `publishing` and the attempt
-    /// is recorded. `None` (nothing changed) if the post is no longer in `from`.
+    /// is recorded. `None` (nothing changed) if the post is no longer in `from`, or its
+    /// account's queue is paused by a lockdown.
     pub async fn start_attempt(
         &self,
         id: i64,
@@ -161,8 +162,18 @@ impl Store {
             Backend::SqliteWork(_) | Backend::PostgresWork(_) => return Err(super::work::inside()),
         };
         let mut tx = pool.begin().await?;
+        // A lockdown holds the account's row while it pauses the queue: taking it here first
+        // means this attempt either started before the pause or sees it (the next statement
+        // reads after the lockdown committed).
+        sqlx::query(
+            "SELECT 1 FROM social_accounts WHERE id = (SELECT account_id FROM posts WHERE id = $1) FOR SHARE",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         let moved = sqlx::query(
-            "UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3",
+            "UPDATE posts SET state = 'publishing', updated_at = $1 WHERE id = $2 AND state = $3
+                AND NOT EXISTS (SELECT 1 FROM account_pauses WHERE account_pauses.account_id = posts.account_id)",
         )
         .bind(now.as_millisecond())
         .bind(id)

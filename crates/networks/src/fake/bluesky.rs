@@ -91,6 +91,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/xrpc/com.atproto.repo.createRecord", post(create_record))
         .route("/xrpc/com.atproto.repo.getRecord", get(get_record))
         .route("/xrpc/com.atproto.repo.deleteRecord", post(delete_record))
+        .route("/xrpc/com.atproto.repo.listRecords", get(list_records))
         .with_state(fake)
         .layer(axum::middleware::from_fn_with_state(
             oauth.clone(),
@@ -580,4 +581,40 @@ async fn delete_record(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: 
     let answer = axum::Json(json!({"commit": {"cid": cid("bafyrei", input.rkey.as_bytes()), "rev": tid_from(&input.rkey)}}))
         .into_response();
     fake.state.after_write(fault, &Words, answer).await
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    repo: String,
+    collection: String,
+}
+
+/// `com.atproto.repo.listRecords` for the account's posts, newest first (the reference PDS's
+/// default order), at most 50: the account's own timeline as the watcher reads it.
+async fn list_records(State(fake): State<Arc<Fake>>, Query(query): Query<ListQuery>) -> Response {
+    if query.repo != DID && query.repo != HANDLE {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Could not find repo",
+        );
+    }
+    let records: Vec<Value> = match query.collection.as_str() {
+        "app.bsky.feed.post" => fake
+            .state
+            .posts()
+            .iter()
+            .rev()
+            .take(50)
+            .map(|post| {
+                json!({
+                    "uri": format!("at://{DID}/app.bsky.feed.post/{}", post.id),
+                    "cid": cid("bafyrei", post.id.as_bytes()),
+                    "value": post.extra,
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    axum::Json(json!({ "records": records })).into_response()
 }

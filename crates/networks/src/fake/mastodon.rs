@@ -30,6 +30,8 @@ struct Fake {
     /// Uploaded attachments by id: (alt text, media type).
     media: Mutex<HashMap<String, (String, String)>>,
     authorizations: super::authorize::Authorizations,
+    /// The profile as `update_credentials` last set it: display name and note (bio).
+    profile: Mutex<(String, String)>,
 }
 
 type Shared = Arc<Fake>;
@@ -40,6 +42,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
         revoked: AtomicBool::new(false),
         media: Mutex::new(HashMap::new()),
         authorizations: super::authorize::Authorizations::default(),
+        profile: Mutex::new(("Herald Test".to_owned(), String::new())),
     });
     Router::new()
         .route("/oauth/authorize", get(authorize))
@@ -54,6 +57,10 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/api/v2/media", post(upload_media))
         .route("/api/v1/statuses", post(create_status))
         .route("/api/v1/statuses/{id}", delete(delete_status))
+        .route(
+            "/api/v1/accounts/update_credentials",
+            axum::routing::patch(update_credentials),
+        )
         .with_state(fake)
 }
 
@@ -122,7 +129,7 @@ async fn verify_credentials(State(fake): State<Shared>, headers: HeaderMap) -> R
     if !fake.authorized(&headers) {
         return unauthorized();
     }
-    json_answer(StatusCode::OK, account(&headers))
+    json_answer(StatusCode::OK, account(&fake, &headers))
 }
 
 async fn account_statuses(
@@ -142,7 +149,7 @@ async fn account_statuses(
         .iter()
         .rev()
         .take(40)
-        .map(|post| status(&headers, post))
+        .map(|post| status(&fake, &headers, post))
         .collect();
     json_answer(StatusCode::OK, Value::Array(statuses))
 }
@@ -222,8 +229,11 @@ async fn create_status(
         media,
         extra: json!({ "media_ids": media_ids }),
     });
-    fake.after_write(fault, json_answer(StatusCode::OK, status(&headers, &post)))
-        .await
+    fake.after_write(
+        fault,
+        json_answer(StatusCode::OK, status(&fake, &headers, &post)),
+    )
+    .await
 }
 
 async fn delete_status(
@@ -239,7 +249,7 @@ async fn delete_status(
         return error(StatusCode::NOT_FOUND, "Record not found");
     };
     fake.state.remove(&id);
-    let mut deleted = status(&headers, &post);
+    let mut deleted = status(&fake, &headers, &post);
     deleted["text"] = json!(post.text);
     fake.after_write(fault, json_answer(StatusCode::OK, deleted))
         .await
@@ -286,17 +296,21 @@ impl FaultWords for Words {
     }
 }
 
-fn account(headers: &HeaderMap) -> Value {
+fn account(fake: &Fake, headers: &HeaderMap) -> Value {
+    let (display_name, note) = super::lock(&fake.profile).clone();
     json!({
         "id": ACCOUNT_ID,
         "username": USERNAME,
         "acct": USERNAME,
-        "display_name": "Herald Test",
+        "display_name": display_name,
+        "note": render(&note),
+        "avatar": format!("{}/avatars/{USERNAME}.png", origin(headers)),
+        "fields": [],
         "url": format!("{}/@{USERNAME}", origin(headers)),
     })
 }
 
-fn status(headers: &HeaderMap, post: &FakePost) -> Value {
+fn status(fake: &Fake, headers: &HeaderMap, post: &FakePost) -> Value {
     let origin = origin(headers);
     let attachments: Vec<Value> = post
         .media
@@ -311,7 +325,7 @@ fn status(headers: &HeaderMap, post: &FakePost) -> Value {
         "url": format!("{origin}/@{USERNAME}/{}", post.id),
         "content": render(&post.text),
         "media_attachments": attachments,
-        "account": account(headers),
+        "account": account(fake, headers),
     })
 }
 
@@ -428,4 +442,26 @@ fn reset_time(seconds: i64) -> String {
         .checked_add(jiff::SignedDuration::from_secs(seconds))
         .unwrap_or(now);
     reset.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// `PATCH /api/v1/accounts/update_credentials`: whoever holds the token changes the profile
+/// (display name, note), as an attacker with the account would.
+async fn update_credentials(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    {
+        let mut profile = super::lock(&fake.profile);
+        if let Some(name) = form.get("display_name") {
+            profile.0.clone_from(name);
+        }
+        if let Some(note) = form.get("note") {
+            profile.1.clone_from(note);
+        }
+    }
+    json_answer(StatusCode::OK, account(&fake, &headers))
 }

@@ -21,6 +21,7 @@ mod connections;
 mod contract;
 mod credentials;
 mod import;
+mod incidents;
 mod links;
 pub mod media;
 mod passkeys;
@@ -53,6 +54,7 @@ Each operation's description gives the details."),
         (name = "accounts", description = "Social accounts, gatekeepers, access and connections to the networks"),
         (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
         (name = "import", description = "Bulk import of posts from CSV, and each account's schedule as CSV and iCalendar"),
+        (name = "incidents", description = "The day an account is hacked: one-click lockdown, incidents with their timeline, guided recovery, holding statements, close and report"),
     ),
     components(schemas(super::Problem))
 )]
@@ -158,6 +160,19 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(credentials::posture))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
+        .routes(routes!(incidents::lock_down))
+        .routes(routes!(incidents::lock_down_all))
+        .routes(routes!(incidents::report))
+        .routes(routes!(incidents::resume))
+        .routes(routes!(incidents::list))
+        .routes(routes!(incidents::get))
+        .routes(routes!(incidents::note))
+        .routes(routes!(incidents::tick))
+        .routes(routes!(incidents::retry))
+        .routes(routes!(incidents::close))
+        .routes(routes!(incidents::statements))
+        .routes(routes!(incidents::report_markdown))
+        .routes(routes!(incidents::template, incidents::set_template))
         .split_for_parts();
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     contract::complete(&mut document);
