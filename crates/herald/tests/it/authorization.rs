@@ -538,6 +538,88 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             "/account/sessions/end-others",
             [D, A, A, A, D],
         ),
+        // The day an account is hacked. The owner's drill lockdown opens incident 1 on the
+        // owner's account; a member without access to it sees neither.
+        account(
+            Method::POST,
+            format!("/api/v1/accounts/{account_id}/lockdown"),
+            Some(json!({ "drill": true })),
+            [D, D, D, A, A],
+        ),
+        // Every account the caller keeps (a member or admin keeping none: nothing to do).
+        api(
+            Method::POST,
+            "/api/v1/lockdown",
+            Some(json!({ "drill": true })),
+            [D, A, A, A, A],
+        ),
+        account(
+            Method::POST,
+            format!("/api/v1/accounts/{account_id}/incidents"),
+            Some(json!({ "what": "Posts we did not write" })),
+            [D, D, A, A, A],
+        ),
+        api(Method::GET, "/api/v1/incidents", None, [D, A, A, A, A]),
+        account(
+            Method::GET,
+            "/api/v1/incidents/1".to_owned(),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::GET,
+            "/api/v1/incidents/1/report".to_owned(),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::POST,
+            "/api/v1/incidents/1/notes".to_owned(),
+            Some(json!({ "text": "Called the bank." })),
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::POST,
+            "/api/v1/incidents/1/steps/regain_access".to_owned(),
+            None,
+            [D, D, D, A, A],
+        ),
+        account(
+            Method::POST,
+            "/api/v1/incidents/1/retry".to_owned(),
+            None,
+            [D, D, D, A, A],
+        ),
+        account(
+            Method::POST,
+            "/api/v1/incidents/1/statements".to_owned(),
+            Some(json!({ "kind": "holding", "account_ids": [] })),
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::POST,
+            "/api/v1/incidents/1/close".to_owned(),
+            Some(json!({ "lessons": "" })),
+            [D, D, D, A, A],
+        ),
+        account(
+            Method::POST,
+            format!("/api/v1/accounts/{account_id}/resume"),
+            None,
+            [D, D, D, A, A],
+        ),
+        api(
+            Method::GET,
+            "/api/v1/incident-templates/holding",
+            None,
+            [D, A, A, A, A],
+        ),
+        api(
+            Method::PUT,
+            "/api/v1/incident-templates/holding",
+            Some(json!({ "text": "Our account was taken over; ignore what it sends." })),
+            [D, D, D, A, A],
+        ),
         // Only the gatekeeper starts an OAuth connection; this Herald has no X app, which
         // for the gatekeeper is a refusal (422), not a denial.
         Row {
@@ -809,6 +891,9 @@ async fn the_table_covers_every_route_the_server_has() {
                 .replace("/members/7", "/members/{id}")
                 .replace("/sessions/no-such-session", "/sessions/{id}")
                 .replace("/media/999999", "/media/{media_id}")
+                .replace("/incidents/1", "/incidents/{id}")
+                .replace("/steps/regain_access", "/steps/{step}")
+                .replace("/incident-templates/holding", "/incident-templates/{kind}")
                 .replace("/999999", "/{id}");
             (row.method.to_string(), path)
         })
