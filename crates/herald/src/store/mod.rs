@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod group_commit;
+mod inbox;
 mod jobs;
 mod links;
 mod media;
@@ -38,6 +39,7 @@ use crate::config::Config;
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
 pub use group_commit::GroupCounts;
+pub use inbox::{InboxCursorRecord, InboxEventRecord, InboxItemRecord, InboxQuery, NewInboxItem};
 pub use jobs::JobCounts;
 pub use links::OrganisationNames;
 pub use media::{Attached as MediaAttached, MediaRecord, NewMedia};
