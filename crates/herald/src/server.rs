@@ -160,6 +160,17 @@ impl App {
             enqueue_daily_feeds(&store, now, now).await?;
         }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
+        let inbox = crate::jobs::ReadInboxes::new(
+            store.clone(),
+            keys.clone(),
+            networks.clone(),
+            policy.clone(),
+            config.inbox.clone(),
+            clock.clone(),
+        );
+        runner.register(crate::jobs::INBOX_SWEEP_KIND, inbox.clone());
+        runner.register(crate::jobs::INBOX_READ_KIND, inbox);
+        crate::jobs::enqueue_inbox_sweep(&store, &config.inbox, now, now).await?;
         let port = listener
             .local_addr()
             .map_or(config.listen.port(), |addr| addr.port());

@@ -17,6 +17,8 @@ mod group_commit;
 mod health_and_metrics;
 mod helpers;
 mod import;
+mod inbox;
+mod inbox_store;
 mod jobs;
 mod links;
 mod media;

@@ -21,6 +21,7 @@ mod connections;
 mod contract;
 mod credentials;
 mod import;
+mod inbox;
 mod links;
 pub mod media;
 mod passkeys;
@@ -53,6 +54,7 @@ Each operation's description gives the details."),
         (name = "accounts", description = "Social accounts, gatekeepers, access and connections to the networks"),
         (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
         (name = "import", description = "Bulk import of posts from CSV, and each account's schedule as CSV and iCalendar"),
+        (name = "inbox", description = "What comes in to the accounts (mentions, replies, comments, messages, new followers), screened for dangerous links and impostors; assigning, notes, done"),
     ),
     components(schemas(super::Problem))
 )]
@@ -157,6 +159,9 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(credentials::posture))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
+        .routes(routes!(inbox::list))
+        .routes(routes!(inbox::summary))
+        .routes(routes!(inbox::show, inbox::change))
         .split_for_parts();
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     contract::complete(&mut document);
