@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/inbox/{id}/links/{index}", post(pages::inbox::open_link))
         .route("/inbox/{id}/report", post(pages::inbox::report))
+        .route("/inbox/{id}/reply", post(pages::inbox::reply))
         .route("/posts/{id}", get(pages::posts::show))
         .route("/posts/{id}/submit", post(pages::posts::submit))
         .route("/posts/{id}/approve", post(pages::posts::approve))

@@ -348,6 +348,106 @@ pub async fn report_impostor(
     Ok(form)
 }
 
+/// What became of a reply.
+#[derive(Debug, Clone)]
+pub struct Replied {
+    /// The reply, a post like any other: approved and going out now, waiting for approval,
+    /// or a draft still (with `problem` saying why).
+    pub post: crate::services::posts::PostView,
+    /// Why the reply did not go further than it did, in words.
+    pub problem: Option<String>,
+}
+
+/// Answers an item: the reply is a post on the item's account, written by `actor` and
+/// submitted as any post is (the policy guard, the account's approval rule, the network's
+/// length rule). A publisher's reply is approved at once and goes out now, threaded under the
+/// item; a contributor's waits for approval. The item's history names the post.
+pub async fn reply(
+    store: &Store,
+    guard: &crate::services::policy::PolicyGuard,
+    actor: &UserRecord,
+    id: i64,
+    text: &str,
+    max_attempts: u32,
+    now: Timestamp,
+) -> Result<Replied, AppError> {
+    use crate::services::posts::{self, Seen};
+    let (item, _) = open(store, actor, id, AccountAction::Draft).await?;
+    if item.reply_to.is_none() {
+        return Err(AppError::Conflict(
+            "this item cannot be answered on the network (a new follower)".to_owned(),
+        ));
+    }
+    let work = store.write().await?;
+    let draft = posts::create(&work, actor, item.account_id, text, now).await?;
+    work.add_inbox_event(
+        id,
+        &InboxEventRecord {
+            at: now,
+            actor_id: Some(actor.id),
+            what: "replied".to_owned(),
+            detail: String::new(),
+            post_id: Some(draft.post.id),
+        },
+    )
+    .await?;
+    record(
+        &work,
+        now,
+        Actor::User(actor.id),
+        "inbox.replied",
+        Some(format!("inbox_item:{id}")),
+        None,
+        serde_json::json!({ "account": item.account_id, "post": draft.post.id }),
+    )
+    .await?;
+    work.commit().await?;
+    let seen = Seen {
+        id: draft.post.id,
+        version: draft.post.version,
+    };
+    let submitted = match posts::submit(store, guard, actor, seen, None, max_attempts, now).await {
+        Ok(submitted) => submitted,
+        Err(error) => {
+            return Ok(Replied {
+                post: posts::view(store, actor, seen.id).await?,
+                problem: Some(format!("The reply was kept as a draft: {error}")),
+            });
+        }
+    };
+    if submitted.post.state != crate::domain::posts::PostState::Approved {
+        return Ok(Replied {
+            post: submitted,
+            problem: None,
+        });
+    }
+    // Approved at once: it goes out now, unless the account asks to confirm every post.
+    let at = now
+        .saturating_add(jiff::SignedDuration::from_secs(1))
+        .unwrap_or(now);
+    let when = crate::services::schedule::When::At(at.to_string());
+    match crate::services::schedule::schedule(
+        store,
+        actor,
+        seen.id,
+        &when,
+        false,
+        max_attempts,
+        now,
+    )
+    .await
+    {
+        Ok(scheduled) => Ok(Replied {
+            post: scheduled,
+            problem: None,
+        }),
+        Err(error) => Ok(Replied {
+            post: posts::view(store, actor, seen.id).await?,
+            problem: Some(format!("The reply is approved but not sent yet: {error}")),
+        }),
+    }
+}
+
 /// The item `id` if `actor` may do `action` on its account; "not found" when they may not
 /// see it at all, exactly as for an item that does not exist.
 async fn open(

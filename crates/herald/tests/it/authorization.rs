@@ -483,6 +483,13 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "note": "Seen" })),
             [D, D, D, A, A],
         ),
+        // Item 1 is a mention without reply references: 409 for those let through.
+        account(
+            Method::POST,
+            "/api/v1/inbox/1/reply".to_owned(),
+            Some(json!({ "text": "Thank you!" })),
+            [D, D, D, A, A],
+        ),
         api(Method::GET, "/api/v1/audit/export", None, [D, D, D, A, A]),
         page(Method::GET, "/", [D, A, A, A, A]),
         page(Method::GET, "/members", [D, D, A, A, A]),

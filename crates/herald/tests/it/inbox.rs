@@ -415,3 +415,215 @@ async fn members_see_only_accounts_they_may_and_viewers_cannot_change_items() {
     let audit = scene.audit().await;
     assert_eq!(audit.matches("inbox.item_changed").count(), 2, "{audit}");
 }
+
+#[tokio::test]
+async fn a_publishers_reply_goes_out_threaded_and_a_contributors_waits_for_approval() {
+    let scene = Scene::mastodon().await;
+    let fake = &scene.fake.state;
+    fake.receive(FakeIncoming::mention(
+        "ann@example.social",
+        "Ann",
+        "Open on Sunday?",
+    ));
+    fake.receive(
+        FakeIncoming::mention("cat@example.social", "Cat", "").as_kind(IncomingKind::Follower),
+    );
+    let items = read_until(&scene, &scene.keeper, 2).await;
+    let ann = by_author(&items, "Ann")["id"].as_i64().expect("id");
+    let cat = by_author(&items, "Cat")["id"].as_i64().expect("id");
+
+    let refused = reply(&scene, &scene.keeper, cat, "Welcome!").await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::CONFLICT,
+        "a follow cannot be answered"
+    );
+
+    let sent = reply(&scene, &scene.keeper, ann, "@ann Yes, from 9!").await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let sent: Value = sent.json().await.expect("JSON");
+    assert_eq!(sent["state"], "scheduled", "{sent}");
+    let post = sent["post_id"].as_i64().expect("post");
+    scene.clock.advance(SignedDuration::from_secs(2));
+    scene.wait_for(post, "published").await;
+    let published = fake.posts();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].text, "@ann Yes, from 9!");
+    let status_id = (ann_notification_id(&scene, ann).await + 500_000).to_string();
+    assert_eq!(
+        published[0].extra["in_reply_to_id"],
+        status_id.as_str(),
+        "threaded under the mention"
+    );
+
+    let helper = invite_and_join(
+        &scene.app,
+        &scene.clock,
+        &scene.owner,
+        "helper@sunny.example",
+        "member",
+    )
+    .await;
+    grant(
+        &scene.app,
+        &scene.keeper,
+        scene.account,
+        &helper,
+        "contributor",
+    )
+    .await;
+    let waiting: Value = reply(&scene, &helper, ann, "@ann and on Mondays too")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        waiting["state"], "submitted",
+        "a contributor's reply waits: {waiting}"
+    );
+    let item: Value = scene
+        .keeper
+        .get_json(&scene.app, &format!("/api/v1/inbox/{ann}"))
+        .await;
+    let replies: Vec<i64> = item["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|event| event["what"] == "replied")
+        .map(|event| event["post_id"].as_i64().expect("post"))
+        .collect();
+    assert_eq!(replies, [post, waiting["post_id"].as_i64().expect("post")]);
+    assert_eq!(fake.posts().len(), 1, "the waiting reply is not sent");
+}
+
+/// The fake's notification id of an item (its network key).
+async fn ann_notification_id(scene: &Scene, id: i64) -> u64 {
+    scene
+        .app
+        .store
+        .inbox_item(id)
+        .await
+        .expect("read")
+        .expect("item")
+        .network_key
+        .parse()
+        .expect("numeric")
+}
+
+async fn reply(scene: &Scene, person: &Person, id: i64, text: &str) -> reqwest::Response {
+    person
+        .post(
+            &scene.app,
+            &format!("/api/v1/inbox/{id}/reply"),
+            json!({ "text": text }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn the_pages_show_names_escaped_and_links_defanged_and_record_what_members_do() {
+    let scene = Scene::mastodon().await;
+    company_names(&scene).await;
+    let fake = &scene.fake.state;
+    fake.receive(FakeIncoming::mention(
+        "sunnycafe_help@evil.example",
+        "<img src=x onerror=alert(1)>Sunny Café Support",
+        "Claim your refund: https://sunnycafe-login.example/refund and https://bit.ly/3xYz",
+    ));
+    let items = read_until(&scene, &scene.keeper, 1).await;
+    let id = items[0]["id"].as_i64().expect("id");
+
+    let list = scene.keeper.get(&scene.app, "/inbox").await;
+    assert_eq!(list.status(), StatusCode::OK);
+    let html = list.text().await.expect("page");
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;") || html.contains("&lt;img"),
+        "the name is escaped"
+    );
+    assert!(
+        !html.contains("<img src=x"),
+        "no markup from a sender reaches the page"
+    );
+    assert!(html.contains("hxxps[://]sunnycafe-login[.]example/refund"));
+    assert!(
+        !html.contains("href=\"https://sunnycafe-login"),
+        "never a link"
+    );
+    assert!(html.contains("Possible impostor"));
+
+    let page = scene
+        .keeper
+        .get(&scene.app, &format!("/inbox/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("data-not-offered"),
+        "the dangerous link is not offered"
+    );
+    assert!(
+        !page.contains(&format!("/inbox/{id}/links/0\"")),
+        "no form opens it"
+    );
+    assert!(
+        page.contains(&format!("/inbox/{id}/links/1\"")),
+        "the short link may be opened anyway"
+    );
+
+    let dangerous = scene
+        .keeper
+        .form(
+            &scene.app,
+            &format!("/inbox/{id}/links/0"),
+            &[("confirm", "1")],
+        )
+        .await;
+    assert_eq!(dangerous.status(), StatusCode::FORBIDDEN);
+    let unconfirmed = scene
+        .keeper
+        .form(&scene.app, &format!("/inbox/{id}/links/1"), &[])
+        .await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let opened = scene
+        .keeper
+        .form(
+            &scene.app,
+            &format!("/inbox/{id}/links/1"),
+            &[("confirm", "1")],
+        )
+        .await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let opened = opened.text().await.expect("page");
+    assert!(
+        opened.contains("href=\"https://bit.ly/3xYz\""),
+        "offered once confirmed"
+    );
+    assert!(opened.contains("rel=\"noopener noreferrer\""));
+
+    let reported = scene
+        .keeper
+        .form(&scene.app, &format!("/inbox/{id}/report"), &[])
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        reported.contains("docs.joinmastodon.org"),
+        "the network's form is offered"
+    );
+    assert!(reported.contains("reported @sunnycafe_help@evil.example to the network"));
+    let audit = scene.audit().await;
+    assert!(audit.contains("inbox.link_opened"), "{audit}");
+    assert!(audit.contains("inbox.impostor_reported"), "{audit}");
+    assert!(
+        !audit.contains("3xYz"),
+        "the audit keeps the host, not the address"
+    );
+
+    let summary = scene
+        .keeper
+        .get_json(&scene.app, "/api/v1/inbox/summary")
+        .await;
+    assert_eq!(summary, json!({ "open": 1, "newest": id }));
+}

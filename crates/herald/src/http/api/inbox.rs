@@ -249,6 +249,64 @@ pub async fn change(
     )))
 }
 
+/// A reply to an item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "@ann Thank you! We open at 8 on Sundays."}))]
+pub struct ReplyRequest {
+    /// The reply's text: not blank, and no longer than the account's network allows.
+    #[schema(min_length = 1)]
+    pub text: String,
+}
+
+/// What became of a reply: a post like any other.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"post_id": 31, "state": "scheduled", "problem": null}))]
+pub struct ReplyResponse {
+    /// The reply's post (`/api/v1/posts/{id}`).
+    pub post_id: i64,
+    /// `scheduled` (going out now, threaded under the item), `submitted` (waiting for
+    /// approval), `approved` (not sent: see `problem`) or `draft` (refused: see `problem`).
+    pub state: crate::domain::posts::PostState,
+    pub problem: Option<String>,
+}
+
+/// Replies to an inbox item
+///
+/// Writes the reply as a post on the item's account and submits it like any post: the policy
+/// guard, the account's approval rule and the network's length rule apply. A publisher's reply
+/// goes out at once, threaded under the item (Mastodon `in_reply_to_id`, Bluesky root and
+/// parent); a contributor's waits for approval. The item's history names the post.
+#[utoipa::path(post, path = "/api/v1/inbox/{id}/reply", operation_id = "reply_to_inbox_item", tag = "inbox", security(("token" = ["posts:write"]), ("session" = [])), request_body = ReplyRequest, params(("id" = i64, Path)),
+    responses((status = 201, description = "The reply's post, and how far it got", body = ReplyResponse), (status = 403, description = "A viewer of the account, or the policy not accepted yet", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such item", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "The item cannot be answered (a new follower)", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "Empty or too long", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<ReplyRequest>,
+) -> Result<(axum::http::StatusCode, Json<ReplyResponse>), ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    let replied = inbox::reply(
+        &state.store,
+        &state.policy,
+        &caller.user,
+        id,
+        &request.text,
+        state.config.jobs.max_attempts,
+        now,
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(ReplyResponse {
+            post_id: replied.post.post.id,
+            state: replied.post.post.state,
+            problem: replied.problem,
+        }),
+    ))
+}
+
 /// An item as the API shows it: text and links defanged.
 pub fn item_summary(item: InboxItemRecord, seen: &Visible) -> ItemSummary {
     let mut text = item.text;

@@ -162,6 +162,7 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(inbox::list))
         .routes(routes!(inbox::summary))
         .routes(routes!(inbox::show, inbox::change))
+        .routes(routes!(inbox::reply))
         .split_for_parts();
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     contract::complete(&mut document);

@@ -65,6 +65,8 @@ struct ItemPage {
     history: Vec<HistoryLine>,
     members: Vec<Choice>,
     may_change: bool,
+    /// Whether the item can be answered on its network (not a new follower).
+    answerable: bool,
     csrf: String,
     message: Option<String>,
     /// After "open anyway" or "report": the address to go on to, now that it was recorded.
@@ -329,6 +331,63 @@ pub async fn open_link(
     }
 }
 
+/// The reply form's text.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    text: String,
+}
+
+/// A reply: a post submitted like any other; the page says how far it got.
+pub async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form }: CsrfForm<ReplyForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    let max_attempts = state.config.jobs.max_attempts;
+    let replied = inbox::reply(
+        &state.store,
+        &state.policy,
+        &caller.user,
+        id,
+        &form.text,
+        max_attempts,
+        now,
+    )
+    .await;
+    match replied {
+        Ok(replied) => {
+            let post = replied.post.post.id;
+            let words = match (&replied.problem, replied.post.post.state) {
+                (Some(problem), _) => format!("{problem} See the reply"),
+                (None, crate::domain::posts::PostState::Submitted) => {
+                    "Your reply waits for a publisher's approval. See the reply".to_owned()
+                }
+                (None, _) => "Your reply is on its way. See the reply".to_owned(),
+            };
+            let go_on = GoOn {
+                href: format!("/posts/{post}"),
+                words,
+            };
+            item_page(&state, &caller, id, StatusCode::OK, None, Some(go_on)).await
+        }
+        Err(error) => {
+            let status = super::status_of(&error);
+            item_page(
+                &state,
+                &caller,
+                id,
+                status,
+                Some(super::message(error)),
+                None,
+            )
+            .await
+        }
+    }
+}
+
 /// "Report to the network": recorded, then the page offers the network's form.
 pub async fn report(
     State(state): State<AppState>,
@@ -398,8 +457,10 @@ async fn item_page(
             selected: Some(user.id) == assignee,
         })
         .collect();
+    let answerable = view.item.reply_to.is_some();
     let page = ItemPage {
         layout: Layout::signed_in("Inbox item", "/inbox", caller),
+        answerable,
         card: card(view.item, &view.account.account, &users),
         history,
         members,
