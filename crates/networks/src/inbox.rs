@@ -11,6 +11,7 @@
 mod bluesky;
 mod json;
 mod mastodon;
+mod x;
 
 use jiff::Timestamp;
 

@@ -62,11 +62,9 @@ impl Networks {
             &config.mastodon_instance_url,
             None,
         )));
+        let x = Arc::new(networks::x::X::new(endpoint(&config.x_api_url, x)));
         let adapters: Vec<(Network, Arc<dyn Adapter>)> = vec![
-            (
-                Network::X,
-                Arc::new(networks::x::X::new(endpoint(&config.x_api_url, x))),
-            ),
+            (Network::X, x.clone()),
             (
                 Network::Linkedin,
                 Arc::new(networks::linkedin::LinkedIn::new(endpoint(
@@ -101,6 +99,7 @@ impl Networks {
         let readers: Vec<(Network, Arc<dyn ReadInbox>)> = vec![
             (Network::Bluesky, bluesky.clone()),
             (Network::Mastodon, mastodon),
+            (Network::X, x),
         ];
         Networks {
             adapters: adapters.into(),

@@ -18,6 +18,7 @@ mod health_and_metrics;
 mod helpers;
 mod import;
 mod inbox;
+mod inbox_browser;
 mod inbox_store;
 mod jobs;
 mod links;

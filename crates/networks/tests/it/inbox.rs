@@ -491,3 +491,69 @@ async fn bluesky_rate_limit_carries_the_reset_time() {
         "{error:?}"
     );
 }
+
+async fn x() -> (FakeServer, networks::x::X, Tokens) {
+    let server = networks::fake::x::start(FakeState::new(TOKEN, 7))
+        .await
+        .expect("fake X");
+    let adapter = networks::x::X::new(Endpoint::new(
+        &server.url(),
+        crate::local(Duration::from_secs(5)),
+        None,
+    ));
+    let tokens = Tokens::bearer(TOKEN.into(), networks::fake::x::USER_ID.to_owned());
+    (server, adapter, tokens)
+}
+
+#[tokio::test]
+async fn x_reads_mentions_and_replies_walking_down_to_since_id_across_bounded_reads() {
+    let (server, adapter, tokens) = x().await;
+    server.state.receive(mention(0));
+    server
+        .state
+        .receive(mention(1).as_kind(IncomingKind::Reply));
+    let first = adapter
+        .read_inbox(&tokens, None, ReadLimits::default())
+        .await
+        .expect("first read");
+    let kinds: Vec<IncomingKind> = first.items.iter().map(|item| item.kind).collect();
+    assert_eq!(kinds, [IncomingKind::Reply, IncomingKind::Mention]);
+    assert_eq!(first.items[1].sender.handle, "@fan0.example");
+    for n in 2..=14 {
+        server.state.receive(mention(n));
+    }
+    let limits = ReadLimits {
+        page_size: 5,
+        pages: 2,
+    };
+    let (keys, cursor, reads) = read_all(&adapter, &tokens, first.cursor, limits).await;
+    assert!(reads[0].more, "thirteen new mentions are more than one read's ten");
+    assert_eq!(keys.len(), 13, "{keys:?}");
+    assert_eq!(distinct(&keys), 13);
+    let again = adapter
+        .read_inbox(&tokens, cursor.as_deref(), limits)
+        .await
+        .expect("nothing new");
+    assert!(again.items.is_empty());
+}
+
+#[tokio::test]
+async fn x_replies_name_the_post_they_answer() {
+    let (server, adapter, tokens) = x().await;
+    server.state.receive(mention(1));
+    let read = adapter
+        .read_inbox(&tokens, None, ReadLimits::default())
+        .await
+        .expect("read");
+    let item = &read.items[0];
+    adapter
+        .reply(
+            &tokens,
+            item.reply_to.as_deref().expect("answerable"),
+            &reply_post("x-reply"),
+        )
+        .await
+        .expect("reply");
+    let posts = server.state.posts();
+    assert_eq!(posts[0].extra["reply"]["in_reply_to_tweet_id"], item.key.as_str());
+}

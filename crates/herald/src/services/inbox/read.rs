@@ -65,7 +65,7 @@ pub async fn read_account(
             "Herald does not read {}'s inbox yet",
             account.network.label()
         );
-        store.inbox_read_failed(account_id, &why, later).await?;
+        failed(store, account_id, &why, later).await?;
         return Ok(ReadSummary {
             failed: Some(why),
             ..ReadSummary::default()
@@ -108,7 +108,7 @@ pub async fn read_account(
                 "could not read the account's inbox; the cursor stays and the read waits"
             );
             let why = error.to_string();
-            store.inbox_read_failed(account_id, &why, next).await?;
+            failed(store, account_id, &why, next).await?;
             return Ok(ReadSummary {
                 failed: Some(why),
                 ..ReadSummary::default()
@@ -154,6 +154,19 @@ pub async fn read_account(
         );
     }
     Ok(summary)
+}
+
+/// Records a failed read in a unit of work of its own (on SQLite, the write turn).
+async fn failed(
+    store: &Store,
+    account_id: i64,
+    why: &str,
+    next: Timestamp,
+) -> Result<(), AppError> {
+    let work = store.write().await?;
+    work.inbox_read_failed(account_id, why, next).await?;
+    work.commit().await?;
+    Ok(())
 }
 
 /// An item as it is saved: its text capped (a cut is logged), screened.
