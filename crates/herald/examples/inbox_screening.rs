@@ -12,6 +12,10 @@ use herald::services::links::Reach;
 use jiff::Timestamp;
 use networks::{Incoming, IncomingKind, Sender};
 
+#[allow(
+    clippy::print_stdout,
+    reason = "the figure is the example's output, read by bench/inbox.py"
+)]
 fn main() {
     let count: usize = std::env::args()
         .nth(1)
@@ -64,13 +68,22 @@ fn main() {
 /// impostor handles or names, card numbers; lengths vary up to a few thousand characters.
 fn item(n: usize) -> Incoming {
     let (handle, name) = match n % 20 {
-        0 => ("@sunnycafe_help@evil.example".to_owned(), "Help desk".to_owned()),
-        1 => (format!("@fan{n}@example.social"), "Sunny Café Support".to_owned()),
+        0 => (
+            "@sunnycafe_help@evil.example".to_owned(),
+            "Help desk".to_owned(),
+        ),
+        1 => (
+            format!("@fan{n}@example.social"),
+            "Sunny Café Support".to_owned(),
+        ),
         2 => (format!("@fan{n}@example.social"), "Ѕunny Сafé".to_owned()),
         _ => (format!("@fan{n}@example.social"), format!("Fan number {n}")),
     };
     let text = match n % 10 {
-        0 => format!("Your order {n} failed, fix it at https://bad{}.example/login now", n % 100_000),
+        0 => format!(
+            "Your order {n} failed, fix it at https://bad{}.example/login now",
+            n % 100_000
+        ),
         1 => format!("Log in at https://sunnycafe-login.example/account/{n} to claim"),
         2 => format!("Look at this https://bit.ly/x{n} and https://example.org/photos/{n}"),
         3 => "My card is 4111 1111 1111 1111, can you refund the scones?".to_owned(),
@@ -79,7 +92,7 @@ fn item(n: usize) -> Incoming {
     };
     Incoming {
         key: n.to_string(),
-        kind: if n % 7 == 0 {
+        kind: if n.is_multiple_of(7) {
             IncomingKind::Reply
         } else {
             IncomingKind::Mention

@@ -22,9 +22,9 @@ use crate::jobs::{
 };
 use crate::keys::Keys;
 use crate::metrics::Metrics;
-use crate::services::audit;
 use crate::services::connections::Networks;
 use crate::services::people::passkeys;
+use crate::services::{Services, audit};
 use crate::store::{Store, StoreError};
 
 /// Why Herald could not start. Each message names the thing to fix.
@@ -136,16 +136,21 @@ impl App {
         let policy = Arc::new(crate::services::policy::PolicyGuard::with_links(
             links.clone(),
         ));
-        let publisher = PublishPosts::new(
-            store.clone(),
-            keys.clone(),
-            networks.clone(),
-            clock.clone(),
-            runner.worker_id(),
-        )
-        .with_media(media.clone())
-        .with_links(policy.clone());
-        runner.register(PUBLISH_KIND, publisher);
+        let config = Arc::new(config);
+        let services = Services {
+            store: store.clone(),
+            config: config.clone(),
+            clock: clock.clone(),
+            keys,
+            networks,
+            policy,
+            media: media.clone(),
+            breaches: Breaches::in_data_dir(&config.data_dir),
+        };
+        runner.register(
+            PUBLISH_KIND,
+            PublishPosts::new(services.clone(), runner.worker_id()),
+        );
         runner.register(
             PRUNE_KIND,
             PruneJobs::new(store.clone(), clock.clone()).with_media(media.clone()),
@@ -160,14 +165,7 @@ impl App {
             enqueue_daily_feeds(&store, now, now).await?;
         }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
-        let inbox = crate::jobs::ReadInboxes::new(
-            store.clone(),
-            keys.clone(),
-            networks.clone(),
-            policy.clone(),
-            config.inbox.clone(),
-            clock.clone(),
-        );
+        let inbox = crate::jobs::ReadInboxes::new(services.clone());
         runner.register(crate::jobs::INBOX_SWEEP_KIND, inbox.clone());
         runner.register(crate::jobs::INBOX_READ_KIND, inbox);
         crate::jobs::enqueue_inbox_sweep(&store, &config.inbox, now, now).await?;
@@ -181,7 +179,7 @@ impl App {
                 None
             }
         };
-        let setup_announcement = crate::services::people::setup::code(&store, &keys, now)
+        let setup_announcement = crate::services::people::setup::code(&store, &services.keys, now)
             .await
             .map_err(StartError::Setup)?
             .map(|code| {
@@ -190,18 +188,10 @@ impl App {
                     &config, listening,
                 ))
             });
-        let breaches = Breaches::in_data_dir(&config.data_dir);
         let state = AppState {
-            store,
-            config: Arc::new(config),
+            services,
             metrics,
-            clock,
-            keys,
-            networks,
-            breaches,
-            policy,
             webauthn,
-            media,
         };
         Ok(App {
             listener,

@@ -349,7 +349,10 @@ pub(crate) fn published(id: String) -> Published {
 }
 
 /// Sends a request and turns any answer but a success into its error.
-pub(crate) async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
+pub(crate) async fn call(
+    endpoint: &Endpoint,
+    request: RequestBuilder,
+) -> Result<Answer, NetworkError> {
     endpoint.call(request, failure).await
 }
 

@@ -23,33 +23,27 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::breaches::Breaches;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::keys::Keys;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::services::Services;
 
 pub use error::{ApiError, Problem};
 
-/// What every handler can reach.
+/// What every handler can reach: the services' context, and what only the web layer uses.
+/// Dereferences to [`Services`], so `state.store` and `&state` (as `&Services`) both work.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
+    pub services: Services,
     pub metrics: Arc<Metrics>,
-    pub clock: Arc<dyn Clock>,
-    pub keys: Arc<Keys>,
-    /// One adapter per social network.
-    pub networks: crate::services::connections::Networks,
-    /// The imported breached-password data (possibly none).
-    pub breaches: Breaches,
-    /// The company's policy rules, compiled once per saved version.
-    pub policy: Arc<crate::services::policy::PolicyGuard>,
     /// `None` when passkeys cannot work here (public_url names an IP address).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
-    /// Where posts' images are kept, and the key for signed links to them.
-    pub media: crate::services::media::Library,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 /// The whole application router with its middleware.

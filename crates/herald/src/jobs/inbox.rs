@@ -5,18 +5,13 @@
 //! (`services::inbox::read`); a read that stopped at its bound enqueues the next one at once.
 //! Reads are idempotent: the cursor moves in the same transaction as the items it read.
 
-use std::sync::Arc;
-
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Done, JobError, JobFuture, JobHandler};
-use crate::clock::Clock;
 use crate::config::InboxConfig;
 use crate::domain::jobs::{Job, NewJob};
-use crate::keys::Keys;
-use crate::services::connections::Networks;
-use crate::services::inbox::read::{Reading, read_account};
-use crate::services::policy::PolicyGuard;
+use crate::services::Services;
+use crate::services::inbox::read::read_account;
 use crate::store::{Store, StoreError};
 
 pub const SWEEP_KIND: &str = "inbox_sweep";
@@ -25,51 +20,33 @@ pub const READ_KIND: &str = "inbox_read";
 /// Both jobs: the sweep and each account's read.
 #[derive(Clone)]
 pub struct ReadInboxes {
-    store: Store,
-    keys: Arc<Keys>,
-    networks: Networks,
-    guard: Arc<PolicyGuard>,
-    config: InboxConfig,
-    clock: Arc<dyn Clock>,
+    services: Services,
 }
 
 impl std::fmt::Debug for ReadInboxes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadInboxes")
-            .field("config", &self.config)
+            .field("config", &self.services.config.inbox)
             .finish_non_exhaustive()
     }
 }
 
 impl ReadInboxes {
-    pub fn new(
-        store: Store,
-        keys: Arc<Keys>,
-        networks: Networks,
-        guard: Arc<PolicyGuard>,
-        config: InboxConfig,
-        clock: Arc<dyn Clock>,
-    ) -> ReadInboxes {
-        ReadInboxes {
-            store,
-            keys,
-            networks,
-            guard,
-            config,
-            clock,
-        }
+    pub fn new(services: Services) -> ReadInboxes {
+        ReadInboxes { services }
     }
 
     /// Enqueues a read of every account that is due, and the next sweep.
     async fn sweep(&self) -> Result<Done, JobError> {
-        let now = self.clock.now();
-        for account in self.store.inbox_accounts_due(now).await? {
-            self.store
-                .enqueue_job(&read_job(account, now, &self.config), now)
+        let Services { store, config, .. } = &self.services;
+        let now = self.services.now();
+        for account in store.inbox_accounts_due(now).await? {
+            store
+                .enqueue_job(&read_job(account, now, &config.inbox), now)
                 .await?;
         }
-        let next = now.saturating_add(interval(&self.config)).unwrap_or(now);
-        enqueue_sweep(&self.store, &self.config, next, now).await?;
+        let next = now.saturating_add(interval(&config.inbox)).unwrap_or(now);
+        enqueue_sweep(store, &config.inbox, next, now).await?;
         Ok(Done::ByRunner)
     }
 
@@ -79,28 +56,20 @@ impl ReadInboxes {
                 reason: format!("an inbox read without an account: {}", job.payload),
             });
         };
-        let now = self.clock.now();
-        let reading = Reading {
-            store: &self.store,
-            keys: &self.keys,
-            networks: &self.networks,
-            guard: &self.guard,
-            config: &self.config,
-        };
-        let summary =
-            read_account(reading, account, now)
-                .await
-                .map_err(|error| JobError::Retry {
-                    reason: error.to_string(),
-                    not_before: None,
-                })?;
+        let now = self.services.now();
+        let summary = read_account(&self.services, account, now)
+            .await
+            .map_err(|error| JobError::Retry {
+                reason: error.to_string(),
+                not_before: None,
+            })?;
         if summary.more {
-            let mut again = read_job(account, now, &self.config);
+            let mut again = read_job(account, now, &self.services.config.inbox);
             again.dedupe_key = Some(format!(
                 "{READ_KIND}:{account}:more:{}",
                 now.as_millisecond()
             ));
-            self.store.enqueue_job(&again, now).await?;
+            self.services.store.enqueue_job(&again, now).await?;
         }
         Ok(Done::ByRunner)
     }

@@ -7,22 +7,18 @@
 //! the post `unconfirmed`, and the next attempt first asks the network whether it has the post
 //! ([`networks::Adapter::find`]); only a clear "no" lets it publish again.
 
-use std::sync::Arc;
-
 use jiff::{SignedDuration, Timestamp};
 use networks::{Adapter, NetworkError, Outgoing, Published};
 
 use super::{Done, JobError, JobFuture, JobHandler};
-use crate::clock::Clock;
 use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::jobs::{Job, NewJob, retry_at};
 use crate::domain::posts::{Outcome, PostState};
-use crate::keys::Keys;
-use crate::services::connections::{self, Networks, TokensError};
+use crate::services::Services;
+use crate::services::connections::{self, TokensError};
 use crate::services::links::Reach;
 use crate::services::notify;
-use crate::services::policy::PolicyGuard;
-use crate::store::{AccountRecord, AttemptEnd, PostRecord, Store};
+use crate::store::{AccountRecord, AttemptEnd, PostRecord};
 
 pub const PUBLISH_KIND: &str = "publish_post";
 
@@ -50,16 +46,10 @@ pub fn idempotency_key(post: &PostRecord) -> String {
 
 /// Publishes due posts.
 pub struct PublishPosts {
-    store: Store,
-    keys: Arc<Keys>,
-    networks: Networks,
-    clock: Arc<dyn Clock>,
+    /// The store, keys, networks and clock; the media library images are read from; the guard
+    /// whose link safety checks a post's links again just before it is published.
+    services: Services,
     worker: String,
-    /// Where posts' images are read from; see [`PublishPosts::with_media`].
-    media: Option<crate::services::media::Library>,
-    /// The guard whose link safety checks a post's links again just before it is published;
-    /// see [`PublishPosts::with_links`].
-    guard: Option<Arc<PolicyGuard>>,
 }
 
 impl std::fmt::Debug for PublishPosts {
@@ -84,40 +74,20 @@ struct Ending {
 }
 
 impl PublishPosts {
-    pub fn new(
-        store: Store,
-        keys: Arc<Keys>,
-        networks: Networks,
-        clock: Arc<dyn Clock>,
-        worker: &str,
-    ) -> PublishPosts {
+    pub fn new(services: Services, worker: &str) -> PublishPosts {
         PublishPosts {
-            store,
-            keys,
-            networks,
-            clock,
+            services,
             worker: worker.to_owned(),
-            media: None,
-            guard: None,
-        }
-    }
-
-    /// Checks every post's links again just before publishing it (feeds change between
-    /// approval and publication): a post with a blocking link finding is held, not sent.
-    pub fn with_links(self, guard: Arc<PolicyGuard>) -> PublishPosts {
-        PublishPosts {
-            guard: Some(guard),
-            ..self
         }
     }
 
     /// The post's blocking link findings now, followed to where short links go.
     async fn links_holding(&self, post: &PostRecord, now: Timestamp) -> Ending {
-        let Some(links) = self.guard.as_ref().and_then(|guard| guard.links()) else {
+        let Some(links) = self.services.policy.links() else {
             return published_later();
         };
         let findings = match links
-            .findings(&self.store, &post.text, now, Reach::ShortLinks)
+            .findings(&self.services.store, &post.text, now, Reach::ShortLinks)
             .await
         {
             Ok(findings) => findings,
@@ -149,17 +119,9 @@ impl PublishPosts {
         }
     }
 
-    /// Publishes posts' images from `library` (a post with images and no library fails).
-    pub fn with_media(self, library: crate::services::media::Library) -> PublishPosts {
-        PublishPosts {
-            media: Some(library),
-            ..self
-        }
-    }
-
     async fn publish(&self, job: &Job) -> Result<Done, JobError> {
         let (post_id, at) = payload(job)?;
-        let Some((post, images)) = self.store.post_to_publish(post_id).await? else {
+        let Some((post, images)) = self.services.store.post_to_publish(post_id).await? else {
             return Ok(Done::ByRunner);
         };
         // Taken off the schedule, sent back, already published, or given another time (whose
@@ -168,20 +130,22 @@ impl PublishPosts {
         if !post.state.publisher_may_start() || rescheduled {
             return Ok(Done::ByRunner);
         }
-        let account =
-            self.store
-                .account(post.account_id)
-                .await?
-                .ok_or_else(|| JobError::Permanent {
-                    reason: format!("post {post_id}'s account is gone"),
-                })?;
-        let now = self.clock.now();
+        let account = self
+            .services
+            .store
+            .account(post.account_id)
+            .await?
+            .ok_or_else(|| JobError::Permanent {
+                reason: format!("post {post_id}'s account is gone"),
+            })?;
+        let now = self.services.now();
         let note = match post.state {
             PostState::Publishing => "publishing again after an interrupted attempt",
             PostState::Unconfirmed => "checking whether the earlier attempt was published",
             _ => "publishing",
         };
         let Some(attempt_id) = self
+            .services
             .store
             .start_attempt(post_id, post.state, &self.worker, note, now)
             .await?
@@ -189,7 +153,7 @@ impl PublishPosts {
             return Ok(Done::ByRunner); // Someone moved the post meanwhile.
         };
         let ending = self.attempt(job, &post, images, &account).await;
-        let now = self.clock.now();
+        let now = self.services.now();
         let audit = audit_entry(&post, &account, &ending, job);
         let end = AttemptEnd {
             post_id,
@@ -219,7 +183,7 @@ impl PublishPosts {
                 .then_some((job.id, self.worker.as_str())),
             now,
         };
-        self.store.finish_attempt(&end).await?;
+        self.services.store.finish_attempt(&end).await?;
         tracing::info!(post.id = post_id, account.id = account.id, outcome = end.outcome, detail = %ending.detail, "publishing attempt ended");
         // The post's outcome is saved (and a settled job marked done) whatever happens here:
         // a notification that cannot be written is logged, not a reason to publish again.
@@ -245,29 +209,33 @@ impl PublishPosts {
     ) -> Ending {
         let network = account.network.label();
         if post.state == PostState::Scheduled {
-            let held = self.links_holding(post, self.clock.now()).await;
+            let held = self.links_holding(post, self.services.now()).await;
             if !held.held.is_empty() {
                 return held;
             }
         }
-        let adapter = match self.networks.adapter(account.network) {
+        let adapter = match self.services.networks.adapter(account.network) {
             Ok(adapter) => adapter,
             Err(error) => return failed(error.to_string()),
         };
-        let now = self.clock.now();
+        let now = self.services.now();
         // After an interrupted or unconfirmed attempt, the post is dated when Herald first
         // sent it: networks that look a post up by time (X's timeline) search from there.
         let first_sent = match post.state {
             PostState::Scheduled => None,
-            _ => self.store.first_attempt_at(post.id).await.ok().flatten(),
+            _ => self
+                .services
+                .store
+                .first_attempt_at(post.id)
+                .await
+                .ok()
+                .flatten(),
         };
-        let library = self.media.as_ref();
         let media = match images {
             0 => Vec::new(),
             _ => {
                 match crate::services::media::for_publishing(
-                    &self.store,
-                    library,
+                    &self.services,
                     post,
                     account.network,
                     now,
@@ -289,14 +257,8 @@ impl PublishPosts {
         // unconfirmed attempt that is known only where the network honours the key.
         let mut absent = post.state == PostState::Scheduled || adapter.idempotent();
         let last_attempt = job.attempts >= job.max_attempts;
-        let tokens = match connections::tokens_for(
-            &self.store,
-            &self.keys,
-            adapter.as_ref(),
-            account,
-            now,
-        )
-        .await
+        let tokens = match connections::tokens_for(&self.services, adapter.as_ref(), account, now)
+            .await
         {
             Ok(tokens) => tokens,
             Err(TokensError::NotConnected(_)) => {
@@ -365,16 +327,14 @@ impl PublishPosts {
         &self,
         post: &PostRecord,
         account: &AccountRecord,
-    ) -> Result<Option<(Arc<dyn networks::ReadInbox>, String)>, crate::store::StoreError> {
-        let Some(item) = self.store.inbox_item_replied_by(post.id).await? else {
+    ) -> Result<Option<(std::sync::Arc<dyn networks::ReadInbox>, String)>, crate::store::StoreError>
+    {
+        let store = &self.services.store;
+        let Some(item) = store.inbox_item_replied_by(post.id).await? else {
             return Ok(None);
         };
-        let reply_to = self
-            .store
-            .inbox_item(item)
-            .await?
-            .and_then(|item| item.reply_to);
-        let reader = self.networks.reader(account.network);
+        let reply_to = store.inbox_item(item).await?.and_then(|item| item.reply_to);
+        let reader = self.services.networks.reader(account.network);
         Ok(reader.zip(reply_to))
     }
 
@@ -454,13 +414,22 @@ impl PublishPosts {
             _ => format!("Check a post to {}", account.display_name),
         };
         let body = format!("Post {}: {}", post.id, ending.detail);
-        notify::member(&self.store, post.author_id, account, &subject, &body, now).await?;
+        notify::member(
+            &self.services.store,
+            post.author_id,
+            account,
+            &subject,
+            &body,
+            now,
+        )
+        .await?;
         if ending.reconnect {
-            self.store
+            self.services
+                .store
                 .set_connection(account.id, "reconnect_needed", None)
                 .await?;
             notify::gatekeeper(
-                &self.store,
+                &self.services.store,
                 account,
                 &format!("Reconnect {} to {}", account.display_name, account.network.label()),
                 &format!(
@@ -472,7 +441,7 @@ impl PublishPosts {
             )
             .await?;
         } else if account.gatekeeper_id != post.author_id {
-            notify::gatekeeper(&self.store, account, &subject, &body, now).await?;
+            notify::gatekeeper(&self.services.store, account, &subject, &body, now).await?;
         }
         Ok(())
     }

@@ -13,8 +13,8 @@ use crate::domain::access::{self, AccountAction};
 use crate::domain::accounts::{AccountLevel, AvatarColour, Handle, Network};
 use crate::domain::audit::Actor;
 use crate::domain::people::{DisplayName, Role};
-use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::{AppError, Entity};
 use crate::store::{AccountRecord, NewAccount, Store, UserRecord};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -79,7 +79,7 @@ pub async fn open(
     id: i64,
     action: AccountAction,
 ) -> Result<Visible, AppError> {
-    let not_found = || AppError::NotFound(format!("there is no account {id}"));
+    let not_found = || AppError::not_found(Entity::Account, format!("there is no account {id}"));
     let account = store.account(id).await?.ok_or_else(not_found)?;
     let level = level_of(store, &account, user.id).await?;
     access::check_account(user.role, level, AccountAction::View).map_err(|_| not_found())?;
@@ -256,9 +256,10 @@ pub async fn revoke(
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.revoke_grant(account_id, member_id).await? {
-        return Err(AppError::NotFound(format!(
-            "member {member_id} has no access to this account"
-        )));
+        return Err(AppError::not_found(
+            Entity::Member,
+            format!("member {member_id} has no access to this account"),
+        ));
     }
     let as_owner = visible.level != Some(AccountLevel::Gatekeeper);
     if as_owner {

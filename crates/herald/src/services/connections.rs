@@ -21,10 +21,9 @@ use crate::config::NetworksConfig;
 use crate::domain::access::AccountAction;
 use crate::domain::accounts::{Handle, Network};
 use crate::domain::audit::Actor;
-use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
 use crate::services::credentials;
+use crate::services::{AppError, Entity, Services};
 use crate::store::{AccountRecord, Store, UserRecord};
 
 /// Tokens this close to expiry are refreshed before use.
@@ -167,14 +166,15 @@ impl Networks {
 /// Connects an account: the gatekeeper's grant is checked with the network, and the tokens
 /// it gives are sealed in the vault. Returns the handle the connection acts as.
 pub async fn connect(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
+    services: &Services,
     actor: &UserRecord,
     account_id: i64,
     grant: &Grant,
     now: Timestamp,
 ) -> Result<String, AppError> {
+    let Services {
+        store, networks, ..
+    } = services;
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
@@ -182,10 +182,7 @@ pub async fn connect(
     let adapter = adapter.as_ref();
     refuse_control_characters(grant)?;
     let grant = with_checked_server(networks, grant)?;
-    connect_opened(
-        store, keys, adapter, actor, account_id, network, &grant, now,
-    )
-    .await
+    connect_opened(services, adapter, actor, account_id, network, &grant, now).await
 }
 
 /// A pasted token or app password with a line break or another control character in it was
@@ -232,10 +229,8 @@ fn named_server(grant: &Grant) -> Option<&str> {
 /// [`connect`] through an adapter made for this connection rather than the configured one
 /// (a Mastodon instance with Herald's application there, for an OAuth code from it): the
 /// instance's answers are not quoted; `server` names it in messages.
-#[allow(clippy::too_many_arguments)] // The same inputs as `connect`, with the adapter.
 pub async fn connect_with(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     adapter: &dyn Adapter,
     server: &str,
     actor: &UserRecord,
@@ -243,6 +238,7 @@ pub async fn connect_with(
     grant: &Grant,
     now: Timestamp,
 ) -> Result<String, AppError> {
+    let Services { store, .. } = services;
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
@@ -250,17 +246,12 @@ pub async fn connect_with(
         .connect(grant, now)
         .await
         .map_err(refused_at(network, server))?;
-    save(
-        store, keys, adapter, actor, account_id, network, &tokens, now,
-    )
-    .await
+    save(services, adapter, actor, account_id, network, &tokens, now).await
 }
 
 /// Turns the grant into tokens at the network, for an account already opened, and saves them.
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of connecting.
 async fn connect_opened(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     adapter: &dyn Adapter,
     actor: &UserRecord,
     account_id: i64,
@@ -278,18 +269,13 @@ async fn connect_opened(
             .await
             .map_err(refused(network))?,
     };
-    save(
-        store, keys, adapter, actor, account_id, network, &tokens, now,
-    )
-    .await
+    save(services, adapter, actor, account_id, network, &tokens, now).await
 }
 
 /// Keeps the tokens of a new connection: who they act as is asked of the network, they are
 /// sealed in the vault, and the connection is audited. Returns the handle.
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of connecting.
 pub async fn save(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     adapter: &dyn Adapter,
     actor: &UserRecord,
     account_id: i64,
@@ -297,6 +283,7 @@ pub async fn save(
     tokens: &Tokens,
     now: Timestamp,
 ) -> Result<String, AppError> {
+    let Services { store, .. } = services;
     let info = match &tokens.server {
         // A server the gatekeeper named, or a PDS found from the account's handle.
         Some(server) => adapter
@@ -313,7 +300,7 @@ pub async fn save(
     let store: &Store = &work;
     credentials::seal_tokens(
         store,
-        keys,
+        &services.keys,
         account_id,
         &tokens.to_vault_json(),
         actor.id,
@@ -349,10 +336,9 @@ async fn require_registered_account(
     reported: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let account = store
-        .account(account_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no account {account_id}")))?;
+    let account = store.account(account_id).await?.ok_or_else(|| {
+        AppError::not_found(Entity::Account, format!("there is no account {account_id}"))
+    })?;
     let Ok(reported) = Handle::parse(network, reported) else {
         return Ok(());
     };
@@ -401,12 +387,12 @@ pub enum TokensError {
 /// The account's tokens for publishing, refreshed (and sealed again) when they are about to
 /// expire.
 pub async fn tokens_for(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     adapter: &dyn Adapter,
     account: &AccountRecord,
     now: Timestamp,
 ) -> Result<Tokens, TokensError> {
+    let Services { store, keys, .. } = services;
     let Some((json, stored_by)) = credentials::open_tokens(store, keys, account.id).await? else {
         return Err(TokensError::NotConnected(account.network.label()));
     };
@@ -417,8 +403,8 @@ pub async fn tokens_for(
     }
     let fresh = adapter.refresh(&tokens, now).await?;
     credentials::seal_tokens(
-        store,
-        keys,
+        &services.store,
+        &services.keys,
         account.id,
         &fresh.to_vault_json(),
         stored_by,

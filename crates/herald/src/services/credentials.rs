@@ -20,9 +20,9 @@ use crate::domain::generator;
 use crate::domain::password;
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
 use crate::services::people::step_up;
+use crate::services::{AppError, Entity, Services};
 use crate::store::{SecretRecord, Store, UserRecord};
 
 /// Longest value the vault takes for one field, in characters (as the API document and the
@@ -85,14 +85,18 @@ pub struct Fact {
 }
 
 pub async fn put(
-    store: &Store,
-    keys: &Keys,
-    breaches: &Breaches,
+    services: &Services,
     actor: &UserRecord,
     Slot { account_id, field }: Slot,
     value: &str,
     now: Timestamp,
 ) -> Result<Stored, AppError> {
+    let Services {
+        store,
+        keys,
+        breaches,
+        ..
+    } = services;
     crate::services::accounts::open(store, actor, account_id, AccountAction::RevealSecrets).await?;
     let invalid = |message: &str| AppError::Invalid {
         field: "value",
@@ -267,14 +271,14 @@ pub async fn posture(
 /// Reveals one stored value to the gatekeeper. `code` is their own authenticator code (or a
 /// recovery code), needed for the password, 2FA seed and recovery codes.
 pub async fn reveal(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     actor: &UserRecord,
     account_id: i64,
     field: SecretField,
     code: &str,
     now: Timestamp,
 ) -> Result<Zeroizing<String>, AppError> {
+    let Services { store, keys, .. } = services;
     open_to_reveal(store, actor, account_id, field.as_str(), now).await?;
     if field == SecretField::OauthTokens {
         return Err(AppError::Denied(
@@ -282,7 +286,7 @@ pub async fn reveal(
         ));
     }
     if field.needs_second_factor() {
-        confirm_second_factor(store, keys, actor, account_id, field, code, now).await?;
+        confirm_second_factor(services, actor, account_id, field, code, now).await?;
     }
     let value = open_value(store, keys, account_id, field).await?;
     audit_account(
@@ -299,17 +303,16 @@ pub async fn reveal(
 
 /// The current code of the network's own 2FA seed, so the team is not tied to one phone.
 pub async fn network_code(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     actor: &UserRecord,
     account_id: i64,
     code: &str,
     now: Timestamp,
 ) -> Result<String, AppError> {
+    let Services { store, keys, .. } = services;
     open_to_reveal(store, actor, account_id, "network_code", now).await?;
     confirm_second_factor(
-        store,
-        keys,
+        services,
         actor,
         account_id,
         SecretField::TotpSeed,
@@ -388,7 +391,7 @@ async fn open_to_reveal(
     let reason = match &opened {
         Ok(_) => return Ok(()),
         Err(AppError::Denied(_)) => "not_gatekeeper",
-        Err(AppError::NotFound(_)) => "no_access",
+        Err(AppError::NotFound { .. }) => "no_access",
         Err(_) => return opened.map(drop),
     };
     let details = serde_json::json!({ "field": what, "reason": reason });
@@ -476,16 +479,16 @@ async fn ask_rotation(
 }
 
 async fn confirm_second_factor(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     actor: &UserRecord,
     account_id: i64,
     field: SecretField,
     code: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
+    let Services { store, .. } = services;
     let purpose = "reveal an account's credentials";
-    if let Err(reason) = step_up::confirm(store, keys, actor, code, purpose, now).await? {
+    if let Err(reason) = step_up::confirm(services, actor, code, purpose, now).await? {
         let details = serde_json::json!({ "field": field.as_str(), "reason": reason });
         audit_account(
             store,
@@ -559,7 +562,10 @@ async fn open_value(
         .secret(account_id, field.as_str())
         .await?
         .ok_or_else(|| {
-            AppError::NotFound(format!("no {} is stored for this account", field.as_str()))
+            AppError::not_found(
+                Entity::Credential,
+                format!("no {} is stored for this account", field.as_str()),
+            )
         })?;
     open_sealed(keys, account_id, field, &stored.sealed)
 }

@@ -33,8 +33,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     Denied(String),
-    #[error("{0}")]
-    NotFound(String),
+    /// No such `entity`, or none the caller may see (the two are not told apart).
+    #[error("{message}")]
+    NotFound { entity: Entity, message: String },
     /// Something outside Herald (a social network) did not answer usefully; try later.
     #[error("{0}")]
     Unavailable(String),
@@ -54,7 +55,49 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// What a [`AppError::NotFound`] did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Account,
+    Credential,
+    Image,
+    /// An item of the inbox.
+    InboxItem,
+    Invitation,
+    Member,
+    Passkey,
+    Post,
+    Session,
+    Token,
+}
+
+impl Entity {
+    /// The heading of the page that says it is not there.
+    pub fn missing(self) -> &'static str {
+        match self {
+            Entity::Account => "Account not found",
+            Entity::Credential => "Nothing stored",
+            Entity::Image => "Image not found",
+            Entity::InboxItem => "Message not found",
+            Entity::Invitation => "Invitation not found",
+            Entity::Member => "Member not found",
+            Entity::Passkey => "Passkey not found",
+            Entity::Post => "Post not found",
+            Entity::Session => "Session not found",
+            Entity::Token => "API token not found",
+        }
+    }
+}
+
 impl AppError {
+    /// No such `entity` (or none the caller may see), in the words of `message`.
+    pub(crate) fn not_found(entity: Entity, message: impl Into<String>) -> AppError {
+        AppError::NotFound {
+            entity,
+            message: message.into(),
+        }
+    }
+
     /// Invalid input in `field`, in the words of `error`.
     pub(crate) fn invalid(field: &'static str, error: impl std::fmt::Display) -> AppError {
         AppError::Invalid {

@@ -23,7 +23,6 @@
 //! editor or a spreadsheet shows them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use guard::Action;
 use jiff::Timestamp;
@@ -33,12 +32,12 @@ use crate::domain::accounts::AccountLevel;
 use crate::domain::audit::Actor;
 use crate::domain::post_text;
 use crate::domain::schedule as rules;
-use crate::services::AppError;
 use crate::services::accounts;
 use crate::services::audit::record;
 use crate::services::policy::{self, PolicyGuard};
 use crate::services::posts::{self, PostView};
 use crate::services::schedule::{self, When};
+use crate::services::{AppError, Services};
 use crate::store::{AccountRecord, Store, UserRecord};
 
 mod file;
@@ -277,19 +276,15 @@ pub async fn preview(
 /// [`import`], run on a task of its own so that it goes on to the end, and to its audit entry,
 /// even when the request that asked for it is dropped (a timeout, a closed browser).
 pub async fn import_to_the_end(
-    store: Store,
-    guard: Arc<PolicyGuard>,
+    services: Services,
     actor: UserRecord,
     csv: String,
     choice: Choice,
-    max_attempts: u32,
     now: Timestamp,
 ) -> Result<Report, AppError> {
-    tokio::spawn(
-        async move { import(&store, &guard, &actor, &csv, choice, max_attempts, now).await },
-    )
-    .await
-    .map_err(|error| AppError::Internal(format!("the import task ended early: {error}")))?
+    tokio::spawn(async move { import(&services, &actor, &csv, choice, now).await })
+        .await
+        .map_err(|error| AppError::Internal(format!("the import task ended early: {error}")))?
 }
 
 /// Imports the file: all rows, or (with [`Choice::OnlyValid`]) the valid ones. Refused with
@@ -297,14 +292,14 @@ pub async fn import_to_the_end(
 /// once as `posts.imported` with the counts and each imported row's post, also when it
 /// stopped part-way.
 pub async fn import(
-    store: &Store,
-    guard: &PolicyGuard,
+    services: &Services,
     actor: &UserRecord,
     csv: &str,
     choice: Choice,
-    max_attempts: u32,
     now: Timestamp,
 ) -> Result<Report, AppError> {
+    let Services { store, .. } = services;
+    let guard = services.policy.as_ref();
     let preview = preview(store, guard, actor, csv, now).await?;
     if !preview.file_problems.is_empty() {
         return Err(refused(&preview.file_problems, "the file"));
@@ -342,7 +337,7 @@ pub async fn import(
         stopped: None,
     };
     for row in &valid {
-        match import_row(store, guard, actor, row, max_attempts, now).await {
+        match import_row(services, actor, row, now).await {
             Ok(post) => report.imported.push(Imported { row: row.row, post }),
             Err((draft_id, error)) => {
                 report.stopped = Some(Stopped {
@@ -389,13 +384,12 @@ pub async fn import(
 /// One valid row through the normal services: a draft, its time, then submission (which
 /// approves and schedules a publisher's post, and sends a contributor's for approval).
 async fn import_row(
-    store: &Store,
-    guard: &PolicyGuard,
+    services: &Services,
     actor: &UserRecord,
     row: &Row,
-    max_attempts: u32,
     now: Timestamp,
 ) -> Result<PostView, (Option<i64>, AppError)> {
+    let Services { store, .. } = services;
     let (Some(account), Some(at)) = (&row.account, row.at) else {
         return Err((
             None,
@@ -407,14 +401,14 @@ async fn import_row(
         .map_err(|error| (None, error))?;
     let id = draft.post.id;
     let when = When::At(at.to_string());
-    schedule::schedule(store, actor, id, &when, false, max_attempts, now)
+    schedule::schedule(services, actor, id, &when, false, now)
         .await
         .map_err(|error| (Some(id), error))?;
     let seen = posts::Seen {
         id,
         version: draft.post.version,
     };
-    posts::submit(store, guard, actor, seen, None, max_attempts, now)
+    posts::submit(services, actor, seen, None, now)
         .await
         .map_err(|error| (Some(id), error))
 }

@@ -15,9 +15,9 @@ use jiff::Timestamp;
 use crate::domain::access::{self, AccountAction};
 use crate::domain::audit::Actor;
 use crate::domain::inbox::{ItemKind, ItemState, Verdict};
-use crate::services::AppError;
 use crate::services::accounts::{self, Visible};
 use crate::services::audit::record;
+use crate::services::{AppError, Entity, Services};
 use crate::store::{InboxEventRecord, InboxItemRecord, InboxQuery, Store, UserRecord};
 
 /// The most items one page may ask for.
@@ -83,7 +83,10 @@ pub async fn list(
         .filter(|id| filter.account_id.is_none_or(|wanted| *id == wanted))
         .collect();
     if let (Some(id), true) = (filter.account_id, listed.is_empty()) {
-        return Err(AppError::NotFound(format!("there is no account {id}")));
+        return Err(AppError::not_found(
+            Entity::Account,
+            format!("there is no account {id}"),
+        ));
     }
     let before = match filter.after {
         None => None,
@@ -251,10 +254,9 @@ pub async fn open_link(
     now: Timestamp,
 ) -> Result<String, AppError> {
     let (item, _) = open(store, actor, id, AccountAction::View).await?;
-    let link = item
-        .links
-        .get(index)
-        .ok_or_else(|| AppError::NotFound(format!("item {id} has no link {index}")))?;
+    let link = item.links.get(index).ok_or_else(|| {
+        AppError::not_found(Entity::InboxItem, format!("item {id} has no link {index}"))
+    })?;
     match link.verdict {
         Verdict::Dangerous => {
             return Err(AppError::Denied(
@@ -301,12 +303,14 @@ pub async fn open_link(
 /// Records that `actor` reported the item's sender to the network as an impostor, and answers
 /// the network's form for it.
 pub async fn report_impostor(
-    store: &Store,
-    networks: &crate::services::connections::Networks,
+    services: &Services,
     actor: &UserRecord,
     id: i64,
     now: Timestamp,
 ) -> Result<String, AppError> {
+    let Services {
+        store, networks, ..
+    } = services;
     let (item, seen) = open(store, actor, id, AccountAction::Draft).await?;
     if !item.impostor {
         return Err(AppError::Conflict(
@@ -363,14 +367,13 @@ pub struct Replied {
 /// length rule). A publisher's reply is approved at once and goes out now, threaded under the
 /// item; a contributor's waits for approval. The item's history names the post.
 pub async fn reply(
-    store: &Store,
-    guard: &crate::services::policy::PolicyGuard,
+    services: &Services,
     actor: &UserRecord,
     id: i64,
     text: &str,
-    max_attempts: u32,
     now: Timestamp,
 ) -> Result<Replied, AppError> {
+    let store = &services.store;
     use crate::services::posts::{self, Seen};
     let (item, _) = open(store, actor, id, AccountAction::Draft).await?;
     if item.reply_to.is_none() {
@@ -406,7 +409,7 @@ pub async fn reply(
         id: draft.post.id,
         version: draft.post.version,
     };
-    let submitted = match posts::submit(store, guard, actor, seen, None, max_attempts, now).await {
+    let submitted = match posts::submit(services, actor, seen, None, now).await {
         Ok(submitted) => submitted,
         Err(error) => {
             return Ok(Replied {
@@ -426,17 +429,7 @@ pub async fn reply(
         .saturating_add(jiff::SignedDuration::from_secs(1))
         .unwrap_or(now);
     let when = crate::services::schedule::When::At(at.to_string());
-    match crate::services::schedule::schedule(
-        store,
-        actor,
-        seen.id,
-        &when,
-        false,
-        max_attempts,
-        now,
-    )
-    .await
-    {
+    match crate::services::schedule::schedule(services, actor, seen.id, &when, false, now).await {
         Ok(scheduled) => Ok(Replied {
             post: scheduled,
             problem: None,
@@ -456,7 +449,8 @@ async fn open(
     id: i64,
     action: AccountAction,
 ) -> Result<(InboxItemRecord, Visible), AppError> {
-    let not_found = || AppError::NotFound(format!("there is no inbox item {id}"));
+    let not_found =
+        || AppError::not_found(Entity::InboxItem, format!("there is no inbox item {id}"));
     let item = store.inbox_item(id).await?.ok_or_else(not_found)?;
     let seen = accounts::open(store, actor, item.account_id, AccountAction::View)
         .await

@@ -32,9 +32,9 @@ use crate::domain::access::AccountAction;
 use crate::domain::accounts::Network;
 use crate::domain::media::{self, Attached, ImageType, MediaProblem, NewImage};
 use crate::domain::posts::PostState;
-use crate::services::AppError;
 use crate::services::audit::record_for_post;
 use crate::services::posts;
+use crate::services::{AppError, Entity, Services};
 use crate::store::{
     MediaAttached, MediaRecord, NewMedia, PostRecord, Store, StoreError, UserRecord,
 };
@@ -182,14 +182,15 @@ impl Library {
 /// Attaches an image to a draft (its author only). The type comes from the bytes; the
 /// account's network must accept it, and the alt text is required.
 pub async fn attach(
-    store: &Store,
-    library: &Library,
+    services: &Services,
     actor: &UserRecord,
     post_id: i64,
     bytes: Vec<u8>,
     alt: &str,
     now: Timestamp,
 ) -> Result<MediaRecord, AppError> {
+    let Services { store, .. } = services;
+    let library = &services.media;
     let (post, visible) = open_draft(store, actor, post_id).await?;
     let network = visible.account.network;
     let sniffed = media::sniff(&bytes).map_err(invalid)?;
@@ -293,7 +294,7 @@ pub async fn read_signed(
     signed: &str,
     now: Timestamp,
 ) -> Result<(MediaRecord, Vec<u8>), AppError> {
-    let gone = || AppError::NotFound("there is no such image".to_owned());
+    let gone = || AppError::not_found(Entity::Image, "there is no such image");
     let id = library.verify(signed, now).ok_or_else(gone)?;
     let media = store.media(id).await?.ok_or_else(gone)?;
     let bytes = library.read(&media).await?;
@@ -302,13 +303,14 @@ pub async fn read_signed(
 
 /// Removes an image from a draft (its author only).
 pub async fn remove(
-    store: &Store,
-    library: &Library,
+    services: &Services,
     actor: &UserRecord,
     post_id: i64,
     media_id: i64,
     now: Timestamp,
 ) -> Result<(), AppError> {
+    let Services { store, .. } = services;
+    let library = &services.media;
     let (post, _) = open_draft(store, actor, post_id).await?;
     let work = store.write().await?;
     let removed = match work.remove_media(post.id, media_id, now).await? {
@@ -352,21 +354,17 @@ pub async fn check_post(store: &Store, network: Network, post_id: i64) -> Result
 /// a signed link when Herald has a public address. The error is a reason for the post's
 /// history.
 pub async fn for_publishing(
-    store: &Store,
-    library: Option<&Library>,
+    services: &Services,
     post: &PostRecord,
     network: Network,
     now: Timestamp,
 ) -> Result<Vec<networks::Media>, String> {
-    let records = store
+    let records = services
+        .store
         .post_media(post.id)
         .await
         .map_err(|error| format!("Herald could not read the post's images: {error}"))?;
-    let library = match library {
-        Some(library) => library,
-        None if records.is_empty() => return Ok(Vec::new()),
-        None => return Err("this Herald process has no image library to read from".to_owned()),
-    };
+    let library = &services.media;
     let by_url = media::limits(network).fetches_by_url;
     let mut out = Vec::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
@@ -468,7 +466,10 @@ fn not_a_draft() -> AppError {
 }
 
 fn no_image(media_id: i64) -> AppError {
-    AppError::NotFound(format!("there is no image {media_id} on this post"))
+    AppError::not_found(
+        Entity::Image,
+        format!("there is no image {media_id} on this post"),
+    )
 }
 
 /// The start of an alt text, to name an image by.

@@ -24,4 +24,40 @@ pub mod policy;
 pub mod posts;
 pub mod schedule;
 
-pub use error::AppError;
+pub use error::{AppError, Entity};
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::keys::Keys;
+use crate::store::Store;
+
+/// What a use case may reach, passed as one value instead of a parameter each: the store, the
+/// configuration, the clock, the keys, the social networks' adapters, the policy guard (with
+/// link safety), the media library and the breached-password data. Built once at start-up ([`crate::server`]); cheap to
+/// clone (every part is shared).
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Arc<Keys>,
+    /// One adapter per social network.
+    pub networks: connections::Networks,
+    /// The company's policy rules, compiled once per saved version, and link safety.
+    pub policy: Arc<policy::PolicyGuard>,
+    /// Where posts' images are kept, and the key for signed links to them.
+    pub media: media::Library,
+    /// The imported breached-password data (possibly none).
+    pub breaches: crate::breaches::Breaches,
+}
+
+impl Services {
+    /// The time now, by the clock Herald runs on (a manual one in tests).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}

@@ -35,10 +35,10 @@ use crate::domain::accounts::Network;
 use crate::domain::audit::Actor;
 use crate::domain::constant_time_eq;
 use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
 use crate::services::connections::{self, Networks};
 use crate::services::people::{random_token, token_hash};
+use crate::services::{AppError, Services};
 use crate::store::{OAuthAppRecord, Store, UserRecord};
 
 /// How long the gatekeeper has to allow Herald at the network.
@@ -154,18 +154,21 @@ fn bluesky_client(networks: &Networks, redirect_uri: &str) -> Result<AtprotoClie
 /// Step one (the account's gatekeeper): a PKCE verifier and challenge and a state, sealed;
 /// for Mastodon, Herald's application at `instance` (typed by the gatekeeper; empty means
 /// `default_instance`), registered there first if need be.
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
 pub async fn start(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
+    services: &Services,
     actor: &UserRecord,
     account_id: i64,
     instance: &str,
-    default_instance: &str,
     redirect_uri: &str,
     now: Timestamp,
 ) -> Result<Started, AppError> {
+    let Services {
+        store,
+        keys,
+        networks,
+        ..
+    } = services;
+    let default_instance = services.config.networks.mastodon_instance_url.as_str();
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::Connect).await?;
     let network = visible.account.network;
@@ -228,14 +231,18 @@ pub async fn start(
 /// Step two (the same member, back from the network): checks the state against the sealed
 /// ceremony, spends it, and exchanges the code for tokens through `connections`.
 pub async fn finish(
-    store: &Store,
-    keys: &Keys,
-    networks: &Networks,
+    services: &Services,
     actor: &UserRecord,
     sealed: Option<&str>,
     callback: Callback<'_>,
     now: Timestamp,
 ) -> Result<Connected, CallbackError> {
+    let Services {
+        store,
+        keys,
+        networks,
+        ..
+    } = services;
     let ceremony = open(keys, sealed.unwrap_or_default(), now)?;
     let given = callback.state.unwrap_or_default();
     if !constant_time_eq(given.as_bytes(), ceremony.state.as_bytes())
@@ -287,10 +294,7 @@ pub async fn finish(
             };
             let tokens = bluesky_tokens(networks, &ceremony, &returned, declined, now).await?;
             let bluesky = networks.bluesky();
-            connections::save(
-                store, keys, bluesky, actor, account_id, network, &tokens, now,
-            )
-            .await?
+            connections::save(services, bluesky, actor, account_id, network, &tokens, now).await?
         }
         (Network::Mastodon, Some(instance)) => {
             let app = store
@@ -300,12 +304,10 @@ pub async fn finish(
                 .ok_or(CallbackError::State)?;
             let client = open_app(keys, &app).map_err(|_| CallbackError::State)?;
             let adapter = mastodon_at(networks, instance, client);
-            connections::connect_with(
-                store, keys, &adapter, instance, actor, account_id, &grant, now,
-            )
-            .await?
+            connections::connect_with(services, &adapter, instance, actor, account_id, &grant, now)
+                .await?
         }
-        _ => connections::connect(store, keys, networks, actor, account_id, &grant, now).await?,
+        _ => connections::connect(services, actor, account_id, &grant, now).await?,
     };
     Ok(Connected { account_id, handle })
 }

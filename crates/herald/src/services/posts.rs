@@ -13,10 +13,10 @@ use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::people::Role;
 use crate::domain::post_text::{self, Length};
 use crate::domain::posts::{PostState, Step, approval_needed};
-use crate::services::AppError;
 use crate::services::accounts::{self, Visible};
 use crate::services::audit::record_for_post;
-use crate::services::policy::{self, PolicyGuard};
+use crate::services::policy::{self};
+use crate::services::{AppError, Entity, Services};
 use crate::store::{AttemptRecord, CheckedSteps, PostEventRecord, PostRecord, Store, UserRecord};
 
 /// Longest text Herald keeps for any post (Facebook's limit).
@@ -98,14 +98,15 @@ pub struct Seen {
 /// text submitted: the step is a compare-and-set on the version the caller named, which is
 /// also the version scanned here.
 pub async fn submit(
-    store: &Store,
-    guard: &PolicyGuard,
+    services: &Services,
     actor: &UserRecord,
     seen: Seen,
     override_reason: Option<&str>,
-    max_attempts: u32,
     now: Timestamp,
 ) -> Result<PostView, AppError> {
+    let Services { store, .. } = services;
+    let guard = services.policy.as_ref();
+    let max_attempts = services.config.jobs.max_attempts;
     let id = seen.id;
     let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
     only_author(&post, actor)?;
@@ -399,7 +400,10 @@ pub async fn list_in(
         .filter(|seen| filter.account_id.is_none_or(|id| seen.account.id == id))
         .collect();
     if let (Some(id), true) = (filter.account_id, listed.is_empty()) {
-        return Err(AppError::NotFound(format!("there is no account {id}")));
+        return Err(AppError::not_found(
+            Entity::Account,
+            format!("there is no account {id}"),
+        ));
     }
     let query = crate::store::PostQuery {
         accounts: listed.iter().map(|seen| seen.account.id).collect(),
@@ -470,10 +474,10 @@ pub(crate) async fn open(
     id: i64,
     action: AccountAction,
 ) -> Result<(PostRecord, Visible), AppError> {
-    let not_found = || AppError::NotFound(format!("there is no post {id}"));
+    let not_found = || AppError::not_found(Entity::Post, format!("there is no post {id}"));
     let post = store.post(id).await?.ok_or_else(not_found)?;
     let visible = match accounts::open(store, actor, post.account_id, action).await {
-        Err(AppError::NotFound(_)) => return Err(not_found()),
+        Err(AppError::NotFound { .. }) => return Err(not_found()),
         other => other?,
     };
     Ok((post, visible))

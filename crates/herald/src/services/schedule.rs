@@ -13,10 +13,10 @@ use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::posts::{PostState, Step};
 use crate::domain::schedule::{self, APPROVAL_GRACE, ScheduleError, Slot, Zone};
 use crate::jobs::publish_job;
-use crate::services::AppError;
 use crate::services::accounts::{self, Visible};
 use crate::services::audit::{record, record_for_post};
 use crate::services::posts::{self, PostView};
+use crate::services::{AppError, Services};
 use crate::store::{AccountRecord, PostRecord, Store, TimeChange, UserRecord};
 
 /// When to publish.
@@ -33,14 +33,15 @@ pub enum When {
 /// draft or submitted post keeps the time as a wish, used once it is approved: its author or a
 /// publisher of the account may change it, and each change is in its history and the audit log.
 pub async fn schedule(
-    store: &Store,
+    services: &Services,
     actor: &UserRecord,
     id: i64,
     when: &When,
     confirmed: bool,
-    max_attempts: u32,
     now: Timestamp,
 ) -> Result<PostView, AppError> {
+    let Services { store, .. } = services;
+    let max_attempts = services.config.jobs.max_attempts;
     let (post, visible) = posts::open(store, actor, id, AccountAction::Draft).await?;
     let zone = zone_of(&visible.account)?;
     let at = resolve(store, &visible.account, &zone, when, now).await?;

@@ -42,10 +42,7 @@ async fn a_member_sees_an_impostor_flagged_assigns_the_item_and_replies() {
     scene.clock.advance(SignedDuration::from_secs(121));
     let mut id = None;
     for _ in 0..300 {
-        let page = scene
-            .keeper
-            .get_json(&scene.app, "/api/v1/inbox")
-            .await;
+        let page = scene.keeper.get_json(&scene.app, "/api/v1/inbox").await;
         if let Some(found) = page["items"][0]["id"].as_i64() {
             id = Some(found);
             break;
@@ -61,7 +58,14 @@ async fn a_member_sees_an_impostor_flagged_assigns_the_item_and_replies() {
         "member",
     )
     .await;
-    grant(&scene.app, &scene.keeper, scene.account, &helper, "contributor").await;
+    grant(
+        &scene.app,
+        &scene.keeper,
+        scene.account,
+        &helper,
+        "contributor",
+    )
+    .await;
 
     let Some(browser) = signed_in(&scene, &scene.keeper).await else {
         return;
@@ -69,14 +73,19 @@ async fn a_member_sees_an_impostor_flagged_assigns_the_item_and_replies() {
     browser.goto(&scene.app.url("/inbox")).await;
     assert!(
         browser
-            .wait_for("return document.getElementById('inbox-count')?.textContent.trim() === '1 open';")
+            .wait_for(
+                "return document.getElementById('inbox-count')?.textContent.trim() === '1 open';"
+            )
             .await,
         "the menu counts the open item"
     );
     let card = browser.text_of(&format!("[data-item='{id}']")).await;
     assert!(card.contains("Possible impostor"), "{card}");
     assert!(card.contains("Dangerous"), "{card}");
-    assert!(card.contains("hxxps[://]sunnycafe-login[.]example/refund"), "{card}");
+    assert!(
+        card.contains("hxxps[://]sunnycafe-login[.]example/refund"),
+        "{card}"
+    );
     assert_eq!(
         browser
             .execute("return document.querySelectorAll('a[href*=\"sunnycafe-login\"]').length;")
@@ -87,7 +96,12 @@ async fn a_member_sees_an_impostor_flagged_assigns_the_item_and_replies() {
     browser.screenshot("inbox").await;
 
     browser.goto(&scene.app.url(&format!("/inbox/{id}"))).await;
-    assert!(browser.text_of("[data-not-offered]").await.contains("will not open"));
+    assert!(
+        browser
+            .text_of("[data-not-offered]")
+            .await
+            .contains("will not open")
+    );
     browser.screenshot("inbox-item").await;
     browser
         .execute(&format!(
@@ -99,8 +113,16 @@ async fn a_member_sees_an_impostor_flagged_assigns_the_item_and_replies() {
         .click_and_wait(&browser.find("#assign-form button").await)
         .await;
     let history = browser.text_of("#item-history").await;
-    assert!(history.contains(&format!("gave it to Person {}", helper.email)), "{history}");
-    browser.fill("#reply-text", "@sunnycafe_help We never ask for logins by message.").await;
+    assert!(
+        history.contains(&format!("gave it to Person {}", helper.email)),
+        "{history}"
+    );
+    browser
+        .fill(
+            "#reply-text",
+            "@sunnycafe_help We never ask for logins by message.",
+        )
+        .await;
     browser
         .click_and_wait(&browser.find("#reply-form button").await)
         .await;
@@ -131,7 +153,9 @@ async fn a_member_sees_an_impostor_flagged_assigns_the_item_and_replies() {
             .await
             .contains("Possible impostor")
     );
-    contributor.goto(&scene.app.url(&format!("/inbox/{id}"))).await;
+    contributor
+        .goto(&scene.app.url(&format!("/inbox/{id}")))
+        .await;
     contributor
         .fill("#reply-text", "We have reported this account.")
         .await;
@@ -141,5 +165,9 @@ async fn a_member_sees_an_impostor_flagged_assigns_the_item_and_replies() {
     let waiting = contributor.text_of("#item-go-on").await;
     assert!(waiting.contains("waits for a publisher"), "{waiting}");
     contributor.screenshot("inbox-reply-waiting").await;
-    assert_eq!(scene.fake.state.posts().len(), 1, "the contributor's reply is not sent");
+    assert_eq!(
+        scene.fake.state.posts().len(),
+        1,
+        "the contributor's reply is not sent"
+    );
 }

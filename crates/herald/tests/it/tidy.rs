@@ -69,6 +69,23 @@ fn only_http_speaks_http_statuses() {
     );
 }
 
+/// A use case that needs many things takes the `Services` context, not a parameter for each;
+/// clippy's limit of seven parameters holds in services/ without exceptions.
+#[test]
+fn services_take_the_context_rather_than_long_parameter_lists() {
+    let offenders: Vec<String> = herald_sources()
+        .into_iter()
+        .filter(|(path, text)| {
+            path.starts_with("services/") && code_of(text).contains("clippy::too_many_arguments")
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "{offenders:?} allow too many arguments; take `services: &Services` instead of its parts"
+    );
+}
+
 #[test]
 fn the_code_map_names_every_source_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -518,7 +518,11 @@ async fn mentions(
     let number = |name: &str| query.get(name).and_then(|value| value.parse::<u64>().ok());
     let max = number("max_results").unwrap_or(10).clamp(5, 100) as usize;
     let (items, faults) = fake.state.incoming();
-    let below = if faults.same_page { None } else { number("pagination_token") };
+    let below = if faults.same_page {
+        None
+    } else {
+        number("pagination_token")
+    };
     let page: Vec<_> = items
         .into_iter()
         .filter(|(_, item, _)| !item.deleted && item.kind != crate::IncomingKind::Follower)
@@ -567,7 +571,9 @@ async fn mentions(
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        super::inbox::with_surrogates(&json!({ "data": tweets, "includes": { "users": users }, "meta": meta })),
+        super::inbox::with_surrogates(
+            &json!({ "data": tweets, "includes": { "users": users }, "meta": meta }),
+        ),
     )
         .into_response()
 }

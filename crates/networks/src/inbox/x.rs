@@ -189,7 +189,9 @@ impl ReadInbox for X {
                 ));
             };
             let body = json!({ "text": post.text, "reply": { "in_reply_to_tweet_id": tweet } });
-            let request = self.authorized(tokens, Method::POST, "/2/tweets").json(&body);
+            let request = self
+                .authorized(tokens, Method::POST, "/2/tweets")
+                .json(&body);
             let created: Created = call(&self.endpoint, request).await?.json()?;
             Ok(published(created.data.id))
         })
@@ -202,7 +204,11 @@ impl ReadInbox for X {
 
 fn items<'a>(tokens: &'a Tokens, page: &'a Page) -> impl Iterator<Item = Incoming> + 'a {
     page.data.iter().map(move |tweet| {
-        let user = page.includes.users.iter().find(|user| user.id == tweet.author_id);
+        let user = page
+            .includes
+            .users
+            .iter()
+            .find(|user| user.id == tweet.author_id);
         let kind = if tweet.in_reply_to_user_id.as_deref() == Some(tokens.subject.as_str()) {
             IncomingKind::Reply
         } else {

@@ -527,7 +527,10 @@ async fn x_reads_mentions_and_replies_walking_down_to_since_id_across_bounded_re
         pages: 2,
     };
     let (keys, cursor, reads) = read_all(&adapter, &tokens, first.cursor, limits).await;
-    assert!(reads[0].more, "thirteen new mentions are more than one read's ten");
+    assert!(
+        reads[0].more,
+        "thirteen new mentions are more than one read's ten"
+    );
     assert_eq!(keys.len(), 13, "{keys:?}");
     assert_eq!(distinct(&keys), 13);
     let again = adapter
@@ -555,5 +558,8 @@ async fn x_replies_name_the_post_they_answer() {
         .await
         .expect("reply");
     let posts = server.state.posts();
-    assert_eq!(posts[0].extra["reply"]["in_reply_to_tweet_id"], item.key.as_str());
+    assert_eq!(
+        posts[0].extra["reply"]["in_reply_to_tweet_id"],
+        item.key.as_str()
+    );
 }

@@ -103,9 +103,7 @@ pub async fn change_password(
     caller.require(Permission::ManageOwnSecondFactors)?;
     let current = session_only(&caller)?;
     let other_sessions_ended = own_account::change_password(
-        &state.store,
-        &state.keys,
-        &state.config,
+        &state,
         &caller.user,
         &current,
         &request,
@@ -137,15 +135,8 @@ pub async fn start_new_authenticator(
 ) -> Result<Json<Enrolment>, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     Ok(Json(
-        own_account::start_new_authenticator(
-            &state.store,
-            &state.keys,
-            &state.config,
-            &caller.user,
-            &request,
-            state.clock.now(),
-        )
-        .await?,
+        own_account::start_new_authenticator(&state, &caller.user, &request, state.clock.now())
+            .await?,
     ))
 }
 
@@ -166,8 +157,7 @@ pub async fn confirm_authenticator(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     own_account::confirm_authenticator(
-        &state.store,
-        &state.keys,
+        &state,
         &caller.user,
         &request,
         &caller.ip,
@@ -196,8 +186,7 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Json<NewRecoveryCodes>, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let codes = own_account::regenerate_recovery_codes(
-        &state.store,
-        &state.keys,
+        &state,
         &caller.user,
         &request.code,
         &caller.ip,
@@ -350,15 +339,8 @@ pub async fn start_enrolment(
     ApiJson(request): ApiJson<EnrolStart>,
 ) -> Result<Json<Enrolment>, ApiError> {
     Ok(Json(
-        second_factor_reset::start_enrolment(
-            &state.store,
-            &state.keys,
-            &state.config,
-            &request,
-            &ip.to_string(),
-            state.clock.now(),
-        )
-        .await?,
+        second_factor_reset::start_enrolment(&state, &request, &ip.to_string(), state.clock.now())
+            .await?,
     ))
 }
 
@@ -380,15 +362,9 @@ pub async fn finish_enrolment(
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<EnrolFinish>,
 ) -> Result<Response, ApiError> {
-    let done = second_factor_reset::finish_enrolment(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &request,
-        &ip.to_string(),
-        state.clock.now(),
-    )
-    .await?;
+    let done =
+        second_factor_reset::finish_enrolment(&state, &request, &ip.to_string(), state.clock.now())
+            .await?;
     Ok(welcome(&state, done))
 }
 

@@ -116,16 +116,7 @@ pub async fn connect(
         },
     };
     let now = state.clock.now();
-    let handle = connections::connect(
-        &state.store,
-        &state.keys,
-        &state.networks,
-        &caller.user,
-        id,
-        &grant,
-        now,
-    )
-    .await?;
+    let handle = connections::connect(&state, &caller.user, id, &grant, now).await?;
     Ok(Json(Connection {
         connection: "connected".to_owned(),
         connected_as: handle,

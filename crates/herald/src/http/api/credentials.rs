@@ -175,9 +175,7 @@ pub async fn put(
 ) -> Result<Json<StoredView>, ApiError> {
     caller.require(Permission::UseVault)?;
     let stored = credentials::put(
-        &state.store,
-        &state.keys,
-        &state.breaches,
+        &state,
         &caller.user,
         credentials::Slot {
             account_id: id,
@@ -256,8 +254,7 @@ pub async fn reveal(
 ) -> Result<Json<RevealedView>, ApiError> {
     caller.require(Permission::UseVault)?;
     let value = credentials::reveal(
-        &state.store,
-        &state.keys,
+        &state,
         &caller.user,
         id,
         field(&name)?,
@@ -283,15 +280,9 @@ pub async fn network_code(
     ApiJson(request): ApiJson<RevealRequest>,
 ) -> Result<Json<NetworkCodeView>, ApiError> {
     caller.require(Permission::UseVault)?;
-    let code = credentials::network_code(
-        &state.store,
-        &state.keys,
-        &caller.user,
-        id,
-        &request.code,
-        state.clock.now(),
-    )
-    .await?;
+    let code =
+        credentials::network_code(&state, &caller.user, id, &request.code, state.clock.now())
+            .await?;
     Ok(Json(NetworkCodeView { code }))
 }
 

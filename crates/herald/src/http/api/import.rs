@@ -210,14 +210,11 @@ pub async fn import(
         Choice::All
     };
     let now = state.clock.now();
-    let max_attempts = state.config.jobs.max_attempts;
     let report = import::import_to_the_end(
-        state.store.clone(),
-        state.policy.clone(),
+        state.services.clone(),
         caller.user.clone(),
         request.csv,
         choice,
-        max_attempts,
         now,
     )
     .await?;

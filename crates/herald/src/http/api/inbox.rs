@@ -287,16 +287,7 @@ pub async fn reply(
 ) -> Result<(axum::http::StatusCode, Json<ReplyResponse>), ApiError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
-    let replied = inbox::reply(
-        &state.store,
-        &state.policy,
-        &caller.user,
-        id,
-        &request.text,
-        state.config.jobs.max_attempts,
-        now,
-    )
-    .await?;
+    let replied = inbox::reply(&state.services, &caller.user, id, &request.text, now).await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(ReplyResponse {

@@ -120,8 +120,7 @@ pub async fn upload(
     };
     let now = state.clock.now();
     let attached = media::attach(
-        &state.store,
-        &state.media,
+        &state,
         &caller.user,
         id,
         file,
@@ -178,7 +177,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
-    media::remove(&state.store, &state.media, &caller.user, id, media_id, now).await?;
+    media::remove(&state, &caller.user, id, media_id, now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

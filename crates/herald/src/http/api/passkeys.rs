@@ -171,8 +171,7 @@ pub async fn start_registration(
 ) -> Result<Json<Ceremony>, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let (options, token) = passkeys::start_registration(
-        &state.store,
-        &state.keys,
+        &state,
         relying_party(&state)?,
         &caller.user,
         &request.code,
@@ -202,8 +201,7 @@ pub async fn finish_registration(
     caller.require(Permission::ManageOwnSecondFactors)?;
     let now = state.clock.now();
     let id = passkeys::finish_registration(
-        &state.store,
-        &state.keys,
+        &state,
         relying_party(&state)?,
         &caller.user,
         &request.name,
@@ -242,15 +240,7 @@ pub async fn remove(
     ApiJson(request): ApiJson<FreshCode>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
-    passkeys::remove(
-        &state.store,
-        &state.keys,
-        &caller.user,
-        id,
-        &request.code,
-        state.clock.now(),
-    )
-    .await?;
+    passkeys::remove(&state, &caller.user, id, &request.code, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -272,9 +262,7 @@ pub async fn start_sign_in(
     ApiJson(request): ApiJson<PasskeySignInStart>,
 ) -> Result<Json<Ceremony>, ApiError> {
     let (options, token) = passkeys::start_sign_in(
-        &state.store,
-        &state.keys,
-        &state.config,
+        &state,
         relying_party(&state)?,
         &request.email,
         &request.password,
@@ -303,9 +291,7 @@ pub async fn finish_sign_in(
     ApiJson(request): ApiJson<PasskeySignInFinish>,
 ) -> Result<Response, ApiError> {
     let done = passkeys::finish_sign_in(
-        &state.store,
-        &state.keys,
-        &state.config,
+        &state,
         relying_party(&state)?,
         &request.state,
         &request.credential,

@@ -359,15 +359,7 @@ pub async fn setup_finish(
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<SetupRequest>,
 ) -> Result<Response, ApiError> {
-    let done = setup::run(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &request,
-        ip,
-        state.clock.now(),
-    )
-    .await?;
+    let done = setup::run(&state, &request, ip, state.clock.now()).await?;
     Ok(welcome(&state, done))
 }
 
@@ -389,15 +381,7 @@ pub async fn login(
     origin: SignInOrigin,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let done = login::login(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &request,
-        origin.from(),
-        state.clock.now(),
-    )
-    .await?;
+    let done = login::login(&state, &request, origin.from(), state.clock.now()).await?;
     Ok(signed_in(&state, StatusCode::OK, done, None))
 }
 
@@ -646,16 +630,8 @@ pub async fn accept_invitation(
     ApiPath(token): ApiPath<String>,
     ApiJson(request): ApiJson<AcceptRequest>,
 ) -> Result<Response, ApiError> {
-    let done = invitations::accept(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &token,
-        &request,
-        &ip.to_string(),
-        state.clock.now(),
-    )
-    .await?;
+    let done =
+        invitations::accept(&state, &token, &request, &ip.to_string(), state.clock.now()).await?;
     Ok(welcome(&state, done))
 }
 

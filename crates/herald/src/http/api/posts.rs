@@ -412,21 +412,11 @@ pub async fn submit(
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
     let reason = request.override_reason.as_deref();
-    let max_attempts = state.config.jobs.max_attempts;
     let seen = posts::Seen {
         id,
         version: request.version,
     };
-    let view = posts::submit(
-        &state.store,
-        &state.policy,
-        &caller.user,
-        seen,
-        reason,
-        max_attempts,
-        now,
-    )
-    .await?;
+    let view = posts::submit(&state, &caller.user, seen, reason, now).await?;
     Ok(Json(view.into()))
 }
 

@@ -155,17 +155,7 @@ pub async fn schedule(
         }
     };
     let now = state.clock.now();
-    let max_attempts = state.config.jobs.max_attempts;
-    let view = schedule::schedule(
-        &state.store,
-        &caller.user,
-        id,
-        &when,
-        request.confirm,
-        max_attempts,
-        now,
-    )
-    .await?;
+    let view = schedule::schedule(&state, &caller.user, id, &when, request.confirm, now).await?;
     Ok(Json(view.into()))
 }
 

@@ -88,9 +88,7 @@ pub async fn change_password(
     caller.require(Permission::ManageOwnSecondFactors)?;
     let current = current_session(&caller).unwrap_or_default();
     let changed = own_account::change_password(
-        &state.store,
-        &state.keys,
-        &state.config,
+        &state,
         &caller.user,
         &current,
         &form.fields,
@@ -115,15 +113,9 @@ pub async fn start_authenticator(
     CsrfForm { caller, form }: CsrfForm<FormFields<NewAuthenticatorStart>>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
-    let started = own_account::start_new_authenticator(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &caller.user,
-        &form.fields,
-        state.clock.now(),
-    )
-    .await;
+    let started =
+        own_account::start_new_authenticator(&state, &caller.user, &form.fields, state.clock.now())
+            .await;
     let extras = match started {
         Ok(enrolment) => Extras {
             enrolment: Some(enrolment),
@@ -140,15 +132,9 @@ pub async fn confirm_authenticator(
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let now = state.clock.now();
-    let confirmed = own_account::confirm_authenticator(
-        &state.store,
-        &state.keys,
-        &caller.user,
-        &form.fields,
-        &caller.ip,
-        now,
-    )
-    .await;
+    let confirmed =
+        own_account::confirm_authenticator(&state, &caller.user, &form.fields, &caller.ip, now)
+            .await;
     let extras = match confirmed {
         Ok(()) => Extras {
             notice: Some(
@@ -177,8 +163,7 @@ pub async fn recovery_codes(
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
     let made = own_account::regenerate_recovery_codes(
-        &state.store,
-        &state.keys,
+        &state,
         &caller.user,
         &form.code,
         &caller.ip,
@@ -201,15 +186,7 @@ pub async fn remove_passkey(
     CsrfForm { caller, form }: CsrfForm<CodeForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageOwnSecondFactors)?;
-    let removed = passkeys::remove(
-        &state.store,
-        &state.keys,
-        &caller.user,
-        id,
-        &form.code,
-        state.clock.now(),
-    )
-    .await;
+    let removed = passkeys::remove(&state, &caller.user, id, &form.code, state.clock.now()).await;
     let extras = match removed {
         Ok(()) => Extras {
             notice: Some("The passkey is removed.".to_owned()),

@@ -250,9 +250,7 @@ pub async fn store_credential(
     let field =
         SecretField::parse(&form.field).map_err(|error| ApiError::NotFound(error.to_string()))?;
     match credentials::put(
-        &state.store,
-        &state.keys,
-        &state.breaches,
+        &state,
         &caller.user,
         credentials::Slot {
             account_id: id,
@@ -280,8 +278,7 @@ pub async fn reveal(
     let field =
         SecretField::parse(&form.field).map_err(|error| ApiError::NotFound(error.to_string()))?;
     match credentials::reveal(
-        &state.store,
-        &state.keys,
+        &state,
         &caller.user,
         id,
         field,
@@ -338,7 +335,7 @@ pub async fn generate(
             let shown = Some(Shown::Generated(password.to_string()));
             account_view(&state, &caller, id, shown, None, StatusCode::OK).await
         }
-        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error @ AppError::NotFound { .. }) => Err(error.into()),
         Err(error) => {
             let status = status_of(&error);
             account_view(&state, &caller, id, None, Some(message(error)), status).await
@@ -387,7 +384,7 @@ pub async fn save_queue(
     };
     match saved {
         Ok(()) => Ok(Redirect::to(&format!("/accounts/{id}#queue")).into_response()),
-        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error @ AppError::NotFound { .. }) => Err(error.into()),
         Err(error) => {
             let error = FieldError::from(error);
             let status = error.status;
@@ -432,14 +429,11 @@ pub async fn connect(
     let result = match grant {
         Some(grant) => {
             crate::services::connections::connect(
-                &state.store,
-                &state.keys,
-                &state.networks,
+                &state,
                 &caller.user,
                 id,
                 &grant,
-                state.clock.now(),
-            )
+                state.clock.now(),)
             .await
         }
         None => Err(AppError::Invalid {
@@ -449,7 +443,7 @@ pub async fn connect(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/accounts/{id}#connection")).into_response()),
-        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error @ AppError::NotFound { .. }) => Err(error.into()),
         Err(error) => {
             let status = status_of(&error);
             let typed = Typed {

@@ -114,14 +114,11 @@ pub async fn submit(
             ));
         }
     };
-    let max_attempts = state.config.jobs.max_attempts;
     let imported = import::import_to_the_end(
-        store.clone(),
-        guard.clone(),
+        state.services.clone(),
         user.clone(),
         csv.csv.clone(),
         choice,
-        max_attempts,
         now,
     )
     .await;

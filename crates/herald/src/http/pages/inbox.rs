@@ -346,17 +346,7 @@ pub async fn reply(
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
-    let max_attempts = state.config.jobs.max_attempts;
-    let replied = inbox::reply(
-        &state.store,
-        &state.policy,
-        &caller.user,
-        id,
-        &form.text,
-        max_attempts,
-        now,
-    )
-    .await;
+    let replied = inbox::reply(&state.services, &caller.user, id, &form.text, now).await;
     match replied {
         Ok(replied) => {
             let post = replied.post.post.id;
@@ -396,7 +386,7 @@ pub async fn report(
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
-    match inbox::report_impostor(&state.store, &state.networks, &caller.user, id, now).await {
+    match inbox::report_impostor(&state.services, &caller.user, id, now).await {
         Ok(form) => {
             let go_on = GoOn {
                 href: form,

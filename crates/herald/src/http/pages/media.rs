@@ -65,8 +65,7 @@ pub async fn upload(
         return post_view(&state, &caller, id, Some(error.into()), typed).await;
     };
     let attached = media::attach(
-        &state.store,
-        &state.media,
+        &state,
         &caller.user,
         id,
         file,
@@ -76,7 +75,7 @@ pub async fn upload(
     .await;
     match attached {
         Ok(_) => Ok(Redirect::to(&format!("/posts/{id}#images")).into_response()),
-        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error @ AppError::NotFound { .. }) => Err(error.into()),
         Err(error) => post_view(&state, &caller, id, Some(error.into()), typed).await,
     }
 }
@@ -88,18 +87,10 @@ pub async fn remove(
     CsrfForm { caller, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
-    let removed = media::remove(
-        &state.store,
-        &state.media,
-        &caller.user,
-        id,
-        media_id,
-        state.clock.now(),
-    )
-    .await;
+    let removed = media::remove(&state, &caller.user, id, media_id, state.clock.now()).await;
     match removed {
         Ok(()) => Ok(Redirect::to(&format!("/posts/{id}#images")).into_response()),
-        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error @ AppError::NotFound { .. }) => Err(error.into()),
         Err(error) => post_view(&state, &caller, id, Some(error.into()), Typed::default()).await,
     }
 }

@@ -58,39 +58,51 @@ pub struct NavItem {
 /// A page that could not be shown: signed-out visitors are sent to sign in, everything else
 /// gets the error page with a specific message.
 #[derive(Debug)]
-pub struct PageError(ApiError);
+pub struct PageError {
+    error: ApiError,
+    /// The page's heading where it says more than the status does ("Post not found").
+    title: Option<&'static str>,
+}
 
 impl From<ApiError> for PageError {
     fn from(error: ApiError) -> PageError {
-        PageError(error)
+        PageError { error, title: None }
     }
 }
 
 impl From<crate::store::StoreError> for PageError {
     fn from(error: crate::store::StoreError) -> PageError {
-        PageError(ApiError::from(error))
+        PageError::from(ApiError::from(error))
     }
 }
 
 impl From<crate::services::AppError> for PageError {
     fn from(error: crate::services::AppError) -> PageError {
-        PageError(ApiError::from(error))
+        let title = match &error {
+            crate::services::AppError::NotFound { entity, .. } => Some(entity.missing()),
+            _ => None,
+        };
+        PageError {
+            error: ApiError::from(error),
+            title,
+        }
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if let ApiError::Unauthorized(_) = self.0 {
+        if let ApiError::Unauthorized(_) = self.error {
             return Redirect::to("/login").into_response();
         }
-        if let ApiError::Internal(source) = &self.0 {
+        if let ApiError::Internal(source) = &self.error {
             tracing::error!(error = %super::error::error_chain(source.as_ref()), "internal error");
         }
-        let problem = self.0.problem();
+        let problem = self.error.problem();
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let detail = super::error::sentence(&problem.detail);
-        match render_error(status, &problem.title, &detail) {
+        let title = self.title.unwrap_or(&problem.title);
+        match render_error(status, title, &detail) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, detail).into_response(),
         }

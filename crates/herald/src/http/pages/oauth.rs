@@ -74,20 +74,17 @@ pub async fn start(
 ) -> Result<Response, PageError> {
     caller.require(Permission::UseVault)?;
     let started = oauth::start(
-        &state.store,
-        &state.keys,
-        &state.networks,
+        &state,
         &caller.user,
         id,
         &form.instance,
-        &state.config.networks.mastodon_instance_url,
         &redirect_uri(&state, &headers),
         state.clock.now(),
     )
     .await;
     let started = match started {
         Ok(started) => started,
-        Err(AppError::NotFound(message)) => return Err(ApiError::NotFound(message).into()),
+        Err(error @ AppError::NotFound { .. }) => return Err(error.into()),
         Err(error) => {
             let status = status_of(&error);
             let page = OAuthPage {
@@ -135,9 +132,7 @@ pub async fn callback(
         return Ok(signed_out(&uri, query.resumed.is_some()));
     };
     let finished = oauth::finish(
-        &state.store,
-        &state.keys,
-        &state.networks,
+        &state,
         &caller.user,
         ceremony_cookie(&headers),
         Callback {
@@ -165,7 +160,7 @@ pub async fn callback(
             };
             render(StatusCode::OK, &page)
         }
-        Err(CallbackError::People(AppError::NotFound(message))) => {
+        Err(CallbackError::People(AppError::NotFound { message, .. })) => {
             return Err(ApiError::NotFound(message).into());
         }
         Err(CallbackError::People(error)) => {

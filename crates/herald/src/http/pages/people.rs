@@ -155,16 +155,7 @@ pub async fn login_submit(
     origin: SignInOrigin,
     PlainForm(form): PlainForm<LoginRequest>,
 ) -> Response {
-    match login::login(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &form,
-        origin.from(),
-        state.clock.now(),
-    )
-    .await
-    {
+    match login::login(&state, &form, origin.from(), state.clock.now()).await {
         Ok(signed_in) => signed_in_redirect(&state, &signed_in, "/"),
         Err(error) => {
             let error = FieldError::from(error);
@@ -196,15 +187,9 @@ pub async fn enrol_start(
     ClientIp(ip): ClientIp,
     PlainForm(form): PlainForm<EnrolStart>,
 ) -> Response {
-    let started = second_factor_reset::start_enrolment(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &form,
-        &ip.to_string(),
-        state.clock.now(),
-    )
-    .await;
+    let started =
+        second_factor_reset::start_enrolment(&state, &form, &ip.to_string(), state.clock.now())
+            .await;
     let (status, enrolment, error) = match started {
         Ok(enrolment) => (StatusCode::OK, Some(enrolment), None),
         Err(error) => {
@@ -227,16 +212,7 @@ pub async fn enrol_finish(
     PlainForm(form): PlainForm<EnrolFinish>,
 ) -> Response {
     let now = state.clock.now();
-    match second_factor_reset::finish_enrolment(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &form,
-        &ip.to_string(),
-        now,
-    )
-    .await
-    {
+    match second_factor_reset::finish_enrolment(&state, &form, &ip.to_string(), now).await {
         Ok(welcome) => welcome_page(&state, welcome),
         Err(error) => {
             let error = FieldError::from(error);
@@ -351,7 +327,7 @@ pub async fn setup_submit(
     PlainForm(form): PlainForm<SetupRequest>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    match setup::run(&state.store, &state.keys, &state.config, &form, ip, now).await {
+    match setup::run(&state, &form, ip, now).await {
         Ok(welcome) => Ok(welcome_page(&state, welcome)),
         Err(error @ AppError::AlreadySetUp) => Err(ApiError::from(error).into()),
         Err(error) => {
@@ -409,17 +385,7 @@ pub async fn invite_submit(
     PlainForm(form): PlainForm<AcceptRequest>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    match invitations::accept(
-        &state.store,
-        &state.keys,
-        &state.config,
-        &token,
-        &form,
-        &ip.to_string(),
-        now,
-    )
-    .await
-    {
+    match invitations::accept(&state, &token, &form, &ip.to_string(), now).await {
         Ok(welcome) => Ok(welcome_page(&state, welcome)),
         Err(error @ AppError::InvitationGone) => Err(ApiError::from(error).into()),
         Err(error) => {

@@ -440,7 +440,6 @@ pub async fn compose_submit(
             }
         }
     }
-    let max_attempts = state.config.jobs.max_attempts;
     for post in &written {
         let id = post.id;
         // The wished time is kept before submitting, so that an approval on submission (the
@@ -448,16 +447,8 @@ pub async fn compose_submit(
         if !form.at.trim().is_empty() {
             let when = When::At(form.at.clone());
             let unconfirmed = false;
-            let wished = schedule::schedule(
-                &state.store,
-                &caller.user,
-                id,
-                &when,
-                unconfirmed,
-                max_attempts,
-                now,
-            )
-            .await;
+            let wished =
+                schedule::schedule(&state, &caller.user, id, &when, unconfirmed, now).await;
             if let Err(error) = wished {
                 let typed = Typed::at(form.at);
                 return post_view(&state, &caller, id, Some(error.into()), typed).await;
@@ -468,16 +459,7 @@ pub async fn compose_submit(
             version: post.version,
         };
         if form.intent == "submit"
-            && let Err(error) = posts::submit(
-                &state.store,
-                &state.policy,
-                &caller.user,
-                seen,
-                None,
-                max_attempts,
-                now,
-            )
-            .await
+            && let Err(error) = posts::submit(&state, &caller.user, seen, None, now).await
         {
             let mut error = FieldError::from(error);
             error.status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -565,18 +547,7 @@ pub async fn submit(
     caller.require(Permission::WritePosts)?;
     let reason = Some(form.override_reason.as_str()).filter(|reason| !reason.trim().is_empty());
     let result = match form.seen(id) {
-        Ok(seen) => {
-            posts::submit(
-                &state.store,
-                &state.policy,
-                &caller.user,
-                seen,
-                reason,
-                state.config.jobs.max_attempts,
-                state.clock.now(),
-            )
-            .await
-        }
+        Ok(seen) => posts::submit(&state, &caller.user, seen, reason, state.clock.now()).await,
         Err(error) => Err(error),
     };
     after_step(&state, &caller, id, result, Typed::default()).await
@@ -638,12 +609,11 @@ pub async fn schedule(
         (_, at) => When::At(at.to_owned()),
     };
     let result = schedule::schedule(
-        &state.store,
+        &state,
         &caller.user,
         id,
         &when,
         form.confirm == "yes",
-        state.config.jobs.max_attempts,
         state.clock.now(),
     )
     .await;
@@ -689,7 +659,7 @@ async fn after_step(
 ) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/posts/{id}")).into_response()),
-        Err(AppError::NotFound(message)) => Err(ApiError::NotFound(message).into()),
+        Err(error @ AppError::NotFound { .. }) => Err(error.into()),
         Err(error) => post_view(state, caller, id, Some(error.into()), typed).await,
     }
 }

@@ -8,13 +8,10 @@ use jiff::{SignedDuration, Timestamp};
 use networks::{Incoming, IncomingKind, NetworkError, ReadLimits};
 
 use super::screen::Screen;
-use crate::config::InboxConfig;
 use crate::domain::inbox::{ItemKind, capped};
-use crate::keys::Keys;
-use crate::services::AppError;
-use crate::services::connections::{self, Networks, TokensError};
+use crate::services::connections::{self, TokensError};
 use crate::services::links::Reach;
-use crate::services::policy::PolicyGuard;
+use crate::services::{AppError, Services};
 use crate::store::{NewInboxItem, Store};
 
 /// The longest wait between reads after failures in a row.
@@ -33,30 +30,20 @@ pub struct ReadSummary {
     pub failed: Option<String>,
 }
 
-/// What reading needs: where to keep things, how to reach and screen them.
-#[derive(Debug, Clone, Copy)]
-pub struct Reading<'a> {
-    pub store: &'a Store,
-    pub keys: &'a Keys,
-    pub networks: &'a Networks,
-    pub guard: &'a PolicyGuard,
-    pub config: &'a InboxConfig,
-}
-
 /// Reads account `account_id`'s inbox once, if it is connected and its network is read.
 pub async fn read_account(
-    reading: Reading<'_>,
+    services: &Services,
     account_id: i64,
     now: Timestamp,
 ) -> Result<ReadSummary, AppError> {
-    let store = reading.store;
+    let store = &services.store;
+    let config = &services.config.inbox;
     let Some(account) = store.account(account_id).await? else {
         return Ok(ReadSummary::default());
     };
-    let interval = SignedDuration::from_secs(
-        i64::try_from(reading.config.poll_interval_seconds).unwrap_or(i64::MAX),
-    );
-    let Some(reader) = reading.networks.reader(account.network) else {
+    let interval =
+        SignedDuration::from_secs(i64::try_from(config.poll_interval_seconds).unwrap_or(i64::MAX));
+    let Some(reader) = services.networks.reader(account.network) else {
         // Nothing to read at this network (yet): look again a day later, not every minute.
         let later = now
             .saturating_add(SignedDuration::from_hours(24))
@@ -73,28 +60,27 @@ pub async fn read_account(
     };
     let cursor = store.inbox_cursor(account_id).await?;
     let failures = cursor.as_ref().map_or(0, |cursor| cursor.failures);
-    let adapter = reading
+    let adapter = services
         .networks
         .adapter(account.network)
         .map_err(|error| AppError::Unavailable(error.to_string()))?;
     let limits = ReadLimits {
-        page_size: reading.config.page_size,
-        pages: reading.config.pages_per_read,
+        page_size: config.page_size,
+        pages: config.pages_per_read,
     };
-    let read =
-        match connections::tokens_for(store, reading.keys, adapter.as_ref(), &account, now).await {
-            Ok(tokens) => {
-                reader
-                    .read_inbox(
-                        &tokens,
-                        cursor.as_ref().and_then(|cursor| cursor.cursor.as_deref()),
-                        limits,
-                    )
-                    .await
-            }
-            Err(TokensError::Network(error)) => Err(error),
-            Err(other) => Err(NetworkError::Unauthorized(other.to_string())),
-        };
+    let read = match connections::tokens_for(services, adapter.as_ref(), &account, now).await {
+        Ok(tokens) => {
+            reader
+                .read_inbox(
+                    &tokens,
+                    cursor.as_ref().and_then(|cursor| cursor.cursor.as_deref()),
+                    limits,
+                )
+                .await
+        }
+        Err(TokensError::Network(error)) => Err(error),
+        Err(other) => Err(NetworkError::Unauthorized(other.to_string())),
+    };
     let read = match read {
         Ok(read) => read,
         Err(error) => {
@@ -118,7 +104,7 @@ pub async fn read_account(
     for warning in &read.warnings {
         tracing::warn!(account.id = account_id, network = account.network.as_str(), %warning, "while reading the inbox");
     }
-    let screen = Screen::prepare(store, reading.guard, now).await?;
+    let screen = Screen::prepare(store, &services.policy, now).await?;
     let mut items = Vec::with_capacity(read.items.len());
     for incoming in &read.items {
         items.push(new_item(&screen, account_id, incoming, now).await);

@@ -12,9 +12,8 @@ use crate::config::Config;
 use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::people::{DisplayName, Email, Role};
-use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::{AppError, Entity, Services};
 use crate::store::{InvitationRecord, PendingInvitation, Store, UserRecord};
 
 /// What the invitee chooses and proves when accepting (step 3 of joining).
@@ -117,8 +116,9 @@ pub async fn cancel(
     now: Timestamp,
 ) -> Result<PendingInvitation, AppError> {
     let gone = || {
-        AppError::NotFound(
-            "There is no such invitation waiting: it was accepted or withdrawn already.".to_owned(),
+        AppError::not_found(
+            Entity::Invitation,
+            "There is no such invitation waiting: it was accepted or withdrawn already.",
         )
     };
     let invitation = pending(store)
@@ -186,14 +186,18 @@ pub async fn open(
 }
 
 pub async fn accept(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     token: &str,
     request: &AcceptRequest,
     ip: &str,
     now: Timestamp,
 ) -> Result<Welcome, AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     let invitation = open(store, token, now).await?;
     let name = DisplayName::parse(&request.name, "your name").map_err(parse_error("name"))?;
     let organisation = store.organisation_name().await?;

@@ -17,8 +17,8 @@ use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::throttle::{Throttle, throttles, wait_after};
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::{AppError, Services};
 use crate::store::{SessionRecord, Store, UserRecord};
 
 /// Email address, password and a second factor.
@@ -57,13 +57,17 @@ pub struct SignInFrom<'a> {
 const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
 pub async fn login(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     request: &LoginRequest,
     from: SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<SignedIn, AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     let ip = from.ip;
     let checked = check_password(
         store,

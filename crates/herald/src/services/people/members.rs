@@ -3,18 +3,18 @@
 
 use jiff::Timestamp;
 
-use super::AppError;
 use crate::domain::access;
 use crate::domain::audit::Actor;
 use crate::domain::people::Role;
 use crate::services::audit::record;
+use crate::services::{AppError, Entity};
 use crate::store::{AccountRecord, Store, UserRecord};
 
 async fn target(store: &Store, id: i64) -> Result<UserRecord, AppError> {
     store
         .user_by_id(id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no member {id}")))
+        .ok_or_else(|| AppError::not_found(Entity::Member, format!("there is no member {id}")))
 }
 
 pub async fn change_role(

@@ -12,9 +12,8 @@ use super::{newcomer, off_thread, step_up};
 use crate::config::Config;
 use crate::domain::password::{self, HashCost, Verified};
 use crate::domain::totp::{generate_recovery_codes, recovery_code_matches};
-use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record_for_member;
+use crate::services::{AppError, Entity, Services};
 use crate::store::{SessionSummary, Store, UserRecord};
 
 /// The current password and a fresh code, then the new password.
@@ -87,20 +86,18 @@ pub(crate) async fn spend_recovery_code(
 /// Changes the member's password: the current one and a fresh code first, the new one checked
 /// as at joining (breached-password data included). Every other session ends; the one that
 /// asked stays. Returns how many sessions ended.
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of the change.
 pub async fn change_password(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     user: &UserRecord,
     current_session: &str,
     change: &PasswordChange,
     ip: &str,
     now: Timestamp,
 ) -> Result<u64, AppError> {
+    let Services { store, config, .. } = services;
     const PURPOSE: &str = "change their password";
     current_password_right(store, config, user, &change.current_password, PURPOSE, now).await?;
-    step_up::require(store, keys, user, &change.code, PURPOSE, now).await?;
+    step_up::require(services, user, &change.code, PURPOSE, now).await?;
     let organisation = store.organisation_name().await?;
     let password = newcomer::new_password(
         config,
@@ -150,16 +147,20 @@ pub async fn change_password(
 /// Step one of moving to a new authenticator: the current password and a fresh code from the
 /// app in use now, then a new secret to scan. Nothing changes until [`confirm_authenticator`].
 pub async fn start_new_authenticator(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     user: &UserRecord,
     request: &NewAuthenticatorStart,
     now: Timestamp,
 ) -> Result<Enrolment, AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     const PURPOSE: &str = "set up a new authenticator";
     current_password_right(store, config, user, &request.current_password, PURPOSE, now).await?;
-    step_up::require(store, keys, user, &request.code, PURPOSE, now).await?;
+    step_up::require(services, user, &request.code, PURPOSE, now).await?;
     Ok(enrolment::start_replacement(
         keys,
         "Herald",
@@ -170,13 +171,13 @@ pub async fn start_new_authenticator(
 
 /// Step two: a code from the new authenticator proves it works; from now on only it does.
 pub async fn confirm_authenticator(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     user: &UserRecord,
     request: &NewAuthenticatorConfirm,
     ip: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
+    let Services { store, keys, .. } = services;
     let (sealed, step) = enrolment::finish_replacement(
         keys,
         &user.email,
@@ -202,14 +203,14 @@ pub async fn confirm_authenticator(
 /// New recovery codes after a fresh code: every earlier one stops working. The codes are in
 /// the answer and nowhere else.
 pub async fn regenerate_recovery_codes(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     user: &UserRecord,
     code: &str,
     ip: &str,
     now: Timestamp,
 ) -> Result<Vec<Zeroizing<String>>, AppError> {
-    step_up::require(store, keys, user, code, "get new recovery codes", now).await?;
+    let Services { store, .. } = services;
+    step_up::require(services, user, code, "get new recovery codes", now).await?;
     let codes = generate_recovery_codes(&mut rand::rngs::OsRng);
     let work = store.write().await?;
     let store: &Store = &work;
@@ -259,8 +260,9 @@ pub async fn end_session(
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.end_session(user.id, public_id).await? {
-        return Err(AppError::NotFound(
-            "you have no such session; it may have ended already".to_owned(),
+        return Err(AppError::not_found(
+            Entity::Session,
+            "you have no such session; it may have ended already",
         ));
     }
     record_for_member(

@@ -19,8 +19,8 @@ use super::step_up;
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::{AppError, Entity, Services};
 use crate::store::{PasskeyRecord, Store, UserRecord};
 
 const CEREMONY_LASTS: SignedDuration = SignedDuration::from_mins(5);
@@ -57,14 +57,14 @@ struct Ceremony<T> {
 /// session must not be able to add its own second factor): options for
 /// `navigator.credentials.create`, and the token.
 pub async fn start_registration(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     webauthn: &Webauthn,
     user: &UserRecord,
     code: &str,
     now: Timestamp,
 ) -> Result<(CreationChallengeResponse, String), AppError> {
-    step_up::require(store, keys, user, code, "add a passkey", now).await?;
+    let Services { store, keys, .. } = services;
+    step_up::require(services, user, code, "add a passkey", now).await?;
     let existing = parse_all(&store.passkeys_of(user.id).await?)?;
     let exclude = existing
         .iter()
@@ -87,10 +87,8 @@ pub async fn start_registration(
 }
 
 /// Step two: checks the browser's answer and stores the passkey under `name`.
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
 pub async fn finish_registration(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     webauthn: &Webauthn,
     user: &UserRecord,
     name: &str,
@@ -98,6 +96,7 @@ pub async fn finish_registration(
     credential: &RegisterPublicKeyCredential,
     now: Timestamp,
 ) -> Result<i64, AppError> {
+    let Services { store, keys, .. } = services;
     // The length counts the name as sent, so the documented 100 holds before trimming too.
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(AppError::Invalid {
@@ -154,17 +153,20 @@ struct SignIn {
 /// that no authenticator answers. The password is checked (and throttled, and a wrong one
 /// audited) here, but its verdict is sealed in the token and told only by step two, together
 /// with the passkey's: "the email address, password or code is not right".
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
 pub async fn start_sign_in(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     webauthn: &Webauthn,
     email: &str,
     password: &str,
     from: login::SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<(RequestChallengeResponse, String), AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     let email = email.trim().to_lowercase();
     let checked =
         match login::check_password(store, keys, config, &email, password, from, now).await {
@@ -255,17 +257,20 @@ const DECOY_TIMEOUT_MS: u32 = 300_000;
 
 /// Step two: checks the password's verdict from step one and the passkey's signature, and
 /// starts a session. Either one wrong gets the same answer.
-#[allow(clippy::too_many_arguments)] // Each is a distinct input of the ceremony.
 pub async fn finish_sign_in(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     webauthn: &Webauthn,
     token: &str,
     credential: &PublicKeyCredential,
     from: login::SignInFrom<'_>,
     now: Timestamp,
 ) -> Result<SignedIn, AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     let ip = from.ip;
     let ceremony: Ceremony<SignIn> = open(keys, "authentication", token, now)?;
     spend(store, &ceremony).await?;
@@ -305,26 +310,32 @@ pub async fn finish_sign_in(
 
 /// Removes one of the member's passkeys, after a fresh code from the authenticator app.
 pub async fn remove(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     user: &UserRecord,
     id: i64,
     code: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
+    let Services { store, .. } = services;
     if !store
         .passkeys_of(user.id)
         .await?
         .iter()
         .any(|passkey| passkey.id == id)
     {
-        return Err(AppError::NotFound(format!("you have no passkey {id}")));
+        return Err(AppError::not_found(
+            Entity::Passkey,
+            format!("you have no passkey {id}"),
+        ));
     }
-    step_up::require(store, keys, user, code, "remove a passkey", now).await?;
+    step_up::require(services, user, code, "remove a passkey", now).await?;
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.delete_passkey(user.id, id).await? {
-        return Err(AppError::NotFound(format!("you have no passkey {id}")));
+        return Err(AppError::not_found(
+            Entity::Passkey,
+            format!("you have no passkey {id}"),
+        ));
     }
     record(
         store,

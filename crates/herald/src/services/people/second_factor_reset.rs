@@ -9,7 +9,6 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::AppError;
 use super::enrolment::{self, Enrolment};
 use super::login::{self, PasswordChecked};
 use super::setup::Welcome;
@@ -19,6 +18,7 @@ use crate::domain::audit::Actor;
 use crate::domain::totp::generate_recovery_codes;
 use crate::keys::Keys;
 use crate::services::audit::{record, record_for_member};
+use crate::services::{AppError, Entity, Services};
 use crate::store::{Store, UserRecord};
 
 /// Step one of enrolling after a reset: who is signing in.
@@ -60,10 +60,9 @@ pub async fn reset_by(
     ip: &str,
     now: Timestamp,
 ) -> Result<UserRecord, AppError> {
-    let member = store
-        .user_by_id(member_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no member {member_id}")))?;
+    let member = store.user_by_id(member_id).await?.ok_or_else(|| {
+        AppError::not_found(Entity::Member, format!("there is no member {member_id}"))
+    })?;
     access::may_manage(actor.role, member.role, None)
         .map_err(|denied| AppError::Denied(denied.0))?;
     if member.id == actor.id {
@@ -82,10 +81,9 @@ pub async fn reset_from_command_line(
     now: Timestamp,
 ) -> Result<UserRecord, AppError> {
     let email = email.trim().to_lowercase();
-    let member = store
-        .user_by_email(&email)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("nobody here signs in as {email}")))?;
+    let member = store.user_by_email(&email).await?.ok_or_else(|| {
+        AppError::not_found(Entity::Member, format!("nobody here signs in as {email}"))
+    })?;
     reset(store, &member, Actor::CommandLine, None, now).await?;
     Ok(member)
 }
@@ -94,13 +92,17 @@ pub async fn reset_from_command_line(
 /// For anyone whose second factor was not reset, the answer is the one every failed sign-in
 /// gets (and it is counted like one), so this step tells nothing about a password.
 pub async fn start_enrolment(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     request: &EnrolStart,
     ip: &str,
     now: Timestamp,
 ) -> Result<Enrolment, AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     let checked = pending(
         store,
         keys,
@@ -121,13 +123,17 @@ pub async fn start_enrolment(
 /// Step two: a code from the new authenticator saves it, with new recovery codes (shown
 /// once), and signs the member in. Works once per reset.
 pub async fn finish_enrolment(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     request: &EnrolFinish,
     ip: &str,
     now: Timestamp,
 ) -> Result<Welcome, AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     let checked = pending(
         store,
         keys,

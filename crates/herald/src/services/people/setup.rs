@@ -17,8 +17,8 @@ use crate::domain::constant_time_eq;
 use crate::domain::people::{DisplayName, Email, Role};
 use crate::domain::throttle::wait_after;
 use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::{AppError, Services};
 use crate::store::Store;
 
 /// Everything first-run setup needs (step 4 of the setup flow).
@@ -244,13 +244,17 @@ pub async fn needed(store: &Store) -> Result<bool, AppError> {
 }
 
 pub async fn run(
-    store: &Store,
-    keys: &Keys,
-    config: &Config,
+    services: &Services,
     request: &SetupRequest,
     ip: IpAddr,
     now: Timestamp,
 ) -> Result<Welcome, AppError> {
+    let Services {
+        store,
+        keys,
+        config,
+        ..
+    } = services;
     if !needed(store).await? {
         return Err(AppError::AlreadySetUp);
     }

@@ -13,9 +13,8 @@ use utoipa::ToSchema;
 
 use super::login;
 use crate::domain::audit::Actor;
-use crate::keys::Keys;
-use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::{AppError, Services};
 use crate::store::{Store, UserRecord};
 
 /// A fresh code, asked before a sensitive change.
@@ -36,13 +35,13 @@ pub const WRONG_CODES_ALLOWED: i64 = 5;
 /// `Ok(Err(reason))` for a wrong code under the limit, so the caller can record its own
 /// refusal; `Err(AppError::SteppedOut)` once the limit is reached.
 pub async fn confirm(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     user: &UserRecord,
     code: &str,
     purpose: &'static str,
     now: Timestamp,
 ) -> Result<Result<(), &'static str>, AppError> {
+    let Services { store, keys, .. } = services;
     let _turn = take_turn(user.id).await;
     // Read again inside the turn: an earlier request may have counted a failure or spent a
     // code since this request's session was checked.
@@ -130,14 +129,13 @@ pub(super) async fn failed(
 /// [`confirm`] for callers with nothing of their own to record: a wrong code is refused with
 /// one message.
 pub async fn require(
-    store: &Store,
-    keys: &Keys,
+    services: &Services,
     user: &UserRecord,
     code: &str,
     purpose: &'static str,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    confirm(store, keys, user, code, purpose, now)
+    confirm(services, user, code, purpose, now)
         .await?
         .map_err(|_| wrong_code())
 }

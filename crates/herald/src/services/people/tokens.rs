@@ -7,8 +7,8 @@ use jiff::{SignedDuration, Timestamp};
 use super::{random_token, token_hash};
 use crate::domain::access::Scope;
 use crate::domain::audit::Actor;
-use crate::services::AppError;
 use crate::services::audit::record;
+use crate::services::{AppError, Entity};
 use crate::store::{ApiTokenRecord, NewApiToken, Store, UserRecord};
 
 pub const PREFIX: &str = "herald_pat_";
@@ -123,9 +123,10 @@ pub async fn revoke(
     let work = store.write().await?;
     let store: &Store = &work;
     if !store.revoke_api_token(owner.id, token_id, now).await? {
-        return Err(AppError::NotFound(format!(
-            "you have no active token {token_id}"
-        )));
+        return Err(AppError::not_found(
+            Entity::Token,
+            format!("you have no active token {token_id}"),
+        ));
     }
     record(
         store,
