@@ -62,6 +62,12 @@
       at = finding.end;
     }
     marked.append(decode(at, bytes.length));
+    findings.replaceChildren(findingsList(result));
+  }
+
+  // What the policy found, as a list (or "Nothing found").
+  function findingsList(result) {
+    if (!result.findings.length) return element("p", "badge badge-ok", "Nothing found");
     const list = element("ul", "plain-list");
     for (const finding of result.findings) {
       const item = element("li", "finding");
@@ -70,9 +76,7 @@
       item.append(element("span", "hint", "(" + finding.excerpt + ")"));
       list.append(item);
     }
-    findings.replaceChildren(
-      result.findings.length ? list : element("p", "badge badge-ok", "Nothing found"),
-    );
+    return list;
   }
 
   // "Also post to": each further account ticked, with the length its network counts. The
@@ -120,6 +124,43 @@
           : "";
       }
       showAlso();
+      showTailored(line);
+      clearTimeout(own.checkTimer);
+      own.checkTimer = setTimeout(() => checkTailored(line), 300);
+    });
+  }
+
+  // Each further account's own preview and findings: its own text where it has one, else the
+  // text above, shown as that account's network shows it.
+  function tailoredText(line) {
+    const own = line.querySelector("textarea");
+    return own && own.value.trim() ? own.value : draft?.value || "";
+  }
+  function showTailored(line) {
+    const own = line.querySelector("textarea");
+    const shown = line.querySelector(".tailor-preview-text");
+    if (!own || !shown) return;
+    renderPreview(own.dataset.network, own.dataset.label, tailoredText(line), shown,
+      line.querySelector(".tailor-cut"), null);
+  }
+  async function checkTailored(line) {
+    const own = line.querySelector("textarea");
+    const place = line.querySelector(".tailor-findings");
+    if (!own || !place) return;
+    if (!own.value.trim()) {
+      place.replaceChildren(element("p", "hint", "The text above is used here, with the findings shown under it."));
+      return;
+    }
+    const text = own.value;
+    const ticket = (place.ticket = (place.ticket || 0) + 1);
+    const result = await api("/api/v1/scan", { text });
+    if (result && ticket === place.ticket) place.replaceChildren(findingsList(result));
+  }
+  const tailorLines = Array.from(document.querySelectorAll("#also-accounts .also-line"));
+  for (const line of tailorLines) {
+    line.querySelector("details")?.addEventListener("toggle", () => {
+      showTailored(line);
+      checkTailored(line);
     });
   }
   account?.addEventListener("change", showAlso);
@@ -255,9 +296,17 @@
   function showPreview() {
     const who = current();
     const shown = document.getElementById("preview-text");
-    if (!who || !shown || !draft) return;
-    const text = draft.value;
-    const cut = cutAt(who.network, text);
+    if (who && shown && draft) {
+      renderPreview(who.network, who.label, draft.value, shown,
+        document.getElementById("preview-cut"), document.getElementById("preview-links"));
+    }
+    for (const line of tailorLines) showTailored(line);
+  }
+
+  // The text as `network` shows it, into `shown`: links highlighted, and the part past the
+  // network's limit struck through, with a sentence saying so in `cutNote`.
+  function renderPreview(network, label, text, shown, cutNote, linkNote) {
+    const cut = cutAt(network, text);
     const found = links(text);
     const pieces = [];
     const push = (from, to, kind) => {
@@ -281,19 +330,54 @@
       x: "X shortens every link to 23 characters.",
       mastodon: "Mastodon counts every link as 23 characters.",
     };
-    setText("preview-links", found.length ? notes[who.network] || "" : "");
-    let cutNote = "";
+    if (linkNote) linkNote.textContent = found.length ? notes[network] || "" : "";
+    let said = "";
     if (cut !== null) {
-      const overBytes = who.network === "bluesky" && bytes(text) > 3000;
-      const limit = overBytes ? "3000 bytes" : `${limits[who.network]} ${unitOf(who.network)}`;
-      cutNote = `Too long for ${who.label}: it would stop where the struck-through text begins (${limit} at most).`;
+      const overBytes = network === "bluesky" && bytes(text) > 3000;
+      const limit = overBytes ? "3000 bytes" : `${limits[network]} ${unitOf(network)}`;
+      said = `Too long for ${label}: it would stop where the struck-through text begins (${limit} at most).`;
     }
-    setText("preview-cut", cutNote);
+    if (cutNote) cutNote.textContent = said;
   }
 
   function unitOf(network) {
     return { x: "weighted characters", bluesky: "graphemes" }[network] || "characters";
   }
+
+  // --- The image chosen before the first save, shown in every preview from the file itself --
+
+  const imageInput = document.getElementById("image");
+  const imageAlt = document.getElementById("image_alt");
+  let chosenImage = null;
+  function showImage() {
+    const places = [document.getElementById("preview-images"),
+      ...document.querySelectorAll(".tailor-images")].filter(Boolean);
+    for (const place of places) {
+      if (!chosenImage) {
+        place.replaceChildren();
+        continue;
+      }
+      const image = document.createElement("img");
+      image.src = chosenImage;
+      image.alt = imageAlt?.value || "";
+      place.replaceChildren(image);
+    }
+  }
+  imageInput?.addEventListener("change", () => {
+    const file = imageInput.files?.[0];
+    if (!file || !/^image\/(png|jpeg|gif|webp)$/.test(file.type)) {
+      chosenImage = null;
+      showImage();
+      return;
+    }
+    const reader = new FileReader();
+    reader.addEventListener("load", () => {
+      chosenImage = typeof reader.result === "string" ? reader.result : null;
+      showImage();
+    });
+    reader.readAsDataURL(file);
+  });
+  imageAlt?.addEventListener("input", showImage);
 
   if (form && draft) {
     form.classList.add("live");

@@ -87,6 +87,37 @@ impl Zone {
         Ok(Zone { name: full, zone })
     }
 
+    /// The zones people pick from, `Area/City` by region and then `UTC`: the IANA names of
+    /// places, without the legacy aliases (`US/Pacific`, `EST5EDT`, `Etc/GMT+5`). Read once.
+    pub fn names() -> &'static [String] {
+        static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+            const REGIONS: &[&str] = &[
+                "Africa",
+                "America",
+                "Antarctica",
+                "Arctic",
+                "Asia",
+                "Atlantic",
+                "Australia",
+                "Europe",
+                "Indian",
+                "Pacific",
+            ];
+            let mut names: Vec<String> = jiff::tz::db()
+                .available()
+                .map(|name| name.as_str().to_owned())
+                .filter(|name| {
+                    name.split_once('/')
+                        .is_some_and(|(region, _)| REGIONS.contains(&region))
+                })
+                .collect();
+            names.sort();
+            names.push("UTC".to_owned());
+            names
+        });
+        &NAMES
+    }
+
     pub fn utc() -> Zone {
         Zone {
             name: "UTC".to_owned(),
@@ -221,6 +252,19 @@ pub fn next_free_slot(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_zones_to_pick_from_are_places_not_aliases() {
+        let names = Zone::names();
+        assert!(names.len() > 300, "{}", names.len());
+        for wanted in ["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"] {
+            assert!(names.iter().any(|name| name == wanted), "{wanted} missing");
+        }
+        for alias in ["US/Pacific", "EST5EDT", "Etc/GMT+5", "GB"] {
+            assert!(!names.iter().any(|name| name == alias), "{alias} offered");
+        }
+        assert!(names.iter().all(|name| Zone::parse(name).is_ok()));
+    }
+
     use super::*;
 
     fn at(text: &str) -> Timestamp {

@@ -56,7 +56,9 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(pages::status))
         .route(
             "/compose",
-            get(pages::posts::compose).post(pages::posts::compose_submit),
+            get(pages::posts::compose)
+                .post(pages::posts::compose_submit)
+                .layer(DefaultBodyLimit::max(api::media::UPLOAD_BODY_LIMIT)),
         )
         .route("/posts", get(pages::posts::list::list))
         .route("/inbox", get(pages::inbox::list))

@@ -961,7 +961,23 @@ async fn the_composers_preview_follows_the_text_and_the_identity_follows_the_acc
     );
     browser.screenshot("composer-preview-too-long").await;
 
-    // Saved, the draft's page shows the same preview for its account, and the tailor form.
+    // An image chosen before the first save shows in the preview at once, from the file.
+    let image = std::env::temp_dir().join(format!("herald-soup-{}.png", std::process::id()));
+    std::fs::write(&image, crate::media::png(640, 480, 10)).expect("image file");
+    browser
+        .type_into(&browser.find("#image_alt").await, "A bowl of leek soup")
+        .await;
+    browser
+        .type_into(&browser.find("#image").await, &image.display().to_string())
+        .await;
+    assert!(
+        browser
+            .wait_for("const img = document.querySelector('#preview-images img'); return img !== null && img.src.startsWith('data:image/png') && img.alt === 'A bowl of leek soup';")
+            .await,
+        "the chosen image is previewed"
+    );
+
+    // Saved, the draft's page shows the same preview for its account, with its image.
     browser
         .execute("document.getElementById('draft').value = ''; return true;")
         .await;
@@ -981,6 +997,13 @@ async fn the_composers_preview_follows_the_text_and_the_identity_follows_the_acc
         browser.text_of("#preview-text .preview-link").await,
         "https://sunnycafe.example/soup"
     );
+    let kept = "const img = document.querySelector('#preview-images img'); return img !== null && img.getAttribute('src').startsWith('/api/v1/posts/') && img.alt === 'A bowl of leek soup';";
+    assert_eq!(
+        browser.execute(kept).await,
+        true,
+        "the image was saved with the draft"
+    );
+    let _ = std::fs::remove_file(&image);
     browser.screenshot("post-page-draft").await;
     browser.close().await;
 }

@@ -617,3 +617,108 @@ async fn the_composer_writes_one_post_per_account_ticked_or_none_when_one_cannot
         .await;
     assert_eq!(on_mastodon["posts"][0]["text"], long.as_str());
 }
+
+/// Sends the composer as a browser does with an image chosen: multipart, the fields in the
+/// page's order, the file and its description.
+async fn compose_with_image(
+    app: &TestApp,
+    person: &Person,
+    fields: &[(&str, &str)],
+    image: Option<Vec<u8>>,
+    alt: &str,
+) -> Answer {
+    let mut form = reqwest::multipart::Form::new().text("csrf", person.csrf.clone());
+    for (name, value) in fields {
+        form = form.text((*name).to_owned(), (*value).to_owned());
+    }
+    let part = match image {
+        Some(bytes) => reqwest::multipart::Part::bytes(bytes)
+            .file_name("soup.png")
+            .mime_str("image/png")
+            .expect("media type"),
+        // A file input left empty: a part with no name and no bytes, as browsers send it.
+        None => reqwest::multipart::Part::bytes(Vec::new())
+            .file_name("")
+            .mime_str("application/octet-stream")
+            .expect("media type"),
+    };
+    form = form.part("image", part).text("image_alt", alt.to_owned());
+    let response = person
+        .client
+        .post(app.url("/compose"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("request");
+    answer(response).await
+}
+
+#[tokio::test]
+async fn an_image_chosen_in_the_composer_goes_on_every_post_written_and_shows_in_their_previews() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let x = sunny_on_x(&app, &owner).await;
+    let mastodon = sunny_on_mastodon(&app, &owner).await;
+    let composer = page(&app, &owner, "/compose").await;
+    assert!(composer.contains("enctype=\"multipart/form-data\""));
+    assert!(composer.contains("id=\"image\" name=\"image\" type=\"file\""));
+
+    // Without a description nothing is written, and the text comes back.
+    let before = next_post_id(&app, &owner, x).await;
+    let text = "Soup of the day: pumpkin.";
+    let (x_id, mastodon_id) = (x.to_string(), mastodon.to_string());
+    let fields = [
+        ("account_id", x_id.as_str()),
+        ("text", text),
+        ("intent", "save"),
+        (&*format!("also_{mastodon}"), "on"),
+    ];
+    let refused = compose_with_image(&app, &owner, &fields, Some(png()), " ").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("Describe the image for people who cannot see it"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(text), "the text is kept");
+    assert_eq!(
+        next_post_id(&app, &owner, x).await,
+        before + 1,
+        "nothing written"
+    );
+
+    // With one: a draft for each account, each with the image, shown in its preview.
+    let alt = "A bowl of orange soup on a wooden table";
+    let sent = compose_with_image(&app, &owner, &fields, Some(png()), alt).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let first = before + 2;
+    for id in [first, first + 1] {
+        let stored = images(&app, &owner, id).await;
+        assert_eq!(stored.len(), 1, "post {id}: {stored:?}");
+        assert_eq!(stored[0]["alt"], alt);
+        let shown = page(&app, &owner, &format!("/posts/{id}")).await;
+        let preview = between(&shown, "id=\"preview-images\"", "</div>");
+        let media_id = stored[0]["id"].as_i64().expect("id");
+        assert!(
+            preview.contains(&format!("src=\"/api/v1/posts/{id}/media/{media_id}\"")),
+            "{preview}"
+        );
+        assert!(preview.contains(&format!("alt=\"{alt}\"")), "{preview}");
+    }
+    let post: Value = owner
+        .get_json(&app, &format!("/api/v1/posts/{}", first + 1))
+        .await;
+    assert_eq!(post["account_id"], mastodon_id.parse::<i64>().expect("id"));
+
+    // An empty file input is no image: the post is written without one.
+    let plain = compose_with_image(&app, &owner, &fields[..3], None, "").await;
+    assert_eq!(plain.status, StatusCode::SEE_OTHER, "{}", plain.body);
+    assert!(images(&app, &owner, first + 2).await.is_empty());
+}

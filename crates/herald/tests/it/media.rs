@@ -19,7 +19,7 @@ use crate::publishing::Scene;
 
 /// A small PNG: the signature and an IHDR chunk saying `width` × `height`, then `padding`
 /// bytes of a private chunk to make it as large as a test needs.
-fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
+pub fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
     bytes.extend(width.to_be_bytes());
     bytes.extend(height.to_be_bytes());

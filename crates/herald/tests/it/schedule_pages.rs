@@ -222,6 +222,40 @@ async fn a_publisher_sets_the_queue_on_the_account_page_and_a_viewer_cannot() {
     );
     let shown = page(&app, &publisher, &format!("/accounts/{account}")).await;
     assert!(shown.contains("data-slot=\"2@09:30\""), "{shown}");
+    // The zone is picked from every place's zone, or typed as a city alone.
+    assert!(shown.contains("<datalist id=\"queue-zones\">"), "{shown}");
+    assert!(shown.contains("<option value=\"Asia/Kolkata\">"), "{shown}");
+    assert!(
+        !shown.contains("<option value=\"US/Pacific\">"),
+        "no legacy aliases"
+    );
+    let by_city = form(
+        &app,
+        &publisher,
+        &path,
+        &[
+            ("time_zone", "Kolkata"),
+            ("slot", "2@09:30"),
+            ("add_time", ""),
+        ],
+    )
+    .await;
+    assert_eq!(by_city.status, StatusCode::SEE_OTHER, "{}", by_city.body);
+    let queue: Value = publisher
+        .get_json(&app, &format!("/api/v1/accounts/{account}/queue"))
+        .await;
+    assert_eq!(queue["time_zone"], "Asia/Kolkata");
+    form(
+        &app,
+        &publisher,
+        &path,
+        &[
+            ("time_zone", "Europe/London"),
+            ("slot", "2@09:30"),
+            ("add_time", ""),
+        ],
+    )
+    .await;
 
     let bad_zone = form(
         &app,

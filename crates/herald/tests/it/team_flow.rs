@@ -152,6 +152,30 @@ async fn owner_and_colleague_run_the_whole_flow_from_the_pages_and_it_goes_out_o
         "the other account's count is shown: {}",
         sam.text_of("#also-accounts").await
     );
+    // The X account's own tab: its preview follows the text above until it has its own text,
+    // then shows that, with its own findings and its own count.
+    let tab = format!(".also-line[data-account='{}']", accounts[1]);
+    sam.click(&sam.find(&format!("{tab} summary")).await).await;
+    assert!(
+        sam.wait_for(&format!(
+            "return document.querySelector(\"{tab} .tailor-preview-text\").textContent.startsWith('Pumpkin soup is back! Ask');"
+        ))
+        .await,
+        "the tab previews the text above: {}",
+        sam.text_of(&tab).await
+    );
+    let own = "Pumpkin soup is back! On X too, recipes from jo.bloggs@example.com";
+    sam.type_into(&sam.find(&format!("{tab} textarea")).await, own)
+        .await;
+    assert!(
+        sam.wait_for(&format!(
+            "return document.querySelector(\"{tab} .tailor-preview-text\").textContent === '{own}' && document.querySelector(\"{tab} .tailor-findings\").textContent.includes('Personal email address');"
+        ))
+        .await,
+        "the tab shows its own text and findings: {}",
+        sam.text_of(&tab).await
+    );
+    assert!(sam.text_of(&tab).await.contains("Fits X."));
     let zone = jiff::tz::TimeZone::get("Europe/London").expect("tzdb");
     let at = jiff::Timestamp::from_second(clock.now().as_second() + 1800)
         .expect("time")
@@ -210,10 +234,11 @@ async fn owner_and_colleague_run_the_whole_flow_from_the_pages_and_it_goes_out_o
         assert!(Instant::now() < deadline, "never published on both servers");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for server in [&cafe_server, &bakery_server] {
+    // Each with its own text: the café's the text above, the bakery's on X its own.
+    for (server, sent) in [(&cafe_server, text), (&bakery_server, own)] {
         let posts = server.state.posts();
         assert_eq!(posts.len(), 1, "once each: {posts:?}");
-        assert_eq!(posts.first().map(|post| post.text.as_str()), Some(text));
+        assert_eq!(posts.first().map(|post| post.text.as_str()), Some(sent));
     }
     // Herald records the outcome just after the server took the post: the list catches up.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -5,6 +5,7 @@
 //! back, and give it its time (a date and time in the account's zone, or the account's next
 //! free queue slot). Images on a draft are `media.rs`.
 
+mod compose_form;
 pub mod list;
 mod preview;
 
@@ -219,7 +220,7 @@ enum TimeOffer {
     Reschedule,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ComposeForm {
     /// The main account (its identity, count and preview lead the composer).
     #[serde(default)]
@@ -386,10 +387,26 @@ pub async fn compose(
 
 pub async fn compose_submit(
     State(state): State<AppState>,
-    CsrfForm { caller, form }: CsrfForm<ComposeForm>,
+    caller: Caller,
+    request: axum::extract::Request,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
+    let sent = compose_form::read(&state, &caller, request).await?;
+    let (form, image) = (sent.form, sent.image);
     let now = state.clock.now();
+    // An image that could not be read, or has no description: nothing is written yet.
+    let image_problem = sent.unreadable.or_else(|| {
+        image
+            .as_ref()
+            .filter(|image| image.alt.trim().is_empty())
+            .map(|_| {
+                "Describe the image for people who cannot see it, then choose it again.".to_owned()
+            })
+    });
+    if let Some(shown) = image_problem {
+        let chosen = form.chosen();
+        return compose_view(&state, &caller, chosen, form.text, form.at, Some(shown)).await;
+    }
     let chosen = form.accounts();
     // Before anything is saved: the text must fit every network chosen, so that either every
     // post is written or none is, and the text comes back in the composer to shorten.
@@ -437,6 +454,34 @@ pub async fn compose_submit(
                     Typed::default(),
                 )
                 .await;
+            }
+        }
+    }
+    if let Some(image) = &image {
+        for post in &mut written {
+            let attached = crate::services::media::attach(
+                &state,
+                &caller.user,
+                post.id,
+                image.bytes.clone(),
+                &image.alt,
+                now,
+            )
+            .await;
+            match attached {
+                // Attaching raised the draft's version: submit names the one with the image.
+                Ok(_) => {
+                    if let Some(fresh) = state.store.post(post.id).await? {
+                        post.version = fresh.version;
+                    }
+                }
+                Err(error) => {
+                    let mut error = FieldError::from(error);
+                    error.message =
+                        format!("The draft is saved without its image: {}", error.message);
+                    return post_view(&state, &caller, post.id, Some(error), Typed::default())
+                        .await;
+                }
             }
         }
     }
@@ -847,7 +892,16 @@ async fn post_page(
                 .unwrap_or_default()
         }),
         at_min: local_input(&zone, now),
-        preview: preview::preview(network, &view.post.text),
+        preview: Preview {
+            images: images
+                .iter()
+                .map(|image| preview::PreviewImage {
+                    src: format!("/api/v1/posts/{id}/media/{}", image.id),
+                    alt: image.alt.clone(),
+                })
+                .collect(),
+            ..preview::preview(network, &view.post.text)
+        },
         text_value: typed.text.unwrap_or_else(|| view.post.text.clone()),
         alt_value: typed.alt.unwrap_or_default(),
         image_rule: super::media::rule(network, &limits),

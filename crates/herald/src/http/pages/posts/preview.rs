@@ -18,6 +18,16 @@ pub struct Preview {
     pub link_note: Option<&'static str>,
     /// Said where the cut is, when the text is longer than the network allows.
     pub cut_note: Option<String>,
+    /// The post's images under its text, as the network shows them (none in the composer
+    /// until an image is chosen, which `draft.js` shows from the file itself).
+    pub images: Vec<PreviewImage>,
+}
+
+/// One image in the preview: where its bytes are (a Herald URL) and its alt text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PreviewImage {
+    pub src: String,
+    pub alt: String,
 }
 
 /// A run of the text: `kind` is `text` or `link`, and `over` is true past the cut.
@@ -86,6 +96,7 @@ pub fn preview(network: Network, text: &str) -> Preview {
         pieces,
         link_note,
         cut_note,
+        images: Vec::new(),
     }
 }
 
