@@ -36,6 +36,11 @@ CREATE TABLE inbox_items (
 CREATE INDEX inbox_items_newest ON inbox_items (received_at DESC, id DESC);
 CREATE INDEX inbox_items_by_account ON inbox_items (account_id, received_at DESC, id DESC);
 CREATE INDEX inbox_items_open ON inbox_items (state, account_id);
+-- The filters that pick few items (dangerous ones, one member's, one kind) walk these newest
+-- first instead of sorting every item of the accounts.
+CREATE INDEX inbox_items_by_verdict ON inbox_items (verdict, received_at DESC, id DESC);
+CREATE INDEX inbox_items_by_assignee ON inbox_items (assignee_id, received_at DESC, id DESC);
+CREATE INDEX inbox_items_by_kind ON inbox_items (kind, received_at DESC, id DESC);
 
 -- Everything done with an item: assigned, done, undone, a note, a reply (the post), a link
 -- opened anyway, an impostor reported to the network.
