@@ -187,8 +187,9 @@ impl Store {
             numbers.push(at.as_millisecond());
             numbers.push(id);
             let (at, id) = (numbers.len() - 1, numbers.len());
+            // Written so that the range on received_at can use the indexes' order.
             conditions.push(format!(
-                "(received_at < ${at} OR (received_at = ${at} AND id < ${id}))"
+                "received_at <= ${at} AND (received_at < ${at} OR id < ${id})"
             ));
         }
         let mut words: Vec<&'static str> = Vec::new();
