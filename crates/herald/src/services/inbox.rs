@@ -88,16 +88,23 @@ pub async fn list(
             format!("there is no account {id}"),
         ));
     }
+    // The page after an item the caller cannot see (or that does not exist) is empty, as
+    // the end of the list is.
     let before = match filter.after {
         None => None,
-        Some(id) => {
-            let item = store
-                .inbox_item(id)
-                .await?
-                .filter(|item| listed.contains(&item.account_id))
-                .ok_or_else(|| AppError::invalid("after", format!("there is no item {id}")))?;
-            Some((item.received_at, item.id))
-        }
+        Some(id) => match store
+            .inbox_item(id)
+            .await?
+            .filter(|item| listed.contains(&item.account_id))
+        {
+            Some(item) => Some((item.received_at, item.id)),
+            None => {
+                return Ok(InboxPage {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+        },
     };
     let query = InboxQuery {
         accounts: listed,

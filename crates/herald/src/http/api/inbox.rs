@@ -34,7 +34,8 @@ pub struct InboxQuery {
     pub state: Option<ItemState>,
     /// Only the items assigned to the caller.
     pub mine: Option<bool>,
-    /// The next page: the `next` of the page before.
+    /// The next page: the `next` of the page before (an item the caller cannot see gives an
+    /// empty page).
     #[param(example = 120)]
     pub after: Option<i64>,
     /// Items a page, 1 to 200; 50 by default.
@@ -44,7 +45,7 @@ pub struct InboxQuery {
 
 /// A link in an item, never as a link: defanged, with its verdict.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LinkView {
+pub struct InboxLink {
     /// The link made unclickable (`hxxps[://]example[.]com/…`).
     pub defanged: String,
     pub verdict: Verdict,
@@ -81,7 +82,7 @@ pub struct ItemSummary {
     pub text_cut: bool,
     /// Where the item is on the network.
     pub url: Option<String>,
-    pub links: Vec<LinkView>,
+    pub links: Vec<InboxLink>,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
     /// The sender looks like one of the company's own accounts or names.
@@ -154,7 +155,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i
 /// followers), newest first, each screened: links defanged with their verdicts, impostors
 /// flagged. Filters are optional; `next` pages on.
 #[utoipa::path(get, path = "/api/v1/inbox", operation_id = "list_inbox", tag = "inbox", security(("token" = ["accounts:read"]), ("session" = [])), params(InboxQuery),
-    responses((status = 200, description = "One page, newest first", body = ItemPage), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A page size out of range, or `after` naming no item", body = crate::http::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "One page, newest first", body = ItemPage), (status = 404, description = "No such account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 422, description = "A page size out of range", body = crate::http::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -321,7 +322,7 @@ pub fn item_summary(item: InboxItemRecord, seen: &Visible) -> ItemSummary {
         links: item
             .links
             .iter()
-            .map(|link| LinkView {
+            .map(|link| InboxLink {
                 defanged: defang(&link.url),
                 verdict: link.verdict,
                 destination: link.destination.as_deref().map(defang),
