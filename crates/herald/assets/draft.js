@@ -153,8 +153,20 @@
     }
     const text = own.value;
     const ticket = (place.ticket = (place.ticket || 0) + 1);
-    const result = await api("/api/v1/scan", { text });
-    if (result && ticket === place.ticket) place.replaceChildren(findingsList(result));
+    const [result, lengths] = await Promise.all([
+      api("/api/v1/scan", { text }),
+      api("/api/v1/text-length", { text }),
+    ]);
+    if (ticket !== place.ticket) return;
+    if (result) place.replaceChildren(findingsList(result));
+    // Its own counter, as the account's network counts.
+    const length = lengths?.find((entry) => entry.network === own.dataset.network);
+    const fit = line.querySelector(".tailor-fit");
+    if (length && fit && own.value.trim()) {
+      fit.textContent = `${length.used} / ${length.limit} ${length.unit} on ${own.dataset.label}` +
+        (length.fits ? "." : ": too long for it.");
+      fit.classList.toggle("counter-over", !length.fits);
+    }
   }
   const tailorLines = Array.from(document.querySelectorAll("#also-accounts .also-line"));
   for (const line of tailorLines) {
@@ -188,6 +200,45 @@
     if (ticket !== latest) return;
     if (scan) showFindings(text, scan);
     if (lengths) showCount(lengths);
+    showCard(text);
+  }
+
+  // --- The link card: the first link's page title, as networks show it under a post --------
+  // Asked of Herald, which judges the link first and reads the page through its hardened
+  // client; the card is text only (no image from the page, no click-through).
+
+  let cardFor = null;
+  async function showCard(text) {
+    const place = document.getElementById("preview-card");
+    if (!place) return;
+    const first = links(text)[0];
+    const url = first ? text.slice(first[0], first[1]) : null;
+    if (url === cardFor) return;
+    cardFor = url;
+    if (!url) {
+      place.hidden = true;
+      place.replaceChildren();
+      return;
+    }
+    const card = await api("/api/v1/links/card", { url });
+    if (cardFor !== url) return;
+    if (!card || !card.title) {
+      place.hidden = true;
+      place.replaceChildren();
+      return;
+    }
+    let site = card.site;
+    if (!site) {
+      try {
+        site = new URL(/^https?:\/\//i.test(url) ? url : "http://" + url).host;
+      } catch {
+        site = url;
+      }
+    }
+    const parts = [element("p", "link-card-site", site), element("p", "link-card-title", card.title)];
+    if (card.description) parts.push(element("p", "link-card-description", card.description));
+    place.replaceChildren(...parts);
+    place.hidden = false;
   }
 
   // --- Who the post goes out as -------------------------------------------------------------

@@ -15,6 +15,7 @@ macro_rules! debug_without_secrets {
     )+};
 }
 
+pub mod backup;
 pub mod breaches;
 pub mod clock;
 pub mod config;

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ enum Command {
     /// Run the web app, the JSON API and the scheduler.
     Serve(ServeArgs),
     /// Create or update the database schema, then exit.
-    Migrate(ConfigArgs),
+    Migrate(MigrateArgs),
     /// Show configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -60,9 +60,49 @@ enum Command {
     /// Link safety: check links against the feeds and the organisation's own names.
     #[command(subcommand)]
     Links(LinksCommand),
+    /// Take a backup while Herald runs: a consistent copy of the SQLite database, the images
+    /// and a manifest of checksums, in DIR (new or empty). The master key only with
+    /// --include-key (keep such a backup as safe as the key itself).
+    Backup(BackupArgs),
+    /// Restore a backup into a new data directory (--data-dir): every checksum, the key
+    /// against the database and the audit chain are checked before it is put in place.
+    Restore(RestoreArgs),
     /// Check files (or standard input) against a social media policy. Exits 1 when anything
     /// would be blocked, 2 when the input or the policy cannot be read, 0 otherwise.
     Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// List the migrations that would run, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// Where the backup goes: a new or empty folder
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Copy the master key into the backup too (master.key, readable by its owner only)
+    #[arg(long)]
+    include_key: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The backup folder (with its manifest.json)
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The master key the backup was made with, when the backup does not hold it
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, Args)]
@@ -257,14 +297,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(serve(config, if_empty))
         }
         Command::Migrate(args) => {
-            let config = args.load(args.overrides())?;
+            let config = args.config.load(args.config.overrides())?;
             telemetry::init(&config.log)?;
+            if args.dry_run {
+                return runtime()?.block_on(migrate_dry_run(config));
+            }
             runtime()?.block_on(migrate(config))
         }
         Command::Config(ConfigCommand::Default) => print(&config::default_file()),
         Command::Config(ConfigCommand::Show(args)) => {
             let config = args.load(args.overrides())?;
             print(&toml::to_string_pretty(&config).context("cannot show the configuration")?)
+        }
+        Command::Backup(args) => {
+            let config = args.config.load(args.config.overrides())?;
+            runtime()?.block_on(backup(config, &args.dir, args.include_key))
+        }
+        Command::Restore(args) => {
+            let config = args.config.load(args.config.overrides())?;
+            runtime()?.block_on(restore(config, &args.dir, args.key.as_deref()))
         }
         Command::Audit(AuditCommand::Verify(args)) => {
             let config = args.load(args.overrides())?;
@@ -397,6 +448,64 @@ async fn links_reports(
     reports
 }
 
+async fn backup(config: Config, dir: &Path, include_key: bool) -> anyhow::Result<()> {
+    let (store, _) = open_existing(&config).await?;
+    let taken = herald::backup::backup(&config, &store, dir, include_key, SystemClock.now()).await;
+    store.close().await;
+    let manifest = taken?;
+    let database = match manifest.database.as_str() {
+        "sqlite" => "the database".to_owned(),
+        _ => "the images (take the PostgreSQL database with pg_dump)".to_owned(),
+    };
+    let key = if include_key {
+        " It holds the master key: keep it as safe as the key itself."
+    } else {
+        " The master key is not in it: keep a copy of master.key apart from it."
+    };
+    print(&format!(
+        "backup written to {}: {database}, {} files, {} audit entries (head {}).{key}",
+        dir.display(),
+        manifest.files.len(),
+        manifest.audit_entries,
+        manifest.audit_head,
+    ))
+}
+
+async fn restore(config: Config, dir: &Path, key: Option<&Path>) -> anyhow::Result<()> {
+    let restored = herald::backup::restore(dir, &config, key).await?;
+    print(&format!(
+        "restored into {}: the backup of {} (Herald {}), every file as it was, the key opens the vault, the audit log verifies ({} entries). Start Herald with --data-dir {}.",
+        config.data_dir.display(),
+        restored.manifest.created_at,
+        restored.manifest.herald_version,
+        restored.audit_entries,
+        config.data_dir.display(),
+    ))
+}
+
+async fn migrate_dry_run(config: Config) -> anyhow::Result<()> {
+    let store = Store::open_existing(&config).await?;
+    let checked = async {
+        store.refuse_newer_schema().await?;
+        store.pending_migrations().await
+    }
+    .await;
+    store.close().await;
+    let pending = checked?;
+    if pending.is_empty() {
+        return print("the database schema is up to date: nothing would run");
+    }
+    let lines: Vec<String> = pending
+        .iter()
+        .map(|(version, description)| format!("  {version:04} {description}"))
+        .collect();
+    print(&format!(
+        "{} migration(s) would run (nothing was changed):\n{}",
+        pending.len(),
+        lines.join("\n")
+    ))
+}
+
 async fn migrate(config: Config) -> anyhow::Result<()> {
     data_dir::prepare(&config.data_dir)?;
     let store = Store::open(&config).await?;
@@ -469,7 +578,7 @@ async fn vault_rekey(config: Config) -> anyhow::Result<()> {
     ))
 }
 
-async fn breaches_import(config: Config, path: &std::path::Path) -> anyhow::Result<()> {
+async fn breaches_import(config: Config, path: &Path) -> anyhow::Result<()> {
     let (store, master_key) = open_existing(&config).await?;
     let keys = Keys::load(&master_key, &store).await?;
     let imported = breaches::import(path, &config.data_dir)

@@ -55,6 +55,11 @@ pub enum StartError {
     Setup(crate::services::AppError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
+    #[error("cannot save the database before upgrading it, in {path}: {source}")]
+    Snapshot {
+        path: std::path::PathBuf,
+        source: io::Error,
+    },
 }
 
 /// A Herald that has done all of its start-up work and holds its port, ready to [`App::run`].
@@ -90,6 +95,8 @@ impl App {
     ) -> Result<App, StartError> {
         data_dir::prepare(&config.data_dir)?;
         let store = Store::open(&config).await?;
+        store.refuse_newer_schema().await?;
+        snapshot_before_upgrade(&config, &store, clock.now()).await?;
         store.migrate().await?;
         let key_path = config.master_key_path();
         if crate::rekey::next_key_path(&key_path).exists() {
@@ -299,4 +306,35 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
         };
         StartError::Bind { addr, reason }
     })
+}
+
+/// On SQLite, before migrations change a database that has data: a snapshot of it beside it,
+/// `backups/before-schema-<from>-to-<to>-<time>.db`, so a failed upgrade loses nothing.
+async fn snapshot_before_upgrade(
+    config: &Config,
+    store: &Store,
+    now: jiff::Timestamp,
+) -> Result<(), StartError> {
+    let applied = store.schema_version().await?;
+    let pending = store.pending_migrations().await?;
+    let (Some(last), true) = (
+        pending.last(),
+        applied > 0 && store.backend_name() == "sqlite",
+    ) else {
+        return Ok(());
+    };
+    let folder = config.data_dir.join("backups");
+    std::fs::create_dir_all(&folder).map_err(|source| StartError::Snapshot {
+        path: folder.clone(),
+        source,
+    })?;
+    let path = folder.join(format!(
+        "before-schema-{applied}-to-{}-{}.db",
+        last.0,
+        now.as_second()
+    ));
+    if store.snapshot_into(&path).await? {
+        tracing::info!(path = %path.display(), "database saved before upgrading its schema");
+    }
+    Ok(())
 }

@@ -2,13 +2,15 @@
 //! alone: Safe Browsing canonical URLs and lookup expressions ([`canonical`]), threat feed
 //! files ([`feed`]) kept as sorted hash lists ([`lists`]), look-alikes of the organisation's
 //! own domains and handles ([`lookalike`]), where short links really go ([`expand`]), and
-//! feeds fetched with a conditional GET ([`fetch`]), and Google Safe Browsing's Update API
+//! feeds fetched with a conditional GET ([`fetch`]), link cards read from a page's head
+//! ([`card`]), and Google Safe Browsing's Update API
 //! v4 ([`safe_browsing`]).
 //!
 //! No database and no wall clock: time is passed in. The only IO is reading and writing the
 //! feed lists and, in [`expand`] and [`fetch`], requests through `networks::Outbound`.
 
 pub mod canonical;
+pub mod card;
 pub mod expand;
 pub mod feed;
 pub mod fetch;

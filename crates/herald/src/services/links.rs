@@ -62,6 +62,22 @@ pub struct LinkSafety {
     expander: Expander,
     /// Google Safe Browsing, when a key is configured.
     safe_browsing: Option<tokio::sync::RwLock<SafeBrowsingState>>,
+    /// The client link cards' pages are read through.
+    pages: networks::Outbound,
+}
+
+/// How long reading a page for its card may take, redirects followed first apart.
+const CARD_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long following a link's redirects may take before its card is read.
+const CARD_BUDGET: Duration = Duration::from_secs(3);
+
+/// A link's card for a post's preview, or why there is none.
+#[derive(Debug, Clone)]
+pub struct CardReport {
+    pub url: String,
+    pub card: Option<links::card::Card>,
+    /// Why there is no card, in a sentence.
+    pub note: Option<String>,
 }
 
 #[derive(Debug)]
@@ -122,7 +138,66 @@ impl LinkSafety {
             loaded: RwLock::new(Loaded::default()),
             expander: Expander::new(outbound, CHAIN_TIMEOUT, EXPANSION_TTL),
             safe_browsing,
+            pages: networks::Outbound::new(CARD_TIMEOUT)
+                .allow_private_addresses(config.networks.allow_private_addresses),
         }
+    }
+
+    /// The card of `url` as networks show one under a post: only for a link that link safety
+    /// finds clean, read from the page its redirects end at, through the hardened client.
+    pub async fn card(
+        &self,
+        store: &Store,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<CardReport, AppError> {
+        let url = url.trim();
+        if url.is_empty() || url.len() > 2048 {
+            return Err(AppError::invalid(
+                "url",
+                "give one link of at most 2048 characters",
+            ));
+        }
+        let none = |note: String| CardReport {
+            url: url.to_owned(),
+            card: None,
+            note: Some(note),
+        };
+        let checker = self.checker(store, now).await?;
+        let report = self
+            .judge(&checker, url, now, Reach::EverythingWithin(CARD_BUDGET))
+            .await;
+        match report.verdict {
+            "malicious" | "lookalike" => {
+                return Ok(none(
+                    "No card: Herald found a problem with this link (see the findings).".to_owned(),
+                ));
+            }
+            "unreachable" => {
+                return Ok(none("No card: the link could not be followed.".to_owned()));
+            }
+            _ => {}
+        }
+        let Ok(canonical) = Canonical::parse(url) else {
+            return Ok(none("No card: the link cannot be read.".to_owned()));
+        };
+        let page = self
+            .expander
+            .cached(&canonical, now)
+            .filter(|expansion| expansion.ending == Ending::Arrived)
+            .map_or_else(
+                || canonical.to_string(),
+                |expansion| expansion.destination().to_owned(),
+            );
+        Ok(match links::card::fetch(&self.pages, &page).await {
+            Ok(Some(card)) => CardReport {
+                url: url.to_owned(),
+                card: Some(card),
+                note: None,
+            },
+            Ok(None) => none("No card: the page has no title.".to_owned()),
+            Err(reason) => none(format!("No card: {reason}.")),
+        })
     }
 
     /// What Google Safe Browsing says of `url`: its lists updated first when stale; a failure

@@ -106,6 +106,10 @@ pub enum StoreError {
     /// (`group_commit.rs`), told to each request of the group.
     #[error("{0}")]
     Grouped(String),
+    #[error(
+        "this database was last opened by a newer Herald (schema version {applied}; this Herald knows up to {known}): run that version or a newer one, or restore a backup taken before the upgrade"
+    )]
+    NewerSchema { applied: i64, known: i64 },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -159,6 +163,34 @@ impl Store {
 
     /// Like [`Store::open`], but refuses to create a new SQLite file: for commands that inspect
     /// an existing installation.
+    /// The newest migration this database has had (0 for a new one).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let exists = match &self.backend {
+            Backend::Sqlite(..) | Backend::SqliteWork(_) => {
+                with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_one(pool)
+                .await)?
+            }
+            Backend::Postgres(_) | Backend::PostgresWork(_) => {
+                with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = ANY (current_schemas(false))")
+                .fetch_one(pool)
+                .await)?
+            }
+        };
+        if exists == 0 {
+            return Ok(0);
+        }
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await)?
+            .unwrap_or(0),
+        )
+    }
+
     pub async fn open_existing(config: &Config) -> Result<Store, StoreError> {
         let path = config.data_dir.join("herald.db");
         if config.database.url.is_none() && !path.exists() {
@@ -195,8 +227,64 @@ impl Store {
         })
     }
 
+    /// The migrations this Herald carries for the store's backend.
+    fn migrator(&self) -> Result<sqlx::migrate::Migrator, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(..) => Ok(sqlx::migrate!("./migrations/sqlite")),
+            Backend::Postgres(_) => Ok(sqlx::migrate!("./migrations/postgres")),
+            Backend::SqliteWork(_) | Backend::PostgresWork(_) => Err(work::inside()),
+        }
+    }
+
+    /// The migrations this database has not had yet, as (version, description), in order.
+    pub async fn pending_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let applied = self.schema_version().await?;
+        Ok(self
+            .migrator()?
+            .iter()
+            .filter(|migration| migration.version > applied)
+            .map(|migration| (migration.version, migration.description.to_string()))
+            .collect())
+    }
+
+    /// Applies the migrations up to `version` only: a database as an older Herald left it
+    /// (for the upgrade tests).
+    pub async fn migrate_up_to(&self, version: i64) -> Result<(), StoreError> {
+        let mut migrator = self.migrator()?;
+        migrator.migrations = std::borrow::Cow::Owned(
+            migrator
+                .iter()
+                .filter(|migration| migration.version <= version)
+                .cloned()
+                .collect(),
+        );
+        match &self.backend {
+            Backend::Sqlite(pool, _) => migrator.run(pool).await?,
+            Backend::Postgres(pool) => migrator.run(pool).await?,
+            Backend::SqliteWork(_) | Backend::PostgresWork(_) => return Err(work::inside()),
+        }
+        Ok(())
+    }
+
+    /// Refuses a database a newer Herald has migrated: this one would not know its tables.
+    pub async fn refuse_newer_schema(&self) -> Result<(), StoreError> {
+        let applied = self.schema_version().await?;
+        let known = self
+            .migrator()?
+            .iter()
+            .map(|migration| migration.version)
+            .max()
+            .unwrap_or(0);
+        if applied > known {
+            return Err(StoreError::NewerSchema { applied, known });
+        }
+        Ok(())
+    }
+
     /// Brings the schema up to date. Safe to run at every start and from several processes.
+    /// A database that a newer Herald has migrated is refused, untouched.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.refuse_newer_schema().await?;
         match &self.backend {
             Backend::Sqlite(pool, _) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,

@@ -81,3 +81,19 @@ pub(super) async fn abandon(conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>)
         conn.close_on_drop();
     }
 }
+
+impl super::Store {
+    /// On SQLite, a consistent copy of the whole database written to `path` while Herald runs
+    /// (`VACUUM INTO`: one read transaction, never a file copy of a live database). `Ok(false)`
+    /// on PostgreSQL, whose database is backed up with its own tools.
+    pub async fn snapshot_into(&self, path: &Path) -> Result<bool, StoreError> {
+        let super::Backend::Sqlite(pool, _) = &self.backend else {
+            return Ok(false);
+        };
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(pool)
+            .await?;
+        Ok(true)
+    }
+}

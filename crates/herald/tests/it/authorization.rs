@@ -340,6 +340,12 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "urls": ["http://127.0.0.1:9/"] })),
             [D, A, A, A, A],
         ),
+        api(
+            Method::POST,
+            "/api/v1/links/card",
+            Some(json!({ "url": "http://127.0.0.1:9/" })),
+            [D, A, A, A, A],
+        ),
         api(Method::GET, "/api/v1/links/names", None, [D, A, A, A, A]),
         api(
             Method::PUT,

@@ -374,7 +374,7 @@ async fn an_owner_adds_a_passkey_and_signs_in_with_it_instead_of_a_code() {
 }
 
 /// Signs `person` in through the sign-in page with their next authenticator code.
-async fn sign_in_in_browser(
+pub async fn sign_in_in_browser(
     browser: &Browser,
     app: &crate::helpers::TestApp,
     clock: &herald::clock::ManualClock,

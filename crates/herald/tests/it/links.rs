@@ -649,3 +649,143 @@ async fn with_a_safe_browsing_key_links_are_checked_against_google_safe_browsing
     let live = scan(&app, &owner, "See https://login.phish.example/account").await;
     assert_eq!(live["verdict"], "clean", "the live check stays offline");
 }
+
+/// A site on loopback for link cards: `/menu` is a page with Open Graph tags, `/s/menu` a
+/// short link to it, `/bad` a page that must never be read, `/notes.txt` plain text.
+async fn page_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let socket = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let port = socket.local_addr().expect("address").port();
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = socket.accept().await {
+            let mut buffer = vec![0u8; 4096];
+            let read = stream.read(&mut buffer).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
+            let mut words = request.split_whitespace();
+            let method = words.next().unwrap_or("GET").to_owned();
+            let path = words.next().unwrap_or("/").to_owned();
+            seen.lock().expect("asked").push(format!("{method} {path}"));
+            let (status, kind, body) = match path.as_str() {
+                "/s/menu" => ("302 Found\r\nlocation: /menu", "text/plain", String::new()),
+                "/menu" | "/bad" => (
+                    "200 OK",
+                    "text/html; charset=utf-8",
+                    "<!doctype html><html><head><title>Home</title>\
+                     <meta property=\"og:title\" content=\"Autumn menu &lt;b&gt;at Sunny&lt;/b&gt;\">\
+                     <meta name=\"description\" content=\"Soup &amp; bread, every day.\">\
+                     <meta property=\"og:site_name\" content=\"Sunny Café\">\
+                     </head><body>Menu</body></html>"
+                        .to_owned(),
+                ),
+                _ => ("200 OK", "text/plain", "just notes".to_owned()),
+            };
+            let body = if method == "HEAD" {
+                String::new()
+            } else {
+                body
+            };
+            let answer = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (port, asked)
+}
+
+async fn card(app: &TestApp, person: &Person, url: &str) -> (StatusCode, Value) {
+    let response = person
+        .post(app, "/api/v1/links/card", json!({ "url": url }))
+        .await;
+    let status = response.status();
+    (status, response.json().await.expect("JSON"))
+}
+
+#[tokio::test]
+async fn a_clean_links_card_is_read_from_the_page_it_leads_to_and_a_flagged_link_gets_none() {
+    let (port, asked) = page_server().await;
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    import_feed(
+        &app,
+        "urlhaus.txt",
+        &format!("http://127.0.0.1:{port}/bad\n"),
+    );
+    clock.advance(SignedDuration::from_secs(5));
+
+    let (status, shown) = card(&app, &owner, &format!("http://127.0.0.1:{port}/s/menu")).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["title"], "Autumn menu <b>at Sunny</b>", "{shown}");
+    assert_eq!(shown["description"], "Soup & bread, every day.");
+    assert_eq!(shown["site"], "Sunny Café");
+    assert_eq!(shown["note"], Value::Null);
+
+    let (status, flagged) = card(&app, &owner, &format!("http://127.0.0.1:{port}/bad")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(flagged["title"], Value::Null, "{flagged}");
+    assert!(
+        flagged["note"]
+            .as_str()
+            .is_some_and(|note| note.contains("found a problem")),
+        "{flagged}"
+    );
+    assert!(
+        !asked
+            .lock()
+            .expect("asked")
+            .iter()
+            .any(|seen| seen.ends_with(" /bad")),
+        "a flagged page is never read"
+    );
+
+    let (_, plain) = card(&app, &owner, &format!("http://127.0.0.1:{port}/notes.txt")).await;
+    assert_eq!(plain["title"], Value::Null);
+    assert_eq!(plain["note"], "No card: the page has no title.");
+
+    let (status, empty) = card(&app, &owner, "  ").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{empty}");
+    assert_eq!(empty["field"], "url");
+}
+
+#[tokio::test]
+async fn the_composers_preview_shows_the_links_card_as_it_is_typed() {
+    let (port, _) = page_server().await;
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let account = crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let Some(browser) = crate::webdriver::Browser::launch().await else {
+        return;
+    };
+    crate::browser::sign_in_in_browser(&browser, &app, &clock, &owner).await;
+    browser
+        .goto(&app.url(&format!("/compose?account={account}")))
+        .await;
+    browser
+        .type_into(
+            &browser.find("#draft").await,
+            &format!("Our autumn menu is out: http://127.0.0.1:{port}/s/menu"),
+        )
+        .await;
+    assert!(
+        browser
+            .wait_for("const card = document.getElementById('preview-card'); return !card.hidden && card.textContent.includes('Autumn menu <b>at Sunny</b>');")
+            .await,
+        "the card is shown: {}",
+        browser.text_of("#preview").await
+    );
+    let card = browser.text_of("#preview-card").await;
+    assert!(
+        card.contains("Sunny Café") && card.contains("Soup & bread"),
+        "{card}"
+    );
+    let markup = "return document.querySelector('#preview-card b') === null;";
+    assert_eq!(
+        browser.execute(markup).await,
+        true,
+        "the page's title is text"
+    );
+    browser.screenshot("composer-link-card").await;
+    browser.close().await;
+}

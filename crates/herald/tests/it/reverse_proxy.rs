@@ -28,6 +28,27 @@ struct Nginx {
     dir: TempDir,
 }
 
+/// The proxy directives of `deploy/nginx.conf` (between its `herald-proxy-begin` and
+/// `herald-proxy-end` lines), without its `proxy_pass`: the test names its own upstream.
+fn example_directives() -> String {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nginx.conf"),
+    )
+    .expect("deploy/nginx.conf");
+    let lines: Vec<&str> = example
+        .lines()
+        .skip_while(|line| !line.contains("herald-proxy-begin"))
+        .take_while(|line| !line.contains("herald-proxy-end"))
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#') && !line.starts_with("proxy_pass"))
+        .collect();
+    assert!(
+        lines.iter().any(|line| line.contains("X-Forwarded-For")),
+        "the example forwards the visitor's address: {lines:?}"
+    );
+    lines.join("\n")
+}
+
 impl Nginx {
     /// Starts nginx in front of `upstream` with `directives` added to its proxy location, or
     /// `None` (after skipping) when nginx is not installed.
@@ -241,10 +262,8 @@ async fn behind_a_trusted_nginx_the_audit_log_records_the_visitors_own_address_n
         config.trusted_proxies = vec![AddressBlock::parse("127.0.0.1").expect("block")];
     })
     .await;
-    let Some(nginx) = Nginx::start(
-        app.addr,
-        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-    ) else {
+    // Behind the example configuration in deploy/nginx.conf, as a shop would run it.
+    let Some(nginx) = Nginx::start(app.addr, &example_directives()) else {
         return;
     };
     let base = nginx.url("");

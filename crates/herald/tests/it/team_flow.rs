@@ -175,7 +175,14 @@ async fn owner_and_colleague_run_the_whole_flow_from_the_pages_and_it_goes_out_o
         "the tab shows its own text and findings: {}",
         sam.text_of(&tab).await
     );
-    assert!(sam.text_of(&tab).await.contains("Fits X."));
+    assert!(
+        sam.wait_for(&format!(
+            "return /^\\d+ \\/ 280 weighted characters on X\\.$/.test(document.querySelector(\"{tab} .tailor-fit\").textContent);"
+        ))
+        .await,
+        "the tab counts its own text as X does: {}",
+        sam.text_of(&format!("{tab} .tailor-fit")).await
+    );
     let zone = jiff::tz::TimeZone::get("Europe/London").expect("tzdb");
     let at = jiff::Timestamp::from_second(clock.now().as_second() + 1800)
         .expect("time")

@@ -1,6 +1,6 @@
-//! `/api/v1/links/check` and `/api/v1/links/names`: judging links (threat feeds, look-alikes,
-//! where short links go), and the organisation's own domains and handles that links must not
-//! imitate.
+//! `/api/v1/links/check`, `/api/v1/links/card` and `/api/v1/links/names`: judging links
+//! (threat feeds, look-alikes, where short links go), the card a clean link's page makes, and
+//! the organisation's own domains and handles that links must not imitate.
 
 use axum::Json;
 use axum::extract::State;
@@ -195,4 +195,72 @@ fn verdict_schema() -> utoipa::openapi::Object {
         .enum_values(Some(["clean", "malicious", "lookalike", "unreachable"]))
         .description(Some("The link's verdict."))
         .build()
+}
+
+/// A link to make a card of.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "url": "https://sunnycafe.example/autumn-menu" }))]
+pub struct CardRequest {
+    /// The link as written in the post (a missing scheme is read as `http://`).
+    #[schema(min_length = 1, max_length = 2048)]
+    pub url: String,
+}
+
+/// The card networks show under a post with this link, or why there is none.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "url": "https://sunnycafe.example/autumn-menu",
+    "title": "Autumn menu at Sunny Café",
+    "description": "Soup & bread, every day.",
+    "site": "Sunny Café",
+    "note": null
+}))]
+pub struct CardView {
+    /// The link as given.
+    pub url: String,
+    /// The page's title; absent when there is no card.
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// The site's own name, when the page gives one.
+    pub site: Option<String>,
+    /// Why there is no card (the link has a finding, cannot be followed, the page has no
+    /// title…); absent when there is one.
+    pub note: Option<String>,
+}
+
+/// Makes a link's card
+///
+/// What networks show under a post with this link: the page's title, description and site
+/// name, read from the page's head (Open Graph first). Only for a link link safety finds
+/// clean: its redirects are followed and judged first, and the page is read through Herald's
+/// hardened client (public addresses only, 3 seconds, the first 256 KiB). Any member (a
+/// session, or a token with `policy:read`); nothing is stored but the redirect cache.
+#[utoipa::path(post, path = "/api/v1/links/card", tag = "policy", security(("token" = ["policy:read"]), ("session" = [])), request_body = CardRequest,
+    responses(
+        (status = 200, description = "The card, or why there is none", body = CardView),
+        (status = 403, description = "A token without `policy:read`", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No link, or one over 2048 characters", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn card(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CardRequest>,
+) -> Result<Json<CardView>, ApiError> {
+    caller.require(Permission::UsePolicy)?;
+    let safety = state
+        .policy
+        .links()
+        .ok_or_else(|| AppError::Unavailable("link safety is not set up".to_owned()))?;
+    let report = safety
+        .card(&state.store, &request.url, state.clock.now())
+        .await?;
+    let card = report.card;
+    Ok(Json(CardView {
+        url: report.url,
+        title: card.as_ref().map(|card| card.title.clone()),
+        description: card.as_ref().and_then(|card| card.description.clone()),
+        site: card.and_then(|card| card.site),
+        note: report.note,
+    }))
 }

@@ -100,6 +100,7 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(policy::acknowledge))
         .routes(routes!(policy::acknowledgements))
         .routes(routes!(links::check))
+        .routes(routes!(links::card))
         .routes(routes!(links::names, links::save_names))
         .routes(routes!(posts::list, posts::create))
         .routes(routes!(posts::show, posts::edit))
