@@ -83,4 +83,30 @@
     accountChoice.addEventListener("change", nameZone);
     nameZone();
   }
+
+  // The inbox: the menu counts the open items, and the inbox page says when new ones came
+  // in; both from a small poll of the API every 30 seconds. Without this script the count is
+  // not shown and the page shows what there was when it loaded.
+  const inboxCount = document.getElementById("inbox-count");
+  const inboxNew = document.getElementById("inbox-new");
+  const pollInbox = async () => {
+    try {
+      const answer = await fetch("/api/v1/inbox/summary", { credentials: "same-origin" });
+      if (!answer.ok) return;
+      const summary = await answer.json();
+      if (inboxCount) {
+        inboxCount.textContent = summary.open > 0 ? ` ${summary.open} open` : "";
+        inboxCount.hidden = summary.open === 0;
+      }
+      if (inboxNew && summary.newest !== null && summary.newest > Number(inboxNew.dataset.newest)) {
+        inboxNew.hidden = false;
+      }
+    } catch (_) {
+      // Offline for a moment: the next poll tries again.
+    }
+  };
+  if (inboxCount) {
+    pollInbox();
+    setInterval(pollInbox, 30000);
+  }
 })();

@@ -42,6 +42,7 @@ pub struct Config {
     pub links: LinksConfig,
     pub backup: BackupConfig,
     pub log: LogConfig,
+    pub inbox: InboxConfig,
 }
 
 /// Backups Herald takes by itself (`herald backup` by hand needs none of this).
@@ -89,6 +90,27 @@ impl Default for LinksConfig {
             feeds: Vec::new(),
             safe_browsing_key: None,
             safe_browsing_url: "https://safebrowsing.googleapis.com".to_owned(),
+        }
+    }
+}
+
+/// Reading the connected accounts' inboxes.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct InboxConfig {
+    /// How often each connected account's inbox is read.
+    pub poll_interval_seconds: u64,
+    /// Items asked for per page, and pages read at most per read (the rest waits).
+    pub page_size: u32,
+    pub pages_per_read: u32,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        InboxConfig {
+            poll_interval_seconds: 120,
+            page_size: 40,
+            pages_per_read: 5,
         }
     }
 }
@@ -506,6 +528,27 @@ pub const SETTINGS: &[Setting] = &[
         help: "Attempts before a failing job is given up and marked dead.",
     },
     Setting {
+        path: &["inbox", "poll_interval_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("120"),
+        example: "",
+        help: "How often each connected account's inbox is read (mentions, replies, messages, new followers).\nA network's rate limit pushes the next read back to its reset time.",
+    },
+    Setting {
+        path: &["inbox", "page_size"],
+        kind: SettingKind::Integer,
+        default: Some("40"),
+        example: "",
+        help: "Inbox items asked for per page.",
+    },
+    Setting {
+        path: &["inbox", "pages_per_read"],
+        kind: SettingKind::Integer,
+        default: Some("5"),
+        example: "",
+        help: "Pages one read takes at most; the rest is read at the next one, from where it stopped.",
+    },
+    Setting {
         path: &["networks", "request_timeout_seconds"],
         kind: SettingKind::Integer,
         default: Some("20"),
@@ -728,6 +771,7 @@ impl Default for Config {
             links: LinksConfig::default(),
             backup: BackupConfig::default(),
             log: LogConfig::default(),
+            inbox: InboxConfig::default(),
         }
     }
 }
@@ -921,6 +965,15 @@ impl Config {
         if self.http.max_connections == 0 || self.http.header_read_timeout_seconds == 0 {
             return Err(ConfigError::Semantic(
                 "http.max_connections and http.header_read_timeout_seconds must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        if self.inbox.poll_interval_seconds == 0
+            || self.inbox.page_size == 0
+            || self.inbox.pages_per_read == 0
+        {
+            return Err(ConfigError::Semantic(
+                "inbox: poll_interval_seconds, page_size and pages_per_read must each be at least 1"
                     .to_owned(),
             ));
         }

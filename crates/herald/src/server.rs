@@ -173,6 +173,10 @@ impl App {
             enqueue_daily_feeds(&store, now, now).await?;
         }
         schedule_recurring(&store, CHECKPOINT_KIND, CHECKPOINT_PERIOD, now, now).await?;
+        let inbox = crate::jobs::ReadInboxes::new(services.clone());
+        runner.register(crate::jobs::INBOX_SWEEP_KIND, inbox.clone());
+        runner.register(crate::jobs::INBOX_READ_KIND, inbox);
+        crate::jobs::enqueue_inbox_sweep(&store, &config.inbox, now, now).await?;
         schedule_recurring(&store, WATCH_KIND, WATCH_PERIOD, now, now).await?;
         if let Some(backups) =
             crate::jobs::ScheduledBackups::new(store.clone(), clock.clone(), config.clone())

@@ -236,6 +236,12 @@ impl OwnNames {
     }
 }
 
+/// `text`'s UTS #39 confusable skeleton, lower case: two texts that look alike to a reader
+/// (`Ѕunny Cafe`, `sunny cafe`) have the same skeleton.
+pub fn skeleton(text: &str) -> String {
+    fold(text)
+}
+
 /// Whether `host` is `domain` or one of its subdomains.
 fn is_within(host: &str, domain: &str) -> bool {
     host == domain

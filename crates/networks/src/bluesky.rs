@@ -243,7 +243,7 @@ impl Bluesky {
 
     /// Sends an XRPC request as the account: a bearer token from an app-password session, or
     /// the DPoP-bound access token with a proof.
-    async fn send_as(
+    pub(crate) async fn send_as(
         &self,
         tokens: &Tokens,
         request: RequestBuilder,
@@ -290,7 +290,7 @@ impl Bluesky {
     }
 
     /// A GET to the account's PDS; sent with [`Bluesky::send_as`].
-    fn get(&self, tokens: &Tokens, nsid: &str) -> RequestBuilder {
+    pub(crate) fn get(&self, tokens: &Tokens, nsid: &str) -> RequestBuilder {
         self.endpoint.client.get(self.url(Some(tokens), nsid))
     }
 
@@ -426,6 +426,17 @@ impl Bluesky {
         tokens: &Tokens,
         post: &Outgoing,
     ) -> Result<Published, NetworkError> {
+        self.publish_with_reply(tokens, post, None).await
+    }
+
+    /// Publishes `post`, threaded under `reply` (the record's `reply`: root and parent strong
+    /// references) when given; the inbox's replies come this way.
+    pub(crate) async fn publish_with_reply(
+        &self,
+        tokens: &Tokens,
+        post: &Outgoing,
+        reply: Option<Value>,
+    ) -> Result<Published, NetworkError> {
         let spans = facets::detect(&post.text);
         let dids = self
             .resolve_mentions(tokens, &facets::mentioned(&spans))
@@ -446,6 +457,9 @@ impl Bluesky {
         }
         if let Some(embed) = embed {
             record["embed"] = embed;
+        }
+        if let Some(reply) = reply {
+            record["reply"] = reply;
         }
         let request = self
             .post(tokens, "com.atproto.repo.createRecord")
@@ -661,14 +675,16 @@ fn published(uri: &str) -> Published {
 }
 
 /// The body as `T` if the answer is a success, else the error it means.
-fn expect_json<T: serde::de::DeserializeOwned>(answer: Answer) -> Result<T, NetworkError> {
+pub(crate) fn expect_json<T: serde::de::DeserializeOwned>(
+    answer: Answer,
+) -> Result<T, NetworkError> {
     match failure_of(&answer) {
         Some(error) => Err(error),
         None => answer.json(),
     }
 }
 
-fn failure_of(answer: &Answer) -> Option<NetworkError> {
+pub(crate) fn failure_of(answer: &Answer) -> Option<NetworkError> {
     (!answer.is_success()).then(|| failure(answer))
 }
 

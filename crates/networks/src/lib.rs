@@ -11,6 +11,7 @@ mod error;
 pub mod es256;
 mod graph;
 mod http;
+pub mod inbox;
 mod oauth;
 pub mod outbound;
 mod tokens;
@@ -34,6 +35,7 @@ use jiff::Timestamp;
 
 pub use error::{NetworkError, RetryAfter};
 pub use http::{Endpoint, OAuthClient};
+pub use inbox::{InboxRead, Incoming, IncomingKind, ReadInbox, ReadLimits, Sender};
 pub use outbound::Outbound;
 pub use tokens::{DpopBinding, Grant, Tokens};
 pub use watch::{OwnPost, Profile, Watch};

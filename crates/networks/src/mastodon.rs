@@ -38,7 +38,7 @@ const RECENT_STATUSES: &str = "40";
 /// Herald's application registered there (see [`Mastodon::register_app`]).
 #[derive(Debug, Clone)]
 pub struct Mastodon {
-    endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
 }
 
 #[derive(Deserialize)]
@@ -109,7 +109,12 @@ impl Mastodon {
         )
     }
 
-    fn authorized(&self, tokens: &Tokens, method: reqwest::Method, path: &str) -> RequestBuilder {
+    pub(crate) fn authorized(
+        &self,
+        tokens: &Tokens,
+        method: reqwest::Method,
+        path: &str,
+    ) -> RequestBuilder {
         self.endpoint
             .client
             .request(method, self.endpoint.url(tokens.server.as_deref(), path))
@@ -304,12 +309,15 @@ impl Adapter for Mastodon {
 }
 
 /// Sends a request and turns any answer but a success into its error.
-async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
+pub(crate) async fn call(
+    endpoint: &Endpoint,
+    request: RequestBuilder,
+) -> Result<Answer, NetworkError> {
     endpoint.call(request, failure).await
 }
 
 /// The error an answer means; a rate limit waits for `X-RateLimit-Reset`, an ISO 8601 time.
-fn failure(answer: &Answer) -> NetworkError {
+pub(crate) fn failure(answer: &Answer) -> NetworkError {
     let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
     let message = body.message().unwrap_or_default();
     answer.error(
@@ -329,7 +337,7 @@ fn extension(mime: &str) -> &str {
 
 /// The text a status's HTML `content` shows: paragraphs and line breaks back to newlines,
 /// tags dropped (a link's hidden `https://` spans keep their text), entities decoded.
-fn plain_text(html: &str) -> String {
+pub(crate) fn plain_text(html: &str) -> String {
     let html = html
         .replace("</p><p>", "\n\n")
         .replace("<br />", "\n")

@@ -42,7 +42,7 @@ const FIND_MARGIN: SignedDuration = SignedDuration::from_mins(10);
 /// The X adapter. `endpoint.oauth` is Herald's OAuth 2.0 client at X.
 #[derive(Debug, Clone)]
 pub struct X {
-    endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
 }
 
 #[derive(Deserialize)]
@@ -113,7 +113,7 @@ impl X {
         X { endpoint }
     }
 
-    fn authorized(&self, tokens: &Tokens, method: Method, path: &str) -> RequestBuilder {
+    pub(crate) fn authorized(&self, tokens: &Tokens, method: Method, path: &str) -> RequestBuilder {
         self.endpoint
             .client
             .request(method, self.endpoint.url(None, path))
@@ -341,7 +341,7 @@ impl Adapter for X {
     }
 }
 
-fn published(id: String) -> Published {
+pub(crate) fn published(id: String) -> Published {
     Published {
         url: Some(format!("https://x.com/i/web/status/{id}")),
         remote_id: id,
@@ -349,7 +349,10 @@ fn published(id: String) -> Published {
 }
 
 /// Sends a request and turns any answer but a success into its error.
-async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, NetworkError> {
+pub(crate) async fn call(
+    endpoint: &Endpoint,
+    request: RequestBuilder,
+) -> Result<Answer, NetworkError> {
     endpoint.call(request, failure).await
 }
 

@@ -61,6 +61,14 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(api::media::UPLOAD_BODY_LIMIT)),
         )
         .route("/posts", get(pages::posts::list::list))
+        .route("/inbox", get(pages::inbox::list))
+        .route(
+            "/inbox/{id}",
+            get(pages::inbox::show).post(pages::inbox::change),
+        )
+        .route("/inbox/{id}/links/{index}", post(pages::inbox::open_link))
+        .route("/inbox/{id}/report", post(pages::inbox::report))
+        .route("/inbox/{id}/reply", post(pages::inbox::reply))
         .route("/posts/{id}", get(pages::posts::show))
         .route("/posts/{id}/submit", post(pages::posts::submit))
         .route("/posts/{id}/approve", post(pages::posts::approve))

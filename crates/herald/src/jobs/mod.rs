@@ -5,6 +5,7 @@
 mod audit_checkpoint;
 mod backup;
 mod feeds;
+mod inbox;
 mod prune;
 mod publish;
 mod recurring;
@@ -29,6 +30,10 @@ use crate::store::{Store, StoreError};
 pub use audit_checkpoint::{AuditCheckpoint, CHECKPOINT_KIND, CHECKPOINT_PERIOD};
 pub use backup::{BACKUP_KIND, ScheduledBackups, enqueue_backup};
 pub use feeds::{FEEDS_KIND, RefreshFeeds, enqueue_daily_feeds};
+pub use inbox::{
+    READ_KIND as INBOX_READ_KIND, ReadInboxes, SWEEP_KIND as INBOX_SWEEP_KIND,
+    enqueue_sweep as enqueue_inbox_sweep,
+};
 pub use prune::{PRUNE_KIND, PruneJobs, enqueue_daily_prune};
 pub use publish::{PUBLISH_KIND, PublishPosts, idempotency_key, job as publish_job};
 pub use recurring::schedule as schedule_recurring;

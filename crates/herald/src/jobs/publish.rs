@@ -315,7 +315,16 @@ impl PublishPosts {
                 }
             }
         }
-        match adapter.publish(&tokens, &outgoing).await {
+        let sent = match self.reply_to(post, account).await {
+            // A reply from the inbox is threaded under the item it answers; if the item cannot
+            // be read now, nothing is sent and the attempt is tried again.
+            Ok(Some((reader, reply_to))) => reader.reply(&tokens, &reply_to, &outgoing).await,
+            Ok(None) => adapter.publish(&tokens, &outgoing).await,
+            Err(error) => Err(NetworkError::Unavailable(format!(
+                "the inbox item this reply answers could not be read: {error}"
+            ))),
+        };
+        match sent {
             Ok(published) => Ending {
                 outcome: Outcome::Published,
                 detail: format!("published to {network}"),
@@ -326,6 +335,23 @@ impl PublishPosts {
             },
             Err(error) => self.after_error(error, absent, last_attempt, adapter.as_ref(), now),
         }
+    }
+
+    /// Where the post answers an inbox item: the network's reader and the item's reply
+    /// references (`None` for an ordinary post).
+    async fn reply_to(
+        &self,
+        post: &PostRecord,
+        account: &AccountRecord,
+    ) -> Result<Option<(std::sync::Arc<dyn networks::ReadInbox>, String)>, crate::store::StoreError>
+    {
+        let store = &self.services.store;
+        let Some(item) = store.inbox_item_replied_by(post.id).await? else {
+            return Ok(None);
+        };
+        let reply_to = store.inbox_item(item).await?.and_then(|item| item.reply_to);
+        let reader = self.services.networks.reader(account.network);
+        Ok(reader.zip(reply_to))
     }
 
     /// What a network error means for the post. `absent`: the network certainly did not have

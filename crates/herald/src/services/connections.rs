@@ -14,7 +14,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use networks::bluesky::{Bluesky, OAuthSettings};
 use networks::outbound::{OriginError, REFUSED_ADDRESS};
-use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Outbound, Tokens};
+use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Outbound, ReadInbox, Tokens};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::NetworksConfig;
@@ -35,6 +35,8 @@ pub struct Networks {
     adapters: Arc<[(Network, Arc<dyn Adapter>)]>,
     /// The Bluesky adapter again, as itself: connecting by AT Protocol OAuth is its own.
     bluesky: Arc<Bluesky>,
+    /// The networks whose inbox Herald reads, and how (`networks::inbox`).
+    readers: Arc<[(Network, Arc<dyn ReadInbox>)]>,
     outbound: Outbound,
 }
 
@@ -53,11 +55,15 @@ impl Networks {
         let bluesky = Arc::new(
             Bluesky::new(endpoint(&config.bluesky_service_url, None)).with_oauth(bluesky_oauth),
         );
+        // Each Mastodon instance registers Herald itself (`crate::services::oauth`), so the
+        // default instance's adapter carries no client.
+        let mastodon = Arc::new(networks::mastodon::Mastodon::new(endpoint(
+            &config.mastodon_instance_url,
+            None,
+        )));
+        let x = Arc::new(networks::x::X::new(endpoint(&config.x_api_url, x)));
         let adapters: Vec<(Network, Arc<dyn Adapter>)> = vec![
-            (
-                Network::X,
-                Arc::new(networks::x::X::new(endpoint(&config.x_api_url, x))),
-            ),
+            (Network::X, x.clone()),
             (
                 Network::Linkedin,
                 Arc::new(networks::linkedin::LinkedIn::new(endpoint(
@@ -73,15 +79,7 @@ impl Networks {
                 ))),
             ),
             (Network::Bluesky, bluesky.clone()),
-            // Each Mastodon instance registers Herald itself (`crate::services::oauth`), so the default
-            // instance's adapter carries no client.
-            (
-                Network::Mastodon,
-                Arc::new(networks::mastodon::Mastodon::new(endpoint(
-                    &config.mastodon_instance_url,
-                    None,
-                ))),
-            ),
+            (Network::Mastodon, mastodon.clone()),
             (
                 Network::Facebook,
                 Arc::new(networks::facebook::Facebook::new(endpoint(
@@ -97,11 +95,26 @@ impl Networks {
                 ))),
             ),
         ];
+        let readers: Vec<(Network, Arc<dyn ReadInbox>)> = vec![
+            (Network::Bluesky, bluesky.clone()),
+            (Network::Mastodon, mastodon),
+            (Network::X, x),
+        ];
         Networks {
             adapters: adapters.into(),
             bluesky,
+            readers: readers.into(),
             outbound,
         }
+    }
+
+    /// How Herald reads `network`'s inbox, where it does (see the README for what each
+    /// network allows).
+    pub fn reader(&self, network: Network) -> Option<Arc<dyn ReadInbox>> {
+        self.readers
+            .iter()
+            .find(|(known, _)| *known == network)
+            .map(|(_, reader)| reader.clone())
     }
 
     /// The Bluesky adapter, for connecting by OAuth.

@@ -61,6 +61,8 @@ pub enum Entity {
     Account,
     Credential,
     Image,
+    /// An item of the inbox.
+    InboxItem,
     Incident,
     Invitation,
     Member,
@@ -77,6 +79,7 @@ impl Entity {
             Entity::Account => "Account not found",
             Entity::Credential => "Nothing stored",
             Entity::Image => "Image not found",
+            Entity::InboxItem => "Message not found",
             Entity::Incident => "Incident not found",
             Entity::Invitation => "Invitation not found",
             Entity::Member => "Member not found",

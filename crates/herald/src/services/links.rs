@@ -315,8 +315,9 @@ impl LinkSafety {
         Ok(reports)
     }
 
-    /// One link's verdict; its findings span nothing (the caller places them).
-    async fn judge(
+    /// One link's verdict; its findings span nothing (the caller places them). The inbox
+    /// judges many items' links with one `checker`.
+    pub async fn judge(
         &self,
         checker: &Checker,
         url: &str,

@@ -14,6 +14,7 @@ mod error;
 pub mod export;
 pub mod home;
 pub mod import;
+pub mod inbox;
 pub mod incidents;
 pub mod links;
 pub mod lockdown;

@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod group_commit;
+mod inbox;
 mod incidents;
 mod jobs;
 mod links;
@@ -40,6 +41,7 @@ use crate::config::Config;
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
 pub use group_commit::GroupCounts;
+pub use inbox::{InboxCursorRecord, InboxEventRecord, InboxItemRecord, InboxQuery, NewInboxItem};
 pub use incidents::{IncidentEventRecord, IncidentRecord, NewIncident, StepRecord};
 pub use jobs::JobCounts;
 pub use links::OrganisationNames;

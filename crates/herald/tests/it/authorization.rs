@@ -474,6 +474,28 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             [D, D, A, A, A],
         ),
         api(Method::GET, "/api/v1/audit", None, [D, D, D, A, A]),
+        // The inbox: item 1 is on the owner's account (see the walk's set-up).
+        api(Method::GET, "/api/v1/inbox", None, [D, A, A, A, A]),
+        api(Method::GET, "/api/v1/inbox/summary", None, [D, A, A, A, A]),
+        account(
+            Method::GET,
+            "/api/v1/inbox/1".to_owned(),
+            None,
+            [D, D, A, A, A],
+        ),
+        account(
+            Method::PATCH,
+            "/api/v1/inbox/1".to_owned(),
+            Some(json!({ "note": "Seen" })),
+            [D, D, D, A, A],
+        ),
+        // Item 1 is a mention without reply references: 409 for those let through.
+        account(
+            Method::POST,
+            "/api/v1/inbox/1/reply".to_owned(),
+            Some(json!({ "text": "Thank you!" })),
+            [D, D, D, A, A],
+        ),
         api(Method::GET, "/api/v1/audit/export", None, [D, D, D, A, A]),
         page(Method::GET, "/", [D, A, A, A, A]),
         page(Method::GET, "/members", [D, D, A, A, A]),
@@ -481,6 +503,7 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::GET, "/audit", [D, D, D, A, A]),
         page(Method::GET, "/status", [D, D, D, A, A]),
         page(Method::GET, "/posts", [D, A, A, A, A]),
+        page(Method::GET, "/inbox", [D, A, A, A, A]),
         page(Method::GET, "/account", [D, A, A, A, A]),
         page(Method::POST, "/members/invite", [D, D, A, A, D]),
         page(Method::POST, "/notifications/read", [D, A, A, A, D]),
@@ -798,6 +821,29 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         .json()
         .await
         .expect("JSON");
+    let item = herald::store::NewInboxItem {
+        account_id,
+        network_key: "1".to_owned(),
+        kind: herald::domain::inbox::ItemKind::Mention,
+        author_id: "1".to_owned(),
+        author_handle: "@ann@example.social".to_owned(),
+        author_name: "Ann".to_owned(),
+        text: "Hello".to_owned(),
+        text_cut: false,
+        url: None,
+        reply_to: None,
+        links: Vec::new(),
+        verdict: herald::domain::inbox::Verdict::Safe,
+        reasons: Vec::new(),
+        impostor: false,
+        received_at: jiff::Timestamp::UNIX_EPOCH,
+    };
+    assert!(
+        app.store
+            .add_inbox_item(&item, jiff::Timestamp::UNIX_EPOCH)
+            .await
+            .expect("item")
+    );
     let rows = table(member.id, account_id, post["id"].as_i64().expect("post id"));
     let mut failures = Vec::new();
     for (index, row) in rows.iter().enumerate() {
@@ -888,6 +934,7 @@ async fn the_table_covers_every_route_the_server_has() {
                 .replace("/credentials/notes", "/credentials/{field}")
                 .replace("/accounts/8", "/accounts/{id}")
                 .replace("/posts/9", "/posts/{id}")
+                .replace("/inbox/1", "/inbox/{id}")
                 .replace("/members/7", "/members/{id}")
                 .replace("/sessions/no-such-session", "/sessions/{id}")
                 .replace("/media/999999", "/media/{media_id}")

@@ -70,6 +70,18 @@ impl Scene {
     }
 
     pub async fn on(fake: FakeServer, network: &str, handle: &str, confirm: bool) -> Scene {
+        Scene::on_in(fake, network, handle, confirm, None).await
+    }
+
+    /// [`Scene::on`] with Herald's data in `data_dir` (which outlives the server, so that a
+    /// test can start it again there).
+    pub async fn on_in(
+        fake: FakeServer,
+        network: &str,
+        handle: &str,
+        confirm: bool,
+        data_dir: Option<std::path::PathBuf>,
+    ) -> Scene {
         let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
         let url = fake.url();
         let app = spawn_app_with_clock(
@@ -79,6 +91,9 @@ impl Scene {
                 config.networks.request_timeout_seconds = 1;
                 config.jobs.lease_seconds = 10;
                 config.jobs.max_attempts = 4;
+                if let Some(data_dir) = data_dir {
+                    config.data_dir = data_dir;
+                }
             },
             Arc::new(clock.clone()),
         )

@@ -92,6 +92,10 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/xrpc/com.atproto.repo.getRecord", get(get_record))
         .route("/xrpc/com.atproto.repo.deleteRecord", post(delete_record))
         .route("/xrpc/com.atproto.repo.listRecords", get(list_records))
+        .route(
+            "/xrpc/app.bsky.notification.listNotifications",
+            get(list_notifications),
+        )
         .with_state(fake)
         .layer(axum::middleware::from_fn_with_state(
             oauth.clone(),
@@ -617,4 +621,121 @@ async fn list_records(State(fake): State<Arc<Fake>>, Query(query): Query<ListQue
         _ => Vec::new(),
     };
     axum::Json(json!({ "records": records })).into_response()
+}
+
+// The inbox: `app.bsky.notification.listNotifications` over what tests sent with
+// `FakeState::receive`.
+
+/// `listNotifications`: `limit` (50, at most 100) and `cursor`, newest first; the cursor is
+/// the fake's own (`c<id>`: below that item), and one it does not know is refused with 400.
+async fn list_notifications(
+    State(fake): State<Arc<Fake>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if !fake.state.authorized(&headers) {
+        return unauthenticated(&headers);
+    }
+    if fake.state.inbox_read_limited() {
+        return rate_limited();
+    }
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.clone())
+    };
+    let limit = param("limit")
+        .and_then(|limit| limit.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
+    let (items, faults) = fake.state.incoming();
+    let below = match param("cursor") {
+        None => None,
+        Some(_) if faults.reject_cursors => {
+            return xrpc_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "Malformed cursor",
+            );
+        }
+        Some(cursor) => match cursor
+            .strip_prefix('c')
+            .and_then(|id| id.parse::<u64>().ok())
+        {
+            Some(id) => Some(id),
+            None => {
+                return xrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequest",
+                    "Malformed cursor",
+                );
+            }
+        },
+    };
+    let below = if faults.same_page { None } else { below };
+    let page: Vec<_> = items
+        .into_iter()
+        .filter(|(_, item, _)| !item.deleted)
+        .filter(|(id, ..)| below.is_none_or(|below| *id < below))
+        .take(limit)
+        .collect();
+    let cursor = (page.len() == limit)
+        .then(|| page.last().map(|(id, ..)| format!("c{id}")))
+        .flatten();
+    let notifications: Vec<Value> = page
+        .iter()
+        .map(|(id, item, at)| bluesky_notification(*id, item, *at))
+        .collect();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        super::inbox::with_surrogates(&json!({
+            "cursor": cursor,
+            "notifications": notifications,
+            "priority": false,
+            "seenAt": "2026-12-01T00:00:00.000Z",
+        })),
+    )
+        .into_response()
+}
+
+/// A notification view: the record of the post (or follow), its author, the reason; replies
+/// name a post of the account as their root and parent.
+fn bluesky_notification(id: u64, item: &super::inbox::FakeIncoming, at: jiff::Timestamp) -> Value {
+    use crate::IncomingKind;
+    let time = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let (reason, collection) = match item.kind {
+        IncomingKind::Follower => ("follow", "app.bsky.graph.follow"),
+        IncomingKind::Reply => ("reply", "app.bsky.feed.post"),
+        _ => ("mention", "app.bsky.feed.post"),
+    };
+    let uri = format!(
+        "at://{}/{collection}/{}",
+        item.sender_id,
+        tid_from(&id.to_string())
+    );
+    let mut record = if item.kind == IncomingKind::Follower {
+        json!({ "$type": collection, "subject": DID, "createdAt": time })
+    } else {
+        json!({ "$type": collection, "text": item.text, "createdAt": time })
+    };
+    if item.kind == IncomingKind::Reply {
+        let ours = json!({ "uri": format!("at://{DID}/app.bsky.feed.post/3kroot22222a2"), "cid": "bafyreirootcid" });
+        record["reply"] = json!({ "root": ours, "parent": ours });
+    }
+    json!({
+        "uri": uri,
+        "cid": format!("bafyreifake{id}"),
+        "author": {
+            "did": item.sender_id,
+            "handle": item.sender_handle,
+            "displayName": item.sender_name,
+        },
+        "reason": reason,
+        "record": record,
+        "isRead": false,
+        "indexedAt": time,
+        "labels": [],
+    })
 }

@@ -61,6 +61,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
             "/api/v1/accounts/update_credentials",
             axum::routing::patch(update_credentials),
         )
+        .route("/api/v1/notifications", get(notifications))
         .with_state(fake)
 }
 
@@ -227,7 +228,11 @@ async fn create_status(
         text,
         key,
         media,
-        extra: json!({ "media_ids": media_ids }),
+        extra: json!({
+            "media_ids": media_ids,
+            "in_reply_to_id": field(&form, "in_reply_to_id"),
+            "visibility": field(&form, "visibility"),
+        }),
     });
     fake.after_write(
         fault,
@@ -464,4 +469,127 @@ async fn update_credentials(
         }
     }
     json_answer(StatusCode::OK, account(&fake, &headers))
+}
+
+// The inbox: `GET /api/v1/notifications` over what tests sent with `FakeState::receive`.
+
+/// A form field's value, if sent.
+fn field(form: &[(String, String)], name: &str) -> Option<String> {
+    form.iter()
+        .find(|(field, _)| field == name)
+        .map(|(_, value)| value.clone())
+}
+
+/// `GET /api/v1/notifications`: `types[]`, `limit` (40, at most 80), `max_id`, `since_id`,
+/// `min_id` (the page just newer than it), newest first, `Link` with `next` and `prev`.
+async fn notifications(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    if fake.state.inbox_read_limited() {
+        return rate_limited();
+    }
+    let param = |name: &str| field(&query, name);
+    let number = |name: &str| param(name).and_then(|value| value.parse::<u64>().ok());
+    let limit = number("limit").unwrap_or(40).clamp(1, 80) as usize;
+    let types: Vec<String> = query
+        .iter()
+        .filter(|(name, _)| name == "types[]")
+        .map(|(_, value)| value.clone())
+        .collect();
+    let (items, faults) = fake.state.incoming();
+    let wanted = items.into_iter().filter(|(_, item, _)| {
+        let kind = notification_type(item.kind);
+        types.is_empty() || types.iter().any(|wanted| wanted == kind)
+    });
+    let mut page: Vec<_> = if faults.same_page {
+        wanted.take(limit).collect()
+    } else if let Some(min_id) = number("min_id") {
+        let mut newer: Vec<_> = wanted.filter(|(id, ..)| *id > min_id).collect();
+        newer.reverse();
+        newer.truncate(limit);
+        newer.reverse();
+        newer
+    } else {
+        wanted
+            .filter(|(id, ..)| number("max_id").is_none_or(|max| *id < max))
+            .filter(|(id, ..)| number("since_id").is_none_or(|since| *id > since))
+            .take(limit)
+            .collect()
+    };
+    page.sort_by_key(|item| std::cmp::Reverse(item.0));
+    let origin = origin(&headers);
+    let body: Vec<Value> = page
+        .iter()
+        .map(|(id, item, at)| notification(&origin, *id, item, *at))
+        .collect();
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        super::inbox::with_surrogates(&json!(body)),
+    )
+        .into_response();
+    if let (Some((newest, ..)), Some((oldest, ..))) = (page.first(), page.last()) {
+        let link = format!(
+            "<{origin}/api/v1/notifications?max_id={oldest}>; rel=\"next\", <{origin}/api/v1/notifications?min_id={newest}>; rel=\"prev\""
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    response
+}
+
+fn notification_type(kind: crate::IncomingKind) -> &'static str {
+    match kind {
+        crate::IncomingKind::Follower => "follow",
+        _ => "mention",
+    }
+}
+
+/// A Notification entity, with its Status for mentions (replies answer the account's status;
+/// messages are `direct`), `null` once the status is deleted.
+fn notification(
+    origin: &str,
+    id: u64,
+    item: &super::inbox::FakeIncoming,
+    at: jiff::Timestamp,
+) -> Value {
+    use crate::IncomingKind;
+    let account = json!({
+        "id": item.sender_id,
+        "username": item.sender_handle.trim_start_matches('@').split('@').next().unwrap_or_default(),
+        "acct": item.sender_handle.trim_start_matches('@'),
+        "display_name": item.sender_name,
+        "url": format!("{origin}/@{}", item.sender_handle.trim_start_matches('@')),
+    });
+    let created = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let status = match item.kind {
+        IncomingKind::Follower => Value::Null,
+        _ if item.deleted => Value::Null,
+        kind => {
+            let status_id = id + 500_000;
+            json!({
+                "id": status_id.to_string(),
+                "created_at": created,
+                "visibility": if kind == IncomingKind::Message { "direct" } else { "public" },
+                "in_reply_to_id": (kind == IncomingKind::Reply).then_some("1"),
+                "in_reply_to_account_id": (kind == IncomingKind::Reply).then_some(ACCOUNT_ID),
+                "url": format!("{origin}/@{}/{status_id}", item.sender_handle.trim_start_matches('@')),
+                "content": render(&item.text),
+                "account": account,
+            })
+        }
+    };
+    json!({
+        "id": id.to_string(),
+        "type": notification_type(item.kind),
+        "created_at": created,
+        "account": account,
+        "status": status,
+    })
 }

@@ -15,6 +15,7 @@ pub mod bluesky;
 mod bluesky_oauth;
 mod containers;
 pub mod facebook;
+pub mod inbox;
 pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
@@ -175,6 +176,8 @@ pub struct FakeState {
     grants: Mutex<Vec<String>>,
     /// Faults the next writes draw, in order, before the random ones.
     injected: Mutex<VecDeque<Fault>>,
+    /// What came in to the account, for the inbox endpoints (`inbox.rs`).
+    inbox: Mutex<inbox::Inbox>,
 }
 
 impl FakeState {
@@ -189,6 +192,7 @@ impl FakeState {
             requests: AtomicU64::new(0),
             grants: Mutex::new(Vec::new()),
             injected: Mutex::new(VecDeque::new()),
+            inbox: Mutex::new(inbox::Inbox::default()),
         })
     }
 

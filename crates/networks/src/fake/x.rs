@@ -56,6 +56,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/2/media/metadata", post(media_metadata))
         .route("/2/tweets", post(create_tweet))
         .route("/2/tweets/{id}", delete(delete_tweet))
+        .route("/2/users/{id}/mentions", get(mentions))
         .with_state(fake)
 }
 
@@ -323,7 +324,7 @@ async fn create_tweet(
         text,
         key: None,
         media,
-        extra: json!({ "media_ids": media_ids }),
+        extra: json!({ "media_ids": media_ids, "reply": body.get("reply") }),
     });
     let created = json!({ "data": { "id": post.id, "text": shown(&post.text) } });
     fake.after_write(fault, json_answer(StatusCode::CREATED, created))
@@ -489,4 +490,90 @@ fn rate_limited() -> Response {
 )]
 fn reset_second(seconds: i64) -> i64 {
     jiff::Timestamp::now().as_second() + seconds
+}
+
+// The inbox: the mentions timeline over what tests sent with `FakeState::receive`.
+
+/// `GET /2/users/:id/mentions`: `since_id`, `max_results` (5 to 100), `pagination_token` (the
+/// fake's: the id below which the page starts), newest first, authors in `includes.users`.
+async fn mentions(
+    State(fake): State<Shared>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    if fake.state.inbox_read_limited() {
+        return rate_limited();
+    }
+    if id != USER_ID {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "One or more parameters to your request was invalid.",
+        );
+    }
+    let number = |name: &str| query.get(name).and_then(|value| value.parse::<u64>().ok());
+    let max = number("max_results").unwrap_or(10).clamp(5, 100) as usize;
+    let (items, faults) = fake.state.incoming();
+    let below = if faults.same_page {
+        None
+    } else {
+        number("pagination_token")
+    };
+    let page: Vec<_> = items
+        .into_iter()
+        .filter(|(_, item, _)| !item.deleted && item.kind != crate::IncomingKind::Follower)
+        .filter(|(id, ..)| number("since_id").is_none_or(|since| *id > since))
+        .filter(|(id, ..)| below.is_none_or(|below| *id < below))
+        .collect();
+    let more = page.len() > max;
+    let page: Vec<_> = page.into_iter().take(max).collect();
+    if page.is_empty() {
+        return json_answer(StatusCode::OK, json!({ "meta": { "result_count": 0 } }));
+    }
+    let tweets: Vec<Value> = page
+        .iter()
+        .map(|(id, item, at)| {
+            let mut tweet = json!({
+                "id": id.to_string(),
+                "text": item.text,
+                "author_id": item.sender_id,
+                "created_at": at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                "edit_history_tweet_ids": [id.to_string()],
+            });
+            if item.kind == crate::IncomingKind::Reply {
+                tweet["in_reply_to_user_id"] = json!(USER_ID);
+            }
+            tweet
+        })
+        .collect();
+    let users: Vec<Value> = page
+        .iter()
+        .map(|(_, item, _)| {
+            json!({
+                "id": item.sender_id,
+                "username": item.sender_handle.trim_start_matches('@'),
+                "name": item.sender_name,
+            })
+        })
+        .collect();
+    let mut meta = json!({
+        "result_count": page.len(),
+        "newest_id": page.first().map(|(id, ..)| id.to_string()),
+        "oldest_id": page.last().map(|(id, ..)| id.to_string()),
+    });
+    if more {
+        meta["next_token"] = json!(page.last().map(|(id, ..)| id.to_string()));
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        super::inbox::with_surrogates(
+            &json!({ "data": tweets, "includes": { "users": users }, "meta": meta }),
+        ),
+    )
+        .into_response()
 }

@@ -8,6 +8,7 @@ mod checks;
 mod consent;
 mod facebook;
 mod faults;
+mod inbox;
 mod instagram;
 mod linkedin;
 mod mastodon;

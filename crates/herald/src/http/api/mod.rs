@@ -21,6 +21,7 @@ mod connections;
 mod contract;
 mod credentials;
 mod import;
+mod inbox;
 mod incidents;
 mod links;
 pub mod media;
@@ -54,6 +55,7 @@ Each operation's description gives the details."),
         (name = "accounts", description = "Social accounts, gatekeepers, access and connections to the networks"),
         (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
         (name = "import", description = "Bulk import of posts from CSV, and each account's schedule as CSV and iCalendar"),
+        (name = "inbox", description = "What comes in to the accounts (mentions, replies, comments, messages, new followers), screened for dangerous links and impostors; assigning, notes, done"),
         (name = "incidents", description = "The day an account is hacked: one-click lockdown, incidents with their timeline, guided recovery, holding statements, close and report"),
     ),
     components(schemas(super::Problem))
@@ -160,6 +162,10 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(credentials::posture))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
+        .routes(routes!(inbox::list))
+        .routes(routes!(inbox::summary))
+        .routes(routes!(inbox::show, inbox::change))
+        .routes(routes!(inbox::reply))
         .routes(routes!(incidents::lock_down))
         .routes(routes!(incidents::lock_down_all))
         .routes(routes!(incidents::report))

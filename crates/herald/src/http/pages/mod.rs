@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod calendar;
 pub mod import;
+pub mod inbox;
 pub mod incidents;
 pub mod media;
 pub mod members;

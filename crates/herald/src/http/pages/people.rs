@@ -484,6 +484,10 @@ impl Layout {
                 label: "Posts",
             },
             NavItem {
+                href: "/inbox",
+                label: "Inbox",
+            },
+            NavItem {
                 href: "/calendar",
                 label: "Calendar",
             },
