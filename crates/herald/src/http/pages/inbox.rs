@@ -284,19 +284,19 @@ pub async fn change(
     let now = state.clock.now();
     match inbox::change(&state.store, &caller.user, id, &change, now).await {
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
-        Err(error) => {
-            let status = super::status_of(&error);
-            item_page(
-                &state,
-                &caller,
-                id,
-                status,
-                Some(super::message(error)),
-                None,
-            )
-            .await
-        }
+        Err(error) => refused(&state, &caller, id, error).await,
     }
+}
+
+/// The item's page again, saying why the action was refused.
+async fn refused(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    error: crate::services::AppError,
+) -> Result<Response, PageError> {
+    let status = super::status_of(&error);
+    item_page(state, caller, id, status, Some(super::message(error)), None).await
 }
 
 /// "Open anyway" for a suspicious link: recorded, then the page offers the link itself.
@@ -316,18 +316,7 @@ pub async fn open_link(
             };
             item_page(&state, &caller, id, StatusCode::OK, None, Some(go_on)).await
         }
-        Err(error) => {
-            let status = super::status_of(&error);
-            item_page(
-                &state,
-                &caller,
-                id,
-                status,
-                Some(super::message(error)),
-                None,
-            )
-            .await
-        }
+        Err(error) => refused(&state, &caller, id, error).await,
     }
 }
 
@@ -363,18 +352,7 @@ pub async fn reply(
             };
             item_page(&state, &caller, id, StatusCode::OK, None, Some(go_on)).await
         }
-        Err(error) => {
-            let status = super::status_of(&error);
-            item_page(
-                &state,
-                &caller,
-                id,
-                status,
-                Some(super::message(error)),
-                None,
-            )
-            .await
-        }
+        Err(error) => refused(&state, &caller, id, error).await,
     }
 }
 
@@ -394,18 +372,7 @@ pub async fn report(
             };
             item_page(&state, &caller, id, StatusCode::OK, None, Some(go_on)).await
         }
-        Err(error) => {
-            let status = super::status_of(&error);
-            item_page(
-                &state,
-                &caller,
-                id,
-                status,
-                Some(super::message(error)),
-                None,
-            )
-            .await
-        }
+        Err(error) => refused(&state, &caller, id, error).await,
     }
 }
 
