@@ -195,7 +195,9 @@ impl Scene {
 
     /// Waits (in real time, the runner polls every 20 ms) until post `id` is in `state`.
     pub async fn wait_for(&self, id: i64, state: &str) -> Value {
-        for _ in 0..300 {
+        // Generous: on a loaded CI machine a publish through PostgreSQL can take seconds.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
             let post = self.post(id).await;
             if post["state"] == state {
                 return post;
