@@ -153,6 +153,7 @@ impl App {
             policy,
             media: media.clone(),
             breaches: Breaches::in_data_dir(&config.data_dir),
+            token_locks: Arc::default(),
         };
         runner.register(
             PUBLISH_KIND,

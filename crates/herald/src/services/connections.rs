@@ -384,14 +384,34 @@ pub enum TokensError {
     People(#[from] AppError),
 }
 
+/// One lock per account, so that only one task at a time reads and refreshes its tokens: a
+/// refresh token is single-use at most networks, and the publisher, the inbox reader and the
+/// watcher all ask for tokens. Within one process (several processes on PostgreSQL can still
+/// race; the loser's token is refused and it tries again later).
+#[derive(Debug, Default)]
+pub struct TokenLocks(
+    std::sync::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+);
+
+impl TokenLocks {
+    async fn lock(&self, account: i64) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = match self.0.lock() {
+            Ok(mut locks) => locks.entry(account).or_default().clone(),
+            Err(poisoned) => poisoned.into_inner().entry(account).or_default().clone(),
+        };
+        lock.lock_owned().await
+    }
+}
+
 /// The account's tokens for publishing, refreshed (and sealed again) when they are about to
-/// expire.
+/// expire. One caller at a time per account: a second one reads the tokens the first sealed.
 pub async fn tokens_for(
     services: &Services,
     adapter: &dyn Adapter,
     account: &AccountRecord,
     now: Timestamp,
 ) -> Result<Tokens, TokensError> {
+    let _turn = services.token_locks.lock(account.id).await;
     let Services { store, keys, .. } = services;
     let Some((json, stored_by)) = credentials::open_tokens(store, keys, account.id).await? else {
         return Err(TokensError::NotConnected(account.network.label()));

@@ -56,6 +56,8 @@ pub struct Services {
     pub media: media::Library,
     /// The imported breached-password data (possibly none).
     pub breaches: crate::breaches::Breaches,
+    /// One token refresh at a time per account (see [`connections::tokens_for`]).
+    pub token_locks: Arc<connections::TokenLocks>,
 }
 
 impl Services {
