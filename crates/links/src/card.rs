@@ -24,7 +24,7 @@ pub struct Card {
 
 /// The card of the HTML page `html`, or `None` when it has no title.
 pub fn read(html: &str) -> Option<Card> {
-    let head = match find_ignoring_case(html, "</head") {
+    let head = match find_ignoring_case(html.as_bytes(), b"</head") {
         Some(end) => &html[..end],
         None => html,
     };
@@ -33,7 +33,7 @@ pub fn read(html: &str) -> Option<Card> {
     let mut description = None;
     let mut site = None;
     let mut rest = head;
-    while let Some(start) = find_ignoring_case(rest, "<meta") {
+    while let Some(start) = find_ignoring_case(rest.as_bytes(), b"<meta") {
         let after = &rest[start + 5..];
         let Some(end) = after.find('>') else { break };
         let attributes = attributes(&after[..end]);
@@ -58,9 +58,9 @@ pub fn read(html: &str) -> Option<Card> {
         rest = &after[end..];
     }
     let title = og_title.or_else(|| {
-        let start = find_ignoring_case(head, "<title")?;
+        let start = find_ignoring_case(head.as_bytes(), b"<title")?;
         let open = head[start..].find('>')? + start + 1;
-        let close = find_ignoring_case(&head[open..], "</title")? + open;
+        let close = find_ignoring_case(&head.as_bytes()[open..], b"</title")? + open;
         Some(clean(&head[open..close])).filter(|title| !title.is_empty())
     })?;
     Some(Card {
@@ -112,7 +112,7 @@ pub async fn fetch(outbound: &Outbound, url: &str) -> Result<Option<Card>, Strin
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(failed)? {
         bytes.extend_from_slice(&chunk);
-        if bytes.len() >= MOST_READ || find_bytes_ignoring_case(&bytes, b"</head") {
+        if bytes.len() >= MOST_READ || find_ignoring_case(&bytes, b"</head").is_some() {
             break;
         }
     }
@@ -219,17 +219,11 @@ fn shortened(text: &str, most: usize) -> String {
     cut
 }
 
-fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-fn find_bytes_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
+/// Where `needle` (ASCII) first starts in `haystack`, ignoring ASCII case.
+fn find_ignoring_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack
         .windows(needle.len())
-        .any(|window| window.eq_ignore_ascii_case(needle))
+        .position(|window| window.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
