@@ -43,6 +43,114 @@ pub struct Config {
     pub backup: BackupConfig,
     pub log: LogConfig,
     pub inbox: InboxConfig,
+    pub mail: MailConfig,
+}
+
+/// Sending e-mail through an SMTP server (`[mail]`). Herald sends none while `host` is unset.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The SMTP server's name; no mail is sent while it is unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub port: u16,
+    pub security: MailSecurity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    pub password: Option<SecretString>,
+    /// A file holding the password (read at start; its last newline is not part of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. `Herald <herald@example.com>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The organisation's name in messages; the name given at setup when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// A PEM file of certificate authorities trusted besides the usual public ones (a
+    /// company's own mail server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// How long one conversation with the server may take.
+    pub timeout_seconds: u64,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain first, then STARTTLS, which must succeed (port 587).
+    Starttls,
+    /// No encryption: only to a server on this machine.
+    None,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            host: None,
+            port: 587,
+            security: MailSecurity::Starttls,
+            username: None,
+            password: None,
+            password_file: None,
+            from: None,
+            organisation: None,
+            ca_file: None,
+            timeout_seconds: 20,
+        }
+    }
+}
+
+impl MailConfig {
+    /// Whether Herald sends e-mail at all.
+    pub fn enabled(&self) -> bool {
+        self.host.is_some()
+    }
+
+    fn check(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = self.password_file.take() {
+            if self.password.is_some() {
+                return Err(ConfigError::Semantic(
+                    "mail.password and mail.password_file are both set; use one".to_owned(),
+                ));
+            }
+            let text = read_secret_file("mail.password_file", &path)?;
+            self.password = Some(SecretString::from(text));
+            self.password_file = Some(path);
+        }
+        let Some(host) = &self.host else {
+            return Ok(());
+        };
+        if self.from.as_deref().is_none_or(|from| from.trim().is_empty()) {
+            return Err(ConfigError::Semantic(
+                "mail.from must be set when mail.host is: the address messages come from".to_owned(),
+            ));
+        }
+        let loopback = host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.security == MailSecurity::None && !loopback {
+            return Err(ConfigError::Semantic(format!(
+                "mail.security = \"none\" sends passwords and messages in the clear; it is allowed only for a server on this machine, not {host:?}. Use \"tls\" or \"starttls\""
+            )));
+        }
+        if self.timeout_seconds == 0 {
+            return Err(ConfigError::Semantic(
+                "mail.timeout_seconds must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Backups Herald takes by itself (`herald backup` by hand needs none of this).
@@ -731,6 +839,76 @@ pub const SETTINGS: &[Setting] = &[
         help: "How many scheduled backups are kept; the oldest beyond these are deleted.",
     },
     Setting {
+        path: &["mail", "host"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"smtp.example.com\"",
+        help: "The SMTP server Herald sends e-mail through (invitations, notifications, digests).\nUnset: no e-mail; invitation links are copied by hand.",
+    },
+    Setting {
+        path: &["mail", "port"],
+        kind: SettingKind::Integer,
+        default: Some("587"),
+        example: "",
+        help: "The SMTP server's port: 587 for STARTTLS, 465 for TLS.",
+    },
+    Setting {
+        path: &["mail", "security"],
+        kind: SettingKind::Text,
+        default: Some("\"starttls\""),
+        example: "",
+        help: "\"starttls\" (must succeed), \"tls\" (TLS from the first byte), or \"none\" (only for a\nserver on this machine).",
+    },
+    Setting {
+        path: &["mail", "username"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"herald@example.com\"",
+        help: "The user name to sign in to the SMTP server with; unset: no sign-in.",
+    },
+    Setting {
+        path: &["mail", "password"],
+        kind: SettingKind::Secret,
+        default: None,
+        example: "\"your-smtp-password\"",
+        help: "The SMTP password; never shown or logged.\nMay also be given as HERALD_MAIL_PASSWORD_FILE, or as password_file below.",
+    },
+    Setting {
+        path: &["mail", "password_file"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"/run/secrets/smtp-password\"",
+        help: "A file holding the SMTP password (instead of password).",
+    },
+    Setting {
+        path: &["mail", "from"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"Herald <herald@example.com>\"",
+        help: "Who messages come from; required when host is set.",
+    },
+    Setting {
+        path: &["mail", "organisation"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"Sunny Café\"",
+        help: "The organisation's name in messages; unset: the name given at setup.",
+    },
+    Setting {
+        path: &["mail", "ca_file"],
+        kind: SettingKind::Text,
+        default: None,
+        example: "\"/etc/herald/mail-ca.pem\"",
+        help: "Certificate authorities (PEM) trusted for the SMTP server besides the public ones.",
+    },
+    Setting {
+        path: &["mail", "timeout_seconds"],
+        kind: SettingKind::Integer,
+        default: Some("20"),
+        example: "",
+        help: "How long one conversation with the SMTP server may take.",
+    },
+    Setting {
         path: &["log", "format"],
         kind: SettingKind::Text,
         default: Some("\"text\""),
@@ -772,6 +950,7 @@ impl Default for Config {
             backup: BackupConfig::default(),
             log: LogConfig::default(),
             inbox: InboxConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -895,6 +1074,7 @@ impl Config {
             }
         })?;
         config.apply(overrides);
+        config.mail.check()?;
         config.validate()?;
         Ok(config)
     }

@@ -185,6 +185,12 @@ impl App {
             runner.register(crate::jobs::BACKUP_KIND, backups);
             crate::jobs::enqueue_backup(&store, now, now).await?;
         }
+        let base = crate::services::people::setup::base_url(
+            &config,
+            listener.local_addr().unwrap_or(config.listen),
+        );
+        crate::jobs::webhooks::register(&mut runner, &services, base.clone());
+        crate::jobs::mail::register(&mut runner, &services, base).await?;
         let port = listener
             .local_addr()
             .map_or(config.listen.port(), |addr| addr.port());

@@ -38,6 +38,9 @@ pub enum Permission {
     ManagePolicy,
     /// Write, submit, approve posts; the account-level rule decides per account.
     WritePosts,
+    /// Mail settings (the test e-mail) and webhook endpoints. Owners, from a browser session
+    /// only: a webhook's signing secret is shown when it is made.
+    ManageIntegrations,
 }
 
 /// What an API token may be used for (each is described in the `token` security scheme). A
@@ -88,7 +91,9 @@ impl Permission {
             | Permission::WritePosts => Role::Member,
             Permission::AddAccounts => Role::Admin,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
-            Permission::ViewAuditLog | Permission::ManagePolicy => Role::Owner,
+            Permission::ViewAuditLog
+            | Permission::ManagePolicy
+            | Permission::ManageIntegrations => Role::Owner,
         }
     }
 
@@ -107,7 +112,8 @@ impl Permission {
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
             | Permission::UseVault
-            | Permission::ManagePolicy => None,
+            | Permission::ManagePolicy
+            | Permission::ManageIntegrations => None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod incidents;
 pub mod jobs;
 pub mod media;
+pub mod notifications;
 pub mod password;
 pub mod people;
 pub mod post_text;
@@ -17,6 +18,7 @@ pub mod posts;
 pub mod schedule;
 pub mod throttle;
 pub mod totp;
+pub mod webhooks;
 
 /// Compares secrets without returning early on the first difference, so the time taken does
 /// not reveal how much of a guess was right.

@@ -179,6 +179,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/audit", get(pages::audit::page))
         .route("/account", get(pages::account::page))
+        .route(
+            "/account/notifications",
+            get(pages::mail::preferences).post(pages::mail::save_preferences),
+        )
+        .route("/settings/mail", get(pages::mail::settings))
+        .route("/settings/mail/test", post(pages::mail::send_test))
+        .route(
+            "/settings/webhooks",
+            get(pages::webhooks::list).post(pages::webhooks::add),
+        )
+        .route("/settings/webhooks/{id}", get(pages::webhooks::show))
+        .route("/settings/webhooks/{id}/test", post(pages::webhooks::test))
+        .route("/settings/webhooks/{id}/enable", post(pages::webhooks::enable))
+        .route("/settings/webhooks/{id}/delete", post(pages::webhooks::delete))
         .route("/account/password", post(pages::account::change_password))
         .route(
             "/account/authenticator",

@@ -65,6 +65,7 @@ impl JobHandler for ScheduledBackups {
                     tracing::warn!(%reason, "a scheduled backup failed");
                     notify::all_owners(
                         &self.store,
+                        crate::domain::notifications::NotificationKind::Operations,
                         "A scheduled backup failed",
                         &format!(
                             "Herald could not back itself up into {}: {reason}. It tries again at the next scheduled time; `herald backup DIR` takes one by hand.",

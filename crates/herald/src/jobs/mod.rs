@@ -6,10 +6,12 @@ mod audit_checkpoint;
 mod backup;
 mod feeds;
 mod inbox;
+pub mod mail;
 mod prune;
 mod publish;
 mod recurring;
 mod watch_accounts;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -17,6 +17,7 @@ use crate::domain::posts::{Outcome, PostState};
 use crate::services::Services;
 use crate::services::connections::{self, TokensError};
 use crate::services::links::Reach;
+use crate::domain::webhooks::WebhookEvent;
 use crate::services::notify;
 use crate::store::{AccountRecord, AttemptEnd, PostRecord};
 
@@ -418,7 +419,25 @@ impl PublishPosts {
         ending: &Ending,
         now: Timestamp,
     ) -> Result<(), JobError> {
-        if ending.again.is_some() || ending.outcome == Outcome::Published {
+        if ending.again.is_some() {
+            return Ok(());
+        }
+        let (event, title) = match ending.outcome {
+            Outcome::Published => (WebhookEvent::PostPublished, "A post was published"),
+            Outcome::Failed => (WebhookEvent::PostFailed, "A post failed"),
+            _ => (WebhookEvent::PostFailed, "A post needs checking"),
+        };
+        crate::services::webhooks::raise(
+            &self.services.store,
+            event,
+            title,
+            &format!("Post {} to {}: {}", post.id, account.display_name, ending.detail),
+            Some(&format!("/posts/{}", post.id)),
+            serde_json::json!({ "post_id": post.id, "account_id": account.id, "network": account.network.label() }),
+            now,
+        )
+        .await?;
+        if ending.outcome == Outcome::Published {
             return Ok(());
         }
         let subject = match ending.outcome {
@@ -432,6 +451,7 @@ impl PublishPosts {
         let body = format!("Post {}: {}", post.id, ending.detail);
         notify::member(
             &self.services.store,
+            crate::domain::notifications::NotificationKind::PostOutcome,
             post.author_id,
             account,
             &subject,
@@ -446,6 +466,7 @@ impl PublishPosts {
                 .await?;
             notify::gatekeeper(
                 &self.services.store,
+                crate::domain::notifications::NotificationKind::Reconnect,
                 account,
                 &format!("Reconnect {} to {}", account.display_name, account.network.label()),
                 &format!(
@@ -457,7 +478,14 @@ impl PublishPosts {
             )
             .await?;
         } else if account.gatekeeper_id != post.author_id {
-            notify::gatekeeper(&self.services.store, account, &subject, &body, now).await?;
+            notify::gatekeeper(
+                &self.services.store,
+                crate::domain::notifications::NotificationKind::PostOutcome,
+                account,
+                &subject,
+                &body,
+                now,
+            ).await?;
         }
         Ok(())
     }

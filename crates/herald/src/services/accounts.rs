@@ -228,7 +228,7 @@ pub async fn grant(
             "An owner changed who may use {}",
             visible.account.display_name
         );
-        crate::services::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(store, crate::domain::notifications::NotificationKind::Access, &visible.account, &subject, &body, now).await?;
     }
     let details =
         serde_json::json!({ "member": member.id, "level": level.as_str(), "as_owner": as_owner });
@@ -271,7 +271,7 @@ pub async fn revoke(
             "{} took away member {member_id}'s access to {}.",
             actor.name, visible.account.display_name
         );
-        crate::services::notify::gatekeeper(store, &visible.account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(store, crate::domain::notifications::NotificationKind::Access, &visible.account, &subject, &body, now).await?;
     }
     let details = serde_json::json!({ "member": member_id, "as_owner": as_owner });
     record(
@@ -312,13 +312,14 @@ pub async fn reassign_gatekeeper(
         "{} made you the gatekeeper of {name}: you decide who may use it and keep its password. Check its security flags.",
         actor.name
     );
-    crate::services::notify::member(store, member.id, &visible.account, &subject, &body, now)
+    crate::services::notify::member(store, crate::domain::notifications::NotificationKind::Access, member.id, &visible.account, &subject, &body, now)
         .await?;
     if visible.account.gatekeeper_id != member.id {
         let subject = format!("You are no longer the gatekeeper of {name}");
         let body = format!("{} made {} its gatekeeper.", actor.name, member.name);
         crate::services::notify::member(
             store,
+            crate::domain::notifications::NotificationKind::Access,
             visible.account.gatekeeper_id,
             &visible.account,
             &subject,

@@ -460,11 +460,21 @@ pub(crate) async fn ask_rotation(
     };
     let (name, network) = (&account.display_name, account.network.label());
     let subject = format!("Change the password of {name}");
+    crate::services::webhooks::raise(
+        store,
+        crate::domain::webhooks::WebhookEvent::RotateNow,
+        &subject,
+        &format!("The password of {name} on {network} must be changed now ({reason})."),
+        Some(&format!("/accounts/{account_id}")),
+        serde_json::json!({ "account_id": account_id, "reason": reason }),
+        now,
+    )
+    .await?;
     if reason == "member_left" {
         let body = format!(
             "{detail}. Name a new gatekeeper for {name}; they should set a new password on {network} and store it in Herald."
         );
-        crate::services::notify::owners(store, &account, &subject, &body, now).await?;
+        crate::services::notify::owners(store, crate::domain::notifications::NotificationKind::RotateNow, &account, &subject, &body, now).await?;
     } else {
         let why = match reason {
             "breached" => "appears in breached-password data".to_owned(),
@@ -473,7 +483,7 @@ pub(crate) async fn ask_rotation(
         let body = format!(
             "The password of {name} on {network} {why}. Set a new one on {network} (Herald can suggest one), then store it in Herald."
         );
-        crate::services::notify::gatekeeper(store, &account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(store, crate::domain::notifications::NotificationKind::RotateNow, &account, &subject, &body, now).await?;
     }
     Ok(work.commit().await?)
 }

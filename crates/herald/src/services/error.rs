@@ -70,6 +70,7 @@ pub enum Entity {
     Post,
     Session,
     Token,
+    Webhook,
 }
 
 impl Entity {
@@ -87,6 +88,7 @@ impl Entity {
             Entity::Post => "Post not found",
             Entity::Session => "Session not found",
             Entity::Token => "API token not found",
+            Entity::Webhook => "Webhook not found",
         }
     }
 }

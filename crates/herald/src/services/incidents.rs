@@ -489,7 +489,7 @@ pub async fn statements(
     let mut told = 0;
     for member in store.list_users().await? {
         if member.active {
-            notify::person(store, member.id, &subject, &body, Some(&link), now).await?;
+            notify::person(store, crate::domain::notifications::NotificationKind::PossibleCompromise, member.id, &subject, &body, Some(&link), now).await?;
             told += 1;
         }
     }
@@ -693,6 +693,16 @@ async fn alert(
         incident.id
     );
     let link = format!("/incidents/{}", incident.id);
+    crate::services::webhooks::raise(
+        store,
+        crate::domain::webhooks::WebhookEvent::IncidentOpened,
+        &subject,
+        evidence,
+        Some(&link),
+        serde_json::json!({ "incident_id": incident.id, "account_id": account.id, "drill": incident.drill }),
+        now,
+    )
+    .await?;
     let mut told = vec![account.gatekeeper_id];
     for user in store.list_users().await? {
         if user.role == Role::Owner && user.active {
@@ -702,7 +712,7 @@ async fn alert(
     told.sort_unstable();
     told.dedup();
     for person in told {
-        notify::person(store, person, &subject, &body, Some(&link), now).await?;
+        notify::person(store, crate::domain::notifications::NotificationKind::PossibleCompromise, person, &subject, &body, Some(&link), now).await?;
     }
     Ok(())
 }

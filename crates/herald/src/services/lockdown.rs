@@ -177,6 +177,16 @@ async fn stop_everything(
     if !store.claim_lockdown(incident.id, drill, now).await? {
         return Ok(None);
     }
+    crate::services::webhooks::raise(
+        store,
+        crate::domain::webhooks::WebhookEvent::IncidentOpened,
+        &format!("{}{} is locked down", if drill { "[Drill] " } else { "" }, account.display_name),
+        &summary,
+        Some(&format!("/incidents/{}", incident.id)),
+        serde_json::json!({ "incident_id": incident.id, "account_id": account.id, "drill": drill }),
+        now,
+    )
+    .await?;
     if incident.owner_id.is_none() {
         store.set_incident_owner(incident.id, actor.id).await?;
     }
@@ -539,6 +549,7 @@ async fn tell_everyone(
     for person in &people {
         notify::person(
             store,
+            crate::domain::notifications::NotificationKind::Lockdown,
             *person,
             &subject,
             &body,

@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod incidents;
 pub mod links;
 pub mod lockdown;
+pub mod mail;
 pub mod media;
 pub mod notify;
 pub mod oauth;
@@ -26,6 +27,7 @@ pub mod policy;
 pub mod posts;
 pub mod schedule;
 pub mod watch;
+pub mod webhooks;
 
 pub use error::{AppError, Entity};
 

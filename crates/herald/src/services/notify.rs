@@ -1,15 +1,18 @@
-//! Telling people what needs them: notifications shown in Herald (and, once mail exists,
-//! sent). The services that notice something call these; each message names the account and
-//! what to do, and never holds a secret.
+//! Telling people what needs them: notifications shown in Herald and, where mail is set up,
+//! e-mailed as each member chose for its kind (security alerts always at once; see
+//! `services/mail.rs`). The services that notice something call these; each message names the
+//! account and what to do, and never holds a secret.
 
 use jiff::Timestamp;
 
+use crate::domain::notifications::NotificationKind;
 use crate::domain::people::Role;
 use crate::store::{AccountRecord, Store, StoreError};
 
 /// Tells the account's gatekeeper; if they have left, every owner (someone must act).
 pub async fn gatekeeper(
     store: &Store,
+    kind: NotificationKind,
     account: &AccountRecord,
     subject: &str,
     body: &str,
@@ -22,16 +25,17 @@ pub async fn gatekeeper(
     if keeper_active {
         let link = link(account);
         store
-            .add_notification(account.gatekeeper_id, subject, body, Some(&link), now)
+            .add_notification(account.gatekeeper_id, kind, subject, body, Some(&link), now)
             .await
     } else {
-        owners(store, account, subject, body, now).await
+        owners(store, kind, account, subject, body, now).await
     }
 }
 
 /// Tells every active owner.
 pub async fn owners(
     store: &Store,
+    kind: NotificationKind,
     account: &AccountRecord,
     subject: &str,
     body: &str,
@@ -41,7 +45,7 @@ pub async fn owners(
     for owner in store.list_users().await? {
         if owner.active && owner.role == Role::Owner {
             store
-                .add_notification(owner.id, subject, body, Some(&link), now)
+                .add_notification(owner.id, kind, subject, body, Some(&link), now)
                 .await?;
         }
     }
@@ -51,6 +55,7 @@ pub async fn owners(
 /// Tells one member.
 pub async fn member(
     store: &Store,
+    kind: NotificationKind,
     user_id: i64,
     account: &AccountRecord,
     subject: &str,
@@ -59,7 +64,7 @@ pub async fn member(
 ) -> Result<(), StoreError> {
     let link = link(account);
     store
-        .add_notification(user_id, subject, body, Some(&link), now)
+        .add_notification(user_id, kind, subject, body, Some(&link), now)
         .await
 }
 
@@ -71,6 +76,7 @@ fn link(account: &AccountRecord) -> String {
 /// signed out after wrong codes, a second factor reset); `link` is where to look.
 pub async fn all_owners(
     store: &Store,
+    kind: NotificationKind,
     subject: &str,
     body: &str,
     link: Option<&str>,
@@ -79,7 +85,7 @@ pub async fn all_owners(
     for owner in store.list_users().await? {
         if owner.active && owner.role == Role::Owner {
             store
-                .add_notification(owner.id, subject, body, link, now)
+                .add_notification(owner.id, kind, subject, body, link, now)
                 .await?;
         }
     }
@@ -89,6 +95,7 @@ pub async fn all_owners(
 /// Tells one member about their own account.
 pub async fn person(
     store: &Store,
+    kind: NotificationKind,
     user_id: i64,
     subject: &str,
     body: &str,
@@ -96,6 +103,6 @@ pub async fn person(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     store
-        .add_notification(user_id, subject, body, link, now)
+        .add_notification(user_id, kind, subject, body, link, now)
         .await
 }

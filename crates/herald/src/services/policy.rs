@@ -295,6 +295,7 @@ pub async fn publish(
             store
                 .add_notification(
                     user.id,
+                    crate::domain::notifications::NotificationKind::Policy,
                     &format!("Please read the social media policy (version {version})"),
                     "The company's social media policy has changed. Read it and confirm you accept it before you next post.",
                     Some("/policy"),

@@ -147,6 +147,21 @@ pub async fn submit(
     entries.push(entry(actor, "post.submitted", id, details));
     let work = store.write().await?;
     step_checked(&work, &post, &steps, actor, &entries, now).await?;
+    if needs_approval {
+        crate::services::webhooks::raise(
+            &work,
+            crate::domain::webhooks::WebhookEvent::PostAwaitingApproval,
+            "A post waits for approval",
+            &format!(
+                "{} submitted post {id} to {} for approval",
+                actor.name, visible.account.display_name
+            ),
+            Some(&format!("/posts/{id}")),
+            serde_json::json!({ "post_id": id, "account_id": visible.account.id }),
+            now,
+        )
+        .await?;
+    }
     if !needs_approval {
         crate::services::schedule::after_approval(
             &work,

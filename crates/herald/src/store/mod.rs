@@ -12,6 +12,7 @@ mod inbox;
 mod incidents;
 mod jobs;
 mod links;
+mod mail;
 mod media;
 mod notifications;
 mod oauth_apps;
@@ -27,6 +28,7 @@ mod secrets;
 mod sessions;
 mod sqlite;
 mod watch;
+mod webhooks;
 mod work;
 
 use std::path::Path;
@@ -45,6 +47,9 @@ pub use inbox::{InboxCursorRecord, InboxEventRecord, InboxItemRecord, InboxQuery
 pub use incidents::{IncidentEventRecord, IncidentRecord, NewIncident, StepRecord};
 pub use jobs::JobCounts;
 pub use links::OrganisationNames;
+pub use mail::{
+    MAIL_NOTIFICATION_KIND, MAIL_SEND_KIND, MailableNotification, NewMail, OutboxRecord,
+};
 pub use media::{Attached as MediaAttached, MediaRecord, NewMedia};
 pub use notifications::NotificationRecord;
 pub use oauth_apps::OAuthAppRecord;
@@ -56,6 +61,9 @@ pub use publishing::TimeChange;
 pub use rotations::RotationRecord;
 pub use secrets::SecretRecord;
 pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord, SessionSummary};
+pub use webhooks::{
+    DeliveryRecord, DeliveryTry, EndpointRecord, NewEndpoint, WEBHOOK_DELIVER_KIND,
+};
 pub use work::Work;
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
+use crate::domain::notifications::NotificationKind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotificationRecord {
@@ -19,24 +20,30 @@ pub struct NotificationRecord {
 type NotificationRow = (i64, i64, i64, String, String, Option<String>, Option<i64>);
 
 impl Store {
+    /// Adds a notification, with the job that mails it (when mail is configured and the member
+    /// wants it) in the same unit of work.
     pub async fn add_notification(
         &self,
         user_id: i64,
+        kind: NotificationKind,
         subject: &str,
         body: &str,
         link: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO notifications (user_id, created_at, subject, body, link) VALUES ($1, $2, $3, $4, $5)")
+        let id: i64 = with_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO notifications (user_id, created_at, subject, body, link, kind)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
             .bind(user_id)
             .bind(now.as_millisecond())
             .bind(subject)
             .bind(body)
             .bind(link)
-            .execute(pool)
-            .await
-            .map(drop))?;
+            .bind(kind.as_str())
+            .fetch_one(pool)
+            .await)?;
+        self.enqueue_job(&super::mail::notification_job(id, now), now)
+            .await?;
         Ok(())
     }
 

@@ -137,7 +137,14 @@ contract_test!(
 contract_test!(notifications_and_rotation_requests_are_kept_once, |store| {
     let (owner, account) = owner_and_account(&store, at(0)).await;
     store
-        .add_notification(owner, "Subject", "Body", Some("/accounts/1"), at(1))
+        .add_notification(
+            owner,
+            herald::domain::notifications::NotificationKind::General,
+            "Subject",
+            "Body",
+            Some("/accounts/1"),
+            at(1),
+        )
         .await
         .expect("notify");
     let unread = store.notifications_of(owner, 10).await.expect("list");

@@ -30,6 +30,7 @@ pub mod people;
 mod policy;
 mod posts;
 mod schedule;
+mod webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -57,6 +58,7 @@ Each operation's description gives the details."),
         (name = "import", description = "Bulk import of posts from CSV, and each account's schedule as CSV and iCalendar"),
         (name = "inbox", description = "What comes in to the accounts (mentions, replies, comments, messages, new followers), screened for dangerous links and impostors; assigning, notes, done"),
         (name = "incidents", description = "The day an account is hacked: one-click lockdown, incidents with their timeline, guided recovery, holding statements, close and report"),
+        (name = "webhooks", description = "Owners' webhook endpoints: events signed as Standard Webhooks say (`webhook-id`, `webhook-timestamp`, `webhook-signature`), or ready for Slack, Microsoft Teams and Discord; the delivery log, a test event"),
     ),
     components(schemas(super::Problem))
 )]
@@ -179,6 +181,10 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(incidents::statements))
         .routes(routes!(incidents::report_markdown))
         .routes(routes!(incidents::template, incidents::set_template))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::enable))
         .split_for_parts();
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     contract::complete(&mut document);

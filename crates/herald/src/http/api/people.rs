@@ -118,6 +118,7 @@ pub struct InviteRequest {
     "role": "member",
     "link": "https://herald.sunnycafe.example/invite/Jx7d0cQ2mVb9RkT4yWn1LpZs8HfA3eUo6iGqNtKw5Yc",
     "mailto": "mailto:barista@sunnycafe.example?subject=Your%20Herald%20invitation&body=You%20are%20invited%20%E2%80%A6",
+    "mailed": true,
     "expires_at": "2026-03-05T09:15:00Z"
 }))]
 pub struct InvitationView {
@@ -128,6 +129,8 @@ pub struct InvitationView {
     pub link: String,
     /// A `mailto:` link that opens an email with the invitation in it.
     pub mailto: String,
+    /// Whether Herald e-mails the link itself (mail is configured); the link works either way.
+    pub mailed: bool,
     #[schema(format = DateTime)]
     pub expires_at: String,
 }
@@ -570,9 +573,9 @@ pub async fn invite(
     ApiJson(request): ApiJson<InviteRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ManageMembers)?;
-    let invited = invitations::invite(
-        &state.store,
-        &state.config,
+    let invited = invitations::invite_and_mail(
+        &state.services,
+        &public_base(&state, &headers),
         &caller.user,
         &request.email,
         request.role,
@@ -717,12 +720,9 @@ pub async fn revoke_token(
 }
 
 /// The link and mailto for an invitation, on the address people reach Herald by.
-pub fn invitation_view(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-    invited: &invitations::Invited,
-) -> InvitationView {
-    let base = match &state.config.public_url {
+/// Where the caller reached Herald: `public_url`, or the request's Host.
+pub fn public_base(state: &AppState, headers: &axum::http::HeaderMap) -> String {
+    match &state.config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
             let host = headers
@@ -731,7 +731,15 @@ pub fn invitation_view(
                 .unwrap_or("127.0.0.1:8080");
             format!("http://{host}")
         }
-    };
+    }
+}
+
+pub fn invitation_view(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    invited: &invitations::Invited,
+) -> InvitationView {
+    let base = public_base(state, headers);
     let link = format!("{base}/invite/{}", invited.token);
     let body = format!(
         "You are invited to join our team on Herald. Open this link to choose a password and set up your authenticator app (it can be used once, until {}):\n\n{link}",
@@ -748,6 +756,7 @@ pub fn invitation_view(
         role: invited.role,
         link,
         mailto,
+        mailed: invited.mailed,
         expires_at: invited.expires_at.to_string(),
     }
 }

@@ -89,9 +89,9 @@ pub async fn invite(
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageMembers)?;
     let now = state.clock.now();
-    let invited = invitations::invite(
-        &state.store,
-        &state.config,
+    let invited = invitations::invite_and_mail(
+        &state.services,
+        &crate::http::api::people::public_base(&state, &headers),
         &caller.user,
         &form.email,
         form.role,
@@ -110,8 +110,14 @@ pub async fn renew(
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageMembers)?;
     let now = state.clock.now();
-    let invited =
-        invitations::renew(&state.store, &state.config, &caller.user, &reference, now).await;
+    let invited = invitations::renew_and_mail(
+        &state.services,
+        &crate::http::api::people::public_base(&state, &headers),
+        &caller.user,
+        &reference,
+        now,
+    )
+    .await;
     after_invitation(&state, &headers, &caller, invited).await
 }
 

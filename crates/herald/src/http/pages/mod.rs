@@ -8,11 +8,13 @@ pub mod import;
 pub mod inbox;
 pub mod incidents;
 pub mod media;
+pub mod mail;
 pub mod members;
 pub mod oauth;
 pub mod people;
 pub mod policy;
 pub mod posts;
+pub mod webhooks;
 
 use askama::Template;
 use axum::extract::State;

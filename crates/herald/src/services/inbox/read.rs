@@ -119,6 +119,23 @@ pub async fn read_account(
     for item in &items {
         if work.add_inbox_item(item, now).await? {
             new += 1;
+            if item.verdict == crate::domain::inbox::Verdict::Dangerous {
+                crate::services::webhooks::raise(
+                    &work,
+                    crate::domain::webhooks::WebhookEvent::InboxDangerous,
+                    "A dangerous message came into the inbox",
+                    &format!(
+                        "From {} ({}): {}",
+                        item.author_handle,
+                        item.kind.label(),
+                        item.reasons.join("; ")
+                    ),
+                    Some("/inbox"),
+                    serde_json::json!({ "account_id": account_id, "author": item.author_handle }),
+                    now,
+                )
+                .await?;
+            }
         }
     }
     work.inbox_read(account_id, read.cursor.as_deref(), next, now)

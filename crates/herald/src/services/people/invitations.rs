@@ -48,6 +48,62 @@ pub struct Invited {
     pub role: Role,
     pub token: String,
     pub expires_at: Timestamp,
+    /// Whether an e-mail with the link is on its way (mail is configured).
+    pub mailed: bool,
+}
+
+/// Invites, and where mail is set up e-mails the link (`base` + `/invite/` + token) in the
+/// same unit of work: the message is in the outbox exactly when the invitation exists.
+pub async fn invite_and_mail(
+    services: &Services,
+    base: &str,
+    inviter: &UserRecord,
+    email: &str,
+    role: Role,
+    now: Timestamp,
+) -> Result<Invited, AppError> {
+    let work = services.store.write().await?;
+    let invited = invite(&work, &services.config, inviter, email, role, now).await?;
+    let invited = mail_link(services, &work, base, inviter, invited, now).await?;
+    work.commit().await?;
+    Ok(invited)
+}
+
+/// [`renew`], with the new link e-mailed as [`invite_and_mail`] does.
+pub async fn renew_and_mail(
+    services: &Services,
+    base: &str,
+    actor: &UserRecord,
+    reference: &str,
+    now: Timestamp,
+) -> Result<Invited, AppError> {
+    let work = services.store.write().await?;
+    let invited = renew(&work, &services.config, actor, reference, now).await?;
+    let invited = mail_link(services, &work, base, actor, invited, now).await?;
+    work.commit().await?;
+    Ok(invited)
+}
+
+async fn mail_link(
+    services: &Services,
+    work: &Store,
+    base: &str,
+    inviter: &UserRecord,
+    invited: Invited,
+    now: Timestamp,
+) -> Result<Invited, AppError> {
+    let link = format!("{base}/invite/{}", invited.token);
+    let mailed = crate::services::mail::invitation(
+        services,
+        work,
+        inviter,
+        &invited.email,
+        &link,
+        invited.expires_at,
+        now,
+    )
+    .await?;
+    Ok(Invited { mailed, ..invited })
 }
 
 pub async fn invite(
@@ -100,6 +156,7 @@ pub async fn invite(
         role,
         token,
         expires_at,
+        mailed: false,
     })
 }
 
@@ -246,6 +303,16 @@ pub async fn accept(
     )
     .await?;
     let welcome = newcomer::welcome(store, config, id, prepared, ip, now).await?;
+    crate::services::webhooks::raise(
+        store,
+        crate::domain::webhooks::WebhookEvent::MemberJoined,
+        "A member joined",
+        &format!("{} joined as {}", invitation.email, invitation.role.as_str()),
+        Some("/members"),
+        serde_json::json!({ "user_id": id, "role": invitation.role.as_str() }),
+        now,
+    )
+    .await?;
     work.commit().await?;
     Ok(welcome)
 }

@@ -127,6 +127,20 @@ pub async fn deactivate(
     )
     .await?;
     let member = target(store, member_id).await?;
+    crate::services::webhooks::raise(
+        store,
+        crate::domain::webhooks::WebhookEvent::MemberLeft,
+        "A member left",
+        &format!(
+            "{} was deactivated; {} account passwords are to be changed",
+            member.name,
+            rotate_now.len()
+        ),
+        Some("/members"),
+        serde_json::json!({ "user_id": member.id }),
+        now,
+    )
+    .await?;
     work.commit().await?;
     Ok(Departed { member, rotate_now })
 }

@@ -116,6 +116,7 @@ pub(super) async fn failed(
     );
     crate::services::notify::all_owners(
         store,
+        crate::domain::notifications::NotificationKind::SuspiciousSignIn,
         &subject,
         &body,
         Some("/audit?action=auth.step_up"),

@@ -1,0 +1,166 @@
+//! What a notification is about, and how a member wants each kind mailed. Security alerts are
+//! always mailed at once: a member cannot turn off being told their company may be hacked.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a notification is about. Stored as [`NotificationKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A post went out, failed, or was held.
+    PostOutcome,
+    /// A network no longer accepts Herald's access: reconnect the account.
+    Reconnect,
+    /// Who may use an account changed, or who keeps it.
+    Access,
+    /// The social media policy changed: read and accept it.
+    Policy,
+    /// A scheduled backup failed, or something else about running Herald.
+    Operations,
+    /// An account was locked down (security alert).
+    Lockdown,
+    /// An account may be in someone else's hands (security alert).
+    PossibleCompromise,
+    /// A password must be changed now (security alert).
+    RotateNow,
+    /// A member's two-step sign-in was reset (security alert).
+    SecondFactorReset,
+    /// A member was signed out after wrong codes (security alert).
+    SuspiciousSignIn,
+    /// Anything else.
+    General,
+}
+
+/// How a member wants one kind mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailMode {
+    /// One e-mail per notification, at once.
+    Now,
+    /// Gathered into one e-mail a day.
+    Digest,
+    /// Not mailed (still shown in Herald).
+    None,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 11] = [
+        NotificationKind::PostOutcome,
+        NotificationKind::Reconnect,
+        NotificationKind::Access,
+        NotificationKind::Policy,
+        NotificationKind::Operations,
+        NotificationKind::General,
+        NotificationKind::Lockdown,
+        NotificationKind::PossibleCompromise,
+        NotificationKind::RotateNow,
+        NotificationKind::SecondFactorReset,
+        NotificationKind::SuspiciousSignIn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::PostOutcome => "post_outcome",
+            NotificationKind::Reconnect => "reconnect",
+            NotificationKind::Access => "access",
+            NotificationKind::Policy => "policy",
+            NotificationKind::Operations => "operations",
+            NotificationKind::Lockdown => "lockdown",
+            NotificationKind::PossibleCompromise => "possible_compromise",
+            NotificationKind::RotateNow => "rotate_now",
+            NotificationKind::SecondFactorReset => "second_factor_reset",
+            NotificationKind::SuspiciousSignIn => "suspicious_sign_in",
+            NotificationKind::General => "general",
+        }
+    }
+
+    /// Unknown text (a kind from a newer Herald) reads as [`NotificationKind::General`].
+    pub fn parse(text: &str) -> NotificationKind {
+        NotificationKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .unwrap_or(NotificationKind::General)
+    }
+
+    /// In people's words, for the preferences page.
+    pub fn label(self) -> &'static str {
+        match self {
+            NotificationKind::PostOutcome => "A post of yours went out, failed or was held",
+            NotificationKind::Reconnect => "An account must be connected again",
+            NotificationKind::Access => "Who may use an account changed",
+            NotificationKind::Policy => "The social media policy changed",
+            NotificationKind::Operations => "Running Herald (a backup failed)",
+            NotificationKind::Lockdown => "An account was locked down",
+            NotificationKind::PossibleCompromise => "An account may have been hacked",
+            NotificationKind::RotateNow => "A password must be changed now",
+            NotificationKind::SecondFactorReset => "Two-step sign-in was reset",
+            NotificationKind::SuspiciousSignIn => "Someone was signed out after wrong codes",
+            NotificationKind::General => "Anything else",
+        }
+    }
+
+    /// Security alerts: always mailed at once, whatever the member chose.
+    pub fn is_security_alert(self) -> bool {
+        matches!(
+            self,
+            NotificationKind::Lockdown
+                | NotificationKind::PossibleCompromise
+                | NotificationKind::RotateNow
+                | NotificationKind::SecondFactorReset
+                | NotificationKind::SuspiciousSignIn
+        )
+    }
+
+    /// How this kind is mailed when the member chose `chosen` (or nothing: at once).
+    pub fn mail_mode(self, chosen: Option<MailMode>) -> MailMode {
+        if self.is_security_alert() {
+            return MailMode::Now;
+        }
+        chosen.unwrap_or(MailMode::Now)
+    }
+}
+
+impl MailMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailMode::Now => "now",
+            MailMode::Digest => "digest",
+            MailMode::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MailMode> {
+        [MailMode::Now, MailMode::Digest, MailMode::None]
+            .into_iter()
+            .find(|mode| mode.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_alerts_are_mailed_at_once_whatever_was_chosen() {
+        for kind in NotificationKind::ALL {
+            let mode = kind.mail_mode(Some(MailMode::None));
+            if kind.is_security_alert() {
+                assert_eq!(mode, MailMode::Now, "{kind:?}");
+            } else {
+                assert_eq!(mode, MailMode::None, "{kind:?}");
+            }
+        }
+        assert_eq!(NotificationKind::Policy.mail_mode(None), MailMode::Now);
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_stored_name() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(kind.as_str()), kind);
+        }
+        assert_eq!(NotificationKind::parse("from_the_future"), NotificationKind::General);
+        assert_eq!(MailMode::parse("digest"), Some(MailMode::Digest));
+        assert_eq!(MailMode::parse("weekly"), None);
+    }
+}
