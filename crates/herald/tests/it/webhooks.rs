@@ -300,12 +300,12 @@ async fn an_endpoint_that_keeps_failing_is_turned_off_and_the_owners_are_told() 
     clock.advance(SignedDuration::from_hours(2));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.wait_for("/down/fail", 20).await.len(), 20);
-    let enabled: Value = owner
+    let owner = signed_in_again(&app, &clock, &owner).await;
+    let enabled = owner
         .post(&app, &format!("/api/v1/webhooks/{id}/enable"), json!({}))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+        .await;
+    assert_eq!(enabled.status(), StatusCode::OK);
+    let enabled: Value = enabled.json().await.expect("JSON");
     assert!(enabled["disabled"].is_null(), "{enabled}");
     assert_eq!(enabled["failures_in_a_row"], 0);
 }
