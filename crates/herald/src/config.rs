@@ -62,9 +62,6 @@ pub struct MailConfig {
         serialize_with = "serialize_secret"
     )]
     pub password: Option<SecretString>,
-    /// A file holding the password (read at start; its last newline is not part of it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<PathBuf>,
     /// The sender, e.g. `Herald <herald@example.com>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -99,7 +96,6 @@ impl Default for MailConfig {
             security: MailSecurity::Starttls,
             username: None,
             password: None,
-            password_file: None,
             from: None,
             organisation: None,
             ca_file: None,
@@ -114,17 +110,7 @@ impl MailConfig {
         self.host.is_some()
     }
 
-    fn check(&mut self) -> Result<(), ConfigError> {
-        if let Some(path) = self.password_file.take() {
-            if self.password.is_some() {
-                return Err(ConfigError::Semantic(
-                    "mail.password and mail.password_file are both set; use one".to_owned(),
-                ));
-            }
-            let text = read_secret_file("mail.password_file", &path)?;
-            self.password = Some(SecretString::from(text));
-            self.password_file = Some(path);
-        }
+    fn check(&self) -> Result<(), ConfigError> {
         let Some(host) = &self.host else {
             return Ok(());
         };
@@ -871,14 +857,7 @@ pub const SETTINGS: &[Setting] = &[
         kind: SettingKind::Secret,
         default: None,
         example: "\"your-smtp-password\"",
-        help: "The SMTP password; never shown or logged.\nMay also be given as HERALD_MAIL_PASSWORD_FILE, or as password_file below.",
-    },
-    Setting {
-        path: &["mail", "password_file"],
-        kind: SettingKind::Text,
-        default: None,
-        example: "\"/run/secrets/smtp-password\"",
-        help: "A file holding the SMTP password (instead of password).",
+        help: "The SMTP password; never shown or logged.\nMay also be given as HERALD_MAIL_PASSWORD_FILE, a file holding it.",
     },
     Setting {
         path: &["mail", "from"],

@@ -421,3 +421,57 @@ async fn kinds_chosen_for_the_digest_wait_for_it_and_others_come_at_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(server.messages().len(), count);
 }
+
+#[test]
+fn the_smtp_password_comes_from_a_file_is_never_shown_and_plain_smtp_is_only_for_this_machine() {
+    use herald::config::{Config, Overrides};
+    use secrecy::ExposeSecret;
+    let dir = TempDir::new().expect("temporary directory");
+    let file = dir.path().join("smtp-password");
+    std::fs::write(&file, format!("{SMTP_PASSWORD}\n")).expect("password file");
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    };
+    let config = Config::load(
+        None,
+        env(&[
+            ("HERALD_MAIL_HOST", "smtp.sunny.example"),
+            ("HERALD_MAIL_FROM", "Herald <herald@sunny.example>"),
+            ("HERALD_MAIL_PASSWORD_FILE", file.to_str().expect("path")),
+        ]),
+        Overrides::default(),
+    )
+    .expect("valid");
+    let password = config.mail.password.as_ref().expect("password");
+    assert_eq!(password.expose_secret(), SMTP_PASSWORD);
+    assert!(!format!("{config:?}").contains(SMTP_PASSWORD));
+    assert_eq!(config.mail.security, MailSecurity::Starttls);
+
+    let plain = Config::load(
+        None,
+        env(&[
+            ("HERALD_MAIL_HOST", "smtp.sunny.example"),
+            ("HERALD_MAIL_FROM", "herald@sunny.example"),
+            ("HERALD_MAIL_SECURITY", "none"),
+        ]),
+        Overrides::default(),
+    )
+    .expect_err("plain SMTP to another machine");
+    assert!(plain.to_string().contains("only for a server on this machine"), "{plain}");
+    let local = Config::load(
+        None,
+        env(&[
+            ("HERALD_MAIL_HOST", "127.0.0.1"),
+            ("HERALD_MAIL_FROM", "herald@sunny.example"),
+            ("HERALD_MAIL_SECURITY", "none"),
+        ]),
+        Overrides::default(),
+    );
+    assert!(local.is_ok());
+    let no_sender = Config::load(None, env(&[("HERALD_MAIL_HOST", "smtp.sunny.example")]), Overrides::default())
+        .expect_err("no from");
+    assert!(no_sender.to_string().contains("mail.from"), "{no_sender}");
+}
