@@ -114,9 +114,14 @@ impl MailConfig {
         let Some(host) = &self.host else {
             return Ok(());
         };
-        if self.from.as_deref().is_none_or(|from| from.trim().is_empty()) {
+        if self
+            .from
+            .as_deref()
+            .is_none_or(|from| from.trim().is_empty())
+        {
             return Err(ConfigError::Semantic(
-                "mail.from must be set when mail.host is: the address messages come from".to_owned(),
+                "mail.from must be set when mail.host is: the address messages come from"
+                    .to_owned(),
             ));
         }
         let loopback = host == "localhost"

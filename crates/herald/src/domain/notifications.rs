@@ -159,7 +159,10 @@ mod tests {
         for kind in NotificationKind::ALL {
             assert_eq!(NotificationKind::parse(kind.as_str()), kind);
         }
-        assert_eq!(NotificationKind::parse("from_the_future"), NotificationKind::General);
+        assert_eq!(
+            NotificationKind::parse("from_the_future"),
+            NotificationKind::General
+        );
         assert_eq!(MailMode::parse("digest"), Some(MailMode::Digest));
         assert_eq!(MailMode::parse("weekly"), None);
     }

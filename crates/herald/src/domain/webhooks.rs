@@ -156,8 +156,7 @@ pub fn secret_key(secret: &str) -> Option<Vec<u8>> {
 /// The `webhook-signature` header's value for one delivery.
 pub fn signature(key: &[u8], message_id: &str, timestamp: i64, body: &str) -> String {
     // HMAC takes a key of any length.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable_hmac());
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
     mac.update(format!("{message_id}.{timestamp}.{body}").as_bytes());
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
@@ -169,7 +168,12 @@ fn unreachable_hmac() -> Hmac<Sha256> {
 }
 
 /// The body sent for `event` in `format`. `timestamp` is the ISO time of the event.
-pub fn body(format: WebhookFormat, event: WebhookEvent, timestamp: &str, text: &EventText) -> String {
+pub fn body(
+    format: WebhookFormat,
+    event: WebhookEvent,
+    timestamp: &str,
+    text: &EventText,
+) -> String {
     let line = match &text.link {
         Some(link) => format!("{}: {} {link}", text.title, text.text),
         None => format!("{}: {}", text.title, text.text),
@@ -246,12 +250,28 @@ mod tests {
             data: serde_json::json!({ "post_id": 3 }),
         };
         for format in WebhookFormat::ALL {
-            let body = body(format, WebhookEvent::PostPublished, "2026-12-05T19:00:00Z", &text);
+            let body = body(
+                format,
+                WebhookEvent::PostPublished,
+                "2026-12-05T19:00:00Z",
+                &text,
+            );
             assert!(body.contains("Post published"), "{format:?}: {body}");
-            assert!(body.contains("https://h.example/posts/3"), "{format:?}: {body}");
+            assert!(
+                body.contains("https://h.example/posts/3"),
+                "{format:?}: {body}"
+            );
             assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok());
         }
-        let standard = body(WebhookFormat::Standard, WebhookEvent::PostPublished, "t", &text);
-        assert!(standard.contains(r#""type":"post.published""#), "{standard}");
+        let standard = body(
+            WebhookFormat::Standard,
+            WebhookEvent::PostPublished,
+            "t",
+            &text,
+        );
+        assert!(
+            standard.contains(r#""type":"post.published""#),
+            "{standard}"
+        );
     }
 }

@@ -191,8 +191,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/settings/webhooks/{id}", get(pages::webhooks::show))
         .route("/settings/webhooks/{id}/test", post(pages::webhooks::test))
-        .route("/settings/webhooks/{id}/enable", post(pages::webhooks::enable))
-        .route("/settings/webhooks/{id}/delete", post(pages::webhooks::delete))
+        .route(
+            "/settings/webhooks/{id}/enable",
+            post(pages::webhooks::enable),
+        )
+        .route(
+            "/settings/webhooks/{id}/delete",
+            post(pages::webhooks::delete),
+        )
         .route("/account/password", post(pages::account::change_password))
         .route(
             "/account/authenticator",

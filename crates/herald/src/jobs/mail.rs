@@ -49,11 +49,17 @@ pub fn next_digest(now: Timestamp) -> Timestamp {
     if today > now {
         today
     } else {
-        today.saturating_add(SignedDuration::from_hours(24)).unwrap_or(now)
+        today
+            .saturating_add(SignedDuration::from_hours(24))
+            .unwrap_or(now)
     }
 }
 
-async fn enqueue_digest(store: &Store, run_at: Timestamp, now: Timestamp) -> Result<(), StoreError> {
+async fn enqueue_digest(
+    store: &Store,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     super::recurring::schedule(store, MAIL_DIGEST_KIND, "%Y-%m-%d", run_at, now).await
 }
 
@@ -68,9 +74,11 @@ impl MailJobs {
     async fn run_job(&self, job: &Job) -> Result<Done, JobError> {
         let now = self.services.now();
         let id = |name: &str| {
-            job.payload[name].as_i64().ok_or_else(|| JobError::Permanent {
-                reason: format!("a {} job without {name}", job.kind),
-            })
+            job.payload[name]
+                .as_i64()
+                .ok_or_else(|| JobError::Permanent {
+                    reason: format!("a {} job without {name}", job.kind),
+                })
         };
         match job.kind.as_str() {
             MAIL_SEND_KIND => match mail::send_outboxed(&self.services, id("outbox")?).await {
@@ -117,8 +125,17 @@ mod tests {
     #[test]
     fn the_digest_goes_at_seven_utc_today_or_tomorrow() {
         let at = |text: &str| text.parse::<Timestamp>().expect("time");
-        assert_eq!(next_digest(at("2026-12-05T06:59:00Z")), at("2026-12-05T07:00:00Z"));
-        assert_eq!(next_digest(at("2026-12-05T07:00:00Z")), at("2026-12-06T07:00:00Z"));
-        assert_eq!(next_digest(at("2026-12-05T19:00:00Z")), at("2026-12-06T07:00:00Z"));
+        assert_eq!(
+            next_digest(at("2026-12-05T06:59:00Z")),
+            at("2026-12-05T07:00:00Z")
+        );
+        assert_eq!(
+            next_digest(at("2026-12-05T07:00:00Z")),
+            at("2026-12-06T07:00:00Z")
+        );
+        assert_eq!(
+            next_digest(at("2026-12-05T19:00:00Z")),
+            at("2026-12-06T07:00:00Z")
+        );
     }
 }

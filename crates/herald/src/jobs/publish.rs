@@ -14,10 +14,10 @@ use super::{Done, JobError, JobFuture, JobHandler};
 use crate::domain::audit::{Actor, NewAuditEntry};
 use crate::domain::jobs::{Job, NewJob, retry_at};
 use crate::domain::posts::{Outcome, PostState};
+use crate::domain::webhooks::WebhookEvent;
 use crate::services::Services;
 use crate::services::connections::{self, TokensError};
 use crate::services::links::Reach;
-use crate::domain::webhooks::WebhookEvent;
 use crate::services::notify;
 use crate::store::{AccountRecord, AttemptEnd, PostRecord};
 
@@ -485,7 +485,8 @@ impl PublishPosts {
                 &subject,
                 &body,
                 now,
-            ).await?;
+            )
+            .await?;
         }
         Ok(())
     }

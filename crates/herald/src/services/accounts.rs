@@ -228,7 +228,15 @@ pub async fn grant(
             "An owner changed who may use {}",
             visible.account.display_name
         );
-        crate::services::notify::gatekeeper(store, crate::domain::notifications::NotificationKind::Access, &visible.account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(
+            store,
+            crate::domain::notifications::NotificationKind::Access,
+            &visible.account,
+            &subject,
+            &body,
+            now,
+        )
+        .await?;
     }
     let details =
         serde_json::json!({ "member": member.id, "level": level.as_str(), "as_owner": as_owner });
@@ -271,7 +279,15 @@ pub async fn revoke(
             "{} took away member {member_id}'s access to {}.",
             actor.name, visible.account.display_name
         );
-        crate::services::notify::gatekeeper(store, crate::domain::notifications::NotificationKind::Access, &visible.account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(
+            store,
+            crate::domain::notifications::NotificationKind::Access,
+            &visible.account,
+            &subject,
+            &body,
+            now,
+        )
+        .await?;
     }
     let details = serde_json::json!({ "member": member_id, "as_owner": as_owner });
     record(
@@ -312,8 +328,16 @@ pub async fn reassign_gatekeeper(
         "{} made you the gatekeeper of {name}: you decide who may use it and keep its password. Check its security flags.",
         actor.name
     );
-    crate::services::notify::member(store, crate::domain::notifications::NotificationKind::Access, member.id, &visible.account, &subject, &body, now)
-        .await?;
+    crate::services::notify::member(
+        store,
+        crate::domain::notifications::NotificationKind::Access,
+        member.id,
+        &visible.account,
+        &subject,
+        &body,
+        now,
+    )
+    .await?;
     if visible.account.gatekeeper_id != member.id {
         let subject = format!("You are no longer the gatekeeper of {name}");
         let body = format!("{} made {} its gatekeeper.", actor.name, member.name);

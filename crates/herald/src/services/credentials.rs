@@ -474,7 +474,15 @@ pub(crate) async fn ask_rotation(
         let body = format!(
             "{detail}. Name a new gatekeeper for {name}; they should set a new password on {network} and store it in Herald."
         );
-        crate::services::notify::owners(store, crate::domain::notifications::NotificationKind::RotateNow, &account, &subject, &body, now).await?;
+        crate::services::notify::owners(
+            store,
+            crate::domain::notifications::NotificationKind::RotateNow,
+            &account,
+            &subject,
+            &body,
+            now,
+        )
+        .await?;
     } else {
         let why = match reason {
             "breached" => "appears in breached-password data".to_owned(),
@@ -483,7 +491,15 @@ pub(crate) async fn ask_rotation(
         let body = format!(
             "The password of {name} on {network} {why}. Set a new one on {network} (Herald can suggest one), then store it in Herald."
         );
-        crate::services::notify::gatekeeper(store, crate::domain::notifications::NotificationKind::RotateNow, &account, &subject, &body, now).await?;
+        crate::services::notify::gatekeeper(
+            store,
+            crate::domain::notifications::NotificationKind::RotateNow,
+            &account,
+            &subject,
+            &body,
+            now,
+        )
+        .await?;
     }
     Ok(work.commit().await?)
 }

@@ -489,7 +489,16 @@ pub async fn statements(
     let mut told = 0;
     for member in store.list_users().await? {
         if member.active {
-            notify::person(store, crate::domain::notifications::NotificationKind::PossibleCompromise, member.id, &subject, &body, Some(&link), now).await?;
+            notify::person(
+                store,
+                crate::domain::notifications::NotificationKind::PossibleCompromise,
+                member.id,
+                &subject,
+                &body,
+                Some(&link),
+                now,
+            )
+            .await?;
             told += 1;
         }
     }
@@ -712,7 +721,16 @@ async fn alert(
     told.sort_unstable();
     told.dedup();
     for person in told {
-        notify::person(store, crate::domain::notifications::NotificationKind::PossibleCompromise, person, &subject, &body, Some(&link), now).await?;
+        notify::person(
+            store,
+            crate::domain::notifications::NotificationKind::PossibleCompromise,
+            person,
+            &subject,
+            &body,
+            Some(&link),
+            now,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -180,7 +180,11 @@ async fn stop_everything(
     crate::services::webhooks::raise(
         store,
         crate::domain::webhooks::WebhookEvent::IncidentOpened,
-        &format!("{}{} is locked down", if drill { "[Drill] " } else { "" }, account.display_name),
+        &format!(
+            "{}{} is locked down",
+            if drill { "[Drill] " } else { "" },
+            account.display_name
+        ),
         &summary,
         Some(&format!("/incidents/{}", incident.id)),
         serde_json::json!({ "incident_id": incident.id, "account_id": account.id, "drill": drill }),

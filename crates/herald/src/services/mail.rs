@@ -117,7 +117,16 @@ pub async fn invitation(
     };
     let token = link.rsplit('/').next().unwrap_or(link);
     let key = format!("invitation:{}", crate::services::people::token_hash(token));
-    enqueue(store, &services.keys, &key, email, &subject, &letter.parts(), now).await?;
+    enqueue(
+        store,
+        &services.keys,
+        &key,
+        email,
+        &subject,
+        &letter.parts(),
+        now,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -246,7 +255,16 @@ pub async fn digest(
         .parts();
         parts.unsubscribe = Some(unsubscribe);
         let key = format!("digest:{user_id}:{day}:{}", last.id);
-        enqueue(&work, &services.keys, &key, &user.email, &subject, &parts, now).await?;
+        enqueue(
+            &work,
+            &services.keys,
+            &key,
+            &user.email,
+            &subject,
+            &parts,
+            now,
+        )
+        .await?;
     }
     work.mark_digested(user_id, last.id).await?;
     Ok(work.commit().await?)
@@ -282,7 +300,10 @@ pub async fn send_outboxed(services: &Services, id: i64) -> Result<(), smtp::Sen
     let now = services.now();
     match &result {
         Ok(()) => {
-            store.mark_mail_sent(id, now).await.map_err(|e| internal(&e))?;
+            store
+                .mark_mail_sent(id, now)
+                .await
+                .map_err(|e| internal(&e))?;
         }
         Err(error) => {
             tracing::warn!(mail.id = id, reason = %error.explanation, "an e-mail was not sent");
@@ -296,11 +317,15 @@ pub async fn send_outboxed(services: &Services, id: i64) -> Result<(), smtp::Sen
 }
 
 fn open(keys: &Keys, message: &OutboxRecord) -> Result<Parts, smtp::SendError> {
-    let opened = vault::open(&keys.vault, &context(&message.message_key), &message.sealed_body)
-        .map_err(|error| smtp::SendError {
-            explanation: format!("the message cannot be opened with Herald's keys: {error}"),
-            permanent: true,
-        })?;
+    let opened = vault::open(
+        &keys.vault,
+        &context(&message.message_key),
+        &message.sealed_body,
+    )
+    .map_err(|error| smtp::SendError {
+        explanation: format!("the message cannot be opened with Herald's keys: {error}"),
+        permanent: true,
+    })?;
     serde_json::from_slice(opened.expose()).map_err(|error| smtp::SendError {
         explanation: format!("the stored message is damaged: {error}"),
         permanent: true,
@@ -323,7 +348,9 @@ pub async fn send_test(
     now: Timestamp,
 ) -> Result<(), AppError> {
     if actor.role != crate::domain::people::Role::Owner {
-        return Err(AppError::Denied("only an owner can send a test e-mail".to_owned()));
+        return Err(AppError::Denied(
+            "only an owner can send a test e-mail".to_owned(),
+        ));
     }
     if !configured(services) {
         return Err(AppError::Conflict(
@@ -366,12 +393,18 @@ pub async fn send_test(
 }
 
 /// A member's choices for every kind.
-pub async fn preferences(services: &Services, user: &UserRecord) -> Result<Vec<Preference>, AppError> {
+pub async fn preferences(
+    services: &Services,
+    user: &UserRecord,
+) -> Result<Vec<Preference>, AppError> {
     let chosen = services.store.mail_preferences(user.id).await?;
     Ok(NotificationKind::ALL
         .into_iter()
         .map(|kind| {
-            let mine = chosen.iter().find(|(k, _)| *k == kind).map(|(_, mode)| *mode);
+            let mine = chosen
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, mode)| *mode);
             Preference {
                 kind,
                 label: kind.label(),

@@ -132,7 +132,9 @@ fn require_owner(actor: &UserRecord) -> Result<(), AppError> {
     if actor.role == crate::domain::people::Role::Owner {
         Ok(())
     } else {
-        Err(AppError::Denied("only an owner can manage webhooks".to_owned()))
+        Err(AppError::Denied(
+            "only an owner can manage webhooks".to_owned(),
+        ))
     }
 }
 
@@ -155,7 +157,9 @@ pub async fn create(
     if new.events.is_empty() || new.events.contains(&WebhookEvent::Test) {
         return Err(AppError::Invalid {
             field: "events",
-            message: "choose at least one event (the test event is sent with the button, not chosen)".to_owned(),
+            message:
+                "choose at least one event (the test event is sent with the button, not chosen)"
+                    .to_owned(),
         });
     }
     let description = new.description.trim();
@@ -183,8 +187,12 @@ pub async fn create(
         )
         .await?;
     let sealed = seal(&services.keys, id, &secret);
-    work.set_webhook_secret(id, &sealed, i64::from(services.keys.vault.current().version()))
-        .await?;
+    work.set_webhook_secret(
+        id,
+        &sealed,
+        i64::from(services.keys.vault.current().version()),
+    )
+    .await?;
     record(
         &work,
         now,
@@ -296,7 +304,13 @@ pub fn delivery_view(delivery: &DeliveryRecord) -> DeliveryView {
 
 pub async fn list(services: &Services, actor: &UserRecord) -> Result<Vec<EndpointView>, AppError> {
     require_owner(actor)?;
-    Ok(services.store.webhook_endpoints().await?.iter().map(view).collect())
+    Ok(services
+        .store
+        .webhook_endpoints()
+        .await?
+        .iter()
+        .map(view)
+        .collect())
 }
 
 async fn endpoint(services: &Services, id: i64) -> Result<EndpointRecord, AppError> {
@@ -316,7 +330,10 @@ pub async fn show(
     require_owner(actor)?;
     let endpoint = endpoint(services, id).await?;
     let deliveries = services.store.webhook_deliveries(id, 50).await?;
-    Ok((view(&endpoint), deliveries.iter().map(delivery_view).collect()))
+    Ok((
+        view(&endpoint),
+        deliveries.iter().map(delivery_view).collect(),
+    ))
 }
 
 pub async fn delete(
@@ -385,13 +402,22 @@ pub async fn send_test(
     endpoint(services, id).await?;
     let payload = payload(
         "Test event from Herald",
-        &format!("{} sent this from the webhook's page. If you see it, the webhook works.", actor.name),
+        &format!(
+            "{} sent this from the webhook's page. If you see it, the webhook works.",
+            actor.name
+        ),
         Some(&format!("/settings/webhooks/{id}")),
         serde_json::json!({ "sent_by": actor.id }),
     );
     let delivery = services
         .store
-        .add_webhook_delivery_by_hand(id, &message_id(), WebhookEvent::Test.as_str(), &payload, now)
+        .add_webhook_delivery_by_hand(
+            id,
+            &message_id(),
+            WebhookEvent::Test.as_str(),
+            &payload,
+            now,
+        )
         .await?;
     let client = outbound(services).client();
     let _ = deliver(services, &client, base, delivery, true).await?;
@@ -466,7 +492,13 @@ pub async fn deliver(
         return Ok(Tried::Finished);
     };
     if failures >= DISABLE_AFTER && endpoint.disabled_at.is_none() {
-        turn_off(services, &endpoint, error.as_deref().unwrap_or_default(), now).await?;
+        turn_off(
+            services,
+            &endpoint,
+            error.as_deref().unwrap_or_default(),
+            now,
+        )
+        .await?;
         return Ok(Tried::Finished);
     }
     Ok(match (state, error) {

@@ -96,7 +96,16 @@ pub struct MailableNotification {
     pub mail_state: Option<String>,
 }
 
-type NotificationRow = (i64, i64, String, i64, String, String, Option<String>, Option<String>);
+type NotificationRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 fn notification(row: NotificationRow) -> Result<MailableNotification, StoreError> {
     let (id, user_id, kind, created_at, subject, body, link, mail_state) = row;
@@ -112,8 +121,7 @@ fn notification(row: NotificationRow) -> Result<MailableNotification, StoreError
     })
 }
 
-const NOTIFICATION_COLUMNS: &str =
-    "id, user_id, kind, created_at, subject, body, link, mail_state";
+const NOTIFICATION_COLUMNS: &str = "id, user_id, kind, created_at, subject, body, link, mail_state";
 
 impl Store {
     /// Puts a message in the outbox with the job that sends it; `None` when a message with the
@@ -220,7 +228,9 @@ impl Store {
             .await)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(kind, mode)| Some((NotificationKind::parse(&kind), MailMode::parse(&mode)?)))
+            .filter_map(|(kind, mode)| {
+                Some((NotificationKind::parse(&kind), MailMode::parse(&mode)?))
+            })
             .collect())
     }
 

@@ -222,7 +222,11 @@ impl Store {
     }
 
     /// Deletes an endpoint (kept for its log's sake, never delivered to again).
-    pub async fn delete_webhook_endpoint(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn delete_webhook_endpoint(
+        &self,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let changed = with_pool!(self, pool => sqlx::query(
             "UPDATE webhook_endpoints SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
             .bind(now.as_millisecond())

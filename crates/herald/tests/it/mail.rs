@@ -24,8 +24,7 @@ pub const SMTP_PASSWORD: &str = "smtp harbour lantern 9";
 
 /// The Python that has aiosmtpd (and standardwebhooks), or `None` after skipping.
 pub fn python() -> Option<String> {
-    let candidate =
-        std::env::var("HERALD_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let candidate = std::env::var("HERALD_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let works = Command::new(&candidate)
         .args(["-c", "import aiosmtpd, standardwebhooks"])
         .stdout(Stdio::null())
@@ -61,7 +60,11 @@ openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -
         .current_dir(dir)
         .output()
         .expect("openssl runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     Certificates {
         ca: dir.join("ca.pem"),
         cert: dir.join("cert.pem"),
@@ -167,7 +170,12 @@ impl MailServer {
             .expect("inbox")
             .filter_map(|entry| {
                 let path = entry.ok()?.path();
-                let number = path.file_name()?.to_str()?.strip_suffix(".json")?.parse().ok()?;
+                let number = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".json")?
+                    .parse()
+                    .ok()?;
                 let text = std::fs::read_to_string(&path).ok()?;
                 Some((number, serde_json::from_str(&text).ok()?))
             })
@@ -206,7 +214,11 @@ pub async fn app_with_mail(server: &MailServer, password: &str) -> (TestApp, Man
 
 async fn invite(app: &TestApp, owner: &Person, email: &str) -> Value {
     let response = owner
-        .post(app, "/api/v1/invitations", json!({ "email": email, "role": "member" }))
+        .post(
+            app,
+            "/api/v1/invitations",
+            json!({ "email": email, "role": "member" }),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.expect("JSON")
@@ -234,7 +246,10 @@ async fn an_invitation_arrives_by_email_with_a_link_that_works() {
     let message = &messages[0];
     assert_eq!(message["to"], json!(["bea@sunny.example"]));
     assert_eq!(message["from"], "herald@sunny.example");
-    assert_eq!(message["subject"], "Olive Owner invites you to Sunny Café on Herald");
+    assert_eq!(
+        message["subject"],
+        "Olive Owner invites you to Sunny Café on Herald"
+    );
     let link = invited["link"].as_str().expect("link");
     let text = message["text"].as_str().expect("a plain-text part");
     let html = message["html"].as_str().expect("an HTML part");
@@ -264,7 +279,12 @@ async fn a_wrong_smtp_password_is_explained_and_the_message_is_delivered_once_it
     assert_eq!(invited["mailed"], true, "the invitation is not blocked");
     let explained = "refused the user name or password Herald signs in with";
     for _ in 0..200 {
-        if outbox_errors(&app).await.iter().flatten().any(|e| e.contains(explained)) {
+        if outbox_errors(&app)
+            .await
+            .iter()
+            .flatten()
+            .any(|e| e.contains(explained))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -277,7 +297,11 @@ async fn a_wrong_smtp_password_is_explained_and_the_message_is_delivered_once_it
     assert!(!page.contains(SMTP_PASSWORD));
     // The test button says the same at once.
     let tested = owner
-        .form(&app, "/settings/mail/test", &[("to", "olive@sunny.example")])
+        .form(
+            &app,
+            "/settings/mail/test",
+            &[("to", "olive@sunny.example")],
+        )
         .await;
     assert_eq!(tested.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(tested.text().await.expect("page").contains(explained));
@@ -300,7 +324,11 @@ async fn the_test_email_names_a_server_without_starttls_a_refused_address_and_ta
     let (app, clock) = app_with_mail(&plain, SMTP_PASSWORD).await;
     let owner = set_up(&app, &clock).await;
     let tested = owner
-        .form(&app, "/settings/mail/test", &[("to", "olive@sunny.example")])
+        .form(
+            &app,
+            "/settings/mail/test",
+            &[("to", "olive@sunny.example")],
+        )
         .await;
     assert_eq!(tested.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = tested.text().await.expect("page");
@@ -311,17 +339,30 @@ async fn the_test_email_names_a_server_without_starttls_a_refused_address_and_ta
     let (app, clock) = app_with_mail(&server, SMTP_PASSWORD).await;
     let owner = set_up(&app, &clock).await;
     let refused = owner
-        .form(&app, "/settings/mail/test", &[("to", "refused@sunny.example")])
+        .form(
+            &app,
+            "/settings/mail/test",
+            &[("to", "refused@sunny.example")],
+        )
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.text().await.expect("page").contains("refused the address refused@sunny.example"));
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("page")
+            .contains("refused the address refused@sunny.example")
+    );
     let unicode = owner
         .form(&app, "/settings/mail/test", &[("to", "zoë@café.example")])
         .await;
     assert_eq!(unicode.status(), StatusCode::OK);
     let messages = server.wait_for(1).await;
     assert_eq!(messages[0]["to"], json!(["zoë@xn--caf-dma.example"]));
-    assert_eq!(messages[0]["subject"], "Test e-mail from Herald for Sunny Café");
+    assert_eq!(
+        messages[0]["subject"],
+        "Test e-mail from Herald for Sunny Café"
+    );
     // A member may not send one.
     let member = invite_and_join(&app, &clock, &owner, "bea@sunny.example", "admin").await;
     let denied = member
@@ -334,14 +375,19 @@ async fn wait_for_subject(server: &MailServer, to: &str, words: &str) -> Value {
     for _ in 0..400 {
         let found = server.messages().into_iter().find(|message| {
             message["to"] == json!([to])
-                && message["subject"].as_str().is_some_and(|s| s.contains(words))
+                && message["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains(words))
         });
         if let Some(message) = found {
             return message;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no message about {words:?} to {to}: {:?}", server.messages());
+    panic!(
+        "no message about {words:?} to {to}: {:?}",
+        server.messages()
+    );
 }
 
 #[tokio::test]
@@ -357,7 +403,11 @@ async fn kinds_chosen_for_the_digest_wait_for_it_and_others_come_at_once() {
         .form(
             &app,
             "/account/notifications",
-            &[("policy", "digest"), ("post_outcome", "none"), ("rotate_now", "none")],
+            &[
+                ("policy", "digest"),
+                ("post_outcome", "none"),
+                ("rotate_now", "none"),
+            ],
         )
         .await;
     assert_eq!(saved.status(), StatusCode::OK);
@@ -387,10 +437,13 @@ async fn kinds_chosen_for_the_digest_wait_for_it_and_others_come_at_once() {
         .await;
     assert_eq!(moved.status(), StatusCode::OK);
     // Access changes come at once (Bea chose nothing for them).
-    let at_once = wait_for_subject(&server, "bea@sunny.example", "You are now the gatekeeper").await;
+    let at_once =
+        wait_for_subject(&server, "bea@sunny.example", "You are now the gatekeeper").await;
     assert!(at_once["list_unsubscribe"].is_null());
     assert!(
-        at_once["text"].as_str().is_some_and(|text| text.contains("/account/notifications")),
+        at_once["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("/account/notifications")),
         "{at_once}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -406,7 +459,10 @@ async fn kinds_chosen_for_the_digest_wait_for_it_and_others_come_at_once() {
     clock.advance(SignedDuration::from_hours(24));
     let digest = wait_for_subject(&server, "bea@sunny.example", "notification").await;
     let text = digest["text"].as_str().expect("text");
-    assert!(text.contains("Please read the social media policy"), "{text}");
+    assert!(
+        text.contains("Please read the social media policy"),
+        "{text}"
+    );
     assert!(!text.contains("You are now the gatekeeper"), "{text}");
     assert!(
         digest["list_unsubscribe"]
@@ -460,7 +516,12 @@ fn the_smtp_password_comes_from_a_file_is_never_shown_and_plain_smtp_is_only_for
         Overrides::default(),
     )
     .expect_err("plain SMTP to another machine");
-    assert!(plain.to_string().contains("only for a server on this machine"), "{plain}");
+    assert!(
+        plain
+            .to_string()
+            .contains("only for a server on this machine"),
+        "{plain}"
+    );
     let local = Config::load(
         None,
         env(&[
@@ -471,7 +532,11 @@ fn the_smtp_password_comes_from_a_file_is_never_shown_and_plain_smtp_is_only_for
         Overrides::default(),
     );
     assert!(local.is_ok());
-    let no_sender = Config::load(None, env(&[("HERALD_MAIL_HOST", "smtp.sunny.example")]), Overrides::default())
-        .expect_err("no from");
+    let no_sender = Config::load(
+        None,
+        env(&[("HERALD_MAIL_HOST", "smtp.sunny.example")]),
+        Overrides::default(),
+    )
+    .expect_err("no from");
     assert!(no_sender.to_string().contains("mail.from"), "{no_sender}");
 }

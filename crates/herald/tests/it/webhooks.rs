@@ -89,7 +89,10 @@ impl Receiver {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{count} deliveries to {path} did not arrive: {:?}", self.log().await);
+        panic!(
+            "{count} deliveries to {path} did not arrive: {:?}",
+            self.log().await
+        );
     }
 }
 
@@ -128,7 +131,12 @@ async fn endpoint(
     receiver.set_secret(name, secret).await;
     let id = created["endpoint"]["id"].as_i64().expect("id");
     // The secret is shown once: never again.
-    let shown = owner.get(app, &format!("/api/v1/webhooks/{id}")).await.text().await.expect("text");
+    let shown = owner
+        .get(app, &format!("/api/v1/webhooks/{id}"))
+        .await
+        .text()
+        .await
+        .expect("text");
     assert!(!shown.contains(secret));
     id
 }
@@ -144,19 +152,46 @@ async fn an_event_is_delivered_signed_and_a_failing_endpoint_is_retried_and_deli
     let receiver = Receiver::start(&python);
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let id = endpoint(&app, &owner, &receiver, "team", "flaky", "standard", &["member.joined"]).await;
-    let slack = endpoint(&app, &owner, &receiver, "chat", "ok", "slack", &["member.joined"]).await;
+    let id = endpoint(
+        &app,
+        &owner,
+        &receiver,
+        "team",
+        "flaky",
+        "standard",
+        &["member.joined"],
+    )
+    .await;
+    let slack = endpoint(
+        &app,
+        &owner,
+        &receiver,
+        "chat",
+        "ok",
+        "slack",
+        &["member.joined"],
+    )
+    .await;
 
     let bea = invite_and_join(&app, &clock, &owner, "bea@sunny.example", "member").await;
     let first = receiver.wait_for("/team/flaky", 1).await;
     assert_eq!(first[0]["verified"], true, "{first:?}");
     let body: Value = serde_json::from_str(first[0]["body"].as_str().expect("body")).expect("JSON");
     assert_eq!(body["type"], "member.joined");
-    assert!(body["data"]["text"].as_str().is_some_and(|t| t.contains("bea@sunny.example")));
+    assert!(
+        body["data"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("bea@sunny.example"))
+    );
     let chat = receiver.wait_for("/chat/ok", 1).await;
     assert_eq!(chat[0]["verified"], true);
     let text: Value = serde_json::from_str(chat[0]["body"].as_str().expect("body")).expect("JSON");
-    assert!(text["text"].as_str().is_some_and(|t| t.starts_with("A member joined")), "{text}");
+    assert!(
+        text["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("A member joined")),
+        "{text}"
+    );
 
     // The endpoint answered 500: logged, tried again after the backoff, delivered.
     for _ in 0..100 {
@@ -191,22 +226,38 @@ async fn an_event_is_delivered_signed_and_a_failing_endpoint_is_retried_and_deli
     let page = owner.get(&app, &format!("/settings/webhooks/{id}")).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.expect("page");
-    assert!(page.contains("<td data-label=\"State\">delivered</td>"), "{page}");
+    assert!(
+        page.contains("<td data-label=\"State\">delivered</td>"),
+        "{page}"
+    );
     let denied = bea.get(&app, &format!("/api/v1/webhooks/{slack}")).await;
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
     clock.advance(SignedDuration::from_hours(2));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(receiver.wait_for("/team/flaky", 2).await.len(), 2, "delivered once");
+    assert_eq!(
+        receiver.wait_for("/team/flaky", 2).await.len(),
+        2,
+        "delivered once"
+    );
 }
 
 #[tokio::test]
 async fn the_test_event_reports_a_hanging_endpoint_and_a_redirect_and_private_addresses_are_refused()
-{
+ {
     let Some(python) = python() else { return };
     let receiver = Receiver::start(&python);
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let fine = endpoint(&app, &owner, &receiver, "fine", "ok", "discord", &["post.failed"]).await;
+    let fine = endpoint(
+        &app,
+        &owner,
+        &receiver,
+        "fine",
+        "ok",
+        "discord",
+        &["post.failed"],
+    )
+    .await;
     let tested: Value = owner
         .post(&app, &format!("/api/v1/webhooks/{fine}/test"), json!({}))
         .await
@@ -216,9 +267,22 @@ async fn the_test_event_reports_a_hanging_endpoint_and_a_redirect_and_private_ad
     assert_eq!(tested["state"], "delivered", "{tested}");
     let seen = receiver.wait_for("/fine/ok", 1).await;
     assert_eq!(seen[0]["verified"], true);
-    assert!(seen[0]["body"].as_str().is_some_and(|b| b.contains("\"content\"")));
+    assert!(
+        seen[0]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("\"content\""))
+    );
 
-    let slow = endpoint(&app, &owner, &receiver, "slow", "hang", "standard", &["post.failed"]).await;
+    let slow = endpoint(
+        &app,
+        &owner,
+        &receiver,
+        "slow",
+        "hang",
+        "standard",
+        &["post.failed"],
+    )
+    .await;
     let tested: Value = owner
         .post(&app, &format!("/api/v1/webhooks/{slow}/test"), json!({}))
         .await
@@ -226,9 +290,21 @@ async fn the_test_event_reports_a_hanging_endpoint_and_a_redirect_and_private_ad
         .await
         .expect("JSON");
     assert_eq!(tested["state"], "failed", "{tested}");
-    assert_eq!(tested["error"], "the endpoint did not answer within 10 seconds");
+    assert_eq!(
+        tested["error"],
+        "the endpoint did not answer within 10 seconds"
+    );
 
-    let moved = endpoint(&app, &owner, &receiver, "moved", "redirect", "teams", &["post.failed"]).await;
+    let moved = endpoint(
+        &app,
+        &owner,
+        &receiver,
+        "moved",
+        "redirect",
+        "teams",
+        &["post.failed"],
+    )
+    .await;
     let page = owner
         .form(&app, &format!("/settings/webhooks/{moved}/test"), &[])
         .await;
@@ -250,7 +326,9 @@ async fn the_test_event_reports_a_hanging_endpoint_and_a_redirect_and_private_ad
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = refused.json().await.expect("JSON");
     assert!(
-        problem["detail"].as_str().is_some_and(|d| d.contains("private or local network addresses")),
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("private or local network addresses")),
         "{problem}"
     );
     let plain = owner
@@ -269,14 +347,26 @@ async fn an_endpoint_that_keeps_failing_is_turned_off_and_the_owners_are_told() 
     let receiver = Receiver::start(&python);
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
-    let id = endpoint(&app, &owner, &receiver, "down", "fail", "standard", &["member.joined"]).await;
+    let id = endpoint(
+        &app,
+        &owner,
+        &receiver,
+        "down",
+        "fail",
+        "standard",
+        &["member.joined"],
+    )
+    .await;
     invite_and_join(&app, &clock, &owner, "bea@sunny.example", "member").await;
     for tries in 1..=20u32 {
         receiver.wait_for("/down/fail", tries as usize).await;
         // Let the runner record the try before the clock moves on.
         for _ in 0..100 {
             let log = app.store.webhook_deliveries(id, 1).await.expect("log");
-            if log.first().is_some_and(|delivery| delivery.attempts == i64::from(tries)) {
+            if log
+                .first()
+                .is_some_and(|delivery| delivery.attempts == i64::from(tries))
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -285,15 +375,21 @@ async fn an_endpoint_that_keeps_failing_is_turned_off_and_the_owners_are_told() 
     }
     // Hours went by: the owner signs in again.
     let owner = signed_in_again(&app, &clock, &owner).await;
-    let detail = owner.get_json(&app, &format!("/api/v1/webhooks/{id}")).await;
+    let detail = owner
+        .get_json(&app, &format!("/api/v1/webhooks/{id}"))
+        .await;
     assert!(
-        detail["endpoint"]["disabled"].as_str().is_some_and(|d| d.contains("20 tries in a row failed")),
+        detail["endpoint"]["disabled"]
+            .as_str()
+            .is_some_and(|d| d.contains("20 tries in a row failed")),
         "{detail}"
     );
     assert_eq!(detail["deliveries"][0]["state"], "failed");
     let told = crate::accounts::notifications(&app, &owner).await;
     assert!(
-        told.iter().any(|n| n["subject"].as_str().is_some_and(|s| s.starts_with("A webhook was turned off"))),
+        told.iter().any(|n| n["subject"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("A webhook was turned off"))),
         "{told:?}"
     );
     // No more tries once off; on again on request.

@@ -111,7 +111,10 @@ async fn preferences_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn settings(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+pub async fn settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
     caller.require(Permission::ManageIntegrations)?;
     settings_page(&state, &caller, String::new(), None, None).await
 }
@@ -124,7 +127,10 @@ pub async fn send_test(
     let now = state.clock.now();
     match mail::send_test(&state.services, &caller.user, &form.to, now).await {
         Ok(()) => {
-            let notice = format!("The mail server took a test e-mail for {}. Check that it arrived.", form.to.trim());
+            let notice = format!(
+                "The mail server took a test e-mail for {}. Check that it arrived.",
+                form.to.trim()
+            );
             settings_page(&state, &caller, form.to, Some(notice), None).await
         }
         Err(error) => settings_page(&state, &caller, form.to, None, Some(error.to_string())).await,
@@ -152,7 +158,11 @@ async fn settings_page(
             last_error: message.last_error,
         })
         .collect();
-    let to = if to.is_empty() { caller.user.email.clone() } else { to };
+    let to = if to.is_empty() {
+        caller.user.email.clone()
+    } else {
+        to
+    };
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

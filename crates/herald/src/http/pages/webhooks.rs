@@ -72,7 +72,10 @@ pub async fn add(
     };
     match webhooks::create(&state.services, &caller.user, &new, state.clock.now()).await {
         Ok(created) => {
-            let shown = (created.endpoint.id, created.secret.expose_secret().to_owned());
+            let shown = (
+                created.endpoint.id,
+                created.secret.expose_secret().to_owned(),
+            );
             list_page(&state, &caller, Some(shown), None, String::new()).await
         }
         Err(error) => list_page(&state, &caller, None, Some(error.to_string()), new.url).await,

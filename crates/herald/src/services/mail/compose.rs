@@ -41,7 +41,10 @@ impl Letter {
         for paragraph in &self.paragraphs {
             text.push_str(paragraph);
             text.push_str("\n\n");
-            html.push_str(&format!("<p>{}</p>", escape(paragraph).replace('\n', "<br>")));
+            html.push_str(&format!(
+                "<p>{}</p>",
+                escape(paragraph).replace('\n', "<br>")
+            ));
         }
         if let Some((label, url)) = &self.action {
             text.push_str(&format!("{label}:\n{url}\n\n"));
@@ -101,7 +104,11 @@ mod tests {
         assert!(parts.text.contains("https://h.example/a?b=1&c=2"));
         assert!(parts.html.contains("Sunny &lt;Café&gt;"));
         assert!(parts.html.contains("Fish &amp; chips"));
-        assert!(parts.html.contains("href=\"https://h.example/a?b=1&amp;c=2\""));
+        assert!(
+            parts
+                .html
+                .contains("href=\"https://h.example/a?b=1&amp;c=2\"")
+        );
         assert!(!parts.html.contains("<Café>"));
     }
 }

@@ -70,7 +70,9 @@ fn build(
         .parse()
         .map_err(|_| SendError::retry("mail.from is not an e-mail address Herald can send from"))?;
     let to = address(recipient).ok_or_else(|| {
-        SendError::permanent(format!("{recipient} is not an e-mail address Herald can send to"))
+        SendError::permanent(format!(
+            "{recipient} is not an e-mail address Herald can send to"
+        ))
     })?;
     let domain = from.email.domain().to_owned();
     let mut builder = Message::builder()
@@ -90,7 +92,9 @@ fn build(
             parts.text.clone(),
             parts.html.clone(),
         ))
-        .map_err(|error| SendError::retry(format!("the message could not be put together: {error}")))
+        .map_err(|error| {
+            SendError::retry(format!("the message could not be put together: {error}"))
+        })
 }
 
 /// The address as sent: a domain with letters beyond ASCII goes in its ASCII (punycode) form,
@@ -132,10 +136,16 @@ fn tls_parameters(config: &MailConfig, host: &str) -> Result<TlsParameters, Send
     let mut builder = TlsParameters::builder(host.to_owned());
     if let Some(path) = &config.ca_file {
         let pem = std::fs::read(path).map_err(|error| {
-            SendError::retry(format!("mail.ca_file {} cannot be read: {error}", path.display()))
+            SendError::retry(format!(
+                "mail.ca_file {} cannot be read: {error}",
+                path.display()
+            ))
         })?;
         let certificate = Certificate::from_pem(&pem).map_err(|_| {
-            SendError::retry(format!("mail.ca_file {} holds no PEM certificate", path.display()))
+            SendError::retry(format!(
+                "mail.ca_file {} holds no PEM certificate",
+                path.display()
+            ))
         })?;
         builder = builder.add_root_certificate(certificate);
     }
@@ -146,7 +156,11 @@ fn tls_parameters(config: &MailConfig, host: &str) -> Result<TlsParameters, Send
 
 /// What a failure means. SMTP codes: 535/534/530 refuse the sign-in; 550/551/553 at RCPT
 /// refuse the address; 4xx is "try later".
-fn explain(config: &MailConfig, recipient: &str, error: &lettre::transport::smtp::Error) -> SendError {
+fn explain(
+    config: &MailConfig,
+    recipient: &str,
+    error: &lettre::transport::smtp::Error,
+) -> SendError {
     let server = format!(
         "{}:{}",
         config.host.as_deref().unwrap_or_default(),

@@ -307,7 +307,11 @@ pub async fn accept(
         store,
         crate::domain::webhooks::WebhookEvent::MemberJoined,
         "A member joined",
-        &format!("{} joined as {}", invitation.email, invitation.role.as_str()),
+        &format!(
+            "{} joined as {}",
+            invitation.email,
+            invitation.role.as_str()
+        ),
         Some("/members"),
         serde_json::json!({ "user_id": id, "role": invitation.role.as_str() }),
         now,

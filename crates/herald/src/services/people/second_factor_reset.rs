@@ -233,7 +233,15 @@ async fn reset(
         "The authenticator, recovery codes and passkeys of {} ({}) no longer work, and their sessions ended (reset by {by}). At their next sign-in they set up a new authenticator.",
         member.name, member.email
     );
-    crate::services::notify::all_owners(store, crate::domain::notifications::NotificationKind::SecondFactorReset, &subject, &body, Some("/members"), now).await?;
+    crate::services::notify::all_owners(
+        store,
+        crate::domain::notifications::NotificationKind::SecondFactorReset,
+        &subject,
+        &body,
+        Some("/members"),
+        now,
+    )
+    .await?;
     let own = format!(
         "Your authenticator, recovery codes and passkeys no longer work (reset by {by}). {NEXT_STEP} If you did not ask for this, tell an owner at once."
     );
