@@ -4,7 +4,8 @@
 //!
 //! The new key is written first, as `<key>.next`. Every sealed value is then re-wrapped under
 //! the new key: network credentials, authenticator secrets, the key check value, Herald's
-//! Bluesky client key and its registered Mastodon applications. Values already re-wrapped are
+//! Bluesky client key, its registered Mastodon applications, webhook signing secrets and e-mail
+//! waiting to be sent. Values already re-wrapped are
 //! left alone, so running again after an interruption simply continues. Audit checkpoints,
 //! signed with a key derived from the master key, are checked with the old key and signed
 //! again with the new one. Only then is the old key moved to `<key>.previous` and the new one
@@ -177,6 +178,22 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
                 store.settle_oauth_app(&app, None).await?;
                 report.apps_forgotten += 1;
             }
+        }
+    }
+    for endpoint in store.webhook_endpoints().await? {
+        let what = || format!("the signing secret of webhook {}", endpoint.id);
+        let field = crate::services::webhooks::secret_field(endpoint.id);
+        let context = crate::services::webhooks::secret_context(&field);
+        if let Some(sealed) = rewrap(&keyring, &context, &endpoint.sealed_secret, &mut report, what)? {
+            store.set_webhook_secret(endpoint.id, &sealed, version).await?;
+        }
+    }
+    // Messages still to be sent; sent ones are never opened again.
+    for (id, message_key, sealed) in store.unsent_mail().await? {
+        let what = || format!("e-mail {id} waiting to be sent");
+        let context = crate::services::mail::context(&message_key);
+        if let Some(sealed) = rewrap(&keyring, &context, &sealed, &mut report, what)? {
+            store.rewrap_mail(id, &sealed, version).await?;
         }
     }
     report.checkpoints_resigned = resign_checkpoints(store, &old, &new).await?;

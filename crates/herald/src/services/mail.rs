@@ -72,7 +72,8 @@ pub async fn enqueue(
     Ok(store.add_to_outbox(&mail, now).await?)
 }
 
-fn context(message_key: &str) -> vault::Context<'_> {
+/// Where an outbox message's body is sealed.
+pub(crate) fn context(message_key: &str) -> vault::Context<'_> {
     vault::Context {
         organisation: "herald",
         record: "mail_outbox",

@@ -124,8 +124,18 @@ fn message_id() -> String {
     format!("msg_{}", hex::encode(rand::random::<[u8; 16]>()))
 }
 
-fn context(id: i64) -> String {
+/// The vault field an endpoint's secret is sealed under.
+pub(crate) fn secret_field(id: i64) -> String {
     format!("webhook_endpoint:{id}")
+}
+
+/// Where an endpoint's secret is sealed (`field` from [`secret_field`]).
+pub(crate) fn secret_context(field: &str) -> vault::Context<'_> {
+    vault::Context {
+        organisation: "herald",
+        record: "webhook_endpoints",
+        field,
+    }
 }
 
 fn require_owner(actor: &UserRecord) -> Result<(), AppError> {
@@ -215,30 +225,18 @@ pub async fn create(
 }
 
 fn seal(keys: &Keys, id: i64, secret: &str) -> Vec<u8> {
-    let field = context(id);
+    let field = secret_field(id);
     vault::seal(
         keys.vault.current(),
-        &vault::Context {
-            organisation: "herald",
-            record: "webhook_endpoints",
-            field: &field,
-        },
+        &secret_context(&field),
         secret.as_bytes(),
         &mut rand::rngs::OsRng,
     )
 }
 
 fn open_secret(keys: &Keys, endpoint: &EndpointRecord) -> Result<Vec<u8>, String> {
-    let field = context(endpoint.id);
-    let opened = vault::open(
-        &keys.vault,
-        &vault::Context {
-            organisation: "herald",
-            record: "webhook_endpoints",
-            field: &field,
-        },
-        &endpoint.sealed_secret,
-    )
+    let field = secret_field(endpoint.id);
+    let opened = vault::open(&keys.vault, &secret_context(&field), &endpoint.sealed_secret)
     .map_err(|error| format!("the signing secret cannot be opened: {error}"))?;
     let text = opened
         .expose_str()

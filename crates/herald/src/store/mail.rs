@@ -208,6 +208,31 @@ impl Store {
         Ok(())
     }
 
+    /// Messages not sent yet, for `herald vault rekey`: id, key and sealed body.
+    pub async fn unsent_mail(&self) -> Result<Vec<(i64, String, Vec<u8>)>, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, message_key, sealed_body FROM mail_outbox WHERE sent_at IS NULL ORDER BY id")
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    pub async fn rewrap_mail(
+        &self,
+        id: i64,
+        sealed: &[u8],
+        key_version: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "UPDATE mail_outbox SET sealed_body = $1, key_version = $2 WHERE id = $3")
+            .bind(sealed)
+            .bind(key_version)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
     /// How many messages wait to be sent.
     pub async fn mail_waiting(&self) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(

@@ -405,3 +405,58 @@ async fn an_endpoint_that_keeps_failing_is_turned_off_and_the_owners_are_told() 
     assert!(enabled["disabled"].is_null(), "{enabled}");
     assert_eq!(enabled["failures_in_a_row"], 0);
 }
+
+#[tokio::test]
+async fn the_mail_and_webhook_pages_work_in_a_browser_on_a_phone_and_pass_axe() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let Some(browser) = crate::webdriver::Browser::launch().await else {
+        return;
+    };
+    crate::browser::sign_in_in_browser(&browser, &app, &clock, &owner).await;
+    browser.set_window_size(390, 844).await;
+
+    browser.goto(&app.url("/account/notifications")).await;
+    browser
+        .click(&browser.find("input[name='policy'][value='digest']").await)
+        .await;
+    browser
+        .click_and_wait(&browser.find("form[action='/account/notifications'] button").await)
+        .await;
+    assert!(browser.text_of("#preferences-notice").await.starts_with("Saved."));
+    assert!(browser.text_of("#fixed-lockdown").await.contains("security alert"));
+    browser.screenshot("mail-preferences-phone").await;
+    let chosen = app.store.mail_preferences(owner.id).await.expect("choices");
+    assert_eq!(chosen.len(), 1, "{chosen:?}");
+
+    browser.goto(&app.url("/settings/mail")).await;
+    assert!(browser.text_of("#mail-off").await.contains("No mail server is set up"));
+    browser.screenshot("mail-settings-phone").await;
+
+    browser.goto(&app.url("/settings/webhooks")).await;
+    browser.fill("#webhook-url", "http://127.0.0.1:9/hook").await;
+    browser.fill("#webhook-description", "our own program").await;
+    browser
+        .click(&browser.find("input[name='events'][value='incident.opened']").await)
+        .await;
+    browser
+        .click_and_wait(&browser.find("form[action='/settings/webhooks'] button").await)
+        .await;
+    let secret = browser
+        .property(&browser.find("#webhook-secret").await, "value")
+        .await;
+    assert!(secret.as_str().is_some_and(|s| s.starts_with("whsec_")), "{secret}");
+    browser.screenshot("webhooks-phone").await;
+    let endpoints = app.store.webhook_endpoints().await.expect("endpoints");
+    assert_eq!(endpoints[0].events, ["incident.opened"]);
+    browser.goto(&app.url(&format!("/settings/webhooks/{}", endpoints[0].id))).await;
+    browser
+        .click_and_wait(&browser.find("form[action$='/test'] button").await)
+        .await;
+    assert!(
+        browser.text_of("#webhook-notice").await.contains("was not delivered"),
+        "nothing listens on port 9"
+    );
+    browser.screenshot("webhook-log-phone").await;
+    browser.close().await;
+}

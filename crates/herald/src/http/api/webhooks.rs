@@ -29,8 +29,9 @@ use crate::services::webhooks::{self, DeliveryView, EndpointView, NewWebhook};
 pub struct CreateRequest {
     /// https:// (http:// only where private addresses are allowed, for testing).
     pub url: String,
-    /// Up to 200 characters.
+    /// Up to 200 characters, no control characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: String,
     pub format: WebhookFormat,
     /// At least one; `test` is not chosen, it is sent with `POST /api/v1/webhooks/{id}/test`.
