@@ -184,8 +184,16 @@ pub async fn rekey(store: &Store, key_path: &Path) -> Result<Rekeyed, RekeyError
         let what = || format!("the signing secret of webhook {}", endpoint.id);
         let field = crate::services::webhooks::secret_field(endpoint.id);
         let context = crate::services::webhooks::secret_context(&field);
-        if let Some(sealed) = rewrap(&keyring, &context, &endpoint.sealed_secret, &mut report, what)? {
-            store.set_webhook_secret(endpoint.id, &sealed, version).await?;
+        if let Some(sealed) = rewrap(
+            &keyring,
+            &context,
+            &endpoint.sealed_secret,
+            &mut report,
+            what,
+        )? {
+            store
+                .set_webhook_secret(endpoint.id, &sealed, version)
+                .await?;
         }
     }
     // Messages still to be sent; sent ones are never opened again.

@@ -236,7 +236,11 @@ fn seal(keys: &Keys, id: i64, secret: &str) -> Vec<u8> {
 
 fn open_secret(keys: &Keys, endpoint: &EndpointRecord) -> Result<Vec<u8>, String> {
     let field = secret_field(endpoint.id);
-    let opened = vault::open(&keys.vault, &secret_context(&field), &endpoint.sealed_secret)
+    let opened = vault::open(
+        &keys.vault,
+        &secret_context(&field),
+        &endpoint.sealed_secret,
+    )
     .map_err(|error| format!("the signing secret cannot be opened: {error}"))?;
     let text = opened
         .expose_str()

@@ -30,6 +30,7 @@ mod incidents;
 mod jobs;
 mod links;
 mod mail;
+mod mail_store;
 mod media;
 mod members_pages;
 mod oauth;
