@@ -2,6 +2,7 @@
 //! PostgreSQL: each item once per account, the list newest first with its filters and
 //! keyset pages, an item's history, and where reading each account got to.
 
+use herald::domain::ids::{AccountId, UserId};
 use herald::domain::inbox::{ItemKind, ItemState, JudgedLink, Verdict};
 use herald::store::{InboxEventRecord, InboxQuery, NewInboxItem, Store};
 use jiff::Timestamp;
@@ -12,7 +13,7 @@ fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + second).expect("valid test time")
 }
 
-fn item(account_id: i64, key: &str, second: i64) -> NewInboxItem {
+fn item(account_id: AccountId, key: &str, second: i64) -> NewInboxItem {
     NewInboxItem {
         account_id,
         network_key: key.to_owned(),
@@ -37,7 +38,7 @@ fn item(account_id: i64, key: &str, second: i64) -> NewInboxItem {
     }
 }
 
-async fn second_account(store: &Store, owner: i64) -> i64 {
+async fn second_account(store: &Store, owner: UserId) -> AccountId {
     let account = herald::store::NewAccount {
         network: herald::domain::accounts::Network::Bluesky,
         handle: "shop.example",
