@@ -310,6 +310,7 @@ pub async fn owner_and_account(store: &Store, now: jiff::Timestamp) -> (UserId, 
 macro_rules! contract_test {
     ($name:ident, |$store:ident| $body:block) => {
         mod $name {
+            #[allow(unused_imports)] // A body may need nothing from its file.
             use super::*;
 
             async fn check($store: herald::store::Store) $body

@@ -227,6 +227,29 @@ contract_test!(
             .expect("mine");
         assert_eq!(mine.len(), 1);
         assert_eq!(store.open_inbox_count(&[account]).await.expect("count"), 0);
+
+        let reply = store
+            .create_post(account, owner, "Thank you!", at(6))
+            .await
+            .expect("reply");
+        assert_eq!(
+            store.inbox_item_replied_by(reply).await.expect("read"),
+            None
+        );
+        let replied = InboxEventRecord {
+            at: at(6),
+            actor_id: Some(owner),
+            what: "replied".to_owned(),
+            detail: String::new(),
+            post_id: Some(reply),
+        };
+        let work = store.write().await.expect("work");
+        work.add_inbox_event(id, &replied).await.expect("event");
+        work.commit().await.expect("commit");
+        assert_eq!(
+            store.inbox_item_replied_by(reply).await.expect("read"),
+            Some(id)
+        );
     }
 );
 
