@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod client_address;
 pub mod generator;
+pub mod ids;
 pub mod inbox;
 pub mod incidents;
 pub mod jobs;

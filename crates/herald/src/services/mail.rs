@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use self::compose::{Letter, Parts};
 use crate::domain::audit::Actor;
+use crate::domain::ids::UserId;
 use crate::domain::notifications::{MailMode, NotificationKind};
 use crate::domain::people::Email;
 use crate::keys::Keys;
@@ -211,7 +212,7 @@ fn footer(kind: NotificationKind, base: &str) -> String {
 pub async fn digest(
     services: &Services,
     base: &str,
-    user_id: i64,
+    user_id: UserId,
     day: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {

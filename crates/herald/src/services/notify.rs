@@ -3,6 +3,7 @@
 //! `services/mail.rs`). The services that notice something call these; each message names the
 //! account and what to do, and never holds a secret.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 
 use crate::domain::notifications::NotificationKind;
@@ -56,7 +57,7 @@ pub async fn owners(
 pub async fn member(
     store: &Store,
     kind: NotificationKind,
-    user_id: i64,
+    user_id: UserId,
     account: &AccountRecord,
     subject: &str,
     body: &str,
@@ -96,7 +97,7 @@ pub async fn all_owners(
 pub async fn person(
     store: &Store,
     kind: NotificationKind,
-    user_id: i64,
+    user_id: UserId,
     subject: &str,
     body: &str,
     link: Option<&str>,

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use sqlx::FromRow;
 
 use super::{Store, StoreError, millis, with_pool};
+use crate::domain::ids::UserId;
 use crate::domain::jobs::NewJob;
 use crate::domain::notifications::{MailMode, NotificationKind};
 
@@ -86,7 +87,7 @@ impl TryFrom<OutboxRow> for OutboxRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MailableNotification {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: NotificationKind,
     pub created_at: Timestamp,
     pub subject: String,
@@ -98,7 +99,7 @@ pub struct MailableNotification {
 
 type NotificationRow = (
     i64,
-    i64,
+    UserId,
     String,
     i64,
     String,
@@ -244,7 +245,7 @@ impl Store {
     /// The member's choices, kind by kind (kinds not listed: at once).
     pub async fn mail_preferences(
         &self,
-        user_id: i64,
+        user_id: UserId,
     ) -> Result<Vec<(NotificationKind, MailMode)>, StoreError> {
         let rows: Vec<(String, String)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT kind, mode FROM mail_preferences WHERE user_id = $1")
@@ -261,7 +262,7 @@ impl Store {
 
     pub async fn set_mail_preference(
         &self,
-        user_id: i64,
+        user_id: UserId,
         kind: NotificationKind,
         mode: MailMode,
     ) -> Result<(), StoreError> {
@@ -305,7 +306,7 @@ impl Store {
     }
 
     /// Members with notifications waiting for their digest.
-    pub async fn members_with_digest(&self) -> Result<Vec<i64>, StoreError> {
+    pub async fn members_with_digest(&self) -> Result<Vec<UserId>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT DISTINCT user_id FROM notifications WHERE mail_state = 'digest' ORDER BY user_id")
             .fetch_all(pool)
@@ -313,7 +314,10 @@ impl Store {
     }
 
     /// A member's notifications waiting for their digest, oldest first.
-    pub async fn digest_of(&self, user_id: i64) -> Result<Vec<MailableNotification>, StoreError> {
+    pub async fn digest_of(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<MailableNotification>, StoreError> {
         let query = format!(
             "SELECT {NOTIFICATION_COLUMNS} FROM notifications
               WHERE user_id = $1 AND mail_state = 'digest' ORDER BY id"
@@ -326,7 +330,7 @@ impl Store {
     }
 
     /// Marks notifications up to `last_id` that waited for `user_id`'s digest as sent in it.
-    pub async fn mark_digested(&self, user_id: i64, last_id: i64) -> Result<(), StoreError> {
+    pub async fn mark_digested(&self, user_id: UserId, last_id: i64) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(
             "UPDATE notifications SET mail_state = 'digested'
               WHERE user_id = $1 AND mail_state = 'digest' AND id <= $2")

@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod group_commit;
+mod ids;
 mod inbox;
 mod incidents;
 mod jobs;

@@ -1,5 +1,6 @@
 //! Members' notifications: written by the services that notice something, read in Herald.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
@@ -8,7 +9,7 @@ use crate::domain::notifications::NotificationKind;
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotificationRecord {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub created_at: Timestamp,
     pub subject: String,
     pub body: String,
@@ -17,14 +18,22 @@ pub struct NotificationRecord {
     pub read_at: Option<Timestamp>,
 }
 
-type NotificationRow = (i64, i64, i64, String, String, Option<String>, Option<i64>);
+type NotificationRow = (
+    i64,
+    UserId,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+);
 
 impl Store {
     /// Adds a notification, with the job that mails it (when mail is configured and the member
     /// wants it) in the same unit of work.
     pub async fn add_notification(
         &self,
-        user_id: i64,
+        user_id: UserId,
         kind: NotificationKind,
         subject: &str,
         body: &str,
@@ -50,7 +59,7 @@ impl Store {
     /// The member's newest notifications, newest first.
     pub async fn notifications_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         limit: i64,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let rows: Vec<NotificationRow> = with_pool!(self, pool => sqlx::query_as(
@@ -78,7 +87,7 @@ impl Store {
     /// Marks all of the member's notifications read; returns how many were unread.
     pub async fn mark_notifications_read(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query(

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use sqlx::FromRow;
 
 use super::{Store, StoreError, millis, with_pool};
+use crate::domain::ids::UserId;
 use crate::domain::jobs::NewJob;
 
 /// The job that delivers one webhook delivery (see `jobs/webhooks.rs`).
@@ -24,7 +25,7 @@ pub struct EndpointRecord {
     pub events: Vec<String>,
     pub sealed_secret: Vec<u8>,
     pub key_version: i64,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: Timestamp,
     pub failures_in_a_row: i64,
     pub disabled_at: Option<Timestamp>,
@@ -42,7 +43,7 @@ pub struct NewEndpoint {
     pub events: Vec<String>,
     pub sealed_secret: Vec<u8>,
     pub key_version: i64,
-    pub created_by: i64,
+    pub created_by: UserId,
 }
 
 debug_without_secrets!(NewEndpoint);
@@ -86,7 +87,7 @@ struct EndpointRow {
     events: String,
     sealed_secret: Vec<u8>,
     key_version: i64,
-    created_by: i64,
+    created_by: UserId,
     created_at: i64,
     failures_in_a_row: i64,
     disabled_at: Option<i64>,

@@ -2,6 +2,7 @@
 //! owner's API token with every scope. Each cell of the table says whether the caller must be
 //! let through or turned away; a route missing from the table fails the test.
 
+use herald::domain::ids::AccountId;
 use std::collections::BTreeSet;
 
 use jiff::SignedDuration;
@@ -838,7 +839,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         .json()
         .await
         .expect("JSON");
-    let account_id = created["id"].as_i64().expect("account id");
+    let account_id = AccountId::new(created["id"].as_i64().expect("account id"));
     let seed = owner
         .send(
             &app,
@@ -881,7 +882,11 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
             .await
             .expect("item")
     );
-    let rows = table(member.id, account_id, post["id"].as_i64().expect("post id"));
+    let rows = table(
+        member.id.get(),
+        account_id.get(),
+        post["id"].as_i64().expect("post id"),
+    );
     let mut failures = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         if needs_fresh_code(row.path) {

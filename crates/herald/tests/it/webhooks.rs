@@ -97,8 +97,10 @@ impl Receiver {
 }
 
 /// Waits for `count` deliveries to `path`, moving the clock on by `step` meanwhile so that
-/// retries come due, whenever the runner recorded the last failure.
+/// retries come due, whenever the runner recorded the last failure. The clock moves only while
+/// no delivery is under way, so that no lease runs out under a try.
 async fn wait_moving_the_clock(
+    app: &TestApp,
     receiver: &Receiver,
     clock: &ManualClock,
     step: SignedDuration,
@@ -115,7 +117,17 @@ async fn wait_moving_the_clock(
         if seen >= count {
             return;
         }
-        clock.advance(step);
+        let jobs = app
+            .store
+            .pending_jobs_of(herald::store::WEBHOOK_DELIVER_KIND, 10)
+            .await
+            .expect("jobs");
+        if jobs
+            .iter()
+            .all(|job| job.state == herald::domain::jobs::JobState::Queued)
+        {
+            clock.advance(step);
+        }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("{count} deliveries to {path} did not arrive");
@@ -230,6 +242,7 @@ async fn an_event_is_delivered_signed_and_a_failing_endpoint_is_retried_and_deli
     assert_eq!(log[0]["status"], 500);
     assert_eq!(log[0]["error"], "the endpoint answered 500");
     wait_moving_the_clock(
+        &app,
         &receiver,
         &clock,
         SignedDuration::from_secs(5),
@@ -392,6 +405,7 @@ async fn an_endpoint_that_keeps_failing_is_turned_off_and_the_owners_are_told() 
     invite_and_join(&app, &clock, &owner, "bea@sunny.example", "member").await;
     // Retries come 5 s, 10 s, 20 s … later, at most an hour apart: 20 tries in under a day.
     wait_moving_the_clock(
+        &app,
         &receiver,
         &clock,
         SignedDuration::from_mins(10),
