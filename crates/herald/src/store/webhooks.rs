@@ -269,16 +269,9 @@ impl Store {
         payload: &str,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
-        let id: i64 = with_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO webhook_deliveries (endpoint_id, message_id, event, payload, created_at, state)
-             VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING id")
-            .bind(endpoint_id)
-            .bind(message_id)
-            .bind(event)
-            .bind(payload)
-            .bind(now.as_millisecond())
-            .fetch_one(pool)
-            .await)?;
+        let id = self
+            .add_webhook_delivery_by_hand(endpoint_id, message_id, event, payload, now)
+            .await?;
         let job = NewJob {
             kind: WEBHOOK_DELIVER_KIND.to_owned(),
             payload: serde_json::json!({ "delivery": id }),

@@ -224,6 +224,11 @@ async fn invite(app: &TestApp, owner: &Person, email: &str) -> Value {
     response.json().await.expect("JSON")
 }
 
+/// Presses "send a test e-mail" on the mail settings page.
+async fn test_email(app: &TestApp, person: &Person, to: &str) -> reqwest::Response {
+    person.form(app, "/settings/mail/test", &[("to", to)]).await
+}
+
 async fn outbox_errors(app: &TestApp) -> Vec<Option<String>> {
     app.store
         .recent_outbox(10)
@@ -296,13 +301,7 @@ async fn a_wrong_smtp_password_is_explained_and_the_message_is_delivered_once_it
     assert!(page.contains("1 waiting"), "{page}");
     assert!(!page.contains(SMTP_PASSWORD));
     // The test button says the same at once.
-    let tested = owner
-        .form(
-            &app,
-            "/settings/mail/test",
-            &[("to", "olive@sunny.example")],
-        )
-        .await;
+    let tested = test_email(&app, &owner, "olive@sunny.example").await;
     assert_eq!(tested.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(tested.text().await.expect("page").contains(explained));
     assert!(server.messages().is_empty());
@@ -323,13 +322,7 @@ async fn the_test_email_names_a_server_without_starttls_a_refused_address_and_ta
     let plain = MailServer::start(&python, Offer::NoStartTls);
     let (app, clock) = app_with_mail(&plain, SMTP_PASSWORD).await;
     let owner = set_up(&app, &clock).await;
-    let tested = owner
-        .form(
-            &app,
-            "/settings/mail/test",
-            &[("to", "olive@sunny.example")],
-        )
-        .await;
+    let tested = test_email(&app, &owner, "olive@sunny.example").await;
     assert_eq!(tested.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = tested.text().await.expect("page");
     assert!(page.contains("does not offer STARTTLS"), "{page}");
@@ -338,13 +331,7 @@ async fn the_test_email_names_a_server_without_starttls_a_refused_address_and_ta
     let server = MailServer::start(&python, Offer::StartTls);
     let (app, clock) = app_with_mail(&server, SMTP_PASSWORD).await;
     let owner = set_up(&app, &clock).await;
-    let refused = owner
-        .form(
-            &app,
-            "/settings/mail/test",
-            &[("to", "refused@sunny.example")],
-        )
-        .await;
+    let refused = test_email(&app, &owner, "refused@sunny.example").await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         refused
@@ -353,9 +340,7 @@ async fn the_test_email_names_a_server_without_starttls_a_refused_address_and_ta
             .expect("page")
             .contains("refused the address refused@sunny.example")
     );
-    let unicode = owner
-        .form(&app, "/settings/mail/test", &[("to", "zoë@café.example")])
-        .await;
+    let unicode = test_email(&app, &owner, "zoë@café.example").await;
     assert_eq!(unicode.status(), StatusCode::OK);
     let messages = server.wait_for(1).await;
     assert_eq!(messages[0]["to"], json!(["zoë@xn--caf-dma.example"]));

@@ -178,6 +178,15 @@ async fn endpoint(
     id
 }
 
+/// Presses "send test event" through the API; the answer is the delivery's log entry.
+async fn test_event(app: &TestApp, owner: &Person, id: i64) -> Value {
+    let response = owner
+        .post(app, &format!("/api/v1/webhooks/{id}/test"), json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("JSON")
+}
+
 async fn deliveries(app: &TestApp, owner: &Person, id: i64) -> Vec<Value> {
     let detail = owner.get_json(app, &format!("/api/v1/webhooks/{id}")).await;
     detail["deliveries"].as_array().expect("deliveries").clone()
@@ -303,12 +312,7 @@ async fn the_test_event_reports_a_hanging_endpoint_and_a_redirect_and_private_ad
         &["post.failed"],
     )
     .await;
-    let tested: Value = owner
-        .post(&app, &format!("/api/v1/webhooks/{fine}/test"), json!({}))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let tested = test_event(&app, &owner, fine).await;
     assert_eq!(tested["state"], "delivered", "{tested}");
     let seen = receiver.wait_for("/fine/ok", 1).await;
     assert_eq!(seen[0]["verified"], true);
@@ -328,12 +332,7 @@ async fn the_test_event_reports_a_hanging_endpoint_and_a_redirect_and_private_ad
         &["post.failed"],
     )
     .await;
-    let tested: Value = owner
-        .post(&app, &format!("/api/v1/webhooks/{slow}/test"), json!({}))
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let tested = test_event(&app, &owner, slow).await;
     assert_eq!(tested["state"], "failed", "{tested}");
     assert_eq!(
         tested["error"],
