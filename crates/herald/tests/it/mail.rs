@@ -41,6 +41,22 @@ pub fn python() -> Option<String> {
     }
 }
 
+/// The Python for the SMTP server, when `openssl` is there too to make its certificate; `None`
+/// after skipping.
+fn mail_python() -> Option<String> {
+    let python = python()?;
+    let openssl = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !openssl {
+        skip_or_fail("the openssl command is missing (apt-get install openssl)");
+        return None;
+    }
+    Some(python)
+}
+
 /// A certificate authority and a certificate for 127.0.0.1 signed by it, made with openssl.
 pub struct Certificates {
     pub ca: PathBuf,
@@ -241,7 +257,7 @@ async fn outbox_errors(app: &TestApp) -> Vec<Option<String>> {
 
 #[tokio::test]
 async fn an_invitation_arrives_by_email_with_a_link_that_works() {
-    let Some(python) = python() else { return };
+    let Some(python) = mail_python() else { return };
     let server = MailServer::start(&python, Offer::StartTls);
     let (app, clock) = app_with_mail(&server, SMTP_PASSWORD).await;
     let owner = set_up(&app, &clock).await;
@@ -275,7 +291,7 @@ async fn an_invitation_arrives_by_email_with_a_link_that_works() {
 
 #[tokio::test]
 async fn a_wrong_smtp_password_is_explained_and_the_message_is_delivered_once_it_is_right() {
-    let Some(python) = python() else { return };
+    let Some(python) = mail_python() else { return };
     let server = MailServer::start(&python, Offer::StartTls);
     server.accept_password("the password was changed at the provider");
     let (app, clock) = app_with_mail(&server, SMTP_PASSWORD).await;
@@ -318,7 +334,7 @@ async fn a_wrong_smtp_password_is_explained_and_the_message_is_delivered_once_it
 
 #[tokio::test]
 async fn the_test_email_names_a_server_without_starttls_a_refused_address_and_takes_unicode() {
-    let Some(python) = python() else { return };
+    let Some(python) = mail_python() else { return };
     let plain = MailServer::start(&python, Offer::NoStartTls);
     let (app, clock) = app_with_mail(&plain, SMTP_PASSWORD).await;
     let owner = set_up(&app, &clock).await;
@@ -377,7 +393,7 @@ async fn wait_for_subject(server: &MailServer, to: &str, words: &str) -> Value {
 
 #[tokio::test]
 async fn kinds_chosen_for_the_digest_wait_for_it_and_others_come_at_once() {
-    let Some(python) = python() else { return };
+    let Some(python) = mail_python() else { return };
     let server = MailServer::start(&python, Offer::StartTls);
     let (app, clock) = app_with_mail(&server, SMTP_PASSWORD).await;
     let owner = set_up(&app, &clock).await;
