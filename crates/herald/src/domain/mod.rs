@@ -16,6 +16,7 @@ pub mod people;
 pub mod post_text;
 pub mod posts;
 pub mod schedule;
+pub mod security;
 pub mod throttle;
 pub mod totp;
 

@@ -49,6 +49,7 @@ mod review_pages;
 mod schedule_pages;
 mod secrets;
 mod security_headers;
+mod security_page;
 mod self_service;
 mod setup_code;
 mod shutdown;

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod people;
 pub mod policy;
 pub mod posts;
+pub mod security;
 
 use crate::domain::ids::PostId;
 use askama::Template;
