@@ -66,6 +66,7 @@ mod team_flow;
 mod tidy;
 mod totp;
 mod unit_of_work;
+mod upgrade_fixtures;
 mod upgrades;
 mod webdriver;
 mod work_lists;
