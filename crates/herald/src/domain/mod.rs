@@ -17,6 +17,7 @@ pub mod people;
 pub mod post_text;
 pub mod posts;
 pub mod schedule;
+pub mod security;
 pub mod throttle;
 pub mod totp;
 pub mod webhooks;

@@ -26,6 +26,7 @@ pub mod people;
 pub mod policy;
 pub mod posts;
 pub mod schedule;
+pub mod security;
 pub mod watch;
 pub mod webhooks;
 

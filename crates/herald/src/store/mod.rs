@@ -26,6 +26,7 @@ mod publishing;
 mod rotations;
 mod second_factors;
 mod secrets;
+mod security;
 mod sessions;
 mod sqlite;
 mod watch;

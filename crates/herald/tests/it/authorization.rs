@@ -475,6 +475,8 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             [D, D, A, A, A],
         ),
         api(Method::GET, "/api/v1/audit", None, [D, D, D, A, A]),
+        // Everyone signed in sees their own part; owners and admins also the company's.
+        api(Method::GET, "/api/v1/security", None, [D, A, A, A, A]),
         // The inbox: item 1 is on the owner's account (see the walk's set-up).
         api(Method::GET, "/api/v1/inbox", None, [D, A, A, A, A]),
         api(Method::GET, "/api/v1/inbox/summary", None, [D, A, A, A, A]),
@@ -534,6 +536,7 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::GET, "/members", [D, D, A, A, A]),
         page(Method::GET, "/accounts", [D, A, A, A, A]),
         page(Method::GET, "/audit", [D, D, D, A, A]),
+        page(Method::GET, "/security", [D, A, A, A, A]),
         page(Method::GET, "/status", [D, D, D, A, A]),
         page(Method::GET, "/posts", [D, A, A, A, A]),
         page(Method::GET, "/inbox", [D, A, A, A, A]),

@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod people;
 pub mod policy;
 pub mod posts;
+pub mod security;
 pub mod webhooks;
 
 use crate::domain::ids::PostId;
