@@ -166,11 +166,6 @@ impl App {
         );
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
-        runner.register(
-            crate::jobs::SECURITY_SCORE_KIND,
-            crate::jobs::RecordSecurityScore::new(store.clone(), clock.clone()),
-        );
-        crate::jobs::enqueue_daily_security_score(&store, now, now).await?;
         if !config.links.feeds.is_empty() {
             runner.register(
                 FEEDS_KIND,
@@ -195,6 +190,11 @@ impl App {
             listener.local_addr().unwrap_or(config.listen),
         );
         crate::jobs::webhooks::register(&mut runner, &services, base.clone());
+        runner.register(
+            crate::jobs::SECURITY_SCORE_KIND,
+            crate::jobs::RecordSecurityScore::new(services.clone(), base.clone()),
+        );
+        crate::jobs::enqueue_daily_security_score(&store, now, now).await?;
         crate::jobs::mail::register(&mut runner, &services, base).await?;
         let port = listener
             .local_addr()

@@ -1,14 +1,13 @@
-//! Once a day, the company's security score is kept for the security page's history chart;
-//! then tomorrow's run is enqueued.
+//! Once a day, the company's security score is kept for the security page's history chart,
+//! and on Mondays the owners get the weekly summary by e-mail; then tomorrow's run is enqueued.
 
-use std::sync::Arc;
-
+use jiff::civil::Weekday;
 use jiff::{SignedDuration, Timestamp};
 
 use super::recurring;
 use super::{Done, JobError, JobFuture, JobHandler};
-use crate::clock::Clock;
 use crate::domain::jobs::Job;
+use crate::services::Services;
 use crate::store::{Store, StoreError};
 
 pub const SECURITY_SCORE_KIND: &str = "security.score";
@@ -17,29 +16,38 @@ const EVERY: SignedDuration = SignedDuration::from_hours(24);
 
 #[derive(Debug)]
 pub struct RecordSecurityScore {
-    store: Store,
-    clock: Arc<dyn Clock>,
+    services: Services,
+    /// Where people reach Herald, for the summary's link.
+    base: String,
 }
 
 impl RecordSecurityScore {
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> RecordSecurityScore {
-        RecordSecurityScore { store, clock }
+    pub fn new(services: Services, base: String) -> RecordSecurityScore {
+        RecordSecurityScore { services, base }
     }
 }
 
 impl JobHandler for RecordSecurityScore {
     fn run<'a>(&'a self, _job: &'a Job) -> JobFuture<'a> {
         Box::pin(async move {
-            let now = self.clock.now();
-            let score = crate::services::security::record_today(&self.store, now)
+            let now = self.services.now();
+            let retry = |error: crate::services::AppError| JobError::Retry {
+                reason: error.to_string(),
+                not_before: None,
+            };
+            let score = crate::services::security::record_today(&self.services.store, now)
                 .await
-                .map_err(|error| JobError::Retry {
-                    reason: error.to_string(),
-                    not_before: None,
-                })?;
+                .map_err(retry)?;
             tracing::info!(score, "recorded today's security score");
+            if now.to_zoned(jiff::tz::TimeZone::UTC).weekday() == Weekday::Monday {
+                let mailed =
+                    crate::services::security::weekly_summary(&self.services, &self.base, now)
+                        .await
+                        .map_err(retry)?;
+                tracing::info!(mailed, "the owners' weekly security summary");
+            }
             let tomorrow = now.saturating_add(EVERY).unwrap_or(now);
-            enqueue_daily_security_score(&self.store, tomorrow, now)
+            enqueue_daily_security_score(&self.services.store, tomorrow, now)
                 .await
                 .map(|()| Done::ByRunner)
                 .map_err(JobError::from)

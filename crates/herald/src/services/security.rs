@@ -452,3 +452,106 @@ fn days_between(from: Timestamp, to: Timestamp) -> i64 {
 pub fn day_of(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d").to_string()
 }
+
+/// The owners' weekly summary by e-mail (when mail is set up): the score and how it moved in a
+/// week, what needs doing, the weakest accounts, and a link to the security page. One message
+/// per owner and ISO week; a second run in the same week adds nothing. Returns how many were
+/// put in the outbox.
+pub async fn weekly_summary(
+    services: &Services,
+    base: &str,
+    now: Timestamp,
+) -> Result<usize, AppError> {
+    if !super::mail::configured(services) {
+        return Ok(0);
+    }
+    let store = &services.store;
+    let review = company_review(store, now).await?;
+    let week_ago = day_of(now.saturating_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(now));
+    let before = store
+        .security_scores(&week_ago)
+        .await?
+        .first()
+        .map(|(_, score)| *score);
+    let organisation = super::mail::organisation(services).await?;
+    let subject = format!(
+        "{organisation}: security score {}/100 this week",
+        review.score
+    );
+    let mut paragraphs = vec![match before {
+        Some(before) if before != review.score => format!(
+            "The company's security score is {}/100; it was {before} a week ago.",
+            review.score
+        ),
+        _ => format!("The company's security score is {}/100.", review.score),
+    }];
+    let to_do: Vec<String> = review
+        .practices
+        .iter()
+        .filter(|practice| practice.standing != Standing::Good)
+        .map(|practice| format!("- {}: {}", practice.title, practice.measured))
+        .collect();
+    paragraphs.push(if to_do.is_empty() {
+        "Every practice Herald measures is followed. Well done.".to_owned()
+    } else {
+        format!("What needs doing:\n{}", to_do.join("\n"))
+    });
+    let weakest: Vec<String> = review
+        .accounts
+        .iter()
+        .filter(|account| account.score < 100)
+        .take(3)
+        .map(|account| {
+            format!(
+                "- {} ({}): {}/100",
+                account.name,
+                account.network.label(),
+                account.score
+            )
+        })
+        .collect();
+    if !weakest.is_empty() {
+        paragraphs.push(format!("The accounts that need it most:\n{}", weakest.join("\n")));
+    }
+    let parts = super::mail::compose::Letter {
+        organisation,
+        subject: subject.clone(),
+        paragraphs,
+        action: Some((
+            "Open the security page".to_owned(),
+            format!("{base}/security"),
+        )),
+        footer: "Sent every Monday to the organisation's owners.".to_owned(),
+    }
+    .parts();
+    let week = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%G-W%V")
+        .to_string();
+    let owners: Vec<UserRecord> = store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|user| user.active && user.role == crate::domain::people::Role::Owner)
+        .collect();
+    let work = store.write().await?;
+    let mut sent = 0;
+    for owner in &owners {
+        let key = format!("security-summary:{}:{week}", owner.id);
+        let added = super::mail::enqueue(
+            &work,
+            &services.keys,
+            &key,
+            &owner.email,
+            &subject,
+            &parts,
+            now,
+        )
+        .await?;
+        if added.is_some() {
+            sent += 1;
+        }
+    }
+    work.commit().await?;
+    Ok(sent)
+}

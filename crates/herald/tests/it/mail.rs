@@ -43,7 +43,7 @@ pub fn python() -> Option<String> {
 
 /// The Python for the SMTP server, when `openssl` is there too to make its certificate; `None`
 /// after skipping.
-fn mail_python() -> Option<String> {
+pub fn mail_python() -> Option<String> {
     let python = python()?;
     let openssl = Command::new("openssl")
         .arg("version")
@@ -372,7 +372,7 @@ async fn the_test_email_names_a_server_without_starttls_a_refused_address_and_ta
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
 }
 
-async fn wait_for_subject(server: &MailServer, to: &str, words: &str) -> Value {
+pub async fn wait_for_subject(server: &MailServer, to: &str, words: &str) -> Value {
     for _ in 0..400 {
         let found = server.messages().into_iter().find(|message| {
             message["to"] == json!([to])

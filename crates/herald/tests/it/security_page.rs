@@ -252,6 +252,39 @@ async fn the_daily_job_keeps_each_days_score_for_the_chart() {
     assert!(!page.contains("<script>"));
 }
 
+/// On Mondays the owners get the week's summary by e-mail (through a real SMTP server): the
+/// score, what needs doing and a link to the page; members get none.
+#[tokio::test]
+async fn on_mondays_the_owners_get_the_weekly_summary_by_email() {
+    use crate::mail::{MailServer, Offer, SMTP_PASSWORD, app_with_mail, wait_for_subject};
+    let Some(python) = crate::mail::mail_python() else {
+        return;
+    };
+    let server = MailServer::start(&python, Offer::StartTls);
+    let (app, clock) = app_with_mail(&server, SMTP_PASSWORD).await;
+    let owner = set_up(&app, &clock).await;
+    invite_and_join(&app, &clock, &owner, "sam@sunny.example", "member").await;
+    crate::accounts::new_account(&app, &owner, "@sunnycafe", owner.id).await;
+    let readings = || async { app.store.security_scores("2000-01-01").await.expect("read") };
+    // The clock starts on a Friday: the day's reading is kept, and no summary goes out.
+    assert!(wait_for(|| async { readings().await.len() == 1 }).await);
+    clock.advance(SignedDuration::from_hours(72));
+    let summary = wait_for_subject(&server, crate::people::OWNER_EMAIL, "security score").await;
+    let text = summary["text"].as_str().expect("a plain-text part");
+    assert!(text.contains("What needs doing"), "{text}");
+    assert!(text.contains("Two-step sign-in is on at every network"), "{text}");
+    assert!(text.contains("/security"), "{text}");
+    assert!(summary["html"].as_str().is_some_and(|html| html.contains("/security")));
+    assert!(
+        server
+            .messages()
+            .iter()
+            .all(|message| !(message["to"] == json!(["sam@sunny.example"])
+                && message["subject"].as_str().is_some_and(|s| s.contains("security")))),
+        "members get no summary"
+    );
+}
+
 /// Waits (the job runner works on its own) until `ready` holds, for at most ten seconds.
 async fn wait_for<F: Future<Output = bool>>(ready: impl Fn() -> F) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
