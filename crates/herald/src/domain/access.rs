@@ -38,6 +38,12 @@ pub enum Permission {
     ManagePolicy,
     /// Write, submit, approve posts; the account-level rule decides per account.
     WritePosts,
+    /// One's own profiles on social networks, sharing the company's published posts, the
+    /// staff course.
+    UseStaffTools,
+    /// Everyone's own profiles (with look-alikes flagged), share counts and course results.
+    /// Owners.
+    ViewStaff,
 }
 
 /// What an API token may be used for (each is described in the `token` security scheme). A
@@ -61,6 +67,8 @@ pub enum Scope {
     PolicyRead,
     #[serde(rename = "posts:write")]
     PostsWrite,
+    #[serde(rename = "staff")]
+    Staff,
 }
 
 /// How the caller proved who they are.
@@ -85,10 +93,13 @@ impl Permission {
             | Permission::ManageAccountAccess
             | Permission::UseVault
             | Permission::UsePolicy
-            | Permission::WritePosts => Role::Member,
+            | Permission::WritePosts
+            | Permission::UseStaffTools => Role::Member,
             Permission::AddAccounts => Role::Admin,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
-            Permission::ViewAuditLog | Permission::ManagePolicy => Role::Owner,
+            Permission::ViewAuditLog | Permission::ManagePolicy | Permission::ViewStaff => {
+                Role::Owner
+            }
         }
     }
 
@@ -103,6 +114,8 @@ impl Permission {
             Permission::AddAccounts | Permission::ManageAccountAccess => Some(Scope::AccountsWrite),
             Permission::UsePolicy => Some(Scope::PolicyRead),
             Permission::WritePosts => Some(Scope::PostsWrite),
+            Permission::UseStaffTools => Some(Scope::Staff),
+            Permission::ViewStaff => Some(Scope::MembersRead),
             Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
@@ -113,7 +126,7 @@ impl Permission {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::MeRead,
         Scope::MembersRead,
         Scope::MembersWrite,
@@ -122,6 +135,7 @@ impl Scope {
         Scope::AccountsWrite,
         Scope::PolicyRead,
         Scope::PostsWrite,
+        Scope::Staff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +148,7 @@ impl Scope {
             Scope::AccountsWrite => "accounts:write",
             Scope::PolicyRead => "policy:read",
             Scope::PostsWrite => "posts:write",
+            Scope::Staff => "staff",
         }
     }
 
@@ -150,6 +165,9 @@ impl Scope {
             Scope::AccountsWrite => "add social accounts, grant and revoke access to them",
             Scope::PolicyRead => "check text against the policy and read its rules",
             Scope::PostsWrite => "write, submit, approve, schedule and import posts; upload media",
+            Scope::Staff => {
+                "your own profiles on social networks, sharing the company's posts, the staff course"
+            }
         }
     }
 
@@ -286,6 +304,8 @@ mod tests {
             (Permission::ViewAuditLog, [false, false, true]),
             (Permission::UsePolicy, [true, true, true]),
             (Permission::ManagePolicy, [false, false, true]),
+            (Permission::UseStaffTools, [true, true, true]),
+            (Permission::ViewStaff, [false, false, true]),
         ];
         for (permission, allowed) in table {
             for (role, expected) in [Role::Member, Role::Admin, Role::Owner]

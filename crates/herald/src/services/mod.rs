@@ -25,6 +25,8 @@ pub mod people;
 pub mod policy;
 pub mod posts;
 pub mod schedule;
+pub mod staff;
+pub mod training;
 pub mod watch;
 
 pub use error::{AppError, Entity};

@@ -26,6 +26,8 @@ mod second_factors;
 mod secrets;
 mod sessions;
 mod sqlite;
+mod staff;
+mod training;
 mod watch;
 mod work;
 
@@ -56,6 +58,8 @@ pub use publishing::TimeChange;
 pub use rotations::RotationRecord;
 pub use secrets::SecretRecord;
 pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord, SessionSummary};
+pub use staff::{NewStaffProfile, ShareCount, StaffProfileRecord};
+pub use training::{CourseRecord, NewTrainingResult, PolicyExampleRecord, TrainingResultRecord};
 pub use work::Work;
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.
