@@ -13,6 +13,8 @@ pub mod oauth;
 pub mod people;
 pub mod policy;
 pub mod posts;
+pub mod staff;
+pub mod training;
 
 use askama::Template;
 use axum::extract::State;
