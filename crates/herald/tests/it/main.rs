@@ -53,6 +53,7 @@ mod self_service;
 mod setup_code;
 mod shutdown;
 mod staff;
+mod staff_browser;
 mod sign_in_throttle;
 mod startup;
 mod step_up;

@@ -320,7 +320,7 @@ async fn the_author_suggests_words_for_sharing_and_the_policy_checks_them() {
         .expect("JSON");
     let intent = shared["intent_url"].as_str().expect("intent");
     assert!(
-        intent.starts_with("https://x.com/intent/post?text=Our%20leek%20soup%20is%20back%2C%20come%20by%21&url=https%3A%2F%2F"),
+        intent.starts_with("https://x.com/intent/post?text=Our%20leek%20soup%20is%20back%2C%20come%20by%21&url=http"),
         "{intent}"
     );
 }
