@@ -157,7 +157,8 @@ pub fn is_intent_location(location: &str, server: Option<&str>) -> bool {
         return false;
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    INTENT_HOSTS.contains(&host) || server.is_some_and(|server| server == host && is_server_name(host))
+    INTENT_HOSTS.contains(&host)
+        || server.is_some_and(|server| server == host && is_server_name(host))
 }
 
 /// A server's host name: lower-case letters, digits, hyphens and dots, with a dot, no port,
@@ -264,7 +265,13 @@ mod tests {
         assert_eq!(intent_url(Network::Linkedin, TEXT, None, None), None);
         assert_eq!(intent_url(Network::Facebook, TEXT, None, None), None);
         assert_eq!(intent_url(Network::Mastodon, TEXT, Some(URL), None), None);
-        for bad in ["evil.example/x", "evil.example:8080", "user@evil.example", "localhost", ".a.b"] {
+        for bad in [
+            "evil.example/x",
+            "evil.example:8080",
+            "user@evil.example",
+            "localhost",
+            ".a.b",
+        ] {
             assert_eq!(
                 intent_url(Network::Mastodon, TEXT, Some(URL), Some(bad)),
                 None,

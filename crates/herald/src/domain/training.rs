@@ -177,8 +177,9 @@ impl Course {
         if count == 0 {
             return Err(CourseError {
                 line: markdown.lines().count().max(1),
-                problem: "the course has no question; add one with ??? (see the help below the editor)"
-                    .to_owned(),
+                problem:
+                    "the course has no question; add one with ??? (see the help below the editor)"
+                        .to_owned(),
             });
         }
         for part in &mut parts {
@@ -259,8 +260,8 @@ impl Names {
     /// The names from what the company has listed: its name, its accounts' handles and its
     /// domains; made up from the name where a list is empty.
     pub fn from_company(company: &str, handles: &[String], domains: &[String]) -> Names {
-        let compact: String = company
-            .chars()
+        // Letters with accents lose them (`Café` → `cafe`), as a domain name would.
+        let compact: String = unicode_normalization::UnicodeNormalization::nfd(company)
             .filter(char::is_ascii_alphanumeric)
             .collect::<String>()
             .to_lowercase();
@@ -336,7 +337,13 @@ fn imitate(name: &str, suffix: &str) -> String {
         Some(at) => chars
             .iter()
             .enumerate()
-            .map(|(index, c)| if index == at { swap(*c).unwrap_or(*c) } else { *c })
+            .map(|(index, c)| {
+                if index == at {
+                    swap(*c).unwrap_or(*c)
+                } else {
+                    *c
+                }
+            })
             .collect(),
         None => format!("{name}{suffix}"),
     }
@@ -382,7 +389,11 @@ mod tests {
         let cases = [
             ("# A\n??? Q\n- [x] only\n> why\n", 2, "two choices"),
             ("# A\n??? Q\n- [ ] a\n- [ ] b\n> why\n", 2, "right choice"),
-            ("# A\n??? Q\n- [x] a\n- [x] b\n> why\n", 4, "one right choice"),
+            (
+                "# A\n??? Q\n- [x] a\n- [x] b\n> why\n",
+                4,
+                "one right choice",
+            ),
             ("# A\n??? Q\n- [x] a\n- [ ] b\n", 2, "why"),
             ("Intro\n# A\n", 1, "must start"),
             ("# A\nNo questions.\n", 2, "no question"),
@@ -408,10 +419,14 @@ mod tests {
             filled,
             "@sunnycafe vs @sunnycaf3; https://sunnycafe-login.example/account/verify; Sunny Café"
         );
-        let mastodon = Names::from_company("Sunny", &["@sunny@mastodon.social".to_owned()], &[]);
+        let mastodon =
+            Names::from_company("Sunny Café", &["@sunny@mastodon.social".to_owned()], &[]);
         assert_eq!(mastodon.lookalike_handle(), "@5unny@mastodon.social");
-        assert_eq!(mastodon.domain, "sunny.example");
-        let looks = links::OwnNames::new(&[names.domain.clone()], &[names.handle.clone()]);
+        assert_eq!(mastodon.domain, "sunnycafe.example");
+        let looks = links::OwnNames::new(
+            std::slice::from_ref(&names.domain),
+            std::slice::from_ref(&names.handle),
+        );
         assert!(looks.check_handle(&names.lookalike_handle()).is_some());
         assert!(looks.check_host(&names.lookalike_domain()).is_some());
     }

@@ -56,10 +56,10 @@ pub async fn add_profile(
     new: NewProfile<'_>,
     now: Timestamp,
 ) -> Result<Profile, AppError> {
-    let network = Network::parse(new.network.trim())
-        .map_err(|error| AppError::invalid("network", error))?;
-    let handle = Handle::parse(network, new.handle)
-        .map_err(|error| AppError::invalid("handle", error))?;
+    let network =
+        Network::parse(new.network.trim()).map_err(|error| AppError::invalid("network", error))?;
+    let handle =
+        Handle::parse(network, new.handle).map_err(|error| AppError::invalid("handle", error))?;
     let purpose =
         Purpose::parse(new.purpose.trim()).map_err(|error| AppError::invalid("purpose", error))?;
     let link = match new.link.trim() {
@@ -235,7 +235,10 @@ pub async fn shareable(store: &Store, actor: &UserRecord) -> Result<Vec<Shareabl
         .posts_in_state(PostState::Published, RECENT_POSTS)
         .await?
     {
-        let Some(account) = accounts.iter().find(|account| account.id == post.account_id) else {
+        let Some(account) = accounts
+            .iter()
+            .find(|account| account.id == post.account_id)
+        else {
             continue;
         };
         let suggestion = suggested

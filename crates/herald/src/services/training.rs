@@ -69,7 +69,9 @@ pub async fn publish(
     let names = company_names(store).await?;
     Course::parse(&names.fill(markdown)).map_err(|error| AppError::invalid("markdown", error))?;
     let work = store.write().await?;
-    let version = work.publish_training_course(markdown, actor.id, now).await?;
+    let version = work
+        .publish_training_course(markdown, actor.id, now)
+        .await?;
     for user in work.list_users().await? {
         if user.active && user.id != actor.id {
             work.add_notification(
@@ -400,7 +402,11 @@ mod tests {
         let text = "Call 07700 900123 or café";
         let pieces = pieces(
             text,
-            &[finding(5..17, "a phone"), finding(6..8, "overlap"), finding(21..30, "bad")],
+            &[
+                finding(5..17, "a phone"),
+                finding(6..8, "overlap"),
+                finding(21..30, "bad"),
+            ],
         );
         let shown: Vec<(&str, Option<&str>)> = pieces
             .iter()

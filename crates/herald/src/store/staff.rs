@@ -41,10 +41,18 @@ pub struct ShareCount {
     pub count: i64,
 }
 
-type ProfileRow = (i64, i64, String, String, String, String, Option<String>, i64);
+type ProfileRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+);
 
-const PROFILE_COLUMNS: &str =
-    "id, user_id, network, handle, link, purpose, lookalike, created_at";
+const PROFILE_COLUMNS: &str = "id, user_id, network, handle, link, purpose, lookalike, created_at";
 
 fn profile_from_row(row: ProfileRow) -> Result<StaffProfileRecord, StoreError> {
     let (id, user_id, network, handle, link, purpose, lookalike, created_at) = row;
@@ -82,9 +90,7 @@ impl Store {
             .bind(now.as_millisecond())
             .fetch_optional(pool)
             .await)?;
-        id.ok_or_else(|| {
-            StoreError::Conflict("you already listed this profile".to_owned())
-        })
+        id.ok_or_else(|| StoreError::Conflict("you already listed this profile".to_owned()))
     }
 
     /// One member's profiles, oldest first.
@@ -92,9 +98,8 @@ impl Store {
         &self,
         user_id: i64,
     ) -> Result<Vec<StaffProfileRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {PROFILE_COLUMNS} FROM staff_profiles WHERE user_id = $1 ORDER BY id"
-        );
+        let sql =
+            format!("SELECT {PROFILE_COLUMNS} FROM staff_profiles WHERE user_id = $1 ORDER BY id");
         let rows: Vec<ProfileRow> = with_pool!(self, pool => sqlx::query_as(&sql)
             .bind(user_id)
             .fetch_all(pool)

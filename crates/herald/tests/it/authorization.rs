@@ -675,7 +675,12 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "network": "x", "handle": "@someone_else", "purpose": "personal" })),
             [D, A, A, A, A],
         ),
-        api(Method::DELETE, "/api/v1/me/profiles/999999", None, [D, A, A, A, A]),
+        api(
+            Method::DELETE,
+            "/api/v1/me/profiles/999999",
+            None,
+            [D, A, A, A, A],
+        ),
         api(Method::GET, "/api/v1/staff/profiles", None, [D, D, D, A, A]),
         api(Method::GET, "/api/v1/share", None, [D, A, A, A, A]),
         api(Method::POST, share_path, None, [D, A, A, A, A]),
@@ -699,8 +704,18 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "markdown": "# No questions" })),
             [D, D, D, A, D],
         ),
-        api(Method::GET, "/api/v1/training/results", None, [D, D, D, A, A]),
-        api(Method::GET, "/api/v1/policy/examples", None, [D, A, A, A, A]),
+        api(
+            Method::GET,
+            "/api/v1/training/results",
+            None,
+            [D, D, D, A, A],
+        ),
+        api(
+            Method::GET,
+            "/api/v1/policy/examples",
+            None,
+            [D, A, A, A, A],
+        ),
         api(
             Method::POST,
             "/api/v1/policy/examples",
@@ -716,7 +731,11 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::GET, "/staff", [D, A, A, A, A]),
         page(Method::POST, "/staff/profiles", [D, A, A, A, D]),
         page(Method::GET, "/staff/profiles", [D, D, D, A, A]),
-        page(Method::POST, "/staff/profiles/999999/remove", [D, A, A, A, D]),
+        page(
+            Method::POST,
+            "/staff/profiles/999999/remove",
+            [D, A, A, A, D],
+        ),
         page(Method::GET, "/share", [D, A, A, A, A]),
         page(Method::GET, share_page_path, [D, A, A, A, A]),
         page(Method::POST, share_text_page_path, [D, D, D, A, D]),
@@ -726,7 +745,11 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::GET, "/training/results", [D, D, D, A, A]),
         page(Method::GET, "/policy/examples", [D, A, A, A, A]),
         page(Method::POST, "/policy/examples", [D, D, D, A, D]),
-        page(Method::POST, "/policy/examples/999999/remove", [D, D, D, A, D]),
+        page(
+            Method::POST,
+            "/policy/examples/999999/remove",
+            [D, D, D, A, D],
+        ),
         // These end the caller's session, so they come last and each signed-in caller
         // uses a fresh session for them.
         api(

@@ -157,9 +157,10 @@ async fn a_profile_that_looks_like_the_company_account_is_flagged_to_the_owners(
     assert_eq!(note["link"], "/staff/profiles");
     let jane_notes = crate::accounts::notifications(&app, &jane).await;
     assert!(
-        jane_notes
-            .iter()
-            .all(|note| !note["subject"].as_str().unwrap_or("").contains("looks like")),
+        jane_notes.iter().all(|note| !note["subject"]
+            .as_str()
+            .unwrap_or("")
+            .contains("looks like")),
         "only owners are told"
     );
 
@@ -179,7 +180,10 @@ async fn a_profile_that_looks_like_the_company_account_is_flagged_to_the_owners(
         .iter()
         .map(|entry| &entry["details"]["lookalike"])
         .collect();
-    assert!(flags.contains(&&json!(true)) && flags.contains(&&json!(false)), "{audit}");
+    assert!(
+        flags.contains(&&json!(true)) && flags.contains(&&json!(false)),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -190,13 +194,23 @@ async fn a_published_post_is_shared_through_the_network_share_page_and_counted()
         .published_after("Pumpkin soup & bread is back!", 5)
         .await;
     let published: Value = scene.post(id).await;
-    let url = published["remote_url"].as_str().expect("public link").to_owned();
+    let url = published["remote_url"]
+        .as_str()
+        .expect("public link")
+        .to_owned();
     let draft = crate::posts::draft_id(app, &scene.keeper, scene.account, "Not out yet").await;
     let member = invite_and_join(app, clock, &scene.owner, "jane@sunny.example", "member").await;
 
     let linkedin = profile_id(app, &member, "linkedin", "jane-doe", "represents").await;
     let personal = profile_id(app, &member, "x", "@jane_at_home", "personal").await;
-    let mastodon = profile_id(app, &member, "mastodon", "@jane@hachyderm.io", "shares_news").await;
+    let mastodon = profile_id(
+        app,
+        &member,
+        "mastodon",
+        "@jane@hachyderm.io",
+        "shares_news",
+    )
+    .await;
 
     let list: Value = member.get_json(app, "/api/v1/share").await;
     let item = &list[0];
@@ -255,7 +269,10 @@ async fn a_published_post_is_shared_through_the_network_share_page_and_counted()
     assert_eq!(not_yours.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         member
-            .get(app, &format!("/share/{id}/{linkedin}?to=https://evil.example/"))
+            .get(
+                app,
+                &format!("/share/{id}/{linkedin}?to=https://evil.example/")
+            )
             .await
             .headers()["location"],
         location,
@@ -273,7 +290,13 @@ async fn a_published_post_is_shared_through_the_network_share_page_and_counted()
         .expect("LinkedIn counted");
     assert_eq!(linkedin_count["count"], 2, "{counts}");
     assert_eq!(linkedin_count["post_id"], id);
-    let page = scene.owner.get(app, "/staff/profiles").await.text().await.expect("page");
+    let page = scene
+        .owner
+        .get(app, "/staff/profiles")
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(page.contains("class=\"share-count\">2<"), "{page}");
 }
 
@@ -282,11 +305,23 @@ async fn the_author_suggests_words_for_sharing_and_the_policy_checks_them() {
     let scene = Scene::mastodon().await;
     let app = &scene.app;
     let id = scene.published_after("Soup of the day: leek", 5).await;
-    let member = invite_and_join(app, &scene.clock, &scene.owner, "jane@sunny.example", "member").await;
+    let member = invite_and_join(
+        app,
+        &scene.clock,
+        &scene.owner,
+        "jane@sunny.example",
+        "member",
+    )
+    .await;
     let x = profile_id(app, &member, "x", "@jane_doe", "shares_news").await;
 
     let by_other = member
-        .send(app, Method::PUT, &format!("/api/v1/share/{id}/text"), Some(json!({ "text": "Try it!" })))
+        .send(
+            app,
+            Method::PUT,
+            &format!("/api/v1/share/{id}/text"),
+            Some(json!({ "text": "Try it!" })),
+        )
         .await;
     assert_eq!(by_other.status(), StatusCode::FORBIDDEN, "only the author");
     let leaking = scene

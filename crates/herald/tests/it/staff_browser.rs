@@ -20,7 +20,9 @@ const RIGHT: [usize; 8] = [1, 1, 1, 0, 1, 1, 0, 1];
 async fn a_member_lists_a_profile_takes_the_course_and_shares_a_post_that_the_owner_sees() {
     let scene = Scene::mastodon().await;
     let (app, clock) = (&scene.app, &scene.clock);
-    let post = scene.published_after("Leek soup is back on Monday!", 5).await;
+    let post = scene
+        .published_after("Leek soup is back on Monday!", 5)
+        .await;
     let url = scene.post(post).await["remote_url"]
         .as_str()
         .expect("public link")
@@ -65,12 +67,24 @@ async fn a_member_lists_a_profile_takes_the_course_and_shares_a_post_that_the_ow
 
     // The course: one answer wrong, explained; seven of eight pass.
     browser.goto(&app.url("/training")).await;
-    assert!(browser.text_of("#course-outstanding").await.contains("Pass this course"));
+    assert!(
+        browser
+            .text_of("#course-outstanding")
+            .await
+            .contains("Pass this course")
+    );
     let page = browser.text_of("main").await;
-    assert!(page.contains("@herald@127.0.0.1"), "the company's own handle: {page}");
+    assert!(
+        page.contains("@herald@127.0.0.1"),
+        "the company's own handle: {page}"
+    );
     browser.screenshot("staff-course").await;
     for (question, right) in RIGHT.iter().enumerate() {
-        let choice = if question == 2 { (right + 1) % 3 } else { *right };
+        let choice = if question == 2 {
+            (right + 1) % 3
+        } else {
+            *right
+        };
         browser
             .click(
                 &browser

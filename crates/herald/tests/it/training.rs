@@ -60,38 +60,68 @@ async fn members_pass_the_published_course_before_posting_and_again_after_a_new_
     let course: Value = jane.get_json(&app, "/api/v1/training").await;
     assert_eq!(course["published"], false);
     assert_eq!(course["outstanding"], false);
-    assert!(course.get("markdown").is_none(), "members never get the source");
-    assert_eq!(draft(&app, &jane, account).await.status(), StatusCode::CREATED);
+    assert!(
+        course.get("markdown").is_none(),
+        "members never get the source"
+    );
+    assert_eq!(
+        draft(&app, &jane, account).await.status(),
+        StatusCode::CREATED
+    );
 
     let published = publish_course(&app, &owner, COURSE).await;
     assert_eq!(published.status(), StatusCode::OK);
     let course: Value = jane.get_json(&app, "/api/v1/training").await;
     assert_eq!(course["outstanding"], true);
-    assert_eq!(course["parts"][1]["questions"][0]["choices"], json!(["@sunnycafe", "@sunnycaf3"]));
+    assert_eq!(
+        course["parts"][1]["questions"][0]["choices"],
+        json!(["@sunnycafe", "@sunnycaf3"])
+    );
     assert!(
-        !course.to_string().contains("[x]") && course["parts"][0]["questions"][0].get("right").is_none(),
+        !course.to_string().contains("[x]")
+            && course["parts"][0]["questions"][0].get("right").is_none(),
         "the right answers are not given away: {course}"
     );
     let refused = draft(&app, &jane, account).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let refused: Value = refused.json().await.expect("JSON");
     assert!(
-        refused["detail"].as_str().expect("detail").contains("/training"),
+        refused["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("/training"),
         "{refused}"
     );
 
     let failed = answer(&app, &jane, json!([0, 1, 1])).await;
     assert_eq!(failed["passed"], false);
-    assert_eq!((failed["right"].as_i64(), failed["total"].as_i64()), (Some(1), Some(3)));
+    assert_eq!(
+        (failed["right"].as_i64(), failed["total"].as_i64()),
+        (Some(1), Some(3))
+    );
     assert_eq!(failed["wrong"][0]["right_choice"], "No, never");
-    assert!(failed["wrong"][0]["why"].as_str().expect("why").contains("personal data"));
-    assert_eq!(failed["wrong"][1]["why"], "@sunnycaf3 has one letter changed.");
-    assert_eq!(draft(&app, &jane, account).await.status(), StatusCode::FORBIDDEN);
+    assert!(
+        failed["wrong"][0]["why"]
+            .as_str()
+            .expect("why")
+            .contains("personal data")
+    );
+    assert_eq!(
+        failed["wrong"][1]["why"],
+        "@sunnycaf3 has one letter changed."
+    );
+    assert_eq!(
+        draft(&app, &jane, account).await.status(),
+        StatusCode::FORBIDDEN
+    );
 
     let passed = answer(&app, &jane, json!([1, 0, 1])).await;
     assert_eq!(passed["passed"], true, "{passed}");
     assert_eq!(passed["complete"], true);
-    assert_eq!(draft(&app, &jane, account).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        draft(&app, &jane, account).await.status(),
+        StatusCode::CREATED
+    );
 
     let results: Value = owner.get_json(&app, "/api/v1/training/results").await;
     let row = results
@@ -101,19 +131,38 @@ async fn members_pass_the_published_course_before_posting_and_again_after_a_new_
         .find(|row| row["user_id"] == jane.id)
         .expect("Jane listed");
     assert_eq!(row["complete"], true);
-    assert_eq!((row["latest_right"].as_i64(), row["latest_total"].as_i64()), (Some(3), Some(3)));
+    assert_eq!(
+        (row["latest_right"].as_i64(), row["latest_total"].as_i64()),
+        (Some(3), Some(3))
+    );
 
     // A new policy: accepted, but the course is asked for again.
     let policy = owner
-        .send(&app, Method::PUT, "/api/v1/policy", Some(json!({ "markdown": "# Policy v1\nBe kind." })))
+        .send(
+            &app,
+            Method::PUT,
+            "/api/v1/policy",
+            Some(json!({ "markdown": "# Policy v1\nBe kind." })),
+        )
         .await;
     assert!(policy.status().is_success(), "{:?}", policy.text().await);
     let document: Value = jane.get_json(&app, "/api/v1/policy").await;
     let acknowledged = jane
-        .post(&app, "/api/v1/policy/acknowledge", json!({ "version": document["version"] }))
+        .post(
+            &app,
+            "/api/v1/policy/acknowledge",
+            json!({ "version": document["version"] }),
+        )
         .await;
-    assert!(acknowledged.status().is_success(), "{:?}", acknowledged.text().await);
-    assert_eq!(draft(&app, &jane, account).await.status(), StatusCode::FORBIDDEN);
+    assert!(
+        acknowledged.status().is_success(),
+        "{:?}",
+        acknowledged.text().await
+    );
+    assert_eq!(
+        draft(&app, &jane, account).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let results: Value = owner.get_json(&app, "/api/v1/training/results").await;
     let row = results
         .as_array()
@@ -123,7 +172,10 @@ async fn members_pass_the_published_course_before_posting_and_again_after_a_new_
         .expect("Jane listed");
     assert_eq!(row["complete"], false, "the policy changed: {row}");
     answer(&app, &jane, json!([1, 0, 1])).await;
-    assert_eq!(draft(&app, &jane, account).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        draft(&app, &jane, account).await.status(),
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
@@ -153,17 +205,43 @@ async fn only_owners_edit_the_course_and_see_who_completed_it() {
     let course: Value = jane.get_json(&app, "/api/v1/training").await;
     assert_eq!(course["published"], false, "nothing was published");
 
-    let broken = publish_course(&app, &owner, "# Part\n??? Pick one\n- [ ] a\n- [ ] b\n> why\n").await;
+    let broken = publish_course(
+        &app,
+        &owner,
+        "# Part\n??? Pick one\n- [ ] a\n- [ ] b\n> why\n",
+    )
+    .await;
     assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let broken: Value = broken.json().await.expect("JSON");
     assert_eq!(broken["field"], "markdown");
-    assert!(broken["detail"].as_str().expect("detail").starts_with("line 2:"), "{broken}");
+    assert!(
+        broken["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("line 2:"),
+        "{broken}"
+    );
 
     let owner_view: Value = owner.get_json(&app, "/api/v1/training").await;
-    assert!(owner_view["markdown"].as_str().expect("source").contains("???"));
-    let page = owner.get(&app, "/training").await.text().await.expect("page");
+    assert!(
+        owner_view["markdown"]
+            .as_str()
+            .expect("source")
+            .contains("???")
+    );
+    let page = owner
+        .get(&app, "/training")
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(page.contains("id=\"course-editor\""));
-    let page = jane.get(&app, "/training").await.text().await.expect("page");
+    let page = jane
+        .get(&app, "/training")
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(!page.contains("id=\"course-editor\""));
     assert!(page.contains("type=\"radio\""));
 }
@@ -173,15 +251,25 @@ async fn a_wrong_answer_on_the_course_page_is_explained() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
     let jane = invite_and_join(&app, &clock, &owner, "jane@sunny.example", "member").await;
-    assert_eq!(publish_course(&app, &owner, COURSE).await.status(), StatusCode::OK);
+    assert_eq!(
+        publish_course(&app, &owner, COURSE).await.status(),
+        StatusCode::OK
+    );
     let course: Value = jane.get_json(&app, "/api/v1/training").await;
     let version = course["version"].as_i64().expect("version").to_string();
     let page = jane
-        .form(&app, "/training", &[("version", &version), ("q0", "0"), ("q1", "0"), ("q2", "1")])
+        .form(
+            &app,
+            "/training",
+            &[("version", &version), ("q0", "0"), ("q1", "0"), ("q2", "1")],
+        )
         .await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("page");
-    assert!(html.contains("Passed: 2 of 3 right") || html.contains("Not passed yet: 2 of 3 right"), "{html}");
+    assert!(
+        html.contains("Passed: 2 of 3 right") || html.contains("Not passed yet: 2 of 3 right"),
+        "{html}"
+    );
     assert!(html.contains("A phone number is personal data"), "{html}");
     let stale = jane
         .form(&app, "/training", &[("version", "99"), ("q0", "1")])
@@ -220,28 +308,54 @@ async fn bad_examples_in_the_policy_show_what_the_guard_finds() {
         .await;
     assert_eq!(good.status(), StatusCode::CREATED);
     let wrong = owner
-        .post(&app, "/api/v1/policy/examples", json!({ "text": "x", "verdict": "ugly", "why": "w" }))
+        .post(
+            &app,
+            "/api/v1/policy/examples",
+            json!({ "text": "x", "verdict": "ugly", "why": "w" }),
+        )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let denied = jane
-        .post(&app, "/api/v1/policy/examples", json!({ "text": "x", "verdict": "good", "why": "w" }))
+        .post(
+            &app,
+            "/api/v1/policy/examples",
+            json!({ "text": "x", "verdict": "good", "why": "w" }),
+        )
         .await;
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
     let id = bad["id"].as_i64().expect("id");
     let denied = jane
-        .send(&app, Method::DELETE, &format!("/api/v1/policy/examples/{id}"), None)
+        .send(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/policy/examples/{id}"),
+            None,
+        )
         .await;
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
 
     let listed: Value = jane.get_json(&app, "/api/v1/policy/examples").await;
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
-    let page = jane.get(&app, "/policy/examples").await.text().await.expect("page");
+    let page = jane
+        .get(&app, "/policy/examples")
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(page.contains("<mark title="), "{page}");
     assert!(page.contains(">ann.smith@gmail.com</mark>"), "{page}");
-    assert!(!page.contains("id=\"add-example\""), "members do not edit examples");
+    assert!(
+        !page.contains("id=\"add-example\""),
+        "members do not edit examples"
+    );
     let removed = owner
-        .send(&app, Method::DELETE, &format!("/api/v1/policy/examples/{id}"), None)
+        .send(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/policy/examples/{id}"),
+            None,
+        )
         .await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
 }

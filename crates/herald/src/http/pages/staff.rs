@@ -18,7 +18,7 @@ use crate::domain::staff::Purpose;
 use crate::http::AppState;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::services::AppError;
-use crate::services::staff::{self, MemberProfiles, NewProfile, Profile, Shareable, ShareTally};
+use crate::services::staff::{self, MemberProfiles, NewProfile, Profile, ShareTally, Shareable};
 
 /// The pages' routes, merged into the router by `http/mod.rs`.
 pub fn routes() -> Router<AppState> {
@@ -150,7 +150,10 @@ pub async fn remove(
 }
 
 /// `/staff/profiles`: everyone's profiles and shares (owners).
-pub async fn everyone(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+pub async fn everyone(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
     caller.require(Permission::ViewStaff)?;
     let page = EveryonePage {
         layout: Layout::signed_in("Staff profiles and shares · Herald", "/members", &caller),

@@ -166,7 +166,9 @@ pub async fn answer(
     }
     let now = state.clock.now();
     match training::answer(&state.store, &caller.user, version, &answers, now).await {
-        Ok(attempt) => course_view(&state, &caller, Some(attempt.score), None, StatusCode::OK).await,
+        Ok(attempt) => {
+            course_view(&state, &caller, Some(attempt.score), None, StatusCode::OK).await
+        }
         Err(error @ (AppError::Conflict(_) | AppError::Invalid { .. })) => {
             let status = status_of(&error);
             course_view(&state, &caller, None, Some(message(error)), status).await
@@ -203,7 +205,10 @@ pub async fn results(State(state): State<AppState>, caller: Caller) -> Result<Re
 }
 
 /// `/policy/examples`: the examples, bad ones with the guard's findings highlighted.
-pub async fn examples(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+pub async fn examples(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
     caller.require(Permission::UsePolicy)?;
     examples_view(&state, &caller, None, StatusCode::OK).await
 }
@@ -230,7 +235,11 @@ async fn examples_view(
         })
         .collect();
     let page = ExamplesPage {
-        layout: Layout::signed_in("Examples of good and bad practice · Herald", "/policy", caller),
+        layout: Layout::signed_in(
+            "Examples of good and bad practice · Herald",
+            "/policy",
+            caller,
+        ),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         examples,
         is_owner: caller.require(Permission::ManagePolicy).is_ok(),
