@@ -382,13 +382,10 @@ pub async fn suggest_text(
                 .filter(|finding| finding.action >= guard::Action::RequireApproval)
                 .map(|finding| finding.message.clone())
                 .collect();
-            return Err(AppError::invalid(
-                "text",
-                format!(
-                    "staff would post this without approval, and the policy does not allow it: {}",
-                    reasons.join(" ")
-                ),
-            ));
+            return Err(AppError::Conflict(format!(
+                "staff would post these words without approval, and the policy does not allow them: {}",
+                reasons.join(" ")
+            )));
         }
     }
     let work = store.write().await?;

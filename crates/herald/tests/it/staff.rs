@@ -231,16 +231,7 @@ async fn a_published_post_is_shared_through_the_network_share_page_and_counted()
     let shared = member.get(app, &format!("/share/{id}/{linkedin}")).await;
     assert_eq!(shared.status(), StatusCode::SEE_OTHER);
     let location = shared.headers()["location"].to_str().expect("location");
-    let encoded: String = url
-        .bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                char::from(byte).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect();
+    let encoded = encode(&url);
     assert_eq!(
         location,
         format!("https://www.linkedin.com/sharing/share-offsite/?url={encoded}")
@@ -333,9 +324,15 @@ async fn the_author_suggests_words_for_sharing_and_the_policy_checks_them() {
             Some(json!({ "text": "Questions? Email ann.smith@gmail.com or card 4111 1111 1111 1111" })),
         )
         .await;
-    assert_eq!(leaking.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(leaking.status(), StatusCode::CONFLICT);
     let leaking: Value = leaking.json().await.expect("JSON");
-    assert_eq!(leaking["field"], "text");
+    assert!(
+        leaking["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("the policy does not allow them"),
+        "{leaking}"
+    );
     let fine = scene
         .keeper
         .send(
@@ -358,4 +355,19 @@ async fn the_author_suggests_words_for_sharing_and_the_policy_checks_them() {
         intent.starts_with("https://x.com/intent/post?text=Our%20leek%20soup%20is%20back%2C%20come%20by%21&url=http"),
         "{intent}"
     );
+}
+
+/// Percent-encodes as RFC 3986 asks for a query value: only unreserved characters are kept
+/// (written here again, apart from Herald's own, so the test does not check Herald by itself).
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
 }

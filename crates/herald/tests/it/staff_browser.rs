@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::browser::sign_in_with_code;
 use crate::people::{Person, code, invite_and_join};
 use crate::publishing::Scene;
+use crate::staff::encode;
 use crate::webdriver::Browser;
 
 /// The built-in course's right answers, question by question.
@@ -183,18 +184,4 @@ async fn wait_for_shares(scene: &Scene, total: i64) {
 fn next_code(clock: &herald::clock::ManualClock, person: &Person) -> String {
     clock.advance(jiff::SignedDuration::from_secs(30));
     code(&person.secret, clock)
-}
-
-/// Percent-encodes as RFC 3986 asks for a query value: only unreserved characters are kept.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                char::from(byte).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect()
 }

@@ -48,6 +48,34 @@ async fn draft(app: &TestApp, person: &Person, account: i64) -> reqwest::Respons
         .await
 }
 
+async fn add_example(
+    app: &TestApp,
+    person: &Person,
+    text: &str,
+    verdict: &str,
+    why: &str,
+) -> reqwest::Response {
+    person
+        .post(
+            app,
+            "/api/v1/policy/examples",
+            json!({ "text": text, "verdict": verdict, "why": why }),
+        )
+        .await
+}
+
+/// The owner's view of one member's standing in the course.
+async fn standing_of(app: &TestApp, owner: &Person, member: &Person) -> Value {
+    let results: Value = owner.get_json(app, "/api/v1/training/results").await;
+    results
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|row| row["user_id"] == member.id)
+        .expect("the member is listed")
+        .clone()
+}
+
 #[tokio::test]
 async fn members_pass_the_published_course_before_posting_and_again_after_a_new_policy() {
     let (app, clock) = app().await;
@@ -93,6 +121,12 @@ async fn members_pass_the_published_course_before_posting_and_again_after_a_new_
         "{refused}"
     );
 
+    let composer = jane.get(&app, "/compose").await.text().await.expect("page");
+    assert!(
+        composer.contains("id=\"course-needed\"") && composer.contains("href=\"/training\""),
+        "the composer links to the course"
+    );
+
     let failed = answer(&app, &jane, json!([0, 1, 1])).await;
     assert_eq!(failed["passed"], false);
     assert_eq!(
@@ -118,18 +152,14 @@ async fn members_pass_the_published_course_before_posting_and_again_after_a_new_
     let passed = answer(&app, &jane, json!([1, 0, 1])).await;
     assert_eq!(passed["passed"], true, "{passed}");
     assert_eq!(passed["complete"], true);
+    let composer = jane.get(&app, "/compose").await.text().await.expect("page");
+    assert!(!composer.contains("id=\"course-needed\""));
     assert_eq!(
         draft(&app, &jane, account).await.status(),
         StatusCode::CREATED
     );
 
-    let results: Value = owner.get_json(&app, "/api/v1/training/results").await;
-    let row = results
-        .as_array()
-        .expect("list")
-        .iter()
-        .find(|row| row["user_id"] == jane.id)
-        .expect("Jane listed");
+    let row = standing_of(&app, &owner, &jane).await;
     assert_eq!(row["complete"], true);
     assert_eq!(
         (row["latest_right"].as_i64(), row["latest_total"].as_i64()),
@@ -163,13 +193,7 @@ async fn members_pass_the_published_course_before_posting_and_again_after_a_new_
         draft(&app, &jane, account).await.status(),
         StatusCode::FORBIDDEN
     );
-    let results: Value = owner.get_json(&app, "/api/v1/training/results").await;
-    let row = results
-        .as_array()
-        .expect("list")
-        .iter()
-        .find(|row| row["user_id"] == jane.id)
-        .expect("Jane listed");
+    let row = standing_of(&app, &owner, &jane).await;
     assert_eq!(row["complete"], false, "the policy changed: {row}");
     answer(&app, &jane, json!([1, 0, 1])).await;
     assert_eq!(
@@ -282,13 +306,14 @@ async fn bad_examples_in_the_policy_show_what_the_guard_finds() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;
     let jane = invite_and_join(&app, &clock, &owner, "jane@sunny.example", "member").await;
-    let bad = owner
-        .post(
-            &app,
-            "/api/v1/policy/examples",
-            json!({ "text": "Congrats Ann! Questions to ann.smith@gmail.com", "verdict": "bad", "why": "It names a customer and her own email address." }),
-        )
-        .await;
+    let bad = add_example(
+        &app,
+        &owner,
+        "Congrats Ann! Questions to ann.smith@gmail.com",
+        "bad",
+        "It names a customer and her own email address.",
+    )
+    .await;
     assert_eq!(bad.status(), StatusCode::CREATED);
     let bad: Value = bad.json().await.expect("JSON");
     assert!(
@@ -299,30 +324,19 @@ async fn bad_examples_in_the_policy_show_what_the_guard_finds() {
             .any(|finding| finding["rule"] == "pii.email"),
         "{bad}"
     );
-    let good = owner
-        .post(
-            &app,
-            "/api/v1/policy/examples",
-            json!({ "text": "Leek soup is back on Monday!", "verdict": "good", "why": "News, no personal data." }),
-        )
-        .await;
+    let good = add_example(
+        &app,
+        &owner,
+        "Leek soup is back on Monday!",
+        "good",
+        "News, no personal data.",
+    )
+    .await;
     assert_eq!(good.status(), StatusCode::CREATED);
-    let wrong = owner
-        .post(
-            &app,
-            "/api/v1/policy/examples",
-            json!({ "text": "x", "verdict": "ugly", "why": "w" }),
-        )
-        .await;
+    let wrong = add_example(&app, &owner, "x", "ugly", "w").await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let denied = jane
-        .post(
-            &app,
-            "/api/v1/policy/examples",
-            json!({ "text": "x", "verdict": "good", "why": "w" }),
-        )
-        .await;
+    let denied = add_example(&app, &jane, "x", "good", "w").await;
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
     let id = bad["id"].as_i64().expect("id");
     let denied = jane

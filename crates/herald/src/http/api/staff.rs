@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::access::Permission;
 use crate::domain::accounts::Network;
@@ -23,16 +23,49 @@ use crate::services::staff::{self, NewProfile, Profile};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"network": "linkedin", "handle": "jane-doe", "link": "https://www.linkedin.com/in/jane-doe", "purpose": "represents"}))]
 pub struct NewProfileRequest {
-    /// `x`, `linkedin`, `facebook`, `instagram`, `threads`, `bluesky` or `mastodon`.
-    pub network: String,
-    /// The handle as the network spells it (`@jane@hachyderm.io` on Mastodon).
+    pub network: Network,
+    /// The handle as the network spells it (`@jane@hachyderm.io` on Mastodon); each network has
+    /// its own rule (see the request body's `oneOf`).
     pub handle: String,
     /// Where the profile is seen (https); left out, the network's usual address.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "^(https://[A-Za-z0-9.-][!-~]*)?$")]
     pub link: String,
     /// `personal` (own life only), `shares_news` (shares company news) or `represents` (speaks
     /// for the company).
-    pub purpose: String,
+    pub purpose: Purpose,
+}
+
+/// [`NewProfileRequest`] with each network's handle rule: what `POST /api/v1/me/profiles`
+/// takes. Only the document uses it; the handler reads a `NewProfileRequest`.
+#[derive(Debug)]
+pub struct NewProfileByNetwork;
+
+impl utoipa::PartialSchema for NewProfileByNetwork {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        utoipa::openapi::schema::AllOfBuilder::new()
+            .description(Some(
+                "One of your own profiles, with each network's rule for its handle (as for a social account).",
+            ))
+            .examples([serde_json::json!({
+                "network": "linkedin", "handle": "jane-doe", "purpose": "represents"
+            })])
+            .item(utoipa::openapi::Ref::from_schema_name(
+                NewProfileRequest::name(),
+            ))
+            .item(super::accounts::handles_by_network())
+            .into()
+    }
+}
+
+impl ToSchema for NewProfileByNetwork {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::Schema>)>) {
+        schemas.push((
+            NewProfileRequest::name().into(),
+            <NewProfileRequest as utoipa::PartialSchema>::schema(),
+        ));
+        <NewProfileRequest as ToSchema>::schemas(schemas);
+    }
 }
 
 /// One of a member's own profiles.
@@ -99,6 +132,7 @@ pub struct SharedView {
 #[schema(example = json!({"text": "Our new menu is out, have a look!"}))]
 pub struct SuggestionRequest {
     /// At most 250 characters; empty clears the suggestion. Checked by the policy guard.
+    #[schema(max_length = 250)]
     pub text: String,
 }
 
@@ -144,7 +178,7 @@ pub async fn my_profiles(
 /// Lists one of the caller's own profiles and says what it is for. Herald holds no password or
 /// token for it. A handle that looks like one of the company's accounts or names is kept,
 /// marked in `lookalike`, and the owners are told. Audited.
-#[utoipa::path(post, path = "/api/v1/me/profiles", tag = "staff", operation_id = "add_my_profile", security(("token" = ["staff"]), ("session" = [])), request_body = NewProfileRequest,
+#[utoipa::path(post, path = "/api/v1/me/profiles", tag = "staff", operation_id = "add_my_profile", security(("token" = ["staff"]), ("session" = [])), request_body = NewProfileByNetwork,
     responses(
         (status = 201, description = "Added", body = ProfileView),
         (status = 409, description = "Already listed, or too many profiles", body = Problem, content_type = "application/problem+json"),
@@ -157,10 +191,10 @@ pub async fn add_profile(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::UseStaffTools)?;
     let new = NewProfile {
-        network: &request.network,
+        network: request.network.as_str(),
         handle: &request.handle,
         link: &request.link,
-        purpose: &request.purpose,
+        purpose: request.purpose.as_str(),
     };
     let profile = staff::add_profile(&state, &caller.user, new, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(profile_view(profile))).into_response())
@@ -269,13 +303,14 @@ pub async fn share(
 ///
 /// The post's author (or an owner) suggests what staff say when they share it. The policy
 /// guard checks the words first: anything it would block or send for approval is refused
-/// (422), since staff post them without approval. An empty text clears the suggestion.
+/// (409), since staff post them without approval. An empty text clears the suggestion.
 #[utoipa::path(put, path = "/api/v1/share/{post_id}/text", tag = "staff", operation_id = "suggest_share_text", security(("token" = ["posts:write"]), ("session" = [])), request_body = SuggestionRequest, params(("post_id" = i64, Path)),
     responses(
         (status = 204, description = "Saved"),
         (status = 403, description = "Not the post's author or an owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Too long, or the policy does not allow it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The policy does not allow these words; `detail` says why", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Longer than 250 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn suggest(
     State(state): State<AppState>,

@@ -204,14 +204,8 @@ pub async fn share(
     caller.require(Permission::UseStaffTools)?;
     let now = state.clock.now();
     let intent = staff::share(&state.store, &caller.user, post_id, profile_id, now).await?;
-    Ok((
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, intent),
-            (header::REFERRER_POLICY, "no-referrer".to_owned()),
-        ],
-    )
-        .into_response())
+    // The layout's Referrer-Policy (same-origin) keeps Herald's address from the network.
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, intent)]).into_response())
 }
 
 /// The author's suggested words for sharing their post.
@@ -224,7 +218,7 @@ pub async fn suggest(
     let now = state.clock.now();
     match staff::suggest_text(&state, &caller.user, post_id, &form.text, now).await {
         Ok(()) => Ok(Redirect::to("/share").into_response()),
-        Err(error @ (AppError::Invalid { .. } | AppError::Denied(_))) => {
+        Err(error @ (AppError::Invalid { .. } | AppError::Denied(_) | AppError::Conflict(_))) => {
             let status = status_of(&error);
             share_view(&state, &caller, Some(message(error)), status).await
         }
