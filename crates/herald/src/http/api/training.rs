@@ -117,11 +117,29 @@ pub struct StandingView {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "Congrats to Ann Smith (07700 900123) on her order!", "verdict": "bad", "why": "Names a customer and their phone number."}))]
 pub struct ExampleRequest {
+    /// 1 to 3000 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 3000,
+        pattern = r"^[^\x00]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub text: String,
-    /// `good` or `bad`.
-    pub verdict: String,
-    /// Why, in a sentence or two.
+    pub verdict: Verdict,
+    /// Why, in a sentence or two: 1 to 500 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub why: String,
+}
+
+/// Whether an example shows good or bad practice.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Good,
+    Bad,
 }
 
 /// An example with what the policy guard finds in it.
@@ -193,7 +211,6 @@ pub async fn read(
     responses(
         (status = 200, description = "The score", body = ScoreView),
         (status = 409, description = "The course changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "More answers than questions", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn answer(
     State(state): State<AppState>,
@@ -313,11 +330,15 @@ pub async fn add_example(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ManagePolicy)?;
     let now = state.clock.now();
+    let verdict = match request.verdict {
+        Verdict::Good => "good",
+        Verdict::Bad => "bad",
+    };
     let id = training::add_example(
         &state.store,
         &caller.user,
         &request.text,
-        &request.verdict,
+        verdict,
         &request.why,
         now,
     )
