@@ -124,7 +124,7 @@ pub struct ExampleRequest {
         pattern = r"^[^\x00]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
     )]
     pub text: String,
-    pub verdict: Verdict,
+    pub verdict: ExampleVerdict,
     /// Why, in a sentence or two: 1 to 500 characters, not only spaces.
     #[schema(
         min_length = 1,
@@ -137,7 +137,7 @@ pub struct ExampleRequest {
 /// Whether an example shows good or bad practice.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub enum ExampleVerdict {
     Good,
     Bad,
 }
@@ -331,8 +331,8 @@ pub async fn add_example(
     caller.require(Permission::ManagePolicy)?;
     let now = state.clock.now();
     let verdict = match request.verdict {
-        Verdict::Good => "good",
-        Verdict::Bad => "bad",
+        ExampleVerdict::Good => "good",
+        ExampleVerdict::Bad => "bad",
     };
     let id = training::add_example(
         &state.store,
