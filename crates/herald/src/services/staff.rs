@@ -317,10 +317,16 @@ pub async fn share(
         .map(|(_, text)| text);
     let text = suggested.unwrap_or_else(|| post.text.clone());
     let intent_url = intent_for(&profile, &text, post.remote_url.as_deref()).ok_or_else(|| {
-        AppError::Conflict(format!(
-            "{} shares a link only, and this post has no public link yet",
-            profile.network.label()
-        ))
+        AppError::Conflict(match profile.network {
+            Network::Instagram => {
+                "Instagram has no share link for the web: share the post from the Instagram app"
+                    .to_owned()
+            }
+            network => format!(
+                "{} shares a link only, and this post has no public link yet",
+                network.label()
+            ),
+        })
     })?;
     let server = staff::mastodon_server(&profile.handle);
     if !staff::is_intent_location(&intent_url, server) {

@@ -58,8 +58,44 @@ pub struct QuestionView {
 pub struct AnswersRequest {
     /// The version answered (from `GET /api/v1/training`).
     pub version: i64,
-    /// For each question by number, the index of the choice given (null: not answered).
+    /// For each question by number, the index of the choice given (null: not answered). An
+    /// index past the question's choices is a wrong answer.
+    #[serde(deserialize_with = "choice_indexes")]
     pub answers: Vec<Option<usize>>,
+}
+
+/// Reads the answers' choice indexes. A whole number too large for this machine (JSON allows
+/// any size, and `1.0` is a whole number too) names no choice, so it is a wrong answer rather
+/// than a refusal; a negative or fractional one is refused.
+fn choice_indexes<'de, D>(deserializer: D) -> Result<Vec<Option<usize>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let values: Vec<Option<serde_json::Number>> = Deserialize::deserialize(deserializer)?;
+    values
+        .into_iter()
+        .map(|value| {
+            let Some(number) = value else {
+                return Ok(None);
+            };
+            if let Some(index) = number.as_u64() {
+                return Ok(Some(usize::try_from(index).unwrap_or(usize::MAX)));
+            }
+            match number.as_f64() {
+                Some(whole) if whole >= 0.0 && whole.fract() == 0.0 => {
+                    // Exact below 2^53; anything larger names no choice anyway.
+                    Ok(Some(if whole < 1e15 {
+                        whole as usize
+                    } else {
+                        usize::MAX
+                    }))
+                }
+                _ => Err(serde::de::Error::custom(format!(
+                    "{number} is not the index of a choice (a whole number from 0)"
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// How the attempt went, with every wrong answer explained.
