@@ -594,7 +594,7 @@ async fn breaches_import(config: Config, path: &Path) -> anyhow::Result<()> {
             "{count} stored network password(s) are in it and marked \"rotate now\" (accounts {})",
             found
                 .iter()
-                .map(i64::to_string)
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

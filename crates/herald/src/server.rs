@@ -166,6 +166,11 @@ impl App {
         );
         let now = clock.now();
         enqueue_daily_prune(&store, now, now).await?;
+        runner.register(
+            crate::jobs::SECURITY_SCORE_KIND,
+            crate::jobs::RecordSecurityScore::new(store.clone(), clock.clone()),
+        );
+        crate::jobs::enqueue_daily_security_score(&store, now, now).await?;
         if !config.links.feeds.is_empty() {
             runner.register(
                 FEEDS_KIND,

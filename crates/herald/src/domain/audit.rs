@@ -6,6 +6,7 @@
 //! (size, head hash) with an Ed25519 key kept outside the database, so rewriting the whole chain
 //! from some point on is caught too, up to the last checkpoint.
 
+use crate::domain::ids::UserId;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -16,7 +17,7 @@ pub const GENESIS: [u8; 32] = [0; 32];
 /// Who did something.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    User(i64),
+    User(UserId),
     System,
     Anonymous,
     /// Someone with shell access to the server, through the `herald` command.

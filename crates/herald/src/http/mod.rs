@@ -178,6 +178,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::oauth::bluesky_client_metadata),
         )
         .route("/audit", get(pages::audit::page))
+        .route("/security", get(pages::security::page))
         .route("/account", get(pages::account::page))
         .route("/account/password", post(pages::account::change_password))
         .route(

@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{Done, JobError, JobFuture, JobHandler};
 use crate::config::InboxConfig;
+use crate::domain::ids::AccountId;
 use crate::domain::jobs::{Job, NewJob};
 use crate::services::Services;
 use crate::services::inbox::read::read_account;
@@ -51,7 +52,7 @@ impl ReadInboxes {
     }
 
     async fn read(&self, job: &Job) -> Result<Done, JobError> {
-        let Some(account) = job.payload["account"].as_i64() else {
+        let Some(account) = job.payload["account"].as_i64().map(AccountId::new) else {
             return Err(JobError::Permanent {
                 reason: format!("an inbox read without an account: {}", job.payload),
             });
@@ -104,7 +105,7 @@ pub async fn enqueue_sweep(
 }
 
 /// One account's read, once per period.
-fn read_job(account: i64, now: Timestamp, config: &InboxConfig) -> NewJob {
+fn read_job(account: AccountId, now: Timestamp, config: &InboxConfig) -> NewJob {
     NewJob {
         kind: READ_KIND.to_owned(),
         payload: serde_json::json!({ "account": account }),

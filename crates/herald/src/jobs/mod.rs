@@ -9,6 +9,7 @@ mod inbox;
 mod prune;
 mod publish;
 mod recurring;
+mod security_score;
 mod watch_accounts;
 
 use std::collections::HashMap;
@@ -37,6 +38,7 @@ pub use inbox::{
 pub use prune::{PRUNE_KIND, PruneJobs, enqueue_daily_prune};
 pub use publish::{PUBLISH_KIND, PublishPosts, idempotency_key, job as publish_job};
 pub use recurring::schedule as schedule_recurring;
+pub use security_score::{RecordSecurityScore, SECURITY_SCORE_KIND, enqueue_daily_security_score};
 pub use watch_accounts::{WATCH_KIND, WATCH_PERIOD, WatchAccounts};
 
 /// The future a handler returns.

@@ -7,6 +7,7 @@
 //! the post `unconfirmed`, and the next attempt first asks the network whether it has the post
 //! ([`networks::Adapter::find`]); only a clear "no" lets it publish again.
 
+use crate::domain::ids::PostId;
 use jiff::{SignedDuration, Timestamp};
 use networks::{Adapter, NetworkError, Outgoing, Published};
 
@@ -28,7 +29,7 @@ const RECONCILE_DELAY: SignedDuration = SignedDuration::from_secs(15);
 
 /// The job that publishes post `post_id` at `at`. Scheduling again makes a new job (its key
 /// names the time); the old one finds the post's time changed and does nothing.
-pub fn job(post_id: i64, at: Timestamp, max_attempts: u32) -> NewJob {
+pub fn job(post_id: PostId, at: Timestamp, max_attempts: u32) -> NewJob {
     NewJob {
         kind: PUBLISH_KIND.to_owned(),
         payload: serde_json::json!({ "post": post_id, "at": at.as_millisecond() }),
@@ -92,7 +93,7 @@ impl PublishPosts {
         {
             Ok(findings) => findings,
             Err(error) => {
-                tracing::warn!(post.id = post.id, error = %error, "could not check a post's links before publishing");
+                tracing::warn!(post.id = post.id.get(), error = %error, "could not check a post's links before publishing");
                 return published_later();
             }
         };
@@ -184,11 +185,11 @@ impl PublishPosts {
             now,
         };
         self.services.store.finish_attempt(&end).await?;
-        tracing::info!(post.id = post_id, account.id = account.id, outcome = end.outcome, detail = %ending.detail, "publishing attempt ended");
+        tracing::info!(post.id = post_id.get(), account.id = account.id.get(), outcome = end.outcome, detail = %ending.detail, "publishing attempt ended");
         // The post's outcome is saved (and a settled job marked done) whatever happens here:
         // a notification that cannot be written is logged, not a reason to publish again.
         if let Err(error) = self.tell(&post, &account, &ending, now).await {
-            tracing::warn!(post.id = post_id, error = %error, "could not tell people about a publishing attempt");
+            tracing::warn!(post.id = post_id.get(), error = %error, "could not tell people about a publishing attempt");
         }
         match ending.again {
             Some(not_before) => Err(JobError::Retry {
@@ -510,13 +511,16 @@ fn audit_entry(
     })
 }
 
-fn payload(job: &Job) -> Result<(i64, Timestamp), JobError> {
+fn payload(job: &Job) -> Result<(PostId, Timestamp), JobError> {
     let bad = || JobError::Permanent {
         reason: format!("job {} has an unreadable payload", job.id),
     };
     let post = job.payload["post"].as_i64().ok_or_else(bad)?;
     let at = job.payload["at"].as_i64().ok_or_else(bad)?;
-    Ok((post, Timestamp::from_millisecond(at).map_err(|_| bad())?))
+    Ok((
+        PostId::new(post),
+        Timestamp::from_millisecond(at).map_err(|_| bad())?,
+    ))
 }
 
 /// Nothing holds the post back: the attempt goes on (the outcome is never recorded as such).

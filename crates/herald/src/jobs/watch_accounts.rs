@@ -36,14 +36,14 @@ impl WatchAccounts {
             match watch::look(&self.services, &account, now).await {
                 Ok(Some(incident)) => {
                     tracing::warn!(
-                        account.id = account.id,
+                        account.id = account.id.get(),
                         incident.id = incident,
                         "possible compromise: alert raised"
                     );
                 }
                 Ok(None) => {}
                 Err(error) => {
-                    tracing::warn!(account.id = account.id, %error, "could not watch an account");
+                    tracing::warn!(account.id = account.id.get(), %error, "could not watch an account");
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! An account a member may not see answers exactly like one that does not exist, so nobody can
 //! probe which accounts the company has.
 
+use crate::domain::ids::{AccountId, UserId};
 use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -25,7 +26,7 @@ pub struct NewAccountRequest {
     /// `#rrggbb`, shown beside every post so the account is unmistakable.
     pub avatar_colour: String,
     /// The member who alone decides who else may use the account.
-    pub gatekeeper_id: i64,
+    pub gatekeeper_id: UserId,
     /// Ask for explicit confirmation every time something is published to it.
     #[serde(default)]
     pub confirm_before_publish: bool,
@@ -43,7 +44,7 @@ pub struct Visible {
 pub async fn level_of(
     store: &Store,
     account: &AccountRecord,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<Option<AccountLevel>, AppError> {
     if account.gatekeeper_id == user_id {
         return Ok(Some(AccountLevel::Gatekeeper));
@@ -76,7 +77,7 @@ pub async fn visible(store: &Store, user: &UserRecord) -> Result<Vec<Visible>, A
 pub async fn open(
     store: &Store,
     user: &UserRecord,
-    id: i64,
+    id: AccountId,
     action: AccountAction,
 ) -> Result<Visible, AppError> {
     let not_found = || AppError::not_found(Entity::Account, format!("there is no account {id}"));
@@ -101,7 +102,7 @@ pub struct People {
 pub async fn people(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
 ) -> Result<People, AppError> {
     let visible = open(store, actor, account_id, AccountAction::View).await?;
     let members = store.list_users().await?;
@@ -194,8 +195,8 @@ pub async fn create(
 pub async fn grant(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
-    member_id: i64,
+    account_id: AccountId,
+    member_id: UserId,
     level: AccountLevel,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -248,8 +249,8 @@ pub async fn grant(
 pub async fn revoke(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
-    member_id: i64,
+    account_id: AccountId,
+    member_id: UserId,
     now: Timestamp,
 ) -> Result<(), AppError> {
     let visible = open(store, actor, account_id, AccountAction::ManageAccess).await?;
@@ -292,8 +293,8 @@ pub async fn revoke(
 pub async fn reassign_gatekeeper(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
-    member_id: i64,
+    account_id: AccountId,
+    member_id: UserId,
     now: Timestamp,
 ) -> Result<AccountRecord, AppError> {
     let visible = open(store, actor, account_id, AccountAction::View).await?;
@@ -356,7 +357,7 @@ pub async fn reassign_gatekeeper(
 
 async fn active_member(
     store: &Store,
-    id: i64,
+    id: UserId,
     field: &'static str,
 ) -> Result<UserRecord, AppError> {
     store

@@ -4,6 +4,7 @@
 //! The signing key is derived from the master key file, so it lives outside the database like
 //! the master key itself: whoever can rewrite the database cannot also forge checkpoints.
 
+use crate::domain::ids::PostId;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jiff::Timestamp;
 
@@ -98,7 +99,7 @@ pub(crate) async fn record_for_post(
     now: Timestamp,
     actor: &crate::store::UserRecord,
     action: &str,
-    post_id: i64,
+    post_id: PostId,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
     record(

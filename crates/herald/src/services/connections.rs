@@ -8,6 +8,7 @@
 //! (unless `networks.allow_private_addresses`); what such a server answers is never quoted
 //! back ([`refused_at`]), so the form cannot be used to find out what listens where.
 
+use crate::domain::ids::AccountId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,7 +169,7 @@ impl Networks {
 pub async fn connect(
     services: &Services,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     grant: &Grant,
     now: Timestamp,
 ) -> Result<String, AppError> {
@@ -234,7 +235,7 @@ pub async fn connect_with(
     adapter: &dyn Adapter,
     server: &str,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     grant: &Grant,
     now: Timestamp,
 ) -> Result<String, AppError> {
@@ -254,7 +255,7 @@ async fn connect_opened(
     services: &Services,
     adapter: &dyn Adapter,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     network: Network,
     grant: &Grant,
     now: Timestamp,
@@ -278,7 +279,7 @@ pub async fn save(
     services: &Services,
     adapter: &dyn Adapter,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     network: Network,
     tokens: &Tokens,
     now: Timestamp,
@@ -331,7 +332,7 @@ pub async fn save(
 async fn require_registered_account(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     network: Network,
     reported: &str,
     now: Timestamp,
@@ -390,11 +391,11 @@ pub enum TokensError {
 /// race; the loser's token is refused and it tries again later).
 #[derive(Debug, Default)]
 pub struct TokenLocks(
-    std::sync::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    std::sync::Mutex<std::collections::HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
 );
 
 impl TokenLocks {
-    async fn lock(&self, account: i64) -> tokio::sync::OwnedMutexGuard<()> {
+    async fn lock(&self, account: AccountId) -> tokio::sync::OwnedMutexGuard<()> {
         let lock = match self.0.lock() {
             Ok(mut locks) => locks.entry(account).or_default().clone(),
             Err(poisoned) => poisoned.into_inner().entry(account).or_default().clone(),
@@ -432,7 +433,7 @@ pub async fn tokens_for(
     )
     .await?;
     tracing::info!(
-        account.id = account.id,
+        account.id = account.id.get(),
         "refreshed the account's network tokens"
     );
     Ok(fresh)

@@ -7,6 +7,7 @@
 //! for the server's own use and are never revealed to anyone. Every store and reveal is
 //! audited; what is audited is which field, never its value.
 
+use crate::domain::ids::{AccountId, UserId};
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use sha2::Sha256;
@@ -23,7 +24,7 @@ use crate::keys::Keys;
 use crate::services::audit::record;
 use crate::services::people::step_up;
 use crate::services::{AppError, Entity, Services};
-use crate::store::{SecretRecord, Store, UserRecord};
+use crate::store::{AccountRecord, SecretRecord, Store, UserRecord};
 
 /// Longest value the vault takes for one field, in characters (as the API document and the
 /// error message say).
@@ -34,7 +35,7 @@ const BREACHED: &str = "this password appears in the imported breach data";
 /// Which secret: one account's field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub field: SecretField,
 }
 
@@ -44,7 +45,7 @@ pub struct Stored {
     /// zxcvbn score 0–4, for passwords.
     pub strength: Option<u8>,
     /// Other accounts that use the same password (by id).
-    pub shared_with: Vec<i64>,
+    pub shared_with: Vec<AccountId>,
     /// Whether the password is in the imported breach data; `None` for other fields and when
     /// no breach data was imported.
     pub breached: Option<bool>,
@@ -79,7 +80,7 @@ pub struct PasswordPosture {
 pub struct Fact {
     pub field: String,
     pub updated_at: Timestamp,
-    pub updated_by: i64,
+    pub updated_by: UserId,
     pub strength: Option<i64>,
     pub reused: bool,
 }
@@ -160,7 +161,7 @@ pub async fn put(
         ask_rotation(store, account_id, "breached", BREACHED, now).await?;
     }
     for other in &shared_with {
-        let detail = |with: i64| format!("the same password is used on account {with}");
+        let detail = |with: AccountId| format!("the same password is used on account {with}");
         ask_rotation(store, account_id, "reused", &detail(*other), now).await?;
         ask_rotation(store, *other, "reused", &detail(account_id), now).await?;
     }
@@ -191,7 +192,7 @@ pub async fn put(
 pub async fn generate_password(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     length: Option<usize>,
 ) -> Result<Zeroizing<String>, AppError> {
     let account =
@@ -212,7 +213,7 @@ pub async fn recheck_breaches(
     keys: &Keys,
     breaches: &Breaches,
     now: Timestamp,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<Vec<AccountId>, AppError> {
     let mut found = Vec::new();
     for secret in store.all_secrets().await? {
         if secret.field != SecretField::LoginPassword.as_str() {
@@ -233,13 +234,24 @@ pub async fn recheck_breaches(
 pub async fn posture(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     now: Timestamp,
 ) -> Result<Posture, AppError> {
     let visible =
         crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
+    account_posture(store, &visible.account, now).await
+}
+
+/// The account's posture, for a caller who has already checked who may see it (the security
+/// review reads every account's).
+pub(crate) async fn account_posture(
+    store: &Store,
+    account: &AccountRecord,
+    now: Timestamp,
+) -> Result<Posture, AppError> {
+    let account_id = account.id;
     let gatekeeper_active = store
-        .user_by_id(visible.account.gatekeeper_id)
+        .user_by_id(account.gatekeeper_id)
         .await?
         .is_some_and(|user| user.active);
     let secrets = store.secrets_of(account_id).await?;
@@ -273,7 +285,7 @@ pub async fn posture(
 pub async fn reveal(
     services: &Services,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     field: SecretField,
     code: &str,
     now: Timestamp,
@@ -305,7 +317,7 @@ pub async fn reveal(
 pub async fn network_code(
     services: &Services,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     code: &str,
     now: Timestamp,
 ) -> Result<String, AppError> {
@@ -339,7 +351,7 @@ pub async fn network_code(
 pub async fn rotations(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
 ) -> Result<Vec<crate::store::RotationRecord>, AppError> {
     crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     Ok(store.rotations_of(account_id).await?)
@@ -351,7 +363,7 @@ pub async fn after_departure(
     store: &Store,
     leaver: &UserRecord,
     now: Timestamp,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<Vec<AccountId>, AppError> {
     let kept = store.accounts_kept_by(leaver.id).await?;
     for account_id in &kept {
         let detail = format!("{} could reveal its credentials and has left", leaver.email);
@@ -364,7 +376,7 @@ pub async fn after_departure(
 /// marked "rotate now" and the new gatekeeper is asked to change the password.
 pub async fn after_gatekeeper_change(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     former: &UserRecord,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -381,7 +393,7 @@ pub async fn after_gatekeeper_change(
 async fn open_to_reveal(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     what: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -411,7 +423,7 @@ async fn open_to_reveal(
 pub async fn facts(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
 ) -> Result<Vec<Fact>, AppError> {
     crate::services::accounts::open(store, actor, account_id, AccountAction::View).await?;
     let mut facts = Vec::new();
@@ -432,7 +444,7 @@ pub async fn facts(
 /// whoever must act: the gatekeeper, or the owners when the gatekeeper is the one who left.
 pub(crate) async fn ask_rotation(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     reason: &str,
     detail: &str,
     now: Timestamp,
@@ -481,7 +493,7 @@ pub(crate) async fn ask_rotation(
 async fn confirm_second_factor(
     services: &Services,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     field: SecretField,
     code: &str,
     now: Timestamp,
@@ -511,9 +523,9 @@ async fn confirm_second_factor(
 pub(crate) async fn seal_tokens(
     store: &Store,
     keys: &Keys,
-    account_id: i64,
+    account_id: AccountId,
     json: &str,
-    by: i64,
+    by: UserId,
     now: Timestamp,
 ) -> Result<(), AppError> {
     let field = SecretField::OauthTokens;
@@ -542,8 +554,8 @@ pub(crate) async fn seal_tokens(
 pub(crate) async fn open_tokens(
     store: &Store,
     keys: &Keys,
-    account_id: i64,
-) -> Result<Option<(Zeroizing<String>, i64)>, AppError> {
+    account_id: AccountId,
+) -> Result<Option<(Zeroizing<String>, UserId)>, AppError> {
     let field = SecretField::OauthTokens;
     let Some(stored) = store.secret(account_id, field.as_str()).await? else {
         return Ok(None);
@@ -555,7 +567,7 @@ pub(crate) async fn open_tokens(
 async fn open_value(
     store: &Store,
     keys: &Keys,
-    account_id: i64,
+    account_id: AccountId,
     field: SecretField,
 ) -> Result<Zeroizing<String>, AppError> {
     let stored = store
@@ -572,7 +584,7 @@ async fn open_value(
 
 fn open_sealed(
     keys: &Keys,
-    account_id: i64,
+    account_id: AccountId,
     field: SecretField,
     sealed: &[u8],
 ) -> Result<Zeroizing<String>, AppError> {
@@ -592,7 +604,7 @@ async fn audit_account(
     now: Timestamp,
     actor: &UserRecord,
     action: &str,
-    account_id: i64,
+    account_id: AccountId,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
     let target = Some(format!("account:{account_id}"));
@@ -644,7 +656,7 @@ struct FieldContext {
     field: SecretField,
 }
 
-fn context(account_id: i64, field: SecretField) -> FieldContext {
+fn context(account_id: AccountId, field: SecretField) -> FieldContext {
     FieldContext {
         record: format!("account:{account_id}"),
         field,

@@ -7,6 +7,7 @@
 //! splitting a UTF-8 character. A CSV field that a spreadsheet would run as a formula (`=…`,
 //! `+…`, `-…`, `@…`) is written with a leading `'`, which the import removes again.
 
+use crate::domain::ids::AccountId;
 use jiff::Timestamp;
 
 use crate::domain::access::AccountAction;
@@ -38,7 +39,7 @@ pub struct Schedule {
 pub async fn schedule(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     now: Timestamp,
 ) -> Result<Schedule, AppError> {
     let visible = accounts::open(store, actor, account_id, AccountAction::View).await?;

@@ -2,6 +2,7 @@
 //! waiting for their approval, their own drafts and sent-back posts, what goes out next, the
 //! accounts that need attention. Read only; each part is limited to what the member may see.
 
+use crate::domain::ids::PostId;
 use jiff::Timestamp;
 
 use crate::domain::accounts::SecretField;
@@ -88,7 +89,7 @@ pub async fn overview(
 }
 
 /// The reviewer's note when the draft's last step was being sent back.
-async fn sent_back_note(store: &Store, post_id: i64) -> Result<Option<String>, AppError> {
+async fn sent_back_note(store: &Store, post_id: PostId) -> Result<Option<String>, AppError> {
     let history = store.post_history(post_id).await?;
     Ok(history.last().and_then(|event| {
         let sent_back = event.from_state.as_deref() == Some(PostState::Submitted.as_str())

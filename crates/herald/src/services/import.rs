@@ -22,6 +22,7 @@
 //! Rows are numbered by the line of the file they start on, the header being line 1, as a text
 //! editor or a spreadsheet shows them.
 
+use crate::domain::ids::{AccountId, PostId};
 use std::collections::HashMap;
 
 use guard::Action;
@@ -129,7 +130,7 @@ pub struct Imported {
 pub struct Stopped {
     pub row: usize,
     /// The draft the row had become before it failed, if it got that far.
-    pub draft_id: Option<i64>,
+    pub draft_id: Option<PostId>,
     pub error: AppError,
 }
 
@@ -247,7 +248,7 @@ pub async fn preview(
         .filter(|seen| check_account(actor.role, seen.level, AccountAction::Draft).is_ok())
         .collect();
     let mut rows = Vec::with_capacity(parsed.rows.len());
-    let mut seen: HashMap<(i64, Timestamp, String), usize> = HashMap::new();
+    let mut seen: HashMap<(AccountId, Timestamp, String), usize> = HashMap::new();
     for raw in parsed.rows {
         let mut row = check_row(store, guard, &writable, raw, now).await?;
         if let (Some(account), Some(at)) = (&row.account, row.at) {
@@ -349,7 +350,7 @@ pub async fn import(
             }
         }
     }
-    let mut accounts: Vec<i64> = report
+    let mut accounts: Vec<AccountId> = report
         .imported
         .iter()
         .map(|imported| imported.post.post.account_id)
@@ -388,7 +389,7 @@ async fn import_row(
     actor: &UserRecord,
     row: &Row,
     now: Timestamp,
-) -> Result<PostView, (Option<i64>, AppError)> {
+) -> Result<PostView, (Option<PostId>, AppError)> {
     let Services { store, .. } = services;
     let (Some(account), Some(at)) = (&row.account, row.at) else {
         return Err((
@@ -552,7 +553,7 @@ fn find_account<'a>(
         return Err("name the account: its handle, such as @sunnycafe, or its number".to_owned());
     }
     let not_found = || format!("no account {named} that you can write for");
-    if let Ok(id) = named.parse::<i64>() {
+    if let Ok(id) = named.parse::<AccountId>() {
         return writable
             .iter()
             .find(|seen| seen.account.id == id)

@@ -10,6 +10,7 @@
 pub mod read;
 pub mod screen;
 
+use crate::domain::ids::{AccountId, UserId};
 use jiff::Timestamp;
 
 use crate::domain::access::{self, AccountAction};
@@ -29,7 +30,7 @@ pub const LONGEST_NOTE: usize = 2000;
 /// Which items a member asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InboxFilter {
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub kind: Option<ItemKind>,
     pub verdict: Option<Verdict>,
     pub state: Option<ItemState>,
@@ -60,7 +61,7 @@ pub struct ItemView {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Change {
     pub state: Option<ItemState>,
-    pub assignee_id: Option<Option<i64>>,
+    pub assignee_id: Option<Option<UserId>>,
     pub note: Option<String>,
 }
 
@@ -77,7 +78,7 @@ pub async fn list(
         ));
     }
     let visible = accounts::visible(store, actor).await?;
-    let listed: Vec<i64> = visible
+    let listed: Vec<AccountId> = visible
         .iter()
         .map(|seen| seen.account.id)
         .filter(|id| filter.account_id.is_none_or(|wanted| *id == wanted))
@@ -143,7 +144,7 @@ pub struct Summary {
 /// How many items are open in the accounts `actor` may see, and the newest one.
 pub async fn summary(store: &Store, actor: &UserRecord) -> Result<Summary, AppError> {
     let visible = accounts::visible(store, actor).await?;
-    let ids: Vec<i64> = visible.iter().map(|seen| seen.account.id).collect();
+    let ids: Vec<AccountId> = visible.iter().map(|seen| seen.account.id).collect();
     let newest = store
         .inbox_items(&InboxQuery {
             accounts: ids.clone(),
@@ -468,7 +469,7 @@ async fn open(
 }
 
 /// The member `id` if they are active and may see the account.
-async fn assignable(store: &Store, seen: &Visible, id: i64) -> Result<UserRecord, AppError> {
+async fn assignable(store: &Store, seen: &Visible, id: UserId) -> Result<UserRecord, AppError> {
     let refused = || {
         AppError::invalid(
             "assignee_id",

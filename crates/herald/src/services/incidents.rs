@@ -5,6 +5,7 @@
 //! answered and the connection working), the queue resumed explicitly, and the report.
 //! The lockdown itself is `lockdown.rs`.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use jiff::Timestamp;
 
 use crate::domain::access::{AccountAction, check_account};
@@ -50,7 +51,7 @@ pub struct Evidence {
 pub async fn report(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     what: &str,
     now: Timestamp,
 ) -> Result<View, AppError> {
@@ -365,7 +366,7 @@ pub async fn close(
 pub async fn resume(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     now: Timestamp,
 ) -> Result<(), AppError> {
     accounts::open(store, actor, account_id, AccountAction::LockDown).await?;
@@ -446,9 +447,9 @@ pub async fn statements(
     actor: &UserRecord,
     id: i64,
     kind: &str,
-    account_ids: &[i64],
+    account_ids: &[AccountId],
     now: Timestamp,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<Vec<PostId>, AppError> {
     let shown = view(store, actor, id).await?;
     let template = template(store, kind).await?;
     if account_ids.contains(&shown.account.id) {
@@ -521,7 +522,7 @@ pub async fn statements(
 }
 
 /// The incident report as Markdown: what happened, what was done, how long each phase took.
-pub fn report_markdown(view: &View, names: &dyn Fn(Option<i64>) -> String) -> String {
+pub fn report_markdown(view: &View, names: &dyn Fn(Option<UserId>) -> String) -> String {
     let incident = &view.incident;
     let account = &view.account;
     let mut out = String::new();
@@ -636,7 +637,7 @@ pub fn human_duration(duration: jiff::SignedDuration) -> String {
     }
 }
 
-fn opened_by(incident: &IncidentRecord, names: &dyn Fn(Option<i64>) -> String) -> String {
+fn opened_by(incident: &IncidentRecord, names: &dyn Fn(Option<UserId>) -> String) -> String {
     match incident.opened_by.as_str() {
         "detection" => "Herald's watcher".to_owned(),
         _ => names(incident.opened_by_user),
@@ -662,7 +663,7 @@ pub(crate) async fn open_to_lead(
 pub(crate) async fn people_with_access(
     store: &Store,
     account: &AccountRecord,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<Vec<UserId>, AppError> {
     let mut people = vec![account.gatekeeper_id];
     for (user_id, _) in store.grants(account.id).await? {
         people.push(user_id);
@@ -803,7 +804,7 @@ fn checked_text(field: &'static str, text: &str, required: bool) -> Result<Strin
 }
 
 /// A member's name by id, for pages and the report (`None`: Herald itself).
-pub fn member_name(users: &[UserRecord], id: Option<i64>) -> String {
+pub fn member_name(users: &[UserRecord], id: Option<UserId>) -> String {
     match id {
         None => "Herald".to_owned(),
         Some(id) => users

@@ -15,6 +15,7 @@
 //! A drill runs the same plan and records it, marked as a drill, but changes nothing real: no
 //! pause, no cancelled approvals, no revocation, no "rotate now", no sessions ended.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +40,7 @@ const IN_FLIGHT_WAIT: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// Members whose sessions end now (a member whose device may be the way in).
-    pub end_sessions_of: Vec<i64>,
+    pub end_sessions_of: Vec<UserId>,
     /// Practise: record every step, change nothing real.
     pub drill: bool,
 }
@@ -48,7 +49,7 @@ pub struct Request {
 pub async fn lock_down(
     services: &Services,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     request: &Request,
 ) -> Result<incidents::View, AppError> {
     let store = &services.store;
@@ -119,7 +120,7 @@ pub async fn retry(
     incidents::view(store, actor, incident.id).await
 }
 
-async fn open_incident_id(store: &Store, account_id: i64) -> Result<i64, AppError> {
+async fn open_incident_id(store: &Store, account_id: AccountId) -> Result<i64, AppError> {
     Ok(store
         .open_incident_of(account_id)
         .await?
@@ -130,7 +131,7 @@ async fn open_incident_id(store: &Store, account_id: i64) -> Result<i64, AppErro
 }
 
 /// The members whose sessions are to end, each an existing member.
-async fn named_members(store: &Store, ids: &[i64]) -> Result<Vec<UserRecord>, AppError> {
+async fn named_members(store: &Store, ids: &[UserId]) -> Result<Vec<UserRecord>, AppError> {
     let mut members = Vec::with_capacity(ids.len());
     for id in ids {
         let member = store
@@ -155,7 +156,7 @@ async fn stop_everything(
     members: &[UserRecord],
     drill: bool,
     now: Timestamp,
-) -> Result<Option<(IncidentRecord, Vec<i64>)>, AppError> {
+) -> Result<Option<(IncidentRecord, Vec<PostId>)>, AppError> {
     let work = store.write().await?;
     let store: &Store = &work;
     store.lock_account_row(account.id).await?;
@@ -314,10 +315,10 @@ async fn stop_everything(
 async fn wait_for_in_flight(
     store: &Store,
     incident: &IncidentRecord,
-    in_flight: &[i64],
+    in_flight: &[PostId],
 ) -> Result<(), AppError> {
     let waited_since = std::time::Instant::now();
-    let mut pending: Vec<i64> = in_flight.to_vec();
+    let mut pending: Vec<PostId> = in_flight.to_vec();
     while !pending.is_empty() {
         let mut still = Vec::new();
         for id in &pending {
@@ -554,7 +555,7 @@ async fn tell_everyone(
 struct Steps<'a> {
     store: &'a Store,
     incident_id: i64,
-    actor_id: i64,
+    actor_id: UserId,
     now: Timestamp,
 }
 

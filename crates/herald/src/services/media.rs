@@ -11,6 +11,7 @@
 //! of. Networks that fetch images themselves (Instagram, Threads) get a signed link that
 //! expires (`GET /media/{signed}`).
 
+use crate::domain::ids::PostId;
 use std::fmt;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -184,7 +185,7 @@ impl Library {
 pub async fn attach(
     services: &Services,
     actor: &UserRecord,
-    post_id: i64,
+    post_id: PostId,
     bytes: Vec<u8>,
     alt: &str,
     now: Timestamp,
@@ -255,7 +256,11 @@ pub async fn attach(
 }
 
 /// Whether `actor` may attach images to post `post_id` now: its author, while a draft.
-pub async fn may_attach(store: &Store, actor: &UserRecord, post_id: i64) -> Result<(), AppError> {
+pub async fn may_attach(
+    store: &Store,
+    actor: &UserRecord,
+    post_id: PostId,
+) -> Result<(), AppError> {
     open_draft(store, actor, post_id).await.map(|_| ())
 }
 
@@ -263,7 +268,7 @@ pub async fn may_attach(store: &Store, actor: &UserRecord, post_id: i64) -> Resu
 pub async fn list(
     store: &Store,
     actor: &UserRecord,
-    post_id: i64,
+    post_id: PostId,
 ) -> Result<Vec<MediaRecord>, AppError> {
     posts::open(store, actor, post_id, AccountAction::View).await?;
     Ok(store.post_media(post_id).await?)
@@ -274,7 +279,7 @@ pub async fn read(
     store: &Store,
     library: &Library,
     actor: &UserRecord,
-    post_id: i64,
+    post_id: PostId,
     media_id: i64,
 ) -> Result<(MediaRecord, Vec<u8>), AppError> {
     posts::open(store, actor, post_id, AccountAction::View).await?;
@@ -305,7 +310,7 @@ pub async fn read_signed(
 pub async fn remove(
     services: &Services,
     actor: &UserRecord,
-    post_id: i64,
+    post_id: PostId,
     media_id: i64,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -328,7 +333,7 @@ pub async fn remove(
 
 /// Refuses a post whose images `network` would not take (none where one is needed, or a
 /// type, size, count or alt text over its limits), naming the image and the limit.
-pub async fn check_post(store: &Store, network: Network, post_id: i64) -> Result<(), AppError> {
+pub async fn check_post(store: &Store, network: Network, post_id: PostId) -> Result<(), AppError> {
     let records = store.post_media(post_id).await?;
     let images: Vec<Attached<'_>> = records
         .iter()
@@ -390,7 +395,7 @@ pub async fn for_publishing(
 async fn open_draft(
     store: &Store,
     actor: &UserRecord,
-    post_id: i64,
+    post_id: PostId,
 ) -> Result<(PostRecord, crate::services::accounts::Visible), AppError> {
     let (post, visible) = posts::open(store, actor, post_id, AccountAction::Draft).await?;
     if post.author_id != actor.id {

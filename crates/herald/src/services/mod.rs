@@ -25,6 +25,7 @@ pub mod people;
 pub mod policy;
 pub mod posts;
 pub mod schedule;
+pub mod security;
 pub mod staff;
 pub mod training;
 pub mod watch;

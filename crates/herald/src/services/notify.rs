@@ -2,6 +2,7 @@
 //! sent). The services that notice something call these; each message names the account and
 //! what to do, and never holds a secret.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 
 use crate::domain::people::Role;
@@ -51,7 +52,7 @@ pub async fn owners(
 /// Tells one member.
 pub async fn member(
     store: &Store,
-    user_id: i64,
+    user_id: UserId,
     account: &AccountRecord,
     subject: &str,
     body: &str,
@@ -89,7 +90,7 @@ pub async fn all_owners(
 /// Tells one member about their own account.
 pub async fn person(
     store: &Store,
-    user_id: i64,
+    user_id: UserId,
     subject: &str,
     body: &str,
     link: Option<&str>,

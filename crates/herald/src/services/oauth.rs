@@ -16,6 +16,7 @@
 //! [`networks::bluesky::oauth::METADATA_PATH`]); one used on this machine is a loopback
 //! client, reached at `http://127.0.0.1:PORT`.
 
+use crate::domain::ids::{AccountId, UserId};
 use base64::Engine;
 use std::sync::Arc;
 
@@ -77,7 +78,7 @@ impl std::fmt::Debug for Callback<'_> {
 /// A finished connection: which account, and who Herald now posts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connected {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub handle: String,
 }
 
@@ -92,7 +93,7 @@ pub enum CallbackError {
     /// The gatekeeper (or the network) declined.
     #[error("{network} did not let Herald connect ({reason}); nothing was changed.")]
     Declined {
-        account_id: i64,
+        account_id: AccountId,
         network: &'static str,
         reason: String,
     },
@@ -104,8 +105,8 @@ pub enum CallbackError {
 #[derive(Serialize, Deserialize)]
 struct Ceremony {
     state: String,
-    account_id: i64,
-    user_id: i64,
+    account_id: AccountId,
+    user_id: UserId,
     verifier: String,
     network: String,
     /// The Mastodon instance's origin.
@@ -157,7 +158,7 @@ fn bluesky_client(networks: &Networks, redirect_uri: &str) -> Result<AtprotoClie
 pub async fn start(
     services: &Services,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     instance: &str,
     redirect_uri: &str,
     now: Timestamp,

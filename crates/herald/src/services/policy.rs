@@ -2,6 +2,7 @@
 //! owners, compiled once per version and shared by every scan. `herald scan` and
 //! `POST /api/v1/scan` both end up in [`guard::Scanner::scan`].
 
+use crate::domain::ids::UserId;
 use std::sync::{Arc, RwLock};
 
 use guard::{Action, Finding, Policy, Scanner};
@@ -242,7 +243,7 @@ pub struct Document {
 /// One member's acknowledgement of the current version, for owners and admins.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Acknowledgement {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     pub acknowledged_at: Option<Timestamp>,

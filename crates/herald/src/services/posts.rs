@@ -5,6 +5,7 @@
 //! Giving a post its time is `schedule.rs`; approval here hands a post that already has one
 //! to it.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use guard::{Action, Finding};
 use jiff::Timestamp;
 
@@ -42,7 +43,7 @@ pub struct PostView {
 pub async fn create(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     text: &str,
     now: Timestamp,
 ) -> Result<PostView, AppError> {
@@ -69,7 +70,7 @@ pub async fn create(
 pub async fn edit(
     store: &Store,
     actor: &UserRecord,
-    id: i64,
+    id: PostId,
     text: &str,
     now: Timestamp,
 ) -> Result<PostView, AppError> {
@@ -89,7 +90,7 @@ pub async fn edit(
 /// was shown. The step happens only while the post is still at that version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seen {
-    pub id: i64,
+    pub id: PostId,
     pub version: i64,
 }
 
@@ -269,7 +270,7 @@ pub fn text_sha256(text: &str) -> String {
 pub async fn send_back(
     store: &Store,
     actor: &UserRecord,
-    id: i64,
+    id: PostId,
     note: &str,
     now: Timestamp,
 ) -> Result<PostView, AppError> {
@@ -300,7 +301,7 @@ pub async fn send_back(
 pub async fn settle_unconfirmed(
     store: &Store,
     actor: &UserRecord,
-    id: i64,
+    id: PostId,
     on_network: bool,
     now: Timestamp,
 ) -> Result<PostView, AppError> {
@@ -326,7 +327,7 @@ pub async fn settle_unconfirmed(
 }
 
 /// The post, its length for its network and its history, for anyone who may see its account.
-pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView, AppError> {
+pub async fn view(store: &Store, actor: &UserRecord, id: PostId) -> Result<PostView, AppError> {
     let (post, visible) = open(store, actor, id, AccountAction::View).await?;
     Ok(PostView {
         length: post_text::length(visible.account.network, &post.text, None),
@@ -340,9 +341,9 @@ pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<PostView
 /// What a list of posts asks for; every part is optional.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub state: Option<PostState>,
-    pub author_id: Option<i64>,
+    pub author_id: Option<UserId>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
 }
@@ -473,7 +474,7 @@ async fn require_policy_accepted(store: &Store, actor: &UserRecord) -> Result<()
 pub(crate) async fn open(
     store: &Store,
     actor: &UserRecord,
-    id: i64,
+    id: PostId,
     action: AccountAction,
 ) -> Result<(PostRecord, Visible), AppError> {
     let not_found = || AppError::not_found(Entity::Post, format!("there is no post {id}"));
@@ -543,7 +544,7 @@ fn check_text(visible: &Visible, text: &str) -> Result<(), AppError> {
 /// Moves post `id` from `from` to `to`, or reports that someone else moved it first.
 async fn step(
     store: &Store,
-    id: i64,
+    id: PostId,
     from: PostState,
     to: PostState,
     actor: &UserRecord,
@@ -597,7 +598,12 @@ pub(crate) fn not_now(error: crate::domain::posts::NotNow) -> AppError {
     AppError::Conflict(error.to_string())
 }
 
-fn entry(actor: &UserRecord, action: &str, id: i64, details: serde_json::Value) -> NewAuditEntry {
+fn entry(
+    actor: &UserRecord,
+    action: &str,
+    id: PostId,
+    details: serde_json::Value,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor: Actor::User(actor.id),
         action: action.to_owned(),

@@ -6,6 +6,7 @@
 //! A scheduled post always has a publish job, written in the same transaction
 //! (`store/publishing.rs`); the publisher (`jobs/publish.rs`) takes it from there.
 
+use crate::domain::ids::{AccountId, PostId};
 use jiff::Timestamp;
 
 use crate::domain::access::{AccountAction, check_account};
@@ -35,7 +36,7 @@ pub enum When {
 pub async fn schedule(
     services: &Services,
     actor: &UserRecord,
-    id: i64,
+    id: PostId,
     when: &When,
     confirmed: bool,
     now: Timestamp,
@@ -105,7 +106,7 @@ pub async fn schedule(
 pub async fn unschedule(
     store: &Store,
     actor: &UserRecord,
-    id: i64,
+    id: PostId,
     now: Timestamp,
 ) -> Result<PostView, AppError> {
     let (post, _) = posts::open(store, actor, id, AccountAction::Publish).await?;
@@ -196,7 +197,7 @@ pub(crate) async fn after_approval(
 pub async fn queue(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
 ) -> Result<(Zone, Vec<Slot>), AppError> {
     let visible = accounts::open(store, actor, account_id, AccountAction::View).await?;
     Ok((
@@ -210,7 +211,7 @@ pub async fn queue(
 pub async fn set_queue(
     store: &Store,
     actor: &UserRecord,
-    account_id: i64,
+    account_id: AccountId,
     time_zone: &str,
     slots: &[Slot],
     now: Timestamp,

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 
 use crate::domain::accounts::{Handle, Network};
 use crate::domain::audit::Actor;
+use crate::domain::ids::{PostId, UserId};
 use crate::domain::people::Role;
 use crate::domain::posts::PostState;
 use crate::domain::staff::{self, Purpose};
@@ -23,7 +24,7 @@ use crate::store::{NewStaffProfile, PostRecord, StaffProfileRecord, Store, UserR
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub network: Network,
     pub handle: String,
     pub link: String,
@@ -169,7 +170,7 @@ pub async fn remove_profile(
 /// A member with their profiles, for the owners' list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberProfiles {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub profiles: Vec<Profile>,
 }
@@ -278,7 +279,7 @@ pub async fn shareable(store: &Store, actor: &UserRecord) -> Result<Vec<Shareabl
 pub async fn share(
     store: &Store,
     actor: &UserRecord,
-    post_id: i64,
+    post_id: PostId,
     profile_id: i64,
     now: Timestamp,
 ) -> Result<String, AppError> {
@@ -361,7 +362,7 @@ pub const LONGEST_SUGGESTION: usize = 250;
 pub async fn suggest_text(
     services: &Services,
     actor: &UserRecord,
-    post_id: i64,
+    post_id: PostId,
     text: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -413,7 +414,7 @@ pub async fn suggest_text(
 /// How often one member shared one post, for the owners.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShareTally {
-    pub post_id: i64,
+    pub post_id: PostId,
     pub post_excerpt: String,
     pub member: String,
     pub network: Network,

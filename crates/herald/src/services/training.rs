@@ -7,6 +7,7 @@ use guard::Finding;
 use jiff::Timestamp;
 
 use crate::domain::audit::Actor;
+use crate::domain::ids::UserId;
 use crate::domain::training::{BUILT_IN, Course, Names, Score};
 use crate::services::audit::record;
 use crate::services::{AppError, Entity, Services, policy};
@@ -187,7 +188,7 @@ pub async fn require_completed(store: &Store, actor: &UserRecord) -> Result<(), 
 /// One member's standing in the course, for the owners' list and the security page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     /// The latest attempt, if any.

@@ -57,7 +57,7 @@ pub async fn look(
             return refused(store, account, &reason, now).await;
         }
         Err(error) => {
-            tracing::info!(account.id = account.id, %error, "could not watch the account this time");
+            tracing::info!(account.id = account.id.get(), %error, "could not watch the account this time");
             return Ok(None);
         }
     };

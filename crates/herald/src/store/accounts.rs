@@ -1,5 +1,6 @@
 //! Social accounts, their gatekeepers and the grants that let other members use them.
 
+use crate::domain::ids::{AccountId, UserId};
 use jiff::Timestamp;
 use sqlx::FromRow;
 
@@ -10,12 +11,12 @@ use crate::domain::schedule::Slot;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountRecord {
-    pub id: i64,
+    pub id: AccountId,
     pub network: Network,
     pub handle: String,
     pub display_name: String,
     pub avatar_colour: String,
-    pub gatekeeper_id: i64,
+    pub gatekeeper_id: UserId,
     pub confirm_before_publish: bool,
     pub created_at: Timestamp,
     /// IANA name; queue slots are local times here.
@@ -32,18 +33,18 @@ pub struct NewAccount<'a> {
     pub handle: &'a str,
     pub display_name: &'a str,
     pub avatar_colour: &'a str,
-    pub gatekeeper_id: i64,
+    pub gatekeeper_id: UserId,
     pub confirm_before_publish: bool,
 }
 
 #[derive(FromRow)]
 struct AccountRow {
-    id: i64,
+    id: AccountId,
     network: String,
     handle: String,
     display_name: String,
     avatar_colour: String,
-    gatekeeper_id: i64,
+    gatekeeper_id: UserId,
     confirm_before_publish: bool,
     created_at: i64,
     time_zone: String,
@@ -58,7 +59,7 @@ impl Store {
         &self,
         account: &NewAccount<'_>,
         now: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<AccountId, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO social_accounts (network, handle, display_name, avatar_colour, gatekeeper_id, confirm_before_publish, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
@@ -74,7 +75,7 @@ impl Store {
             .map_err(|error| conflict(error, "this account is already in Herald")))?)
     }
 
-    pub async fn account(&self, id: i64) -> Result<Option<AccountRecord>, StoreError> {
+    pub async fn account(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {
         let query = format!("SELECT {ACCOUNT_COLUMNS} FROM social_accounts WHERE id = $1");
         let row: Option<AccountRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(id)
@@ -95,8 +96,8 @@ impl Store {
     /// The level a member holds on an account through a grant (the gatekeeper holds none).
     pub async fn grant(
         &self,
-        account_id: i64,
-        user_id: i64,
+        account_id: AccountId,
+        user_id: UserId,
     ) -> Result<Option<AccountLevel>, StoreError> {
         let level: Option<String> = with_pool!(self, pool => sqlx::query_scalar(
             "SELECT level FROM account_grants WHERE account_id = $1 AND user_id = $2")
@@ -108,8 +109,11 @@ impl Store {
     }
 
     /// Every grant on an account, as (member id, level).
-    pub async fn grants(&self, account_id: i64) -> Result<Vec<(i64, AccountLevel)>, StoreError> {
-        let rows: Vec<(i64, String)> = with_pool!(self, pool => sqlx::query_as(
+    pub async fn grants(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Vec<(UserId, AccountLevel)>, StoreError> {
+        let rows: Vec<(UserId, String)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT user_id, level FROM account_grants WHERE account_id = $1 ORDER BY user_id")
             .bind(account_id)
             .fetch_all(pool)
@@ -120,8 +124,11 @@ impl Store {
     }
 
     /// Every grant a member holds, as (account id, level).
-    pub async fn grants_of(&self, user_id: i64) -> Result<Vec<(i64, AccountLevel)>, StoreError> {
-        let rows: Vec<(i64, String)> = with_pool!(self, pool => sqlx::query_as(
+    pub async fn grants_of(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<(AccountId, AccountLevel)>, StoreError> {
+        let rows: Vec<(AccountId, String)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT account_id, level FROM account_grants WHERE user_id = $1 ORDER BY account_id")
             .bind(user_id)
             .fetch_all(pool)
@@ -133,10 +140,10 @@ impl Store {
 
     pub async fn set_grant(
         &self,
-        account_id: i64,
-        user_id: i64,
+        account_id: AccountId,
+        user_id: UserId,
         level: AccountLevel,
-        granted_by: i64,
+        granted_by: UserId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(
@@ -155,7 +162,11 @@ impl Store {
     }
 
     /// Removes a grant; false if there was none.
-    pub async fn revoke_grant(&self, account_id: i64, user_id: i64) -> Result<bool, StoreError> {
+    pub async fn revoke_grant(
+        &self,
+        account_id: AccountId,
+        user_id: UserId,
+    ) -> Result<bool, StoreError> {
         let removed = with_pool!(self, pool => sqlx::query(
             "DELETE FROM account_grants WHERE account_id = $1 AND user_id = $2")
             .bind(account_id)
@@ -168,7 +179,11 @@ impl Store {
 
     /// Names a new gatekeeper. Any grant they held on the account is dropped: being the
     /// gatekeeper includes everything a grant could give.
-    pub async fn set_gatekeeper(&self, account_id: i64, user_id: i64) -> Result<(), StoreError> {
+    pub async fn set_gatekeeper(
+        &self,
+        account_id: AccountId,
+        user_id: UserId,
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
@@ -192,7 +207,7 @@ impl Store {
     /// Records whether Herald can publish to the account, and as whom.
     pub async fn set_connection(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         connection: &str,
         connected_as: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -208,7 +223,7 @@ impl Store {
     }
 
     /// An account's weekly queue slots, by weekday and time.
-    pub async fn queue_slots(&self, account_id: i64) -> Result<Vec<Slot>, StoreError> {
+    pub async fn queue_slots(&self, account_id: AccountId) -> Result<Vec<Slot>, StoreError> {
         let rows: Vec<(i64, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT weekday, minute FROM queue_slots WHERE account_id = $1 ORDER BY weekday, minute")
             .bind(account_id)
@@ -229,7 +244,7 @@ impl Store {
     /// Replaces an account's time zone and queue slots in one transaction.
     pub async fn set_queue(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         time_zone: &str,
         slots: &[Slot],
     ) -> Result<(), StoreError> {

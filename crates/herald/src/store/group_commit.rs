@@ -13,6 +13,7 @@
 //! full) is every request's error. PostgreSQL has row locks and many writers; it needs none of
 //! this.
 
+use crate::domain::ids::PostId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +38,7 @@ const MAX_GROUP: usize = 256;
 /// A publishing attempt to start (see [`super::Store::start_attempt`]).
 #[derive(Debug)]
 pub(super) struct Start {
-    pub post_id: i64,
+    pub post_id: PostId,
     pub from: PostState,
     pub worker: String,
     pub note: String,
@@ -47,7 +48,7 @@ pub(super) struct Start {
 /// An attempt's end (see [`super::Store::finish_attempt`]), owned so it can wait its turn.
 #[derive(Debug)]
 pub(super) struct Finish {
-    post_id: i64,
+    post_id: PostId,
     attempt_id: i64,
     to: PostState,
     outcome: String,
@@ -252,7 +253,7 @@ fn told(error: &StoreError) -> StoreError {
 }
 
 /// Takes up to [`MAX_GROUP`] requests from `pending`, no two for the same post, in order.
-fn take_group<T, R>(pending: &mut Vec<(T, R)>, post: impl Fn(&T) -> i64) -> Vec<(T, R)> {
+fn take_group<T, R>(pending: &mut Vec<(T, R)>, post: impl Fn(&T) -> PostId) -> Vec<(T, R)> {
     let mut seen = HashSet::new();
     let (group, rest) = std::mem::take(pending)
         .into_iter()
@@ -333,14 +334,14 @@ async fn commit_starts(
             })
         })
         .collect();
-    let started: Result<Vec<(i64, i64)>, sqlx::Error> = sqlx::query_as(START_GROUP)
+    let started: Result<Vec<(PostId, i64)>, sqlx::Error> = sqlx::query_as(START_GROUP)
         .bind(Value::Array(requests).to_string())
         .fetch_all(&mut **conn)
         .await;
     counts.committed(group.len());
     match started {
         Ok(started) => {
-            let attempts: HashMap<i64, i64> = started.into_iter().collect();
+            let attempts: HashMap<PostId, i64> = started.into_iter().collect();
             for (start, reply) in group {
                 let _ = reply.send(Ok(attempts.get(&start.post_id).copied()));
             }
@@ -486,7 +487,7 @@ async fn commit_finishes(
 async fn finish_group(
     conn: &mut PoolConnection<Sqlite>,
     group: &[&Finish],
-) -> Result<HashSet<i64>, StoreError> {
+) -> Result<HashSet<PostId>, StoreError> {
     let (mut seq, mut head): (i64, String) = sqlx::query_as(BEGIN_WITH_AUDIT_HEAD)
         .fetch_one(&mut **conn)
         .await?;
@@ -504,7 +505,7 @@ async fn finish_group(
             })
         })
         .collect();
-    let moved: HashSet<i64> = sqlx::query_scalar(FINISH_GROUP_POSTS)
+    let moved: HashSet<PostId> = sqlx::query_scalar(FINISH_GROUP_POSTS)
         .bind(Value::Array(posts).to_string())
         .fetch_all(&mut **conn)
         .await?

@@ -3,6 +3,7 @@
 //! statements meant to run inside a unit of work (`Store::write`), which the inbox service
 //! opens around each change with its audit entry, and around each page read with its cursor.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
@@ -11,7 +12,7 @@ use crate::domain::inbox::{ItemKind, ItemState, JudgedLink, Verdict};
 /// An item as screening made it, ready to save.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInboxItem {
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// The network's own id for the item, unique per account.
     pub network_key: String,
     pub kind: ItemKind,
@@ -34,7 +35,7 @@ pub struct NewInboxItem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxItemRecord {
     pub id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub network_key: String,
     pub kind: ItemKind,
     pub author_id: String,
@@ -49,7 +50,7 @@ pub struct InboxItemRecord {
     pub reasons: Vec<String>,
     pub impostor: bool,
     pub state: ItemState,
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
     pub received_at: Timestamp,
     pub fetched_at: Timestamp,
     pub updated_at: Timestamp,
@@ -59,19 +60,19 @@ pub struct InboxItemRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxEventRecord {
     pub at: Timestamp,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     /// `assigned`, `unassigned`, `done`, `reopened`, `note`, `replied`, `link_opened`,
     /// `reported`.
     pub what: String,
     pub detail: String,
     /// The reply, for `replied`.
-    pub post_id: Option<i64>,
+    pub post_id: Option<PostId>,
 }
 
 /// Where reading one account's inbox got to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxCursorRecord {
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// The network's own cursor, opaque to Herald.
     pub cursor: Option<String>,
     pub next_read_at: Timestamp,
@@ -85,11 +86,11 @@ pub struct InboxCursorRecord {
 /// first, a page of `limit` that starts after the item `before` (keyset paging).
 #[derive(Debug, Clone, Default)]
 pub struct InboxQuery {
-    pub accounts: Vec<i64>,
+    pub accounts: Vec<AccountId>,
     pub kind: Option<ItemKind>,
     pub verdict: Option<Verdict>,
     pub state: Option<ItemState>,
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
     /// The last item of the page before: (received_at, id).
     pub before: Option<(Timestamp, i64)>,
     pub limit: i64,
@@ -98,7 +99,7 @@ pub struct InboxQuery {
 #[derive(sqlx::FromRow)]
 struct ItemRow {
     id: i64,
-    account_id: i64,
+    account_id: AccountId,
     network_key: String,
     kind: String,
     author_id: String,
@@ -113,7 +114,7 @@ struct ItemRow {
     reasons: String,
     impostor: bool,
     state: String,
-    assignee_id: Option<i64>,
+    assignee_id: Option<UserId>,
     received_at: i64,
     fetched_at: i64,
     updated_at: i64,
@@ -176,11 +177,11 @@ impl Store {
         if query.accounts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut numbers: Vec<i64> = query.accounts.clone();
+        let mut numbers: Vec<i64> = query.accounts.iter().map(|id| id.get()).collect();
         let accounts = placeholders(1, numbers.len());
         let mut conditions = vec![format!("account_id IN ({accounts})")];
         if let Some(assignee) = query.assignee_id {
-            numbers.push(assignee);
+            numbers.push(assignee.get());
             conditions.push(format!("assignee_id = ${}", numbers.len()));
         }
         if let Some((at, id)) = query.before {
@@ -222,7 +223,7 @@ impl Store {
     }
 
     /// How many items of `accounts` are open, for the menu's count.
-    pub async fn open_inbox_count(&self, accounts: &[i64]) -> Result<i64, StoreError> {
+    pub async fn open_inbox_count(&self, accounts: &[AccountId]) -> Result<i64, StoreError> {
         if accounts.is_empty() {
             return Ok(0);
         }
@@ -245,7 +246,7 @@ impl Store {
         &self,
         id: i64,
         state: ItemState,
-        assignee_id: Option<i64>,
+        assignee_id: Option<UserId>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(
@@ -283,7 +284,7 @@ impl Store {
 
     /// An item's history, oldest first.
     pub async fn inbox_events(&self, item_id: i64) -> Result<Vec<InboxEventRecord>, StoreError> {
-        type Row = (i64, Option<i64>, String, String, Option<i64>);
+        type Row = (i64, Option<UserId>, String, String, Option<PostId>);
         let rows: Vec<Row> = with_pool!(self, pool => sqlx::query_as(
             "SELECT at, actor_id, what, detail, post_id FROM inbox_events WHERE item_id = $1 ORDER BY id")
             .bind(item_id)
@@ -303,7 +304,7 @@ impl Store {
     }
 
     /// The item a reply post answers, if `post_id` is one.
-    pub async fn inbox_item_replied_by(&self, post_id: i64) -> Result<Option<i64>, StoreError> {
+    pub async fn inbox_item_replied_by(&self, post_id: PostId) -> Result<Option<i64>, StoreError> {
         with_pool!(self, pool => sqlx::query_scalar(
             "SELECT item_id FROM inbox_events WHERE post_id = $1 AND what = 'replied' ORDER BY id LIMIT 1")
             .bind(post_id)
@@ -314,9 +315,16 @@ impl Store {
 
     pub async fn inbox_cursor(
         &self,
-        account_id: i64,
+        account_id: AccountId,
     ) -> Result<Option<InboxCursorRecord>, StoreError> {
-        type Row = (i64, Option<String>, i64, i64, Option<String>, Option<i64>);
+        type Row = (
+            AccountId,
+            Option<String>,
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+        );
         let row: Option<Row> = with_pool!(self, pool => sqlx::query_as(
             "SELECT account_id, cursor, next_read_at, failures, problem, read_at
                FROM inbox_cursors WHERE account_id = $1")
@@ -342,7 +350,7 @@ impl Store {
     /// the unit of work that saved the read's items, so they and the cursor move together).
     pub async fn inbox_read(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         cursor: Option<&str>,
         next_read_at: Timestamp,
         now: Timestamp,
@@ -366,7 +374,7 @@ impl Store {
     /// waits until `next_read_at`.
     pub async fn inbox_read_failed(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         problem: &str,
         next_read_at: Timestamp,
     ) -> Result<(), StoreError> {
@@ -385,7 +393,7 @@ impl Store {
     }
 
     /// The connected accounts whose inbox is due to be read at `now`.
-    pub async fn inbox_accounts_due(&self, now: Timestamp) -> Result<Vec<i64>, StoreError> {
+    pub async fn inbox_accounts_due(&self, now: Timestamp) -> Result<Vec<AccountId>, StoreError> {
         with_pool!(self, pool => sqlx::query_scalar(
             "SELECT a.id FROM social_accounts a
                LEFT JOIN inbox_cursors c ON c.account_id = a.id

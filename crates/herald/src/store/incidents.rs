@@ -4,6 +4,7 @@
 //! At most one incident is open per account (a partial unique index), so two lockdowns at
 //! once find the same incident; [`Store::claim_lockdown`] lets only one of them run the steps.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use jiff::Timestamp;
 use sqlx::FromRow;
 
@@ -12,13 +13,13 @@ use super::{Store, StoreError, millis, with_pool};
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentRecord {
     pub id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// `detection`, `member` or `lockdown`.
     pub opened_by: String,
-    pub opened_by_user: Option<i64>,
+    pub opened_by_user: Option<UserId>,
     /// `open`, `locked_down` or `closed`.
     pub status: String,
-    pub owner_id: Option<i64>,
+    pub owner_id: Option<UserId>,
     pub drill: bool,
     pub summary: String,
     pub opened_at: Timestamp,
@@ -26,17 +27,17 @@ pub struct IncidentRecord {
     pub locked_at: Option<Timestamp>,
     pub recovered_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
-    pub closed_by: Option<i64>,
+    pub closed_by: Option<UserId>,
     pub lessons: Option<String>,
 }
 
 /// An incident to open.
 #[derive(Debug, Clone)]
 pub struct NewIncident<'a> {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub opened_by: &'a str,
-    pub opened_by_user: Option<i64>,
-    pub owner_id: Option<i64>,
+    pub opened_by_user: Option<UserId>,
+    pub owner_id: Option<UserId>,
     pub drill: bool,
     pub summary: &'a str,
 }
@@ -50,7 +51,7 @@ pub struct StepRecord {
     /// `pending`, `done`, `failed` or `not_possible`.
     pub outcome: String,
     pub detail: String,
-    pub by_user: Option<i64>,
+    pub by_user: Option<UserId>,
     pub at: Timestamp,
 }
 
@@ -61,7 +62,7 @@ pub struct IncidentEventRecord {
     pub at: Timestamp,
     /// `evidence`, `lockdown`, `recovery`, `note` or `status`.
     pub kind: String,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub step: Option<String>,
     pub outcome: Option<String>,
     pub text: String,
@@ -70,11 +71,11 @@ pub struct IncidentEventRecord {
 #[derive(FromRow)]
 struct IncidentRow {
     id: i64,
-    account_id: i64,
+    account_id: AccountId,
     opened_by: String,
-    opened_by_user: Option<i64>,
+    opened_by_user: Option<UserId>,
     status: String,
-    owner_id: Option<i64>,
+    owner_id: Option<UserId>,
     drill: bool,
     summary: String,
     opened_at: i64,
@@ -82,7 +83,7 @@ struct IncidentRow {
     locked_at: Option<i64>,
     recovered_at: Option<i64>,
     closed_at: Option<i64>,
-    closed_by: Option<i64>,
+    closed_by: Option<UserId>,
     lessons: Option<String>,
 }
 
@@ -120,7 +121,7 @@ impl Store {
     /// The account's open incident, if any.
     pub async fn open_incident_of(
         &self,
-        account_id: i64,
+        account_id: AccountId,
     ) -> Result<Option<IncidentRecord>, StoreError> {
         let query = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE account_id = $1 AND closed_at IS NULL"
@@ -194,7 +195,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_incident_owner(&self, id: i64, owner_id: i64) -> Result<(), StoreError> {
+    pub async fn set_incident_owner(&self, id: i64, owner_id: UserId) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("UPDATE incidents SET owner_id = $1 WHERE id = $2")
             .bind(owner_id)
             .bind(id)
@@ -208,7 +209,7 @@ impl Store {
     pub async fn close_incident(
         &self,
         id: i64,
-        by: i64,
+        by: UserId,
         lessons: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -259,7 +260,7 @@ impl Store {
     }
 
     pub async fn incident_steps(&self, incident_id: i64) -> Result<Vec<StepRecord>, StoreError> {
-        let rows: Vec<(String, String, String, String, Option<i64>, i64)> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<(String, String, String, String, Option<UserId>, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT step, phase, outcome, detail, by_user, at FROM incident_steps
               WHERE incident_id = $1 ORDER BY phase, at, step")
             .bind(incident_id)
@@ -285,7 +286,7 @@ impl Store {
         incident_id: i64,
         at: Timestamp,
         kind: &str,
-        actor_id: Option<i64>,
+        actor_id: Option<UserId>,
         step: Option<(&str, &str)>,
         text: &str,
     ) -> Result<(), StoreError> {
@@ -314,7 +315,7 @@ impl Store {
             i64,
             i64,
             String,
-            Option<i64>,
+            Option<UserId>,
             Option<String>,
             Option<String>,
             String,
@@ -343,7 +344,7 @@ impl Store {
     /// Pauses the account's queue for the incident (once; a second pause keeps the first).
     pub async fn pause_account(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         incident_id: i64,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -360,7 +361,7 @@ impl Store {
     }
 
     /// Resumes the account's queue; false if it was not paused.
-    pub async fn resume_account(&self, account_id: i64) -> Result<bool, StoreError> {
+    pub async fn resume_account(&self, account_id: AccountId) -> Result<bool, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query(
             "DELETE FROM account_pauses WHERE account_id = $1")
             .bind(account_id)
@@ -370,7 +371,7 @@ impl Store {
     }
 
     /// Whether the account's queue is paused.
-    pub async fn account_paused(&self, account_id: i64) -> Result<bool, StoreError> {
+    pub async fn account_paused(&self, account_id: AccountId) -> Result<bool, StoreError> {
         let found: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
             "SELECT account_id FROM account_pauses WHERE account_id = $1")
             .bind(account_id)
@@ -382,7 +383,7 @@ impl Store {
     /// On PostgreSQL, holds the account's row until the unit of work ends, so that a
     /// publishing attempt starting now (which takes the row `FOR SHARE` first) either started
     /// before or sees the pause. On SQLite the unit of work's write turn already orders them.
-    pub async fn lock_account_row(&self, account_id: i64) -> Result<(), StoreError> {
+    pub async fn lock_account_row(&self, account_id: AccountId) -> Result<(), StoreError> {
         if self.backend_name() != "postgres" {
             return Ok(());
         }
@@ -399,11 +400,11 @@ impl Store {
     /// then do nothing), each with a line in its history. Returns their ids.
     pub async fn hold_scheduled_posts(
         &self,
-        account_id: i64,
-        actor_id: i64,
+        account_id: AccountId,
+        actor_id: UserId,
         note: &str,
         now: Timestamp,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<PostId>, StoreError> {
         self.move_account_posts(account_id, "scheduled", "approved", actor_id, note, now)
             .await
     }
@@ -411,11 +412,11 @@ impl Store {
     /// Sends the account's posts waiting for approval back to their authors as drafts.
     pub async fn cancel_pending_approvals(
         &self,
-        account_id: i64,
-        actor_id: i64,
+        account_id: AccountId,
+        actor_id: UserId,
         note: &str,
         now: Timestamp,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<PostId>, StoreError> {
         self.move_account_posts(account_id, "submitted", "draft", actor_id, note, now)
             .await
     }
@@ -423,7 +424,7 @@ impl Store {
     /// How many of the account's posts are in `state`.
     pub async fn count_account_posts(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         state: &str,
     ) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
@@ -435,7 +436,7 @@ impl Store {
     }
 
     /// The account's posts being published right now (in flight when a lockdown began).
-    pub async fn posts_in_flight(&self, account_id: i64) -> Result<Vec<i64>, StoreError> {
+    pub async fn posts_in_flight(&self, account_id: AccountId) -> Result<Vec<PostId>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT id FROM posts WHERE account_id = $1 AND state = 'publishing' ORDER BY id")
             .bind(account_id)
@@ -445,14 +446,14 @@ impl Store {
 
     async fn move_account_posts(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         from: &str,
         to: &str,
-        actor_id: i64,
+        actor_id: UserId,
         note: &str,
         now: Timestamp,
-    ) -> Result<Vec<i64>, StoreError> {
-        let ids: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
+    ) -> Result<Vec<PostId>, StoreError> {
+        let ids: Vec<PostId> = with_pool!(self, pool => sqlx::query_scalar(
             "SELECT id FROM posts WHERE account_id = $1 AND state = $2 ORDER BY id")
             .bind(account_id)
             .bind(from)
@@ -488,7 +489,7 @@ impl Store {
 
     /// Drops the account's network tokens from the vault (a lockdown); the account then needs
     /// connecting again. False if none were stored.
-    pub async fn drop_tokens(&self, account_id: i64) -> Result<bool, StoreError> {
+    pub async fn drop_tokens(&self, account_id: AccountId) -> Result<bool, StoreError> {
         let dropped = with_pool!(self, pool => sqlx::query(
             "DELETE FROM account_secrets WHERE account_id = $1 AND field = 'oauth_tokens'")
             .bind(account_id)
@@ -517,7 +518,7 @@ impl Store {
         &self,
         kind: &str,
         text: &str,
-        by: i64,
+        by: UserId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(

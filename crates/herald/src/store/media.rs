@@ -2,6 +2,7 @@
 //! happen only while the post is a draft, checked in the same transaction, which also holds
 //! the post's row so that two uploads at once cannot pass the network's image count.
 
+use crate::domain::ids::PostId;
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
@@ -9,7 +10,7 @@ use super::{Store, StoreError, millis, with_pool};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaRecord {
     pub id: i64,
-    pub post_id: i64,
+    pub post_id: PostId,
     /// The random name of the file under `<data_dir>/media/`.
     pub file_name: String,
     /// Hex SHA-256 of the bytes, checked again whenever the file is read.
@@ -27,7 +28,7 @@ pub struct MediaRecord {
 /// A new image for a draft.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMedia<'a> {
-    pub post_id: i64,
+    pub post_id: PostId,
     pub file_name: &'a str,
     pub sha256: &'a str,
     pub mime: &'a str,
@@ -52,7 +53,7 @@ pub enum Attached {
 #[derive(sqlx::FromRow)]
 struct MediaRow {
     id: i64,
-    post_id: i64,
+    post_id: PostId,
     file_name: String,
     sha256: String,
     mime: String,
@@ -132,7 +133,7 @@ impl Store {
     }
 
     /// A post's images in their order.
-    pub async fn post_media(&self, post_id: i64) -> Result<Vec<MediaRecord>, StoreError> {
+    pub async fn post_media(&self, post_id: PostId) -> Result<Vec<MediaRecord>, StoreError> {
         let query =
             format!("SELECT {COLUMNS} FROM post_media WHERE post_id = $1 ORDER BY position, id");
         let rows: Vec<MediaRow> = with_pool!(self, pool => sqlx::query_as(&query)
@@ -225,7 +226,7 @@ impl Store {
     /// no such image on the post; `Some(None)` if the post is no longer a draft.
     pub async fn remove_media(
         &self,
-        post_id: i64,
+        post_id: PostId,
         id: i64,
         now: Timestamp,
     ) -> Result<Option<Option<MediaRecord>>, StoreError> {

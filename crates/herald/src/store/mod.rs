@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod group_commit;
+mod ids;
 mod inbox;
 mod incidents;
 mod jobs;
@@ -24,6 +25,7 @@ mod publishing;
 mod rotations;
 mod second_factors;
 mod secrets;
+mod security;
 mod sessions;
 mod sqlite;
 mod staff;

@@ -1,5 +1,6 @@
 //! Members' notifications: written by the services that notice something, read in Herald.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
@@ -7,7 +8,7 @@ use super::{Store, StoreError, millis, with_pool};
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotificationRecord {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub created_at: Timestamp,
     pub subject: String,
     pub body: String,
@@ -16,12 +17,20 @@ pub struct NotificationRecord {
     pub read_at: Option<Timestamp>,
 }
 
-type NotificationRow = (i64, i64, i64, String, String, Option<String>, Option<i64>);
+type NotificationRow = (
+    i64,
+    UserId,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+);
 
 impl Store {
     pub async fn add_notification(
         &self,
-        user_id: i64,
+        user_id: UserId,
         subject: &str,
         body: &str,
         link: Option<&str>,
@@ -43,7 +52,7 @@ impl Store {
     /// The member's newest notifications, newest first.
     pub async fn notifications_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         limit: i64,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let rows: Vec<NotificationRow> = with_pool!(self, pool => sqlx::query_as(
@@ -71,7 +80,7 @@ impl Store {
     /// Marks all of the member's notifications read; returns how many were unread.
     pub async fn mark_notifications_read(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query(

@@ -1,5 +1,6 @@
 //! Passkeys: each member's registered WebAuthn credentials, as webauthn-rs serializes them.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 use sqlx::FromRow;
 
@@ -9,7 +10,7 @@ use super::{Store, StoreError, millis, with_pool};
 #[derive(Debug, Clone, PartialEq)]
 pub struct PasskeyRecord {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     /// The credential as webauthn-rs serializes it (public key, counter); nothing secret.
     pub passkey: String,
@@ -20,7 +21,7 @@ pub struct PasskeyRecord {
 #[derive(FromRow)]
 struct PasskeyRow {
     id: i64,
-    user_id: i64,
+    user_id: UserId,
     name: String,
     passkey: String,
     created_at: i64,
@@ -30,7 +31,7 @@ struct PasskeyRow {
 impl Store {
     pub async fn add_passkey(
         &self,
-        user_id: i64,
+        user_id: UserId,
         name: &str,
         credential_id: &str,
         passkey: &str,
@@ -50,7 +51,7 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn passkeys_of(&self, user_id: i64) -> Result<Vec<PasskeyRecord>, StoreError> {
+    pub async fn passkeys_of(&self, user_id: UserId) -> Result<Vec<PasskeyRecord>, StoreError> {
         let rows: Vec<PasskeyRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT id, user_id, name, passkey, created_at, last_used_at FROM passkeys
               WHERE user_id = $1 ORDER BY id")
@@ -130,7 +131,7 @@ impl Store {
     }
 
     /// Removes one of `user_id`'s passkeys; false if they have no such passkey.
-    pub async fn delete_passkey(&self, user_id: i64, id: i64) -> Result<bool, StoreError> {
+    pub async fn delete_passkey(&self, user_id: UserId, id: i64) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, pool => sqlx::query(
             "DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
             .bind(id)

@@ -1,5 +1,6 @@
 //! The organisation, its members and their second factors, and invitations.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 use sqlx::FromRow;
 
@@ -10,7 +11,7 @@ use super::{Store, StoreError, millis, with_pool};
 macro_rules! insert_member {
     ($tx:ident, $user:expr, $now:expr) => {{
         let user = $user;
-        let id: i64 = sqlx::query_scalar(
+        let id: UserId = sqlx::query_scalar(
             "INSERT INTO users (email, name, role, password_hash, totp_secret, totp_last_step, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
@@ -90,7 +91,7 @@ pub struct PendingInvitation {
     pub reference: String,
     pub email: String,
     pub role: Role,
-    pub invited_by: i64,
+    pub invited_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -98,7 +99,7 @@ pub struct PendingInvitation {
 /// A member as stored. `totp_secret` is sealed by the vault; `password_hash` is a PHC string.
 #[derive(Clone, PartialEq)]
 pub struct UserRecord {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -130,14 +131,14 @@ pub struct NewUser {
 pub struct InvitationRecord {
     pub email: String,
     pub role: Role,
-    pub invited_by: i64,
+    pub invited_by: UserId,
     pub expires_at: Timestamp,
     pub accepted: bool,
 }
 
 #[derive(FromRow)]
 struct UserRow {
-    id: i64,
+    id: UserId,
     email: String,
     name: String,
     role: String,
@@ -169,7 +170,7 @@ impl Store {
         name: &str,
         owner: &NewUser,
         now: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<UserId, StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
@@ -230,7 +231,7 @@ impl Store {
         row.map(UserRecord::try_from).transpose()
     }
 
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         let query = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: Option<UserRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(id)
@@ -247,7 +248,7 @@ impl Store {
         rows.into_iter().map(UserRecord::try_from).collect()
     }
 
-    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<(), StoreError> {
+    pub async fn set_password_hash(&self, user_id: UserId, hash: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
@@ -259,7 +260,7 @@ impl Store {
 
     /// Records that the TOTP code of `step` was used. Returns false if a code of this step or a
     /// later one was already used: two logins racing with one code cannot both succeed.
-    pub async fn spend_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+    pub async fn spend_totp_step(&self, user_id: UserId, step: i64) -> Result<bool, StoreError> {
         let changed = with_pool!(self, pool => sqlx::query(
             "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
             .bind(step)
@@ -273,7 +274,7 @@ impl Store {
     /// Marks a recovery code used; false if it is not one of the member's unused codes.
     pub async fn spend_recovery_code(
         &self,
-        user_id: i64,
+        user_id: UserId,
         code_hash: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -289,7 +290,7 @@ impl Store {
         Ok(changed == 1)
     }
 
-    pub async fn recovery_codes_left(&self, user_id: i64) -> Result<i64, StoreError> {
+    pub async fn recovery_codes_left(&self, user_id: UserId) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
             .bind(user_id)
@@ -302,7 +303,7 @@ impl Store {
         token_hash: &str,
         email: &str,
         role: Role,
-        invited_by: i64,
+        invited_by: UserId,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
@@ -325,7 +326,7 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<InvitationRecord>, StoreError> {
-        let row: Option<(String, String, i64, i64, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(
+        let row: Option<(String, String, UserId, i64, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT email, role, invited_by, expires_at, accepted_at FROM invitations WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(pool)
@@ -346,7 +347,7 @@ impl Store {
     /// link for them). `reference` is the first 16 characters of the token's hash: enough to
     /// name one, and nothing that helps to guess the link.
     pub async fn pending_invitations(&self) -> Result<Vec<PendingInvitation>, StoreError> {
-        let rows: Vec<(String, String, String, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<(String, String, String, UserId, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT substr(token_hash, 1, 16), email, role, invited_by, created_at, expires_at
              FROM invitations WHERE accepted_at IS NULL ORDER BY created_at DESC")
             .fetch_all(pool)
@@ -398,7 +399,7 @@ impl Store {
         token_hash: &str,
         user: &NewUser,
         now: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<UserId, StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
@@ -412,7 +413,12 @@ impl Store {
     /// Changes a member's role from `from` to `role`. Fails with [`StoreError::Conflict`] if their
     /// role is no longer `from` (someone changed it meanwhile: the decision was made on stale
     /// facts), and with [`StoreError::LastOwner`] if no active owner would remain.
-    pub async fn set_role(&self, user_id: i64, from: Role, role: Role) -> Result<(), StoreError> {
+    pub async fn set_role(
+        &self,
+        user_id: UserId,
+        from: Role,
+        role: Role,
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
@@ -442,7 +448,7 @@ impl Store {
 
     /// Offboarding: deactivates a member and, in the same transaction, ends every session and
     /// revokes every API token of theirs. Refuses to deactivate the last active owner.
-    pub async fn deactivate_user(&self, user_id: i64, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn deactivate_user(&self, user_id: UserId, now: Timestamp) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;

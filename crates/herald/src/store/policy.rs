@@ -1,5 +1,6 @@
 //! Versions of the company's policy rules (TOML text); the newest is in force.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
@@ -26,7 +27,7 @@ impl Store {
     pub async fn save_policy_rules(
         &self,
         source: &str,
-        by: i64,
+        by: UserId,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
@@ -71,7 +72,7 @@ impl Store {
     pub async fn publish_policy_document(
         &self,
         markdown: &str,
-        by: i64,
+        by: UserId,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
@@ -88,7 +89,7 @@ impl Store {
     /// Records an acknowledgement; acknowledging twice keeps the first time.
     pub async fn acknowledge_policy(
         &self,
-        user_id: i64,
+        user_id: UserId,
         version: i64,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -108,8 +109,8 @@ impl Store {
     pub async fn policy_acknowledgements(
         &self,
         version: i64,
-    ) -> Result<Vec<(i64, Timestamp)>, StoreError> {
-        let rows: Vec<(i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+    ) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+        let rows: Vec<(UserId, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT user_id, acknowledged_at FROM policy_acknowledgements WHERE version = $1")
             .bind(version)
             .fetch_all(pool)

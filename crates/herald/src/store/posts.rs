@@ -1,6 +1,7 @@
 //! Posts and their history. A step is one transaction: the state changes only if it still is
 //! what the caller saw, and the step is recorded with it.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
@@ -34,9 +35,9 @@ const WHEN: &str = "COALESCE(published_at, scheduled_at, updated_at)";
 #[derive(Debug, Clone, Default)]
 pub struct PostQuery {
     /// Only posts of these accounts (the ones the reader may see).
-    pub accounts: Vec<i64>,
+    pub accounts: Vec<AccountId>,
     pub state: Option<PostState>,
-    pub author_id: Option<i64>,
+    pub author_id: Option<UserId>,
     /// Published, due or last changed from `from` (inclusive) to `to` (exclusive).
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
@@ -46,9 +47,9 @@ pub struct PostQuery {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostRecord {
-    pub id: i64,
-    pub account_id: i64,
-    pub author_id: i64,
+    pub id: PostId,
+    pub account_id: AccountId,
+    pub author_id: UserId,
     pub text: String,
     /// Raised by every change to the text or images: submit and approve name the version they
     /// were shown, and step the post only while it is still that version.
@@ -80,7 +81,7 @@ pub struct AttemptRecord {
 /// How an attempt ended, to record in one transaction with the post's new state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptEnd<'a> {
-    pub post_id: i64,
+    pub post_id: PostId,
     pub attempt_id: i64,
     pub to: PostState,
     /// `published`, `retry`, `failed` or `unconfirmed`.
@@ -102,11 +103,11 @@ pub struct AttemptEnd<'a> {
 /// transaction with their history and the audit entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedSteps<'a> {
-    pub id: i64,
+    pub id: PostId,
     pub version: i64,
     /// Taken in order: (from, to, note for the history).
     pub steps: &'a [(PostState, PostState, &'a str)],
-    pub actor_id: i64,
+    pub actor_id: UserId,
     /// Written in the same transaction, in order.
     pub audit: &'a [crate::domain::audit::NewAuditEntry],
     pub now: Timestamp,
@@ -115,7 +116,7 @@ pub struct CheckedSteps<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostEventRecord {
     pub at: Timestamp,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub from_state: Option<String>,
     pub to_state: String,
     pub note: String,
@@ -123,9 +124,9 @@ pub struct PostEventRecord {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct PostRow {
-    id: i64,
-    account_id: i64,
-    author_id: i64,
+    id: PostId,
+    account_id: AccountId,
+    author_id: UserId,
     text: String,
     version: i64,
     state: String,
@@ -139,20 +140,20 @@ pub(super) struct PostRow {
 }
 
 pub(super) const POST_COLUMNS: &str = "id, account_id, author_id, text, version, state, created_at, updated_at, scheduled_at, published_at, remote_id, remote_url, problem";
-type EventRow = (i64, Option<i64>, Option<String>, String, String);
+type EventRow = (i64, Option<UserId>, Option<String>, String, String);
 
 impl Store {
     pub async fn create_post(
         &self,
-        account_id: i64,
-        author_id: i64,
+        account_id: AccountId,
+        author_id: UserId,
         text: &str,
         now: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<PostId, StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            let id: i64 = sqlx::query_scalar(
+            let id: PostId = sqlx::query_scalar(
                 "INSERT INTO posts (account_id, author_id, text, state, created_at, updated_at)
                  VALUES ($1, $2, $3, 'draft', $4, $4) RETURNING id")
                 .bind(account_id)
@@ -167,7 +168,7 @@ impl Store {
         })
     }
 
-    pub async fn post(&self, id: i64) -> Result<Option<PostRecord>, StoreError> {
+    pub async fn post(&self, id: PostId) -> Result<Option<PostRecord>, StoreError> {
         let query = format!("SELECT {POST_COLUMNS} FROM posts WHERE id = $1");
         let row: Option<PostRow> = with_pool!(self, pool => sqlx::query_as(&query)
             .bind(id)
@@ -178,7 +179,10 @@ impl Store {
 
     /// A post the publisher is about to send, with how many images it carries: one read, and
     /// a post without images needs no second one.
-    pub async fn post_to_publish(&self, id: i64) -> Result<Option<(PostRecord, u32)>, StoreError> {
+    pub async fn post_to_publish(
+        &self,
+        id: PostId,
+    ) -> Result<Option<(PostRecord, u32)>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -205,7 +209,7 @@ impl Store {
     /// longer is a draft.
     pub async fn set_post_text(
         &self,
-        id: i64,
+        id: PostId,
         text: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -224,10 +228,10 @@ impl Store {
     /// the post was no longer in `from`.
     pub async fn step_post(
         &self,
-        id: i64,
+        id: PostId,
         from: PostState,
         to: PostState,
-        actor_id: i64,
+        actor_id: UserId,
         note: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -311,7 +315,7 @@ impl Store {
     /// A member's own posts, newest first, at most `limit`.
     pub async fn posts_by(
         &self,
-        author_id: i64,
+        author_id: UserId,
         limit: i64,
     ) -> Result<Vec<PostRecord>, StoreError> {
         let query = format!(
@@ -335,7 +339,7 @@ impl Store {
         if query.accounts.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let mut binds: Vec<i64> = query.accounts.clone();
+        let mut binds: Vec<i64> = query.accounts.iter().map(|id| id.get()).collect();
         let accounts = (1..=binds.len())
             .map(|n| format!("${n}"))
             .collect::<Vec<_>>()
@@ -346,7 +350,7 @@ impl Store {
             conditions.push(sql.replace('?', &format!("${}", binds.len())));
         };
         if let Some(author) = query.author_id {
-            condition("author_id = ?", author);
+            condition("author_id = ?", author.get());
         }
         if let Some(from) = query.from {
             condition(&format!("{WHEN} >= ?"), from.as_millisecond());
@@ -392,7 +396,7 @@ impl Store {
         ))
     }
 
-    pub async fn post_history(&self, id: i64) -> Result<Vec<PostEventRecord>, StoreError> {
+    pub async fn post_history(&self, id: PostId) -> Result<Vec<PostEventRecord>, StoreError> {
         let rows: Vec<EventRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT at, actor_id, from_state, to_state, note FROM post_events WHERE post_id = $1 ORDER BY id")
             .bind(id)

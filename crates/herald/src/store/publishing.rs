@@ -2,6 +2,7 @@
 //! job, and each publishing attempt with the post's state, every one a single transaction
 //! that changes nothing unless the post is still in the state the caller saw.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
@@ -43,11 +44,11 @@ const TIME_EDITABLE: [&str; 5] = [
 /// and the change is in its history and the audit log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeChange<'a> {
-    pub id: i64,
+    pub id: PostId,
     pub state: PostState,
     /// The new time; `None` clears it.
     pub at: Option<Timestamp>,
-    pub actor_id: i64,
+    pub actor_id: UserId,
     /// For the post's history: what changed, in words.
     pub note: &'a str,
     pub audit: &'a crate::domain::audit::NewAuditEntry,
@@ -91,10 +92,10 @@ impl Store {
     #[allow(clippy::too_many_arguments)] // One transaction's worth of facts, each named.
     pub async fn schedule_post(
         &self,
-        id: i64,
+        id: PostId,
         from: PostState,
         at: Timestamp,
-        actor_id: Option<i64>,
+        actor_id: Option<UserId>,
         note: &str,
         job: &NewJob,
         now: Timestamp,
@@ -139,7 +140,7 @@ impl Store {
     /// account's queue is paused by a lockdown.
     pub async fn start_attempt(
         &self,
-        id: i64,
+        id: PostId,
         from: PostState,
         worker: &str,
         note: &str,
@@ -284,7 +285,7 @@ impl Store {
     }
 
     /// When the first publishing attempt of a post started, if there was one.
-    pub async fn first_attempt_at(&self, id: i64) -> Result<Option<Timestamp>, StoreError> {
+    pub async fn first_attempt_at(&self, id: PostId) -> Result<Option<Timestamp>, StoreError> {
         let first: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
             "SELECT MIN(started_at) FROM publish_attempts WHERE post_id = $1")
             .bind(id)
@@ -294,7 +295,7 @@ impl Store {
     }
 
     /// Every publishing attempt of a post, oldest first.
-    pub async fn post_attempts(&self, id: i64) -> Result<Vec<AttemptRecord>, StoreError> {
+    pub async fn post_attempts(&self, id: PostId) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows: Vec<AttemptRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT id, started_at, finished_at, worker, outcome, detail FROM publish_attempts WHERE post_id = $1 ORDER BY id")
             .bind(id)
@@ -339,7 +340,7 @@ impl Store {
     /// published then), oldest first, for the account's exported schedule.
     pub async fn account_posts_since(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         from: Timestamp,
         states: &[PostState],
     ) -> Result<Vec<PostRecord>, StoreError> {
@@ -368,7 +369,7 @@ impl Store {
     /// The times an account's posts hold from `from` on, so the queue skips them.
     pub async fn taken_times(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         from: Timestamp,
     ) -> Result<BTreeSet<Timestamp>, StoreError> {
         let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(

@@ -1,5 +1,6 @@
 //! "Rotate now" requests for accounts' network passwords.
 
+use crate::domain::ids::{AccountId, UserId};
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
@@ -7,22 +8,30 @@ use super::{Store, StoreError, millis, with_pool};
 #[derive(Debug, Clone, PartialEq)]
 pub struct RotationRecord {
     pub id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub reason: String,
     pub detail: String,
     pub requested_at: Timestamp,
     pub done_at: Option<Timestamp>,
-    pub done_by: Option<i64>,
+    pub done_by: Option<UserId>,
 }
 
-type RotationRow = (i64, i64, String, String, i64, Option<i64>, Option<i64>);
+type RotationRow = (
+    i64,
+    AccountId,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<UserId>,
+);
 
 impl Store {
     /// Opens a rotation request unless one for the same reason is already open; says whether
     /// it opened one.
     pub async fn request_rotation(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         reason: &str,
         detail: &str,
         now: Timestamp,
@@ -44,8 +53,8 @@ impl Store {
     /// Marks every open request of an account done: its password was just changed.
     pub async fn complete_rotations(
         &self,
-        account_id: i64,
-        by: i64,
+        account_id: AccountId,
+        by: UserId,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query(
@@ -58,7 +67,10 @@ impl Store {
             .map(|done| done.rows_affected()))?)
     }
 
-    pub async fn rotations_of(&self, account_id: i64) -> Result<Vec<RotationRecord>, StoreError> {
+    pub async fn rotations_of(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Vec<RotationRecord>, StoreError> {
         let rows: Vec<RotationRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT id, account_id, reason, detail, requested_at, done_at, done_by FROM rotations
               WHERE account_id = $1 ORDER BY id")
@@ -83,7 +95,7 @@ impl Store {
     }
 
     /// Accounts whose gatekeeper is `user_id`: those whose credentials they could reveal.
-    pub async fn accounts_kept_by(&self, user_id: i64) -> Result<Vec<i64>, StoreError> {
+    pub async fn accounts_kept_by(&self, user_id: UserId) -> Result<Vec<AccountId>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT id FROM social_accounts WHERE gatekeeper_id = $1 ORDER BY id")
             .bind(user_id)

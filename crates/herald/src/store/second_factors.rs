@@ -2,6 +2,7 @@
 //! read and replaced, a new authenticator or password saved, an owner's reset of a member's
 //! second factor and the enrolment that follows it, and a departed member joining again.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 
 use super::people::claim_invitation;
@@ -27,7 +28,7 @@ macro_rules! replace_codes {
 impl Store {
     /// Counts one more wrong step-up code in a single statement (parallel guesses are never
     /// lost) and returns how many there now are in a row.
-    pub async fn count_step_up_failure(&self, user_id: i64) -> Result<i64, StoreError> {
+    pub async fn count_step_up_failure(&self, user_id: UserId) -> Result<i64, StoreError> {
         let _turn = self.write_turn().await;
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "UPDATE users SET step_up_failures = step_up_failures + 1 WHERE id = $1
@@ -38,7 +39,7 @@ impl Store {
     }
 
     /// A right step-up code, or a new sign-in: the count starts again.
-    pub async fn clear_step_up_failures(&self, user_id: i64) -> Result<(), StoreError> {
+    pub async fn clear_step_up_failures(&self, user_id: UserId) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         with_pool!(self, pool => sqlx::query(
             "UPDATE users SET step_up_failures = 0 WHERE id = $1 AND step_up_failures <> 0")
@@ -50,7 +51,7 @@ impl Store {
     }
 
     /// The stored forms of a member's unused recovery codes.
-    pub async fn unused_recovery_codes(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn unused_recovery_codes(&self, user_id: UserId) -> Result<Vec<String>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
             .bind(user_id)
@@ -61,7 +62,7 @@ impl Store {
     /// New recovery codes: every earlier one, used or not, stops working.
     pub async fn replace_recovery_codes(
         &self,
-        user_id: i64,
+        user_id: UserId,
         hashes: &[String],
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
@@ -77,7 +78,7 @@ impl Store {
     /// Returns how many sessions ended.
     pub async fn change_password(
         &self,
-        user_id: i64,
+        user_id: UserId,
         password_hash: &str,
         keep_session: &str,
     ) -> Result<u64, StoreError> {
@@ -103,7 +104,7 @@ impl Store {
     /// A new authenticator (its sealed secret, and the step of the code that confirmed it).
     pub async fn replace_authenticator(
         &self,
-        user_id: i64,
+        user_id: UserId,
         sealed_secret: &[u8],
         last_step: i64,
     ) -> Result<(), StoreError> {
@@ -124,7 +125,7 @@ impl Store {
     /// sign-in they enrol a new authenticator. Returns how many sessions ended.
     pub async fn reset_second_factor(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         with_pool!(self, pool => {
@@ -157,7 +158,7 @@ impl Store {
     /// codes and clears the reset. False (and nothing saved) if no reset is pending.
     pub async fn enrol_after_reset(
         &self,
-        user_id: i64,
+        user_id: UserId,
         sealed_secret: &[u8],
         last_step: i64,
         recovery_code_hashes: &[String],
@@ -190,7 +191,7 @@ impl Store {
     pub async fn rejoin(
         &self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         user: &NewUser,
         now: Timestamp,
     ) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! The credential vault's rows: one sealed value per account and field.
 
+use crate::domain::ids::{AccountId, UserId};
 use jiff::Timestamp;
 use sqlx::FromRow;
 
@@ -8,26 +9,26 @@ use super::{Store, StoreError, millis, with_pool};
 /// A stored secret: sealed bytes plus the non-secret facts kept beside them.
 #[derive(Clone, PartialEq)]
 pub struct SecretRecord {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub field: String,
     pub sealed: Vec<u8>,
     pub key_version: i64,
     pub strength: Option<i64>,
     pub fingerprint: Option<String>,
     pub updated_at: Timestamp,
-    pub updated_by: i64,
+    pub updated_by: UserId,
 }
 
 #[derive(FromRow)]
 struct SecretRow {
-    account_id: i64,
+    account_id: AccountId,
     field: String,
     sealed: Vec<u8>,
     key_version: i64,
     strength: Option<i64>,
     fingerprint: Option<String>,
     updated_at: i64,
-    updated_by: i64,
+    updated_by: UserId,
 }
 
 const SECRET_COLUMNS: &str =
@@ -57,7 +58,7 @@ impl Store {
 
     pub async fn secret(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         field: &str,
     ) -> Result<Option<SecretRecord>, StoreError> {
         let query = format!(
@@ -72,7 +73,7 @@ impl Store {
     }
 
     /// Every stored secret of an account (sealed), for posture and rotation.
-    pub async fn secrets_of(&self, account_id: i64) -> Result<Vec<SecretRecord>, StoreError> {
+    pub async fn secrets_of(&self, account_id: AccountId) -> Result<Vec<SecretRecord>, StoreError> {
         let query = format!(
             "SELECT {SECRET_COLUMNS} FROM account_secrets WHERE account_id = $1 ORDER BY field"
         );
@@ -86,9 +87,9 @@ impl Store {
     /// Accounts other than `account_id` whose stored password has this fingerprint.
     pub async fn accounts_sharing_password(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         fingerprint: &str,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<AccountId>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT account_id FROM account_secrets
               WHERE field = 'login_password' AND fingerprint = $1 AND account_id <> $2
@@ -155,7 +156,7 @@ impl Store {
     /// transaction: all of the batch or none of it.
     pub async fn rewrap_secrets(
         &self,
-        batch: &[(i64, String, Vec<u8>)],
+        batch: &[(AccountId, String, Vec<u8>)],
         key_version: i64,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
@@ -178,7 +179,7 @@ impl Store {
     }
 
     /// Every member's sealed TOTP secret with the email it is bound to, for re-keying.
-    pub async fn all_totp_secrets(&self) -> Result<Vec<(i64, String, Vec<u8>)>, StoreError> {
+    pub async fn all_totp_secrets(&self) -> Result<Vec<(UserId, String, Vec<u8>)>, StoreError> {
         Ok(
             with_pool!(self, pool => sqlx::query_as("SELECT id, email, totp_secret FROM users ORDER BY id")
             .fetch_all(pool)
@@ -186,7 +187,11 @@ impl Store {
         )
     }
 
-    pub async fn rewrap_totp_secret(&self, user_id: i64, sealed: &[u8]) -> Result<(), StoreError> {
+    pub async fn rewrap_totp_secret(
+        &self,
+        user_id: UserId,
+        sealed: &[u8],
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2")
             .bind(sealed)
             .bind(user_id)

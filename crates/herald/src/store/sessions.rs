@@ -1,6 +1,7 @@
 //! Browser sessions, API tokens and login throttling. Session and token secrets are stored only
 //! as SHA-256 hashes: a copy of the database lets nobody sign in.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 use sqlx::FromRow;
 
@@ -8,7 +9,7 @@ use super::{Store, StoreError, millis, with_pool};
 
 #[derive(Clone, PartialEq)]
 pub struct SessionRecord {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
@@ -28,7 +29,7 @@ pub struct SessionSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiTokenRecord {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub scopes: Vec<String>,
     pub created_at: Timestamp,
@@ -39,7 +40,7 @@ pub struct ApiTokenRecord {
 
 #[derive(Debug, Clone)]
 pub struct NewApiToken<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: &'a str,
     pub token_hash: &'a str,
     pub scopes: &'a [String],
@@ -49,7 +50,7 @@ pub struct NewApiToken<'a> {
 #[derive(FromRow)]
 struct TokenRow {
     id: i64,
-    user_id: i64,
+    user_id: UserId,
     name: String,
     scopes: String,
     created_at: i64,
@@ -81,7 +82,7 @@ impl Store {
         &self,
         token_hash: &str,
         public_id: &str,
-        user_id: i64,
+        user_id: UserId,
         ip: &str,
         now: Timestamp,
         expires_at: Timestamp,
@@ -105,7 +106,7 @@ impl Store {
     /// `idle_since`), most recently seen first.
     pub async fn sessions_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: Timestamp,
         idle_since: Timestamp,
     ) -> Result<Vec<SessionSummary>, StoreError> {
@@ -132,7 +133,7 @@ impl Store {
     }
 
     /// Ends the member's session named `public_id`; false if they have none by that id.
-    pub async fn end_session(&self, user_id: i64, public_id: &str) -> Result<bool, StoreError> {
+    pub async fn end_session(&self, user_id: UserId, public_id: &str) -> Result<bool, StoreError> {
         let ended = with_pool!(self, pool => sqlx::query(
             "DELETE FROM sessions WHERE user_id = $1 AND public_id = $2")
             .bind(user_id)
@@ -144,7 +145,7 @@ impl Store {
     }
 
     /// Ends every session of the member except `keep` (a token hash); returns how many ended.
-    pub async fn end_other_sessions(&self, user_id: i64, keep: &str) -> Result<u64, StoreError> {
+    pub async fn end_other_sessions(&self, user_id: UserId, keep: &str) -> Result<u64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query(
             "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
             .bind(user_id)
@@ -155,7 +156,7 @@ impl Store {
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let row: Option<(i64, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
+        let row: Option<(UserId, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT user_id, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(pool)
@@ -191,7 +192,7 @@ impl Store {
     }
 
     /// Ends every session of a member ("sign out everywhere"); returns how many there were.
-    pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError> {
+    pub async fn delete_user_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
         Ok(
             with_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
@@ -327,7 +328,10 @@ impl Store {
         ApiTokenRecord::try_from(row).map(Some)
     }
 
-    pub async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<ApiTokenRecord>, StoreError> {
+    pub async fn list_api_tokens(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<ApiTokenRecord>, StoreError> {
         let query =
             format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
         let rows: Vec<TokenRow> = with_pool!(self, pool => sqlx::query_as(&query)
@@ -340,7 +344,7 @@ impl Store {
     /// Revokes one of `user_id`'s tokens; false if they have no such unrevoked token.
     pub async fn revoke_api_token(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token_id: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError> {

@@ -4,12 +4,13 @@
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
+use crate::domain::ids::{PostId, UserId};
 
 /// A member's own profile on a network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffProfileRecord {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The network's name as stored (`linkedin`).
     pub network: String,
     pub handle: String,
@@ -24,7 +25,7 @@ pub struct StaffProfileRecord {
 /// A profile to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewStaffProfile<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub network: &'a str,
     pub handle: &'a str,
     pub link: &'a str,
@@ -35,15 +36,15 @@ pub struct NewStaffProfile<'a> {
 /// How many times one member shared one post to one network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShareCount {
-    pub post_id: i64,
-    pub user_id: i64,
+    pub post_id: PostId,
+    pub user_id: UserId,
     pub network: String,
     pub count: i64,
 }
 
 type ProfileRow = (
     i64,
-    i64,
+    UserId,
     String,
     String,
     String,
@@ -96,7 +97,7 @@ impl Store {
     /// One member's profiles, oldest first.
     pub async fn staff_profiles_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
     ) -> Result<Vec<StaffProfileRecord>, StoreError> {
         let sql =
             format!("SELECT {PROFILE_COLUMNS} FROM staff_profiles WHERE user_id = $1 ORDER BY id");
@@ -117,7 +118,7 @@ impl Store {
     }
 
     /// Removes one of `user_id`'s profiles; whether there was one.
-    pub async fn remove_staff_profile(&self, id: i64, user_id: i64) -> Result<bool, StoreError> {
+    pub async fn remove_staff_profile(&self, id: i64, user_id: UserId) -> Result<bool, StoreError> {
         let removed = with_pool!(self, pool => sqlx::query(
             "DELETE FROM staff_profiles WHERE id = $1 AND user_id = $2")
             .bind(id)
@@ -131,9 +132,9 @@ impl Store {
     /// Sets (or clears) the author's suggested words for sharing a post.
     pub async fn set_share_text(
         &self,
-        post_id: i64,
+        post_id: PostId,
         text: Option<&str>,
-        by: i64,
+        by: UserId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("DELETE FROM share_texts WHERE post_id = $1")
@@ -156,7 +157,7 @@ impl Store {
     }
 
     /// Every post's suggested words, by post id.
-    pub async fn share_texts(&self) -> Result<Vec<(i64, String)>, StoreError> {
+    pub async fn share_texts(&self) -> Result<Vec<(PostId, String)>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_as(
             "SELECT post_id, text FROM share_texts ORDER BY post_id")
             .fetch_all(pool)
@@ -166,8 +167,8 @@ impl Store {
     /// Records one click on a share button.
     pub async fn record_share(
         &self,
-        post_id: i64,
-        user_id: i64,
+        post_id: PostId,
+        user_id: UserId,
         network: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -185,7 +186,7 @@ impl Store {
 
     /// How many times each member shared each post to each network.
     pub async fn share_counts(&self) -> Result<Vec<ShareCount>, StoreError> {
-        let rows: Vec<(i64, i64, String, i64)> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<(PostId, UserId, String, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT post_id, user_id, network, COUNT(*) FROM shares
               GROUP BY post_id, user_id, network ORDER BY post_id DESC, user_id, network")
             .fetch_all(pool)

@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
+use crate::domain::ids::UserId;
 
 /// An example post in the policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub struct CourseRecord {
 /// One attempt at the course.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrainingResultRecord {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub course_version: i64,
     /// The policy document's version in force then; 0 while none was published.
     pub policy_version: i64,
@@ -40,7 +41,7 @@ pub struct TrainingResultRecord {
 /// An attempt to record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewTrainingResult {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub course_version: i64,
     pub policy_version: i64,
     pub right: i64,
@@ -48,7 +49,7 @@ pub struct NewTrainingResult {
     pub passed: bool,
 }
 
-type ResultRow = (i64, i64, i64, i64, i64, bool, i64);
+type ResultRow = (UserId, i64, i64, i64, i64, bool, i64);
 
 impl Store {
     pub async fn add_policy_example(
@@ -56,7 +57,7 @@ impl Store {
         text: &str,
         verdict: &str,
         why: &str,
-        by: i64,
+        by: UserId,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
@@ -120,7 +121,7 @@ impl Store {
     pub async fn publish_training_course(
         &self,
         markdown: &str,
-        by: i64,
+        by: UserId,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
@@ -158,7 +159,7 @@ impl Store {
     /// Whether `user_id` passed the course while `policy_version` was in force.
     pub async fn passed_training(
         &self,
-        user_id: i64,
+        user_id: UserId,
         policy_version: i64,
     ) -> Result<bool, StoreError> {
         let found: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(

@@ -1,13 +1,17 @@
 //! What the account watcher (`jobs/watch.rs`) remembers of each account: the profile it saw
 //! last, and the network ids of the posts it has already judged.
 
+use crate::domain::ids::{AccountId, PostId};
 use jiff::Timestamp;
 
 use super::{Store, StoreError, millis, with_pool};
 
 impl Store {
     /// The profile the watcher saw last (JSON), if it has looked at the account before.
-    pub async fn watched_profile(&self, account_id: i64) -> Result<Option<String>, StoreError> {
+    pub async fn watched_profile(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Option<String>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT profile FROM account_watch WHERE account_id = $1")
             .bind(account_id)
@@ -17,7 +21,7 @@ impl Store {
 
     pub async fn set_watched_profile(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         profile: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -36,7 +40,7 @@ impl Store {
     /// Notes a post as judged; false if it had been already.
     pub async fn note_seen_post(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         remote_id: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -52,7 +56,7 @@ impl Store {
     }
 
     /// The network ids of the posts the watcher has judged on the account.
-    pub async fn seen_posts(&self, account_id: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn seen_posts(&self, account_id: AccountId) -> Result<Vec<String>, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "SELECT remote_id FROM account_watch_seen WHERE account_id = $1")
             .bind(account_id)
@@ -64,9 +68,9 @@ impl Store {
     /// is still `published`, and when it was.
     pub async fn herald_remote_ids(
         &self,
-        account_id: i64,
-    ) -> Result<Vec<(i64, String, bool, Option<Timestamp>)>, StoreError> {
-        let rows: Vec<(i64, String, bool, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(
+        account_id: AccountId,
+    ) -> Result<Vec<(PostId, String, bool, Option<Timestamp>)>, StoreError> {
+        let rows: Vec<(PostId, String, bool, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT id, remote_id, state = 'published', published_at FROM posts
               WHERE account_id = $1 AND remote_id IS NOT NULL ORDER BY id")
             .bind(account_id)

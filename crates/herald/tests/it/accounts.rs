@@ -1,6 +1,7 @@
 //! Social accounts and their gatekeepers through the API: who sees an account, who may grant
 //! access to it, and how offboarding and gatekeeper changes take access away.
 
+use herald::domain::ids::{AccountId, UserId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -11,7 +12,7 @@ pub async fn add_account(
     app: &TestApp,
     by: &Person,
     handle: &str,
-    gatekeeper: i64,
+    gatekeeper: UserId,
 ) -> reqwest::Response {
     by.post(
         app,
@@ -22,13 +23,18 @@ pub async fn add_account(
 }
 
 /// Adds an X account and returns its id.
-pub async fn new_account(app: &TestApp, by: &Person, handle: &str, gatekeeper: i64) -> i64 {
+pub async fn new_account(
+    app: &TestApp,
+    by: &Person,
+    handle: &str,
+    gatekeeper: UserId,
+) -> AccountId {
     let account: Value = add_account(app, by, handle, gatekeeper)
         .await
         .json()
         .await
         .expect("JSON");
-    account["id"].as_i64().expect("id")
+    AccountId::new(account["id"].as_i64().expect("id"))
 }
 
 async fn visible_ids(app: &TestApp, person: &Person) -> Vec<i64> {
@@ -368,7 +374,7 @@ async fn tokens_for_another_network_account_than_the_one_registered_are_refused_
     let owner = set_up(&app, &clock).await;
     // The fake answers as @herald_test, whoever asks.
     let walkcafe = new_account(&app, &owner, "@walkcafe", owner.id).await;
-    let connect = async |id: i64| {
+    let connect = async |id: AccountId| {
         owner
             .send(
                 &app,

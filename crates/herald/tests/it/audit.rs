@@ -13,7 +13,7 @@ use crate::helpers::{contract_test, herald, run, test_config};
 
 fn event(n: usize) -> NewAuditEntry {
     NewAuditEntry {
-        actor: Actor::User(1),
+        actor: Actor::User(herald::domain::ids::UserId::new(1)),
         action: "test.something_happened".to_owned(),
         target: Some(format!("thing:{n}")),
         ip: Some("127.0.0.1".to_owned()),

@@ -2,6 +2,7 @@
 //! owner's API token with every scope. Each cell of the table says whether the caller must be
 //! let through or turned away; a route missing from the table fails the test.
 
+use herald::domain::ids::AccountId;
 use std::collections::BTreeSet;
 
 use jiff::SignedDuration;
@@ -479,6 +480,8 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             [D, D, A, A, A],
         ),
         api(Method::GET, "/api/v1/audit", None, [D, D, D, A, A]),
+        // Everyone signed in sees their own part; owners and admins also the company's.
+        api(Method::GET, "/api/v1/security", None, [D, A, A, A, A]),
         // The inbox: item 1 is on the owner's account (see the walk's set-up).
         api(Method::GET, "/api/v1/inbox", None, [D, A, A, A, A]),
         api(Method::GET, "/api/v1/inbox/summary", None, [D, A, A, A, A]),
@@ -506,6 +509,7 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         page(Method::GET, "/members", [D, D, A, A, A]),
         page(Method::GET, "/accounts", [D, A, A, A, A]),
         page(Method::GET, "/audit", [D, D, D, A, A]),
+        page(Method::GET, "/security", [D, A, A, A, A]),
         page(Method::GET, "/status", [D, D, D, A, A]),
         page(Method::GET, "/posts", [D, A, A, A, A]),
         page(Method::GET, "/inbox", [D, A, A, A, A]),
@@ -891,7 +895,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         .json()
         .await
         .expect("JSON");
-    let account_id = created["id"].as_i64().expect("account id");
+    let account_id = AccountId::new(created["id"].as_i64().expect("account id"));
     let seed = owner
         .send(
             &app,
@@ -934,7 +938,11 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
             .await
             .expect("item")
     );
-    let rows = table(member.id, account_id, post["id"].as_i64().expect("post id"));
+    let rows = table(
+        member.id.get(),
+        account_id.get(),
+        post["id"].as_i64().expect("post id"),
+    );
     let mut failures = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         if needs_fresh_code(row.path) {

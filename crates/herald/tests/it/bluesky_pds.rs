@@ -6,6 +6,7 @@
 //! The PDS checks DPoP proofs against its own clock (to the second), so this Herald runs on
 //! the real clock, not a hand-moved one.
 
+use herald::domain::ids::AccountId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,9 +55,11 @@ async fn a_gatekeeper_connects_bluesky_on_a_real_pds_in_chromium_and_a_post_land
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let account = created.json::<Value>().await.expect("JSON")["id"]
-        .as_i64()
-        .expect("id");
+    let account = AccountId::new(
+        created.json::<Value>().await.expect("JSON")["id"]
+            .as_i64()
+            .expect("id"),
+    );
 
     // Signed in with the next step's code: setup used this step's.
     let next = owner.secret.code_at_step(step_at(SystemClock.now()) + 1);

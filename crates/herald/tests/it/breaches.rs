@@ -2,6 +2,7 @@
 //! `herald breaches import` and checked locally, and passwords generated to each network's
 //! rules for the gatekeeper only.
 
+use herald::domain::ids::AccountId;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,7 +42,7 @@ fn import(dir: &TempDir, source: &Path) -> (bool, String, String) {
     (output.status.success(), stdout, stderr)
 }
 
-async fn store_password(app: &TestApp, person: &Person, id: i64, value: &str) -> Value {
+async fn store_password(app: &TestApp, person: &Person, id: AccountId, value: &str) -> Value {
     let response = person
         .send(
             app,
@@ -54,7 +55,7 @@ async fn store_password(app: &TestApp, person: &Person, id: i64, value: &str) ->
     response.json().await.expect("JSON")
 }
 
-async fn posture(app: &TestApp, person: &Person, id: i64) -> Value {
+async fn posture(app: &TestApp, person: &Person, id: AccountId) -> Value {
     let response = person
         .get(app, &format!("/api/v1/accounts/{id}/posture"))
         .await;
@@ -120,7 +121,7 @@ async fn importing_breach_data_marks_stored_breached_passwords_and_checks_new_on
         .get_json(&app, &format!("/api/v1/accounts/{cafe}/rotations"))
         .await;
     assert_eq!(rotations[0]["reason"], "breached");
-    assert_eq!(rotations[0]["done_by"], owner.id);
+    assert_eq!(rotations[0]["done_by"], owner.id.get());
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Herald in a real browser: headless Chromium loads the shell page, applies the stylesheet
 //! under the content security policy, blocks injected inline script, and lays out on a phone.
 
+use herald::domain::ids::AccountId;
 use std::time::{Duration, Instant};
 
 use crate::helpers::spawn_app;
@@ -639,9 +640,11 @@ async fn a_contributor_drafts_a_publisher_schedules_and_the_calendar_shows_it_pu
         )
         .await;
     assert_eq!(added.status(), StatusCode::CREATED);
-    let account = added.json::<Value>().await.expect("JSON")["id"]
-        .as_i64()
-        .expect("id");
+    let account = AccountId::new(
+        added.json::<Value>().await.expect("JSON")["id"]
+            .as_i64()
+            .expect("id"),
+    );
     crate::posts::grant(&app, &owner, account, &publisher, "publisher").await;
     crate::posts::grant(&app, &owner, account, &writer, "contributor").await;
     let connected = owner

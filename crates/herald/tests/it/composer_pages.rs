@@ -3,6 +3,7 @@
 //! (escaped), "also post to" another account (and who may not), and images with alt text
 //! uploaded and removed through the page's own forms, with their refusals beside the field.
 
+use herald::domain::ids::AccountId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -11,24 +12,26 @@ use crate::people::{Person, app, invite_and_join, set_up};
 use crate::posts::{draft_id, grant};
 
 /// Adds an account whose gatekeeper is `by` and returns its id.
-async fn account(app: &TestApp, by: &Person, fields: Value) -> i64 {
+async fn account(app: &TestApp, by: &Person, fields: Value) -> AccountId {
     let mut body = json!({ "gatekeeper_id": by.id });
     if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
         body.extend(fields.clone());
     }
     let added = by.post(app, "/api/v1/accounts", body).await;
     assert_eq!(added.status(), StatusCode::CREATED);
-    added.json::<Value>().await.expect("JSON")["id"]
-        .as_i64()
-        .expect("id")
+    AccountId::new(
+        added.json::<Value>().await.expect("JSON")["id"]
+            .as_i64()
+            .expect("id"),
+    )
 }
 
-async fn sunny_on_x(app: &TestApp, by: &Person) -> i64 {
+async fn sunny_on_x(app: &TestApp, by: &Person) -> AccountId {
     let fields = json!({ "network": "x", "handle": "@sunnycafe", "display_name": "Sunny Café", "avatar_colour": "#1f5f5b" });
     account(app, by, fields).await
 }
 
-async fn sunny_on_mastodon(app: &TestApp, by: &Person) -> i64 {
+async fn sunny_on_mastodon(app: &TestApp, by: &Person) -> AccountId {
     let fields = json!({ "network": "mastodon", "handle": "@sunny@mastodon.social", "display_name": "Sunny on Mastodon", "avatar_colour": "#aa3355" });
     account(app, by, fields).await
 }
@@ -79,7 +82,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// The id of the next post anyone writes: proves nothing was made in between.
-async fn next_post_id(app: &TestApp, author: &Person, account: i64) -> i64 {
+async fn next_post_id(app: &TestApp, author: &Person, account: AccountId) -> i64 {
     draft_id(app, author, account, "A marker post.").await
 }
 
@@ -230,7 +233,7 @@ async fn also_post_to_makes_a_draft_for_another_account_with_the_same_text() {
         .expect("post id");
     assert_ne!(copy, id);
     let made: Value = owner.get_json(&app, &format!("/api/v1/posts/{copy}")).await;
-    assert_eq!(made["account_id"], mastodon);
+    assert_eq!(made["account_id"], mastodon.get());
     assert_eq!(made["text"], text);
     assert_eq!(made["state"], "draft");
     let original: Value = owner.get_json(&app, &format!("/api/v1/posts/{id}")).await;
@@ -579,11 +582,11 @@ async fn the_composer_writes_one_post_per_account_ticked_or_none_when_one_cannot
         posts["total"], 2,
         "one for each account, the main one not twice: {posts}"
     );
-    let mut accounts: Vec<i64> = posts["posts"]
+    let mut accounts: Vec<AccountId> = posts["posts"]
         .as_array()
         .expect("posts")
         .iter()
-        .map(|post| post["account_id"].as_i64().expect("account"))
+        .map(|post| AccountId::new(post["account_id"].as_i64().expect("account")))
         .collect();
     accounts.sort_unstable();
     let mut expected = vec![x, mastodon];

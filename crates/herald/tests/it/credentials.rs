@@ -2,6 +2,7 @@
 //! password needs their own second factor again, OAuth tokens never come out, reuse shows, and
 //! no value is ever stored or logged in the clear.
 
+use herald::domain::ids::AccountId;
 use herald::domain::totp::{TotpSecret, step_at};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -372,7 +373,7 @@ async fn a_reused_password_asks_to_rotate_both_accounts_and_a_new_password_answe
             )
             .await;
     }
-    let rotations = |id: i64| {
+    let rotations = |id: AccountId| {
         let owner = &owner;
         let app = &app;
         async move {
@@ -398,7 +399,11 @@ async fn a_reused_password_asks_to_rotate_both_accounts_and_a_new_password_answe
         )
         .await;
     let done = rotations(first).await;
-    assert_eq!(done[0]["done_by"], owner.id, "who rotated it is recorded");
+    assert_eq!(
+        done[0]["done_by"],
+        owner.id.get(),
+        "who rotated it is recorded"
+    );
     assert!(
         rotations(second).await[0]["done_at"].is_null(),
         "the other account still has to change"

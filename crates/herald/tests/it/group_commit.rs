@@ -4,6 +4,7 @@
 
 use futures_util::future::join_all;
 use herald::domain::audit::{Actor, ChainVerifier, NewAuditEntry};
+use herald::domain::ids::{AccountId, PostId, UserId};
 use herald::domain::jobs::{JobId, JobState};
 use herald::domain::posts::PostState;
 use herald::jobs::publish_job;
@@ -17,7 +18,7 @@ fn at(second: i64) -> Timestamp {
 }
 
 /// `count` scheduled posts on one account: (their author, their account, their ids).
-async fn scheduled_posts(store: &Store, count: usize) -> (i64, i64, Vec<i64>) {
+async fn scheduled_posts(store: &Store, count: usize) -> (UserId, AccountId, Vec<PostId>) {
     let (owner, account) = owner_and_account(store, at(0)).await;
     let mut ids = Vec::new();
     for n in 0..count {
@@ -44,7 +45,7 @@ async fn scheduled_posts(store: &Store, count: usize) -> (i64, i64, Vec<i64>) {
     (owner, account, ids)
 }
 
-fn published(post: i64) -> NewAuditEntry {
+fn published(post: PostId) -> NewAuditEntry {
     NewAuditEntry {
         actor: Actor::System,
         action: "post.published".to_owned(),
@@ -64,12 +65,17 @@ contract_test!(
             .expect("draft");
 
         // The publish jobs, leased as the runner leases them, to be marked done with the ends.
-        let jobs: std::collections::HashMap<i64, JobId> = store
+        let jobs: std::collections::HashMap<PostId, JobId> = store
             .claim_jobs("w1", at(100), SignedDuration::from_secs(60), 100)
             .await
             .expect("claim")
             .into_iter()
-            .map(|job| (job.payload["post"].as_i64().expect("post id"), job.id))
+            .map(|job| {
+                (
+                    PostId::new(job.payload["post"].as_i64().expect("post id")),
+                    job.id,
+                )
+            })
             .collect();
         assert_eq!(jobs.len(), posts.len());
         let before = store.group_commits();

@@ -1,6 +1,7 @@
 //! Test harness: a real Herald server on a free port with a fresh data directory, the `herald`
 //! binary with a clean environment, and PostgreSQL when the machine has it.
 
+use herald::domain::ids::{AccountId, UserId};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -279,7 +280,7 @@ pub async fn open_store(backend: &str, dir: &Path) -> Option<Store> {
 
 /// An organisation with its owner, and one Mastodon account the owner keeps, made straight in
 /// the store at `now`: (owner id, account id).
-pub async fn owner_and_account(store: &Store, now: jiff::Timestamp) -> (i64, i64) {
+pub async fn owner_and_account(store: &Store, now: jiff::Timestamp) -> (UserId, AccountId) {
     let owner = herald::store::NewUser {
         email: "owner@shop.example".to_owned(),
         name: "Owner".to_owned(),
@@ -309,6 +310,7 @@ pub async fn owner_and_account(store: &Store, now: jiff::Timestamp) -> (i64, i64
 macro_rules! contract_test {
     ($name:ident, |$store:ident| $body:block) => {
         mod $name {
+            #[allow(unused_imports)] // A body may need nothing from its file.
             use super::*;
 
             async fn check($store: herald::store::Store) $body

@@ -4,6 +4,7 @@
 //! and as an iCalendar feed. The clock starts on 2027-01-15 08:00 UTC; London's clocks go
 //! forward on 2027-03-28.
 
+use herald::domain::ids::AccountId;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -12,7 +13,7 @@ use crate::people::{Person, app, invite_and_join, set_up};
 use crate::posts::grant;
 
 /// An X account `@sunnycafe` kept by `gatekeeper`, in London's time zone.
-async fn london_account(app: &TestApp, owner: &Person, gatekeeper: &Person) -> i64 {
+async fn london_account(app: &TestApp, owner: &Person, gatekeeper: &Person) -> AccountId {
     let id = crate::accounts::new_account(app, owner, "@sunnycafe", gatekeeper.id).await;
     let queue = gatekeeper
         .send(
@@ -98,7 +99,7 @@ async fn a_clean_file_previews_clean_and_imports_at_the_right_utc_times_across_a
     assert_eq!(seen["separator"], ";");
     assert_eq!(seen["valid_rows"], 2);
     assert_eq!(seen["rows"][0]["row"], 2);
-    assert_eq!(seen["rows"][0]["account_id"], account);
+    assert_eq!(seen["rows"][0]["account_id"], account.get());
     assert_eq!(
         seen["rows"][0]["at"], "2027-03-27T09:00:00Z",
         "GMT before the change"
@@ -130,7 +131,7 @@ async fn a_clean_file_previews_clean_and_imports_at_the_right_utc_times_across_a
             "a publisher's rows are scheduled"
         );
         assert_eq!(entry["post"]["scheduled_at"], at);
-        assert_eq!(entry["post"]["author_id"], owner.id);
+        assert_eq!(entry["post"]["author_id"], owner.id.get());
     }
     let id = imported[1]["post"]["id"].as_i64().expect("id");
     let post: Value = owner.get_json(&app, &format!("/api/v1/posts/{id}")).await;

@@ -2,6 +2,7 @@
 //! PostgreSQL: each item once per account, the list newest first with its filters and
 //! keyset pages, an item's history, and where reading each account got to.
 
+use herald::domain::ids::{AccountId, UserId};
 use herald::domain::inbox::{ItemKind, ItemState, JudgedLink, Verdict};
 use herald::store::{InboxEventRecord, InboxQuery, NewInboxItem, Store};
 use jiff::Timestamp;
@@ -12,7 +13,7 @@ fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + second).expect("valid test time")
 }
 
-fn item(account_id: i64, key: &str, second: i64) -> NewInboxItem {
+fn item(account_id: AccountId, key: &str, second: i64) -> NewInboxItem {
     NewInboxItem {
         account_id,
         network_key: key.to_owned(),
@@ -37,7 +38,7 @@ fn item(account_id: i64, key: &str, second: i64) -> NewInboxItem {
     }
 }
 
-async fn second_account(store: &Store, owner: i64) -> i64 {
+async fn second_account(store: &Store, owner: UserId) -> AccountId {
     let account = herald::store::NewAccount {
         network: herald::domain::accounts::Network::Bluesky,
         handle: "shop.example",
@@ -226,6 +227,29 @@ contract_test!(
             .expect("mine");
         assert_eq!(mine.len(), 1);
         assert_eq!(store.open_inbox_count(&[account]).await.expect("count"), 0);
+
+        let reply = store
+            .create_post(account, owner, "Thank you!", at(6))
+            .await
+            .expect("reply");
+        assert_eq!(
+            store.inbox_item_replied_by(reply).await.expect("read"),
+            None
+        );
+        let replied = InboxEventRecord {
+            at: at(6),
+            actor_id: Some(owner),
+            what: "replied".to_owned(),
+            detail: String::new(),
+            post_id: Some(reply),
+        };
+        let work = store.write().await.expect("work");
+        work.add_inbox_event(id, &replied).await.expect("event");
+        work.commit().await.expect("commit");
+        assert_eq!(
+            store.inbox_item_replied_by(reply).await.expect("read"),
+            Some(id)
+        );
     }
 );
 

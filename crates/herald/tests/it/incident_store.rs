@@ -3,6 +3,7 @@
 //! timeline, a paused account's posts never start publishing, the templates, the watcher's
 //! memory.
 
+use herald::domain::ids::AccountId;
 use herald::domain::posts::PostState;
 use herald::store::{NewIncident, StepRecord};
 use jiff::Timestamp;
@@ -14,7 +15,7 @@ fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + second).expect("valid test time")
 }
 
-fn new_incident(account_id: i64, opened_by: &'static str) -> NewIncident<'static> {
+fn new_incident(account_id: AccountId, opened_by: &'static str) -> NewIncident<'static> {
     NewIncident {
         account_id,
         opened_by,

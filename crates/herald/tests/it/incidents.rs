@@ -4,6 +4,7 @@
 //! recovery is ticked (Herald checks what it can) up to closing, the report and the explicit
 //! resume; a drill changes nothing real; and who may do what.
 
+use herald::domain::ids::AccountId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,7 +58,7 @@ async fn x_scene_on(fake: FakeServer, client_secret: &str) -> Scene {
         .json()
         .await
         .expect("JSON");
-    let account = created["id"].as_i64().expect("account id");
+    let account = AccountId::new(created["id"].as_i64().expect("account id"));
     let connected = keeper
         .send(
             &app,

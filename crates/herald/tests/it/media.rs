@@ -4,6 +4,7 @@
 //! text; hidden from people who cannot see the post; and carried to the network with their
 //! alt text when the post is published.
 
+use herald::domain::ids::{AccountId, PostId};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
@@ -105,7 +106,7 @@ fn stored_files(app: &TestApp) -> Vec<std::fs::DirEntry> {
 }
 
 /// An account on `network`, with `owner` as its gatekeeper.
-async fn account(app: &TestApp, owner: &Person, network: &str, handle: &str) -> i64 {
+async fn account(app: &TestApp, owner: &Person, network: &str, handle: &str) -> AccountId {
     let created = owner
         .post(
             app,
@@ -115,9 +116,11 @@ async fn account(app: &TestApp, owner: &Person, network: &str, handle: &str) -> 
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    created.json::<Value>().await.expect("JSON")["id"]
-        .as_i64()
-        .expect("id")
+    AccountId::new(
+        created.json::<Value>().await.expect("JSON")["id"]
+            .as_i64()
+            .expect("id"),
+    )
 }
 
 #[tokio::test]
@@ -219,7 +222,11 @@ async fn the_daily_housekeeping_deletes_image_files_left_pending_and_no_file_it_
     )
     .await;
     assert_eq!(attached.status(), StatusCode::CREATED);
-    let held = app.store.post_media(post).await.expect("images");
+    let held = app
+        .store
+        .post_media(PostId::new(post))
+        .await
+        .expect("images");
     let held = app.data_dir.join("media").join(&held[0].file_name);
     let unheld = app
         .data_dir
@@ -909,7 +916,7 @@ fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + second).expect("time")
 }
 
-fn new_media<'a>(post_id: i64, file_name: &'a str) -> herald::store::NewMedia<'a> {
+fn new_media<'a>(post_id: PostId, file_name: &'a str) -> herald::store::NewMedia<'a> {
     herald::store::NewMedia {
         post_id,
         file_name,
@@ -1019,7 +1026,7 @@ contract_test!(
 
         assert_eq!(
             store
-                .remove_media(post + 1, first.id, at(5))
+                .remove_media(PostId::new(post.get() + 1), first.id, at(5))
                 .await
                 .expect("store"),
             None

@@ -5,6 +5,7 @@
 //! callback must refuse — someone who is not the gatekeeper, a replayed, tampered, expired or
 //! someone else's state, and a gatekeeper who declines at the network.
 
+use herald::domain::ids::AccountId;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -95,7 +96,7 @@ pub(crate) async fn scene_in(
         .json()
         .await
         .expect("JSON");
-    let account = created["id"].as_i64().expect("account id");
+    let account = AccountId::new(created["id"].as_i64().expect("account id"));
     Scene {
         app,
         clock,

@@ -5,6 +5,7 @@
 //! is never told apart in the messages (no port scanning through the form); and a connection
 //! made while private addresses were allowed publishes nothing there once they are not.
 
+use herald::domain::ids::AccountId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -62,7 +63,7 @@ struct Setting {
     app: TestApp,
     clock: ManualClock,
     keeper: Person,
-    account: i64,
+    account: AccountId,
 }
 
 async fn setting(allow_private_addresses: bool) -> Setting {
@@ -88,7 +89,7 @@ async fn setting(allow_private_addresses: bool) -> Setting {
     }
 }
 
-async fn mastodon_account(app: &TestApp, owner: &Person, keeper: &Person) -> i64 {
+async fn mastodon_account(app: &TestApp, owner: &Person, keeper: &Person) -> AccountId {
     let created: Value = owner
         .post(
             app,
@@ -101,7 +102,7 @@ async fn mastodon_account(app: &TestApp, owner: &Person, keeper: &Person) -> i64
         .json()
         .await
         .expect("JSON");
-    created["id"].as_i64().expect("account id")
+    AccountId::new(created["id"].as_i64().expect("account id"))
 }
 
 impl Setting {

@@ -2,6 +2,7 @@
 //! throttling, CSRF, invitations, offboarding, API tokens and the audit log. Time is a
 //! hand-moved clock, so TOTP steps and expiries are exact.
 
+use herald::domain::ids::UserId;
 use std::sync::Arc;
 
 use herald::clock::{Clock, ManualClock};
@@ -39,7 +40,7 @@ pub struct Person {
     pub email: String,
     pub password: String,
     pub recovery_codes: Vec<String>,
-    pub id: i64,
+    pub id: UserId,
 }
 
 pub fn code(secret: &TotpSecret, clock: &impl Clock) -> String {
@@ -142,7 +143,7 @@ pub async fn set_up(app: &TestApp, clock: &impl Clock) -> Person {
             .iter()
             .map(|c| c.as_str().expect("code").to_owned())
             .collect(),
-        id: body["user"]["id"].as_i64().expect("id"),
+        id: UserId::new(body["user"]["id"].as_i64().expect("id")),
     }
 }
 
@@ -226,7 +227,7 @@ pub async fn invite_and_join(
         email: email.to_owned(),
         password,
         recovery_codes: Vec::new(),
-        id: body["user"]["id"].as_i64().expect("id"),
+        id: UserId::new(body["user"]["id"].as_i64().expect("id")),
     }
 }
 

@@ -2,13 +2,20 @@
 //! network's length rule, and the policy guard at submission (block, require approval, owner
 //! override with a reason).
 
+use herald::domain::ids::AccountId;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use crate::people::{Person, app, invite_and_join, set_up};
 
-pub async fn grant(app: &TestApp, gatekeeper: &Person, account: i64, member: &Person, level: &str) {
+pub async fn grant(
+    app: &TestApp,
+    gatekeeper: &Person,
+    account: AccountId,
+    member: &Person,
+    level: &str,
+) {
     let granted = gatekeeper
         .send(
             app,
@@ -20,7 +27,12 @@ pub async fn grant(app: &TestApp, gatekeeper: &Person, account: i64, member: &Pe
     assert_eq!(granted.status(), StatusCode::NO_CONTENT);
 }
 
-async fn draft(app: &TestApp, author: &Person, account: i64, text: &str) -> reqwest::Response {
+async fn draft(
+    app: &TestApp,
+    author: &Person,
+    account: AccountId,
+    text: &str,
+) -> reqwest::Response {
     author
         .post(
             app,
@@ -30,7 +42,7 @@ async fn draft(app: &TestApp, author: &Person, account: i64, text: &str) -> reqw
         .await
 }
 
-pub async fn draft_id(app: &TestApp, author: &Person, account: i64, text: &str) -> i64 {
+pub async fn draft_id(app: &TestApp, author: &Person, account: AccountId, text: &str) -> i64 {
     let response = draft(app, author, account, text).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json::<Value>().await.expect("JSON")["id"]
@@ -106,7 +118,7 @@ async fn a_contributors_post_waits_for_someone_elses_approval_and_keeps_its_hist
         .map(|entry| entry["note"].as_str().expect("note"))
         .collect();
     assert_eq!(steps, ["drafted", "submitted", "approved"]);
-    assert_eq!(approved["history"][2]["actor_id"], keeper.id);
+    assert_eq!(approved["history"][2]["actor_id"], keeper.id.get());
 
     // The gatekeeper's own post needs nobody's approval, and they cannot approve it either.
     let mine = draft_id(&app, &keeper, account, "Open late on Friday.").await;

@@ -3,6 +3,7 @@
 //! kept; late approval expires; rate limits, revoked tokens and lost answers end the way the
 //! issue asks — published exactly once, or failed or unconfirmed with a reason.
 
+use herald::domain::ids::{AccountId, PostId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ pub struct Scene {
     pub fake: FakeServer,
     pub owner: Person,
     pub keeper: Person,
-    pub account: i64,
+    pub account: AccountId,
 }
 
 impl Scene {
@@ -112,7 +113,7 @@ impl Scene {
             .json()
             .await
             .expect("JSON");
-        let account = created["id"].as_i64().expect("account id");
+        let account = AccountId::new(created["id"].as_i64().expect("account id"));
         let connected = keeper
             .send(
                 &app,
@@ -224,13 +225,13 @@ impl NowPlus for ManualClock {
 /// slow). Returns its id.
 pub async fn scheduled_in_store(
     store: &herald::store::Store,
-    account: i64,
-    author: i64,
+    account: AccountId,
+    author: UserId,
     text: &str,
     at: Timestamp,
     max_attempts: u32,
     now: Timestamp,
-) -> i64 {
+) -> PostId {
     use herald::domain::posts::PostState;
     let id = store
         .create_post(account, author, text, now)
@@ -814,7 +815,7 @@ async fn only_the_author_or_a_publisher_changes_a_wished_time_and_each_change_is
     assert_eq!(by_keeper.status(), StatusCode::OK, "a publisher may");
 
     let post = scene.post(id).await;
-    let wishes: Vec<(i64, String)> = post["history"]
+    let wishes: Vec<(UserId, String)> = post["history"]
         .as_array()
         .expect("history")
         .iter()
@@ -825,7 +826,7 @@ async fn only_the_author_or_a_publisher_changes_a_wished_time_and_each_change_is
         })
         .map(|event| {
             (
-                event["actor_id"].as_i64().expect("actor"),
+                UserId::new(event["actor_id"].as_i64().expect("actor")),
                 event["to_state"].as_str().expect("state").to_owned(),
             )
         })

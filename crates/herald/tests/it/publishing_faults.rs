@@ -4,6 +4,7 @@
 //! Every post must end published exactly once, or failed or unconfirmed with a reason, and no
 //! network may ever hold a post twice.
 
+use herald::domain::ids::AccountId;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -207,7 +208,7 @@ async fn connected(
     network: &str,
     handle: &str,
     fake: &FakeServer,
-) -> i64 {
+) -> AccountId {
     let created: Value = owner
         .post(
             app,
@@ -219,7 +220,7 @@ async fn connected(
         .json()
         .await
         .expect("JSON");
-    let account = created["id"].as_i64().expect("account id");
+    let account = AccountId::new(created["id"].as_i64().expect("account id"));
     let connection = keeper
         .send(
             app,

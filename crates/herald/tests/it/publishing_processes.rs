@@ -2,6 +2,7 @@
 //! publishing, then a restart, loses nothing and doubles nothing; and two processes sharing one
 //! PostgreSQL database share the work without ever publishing a post twice.
 
+use herald::domain::ids::{AccountId, PostId};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -115,7 +116,7 @@ async fn prepare(
     database: Option<&str>,
     fake: &FakeServer,
     count: usize,
-) -> HashMap<i64, String> {
+) -> HashMap<PostId, String> {
     // Real time, held still while the scene is set (the TOTP codes need a clock to read).
     let clock = ManualClock::new(SystemClock.now());
     let (dir, url, on_postgres) = (data_dir.to_owned(), fake.url(), database.map(str::to_owned));
@@ -145,7 +146,7 @@ async fn prepare(
         .json()
         .await
         .expect("JSON");
-    let account = created["id"].as_i64().expect("account");
+    let account = AccountId::new(created["id"].as_i64().expect("account"));
     let connected = keeper
         .send(
             &app,
@@ -223,7 +224,7 @@ fn published(counts: &[(String, i64)]) -> i64 {
 }
 
 /// Every post published exactly once on the network, or failed or unconfirmed with a reason.
-async fn check_exactly_once(store: &Store, fake: &FakeServer, posts: &HashMap<i64, String>) {
+async fn check_exactly_once(store: &Store, fake: &FakeServer, posts: &HashMap<PostId, String>) {
     let held = fake.state.posts();
     for (id, text) in posts {
         let post = store.post(*id).await.expect("read").expect("post");

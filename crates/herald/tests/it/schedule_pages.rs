@@ -3,6 +3,7 @@
 //! names the account), the account page's queue and connection forms, and the calendar, each
 //! with who may not use them.
 
+use herald::domain::ids::AccountId;
 use networks::fake::{FakeState, mastodon};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -54,7 +55,7 @@ async fn state_of(app: &TestApp, person: &Person, id: i64) -> Value {
 
 /// An X account (confirm before publish when asked) whose gatekeeper is the owner, and an
 /// approved post of the owner's on it (a gatekeeper's own post needs no approval).
-async fn approved_post(app: &TestApp, owner: &Person, confirm: bool) -> (i64, i64) {
+async fn approved_post(app: &TestApp, owner: &Person, confirm: bool) -> (AccountId, i64) {
     let added = owner
         .post(
             app,
@@ -63,9 +64,11 @@ async fn approved_post(app: &TestApp, owner: &Person, confirm: bool) -> (i64, i6
         )
         .await;
     assert_eq!(added.status(), StatusCode::CREATED);
-    let account = added.json::<Value>().await.expect("JSON")["id"]
-        .as_i64()
-        .expect("id");
+    let account = AccountId::new(
+        added.json::<Value>().await.expect("JSON")["id"]
+            .as_i64()
+            .expect("id"),
+    );
     let id = draft_id(app, owner, account, "Soup of the day: leek and potato.").await;
     let submitted = crate::posts::act(app, owner, id, "submit", json!({})).await;
     assert_eq!(submitted.status(), StatusCode::OK);
@@ -340,9 +343,11 @@ async fn only_the_gatekeeper_connects_the_account_and_the_token_is_never_shown()
             json!({ "network": "mastodon", "handle": "@herald@127.0.0.1", "display_name": "Sunny Café", "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id }),
         )
         .await;
-    let account = added.json::<Value>().await.expect("JSON")["id"]
-        .as_i64()
-        .expect("id");
+    let account = AccountId::new(
+        added.json::<Value>().await.expect("JSON")["id"]
+            .as_i64()
+            .expect("id"),
+    );
     grant(&app, &keeper, account, &publisher, "publisher").await;
     let account_page = format!("/accounts/{account}");
     let path = format!("/accounts/{account}/connect");

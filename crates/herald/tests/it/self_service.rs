@@ -4,6 +4,7 @@
 //! the member enrolling anew; a departed member invited back; `herald user reset-2fa`; and
 //! the code asked before a passkey is added or removed.
 
+use herald::domain::ids::UserId;
 use std::sync::Arc;
 
 use herald::clock::ManualClock;
@@ -450,7 +451,7 @@ async fn an_owner_resets_a_members_second_factor_and_the_member_enrols_anew_at_s
     let owner = set_up(&app, &clock).await;
     let admin = invite_and_join(&app, &clock, &owner, "ada@sunny.example", "admin").await;
     let member = invite_and_join(&app, &clock, &owner, "mo@sunny.example", "member").await;
-    let reset = |id: i64| format!("/api/v1/members/{id}/reset-second-factor");
+    let reset = |id: UserId| format!("/api/v1/members/{id}/reset-second-factor");
 
     assert_eq!(
         member

@@ -103,7 +103,7 @@ async fn members_list_their_own_profiles_and_only_owners_see_everyones() {
         .as_array()
         .expect("list")
         .iter()
-        .find(|member| member["user_id"] == jane.id)
+        .find(|member| member["user_id"] == jane.id.get())
         .expect("Jane listed");
     assert_eq!(jane_row["profiles"][0]["handle"], "jane-doe");
 

@@ -1,6 +1,7 @@
 //! The storage API for notifications, policy versions and acknowledgements, and posts, run on
 //! both backends: the same calls must mean the same on SQLite and PostgreSQL.
 
+use herald::domain::ids::PostId;
 use herald::domain::posts::PostState;
 use jiff::Timestamp;
 
@@ -240,7 +241,7 @@ contract_test!(
                     .account_posts_since(account, at(60), states)
                     .await
                     .expect("posts");
-                posts.iter().map(|post| post.id).collect::<Vec<i64>>()
+                posts.iter().map(|post| post.id).collect::<Vec<PostId>>()
             }
         };
         assert_eq!(

@@ -183,3 +183,44 @@ fn no_service_writes_an_audit_entry_outside_a_unit_of_work() {
         "these append to the audit log outside a unit of work (store.write()): {offenders:?}"
     );
 }
+
+/// Store functions that choose their backend from the configuration: the server's and the
+/// CLI's tests run them on both databases (`HERALD_TEST_BACKEND`), and every function they
+/// call is in a contract test.
+const OPENED_FROM_THE_CONFIGURATION: [&str; 2] = ["open", "open_existing"];
+
+#[test]
+fn every_store_function_is_called_in_a_contract_test() {
+    let tests = sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it"));
+    let contract: String = tests
+        .iter()
+        .filter(|(path, text)| text.contains("contract_test!") || path == "helpers.rs")
+        .map(|(_, text)| code_of(text))
+        .collect();
+    let mut missing = Vec::new();
+    for (path, text) in herald_sources() {
+        if !path.starts_with("store/") {
+            continue;
+        }
+        for line in code_of(&text).lines() {
+            let Some(rest) = line.trim_start().strip_prefix("pub async fn ") else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let called = [".", "::"]
+                .iter()
+                .any(|sep| contract.contains(&format!("{sep}{name}(")));
+            if !called && !OPENED_FROM_THE_CONFIGURATION.contains(&name.as_str()) {
+                missing.push(format!("{path}: {name}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "these store functions are called in no contract test (a test written with \
+         contract_test!, which runs on SQLite and PostgreSQL): {missing:?}"
+    );
+}

@@ -38,7 +38,7 @@ async fn answer(app: &TestApp, person: &Person, answers: Value) -> Value {
     answered.json().await.expect("JSON")
 }
 
-async fn draft(app: &TestApp, person: &Person, account: i64) -> reqwest::Response {
+async fn draft(app: &TestApp, person: &Person, account: herald::domain::ids::AccountId) -> reqwest::Response {
     person
         .post(
             app,
@@ -71,7 +71,7 @@ async fn standing_of(app: &TestApp, owner: &Person, member: &Person) -> Value {
         .as_array()
         .expect("list")
         .iter()
-        .find(|row| row["user_id"] == member.id)
+        .find(|row| row["user_id"] == member.id.get())
         .expect("the member is listed")
         .clone()
 }

@@ -2,6 +2,7 @@
 //! codes, sessions), an owner's reset of a member's second factor, and the enrolment that
 //! follows such a reset at sign-in. Each handler extracts, calls `crate::services::people`, and answers.
 
+use crate::domain::ids::UserId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -306,7 +307,7 @@ pub async fn end_other_sessions(
 pub async fn reset_second_factor(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Permission::ManageMembers)?;
     let member = second_factor_reset::reset_by(

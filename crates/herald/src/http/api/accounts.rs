@@ -1,5 +1,6 @@
 //! `/api/v1/accounts`: the company's social accounts, their gatekeepers and who may use them.
 
+use crate::domain::ids::{AccountId, UserId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,7 +41,7 @@ pub struct NewAccount {
     #[schema(pattern = "^#[0-9A-Fa-f]{6}$", example = "#1f5f5b")]
     pub avatar_colour: String,
     /// The active member who alone decides who else may use the account.
-    pub gatekeeper_id: i64,
+    pub gatekeeper_id: UserId,
     /// Ask for explicit confirmation every time something is published to it.
     #[serde(default)]
     pub confirm_before_publish: bool,
@@ -152,12 +153,12 @@ impl From<NewAccount> for NewAccountRequest {
     "your_level": "gatekeeper"
 }))]
 pub struct AccountView {
-    pub id: i64,
+    pub id: AccountId,
     pub network: Network,
     pub handle: String,
     pub display_name: String,
     pub avatar_colour: String,
-    pub gatekeeper_id: i64,
+    pub gatekeeper_id: UserId,
     pub confirm_before_publish: bool,
     /// The caller's own level on the account; absent for owners and admins who see it only to
     /// manage it.
@@ -166,7 +167,7 @@ pub struct AccountView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GrantView {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub level: AccountLevel,
 }
 
@@ -217,7 +218,7 @@ impl From<GrantLevel> for AccountLevel {
 #[schema(example = json!({"user_id": 4}))]
 pub struct GatekeeperRequest {
     /// An active member of the organisation.
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 impl From<Visible> for AccountView {
@@ -281,7 +282,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<Json<AccountDetail>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let visible = accounts::open(&state.store, &caller.user, id, AccountAction::View).await?;
@@ -317,7 +318,7 @@ pub async fn get(
 pub async fn grant(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, user_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, user_id)): ApiPath<(AccountId, UserId)>,
     ApiJson(request): ApiJson<GrantRequest>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
@@ -341,7 +342,7 @@ pub async fn grant(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, user_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, user_id)): ApiPath<(AccountId, UserId)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
     accounts::revoke(&state.store, &caller.user, id, user_id, state.clock.now()).await?;
@@ -356,7 +357,7 @@ pub async fn revoke(
 pub async fn reassign_gatekeeper(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
     ApiJson(request): ApiJson<GatekeeperRequest>,
 ) -> Result<Json<AccountView>, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;

@@ -1,6 +1,7 @@
 //! `/api/v1/accounts/{id}/connection`: the gatekeeper connects Herald to the account at its
 //! network. The tokens go into the vault; the answer says only as whom Herald now posts.
 
+use crate::domain::ids::AccountId;
 use axum::Json;
 use axum::extract::State;
 use secrecy::SecretString;
@@ -91,7 +92,7 @@ pub struct Connection {
 pub async fn connect(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
     ApiJson(request): ApiJson<ConnectRequest>,
 ) -> Result<Json<Connection>, ApiError> {
     caller.require(Permission::UseVault)?;

@@ -1,6 +1,7 @@
 //! `/api/v1/accounts/{id}/credentials`: the account's sealed login, 2FA seed, recovery codes
 //! and notes. Gatekeepers only, from a browser session only (never an API token).
 
+use crate::domain::ids::{AccountId, UserId};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -52,7 +53,7 @@ pub struct StoredView {
     /// zxcvbn score 0–4, for passwords.
     pub strength: Option<u8>,
     /// Other accounts with the same password: rotate one of them.
-    pub shared_with: Vec<i64>,
+    pub shared_with: Vec<AccountId>,
     /// Found in the imported breach data: rotate it. Absent for other fields, and when no
     /// breach data was imported (`herald breaches import`).
     pub breached: Option<bool>,
@@ -124,7 +125,7 @@ pub struct FactView {
     pub field: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
-    pub updated_by: i64,
+    pub updated_by: UserId,
     pub strength: Option<i64>,
     pub reused: bool,
 }
@@ -142,7 +143,7 @@ fn field(text: &str) -> Result<SecretField, ApiError> {
 pub async fn facts(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<Json<Vec<FactView>>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let facts = credentials::facts(&state.store, &caller.user, id).await?;
@@ -170,7 +171,7 @@ pub async fn facts(
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, name)): ApiPath<(i64, String)>,
+    ApiPath((id, name)): ApiPath<(AccountId, String)>,
     ApiJson(request): ApiJson<StoreRequest>,
 ) -> Result<Json<StoredView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -201,7 +202,7 @@ pub async fn put(
 pub async fn generate(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
     ApiJson(request): ApiJson<GenerateRequest>,
 ) -> Result<Json<GeneratedView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -222,7 +223,7 @@ pub async fn generate(
 pub async fn posture(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<Json<PostureView>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let posture = credentials::posture(&state.store, &caller.user, id, state.clock.now()).await?;
@@ -249,7 +250,7 @@ pub async fn posture(
 pub async fn reveal(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, name)): ApiPath<(i64, String)>,
+    ApiPath((id, name)): ApiPath<(AccountId, String)>,
     ApiJson(request): ApiJson<RevealRequest>,
 ) -> Result<Json<RevealedView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -276,7 +277,7 @@ pub async fn reveal(
 pub async fn network_code(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
     ApiJson(request): ApiJson<RevealRequest>,
 ) -> Result<Json<NetworkCodeView>, ApiError> {
     caller.require(Permission::UseVault)?;
@@ -303,7 +304,7 @@ pub struct RotationView {
     /// When the password was changed, and by whom; absent while it is still to do.
     #[schema(format = DateTime)]
     pub done_at: Option<String>,
-    pub done_by: Option<i64>,
+    pub done_by: Option<UserId>,
 }
 
 /// Lists an account's "rotate now" requests
@@ -315,7 +316,7 @@ pub struct RotationView {
 pub async fn rotations(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<Json<Vec<RotationView>>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let rotations = credentials::rotations(&state.store, &caller.user, id).await?;

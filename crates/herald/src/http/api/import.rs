@@ -2,6 +2,7 @@
 //! imported; and `/api/v1/accounts/{id}/schedule.csv` and `…/schedule.ics`: one account's
 //! schedule as CSV (which imports again) and as an iCalendar feed.
 
+use crate::domain::ids::AccountId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -87,7 +88,7 @@ pub struct RowEntry {
     pub row: usize,
     /// What the `account` column said, and the account it names (if you may write for it).
     pub account: String,
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub network: Option<Network>,
     /// When it goes out: RFC 3339 UTC, and as the account's time zone shows it.
     #[schema(format = DateTime)]
@@ -243,7 +244,7 @@ pub async fn import(
 pub async fn schedule_csv(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let schedule = export::schedule(&state.store, &caller.user, id, state.clock.now()).await?;
@@ -264,7 +265,7 @@ pub async fn schedule_csv(
 pub async fn schedule_ics(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let schedule = export::schedule(&state.store, &caller.user, id, state.clock.now()).await?;

@@ -5,6 +5,7 @@
 // utoipa's expansion of `params(InboxQuery)` names the type with a path the lint dislikes.
 #![allow(unused_qualifications)]
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -27,7 +28,7 @@ use crate::store::InboxItemRecord;
 pub struct InboxQuery {
     /// Only this account's items; an account the caller cannot see is 404.
     #[param(example = 1)]
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub kind: Option<ItemKind>,
     pub verdict: Option<Verdict>,
     /// `open` or `done`.
@@ -69,7 +70,7 @@ pub struct InboxLink {
 }))]
 pub struct ItemSummary {
     pub id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub account_name: String,
     pub network: Network,
     pub kind: ItemKind,
@@ -88,7 +89,7 @@ pub struct ItemSummary {
     /// The sender looks like one of the company's own accounts or names.
     pub impostor: bool,
     pub state: ItemState,
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
     /// Whether a reply can be threaded under it (not a new follower).
     pub answerable: bool,
     #[schema(format = DateTime)]
@@ -110,12 +111,12 @@ pub struct ItemPage {
 pub struct ItemEvent {
     #[schema(format = DateTime)]
     pub at: String,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     /// `assigned`, `unassigned`, `done`, `reopened`, `note`, `replied`, `link_opened`, `reported`.
     pub what: String,
     pub detail: String,
     /// The reply, for `replied`.
-    pub post_id: Option<i64>,
+    pub post_id: Option<PostId>,
 }
 
 /// An item with its history.
@@ -137,7 +138,7 @@ pub struct ItemChange {
     /// The member who deals with it (they must see the account); null unassigns.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
-    pub assignee_id: Option<Option<i64>>,
+    pub assignee_id: Option<Option<UserId>>,
     /// Added to the item's history; 1 to 2,000 characters.
     #[serde(default)]
     #[schema(min_length = 1, max_length = 2000)]
@@ -145,8 +146,8 @@ pub struct ItemChange {
 }
 
 /// A field that is there, even as null (`Some(None)`), apart from one left out (`None`).
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(deserializer).map(Some)
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<UserId>>, D::Error> {
+    Option::<UserId>::deserialize(deserializer).map(Some)
 }
 
 /// Lists the inbox
@@ -265,7 +266,7 @@ pub struct ReplyRequest {
 #[schema(example = json!({"post_id": 31, "state": "scheduled", "problem": null}))]
 pub struct ReplyResponse {
     /// The reply's post (`/api/v1/posts/{id}`).
-    pub post_id: i64,
+    pub post_id: PostId,
     /// `scheduled` (going out now, threaded under the item), `submitted` (waiting for
     /// approval), `approved` (not sent: see `problem`) or `draft` (refused: see `problem`).
     pub state: crate::domain::posts::PostState,

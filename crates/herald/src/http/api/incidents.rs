@@ -2,6 +2,7 @@
 //! account is hacked (issue 20). Handlers are thin: `services::lockdown` and
 //! `services::incidents` do the work.
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -23,7 +24,7 @@ use crate::store::IncidentRecord;
 pub struct LockdownRequest {
     /// Members whose sessions end now (a member whose device may be the way in).
     #[serde(default)]
-    pub end_sessions_of: Vec<i64>,
+    pub end_sessions_of: Vec<UserId>,
     /// Practise: every step is recorded, marked as a drill, and nothing real changes.
     #[serde(default)]
     pub drill: bool,
@@ -72,7 +73,7 @@ pub struct CloseRequest {
 pub struct StatementRequest {
     pub kind: TemplateKind,
     /// The company's other accounts to draft the statement on.
-    pub account_ids: Vec<i64>,
+    pub account_ids: Vec<AccountId>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
@@ -136,14 +137,14 @@ pub struct TemplateBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Drafts {
     /// The drafts made, one per account named.
-    pub posts: Vec<i64>,
+    pub posts: Vec<PostId>,
 }
 
 /// An incident in a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IncidentSummary {
     pub id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub account_name: String,
     /// `detection`, `member` or `lockdown`.
     pub opened_by: String,
@@ -159,7 +160,7 @@ pub struct IncidentSummary {
     pub recovered_at: Option<String>,
     #[schema(format = DateTime)]
     pub closed_at: Option<String>,
-    pub owner_id: Option<i64>,
+    pub owner_id: Option<UserId>,
 }
 
 /// A lockdown or recovery step.
@@ -171,7 +172,7 @@ pub struct StepView {
     /// `pending`, `done`, `failed` or `not_possible`.
     pub outcome: String,
     pub detail: String,
-    pub by_user: Option<i64>,
+    pub by_user: Option<UserId>,
     #[schema(format = DateTime)]
     pub at: String,
 }
@@ -183,7 +184,7 @@ pub struct EventView {
     pub at: String,
     /// `evidence`, `lockdown`, `recovery`, `note` or `status`.
     pub kind: String,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub step: Option<String>,
     pub outcome: Option<String>,
     pub text: String,
@@ -226,7 +227,7 @@ pub struct IncidentDetail {
 pub async fn lock_down(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
     ApiJson(request): ApiJson<LockdownRequest>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
@@ -267,7 +268,7 @@ pub async fn lock_down_all(
 pub async fn report(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
     ApiJson(request): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAccounts)?;
@@ -291,7 +292,7 @@ pub async fn report(
 pub async fn resume(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageAccountAccess)?;
     incidents::resume(&state.store, &caller.user, id, state.clock.now()).await?;

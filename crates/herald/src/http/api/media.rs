@@ -2,6 +2,7 @@
 //! remove), and each image's bytes for anyone who may see the post; plus the signed,
 //! expiring `GET /media/{signed}` that Instagram and Threads fetch images from.
 
+use crate::domain::ids::PostId;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -57,7 +58,7 @@ pub struct MediaUpload {
 }))]
 pub struct MediaResponse {
     pub id: i64,
-    pub post_id: i64,
+    pub post_id: PostId,
     /// As read from the file's bytes.
     pub mime: String,
     pub size_bytes: i64,
@@ -98,7 +99,7 @@ impl From<MediaRecord> for MediaResponse {
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<MediaResponse>), ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -140,7 +141,7 @@ pub async fn upload(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
 ) -> Result<Json<Vec<MediaResponse>>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let images = media::list(&state.store, &caller.user, id).await?;
@@ -156,7 +157,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, media_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, media_id)): ApiPath<(PostId, i64)>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let (media, bytes) =
@@ -173,7 +174,7 @@ pub async fn show(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, media_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, media_id)): ApiPath<(PostId, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();

@@ -30,6 +30,7 @@ pub mod people;
 mod policy;
 mod posts;
 mod schedule;
+mod security;
 mod staff;
 mod training;
 
@@ -54,6 +55,7 @@ Each operation's description gives the details."),
         (name = "posts", description = "Drafts, submission, approval, and the composer's length counts"),
         (name = "policy", description = "The company's social media policy: checking drafts and links, its rules, and the organisation's own names that links must not imitate"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "security", description = "The security review: the company's practices measured, with a score per account and for the company"),
         (name = "accounts", description = "Social accounts, gatekeepers, access and connections to the networks"),
         (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
         (name = "import", description = "Bulk import of posts from CSV, and each account's schedule as CSV and iCalendar"),
@@ -163,6 +165,7 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(credentials::rotations))
         .routes(routes!(credentials::generate))
         .routes(routes!(credentials::posture))
+        .routes(routes!(security::get))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .routes(routes!(inbox::list))

@@ -1,6 +1,7 @@
 //! `/api/v1` routes for setup, signing in and out, the caller's own account, members,
 //! invitations and API tokens. Each handler extracts, calls `crate::services::people`, and answers.
 
+use crate::domain::ids::{AccountId, UserId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -31,7 +32,7 @@ use crate::store::{ApiTokenRecord, UserRecord};
     "active": true, "created_at": "2026-03-02T09:15:00Z"
 }))]
 pub struct UserView {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -163,7 +164,7 @@ pub struct DepartedView {
     pub member: UserView,
     /// Accounts this member kept as gatekeeper (and so could reveal): change their passwords,
     /// and name a new gatekeeper.
-    pub rotate_now: Vec<i64>,
+    pub rotate_now: Vec<AccountId>,
 }
 
 /// A member's new role.
@@ -506,7 +507,7 @@ pub async fn list_members(
 pub async fn change_role(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(change): ApiJson<RoleChange>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Permission::ManageMembers)?;
@@ -538,7 +539,7 @@ pub async fn change_role(
 pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<DepartedView>, ApiError> {
     caller.require(Permission::ManageMembers)?;
     let departed = members::deactivate(&state.store, &caller.user, id, state.clock.now()).await?;

@@ -1,6 +1,7 @@
 //! `/api/v1/scan` and `/api/v1/policy/rules`: checking a draft against the company's policy,
 //! and reading or replacing the policy's rules (TOML).
 
+use crate::domain::ids::UserId;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -269,7 +270,7 @@ pub struct AcknowledgeRequest {
     "acknowledged_at": "2026-03-01T10:02:00Z"
 }))]
 pub struct AcknowledgementView {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     /// Null while the member has not acknowledged the current version.

@@ -5,6 +5,7 @@
 // utoipa's expansion of `params(ListQuery)` names the type with a path the lint dislikes.
 #![allow(unused_qualifications)]
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,7 +27,7 @@ use crate::services::posts::{self, PostView};
 #[schema(example = json!({"account_id": 1, "text": "Fresh cinnamon buns from 8 tomorrow, while they last!"}))]
 pub struct NewPost {
     /// The social account it is for.
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// The post's text: not blank, and no longer than the account's network allows (see
     /// `POST /api/v1/text-length`); at most 63,206 bytes on any network.
     #[schema(min_length = 1)]
@@ -101,9 +102,9 @@ pub struct SettleRequest {
     "attempts": []
 }))]
 pub struct PostResponse {
-    pub id: i64,
-    pub account_id: i64,
-    pub author_id: i64,
+    pub id: PostId,
+    pub account_id: AccountId,
+    pub author_id: UserId,
     pub text: String,
     /// The version of the text, raised by every change to the text or images; submit and
     /// approve must name it.
@@ -146,7 +147,7 @@ pub struct AttemptEntry {
 pub struct HistoryEntry {
     #[schema(format = DateTime)]
     pub at: String,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub from_state: Option<String>,
     pub to_state: String,
     pub note: String,
@@ -218,12 +219,12 @@ impl From<PostView> for PostResponse {
 pub struct ListQuery {
     /// Only this account's posts; an account the caller cannot see is 404.
     #[param(example = 1)]
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     /// Only posts in this state.
     pub state: Option<PostState>,
     /// Only this member's posts (none for an id no member has).
     #[param(example = 3)]
-    pub author_id: Option<i64>,
+    pub author_id: Option<UserId>,
     /// Published, due or last changed at or after this RFC 3339 time.
     #[param(format = DateTime, example = "2026-12-01T00:00:00Z")]
     pub from: Option<String>,
@@ -247,11 +248,11 @@ pub struct ListQuery {
     "updated_at": "2026-12-20T11:02:00Z"
 }))]
 pub struct PostSummary {
-    pub id: i64,
-    pub account_id: i64,
+    pub id: PostId,
+    pub account_id: AccountId,
     pub account_name: String,
     pub network: Network,
-    pub author_id: i64,
+    pub author_id: UserId,
     pub text: String,
     pub version: i64,
     pub state: PostState,
@@ -367,7 +368,7 @@ pub async fn create(
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     Ok(Json(
@@ -384,7 +385,7 @@ pub async fn show(
 pub async fn edit(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(request): ApiJson<EditPost>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -406,7 +407,7 @@ pub async fn edit(
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -429,7 +430,7 @@ pub async fn submit(
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(request): ApiJson<ApproveRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -460,7 +461,7 @@ pub async fn approve(
 pub async fn send_back(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(request): ApiJson<SendBackRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -482,7 +483,7 @@ pub async fn send_back(
 pub async fn settle(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(request): ApiJson<SettleRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;

@@ -4,6 +4,7 @@
 // utoipa's expansion of `params(CalendarQuery)` names the type with a path the lint dislikes.
 #![allow(unused_qualifications)]
 
+use crate::domain::ids::{AccountId, PostId};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -91,8 +92,8 @@ pub struct CalendarQuery {
     "excerpt": "Fresh cinnamon buns from 8 tomorrow, while they last!"
 }))]
 pub struct CalendarEntry {
-    pub post_id: i64,
-    pub account_id: i64,
+    pub post_id: PostId,
+    pub account_id: AccountId,
     pub account_name: String,
     pub network: crate::domain::accounts::Network,
     pub state: PostState,
@@ -140,7 +141,7 @@ pub struct QueueSlot {
 pub async fn schedule(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(request): ApiJson<ScheduleRequest>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
@@ -168,7 +169,7 @@ pub async fn schedule(
 pub async fn unschedule(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<PostId>,
 ) -> Result<Json<PostResponse>, ApiError> {
     caller.require(Permission::WritePosts)?;
     let now = state.clock.now();
@@ -231,7 +232,7 @@ pub async fn calendar(
 pub async fn queue(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> Result<Json<Queue>, ApiError> {
     caller.require(Permission::ViewAccounts)?;
     let (zone, slots) = schedule::queue(&state.store, &caller.user, id).await?;
@@ -256,7 +257,7 @@ pub async fn queue(
 pub async fn set_queue(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<AccountId>,
     ApiJson(request): ApiJson<Queue>,
 ) -> Result<Json<Queue>, ApiError> {
     caller.require(Permission::WritePosts)?;

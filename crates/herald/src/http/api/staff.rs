@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::domain::access::Permission;
 use crate::domain::accounts::Network;
+use crate::domain::ids::{PostId, UserId};
 use crate::domain::staff::Purpose;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
@@ -73,7 +74,7 @@ impl ToSchema for NewProfileByNetwork {
 #[schema(example = json!({"id": 3, "user_id": 4, "network": "linkedin", "handle": "jane-doe", "link": "https://www.linkedin.com/in/jane-doe", "purpose": "represents", "lookalike": null}))]
 pub struct ProfileView {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub network: Network,
     pub handle: String,
     pub link: String,
@@ -85,7 +86,7 @@ pub struct ProfileView {
 /// A member and their profiles, for the owners.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberProfilesView {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub profiles: Vec<ProfileView>,
 }
@@ -94,7 +95,7 @@ pub struct MemberProfilesView {
 /// shares company posts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShareableView {
-    pub post_id: i64,
+    pub post_id: PostId,
     /// The network and handle of the company account it was published on.
     pub network: Network,
     pub account_handle: String,
@@ -139,7 +140,7 @@ pub struct SuggestionRequest {
 /// How often one member shared one post to one network.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShareCountView {
-    pub post_id: i64,
+    pub post_id: PostId,
     pub post_excerpt: String,
     pub member: String,
     pub network: Network,
@@ -291,7 +292,7 @@ pub async fn shareable(
 pub async fn share(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((post_id, profile_id)): ApiPath<(i64, i64)>,
+    ApiPath((post_id, profile_id)): ApiPath<(PostId, i64)>,
 ) -> Result<Json<SharedView>, ApiError> {
     caller.require(Permission::UseStaffTools)?;
     let now = state.clock.now();
@@ -315,7 +316,7 @@ pub async fn share(
 pub async fn suggest(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(post_id): ApiPath<i64>,
+    ApiPath(post_id): ApiPath<PostId>,
     ApiJson(request): ApiJson<SuggestionRequest>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::WritePosts)?;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::access::Permission;
+use crate::domain::ids::UserId;
 use crate::domain::people::Role;
 use crate::http::api::policy::{FindingView, finding_view};
 use crate::http::auth::Caller;
@@ -136,7 +137,7 @@ pub struct PublishedView {
 /// One member's standing in the course.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StandingView {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     /// Passed for the policy version in force: they may post.

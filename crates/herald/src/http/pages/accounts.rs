@@ -3,6 +3,7 @@
 //! only), its weekly queue (publishers), and its connection to the network (the gatekeeper
 //! connects it with a token or an app password, which is sealed and never shown again).
 
+use crate::domain::ids::{AccountId, PostId, UserId};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -32,7 +33,7 @@ pub struct Flag {
 
 #[derive(Debug)]
 pub struct Row {
-    pub id: i64,
+    pub id: AccountId,
     pub name: String,
     pub handle: String,
     pub network: &'static str,
@@ -51,7 +52,7 @@ struct AccountsPage {
     can_add: bool,
     csrf: String,
     networks: Vec<(&'static str, &'static str)>,
-    members: Vec<(i64, String)>,
+    members: Vec<(UserId, String)>,
     error: Option<String>,
 }
 
@@ -59,7 +60,7 @@ struct AccountsPage {
 #[template(path = "social_account.html")]
 struct AccountPage {
     layout: Layout,
-    id: i64,
+    id: AccountId,
     name: String,
     network: &'static str,
     handle: String,
@@ -92,7 +93,7 @@ struct AccountPage {
 /// A scheduled post as the account's page lists it.
 #[derive(Debug)]
 struct Queued {
-    id: i64,
+    id: PostId,
     excerpt: String,
     at: super::posts::ShownTime,
 }
@@ -102,13 +103,13 @@ struct Queued {
 struct Access {
     gatekeeper: String,
     /// (member id, name, level) for each member with a grant.
-    granted: Vec<(i64, String, &'static str)>,
+    granted: Vec<(UserId, String, &'static str)>,
     /// Active members without access: (id, name).
-    others: Vec<(i64, String)>,
+    others: Vec<(UserId, String)>,
     /// The gatekeeper, or an owner: grant, change and revoke.
     may_manage: bool,
     /// Owners name the gatekeeper: every active member but the present one.
-    gatekeeper_choices: Option<Vec<(i64, String)>>,
+    gatekeeper_choices: Option<Vec<(UserId, String)>>,
 }
 
 /// The levels a grant may have, with what each may do, in people's words.
@@ -171,14 +172,14 @@ enum Shown {
 /// viewer, or `none`.
 #[derive(Debug, Deserialize)]
 pub struct AccessForm {
-    member_id: i64,
+    member_id: UserId,
     level: String,
 }
 
 /// Naming a new gatekeeper (owners).
 #[derive(Debug, Deserialize)]
 pub struct GatekeeperForm {
-    member_id: i64,
+    member_id: UserId,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,7 +236,7 @@ pub async fn add(
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ViewAccounts)?;
     account_view(&state, &caller, id, None, None, StatusCode::OK).await
@@ -243,7 +244,7 @@ pub async fn show(
 
 pub async fn store_credential(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<CredentialForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UseVault)?;
@@ -271,7 +272,7 @@ pub async fn store_credential(
 
 pub async fn reveal(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<RevealForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UseVault)?;
@@ -308,7 +309,7 @@ pub async fn reveal(
 
 pub async fn generate(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<GenerateForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UseVault)?;
@@ -347,7 +348,7 @@ pub async fn generate(
 /// pressed, plus the new slot when a time was given. One form, so it works without scripts.
 pub async fn save_queue(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -399,7 +400,7 @@ pub async fn save_queue(
 /// the token or password, which is never written into a page.
 pub async fn connect(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<ConnectForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UseVault)?;
@@ -459,7 +460,7 @@ pub async fn connect(
 /// the same services as `PUT`/`DELETE /api/v1/accounts/{id}/grants/{user_id}`.
 pub async fn access(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<AccessForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
@@ -483,7 +484,7 @@ pub async fn access(
 /// "rotate now".
 pub async fn gatekeeper(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<GatekeeperForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
@@ -497,7 +498,7 @@ pub async fn gatekeeper(
 async fn after_change(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: AccountId,
     result: Result<(), AppError>,
     section: &str,
 ) -> Result<Response, PageError> {
@@ -525,7 +526,7 @@ async fn list_view(
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let users = state.store.list_users().await?;
-    let name_of = |id: i64| users.iter().find(|user| user.id == id);
+    let name_of = |id: UserId| users.iter().find(|user| user.id == id);
     let mut rows = Vec::new();
     for Visible { account, level } in accounts::visible(&state.store, &caller.user).await? {
         let gatekeeper = name_of(account.gatekeeper_id);
@@ -568,7 +569,7 @@ async fn list_view(
 async fn account_view(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: AccountId,
     shown: Option<Shown>,
     error: Option<String>,
     status: StatusCode,
@@ -579,7 +580,7 @@ async fn account_view(
 async fn account_view_with(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: AccountId,
     shown: Option<Shown>,
     error: Option<String>,
     status: StatusCode,
@@ -718,7 +719,7 @@ async fn account_view_with(
 async fn posture(
     state: &AppState,
     caller: &Caller,
-    account_id: i64,
+    account_id: AccountId,
 ) -> Result<Vec<Flag>, PageError> {
     let posture = credentials::posture(&state.store, &caller.user, account_id, state.clock.now())
         .await

@@ -146,12 +146,12 @@ impl Names<'_> {
             ("user", Some(id)) => self
                 .users
                 .iter()
-                .find(|user| user.id == id)
+                .find(|user| user.id.get() == id)
                 .map_or_else(|| format!("member {id}"), |user| user.name.clone()),
             ("account", Some(id)) => self
                 .accounts
                 .iter()
-                .find(|account| account.id == id)
+                .find(|account| account.id.get() == id)
                 .map_or_else(
                     || format!("account {id}"),
                     |account| format!("{} ({})", account.display_name, account.network.label()),

@@ -3,6 +3,7 @@
 //! page: `?tz=Area/City`, or else the zone of the caller's first account. calendar.js lets a
 //! publisher drag a post to another day; without it, each post links to its schedule form.
 
+use crate::domain::ids::PostId;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -76,7 +77,7 @@ struct Day {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    post_id: i64,
+    post_id: PostId,
     /// `09:30` in the calendar's zone.
     time: String,
     account_name: String,

@@ -3,6 +3,7 @@
 //! One form does it all, so it works without JavaScript: the file's text comes back in the
 //! page's text box, where it can be corrected and previewed again. The same service as the API.
 
+use crate::domain::ids::PostId;
 use askama::Template;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
@@ -46,7 +47,7 @@ struct RowView {
 
 struct DoneView {
     /// (row, post id, state)
-    imported: Vec<(usize, i64, &'static str)>,
+    imported: Vec<(usize, PostId, &'static str)>,
     skipped: Vec<usize>,
     stopped: Option<String>,
 }

@@ -4,6 +4,7 @@
 //! one not offered), the impostor's "report to the network" step, assigning, done, notes
 //! and its history. The same services as `/api/v1/inbox`.
 
+use crate::domain::ids::{PostId, UserId};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -153,7 +154,7 @@ pub async fn list(
     let users = state.store.list_users().await?;
     let number = |text: &str| text.trim().parse::<i64>().ok();
     let filter = InboxFilter {
-        account_id: number(&form.account),
+        account_id: form.account.trim().parse().ok(),
         kind: ItemKind::parse(form.kind.trim()),
         verdict: Verdict::parse(form.verdict.trim()),
         state: ItemState::parse(form.state.trim()),
@@ -273,7 +274,7 @@ pub async fn change(
             ..Change::default()
         },
         "assign" => Change {
-            assignee_id: Some(form.assignee.trim().parse::<i64>().ok()),
+            assignee_id: Some(form.assignee.trim().parse::<UserId>().ok()),
             ..Change::default()
         },
         _ => Change {
@@ -478,7 +479,7 @@ fn card(
     }
 }
 
-fn history_words(what: &str, detail: &str, post: Option<i64>) -> String {
+fn history_words(what: &str, detail: &str, post: Option<PostId>) -> String {
     match what {
         "assigned" => format!("gave it to {detail}"),
         "unassigned" => "took it off everyone's list".to_owned(),

@@ -3,6 +3,7 @@
 //! (timeline, steps, recovery checklist, statements, close) and its printable report.
 //! Handlers are thin: `services::lockdown` and `services::incidents` do the work.
 
+use crate::domain::ids::{AccountId, UserId};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -48,12 +49,12 @@ pub struct Phase {
 #[template(path = "account_incident.html")]
 struct AccountIncidentPage {
     layout: Layout,
-    id: i64,
+    id: AccountId,
     name: String,
     network: &'static str,
     may_lead: bool,
     open_incident: Option<i64>,
-    members: Vec<(i64, String)>,
+    members: Vec<(UserId, String)>,
     csrf: String,
     error: Option<String>,
 }
@@ -82,7 +83,7 @@ struct IncidentPage {
     view: Shown,
     csrf: String,
     /// The company's other accounts, for the holding statement.
-    others: Vec<(i64, String)>,
+    others: Vec<(AccountId, String)>,
     error: Option<String>,
 }
 
@@ -97,7 +98,7 @@ struct ReportPage {
 #[derive(Debug)]
 pub struct Shown {
     pub id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub account: String,
     pub handle: String,
     pub network: &'static str,
@@ -141,7 +142,7 @@ pub struct EmptyForm {}
 pub async fn account_page(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ViewAccounts)?;
     account_view(&state, &caller, id, None, StatusCode::OK).await
@@ -149,7 +150,7 @@ pub async fn account_page(
 
 pub async fn lock_down(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
@@ -169,7 +170,7 @@ pub async fn lock_down(
 
 pub async fn report(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form }: CsrfForm<ReportForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ViewAccounts)?;
@@ -192,7 +193,7 @@ pub async fn report(
 
 pub async fn resume(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     CsrfForm { caller, form: _ }: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
@@ -349,7 +350,7 @@ async fn after(
 }
 
 /// The whole numbers a repeated form field holds (checkboxes); others are skipped.
-fn ids(form: &[(String, String)], name: &str) -> Vec<i64> {
+fn ids<T: std::str::FromStr>(form: &[(String, String)], name: &str) -> Vec<T> {
     form.iter()
         .filter(|(key, _)| key == name)
         .filter_map(|(_, value)| value.parse().ok())
@@ -363,7 +364,7 @@ fn to_incident(id: i64) -> Response {
 async fn account_view(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: AccountId,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {

@@ -3,6 +3,7 @@
 //! The same service as `/api/v1/posts/{id}/media`; a refusal shows the post's page again with
 //! the message beside the field, the typed alt text kept and the draft untouched.
 
+use crate::domain::ids::PostId;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -33,7 +34,7 @@ struct Upload {
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -83,7 +84,7 @@ pub async fn upload(
 /// `POST /posts/{id}/media/{media_id}/remove`: takes an image off the draft.
 pub async fn remove(
     State(state): State<AppState>,
-    Path((id, media_id)): Path<(i64, i64)>,
+    Path((id, media_id)): Path<(PostId, i64)>,
     CsrfForm { caller, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;

@@ -3,6 +3,7 @@
 //! invitation; deactivating someone after a page that says what will happen; resetting a
 //! lost second factor.
 
+use crate::domain::ids::UserId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -132,7 +133,7 @@ pub async fn withdraw(
 
 pub async fn change_role(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     CsrfForm { caller, form }: CsrfForm<RoleForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageMembers)?;
@@ -144,7 +145,7 @@ pub async fn change_role(
 /// What deactivating a member will do, and the button that does it.
 pub async fn confirm_deactivation(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     caller: Caller,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageMembers)?;
@@ -169,7 +170,7 @@ pub async fn confirm_deactivation(
 
 pub async fn deactivate(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     CsrfForm { caller, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageMembers)?;
@@ -184,7 +185,7 @@ pub async fn deactivate(
 
 pub async fn reset_second_factor(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     CsrfForm { caller, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageMembers)?;
@@ -232,7 +233,7 @@ async fn view(
     let users = state.store.list_users().await?;
     let now = state.clock.now();
     let utc = Zone::utc();
-    let name_of = |id: i64| super::member_name(&users, id);
+    let name_of = |id: UserId| super::member_name(&users, id);
     let pending = invitations::pending(&state.store)
         .await?
         .into_iter()

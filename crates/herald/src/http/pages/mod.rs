@@ -13,9 +13,11 @@ pub mod oauth;
 pub mod people;
 pub mod policy;
 pub mod posts;
+pub mod security;
 pub mod staff;
 pub mod training;
 
+use crate::domain::ids::PostId;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -151,7 +153,7 @@ struct Notice {
 /// A post in one of the home page's lists: what, on which account, by whom, when.
 #[derive(Debug)]
 struct PostLine {
-    id: i64,
+    id: PostId,
     excerpt: String,
     account: String,
     colour: String,
@@ -203,7 +205,7 @@ pub async fn home(
     let now = state.clock.now();
     let overview = crate::services::home::overview(&state.store, &caller.user, now).await?;
     let users = state.store.list_users().await?;
-    let name_of = |id: i64| member_name(&users, id);
+    let name_of = |id: crate::domain::ids::UserId| member_name(&users, id);
     let line = |post: PostRecord, seen: &Visible, note: Option<String>| {
         let zone = schedule::zone_of(&seen.account).unwrap_or_else(|_| Zone::utc());
         let at = post
@@ -294,7 +296,10 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Res
 }
 
 /// A member's name as the pages show it; an id no member has any more reads "A former member".
-pub(crate) fn member_name(users: &[crate::store::UserRecord], id: i64) -> String {
+pub(crate) fn member_name(
+    users: &[crate::store::UserRecord],
+    id: crate::domain::ids::UserId,
+) -> String {
     users
         .iter()
         .find(|user| user.id == id)

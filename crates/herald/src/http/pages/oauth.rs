@@ -8,6 +8,7 @@
 //! Herald: a signed-out callback first answers with a page that loads it again from Herald's
 //! own origin, which does carry the cookies, and only then is the connection finished.
 
+use crate::domain::ids::AccountId;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
@@ -68,7 +69,7 @@ struct Link {
 /// network's consent page with the sealed ceremony as a cookie.
 pub async fn start(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AccountId>,
     headers: HeaderMap,
     CsrfForm { caller, form }: CsrfForm<StartForm>,
 ) -> Result<Response, PageError> {
@@ -246,7 +247,7 @@ fn redirect_uri(state: &AppState, headers: &HeaderMap) -> String {
     }
 }
 
-fn back_to_account(id: i64) -> Link {
+fn back_to_account(id: AccountId) -> Link {
     Link {
         href: format!("/accounts/{id}#connection"),
         label: "Back to the account".to_owned(),

@@ -499,6 +499,10 @@ impl Layout {
                 href: "/policy",
                 label: "Policy",
             },
+            NavItem {
+                href: "/security",
+                label: "Security",
+            },
         ];
         if may(Permission::ViewMembers) {
             items.push(NavItem {

@@ -9,6 +9,7 @@ mod compose_form;
 pub mod list;
 mod preview;
 
+use crate::domain::ids::{AccountId, PostId};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -38,11 +39,11 @@ struct ComposePage {
     csrf: String,
     /// The accounts the caller may write for.
     accounts: Vec<Identity>,
-    chosen: i64,
+    chosen: Option<AccountId>,
     /// The further accounts ticked (kept when the form comes back).
-    also: Vec<i64>,
+    also: Vec<AccountId>,
     /// The texts adjusted for further accounts, kept when the form comes back.
-    tailored: Vec<(i64, String)>,
+    tailored: Vec<(AccountId, String)>,
     /// The chosen account (the first one when none is chosen yet), shown above the text.
     identity: Option<Identity>,
     preview: Option<Preview>,
@@ -57,12 +58,16 @@ struct ComposePage {
 
 impl ComposePage {
     /// Whether `id` is ticked under "Also post to".
-    fn is_also(&self, id: &i64) -> bool {
+    fn is_chosen(&self, id: &AccountId) -> bool {
+        self.chosen.as_ref() == Some(id)
+    }
+
+    fn is_also(&self, id: &AccountId) -> bool {
         self.also.contains(id)
     }
 
     /// The text adjusted for account `id`, or nothing (the main text goes out there).
-    fn tailored_text(&self, id: &i64) -> &str {
+    fn tailored_text(&self, id: &AccountId) -> &str {
         self.tailored
             .iter()
             .find(|(account, _)| account == id)
@@ -74,7 +79,7 @@ impl ComposePage {
 /// of the composer's account list show.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    pub id: i64,
+    pub id: AccountId,
     pub name: String,
     pub network: Network,
     pub handle: String,
@@ -244,16 +249,16 @@ pub struct ComposeForm {
 /// The accounts the composer writes for, and the texts adjusted for some of them.
 #[derive(Debug, Default)]
 struct Chosen {
-    main: i64,
-    also: Vec<i64>,
-    tailored: Vec<(i64, String)>,
+    main: Option<AccountId>,
+    also: Vec<AccountId>,
+    tailored: Vec<(AccountId, String)>,
 }
 
 impl ComposeForm {
     /// The text for `account`: its own (`text_3`, adjusted under "Also post to") when one was
     /// written for a further account, else the main text.
-    fn text_for(&self, account: i64) -> &str {
-        if self.account_id.trim().parse::<i64>() == Ok(account) {
+    fn text_for(&self, account: AccountId) -> &str {
+        if self.account_id.trim().parse::<AccountId>() == Ok(account) {
             return &self.text;
         }
         self.rest
@@ -263,11 +268,11 @@ impl ComposeForm {
     }
 
     /// The texts adjusted for further accounts, kept when the form comes back.
-    fn tailored(&self) -> Vec<(i64, String)> {
+    fn tailored(&self) -> Vec<(AccountId, String)> {
         self.rest
             .iter()
             .filter_map(|(key, text)| {
-                let id = key.strip_prefix("text_")?.parse::<i64>().ok()?;
+                let id = key.strip_prefix("text_")?.parse::<AccountId>().ok()?;
                 (!text.trim().is_empty()).then(|| (id, text.clone()))
             })
             .collect()
@@ -277,20 +282,20 @@ impl ComposeForm {
     fn chosen(&self) -> Chosen {
         let accounts = self.accounts();
         Chosen {
-            main: accounts.first().copied().unwrap_or_default(),
+            main: accounts.first().copied(),
             also: accounts.iter().skip(1).copied().collect(),
             tailored: self.tailored(),
         }
     }
 
     /// The accounts to write for: the main one first, then each one ticked, once each.
-    fn accounts(&self) -> Vec<i64> {
-        let main = self.account_id.trim().parse::<i64>().ok();
+    fn accounts(&self) -> Vec<AccountId> {
+        let main = self.account_id.trim().parse::<AccountId>().ok();
         let ticked = self
             .rest
             .keys()
-            .filter_map(|key| key.strip_prefix("also_")?.parse::<i64>().ok());
-        let mut ids: Vec<i64> = Vec::new();
+            .filter_map(|key| key.strip_prefix("also_")?.parse::<AccountId>().ok());
+        let mut ids: Vec<AccountId> = Vec::new();
         for id in main.into_iter().chain(ticked) {
             if !ids.contains(&id) {
                 ids.push(id);
@@ -303,8 +308,8 @@ impl ComposeForm {
 /// `/compose?account=3&from=12`: the account to write for, and a post whose text to start from.
 #[derive(Debug, Default, Deserialize)]
 pub struct ComposeQuery {
-    account: Option<i64>,
-    from: Option<i64>,
+    account: Option<AccountId>,
+    from: Option<PostId>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -316,7 +321,7 @@ pub struct EditForm {
 #[derive(Debug, Deserialize)]
 pub struct CopyForm {
     #[serde(default)]
-    account_id: i64,
+    account_id: Option<AccountId>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -353,7 +358,7 @@ pub struct StepForm {
 impl StepForm {
     /// The post and the version of its text the page showed; a form without one (an old page)
     /// is asked to read the post again.
-    fn seen(&self, id: i64) -> Result<posts::Seen, AppError> {
+    fn seen(&self, id: PostId) -> Result<posts::Seen, AppError> {
         let version = self.version.ok_or_else(|| {
             AppError::Conflict("the post changed since you read it: read it again".to_owned())
         })?;
@@ -379,7 +384,7 @@ pub async fn compose(
         }
         None => String::new(),
     };
-    let chosen = query.account.unwrap_or_default();
+    let chosen = query.account;
     let chosen = Chosen {
         main: chosen,
         ..Chosen::default()
@@ -523,7 +528,7 @@ pub async fn compose_submit(
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::ViewAccounts)?;
     post_view(&state, &caller, id, None, Typed::default()).await
@@ -532,7 +537,7 @@ pub async fn show(
 /// Tailors a draft's text (its author only); a refusal keeps the typed text beside the field.
 pub async fn edit(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<EditForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -557,7 +562,7 @@ pub async fn edit(
 /// the composer to shorten it there, and this post is untouched.
 pub async fn copy(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<CopyForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -565,10 +570,17 @@ pub async fn copy(
         .await
         .map_err(ApiError::from)?;
     let now = state.clock.now();
+    let Some(account_id) = form.account_id else {
+        let error = FieldError::from(AppError::Invalid {
+            field: "also",
+            message: "choose the account to copy it to".to_owned(),
+        });
+        return post_view(&state, &caller, id, Some(error), Typed::default()).await;
+    };
     let created = posts::create(
         &state.store,
         &caller.user,
-        form.account_id,
+        account_id,
         &source.post.text,
         now,
     )
@@ -579,8 +591,7 @@ pub async fn copy(
             let too_long = matches!(error, AppError::Invalid { field: "text", .. });
             let mut error = FieldError::from(error);
             error.field = "also";
-            let shorten =
-                too_long.then(|| format!("/compose?account={}&from={id}", form.account_id));
+            let shorten = too_long.then(|| format!("/compose?account={account_id}&from={id}"));
             post_page(&state, &caller, id, Some(error), Typed::default(), shorten).await
         }
     }
@@ -588,7 +599,7 @@ pub async fn copy(
 
 pub async fn submit(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -602,7 +613,7 @@ pub async fn submit(
 
 pub async fn approve(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -619,7 +630,7 @@ pub async fn approve(
 
 pub async fn send_back(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -639,7 +650,7 @@ pub async fn send_back(
 /// with the message beside the field and the typed time kept.
 pub async fn schedule(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<ScheduleForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -670,7 +681,7 @@ pub async fn schedule(
 /// Takes a scheduled post off the schedule; it stays approved.
 pub async fn unschedule(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, .. }: CsrfForm<StepForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -681,7 +692,7 @@ pub async fn unschedule(
 /// Settles an unconfirmed post by hand: it is on the network, or it is not.
 pub async fn settle(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<SettleForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;
@@ -700,7 +711,7 @@ pub async fn settle(
 async fn after_step(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: PostId,
     result: Result<PostView, AppError>,
     typed: Typed,
 ) -> Result<Response, PageError> {
@@ -722,7 +733,7 @@ async fn compose_view(
     let writable = draftable(state, caller).await?;
     let identity = writable
         .iter()
-        .find(|account| account.id == chosen.main)
+        .find(|account| Some(account.id) == chosen.main)
         .or(writable.first())
         .cloned();
     let preview = identity
@@ -738,7 +749,8 @@ async fn compose_view(
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         chosen: identity
             .as_ref()
-            .map_or(chosen.main, |identity| identity.id),
+            .map(|identity| identity.id)
+            .or(chosen.main),
         also: chosen.also,
         tailored: chosen.tailored,
         accounts: writable,
@@ -772,7 +784,7 @@ async fn draftable(state: &AppState, caller: &Caller) -> Result<Vec<Identity>, P
 pub(super) async fn post_view(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: PostId,
     error: Option<FieldError>,
     typed: Typed,
 ) -> Result<Response, PageError> {
@@ -782,7 +794,7 @@ pub(super) async fn post_view(
 async fn post_page(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: PostId,
     error: Option<FieldError>,
     typed: Typed,
     shorten_link: Option<String>,

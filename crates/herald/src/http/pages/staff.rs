@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::{Layout, PageError, message, render, status_of};
 use crate::domain::access::Permission;
 use crate::domain::accounts::Network;
+use crate::domain::ids::{PostId, UserId};
 use crate::domain::staff::Purpose;
 use crate::http::AppState;
 use crate::http::auth::{Caller, CsrfForm};
@@ -72,7 +73,7 @@ struct SharePage {
     csrf: String,
     posts: Vec<Shareable>,
     has_sharing_profile: bool,
-    user_id: i64,
+    user_id: UserId,
     is_owner: bool,
     error: Option<String>,
 }
@@ -199,7 +200,7 @@ async fn share_view(
 pub async fn share(
     State(state): State<AppState>,
     caller: Caller,
-    Path((post_id, profile_id)): Path<(i64, i64)>,
+    Path((post_id, profile_id)): Path<(PostId, i64)>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::UseStaffTools)?;
     let now = state.clock.now();
@@ -211,7 +212,7 @@ pub async fn share(
 /// The author's suggested words for sharing their post.
 pub async fn suggest(
     State(state): State<AppState>,
-    Path(post_id): Path<i64>,
+    Path(post_id): Path<PostId>,
     CsrfForm { caller, form }: CsrfForm<SuggestionForm>,
 ) -> Result<Response, PageError> {
     caller.require(Permission::WritePosts)?;

@@ -4,6 +4,7 @@
 //! one starts from the same place. A failed read keeps the cursor and waits: until the
 //! network's rate-limit reset, or longer after each failure in a row.
 
+use crate::domain::ids::AccountId;
 use jiff::{SignedDuration, Timestamp};
 use networks::{Incoming, IncomingKind, NetworkError, ReadLimits};
 
@@ -33,7 +34,7 @@ pub struct ReadSummary {
 /// Reads account `account_id`'s inbox once, if it is connected and its network is read.
 pub async fn read_account(
     services: &Services,
-    account_id: i64,
+    account_id: AccountId,
     now: Timestamp,
 ) -> Result<ReadSummary, AppError> {
     let store = &services.store;
@@ -86,7 +87,7 @@ pub async fn read_account(
         Err(error) => {
             let next = after_failure(&error, failures + 1, interval, now);
             tracing::warn!(
-                account.id = account_id,
+                account.id = account_id.get(),
                 network = account.network.as_str(),
                 failures = failures + 1,
                 next_read = %next,
@@ -102,7 +103,7 @@ pub async fn read_account(
         }
     };
     for warning in &read.warnings {
-        tracing::warn!(account.id = account_id, network = account.network.as_str(), %warning, "while reading the inbox");
+        tracing::warn!(account.id = account_id.get(), network = account.network.as_str(), %warning, "while reading the inbox");
     }
     let screen = Screen::prepare(store, &services.policy, now).await?;
     let mut items = Vec::with_capacity(read.items.len());
@@ -132,7 +133,7 @@ pub async fn read_account(
     };
     if !items.is_empty() {
         tracing::info!(
-            account.id = account_id,
+            account.id = account_id.get(),
             new = summary.new,
             repeated = summary.repeated,
             more = summary.more,
@@ -145,7 +146,7 @@ pub async fn read_account(
 /// Records a failed read in a unit of work of its own (on SQLite, the write turn).
 async fn failed(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     why: &str,
     next: Timestamp,
 ) -> Result<(), AppError> {
@@ -158,14 +159,14 @@ async fn failed(
 /// An item as it is saved: its text capped (a cut is logged), screened.
 async fn new_item(
     screen: &Screen,
-    account_id: i64,
+    account_id: AccountId,
     incoming: &Incoming,
     now: Timestamp,
 ) -> NewInboxItem {
     let (text, text_cut) = capped(&incoming.text);
     if text_cut {
         tracing::warn!(
-            account.id = account_id,
+            account.id = account_id.get(),
             item = %incoming.key,
             characters = incoming.text.chars().count(),
             kept = text.chars().count(),

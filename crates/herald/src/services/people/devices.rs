@@ -3,6 +3,7 @@
 //! the master key. Sign-ins from that browser to that account are then judged only by the
 //! browser's own failures, so other people's failures cannot keep the member out.
 
+use crate::domain::ids::UserId;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
@@ -15,7 +16,7 @@ use crate::keys::Keys;
 pub const DEVICE_COOKIE_LASTS: SignedDuration = SignedDuration::from_hours(180 * 24);
 
 /// A new device cookie value for `user_id`: `v1.<user>.<device>.<issued>.<signature>`.
-pub fn issue(keys: &Keys, user_id: i64, now: Timestamp) -> String {
+pub fn issue(keys: &Keys, user_id: UserId, now: Timestamp) -> String {
     let device = super::random_token();
     let issued = now.as_second();
     let signed = format!("v1.{user_id}.{device}.{issued}");
@@ -24,7 +25,7 @@ pub fn issue(keys: &Keys, user_id: i64, now: Timestamp) -> String {
 }
 
 /// The device id of `cookie` when it is Herald's, signed for `user_id`, and not too old.
-pub fn verify(keys: &Keys, cookie: &str, user_id: i64, now: Timestamp) -> Option<String> {
+pub fn verify(keys: &Keys, cookie: &str, user_id: UserId, now: Timestamp) -> Option<String> {
     let (signed, signature) = cookie.rsplit_once('.')?;
     if !constant_time_eq(sign(keys, signed)?.as_bytes(), signature.as_bytes()) {
         return None;
@@ -39,7 +40,7 @@ pub fn verify(keys: &Keys, cookie: &str, user_id: i64, now: Timestamp) -> Option
     ) else {
         return None;
     };
-    if user.parse::<i64>().ok()? != user_id {
+    if user.parse::<UserId>().ok()? != user_id {
         return None;
     }
     let issued = Timestamp::from_second(issued.parse().ok()?).ok()?;

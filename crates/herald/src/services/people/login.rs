@@ -2,6 +2,7 @@
 //! follow: created at sign-in (so a session id is never reused across a sign-in), ended by
 //! idle and absolute limits, by signing out, or by deactivation.
 
+use crate::domain::ids::UserId;
 use std::sync::{Arc, LazyLock};
 
 use jiff::{SignedDuration, Timestamp};
@@ -258,7 +259,7 @@ pub(super) async fn second_factor_failed(
         return error;
     }
     tracing::warn!(
-        user.id = checked.user.id,
+        user.id = checked.user.id.get(),
         "password right but second factor failed"
     );
     AppError::WrongCredentials
@@ -528,7 +529,7 @@ pub async fn session(
 
 pub async fn logout(
     store: &Store,
-    user_id: i64,
+    user_id: UserId,
     cookie_token: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -550,7 +551,7 @@ pub async fn logout(
 
 pub async fn logout_everywhere(
     store: &Store,
-    user_id: i64,
+    user_id: UserId,
     now: Timestamp,
 ) -> Result<u64, AppError> {
     let work = store.write().await?;

@@ -1,6 +1,7 @@
 //! Managing members: changing roles and deactivating (offboarding). Deactivation ends every
 //! session and revokes every API token of the member at once; the last owner stays.
 
+use crate::domain::ids::{AccountId, UserId};
 use jiff::Timestamp;
 
 use crate::domain::access;
@@ -10,7 +11,7 @@ use crate::services::audit::record;
 use crate::services::{AppError, Entity};
 use crate::store::{AccountRecord, Store, UserRecord};
 
-async fn target(store: &Store, id: i64) -> Result<UserRecord, AppError> {
+async fn target(store: &Store, id: UserId) -> Result<UserRecord, AppError> {
     store
         .user_by_id(id)
         .await?
@@ -20,7 +21,7 @@ async fn target(store: &Store, id: i64) -> Result<UserRecord, AppError> {
 pub async fn change_role(
     store: &Store,
     actor: &UserRecord,
-    member_id: i64,
+    member_id: UserId,
     role: Role,
     now: Timestamp,
 ) -> Result<UserRecord, AppError> {
@@ -59,13 +60,13 @@ pub struct Departure {
 pub async fn departure(
     store: &Store,
     actor: &UserRecord,
-    member_id: i64,
+    member_id: UserId,
 ) -> Result<Departure, AppError> {
     let member = target(store, member_id).await?;
     access::may_manage(actor.role, member.role, None)
         .map_err(|denied| AppError::Denied(denied.0))?;
     let accounts = store.all_accounts().await?;
-    let find = |id: i64| accounts.iter().find(|account| account.id == id).cloned();
+    let find = |id: AccountId| accounts.iter().find(|account| account.id == id).cloned();
     let kept = store
         .accounts_kept_by(member.id)
         .await?
@@ -89,13 +90,13 @@ pub async fn departure(
 #[derive(Debug)]
 pub struct Departed {
     pub member: UserRecord,
-    pub rotate_now: Vec<i64>,
+    pub rotate_now: Vec<AccountId>,
 }
 
 pub async fn deactivate(
     store: &Store,
     actor: &UserRecord,
-    member_id: i64,
+    member_id: UserId,
     now: Timestamp,
 ) -> Result<Departed, AppError> {
     let member = target(store, member_id).await?;

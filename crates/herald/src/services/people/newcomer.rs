@@ -2,6 +2,7 @@
 //! accepted: the password checked and hashed, the authenticator's first code checked, the TOTP
 //! secret sealed, recovery codes generated; and, once the member is stored, their first session.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 use zeroize::Zeroizing;
 
@@ -114,7 +115,7 @@ pub(super) fn seal_secret(keys: &Keys, email: &str, secret: &TotpSecret) -> Vec<
 pub(super) async fn welcome(
     store: &Store,
     config: &Config,
-    id: i64,
+    id: UserId,
     prepared: Prepared,
     ip: &str,
     now: Timestamp,

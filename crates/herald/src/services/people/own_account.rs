@@ -2,6 +2,7 @@
 //! authenticator, get new recovery codes, see their sessions and end them. Each change needs
 //! the second factor again (through [`step_up`](super::step_up)), and is audited.
 
+use crate::domain::ids::UserId;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -65,7 +66,7 @@ pub struct OwnSession {
 /// Marks a recovery code of the member used; false if it is none of their unused codes.
 pub(crate) async fn spend_recovery_code(
     store: &Store,
-    user_id: i64,
+    user_id: UserId,
     code: &str,
     now: Timestamp,
 ) -> Result<bool, AppError> {

@@ -5,6 +5,7 @@
 //! to its purpose and valid for five minutes. Sign-in with a passkey still starts with the
 //! password, so a passkey replaces the code, never the password.
 
+use crate::domain::ids::UserId;
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -48,7 +49,7 @@ pub fn relying_party(config: &Config, port: u16) -> Result<Webauthn, String> {
 struct Ceremony<T> {
     /// Random, so each ceremony can be completed once only.
     id: String,
-    user_id: i64,
+    user_id: UserId,
     expires_ms: i64,
     state: T,
 }
@@ -193,7 +194,7 @@ pub async fn start_sign_in(
                 .map_err(|error| AppError::Internal(format!("passkey sign-in: {error}")))?;
             (options, Some(state), member.id)
         }
-        _ => (decoy_options(keys, webauthn, &email)?, None, 0),
+        _ => (decoy_options(keys, webauthn, &email)?, None, UserId::new(0)),
     };
     let token = seal(
         keys,
@@ -352,10 +353,10 @@ pub async fn remove(
 
 /// A stable WebAuthn user handle for a member. Not secret: it only tells an authenticator
 /// which of its passkeys belong to the same account.
-fn user_handle(user_id: i64) -> Uuid {
+fn user_handle(user_id: UserId) -> Uuid {
     Uuid::from_u64_pair(
         0x6865_7261_6c64_0000,
-        u64::from_ne_bytes(user_id.to_ne_bytes()),
+        u64::from_ne_bytes(user_id.get().to_ne_bytes()),
     )
 }
 

@@ -5,6 +5,7 @@
 //! right password leads to one enrolment step, once: a new authenticator and new recovery
 //! codes. Every reset is audited and the member and the owners are told.
 
+use crate::domain::ids::UserId;
 use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -56,7 +57,7 @@ pub const NEXT_STEP: &str = "Sign in with your email address and password as usu
 pub async fn reset_by(
     store: &Store,
     actor: &UserRecord,
-    member_id: i64,
+    member_id: UserId,
     ip: &str,
     now: Timestamp,
 ) -> Result<UserRecord, AppError> {

@@ -5,6 +5,7 @@
 //! every session of the member, tells the owners and is audited. A right code, or a new
 //! sign-in, starts the count again. API tokens are left alone: they cannot step up.
 
+use crate::domain::ids::UserId;
 use std::sync::{Arc, LazyLock};
 
 use jiff::Timestamp;
@@ -106,7 +107,7 @@ pub(super) async fn failed(
     )
     .await?;
     tracing::warn!(
-        user.id = user.id,
+        user.id = user.id.get(),
         "five wrong step-up codes in a row: every session ended"
     );
     let subject = format!("{} was signed out after {failures} wrong codes", user.name);
@@ -157,8 +158,8 @@ static TURNS: LazyLock<Vec<Arc<tokio::sync::Mutex<()>>>> = LazyLock::new(|| {
         .collect()
 });
 
-async fn take_turn(user_id: i64) -> tokio::sync::OwnedMutexGuard<()> {
-    let stripe = usize::try_from(user_id.rem_euclid(64)).unwrap_or(0);
+async fn take_turn(user_id: UserId) -> tokio::sync::OwnedMutexGuard<()> {
+    let stripe = usize::try_from(user_id.get().rem_euclid(64)).unwrap_or(0);
     let lock = TURNS[stripe % TURNS.len()].clone();
     lock.lock_owned().await
 }

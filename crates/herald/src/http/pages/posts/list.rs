@@ -1,6 +1,7 @@
 //! All posts (`/posts`): every post on the accounts the caller can see, newest activity first,
 //! filtered by account, state, author and dates, a page at a time.
 
+use crate::domain::ids::{PostId, UserId};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -68,7 +69,7 @@ struct Choice {
 
 #[derive(Debug)]
 struct Row {
-    id: i64,
+    id: PostId,
     account: String,
     colour: String,
     network: &'static str,
@@ -94,9 +95,9 @@ pub async fn list(
     let mut errors = Vec::new();
     let number = |text: &str| text.trim().parse::<i64>().ok();
     let mut filter = posts::ListFilter {
-        account_id: number(&form.account),
+        account_id: form.account.trim().parse().ok(),
         state: PostState::parse(form.state.trim()),
-        author_id: number(&form.author),
+        author_id: form.author.trim().parse().ok(),
         from: None,
         to: None,
     };
@@ -120,7 +121,7 @@ pub async fn list(
             }
         }
     };
-    let name_of = |id: i64| crate::http::pages::member_name(&users, id);
+    let name_of = |id: UserId| crate::http::pages::member_name(&users, id);
     let rows = list
         .posts
         .into_iter()
