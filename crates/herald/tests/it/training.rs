@@ -38,7 +38,11 @@ async fn answer(app: &TestApp, person: &Person, answers: Value) -> Value {
     answered.json().await.expect("JSON")
 }
 
-async fn draft(app: &TestApp, person: &Person, account: herald::domain::ids::AccountId) -> reqwest::Response {
+async fn draft(
+    app: &TestApp,
+    person: &Person,
+    account: herald::domain::ids::AccountId,
+) -> reqwest::Response {
     person
         .post(
             app,
