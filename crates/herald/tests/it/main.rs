@@ -70,6 +70,7 @@ mod tidy;
 mod totp;
 mod training;
 mod unit_of_work;
+mod upgrade_fixtures;
 mod upgrades;
 mod webdriver;
 mod work_lists;
