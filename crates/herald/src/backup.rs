@@ -13,6 +13,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -25,6 +26,8 @@ use crate::store::Store;
 const MANIFEST: &str = "manifest.json";
 const DATABASE: &str = "herald.db";
 const KEY: &str = "master.key";
+/// The PostgreSQL database, as `pg_dump --format=custom` wrote it (restore with `pg_restore`).
+pub const PG_DUMP: &str = "herald.pgdump";
 
 /// What a backup holds, written last: a backup without its manifest is not one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +80,10 @@ pub enum BackupError {
         "this backup is of a PostgreSQL database: restore the database with pg_restore, then copy media/ and the key by hand"
     )]
     Postgres,
+    #[error("pg_dump could not take the database: {0}")]
+    PgDump(String),
+    #[error("the database URL cannot be read: {0}")]
+    DatabaseUrl(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -122,6 +129,8 @@ pub async fn backup(
     if sqlite {
         fs::set_permissions(dir.join(DATABASE), fs::Permissions::from_mode(0o600))
             .map_err(io("cannot make the database copy private"))?;
+    } else if let Some(url) = &config.database.url {
+        pg_dump(url, &dir.join(PG_DUMP)).await?;
     }
     let media = config.data_dir.join("media");
     if media.is_dir() {
@@ -329,4 +338,75 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(io(format!("cannot write {}", path.display())))
+}
+
+/// On PostgreSQL, the database taken with `pg_dump` (custom format) into `to`, when `pg_dump` is
+/// on the PATH; otherwise nothing, and the backup holds the images and the manifest only. The
+/// connection goes to `pg_dump` through libpq's environment, never its command line, where
+/// other users could read the password; a `search_path` in the URL's options limits the dump
+/// to that schema.
+async fn pg_dump(url: &SecretString, to: &Path) -> Result<(), BackupError> {
+    let parsed = url::Url::parse(url.expose_secret())
+        .map_err(|error| BackupError::DatabaseUrl(error.to_string()))?;
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut command = tokio::process::Command::new("pg_dump");
+    command
+        .args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
+        .arg(to);
+    for name in [
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGDATABASE",
+        "PGOPTIONS",
+        "PGSSLMODE",
+    ] {
+        command.env_remove(name);
+    }
+    if let Some(host) = parsed.host_str() {
+        command.env("PGHOST", host);
+    }
+    if let Some(port) = parsed.port() {
+        command.env("PGPORT", port.to_string());
+    }
+    if !parsed.username().is_empty() {
+        command.env("PGUSER", decode(parsed.username()));
+    }
+    if let Some(password) = parsed.password() {
+        command.env("PGPASSWORD", decode(password));
+    }
+    command.env("PGDATABASE", decode(parsed.path().trim_start_matches('/')));
+    for (key, value) in parsed.query_pairs() {
+        match key.as_ref() {
+            "sslmode" => {
+                command.env("PGSSLMODE", value.as_ref());
+            }
+            "options" => {
+                if let Some(schema) = value
+                    .split_whitespace()
+                    .find_map(|option| option.strip_prefix("search_path="))
+                {
+                    command.arg(format!("--schema={schema}"));
+                }
+                command.env("PGOPTIONS", value.as_ref());
+            }
+            _ => {}
+        }
+    }
+    let output = match command.output().await {
+        Ok(output) => output,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(BackupError::PgDump(error.to_string())),
+    };
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stderr);
+        return Err(BackupError::PgDump(said.trim().to_owned()));
+    }
+    fs::set_permissions(to, fs::Permissions::from_mode(0o600))
+        .map_err(io("cannot make the database dump private"))
 }

@@ -453,9 +453,20 @@ async fn backup(config: Config, dir: &Path, include_key: bool) -> anyhow::Result
     let taken = herald::backup::backup(&config, &store, dir, include_key, SystemClock.now()).await;
     store.close().await;
     let manifest = taken?;
+    let dumped = manifest
+        .files
+        .iter()
+        .any(|file| file.path == herald::backup::PG_DUMP);
     let database = match manifest.database.as_str() {
         "sqlite" => "the database".to_owned(),
-        _ => "the images (take the PostgreSQL database with pg_dump)".to_owned(),
+        _ if dumped => format!(
+            "the PostgreSQL database ({}, restore it with pg_restore) and the images",
+            herald::backup::PG_DUMP
+        ),
+        _ => {
+            "the images (pg_dump is not installed here: take the PostgreSQL database with pg_dump)"
+                .to_owned()
+        }
     };
     let key = if include_key {
         " It holds the master key: keep it as safe as the key itself."

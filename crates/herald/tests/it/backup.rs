@@ -334,3 +334,91 @@ async fn a_scheduled_backup_that_fails_is_told_to_the_owners() {
     assert!(notice.body.contains("herald backup DIR"), "{}", notice.body);
     assert!(notice.body.contains("not-a-folder"), "{}", notice.body);
 }
+
+/// On PostgreSQL, `herald backup` takes the database with `pg_dump` (custom format, private)
+/// beside the manifest, limited to Herald's schema; where `pg_dump` is not installed it takes
+/// the rest and says how to take the database.
+#[tokio::test]
+async fn on_postgresql_the_backup_holds_the_database_as_pg_dump_wrote_it() {
+    let Some(url) = crate::helpers::postgres_url().await else {
+        return;
+    };
+    let app = crate::helpers::spawn_app_with({
+        let url = url.clone();
+        move |config| config.database.url = Some(url.into())
+    })
+    .await;
+    let _owner = set_up(&app, &herald::clock::SystemClock).await;
+    let data = app.data_dir.clone();
+    let dir = TempDir::new().expect("temporary directory");
+    let with_database = |command: &mut std::process::Command| {
+        command.env("HERALD_DATABASE_URL", &url);
+    };
+
+    let to = dir.path().join("backup");
+    let mut take = herald();
+    with_database(take.arg("backup").arg(&to).arg("--data-dir").arg(&data));
+    let (output, stdout, stderr) = run(&mut take);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("herald.pgdump, restore it with pg_restore"),
+        "{stdout}"
+    );
+    let dump = to.join("herald.pgdump");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&dump)
+        .expect("the dump")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(to.join("manifest.json")).expect("manifest"))
+            .expect("JSON");
+    assert_eq!(manifest["database"], "postgres");
+    assert!(
+        manifest["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|file| file["path"] == "herald.pgdump"),
+        "{manifest}"
+    );
+    let listed = std::process::Command::new("pg_restore")
+        .arg("--list")
+        .arg(&dump)
+        .output()
+        .expect("pg_restore runs");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("TABLE") && listed.contains(" posts "),
+        "{listed}"
+    );
+    let schema = url
+        .rsplit("search_path%3D")
+        .next()
+        .expect("the test's schema");
+    assert!(
+        listed
+            .lines()
+            .filter(|line| line.contains(" TABLE "))
+            .all(|line| line.contains(schema)),
+        "only Herald's schema: {listed}"
+    );
+
+    let without = dir.path().join("backup-without-pg-dump");
+    let mut take = herald();
+    with_database(
+        take.arg("backup")
+            .arg(&without)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("PATH", dir.path()),
+    );
+    let (output, stdout, stderr) = run(&mut take);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("take the PostgreSQL database with pg_dump"),
+        "{stdout}"
+    );
+    assert!(!without.join("herald.pgdump").exists());
+}

@@ -224,3 +224,42 @@ fn every_store_function_is_called_in_a_contract_test() {
          contract_test!, which runs on SQLite and PostgreSQL): {missing:?}"
     );
 }
+
+/// utoipa names each schema in the OpenAPI document after its type alone: two types of one
+/// name in different files would silently describe one with the other's fields.
+#[test]
+fn every_schema_in_the_api_document_has_a_name_of_its_own() {
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut clashes = Vec::new();
+    let mut found = 0;
+    for (path, text) in herald_sources() {
+        let code = code_of(&text);
+        let lines: Vec<&str> = code.lines().map(str::trim).collect();
+        for (at, line) in lines.iter().enumerate() {
+            if !(line.starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            // The type follows its attributes (some span several lines).
+            let name = lines[at + 1..].iter().find_map(|line| {
+                let rest = line
+                    .trim_start_matches("pub(crate) ")
+                    .trim_start_matches("pub ");
+                let rest = rest
+                    .strip_prefix("struct ")
+                    .or_else(|| rest.strip_prefix("enum "))?;
+                Some(
+                    rest.chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect::<String>(),
+                )
+            });
+            let Some(name) = name else { continue };
+            found += 1;
+            if let Some(first) = seen.insert(name.clone(), path.clone()) {
+                clashes.push(format!("{name} in {first} and {path}"));
+            }
+        }
+    }
+    assert!(found > 100, "the scan found the schemas: {found}");
+    assert!(clashes.is_empty(), "schema names used twice: {clashes:?}");
+}

@@ -41,11 +41,11 @@ pub struct AccountScoreView {
     /// 0–100.
     pub score: u8,
     /// What lowers the score, most serious first.
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<ScoreFindingView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct FindingView {
+pub struct ScoreFindingView {
     pub standing: Standing,
     pub text: String,
     /// Points this costs the account's score.
@@ -112,7 +112,7 @@ pub async fn get(
                     findings: account
                         .findings
                         .into_iter()
-                        .map(|finding| FindingView {
+                        .map(|finding| ScoreFindingView {
                             standing: finding.standing,
                             text: finding.text,
                             cost: finding.cost,
