@@ -41,6 +41,12 @@ pub enum Permission {
     /// Mail settings (the test e-mail) and webhook endpoints. Owners, from a browser session
     /// only: a webhook's signing secret is shown when it is made.
     ManageIntegrations,
+    /// One's own profiles on social networks, sharing the company's published posts, the
+    /// staff course.
+    UseStaffTools,
+    /// Everyone's own profiles (with look-alikes flagged), share counts and course results.
+    /// Owners.
+    ViewStaff,
 }
 
 /// What an API token may be used for (each is described in the `token` security scheme). A
@@ -64,6 +70,8 @@ pub enum Scope {
     PolicyRead,
     #[serde(rename = "posts:write")]
     PostsWrite,
+    #[serde(rename = "staff")]
+    Staff,
 }
 
 /// How the caller proved who they are.
@@ -88,12 +96,14 @@ impl Permission {
             | Permission::ManageAccountAccess
             | Permission::UseVault
             | Permission::UsePolicy
-            | Permission::WritePosts => Role::Member,
+            | Permission::WritePosts
+            | Permission::UseStaffTools => Role::Member,
             Permission::AddAccounts => Role::Admin,
             Permission::ViewMembers | Permission::ManageMembers => Role::Admin,
             Permission::ViewAuditLog
             | Permission::ManagePolicy
-            | Permission::ManageIntegrations => Role::Owner,
+            | Permission::ManageIntegrations
+            | Permission::ViewStaff => Role::Owner,
         }
     }
 
@@ -108,6 +118,8 @@ impl Permission {
             Permission::AddAccounts | Permission::ManageAccountAccess => Some(Scope::AccountsWrite),
             Permission::UsePolicy => Some(Scope::PolicyRead),
             Permission::WritePosts => Some(Scope::PostsWrite),
+            Permission::UseStaffTools => Some(Scope::Staff),
+            Permission::ViewStaff => Some(Scope::MembersRead),
             Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
@@ -119,7 +131,7 @@ impl Permission {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::MeRead,
         Scope::MembersRead,
         Scope::MembersWrite,
@@ -128,6 +140,7 @@ impl Scope {
         Scope::AccountsWrite,
         Scope::PolicyRead,
         Scope::PostsWrite,
+        Scope::Staff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -140,6 +153,7 @@ impl Scope {
             Scope::AccountsWrite => "accounts:write",
             Scope::PolicyRead => "policy:read",
             Scope::PostsWrite => "posts:write",
+            Scope::Staff => "staff",
         }
     }
 
@@ -156,6 +170,9 @@ impl Scope {
             Scope::AccountsWrite => "add social accounts, grant and revoke access to them",
             Scope::PolicyRead => "check text against the policy and read its rules",
             Scope::PostsWrite => "write, submit, approve, schedule and import posts; upload media",
+            Scope::Staff => {
+                "your own profiles on social networks, sharing the company's posts, the staff course"
+            }
         }
     }
 
@@ -292,6 +309,8 @@ mod tests {
             (Permission::ViewAuditLog, [false, false, true]),
             (Permission::UsePolicy, [true, true, true]),
             (Permission::ManagePolicy, [false, false, true]),
+            (Permission::UseStaffTools, [true, true, true]),
+            (Permission::ViewStaff, [false, false, true]),
         ];
         for (permission, allowed) in table {
             for (role, expected) in [Role::Member, Role::Admin, Role::Owner]

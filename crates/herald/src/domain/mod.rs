@@ -18,9 +18,11 @@ pub mod post_text;
 pub mod posts;
 pub mod schedule;
 pub mod security;
+pub mod staff;
 pub mod throttle;
 pub mod totp;
 pub mod webhooks;
+pub mod training;
 
 /// Compares secrets without returning early on the first difference, so the time taken does
 /// not reveal how much of a guess was right.

@@ -232,6 +232,8 @@ pub fn router(state: AppState) -> Router {
         .route("/csp-report", post(csp_report::receive))
         .route("/assets/{file}", get(assets::serve))
         .route("/media/{signed}", get(api::media::signed))
+        .merge(pages::staff::routes())
+        .merge(pages::training::routes())
         .merge(api)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

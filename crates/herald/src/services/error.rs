@@ -69,6 +69,10 @@ pub enum Entity {
     Passkey,
     Post,
     Session,
+    /// One of a member's own profiles on a social network.
+    StaffProfile,
+    /// An example post in the policy.
+    PolicyExample,
     Token,
     Webhook,
 }
@@ -87,6 +91,8 @@ impl Entity {
             Entity::Passkey => "Passkey not found",
             Entity::Post => "Post not found",
             Entity::Session => "Session not found",
+            Entity::StaffProfile => "Profile not found",
+            Entity::PolicyExample => "Example not found",
             Entity::Token => "API token not found",
             Entity::Webhook => "Webhook not found",
         }

@@ -27,6 +27,8 @@ pub mod policy;
 pub mod posts;
 pub mod schedule;
 pub mod security;
+pub mod staff;
+pub mod training;
 pub mod watch;
 pub mod webhooks;
 

@@ -49,6 +49,7 @@ pub async fn create(
 ) -> Result<PostView, AppError> {
     let visible = accounts::open(store, actor, account_id, AccountAction::Draft).await?;
     require_policy_accepted(store, actor).await?;
+    crate::services::training::require_completed(store, actor).await?;
     check_text(&visible, text)?;
     let work = store.write().await?;
     let id = work.create_post(account_id, actor.id, text, now).await?;
@@ -112,6 +113,7 @@ pub async fn submit(
     let (post, visible) = open(store, actor, id, AccountAction::Draft).await?;
     only_author(&post, actor)?;
     require_policy_accepted(store, actor).await?;
+    crate::services::training::require_completed(store, actor).await?;
     require_version(&post, seen)?;
     check_override_reason(override_reason)?;
     let submitted = post.state.after(Step::Submit).map_err(not_now)?;

@@ -29,6 +29,8 @@ mod secrets;
 mod security;
 mod sessions;
 mod sqlite;
+mod staff;
+mod training;
 mod watch;
 mod webhooks;
 mod work;
@@ -66,6 +68,8 @@ pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord, SessionSummary};
 pub use webhooks::{
     DeliveryRecord, DeliveryTry, EndpointRecord, NewEndpoint, WEBHOOK_DELIVER_KIND,
 };
+pub use staff::{NewStaffProfile, ShareCount, StaffProfileRecord};
+pub use training::{CourseRecord, NewTrainingResult, PolicyExampleRecord, TrainingResultRecord};
 pub use work::Work;
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.

@@ -92,6 +92,11 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         Box::leak(format!("/api/v1/members/{member_id}").into_boxed_str());
     let new_account = json!({ "network": "x", "display_name": "Shop", "avatar_colour": "#123456", "gatekeeper_id": 1 });
     let grant_path = format!("/api/v1/accounts/{account_id}/grants/{member_id}");
+    let leak = |path: String| -> &'static str { Box::leak(path.into_boxed_str()) };
+    let share_path = leak(format!("/api/v1/share/{post_id}/999999"));
+    let share_text_path = leak(format!("/api/v1/share/{post_id}/text"));
+    let share_page_path = leak(format!("/share/{post_id}/999999"));
+    let share_text_page_path = leak(format!("/share/{post_id}/text"));
     vec![
         api(Method::GET, "/api/v1/accounts", None, [D, A, A, A, A]),
         api(
@@ -701,6 +706,91 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             None,
             [D, A, A, A, D],
         ),
+        // Staff and their own networks (issue 23). Each caller lists their own profiles; the
+        // owners see everyone's, the shares and the course results; only owners edit the
+        // course and the policy's examples (an invalid course here, so nothing is required).
+        api(Method::GET, "/api/v1/me/profiles", None, [D, A, A, A, A]),
+        api(
+            Method::POST,
+            "/api/v1/me/profiles",
+            Some(json!({ "network": "x", "handle": "@someone_else", "purpose": "personal" })),
+            [D, A, A, A, A],
+        ),
+        api(
+            Method::DELETE,
+            "/api/v1/me/profiles/999999",
+            None,
+            [D, A, A, A, A],
+        ),
+        api(Method::GET, "/api/v1/staff/profiles", None, [D, D, D, A, A]),
+        api(Method::GET, "/api/v1/share", None, [D, A, A, A, A]),
+        api(Method::POST, share_path, None, [D, A, A, A, A]),
+        api(
+            Method::PUT,
+            share_text_path,
+            Some(json!({ "text": "Fresh bread today" })),
+            [D, D, D, A, A],
+        ),
+        api(Method::GET, "/api/v1/share/counts", None, [D, D, D, A, A]),
+        api(Method::GET, "/api/v1/training", None, [D, A, A, A, A]),
+        api(
+            Method::POST,
+            "/api/v1/training/answers",
+            Some(json!({ "version": 0, "answers": [] })),
+            [D, A, A, A, A],
+        ),
+        api(
+            Method::PUT,
+            "/api/v1/training/course",
+            Some(json!({ "markdown": "# No questions" })),
+            [D, D, D, A, D],
+        ),
+        api(
+            Method::GET,
+            "/api/v1/training/results",
+            None,
+            [D, D, D, A, A],
+        ),
+        api(
+            Method::GET,
+            "/api/v1/policy/examples",
+            None,
+            [D, A, A, A, A],
+        ),
+        api(
+            Method::POST,
+            "/api/v1/policy/examples",
+            Some(json!({ "text": "", "verdict": "good", "why": "" })),
+            [D, D, D, A, D],
+        ),
+        api(
+            Method::DELETE,
+            "/api/v1/policy/examples/999999",
+            None,
+            [D, D, D, A, D],
+        ),
+        page(Method::GET, "/staff", [D, A, A, A, A]),
+        page(Method::POST, "/staff/profiles", [D, A, A, A, D]),
+        page(Method::GET, "/staff/profiles", [D, D, D, A, A]),
+        page(
+            Method::POST,
+            "/staff/profiles/999999/remove",
+            [D, A, A, A, D],
+        ),
+        page(Method::GET, "/share", [D, A, A, A, A]),
+        page(Method::GET, share_page_path, [D, A, A, A, A]),
+        page(Method::POST, share_text_page_path, [D, D, D, A, D]),
+        page(Method::GET, "/training", [D, A, A, A, A]),
+        page(Method::POST, "/training", [D, A, A, A, D]),
+        page(Method::POST, "/training/course", [D, D, D, A, D]),
+        page(Method::GET, "/training/results", [D, D, D, A, A]),
+        page(Method::GET, "/policy/examples", [D, A, A, A, A]),
+        page(Method::POST, "/policy/examples", [D, D, D, A, D]),
+        page(
+            Method::POST,
+            "/policy/examples/999999/remove",
+            [D, D, D, A, D],
+        ),
         // These end the caller's session, so they come last and each signed-in caller
         // uses a fresh session for them.
         api(
@@ -830,7 +920,7 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
     let mut admin = invite_and_join(&app, &clock, &owner, "admin@sunny.example", "admin").await;
     let mut member = invite_and_join(&app, &clock, &owner, "member@sunny.example", "member").await;
     let token: Value = owner
-        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["me:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write", "policy:read", "posts:write"], "expires_in_days": 1 }))
+        .post(&app, "/api/v1/tokens", json!({ "name": "all", "scopes": ["me:read", "members:read", "members:write", "audit:read", "accounts:read", "accounts:write", "policy:read", "posts:write", "staff"], "expires_in_days": 1 }))
         .await
         .json()
         .await
@@ -986,6 +1076,8 @@ async fn the_table_covers_every_route_the_server_has() {
                 .replace("/incidents/1", "/incidents/{id}")
                 .replace("/steps/regain_access", "/steps/{step}")
                 .replace("/incident-templates/holding", "/incident-templates/{kind}")
+                .replace("/share/9/999999", "/share/{post_id}/{profile_id}")
+                .replace("/share/9/text", "/share/{post_id}/text")
                 .replace("/999999", "/{id}");
             (row.method.to_string(), path)
         })

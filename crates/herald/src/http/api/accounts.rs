@@ -54,48 +54,8 @@ pub struct NewAccountByNetwork;
 
 impl utoipa::PartialSchema for NewAccountByNetwork {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
-        // The rules of `Handle::parse`, without the spaces around a handle that it forgives.
-        let rules = [
-            ("x", "^@*[A-Za-z0-9_]{1,15}$", 31, "@cafelune"),
-            ("instagram", "^@*[A-Za-z0-9._]{1,30}$", 46, "@cafe.lune"),
-            ("threads", "^@*[A-Za-z0-9._]{1,30}$", 46, "@cafe.lune"),
-            (
-                "bluesky",
-                r"^@*[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
-                253,
-                "cafelune.bsky.social",
-            ),
-            (
-                "mastodon",
-                r"^@*[A-Za-z0-9_]{1,30}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
-                255,
-                "@cafelune@social.example",
-            ),
-            ("linkedin", "^[A-Za-z0-9._-]{1,100}$", 100, "harbour-homes"),
-            ("facebook", "^[A-Za-z0-9._-]{1,100}$", 100, "harbour.homes"),
-        ];
-        let per_network = rules.into_iter().fold(
-            OneOfBuilder::new(),
-            |one_of, (network, pattern, longest, like)| {
-                let handle = ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(pattern))
-                    .max_length(Some(longest))
-                    .examples([like]);
-                one_of.item(
-                    ObjectBuilder::new()
-                        .title(Some(network))
-                        .property(
-                            "network",
-                            ObjectBuilder::new()
-                                .schema_type(Type::String)
-                                .enum_values(Some([network])),
-                        )
-                        .property("handle", handle),
-                )
-            },
-        );
+        use utoipa::openapi::schema::AllOfBuilder;
+        let per_network = handles_by_network();
         AllOfBuilder::new()
             .description(Some(
                 "A social account to add, with each network's rule for its handle: X 1 to 15 \
@@ -113,6 +73,53 @@ impl utoipa::PartialSchema for NewAccountByNetwork {
             .item(per_network)
             .into()
     }
+}
+
+/// Each network's rule for a handle (the rules of `Handle::parse`, without the spaces around a
+/// handle that it forgives), as one `network` + `handle` object per network: the document's
+/// shape of every request that names a network and a handle.
+pub(crate) fn handles_by_network() -> utoipa::openapi::schema::OneOfBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let rules = [
+        ("x", "^@*[A-Za-z0-9_]{1,15}$", 31, "@cafelune"),
+        ("instagram", "^@*[A-Za-z0-9._]{1,30}$", 46, "@cafe.lune"),
+        ("threads", "^@*[A-Za-z0-9._]{1,30}$", 46, "@cafe.lune"),
+        (
+            "bluesky",
+            r"^@*[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+            253,
+            "cafelune.bsky.social",
+        ),
+        (
+            "mastodon",
+            r"^@*[A-Za-z0-9_]{1,30}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+            255,
+            "@cafelune@social.example",
+        ),
+        ("linkedin", "^[A-Za-z0-9._-]{1,100}$", 100, "harbour-homes"),
+        ("facebook", "^[A-Za-z0-9._-]{1,100}$", 100, "harbour.homes"),
+    ];
+    rules.into_iter().fold(
+        OneOfBuilder::new(),
+        |one_of, (network, pattern, longest, like)| {
+            let handle = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .max_length(Some(longest))
+                .examples([like]);
+            one_of.item(
+                ObjectBuilder::new()
+                    .title(Some(network))
+                    .property(
+                        "network",
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some([network])),
+                    )
+                    .property("handle", handle),
+            )
+        },
+    )
 }
 
 impl ToSchema for NewAccountByNetwork {

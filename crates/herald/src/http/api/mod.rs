@@ -32,6 +32,8 @@ mod posts;
 mod schedule;
 mod security;
 mod webhooks;
+mod staff;
+mod training;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -59,6 +61,7 @@ Each operation's description gives the details."),
         (name = "schedule", description = "Scheduling posts, each account's queue, and the calendar"),
         (name = "import", description = "Bulk import of posts from CSV, and each account's schedule as CSV and iCalendar"),
         (name = "inbox", description = "What comes in to the accounts (mentions, replies, comments, messages, new followers), screened for dangerous links and impostors; assigning, notes, done"),
+        (name = "staff", description = "Staff and their own networks: members' own profiles (look-alikes of the company's accounts flagged to the owners), sharing the company's published posts through each network's own share link (Herald never holds staff's credentials), and the staff course"),
         (name = "incidents", description = "The day an account is hacked: one-click lockdown, incidents with their timeline, guided recovery, holding statements, close and report"),
         (name = "webhooks", description = "Owners' webhook endpoints: events signed as Standard Webhooks say (`webhook-id`, `webhook-timestamp`, `webhook-signature`), or ready for Slack, Microsoft Teams and Discord; the delivery log, a test event"),
     ),
@@ -188,6 +191,19 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(webhooks::get, webhooks::delete))
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::enable))
+        .routes(routes!(staff::my_profiles, staff::add_profile))
+        .routes(routes!(staff::remove_profile))
+        .routes(routes!(staff::everyones_profiles))
+        .routes(routes!(staff::shareable))
+        .routes(routes!(staff::share))
+        .routes(routes!(staff::suggest))
+        .routes(routes!(staff::counts))
+        .routes(routes!(training::read))
+        .routes(routes!(training::answer))
+        .routes(routes!(training::publish))
+        .routes(routes!(training::results))
+        .routes(routes!(training::examples, training::add_example))
+        .routes(routes!(training::remove_example))
         .split_for_parts();
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     contract::complete(&mut document);

@@ -137,20 +137,22 @@ pub async fn scan(
     .await?;
     Ok(Json(ScanView {
         verdict: strictest.map_or("clean", guard::Action::as_str).to_owned(),
-        findings: findings
-            .into_iter()
-            .map(|finding| FindingView {
-                rule: finding.rule.as_str().to_owned(),
-                title: finding.rule.title().to_owned(),
-                severity: finding.severity.as_str().to_owned(),
-                action: finding.action.as_str().to_owned(),
-                start: finding.span.start,
-                end: finding.span.end,
-                excerpt: finding.excerpt,
-                message: finding.message,
-            })
-            .collect(),
+        findings: findings.into_iter().map(finding_view).collect(),
     }))
+}
+
+/// A guard finding as the API shows it (the scan, and the policy's examples).
+pub(crate) fn finding_view(finding: guard::Finding) -> FindingView {
+    FindingView {
+        rule: finding.rule.as_str().to_owned(),
+        title: finding.rule.title().to_owned(),
+        severity: finding.severity.as_str().to_owned(),
+        action: finding.action.as_str().to_owned(),
+        start: finding.span.start,
+        end: finding.span.end,
+        excerpt: finding.excerpt,
+        message: finding.message,
+    }
 }
 
 /// Reads the policy's rules

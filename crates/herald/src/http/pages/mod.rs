@@ -16,6 +16,8 @@ pub mod policy;
 pub mod posts;
 pub mod security;
 pub mod webhooks;
+pub mod staff;
+pub mod training;
 
 use crate::domain::ids::PostId;
 use askama::Template;

@@ -51,6 +51,8 @@ struct ComposePage {
     /// The wished time as typed, `2026-12-24T09:30` in the account's zone.
     at: String,
     error: Option<String>,
+    /// The member must pass the staff course before posting: the page says so, with a link.
+    course_outstanding: bool,
     script: String,
 }
 
@@ -757,6 +759,8 @@ async fn compose_view(
         text,
         at,
         error,
+        course_outstanding: crate::services::training::outstanding(&state.store, &caller.user)
+            .await?,
         script: assets::url("draft.js"),
     };
     Ok(render(status, &page))

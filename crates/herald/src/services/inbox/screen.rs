@@ -118,6 +118,22 @@ impl Screen {
         }
     }
 
+    /// Which of the company's accounts or names `handle` imitates, in words ("the company's
+    /// @sunnycafe (one letter changed)"), if it does; the company's own handles imitate
+    /// nothing. The one look-alike check for handles: the inbox's senders and the staff's own
+    /// profiles (`services/staff.rs`) both come here.
+    pub fn imitated_by(&self, handle: &str) -> Option<String> {
+        if self.own_handles.contains(&bare(handle)) {
+            return None;
+        }
+        let lookalike = self.names.check_handle(handle)?;
+        Some(format!(
+            "the company's {} ({})",
+            lookalike.imitates,
+            lookalike.kind.describe()
+        ))
+    }
+
     /// Judges one item. Links are followed as far as `reach` allows (short links only; the
     /// read job gives them two seconds, the benchmark none).
     pub async fn item(&self, item: &Incoming, now: Timestamp, reach: Reach) -> Screened {
@@ -159,14 +175,12 @@ impl Screen {
         if self.own_handles.contains(&handle) {
             return;
         }
-        if let Some(lookalike) = self.names.check_handle(&item.sender.handle) {
+        if let Some(imitated) = self.imitated_by(&item.sender.handle) {
             screened.impostor = true;
             screened.verdict = Verdict::Dangerous;
             screened.reasons.push(format!(
-                "The sender's handle {} imitates the company's {} ({}).",
+                "The sender's handle {} imitates {imitated}.",
                 item.sender.handle,
-                lookalike.imitates,
-                lookalike.kind.describe()
             ));
         }
         let shown = compact(&item.sender.display_name);
