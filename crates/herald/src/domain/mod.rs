@@ -21,8 +21,8 @@ pub mod security;
 pub mod staff;
 pub mod throttle;
 pub mod totp;
-pub mod webhooks;
 pub mod training;
+pub mod webhooks;
 
 /// Compares secrets without returning early on the first difference, so the time taken does
 /// not reveal how much of a guess was right.

@@ -148,6 +148,13 @@ pub struct CompanyFacts {
     /// Days since the hacked-account plan was last practised, if ever.
     pub days_since_drill: Option<i64>,
     pub dangerous_inbox_this_week: i64,
+    /// Members who have not passed the staff course for the policy in force; `None` while no
+    /// course is published.
+    pub members_without_course: Option<usize>,
+    /// E-mail is set up, so warnings reach people who are not looking at Herald.
+    pub mail_configured: bool,
+    /// Webhook endpoints Herald turned off after failing again and again.
+    pub webhooks_turned_off: i64,
 }
 
 /// The company's part of the score: 100 less what its own practices cost.
@@ -188,6 +195,39 @@ pub fn company_findings(facts: &CompanyFacts) -> Vec<Finding> {
             cost: 10,
         }),
         Some(_) => {}
+    }
+    match facts.members_without_course {
+        None => found.push(Finding {
+            standing: Standing::Attention,
+            text: "the staff course is not published yet".to_owned(),
+            cost: 10,
+        }),
+        Some(0) => {}
+        Some(missing) => found.push(Finding {
+            standing: Standing::Attention,
+            text: format!(
+                "{missing} of {} members have not passed the staff course",
+                facts.members
+            ),
+            cost: 10,
+        }),
+    }
+    if !facts.mail_configured {
+        found.push(Finding {
+            standing: Standing::Attention,
+            text: "warnings reach nobody by e-mail".to_owned(),
+            cost: 10,
+        });
+    }
+    if facts.webhooks_turned_off > 0 {
+        found.push(Finding {
+            standing: Standing::Attention,
+            text: format!(
+                "{} webhook endpoints were turned off after failing",
+                facts.webhooks_turned_off
+            ),
+            cost: 5,
+        });
     }
     if facts.dangerous_inbox_this_week > 0 {
         found.push(Finding {
@@ -304,9 +344,19 @@ mod tests {
             members_without_passkey: 0,
             days_since_drill: Some(DRILL_EVERY_DAYS + 1),
             dangerous_inbox_this_week: 0,
+            members_without_course: Some(0),
+            mail_configured: true,
+            webhooks_turned_off: 0,
         };
         let found = company_findings(&facts);
         assert_eq!(score(&found), 70);
+        let unreached = CompanyFacts {
+            members_without_course: None,
+            mail_configured: false,
+            webhooks_turned_off: 2,
+            ..facts.clone()
+        };
+        assert_eq!(score(&company_findings(&unreached)), 70 - 10 - 10 - 5);
         assert!(found[0].text.starts_with("1 of 4 members"));
         assert_eq!(days_ago(1), "yesterday");
     }

@@ -35,7 +35,7 @@ impl JobHandler for RecordSecurityScore {
                 reason: error.to_string(),
                 not_before: None,
             };
-            let score = crate::services::security::record_today(&self.services.store, now)
+            let score = crate::services::security::record_today(&self.services, now)
                 .await
                 .map_err(retry)?;
             tracing::info!(score, "recorded today's security score");

@@ -69,7 +69,7 @@ pub async fn review(
     let now = services.now();
     let store = &services.store;
     let company = if with_company {
-        let mut company = company_review(store, now).await?;
+        let mut company = company_review(services, now).await?;
         let from = day_of(
             now.saturating_sub(SignedDuration::from_hours(24 * HISTORY_DAYS))
                 .unwrap_or(now),
@@ -90,15 +90,17 @@ pub async fn review(
 }
 
 /// Records today's company score (the daily job). Returns it.
-pub async fn record_today(store: &Store, now: Timestamp) -> Result<u8, AppError> {
-    let review = company_review(store, now).await?;
-    store
+pub async fn record_today(services: &Services, now: Timestamp) -> Result<u8, AppError> {
+    let review = company_review(services, now).await?;
+    services
+        .store
         .record_security_score(&day_of(now), review.score, now)
         .await?;
     Ok(review.score)
 }
 
-async fn company_review(store: &Store, now: Timestamp) -> Result<CompanyReview, AppError> {
+async fn company_review(services: &Services, now: Timestamp) -> Result<CompanyReview, AppError> {
+    let store = &services.store;
     let accounts = store.all_accounts().await?;
     let users: Vec<UserRecord> = store
         .list_users()
@@ -153,6 +155,18 @@ async fn company_review(store: &Store, now: Timestamp) -> Result<CompanyReview, 
         members_without_passkey: without_passkey,
         days_since_drill: last_drill.map(|at| days_between(at, now)),
         dangerous_inbox_this_week: store.dangerous_inbox_since(week_ago).await?,
+        members_without_course: match store.training_course().await? {
+            None => None,
+            Some(_) => Some(
+                super::training::standing(store)
+                    .await?
+                    .iter()
+                    .filter(|member| !member.complete)
+                    .count(),
+            ),
+        },
+        mail_configured: super::mail::configured(services),
+        webhooks_turned_off: store.disabled_webhook_endpoints().await?,
     };
     let practices_score = score(&company_findings(&company));
     let account_scores: Vec<u8> = reviews.iter().map(|review| review.score).collect();
@@ -368,6 +382,57 @@ fn practices(
     });
 
     list.push(Practice {
+        key: "training",
+        title: "Everyone has passed the staff course",
+        standing: match company.members_without_course {
+            Some(0) => Standing::Good,
+            _ => Standing::Attention,
+        },
+        measured: match company.members_without_course {
+            None => "The staff course is not published yet.".to_owned(),
+            Some(0) => "Every member has passed the course for the policy in force.".to_owned(),
+            Some(missing) => format!(
+                "{missing} of {} members have not passed it yet.",
+                company.members
+            ),
+        },
+        action: Some(("/training".to_owned(), "Open the staff course".to_owned())),
+    });
+
+    list.push(Practice {
+        key: "mail",
+        title: "Warnings reach people by e-mail",
+        standing: if company.mail_configured {
+            Standing::Good
+        } else {
+            Standing::Attention
+        },
+        measured: if company.mail_configured {
+            "E-mail is set up: alerts, invitations and summaries are sent.".to_owned()
+        } else {
+            "E-mail is not set up: warnings wait in Herald until someone looks.".to_owned()
+        },
+        action: (!company.mail_configured)
+            .then(|| ("/settings/mail".to_owned(), "Set up e-mail".to_owned())),
+    });
+
+    if company.webhooks_turned_off > 0 {
+        list.push(Practice {
+            key: "webhooks",
+            title: "Webhooks deliver",
+            standing: Standing::Attention,
+            measured: format!(
+                "{} endpoints were turned off after failing again and again.",
+                company.webhooks_turned_off
+            ),
+            action: Some((
+                "/settings/webhooks".to_owned(),
+                "See the endpoints".to_owned(),
+            )),
+        });
+    }
+
+    list.push(Practice {
         key: "inbox",
         title: "Dangerous messages are caught before anyone clicks",
         standing: if company.dangerous_inbox_this_week > 0 {
@@ -397,7 +462,8 @@ async fn own_part(store: &Store, actor: &UserRecord) -> Result<Vec<Practice>, Ap
         None => true,
     };
     let passkeys = store.passkeys_of(actor.id).await?.len();
-    Ok(vec![
+    let course_due = super::training::outstanding(store, actor).await?;
+    let mut own = vec![
         Practice {
             key: "own_policy",
             title: "You have accepted the current social media policy",
@@ -433,7 +499,18 @@ async fn own_part(store: &Store, actor: &UserRecord) -> Result<Vec<Practice>, Ap
                 )
             }),
         },
-    ])
+    ];
+    if course_due {
+        own.push(Practice {
+            key: "own_training",
+            title: "You have passed the staff course",
+            standing: Standing::Attention,
+            measured: "You have not passed it for the policy in force; you post once you have."
+                .to_owned(),
+            action: Some(("/training".to_owned(), "Take the course".to_owned())),
+        });
+    }
+    Ok(own)
 }
 
 fn standing(wrong: usize, when_wrong: Standing) -> Standing {
@@ -466,8 +543,11 @@ pub async fn weekly_summary(
         return Ok(0);
     }
     let store = &services.store;
-    let review = company_review(store, now).await?;
-    let week_ago = day_of(now.saturating_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(now));
+    let review = company_review(services, now).await?;
+    let week_ago = day_of(
+        now.saturating_sub(SignedDuration::from_hours(24 * 7))
+            .unwrap_or(now),
+    );
     let before = store
         .security_scores(&week_ago)
         .await?
@@ -511,7 +591,10 @@ pub async fn weekly_summary(
         })
         .collect();
     if !weakest.is_empty() {
-        paragraphs.push(format!("The accounts that need it most:\n{}", weakest.join("\n")));
+        paragraphs.push(format!(
+            "The accounts that need it most:\n{}",
+            weakest.join("\n")
+        ));
     }
     let parts = super::mail::compose::Letter {
         organisation,

@@ -92,6 +92,7 @@ pub async fn add_profile(
     if let Some(imitated) = &lookalike {
         notify::all_owners(
             &work,
+            crate::domain::notifications::NotificationKind::General,
             &format!("{}'s own profile looks like the company's", actor.name),
             &format!(
                 "{} listed their {} profile {}, which imitates {imitated}. Customers may take it for the company: ask them to rename it, or note why it is fine.",

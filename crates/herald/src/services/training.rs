@@ -77,6 +77,7 @@ pub async fn publish(
         if user.active && user.id != actor.id {
             work.add_notification(
                 user.id,
+                crate::domain::notifications::NotificationKind::Policy,
                 &format!("Please take the staff course (version {version})"),
                 "The staff course on the company's policy, phishing links, look-alike handles and hacked accounts is ready. Take it before you next post; it takes about ten minutes.",
                 Some("/training"),

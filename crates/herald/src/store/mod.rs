@@ -65,11 +65,11 @@ pub use publishing::TimeChange;
 pub use rotations::RotationRecord;
 pub use secrets::SecretRecord;
 pub use sessions::{ApiTokenRecord, NewApiToken, SessionRecord, SessionSummary};
+pub use staff::{NewStaffProfile, ShareCount, StaffProfileRecord};
+pub use training::{CourseRecord, NewTrainingResult, PolicyExampleRecord, TrainingResultRecord};
 pub use webhooks::{
     DeliveryRecord, DeliveryTry, EndpointRecord, NewEndpoint, WEBHOOK_DELIVER_KIND,
 };
-pub use staff::{NewStaffProfile, ShareCount, StaffProfileRecord};
-pub use training::{CourseRecord, NewTrainingResult, PolicyExampleRecord, TrainingResultRecord};
 pub use work::Work;
 
 /// The handle every part of Herald uses to reach the database. Cheap to clone.

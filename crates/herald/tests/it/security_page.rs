@@ -272,15 +272,24 @@ async fn on_mondays_the_owners_get_the_weekly_summary_by_email() {
     let summary = wait_for_subject(&server, crate::people::OWNER_EMAIL, "security score").await;
     let text = summary["text"].as_str().expect("a plain-text part");
     assert!(text.contains("What needs doing"), "{text}");
-    assert!(text.contains("Two-step sign-in is on at every network"), "{text}");
+    assert!(
+        text.contains("Two-step sign-in is on at every network"),
+        "{text}"
+    );
     assert!(text.contains("/security"), "{text}");
-    assert!(summary["html"].as_str().is_some_and(|html| html.contains("/security")));
+    assert!(
+        summary["html"]
+            .as_str()
+            .is_some_and(|html| html.contains("/security"))
+    );
     assert!(
         server
             .messages()
             .iter()
             .all(|message| !(message["to"] == json!(["sam@sunny.example"])
-                && message["subject"].as_str().is_some_and(|s| s.contains("security")))),
+                && message["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("security")))),
         "members get no summary"
     );
 }

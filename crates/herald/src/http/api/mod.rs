@@ -31,9 +31,9 @@ mod policy;
 mod posts;
 mod schedule;
 mod security;
-mod webhooks;
 mod staff;
 mod training;
+mod webhooks;
 
 #[derive(OpenApi)]
 #[openapi(

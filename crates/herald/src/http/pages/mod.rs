@@ -15,9 +15,9 @@ pub mod people;
 pub mod policy;
 pub mod posts;
 pub mod security;
-pub mod webhooks;
 pub mod staff;
 pub mod training;
+pub mod webhooks;
 
 use crate::domain::ids::PostId;
 use askama::Template;
