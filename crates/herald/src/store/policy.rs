@@ -75,10 +75,25 @@ impl Store {
         by: UserId,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO policy_documents (version, markdown, created_at, created_by)
-             SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM policy_documents
-             RETURNING version")
+        self.publish_next_version("policy_documents", markdown, by, now)
+            .await
+    }
+
+    /// Adds `markdown` as the next version in `table` (the policy document, the staff course:
+    /// version, markdown, created_at, created_by); returns its number.
+    pub(super) async fn publish_next_version(
+        &self,
+        table: &'static str,
+        markdown: &str,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let query = format!(
+            "INSERT INTO {table} (version, markdown, created_at, created_by)
+             SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM {table}
+             RETURNING version"
+        );
+        Ok(with_pool!(self, pool => sqlx::query_scalar(&query)
             .bind(markdown)
             .bind(now.as_millisecond())
             .bind(by)

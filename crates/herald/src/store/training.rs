@@ -124,15 +124,8 @@ impl Store {
         by: UserId,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO training_courses (version, markdown, created_at, created_by)
-             SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM training_courses
-             RETURNING version")
-            .bind(markdown)
-            .bind(now.as_millisecond())
-            .bind(by)
-            .fetch_one(pool)
-            .await)?)
+        self.publish_next_version("training_courses", markdown, by, now)
+            .await
     }
 
     pub async fn record_training_result(
