@@ -35,15 +35,19 @@ impl JobHandler for RecordSecurityScore {
                 reason: error.to_string(),
                 not_before: None,
             };
-            let score = crate::services::security::record_today(&self.services, now)
+            let review = crate::services::security::record_today(&self.services, now)
                 .await
                 .map_err(retry)?;
-            tracing::info!(score, "recorded today's security score");
+            tracing::info!(score = review.score, "recorded today's security score");
             if now.to_zoned(jiff::tz::TimeZone::UTC).weekday() == Weekday::Monday {
-                let mailed =
-                    crate::services::security::weekly_summary(&self.services, &self.base, now)
-                        .await
-                        .map_err(retry)?;
+                let mailed = crate::services::security::weekly_summary(
+                    &self.services,
+                    &review,
+                    &self.base,
+                    now,
+                )
+                .await
+                .map_err(retry)?;
                 tracing::info!(mailed, "the owners' weekly security summary");
             }
             let tomorrow = now.saturating_add(EVERY).unwrap_or(now);

@@ -63,6 +63,8 @@ pub struct Posture {
     pub network_2fa_recorded: bool,
     /// Open "rotate now" requests, by reason.
     pub rotate_now: Vec<String>,
+    /// When the oldest open request was made.
+    pub rotate_now_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,13 +257,14 @@ pub(crate) async fn account_posture(
         .await?
         .is_some_and(|user| user.active);
     let secrets = store.secrets_of(account_id).await?;
-    let rotate_now: Vec<String> = store
+    let open: Vec<_> = store
         .rotations_of(account_id)
         .await?
         .into_iter()
         .filter(|rotation| rotation.done_at.is_none())
-        .map(|rotation| rotation.reason)
         .collect();
+    let rotate_now_since = open.iter().map(|rotation| rotation.requested_at).min();
+    let rotate_now: Vec<String> = open.into_iter().map(|rotation| rotation.reason).collect();
     let stored = |field: SecretField| secrets.iter().find(|secret| secret.field == field.as_str());
     let password = match stored(SecretField::LoginPassword) {
         None => None,
@@ -277,6 +280,7 @@ pub(crate) async fn account_posture(
         password,
         network_2fa_recorded: stored(SecretField::TotpSeed).is_some(),
         rotate_now,
+        rotate_now_since,
     })
 }
 

@@ -89,14 +89,14 @@ pub async fn review(
     })
 }
 
-/// Records today's company score (the daily job). Returns it.
-pub async fn record_today(services: &Services, now: Timestamp) -> Result<u8, AppError> {
+/// Records today's company score (the daily job). Returns the review it was read from.
+pub async fn record_today(services: &Services, now: Timestamp) -> Result<CompanyReview, AppError> {
     let review = company_review(services, now).await?;
     services
         .store
         .record_security_score(&day_of(now), review.score, now)
         .await?;
-    Ok(review.score)
+    Ok(review)
 }
 
 async fn company_review(services: &Services, now: Timestamp) -> Result<CompanyReview, AppError> {
@@ -186,13 +186,6 @@ async fn account_facts(
     now: Timestamp,
 ) -> Result<AccountFacts, AppError> {
     let posture = credentials::account_posture(store, account, now).await?;
-    let oldest_rotation = store
-        .rotations_of(account.id)
-        .await?
-        .into_iter()
-        .filter(|rotation| rotation.done_at.is_none())
-        .map(|rotation| rotation.requested_at)
-        .min();
     Ok(AccountFacts {
         gatekeeper_active: posture.gatekeeper_active,
         password_stored: posture.password.is_some(),
@@ -201,7 +194,7 @@ async fn account_facts(
         password_reused: posture.password.as_ref().is_some_and(|p| p.reused),
         password_breached: posture.password.as_ref().is_some_and(|p| p.breached),
         network_2fa_recorded: posture.network_2fa_recorded,
-        rotate_now_days: oldest_rotation.map(|at| days_between(at, now)),
+        rotate_now_days: posture.rotate_now_since.map(|at| days_between(at, now)),
         connected: account.connection == "connected",
         open_incident: incidents
             .iter()
@@ -536,6 +529,7 @@ pub fn day_of(at: Timestamp) -> String {
 /// put in the outbox.
 pub async fn weekly_summary(
     services: &Services,
+    review: &CompanyReview,
     base: &str,
     now: Timestamp,
 ) -> Result<usize, AppError> {
@@ -543,7 +537,6 @@ pub async fn weekly_summary(
         return Ok(0);
     }
     let store = &services.store;
-    let review = company_review(services, now).await?;
     let week_ago = day_of(
         now.saturating_sub(SignedDuration::from_hours(24 * 7))
             .unwrap_or(now),
