@@ -447,8 +447,14 @@ pub struct Setting {
     pub help: &'static str,
 }
 
-/// Environment variables that belong to Herald's test harness, not to the server.
-const HARNESS_ENV: &[&str] = &["HERALD_REQUIRE_ALL_TESTS", "HERALD_TEST_DATABASE_URL"];
+/// Environment variables that are not settings: the test harness's, and the passphrase of a
+/// sealed master key, which `herald backup` and `herald restore` read themselves so that it is
+/// never held in a Config.
+const HARNESS_ENV: &[&str] = &[
+    "HERALD_REQUIRE_ALL_TESTS",
+    "HERALD_TEST_DATABASE_URL",
+    "HERALD_BACKUP_PASSPHRASE",
+];
 
 pub const SETTINGS: &[Setting] = &[
     Setting {

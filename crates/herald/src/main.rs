@@ -62,7 +62,8 @@ enum Command {
     Links(LinksCommand),
     /// Take a backup while Herald runs: a consistent copy of the SQLite database, the images
     /// and a manifest of checksums, in DIR (new or empty). The master key only with
-    /// --include-key (keep such a backup as safe as the key itself).
+    /// --include-key (keep such a backup as safe as the key itself) or sealed with a
+    /// passphrase (--seal-key).
     Backup(BackupArgs),
     /// Restore a backup into a new data directory (--data-dir): every checksum, the key
     /// against the database and the audit chain are checked before it is put in place.
@@ -87,10 +88,39 @@ struct BackupArgs {
     #[arg(value_name = "DIR")]
     dir: PathBuf,
     /// Copy the master key into the backup too (master.key, readable by its owner only)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seal_key")]
     include_key: bool,
+    /// Put the master key into the backup sealed with a passphrase (master.key.sealed,
+    /// Argon2id and XChaCha20-Poly1305), read from --passphrase-file or the environment
+    /// variable HERALD_BACKUP_PASSPHRASE; at least 12 characters
+    #[arg(long)]
+    seal_key: bool,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
     #[command(flatten)]
     config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+struct PassphraseArgs {
+    /// A file holding the passphrase of a sealed master key (never give the passphrase itself
+    /// on the command line, where other users could read it); else HERALD_BACKUP_PASSPHRASE
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+impl PassphraseArgs {
+    /// The passphrase from the file, else from the environment, if either is given.
+    fn read(&self) -> anyhow::Result<Option<SecretString>> {
+        if let Some(path) = &self.passphrase_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the passphrase file {}", path.display()))?;
+            return Ok(Some(SecretString::from(text)));
+        }
+        Ok(std::env::var("HERALD_BACKUP_PASSPHRASE")
+            .ok()
+            .map(SecretString::from))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +131,8 @@ struct RestoreArgs {
     /// The master key the backup was made with, when the backup does not hold it
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -311,11 +343,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup(args) => {
             let config = args.config.load(args.config.overrides())?;
-            runtime()?.block_on(backup(config, &args.dir, args.include_key))
+            let key = if args.seal_key {
+                let Some(text) = args.passphrase.read()? else {
+                    anyhow::bail!(
+                        "--seal-key needs a passphrase: give --passphrase-file FILE or set HERALD_BACKUP_PASSPHRASE"
+                    );
+                };
+                herald::backup::KeyChoice::Seal(herald::backup::Passphrase::parse(&text)?)
+            } else if args.include_key {
+                herald::backup::KeyChoice::Include
+            } else {
+                herald::backup::KeyChoice::Leave
+            };
+            runtime()?.block_on(backup(config, &args.dir, &key))
         }
         Command::Restore(args) => {
             let config = args.config.load(args.config.overrides())?;
-            runtime()?.block_on(restore(config, &args.dir, args.key.as_deref()))
+            let passphrase = args.passphrase.read()?;
+            runtime()?.block_on(restore(
+                config,
+                &args.dir,
+                args.key.as_deref(),
+                passphrase.as_ref(),
+            ))
         }
         Command::Audit(AuditCommand::Verify(args)) => {
             let config = args.load(args.overrides())?;
@@ -448,9 +498,9 @@ async fn links_reports(
     reports
 }
 
-async fn backup(config: Config, dir: &Path, include_key: bool) -> anyhow::Result<()> {
+async fn backup(config: Config, dir: &Path, key: &herald::backup::KeyChoice) -> anyhow::Result<()> {
     let (store, _) = open_existing(&config).await?;
-    let taken = herald::backup::backup(&config, &store, dir, include_key, SystemClock.now()).await;
+    let taken = herald::backup::backup(&config, &store, dir, key, SystemClock.now()).await;
     store.close().await;
     let manifest = taken?;
     let dumped = manifest
@@ -468,10 +518,16 @@ async fn backup(config: Config, dir: &Path, include_key: bool) -> anyhow::Result
                 .to_owned()
         }
     };
-    let key = if include_key {
-        " It holds the master key: keep it as safe as the key itself."
-    } else {
-        " The master key is not in it: keep a copy of master.key apart from it."
+    let key = match manifest.master_key {
+        herald::backup::KeyCopy::Included => {
+            " It holds the master key: keep it as safe as the key itself."
+        }
+        herald::backup::KeyCopy::Sealed => {
+            " It holds the master key sealed with your passphrase (master.key.sealed): without the passphrase the backup cannot be restored."
+        }
+        herald::backup::KeyCopy::Absent => {
+            " The master key is not in it: keep a copy of master.key apart from it."
+        }
     };
     print(&format!(
         "backup written to {}: {database}, {} files, {} audit entries (head {}).{key}",
@@ -482,10 +538,22 @@ async fn backup(config: Config, dir: &Path, include_key: bool) -> anyhow::Result
     ))
 }
 
-async fn restore(config: Config, dir: &Path, key: Option<&Path>) -> anyhow::Result<()> {
-    let restored = herald::backup::restore(dir, &config, key).await?;
+async fn restore(
+    config: Config,
+    dir: &Path,
+    key: Option<&Path>,
+    passphrase: Option<&SecretString>,
+) -> anyhow::Result<()> {
+    let restored = herald::backup::restore(dir, &config, key, passphrase).await?;
+    let (database, start) = match restored.manifest.database.as_str() {
+        "postgres" => (
+            " (the database into PostgreSQL, with pg_restore)",
+            " and the same database URL",
+        ),
+        _ => ("", ""),
+    };
     print(&format!(
-        "restored into {}: the backup of {} (Herald {}), every file as it was, the key opens the vault, the audit log verifies ({} entries). Start Herald with --data-dir {}.",
+        "restored into {}{database}: the backup of {} (Herald {}), every file as it was, the key opens the vault, the audit log verifies ({} entries). Start Herald with --data-dir {}{start}.",
         config.data_dir.display(),
         restored.manifest.created_at,
         restored.manifest.herald_version,

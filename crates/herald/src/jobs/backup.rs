@@ -43,9 +43,15 @@ impl ScheduledBackups {
         let folder = self
             .dir
             .join(format!("{PREFIX}{}", now.strftime("%Y%m%dT%H%M%SZ")));
-        crate::backup::backup(&self.config, &self.store, &folder, false, now)
-            .await
-            .map_err(|error| error.to_string())?;
+        crate::backup::backup(
+            &self.config,
+            &self.store,
+            &folder,
+            &crate::backup::KeyChoice::Leave,
+            now,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
         prune(&self.dir, self.config.backup.keep as usize).map_err(|error| {
             format!("the backup was taken, but older ones could not be deleted: {error}")
         })?;

@@ -37,6 +37,22 @@ fn describe(options: &PgConnectOptions) -> String {
     )
 }
 
+impl super::Store {
+    /// On PostgreSQL, makes the schema `name` if it is not there yet (before a restore into
+    /// it): `Ok(true)`. `Ok(false)` on SQLite, which has no schemas. The name is quoted, so it
+    /// is taken as it is written.
+    pub async fn create_schema_if_missing(&self, name: &str) -> Result<bool, StoreError> {
+        let super::Backend::Postgres(pool) = &self.backend else {
+            return Ok(false);
+        };
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
+            .execute(pool)
+            .await?;
+        Ok(true)
+    }
+}
+
 /// Claims due jobs. `FOR UPDATE SKIP LOCKED` lets several Herald processes claim at once: each
 /// skips the rows another is claiming instead of waiting for them or taking them twice.
 pub(super) const CLAIM_JOBS: &str = "

@@ -18,7 +18,7 @@ use crate::people::{Person, set_up};
 use crate::posts::draft_id;
 
 /// A served installation with an owner, an account, posts and an image.
-async fn installation() -> (TestApp, ManualClock, Person, Vec<i64>) {
+pub(crate) async fn installation() -> (TestApp, ManualClock, Person, Vec<i64>) {
     let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
     let app = spawn_sqlite_app_with_clock(|_| {}, Arc::new(clock.clone())).await;
     let owner = set_up(&app, &clock).await;
@@ -59,7 +59,7 @@ async fn installation() -> (TestApp, ManualClock, Person, Vec<i64>) {
     (app, clock, owner, posts)
 }
 
-fn backup(data_dir: &Path, to: &Path, extra: &[&str]) -> (bool, String, String) {
+pub(crate) fn backup(data_dir: &Path, to: &Path, extra: &[&str]) -> (bool, String, String) {
     let (output, stdout, stderr) = run(herald_for(data_dir)
         .arg("backup")
         .arg(to)
@@ -69,7 +69,7 @@ fn backup(data_dir: &Path, to: &Path, extra: &[&str]) -> (bool, String, String) 
     (output.status.success(), stdout, stderr)
 }
 
-fn restore(from: &Path, into: &Path, extra: &[&str]) -> (bool, String, String) {
+pub(crate) fn restore(from: &Path, into: &Path, extra: &[&str]) -> (bool, String, String) {
     let (output, stdout, stderr) = run(herald()
         .arg("restore")
         .arg(from)

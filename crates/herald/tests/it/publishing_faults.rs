@@ -21,7 +21,7 @@ use crate::helpers::spawn_app_with_clock;
 use crate::people::{Person, invite_and_join, set_up};
 use crate::publishing::scheduled_in_store;
 
-const TOKEN: &str = "fake-token-for-the-fault-test";
+pub(crate) const TOKEN: &str = "fake-token-for-the-fault-test";
 const POSTS_PER_NETWORK: usize = 500;
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -201,7 +201,7 @@ async fn a_thousand_posts_under_random_faults_each_end_published_once_or_with_a_
     }
 }
 
-async fn connected(
+pub(crate) async fn connected(
     app: &crate::helpers::TestApp,
     owner: &Person,
     keeper: &Person,
@@ -229,6 +229,7 @@ async fn connected(
             Some(json!({ "method": "access_token", "token": TOKEN, "server": fake.url() })),
         )
         .await;
-    assert_eq!(connection.status(), StatusCode::OK);
+    let status = connection.status();
+    assert_eq!(status, StatusCode::OK, "{:?}", connection.text().await);
     account
 }
