@@ -191,14 +191,15 @@ mod tests {
 
     #[test]
     fn a_sealed_key_opens_with_its_passphrase_only() {
-        let sealed = seal(b"v1:00ff", &passphrase("correct horse battery staple\n")).unwrap();
-        let opened = open(&sealed, &passphrase("correct horse battery staple")).unwrap();
+        let sealed =
+            seal(b"v1:00ff", &passphrase("correct horse battery staple\n")).expect("sealed");
+        let opened = open(&sealed, &passphrase("correct horse battery staple")).expect("opened");
         assert_eq!(opened.as_slice(), b"v1:00ff");
         assert!(matches!(
             open(&sealed, &passphrase("correct horse battery stapler")),
             Err(SealError::WrongPassphrase)
         ));
-        let text = String::from_utf8(sealed).unwrap();
+        let text = String::from_utf8(sealed).expect("JSON text");
         assert!(!text.contains("00ff") && text.contains("argon2id"));
     }
 
