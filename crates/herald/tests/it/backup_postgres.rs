@@ -1,7 +1,8 @@
 //! `herald restore` of a PostgreSQL backup: `pg_restore` puts `herald.pgdump` into the empty
 //! database the target URL names, then the key's canary and the audit chain are checked, and
 //! Herald serves from it. A target that already holds Herald's tables, a target whose schema
-//! is not the backup's, and a restore with no target database are refused.
+//! is not the backup's, a key that does not open it, and a restore with no target database
+//! are refused.
 
 use herald::clock::SystemClock;
 use serde_json::Value;
@@ -114,6 +115,37 @@ async fn a_postgresql_backup_is_restored_with_pg_restore_into_an_empty_database_
         "{stderr}"
     );
     assert!(!restored.join("master.key").exists(), "nothing left behind");
+
+    // Another key: pg_restore runs, the canary check refuses it, and the message says what
+    // is left to clean up; no key is left in the data directory.
+    let wrong_key = dir.path().join("other.key");
+    std::fs::write(
+        &wrong_key,
+        format!("v1:{}", hex::encode(rand::random::<[u8; 32]>())),
+    )
+    .expect("a key file");
+    let scratch = format!("herald_restore_{:016x}", rand::random::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {scratch}"))
+        .execute(&admin)
+        .await
+        .expect("a new database");
+    let (output, _, stderr) = run(herald()
+        .arg("restore")
+        .arg(&taken)
+        .arg("--data-dir")
+        .arg(&restored)
+        .arg("--key")
+        .arg(&wrong_key)
+        .env("HERALD_DATABASE_URL", url_of(&base, &scratch, &schema)));
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("does not open this backup") && stderr.contains("must be dropped"),
+        "{stderr}"
+    );
+    assert!(!restored.join("master.key").exists());
+    let _ = sqlx::query(&format!("DROP DATABASE {scratch} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
 
     // The empty database: restored, checked, and the audit log verifies there.
     let (ok, stdout, stderr) = restore_into(&taken, &restored, Some(&target_url));
