@@ -32,6 +32,7 @@ mod incident_timeline;
 mod incidents;
 mod jobs;
 mod links;
+mod lockdown_race;
 mod mail;
 mod mail_store;
 mod media;
