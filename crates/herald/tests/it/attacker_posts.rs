@@ -9,12 +9,12 @@ use networks::fake::FakePost;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::detection::{alert, as_attacker, one_interval_later, wait_for_a_look};
+use crate::detection::{as_attacker, one_interval_later, wait_for_a_look};
 use crate::helpers::{contract_test, owner_and_account};
 use crate::people::invite_and_join;
 use crate::posts::grant;
 use crate::publishing::Scene;
-use crate::watch_networks::connected_to;
+use crate::watch_networks::{alert_within_intervals, connected_to};
 
 const TEXT: &str = "Free crypto for followers: claim.example";
 
@@ -47,8 +47,7 @@ async fn attacked(scene: &Scene, post_id: &str, extra: Value) -> i64 {
         media: Vec::new(),
         extra,
     });
-    one_interval_later(scene);
-    alert(scene).await.expect("an alert")["id"]
+    alert_within_intervals(scene).await["id"]
         .as_i64()
         .expect("id")
 }
@@ -66,8 +65,7 @@ async fn after_a_lockdown_and_reconnecting_the_gatekeeper_deletes_the_attackers_
     )
     .await;
     let remote = scene.fake.state.posts()[0].id.clone();
-    one_interval_later(&scene);
-    let id = alert(&scene).await.expect("an alert")["id"]
+    let id = alert_within_intervals(&scene).await["id"]
         .as_i64()
         .expect("id");
     let locked = scene

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::detection::{alert, as_attacker, one_interval_later, wait_for_a_look};
+use crate::detection::{as_attacker, one_interval_later, wait_for_a_look};
 use crate::mail::{MailServer, Offer, SMTP_PASSWORD, mail_python};
 use crate::people::OWNER_EMAIL;
 use crate::publishing::Scene;
+use crate::watch_networks::alert_within_intervals;
 use crate::webhooks::{Receiver, endpoint};
 
 const TOKEN: &str = "fake-mastodon-token-5ec2e7";
@@ -72,8 +73,7 @@ async fn a_possible_compromise_is_e_mailed_at_once_and_sent_to_the_owners_webhoo
         &[("status", "Send 1 BTC, get 2 back: https://claim.example")],
     )
     .await;
-    one_interval_later(&scene);
-    let incident = alert(&scene).await.expect("an alert");
+    let incident = alert_within_intervals(&scene).await;
     let alerted = Instant::now();
     let id = incident["id"].as_i64().expect("id");
 
