@@ -28,6 +28,8 @@ pub enum NotificationKind {
     SecondFactorReset,
     /// A member was signed out after wrong codes (security alert).
     SuspiciousSignIn,
+    /// A member signed in from a browser they had not used before (security alert).
+    NewDevice,
     /// Anything else.
     General,
 }
@@ -45,7 +47,7 @@ pub enum MailMode {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 11] = [
+    pub const ALL: [NotificationKind; 12] = [
         NotificationKind::PostOutcome,
         NotificationKind::Reconnect,
         NotificationKind::Access,
@@ -57,6 +59,7 @@ impl NotificationKind {
         NotificationKind::RotateNow,
         NotificationKind::SecondFactorReset,
         NotificationKind::SuspiciousSignIn,
+        NotificationKind::NewDevice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +74,7 @@ impl NotificationKind {
             NotificationKind::RotateNow => "rotate_now",
             NotificationKind::SecondFactorReset => "second_factor_reset",
             NotificationKind::SuspiciousSignIn => "suspicious_sign_in",
+            NotificationKind::NewDevice => "new_device",
             NotificationKind::General => "general",
         }
     }
@@ -96,6 +100,7 @@ impl NotificationKind {
             NotificationKind::RotateNow => "A password must be changed now",
             NotificationKind::SecondFactorReset => "Two-step sign-in was reset",
             NotificationKind::SuspiciousSignIn => "Someone was signed out after wrong codes",
+            NotificationKind::NewDevice => "A new sign-in from a browser you had not used",
             NotificationKind::General => "Anything else",
         }
     }
@@ -109,6 +114,7 @@ impl NotificationKind {
                 | NotificationKind::RotateNow
                 | NotificationKind::SecondFactorReset
                 | NotificationKind::SuspiciousSignIn
+                | NotificationKind::NewDevice
         )
     }
 

@@ -116,6 +116,42 @@ impl DisplayName {
     }
 }
 
+/// A browser's user agent in people's words ("Firefox on Windows"), for the new-device alert
+/// and the list of a member's devices. Only the family and the system: never the full string,
+/// which can be long and is chosen by whoever signs in.
+pub fn describe_browser(user_agent: Option<&str>) -> String {
+    let agent = user_agent.unwrap_or_default();
+    // Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari", Android says "Linux".
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(mark, _)| agent.contains(mark))
+    .map(|(_, name)| name);
+    let system = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(mark, _)| agent.contains(mark))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser.to_owned(),
+        (None, Some(system)) => format!("a browser on {system}"),
+        (None, None) => "an unknown browser or program".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +219,23 @@ mod tests {
             Err(ParseError::BadRole("root".to_owned()))
         );
         assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member);
+    }
+
+    #[test]
+    fn a_browser_reads_as_its_family_and_system() {
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(describe_browser(Some(firefox)), "Firefox on Windows");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+        assert_eq!(describe_browser(Some(edge)), "Edge on Windows");
+        let android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+        assert_eq!(describe_browser(Some(android)), "Chrome on Android");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_browser(Some(iphone)), "Safari on iPhone");
+        assert_eq!(
+            describe_browser(Some("curl/8.5.0")),
+            "an unknown browser or program"
+        );
+        assert_eq!(describe_browser(None), "an unknown browser or program");
     }
 }

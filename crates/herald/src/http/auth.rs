@@ -58,6 +58,7 @@ pub struct ClientIp(pub std::net::IpAddr);
 pub struct SignInOrigin {
     pub ip: String,
     pub device_cookie: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 impl SignInOrigin {
@@ -65,6 +66,7 @@ impl SignInOrigin {
         login::SignInFrom {
             ip: &self.ip,
             device_cookie: self.device_cookie.as_deref(),
+            user_agent: self.user_agent.as_deref(),
         }
     }
 }
@@ -156,6 +158,11 @@ impl FromRequestParts<AppState> for SignInOrigin {
         Ok(SignInOrigin {
             ip: ip.to_string(),
             device_cookie: cookie(&parts.headers, DEVICE_COOKIE).map(str::to_owned),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
         })
     }
 }

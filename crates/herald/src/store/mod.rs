@@ -7,6 +7,7 @@
 
 mod accounts;
 mod audit;
+mod devices;
 mod group_commit;
 mod ids;
 mod inbox;
@@ -46,6 +47,7 @@ use crate::config::Config;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
+pub use devices::SignInDeviceRecord;
 pub use group_commit::GroupCounts;
 pub use inbox::{InboxCursorRecord, InboxEventRecord, InboxItemRecord, InboxQuery, NewInboxItem};
 pub use incidents::{IncidentEventRecord, IncidentRecord, NewIncident, StepRecord};

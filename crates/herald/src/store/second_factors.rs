@@ -144,6 +144,12 @@ impl Store {
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
+            // The browsers they signed in from are forgotten too: the enrolment that follows
+            // starts anew and is not reported as a sign-in from a new device.
+            sqlx::query("DELETE FROM sign_in_devices WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
             let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)

@@ -541,3 +541,114 @@ fn the_smtp_password_comes_from_a_file_is_never_shown_and_plain_smtp_is_only_for
     .expect_err("no from");
     assert!(no_sender.to_string().contains("mail.from"), "{no_sender}");
 }
+
+/// Signs `person` in from `browser` (its cookie jar keeps the device cookie) with the next code.
+async fn sign_in_from(
+    app: &TestApp,
+    clock: &ManualClock,
+    person: &Person,
+    browser: &reqwest::Client,
+    user_agent: &str,
+) {
+    clock.advance(SignedDuration::from_secs(30));
+    let response = browser
+        .post(app.url("/api/v1/auth/login"))
+        .header("user-agent", user_agent)
+        .json(&json!({
+            "email": person.email,
+            "password": person.password,
+            "code": crate::people::code(&person.secret, clock),
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+const FIREFOX_ON_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+const SAFARI_ON_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
+#[tokio::test]
+async fn a_sign_in_from_a_browser_never_used_before_is_mailed_at_once_and_a_known_one_is_not() {
+    let Some(python) = mail_python() else { return };
+    let server = MailServer::start(&python, Offer::StartTls);
+    let (app, clock) = app_with_mail(&server, SMTP_PASSWORD).await;
+    let owner = set_up(&app, &clock).await;
+    let bea = invite_and_join(&app, &clock, &owner, "bea@sunny.example", "member").await;
+    // Bea turned every kind she may choose off: a new-device alert is mailed all the same.
+    let kinds: Vec<(&str, &str)> = herald::domain::notifications::NotificationKind::ALL
+        .iter()
+        .filter(|kind| !kind.is_security_alert())
+        .map(|kind| (kind.as_str(), "none"))
+        .collect();
+    assert_eq!(
+        bea.form(&app, "/account/notifications", &kinds)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let alerts = |server: &MailServer| {
+        server
+            .messages()
+            .into_iter()
+            .filter(|m| {
+                m["to"] == json!(["bea@sunny.example"])
+                    && m["subject"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("New sign-in"))
+            })
+            .count()
+    };
+
+    // Her laptop: the first sign-in from it, then again with the device cookie it kept.
+    let laptop = crate::people::client();
+    sign_in_from(&app, &clock, &bea, &laptop, FIREFOX_ON_WINDOWS).await;
+    let before = alerts(&server);
+    sign_in_from(&app, &clock, &bea, &laptop, FIREFOX_ON_WINDOWS).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(alerts(&server), before, "a known browser raises nothing");
+
+    // A phone nobody has used with Herald before.
+    sign_in_from(
+        &app,
+        &clock,
+        &bea,
+        &crate::people::client(),
+        SAFARI_ON_IPHONE,
+    )
+    .await;
+    let alert = wait_for_subject(&server, "bea@sunny.example", "New sign-in").await;
+    assert_eq!(
+        alert["subject"],
+        "New sign-in to Herald from Safari on iPhone"
+    );
+    let text = alert["text"].as_str().expect("text");
+    assert!(
+        text.contains("127.0.0.1") && text.contains("change your password"),
+        "{text}"
+    );
+    assert_eq!(alerts(&server), before + 1);
+    // In Herald too, and the audit log says which sign-in it was.
+    let notifications = app.store.notifications_of(bea.id, 20).await.expect("list");
+    assert!(
+        notifications
+            .iter()
+            .any(|n| n.subject == "New sign-in to Herald from Safari on iPhone"),
+        "{notifications:?}"
+    );
+    let devices = app.store.sign_in_devices(bea.id).await.expect("devices");
+    let browsers: Vec<&str> = devices.iter().map(|d| d.browser.as_str()).collect();
+    assert!(
+        browsers.contains(&"Safari on iPhone") && browsers.contains(&"Firefox on Windows"),
+        "{browsers:?}"
+    );
+    // Her account page lists them.
+    let page = bea.get(&app, "/account").await.text().await.expect("page");
+    assert!(
+        page.contains("Browsers you have signed in from")
+            && page.contains("Safari on iPhone")
+            && page.contains("Firefox on Windows"),
+        "{page}"
+    );
+}

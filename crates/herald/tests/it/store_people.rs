@@ -410,3 +410,40 @@ contract_test!(
         );
     }
 );
+
+contract_test!(
+    browsers_signed_in_from_are_kept_per_member_and_forgotten_at_a_second_factor_reset,
+    |store| {
+        let (owner, sam) = owner_and_member(&store).await;
+        assert!(store.sign_in_devices(sam).await.expect("none").is_empty());
+        store
+            .save_sign_in_device(sam, "laptop", "Firefox on Windows", "203.0.113.1", at(10))
+            .await
+            .expect("first");
+        store
+            .save_sign_in_device(sam, "phone", "Safari on iPhone", "203.0.113.2", at(20))
+            .await
+            .expect("second");
+        // The laptop again, from elsewhere: one row, brought up to date.
+        store
+            .save_sign_in_device(sam, "laptop", "Firefox on Linux", "198.51.100.7", at(30))
+            .await
+            .expect("again");
+        store
+            .save_sign_in_device(owner, "desk", "Edge on Windows", "203.0.113.3", at(40))
+            .await
+            .expect("owner's");
+        let devices = store.sign_in_devices(sam).await.expect("devices");
+        assert_eq!(devices.len(), 2, "{devices:?}");
+        assert_eq!(devices[0].device_hash, "laptop");
+        assert_eq!(devices[0].browser, "Firefox on Linux");
+        assert_eq!(devices[0].last_ip, "198.51.100.7");
+        assert_eq!(devices[0].first_seen_at, at(10));
+        assert_eq!(devices[0].last_seen_at, at(30));
+        assert_eq!(devices[1].device_hash, "phone");
+
+        store.reset_second_factor(sam, at(50)).await.expect("reset");
+        assert!(store.sign_in_devices(sam).await.expect("gone").is_empty());
+        assert_eq!(store.sign_in_devices(owner).await.expect("kept").len(), 1);
+    }
+);

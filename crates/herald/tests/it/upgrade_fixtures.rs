@@ -162,6 +162,13 @@ fn seeds() -> Vec<(i64, String)> {
                    VALUES (1, 1, 'member', 1, 'closed', TRUE, 'A drill', {T}, {T}, 1, 'Practise more.')"
             ),
         ),
+        (
+            31,
+            format!(
+                "INSERT INTO sign_in_devices (user_id, device_hash, browser, last_ip, first_seen_at, last_seen_at)
+                   VALUES (1, 'laptop', 'Firefox on Windows', '203.0.113.1', {T}, {T})"
+            ),
+        ),
     ];
     seeds.push((2, audit_seed()));
     seeds.sort_by_key(|(version, _)| *version);
@@ -445,6 +452,14 @@ async fn check(store: &Store, left_at: i64) {
             Some("Practise more."),
             "{context}"
         );
+    }
+    if at(31) {
+        let devices = store
+            .sign_in_devices(UserId::new(1))
+            .await
+            .expect("devices");
+        assert_eq!(devices.len(), 1, "{context}");
+        assert_eq!(devices[0].browser, "Firefox on Windows", "{context}");
     }
 }
 

@@ -453,6 +453,61 @@ async fn an_endpoint_that_keeps_failing_is_turned_off_and_the_owners_are_told() 
 }
 
 #[tokio::test]
+async fn a_delivery_still_failing_a_day_later_is_given_up_and_the_endpoint_stays_on() {
+    let Some(python) = python() else { return };
+    let receiver = Receiver::start(&python);
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let id = endpoint(
+        &app,
+        &owner,
+        &receiver,
+        "late",
+        "fail",
+        "standard",
+        &["member.joined"],
+    )
+    .await;
+    invite_and_join(&app, &clock, &owner, "bea@sunny.example", "member").await;
+    receiver.wait_for("/late/fail", 1).await;
+    // The first try is logged and its retry queued before the clock jumps a day ahead.
+    for _ in 0..200 {
+        let jobs = app
+            .store
+            .pending_jobs_of(herald::store::WEBHOOK_DELIVER_KIND, 10)
+            .await
+            .expect("jobs");
+        let logged = deliveries(&app, &owner, id).await[0]["attempts"] == 1;
+        if logged && jobs.len() == 1 && jobs[0].state == herald::domain::jobs::JobState::Queued {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(deliveries(&app, &owner, id).await[0]["state"], "pending");
+    clock.advance(SignedDuration::from_hours(25));
+    receiver.wait_for("/late/fail", 2).await;
+    let owner = signed_in_again(&app, &clock, &owner).await;
+    for _ in 0..200 {
+        if deliveries(&app, &owner, id).await[0]["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let log = deliveries(&app, &owner, id).await;
+    assert_eq!(log[0]["state"], "failed", "{log:?}");
+    assert_eq!(log[0]["attempts"], 2);
+    assert_eq!(log[0]["error"], "the endpoint answered 500");
+    // Two failures are not a pattern: the endpoint stays on, and nothing is tried again.
+    let detail = owner
+        .get_json(&app, &format!("/api/v1/webhooks/{id}"))
+        .await;
+    assert!(detail["endpoint"]["disabled"].is_null(), "{detail}");
+    clock.advance(SignedDuration::from_hours(2));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.wait_for("/late/fail", 2).await.len(), 2);
+}
+
+#[tokio::test]
 async fn the_mail_and_webhook_pages_work_in_a_browser_on_a_phone_and_pass_axe() {
     let (app, clock) = app().await;
     let owner = set_up(&app, &clock).await;

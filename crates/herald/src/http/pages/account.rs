@@ -36,6 +36,8 @@ struct AccountPage {
     recovery_codes_left: i64,
     csrf: String,
     sessions: Vec<OwnSession>,
+    /// The browsers this member signed in from, the most recent first.
+    devices: Vec<crate::store::SignInDeviceRecord>,
     /// A sentence saying what just changed.
     notice: Option<String>,
     error: Option<FieldError>,
@@ -293,6 +295,11 @@ async fn show(state: &AppState, caller: &Caller, extras: Extras) -> Result<Respo
             now,
         )
         .await?,
+        devices: state
+            .store
+            .sign_in_devices(caller.user.id)
+            .await
+            .map_err(ApiError::internal)?,
         notice: extras.notice,
         error: extras.error,
         enrolment: extras.enrolment,

@@ -15,6 +15,7 @@ use super::{devices, enrolment, off_thread, random_token, token_hash};
 use crate::config::Config;
 use crate::domain::audit::Actor;
 use crate::domain::password::{self, HashCost, Verified};
+use crate::domain::people::describe_browser;
 use crate::domain::throttle::{Throttle, throttles, wait_after};
 use crate::domain::totp::{self, TotpSecret};
 use crate::keys::Keys;
@@ -52,6 +53,8 @@ pub struct SignedIn {
 pub struct SignInFrom<'a> {
     pub ip: &'a str,
     pub device_cookie: Option<&'a str>,
+    /// The browser's `User-Agent`, described in people's words in the new-device alert.
+    pub user_agent: Option<&'a str>,
 }
 
 /// Sessions are not touched more often than this, to spare the database a write per request.
@@ -105,6 +108,10 @@ pub(super) struct PasswordChecked {
     /// The stored hash was made with a lower cost than now configured.
     pub rehash: bool,
     throttle: Vec<Throttle>,
+    /// The browser's device id, when its device cookie is valid for this member.
+    device: Option<String>,
+    /// The browser in people's words ("Firefox on Windows").
+    browser: String,
     /// This account's turn: held until the sign-in succeeds or fails.
     _turn: tokio::sync::OwnedMutexGuard<()>,
     /// The address's turn, held as long (not taken again for the second step of a passkey).
@@ -120,12 +127,15 @@ impl PasswordChecked {
         from: SignInFrom<'_>,
         now: Timestamp,
     ) -> PasswordChecked {
-        let throttle = throttles_for(keys, &user.email, Some(&user), from, now);
+        let device = known_device(keys, Some(&user), from, now);
+        let throttle = throttles(&user.email, from.ip, device.as_deref());
         let _turn = take_turn(&user.email).await;
         PasswordChecked {
             user,
             rehash: false,
             throttle,
+            device,
+            browser: describe_browser(from.user_agent),
             _turn,
             _address_turn: None,
         }
@@ -171,7 +181,8 @@ pub(super) async fn check_password(
     // after the account's turn, so two sign-ins never wait on each other's.
     let address_turn = take_address_turn(&crate::domain::throttle::network_of(ip)).await;
     let user = store.user_by_email(&email).await?;
-    let throttle = throttles_for(keys, &email, user.as_ref(), from, now);
+    let device = known_device(keys, user.as_ref(), from, now);
+    let throttle = throttles(&email, from.ip, device.as_deref());
     for Throttle { key, .. } in &throttle {
         if let Some((_, until)) = store.throttle(key).await?
             && until > now
@@ -221,6 +232,8 @@ pub(super) async fn check_password(
         rehash: verified == Verified::RightButRehash,
         user,
         throttle,
+        device,
+        browser: describe_browser(from.user_agent),
         _turn: turn,
         _address_turn: Some(address_turn),
     })
@@ -285,8 +298,14 @@ pub(super) async fn complete(
     }
     let user = checked.user;
     store.clear_step_up_failures(user.id).await?;
+    let device = checked.device.unwrap_or_else(devices::new_device);
+    let new_device = devices::remember(store, &user, &device, &checked.browser, ip, now).await?;
     let target = Some(format!("user:{}", user.id));
-    let details = serde_json::json!({ "second_factor": second_factor });
+    let details = serde_json::json!({
+        "second_factor": second_factor,
+        "browser": checked.browser,
+        "new_device": new_device,
+    });
     record(
         store,
         now,
@@ -298,24 +317,21 @@ pub(super) async fn complete(
     )
     .await?;
     let mut signed_in = start_session(store, config, user, ip, now).await?;
-    signed_in.device_cookie = Some(devices::issue(keys, signed_in.user.id, now));
+    signed_in.device_cookie = Some(devices::issue(keys, signed_in.user.id, &device, now));
     work.commit().await?;
     Ok(signed_in)
 }
 
-/// The counts this sign-in is judged against: only the browser's own when its device cookie
-/// is valid for this account.
-fn throttles_for(
+/// The browser's device id when its device cookie is valid for this account: the sign-in is
+/// then judged only by the browser's own counts, and is not from a new device.
+fn known_device(
     keys: &Keys,
-    email: &str,
     user: Option<&UserRecord>,
     from: SignInFrom<'_>,
     now: Timestamp,
-) -> Vec<Throttle> {
-    let device = user
-        .zip(from.device_cookie)
-        .and_then(|(user, cookie)| devices::verify(keys, cookie, user.id, now));
-    throttles(email, from.ip, device.as_deref())
+) -> Option<String> {
+    user.zip(from.device_cookie)
+        .and_then(|(user, cookie)| devices::verify(keys, cookie, user.id, now))
 }
 
 /// Checks a TOTP code or recovery code; `Ok(Err(reason))` when it is not right.

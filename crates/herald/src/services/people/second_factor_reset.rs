@@ -192,6 +192,7 @@ async fn pending(
     let from = login::SignInFrom {
         ip,
         device_cookie: None,
+        user_agent: None,
     };
     let checked = login::check_password(store, keys, config, email, password, from, now).await?;
     if checked.user.second_factor_reset_at.is_none() {

@@ -294,7 +294,7 @@ pub async fn run(
     )
     .await?;
     let mut welcome = newcomer::welcome(store, config, id, prepared, &ip_text, now).await?;
-    welcome.signed_in.device_cookie = Some(devices::issue(keys, id, now));
+    welcome.signed_in.device_cookie = Some(devices::issue(keys, id, &devices::new_device(), now));
     work.commit().await?;
     Ok(welcome)
 }
