@@ -6,8 +6,6 @@
 //! audited; the step shows what was done. Herald needs its connection back first (the
 //! lockdown revoked its tokens), and a drill deletes nothing.
 
-use networks::NetworkError;
-
 use crate::domain::audit::Actor;
 use crate::domain::incidents::{Outcome, deletes_posts};
 use crate::services::audit::record;
@@ -148,14 +146,10 @@ async fn at_the_network(
     for remote in waiting {
         match adapter.delete(&tokens, remote).await {
             Ok(()) => removal.deleted.push(remote.clone()),
-            Err(error) => removal.failed.push((remote.clone(), reason(&error))),
+            Err(error) => removal.failed.push((remote.clone(), error.to_string())),
         }
     }
     Ok(())
-}
-
-fn reason(error: &NetworkError) -> String {
-    error.to_string()
 }
 
 /// The step's outcome and its words.

@@ -1,7 +1,8 @@
 //! Deleting the posts an attacker made (issue 20), from the recovery checklist: through the
 //! adapter on Mastodon (`DELETE /api/v1/statuses/:id`, after Herald is connected again), X,
 //! Facebook, LinkedIn and Threads; listed with the network's link on Instagram, whose API
-//! cannot delete; only the gatekeeper or an owner, every deletion audited, and the denial.
+//! cannot delete; a deletion the network fails is shown and tried again on request; only the
+//! gatekeeper or an owner, every deletion audited, and the denial.
 
 use herald::domain::ids::AccountId;
 use jiff::Timestamp;
@@ -189,6 +190,45 @@ async fn the_attackers_post_is_deleted_through_threads() {
         json!({}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_deletion_the_network_fails_is_shown_failed_and_tried_again_on_request() {
+    let scene = connected_to("x", None).await;
+    let id = attacked(&scene, "1790000000000000009", json!({})).await;
+    scene
+        .fake
+        .state
+        .inject(&[networks::fake::Fault::Unavailable]);
+    let first: Value = delete(&scene, &scene.keeper, id)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(first["deleted"], json!([]), "{first}");
+    assert_eq!(first["failed"][0]["remote_id"], "1790000000000000009");
+    assert!(
+        first["failed"][0]["reason"]
+            .as_str()
+            .is_some_and(|reason| !reason.is_empty()),
+        "{first}"
+    );
+    let recorded = step(&first["incident"], "delete_attacker_posts").expect("the step");
+    assert_eq!(recorded["outcome"], "failed");
+    assert!(scene.fake.state.post("1790000000000000009").is_some());
+    let second: Value = delete(&scene, &scene.keeper, id)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        second["deleted"],
+        json!(["1790000000000000009"]),
+        "{second}"
+    );
+    let recorded = step(&second["incident"], "delete_attacker_posts").expect("the step");
+    assert_eq!(recorded["outcome"], "done");
+    assert!(scene.fake.state.post("1790000000000000009").is_none());
 }
 
 #[tokio::test]
