@@ -1,8 +1,8 @@
 //! The watcher on X, LinkedIn, Facebook Pages, Instagram and Threads (issue 20), against each
 //! network's fake speaking its documented wire format: after a first look that only
-//! remembers, a post Herald did not make and a change to the profile, both made at the
-//! network as someone who took the account over would, raise one "possible compromise" alert
-//! with both as evidence, within one polling interval.
+//! remembers, a post Herald did not make raises a "possible compromise" alert, and then a
+//! change to the profile raises it again with that evidence (both made at the network as
+//! someone who took the account over would), each once.
 
 use std::time::{Duration, Instant};
 
@@ -94,6 +94,7 @@ async fn a_takeover_raises_an_alert(takeover: Takeover) {
     let listed = scene.keeper.get_json(&scene.app, "/api/v1/incidents").await;
     assert_eq!(listed, json!([]), "{}", takeover.network);
 
+    // The attacker posts: an alert.
     scene.fake.state.record(FakePost {
         id: takeover.post_id.to_owned(),
         text: ATTACKER_TEXT.to_owned(),
@@ -101,13 +102,9 @@ async fn a_takeover_raises_an_alert(takeover: Takeover) {
         media: Vec::new(),
         extra: takeover.post_extra.clone(),
     });
-    scene
-        .fake
-        .state
-        .set_profile(takeover.field, takeover.changed_to);
-    let changed = Instant::now();
+    let posted = Instant::now();
     let incident = alert_within_intervals(&scene).await;
-    let took = changed.elapsed();
+    let took = posted.elapsed();
     let found = evidence(&incident);
     assert!(
         found
@@ -117,24 +114,66 @@ async fn a_takeover_raises_an_alert(takeover: Takeover) {
         takeover.network
     );
     assert!(
-        found.iter().any(|text| text.contains(takeover.evidence)),
-        "{}: {found:?}",
+        !found.iter().any(|text| text.contains(takeover.evidence)),
+        "{}: the profile has not changed yet: {found:?}",
         takeover.network
     );
     assert_eq!(incident["opened_by"], "detection");
     #[allow(clippy::print_stderr)] // The figure belongs in the test log.
     {
         eprintln!(
-            "FIGURE {}_takeover_to_alert_ms={} (after the clock passed one polling interval)",
+            "FIGURE {}_unknown_post_to_alert_ms={} (after the clock passed one polling interval)",
             takeover.network,
             took.as_millis()
         );
     }
+
+    // Then the profile changes: the alert again, with that evidence, on the same incident.
+    scene
+        .fake
+        .state
+        .set_profile(takeover.field, takeover.changed_to);
+    let mut changed = None;
+    for _ in 0..5 {
+        one_interval_later(&scene);
+        for _ in 0..150 {
+            let latest = alert(&scene).await.expect("the incident");
+            if evidence(&latest)
+                .iter()
+                .any(|text| text.contains(takeover.evidence))
+            {
+                changed = Some(latest);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if changed.is_some() {
+            break;
+        }
+    }
+    let changed = changed
+        .unwrap_or_else(|| panic!("{}: the profile change was never noticed", takeover.network));
+    assert_eq!(
+        changed["id"], incident["id"],
+        "one incident for the account"
+    );
+    let told = scene
+        .keeper
+        .get_json(&scene.app, "/api/v1/notifications")
+        .await
+        .to_string();
+    assert!(
+        told.matches("Possible compromise of Sunny Café").count() >= 2,
+        "{}: the gatekeeper is told of each: {told}",
+        takeover.network
+    );
+
     // The next look adds nothing: each sign is raised once.
+    let seen = evidence(&changed).len();
     one_interval_later(&scene);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let again = alert(&scene).await.expect("the incident");
-    assert_eq!(evidence(&again).len(), found.len(), "{}", takeover.network);
+    assert_eq!(evidence(&again).len(), seen, "{}", takeover.network);
 }
 
 #[tokio::test]
