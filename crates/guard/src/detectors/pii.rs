@@ -79,6 +79,16 @@ pub fn email(text: &str, span: Range<usize>, company: &Company, hits: &mut Vec<H
     if company.owns_email(value) {
         return;
     }
+    // "@name@server.social" names someone on Mastodon (or another fediverse server): a public
+    // handle written the way replies and mentions write it, not an address.
+    let handle = span
+        .start
+        .checked_sub(1)
+        .and_then(|i| text.as_bytes().get(i))
+        .is_some_and(|b| *b == b'@');
+    if handle {
+        return;
+    }
     hits.push(Hit::new(Builtin::Email, span, redact::email(value)));
 }
 

@@ -27,6 +27,15 @@ fn an_email_address_is_personal_data() {
         "pii.email",
         "Find us on Instagram @cafe_example and say hi!",
     );
+    // A fediverse handle is written like an address after an "@": a public name, not an address.
+    silent(
+        "pii.email",
+        "Thanks @fan@mastodon.social, see you Saturday!",
+    );
+    fires(
+        "pii.email",
+        "Thanks @fan@mastodon.social, and write to jane.doe@example.com for bookings.",
+    );
 }
 
 #[test]

@@ -19,6 +19,9 @@ pub enum Permission {
     /// Change one's own password, authenticator app, recovery codes and passkeys. Never with an
     /// API token.
     ManageOwnSecondFactors,
+    /// Choose how one's own notifications are e-mailed. From a browser session only (no token
+    /// scope writes one's own settings).
+    ManageOwnNotifications,
     ViewMembers,
     /// Invite, change roles, deactivate.
     ManageMembers,
@@ -92,6 +95,7 @@ impl Permission {
             | Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
+            | Permission::ManageOwnNotifications
             | Permission::ViewAccounts
             | Permission::ManageAccountAccess
             | Permission::UseVault
@@ -123,6 +127,7 @@ impl Permission {
             Permission::ManageOwnSessions
             | Permission::ManageOwnTokens
             | Permission::ManageOwnSecondFactors
+            | Permission::ManageOwnNotifications
             | Permission::UseVault
             | Permission::ManagePolicy
             | Permission::ManageIntegrations => None,
@@ -304,6 +309,7 @@ mod tests {
         let table = [
             (Permission::ViewOwnAccount, [true, true, true]),
             (Permission::ManageOwnTokens, [true, true, true]),
+            (Permission::ManageOwnNotifications, [true, true, true]),
             (Permission::ViewMembers, [false, true, true]),
             (Permission::ManageMembers, [false, true, true]),
             (Permission::ViewAuditLog, [false, false, true]),

@@ -151,6 +151,9 @@ pub struct CompanyFacts {
     /// Members who have not passed the staff course for the policy in force; `None` while no
     /// course is published.
     pub members_without_course: Option<usize>,
+    /// Members who have not listed their own social media profiles (nor said they have none)
+    /// though the policy asks them to; `None` while the policy does not ask.
+    pub members_without_own_profiles: Option<usize>,
     /// E-mail is set up, so warnings reach people who are not looking at Herald.
     pub mail_configured: bool,
     /// Webhook endpoints Herald turned off after failing again and again.
@@ -211,6 +214,16 @@ pub fn company_findings(facts: &CompanyFacts) -> Vec<Finding> {
             ),
             cost: 10,
         }),
+    }
+    if let Some(missing @ 1..) = facts.members_without_own_profiles {
+        found.push(Finding {
+            standing: Standing::Attention,
+            text: format!(
+                "{missing} of {} members have not listed their own social media profiles as the policy asks",
+                facts.members
+            ),
+            cost: 5,
+        });
     }
     if !facts.mail_configured {
         found.push(Finding {
@@ -345,6 +358,7 @@ mod tests {
             days_since_drill: Some(DRILL_EVERY_DAYS + 1),
             dangerous_inbox_this_week: 0,
             members_without_course: Some(0),
+            members_without_own_profiles: Some(0),
             mail_configured: true,
             webhooks_turned_off: 0,
         };
@@ -357,6 +371,23 @@ mod tests {
             ..facts.clone()
         };
         assert_eq!(score(&company_findings(&unreached)), 70 - 10 - 10 - 5);
+        // Profiles cost only once the policy asks for them and someone has not listed theirs.
+        let not_asked = CompanyFacts {
+            members_without_own_profiles: None,
+            ..facts.clone()
+        };
+        assert_eq!(score(&company_findings(&not_asked)), 70);
+        let missing = CompanyFacts {
+            members_without_own_profiles: Some(2),
+            ..facts.clone()
+        };
+        let found_missing = company_findings(&missing);
+        assert_eq!(score(&found_missing), 65);
+        assert!(
+            found_missing
+                .iter()
+                .any(|finding| finding.text.starts_with("2 of 4 members have not listed"))
+        );
         assert!(found[0].text.starts_with("1 of 4 members"));
         assert_eq!(days_ago(1), "yesterday");
     }

@@ -1,6 +1,7 @@
 //! Herald's own housekeeping job: once a day, delete finished jobs older than a week, expired
-//! sessions and image files no post holds (`media::Library::sweep`), then enqueue tomorrow's
-//! run. Dead jobs are kept so that someone can see what failed.
+//! sessions and image files no post holds (`media::Library::sweep`), empty the bodies of
+//! e-mails sent over a month ago, then enqueue tomorrow's run. Dead jobs are kept so that
+//! someone can see what failed.
 
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ use crate::store::{Store, StoreError};
 pub const PRUNE_KIND: &str = "jobs.prune";
 
 const KEEP_DONE_FOR: SignedDuration = SignedDuration::from_hours(24 * 7);
+/// How long what a sent e-mail said is kept (its recipient, subject and time stay).
+const KEEP_SENT_MAIL_FOR: SignedDuration = SignedDuration::from_hours(24 * 30);
 const EVERY: SignedDuration = SignedDuration::from_hours(24);
 
 #[derive(Debug)]
@@ -48,6 +51,8 @@ impl JobHandler for PruneJobs {
             let cutoff = now.saturating_sub(KEEP_DONE_FOR).unwrap_or(now);
             let deleted = self.store.prune_done_jobs(cutoff).await?;
             let expired = self.store.prune_expired_access(now).await?;
+            let mail_before = now.saturating_sub(KEEP_SENT_MAIL_FOR).unwrap_or(now);
+            let mail_bodies = self.store.forget_sent_mail_bodies(mail_before).await?;
             let images = match &self.media {
                 Some(media) => media.sweep(&self.store, now).await?,
                 None => 0,
@@ -56,7 +61,8 @@ impl JobHandler for PruneJobs {
                 deleted,
                 expired,
                 images,
-                "pruned finished jobs, expired sessions and orphaned image files"
+                mail_bodies,
+                "pruned finished jobs, expired sessions, orphaned image files and old e-mail bodies"
             );
             let tomorrow = now.saturating_add(EVERY).unwrap_or(now);
             enqueue_daily_prune(&self.store, tomorrow, now)

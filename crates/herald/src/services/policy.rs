@@ -238,6 +238,8 @@ pub struct Document {
     pub published_at: Timestamp,
     /// When the caller acknowledged this version, if they did.
     pub acknowledged_at: Option<Timestamp>,
+    /// This version asks every member to list their own social media profiles.
+    pub asks_for_staff_profiles: bool,
 }
 
 /// One member's acknowledgement of the current version, for owners and admins.
@@ -268,14 +270,18 @@ pub async fn document(store: &Store, user: &UserRecord) -> Result<Option<Documen
         markdown: record.markdown,
         published_at: record.created_at,
         acknowledged_at,
+        asks_for_staff_profiles: record.asks_for_staff_profiles,
     }))
 }
 
-/// Publishes a new version (owners). Every active member is asked to acknowledge it.
+/// Publishes a new version (owners). Every active member is asked to acknowledge it, and,
+/// when it `asks_for_staff_profiles`, to list their own social media profiles (or say they
+/// have none).
 pub async fn publish(
     store: &Store,
     actor: &UserRecord,
     markdown: &str,
+    asks_for_staff_profiles: bool,
     now: Timestamp,
 ) -> Result<i64, AppError> {
     if markdown.trim().is_empty() || markdown.chars().count() > LONGEST_DOCUMENT {
@@ -289,8 +295,16 @@ pub async fn publish(
     let version = store
         .publish_policy_document(markdown, actor.id, now)
         .await?;
+    if asks_for_staff_profiles {
+        store.ask_for_staff_profiles(version).await?;
+    }
     // The author has read what they wrote.
     store.acknowledge_policy(actor.id, version, now).await?;
+    let body = if asks_for_staff_profiles {
+        "The company's social media policy has changed. Read it and confirm you accept it before you next post. It also asks you to list your own social media profiles under \"Your own networks\" (or to say there that you have none)."
+    } else {
+        "The company's social media policy has changed. Read it and confirm you accept it before you next post."
+    };
     for user in store.list_users().await? {
         if user.active && user.id != actor.id {
             store
@@ -298,7 +312,7 @@ pub async fn publish(
                     user.id,
                     crate::domain::notifications::NotificationKind::Policy,
                     &format!("Please read the social media policy (version {version})"),
-                    "The company's social media policy has changed. Read it and confirm you accept it before you next post.",
+                    body,
                     Some("/policy"),
                     now,
                 )
@@ -312,7 +326,7 @@ pub async fn publish(
         "policy.document_published",
         Some(format!("policy_document:{version}")),
         None,
-        serde_json::json!({ "version": version }),
+        serde_json::json!({ "version": version, "asks_for_staff_profiles": asks_for_staff_profiles }),
     )
     .await?;
     work.commit().await?;

@@ -124,7 +124,11 @@ async fn company_review(services: &Services, now: Timestamp) -> Result<CompanyRe
         });
         all_facts.push((account, facts));
     }
-    let version = store.policy_version().await?;
+    // The published document's version (what members accept), not the rules' version.
+    let version = store
+        .policy_document()
+        .await?
+        .map(|document| document.version);
     let accepted: Vec<_> = match version {
         Some(version) => store.policy_acknowledgements(version).await?,
         None => Vec::new(),
@@ -164,6 +168,17 @@ async fn company_review(services: &Services, now: Timestamp) -> Result<CompanyRe
                     .filter(|member| !member.complete)
                     .count(),
             ),
+        },
+        members_without_own_profiles: if super::staff::profiles_asked(store).await? {
+            Some(
+                super::staff::everyones_profiles(store)
+                    .await?
+                    .iter()
+                    .filter(|member| member.outstanding)
+                    .count(),
+            )
+        } else {
+            None
         },
         mail_configured: super::mail::configured(services),
         webhooks_turned_off: store.disabled_webhook_endpoints().await?,
@@ -393,6 +408,27 @@ fn practices(
     });
 
     list.push(Practice {
+        key: "staff_profiles",
+        title: "Everyone's own social media profiles are listed",
+        standing: match company.members_without_own_profiles {
+            Some(0) => Standing::Good,
+            _ => Standing::Attention,
+        },
+        measured: match company.members_without_own_profiles {
+            None => "The policy does not ask members to list their own profiles, so nobody knows who may seem to speak for the company.".to_owned(),
+            Some(0) => "Every member has listed their own profiles, or said they have none.".to_owned(),
+            Some(missing) => format!(
+                "{missing} of {} members have not listed their own profiles yet.",
+                company.members
+            ),
+        },
+        action: Some(match company.members_without_own_profiles {
+            None => ("/policy".to_owned(), "Ask for them in the policy".to_owned()),
+            Some(_) => ("/staff/profiles".to_owned(), "See everyone's profiles".to_owned()),
+        }),
+    });
+
+    list.push(Practice {
         key: "mail",
         title: "Warnings reach people by e-mail",
         standing: if company.mail_configured {
@@ -445,7 +481,10 @@ fn practices(
 
 /// A member's own practices.
 async fn own_part(store: &Store, actor: &UserRecord) -> Result<Vec<Practice>, AppError> {
-    let version = store.policy_version().await?;
+    let version = store
+        .policy_document()
+        .await?
+        .map(|document| document.version);
     let accepted = match version {
         Some(version) => store
             .policy_acknowledgements(version)

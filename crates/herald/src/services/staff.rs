@@ -89,6 +89,7 @@ pub async fn add_profile(
             now,
         )
         .await?;
+    work.set_no_staff_profiles(actor.id, None).await?;
     if let Some(imitated) = &lookalike {
         notify::all_owners(
             &work,
@@ -174,27 +175,104 @@ pub struct MemberProfiles {
     pub user_id: UserId,
     pub name: String,
     pub profiles: Vec<Profile>,
+    /// When they said they have no social media profiles of their own, if they did.
+    pub said_none_at: Option<Timestamp>,
+    /// The policy in force asks for their profiles, and they have neither listed one nor said
+    /// they have none.
+    pub outstanding: bool,
 }
 
 /// Every active member's profiles, look-alikes marked (the caller checks the owners' permission).
 pub async fn everyones_profiles(store: &Store) -> Result<Vec<MemberProfiles>, AppError> {
     let profiles = store.all_staff_profiles().await?;
+    let said_none = store.members_without_own_profiles().await?;
+    let asked = profiles_asked(store).await?;
     Ok(store
         .list_users()
         .await?
         .into_iter()
         .filter(|user| user.active)
-        .map(|user| MemberProfiles {
-            profiles: profiles
+        .map(|user| {
+            let listed: Vec<Profile> = profiles
                 .iter()
                 .filter(|profile| profile.user_id == user.id)
                 .cloned()
                 .filter_map(profile)
-                .collect(),
-            user_id: user.id,
-            name: user.name,
+                .collect();
+            let said_none_at = said_none
+                .iter()
+                .find(|(id, _)| *id == user.id)
+                .map(|(_, at)| *at);
+            MemberProfiles {
+                outstanding: asked && listed.is_empty() && said_none_at.is_none(),
+                profiles: listed,
+                said_none_at,
+                user_id: user.id,
+                name: user.name,
+            }
         })
         .collect())
+}
+
+/// Whether the policy in force asks every member to list their own social media profiles.
+pub async fn profiles_asked(store: &Store) -> Result<bool, AppError> {
+    Ok(store
+        .policy_document()
+        .await?
+        .is_some_and(|document| document.asks_for_staff_profiles))
+}
+
+/// What the policy asks of the actor about their own profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnProfilesStanding {
+    /// The policy in force asks every member to list their own profiles.
+    pub asked: bool,
+    /// When the actor said they have none, if they did.
+    pub said_none_at: Option<Timestamp>,
+}
+
+/// Whether the policy asks for the actor's own profiles, and whether they said they have none.
+pub async fn own_profiles_standing(
+    store: &Store,
+    actor: &UserRecord,
+) -> Result<OwnProfilesStanding, AppError> {
+    Ok(OwnProfilesStanding {
+        asked: profiles_asked(store).await?,
+        said_none_at: store
+            .members_without_own_profiles()
+            .await?
+            .into_iter()
+            .find(|(id, _)| *id == actor.id)
+            .map(|(_, at)| at),
+    })
+}
+
+/// The actor says they have no social media profiles of their own (what the policy asks of
+/// someone with none). Refused while they have profiles listed.
+pub async fn say_no_profiles(
+    store: &Store,
+    actor: &UserRecord,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let listed = store.staff_profiles_of(actor.id).await?.len();
+    if listed > 0 {
+        return Err(AppError::Conflict(format!(
+            "you have {listed} profile(s) listed; remove them first if you really have none"
+        )));
+    }
+    let work = store.write().await?;
+    work.set_no_staff_profiles(actor.id, Some(now)).await?;
+    record(
+        &work,
+        now,
+        Actor::User(actor.id),
+        "staff.no_profiles_declared",
+        Some(format!("user:{}", actor.id)),
+        None,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(work.commit().await?)
 }
 
 /// A published company post offered for sharing, with a share link per profile of the

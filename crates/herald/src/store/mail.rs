@@ -234,6 +234,21 @@ impl Store {
         Ok(())
     }
 
+    /// Empties the bodies of messages sent before `before` (the daily prune): who was sent what
+    /// subject when stays in the log; what it said is not kept longer than needed. Returns how
+    /// many bodies were emptied.
+    pub async fn forget_sent_mail_bodies(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let empty: &[u8] = &[];
+        Ok(with_pool!(self, pool => sqlx::query(
+            "UPDATE mail_outbox SET sealed_body = $1
+              WHERE sent_at IS NOT NULL AND sent_at < $2 AND LENGTH(sealed_body) > 0")
+            .bind(empty)
+            .bind(before.as_millisecond())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?)
+    }
+
     /// How many messages wait to be sent.
     pub async fn mail_waiting(&self) -> Result<i64, StoreError> {
         Ok(with_pool!(self, pool => sqlx::query_scalar(

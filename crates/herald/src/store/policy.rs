@@ -49,24 +49,41 @@ pub struct PolicyDocumentRecord {
     pub markdown: String,
     pub created_at: Timestamp,
     pub created_by: i64,
+    /// This version asks every member to list their own social media profiles, or to say they
+    /// have none.
+    pub asks_for_staff_profiles: bool,
 }
 
 impl Store {
     pub async fn policy_document(&self) -> Result<Option<PolicyDocumentRecord>, StoreError> {
-        let row: Option<(i64, String, i64, i64)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT version, markdown, created_at, created_by FROM policy_documents
-              ORDER BY version DESC LIMIT 1")
+        let row: Option<(i64, String, i64, i64, bool)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT d.version, d.markdown, d.created_at, d.created_by,
+                    EXISTS (SELECT 1 FROM policy_staff_profiles p WHERE p.version = d.version)
+               FROM policy_documents d
+              ORDER BY d.version DESC LIMIT 1")
             .fetch_optional(pool)
             .await)?;
-        row.map(|(version, markdown, created_at, created_by)| {
+        row.map(|(version, markdown, created_at, created_by, asks)| {
             Ok(PolicyDocumentRecord {
                 version,
                 markdown,
                 created_at: millis(created_at)?,
                 created_by,
+                asks_for_staff_profiles: asks,
             })
         })
         .transpose()
+    }
+
+    /// Marks policy version `version` as asking every member for their own profiles.
+    pub async fn ask_for_staff_profiles(&self, version: i64) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO policy_staff_profiles (version) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
     }
 
     pub async fn publish_policy_document(

@@ -117,6 +117,44 @@ impl Store {
         rows.into_iter().map(profile_from_row).collect()
     }
 
+    /// Records that `user_id` has no social media profiles of their own (`Some(when)`), or
+    /// takes that back (`None`).
+    pub async fn set_no_staff_profiles(
+        &self,
+        user_id: UserId,
+        declared_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => match declared_at {
+            Some(at) => sqlx::query(
+                "INSERT INTO staff_profiles_none (user_id, declared_at) VALUES ($1, $2)
+                 ON CONFLICT (user_id) DO UPDATE SET declared_at = excluded.declared_at")
+                .bind(user_id)
+                .bind(at.as_millisecond())
+                .execute(pool)
+                .await
+                .map(drop),
+            None => sqlx::query("DELETE FROM staff_profiles_none WHERE user_id = $1")
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .map(drop),
+        })?;
+        Ok(())
+    }
+
+    /// The members who said they have no social media profiles of their own, and when.
+    pub async fn members_without_own_profiles(
+        &self,
+    ) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+        let rows: Vec<(UserId, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT user_id, declared_at FROM staff_profiles_none ORDER BY user_id")
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(user_id, at)| Ok((user_id, millis(at)?)))
+            .collect()
+    }
+
     /// Removes one of `user_id`'s profiles; whether there was one.
     pub async fn remove_staff_profile(&self, id: i64, user_id: UserId) -> Result<bool, StoreError> {
         let removed = with_pool!(self, pool => sqlx::query(

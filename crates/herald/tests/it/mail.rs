@@ -652,3 +652,61 @@ async fn a_sign_in_from_a_browser_never_used_before_is_mailed_at_once_and_a_know
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn mail_choices_are_read_and_saved_through_the_api_and_security_alerts_cannot_be_chosen() {
+    let (app, clock) = crate::people::app().await;
+    let owner = set_up(&app, &clock).await;
+    let listed = owner.get_json(&app, "/api/v1/me/mail-preferences").await;
+    let entry = |list: &Value, kind: &str| {
+        list.as_array()
+            .expect("list")
+            .iter()
+            .find(|entry| entry["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {list}"))
+            .clone()
+    };
+    assert_eq!(entry(&listed, "policy")["mode"], "now");
+    assert_eq!(entry(&listed, "new_device")["always_at_once"], true);
+
+    let saved = owner
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            "/api/v1/me/mail-preferences",
+            Some(json!({ "choices": [
+                { "kind": "policy", "mode": "digest" },
+                { "kind": "post_outcome", "mode": "none" },
+            ] })),
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let saved: Value = saved.json().await.expect("JSON");
+    assert_eq!(entry(&saved, "policy")["mode"], "digest");
+    assert_eq!(entry(&saved, "post_outcome")["mode"], "none");
+    assert_eq!(entry(&saved, "access")["mode"], "now", "left as it was");
+
+    // A security alert cannot be turned off, and nothing of the request is saved.
+    let refused = owner
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            "/api/v1/me/mail-preferences",
+            Some(json!({ "choices": [
+                { "kind": "access", "mode": "none" },
+                { "kind": "new_device", "mode": "none" },
+            ] })),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = refused.json().await.expect("problem");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("always e-mailed at once")),
+        "{problem}"
+    );
+    let after = owner.get_json(&app, "/api/v1/me/mail-preferences").await;
+    assert_eq!(entry(&after, "access")["mode"], "now");
+    assert_eq!(entry(&after, "policy")["mode"], "digest");
+}

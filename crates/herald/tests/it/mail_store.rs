@@ -50,6 +50,22 @@ contract_test!(the_outbox_keeps_a_message_once_and_sends_it_once, |store| {
     assert!(!store.mark_mail_sent(id, at(5)).await.expect("sent once"));
     let recent = store.recent_outbox(10).await.expect("recent");
     assert_eq!(recent[0].sealed_body, [4, 5]);
+    // The daily prune forgets what old sent messages said, never what waits to be sent.
+    assert_eq!(
+        store.forget_sent_mail_bodies(at(4)).await.expect("prune"),
+        0
+    );
+    assert_eq!(
+        store.forget_sent_mail_bodies(at(5)).await.expect("prune"),
+        1
+    );
+    assert_eq!(
+        store.forget_sent_mail_bodies(at(5)).await.expect("again"),
+        0
+    );
+    let recent = store.recent_outbox(10).await.expect("recent");
+    assert!(recent[0].sealed_body.is_empty());
+    assert_eq!(recent[0].subject, "Join us");
     assert!(recent[0].sent_at.is_some() && recent[0].last_error.is_none());
     assert_eq!(store.mail_waiting().await.expect("waiting"), 0);
     assert!(store.unsent_mail().await.expect("unsent").is_empty());

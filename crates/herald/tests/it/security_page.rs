@@ -360,3 +360,39 @@ async fn an_owner_follows_the_security_pages_advice_and_the_score_rises() {
     browser.screenshot("security-page-phone").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn acceptance_is_measured_against_the_published_policy_not_the_rules_version() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    // The rules are saved twice (version 2) before the policy's words are published once
+    // (version 1): the owner who published has accepted the policy in force.
+    for toml in [
+        "[terms]\nconfidential = [\"Falcon\"]\n",
+        "[terms]\nconfidential = [\"Falcon\", \"Heron\"]\n",
+    ] {
+        let saved = owner
+            .send(
+                &app,
+                Method::PUT,
+                "/api/v1/policy/rules",
+                Some(json!({ "toml": toml })),
+            )
+            .await;
+        assert_eq!(saved.status(), StatusCode::OK);
+    }
+    let published = owner
+        .send(
+            &app,
+            Method::PUT,
+            "/api/v1/policy",
+            Some(json!({ "markdown": "# Posting\n\nBe kind." })),
+        )
+        .await;
+    assert_eq!(published.status(), StatusCode::OK);
+    let review = owner.get_json(&app, "/api/v1/security").await;
+    let accepted = practice(&review["company"]["practices"], "policy");
+    assert_eq!(accepted["standing"], "good", "{accepted}");
+    let own = practice(&review["you"], "own_policy");
+    assert_eq!(own["standing"], "good", "{own}");
+}

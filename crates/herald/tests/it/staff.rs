@@ -371,3 +371,136 @@ pub fn encode(value: &str) -> String {
         })
         .collect()
 }
+
+/// The company practice `key` on the security review, as `person` sees it.
+async fn security_practice(app: &TestApp, person: &Person, key: &str) -> Value {
+    let review = person.get_json(app, "/api/v1/security").await;
+    review["company"]["practices"]
+        .as_array()
+        .expect("practices")
+        .iter()
+        .find(|practice| practice["key"] == key)
+        .unwrap_or_else(|| panic!("no practice {key} in {review}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn the_policy_can_ask_for_everyones_profiles_and_owners_see_who_has_not_listed_theirs() {
+    let (app, clock) = app().await;
+    let owner = set_up(&app, &clock).await;
+    let jane = invite_and_join(&app, &clock, &owner, "jane@sunny.example", "member").await;
+    let omar = invite_and_join(&app, &clock, &owner, "omar@sunny.example", "member").await;
+    let before = security_practice(&app, &owner, "staff_profiles").await;
+    assert_eq!(before["standing"], "attention");
+    assert!(
+        before["measured"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not ask")),
+        "{before}"
+    );
+
+    // The owner ticks the box when publishing the policy.
+    let published = owner
+        .form(
+            &app,
+            "/policy/document",
+            &[
+                ("markdown", "# Posting\n\nList your own profiles below."),
+                ("asks_for_staff_profiles", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(published.status(), StatusCode::SEE_OTHER);
+    let document = jane.get_json(&app, "/api/v1/policy").await;
+    assert_eq!(document["asks_for_staff_profiles"], true, "{document}");
+    let policy_page = jane.get(&app, "/policy").await.text().await.expect("page");
+    assert!(
+        policy_page.contains("id=\"asks-for-profiles\""),
+        "{policy_page}"
+    );
+    let asked = jane.get(&app, "/staff").await.text().await.expect("page");
+    assert!(
+        asked.contains("asks every member to list their own profiles")
+            && asked.contains("I have no social media profiles of my own"),
+        "{asked}"
+    );
+    let outstanding = security_practice(&app, &owner, "staff_profiles").await;
+    assert_eq!(
+        outstanding["measured"],
+        "3 of 3 members have not listed their own profiles yet."
+    );
+
+    // Jane lists hers; Omar has none and says so from the page; the owner does nothing.
+    assert_eq!(
+        add_profile(&app, &jane, "linkedin", "jane-doe", "represents")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let said = omar.form(&app, "/staff/no-profiles", &[]).await;
+    assert_eq!(said.status(), StatusCode::SEE_OTHER);
+    let page = omar.get(&app, "/staff").await.text().await.expect("page");
+    assert!(page.contains("id=\"said-none\""), "{page}");
+    assert!(!page.contains("id=\"profiles-asked\""), "{page}");
+    // Someone with a profile listed cannot say they have none.
+    let contradicted = jane.post(&app, "/api/v1/me/no-profiles", json!({})).await;
+    assert_eq!(contradicted.status(), StatusCode::CONFLICT);
+    let problem: Value = contradicted.json().await.expect("problem");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("remove them first")),
+        "{problem}"
+    );
+
+    let everyone: Vec<Value> = owner
+        .get_json(&app, "/api/v1/staff/profiles")
+        .await
+        .as_array()
+        .expect("members")
+        .clone();
+    let of = |name: &str| {
+        everyone
+            .iter()
+            .find(|member| member["name"].as_str().is_some_and(|n| n.contains(name)))
+            .unwrap_or_else(|| panic!("no {name} in {everyone:?}"))
+            .clone()
+    };
+    assert_eq!(of("jane")["outstanding"], false);
+    assert_eq!(of("omar")["outstanding"], false);
+    assert!(of("omar")["said_none_at"].is_string());
+    assert_eq!(of("Olive")["outstanding"], true);
+    let list = owner
+        .get(&app, "/staff/profiles")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        list.contains("Not listed yet") && list.contains("Has no profiles of their own"),
+        "{list}"
+    );
+    let now = security_practice(&app, &owner, "staff_profiles").await;
+    assert_eq!(
+        now["measured"],
+        "1 of 3 members have not listed their own profiles yet."
+    );
+
+    // Omar makes a profile after all: listing it takes back "I have none".
+    assert_eq!(
+        add_profile(&app, &omar, "bluesky", "omar.bsky.social", "personal")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let everyone = owner.get_json(&app, "/api/v1/staff/profiles").await;
+    let omar_now = everyone
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|member| member["name"].as_str().is_some_and(|n| n.contains("omar")))
+        .expect("omar")
+        .clone();
+    assert!(omar_now["said_none_at"].is_null(), "{omar_now}");
+    assert_eq!(omar_now["profiles"].as_array().map(Vec::len), Some(1));
+}

@@ -173,3 +173,60 @@ contract_test!(policy_examples_are_added_listed_and_removed, |store| {
     assert!(!store.remove_policy_example(bad).await.expect("again"));
     assert_eq!(store.policy_examples().await.expect("examples").len(), 1);
 });
+
+contract_test!(
+    a_policy_version_may_ask_for_everyones_profiles_and_a_member_may_say_they_have_none,
+    |store| {
+        let (owner, _) = owner_and_account(&store, at(0)).await;
+        let first = store
+            .publish_policy_document("Be kind.", owner, at(1))
+            .await
+            .expect("first");
+        let document = store.policy_document().await.expect("read").expect("one");
+        assert!(!document.asks_for_staff_profiles);
+        let second = store
+            .publish_policy_document("Be kind; list your profiles.", owner, at(2))
+            .await
+            .expect("second");
+        store.ask_for_staff_profiles(second).await.expect("ask");
+        store
+            .ask_for_staff_profiles(second)
+            .await
+            .expect("twice is once");
+        let document = store.policy_document().await.expect("read").expect("one");
+        assert_eq!(document.version, second);
+        assert!(document.asks_for_staff_profiles);
+        assert_ne!(first, second);
+
+        assert!(
+            store
+                .members_without_own_profiles()
+                .await
+                .expect("none yet")
+                .is_empty()
+        );
+        store
+            .set_no_staff_profiles(owner, Some(at(3)))
+            .await
+            .expect("say none");
+        store
+            .set_no_staff_profiles(owner, Some(at(4)))
+            .await
+            .expect("again");
+        assert_eq!(
+            store.members_without_own_profiles().await.expect("one"),
+            vec![(owner, at(4))]
+        );
+        store
+            .set_no_staff_profiles(owner, None)
+            .await
+            .expect("take back");
+        assert!(
+            store
+                .members_without_own_profiles()
+                .await
+                .expect("gone")
+                .is_empty()
+        );
+    }
+);

@@ -169,6 +169,13 @@ fn seeds() -> Vec<(i64, String)> {
                    VALUES (1, 'laptop', 'Firefox on Windows', '203.0.113.1', {T}, {T})"
             ),
         ),
+        (
+            34,
+            format!(
+                "INSERT INTO policy_staff_profiles (version) VALUES (1);
+                 INSERT INTO staff_profiles_none (user_id, declared_at) VALUES (1, {T})"
+            ),
+        ),
     ];
     seeds.push((2, audit_seed()));
     seeds.sort_by_key(|(version, _)| *version);
@@ -460,6 +467,23 @@ async fn check(store: &Store, left_at: i64) {
             .expect("devices");
         assert_eq!(devices.len(), 1, "{context}");
         assert_eq!(devices[0].browser, "Firefox on Windows", "{context}");
+    }
+    if at(34) {
+        let document = store
+            .policy_document()
+            .await
+            .expect("document")
+            .expect("kept");
+        assert!(document.asks_for_staff_profiles, "{context}");
+        assert_eq!(
+            store
+                .members_without_own_profiles()
+                .await
+                .expect("said none")
+                .len(),
+            1,
+            "{context}"
+        );
     }
 }
 

@@ -103,6 +103,10 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(people::logout_everywhere))
         .routes(routes!(people::me))
         .routes(routes!(people::notifications))
+        .routes(routes!(
+            people::mail_preferences,
+            people::set_mail_preferences
+        ))
         .routes(routes!(policy::scan))
         .routes(routes!(policy::rules, policy::save_rules))
         .routes(routes!(policy::document, policy::publish))
@@ -194,6 +198,7 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(webhooks::enable))
         .routes(routes!(staff::my_profiles, staff::add_profile))
         .routes(routes!(staff::remove_profile))
+        .routes(routes!(staff::say_no_profiles))
         .routes(routes!(staff::everyones_profiles))
         .routes(routes!(staff::shareable))
         .routes(routes!(staff::share))

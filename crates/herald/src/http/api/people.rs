@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::access::{Permission, Scope};
+use crate::domain::notifications::{MailMode, NotificationKind};
 use crate::domain::password::{self, Strength};
 use crate::domain::people::Role;
 use crate::http::auth::{
@@ -18,6 +19,7 @@ use crate::http::auth::{
 };
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::{ApiError, AppState};
+use crate::services::mail;
 use crate::services::people::enrolment::{self, Enrolment};
 use crate::services::people::invitations::{self, AcceptRequest};
 use crate::services::people::login::{self, LoginRequest, SignedIn};
@@ -827,4 +829,95 @@ pub async fn notifications(
             })
             .collect(),
     ))
+}
+
+/// How you want one kind of notification e-mailed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "kind": "policy",
+    "label": "The social media policy changed",
+    "mode": "digest",
+    "always_at_once": false
+}))]
+pub struct MailPreferenceView {
+    pub kind: NotificationKind,
+    /// The kind in people's words.
+    pub label: String,
+    pub mode: MailMode,
+    /// A security alert: always e-mailed at once, whatever you choose.
+    pub always_at_once: bool,
+}
+
+/// Your choice for one kind.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailChoice {
+    pub kind: NotificationKind,
+    pub mode: MailMode,
+}
+
+/// Your choices; kinds left out keep what you chose before.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "choices": [{ "kind": "policy", "mode": "digest" }, { "kind": "post_outcome", "mode": "none" }] }))]
+pub struct MailPreferencesRequest {
+    #[schema(max_items = 50)]
+    pub choices: Vec<MailChoice>,
+}
+
+fn mail_preference_views(preferences: Vec<mail::Preference>) -> Vec<MailPreferenceView> {
+    preferences
+        .into_iter()
+        .map(|preference| MailPreferenceView {
+            kind: preference.kind,
+            label: preference.label.to_owned(),
+            mode: preference.mode,
+            always_at_once: preference.fixed,
+        })
+        .collect()
+}
+
+/// How your notifications are e-mailed
+///
+/// For every kind of notification: at once, in a daily digest, or not at all (still shown in
+/// Herald). Security alerts are always e-mailed at once. Any member, with a session or a token
+/// with `me:read`.
+#[utoipa::path(get, path = "/api/v1/me/mail-preferences", tag = "people", security(("token" = ["me:read"]), ("session" = [])),
+    responses(
+        (status = 200, description = "One entry per kind", body = [MailPreferenceView]),
+        (status = 403, description = "A token without `me:read`", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mail_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<MailPreferenceView>>, ApiError> {
+    caller.require(Permission::ViewOwnAccount)?;
+    let preferences = mail::preferences(&state.services, &caller.user).await?;
+    Ok(Json(mail_preference_views(preferences)))
+}
+
+/// Chooses how your notifications are e-mailed
+///
+/// Saves your choice for each kind given; the others keep theirs. A security alert cannot be
+/// chosen (it always comes at once). From a browser session only; audited.
+#[utoipa::path(put, path = "/api/v1/me/mail-preferences", tag = "people", security(("session" = [])), request_body = MailPreferencesRequest,
+    responses(
+        (status = 200, description = "Saved: one entry per kind", body = [MailPreferenceView]),
+        (status = 403, description = "An API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown kind or mode, or a security alert chosen", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_mail_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<MailPreferencesRequest>,
+) -> Result<Json<Vec<MailPreferenceView>>, ApiError> {
+    caller.require(Permission::ManageOwnNotifications)?;
+    let choices: Vec<(NotificationKind, MailMode)> = request
+        .choices
+        .iter()
+        .map(|choice| (choice.kind, choice.mode))
+        .collect();
+    let saved =
+        mail::set_preferences(&state.services, &caller.user, &choices, state.clock.now()).await?;
+    Ok(Json(mail_preference_views(saved)))
 }

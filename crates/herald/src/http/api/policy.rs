@@ -226,7 +226,8 @@ pub async fn save_rules(
     "version": 2,
     "markdown": "# Posting for Sunny Café\n\nBe friendly, never post a customer's photo without asking, and keep prices as on the menu.",
     "published_at": "2026-03-01T08:30:00Z",
-    "acknowledged_at": null
+    "acknowledged_at": null,
+    "asks_for_staff_profiles": true
 }))]
 pub struct DocumentView {
     pub version: i64,
@@ -236,13 +237,17 @@ pub struct DocumentView {
     /// When you acknowledged this version; null until you do.
     #[schema(format = DateTime)]
     pub acknowledged_at: Option<String>,
+    /// This version asks every member to list their own social media profiles
+    /// (`/api/v1/me/profiles`), or to say they have none (`/api/v1/me/profiles/none`).
+    pub asks_for_staff_profiles: bool,
 }
 
 /// A new version of the policy, in Markdown.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "markdown": "# Posting for Sunny Café\n\nBe friendly, never post a customer's photo without asking, and keep prices as on the menu."
+    "markdown": "# Posting for Sunny Café\n\nBe friendly, never post a customer's photo without asking, and keep prices as on the menu.",
+    "asks_for_staff_profiles": true
 }))]
 pub struct PublishRequest {
     /// 1 to 100,000 characters, not only spaces.
@@ -252,6 +257,10 @@ pub struct PublishRequest {
         pattern = r"^[^\x00]*[^\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
     )]
     pub markdown: String,
+    /// Ask every member to list their own social media profiles, or to say they have none
+    /// (the policy's "use of employee social networks should be agreed and documented").
+    #[serde(default)]
+    pub asks_for_staff_profiles: bool,
 }
 
 /// The version you read.
@@ -333,6 +342,7 @@ pub async fn document(
         markdown: document.markdown,
         published_at: document.published_at.to_string(),
         acknowledged_at: document.acknowledged_at.map(|at| at.to_string()),
+        asks_for_staff_profiles: document.asks_for_staff_profiles,
     }))
 }
 
@@ -354,12 +364,20 @@ pub async fn publish(
 ) -> Result<Json<DocumentView>, ApiError> {
     caller.require(Permission::ManagePolicy)?;
     let now = state.clock.now();
-    let version = policy::publish(&state.store, &caller.user, &request.markdown, now).await?;
+    let version = policy::publish(
+        &state.store,
+        &caller.user,
+        &request.markdown,
+        request.asks_for_staff_profiles,
+        now,
+    )
+    .await?;
     Ok(Json(DocumentView {
         version,
         markdown: request.markdown,
         published_at: now.to_string(),
         acknowledged_at: Some(now.to_string()),
+        asks_for_staff_profiles: request.asks_for_staff_profiles,
     }))
 }
 

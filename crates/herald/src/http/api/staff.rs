@@ -89,6 +89,12 @@ pub struct MemberProfilesView {
     pub user_id: UserId,
     pub name: String,
     pub profiles: Vec<ProfileView>,
+    /// When they said they have no social media profiles of their own; null if they did not.
+    #[schema(format = DateTime)]
+    pub said_none_at: Option<String>,
+    /// The policy in force asks for everyone's profiles, and they have neither listed one nor
+    /// said they have none.
+    pub outstanding: bool,
 }
 
 /// A published company post to share, with a share link per profile of the caller's that
@@ -216,6 +222,25 @@ pub async fn remove_profile(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Says you have no profiles of your own
+///
+/// What a policy that asks for everyone's own social media profiles
+/// (`asks_for_staff_profiles`) asks of someone who has none. Refused while you have profiles
+/// listed; adding one later takes it back. Any member. Audited.
+#[utoipa::path(post, path = "/api/v1/me/no-profiles", tag = "staff", operation_id = "say_i_have_no_profiles", security(("token" = ["staff"]), ("session" = [])),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 409, description = "You have profiles listed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn say_no_profiles(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::UseStaffTools)?;
+    staff::say_no_profiles(&state.store, &caller.user, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Lists every member's own profiles
 ///
 /// Every active member with their profiles, look-alikes of the company's accounts marked.
@@ -235,6 +260,8 @@ pub async fn everyones_profiles(
                 user_id: member.user_id,
                 name: member.name,
                 profiles: member.profiles.into_iter().map(profile_view).collect(),
+                said_none_at: member.said_none_at.map(|at| at.to_string()),
+                outstanding: member.outstanding,
             })
             .collect(),
     ))

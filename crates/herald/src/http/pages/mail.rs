@@ -74,7 +74,7 @@ pub async fn save_preferences(
     State(state): State<AppState>,
     CsrfForm { caller, form }: CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    caller.require(Permission::ViewOwnAccount)?;
+    caller.require(Permission::ManageOwnNotifications)?;
     let choices: Vec<(NotificationKind, MailMode)> = NotificationKind::ALL
         .into_iter()
         .filter(|kind| !kind.is_security_alert())

@@ -62,6 +62,9 @@ pub struct AcknowledgeForm {
 pub struct DocumentForm {
     #[serde(default)]
     markdown: String,
+    /// The "ask everyone to list their own profiles" box, when ticked.
+    #[serde(default)]
+    asks_for_staff_profiles: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,7 +288,8 @@ pub async fn publish(
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManagePolicy)?;
     let now = state.clock.now();
-    match policy::publish(&state.store, &caller.user, &form.markdown, now).await {
+    let asks = form.asks_for_staff_profiles.is_some();
+    match policy::publish(&state.store, &caller.user, &form.markdown, asks, now).await {
         Ok(_) => Ok(Redirect::to("/policy").into_response()),
         Err(error) => failed(&state, &caller, error, View::default()).await,
     }

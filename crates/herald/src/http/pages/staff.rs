@@ -19,7 +19,9 @@ use crate::domain::staff::Purpose;
 use crate::http::AppState;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::services::AppError;
-use crate::services::staff::{self, MemberProfiles, NewProfile, Profile, ShareTally, Shareable};
+use crate::services::staff::{
+    self, MemberProfiles, NewProfile, OwnProfilesStanding, Profile, ShareTally, Shareable,
+};
 
 /// The pages' routes, merged into the router by `http/mod.rs`.
 pub fn routes() -> Router<AppState> {
@@ -27,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff", get(page))
         .route("/staff/profiles", get(everyone).post(add))
         .route("/staff/profiles/{id}/remove", post(remove))
+        .route("/staff/no-profiles", post(say_none))
         .route("/share", get(share_page))
         .route("/share/{post_id}/{profile_id}", get(share))
         .route("/share/{post_id}/text", post(suggest))
@@ -43,6 +46,8 @@ struct StaffPage {
     typed: Typed,
     error: Option<String>,
     is_owner: bool,
+    /// What the policy asks of this member about their own profiles.
+    standing: OwnProfilesStanding,
 }
 
 /// What the member typed, shown again when it was refused.
@@ -64,6 +69,8 @@ struct EveryonePage {
     layout: Layout,
     members: Vec<MemberProfiles>,
     tallies: Vec<ShareTally>,
+    /// The policy in force asks every member for their own profiles.
+    asked: bool,
 }
 
 #[derive(Template)]
@@ -98,7 +105,9 @@ async fn staff_view(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let profiles = staff::my_profiles(&state.store, &caller.user).await?;
+    let standing = staff::own_profiles_standing(&state.store, &caller.user).await?;
     let page = StaffPage {
+        standing,
         layout: Layout::signed_in("Your own networks · Herald", "/policy", caller),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         profiles,
@@ -150,6 +159,29 @@ pub async fn remove(
     Ok(Redirect::to("/staff").into_response())
 }
 
+/// "I have no social media profiles of my own", what the policy asks of someone with none.
+pub async fn say_none(
+    State(state): State<AppState>,
+    CsrfForm { caller, .. }: CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::UseStaffTools)?;
+    match staff::say_no_profiles(&state.store, &caller.user, state.clock.now()).await {
+        Ok(()) => Ok(Redirect::to("/staff").into_response()),
+        Err(error @ AppError::Conflict(_)) => {
+            let status = status_of(&error);
+            staff_view(
+                &state,
+                &caller,
+                Typed::default(),
+                Some(message(error)),
+                status,
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// `/staff/profiles`: everyone's profiles and shares (owners).
 pub async fn everyone(
     State(state): State<AppState>,
@@ -160,6 +192,7 @@ pub async fn everyone(
         layout: Layout::signed_in("Staff profiles and shares · Herald", "/members", &caller),
         members: staff::everyones_profiles(&state.store).await?,
         tallies: staff::tallies(&state.store).await?,
+        asked: staff::profiles_asked(&state.store).await?,
     };
     Ok(render(StatusCode::OK, &page))
 }
