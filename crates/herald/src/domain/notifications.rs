@@ -127,6 +127,32 @@ impl NotificationKind {
     }
 }
 
+/// A kind a member may choose how to receive: every kind but the security alerts, which are
+/// always mailed at once. The API's choices name only these, so the contract says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChoosableKind {
+    PostOutcome,
+    Reconnect,
+    Access,
+    Policy,
+    Operations,
+    General,
+}
+
+impl From<ChoosableKind> for NotificationKind {
+    fn from(kind: ChoosableKind) -> NotificationKind {
+        match kind {
+            ChoosableKind::PostOutcome => NotificationKind::PostOutcome,
+            ChoosableKind::Reconnect => NotificationKind::Reconnect,
+            ChoosableKind::Access => NotificationKind::Access,
+            ChoosableKind::Policy => NotificationKind::Policy,
+            ChoosableKind::Operations => NotificationKind::Operations,
+            ChoosableKind::General => NotificationKind::General,
+        }
+    }
+}
+
 impl MailMode {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -158,6 +184,33 @@ mod tests {
             }
         }
         assert_eq!(NotificationKind::Policy.mail_mode(None), MailMode::Now);
+    }
+
+    #[test]
+    fn the_choosable_kinds_are_exactly_those_that_are_not_security_alerts() {
+        let choosable = [
+            ChoosableKind::PostOutcome,
+            ChoosableKind::Reconnect,
+            ChoosableKind::Access,
+            ChoosableKind::Policy,
+            ChoosableKind::Operations,
+            ChoosableKind::General,
+        ]
+        .map(NotificationKind::from);
+        let expected: Vec<NotificationKind> = NotificationKind::ALL
+            .into_iter()
+            .filter(|kind| !kind.is_security_alert())
+            .collect();
+        assert_eq!(choosable.len(), expected.len());
+        for kind in expected {
+            assert!(choosable.contains(&kind), "{kind:?} cannot be chosen");
+        }
+        // Each is named on the wire as it is stored.
+        for kind in choosable {
+            let parsed: ChoosableKind =
+                serde_json::from_value(serde_json::json!(kind.as_str())).expect("parses");
+            assert_eq!(NotificationKind::from(parsed), kind);
+        }
     }
 
     #[test]

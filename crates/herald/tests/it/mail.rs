@@ -686,7 +686,8 @@ async fn mail_choices_are_read_and_saved_through_the_api_and_security_alerts_can
     assert_eq!(entry(&saved, "post_outcome")["mode"], "none");
     assert_eq!(entry(&saved, "access")["mode"], "now", "left as it was");
 
-    // A security alert cannot be turned off, and nothing of the request is saved.
+    // A security alert is not a kind one chooses (the contract lists only the others), and
+    // nothing of the request is saved.
     let refused = owner
         .send(
             &app,
@@ -703,7 +704,7 @@ async fn mail_choices_are_read_and_saved_through_the_api_and_security_alerts_can
     assert!(
         problem["detail"]
             .as_str()
-            .is_some_and(|d| d.contains("always e-mailed at once")),
+            .is_some_and(|d| d.contains("new_device")),
         "{problem}"
     );
     let after = owner.get_json(&app, "/api/v1/me/mail-preferences").await;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::access::{Permission, Scope};
-use crate::domain::notifications::{MailMode, NotificationKind};
+use crate::domain::notifications::{ChoosableKind, MailMode, NotificationKind};
 use crate::domain::password::{self, Strength};
 use crate::domain::people::Role;
 use crate::http::auth::{
@@ -848,13 +848,16 @@ pub struct MailPreferenceView {
     pub always_at_once: bool,
 }
 
-/// Your choice for one kind.
+/// Your choice for one kind. Security alerts are not among the kinds: they always come at once.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MailChoice {
-    pub kind: NotificationKind,
+    pub kind: ChoosableKind,
     pub mode: MailMode,
 }
+
+/// The most choices one request may carry (there are far fewer kinds).
+const MOST_MAIL_CHOICES: usize = 50;
 
 /// Your choices; kinds left out keep what you chose before.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -898,13 +901,13 @@ pub async fn mail_preferences(
 
 /// Chooses how your notifications are e-mailed
 ///
-/// Saves your choice for each kind given; the others keep theirs. A security alert cannot be
-/// chosen (it always comes at once). From a browser session only; audited.
+/// Saves your choice for each kind given; the others keep theirs. Security alerts are not among
+/// the kinds: they always come at once. From a browser session only; audited.
 #[utoipa::path(put, path = "/api/v1/me/mail-preferences", tag = "people", security(("session" = [])), request_body = MailPreferencesRequest,
     responses(
         (status = 200, description = "Saved: one entry per kind", body = [MailPreferenceView]),
         (status = 403, description = "An API token, or a missing `X-CSRF-Token`", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown kind or mode, or a security alert chosen", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown kind or mode (a security alert is not a kind you choose), or more than 50 choices", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn set_mail_preferences(
     State(state): State<AppState>,
@@ -912,10 +915,17 @@ pub async fn set_mail_preferences(
     ApiJson(request): ApiJson<MailPreferencesRequest>,
 ) -> Result<Json<Vec<MailPreferenceView>>, ApiError> {
     caller.require(Permission::ManageOwnNotifications)?;
+    if request.choices.len() > MOST_MAIL_CHOICES {
+        return Err(crate::services::AppError::Invalid {
+            field: "choices",
+            message: format!("give at most {MOST_MAIL_CHOICES} choices, one per kind"),
+        }
+        .into());
+    }
     let choices: Vec<(NotificationKind, MailMode)> = request
         .choices
         .iter()
-        .map(|choice| (choice.kind, choice.mode))
+        .map(|choice| (NotificationKind::from(choice.kind), choice.mode))
         .collect();
     let saved =
         mail::set_preferences(&state.services, &caller.user, &choices, state.clock.now()).await?;
