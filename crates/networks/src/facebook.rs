@@ -19,6 +19,8 @@
 //! <https://developers.facebook.com/docs/facebook-login/guides/permissions/request-revoke>
 //! (`DELETE /me/permissions`). Errors and rate limits: [`crate::graph`].
 
+mod watch;
+
 use jiff::Timestamp;
 use reqwest::{RequestBuilder, multipart};
 use secrecy::{ExposeSecret, SecretString};

@@ -24,6 +24,8 @@
 //! <https://developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token>.
 //! Errors and rate limits: [`crate::graph`].
 
+mod watch;
+
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -79,6 +81,9 @@ struct MediaItem {
     caption: Option<String>,
     #[serde(default)]
     permalink: Option<String>,
+    /// When it was published (ISO 8601), where asked for (the watcher does).
+    #[serde(default)]
+    timestamp: Option<String>,
 }
 
 /// `GET /{ig-user-id}` or `GET /me`: on `/me`, `user_id` is the professional account id that

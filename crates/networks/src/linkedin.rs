@@ -23,6 +23,8 @@
 //! (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/multiimage-post-api>).
 //! A multi-image post is found again by its commentary, as any other.
 
+mod watch;
+
 use jiff::Timestamp;
 use reqwest::{Method, RequestBuilder};
 use secrecy::ExposeSecret;

@@ -20,6 +20,8 @@
 //! <https://developers.facebook.com/documentation/threads/overview> (rate limits). Errors use
 //! the Graph error body: [`crate::graph`].
 
+mod watch;
+
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;

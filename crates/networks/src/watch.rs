@@ -60,6 +60,16 @@ impl Profile {
     }
 }
 
+/// How many posts one look asks for, on every network that lets the caller choose: a Herald
+/// post missing from a page shorter than this is gone, not merely older.
+pub const PAGE: usize = 40;
+
+/// A text the network gave, or `None` when it gave nothing or an empty one: "no bio" reads the
+/// same whichever way a network says it.
+pub(crate) fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|text| !text.trim().is_empty())
+}
+
 /// Text from a network's HTML (Mastodon's `content`): tags dropped, paragraphs and line
 /// breaks as newlines, the five escapes undone. Enough to show and check a post, not a
 /// general HTML parser.

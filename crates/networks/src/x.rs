@@ -16,6 +16,8 @@
 //! X has no idempotency key, so an unknown outcome is reconciled with [`Adapter::find`],
 //! which reads the account's latest posts. [`Tokens::subject`] is the X user id.
 
+mod watch;
+
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder};

@@ -27,6 +27,12 @@ impl Outcome {
     }
 }
 
+/// Whether Herald can delete a post on `network` through its API: every network but
+/// Instagram, whose API publishes but cannot delete (Threads can, with `threads_delete`).
+pub fn deletes_posts(network: Network) -> bool {
+    !matches!(network, Network::Instagram)
+}
+
 /// The lockdown's steps, in the order they run.
 pub const LOCKDOWN_STEPS: [(&str, &str); 6] = [
     ("pause_queue", "Pause the account's queue"),

@@ -152,6 +152,10 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/report", get(pages::incidents::report_page))
         .route("/incidents/{id}/retry", post(pages::incidents::retry))
         .route("/incidents/{id}/steps/{step}", post(pages::incidents::tick))
+        .route(
+            "/incidents/{id}/attacker-posts/delete",
+            post(pages::incidents::delete_attacker_posts),
+        )
         .route("/incidents/{id}/notes", post(pages::incidents::note))
         .route("/incidents/{id}/close", post(pages::incidents::close))
         .route(

@@ -4,6 +4,8 @@
 //! The signing key is derived from the master key file, so it lives outside the database like
 //! the master key itself: whoever can rewrite the database cannot also forge checkpoints.
 
+pub mod words;
+
 use crate::domain::ids::PostId;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jiff::Timestamp;

@@ -15,7 +15,9 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use networks::bluesky::{Bluesky, OAuthSettings};
 use networks::outbound::{OriginError, REFUSED_ADDRESS};
-use networks::{Adapter, Endpoint, Grant, NetworkError, OAuthClient, Outbound, ReadInbox, Tokens};
+use networks::{
+    Adapter, Endpoint, Grant, NetworkError, OAuthClient, Outbound, ReadInbox, Tokens, Watch,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::NetworksConfig;
@@ -38,6 +40,9 @@ pub struct Networks {
     bluesky: Arc<Bluesky>,
     /// The networks whose inbox Herald reads, and how (`networks::inbox`).
     readers: Arc<[(Network, Arc<dyn ReadInbox>)]>,
+    /// How Herald watches an account's own posts and profile (`networks::watch`), for every
+    /// network but Mastodon, whose watcher is made for the account's own instance.
+    watchers: Arc<[(Network, Arc<dyn Watch>)]>,
     outbound: Outbound,
 }
 
@@ -63,38 +68,38 @@ impl Networks {
             None,
         )));
         let x = Arc::new(networks::x::X::new(endpoint(&config.x_api_url, x)));
+        let linkedin = Arc::new(networks::linkedin::LinkedIn::new(endpoint(
+            &config.linkedin_api_url,
+            linkedin,
+        )));
+        let threads = Arc::new(networks::threads::Threads::new(endpoint(
+            &config.threads_api_url,
+            threads,
+        )));
+        let facebook = Arc::new(networks::facebook::Facebook::new(endpoint(
+            &config.graph_api_url,
+            meta,
+        )));
+        let instagram = Arc::new(networks::instagram::Instagram::new(endpoint(
+            &config.instagram_api_url,
+            instagram,
+        )));
         let adapters: Vec<(Network, Arc<dyn Adapter>)> = vec![
             (Network::X, x.clone()),
-            (
-                Network::Linkedin,
-                Arc::new(networks::linkedin::LinkedIn::new(endpoint(
-                    &config.linkedin_api_url,
-                    linkedin,
-                ))),
-            ),
-            (
-                Network::Threads,
-                Arc::new(networks::threads::Threads::new(endpoint(
-                    &config.threads_api_url,
-                    threads,
-                ))),
-            ),
+            (Network::Linkedin, linkedin.clone()),
+            (Network::Threads, threads.clone()),
             (Network::Bluesky, bluesky.clone()),
             (Network::Mastodon, mastodon.clone()),
-            (
-                Network::Facebook,
-                Arc::new(networks::facebook::Facebook::new(endpoint(
-                    &config.graph_api_url,
-                    meta,
-                ))),
-            ),
-            (
-                Network::Instagram,
-                Arc::new(networks::instagram::Instagram::new(endpoint(
-                    &config.instagram_api_url,
-                    instagram,
-                ))),
-            ),
+            (Network::Facebook, facebook.clone()),
+            (Network::Instagram, instagram.clone()),
+        ];
+        let watchers: Vec<(Network, Arc<dyn Watch>)> = vec![
+            (Network::X, x.clone()),
+            (Network::Linkedin, linkedin),
+            (Network::Threads, threads),
+            (Network::Bluesky, bluesky.clone()),
+            (Network::Facebook, facebook),
+            (Network::Instagram, instagram),
         ];
         let readers: Vec<(Network, Arc<dyn ReadInbox>)> = vec![
             (Network::Bluesky, bluesky.clone()),
@@ -105,8 +110,18 @@ impl Networks {
             adapters: adapters.into(),
             bluesky,
             readers: readers.into(),
+            watchers: watchers.into(),
             outbound,
         }
+    }
+
+    /// How Herald watches an account on `network` (`services::watch`); Mastodon's is made for
+    /// each account's instance there instead.
+    pub fn watcher(&self, network: Network) -> Option<Arc<dyn Watch>> {
+        self.watchers
+            .iter()
+            .find(|(known, _)| *known == network)
+            .map(|(_, watcher)| watcher.clone())
     }
 
     /// How Herald reads `network`'s inbox, where it does (see the README for what each

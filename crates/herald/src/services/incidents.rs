@@ -15,7 +15,7 @@ use crate::domain::incidents::{
     LONGEST_TEXT, Outcome, RecoveryStep, fill_template, recovery_steps,
 };
 use crate::domain::people::Role;
-use crate::services::audit::record;
+use crate::services::audit::{record, words};
 use crate::services::connections;
 use crate::services::{AppError, Entity, Services};
 use crate::services::{accounts, notify, posts};
@@ -180,7 +180,10 @@ pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<View, Ap
         .map_err(|_| not_found())?;
     let may_lead = check_account(actor.role, visible.level, AccountAction::LockDown).is_ok();
     let steps = store.incident_steps(id).await?;
-    let timeline = store.incident_events(id).await?;
+    let mut timeline = store.incident_events(id).await?;
+    timeline.extend(audit_lines(store, &incident).await?);
+    // Stable: at the same millisecond the incident's own line comes before the audit entry.
+    timeline.sort_by_key(|event| event.at);
     Ok(View {
         checklist: recovery_steps(visible.account.network),
         account: visible.account,
@@ -189,6 +192,53 @@ pub async fn view(store: &Store, actor: &UserRecord, id: i64) -> Result<View, Ap
         timeline,
         may_lead,
     })
+}
+
+/// How many audit entries an incident's timeline shows at most.
+const AUDIT_LINES: i64 = 500;
+
+/// The audit entries about the incident's account from its opening to its closing (or now),
+/// in people's words, as timeline lines of kind `audit` (the action in `step`). The entries
+/// the incident itself wrote (targeted at it) are left out: its timeline has them already.
+async fn audit_lines(
+    store: &Store,
+    incident: &IncidentRecord,
+) -> Result<Vec<IncidentEventRecord>, AppError> {
+    let until = incident.closed_at.unwrap_or(Timestamp::MAX);
+    let entries = store
+        .audit_entries_about(incident.account_id, incident.opened_at, until, AUDIT_LINES)
+        .await?;
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let users = store.list_users().await?;
+    let accounts = store.all_accounts().await?;
+    let names = words::Names {
+        users: &users,
+        accounts: &accounts,
+    };
+    Ok(entries
+        .iter()
+        .filter(|entry| {
+            !entry
+                .target
+                .as_deref()
+                .is_some_and(|target| target.starts_with("incident:"))
+        })
+        .map(|entry| IncidentEventRecord {
+            id: 0,
+            at: entry.at,
+            kind: "audit".to_owned(),
+            actor_id: entry
+                .actor
+                .strip_prefix("user:")
+                .and_then(|id| id.parse::<i64>().ok())
+                .map(UserId::new),
+            step: Some(entry.action.clone()),
+            outcome: None,
+            text: names.sentence(entry),
+        })
+        .collect())
 }
 
 /// Adds a note to the timeline; anyone who may see the account.
@@ -275,15 +325,7 @@ pub async fn tick(
             "recovery",
         )
         .await?;
-    let steps = store.incident_steps(id).await?;
-    let all_done = checklist.iter().all(|wanted| {
-        steps
-            .iter()
-            .any(|step| step.step == wanted.key && step.outcome == Outcome::Done.as_str())
-    });
-    if all_done {
-        store.mark_recovered(id, now).await?;
-    }
+    mark_if_recovered(store, id, account.network, now).await?;
     record(
         store,
         now,
@@ -296,6 +338,26 @@ pub async fn tick(
     .await?;
     work.commit().await?;
     view(outer, actor, id).await
+}
+
+/// Marks the incident recovered once every step of the network's checklist is done, in the
+/// caller's unit of work.
+pub(crate) async fn mark_if_recovered(
+    store: &Store,
+    id: i64,
+    network: crate::domain::accounts::Network,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let steps = store.incident_steps(id).await?;
+    let all_done = recovery_steps(network).iter().all(|wanted| {
+        steps
+            .iter()
+            .any(|step| step.step == wanted.key && step.outcome == Outcome::Done.as_str())
+    });
+    if all_done {
+        store.mark_recovered(id, now).await?;
+    }
+    Ok(())
 }
 
 /// Closes the incident (the gatekeeper or an owner): every "rotate now" of the account must be

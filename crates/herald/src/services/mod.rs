@@ -7,6 +7,7 @@
 //! directory, metrics, telemetry, the server and the CLI's maintenance commands.
 
 pub mod accounts;
+pub mod attacker_posts;
 pub mod audit;
 pub mod connections;
 pub mod credentials;

@@ -1,11 +1,14 @@
-//! Watching each connected account (Mastodon and Bluesky) for signs that someone else controls it (issue 20): posts
-//! on it that Herald did not publish, a post Herald published that is gone, changes to its
-//! profile, links that link safety calls dangerous in its own posts, and Herald's token
-//! suddenly refused. What it finds becomes a "possible compromise" alert with the evidence
-//! ([`incidents::detected`]), once per sign.
+//! Watching each connected account (X, LinkedIn, Facebook Pages, Instagram, Threads, Bluesky
+//! and Mastodon) for signs that someone else controls it (issue 20): posts on it that Herald
+//! did not publish, a post Herald published that is gone, changes to its profile, links that
+//! link safety calls dangerous in its own posts, and Herald's token suddenly refused. What it
+//! finds becomes a "possible compromise" alert with the evidence ([`incidents::detected`]),
+//! once per sign. Each network's own reading is its `Watch` in `networks` (`x/watch.rs`, …).
 //!
 //! The first look at an account only remembers what is there (its posts and profile) and
 //! alerts on nothing: posts from before Herald watched are not evidence.
+
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use networks::{Endpoint, NetworkError, OwnPost, Profile, Tokens, Watch};
@@ -17,14 +20,23 @@ use crate::services::links::{LinkSafety, Reach};
 use crate::services::{AppError, Services};
 use crate::store::{AccountRecord, Store};
 
-/// How many posts a network's first page holds at most (Mastodon's 40): a Herald post missing
-/// from a shorter page is gone, not merely older.
-const FULL_PAGE: usize = 40;
+/// How many posts a network's first page holds at most (the page every watcher asks for): a
+/// Herald post missing from a shorter page is gone, not merely older.
+const FULL_PAGE: usize = networks::watch::PAGE;
 
 /// The networks Herald can watch: those whose API shows an account its own posts and profile
-/// with the tokens Herald holds.
+/// with the tokens Herald holds (all of them: each has a `Watch`).
 pub fn watchable(network: Network) -> bool {
-    matches!(network, Network::Mastodon | Network::Bluesky)
+    matches!(
+        network,
+        Network::Mastodon
+            | Network::Bluesky
+            | Network::X
+            | Network::Linkedin
+            | Network::Facebook
+            | Network::Instagram
+            | Network::Threads
+    )
 }
 
 /// Looks at one account; returns the incident an alert went to, if it found anything.
@@ -50,7 +62,9 @@ pub async fn look(
         }
         Err(_) => return Ok(None),
     };
-    let watcher = watcher(networks, account.network, &tokens);
+    let Some(watcher) = watcher(networks, account.network, &tokens) else {
+        return Ok(None);
+    };
     let posts = match watcher.recent_posts(&tokens).await {
         Ok(posts) => posts,
         Err(NetworkError::Unauthorized(reason)) => {
@@ -87,31 +101,21 @@ pub async fn look(
 }
 
 /// The watcher for the account's network (see [`watchable`]): Mastodon's at the tokens'
-/// instance, Bluesky's the configured adapter (it finds the account's PDS in the tokens).
-fn watcher<'a>(networks: &'a Networks, network: Network, tokens: &Tokens) -> Box<dyn Watch + 'a> {
-    if network == Network::Bluesky {
-        return Box::new(BlueskyWatch(networks.bluesky()));
+/// instance, the configured one for every other network.
+pub(crate) fn watcher(
+    networks: &Networks,
+    network: Network,
+    tokens: &Tokens,
+) -> Option<Arc<dyn Watch>> {
+    if network != Network::Mastodon {
+        return networks.watcher(network);
     }
     let server = tokens.server.clone().unwrap_or_default();
-    Box::new(networks::mastodon::Mastodon::new(Endpoint::new(
+    Some(Arc::new(networks::mastodon::Mastodon::new(Endpoint::new(
         &server,
         networks.outbound(),
         None,
-    )))
-}
-
-/// The shared Bluesky adapter, borrowed as a watcher.
-#[derive(Debug)]
-struct BlueskyWatch<'a>(&'a networks::bluesky::Bluesky);
-
-impl Watch for BlueskyWatch<'_> {
-    fn recent_posts<'a>(&'a self, tokens: &'a Tokens) -> networks::NetworkFuture<'a, Vec<OwnPost>> {
-        self.0.recent_posts(tokens)
-    }
-
-    fn profile<'a>(&'a self, tokens: &'a Tokens) -> networks::NetworkFuture<'a, Profile> {
-        self.0.profile(tokens)
-    }
+    ))))
 }
 
 /// Posts Herald did not publish, each once; with any dangerous link in them named.
@@ -142,6 +146,11 @@ async fn unknown_posts(
         {
             continue;
         }
+        // Remembered as the attacker's, for the recovery step that deletes them
+        // (`services::attacker_posts`).
+        store
+            .note_seen_post(account.id, &format!("attacker:{}", post.remote_id), now)
+            .await?;
         let place = post.url.as_deref().unwrap_or(&post.remote_id);
         evidence.push(Evidence {
             kind: "unknown_post",

@@ -6,6 +6,7 @@ use sqlx::FromRow;
 
 use super::{Store, StoreError, millis, with_pool};
 use crate::domain::audit::{AuditEntry, Checkpoint, NewAuditEntry};
+use crate::domain::ids::AccountId;
 
 #[derive(FromRow)]
 struct EntryRow {
@@ -146,6 +147,37 @@ impl Store {
             .bind(&filter.action_prefix)
             .bind(&filter.actor)
             .bind(filter.limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    /// Entries about one social account made from `from` to `to` (inclusive), oldest first, at
+    /// most `limit`: those naming the account as their target, naming one of its posts, or
+    /// carrying its id as `account` in their details. An incident's timeline shows them.
+    pub async fn audit_entries_about(
+        &self,
+        account_id: AccountId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let id = account_id.get();
+        let rows: Vec<EntryRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT seq, at, actor, action, target, ip, details, prev_hash, hash FROM audit_log
+              WHERE at >= $1 AND at <= $2
+                AND (target = $3
+                     OR target IN (SELECT 'post:' || CAST(id AS TEXT) FROM posts WHERE account_id = $4)
+                     OR details LIKE $5 OR details LIKE $6)
+              ORDER BY seq
+              LIMIT $7")
+            .bind(from.as_millisecond())
+            .bind(to.as_millisecond())
+            .bind(format!("account:{id}"))
+            .bind(id)
+            .bind(format!("%\"account\":{id},%"))
+            .bind(format!("%\"account\":{id}}}%"))
+            .bind(limit)
             .fetch_all(pool)
             .await)?;
         rows.into_iter().map(AuditEntry::try_from).collect()

@@ -60,7 +60,8 @@ pub struct StepRecord {
 pub struct IncidentEventRecord {
     pub id: i64,
     pub at: Timestamp,
-    /// `evidence`, `lockdown`, `recovery`, `note` or `status`.
+    /// `evidence`, `lockdown`, `recovery`, `note` or `status`; `audit` for an audit entry
+    /// about the account that `services::incidents::view` interleaves (not stored here).
     pub kind: String,
     pub actor_id: Option<UserId>,
     pub step: Option<String>,

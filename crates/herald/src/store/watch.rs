@@ -64,6 +64,31 @@ impl Store {
             .await)?)
     }
 
+    /// The keys noted on the account that start with `prefix`, noted at `since` or later,
+    /// oldest first, without the prefix: the attacker's posts an incident found
+    /// (`attacker:{id}`), and those Herald deleted since (`removed:{id}`).
+    pub async fn seen_since(
+        &self,
+        account_id: AccountId,
+        prefix: &str,
+        since: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let keys: Vec<String> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT remote_id FROM account_watch_seen
+              WHERE account_id = $1 AND substr(remote_id, 1, $2) = $3 AND seen_at >= $4
+              ORDER BY seen_at, remote_id")
+            .bind(account_id)
+            .bind(i32::try_from(prefix.len()).unwrap_or(i32::MAX))
+            .bind(prefix)
+            .bind(since.as_millisecond())
+            .fetch_all(pool)
+            .await)?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(prefix).map(str::to_owned))
+            .collect())
+    }
+
     /// The posts Herald published (or may have) to the account: id, network id, whether it
     /// is still `published`, and when it was.
     pub async fn herald_remote_ids(

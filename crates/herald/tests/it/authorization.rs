@@ -673,6 +673,12 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
         ),
         account(
             Method::POST,
+            "/api/v1/incidents/1/attacker-posts/delete".to_owned(),
+            None,
+            [D, D, D, A, A],
+        ),
+        account(
+            Method::POST,
             "/api/v1/incidents/1/statements".to_owned(),
             Some(json!({ "kind": "holding", "account_ids": [] })),
             [D, D, A, A, A],

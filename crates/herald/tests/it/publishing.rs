@@ -83,6 +83,22 @@ impl Scene {
         confirm: bool,
         data_dir: Option<std::path::PathBuf>,
     ) -> Scene {
+        Scene::on_configured(fake, network, handle, confirm, |config| {
+            if let Some(data_dir) = data_dir {
+                config.data_dir = data_dir;
+            }
+        })
+        .await
+    }
+
+    /// [`Scene::on`] with `adjust` applied to Herald's configuration last (mail, say).
+    pub async fn on_configured(
+        fake: FakeServer,
+        network: &str,
+        handle: &str,
+        confirm: bool,
+        adjust: impl FnOnce(&mut herald::config::Config),
+    ) -> Scene {
         let clock = ManualClock::new(Timestamp::from_second(1_800_000_000).expect("time"));
         let url = fake.url();
         let app = spawn_app_with_clock(
@@ -92,9 +108,7 @@ impl Scene {
                 config.networks.request_timeout_seconds = 1;
                 config.jobs.lease_seconds = 10;
                 config.jobs.max_attempts = 4;
-                if let Some(data_dir) = data_dir {
-                    config.data_dir = data_dir;
-                }
+                adjust(config);
             },
             Arc::new(clock.clone()),
         )

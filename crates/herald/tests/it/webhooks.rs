@@ -19,7 +19,7 @@ use crate::mail::python;
 use crate::people::{Person, invite_and_join, set_up, signed_in_again};
 
 /// The receiver, stopped when dropped.
-struct Receiver {
+pub(crate) struct Receiver {
     port: u16,
     child: Child,
 }
@@ -32,7 +32,7 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
-    fn start(python: &str) -> Receiver {
+    pub(crate) fn start(python: &str) -> Receiver {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks/receiver.py");
         let mut child = Command::new(python)
             .arg(script)
@@ -52,11 +52,11 @@ impl Receiver {
         Receiver { port, child }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    async fn set_secret(&self, name: &str, secret: &str) {
+    pub(crate) async fn set_secret(&self, name: &str, secret: &str) {
         let sent = reqwest::Client::new()
             .post(self.url(&format!("/_secret/{name}")))
             .body(secret.to_owned())
@@ -76,7 +76,7 @@ impl Receiver {
     }
 
     /// The deliveries to `path` so far, waiting (up to 15 s) until there are `count`.
-    async fn wait_for(&self, path: &str, count: usize) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, path: &str, count: usize) -> Vec<Value> {
         for _ in 0..300 {
             let seen: Vec<Value> = self
                 .log()
@@ -140,7 +140,7 @@ async fn app() -> (TestApp, ManualClock) {
 }
 
 /// Adds an endpoint through the API; returns its id and the receiver told its secret.
-async fn endpoint(
+pub(crate) async fn endpoint(
     app: &TestApp,
     owner: &Person,
     receiver: &Receiver,

@@ -82,13 +82,28 @@ pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
 async fn read_node(
     State(fake): State<Shared>,
     Path(node): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     if !fake.state.authorized(&headers) {
         return invalid_token();
     }
     if node == "me" || node == PAGE_ID {
-        return ok(json!({"id": PAGE_ID, "name": PAGE_NAME, "username": PAGE_USERNAME}));
+        let profile = |field: &str, default: &str| json!(fake.state.profile_field(field, default));
+        return ok(super::profile::with_fields(
+            json!({"id": PAGE_ID, "name": profile("name", PAGE_NAME),
+                   "username": profile("username", PAGE_USERNAME)}),
+            params.get("fields"),
+            vec![
+                ("about", profile("about", "Bread and buns, baked daily.")),
+                ("website", profile("website", "https://bakery.example")),
+                (
+                    "picture",
+                    json!({"data": {"url": fake.state.profile_field("picture", "https://scontent.example/bakery.jpg"),
+                                    "is_silhouette": false}}),
+                ),
+            ],
+        ));
     }
     match fake.state.post(&node) {
         Some(post) => {

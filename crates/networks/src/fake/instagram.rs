@@ -74,6 +74,7 @@ pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
 async fn read_node(
     State(fake): State<Fake>,
     Path(node): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     if !fake.state.authorized(&headers) {
@@ -86,7 +87,23 @@ async fn read_node(
         );
     }
     if node == IG_USER_ID {
-        return ok(json!({"id": IG_USER_ID, "username": USERNAME, "name": NAME}));
+        let profile = |field: &str, default: &str| json!(fake.state.profile_field(field, default));
+        return ok(super::profile::with_fields(
+            json!({"id": IG_USER_ID, "username": profile("username", USERNAME),
+                   "name": profile("name", NAME)}),
+            params.get("fields"),
+            vec![
+                (
+                    "biography",
+                    profile("biography", "Bread and buns, baked daily."),
+                ),
+                (
+                    "profile_picture_url",
+                    profile("profile_picture_url", "https://scontent.example/bakery.jpg"),
+                ),
+                ("website", profile("website", "https://bakery.example")),
+            ],
+        ));
     }
     if fake.containers.get(&node).is_some() {
         return ok(json!({"id": node, "status_code": "FINISHED"}));

@@ -184,9 +184,15 @@ async fn organization(
     if format!("urn:li:organization:{id}") != ORGANIZATION_URN {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Organization not found");
     }
+    let profile = |field: &str, default: &str| json!(fake.state.profile_field(field, default));
     json_answer(
         StatusCode::OK,
-        json!({ "id": 2414183, "localizedName": "Herald Bakery", "vanityName": "herald-bakery" }),
+        json!({ "id": 2414183,
+                "localizedName": profile("localizedName", "Herald Bakery"),
+                "vanityName": profile("vanityName", "herald-bakery"),
+                "localizedDescription": profile("localizedDescription", "Bread and buns, baked daily."),
+                "localizedWebsite": profile("localizedWebsite", "https://bakery.example"),
+                "logoV2": { "original": profile("logo", "urn:li:digitalmediaAsset:C4D0BAQbakery") } }),
     )
 }
 

@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
+mod profile;
 pub mod threads;
 pub mod x;
 
@@ -178,6 +179,9 @@ pub struct FakeState {
     injected: Mutex<VecDeque<Fault>>,
     /// What came in to the account, for the inbox endpoints (`inbox.rs`).
     inbox: Mutex<inbox::Inbox>,
+    /// Profile fields someone changed at the network, by the network's own field name
+    /// (`profile.rs`).
+    profile: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl FakeState {
@@ -193,6 +197,7 @@ impl FakeState {
             grants: Mutex::new(Vec::new()),
             injected: Mutex::new(VecDeque::new()),
             inbox: Mutex::new(inbox::Inbox::default()),
+            profile: Mutex::new(std::collections::HashMap::new()),
         })
     }
 

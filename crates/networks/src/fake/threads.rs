@@ -76,13 +76,32 @@ pub async fn start(state: Arc<FakeState>) -> std::io::Result<FakeServer> {
 async fn read_node(
     State(fake): State<Fake>,
     Path(node): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     if !fake.state.authorized(&headers) {
         return invalid_token();
     }
     if node == "me" || node == USER_ID {
-        return ok(json!({"id": USER_ID, "username": USERNAME, "name": NAME}));
+        let profile = |field: &str, default: &str| json!(fake.state.profile_field(field, default));
+        return ok(super::profile::with_fields(
+            json!({"id": USER_ID, "username": profile("username", USERNAME),
+                   "name": profile("name", NAME)}),
+            params.get("fields"),
+            vec![
+                (
+                    "threads_biography",
+                    profile("threads_biography", "Bread and buns, baked daily."),
+                ),
+                (
+                    "threads_profile_picture_url",
+                    profile(
+                        "threads_profile_picture_url",
+                        "https://scontent.example/bakery.jpg",
+                    ),
+                ),
+            ],
+        ));
     }
     if fake.containers.get(&node).is_some() {
         return ok(json!({"id": node, "status": "FINISHED"}));
@@ -104,7 +123,8 @@ async fn list_threads(
     if !fake.state.authorized(&headers) {
         return invalid_token();
     }
-    if node != USER_ID || edge != "threads" {
+    // `me` names the token's own profile, as the user id does.
+    if (node != USER_ID && node != "me") || edge != "threads" {
         return no_such_object(&node);
     }
     let threads: Vec<Value> = newest(&fake.state, &params)

@@ -165,14 +165,36 @@ async fn revoke(
     json_answer(StatusCode::OK, json!({ "revoked": true }))
 }
 
-async fn me(State(fake): State<Shared>, headers: HeaderMap) -> Response {
+/// The user, with the `user.fields` asked for (`description`, `profile_image_url`, `url`).
+async fn me(
+    State(fake): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     if !fake.authorized(&headers) {
         return unauthorized();
     }
-    json_answer(
-        StatusCode::OK,
-        json!({ "data": { "id": USER_ID, "name": "Herald Test", "username": USERNAME } }),
-    )
+    let profile = |field: &str, default: &str| json!(fake.state.profile_field(field, default));
+    let user = super::profile::with_fields(
+        json!({ "id": USER_ID, "name": profile("name", "Herald Test"),
+                "username": profile("username", USERNAME) }),
+        query.get("user.fields"),
+        vec![
+            (
+                "description",
+                profile("description", "Bread and buns, baked daily."),
+            ),
+            (
+                "profile_image_url",
+                profile(
+                    "profile_image_url",
+                    "https://pbs.twimg.com/profile_images/1/bakery_normal.jpg",
+                ),
+            ),
+            ("url", profile("url", "https://t.co/bakery")),
+        ],
+    );
+    json_answer(StatusCode::OK, json!({ "data": user }))
 }
 
 async fn user_tweets(

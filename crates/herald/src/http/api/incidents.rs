@@ -14,7 +14,7 @@ use crate::domain::access::Permission;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiError, AppState, Problem};
-use crate::services::{incidents, lockdown};
+use crate::services::{attacker_posts, incidents, lockdown};
 use crate::store::IncidentRecord;
 
 /// What a lockdown should also do.
@@ -182,9 +182,11 @@ pub struct StepView {
 pub struct EventView {
     #[schema(format = DateTime)]
     pub at: String,
-    /// `evidence`, `lockdown`, `recovery`, `note` or `status`.
+    /// `evidence`, `lockdown`, `recovery`, `note`, `status`, or `audit` (an audit entry about
+    /// the account made while the incident was open, in words).
     pub kind: String,
     pub actor_id: Option<UserId>,
+    /// The step, or for an `audit` line the audit action (`account.credential_stored`, …).
     pub step: Option<String>,
     pub outcome: Option<String>,
     pub text: String,
@@ -369,6 +371,68 @@ pub async fn tick(
     caller.require(Permission::ManageAccountAccess)?;
     let view = incidents::tick(&state.services, &caller.user, id, step.as_str()).await?;
     Ok(Json(detail(view)))
+}
+
+/// What became of the attacker's posts, with the incident as it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttackerPostRemoval {
+    pub incident: IncidentDetail,
+    /// Deleted through the network's API now (the network's ids).
+    pub deleted: Vec<String>,
+    /// The network's API cannot delete them (Instagram): delete each by hand at its link.
+    pub by_hand: Vec<PostToDeleteByHand>,
+    /// The network refused or did not answer; asking again tries these again.
+    pub failed: Vec<PostNotDeleted>,
+    /// Deleted by Herald at an earlier request.
+    pub deleted_before: usize,
+}
+
+/// A post of the attacker's to delete by hand.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostToDeleteByHand {
+    pub remote_id: String,
+    /// Where the network shows it, when it says.
+    pub link: Option<String>,
+}
+
+/// A post of the attacker's the network did not delete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostNotDeleted {
+    pub remote_id: String,
+    pub reason: String,
+}
+
+/// Deletes the posts the attacker made
+///
+/// The recovery step `delete_attacker_posts`: every post the watcher found that Herald did not
+/// publish, since the incident opened, is deleted through the network's API where it allows
+/// (all but Instagram) and listed with its link otherwise. Herald must be connected again
+/// first (the lockdown revoked its tokens); a drill deletes nothing. Each deletion is audited.
+/// The gatekeeper or an owner.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/attacker-posts/delete", tag = "incidents", operation_id = "delete_attacker_posts", security(("token" = ["accounts:write"]), ("session" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "What became of each post, and the incident", body = AttackerPostRemoval), (status = 403, description = "Not the gatekeeper or an owner", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Herald is not connected to the account again yet, or the incident is closed", body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_attacker_posts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<AttackerPostRemoval>, ApiError> {
+    caller.require(Permission::ManageAccountAccess)?;
+    let (view, removal) = attacker_posts::remove(&state.services, &caller.user, id).await?;
+    Ok(Json(AttackerPostRemoval {
+        incident: detail(view),
+        deleted: removal.deleted,
+        by_hand: removal
+            .by_hand
+            .into_iter()
+            .map(|(remote_id, link)| PostToDeleteByHand { remote_id, link })
+            .collect(),
+        failed: removal
+            .failed
+            .into_iter()
+            .map(|(remote_id, reason)| PostNotDeleted { remote_id, reason })
+            .collect(),
+        deleted_before: removal.already,
+    }))
 }
 
 /// Tries the lockdown's failed steps again

@@ -186,6 +186,7 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(incidents::get))
         .routes(routes!(incidents::note))
         .routes(routes!(incidents::tick))
+        .routes(routes!(incidents::delete_attacker_posts))
         .routes(routes!(incidents::retry))
         .routes(routes!(incidents::close))
         .routes(routes!(incidents::statements))

@@ -15,7 +15,7 @@ use crate::domain::access::{AccountAction, Permission, check_account};
 use crate::http::AppState;
 use crate::http::auth::{Caller, CsrfForm};
 use crate::services::incidents::member_name as names;
-use crate::services::{accounts, incidents, lockdown};
+use crate::services::{accounts, attacker_posts, incidents, lockdown};
 use crate::store::UserRecord;
 
 /// A line of a list or a timeline, ready to show.
@@ -37,6 +37,8 @@ pub struct ChecklistLine {
     pub verified: bool,
     /// Who ticked it and when, once ticked.
     pub ticked: Option<String>,
+    /// What Herald last did for it, when that did not finish it (posts to delete by hand).
+    pub note: Option<String>,
 }
 
 #[derive(Debug)]
@@ -113,6 +115,8 @@ pub struct Shown {
     pub lockdown: Vec<Line>,
     pub any_failed: bool,
     pub checklist: Vec<ChecklistLine>,
+    /// Herald can delete the attacker's posts through the network's API.
+    pub deletes_posts: bool,
     pub timeline: Vec<Line>,
     pub phases: Vec<Phase>,
 }
@@ -222,7 +226,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Respo
         })
         .collect();
     let page = IncidentsPage {
-        layout: Layout::signed_in("Incidents · Herald", "/accounts", &caller),
+        layout: Layout::signed_in("Incidents · Herald", "/incidents", &caller),
         rows,
     };
     Ok(render(StatusCode::OK, &page))
@@ -250,7 +254,7 @@ pub async fn report_page(
     let page = ReportPage {
         layout: Layout::signed_in(
             &format!("Incident {id} report · Herald"),
-            "/accounts",
+            "/incidents",
             &caller,
         ),
         view: shown(view, &users),
@@ -275,6 +279,17 @@ pub async fn tick(
 ) -> Result<Response, PageError> {
     caller.require(Permission::ManageAccountAccess)?;
     let done = incidents::tick(&state.services, &caller.user, id, &step).await;
+    after(&state, &caller, id, done.map(drop)).await
+}
+
+/// Deletes the attacker's posts through the network (or lists them to delete by hand).
+pub async fn delete_attacker_posts(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { caller, form: _ }: CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::ManageAccountAccess)?;
+    let done = attacker_posts::remove(&state.services, &caller.user, id).await;
     after(&state, &caller, id, done.map(drop)).await
 }
 
@@ -418,7 +433,7 @@ async fn incident_view(
         .map(|visible| (visible.account.id, visible.account.display_name))
         .collect();
     let page = IncidentPage {
-        layout: Layout::signed_in(&format!("Incident {id} · Herald"), "/accounts", caller),
+        layout: Layout::signed_in(&format!("Incident {id} · Herald"), "/incidents", caller),
         view: shown(view, &users),
         csrf: caller.csrf_token().unwrap_or_default().to_owned(),
         others,
@@ -464,6 +479,11 @@ fn shown(view: incidents::View, users: &[UserRecord]) -> Shown {
                 .iter()
                 .find(|step| step.step == item.key && step.outcome == "done")
                 .map(|step| format!("{} at {}", name(step.by_user), step.at)),
+            note: view
+                .steps
+                .iter()
+                .find(|step| step.step == item.key && step.outcome != "done")
+                .map(|step| step.detail.clone()),
         })
         .collect();
     let timeline = view
@@ -507,6 +527,7 @@ fn shown(view: incidents::View, users: &[UserRecord]) -> Shown {
         lessons: incident.lessons.unwrap_or_default(),
         lockdown,
         checklist,
+        deletes_posts: crate::domain::incidents::deletes_posts(view.account.network),
         timeline,
         phases,
     }

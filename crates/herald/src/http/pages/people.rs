@@ -496,6 +496,10 @@ impl Layout {
                 label: "Accounts",
             },
             NavItem {
+                href: "/incidents",
+                label: "Incidents",
+            },
+            NavItem {
                 href: "/policy",
                 label: "Policy",
             },
