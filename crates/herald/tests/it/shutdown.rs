@@ -85,7 +85,9 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
         body.len()
     )
     .expect("send the first half");
-    std::thread::sleep(Duration::from_millis(300));
+    // Time for the server to read the headers, so the request is in flight (on a loaded
+    // machine 300 ms was sometimes not enough, and an idle connection is simply closed).
+    std::thread::sleep(Duration::from_millis(1500));
 
     signal(&child, "TERM");
     std::thread::sleep(Duration::from_millis(300));
