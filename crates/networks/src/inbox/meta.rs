@@ -14,8 +14,12 @@
 //! Graph times have whole seconds: a post whose last comment came in the same second as the
 //! one Herald last saw there reports no new activity, and waits for its next comment.
 //!
+//! Meta warns that a cursor is invalidated when its item is deleted, so a cursor is kept only
+//! inside an unfinished walk, and one refused starts its list again from the top; a page may
+//! be empty and still have a `next`, so only a missing `next` ends a list.
+//!
 //! Followed: <https://developers.facebook.com/docs/graph-api/results> (cursor-based
-//! pagination: `after`, `paging.next` absent on the last page, cursors that may expire).
+//! pagination: `after`, `limit`, `paging.next` absent on the last page, cursors invalidated).
 
 use std::collections::BTreeMap;
 
