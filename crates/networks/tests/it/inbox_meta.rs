@@ -632,3 +632,42 @@ async fn instagram_answers_go_under_the_top_comment_and_privately_to_who_wrote()
         .expect_err("only who wrote can be answered");
     assert!(matches!(refused, NetworkError::Rejected(_)), "{refused:?}");
 }
+
+#[tokio::test]
+async fn instagram_without_the_messaging_permission_still_reads_comments_repaired() {
+    let (server, adapter, tokens) = instagram().await;
+    server.state.receive(
+        FakeIncoming::mention(
+            "odd.example",
+            "Odd",
+            &format!("cut emoji {LONE_SURROGATE} here"),
+        )
+        .as_kind(IncomingKind::Comment),
+    );
+    server
+        .state
+        .receive(comment(2).as_kind(IncomingKind::Message));
+    server.state.set_inbox_faults(InboxFaults {
+        messages_forbidden: true,
+        ..InboxFaults::default()
+    });
+    let read = read(&adapter, &tokens, None).await;
+    let kinds: Vec<(&str, IncomingKind)> = read
+        .items
+        .iter()
+        .map(|item| (item.text.as_str(), item.kind))
+        .collect();
+    assert_eq!(kinds, [("cut emoji \u{fffd} here", IncomingKind::Comment)]);
+    assert!(
+        read.warnings
+            .iter()
+            .any(|w| w.contains("instagram_business_manage_messages")),
+        "{:?}",
+        read.warnings
+    );
+    assert!(
+        read.warnings.iter().any(|w| w.contains("malformed")),
+        "{:?}",
+        read.warnings
+    );
+}
