@@ -54,6 +54,9 @@ pub struct InboxFaults {
     pub same_page: bool,
     /// A cursor given is refused (400): the network no longer accepts it.
     pub reject_cursors: bool,
+    /// Conversations are refused for want of the messaging permission (Facebook's
+    /// `pages_messaging`, Instagram's `instagram_business_manage_messages`).
+    pub messages_forbidden: bool,
 }
 
 /// The fake's inbox: items with their ids (rising) and times.
