@@ -10,7 +10,10 @@
 
 mod bluesky;
 mod json;
+mod linkedin;
 mod mastodon;
+mod threads;
+mod walk;
 mod x;
 
 use jiff::Timestamp;

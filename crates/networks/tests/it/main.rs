@@ -9,6 +9,7 @@ mod consent;
 mod facebook;
 mod faults;
 mod inbox;
+mod inbox_threads_linkedin;
 mod instagram;
 mod linkedin;
 mod mastodon;
