@@ -156,7 +156,13 @@ pub(crate) async fn read<N: Lists>(
             ..Position::default()
         },
     };
-    let mut budget = limits.pages.max(1);
+    let mut reading = Reading {
+        network,
+        tokens,
+        limits,
+        budget: limits.pages.max(1),
+        read,
+    };
     loop {
         if let Phase::Posts(left) = &position.phase
             && left.is_empty()
@@ -166,32 +172,26 @@ pub(crate) async fn read<N: Lists>(
             position.fresh = false;
             break;
         }
-        if budget == 0 {
-            read.more = true;
+        if reading.budget == 0 {
+            reading.read.more = true;
             break;
         }
         match &mut position.phase {
             Phase::Mentions => {
-                let walked = walk(
-                    network,
-                    tokens,
-                    List::Mentions,
-                    &mut position.mentions,
-                    position.fresh,
-                    &mut budget,
-                    limits,
-                    &mut read,
-                )
-                .await?;
+                let walked = reading
+                    .walk(List::Mentions, &mut position.mentions, position.fresh)
+                    .await?;
                 if walked == Walked::OutOfPages {
-                    read.more = true;
+                    reading.read.more = true;
                     break;
                 }
                 position.phase = Phase::List;
             }
             Phase::List => {
-                budget -= 1;
-                let posts = network.recent_posts(tokens, &mut read.warnings).await?;
+                reading.budget -= 1;
+                let posts = network
+                    .recent_posts(tokens, &mut reading.read.warnings)
+                    .await?;
                 // Posts that left the recent list are no longer read.
                 position.posts.retain(|post, _| posts.contains(post));
                 position.phase = Phase::Posts(posts);
@@ -199,24 +199,16 @@ pub(crate) async fn read<N: Lists>(
             Phase::Posts(left) => {
                 let post = left[0].clone();
                 let stream = position.posts.entry(post.clone()).or_default();
-                let walked = walk(
-                    network,
-                    tokens,
-                    List::Post(&post),
-                    stream,
-                    position.fresh,
-                    &mut budget,
-                    limits,
-                    &mut read,
-                )
-                .await?;
+                let walked = reading
+                    .walk(List::Post(&post), stream, position.fresh)
+                    .await?;
                 match walked {
                     Walked::OutOfPages => {
-                        read.more = true;
+                        reading.read.more = true;
                         break;
                     }
                     Walked::Gone => {
-                        read.warnings.push(format!(
+                        reading.read.warnings.push(format!(
                             "{} post {post} was deleted; its answers are no longer read",
                             N::NAME
                         ));
@@ -228,94 +220,106 @@ pub(crate) async fn read<N: Lists>(
             }
         }
     }
+    let mut read = reading.read;
     read.cursor = Some(serde_json::json!(position).to_string());
     Ok(read)
 }
 
-/// Walks one list down from where `stream` was left, taking what is new into `read`.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one walk's state, borrowed from the read that owns it"
-)]
-async fn walk<N: Lists>(
-    network: &N,
-    tokens: &Tokens,
-    list: List<'_>,
-    stream: &mut Stream,
-    fresh: bool,
-    budget: &mut u32,
+/// One read under way: what it may still ask for, and what it found.
+struct Reading<'a, N> {
+    network: &'a N,
+    tokens: &'a Tokens,
     limits: ReadLimits,
-    read: &mut InboxRead,
-) -> Result<Walked, NetworkError> {
-    let first = fresh && stream.seen.is_none();
-    let mut page = stream.walk.as_ref().map(|walk| walk.page.clone());
-    let mut top = stream.walk.as_ref().map(|walk| walk.top);
-    let mut keys = HashSet::new();
-    let name = match list {
-        List::Mentions => format!("{} mentions", N::NAME),
-        List::Post(post) => format!("the answers under {} post {post}", N::NAME),
-    };
-    loop {
-        if *budget == 0 {
-            if let (Some(page), Some(top)) = (page, top) {
-                stream.walk = Some(Walk { page, top });
+    /// Pages the read may still ask for.
+    budget: u32,
+    read: InboxRead,
+}
+
+impl<N: Lists> Reading<'_, N> {
+    /// Walks one list down from where `stream` was left, taking what is new into the read.
+    async fn walk(
+        &mut self,
+        list: List<'_>,
+        stream: &mut Stream,
+        fresh: bool,
+    ) -> Result<Walked, NetworkError> {
+        let Reading {
+            network,
+            tokens,
+            limits,
+            budget,
+            read,
+        } = self;
+        let first = fresh && stream.seen.is_none();
+        let mut page = stream.walk.as_ref().map(|walk| walk.page.clone());
+        let mut top = stream.walk.as_ref().map(|walk| walk.top);
+        let mut keys = HashSet::new();
+        let name = match list {
+            List::Mentions => format!("{} mentions", N::NAME),
+            List::Post(post) => format!("the answers under {} post {post}", N::NAME),
+        };
+        loop {
+            if *budget == 0 {
+                if let (Some(page), Some(top)) = (page, top) {
+                    stream.walk = Some(Walk { page, top });
+                }
+                return Ok(Walked::OutOfPages);
             }
-            return Ok(Walked::OutOfPages);
-        }
-        *budget -= 1;
-        let listed = network
-            .page(
-                tokens,
-                list,
-                page.as_deref(),
-                stream.seen,
-                limits,
-                &mut read.warnings,
-            )
-            .await?;
-        let (items, next) = match listed {
-            Listed::Page { items, next } => (items, next),
-            Listed::Gone => return Ok(Walked::Gone),
-            Listed::Refused => {
-                read.warnings.push(format!(
+            *budget -= 1;
+            let listed = network
+                .page(
+                    tokens,
+                    list,
+                    page.as_deref(),
+                    stream.seen,
+                    *limits,
+                    &mut read.warnings,
+                )
+                .await?;
+            let (items, next) = match listed {
+                Listed::Page { items, next } => (items, next),
+                Listed::Gone => return Ok(Walked::Gone),
+                Listed::Refused => {
+                    read.warnings.push(format!(
                     "{} no longer accepts the page {} of {name}; the walk starts again at the newest at the next read (items already read are kept once)",
                     N::NAME,
                     page.unwrap_or_default()
                 ));
-                stream.walk = None;
-                return Ok(Walked::Stopped);
-            }
-        };
-        if !items.is_empty() && items.iter().all(|item| keys.contains(&item.key)) {
-            read.warnings.push(format!(
+                    stream.walk = None;
+                    return Ok(Walked::Stopped);
+                }
+            };
+            if !items.is_empty() && items.iter().all(|item| keys.contains(&item.key)) {
+                read.warnings.push(format!(
                 "{} served the same page of {name} again; the walk goes on from there at the next read",
                 N::NAME
             ));
-            if let (Some(page), Some(top)) = (page, top) {
-                stream.walk = Some(Walk { page, top });
+                if let (Some(page), Some(top)) = (page, top) {
+                    stream.walk = Some(Walk { page, top });
+                }
+                return Ok(Walked::Stopped);
             }
-            return Ok(Walked::Stopped);
-        }
-        let millis = |item: &Incoming| item.at.as_millisecond();
-        let newest = items.iter().map(millis).max();
-        let top_now = match (top, newest) {
-            (Some(top), Some(newest)) => top.max(newest),
-            (top, newest) => top.or(newest).or(stream.seen).unwrap_or(0),
-        };
-        top = Some(top_now);
-        let seen = stream.seen;
-        let reached = seen.is_some_and(|seen| items.iter().any(|item| millis(item) < seen));
-        for item in items {
-            keys.insert(item.key.clone());
-            if seen.is_none_or(|seen| millis(&item) >= seen) {
-                read.items.push(item);
+            let millis = |item: &Incoming| item.at.as_millisecond();
+            let newest = items.iter().map(millis).max();
+            let top_now = match (top, newest) {
+                (Some(top), Some(newest)) => top.max(newest),
+                (top, newest) => top.or(newest).or(stream.seen).unwrap_or(0),
+            };
+            top = Some(top_now);
+            let seen = stream.seen;
+            let reached = seen.is_some_and(|seen| items.iter().any(|item| millis(item) < seen));
+            for item in items {
+                keys.insert(item.key.clone());
+                if seen.is_none_or(|seen| millis(&item) >= seen) {
+                    read.items.push(item);
+                }
             }
+            if first || reached || next.is_none() {
+                stream.seen = Some(seen.map_or(top_now, |seen| seen.max(top_now)));
+                stream.walk = None;
+                return Ok(Walked::Finished);
+            }
+            page = next;
         }
-        if first || reached || next.is_none() {
-            stream.seen = Some(seen.map_or(top_now, |seen| seen.max(top_now)));
-            stream.walk = None;
-            return Ok(Walked::Finished);
-        }
-        page = next;
     }
 }
