@@ -95,8 +95,8 @@ impl Networks {
         ];
         let watchers: Vec<(Network, Arc<dyn Watch>)> = vec![
             (Network::X, x.clone()),
-            (Network::Linkedin, linkedin),
-            (Network::Threads, threads),
+            (Network::Linkedin, linkedin.clone()),
+            (Network::Threads, threads.clone()),
             (Network::Bluesky, bluesky.clone()),
             (Network::Facebook, facebook),
             (Network::Instagram, instagram),
@@ -105,6 +105,8 @@ impl Networks {
             (Network::Bluesky, bluesky.clone()),
             (Network::Mastodon, mastodon),
             (Network::X, x),
+            (Network::Threads, threads),
+            (Network::Linkedin, linkedin),
         ];
         Networks {
             adapters: adapters.into(),

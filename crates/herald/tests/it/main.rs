@@ -27,6 +27,7 @@ mod import;
 mod inbox;
 mod inbox_browser;
 mod inbox_store;
+mod inbox_threads_linkedin;
 mod incident_alerts;
 mod incident_browser;
 mod incident_pages;
