@@ -49,10 +49,16 @@ async fn a_threads_mention_and_a_linkedin_comment_are_read_shown_and_answered_th
         extra: json!({ "author": linkedin::ORGANIZATION_URN, "commentary": "Our summer menu" }),
     });
     let (threads_url, linkedin_url) = (threads_fake.url(), linkedin_fake.url());
-    let scene = Scene::on_configured(threads_fake, "threads", threads::USERNAME, false, |config| {
-        config.networks.threads_api_url = threads_url;
-        config.networks.linkedin_api_url = linkedin_url;
-    })
+    let scene = Scene::on_configured(
+        threads_fake,
+        "threads",
+        threads::USERNAME,
+        false,
+        |config| {
+            config.networks.threads_api_url = threads_url;
+            config.networks.linkedin_api_url = linkedin_url;
+        },
+    )
     .await;
     let page = scene
         .another_account(
