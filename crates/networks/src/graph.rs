@@ -212,6 +212,14 @@ pub(crate) fn failure(answer: &Answer) -> NetworkError {
     sorted
 }
 
+/// The Graph error code of a failed answer, if its body is the Graph's error body.
+pub(crate) fn error_code(answer: &Answer) -> Option<i64> {
+    serde_json::from_slice::<ErrorBody>(&answer.body)
+        .ok()?
+        .error
+        .code
+}
+
 /// The id a path segment may hold: Graph ids are digits, sometimes joined by `_`. Anything
 /// else is refused before it can change the path or the query.
 pub(crate) fn node(id: &str) -> Result<&str, NetworkError> {

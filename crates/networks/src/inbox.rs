@@ -12,8 +12,11 @@ mod bluesky;
 mod facebook;
 mod instagram;
 mod json;
+mod linkedin;
 mod mastodon;
 mod meta;
+mod threads;
+mod walk;
 mod x;
 
 use jiff::Timestamp;

@@ -25,6 +25,8 @@
 
 mod watch;
 
+pub(crate) use watch::unescaped;
+
 use jiff::Timestamp;
 use reqwest::{Method, RequestBuilder};
 use secrecy::ExposeSecret;
@@ -63,7 +65,7 @@ const RESERVED: &[char] = &[
 /// The LinkedIn adapter. `endpoint.oauth` is Herald's app at LinkedIn (client id and secret).
 #[derive(Debug, Clone)]
 pub struct LinkedIn {
-    endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     oauth_base: String,
 }
 
@@ -144,7 +146,7 @@ impl LinkedIn {
     }
 
     /// A Posts API request with the bearer token and LinkedIn's two version headers.
-    fn rest(&self, tokens: &Tokens, method: Method, path: &str) -> RequestBuilder {
+    pub(crate) fn rest(&self, tokens: &Tokens, method: Method, path: &str) -> RequestBuilder {
         self.endpoint
             .client
             .request(method, self.endpoint.url(None, path))
@@ -440,7 +442,7 @@ fn host_of(url: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
-fn published(urn: String) -> Published {
+pub(crate) fn published(urn: String) -> Published {
     Published {
         url: Some(format!("https://www.linkedin.com/feed/update/{urn}/")),
         remote_id: urn,
@@ -448,7 +450,7 @@ fn published(urn: String) -> Published {
 }
 
 /// A URN as one path segment: everything but unreserved characters percent-encoded.
-fn encode(segment: &str) -> String {
+pub(crate) fn encode(segment: &str) -> String {
     let mut encoded = String::with_capacity(segment.len() * 2);
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -465,7 +467,7 @@ async fn call(endpoint: &Endpoint, request: RequestBuilder) -> Result<Answer, Ne
     endpoint.call(request, failure).await
 }
 
-fn failure(answer: &Answer) -> NetworkError {
+pub(crate) fn failure(answer: &Answer) -> NetworkError {
     let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
     let message = body
         .message

@@ -57,7 +57,7 @@ const RECENT_THREADS: &str = "25";
 /// A Threads profile, as Herald publishes to it.
 #[derive(Debug, Clone)]
 pub struct Threads {
-    endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,29 +100,43 @@ impl Threads {
         Threads { endpoint }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.endpoint.url(None, &format!("/{API_VERSION}{path}"))
     }
 
-    async fn publish_thread(
+    /// Publishes `post`, as an answer to the Threads media `reply_to` when given (its
+    /// containers name it as `reply_to_id`).
+    pub(crate) async fn publish_thread(
         &self,
         tokens: &Tokens,
         post: &Outgoing,
+        reply_to: Option<&str>,
     ) -> Result<Published, NetworkError> {
         let images = images(post)?;
+        let mut answering = Vec::new();
+        if let Some(media) = reply_to {
+            answering.push(("reply_to_id", node(media)?));
+        }
         let container = match images.as_slice() {
             [] => {
-                let text = [("media_type", "TEXT"), ("text", post.text.as_str())];
+                let mut text = vec![("media_type", "TEXT"), ("text", post.text.as_str())];
+                text.extend(answering);
                 self.container(tokens, &text).await?
             }
             [(media, image_url)] => {
-                let image = [
+                let mut image = vec![
                     ("media_type", "IMAGE"),
                     ("image_url", image_url),
                     ("alt_text", &media.alt),
                     ("text", &post.text),
                 ];
+                image.extend(answering);
                 self.checked_container(tokens, &image).await?
+            }
+            _ if reply_to.is_some() => {
+                return Err(NetworkError::Rejected(
+                    "Herald answers on Threads with at most one image".to_owned(),
+                ));
             }
             several => {
                 let item = [("media_type", "IMAGE")];
@@ -338,7 +352,7 @@ impl Adapter for Threads {
         tokens: &'a Tokens,
         post: &'a Outgoing,
     ) -> NetworkFuture<'a, Published> {
-        Box::pin(self.publish_thread(tokens, post))
+        Box::pin(self.publish_thread(tokens, post, None))
     }
 
     fn find<'a>(

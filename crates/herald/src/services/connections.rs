@@ -95,8 +95,8 @@ impl Networks {
         ];
         let watchers: Vec<(Network, Arc<dyn Watch>)> = vec![
             (Network::X, x.clone()),
-            (Network::Linkedin, linkedin),
-            (Network::Threads, threads),
+            (Network::Linkedin, linkedin.clone()),
+            (Network::Threads, threads.clone()),
             (Network::Bluesky, bluesky.clone()),
             (Network::Facebook, facebook.clone()),
             (Network::Instagram, instagram.clone()),
@@ -107,6 +107,8 @@ impl Networks {
             (Network::X, x),
             (Network::Facebook, facebook),
             (Network::Instagram, instagram),
+            (Network::Threads, threads),
+            (Network::Linkedin, linkedin),
         ];
         Networks {
             adapters: adapters.into(),

@@ -28,6 +28,7 @@ mod inbox;
 mod inbox_browser;
 mod inbox_meta;
 mod inbox_store;
+mod inbox_threads_linkedin;
 mod incident_alerts;
 mod incident_browser;
 mod incident_pages;

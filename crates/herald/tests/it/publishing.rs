@@ -17,7 +17,8 @@ use crate::helpers::{TestApp, spawn_app_with_clock};
 use crate::people::{Person, invite_and_join, set_up};
 use crate::posts::{draft_id, grant};
 
-const TOKEN: &str = "fake-mastodon-token-5ec2e7";
+/// The token every scene's fake accepts and its gatekeeper connects with.
+pub(crate) const TOKEN: &str = "fake-mastodon-token-5ec2e7";
 
 /// A Herald whose clock is in the test's hands, an owner, a gatekeeper, and one account on a
 /// fake network, connected.
@@ -115,33 +116,9 @@ impl Scene {
         .await;
         let owner = set_up(&app, &clock).await;
         let keeper = invite_and_join(&app, &clock, &owner, "keeper@sunny.example", "member").await;
-        let created: Value = owner
-            .post(
-                &app,
-                "/api/v1/accounts",
-                json!({ "network": network, "handle": handle, "display_name": "Sunny Café",
-                        "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id,
-                        "confirm_before_publish": confirm }),
-            )
-            .await
-            .json()
-            .await
-            .expect("JSON");
-        let account = AccountId::new(created["id"].as_i64().expect("account id"));
-        let connected = keeper
-            .send(
-                &app,
-                reqwest::Method::PUT,
-                &format!("/api/v1/accounts/{account}/connection"),
-                Some(json!({ "method": "access_token", "token": TOKEN, "server": fake.url() })),
-            )
-            .await;
-        assert_eq!(
-            connected.status(),
-            StatusCode::OK,
-            "{:?}",
-            connected.text().await
-        );
+        let connection = json!({ "method": "access_token", "token": TOKEN, "server": fake.url() });
+        let account =
+            add_connected(&app, &owner, &keeper, network, handle, confirm, connection).await;
         Scene {
             app,
             clock,
@@ -150,6 +127,32 @@ impl Scene {
             keeper,
             account,
         }
+    }
+
+    /// Another account on `network` (at `fake`, whose address Herald's configuration names),
+    /// with the same gatekeeper, connected with the fake's token acting as `subject` where
+    /// given (a LinkedIn organization): its id.
+    pub async fn another_account(
+        &self,
+        fake: &FakeServer,
+        network: &str,
+        handle: &str,
+        subject: Option<&str>,
+    ) -> AccountId {
+        let mut connection = json!({ "method": "access_token", "token": fake.state.token });
+        if let Some(subject) = subject {
+            connection["subject"] = json!(subject);
+        }
+        add_connected(
+            &self.app,
+            &self.owner,
+            &self.keeper,
+            network,
+            handle,
+            false,
+            connection,
+        )
+        .await
     }
 
     /// An approved post by the gatekeeper (publishers' own posts are approved on submission).
@@ -221,6 +224,47 @@ impl Scene {
         }
         panic!("post {id} never became {state}: {}", self.post(id).await);
     }
+}
+
+/// An account the owner adds with `keeper` as its gatekeeper, connected by the keeper with
+/// `connection` (the body of `PUT /api/v1/accounts/{id}/connection`): its id.
+async fn add_connected(
+    app: &TestApp,
+    owner: &Person,
+    keeper: &Person,
+    network: &str,
+    handle: &str,
+    confirm: bool,
+    connection: Value,
+) -> AccountId {
+    let created: Value = owner
+        .post(
+            app,
+            "/api/v1/accounts",
+            json!({ "network": network, "handle": handle, "display_name": "Sunny Café",
+                    "avatar_colour": "#1f5f5b", "gatekeeper_id": keeper.id,
+                    "confirm_before_publish": confirm }),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let account = AccountId::new(created["id"].as_i64().expect("account id"));
+    let connected = keeper
+        .send(
+            app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{account}/connection"),
+            Some(connection),
+        )
+        .await;
+    assert_eq!(
+        connected.status(),
+        StatusCode::OK,
+        "{:?}",
+        connected.text().await
+    );
+    account
 }
 
 trait NowPlus {

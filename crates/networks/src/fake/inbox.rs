@@ -23,6 +23,9 @@ pub struct FakeIncoming {
     pub text: String,
     /// The post was deleted: Mastodon sends the notification with `status: null`.
     pub deleted: bool,
+    /// The account's post a reply or comment is under, where the network lists answers per
+    /// post (Threads, LinkedIn); `None` elsewhere.
+    pub on: Option<String>,
 }
 
 impl FakeIncoming {
@@ -35,6 +38,15 @@ impl FakeIncoming {
             sender_name: name.to_owned(),
             text: text.to_owned(),
             deleted: false,
+            on: None,
+        }
+    }
+
+    /// The same item as an answer under the account's post `post` (its id on the fake).
+    pub fn on(self, post: &str) -> FakeIncoming {
+        FakeIncoming {
+            on: Some(post.to_owned()),
+            ..self
         }
     }
 

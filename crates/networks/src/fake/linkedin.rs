@@ -68,7 +68,15 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/v2/userinfo", get(userinfo))
         .route("/rest/organizations/{id}", get(organization))
         .route("/rest/posts", post(create_post).get(find_posts))
-        .route("/rest/posts/{urn}", axum::routing::delete(delete_post))
+        .route("/rest/posts/{urn}", get(read_post).delete(delete_post))
+        .route(
+            "/rest/organizationalEntityNotifications",
+            get(notifications),
+        )
+        .route(
+            "/rest/socialActions/{urn}/comments",
+            get(comments).post(create_comment),
+        )
         .route("/rest/images", post(initialize_upload))
         .route("/dms-uploads/{id}", axum::routing::put(upload_image))
         .with_state(fake)
@@ -554,4 +562,286 @@ fn unavailable() -> Response {
         "SERVICE_UNAVAILABLE",
         "Service Unavailable",
     )
+}
+
+// The inbox: posts that mention the organization (notifications) and comments on its posts,
+// over what tests sent with `FakeState::receive` (a comment names its post with
+// `FakeIncoming::on`; a mention is a post of the sender's, `urn:li:share:<item id>`).
+
+/// `GET /rest/organizationalEntityNotifications?q=criteria&actions=List(SHARE_MENTION)`:
+/// the organization's mentions, newest first, `start` and `count` (10 by default).
+async fn notifications(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refusal) = fake.inbox_refusal(&headers) {
+        return refusal;
+    }
+    let field = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
+    if field("q") != "criteria"
+        || field("organizationalEntity") != ORGANIZATION_URN
+        || !field("actions").starts_with("List(")
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ILLEGAL_ARGUMENT",
+            "Invalid query parameters passed to request",
+        );
+    }
+    let wants_mentions = field("actions").contains("SHARE_MENTION");
+    // A notification stays when its post is deleted; reading the post then answers 404.
+    fake.inbox_page(
+        &query,
+        true,
+        |item| wants_mentions && item.kind == crate::IncomingKind::Mention && item.on.is_none(),
+        |id, item, at| {
+            json!({
+                "action": "SHARE_MENTION",
+                "organizationalEntity": ORGANIZATION_URN,
+                "sourcePost": mention_urn(id),
+                "actor": actor(item),
+                "lastModifiedAt": at.as_millisecond(),
+            })
+        },
+    )
+}
+
+/// `GET /rest/socialActions/{post}/comments`: the comments on one of the organization's posts,
+/// newest first, `start` and `count`; 404 for a post that is not there.
+async fn comments(
+    State(fake): State<Shared>,
+    Path(urn): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refusal) = fake.inbox_refusal(&headers) {
+        return refusal;
+    }
+    if fake.state.post(&urn).is_none() {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Post not found");
+    }
+    let activity = urn.rsplit(':').next().unwrap_or_default().to_owned();
+    fake.inbox_page(
+        &query,
+        false,
+        |item| item.on.as_deref() == Some(urn.as_str()),
+        |id, item, at| {
+            let comment = format!("urn:li:comment:(urn:li:activity:{activity},{id})");
+            json!({
+                "id": id.to_string(),
+                "$URN": comment,
+                "commentUrn": comment,
+                "actor": actor(item),
+                "object": format!("urn:li:activity:{activity}"),
+                "message": { "text": item.text, "attributes": [] },
+                "created": { "actor": actor(item), "time": at.as_millisecond() },
+                "lastModified": { "actor": actor(item), "time": at.as_millisecond() },
+            })
+        },
+    )
+}
+
+/// `POST /rest/socialActions/{urn}/comments`: a comment as the organization, on a post or
+/// (with `parentComment`) under a comment; 201 with the comment and its URN in `x-restli-id`.
+async fn create_comment(
+    State(fake): State<Shared>,
+    Path(target): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(refusal) = unversioned(&headers) {
+        return refusal;
+    }
+    let fault = match fake.before_write(&headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let actor = body["actor"].as_str().unwrap_or_default().to_owned();
+    if actor != ORGANIZATION_URN && actor != MEMBER_URN {
+        return error(
+            StatusCode::FORBIDDEN,
+            "ACCESS_DENIED",
+            &format!("Not enough permissions to comment as {actor}"),
+        );
+    }
+    let text = body["message"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let object = body["object"].as_str().unwrap_or_default().to_owned();
+    let parent = body["parentComment"].as_str().map(str::to_owned);
+    let answers_comment = target.starts_with("urn:li:comment:");
+    if text.is_empty()
+        || object.is_empty()
+        || answers_comment != (parent.as_deref() == Some(target.as_str()))
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNPROCESSABLE_ENTITY",
+            "A comment needs message.text and object, and parentComment exactly when it answers a comment",
+        );
+    }
+    let id = fake.state.next_id();
+    let urn = format!(
+        "urn:li:comment:(urn:li:activity:{},{id})",
+        object.rsplit(':').next().unwrap_or_default()
+    );
+    let (post, _) = fake.state.record(FakePost {
+        id: urn.clone(),
+        text: text.clone(),
+        key: None,
+        media: Vec::new(),
+        extra: json!({ "comment_on": target, "object": object, "parentComment": parent, "actor": actor }),
+    });
+    let mut created = json_answer(
+        StatusCode::CREATED,
+        json!({ "id": id, "commentUrn": post.id, "$URN": post.id, "actor": actor,
+                "object": object, "message": { "text": text } }),
+    );
+    if let Ok(value) = HeaderValue::from_str(&post.id) {
+        created.headers_mut().insert("x-restli-id", value);
+    }
+    fake.after_write(fault, created).await
+}
+
+/// `GET /rest/posts/{urn}`: one of the organization's posts, or the post of a mention.
+async fn read_post(
+    State(fake): State<Shared>,
+    Path(urn): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !fake.authorized(&headers) {
+        return unauthorized();
+    }
+    if let Some(refusal) = unversioned(&headers) {
+        return refusal;
+    }
+    if let Some(post) = fake.state.post(&urn) {
+        return json_answer(
+            StatusCode::OK,
+            json!({ "id": post.id, "author": post.extra["author"], "commentary": post.extra["commentary"],
+                    "lifecycleState": "PUBLISHED" }),
+        );
+    }
+    let (items, _) = fake.state.incoming();
+    let mention = items
+        .iter()
+        .find(|(id, item, _)| mention_urn(*id) == urn && !item.deleted);
+    match mention {
+        Some((_, item, at)) => {
+            // The surrogate marker would be escaped as little text; it goes in after.
+            let text = item.text.replace(super::inbox::LONE_SURROGATE, "\u{e000}");
+            let body = json!({ "id": urn, "author": actor(item), "commentary": escape(&text),
+                    "visibility": "PUBLIC", "lifecycleState": "PUBLISHED",
+                    "createdAt": at.as_millisecond() });
+            (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body.to_string().replace('\u{e000}', "\\ud83d"),
+            )
+                .into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "Post not found"),
+    }
+}
+
+impl Fake {
+    /// The checks every inbox read passes first: the token, the version headers, and a rate
+    /// limit the faults ask for (429, dated, as LinkedIn's daily quota answers).
+    fn inbox_refusal(&self, headers: &HeaderMap) -> Option<Response> {
+        if !self.authorized(headers) {
+            return Some(unauthorized());
+        }
+        if let Some(refusal) = unversioned(headers) {
+            return Some(refusal);
+        }
+        if self.state.inbox_read_limited() {
+            let mut limited = Words.rate_limited();
+            if let Ok(date) = HeaderValue::from_str(&http_date_now()) {
+                limited.headers_mut().insert("date", date);
+            }
+            return Some(limited);
+        }
+        None
+    }
+
+    /// One page, newest first, of the items `wanted` picks (deleted ones too when
+    /// `with_deleted`), each shown by `shown`: `start`
+    /// and `count` (10 by default); a `start` past 0 refused when the faults say so, and
+    /// ignored (the first page again) when the fake is stuck.
+    fn inbox_page(
+        &self,
+        query: &HashMap<String, String>,
+        with_deleted: bool,
+        wanted: impl Fn(&super::inbox::FakeIncoming) -> bool,
+        shown: impl Fn(u64, &super::inbox::FakeIncoming, &jiff::Timestamp) -> Value,
+    ) -> Response {
+        let number = |name: &str| {
+            query
+                .get(name)
+                .and_then(|value| value.parse::<usize>().ok())
+        };
+        let count = number("count").unwrap_or(10).clamp(1, 100);
+        let (items, faults) = self.state.incoming();
+        let start = number("start").unwrap_or(0);
+        if start > 0 && faults.reject_cursors {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "ILLEGAL_ARGUMENT",
+                "Invalid paging parameter start",
+            );
+        }
+        let start = if faults.same_page { 0 } else { start };
+        let matching: Vec<_> = items
+            .into_iter()
+            .filter(|(_, item, _)| (with_deleted || !item.deleted) && wanted(item))
+            .collect();
+        let total = matching.len();
+        let elements: Vec<Value> = matching
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|(id, item, at)| shown(*id, item, at))
+            .collect();
+        (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            super::inbox::with_surrogates(&json!({
+                "elements": elements,
+                "paging": { "start": start, "count": count, "total": total, "links": [] },
+            })),
+        )
+            .into_response()
+    }
+}
+
+/// The URN of the post a mention item is.
+fn mention_urn(id: u64) -> String {
+    format!("urn:li:share:{id}")
+}
+
+/// The member a test's item comes from, as LinkedIn names them: a URN.
+fn actor(item: &super::inbox::FakeIncoming) -> String {
+    if item.sender_id.starts_with("urn:li:") {
+        item.sender_id.clone()
+    } else {
+        format!("urn:li:person:{}", item.sender_id)
+    }
+}
+
+/// Text in the little text format: reserved characters escaped.
+fn escape(text: &str) -> String {
+    crate::linkedin::escape(text)
+}
+
+/// The time now as an HTTP date (`Date`), by the fake's own clock.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the fake stands in for a network, whose `Date` header runs on its own clock"
+)]
+fn http_date_now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde_json::{Value, json};
@@ -43,6 +43,8 @@ const CAROUSEL_ITEMS: std::ops::RangeInclusive<usize> = 2..=20;
 struct Fake {
     state: Arc<FakeState>,
     containers: Arc<Containers>,
+    /// The media each reply container answers (`reply_to_id`), by container id.
+    replies_to: Arc<std::sync::Mutex<HashMap<String, String>>>,
     /// The authorization window binds codes to the app secret, not PKCE.
     authorizations: Arc<Authorizations>,
 }
@@ -51,6 +53,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
     let fake = Fake {
         state,
         containers: Arc::default(),
+        replies_to: Arc::default(),
         authorizations: Arc::new(Authorizations::without_pkce()),
     };
     Router::new()
@@ -61,7 +64,7 @@ pub fn router(state: Arc<FakeState>) -> Router {
         )
         .route(
             &format!("/{API_VERSION}/{{node}}/{{edge}}"),
-            get(list_threads).post(create),
+            get(read_edge).post(create),
         )
         .route("/oauth/access_token", post(exchange_code))
         .route("/access_token", get(long_lived))
@@ -114,7 +117,7 @@ async fn read_node(
     }
 }
 
-async fn list_threads(
+async fn read_edge(
     State(fake): State<Fake>,
     Path((node, edge)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
@@ -124,12 +127,29 @@ async fn list_threads(
         return invalid_token();
     }
     // `me` names the token's own profile, as the user id does.
-    if (node != USER_ID && node != "me") || edge != "threads" {
-        return no_such_object(&node);
+    let own = node == USER_ID || node == "me";
+    match edge.as_str() {
+        "threads" if own => list_threads(&fake, &params),
+        "mentions" if own => mentions(&fake.state, &params),
+        "conversation" | "replies" => conversation(&fake.state, &node, &params),
+        _ => no_such_object(&node),
     }
-    let threads: Vec<Value> = newest(&fake.state, &params)
+}
+
+/// The profile's own threads (its replies are not threads), newest first, each saying
+/// whether anyone has answered it.
+fn list_threads(fake: &Fake, params: &HashMap<String, String>) -> Response {
+    let (incoming, _) = fake.state.incoming();
+    let threads: Vec<Value> = newest(&fake.state, params)
         .into_iter()
-        .map(|post| json!({"id": post.id, "text": post.text, "permalink": permalink(&post.id)}))
+        .filter(|post| post.extra["reply_to_id"].is_null())
+        .map(|post| {
+            let has_replies = incoming
+                .iter()
+                .any(|(_, item, _)| item.on.as_deref() == Some(post.id.as_str()));
+            json!({"id": post.id, "text": post.text, "permalink": permalink(&post.id),
+                   "has_replies": has_replies})
+        })
         .collect();
     ok(json!({"data": threads, "paging": {}}))
 }
@@ -172,6 +192,9 @@ async fn create_container(fake: &Fake, params: &HashMap<String, String>) -> Resp
     };
     let id = fake.state.next_id();
     fake.containers.add(&id, container);
+    if let Some(media) = params.get("reply_to_id") {
+        super::lock(&fake.replies_to).insert(id.clone(), media.clone());
+    }
     after_write(&fake.state, fault, json!({"id": id})).await
 }
 
@@ -232,6 +255,7 @@ async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
         key: None,
         media: fake.containers.media(&container),
         extra: json!({"container": creation_id, "media_type": container.media_type,
+            "reply_to_id": super::lock(&fake.replies_to).get(&creation_id),
             "image_url": container.image_url, "image_urls": fake.containers.image_urls(&container),
             "children": container.children}),
     });
@@ -313,6 +337,96 @@ async fn refresh(
     ok(json!({"access_token": fake.state.token, "token_type": "bearer", "expires_in": 5_184_000}))
 }
 
-fn permalink(media_id: &str) -> String {
+pub(crate) fn permalink(media_id: &str) -> String {
     format!("https://www.threads.com/@{USERNAME}/post/{media_id}")
+}
+
+// The inbox: mentions and the replies under the profile's posts, over what tests sent with
+// `FakeState::receive` (a reply names its post with `FakeIncoming::on`).
+
+/// `GET /{threads-user-id}/mentions`: the posts that mention the profile.
+fn mentions(state: &FakeState, params: &HashMap<String, String>) -> Response {
+    inbox_page(state, params, |item| {
+        item.kind == crate::IncomingKind::Mention && item.on.is_none()
+    })
+}
+
+/// `GET /{threads-media-id}/conversation` (and `/replies`, the same here: the fake's replies
+/// are all top-level): the replies under one of the profile's posts.
+fn conversation(state: &FakeState, media: &str, params: &HashMap<String, String>) -> Response {
+    if state.post(media).is_none() {
+        return no_such_object(media);
+    }
+    inbox_page(state, params, |item| item.on.as_deref() == Some(media))
+}
+
+/// One page of the items `wanted` picks, newest first (as `reverse=true` asks; the fake
+/// serves mentions in the same order): `limit` (25 by default, at most 100) and the fake's
+/// own `after` cursor (`c<id>`: below that item), refused when the faults say so; a
+/// rate-limited read answers as a throttled Graph call does.
+fn inbox_page(
+    state: &FakeState,
+    params: &HashMap<String, String>,
+    wanted: impl Fn(&super::inbox::FakeIncoming) -> bool,
+) -> Response {
+    if state.inbox_read_limited() {
+        return super::facebook::throttled(THROTTLED);
+    }
+    let limit = params
+        .get("limit")
+        .and_then(|limit| limit.parse::<usize>().ok())
+        .unwrap_or(25)
+        .clamp(1, 100);
+    let (items, faults) = state.incoming();
+    let below = match params.get("after") {
+        None => None,
+        Some(_) if faults.reject_cursors => {
+            return graph_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter: after");
+        }
+        Some(cursor) => match cursor
+            .strip_prefix('c')
+            .and_then(|id| id.parse::<u64>().ok())
+        {
+            Some(id) => Some(id),
+            None => return graph_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter: after"),
+        },
+    };
+    let below = if faults.same_page { None } else { below };
+    let matching: Vec<_> = items
+        .into_iter()
+        .filter(|(_, item, _)| !item.deleted && wanted(item))
+        .filter(|(id, ..)| below.is_none_or(|below| *id < below))
+        .collect();
+    let more = matching.len() > limit;
+    let page: Vec<_> = matching.into_iter().take(limit).collect();
+    let data: Vec<Value> = page
+        .iter()
+        .map(|(id, item, at)| {
+            let username = item.sender_handle.trim_start_matches('@');
+            json!({
+                "id": id.to_string(),
+                "text": item.text,
+                "username": username,
+                "permalink": format!("https://www.threads.com/@{username}/post/{id}"),
+                "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S%z").to_string(),
+                "media_type": "TEXT_POST",
+                "is_reply_owned_by_me": false,
+            })
+        })
+        .collect();
+    let mut paging = json!({});
+    if let (Some((first, ..)), Some((last, ..))) = (page.first(), page.last()) {
+        paging["cursors"] = json!({"before": format!("c{first}"), "after": format!("c{last}")});
+        if more {
+            paging["next"] = json!(format!(
+                "https://graph.threads.net/{API_VERSION}/next?after=c{last}"
+            ));
+        }
+    }
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::inbox::with_surrogates(&json!({"data": data, "paging": paging})),
+    )
+        .into_response()
 }

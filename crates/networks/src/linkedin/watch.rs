@@ -126,7 +126,7 @@ impl Watch for LinkedIn {
 }
 
 /// The little text format's plain text: the backslash escapes undone.
-fn unescaped(text: &str) -> String {
+pub(crate) fn unescaped(text: &str) -> String {
     let mut plain = String::with_capacity(text.len());
     let mut escaped = false;
     for character in text.chars() {

@@ -10,6 +10,7 @@ mod facebook;
 mod faults;
 mod inbox;
 mod inbox_meta;
+mod inbox_threads_linkedin;
 mod instagram;
 mod linkedin;
 mod mastodon;
