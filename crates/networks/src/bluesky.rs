@@ -692,10 +692,11 @@ fn error_body(answer: &Answer) -> XrpcError {
     serde_json::from_slice(&answer.body).unwrap_or_default()
 }
 
-/// The XRPC error name of an unsuccessful answer (`InvalidToken`, `InvalidRequest`, …), empty
-/// when the body names none.
-pub(crate) fn error_name(answer: &Answer) -> String {
-    error_body(answer).error
+/// The XRPC error name of an unsuccessful answer (`InvalidToken`, `InvalidRequest`, …) and its
+/// message, each empty when the body has none.
+pub(crate) fn error_parts(answer: &Answer) -> (String, String) {
+    let body = error_body(answer);
+    (body.error, body.message)
 }
 
 /// The error an unsuccessful answer means. `ExpiredToken` and `InvalidToken` mean reconnect

@@ -821,7 +821,10 @@ async fn chat_log(
         Some(_) if faults.reject_cursors => {
             return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Invalid cursor");
         }
-        Some(cursor) => match cursor.strip_prefix('r').and_then(|id| id.parse::<u64>().ok()) {
+        Some(cursor) => match cursor
+            .strip_prefix('r')
+            .and_then(|id| id.parse::<u64>().ok())
+        {
             Some(id) => Some(id),
             None => {
                 return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Invalid cursor");
@@ -888,16 +891,20 @@ async fn chat_convo(
         .unwrap_or_default();
     let (items, _) = fake.state.incoming();
     let Some((_, sender, _)) = items.iter().find(|(_, item, _)| {
-        item.kind == crate::IncomingKind::Message && item.sender_id != DID && convo_of(item) == asked
+        item.kind == crate::IncomingKind::Message
+            && item.sender_id != DID
+            && convo_of(item) == asked
     }) else {
         return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Convo not found");
     };
-    let member = |did: &str, handle: &str, name: &str| {
-        json!({ "did": did, "handle": handle, "displayName": name, "labels": [] })
-    };
+    let member = |did: &str, handle: &str, name: &str| json!({ "did": did, "handle": handle, "displayName": name, "labels": [] });
     let members = json!([
         member(DID, HANDLE, DISPLAY_NAME),
-        member(&sender.sender_id, &sender.sender_handle, &sender.sender_name),
+        member(
+            &sender.sender_id,
+            &sender.sender_handle,
+            &sender.sender_name
+        ),
     ]);
     (
         StatusCode::OK,
@@ -920,10 +927,8 @@ async fn chat_send(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Byte
         Err(answer) => return answer,
     };
     let input: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let (Some(convo), Some(text)) = (
-        input["convoId"].as_str(),
-        input["message"]["text"].as_str(),
-    ) else {
+    let (Some(convo), Some(text)) = (input["convoId"].as_str(), input["message"]["text"].as_str())
+    else {
         return xrpc_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",

@@ -63,7 +63,10 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/2/tweets/{id}", delete(delete_tweet))
         .route("/2/users/{id}/mentions", get(mentions))
         .route("/2/dm_events", get(dm_events))
-        .route("/2/dm_conversations/{id}/messages", post(send_to_conversation))
+        .route(
+            "/2/dm_conversations/{id}/messages",
+            post(send_to_conversation),
+        )
         .route(
             "/2/dm_conversations/with/{participant}/messages",
             post(send_to_participant),
@@ -678,6 +681,11 @@ async fn dm_events(
         return json_answer(StatusCode::OK, json!({ "meta": { "result_count": 0 } }));
     }
     let number = |name: &str| query.get(name).and_then(|value| value.parse::<u64>().ok());
+    if query.contains_key("pagination_token")
+        && (faults.reject_cursors || number("pagination_token").is_none())
+    {
+        return invalid_request("The `pagination_token` query parameter value is not valid.");
+    }
     let max = number("max_results").unwrap_or(100).clamp(1, 100) as usize;
     let below = if faults.same_page {
         None
@@ -721,7 +729,10 @@ async fn dm_events(
     if asked("expansions", "sender_id") {
         let mut users: Vec<Value> = Vec::new();
         for (_, item, _) in &page {
-            if users.iter().all(|user| user["id"] != item.sender_id.as_str()) {
+            if users
+                .iter()
+                .all(|user| user["id"] != item.sender_id.as_str())
+            {
                 users.push(json!({
                     "id": item.sender_id,
                     "username": item.sender_handle.trim_start_matches('@'),
@@ -750,9 +761,9 @@ async fn send_to_conversation(
     Json(body): Json<Value>,
 ) -> Response {
     let (items, _) = fake.state.incoming();
-    let known = items
-        .iter()
-        .any(|(_, item, _)| item.kind == crate::IncomingKind::Message && conversation_of(item) == conversation);
+    let known = items.iter().any(|(_, item, _)| {
+        item.kind == crate::IncomingKind::Message && conversation_of(item) == conversation
+    });
     if !known {
         return problem(
             StatusCode::FORBIDDEN,

@@ -33,7 +33,7 @@ async fn mastodon() -> (FakeServer, networks::mastodon::Mastodon, Tokens) {
     (server, adapter, tokens)
 }
 
-async fn bluesky() -> (FakeServer, networks::bluesky::Bluesky, Tokens) {
+pub(crate) async fn bluesky() -> (FakeServer, networks::bluesky::Bluesky, Tokens) {
     let state = FakeState::new(&fake_bluesky::access_jwt(DID, 4_000_000_000), 7);
     let server = fake_bluesky::start(state.clone()).await.expect("fake PDS");
     let adapter = networks::bluesky::Bluesky::new(Endpoint::new(
@@ -48,7 +48,7 @@ async fn bluesky() -> (FakeServer, networks::bluesky::Bluesky, Tokens) {
     (server, adapter, tokens)
 }
 
-fn mention(n: usize) -> FakeIncoming {
+pub(crate) fn mention(n: usize) -> FakeIncoming {
     FakeIncoming::mention(
         &format!("fan{n}.example"),
         &format!("Fan {n}"),
@@ -56,14 +56,14 @@ fn mention(n: usize) -> FakeIncoming {
     )
 }
 
-fn small() -> ReadLimits {
+pub(crate) fn small() -> ReadLimits {
     ReadLimits {
         page_size: 3,
         pages: 2,
     }
 }
 
-fn reply_post(key: &str) -> Outgoing {
+pub(crate) fn reply_post(key: &str) -> Outgoing {
     Outgoing {
         key: key.to_owned(),
         text: "Thanks, we are on it".to_owned(),
@@ -73,7 +73,7 @@ fn reply_post(key: &str) -> Outgoing {
 }
 
 /// Reads until the network has nothing more, from `cursor`: every item key read, in order.
-async fn read_all(
+pub(crate) async fn read_all(
     reader: &dyn ReadInbox,
     tokens: &Tokens,
     mut cursor: Option<String>,
@@ -97,7 +97,7 @@ async fn read_all(
     (keys, cursor, reads)
 }
 
-fn distinct(keys: &[String]) -> usize {
+pub(crate) fn distinct(keys: &[String]) -> usize {
     keys.iter().collect::<HashSet<_>>().len()
 }
 
@@ -492,7 +492,7 @@ async fn bluesky_rate_limit_carries_the_reset_time() {
     );
 }
 
-async fn x() -> (FakeServer, networks::x::X, Tokens) {
+pub(crate) async fn x() -> (FakeServer, networks::x::X, Tokens) {
     let server = networks::fake::x::start(FakeState::new(TOKEN, 7))
         .await
         .expect("fake X");

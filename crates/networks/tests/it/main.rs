@@ -9,6 +9,7 @@ mod consent;
 mod facebook;
 mod faults;
 mod inbox;
+mod inbox_messages;
 mod instagram;
 mod linkedin;
 mod mastodon;

@@ -29,7 +29,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bluesky::{Bluesky, error_name, expect_json, failure_of};
+use crate::bluesky::{Bluesky, error_parts, expect_json, failure_of};
 use crate::inbox::{InboxRead, Incoming, IncomingKind, ReadLimits, Sender, parse_page};
 use crate::{NetworkError, Outgoing, Published, Tokens};
 
@@ -170,7 +170,7 @@ pub(super) async fn read(
             break;
         }
     }
-    let members = members(bluesky, tokens, &messages).await?;
+    let members = members(bluesky, tokens, &messages, &mut read.warnings).await?;
     for (convo, message) in messages {
         let member = members.get(&message.sender.did);
         read.items.push(Incoming {
@@ -232,7 +232,8 @@ async fn log(
     let Some(failure) = failure_of(&answer) else {
         return parse_page(&answer, warnings).map(Read::Page);
     };
-    let name = error_name(&answer);
+    let (name, message) = error_parts(&answer);
+    let why = format!("{} {name}: {message}", answer.status);
     // The notifications were just read with the same token, so a refusal of the token here
     // is about chat: an app password without the privilege.
     let refused_token = name == "InvalidToken"
@@ -241,7 +242,7 @@ async fn log(
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
         );
     if refused_token || answer.status == StatusCode::NOT_IMPLEMENTED {
-        return Ok(Read::NoChat(failure.to_string()));
+        return Ok(Read::NoChat(why));
     }
     if answer.status == StatusCode::BAD_REQUEST && cursor.is_some() {
         return Ok(Read::CursorRefused);
@@ -283,6 +284,7 @@ async fn members(
     bluesky: &Bluesky,
     tokens: &Tokens,
     messages: &[(String, Message)],
+    warnings: &mut Vec<String>,
 ) -> Result<HashMap<String, Member>, NetworkError> {
     let mut members = HashMap::new();
     let mut asked: Vec<&str> = Vec::new();
@@ -295,7 +297,11 @@ async fn members(
             .get(tokens, GET_CONVO)
             .header("atproto-proxy", CHAT_PROXY)
             .query(&[("convoId", convo)]);
-        let answer: ConvoAnswer = expect_json(bluesky.send_as(tokens, request).await?)?;
+        let answer = bluesky.send_as(tokens, request).await?;
+        if let Some(failure) = failure_of(&answer) {
+            return Err(failure);
+        }
+        let answer: ConvoAnswer = parse_page(&answer, warnings)?;
         for member in answer.convo.members {
             members.insert(member.did.clone(), member);
         }

@@ -209,8 +209,13 @@ pub(super) async fn reply(
             "Herald answers X direct messages with text only".to_owned(),
         ));
     }
-    // The ids go into the path: only X's own shapes (digits, and a dash between two ids).
-    let plain = |id: &String| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+    // The ids go into the path: one plain segment each (X's are digits, with a dash between
+    // the two ids of a conversation), never one that climbs or adds a query.
+    let plain = |id: &String| {
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && id.bytes().any(|b| b != b'.')
+    };
     let path = match (&to.dm_conversation, &to.participant) {
         (Some(conversation), _) if plain(conversation) => {
             format!("/2/dm_conversations/{conversation}/messages")
@@ -264,7 +269,7 @@ async fn events(
         return parse_page(&answer, warnings).map(Events::Page);
     }
     match answer.status {
-        StatusCode::FORBIDDEN => Ok(Events::Forbidden(failure(&answer).to_string())),
+        StatusCode::FORBIDDEN => Ok(Events::Forbidden(answer.status.to_string())),
         StatusCode::BAD_REQUEST if token.is_some() => Ok(Events::TokenRefused),
         _ => Err(failure(&answer)),
     }
@@ -274,7 +279,8 @@ async fn events(
 /// same list), as items; events that cannot be placed are told in the warnings.
 fn items(tokens: &Tokens, page: &Page, seen: Option<&str>, read: &mut InboxRead) {
     for event in &page.data {
-        if event.event_type != "MessageCreate" || seen.is_some_and(|seen| !id_after(&event.id, seen))
+        if event.event_type != "MessageCreate"
+            || seen.is_some_and(|seen| !id_after(&event.id, seen))
         {
             continue;
         }
