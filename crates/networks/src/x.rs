@@ -386,7 +386,7 @@ pub(crate) fn failure(answer: &Answer) -> NetworkError {
 /// Text as X shows it back, made comparable with what Herald sent: X escapes `&`, `<` and
 /// `>` and wraps every link in a `t.co` one, so entities are decoded, links become one
 /// placeholder and whitespace is squeezed.
-fn comparable(text: &str) -> String {
+pub(crate) fn comparable(text: &str) -> String {
     let decoded = text
         .replace("&lt;", "<")
         .replace("&gt;", ">")

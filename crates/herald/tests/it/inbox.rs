@@ -33,7 +33,7 @@ async fn company_names(scene: &Scene) {
 
 /// Moves the clock past the next sweep and waits until the inbox (as `person` sees it) holds
 /// `count` items.
-async fn read_until(scene: &Scene, person: &Person, count: usize) -> Vec<Value> {
+pub(crate) async fn read_until(scene: &Scene, person: &Person, count: usize) -> Vec<Value> {
     scene.clock.advance(SignedDuration::from_secs(121));
     for _ in 0..300 {
         let items = list(scene, person, "").await;
@@ -48,7 +48,7 @@ async fn read_until(scene: &Scene, person: &Person, count: usize) -> Vec<Value> 
     );
 }
 
-async fn list(scene: &Scene, person: &Person, query: &str) -> Vec<Value> {
+pub(crate) async fn list(scene: &Scene, person: &Person, query: &str) -> Vec<Value> {
     let page = person
         .get_json(&scene.app, &format!("/api/v1/inbox?per_page=200{query}"))
         .await;
@@ -66,7 +66,7 @@ async fn patch(scene: &Scene, person: &Person, id: i64, body: Value) -> reqwest:
         .await
 }
 
-fn by_author<'a>(items: &'a [Value], name: &str) -> &'a Value {
+pub(crate) fn by_author<'a>(items: &'a [Value], name: &str) -> &'a Value {
     items
         .iter()
         .find(|item| item["author_name"] == name)
@@ -510,7 +510,12 @@ async fn ann_notification_id(scene: &Scene, id: i64) -> u64 {
         .expect("numeric")
 }
 
-async fn reply(scene: &Scene, person: &Person, id: i64, text: &str) -> reqwest::Response {
+pub(crate) async fn reply(
+    scene: &Scene,
+    person: &Person,
+    id: i64,
+    text: &str,
+) -> reqwest::Response {
     person
         .post(
             &scene.app,

@@ -26,6 +26,7 @@ mod helpers;
 mod import;
 mod inbox;
 mod inbox_browser;
+mod inbox_messages;
 mod inbox_store;
 mod incident_alerts;
 mod incident_browser;

@@ -64,6 +64,14 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/2/users/{id}/mentions", get(mentions))
         .route("/2/dm_events", get(dm_events))
         .route(
+            "/2/dm_conversations/{id}/dm_events",
+            get(conversation_events),
+        )
+        .route(
+            "/2/dm_conversations/with/{participant}/dm_events",
+            get(participant_events),
+        )
+        .route(
             "/2/dm_conversations/{id}/messages",
             post(send_to_conversation),
         )
@@ -662,7 +670,37 @@ async fn dm_events(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if !fake.authorized(&headers) {
+    events(&fake, &query, &headers, None)
+}
+
+/// `GET /2/dm_conversations/:dm_conversation_id/dm_events`: one conversation's events.
+async fn conversation_events(
+    State(fake): State<Shared>,
+    Path(conversation): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    events(&fake, &query, &headers, Some(conversation))
+}
+
+/// `GET /2/dm_conversations/with/:participant_id/dm_events`: the 1:1 conversation's events.
+async fn participant_events(
+    State(fake): State<Shared>,
+    Path(participant): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    events(&fake, &query, &headers, Some(one_to_one(&participant)))
+}
+
+/// The events of every conversation, or of `conversation`.
+fn events(
+    fake: &Fake,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    conversation: Option<String>,
+) -> Response {
+    if !fake.authorized(headers) {
         return unauthorized();
     }
     if fake.state.messages_read_limited() {
@@ -695,6 +733,11 @@ async fn dm_events(
     let page: Vec<_> = items
         .into_iter()
         .filter(|(_, item, _)| !item.deleted && item.kind == crate::IncomingKind::Message)
+        .filter(|(_, item, _)| {
+            conversation
+                .as_ref()
+                .is_none_or(|conversation| conversation_of(item) == *conversation)
+        })
         .filter(|(id, ..)| below.is_none_or(|below| *id < below))
         .collect();
     let more = page.len() > max;

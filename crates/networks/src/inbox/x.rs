@@ -231,6 +231,21 @@ impl ReadInbox for X {
         })
     }
 
+    fn find_reply<'a>(
+        &'a self,
+        tokens: &'a Tokens,
+        reply_to: &'a str,
+        post: &'a Outgoing,
+    ) -> NetworkFuture<'a, Option<Published>> {
+        Box::pin(async move {
+            let to: serde_json::Value = serde_json::from_str(reply_to).unwrap_or_default();
+            match messages::ReplyTo::of(&to) {
+                Some(to) => messages::find(self, tokens, &to, post).await,
+                None => crate::Adapter::find(self, tokens, post).await,
+            }
+        })
+    }
+
     fn impersonation_form(&self) -> &'static str {
         "https://help.x.com/en/forms/authenticity/impersonation"
     }

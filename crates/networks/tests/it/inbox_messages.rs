@@ -252,6 +252,48 @@ async fn x_answers_a_direct_message_in_its_conversation_and_never_as_a_post() {
 }
 
 #[tokio::test]
+async fn x_finds_an_answer_whose_outcome_was_lost_so_it_is_not_sent_twice() {
+    let (server, adapter, tokens) = x().await;
+    server.state.receive(message(1));
+    let read = read(&adapter, &tokens, None).await;
+    let reply_to = read.items[0].reply_to.clone().expect("answerable");
+    // Dated as the fake's messages are (from 2026-12-01 08:00 UTC).
+    let post = networks::Outgoing {
+        created_at: jiff::Timestamp::from_second(1_796_112_000).expect("time"),
+        ..reply_post("dm-lost")
+    };
+    assert_eq!(
+        adapter
+            .find_reply(&tokens, &reply_to, &post)
+            .await
+            .expect("look"),
+        None,
+        "not sent yet"
+    );
+    let sent = adapter
+        .reply(&tokens, &reply_to, &post)
+        .await
+        .expect("sent");
+    let found = adapter
+        .find_reply(&tokens, &reply_to, &post)
+        .await
+        .expect("look")
+        .expect("the answer is found");
+    assert_eq!(found.remote_id, sent.remote_id);
+    let other = networks::Outgoing {
+        text: "Something else".to_owned(),
+        ..post
+    };
+    assert_eq!(
+        adapter
+            .find_reply(&tokens, &reply_to, &other)
+            .await
+            .expect("look"),
+        None
+    );
+}
+
+#[tokio::test]
 async fn x_direct_messages_rate_limit_carries_the_reset_time() {
     let (server, adapter, tokens) = x().await;
     server.state.set_inbox_faults(InboxFaults {

@@ -27,8 +27,11 @@ use serde_json::{Value, json};
 
 use super::{Includes, Meta};
 use crate::inbox::{InboxRead, Incoming, IncomingKind, ReadLimits, Sender, id_after, parse_page};
-use crate::x::{X, call, failure};
+use crate::x::{X, call, comparable, failure};
 use crate::{NetworkError, Outgoing, Published, Tokens};
+
+/// How far before the post's first attempt [`find`] looks for the answer it may have sent.
+const FIND_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
 
 /// Where the direct messages' walk is, inside the X cursor.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -209,26 +212,7 @@ pub(super) async fn reply(
             "Herald answers X direct messages with text only".to_owned(),
         ));
     }
-    // The ids go into the path: one plain segment each (X's are digits, with a dash between
-    // the two ids of a conversation), never one that climbs or adds a query.
-    let plain = |id: &String| {
-        id.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && id.bytes().any(|b| b != b'.')
-    };
-    let path = match (&to.dm_conversation, &to.participant) {
-        (Some(conversation), _) if plain(conversation) => {
-            format!("/2/dm_conversations/{conversation}/messages")
-        }
-        (None, Some(participant)) if plain(participant) => {
-            format!("/2/dm_conversations/with/{participant}/messages")
-        }
-        _ => {
-            return Err(NetworkError::Rejected(
-                "the message to answer names no X conversation Herald can use".to_owned(),
-            ));
-        }
-    };
+    let path = path_for(to, "messages")?;
     let request = x
         .authorized(tokens, Method::POST, &path)
         .json(&json!({ "text": post.text }));
@@ -238,6 +222,72 @@ pub(super) async fn reply(
         remote_id: sent.data.dm_event_id,
         url: conversation.map(|conversation| conversation_url(&conversation)),
     })
+}
+
+/// The direct message an earlier attempt sent for `post` to the conversation `to` names, if X
+/// has it: the account's own message there with the same text, sent since a little before the
+/// post was first attempted (`GET /2/dm_conversations/:id/dm_events`, newest first; the
+/// newest hundred are enough for an answer sent minutes ago).
+pub(super) async fn find(
+    x: &X,
+    tokens: &Tokens,
+    to: &ReplyTo,
+    post: &Outgoing,
+) -> Result<Option<Published>, NetworkError> {
+    let path = path_for(to, "dm_events")?;
+    let query = [
+        ("event_types", "MessageCreate"),
+        (
+            "dm_event.fields",
+            "id,text,event_type,created_at,sender_id,dm_conversation_id",
+        ),
+        ("max_results", "100"),
+    ];
+    let request = x.authorized(tokens, Method::GET, &path).query(&query);
+    let mut warnings = Vec::new();
+    let page: Page = parse_page(&call(&x.endpoint, request).await?, &mut warnings)?;
+    let since = post
+        .created_at
+        .checked_sub(FIND_MARGIN)
+        .unwrap_or(post.created_at);
+    let wanted = comparable(&post.text);
+    Ok(page
+        .data
+        .into_iter()
+        .find(|event| {
+            event.sender_id.as_deref() == Some(tokens.subject.as_str())
+                && event.created_at.is_some_and(|at| at >= since)
+                && comparable(&event.text) == wanted
+        })
+        .map(|event| Published {
+            remote_id: event.id,
+            url: event
+                .dm_conversation_id
+                .or(to.dm_conversation.clone())
+                .map(|conversation| conversation_url(&conversation)),
+        }))
+}
+
+/// `/2/dm_conversations/{conversation}/{tail}`, or `/with/{participant}/` for a message that
+/// names no conversation. The ids go into the path: one plain segment each (X's are digits,
+/// with a dash between the two ids of a conversation), never one that climbs or adds a query.
+fn path_for(to: &ReplyTo, tail: &str) -> Result<String, NetworkError> {
+    let plain = |id: &String| {
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && id.bytes().any(|b| b != b'.')
+    };
+    match (&to.dm_conversation, &to.participant) {
+        (Some(conversation), _) if plain(conversation) => {
+            Ok(format!("/2/dm_conversations/{conversation}/{tail}"))
+        }
+        (None, Some(participant)) if plain(participant) => {
+            Ok(format!("/2/dm_conversations/with/{participant}/{tail}"))
+        }
+        _ => Err(NetworkError::Rejected(
+            "the message to answer names no X conversation Herald can use".to_owned(),
+        )),
+    }
 }
 
 async fn events(
