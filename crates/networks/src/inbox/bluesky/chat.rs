@@ -12,7 +12,8 @@
 //! The PDS proxies chat only for an app password made with "Allow access to your direct
 //! messages" (the privileged kind); others get `InvalidToken` ("Bad token scope"). Then, as
 //! for a PDS that does not reach the chat service at all, the notifications are read all the
-//! same and a warning says what the gatekeeper must do.
+//! same and a warning says what the gatekeeper must do. Only a rate limit stops the read (to
+//! wait for its reset).
 //!
 //! Followed: <https://docs.bsky.app/docs/api/chat-bsky-convo-get-log>,
 //! <https://docs.bsky.app/docs/api/chat-bsky-convo-get-convo>,
@@ -118,6 +119,8 @@ enum Read {
     NoChat(String),
     /// The chat service no longer accepts the cursor.
     CursorRefused,
+    /// The chat service could not be read now (it is down, or the PDS cannot reach it).
+    Unreachable(String),
 }
 
 /// Reads the chat log from `position` as far as `limits` allow; whether there is more to read
@@ -141,6 +144,13 @@ pub(super) async fn read(
                     "Bluesky chat is not open to Herald ({why}); notifications are read, direct \
                      messages are not until the gatekeeper connects the account with an app \
                      password made with \"Allow access to your direct messages\""
+                ));
+                return Ok(false);
+            }
+            Read::Unreachable(why) => {
+                read.warnings.push(format!(
+                    "Bluesky chat could not be read ({why}); notifications are read, direct \
+                     messages wait for the next poll"
                 ));
                 return Ok(false);
             }
@@ -178,7 +188,10 @@ pub(super) async fn read(
             kind: IncomingKind::Message,
             sender: Sender {
                 id: message.sender.did.clone(),
-                handle: member.map_or_else(String::new, |member| member.handle.clone()),
+                handle: member.map_or_else(
+                    || message.sender.did.clone(),
+                    |member| member.handle.clone(),
+                ),
                 display_name: member
                     .and_then(|member| member.display_name.clone())
                     .unwrap_or_default(),
@@ -232,22 +245,26 @@ async fn log(
     let Some(failure) = failure_of(&answer) else {
         return parse_page(&answer, warnings).map(Read::Page);
     };
+    if matches!(failure, NetworkError::RateLimited { .. }) {
+        return Err(failure);
+    }
     let (name, message) = error_parts(&answer);
-    let why = format!("{} {name}: {message}", answer.status);
+    if answer.status == StatusCode::BAD_REQUEST && name == "InvalidRequest" && cursor.is_some() {
+        return Ok(Read::CursorRefused);
+    }
     // The notifications were just read with the same token, so a refusal of the token here
-    // is about chat: an app password without the privilege.
+    // is about chat: an app password without the privilege. A PDS that does not reach the
+    // chat service (none configured, or it is down) must not stop the notifications either.
+    let why = format!("{} {name}: {message}", answer.status);
     let refused_token = name == "InvalidToken"
         || matches!(
             answer.status,
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_IMPLEMENTED
         );
-    if refused_token || answer.status == StatusCode::NOT_IMPLEMENTED {
+    if refused_token {
         return Ok(Read::NoChat(why));
     }
-    if answer.status == StatusCode::BAD_REQUEST && cursor.is_some() {
-        return Ok(Read::CursorRefused);
-    }
-    Err(failure)
+    Ok(Read::Unreachable(why))
 }
 
 /// The log's new messages from others, with their conversations; deleted ones told in the
@@ -298,8 +315,16 @@ async fn members(
             .header("atproto-proxy", CHAT_PROXY)
             .query(&[("convoId", convo)]);
         let answer = bluesky.send_as(tokens, request).await?;
-        if let Some(failure) = failure_of(&answer) {
-            return Err(failure);
+        match failure_of(&answer) {
+            Some(failure @ NetworkError::RateLimited { .. }) => return Err(failure),
+            Some(failure) => {
+                // The messages are kept; their senders are named by their DIDs only.
+                warnings.push(format!(
+                    "Bluesky chat did not name the members of conversation {convo}: {failure}"
+                ));
+                continue;
+            }
+            None => {}
         }
         let answer: ConvoAnswer = parse_page(&answer, warnings)?;
         for member in answer.convo.members {
