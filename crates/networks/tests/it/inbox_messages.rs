@@ -383,6 +383,20 @@ async fn x_direct_messages_survive_a_repeated_page_a_refused_token_and_lone_surr
         refused.warnings
     );
     assert!(!refused.items.is_empty(), "the newest page is read instead");
+    // A refusal that uses up the read's last page leaves no refused token behind.
+    let one_page = ReadLimits {
+        page_size: 5,
+        pages: 1,
+    };
+    let spent = adapter
+        .read_inbox(&tokens, stopped.cursor.as_deref(), one_page)
+        .await
+        .expect("read");
+    assert!(
+        cursor_json(spent.cursor.as_deref())["messages"]["walk"].is_null(),
+        "{:?}",
+        spent.cursor
+    );
 }
 
 #[tokio::test]

@@ -151,6 +151,7 @@ pub(super) async fn read(
                 ));
                 token = None;
                 top = None;
+                at.walk = None;
                 continue;
             }
         };
