@@ -782,6 +782,13 @@ fn chat_refusal(fake: &Fake, headers: &HeaderMap, read: bool) -> Option<Response
             "Method Not Implemented",
         ));
     }
+    if fake.state.inbox_faults().chat_unreachable {
+        return Some(xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "could not resolve proxy did service url",
+        ));
+    }
     if fake.state.inbox_faults().no_message_access {
         return Some(xrpc_error(
             StatusCode::BAD_REQUEST,

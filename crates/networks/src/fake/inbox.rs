@@ -70,6 +70,9 @@ pub struct InboxFaults {
     /// The token may not read direct messages: X's 403 for a missing `dm.read` scope,
     /// Bluesky's `Bad token scope` for an app password without the chat privilege.
     pub no_message_access: bool,
+    /// The PDS cannot reach the chat service (a PDS of one's own, say): Bluesky's chat calls
+    /// answer what the reference PDS answers for a proxy it cannot resolve.
+    pub chat_unreachable: bool,
 }
 
 /// A direct message the account sent, as the fake received it.

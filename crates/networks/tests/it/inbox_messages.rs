@@ -538,6 +538,51 @@ async fn bluesky_without_the_chat_privilege_warns_and_still_reads_notifications(
 }
 
 #[tokio::test]
+async fn bluesky_chat_out_of_reach_of_the_pds_warns_and_the_notifications_are_kept() {
+    let (server, adapter, tokens) = bluesky().await;
+    server.state.receive(message(1));
+    let first = read(&adapter, &tokens, None).await;
+    server.state.receive(mention(2));
+    server.state.receive(message(3));
+    server.state.set_inbox_faults(InboxFaults {
+        chat_unreachable: true,
+        ..InboxFaults::default()
+    });
+    // With a log cursor the refusal first looks like a cursor no longer accepted; without one
+    // it is the chat service out of reach.
+    let read = adapter
+        .read_inbox(&tokens, first.cursor.as_deref(), ReadLimits::default())
+        .await
+        .expect("the notifications are read");
+    assert_eq!(
+        kinds(&read),
+        vec![("Fan 2".to_owned(), IncomingKind::Mention)]
+    );
+    assert!(
+        read.warnings
+            .iter()
+            .any(|w| w.contains("could not be read")),
+        "{:?}",
+        read.warnings
+    );
+    assert_eq!(
+        cursor_json(read.cursor.as_deref())["chat"],
+        cursor_json(first.cursor.as_deref())["chat"],
+        "the log's place is kept for when chat is back"
+    );
+    server.state.set_inbox_faults(InboxFaults::default());
+    let back = adapter
+        .read_inbox(&tokens, read.cursor.as_deref(), ReadLimits::default())
+        .await
+        .expect("read");
+    let messages: Vec<_> = kinds(&back)
+        .into_iter()
+        .filter(|(_, kind)| *kind == IncomingKind::Message)
+        .collect();
+    assert_eq!(messages, vec![("Fan 3".to_owned(), IncomingKind::Message)]);
+}
+
+#[tokio::test]
 async fn bluesky_chat_is_reached_only_through_the_service_proxy_header() {
     let (server, _adapter, tokens) = bluesky().await;
     let url = format!("{}/xrpc/chat.bsky.convo.getLog", server.url());
