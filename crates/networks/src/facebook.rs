@@ -52,7 +52,10 @@ const DIALOG_URL: &str = "https://www.facebook.com";
 pub const MOST_IMAGES: usize = 10;
 
 /// What Herald asks the gatekeeper for: list their Pages, read them, post as them.
-const SCOPES: &str = "pages_show_list,pages_read_engagement,pages_manage_posts";
+/// The inbox (`inbox/facebook.rs`) reads comments and mentions (`pages_read_user_content`),
+/// answers comments (`pages_manage_engagement`) and reads and answers messages
+/// (`pages_messaging`).
+const SCOPES: &str = "pages_show_list,pages_read_engagement,pages_manage_posts,pages_read_user_content,pages_manage_engagement,pages_messaging";
 
 /// How many recent posts [`Adapter::find`] reads: a lost post is minutes old at most.
 const RECENT_POSTS: &str = "25";
@@ -60,7 +63,7 @@ const RECENT_POSTS: &str = "25";
 /// A Facebook Page, as Herald publishes to it.
 #[derive(Debug, Clone)]
 pub struct Facebook {
-    endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,7 +108,7 @@ impl Facebook {
         Facebook { endpoint }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.endpoint.url(None, &format!("/{GRAPH_VERSION}{path}"))
     }
 

@@ -9,8 +9,11 @@
 //! item once however often a page is read again.
 
 mod bluesky;
+mod facebook;
+mod instagram;
 mod json;
 mod mastodon;
+mod meta;
 mod x;
 
 use jiff::Timestamp;

@@ -53,7 +53,10 @@ const AUTHORIZE_HOST: &str = "https://www.instagram.com";
 /// The most images a carousel holds (and the fewest is two).
 pub const MOST_IMAGES: usize = 10;
 
-const SCOPES: &str = "instagram_business_basic,instagram_business_content_publish";
+/// The inbox (`inbox/instagram.rs`) reads and answers comments and mentions
+/// (`instagram_business_manage_comments`) and direct messages
+/// (`instagram_business_manage_messages`).
+const SCOPES: &str = "instagram_business_basic,instagram_business_content_publish,instagram_business_manage_comments,instagram_business_manage_messages";
 
 /// How many recent media [`Adapter::find`] reads.
 const RECENT_MEDIA: &str = "25";
@@ -64,7 +67,7 @@ const JPEG: &str = "image/jpeg";
 /// An Instagram professional account, as Herald publishes to it.
 #[derive(Debug, Clone)]
 pub struct Instagram {
-    endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     login_url: String,
 }
 
@@ -130,7 +133,7 @@ impl Instagram {
         self
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.endpoint.url(None, &format!("/{GRAPH_VERSION}{path}"))
     }
 

@@ -54,14 +54,17 @@ impl WatchAccounts {
 impl JobHandler for WatchAccounts {
     fn run<'a>(&'a self, _job: &'a Job) -> JobFuture<'a> {
         Box::pin(async move {
+            // The next look is due a minute after this one began, not after it ended: a look
+            // that outlasts a minute boundary must not push the next one a whole interval on,
+            // or an alert could take two intervals instead of one.
+            let began = self.services.now();
             self.look_at_all().await?;
-            let now = self.services.now();
             recurring::schedule(
                 &self.services.store,
                 WATCH_KIND,
                 WATCH_PERIOD,
-                next_run(now),
-                now,
+                next_run(began),
+                self.services.now(),
             )
             .await
             .map(|()| Done::ByRunner)

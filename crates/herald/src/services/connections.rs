@@ -98,13 +98,15 @@ impl Networks {
             (Network::Linkedin, linkedin),
             (Network::Threads, threads),
             (Network::Bluesky, bluesky.clone()),
-            (Network::Facebook, facebook),
-            (Network::Instagram, instagram),
+            (Network::Facebook, facebook.clone()),
+            (Network::Instagram, instagram.clone()),
         ];
         let readers: Vec<(Network, Arc<dyn ReadInbox>)> = vec![
             (Network::Bluesky, bluesky.clone()),
             (Network::Mastodon, mastodon),
             (Network::X, x),
+            (Network::Facebook, facebook),
+            (Network::Instagram, instagram),
         ];
         Networks {
             adapters: adapters.into(),

@@ -27,6 +27,7 @@ mod import;
 mod inbox;
 mod inbox_browser;
 mod inbox_messages;
+mod inbox_meta;
 mod inbox_store;
 mod incident_alerts;
 mod incident_browser;

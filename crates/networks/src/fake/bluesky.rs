@@ -789,7 +789,7 @@ fn chat_refusal(fake: &Fake, headers: &HeaderMap, read: bool) -> Option<Response
             "could not resolve proxy did service url",
         ));
     }
-    if fake.state.inbox_faults().no_message_access {
+    if fake.state.inbox_faults().messages_forbidden {
         return Some(xrpc_error(
             StatusCode::BAD_REQUEST,
             "InvalidToken",

@@ -5,7 +5,9 @@
 //! (`/{version}/dialog/oauth`, on www.facebook.com for real, approved at once),
 //! `/oauth/access_token` (redeeming the dialog's codes only with their redirect URI) and
 //! `/me/accounts`, with Graph error bodies and Meta's throttling answer (HTTP 400, a
-//! throttling code and the usage headers).
+//! throttling code and the usage headers). The inbox's lists (comments, `tagged`,
+//! conversations and messages) are `meta_inbox.rs`'s; answers to them are
+//! `POST /{object-id}/comments` and the Send API (`POST /{page-id}/messages`).
 //!
 //! The helpers below the router are shared with the Instagram and Threads fakes, which speak
 //! the same error body and the same faults.
@@ -22,6 +24,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::authorize::Authorizations;
+use super::meta_inbox::Meta;
 use super::{FakePost, FakeServer, FakeState, Fault, FaultWords};
 use crate::facebook::GRAPH_VERSION;
 
@@ -134,13 +137,21 @@ async fn read_edge(
             if !fake.state.authorized(&headers) {
                 return invalid_token();
             }
-            let posts: Vec<Value> = newest(&fake.state, &params)
-                .into_iter()
-                .map(|post| json!({"id": post.id, "message": post.text, "permalink_url": permalink(&post.id)}))
-                .collect();
+            // The posts people commented on (the inbox's) are the most recently active.
+            let mut posts = Meta::Facebook.listed_objects(&fake.state);
+            posts.extend(newest(&fake.state, &params).into_iter().map(
+                |post| json!({"id": post.id, "message": post.text, "permalink_url": permalink(&post.id)}),
+            ));
             ok(json!({"data": posts, "paging": {}}))
         }
-        _ => no_such_object(&node),
+        _ => {
+            if !fake.state.authorized(&headers) {
+                return invalid_token();
+            }
+            Meta::Facebook
+                .read(&fake.state, PAGE_ID, &node, &edge, &params)
+                .unwrap_or_else(|| no_such_object(&node))
+        }
     }
 }
 
@@ -202,6 +213,12 @@ async fn create(
 ) -> Response {
     if !fake.state.authorized(&headers) {
         return invalid_token();
+    }
+    if edge == "comments" {
+        return reply_comment(&fake, &node, &headers, &body).await;
+    }
+    if (node.as_str(), edge.as_str()) == (PAGE_ID, "messages") {
+        return send_message(&fake.state, &body, PAGE_THROTTLED).await;
     }
     if node != PAGE_ID {
         return graph_error(
@@ -301,6 +318,96 @@ async fn create_photo(fake: &Fake, params: &HashMap<String, String>, files: &[Up
         &fake.state,
         fault,
         json!({"id": photo_id, "post_id": post.id}),
+    )
+    .await
+}
+
+/// `POST /{object-id}/comments` on a comment, a post people commented on, or a post that
+/// tagged the Page: the Page's answer, kept as a post whose `extra` names what it answered.
+async fn reply_comment(fake: &Fake, object: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+    let known = super::meta_inbox::answerable(&fake.state, Meta::Facebook);
+    if !known.iter().any(|id| id == object) {
+        return no_such_object(object);
+    }
+    let Some((params, _)) = read_params(headers, body) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) Could not read the parameters",
+        );
+    };
+    let Some(message) = params.get("message").filter(|text| !text.is_empty()) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) Missing message or attachment",
+        );
+    };
+    let fault = match before_write(&fake.state, PAGE_THROTTLED).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
+    let (post, _) = fake.state.record(FakePost {
+        id: format!("{object}_{}", fake.state.next_id()),
+        text: message.clone(),
+        key: None,
+        media: Vec::new(),
+        extra: super::meta_inbox::reply_extra("comment", json!({ "on": object })),
+    });
+    after_write(&fake.state, fault, json!({"id": post.id})).await
+}
+
+/// The Send API (`POST /{page-id}/messages`, and Instagram's `POST /{ig-user-id}/messages`):
+/// JSON naming `recipient.id` (someone who wrote to the account), `message.text` and, on
+/// Messenger, `messaging_type`. Kept as a post whose `extra` names the recipient.
+pub(crate) async fn send_message(state: &FakeState, body: &[u8], throttle_code: i64) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) The request body must be JSON",
+        );
+    };
+    let recipient = request["recipient"]["id"].as_str().unwrap_or_default();
+    let text = request["message"]["text"].as_str().unwrap_or_default();
+    let messenger = throttle_code == PAGE_THROTTLED;
+    if messenger && request["messaging_type"] != "RESPONSE" {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) messaging_type must be RESPONSE, UPDATE or MESSAGE_TAG",
+        );
+    }
+    let (items, _) = state.incoming();
+    let wrote = items.iter().any(|(_, item, _)| {
+        item.kind == crate::IncomingKind::Message && item.sender_id == recipient
+    });
+    if !wrote || text.is_empty() {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) No matching user found",
+        );
+    }
+    let fault = match before_write(state, throttle_code).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
+    let id = format!("m_sent_{}", state.next_id());
+    state.record(FakePost {
+        id: id.clone(),
+        text: text.to_owned(),
+        key: None,
+        media: Vec::new(),
+        extra: super::meta_inbox::reply_extra(
+            "message",
+            json!({ "recipient": recipient, "messaging_type": request["messaging_type"] }),
+        ),
+    });
+    after_write(
+        state,
+        fault,
+        json!({"recipient_id": recipient, "message_id": id}),
     )
     .await
 }
@@ -495,7 +602,13 @@ pub(crate) fn newest(state: &FakeState, params: &HashMap<String, String>) -> Vec
         .get("limit")
         .and_then(|limit| limit.parse().ok())
         .unwrap_or(25);
-    state.posts().into_iter().rev().take(limit).collect()
+    state
+        .posts()
+        .into_iter()
+        .rev()
+        .filter(|post| !super::meta_inbox::is_inbox_reply(&post.extra))
+        .take(limit)
+        .collect()
 }
 
 /// The media type an image address implies.

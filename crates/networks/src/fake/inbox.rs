@@ -67,9 +67,11 @@ pub struct InboxFaults {
     /// The next this many reads of direct messages answer 429 (apart from `rate_limited`,
     /// which counts the reads of mentions and notifications).
     pub messages_rate_limited: u32,
-    /// The token may not read direct messages: X's 403 for a missing `dm.read` scope,
-    /// Bluesky's `Bad token scope` for an app password without the chat privilege.
-    pub no_message_access: bool,
+    /// Conversations are refused for want of the messaging permission (Facebook's
+    /// `pages_messaging`, Instagram's `instagram_business_manage_messages`, X's 403 for a
+    /// missing `dm.read` scope, Bluesky's `Bad token scope` for an app password without the
+    /// chat privilege).
+    pub messages_forbidden: bool,
     /// The PDS cannot reach the chat service (a PDS of one's own, say): Bluesky's chat calls
     /// answer what the reference PDS answers for a proxy it cannot resolve.
     pub chat_unreachable: bool,

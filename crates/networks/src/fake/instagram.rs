@@ -6,23 +6,27 @@
 //! endpoints (`/oauth/access_token` on the login host, which the fake also serves and which
 //! redeems the page's codes only with their redirect URI; `/access_token` and
 //! `/refresh_access_token`). Writes draw faults; a post exists only once a container is
-//! published.
+//! published. The inbox's lists (comments with their replies, `tags`, conversations and
+//! messages) are `meta_inbox.rs`'s; answers to them are `POST /{ig-comment-id}/replies` and
+//! `POST /{ig-user-id}/messages`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::authorize::Authorizations;
 use super::containers::{Container, Containers, invalid_parameter, item_published_alone};
 use super::facebook::{
-    after_write, before_write, graph_error, invalid_token, newest, no_such_object, ok,
+    after_write, before_write, graph_error, invalid_token, newest, no_such_object, ok, send_message,
 };
+use super::meta_inbox::Meta;
 use super::{FakePost, FakeServer, FakeState};
 use crate::facebook::GRAPH_VERSION;
 
@@ -126,12 +130,15 @@ async fn list_media(
         return invalid_token();
     }
     if node != IG_USER_ID || edge != "media" {
-        return no_such_object(&node);
+        return Meta::Instagram
+            .read(&fake.state, IG_USER_ID, &node, &edge, &params)
+            .unwrap_or_else(|| no_such_object(&node));
     }
-    let media: Vec<Value> = newest(&fake.state, &params)
-        .into_iter()
-        .map(|post| json!({"id": post.id, "caption": post.text, "permalink": permalink(&post.id)}))
-        .collect();
+    // The media people commented on (the inbox's) are the most recently active.
+    let mut media = Meta::Instagram.listed_objects(&fake.state);
+    media.extend(newest(&fake.state, &params).into_iter().map(
+        |post| json!({"id": post.id, "caption": post.text, "permalink": permalink(&post.id)}),
+    ));
     ok(json!({"data": media, "paging": {}}))
 }
 
@@ -139,10 +146,23 @@ async fn create(
     State(fake): State<Fake>,
     Path((node, edge)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(params): Form<HashMap<String, String>>,
+    body: Bytes,
 ) -> Response {
     if !fake.state.authorized(&headers) {
         return invalid_token();
+    }
+    if (node.as_str(), edge.as_str()) == (IG_USER_ID, "messages") {
+        return send_message(&fake.state, &body, THROTTLED).await;
+    }
+    let Ok(params) = serde_urlencoded::from_bytes::<HashMap<String, String>>(&body) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) Could not read the parameters",
+        );
+    };
+    if edge == "replies" {
+        return reply(&fake, &node, &params).await;
     }
     if node != IG_USER_ID {
         return no_such_object(&node);
@@ -214,6 +234,34 @@ async fn publish(fake: &Fake, params: &HashMap<String, String>) -> Response {
             "children": container.children, "media_type": container.media_type}),
     });
     fake.containers.mark_published(&creation_id, &post.id);
+    after_write(&fake.state, fault, json!({"id": post.id})).await
+}
+
+/// `POST /{ig-comment-id}/replies`: the account's answer under a comment, kept as a post
+/// whose `extra` names the comment. Only top-level comments take replies.
+async fn reply(fake: &Fake, comment: &str, params: &HashMap<String, String>) -> Response {
+    let known = super::meta_inbox::answerable(&fake.state, Meta::Instagram);
+    if !known.iter().any(|id| id == comment) {
+        return no_such_object(comment);
+    }
+    let Some(message) = params.get("message").filter(|text| !text.is_empty()) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "The parameter message is required.",
+        );
+    };
+    let fault = match before_write(&fake.state, THROTTLED).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
+    let (post, _) = fake.state.record(FakePost {
+        id: String::new(),
+        text: message.clone(),
+        key: None,
+        media: Vec::new(),
+        extra: super::meta_inbox::reply_extra("comment", json!({ "on": comment })),
+    });
     after_write(&fake.state, fault, json!({"id": post.id})).await
 }
 

@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
+pub mod meta_inbox;
 mod profile;
 pub mod threads;
 pub mod x;

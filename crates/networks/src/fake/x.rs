@@ -707,7 +707,7 @@ fn events(
         return rate_limited();
     }
     let (items, faults) = fake.state.incoming();
-    if faults.no_message_access {
+    if faults.messages_forbidden {
         return forbidden_scope();
     }
     let asked = |name: &str, value: &str| {
@@ -837,7 +837,7 @@ async fn send_message(
         Ok(fault) => fault,
         Err(response) => return response,
     };
-    if fake.state.inbox_faults().no_message_access {
+    if fake.state.inbox_faults().messages_forbidden {
         return forbidden_scope();
     }
     let Some(text) = body["text"].as_str().filter(|text| !text.is_empty()) else {

@@ -163,7 +163,7 @@ async fn x_without_the_dm_scope_warns_and_still_reads_mentions() {
     server.state.receive(mention(1));
     server.state.receive(message(2));
     server.state.set_inbox_faults(InboxFaults {
-        no_message_access: true,
+        messages_forbidden: true,
         ..InboxFaults::default()
     });
     let read = read(&adapter, &tokens, None).await;
@@ -509,7 +509,7 @@ async fn bluesky_without_the_chat_privilege_warns_and_still_reads_notifications(
     server.state.receive(mention(1));
     server.state.receive(message(2));
     server.state.set_inbox_faults(InboxFaults {
-        no_message_access: true,
+        messages_forbidden: true,
         ..InboxFaults::default()
     });
     let read = read(&adapter, &tokens, None).await;

@@ -10,6 +10,7 @@ mod facebook;
 mod faults;
 mod inbox;
 mod inbox_messages;
+mod inbox_meta;
 mod instagram;
 mod linkedin;
 mod mastodon;

@@ -1,0 +1,82 @@
+//! The screened inbox for a Facebook Page, end to end against the fake Graph API: the
+//! background read finds a comment and a Messenger message, the API shows them, and a
+//! publisher's answers go out through the Page — the comment's threaded under it, the
+//! message's privately through the Send API.
+
+use networks::IncomingKind;
+use networks::fake::facebook::PAGE_ID;
+use networks::fake::inbox::FakeIncoming;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::inbox::{by_author, read_until, reply};
+use crate::publishing::Scene;
+use crate::watch_networks::connected_to;
+
+/// The item's key at the network, as Herald saved it.
+async fn network_key(scene: &Scene, id: i64) -> String {
+    scene
+        .app
+        .store
+        .inbox_item(id)
+        .await
+        .expect("read")
+        .expect("item")
+        .network_key
+}
+
+/// The keeper answers item `id` with `text`; the answer is published: what the fake
+/// received.
+async fn answered(scene: &Scene, id: i64, text: &str) -> Value {
+    let sent = reply(scene, &scene.keeper, id, text).await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let sent: Value = sent.json().await.expect("JSON");
+    let post = sent["post_id"].as_i64().expect("post");
+    scene.clock.advance(jiff::SignedDuration::from_secs(2));
+    scene.wait_for(post, "published").await;
+    scene
+        .fake
+        .state
+        .posts()
+        .into_iter()
+        .find(|held| held.text == text)
+        .unwrap_or_else(|| panic!("the fake never received {text:?}"))
+        .extra
+}
+
+#[tokio::test]
+async fn a_facebook_comment_and_message_are_read_and_answered_threaded_and_privately() {
+    let scene = connected_to("facebook", Some(PAGE_ID)).await;
+    let fake = &scene.fake.state;
+    fake.receive(
+        FakeIncoming::mention("ann.fb", "Ann Baker", "Do you bake rye on Saturdays?")
+            .as_kind(IncomingKind::Comment),
+    );
+    fake.receive(
+        FakeIncoming::mention("bob.fb", "Bob Miller", "Can I order a cake for Friday?")
+            .as_kind(IncomingKind::Message),
+    );
+    let items = read_until(&scene, &scene.keeper, 2).await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    let ann = by_author(&items, "Ann Baker");
+    assert_eq!(ann["kind"], "comment");
+    assert_eq!(ann["answerable"], true);
+    let bob = by_author(&items, "Bob Miller");
+    assert_eq!(bob["kind"], "message");
+    let ann = ann["id"].as_i64().expect("id");
+    let bob = bob["id"].as_i64().expect("id");
+
+    let under = answered(&scene, ann, "Yes, from 8 every Saturday!").await;
+    assert_eq!(under["inbox_reply"], "comment");
+    assert_eq!(
+        under["named"]["on"],
+        network_key(&scene, ann).await.as_str(),
+        "threaded under the comment"
+    );
+
+    let private = answered(&scene, bob, "Yes, send us what you would like.").await;
+    assert_eq!(private["inbox_reply"], "message", "{private}");
+    assert_eq!(private["named"]["recipient"], "sender-bob.fb");
+    assert_eq!(private["named"]["messaging_type"], "RESPONSE");
+    assert_eq!(fake.posts().len(), 2, "each answer sent once");
+}
