@@ -295,7 +295,7 @@ impl Bluesky {
     }
 
     /// A POST to the account's PDS; sent with [`Bluesky::send_as`].
-    fn post(&self, tokens: &Tokens, nsid: &str) -> RequestBuilder {
+    pub(crate) fn post(&self, tokens: &Tokens, nsid: &str) -> RequestBuilder {
         self.endpoint.client.post(self.url(Some(tokens), nsid))
     }
 
@@ -690,6 +690,13 @@ pub(crate) fn failure_of(answer: &Answer) -> Option<NetworkError> {
 
 fn error_body(answer: &Answer) -> XrpcError {
     serde_json::from_slice(&answer.body).unwrap_or_default()
+}
+
+/// The XRPC error name of an unsuccessful answer (`InvalidToken`, `InvalidRequest`, …) and its
+/// message, each empty when the body has none.
+pub(crate) fn error_parts(answer: &Answer) -> (String, String) {
+    let body = error_body(answer);
+    (body.error, body.message)
 }
 
 /// The error an unsuccessful answer means. `ExpiredToken` and `InvalidToken` mean reconnect

@@ -113,6 +113,19 @@ pub trait ReadInbox: Send + Sync + std::fmt::Debug {
         post: &'a Outgoing,
     ) -> NetworkFuture<'a, Published>;
 
+    /// The answer to `reply_to` an earlier attempt may have sent when its outcome was lost,
+    /// if the network has it: where replies carry no idempotency key, this is how Herald
+    /// avoids answering twice. The default finds nothing, for networks whose replies carry the
+    /// key ([`crate::Adapter::idempotent`]), which are never asked.
+    fn find_reply<'a>(
+        &'a self,
+        _tokens: &'a Tokens,
+        _reply_to: &'a str,
+        _post: &'a Outgoing,
+    ) -> NetworkFuture<'a, Option<Published>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Where the network takes reports of an account impersonating another.
     fn impersonation_form(&self) -> &'static str;
 }

@@ -36,8 +36,11 @@ use crate::{
 pub const API: &str = "https://api.x.com";
 /// Where people authorize apps: on x.com itself, not the API host.
 const AUTHORIZE: &str = "https://x.com/i/oauth2/authorize";
-/// Read and write posts, read the user, upload images, and get a refresh token.
-pub const SCOPES: &str = "tweet.read tweet.write users.read media.write offline.access";
+/// Read and write posts, read the user, upload images, read and answer direct messages (the
+/// inbox), and get a refresh token. Connections made before `dm.*` was asked for lack it: they
+/// read mentions, and direct messages once the gatekeeper connects the account again.
+pub const SCOPES: &str =
+    "tweet.read tweet.write users.read media.write offline.access dm.read dm.write";
 /// How far before the post's `created_at` [`Adapter::find`] starts looking.
 const FIND_MARGIN: SignedDuration = SignedDuration::from_mins(10);
 
@@ -358,7 +361,7 @@ pub(crate) async fn call(
     endpoint.call(request, failure).await
 }
 
-fn failure(answer: &Answer) -> NetworkError {
+pub(crate) fn failure(answer: &Answer) -> NetworkError {
     let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
     let items: Vec<&str> = body
         .errors
@@ -383,7 +386,7 @@ fn failure(answer: &Answer) -> NetworkError {
 /// Text as X shows it back, made comparable with what Herald sent: X escapes `&`, `<` and
 /// `>` and wraps every link in a `t.co` one, so entities are decoded, links become one
 /// placeholder and whitespace is squeezed.
-fn comparable(text: &str) -> String {
+pub(crate) fn comparable(text: &str) -> String {
     let decoded = text
         .replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -298,7 +298,14 @@ impl PublishPosts {
             return unconfirmed(format!("{held}. An earlier attempt may have published it"));
         }
         if !absent {
-            match adapter.find(&tokens, &outgoing).await {
+            // An answer from the inbox is looked for where it went (a conversation, say).
+            let found = match self.reply_to(post, account).await {
+                Ok(Some((reader, reply_to))) => {
+                    reader.find_reply(&tokens, &reply_to, &outgoing).await
+                }
+                _ => adapter.find(&tokens, &outgoing).await,
+            };
+            match found {
                 Ok(Some(found)) => {
                     return Ending {
                         outcome: Outcome::Published,

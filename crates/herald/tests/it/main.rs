@@ -26,6 +26,7 @@ mod helpers;
 mod import;
 mod inbox;
 mod inbox_browser;
+mod inbox_messages;
 mod inbox_meta;
 mod inbox_store;
 mod inbox_threads_linkedin;

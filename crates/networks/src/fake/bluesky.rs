@@ -7,6 +7,10 @@
 //! expiry the adapter can read); refresh tokens it makes itself, rotating on every refresh.
 //! Faults apply to the repository writes (`createRecord`, `deleteRecord`, `uploadBlob`).
 //!
+//! It stands in for Bluesky's chat service too (`chat.bsky.convo.getLog`, `getConvo`,
+//! `sendMessage`), reached as through a real PDS: only with the service-proxy header
+//! `atproto-proxy: did:web:api.bsky.chat#bsky_chat`.
+//!
 //! It is also the account's OAuth authorization server and PLC directory
 //! ([`super::bluesky_oauth`]): DPoP-bound tokens it issued work wherever the bearer token does.
 
@@ -96,6 +100,9 @@ pub fn router(state: Arc<FakeState>) -> Router {
             "/xrpc/app.bsky.notification.listNotifications",
             get(list_notifications),
         )
+        .route("/xrpc/chat.bsky.convo.getLog", get(chat_log))
+        .route("/xrpc/chat.bsky.convo.getConvo", get(chat_convo))
+        .route("/xrpc/chat.bsky.convo.sendMessage", post(chat_send))
         .with_state(fake)
         .layer(axum::middleware::from_fn_with_state(
             oauth.clone(),
@@ -676,7 +683,7 @@ async fn list_notifications(
     let below = if faults.same_page { None } else { below };
     let page: Vec<_> = items
         .into_iter()
-        .filter(|(_, item, _)| !item.deleted)
+        .filter(|(_, item, _)| !item.deleted && item.kind != crate::IncomingKind::Message)
         .filter(|(id, ..)| below.is_none_or(|below| *id < below))
         .take(limit)
         .collect();
@@ -738,4 +745,222 @@ fn bluesky_notification(id: u64, item: &super::inbox::FakeIncoming, at: jiff::Ti
         "indexedAt": time,
         "labels": [],
     })
+}
+
+// Chat: Bluesky's chat service behind the PDS, over the messages tests sent with
+// `FakeState::receive` (kind `Message`) and the ones the account sent back.
+
+/// How many log entries one `getLog` answers (the lexicon has no limit to ask for).
+pub const CHAT_LOG_PAGE: usize = 5;
+
+/// The conversation of a message: the fake's one per sender unless the item names another.
+fn convo_of(item: &super::inbox::FakeIncoming) -> String {
+    item.conversation
+        .clone()
+        .unwrap_or_else(|| tid_from(&format!("convo/{}", item.sender_id)))
+}
+
+/// A log `rev` for an item id: sortable, as the chat service's are.
+fn rev_of(id: u64) -> String {
+    format!("r{id:012}")
+}
+
+/// The checks every chat call passes first: the token, the proxy header (a PDS without it
+/// has no such method), the app password's privilege, and the rate limit.
+fn chat_refusal(fake: &Fake, headers: &HeaderMap, read: bool) -> Option<Response> {
+    if !fake.state.authorized(headers) {
+        return Some(unauthenticated(headers));
+    }
+    let proxied = headers
+        .get("atproto-proxy")
+        .and_then(|value| value.to_str().ok())
+        == Some("did:web:api.bsky.chat#bsky_chat");
+    if !proxied {
+        return Some(xrpc_error(
+            StatusCode::NOT_IMPLEMENTED,
+            "MethodNotImplemented",
+            "Method Not Implemented",
+        ));
+    }
+    if fake.state.inbox_faults().chat_unreachable {
+        return Some(xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "could not resolve proxy did service url",
+        ));
+    }
+    if fake.state.inbox_faults().messages_forbidden {
+        return Some(xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidToken",
+            "Bad token scope",
+        ));
+    }
+    if read && fake.state.messages_read_limited() {
+        return Some(rate_limited());
+    }
+    None
+}
+
+/// `chat.bsky.convo.getLog`: the log after `cursor`, oldest first, [`CHAT_LOG_PAGE`] at a
+/// time, and the cursor after the last; without a cursor, the newest page. A message deleted
+/// since shows as a `deletedMessageView`.
+async fn chat_log(
+    State(fake): State<Arc<Fake>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(refusal) = chat_refusal(&fake, &headers, true) {
+        return refusal;
+    }
+    let (mut items, faults) = fake.state.incoming();
+    items.reverse();
+    let messages: Vec<_> = items
+        .into_iter()
+        .filter(|(_, item, _)| item.kind == crate::IncomingKind::Message)
+        .collect();
+    let cursor = query
+        .iter()
+        .find(|(name, _)| name == "cursor")
+        .map(|(_, value)| value.clone());
+    let after = match cursor {
+        None => None,
+        Some(_) if faults.reject_cursors => {
+            return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Invalid cursor");
+        }
+        Some(cursor) => match cursor
+            .strip_prefix('r')
+            .and_then(|id| id.parse::<u64>().ok())
+        {
+            Some(id) => Some(id),
+            None => {
+                return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Invalid cursor");
+            }
+        },
+    };
+    let page: Vec<_> = match (after, faults.same_page) {
+        (Some(after), false) => messages
+            .into_iter()
+            .filter(|(id, ..)| *id > after)
+            .take(CHAT_LOG_PAGE)
+            .collect(),
+        // The newest page, for a first read and for a service stuck on one page.
+        _ => {
+            let skip = messages.len().saturating_sub(CHAT_LOG_PAGE);
+            messages.into_iter().skip(skip).collect()
+        }
+    };
+    let next = page
+        .last()
+        .map(|(id, ..)| rev_of(*id))
+        .or_else(|| after.map(rev_of));
+    let logs: Vec<Value> = page
+        .iter()
+        .map(|(id, item, at)| {
+            let time = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            let message = if item.deleted {
+                json!({ "$type": "chat.bsky.convo.defs#deletedMessageView", "id": format!("m{id}"),
+                        "rev": rev_of(*id), "sender": { "did": item.sender_id }, "sentAt": time })
+            } else {
+                json!({ "$type": "chat.bsky.convo.defs#messageView", "id": format!("m{id}"),
+                        "rev": rev_of(*id), "text": item.text,
+                        "sender": { "did": item.sender_id }, "sentAt": time })
+            };
+            json!({
+                "$type": "chat.bsky.convo.defs#logCreateMessage",
+                "rev": rev_of(*id),
+                "convoId": convo_of(item),
+                "message": message,
+            })
+        })
+        .collect();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        super::inbox::with_surrogates(&json!({ "cursor": next, "logs": logs })),
+    )
+        .into_response()
+}
+
+/// `chat.bsky.convo.getConvo`: the conversation's members (the account and the sender).
+async fn chat_convo(
+    State(fake): State<Arc<Fake>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Some(refusal) = chat_refusal(&fake, &headers, false) {
+        return refusal;
+    }
+    let asked = query
+        .iter()
+        .find(|(name, _)| name == "convoId")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    let (items, _) = fake.state.incoming();
+    let Some((_, sender, _)) = items.iter().find(|(_, item, _)| {
+        item.kind == crate::IncomingKind::Message
+            && item.sender_id != DID
+            && convo_of(item) == asked
+    }) else {
+        return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Convo not found");
+    };
+    let member = |did: &str, handle: &str, name: &str| json!({ "did": did, "handle": handle, "displayName": name, "labels": [] });
+    let members = json!([
+        member(DID, HANDLE, DISPLAY_NAME),
+        member(
+            &sender.sender_id,
+            &sender.sender_handle,
+            &sender.sender_name
+        ),
+    ]);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        super::inbox::with_surrogates(&json!({ "convo": {
+            "id": asked, "rev": "r0", "members": members, "muted": false, "unreadCount": 0,
+        } })),
+    )
+        .into_response()
+}
+
+/// `chat.bsky.convo.sendMessage`: `{convoId, message: {text}}` to a conversation the account
+/// is in; the message view back.
+async fn chat_send(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refusal) = chat_refusal(&fake, &headers, false) {
+        return refusal;
+    }
+    let fault = match fake.state.before_write(&Words).await {
+        Ok(fault) => fault,
+        Err(answer) => return answer,
+    };
+    let input: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let (Some(convo), Some(text)) = (input["convoId"].as_str(), input["message"]["text"].as_str())
+    else {
+        return xrpc_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Input must have the properties \"convoId\" and \"message\"",
+        );
+    };
+    let (items, _) = fake.state.incoming();
+    let known = items
+        .iter()
+        .any(|(_, item, _)| item.kind == crate::IncomingKind::Message && convo_of(item) == convo);
+    if !known {
+        return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Convo not found");
+    }
+    let own = super::inbox::FakeIncoming {
+        sender_id: DID.to_owned(),
+        ..super::inbox::FakeIncoming::message(HANDLE, DISPLAY_NAME, text)
+    };
+    let id = fake.state.send_message(convo, text, own);
+    let answer = axum::Json(json!({
+        "id": format!("m{id}"),
+        "rev": rev_of(id),
+        "text": text,
+        "sender": { "did": DID },
+        "sentAt": "2026-12-01T09:00:00.000Z",
+    }))
+    .into_response();
+    fake.state.after_write(fault, &Words, answer).await
 }

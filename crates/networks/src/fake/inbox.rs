@@ -1,7 +1,8 @@
 //! What comes in to a fake network's account, for the fakes' inbox endpoints (each fake
-//! words it in its own format: `mastodon.rs`, `bluesky.rs`): items a test adds with
-//! [`FakeState::receive`], newest last, and the ways a real network misbehaves while one
-//! reads them ([`InboxFaults`]).
+//! words it in its own format: `mastodon.rs`, `bluesky.rs`, `x.rs`): items a test adds with
+//! [`FakeState::receive`], newest last, the direct messages the account sent back
+//! ([`FakeState::sent_messages`]), and the ways a real network misbehaves while one reads them
+//! ([`InboxFaults`]).
 
 use jiff::Timestamp;
 
@@ -26,6 +27,9 @@ pub struct FakeIncoming {
     /// The account's post a reply or comment is under, where the network lists answers per
     /// post (Threads, LinkedIn); `None` elsewhere.
     pub on: Option<String>,
+    /// The conversation a direct message belongs to; `None`: the fake's own one with the
+    /// sender (X and Bluesky derive it from the sender's id).
+    pub conversation: Option<String>,
 }
 
 impl FakeIncoming {
@@ -39,6 +43,7 @@ impl FakeIncoming {
             text: text.to_owned(),
             deleted: false,
             on: None,
+            conversation: None,
         }
     }
 
@@ -48,6 +53,11 @@ impl FakeIncoming {
             on: Some(post.to_owned()),
             ..self
         }
+    }
+
+    /// A direct message to the account from `handle`.
+    pub fn message(handle: &str, name: &str, text: &str) -> FakeIncoming {
+        FakeIncoming::mention(handle, name, text).as_kind(IncomingKind::Message)
     }
 
     /// The same item as another kind.
@@ -66,9 +76,24 @@ pub struct InboxFaults {
     pub same_page: bool,
     /// A cursor given is refused (400): the network no longer accepts it.
     pub reject_cursors: bool,
+    /// The next this many reads of direct messages answer 429 (apart from `rate_limited`,
+    /// which counts the reads of mentions and notifications).
+    pub messages_rate_limited: u32,
     /// Conversations are refused for want of the messaging permission (Facebook's
-    /// `pages_messaging`, Instagram's `instagram_business_manage_messages`).
+    /// `pages_messaging`, Instagram's `instagram_business_manage_messages`, X's 403 for a
+    /// missing `dm.read` scope, Bluesky's `Bad token scope` for an app password without the
+    /// chat privilege).
     pub messages_forbidden: bool,
+    /// The PDS cannot reach the chat service (a PDS of one's own, say): Bluesky's chat calls
+    /// answer what the reference PDS answers for a proxy it cannot resolve.
+    pub chat_unreachable: bool,
+}
+
+/// A direct message the account sent, as the fake received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub conversation: String,
+    pub text: String,
 }
 
 /// The fake's inbox: items with their ids (rising) and times.
@@ -77,6 +102,8 @@ pub(crate) struct Inbox {
     pub items: Vec<(u64, FakeIncoming, Timestamp)>,
     pub faults: InboxFaults,
     pub reads: u64,
+    pub message_reads: u64,
+    pub sent: Vec<SentMessage>,
 }
 
 /// Items' ids start here, apart from posts' ids.
@@ -121,6 +148,49 @@ impl FakeState {
             return true;
         }
         false
+    }
+
+    /// How many times the direct-message endpoints were read (rate-limited reads included).
+    pub fn message_reads(&self) -> u64 {
+        lock(&self.inbox).message_reads
+    }
+
+    /// The direct messages the account sent, oldest first.
+    pub fn sent_messages(&self) -> Vec<SentMessage> {
+        lock(&self.inbox).sent.clone()
+    }
+
+    /// Counts a read of direct messages and says whether it is to be answered with a rate
+    /// limit.
+    pub(crate) fn messages_read_limited(&self) -> bool {
+        let mut inbox = lock(&self.inbox);
+        inbox.message_reads += 1;
+        if inbox.faults.messages_rate_limited > 0 {
+            inbox.faults.messages_rate_limited -= 1;
+            return true;
+        }
+        false
+    }
+
+    /// The account sends `text` to `conversation`: kept in [`FakeState::sent_messages`] and,
+    /// as networks do, among the conversation's messages (from `own`, the account itself);
+    /// its id.
+    pub(crate) fn send_message(&self, conversation: &str, text: &str, own: FakeIncoming) -> u64 {
+        lock(&self.inbox).sent.push(SentMessage {
+            conversation: conversation.to_owned(),
+            text: text.to_owned(),
+        });
+        self.receive(FakeIncoming {
+            kind: IncomingKind::Message,
+            text: text.to_owned(),
+            conversation: Some(conversation.to_owned()),
+            ..own
+        })
+    }
+
+    /// The faults in force.
+    pub(crate) fn inbox_faults(&self) -> InboxFaults {
+        lock(&self.inbox).faults
     }
 
     /// The items (newest first) and the faults in force.

@@ -2,6 +2,11 @@
 //! the confidential client), revoke, `GET /2/users/me`, a user's posts, image upload with alt
 //! text, and create and delete posts — with X's problem bodies and `x-rate-limit-*` headers
 //! (the reset in epoch seconds). Like X it has no idempotency key.
+//!
+//! Its inbox: the mentions timeline, and direct messages (`GET /2/dm_events`, sending with
+//! `POST /2/dm_conversations/:id/messages` or `/with/:participant_id/messages`) in the shapes
+//! of <https://docs.x.com/x-api/direct-messages/lookup/introduction> and
+//! <https://docs.x.com/x-api/direct-messages/manage/introduction>.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -57,6 +62,23 @@ pub fn router(state: Arc<FakeState>) -> Router {
         .route("/2/tweets", post(create_tweet))
         .route("/2/tweets/{id}", delete(delete_tweet))
         .route("/2/users/{id}/mentions", get(mentions))
+        .route("/2/dm_events", get(dm_events))
+        .route(
+            "/2/dm_conversations/{id}/dm_events",
+            get(conversation_events),
+        )
+        .route(
+            "/2/dm_conversations/with/{participant}/dm_events",
+            get(participant_events),
+        )
+        .route(
+            "/2/dm_conversations/{id}/messages",
+            post(send_to_conversation),
+        )
+        .route(
+            "/2/dm_conversations/with/{participant}/messages",
+            post(send_to_participant),
+        )
         .with_state(fake)
 }
 
@@ -141,7 +163,7 @@ async fn token(
             "token_type": "bearer",
             "expires_in": 7200,
             "access_token": fake.state.token,
-            "scope": "tweet.read tweet.write users.read media.write offline.access",
+            "scope": crate::x::SCOPES,
             "refresh_token": refresh,
         }),
     )
@@ -547,7 +569,13 @@ async fn mentions(
     };
     let page: Vec<_> = items
         .into_iter()
-        .filter(|(_, item, _)| !item.deleted && item.kind != crate::IncomingKind::Follower)
+        .filter(|(_, item, _)| {
+            !item.deleted
+                && !matches!(
+                    item.kind,
+                    crate::IncomingKind::Follower | crate::IncomingKind::Message
+                )
+        })
         .filter(|(id, ..)| number("since_id").is_none_or(|since| *id > since))
         .filter(|(id, ..)| below.is_none_or(|below| *id < below))
         .collect();
@@ -598,4 +626,235 @@ async fn mentions(
         ),
     )
         .into_response()
+}
+
+// Direct messages: `GET /2/dm_events` over the messages tests sent with
+// `FakeState::receive` (kind `Message`) and the ones the account sent back.
+
+/// The 1:1 conversation of a message: X names it by the two user ids, the smaller first.
+fn conversation_of(item: &super::inbox::FakeIncoming) -> String {
+    item.conversation
+        .clone()
+        .unwrap_or_else(|| one_to_one(&item.sender_id))
+}
+
+fn one_to_one(participant: &str) -> String {
+    let (a, b) = if participant < USER_ID {
+        (participant, USER_ID)
+    } else {
+        (USER_ID, participant)
+    };
+    format!("{a}-{b}")
+}
+
+/// 403 as X answers a token without the scope an endpoint needs.
+fn forbidden_scope() -> Response {
+    json_answer(
+        StatusCode::FORBIDDEN,
+        json!({
+            "title": "Forbidden",
+            "detail": "You are not permitted to perform this action.",
+            "type": "https://api.twitter.com/2/problems/client-forbidden",
+            "reason": "missing-scopes",
+            "status": 403,
+        }),
+    )
+}
+
+/// `GET /2/dm_events`: newest first; `max_results` (1 to 100, default 100),
+/// `pagination_token` (the fake's: the id below which the page starts), `event_types`,
+/// `dm_event.fields` (only `id`, `event_type` and `text` unless more are asked for), and the
+/// senders in `includes.users` with `expansions=sender_id`.
+async fn dm_events(
+    State(fake): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    events(&fake, &query, &headers, None)
+}
+
+/// `GET /2/dm_conversations/:dm_conversation_id/dm_events`: one conversation's events.
+async fn conversation_events(
+    State(fake): State<Shared>,
+    Path(conversation): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    events(&fake, &query, &headers, Some(conversation))
+}
+
+/// `GET /2/dm_conversations/with/:participant_id/dm_events`: the 1:1 conversation's events.
+async fn participant_events(
+    State(fake): State<Shared>,
+    Path(participant): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    events(&fake, &query, &headers, Some(one_to_one(&participant)))
+}
+
+/// The events of every conversation, or of `conversation`.
+fn events(
+    fake: &Fake,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    conversation: Option<String>,
+) -> Response {
+    if !fake.authorized(headers) {
+        return unauthorized();
+    }
+    if fake.state.messages_read_limited() {
+        return rate_limited();
+    }
+    let (items, faults) = fake.state.incoming();
+    if faults.messages_forbidden {
+        return forbidden_scope();
+    }
+    let asked = |name: &str, value: &str| {
+        query
+            .get(name)
+            .is_some_and(|list| list.split(',').any(|part| part == value))
+    };
+    if query.contains_key("event_types") && !asked("event_types", "MessageCreate") {
+        return json_answer(StatusCode::OK, json!({ "meta": { "result_count": 0 } }));
+    }
+    let number = |name: &str| query.get(name).and_then(|value| value.parse::<u64>().ok());
+    if query.contains_key("pagination_token")
+        && (faults.reject_cursors || number("pagination_token").is_none())
+    {
+        return invalid_request("The `pagination_token` query parameter value is not valid.");
+    }
+    let max = number("max_results").unwrap_or(100).clamp(1, 100) as usize;
+    let below = if faults.same_page {
+        None
+    } else {
+        number("pagination_token")
+    };
+    let page: Vec<_> = items
+        .into_iter()
+        .filter(|(_, item, _)| !item.deleted && item.kind == crate::IncomingKind::Message)
+        .filter(|(_, item, _)| {
+            conversation
+                .as_ref()
+                .is_none_or(|conversation| conversation_of(item) == *conversation)
+        })
+        .filter(|(id, ..)| below.is_none_or(|below| *id < below))
+        .collect();
+    let more = page.len() > max;
+    let page: Vec<_> = page.into_iter().take(max).collect();
+    if page.is_empty() {
+        return json_answer(StatusCode::OK, json!({ "meta": { "result_count": 0 } }));
+    }
+    let events: Vec<Value> = page
+        .iter()
+        .map(|(id, item, at)| {
+            let mut event = json!({
+                "id": id.to_string(),
+                "event_type": "MessageCreate",
+                "text": item.text,
+            });
+            if asked("dm_event.fields", "created_at") {
+                event["created_at"] = json!(at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            }
+            if asked("dm_event.fields", "sender_id") {
+                event["sender_id"] = json!(item.sender_id);
+            }
+            if asked("dm_event.fields", "dm_conversation_id") {
+                event["dm_conversation_id"] = json!(conversation_of(item));
+            }
+            event
+        })
+        .collect();
+    let mut body = json!({
+        "data": events,
+        "meta": { "result_count": page.len() },
+    });
+    if asked("expansions", "sender_id") {
+        let mut users: Vec<Value> = Vec::new();
+        for (_, item, _) in &page {
+            if users
+                .iter()
+                .all(|user| user["id"] != item.sender_id.as_str())
+            {
+                users.push(json!({
+                    "id": item.sender_id,
+                    "username": item.sender_handle.trim_start_matches('@'),
+                    "name": item.sender_name,
+                }));
+            }
+        }
+        body["includes"] = json!({ "users": users });
+    }
+    if more {
+        body["meta"]["next_token"] = json!(page.last().map(|(id, ..)| id.to_string()));
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        super::inbox::with_surrogates(&body),
+    )
+        .into_response()
+}
+
+/// `POST /2/dm_conversations/:dm_conversation_id/messages`, to a conversation the account is in.
+async fn send_to_conversation(
+    State(fake): State<Shared>,
+    Path(conversation): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let (items, _) = fake.state.incoming();
+    let known = items.iter().any(|(_, item, _)| {
+        item.kind == crate::IncomingKind::Message && conversation_of(item) == conversation
+    });
+    if !known {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You are not a participant in this conversation.",
+        );
+    }
+    send_message(&fake, &headers, conversation, &body).await
+}
+
+/// `POST /2/dm_conversations/with/:participant_id/messages`: the 1:1 conversation.
+async fn send_to_participant(
+    State(fake): State<Shared>,
+    Path(participant): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    send_message(&fake, &headers, one_to_one(&participant), &body).await
+}
+
+async fn send_message(
+    fake: &Fake,
+    headers: &HeaderMap,
+    conversation: String,
+    body: &Value,
+) -> Response {
+    let fault = match fake.before_write(headers).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if fake.state.inbox_faults().messages_forbidden {
+        return forbidden_scope();
+    }
+    let Some(text) = body["text"].as_str().filter(|text| !text.is_empty()) else {
+        return invalid_request("Message text or attachments are required.");
+    };
+    let own = super::inbox::FakeIncoming::message(USERNAME, "Herald Test", text);
+    let id = fake.state.send_message(
+        &conversation,
+        text,
+        super::inbox::FakeIncoming {
+            sender_id: USER_ID.to_owned(),
+            ..own
+        },
+    );
+    let created = json!({
+        "data": { "dm_conversation_id": conversation, "dm_event_id": id.to_string() }
+    });
+    fake.after_write(fault, json_answer(StatusCode::CREATED, created))
+        .await
 }

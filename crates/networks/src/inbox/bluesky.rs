@@ -7,14 +7,17 @@
 //! walk is unfinished, where it stopped (`walk`): the next read goes on down from there
 //! before it starts again at the top, so nothing between is skipped.
 //!
+//! Direct messages are a second walk beside it ([`chat`]), kept in the same cursor under
+//! `chat`; a cursor saved before Herald read them has none and still reads.
+//!
 //! Followed: <https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications>,
 //! <https://docs.bsky.app/docs/advanced-guides/posts#replies> (root and parent strong refs).
-//! Direct messages (`chat.bsky.convo.*`) need an app password with the chat privilege and
-//! the chat service; Herald does not read them yet.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+mod chat;
 
 use super::{InboxRead, Incoming, IncomingKind, ReadInbox, ReadLimits, Sender, parse_page};
 use crate::bluesky::{Bluesky, failure_of};
@@ -32,6 +35,10 @@ struct Position {
     /// walk started from (which becomes `seen` when it ends).
     #[serde(default)]
     walk: Option<Walk>,
+    /// Where the chat log was read to; `None` in cursors saved before Herald read chat, and
+    /// until the app password may.
+    #[serde(default)]
+    chat: Option<chat::Position>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -97,6 +104,71 @@ impl Bluesky {
     }
 }
 
+impl Bluesky {
+    /// Walks the notifications from `position` (its `seen` and `walk`) as far as `limits`
+    /// allow; whether there is more to read now.
+    async fn read_notifications(
+        &self,
+        tokens: &Tokens,
+        position: &mut Position,
+        first_read: bool,
+        limits: ReadLimits,
+        read: &mut InboxRead,
+    ) -> Result<bool, NetworkError> {
+        let mut page_cursor = position.walk.as_ref().map(|walk| walk.page.clone());
+        let mut top = position.walk.as_ref().map(|walk| walk.top);
+        let mut pages = 0;
+        while pages < limits.pages.max(1) {
+            pages += 1;
+            let Some(page) = self
+                .notifications(tokens, page_cursor.as_deref(), limits, &mut read.warnings)
+                .await?
+            else {
+                read.warnings.push(format!(
+                    "Bluesky no longer accepts the cursor {}; the walk starts again at the newest (items already read are kept once)",
+                    page_cursor.unwrap_or_default()
+                ));
+                page_cursor = None;
+                top = None;
+                continue;
+            };
+            let newest = page.notifications.iter().map(|n| n.indexed_at).max();
+            let top_now = *top.get_or_insert(newest.or(position.seen).unwrap_or_default());
+            let reached_seen = position
+                .seen
+                .is_some_and(|seen| page.notifications.iter().any(|n| n.indexed_at < seen));
+            let seen = position.seen;
+            read.items.extend(
+                page.notifications
+                    .into_iter()
+                    .filter(|n| seen.is_none_or(|seen| n.indexed_at >= seen))
+                    .filter_map(item),
+            );
+            if first_read || reached_seen || page.cursor.is_none() {
+                position.seen = Some(top_now);
+                position.walk = None;
+                return Ok(false);
+            }
+            if page.cursor == page_cursor {
+                read.warnings.push(format!(
+                    "Bluesky served the page at cursor {} again; the walk goes on from there at the next read",
+                    page_cursor.clone().unwrap_or_default()
+                ));
+                break;
+            }
+            page_cursor = page.cursor;
+        }
+        if let Some(page) = page_cursor {
+            position.walk = Some(Walk {
+                page,
+                top: top.unwrap_or_default(),
+            });
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
 impl ReadInbox for Bluesky {
     fn read_inbox<'a>(
         &'a self,
@@ -116,61 +188,11 @@ impl ReadInbox for Bluesky {
                 }),
                 None => Position::default(),
             };
-            let first_read = cursor.is_none();
-            let mut page_cursor = position.walk.as_ref().map(|walk| walk.page.clone());
-            let mut top = position.walk.as_ref().map(|walk| walk.top);
-            let mut pages = 0;
-            while pages < limits.pages.max(1) {
-                pages += 1;
-                let Some(page) = self
-                    .notifications(tokens, page_cursor.as_deref(), limits, &mut read.warnings)
-                    .await?
-                else {
-                    read.warnings.push(format!(
-                        "Bluesky no longer accepts the cursor {}; the walk starts again at the newest (items already read are kept once)",
-                        page_cursor.unwrap_or_default()
-                    ));
-                    page_cursor = None;
-                    top = None;
-                    continue;
-                };
-                let newest = page.notifications.iter().map(|n| n.indexed_at).max();
-                let top_now = *top.get_or_insert(newest.or(position.seen).unwrap_or_default());
-                let reached_seen = position
-                    .seen
-                    .is_some_and(|seen| page.notifications.iter().any(|n| n.indexed_at < seen));
-                let seen = position.seen;
-                read.items.extend(
-                    page.notifications
-                        .into_iter()
-                        .filter(|n| seen.is_none_or(|seen| n.indexed_at >= seen))
-                        .filter_map(item),
-                );
-                let finished = first_read || reached_seen || page.cursor.is_none();
-                if finished {
-                    position = Position {
-                        seen: Some(top_now),
-                        walk: None,
-                    };
-                    read.cursor = Some(json!(position).to_string());
-                    return Ok(read);
-                }
-                if page.cursor == page_cursor {
-                    read.warnings.push(format!(
-                        "Bluesky served the page at cursor {} again; the walk goes on from there at the next read",
-                        page_cursor.clone().unwrap_or_default()
-                    ));
-                    break;
-                }
-                page_cursor = page.cursor;
-            }
-            if let Some(page) = page_cursor {
-                position.walk = Some(Walk {
-                    page,
-                    top: top.unwrap_or_default(),
-                });
-                read.more = true;
-            }
+            let notifications_more = self
+                .read_notifications(tokens, &mut position, cursor.is_none(), limits, &mut read)
+                .await?;
+            let chat_more = chat::read(self, tokens, &mut position.chat, limits, &mut read).await?;
+            read.more = notifications_more || chat_more;
             read.cursor = Some(json!(position).to_string());
             Ok(read)
         })
@@ -186,6 +208,9 @@ impl ReadInbox for Bluesky {
             let reply: Value = serde_json::from_str(reply_to).map_err(|_| {
                 NetworkError::Rejected("the item to answer is not a Bluesky post".to_owned())
             })?;
+            if let Some(convo) = reply["convo"].as_str() {
+                return chat::reply(self, tokens, convo, post).await;
+            }
             if reply["root"]["uri"].as_str().is_none() || reply["parent"]["cid"].as_str().is_none()
             {
                 return Err(NetworkError::Rejected(

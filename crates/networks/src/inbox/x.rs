@@ -1,21 +1,24 @@
 //! X's inbox: the mentions timeline (`GET /2/users/:id/mentions`: mentions, and replies to
 //! the account, which mention it), newest first, bounded below by `since_id` and paged down
-//! with `pagination_token`; replies as posts with `reply.in_reply_to_tweet_id`.
+//! with `pagination_token`; replies as posts with `reply.in_reply_to_tweet_id`. Direct
+//! messages are a second walk beside it ([`messages`]), answered in their conversation.
 //!
 //! The cursor Herald keeps is the newest id a finished walk saw (`since`) and, while a walk is
 //! unfinished, its page token and the newest id it started from: the next read goes on down
-//! to `since` before it starts again at the top, so nothing between is skipped.
+//! to `since` before it starts again at the top, so nothing between is skipped. The direct
+//! messages' walk is kept the same way under `messages`; a cursor saved before Herald read
+//! them has no `messages` and still reads (their walk starts at the newest page).
 //!
 //! Followed: <https://docs.x.com/x-api/posts/timelines/introduction> (mentions timeline,
 //! `since_id`, `pagination_token`, `meta.next_token`, `expansions=author_id`),
 //! <https://docs.x.com/x-api/posts/manage-tweets/introduction> (`reply.in_reply_to_tweet_id`).
-//! Direct messages (`/2/dm_events`) need the `dm.read` scope and a paid tier; Herald does not
-//! read them yet.
 
 use jiff::Timestamp;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+mod messages;
 
 use super::{InboxRead, Incoming, IncomingKind, ReadInbox, ReadLimits, Sender, parse_page};
 use crate::x::{X, call, published};
@@ -27,6 +30,10 @@ struct Position {
     since: Option<String>,
     #[serde(default)]
     walk: Option<Walk>,
+    /// The direct messages' walk; `None` in cursors saved before Herald read them, and until
+    /// the account may read them.
+    #[serde(default)]
+    messages: Option<messages::Position>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -117,6 +124,56 @@ impl X {
     }
 }
 
+impl X {
+    /// Walks the mentions from `position` (its `since` and `walk`) as far as `limits` allow;
+    /// whether there is more to read now.
+    async fn read_mentions(
+        &self,
+        tokens: &Tokens,
+        position: &mut Position,
+        first_read: bool,
+        limits: ReadLimits,
+        read: &mut InboxRead,
+    ) -> Result<bool, NetworkError> {
+        let mut token = position.walk.as_ref().map(|walk| walk.token.clone());
+        let mut top = position.walk.as_ref().map(|walk| walk.top.clone());
+        for _ in 0..limits.pages.max(1) {
+            let page = self
+                .mentions(
+                    tokens,
+                    position.since.as_deref(),
+                    token.as_deref(),
+                    limits,
+                    &mut read.warnings,
+                )
+                .await?;
+            if top.is_none() {
+                top = page.meta.newest_id.clone().or(position.since.clone());
+            }
+            read.items.extend(items(tokens, &page));
+            let next = page.meta.next_token.clone();
+            if first_read || next.is_none() {
+                position.since = top;
+                position.walk = None;
+                return Ok(false);
+            }
+            if next == token {
+                read.warnings.push(
+                    "X served the same page of mentions again; the walk goes on from there at the next read"
+                        .to_owned(),
+                );
+                break;
+            }
+            token = next;
+        }
+        if let (Some(token), Some(top)) = (token, top) {
+            position.walk = Some(Walk { token, top });
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
 impl ReadInbox for X {
     fn read_inbox<'a>(
         &'a self,
@@ -126,48 +183,22 @@ impl ReadInbox for X {
     ) -> NetworkFuture<'a, InboxRead> {
         Box::pin(async move {
             let mut read = InboxRead::default();
-            let mut position: Position = cursor
-                .and_then(|cursor| serde_json::from_str(cursor).ok())
-                .unwrap_or_default();
-            let first_read = cursor.is_none();
-            let mut token = position.walk.as_ref().map(|walk| walk.token.clone());
-            let mut top = position.walk.as_ref().map(|walk| walk.top.clone());
-            for _ in 0..limits.pages.max(1) {
-                let page = self
-                    .mentions(
-                        tokens,
-                        position.since.as_deref(),
-                        token.as_deref(),
-                        limits,
-                        &mut read.warnings,
-                    )
-                    .await?;
-                if top.is_none() {
-                    top = page.meta.newest_id.clone().or(position.since.clone());
-                }
-                read.items.extend(items(tokens, &page));
-                let next = page.meta.next_token.clone();
-                if first_read || next.is_none() {
-                    position = Position {
-                        since: top.clone(),
-                        walk: None,
-                    };
-                    read.cursor = Some(json!(position).to_string());
-                    return Ok(read);
-                }
-                if next == token {
+            let mut position: Position = match cursor {
+                Some(cursor) => serde_json::from_str(cursor).unwrap_or_else(|_| {
                     read.warnings.push(
-                        "X served the same page of mentions again; the walk goes on from there at the next read"
+                        "the stored X cursor did not read; reading starts again at the newest"
                             .to_owned(),
                     );
-                    break;
-                }
-                token = next;
-            }
-            if let (Some(token), Some(top)) = (token, top) {
-                position.walk = Some(Walk { token, top });
-                read.more = true;
-            }
+                    Position::default()
+                }),
+                None => Position::default(),
+            };
+            let mentions_more = self
+                .read_mentions(tokens, &mut position, cursor.is_none(), limits, &mut read)
+                .await?;
+            let messages_more =
+                messages::read(self, tokens, &mut position.messages, limits, &mut read).await?;
+            read.more = mentions_more || messages_more;
             read.cursor = Some(json!(position).to_string());
             Ok(read)
         })
@@ -183,6 +214,9 @@ impl ReadInbox for X {
             let to: serde_json::Value = serde_json::from_str(reply_to).map_err(|_| {
                 NetworkError::Rejected("the item to answer is not an X post".to_owned())
             })?;
+            if let Some(to) = messages::ReplyTo::of(&to) {
+                return messages::reply(self, tokens, &to, post).await;
+            }
             let Some(tweet) = to["tweet"].as_str() else {
                 return Err(NetworkError::Rejected(
                     "the item to answer names no X post".to_owned(),
@@ -194,6 +228,21 @@ impl ReadInbox for X {
                 .json(&body);
             let created: Created = call(&self.endpoint, request).await?.json()?;
             Ok(published(created.data.id))
+        })
+    }
+
+    fn find_reply<'a>(
+        &'a self,
+        tokens: &'a Tokens,
+        reply_to: &'a str,
+        post: &'a Outgoing,
+    ) -> NetworkFuture<'a, Option<Published>> {
+        Box::pin(async move {
+            let to: serde_json::Value = serde_json::from_str(reply_to).unwrap_or_default();
+            match messages::ReplyTo::of(&to) {
+                Some(to) => messages::find(self, tokens, &to, post).await,
+                None => crate::Adapter::find(self, tokens, post).await,
+            }
         })
     }
 

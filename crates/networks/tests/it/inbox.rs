@@ -33,7 +33,7 @@ async fn mastodon() -> (FakeServer, networks::mastodon::Mastodon, Tokens) {
     (server, adapter, tokens)
 }
 
-async fn bluesky() -> (FakeServer, networks::bluesky::Bluesky, Tokens) {
+pub(crate) async fn bluesky() -> (FakeServer, networks::bluesky::Bluesky, Tokens) {
     let state = FakeState::new(&fake_bluesky::access_jwt(DID, 4_000_000_000), 7);
     let server = fake_bluesky::start(state.clone()).await.expect("fake PDS");
     let adapter = networks::bluesky::Bluesky::new(Endpoint::new(
@@ -492,7 +492,7 @@ async fn bluesky_rate_limit_carries_the_reset_time() {
     );
 }
 
-async fn x() -> (FakeServer, networks::x::X, Tokens) {
+pub(crate) async fn x() -> (FakeServer, networks::x::X, Tokens) {
     let server = networks::fake::x::start(FakeState::new(TOKEN, 7))
         .await
         .expect("fake X");

@@ -9,6 +9,7 @@ mod consent;
 mod facebook;
 mod faults;
 mod inbox;
+mod inbox_messages;
 mod inbox_meta;
 mod inbox_threads_linkedin;
 mod instagram;
