@@ -21,7 +21,7 @@ mod x;
 
 use jiff::Timestamp;
 
-use crate::{NetworkFuture, Outgoing, Published, Tokens};
+use crate::{NetworkError, NetworkFuture, Outgoing, Published, Tokens};
 
 pub use json::repair_surrogates;
 
@@ -115,15 +115,21 @@ pub trait ReadInbox: Send + Sync + std::fmt::Debug {
 
     /// The answer to `reply_to` an earlier attempt may have sent when its outcome was lost,
     /// if the network has it: where replies carry no idempotency key, this is how Herald
-    /// avoids answering twice. The default finds nothing, for networks whose replies carry the
-    /// key ([`crate::Adapter::idempotent`]), which are never asked.
+    /// avoids answering twice. Networks whose replies carry the key
+    /// ([`crate::Adapter::idempotent`]) are never asked. The default cannot look, and says so
+    /// with [`NetworkError::Unknown`]: Herald then leaves the answer unconfirmed for people to
+    /// check rather than risk sending it twice.
     fn find_reply<'a>(
         &'a self,
         _tokens: &'a Tokens,
         _reply_to: &'a str,
         _post: &'a Outgoing,
     ) -> NetworkFuture<'a, Option<Published>> {
-        Box::pin(async { Ok(None) })
+        Box::pin(async {
+            Err(NetworkError::Unknown(
+                "the network gives Herald no way to look for an answer sent earlier".to_owned(),
+            ))
+        })
     }
 
     /// Where the network takes reports of an account impersonating another.
@@ -136,7 +142,7 @@ pub trait ReadInbox: Send + Sync + std::fmt::Debug {
 pub(crate) fn parse_page<T: serde::de::DeserializeOwned>(
     answer: &crate::http::Answer,
     warnings: &mut Vec<String>,
-) -> Result<T, crate::NetworkError> {
+) -> Result<T, NetworkError> {
     let (body, repaired) = repair_surrogates(&answer.body);
     if repaired > 0 {
         warnings.push(format!(
@@ -145,7 +151,7 @@ pub(crate) fn parse_page<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_slice(&body).map_err(|error| {
         tracing::debug!(status = %answer.status, error = %error, "an inbox page Herald cannot read");
-        crate::NetworkError::Unknown(format!(
+        NetworkError::Unknown(format!(
             "the network answered {} with a body Herald cannot read",
             answer.status
         ))

@@ -301,7 +301,15 @@ impl PublishPosts {
             // An answer from the inbox is looked for where it went (a conversation, say).
             let found = match self.reply_to(post, account).await {
                 Ok(Some((reader, reply_to))) => {
-                    reader.find_reply(&tokens, &reply_to, &outgoing).await
+                    match reader.find_reply(&tokens, &reply_to, &outgoing).await {
+                        // Where Herald cannot look, sending again could answer twice.
+                        Err(NetworkError::Unknown(reason)) => {
+                            return unconfirmed(format!(
+                                "the answer may have gone out, and {reason}. Check the conversation on {network}, then mark the reply published or reschedule it"
+                            ));
+                        }
+                        found => found,
+                    }
                 }
                 _ => adapter.find(&tokens, &outgoing).await,
             };

@@ -139,7 +139,8 @@ pub async fn unschedule(
 }
 
 /// What approval does with a post's wished-for time: schedules it while the time is still
-/// ahead (less a minute's grace), or marks the approval expired when it came too late. Posts
+/// ahead (less a minute's grace), or marks the approval expired when it came too late. An
+/// answer from the inbox has no time of its own: it goes out as soon as it is approved. Posts
 /// to accounts that ask for confirmation stay approved until someone schedules them.
 pub(crate) async fn after_approval(
     store: &Store,
@@ -149,8 +150,10 @@ pub(crate) async fn after_approval(
     max_attempts: u32,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let Some(at) = post.scheduled_at else {
-        return Ok(());
+    let at = match post.scheduled_at {
+        Some(at) => at,
+        None if store.inbox_item_replied_by(post.id).await?.is_some() => now,
+        None => return Ok(()),
     };
     let zone = zone_of(account)?;
     if at

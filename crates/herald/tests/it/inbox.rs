@@ -492,8 +492,33 @@ async fn a_publishers_reply_goes_out_threaded_and_a_contributors_waits_for_appro
         .filter(|event| event["what"] == "replied")
         .map(|event| event["post_id"].as_i64().expect("post"))
         .collect();
-    assert_eq!(replies, [post, waiting["post_id"].as_i64().expect("post")]);
+    let waiting = waiting["post_id"].as_i64().expect("post");
+    assert_eq!(replies, [post, waiting]);
     assert_eq!(fake.posts().len(), 1, "the waiting reply is not sent");
+
+    // Approved by the publisher, the contributor's answer goes out at once, threaded too.
+    let version = scene.post(waiting).await["version"].clone();
+    let approved = scene
+        .keeper
+        .post(
+            &scene.app,
+            &format!("/api/v1/posts/{waiting}/approve"),
+            json!({ "version": version }),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.expect("JSON");
+    assert_eq!(approved["state"], "scheduled", "{approved}");
+    scene.clock.advance(SignedDuration::from_secs(2));
+    scene.wait_for(waiting, "published").await;
+    let published = fake.posts();
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[1].text, "@ann and on Mondays too");
+    assert_eq!(
+        published[1].extra["in_reply_to_id"],
+        status_id.as_str(),
+        "threaded under the mention"
+    );
 }
 
 /// The fake's notification id of an item (its network key).
