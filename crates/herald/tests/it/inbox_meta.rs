@@ -6,8 +6,8 @@
 use jiff::SignedDuration;
 use networks::IncomingKind;
 use networks::fake::facebook::PAGE_ID;
-use networks::fake::{Fault, Faults};
 use networks::fake::inbox::FakeIncoming;
+use networks::fake::{Fault, Faults};
 use reqwest::StatusCode;
 use serde_json::Value;
 
