@@ -168,7 +168,7 @@ contract_test!(
 contract_test!(
     state_assignee_and_history_change_together_in_a_unit_of_work,
     |store| {
-        let (_, account) = owner_and_account(&store, at(0)).await;
+        let (owner, account) = owner_and_account(&store, at(0)).await;
         store
             .add_inbox_item(&item(account, "n1", 1), at(1))
             .await
@@ -329,7 +329,7 @@ contract_test!(
 contract_test!(
     an_items_screening_is_replaced_whole_and_nothing_else_changes,
     |store| {
-        let (owner, account) = owner_and_account(&store, at(0)).await;
+        let (_, account) = owner_and_account(&store, at(0)).await;
         store
             .add_inbox_item(&item(account, "n1", 1), at(1))
             .await
