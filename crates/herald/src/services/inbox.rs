@@ -337,7 +337,9 @@ pub async fn follow_link(
     }
     // The requests go out before the unit of work opens.
     let followed = screen.follow(&link.url, now).await.ok_or_else(|| {
-        AppError::Unavailable("Herald runs without link safety, so it cannot follow links".to_owned())
+        AppError::Unavailable(
+            "Herald runs without link safety, so it cannot follow links".to_owned(),
+        )
     })?;
     let mut links = item.links.clone();
     links[index] = followed.clone();

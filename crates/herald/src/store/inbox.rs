@@ -279,8 +279,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let links = serde_json::to_string(&screening.links).unwrap_or_else(|_| "[]".to_owned());
-        let reasons =
-            serde_json::to_string(&screening.reasons).unwrap_or_else(|_| "[]".to_owned());
+        let reasons = serde_json::to_string(&screening.reasons).unwrap_or_else(|_| "[]".to_owned());
         with_pool!(self, pool => sqlx::query(
             "UPDATE inbox_items SET links = $1, verdict = $2, reasons = $3, impostor = $4,
                 updated_at = $5 WHERE id = $6")

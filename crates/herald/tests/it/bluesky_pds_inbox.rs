@@ -77,7 +77,9 @@ async fn start() -> Option<Network> {
         Ok(found) => found,
         Err(reason) => {
             if std::env::var("HERALD_REQUIRE_ALL_TESTS").as_deref() == Ok("1") {
-                panic!("HERALD_REQUIRE_ALL_TESTS=1 and the real Bluesky AppView cannot run: {reason}");
+                panic!(
+                    "HERALD_REQUIRE_ALL_TESTS=1 and the real Bluesky AppView cannot run: {reason}"
+                );
             }
             #[expect(
                 clippy::print_stderr,
@@ -200,7 +202,12 @@ async fn post(pds: &str, (did, access): &(String, String), mut record: Value) ->
 }
 
 /// Moves the clock past the next inbox sweep until the inbox holds `count` items.
-async fn read_until(app: &TestApp, clock: &ManualClock, owner: &Person, count: usize) -> Vec<Value> {
+async fn read_until(
+    app: &TestApp,
+    clock: &ManualClock,
+    owner: &Person,
+    count: usize,
+) -> Vec<Value> {
     let deadline = Instant::now() + STARTUP;
     loop {
         clock.advance(SignedDuration::from_secs(121));
@@ -209,7 +216,10 @@ async fn read_until(app: &TestApp, clock: &ManualClock, owner: &Person, count: u
         if items.len() >= count {
             return items;
         }
-        assert!(Instant::now() < deadline, "the inbox never held {count} items: {page}");
+        assert!(
+            Instant::now() < deadline,
+            "the inbox never held {count} items: {page}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -217,7 +227,11 @@ async fn read_until(app: &TestApp, clock: &ManualClock, owner: &Person, count: u
 /// Replies to an item from the inbox and waits until the reply is published: its text.
 async fn reply(app: &TestApp, clock: &ManualClock, owner: &Person, item: i64, text: &str) {
     let sent = owner
-        .post(app, &format!("/api/v1/inbox/{item}/reply"), json!({ "text": text }))
+        .post(
+            app,
+            &format!("/api/v1/inbox/{item}/reply"),
+            json!({ "text": text }),
+        )
         .await;
     assert_eq!(sent.status(), StatusCode::CREATED);
     let sent: Value = sent.json().await.expect("JSON");
@@ -366,7 +380,10 @@ async fn a_mention_and_a_reply_on_a_real_pds_are_read_into_the_inbox_and_answere
     };
     let thanks = record("Thank you, Ann!");
     assert!(same(&thanks["reply"]["root"], &soup), "{thanks} {soup}");
-    assert!(same(&thanks["reply"]["parent"], &answer), "{thanks} {answer}");
+    assert!(
+        same(&thanks["reply"]["parent"], &answer),
+        "{thanks} {answer}"
+    );
     let open = record("Yes, from 9 to 3.");
     assert!(same(&open["reply"]["root"], &mention), "{open} {mention}");
     assert!(same(&open["reply"]["parent"], &mention), "{open} {mention}");

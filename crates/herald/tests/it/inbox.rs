@@ -631,11 +631,19 @@ async fn the_pages_show_names_escaped_and_links_defanged_and_record_what_members
 /// Items with short links on a local shortener (`localhost`, listed in
 /// `links.short_link_hosts`): its `/s/menu` leads to a page on it, `/s/login` to a look-alike
 /// of the company's domain, `/s/invoice` to an address in a threat feed.
-async fn short_link_scene() -> (Scene, u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>, i64) {
+async fn short_link_scene() -> (
+    Scene,
+    u16,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    i64,
+) {
     let (port, asked) = crate::links::redirect_server(vec![
         ("/s/menu", "/menu/winter".to_owned()),
         ("/s/login", "https://sunnycafe-login.example/pay".to_owned()),
-        ("/s/invoice", "http://malware.example/invoice.zip".to_owned()),
+        (
+            "/s/invoice",
+            "http://malware.example/invoice.zip".to_owned(),
+        ),
     ])
     .await;
     let scene = Scene::mastodon_configured(|config| {
@@ -795,7 +803,10 @@ async fn a_short_link_is_followed_on_request_and_the_item_judged_again_by_where_
     let audit = scene.audit().await;
     assert_eq!(audit.matches("inbox.link_followed").count(), 3, "{audit}");
     assert!(audit.contains("sunnycafe-login.example"), "{audit}");
-    assert!(!audit.contains("/s/login"), "the audit keeps hosts, not addresses");
+    assert!(
+        !audit.contains("/s/login"),
+        "the audit keeps hosts, not addresses"
+    );
 }
 
 #[tokio::test]
@@ -840,11 +851,17 @@ async fn the_items_page_offers_to_check_a_short_link_and_shows_where_it_leads() 
         !page.contains(&format!("/inbox/{id}/links/1/follow\"")),
         "a dangerous link is not offered again"
     );
-    assert!(!page.contains(&format!("/inbox/{id}/links/1\"")), "nor opened");
+    assert!(
+        !page.contains(&format!("/inbox/{id}/links/1\"")),
+        "nor opened"
+    );
     assert!(page.contains(&format!(
         "had Herald follow the short link hxxp[://]localhost[:]{port}/s/login"
     )));
-    assert!(page.contains("data-verdict=\"dangerous\""), "the item is dangerous now");
+    assert!(
+        page.contains("data-verdict=\"dangerous\""),
+        "the item is dangerous now"
+    );
 
     let viewer = invite_and_join(
         &scene.app,

@@ -59,7 +59,9 @@ fn rules(scanned: &Value) -> Vec<String> {
 
 /// A server on loopback whose every path redirects as `hops` says (path → Location), and
 /// answers 200 elsewhere; it remembers the paths asked.
-pub(crate) async fn redirect_server(hops: Vec<(&'static str, String)>) -> (u16, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn redirect_server(
+    hops: Vec<(&'static str, String)>,
+) -> (u16, Arc<Mutex<Vec<String>>>) {
     let socket = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let port = socket.local_addr().expect("address").port();
     let asked = Arc::new(Mutex::new(Vec::new()));

@@ -190,12 +190,22 @@ impl Screen {
     /// `None` when Herald runs without link safety.
     pub async fn follow(&self, url: &str, now: Timestamp) -> Option<JudgedLink> {
         let safety = self.links.as_ref()?;
-        let report = safety.judge(&self.checker, url, now, Reach::ShortLinks).await;
+        let report = safety
+            .judge(&self.checker, url, now, Reach::ShortLinks)
+            .await;
         let mut judged = judged(url, report.destination.clone(), &report.findings, true);
-        if judged.verdict == Verdict::Suspicious && report.destination.is_none() && report.findings.is_empty() {
+        if judged.verdict == Verdict::Suspicious
+            && report.destination.is_none()
+            && report.findings.is_empty()
+        {
             judged.reasons = vec![format!(
                 "Herald followed this short link, but it leads nowhere else: {} answered itself (a removed or broken link, or one that only redirects in a browser).",
-                report.canonical.as_deref().and_then(|c| links::Canonical::parse(c).ok()).map(|c| c.host).unwrap_or_default()
+                report
+                    .canonical
+                    .as_deref()
+                    .and_then(|c| links::Canonical::parse(c).ok())
+                    .map(|c| c.host)
+                    .unwrap_or_default()
             )];
         }
         Some(judged)
