@@ -1,7 +1,7 @@
 //! The inbox against a real Bluesky network on loopback: a PLC directory, a PDS and the
 //! AppView that serves notifications (`@atproto/dev-env`'s `TestNetwork`, started by
-//! `crates/networks/tests/pds/start-appview.mjs`; its data in PostgreSQL schemas of its own,
-//! dropped when it stops, and Redis). A customer's account on the PDS mentions the company's
+//! `crates/networks/tests/pds/start-appview.mjs`; its data in a PostgreSQL database of its
+//! own, `herald_pds_appview`, in schemas dropped when it stops; and Redis). A customer's account on the PDS mentions the company's
 //! account (with a mention facet) and replies to one of its posts (with `reply.root` and
 //! `reply.parent`); Herald's read job reads both as their kinds with the sender's handle, and
 //! the replies Herald publishes from the inbox land on the PDS threaded under each item.

@@ -1,9 +1,11 @@
 // Starts a real Bluesky network on loopback with an AppView, for the inbox test: a PLC
 // directory, a PDS and the AppView (bsky, which indexes the PDS's firehose and serves
 // app.bsky.notification.listNotifications), from @atproto/dev-env's TestNetwork. The AppView
-// keeps its data in PostgreSQL (DB_POSTGRES_URL, in schemas named after DB_POSTGRES_SCHEMA,
-// which the caller makes unique and this script drops when it stops) and uses Redis
-// (REDIS_HOST). When ready it prints one JSON line on stdout:
+// keeps its data in PostgreSQL: in the database herald_pds_appview (made here if missing) on
+// the server DB_POSTGRES_URL names, in schemas named after DB_POSTGRES_SCHEMA, which the caller
+// makes unique and this script drops when it stops. A database of its own, because its
+// migrations read the catalogue of every schema in the database, which other tests change
+// while they run. It uses Redis too (REDIS_HOST). When ready it prints one JSON line on stdout:
 // {"pds":"http://127.0.0.1:PORT","plc":"http://127.0.0.1:PORT","appview":"http://127.0.0.1:PORT"}.
 //
 // It then reads commands from stdin, one a line, and answers each with one JSON line:
@@ -31,6 +33,23 @@ if (!schema || !/^[a-z_]+$/.test(schema)) {
   process.exit(1)
 }
 
+// The server's own database is only used to make ours.
+const DATABASE = 'herald_pds_appview'
+const server = new URL(process.env.DB_POSTGRES_URL)
+const ours = new URL(server)
+ours.pathname = `/${DATABASE}`
+process.env.DB_POSTGRES_URL = ours.toString()
+const admin = new pg.Client({ connectionString: server.toString() })
+await admin.connect()
+try {
+  await admin.query(`CREATE DATABASE ${DATABASE}`)
+} catch (error) {
+  // 42P04: it exists; 23505: another process made it at the same moment.
+  if (error?.code !== '42P04' && error?.code !== '23505') throw error
+} finally {
+  await admin.end().catch(() => {})
+}
+
 let network
 let stopping = false
 const stop = async (code) => {
@@ -42,7 +61,7 @@ const stop = async (code) => {
     process.stderr.write(`closing the network: ${error?.message ?? error}\n`)
   }
   // TestNetwork keeps each service's tables in a schema named after ours.
-  const client = new pg.Client({ connectionString: process.env.DB_POSTGRES_URL })
+  const client = new pg.Client({ connectionString: ours.toString() })
   try {
     await client.connect()
     for (const prefix of ['appview', 'bsync', 'ozone']) {
@@ -59,7 +78,7 @@ process.on('SIGTERM', () => stop(0))
 process.on('SIGINT', () => stop(0))
 
 try {
-  network = await TestNetwork.create({ dbPostgresSchema: schema })
+  network = await TestNetwork.create({ dbPostgresUrl: ours.toString(), dbPostgresSchema: schema })
   const loopback = (url) => url.replace('//localhost:', '//127.0.0.1:')
   process.stdout.write(
     JSON.stringify({
