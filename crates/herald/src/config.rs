@@ -181,6 +181,9 @@ pub struct LinksConfig {
     pub safe_browsing_key: Option<SecretString>,
     /// Where the Safe Browsing API is (tests point it at a local fake).
     pub safe_browsing_url: String,
+    /// Hosts whose links are short links besides the well-known shorteners (a company's own
+    /// branded short domain): hidden destinations, followed on request.
+    pub short_link_hosts: Vec<String>,
 }
 
 impl Default for LinksConfig {
@@ -189,6 +192,7 @@ impl Default for LinksConfig {
             feeds: Vec::new(),
             safe_browsing_key: None,
             safe_browsing_url: "https://safebrowsing.googleapis.com".to_owned(),
+            short_link_hosts: Vec::new(),
         }
     }
 }
@@ -813,6 +817,13 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("\"https://safebrowsing.googleapis.com\""),
         example: "",
         help: "Where the Safe Browsing API is.",
+    },
+    Setting {
+        path: &["links", "short_link_hosts"],
+        kind: SettingKind::List,
+        default: Some("[]"),
+        example: "",
+        help: "Hosts whose links Herald treats as short links, besides the well-known shorteners\n(bit.ly, t.co, tinyurl.com, …): a branded short domain such as \"sunny.link\" (its\nsubdomains too). A short link hides where it goes: the inbox marks it suspicious until a\nmember asks Herald to follow it. In the environment: comma-separated.",
     },
     Setting {
         path: &["backup", "dir"],

@@ -67,6 +67,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::inbox::show).post(pages::inbox::change),
         )
         .route("/inbox/{id}/links/{index}", post(pages::inbox::open_link))
+        .route(
+            "/inbox/{id}/links/{index}/follow",
+            post(pages::inbox::follow_link),
+        )
         .route("/inbox/{id}/report", post(pages::inbox::report))
         .route("/inbox/{id}/reply", post(pages::inbox::reply))
         .route("/posts/{id}", get(pages::posts::show))

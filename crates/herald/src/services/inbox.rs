@@ -2,6 +2,7 @@
 //! see (grants apply exactly as for posts: an account one may not see does not exist),
 //! filtered and paged newest first; assigning an item, marking it done or open again, notes;
 //! opening a suspicious link anyway (confirmed, audited; a dangerous one is never offered);
+//! following a short link on request (its verdict and the item's judged again, recorded);
 //! reporting an impostor to its network (recorded). Every change is one unit of work with the
 //! item's history and the audit entry.
 //!
@@ -19,7 +20,9 @@ use crate::domain::inbox::{ItemKind, ItemState, Verdict};
 use crate::services::accounts::{self, Visible};
 use crate::services::audit::record;
 use crate::services::{AppError, Entity, Services};
-use crate::store::{InboxEventRecord, InboxItemRecord, InboxQuery, Store, UserRecord};
+use crate::store::{
+    InboxEventRecord, InboxItemRecord, InboxQuery, InboxScreening, Store, UserRecord,
+};
 
 /// The most items one page may ask for.
 pub const LONGEST_PAGE: i64 = 200;
@@ -306,6 +309,126 @@ pub async fn open_link(
     .await?;
     work.commit().await?;
     Ok(link.url.clone())
+}
+
+/// Follows short link `index` of an item now, at a member's request (contributors and up on
+/// its account): reading never follows a stranger's link, so a short link stays suspicious
+/// until someone asks. Link safety's expander follows it (the hardened client, redirects
+/// capped, no private addresses, a flagged hop never visited); the link's verdict and
+/// destination are replaced, the item judged again (sender and text as now, its other links
+/// as they were), and the change is in the item's history and the audit log.
+pub async fn follow_link(
+    services: &Services,
+    actor: &UserRecord,
+    id: i64,
+    index: usize,
+    now: Timestamp,
+) -> Result<ItemView, AppError> {
+    let store = &services.store;
+    let (item, _) = open(store, actor, id, AccountAction::Draft).await?;
+    let link = item.links.get(index).ok_or_else(|| {
+        AppError::not_found(Entity::InboxItem, format!("item {id} has no link {index}"))
+    })?;
+    let screen = screen::Screen::prepare(store, &services.policy, now).await?;
+    if !screen.is_short(&link.url) {
+        return Err(AppError::Conflict(
+            "This link is not a short link: Herald judged it by its own address, so there is nowhere hidden to follow.".to_owned(),
+        ));
+    }
+    // The requests go out before the unit of work opens.
+    let followed = screen.follow(&link.url, now).await.ok_or_else(|| {
+        AppError::Unavailable(
+            "Herald runs without link safety, so it cannot follow links".to_owned(),
+        )
+    })?;
+    let mut links = item.links.clone();
+    links[index] = followed.clone();
+    let screened = screen.with_links(&incoming(&item), links);
+    let defanged = crate::domain::inbox::defang(&followed.url);
+    let detail = match &followed.destination {
+        Some(destination) => format!(
+            "{defanged} → {}: {}",
+            crate::domain::inbox::defang(destination),
+            followed.verdict.as_str()
+        ),
+        None => format!("{defanged}: {}", followed.verdict.as_str()),
+    };
+    let host_of = |url: &str| {
+        links::Canonical::parse(url)
+            .map(|canonical| canonical.host)
+            .unwrap_or_default()
+    };
+    let work = store.write().await?;
+    work.set_inbox_screening(
+        id,
+        &InboxScreening {
+            links: screened.links,
+            verdict: screened.verdict,
+            reasons: screened.reasons,
+            impostor: screened.impostor,
+        },
+        now,
+    )
+    .await?;
+    work.add_inbox_event(
+        id,
+        &InboxEventRecord {
+            at: now,
+            actor_id: Some(actor.id),
+            what: "link_followed".to_owned(),
+            detail,
+            post_id: None,
+        },
+    )
+    .await?;
+    record(
+        &work,
+        now,
+        Actor::User(actor.id),
+        "inbox.link_followed",
+        Some(format!("inbox_item:{id}")),
+        None,
+        serde_json::json!({
+            "account": item.account_id,
+            "host": host_of(&followed.url),
+            "destination": followed.destination.as_deref().map(host_of),
+            "link_verdict": followed.verdict.as_str(),
+            "item_verdict": screened.verdict.as_str(),
+        }),
+    )
+    .await?;
+    work.commit().await?;
+    view(store, actor, id).await
+}
+
+/// Whether `url` is a short link Herald can follow on request (a well-known shortener or
+/// one of `links.short_link_hosts`).
+pub fn is_short_link(services: &Services, url: &str) -> bool {
+    crate::services::links::is_short_url(services.policy.links().map(|links| &**links), url)
+}
+
+/// An item as it came in, to judge it again.
+fn incoming(item: &InboxItemRecord) -> networks::Incoming {
+    let kind = match item.kind {
+        ItemKind::Mention => networks::IncomingKind::Mention,
+        ItemKind::Reply => networks::IncomingKind::Reply,
+        ItemKind::Comment => networks::IncomingKind::Comment,
+        ItemKind::Message => networks::IncomingKind::Message,
+        ItemKind::Follower => networks::IncomingKind::Follower,
+    };
+    networks::Incoming {
+        key: item.network_key.clone(),
+        kind,
+        sender: networks::Sender {
+            id: item.author_id.clone(),
+            handle: item.author_handle.clone(),
+            display_name: item.author_name.clone(),
+        },
+        text: item.text.clone(),
+        url: item.url.clone(),
+        reply_to: item.reply_to.clone(),
+        at: item.received_at,
+    }
 }
 
 /// Records that `actor` reported the item's sender to the network as an impostor, and answers

@@ -64,6 +64,8 @@ pub struct LinkSafety {
     safe_browsing: Option<tokio::sync::RwLock<SafeBrowsingState>>,
     /// The client link cards' pages are read through.
     pages: networks::Outbound,
+    /// `links.short_link_hosts`: more short-link hosts than the guard's list, lower case.
+    short_hosts: Vec<String>,
 }
 
 /// How long reading a page for its card may take, redirects followed first apart.
@@ -140,7 +142,29 @@ impl LinkSafety {
             safe_browsing,
             pages: networks::Outbound::new(CARD_TIMEOUT)
                 .allow_private_addresses(config.networks.allow_private_addresses),
+            short_hosts: config
+                .links
+                .short_link_hosts
+                .iter()
+                .map(|host| host.trim().trim_matches('.').to_lowercase())
+                .filter(|host| !host.is_empty())
+                .collect(),
         }
+    }
+
+    /// Whether links to `host` are short links: a well-known shortener, or one of
+    /// `links.short_link_hosts` (or a subdomain of one).
+    pub fn is_short(&self, host: &str) -> bool {
+        if guard::is_shortener(host) {
+            return true;
+        }
+        let host = host.trim_end_matches('.').to_lowercase();
+        self.short_hosts.iter().any(|short| {
+            host == *short
+                || host
+                    .strip_suffix(short.as_str())
+                    .is_some_and(|rest| rest.ends_with('.'))
+        })
     }
 
     /// The card of `url` as networks show one under a post: only for a link that link safety
@@ -359,7 +383,7 @@ impl LinkSafety {
         let follow = findings.is_empty()
             && match reach {
                 Reach::EverythingWithin(_) => true,
-                _ => guard::is_shortener(&canonical.host),
+                _ => self.is_short(&canonical.host),
             };
         let mut destination = None;
         if follow {
@@ -413,6 +437,18 @@ impl LinkSafety {
             destination,
             findings,
         }
+    }
+}
+
+/// Whether `url` is a short link: a well-known shortener, or (with link safety) one of
+/// `links.short_link_hosts`.
+pub fn is_short_url(safety: Option<&LinkSafety>, url: &str) -> bool {
+    let Ok(canonical) = Canonical::parse(url) else {
+        return false;
+    };
+    match safety {
+        Some(safety) => safety.is_short(&canonical.host),
+        None => guard::is_shortener(&canonical.host),
     }
 }
 

@@ -56,13 +56,22 @@ pub struct InboxItemRecord {
     pub updated_at: Timestamp,
 }
 
+/// An item's screening as judged again (a link followed on request).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxScreening {
+    pub links: Vec<JudgedLink>,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub impostor: bool,
+}
+
 /// One step of an item's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxEventRecord {
     pub at: Timestamp,
     pub actor_id: Option<UserId>,
     /// `assigned`, `unassigned`, `done`, `reopened`, `note`, `replied`, `link_opened`,
-    /// `reported`.
+    /// `link_followed`, `reported`.
     pub what: String,
     pub detail: String,
     /// The reply, for `replied`.
@@ -253,6 +262,31 @@ impl Store {
             "UPDATE inbox_items SET state = $1, assignee_id = $2, updated_at = $3 WHERE id = $4")
             .bind(state.as_str())
             .bind(assignee_id)
+            .bind(now.as_millisecond())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Replaces an item's screening after one of its links was followed on request (call
+    /// inside the unit of work of the change, with its history).
+    pub async fn set_inbox_screening(
+        &self,
+        id: i64,
+        screening: &InboxScreening,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let links = serde_json::to_string(&screening.links).unwrap_or_else(|_| "[]".to_owned());
+        let reasons = serde_json::to_string(&screening.reasons).unwrap_or_else(|_| "[]".to_owned());
+        with_pool!(self, pool => sqlx::query(
+            "UPDATE inbox_items SET links = $1, verdict = $2, reasons = $3, impostor = $4,
+                updated_at = $5 WHERE id = $6")
+            .bind(links)
+            .bind(screening.verdict.as_str())
+            .bind(reasons)
+            .bind(screening.impostor)
             .bind(now.as_millisecond())
             .bind(id)
             .execute(pool)

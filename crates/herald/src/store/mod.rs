@@ -49,7 +49,9 @@ pub use accounts::{AccountRecord, NewAccount};
 pub use audit::AuditFilter;
 pub use devices::SignInDeviceRecord;
 pub use group_commit::GroupCounts;
-pub use inbox::{InboxCursorRecord, InboxEventRecord, InboxItemRecord, InboxQuery, NewInboxItem};
+pub use inbox::{
+    InboxCursorRecord, InboxEventRecord, InboxItemRecord, InboxQuery, InboxScreening, NewInboxItem,
+};
 pub use incidents::{IncidentEventRecord, IncidentRecord, NewIncident, StepRecord};
 pub use jobs::JobCounts;
 pub use links::OrganisationNames;

@@ -516,6 +516,13 @@ fn table(member_id: i64, account_id: i64, post_id: i64) -> Vec<Row> {
             Some(json!({ "text": "Thank you!" })),
             [D, D, D, A, A],
         ),
+        // Item 1's one link is not a short link: 409 for those let through.
+        account(
+            Method::POST,
+            "/api/v1/inbox/1/links/0/follow".to_owned(),
+            None,
+            [D, D, D, A, A],
+        ),
         api(Method::GET, "/api/v1/audit/export", None, [D, D, D, A, A]),
         // Webhooks: owners only, never with a token. No events: 422 once let through.
         api(Method::GET, "/api/v1/webhooks", None, [D, D, D, A, D]),
@@ -984,11 +991,16 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         author_id: "1".to_owned(),
         author_handle: "@ann@example.social".to_owned(),
         author_name: "Ann".to_owned(),
-        text: "Hello".to_owned(),
+        text: "Hello https://example.org/".to_owned(),
         text_cut: false,
         url: None,
         reply_to: None,
-        links: Vec::new(),
+        links: vec![herald::domain::inbox::JudgedLink {
+            url: "https://example.org/".to_owned(),
+            verdict: herald::domain::inbox::Verdict::Safe,
+            destination: None,
+            reasons: Vec::new(),
+        }],
         verdict: herald::domain::inbox::Verdict::Safe,
         reasons: Vec::new(),
         impostor: false,
@@ -1095,6 +1107,7 @@ async fn the_table_covers_every_route_the_server_has() {
                 .replace("/accounts/8", "/accounts/{id}")
                 .replace("/posts/9", "/posts/{id}")
                 .replace("/inbox/1", "/inbox/{id}")
+                .replace("/links/0/follow", "/links/{index}/follow")
                 .replace("/members/7", "/members/{id}")
                 .replace("/sessions/no-such-session", "/sessions/{id}")
                 .replace("/media/999999", "/media/{media_id}")

@@ -657,3 +657,263 @@ async fn the_pages_show_names_escaped_and_links_defanged_and_record_what_members
         .await;
     assert_eq!(summary, json!({ "open": 1, "newest": id }));
 }
+
+/// Items with short links on a local shortener (`localhost`, listed in
+/// `links.short_link_hosts`): its `/s/menu` leads to a page on it, `/s/login` to a look-alike
+/// of the company's domain, `/s/invoice` to an address in a threat feed.
+async fn short_link_scene() -> (
+    Scene,
+    u16,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    i64,
+) {
+    let (port, asked) = crate::links::redirect_server(vec![
+        ("/s/menu", "/menu/winter".to_owned()),
+        ("/s/login", "https://sunnycafe-login.example/pay".to_owned()),
+        (
+            "/s/invoice",
+            "http://malware.example/invoice.zip".to_owned(),
+        ),
+    ])
+    .await;
+    let scene = Scene::mastodon_configured(|config| {
+        config.links.short_link_hosts = vec!["localhost".to_owned()];
+    })
+    .await;
+    company_names(&scene).await;
+    crate::links::import_feed(
+        &scene.app,
+        "urlhaus.txt",
+        "http://malware.example/invoice.zip\n",
+    );
+    scene.fake.state.receive(FakeIncoming::mention(
+        "ann@example.social",
+        "Ann",
+        &format!(
+            "Menu http://localhost:{port}/s/menu pay http://localhost:{port}/s/login bill http://localhost:{port}/s/invoice see https://example.org/about"
+        ),
+    ));
+    let items = read_until(&scene, &scene.keeper, 1).await;
+    let id = items[0]["id"].as_i64().expect("id");
+    (scene, port, asked, id)
+}
+
+async fn follow(scene: &Scene, person: &Person, id: i64, index: usize) -> reqwest::Response {
+    person
+        .post(
+            &scene.app,
+            &format!("/api/v1/inbox/{id}/links/{index}/follow"),
+            json!({}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_short_link_is_followed_on_request_and_the_item_judged_again_by_where_it_leads() {
+    let (scene, port, asked, id) = short_link_scene().await;
+    let item = scene
+        .keeper
+        .get_json(&scene.app, &format!("/api/v1/inbox/{id}"))
+        .await;
+    let verdicts: Vec<&str> = item["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|link| link["verdict"].as_str().expect("verdict"))
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["suspicious", "suspicious", "suspicious", "safe"],
+        "{item}"
+    );
+    assert_eq!(item["verdict"], "suspicious");
+    assert!(
+        asked.lock().expect("asked").is_empty(),
+        "reading follows no link"
+    );
+
+    // A viewer may read the item but not have Herald follow its links.
+    let viewer = invite_and_join(
+        &scene.app,
+        &scene.clock,
+        &scene.owner,
+        "viewer@sunny.example",
+        "member",
+    )
+    .await;
+    grant(&scene.app, &scene.keeper, scene.account, &viewer, "viewer").await;
+    let refused = follow(&scene, &viewer, id, 0).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(asked.lock().expect("asked").is_empty());
+
+    // The menu's short link leads somewhere nothing is known against: safe, and the item is
+    // still suspicious for its other short links.
+    let followed = follow(&scene, &scene.keeper, id, 0).await;
+    assert_eq!(followed.status(), StatusCode::OK);
+    let followed: Value = followed.json().await.expect("JSON");
+    assert_eq!(followed["links"][0]["verdict"], "safe", "{followed}");
+    assert_eq!(
+        followed["links"][0]["destination"],
+        format!("hxxp[://]localhost[:]{port}/menu/winter")
+    );
+    assert_eq!(followed["verdict"], "suspicious");
+    assert_eq!(
+        *asked.lock().expect("asked"),
+        ["/s/menu", "/menu/winter"],
+        "the chain is followed to its end"
+    );
+
+    // The login link leads to a look-alike of the company's domain: dangerous, never visited.
+    let followed: Value = follow(&scene, &scene.keeper, id, 1)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(followed["links"][1]["verdict"], "dangerous", "{followed}");
+    assert_eq!(
+        followed["links"][1]["destination"],
+        "hxxps[://]sunnycafe-login[.]example/pay"
+    );
+    assert_eq!(followed["verdict"], "dangerous");
+    assert!(
+        followed["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .any(|reason| reason.as_str().is_some_and(|r| r.contains("imitates"))),
+        "{followed}"
+    );
+
+    // The invoice link leads to an address in a threat feed.
+    scene.clock.advance(SignedDuration::from_secs(5));
+    let followed: Value = follow(&scene, &scene.keeper, id, 2)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(followed["links"][2]["verdict"], "dangerous", "{followed}");
+    assert!(
+        followed["links"][2]["reasons"][0]
+            .as_str()
+            .is_some_and(|reason| reason.contains("malware")),
+        "{followed}"
+    );
+    assert_eq!(
+        *asked.lock().expect("asked"),
+        ["/s/menu", "/menu/winter", "/s/login", "/s/invoice"],
+        "a flagged hop is never asked"
+    );
+    let steps: Vec<&str> = followed["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|event| event["what"].as_str().expect("what"))
+        .collect();
+    assert_eq!(steps, ["link_followed", "link_followed", "link_followed"]);
+    assert_eq!(
+        followed["history"][1]["detail"],
+        format!(
+            "hxxp[://]localhost[:]{port}/s/login → hxxps[://]sunnycafe-login[.]example/pay: dangerous"
+        )
+    );
+
+    // A link that is not short, and a link the item does not have.
+    let not_short = follow(&scene, &scene.keeper, id, 3).await;
+    assert_eq!(not_short.status(), StatusCode::CONFLICT);
+    let problem: Value = not_short.json().await.expect("problem");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("not a short link")),
+        "{problem}"
+    );
+    let missing = follow(&scene, &scene.keeper, id, 7).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let audit = scene.audit().await;
+    assert_eq!(audit.matches("inbox.link_followed").count(), 3, "{audit}");
+    assert!(audit.contains("sunnycafe-login.example"), "{audit}");
+    assert!(
+        !audit.contains("/s/login"),
+        "the audit keeps hosts, not addresses"
+    );
+}
+
+#[tokio::test]
+async fn the_items_page_offers_to_check_a_short_link_and_shows_where_it_leads() {
+    let (scene, port, _asked, id) = short_link_scene().await;
+    let page = scene
+        .keeper
+        .get(&scene.app, &format!("/inbox/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    for index in 0..3 {
+        assert!(
+            page.contains(&format!("/inbox/{id}/links/{index}/follow\"")),
+            "short link {index} may be checked"
+        );
+    }
+    assert!(
+        !page.contains(&format!("/inbox/{id}/links/3/follow\"")),
+        "a link that is not short is not offered"
+    );
+    assert!(page.contains("Check where this short link leads"));
+
+    let checked = scene
+        .keeper
+        .form(&scene.app, &format!("/inbox/{id}/links/1/follow"), &[])
+        .await;
+    assert_eq!(checked.status(), StatusCode::SEE_OTHER);
+    let page = scene
+        .keeper
+        .get(&scene.app, &format!("/inbox/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("Leads to <code>hxxps[://]sunnycafe-login[.]example/pay</code>"),
+        "the destination is shown defanged"
+    );
+    assert!(
+        !page.contains(&format!("/inbox/{id}/links/1/follow\"")),
+        "a dangerous link is not offered again"
+    );
+    assert!(
+        !page.contains(&format!("/inbox/{id}/links/1\"")),
+        "nor opened"
+    );
+    assert!(page.contains(&format!(
+        "had Herald follow the short link hxxp[://]localhost[:]{port}/s/login"
+    )));
+    assert!(
+        page.contains("data-verdict=\"dangerous\""),
+        "the item is dangerous now"
+    );
+
+    let viewer = invite_and_join(
+        &scene.app,
+        &scene.clock,
+        &scene.owner,
+        "viewer@sunny.example",
+        "member",
+    )
+    .await;
+    grant(&scene.app, &scene.keeper, scene.account, &viewer, "viewer").await;
+    let page = viewer
+        .get(&scene.app, &format!("/inbox/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        !page.contains("/follow\""),
+        "a viewer is not offered the check"
+    );
+    let refused = viewer
+        .form(&scene.app, &format!("/inbox/{id}/links/0/follow"), &[])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -325,3 +325,49 @@ contract_test!(
         assert_eq!(cursor.cursor.as_deref(), Some("200"));
     }
 );
+
+contract_test!(
+    an_items_screening_is_replaced_whole_and_nothing_else_changes,
+    |store| {
+        let (_, account) = owner_and_account(&store, at(0)).await;
+        store
+            .add_inbox_item(&item(account, "n1", 1), at(1))
+            .await
+            .expect("add");
+        let id = store
+            .inbox_items(&InboxQuery {
+                accounts: vec![account],
+                limit: 1,
+                ..InboxQuery::default()
+            })
+            .await
+            .expect("list")[0]
+            .id;
+        let before = store.inbox_item(id).await.expect("read").expect("item");
+        let screening = herald::store::InboxScreening {
+            links: vec![JudgedLink {
+                url: "https://bit.ly/x".to_owned(),
+                verdict: Verdict::Dangerous,
+                destination: Some("https://sunnycafe-login.example/".to_owned()),
+                reasons: vec!["imitates the company".to_owned()],
+            }],
+            verdict: Verdict::Dangerous,
+            reasons: vec!["imitates the company".to_owned()],
+            impostor: true,
+        };
+        let work = store.write().await.expect("unit of work");
+        work.set_inbox_screening(id, &screening, at(9))
+            .await
+            .expect("screening");
+        work.commit().await.expect("commit");
+        let after = store.inbox_item(id).await.expect("read").expect("item");
+        assert_eq!(after.links, screening.links);
+        assert_eq!(after.verdict, Verdict::Dangerous);
+        assert_eq!(after.reasons, screening.reasons);
+        assert!(after.impostor);
+        assert_eq!(after.updated_at, at(9));
+        assert_eq!(after.text, before.text);
+        assert_eq!(after.state, before.state);
+        assert_eq!(after.received_at, before.received_at);
+    }
+);

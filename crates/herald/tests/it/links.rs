@@ -17,7 +17,7 @@ use crate::people::{Person, app, invite_and_join, set_up};
 use crate::publishing::Scene;
 
 /// Imports `feed` (named `name`) into the test server's data directory, as an operator would.
-fn import_feed(app: &TestApp, name: &str, feed: &str) {
+pub(crate) fn import_feed(app: &TestApp, name: &str, feed: &str) {
     let file = app.data_dir.parent().expect("data dir's parent").join(name);
     std::fs::write(&file, feed).expect("write feed");
     let imported = herald::services::links::import_feeds(&app.data_dir, &[file]);
@@ -59,7 +59,9 @@ fn rules(scanned: &Value) -> Vec<String> {
 
 /// A server on loopback whose every path redirects as `hops` says (path → Location), and
 /// answers 200 elsewhere; it remembers the paths asked.
-async fn redirect_server(hops: Vec<(&'static str, String)>) -> (u16, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn redirect_server(
+    hops: Vec<(&'static str, String)>,
+) -> (u16, Arc<Mutex<Vec<String>>>) {
     let socket = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let port = socket.local_addr().expect("address").port();
     let asked = Arc::new(Mutex::new(Vec::new()));

@@ -13,6 +13,7 @@ mod backup_postgres;
 mod backup_sealed_key;
 mod bluesky_oauth;
 mod bluesky_pds;
+mod bluesky_pds_inbox;
 mod breaches;
 mod browser;
 mod composer_pages;

@@ -57,10 +57,15 @@ impl Scene {
 
     /// A Mastodon account on a fake instance (honours idempotency keys).
     pub async fn mastodon() -> Scene {
+        Scene::mastodon_configured(|_| {}).await
+    }
+
+    /// [`Scene::mastodon`] with `adjust` applied to Herald's configuration.
+    pub async fn mastodon_configured(adjust: impl FnOnce(&mut herald::config::Config)) -> Scene {
         let fake = networks::fake::mastodon::start(FakeState::new(TOKEN, 7))
             .await
             .expect("fake Mastodon starts");
-        Scene::on(fake, "mastodon", "@herald@127.0.0.1", false).await
+        Scene::on_configured(fake, "mastodon", "@herald@127.0.0.1", false, adjust).await
     }
 
     /// An X account on a fake X (no idempotency: lost answers must be reconciled).

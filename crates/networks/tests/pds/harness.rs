@@ -85,7 +85,7 @@ pub async fn start() -> Option<Pds> {
 }
 
 /// The Node 22 binary and the folder holding `node_modules`, or why they are not there.
-fn installed(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+pub fn installed(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     for package in ["@atproto/pds", "@did-plc/server", "better-sqlite3"] {
         let manifest = dir.join("node_modules").join(package).join("package.json");
         if !manifest.is_file() {

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the real-PDS tests in crates/networks/tests/it/bluesky.rs need: Node 22 (from the
 # npm registry, as the package node-linux-<arch>) and the packages pinned in package-lock.json
-# (@atproto/pds, @did-plc/server), into $HERALD_PDS_DIR (default: this folder, so node_modules lands
-# beside the lock file). Running it again when everything is in place does nothing.
+# (@atproto/pds, @did-plc/server; and @atproto/dev-env, whose AppView serves the notifications
+# that crates/herald/tests/it/bluesky_pds_inbox.rs reads), into $HERALD_PDS_DIR (default: this
+# folder, so node_modules lands beside the lock file). Running it again when everything is in
+# place does nothing.
 #
 #   HERALD_PDS_DIR           where to install, an absolute path (node/ and node_modules/ go there);
 #                            the tests read the same variable
 #   HERALD_PDS_NODE_VERSION  the Node release to install (default below; must be 22.x)
 #
 # @atproto/pds 0.5 needs Node 22 (undici 8 fails on Node 20). better-sqlite3 is compiled from
-# source against that Node's headers, which takes about two minutes on two cores.
+# source against that Node's headers, which takes about two minutes on two cores. sharp (an
+# AppView dependency) is not built: its prebuilt binary comes from the npm registry as
+# @img/sharp-linux-<arch>, and the test resizes no images.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,7 +45,7 @@ fi
 
 stamp="$dir/node_modules/.herald-installed"
 if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json" \
-  && (cd "$dir" && node -e "require('better-sqlite3'); import('@atproto/pds')" 2>/dev/null); then
+  && (cd "$dir" && node -e "require('better-sqlite3'); import('@atproto/pds'); import('@atproto/dev-env')" 2>/dev/null); then
   echo "install.sh: the PDS packages are already in $dir/node_modules"
   exit 0
 fi

@@ -112,7 +112,8 @@ pub struct ItemEvent {
     #[schema(format = DateTime)]
     pub at: String,
     pub actor_id: Option<UserId>,
-    /// `assigned`, `unassigned`, `done`, `reopened`, `note`, `replied`, `link_opened`, `reported`.
+    /// `assigned`, `unassigned`, `done`, `reopened`, `note`, `replied`, `link_opened`,
+    /// `link_followed`, `reported`.
     pub what: String,
     pub detail: String,
     /// The reply, for `replied`.
@@ -248,6 +249,29 @@ pub async fn change(
     };
     Ok(Json(response(
         inbox::change(&state.store, &caller.user, id, &change, now).await?,
+    )))
+}
+
+/// Follows a short link in an inbox item
+///
+/// Reading never follows a stranger's link, so a short link (bit.ly and the like, or one of
+/// `links.short_link_hosts`) is suspicious until someone asks where it leads. This follows
+/// link `index` (as listed in the item's `links`, from 0) now, through Herald's hardened
+/// client (public addresses only, at most ten redirects, a hop on a threat list or imitating
+/// the company never visited): the link's verdict and destination are updated (dangerous when
+/// it leads somewhere dangerous), the item's verdict is judged again, and both the item's
+/// history and the audit log record it. Contributors and up on the item's account.
+#[utoipa::path(post, path = "/api/v1/inbox/{id}/links/{index}/follow", operation_id = "follow_inbox_link", tag = "inbox", security(("token" = ["posts:write"]), ("session" = [])), params(("id" = i64, Path), ("index" = usize, Path, description = "The link's place in the item's `links`, from 0")),
+    responses((status = 200, description = "The item with the link followed", body = ItemResponse), (status = 403, description = "A viewer of the account", body = crate::http::Problem, content_type = "application/problem+json"), (status = 404, description = "No such item, or no such link in it", body = crate::http::Problem, content_type = "application/problem+json"), (status = 409, description = "The link is not a short link: there is nowhere hidden to follow", body = crate::http::Problem, content_type = "application/problem+json"), (status = 503, description = "Herald runs without link safety", body = crate::http::Problem, content_type = "application/problem+json")))]
+pub async fn follow_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, index)): ApiPath<(i64, usize)>,
+) -> Result<Json<ItemResponse>, ApiError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    Ok(Json(response(
+        inbox::follow_link(&state.services, &caller.user, id, index, now).await?,
     )))
 }
 

@@ -178,6 +178,7 @@ fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(inbox::summary))
         .routes(routes!(inbox::show, inbox::change))
         .routes(routes!(inbox::reply))
+        .routes(routes!(inbox::follow_link))
         .routes(routes!(incidents::lock_down))
         .routes(routes!(incidents::lock_down_all))
         .routes(routes!(incidents::report))

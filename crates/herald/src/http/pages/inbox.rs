@@ -1,7 +1,7 @@
 //! The inbox (`/inbox`): what came in to the accounts a member may see, screened, newest
 //! first, with filters; one item's page (`/inbox/{id}`): its links defanged with their
 //! verdicts ("open anyway" for a suspicious one, after a confirmation, audited; a dangerous
-//! one not offered), the impostor's "report to the network" step, assigning, done, notes
+//! one not offered; "check where this short link leads"), the impostor's "report to the network" step, assigning, done, notes
 //! and its history. The same services as `/api/v1/inbox`.
 
 use crate::domain::ids::{PostId, UserId};
@@ -117,6 +117,8 @@ struct LinkLine {
     verdict: &'static str,
     destination: Option<String>,
     reasons: Vec<String>,
+    /// A short link that Herald may be asked to follow.
+    followable: bool,
 }
 
 #[derive(Debug)]
@@ -177,7 +179,7 @@ pub async fn list(
     let items = page
         .items
         .into_iter()
-        .map(|(item, seen)| card(item, &seen.account, &users))
+        .map(|(item, seen)| card(item, &seen.account, &users, &|_| false))
         .collect();
     let older = page.next.map(|next| {
         let query = serde_urlencoded::to_string([
@@ -321,6 +323,21 @@ pub async fn open_link(
     }
 }
 
+/// "Check where this short link leads": Herald follows it now; the page shows the link's new
+/// verdict and destination.
+pub async fn follow_link(
+    State(state): State<AppState>,
+    Path((id, index)): Path<(i64, usize)>,
+    CsrfForm { caller, .. }: CsrfForm<OpenForm>,
+) -> Result<Response, PageError> {
+    caller.require(Permission::WritePosts)?;
+    let now = state.clock.now();
+    match inbox::follow_link(&state.services, &caller.user, id, index, now).await {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}#link-{index}")).into_response()),
+        Err(error) => refused(&state, &caller, id, error).await,
+    }
+}
+
 /// The reply form's text.
 #[derive(Debug, Default, Deserialize)]
 pub struct ReplyForm {
@@ -419,7 +436,9 @@ async fn item_page(
     let page = ItemPage {
         layout: Layout::signed_in("Inbox item", "/inbox", caller),
         answerable,
-        card: card(view.item, &view.account.account, &users),
+        card: card(view.item, &view.account.account, &users, &|url| {
+            inbox::is_short_link(&state.services, url)
+        }),
         history,
         members,
         may_change,
@@ -430,11 +449,13 @@ async fn item_page(
     Ok(render(status, &page))
 }
 
-/// One item as the pages show it.
+/// One item as the pages show it; `short` tells the short links Herald may be asked to follow
+/// (offered on the item's own page only).
 fn card(
     item: InboxItemRecord,
     account: &crate::store::AccountRecord,
     users: &[UserRecord],
+    short: &dyn Fn(&str) -> bool,
 ) -> ItemCard {
     let mut text = item.text.clone();
     let mut urls: Vec<&str> = item.links.iter().map(|link| link.url.as_str()).collect();
@@ -467,6 +488,7 @@ fn card(
                 verdict: link.verdict.as_str(),
                 destination: link.destination.as_deref().map(defang),
                 reasons: link.reasons.clone(),
+                followable: link.verdict != Verdict::Dangerous && short(&link.url),
             })
             .collect(),
         verdict,
@@ -491,6 +513,7 @@ fn history_words(what: &str, detail: &str, post: Option<PostId>) -> String {
             None => "replied".to_owned(),
         },
         "link_opened" => format!("opened the link {detail}"),
+        "link_followed" => format!("had Herald follow the short link {detail}"),
         "reported" => format!("reported {detail} to the network as an impostor"),
         other => other.to_owned(),
     }

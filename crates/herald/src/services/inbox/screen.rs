@@ -137,6 +137,16 @@ impl Screen {
     /// Judges one item. Links are followed as far as `reach` allows (short links only; the
     /// read job gives them two seconds, the benchmark none).
     pub async fn item(&self, item: &Incoming, now: Timestamp, reach: Reach) -> Screened {
+        let mut links = Vec::new();
+        for link in guard::extract_links(&item.text) {
+            links.push(self.link(&link.url, now, reach).await);
+        }
+        self.with_links(item, links)
+    }
+
+    /// Judges one item whose links are judged already (one of them followed on request):
+    /// the sender and the text now, the links as given.
+    pub fn with_links(&self, item: &Incoming, links: Vec<JudgedLink>) -> Screened {
         let mut screened = Screened {
             links: Vec::new(),
             verdict: Verdict::Safe,
@@ -144,8 +154,7 @@ impl Screen {
             impostor: false,
         };
         self.sender(item, &mut screened);
-        for link in guard::extract_links(&item.text) {
-            let judged = self.link(&link.url, now, reach).await;
+        for judged in links {
             if judged.verdict > Verdict::Safe {
                 screened.reasons.extend(judged.reasons.iter().cloned());
             }
@@ -166,6 +175,40 @@ impl Screen {
         }
         screened.reasons.dedup();
         screened
+    }
+
+    /// Whether `url` is a short link (a well-known shortener or one of
+    /// `links.short_link_hosts`), which hides where it goes.
+    pub fn is_short(&self, url: &str) -> bool {
+        crate::services::links::is_short_url(self.links.as_deref(), url)
+    }
+
+    /// A short link followed now, on a member's request, through link safety's expander (the
+    /// hardened client: public addresses only, every hop checked before it is asked, at most
+    /// ten): dangerous when it leads to a threat or a look-alike, safe when it arrives
+    /// somewhere nothing is known against, suspicious when it cannot be followed to its end.
+    /// `None` when Herald runs without link safety.
+    pub async fn follow(&self, url: &str, now: Timestamp) -> Option<JudgedLink> {
+        let safety = self.links.as_ref()?;
+        let report = safety
+            .judge(&self.checker, url, now, Reach::ShortLinks)
+            .await;
+        let mut judged = judged(url, report.destination.clone(), &report.findings, true);
+        if judged.verdict == Verdict::Suspicious
+            && report.destination.is_none()
+            && report.findings.is_empty()
+        {
+            judged.reasons = vec![format!(
+                "Herald followed this short link, but it leads nowhere else: {} answered itself (a removed or broken link, or one that only redirects in a browser).",
+                report
+                    .canonical
+                    .as_deref()
+                    .and_then(|c| links::Canonical::parse(c).ok())
+                    .map(|c| c.host)
+                    .unwrap_or_default()
+            )];
+        }
+        Some(judged)
     }
 
     /// Whether the sender poses as the company: a handle that imitates one of its accounts or
@@ -223,11 +266,11 @@ impl Screen {
             Some(links) => {
                 let report = links.judge(&self.checker, url, now, reach).await;
                 let destination = report.destination.clone();
-                return judged(url, destination, &report.findings);
+                return judged(url, destination, &report.findings, self.is_short(url));
             }
             None => offline_findings(&self.checker, url),
         };
-        judged(url, None, &findings)
+        judged(url, None, &findings, self.is_short(url))
     }
 }
 
@@ -269,8 +312,10 @@ fn unchecked(url: &str) -> Finding {
     }
 }
 
-/// A link's verdict from link safety's findings, in the inbox's words.
-fn judged(url: &str, destination: Option<String>, findings: &[Finding]) -> JudgedLink {
+/// A link's verdict from link safety's findings, in the inbox's words. A `short` link is
+/// suspicious while nobody knows where it goes; once followed to a clean end (its
+/// `destination` known, nothing found on the way) it is judged by where it leads.
+fn judged(url: &str, destination: Option<String>, findings: &[Finding], short: bool) -> JudgedLink {
     let mut verdict = Verdict::Safe;
     let mut reasons = Vec::new();
     for finding in findings {
@@ -301,19 +346,15 @@ fn judged(url: &str, destination: Option<String>, findings: &[Finding]) -> Judge
         verdict = verdict.max(level);
         reasons.push(reason);
     }
-    let host = links::Canonical::parse(url)
-        .ok()
-        .map(|canonical| canonical.host);
-    let short = host.as_deref().is_some_and(guard::is_shortener);
-    if verdict == Verdict::Safe && short {
+    if verdict == Verdict::Safe && short && destination.is_none() {
+        let host = links::Canonical::parse(url)
+            .ok()
+            .map(|canonical| canonical.host)
+            .unwrap_or_default();
         verdict = Verdict::Suspicious;
-        reasons.push(match &destination {
-            Some(destination) => format!("A short link hides where it goes: {destination}."),
-            None => format!(
-                "A short link ({}) hides where it goes, and Herald could not follow it yet.",
-                host.unwrap_or_default()
-            ),
-        });
+        reasons.push(format!(
+            "A short link ({host}) hides where it goes, and Herald could not follow it yet."
+        ));
     }
     JudgedLink {
         url: url.to_owned(),
@@ -437,6 +478,22 @@ mod tests {
     async fn a_short_link_not_followed_is_suspicious() {
         let screened = judge("@ann@example.social", "Ann", "look bit.ly/3abcd").await;
         assert_eq!(screened.verdict, Verdict::Suspicious, "{:?}", screened);
+    }
+
+    #[test]
+    fn a_short_link_followed_to_a_clean_end_is_judged_by_where_it_leads() {
+        let arrived = judged(
+            "https://bit.ly/3abcd",
+            Some("https://example.org/menu".to_owned()),
+            &[],
+            true,
+        );
+        assert_eq!(arrived.verdict, Verdict::Safe, "{arrived:?}");
+        assert!(arrived.reasons.is_empty());
+        let unknown = judged("https://bit.ly/3abcd", None, &[], true);
+        assert_eq!(unknown.verdict, Verdict::Suspicious);
+        let long = judged("https://example.org/menu", None, &[], false);
+        assert_eq!(long.verdict, Verdict::Safe);
     }
 
     #[tokio::test]
