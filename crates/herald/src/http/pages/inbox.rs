@@ -1,8 +1,9 @@
 //! The inbox (`/inbox`): what came in to the accounts a member may see, screened, newest
 //! first, with filters; one item's page (`/inbox/{id}`): its links defanged with their
 //! verdicts ("open anyway" for a suspicious one, after a confirmation, audited; a dangerous
-//! one not offered; "check where this short link leads"), the impostor's "report to the network" step, assigning, done, notes
-//! and its history. The same services as `/api/v1/inbox`.
+//! one not offered; "check where this short link leads"), the impostor's "report to the
+//! network" step, assigning, done, notes and its history. The same services as
+//! `/api/v1/inbox`.
 
 use crate::domain::ids::{PostId, UserId};
 use askama::Template;
