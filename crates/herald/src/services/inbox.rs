@@ -282,7 +282,10 @@ pub async fn open_link(
         }
         _ => {}
     }
-    let host = links::Canonical::parse(&link.url)
+    // A short link Herald followed opens where Herald saw it lead: its verdict is that
+    // address's, and the shortener could send a browser somewhere else than it sent Herald.
+    let opened = link.destination.as_deref().unwrap_or(&link.url);
+    let host = links::Canonical::parse(opened)
         .map(|canonical| canonical.host)
         .unwrap_or_default();
     let work = store.write().await?;
@@ -292,7 +295,7 @@ pub async fn open_link(
             at: now,
             actor_id: Some(actor.id),
             what: "link_opened".to_owned(),
-            detail: crate::domain::inbox::defang(&link.url),
+            detail: crate::domain::inbox::defang(opened),
             post_id: None,
         },
     )
@@ -308,7 +311,7 @@ pub async fn open_link(
     )
     .await?;
     work.commit().await?;
-    Ok(link.url.clone())
+    Ok(opened.to_owned())
 }
 
 /// Follows short link `index` of an item now, at a member's request (contributors and up on

@@ -762,6 +762,18 @@ async fn a_short_link_is_followed_on_request_and_the_item_judged_again_by_where_
         ["/s/menu", "/menu/winter"],
         "the chain is followed to its end"
     );
+    // Opening it goes where Herald saw it lead, not through the shortener again.
+    let opened = scene
+        .keeper
+        .form(&scene.app, &format!("/inbox/{id}/links/0"), &[])
+        .await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let opened = opened.text().await.expect("page");
+    assert!(
+        opened.contains(&format!("href=\"http://localhost:{port}/menu/winter\"")),
+        "{opened}"
+    );
+    assert!(!opened.contains("/s/menu\""), "{opened}");
 
     // The login link leads to a look-alike of the company's domain: dangerous, never visited.
     let followed: Value = follow(&scene, &scene.keeper, id, 1)
@@ -809,9 +821,22 @@ async fn a_short_link_is_followed_on_request_and_the_item_judged_again_by_where_
         .iter()
         .map(|event| event["what"].as_str().expect("what"))
         .collect();
-    assert_eq!(steps, ["link_followed", "link_followed", "link_followed"]);
+    assert_eq!(
+        steps,
+        [
+            "link_followed",
+            "link_opened",
+            "link_followed",
+            "link_followed"
+        ]
+    );
     assert_eq!(
         followed["history"][1]["detail"],
+        format!("hxxp[://]localhost[:]{port}/menu/winter"),
+        "the destination was opened"
+    );
+    assert_eq!(
+        followed["history"][2]["detail"],
         format!(
             "hxxp[://]localhost[:]{port}/s/login → hxxps[://]sunnycafe-login[.]example/pay: dangerous"
         )
