@@ -39,19 +39,46 @@ const SCOPE_PHASES: &str = "examples,fuzzing";
 /// drive it against local fakes.
 const REACHES_OUT: &str = "PUT /api/v1/accounts/{id}/connection";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn schemathesis_finds_nothing_on_sqlite() {
-    let Some(st) = schemathesis() else { return };
-    check_contract(&st, None, "sqlite").await;
+/// Who calls in one test: the tokens, or the browser sessions. Each test has a Herald of its
+/// own, so the four (two kinds of caller, two databases) run side by side rather than one
+/// database's runs one after another.
+#[derive(Debug, Clone, Copy)]
+enum Callers {
+    Tokens,
+    Sessions,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn schemathesis_finds_nothing_on_postgres() {
+async fn schemathesis_finds_nothing_on_sqlite_for_tokens() {
+    on_sqlite(Callers::Tokens).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_on_sqlite_for_sessions() {
+    on_sqlite(Callers::Sessions).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_on_postgres_for_tokens() {
+    on_postgres(Callers::Tokens).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_on_postgres_for_sessions() {
+    on_postgres(Callers::Sessions).await;
+}
+
+async fn on_sqlite(callers: Callers) {
+    let Some(st) = schemathesis() else { return };
+    check_contract(&st, None, "sqlite", callers).await;
+}
+
+async fn on_postgres(callers: Callers) {
     let Some(st) = schemathesis() else { return };
     let Some(url) = postgres_url().await else {
         return;
     };
-    check_contract(&st, Some(url), "postgres").await;
+    check_contract(&st, Some(url), "postgres", callers).await;
 }
 
 /// The schemathesis command, or `None` after skipping (or failing, when every test must run).
@@ -71,7 +98,7 @@ fn schemathesis() -> Option<PathBuf> {
     Some(candidate)
 }
 
-async fn check_contract(st: &Path, database: Option<String>, backend: &str) {
+async fn check_contract(st: &Path, database: Option<String>, backend: &str, callers: Callers) {
     let clock = ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("time"));
     let app = spawn_app_with_clock(
         |config| config.database.url = database.map(SecretString::from),
@@ -89,12 +116,21 @@ async fn check_contract(st: &Path, database: Option<String>, backend: &str) {
     let step_ups = step_up_operations(&document);
     let reports = tempfile::TempDir::new().expect("report directory");
 
-    // Tokens first: the session runs may revoke tokens and end sessions.
+    match callers {
+        Callers::Tokens => by_tokens(st, &app, &owner, reports.path(), backend).await,
+        Callers::Sessions => {
+            by_sessions(st, &app, &clock, &owner, &step_ups, reports.path(), backend).await;
+        }
+    }
+}
+
+/// A token with every scope, then a token of each single scope.
+async fn by_tokens(st: &Path, app: &TestApp, owner: &Person, reports: &Path, backend: &str) {
     let every_scope: Vec<&str> = Scope::ALL.iter().map(|scope| scope.as_str()).collect();
-    let token = new_token(&app, &owner, &every_scope).await;
+    let token = new_token(app, owner, &every_scope).await;
     let mut runs = vec![Run::new("a token with every scope", EXAMPLES).token(&token)];
     for scope in Scope::ALL {
-        let token = new_token(&app, &owner, &[scope.as_str()]).await;
+        let token = new_token(app, owner, &[scope.as_str()]).await;
         let who = format!("a {} token", scope.as_str());
         runs.push(
             Run::new(&who, EXAMPLES_PER_SCOPE)
@@ -103,12 +139,23 @@ async fn check_contract(st: &Path, database: Option<String>, backend: &str) {
         );
     }
     for run in runs {
-        run.execute(st, &app, reports.path(), backend);
+        run.execute(st, app, reports, backend);
     }
+}
 
+/// A signed-in browser session, then the operations that ask for the second factor again.
+async fn by_sessions(
+    st: &Path,
+    app: &TestApp,
+    clock: &ManualClock,
+    owner: &Person,
+    step_ups: &[String],
+    reports: &Path,
+    backend: &str,
+) {
     // The session, without signing itself out, then the operations that ask for a second
     // factor again in a session of its own: five wrong codes in a row end every session.
-    let session = sign_in(&app, &clock, &owner).await;
+    let session = sign_in(app, clock, owner).await;
     let own_sign_out = [
         "POST /api/v1/auth/logout",
         "POST /api/v1/auth/logout-everywhere",
@@ -123,15 +170,15 @@ async fn check_contract(st: &Path, database: Option<String>, backend: &str) {
     for name in left_out {
         browser = browser.exclude(name);
     }
-    browser.execute(st, &app, reports.path(), backend);
+    browser.execute(st, app, reports, backend);
 
-    let session = sign_in(&app, &clock, &owner).await;
+    let session = sign_in(app, clock, owner).await;
     let who = "a browser session asked for its code again";
     let mut stepping_up = Run::new(who, EXAMPLES_PER_SCOPE * 2).session(&session);
     for name in step_ups.iter().filter(|name| *name != REACHES_OUT) {
         stepping_up = stepping_up.include(name);
     }
-    stepping_up.execute(st, &app, reports.path(), backend);
+    stepping_up.execute(st, app, reports, backend);
 }
 
 /// One social account and one draft on it, made through the API as the owner would, so that
