@@ -297,11 +297,13 @@ impl PublishPosts {
             }
             return unconfirmed(format!("{held}. An earlier attempt may have published it"));
         }
+        // Whether the post answers an inbox item, read once for the look and the send.
+        let answering = self.reply_to(post, account).await;
         if !absent {
             // An answer from the inbox is looked for where it went (a conversation, say).
-            let found = match self.reply_to(post, account).await {
+            let found = match &answering {
                 Ok(Some((reader, reply_to))) => {
-                    match reader.find_reply(&tokens, &reply_to, &outgoing).await {
+                    match reader.find_reply(&tokens, reply_to, &outgoing).await {
                         // Where Herald cannot look, sending again could answer twice.
                         Err(NetworkError::Unknown(reason)) => {
                             return unconfirmed(format!(
@@ -332,7 +334,7 @@ impl PublishPosts {
                 }
             }
         }
-        let sent = match self.reply_to(post, account).await {
+        let sent = match answering {
             // A reply from the inbox is threaded under the item it answers; if the item cannot
             // be read now, nothing is sent and the attempt is tried again.
             Ok(Some((reader, reply_to))) => reader.reply(&tokens, &reply_to, &outgoing).await,
